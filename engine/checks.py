@@ -1,0 +1,363 @@
+"""Static checks on a definition model: references, expressions, time limits and the state graph.
+
+One small function per check; each yields ``Problem``s that name the offending ids and where they
+are written. ``check_process`` runs them all, so a file's every problem is reported at once.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
+
+import networkx as nx
+
+from engine.errors import ExpressionSyntaxError, Problem, Severity
+from engine.expressions import compile_expression
+from engine.model import FrozenJson, Process, State, StateKind, Transition
+from engine.schema import did_you_mean
+from engine.source import DocumentPath, SourceLocation
+
+Check = Callable[[Process, "nx.DiGraph[str]"], Iterator[Problem]]
+
+
+def state_graph(process: Process) -> "nx.DiGraph[str]":
+    """States as nodes; an edge wherever a transition or branch leads to a declared state."""
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    graph.add_nodes_from(process.states)
+    for state in process.states.values():
+        graph.add_edges_from((state.id, dest) for dest in state.exits() if dest in process.states)
+    return graph
+
+
+def check_process(process: Process) -> list[Problem]:
+    graph = state_graph(process)
+    return [problem for check in CHECKS for problem in check(process, graph)]
+
+
+# --- references -------------------------------------------------------------------------------------
+
+
+def check_single_start(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+    starts = [s for s in process.states.values() if s.kind is StateKind.START]
+    if not starts:
+        yield _error(process, ("states",), "no-start", "there is no start state; mark the first step `type: start`",
+                     key=True)
+    for extra in starts[1:]:
+        yield _error(process, extra.path + ("type",), "two-starts",
+                     f"state `{extra.id}` is a second start state (the first is `{starts[0].id}`); "
+                     "a process has one start")
+
+
+def check_state_references(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+    for state in process.states.values():
+        for transition in _own_transitions(state):
+            yield from _reference(process, transition.path + ("dest",), transition.dest, process.states, "state")
+        for branch in (*state.branches, *([state.default] if state.default else [])):
+            yield from _reference(process, branch.path + ("dest",), branch.dest, process.states, "state")
+        for index, record in enumerate(state.produces):
+            yield from _reference(process, state.path + ("produces", index), record, process.records, "record")
+    for transition in process.shared_transitions:
+        yield from _reference(process, transition.path + ("dest",), transition.dest, process.states, "state")
+        for index, source in enumerate(transition.sources):
+            if process.locate(transition.path + ("source",)) != process.locate(transition.path + ("source", index)):
+                yield from _reference(process, transition.path + ("source", index), source, process.states, "state")
+        for source in transition.sources:
+            if source in process.states and process.states[source].is_final:
+                yield _error(process, transition.path + ("source",), "leaves-final",
+                             f"transition `{transition.trigger}` leaves the final state `{source}`; "
+                             "nothing may leave a final state")
+
+
+def check_role_references(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+    owners = {**process.departments, **process.roles}
+    yield from _reference(process, ("owner",), process.owner, owners, "department or role")
+    for role in process.roles.values():
+        if role.department is not None:
+            yield from _reference(process, role.path + ("department",), role.department, process.departments,
+                                  "department")
+    for state in process.states.values():
+        if state.role is not None:
+            yield from _reference(process, state.path + ("role",), state.role, process.roles, "role")
+    for transition in process.transitions:
+        if transition.roles and process.locate(transition.path + ("roles",)) != process.locate(transition.path):
+            for index, role_id in enumerate(transition.roles):
+                yield from _reference(process, transition.path + ("roles", index), role_id, process.roles, "role")
+        elif not transition.roles:
+            yield _error(process, transition.path, "nobody-may-fire",
+                         f"transition `{transition.trigger}`: nobody may fire it; add `roles: [...]` "
+                         "or give the state it leaves a `role`")
+        for signoff in transition.signoffs:
+            yield from _reference(process, signoff.path + ("role",), signoff.role, process.roles, "role")
+            for index, state_id in enumerate(signoff.not_actor_of):
+                yield from _reference(process, signoff.path + ("not_actor_of", index), state_id, process.states,
+                                      "state")
+
+
+def check_source_references(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+    for owner in (*process.states.values(), *process.records.values()):
+        if owner.source is not None:
+            yield from _reference(process, owner.path + ("source", "document"), owner.source.document,
+                                  process.sources, "source document")
+
+
+def check_deadlines(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+    for state in process.states.values():
+        for deadline in state.deadlines:
+            if deadline.after is None:
+                yield _error(process, deadline.path, "deadline-without-time",
+                             f"state `{state.id}`: this deadline has no `after` and the state has no `time_limit`; "
+                             "say when it fires")
+            yield from _reference(process, deadline.path + ("fire",), deadline.fire, state.triggers,
+                                  f"trigger of state `{state.id}`")
+
+
+def check_calendar(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+    calendar = process.calendar
+    try:
+        zoneinfo.ZoneInfo(calendar.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        yield _error(process, ("calendar", "timezone"), "unknown-timezone",
+                     f"`{calendar.timezone}` is not a known time zone; write an IANA name such as `Asia/Shanghai`")
+    previous_end = None
+    for index, (start, end) in enumerate(calendar.working_hours):
+        if start >= end:
+            yield _error(process, ("calendar", "working_hours", index), "bad-hours",
+                         "a working period must end after it starts")
+        elif previous_end is not None and start < previous_end:
+            yield _error(process, ("calendar", "working_hours", index), "bad-hours",
+                         "working periods must be in order and must not overlap")
+        previous_end = end
+    for day in sorted(calendar.holidays & calendar.extra_working_days):
+        yield _error(process, ("calendar", "extra_working_days"), "holiday-and-workday",
+                     f"{day} is listed both as a holiday and as an extra working day")
+
+
+# --- expressions --------------------------------------------------------------------------------------
+
+
+def check_expressions(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+    data_fields = _properties(process, process.data_schema)
+    for state in process.states.values():
+        for branch in state.branches:
+            if branch.condition is not None:
+                yield from _expression(process, branch.path + ("when",), branch.condition, ("data",),
+                                       {"data": data_fields})
+    for transition in process.transitions:
+        scope = {"data": data_fields, "payload": _properties(process, transition.payload_schema)}
+        conditions_path = transition.path + ("conditions",)
+        for index, condition in enumerate(transition.conditions):
+            path = conditions_path if process.locate(conditions_path + (index,)) == process.locate(conditions_path) \
+                else conditions_path + (index,)
+            yield from _expression(process, path, condition, ("data", "payload"), scope)
+        for assignment in transition.assignments:
+            if data_fields is not None and assignment.field not in data_fields:
+                yield _error(process, assignment.path, "unknown-field",
+                             f"transition `{transition.trigger}` sets `{assignment.field}`, which is not a field "
+                             f"under `data.properties`{did_you_mean(assignment.field, data_fields)}", key=True)
+            if assignment.expression is not None:
+                yield from _expression(process, assignment.path, assignment.expression, ("data", "payload"), scope)
+
+
+def _expression(process: Process, path: DocumentPath, text: str, roots: tuple[str, ...],
+                fields: Mapping[str, Optional[Mapping[str, Any]]]) -> Iterator[Problem]:
+    try:
+        expression = compile_expression(text, roots)
+    except ExpressionSyntaxError as exc:
+        yield Problem(_column(process.locate(path), exc.offset), exc.message, code="expression")
+        return
+    for chain in sorted(expression.paths):
+        if len(chain) < 2:
+            continue
+        root, name = chain[0], chain[1]
+        known = fields.get(root)
+        if known is None:
+            if root == "payload":
+                yield _error(process, path, "unknown-field",
+                             f"`{'.'.join(chain)}`: this transition takes no payload; declare `payload:` "
+                             "with the fields it reads")
+            continue
+        if name not in known:
+            where = "`data.properties`" if root == "data" else "this transition's `payload.properties`"
+            offset = text.find(f"{root}.{name}")
+            yield Problem(_column(process.locate(path), offset if offset >= 0 else None),
+                          f"`{root}.{name}` is not declared under {where}{did_you_mean(name, known)}",
+                          code="unknown-field")
+
+
+def _properties(process: Process, schema: Optional[FrozenJson]) -> Optional[Mapping[str, Any]]:
+    """The top-level properties a schema declares, following ``allOf`` and references into records."""
+    if not isinstance(schema, Mapping):
+        return None
+    found: dict[str, Any] = dict(schema.get("properties", {}))
+    for part in schema.get("allOf", ()):
+        found.update(_properties(process, part) or {})
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        target = _local_target(process, ref)
+        found.update(_properties(process, target) or {})
+    return found
+
+
+def _local_target(process: Process, ref: str) -> Optional[FrozenJson]:
+    parts = ref.split("/")
+    if len(parts) == 4 and parts[0] == "#" and parts[1] == "records" and parts[3] == "fields":
+        record = process.records.get(parts[2])
+        return record.fields if record else None
+    if ref == "#/data":
+        return process.data_schema
+    return None
+
+
+def _column(location: SourceLocation, offset: Optional[int]) -> SourceLocation:
+    """Point into an expression written on one line; quoted scalars start one column later."""
+    if offset is None or offset <= 0:
+        return location
+    return SourceLocation(location.file, location.line, location.column + offset)
+
+
+# --- the graph ------------------------------------------------------------------------------------------
+
+
+def check_reachable(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+    start = process.start
+    if start is None:
+        return
+    reached = nx.descendants(graph, start.id) | {start.id}
+    for state in process.states.values():
+        if state.id not in reached:
+            yield _error(process, state.path, "unreachable",
+                         f"state `{state.id}` cannot be reached from the start state `{start.id}`; "
+                         "add a transition or branch leading to it, or remove it", key=True)
+
+
+def check_dead_ends(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+    for state in process.states.values():
+        if not state.is_final and not state.exits():
+            yield _error(process, state.path, "dead-end",
+                         f"state `{state.id}` has no way out; give it transitions, or make it `type: final`",
+                         key=True)
+
+
+def check_final_reachable(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+    finals = {s.id for s in process.states.values() if s.is_final}
+    if not finals:
+        yield _error(process, ("states",), "no-final", "there is no final state; add one with `type: final`",
+                     key=True)
+        return
+    can_finish = set(finals)
+    for final in finals:
+        can_finish |= nx.ancestors(graph, final)
+    for state in process.states.values():
+        if state.id not in can_finish and state.exits():
+            leads_to = sorted(nx.descendants(graph, state.id))
+            yield _error(process, state.path, "trap",
+                         f"from state `{state.id}` no final state can be reached; it only leads to "
+                         f"{', '.join(f'`{s}`' for s in leads_to)}", key=True)
+
+
+def check_decision_defaults(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+    for state in process.states.values():
+        if state.kind is StateKind.DECISION and state.default is None:
+            yield _error(process, state.path, "no-default",
+                         f"decision `{state.id}` has no `default`; say where to go when no branch's condition holds",
+                         key=True)
+
+
+def check_ambiguous_triggers(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+    for state in process.states.values():
+        by_trigger: dict[str, list[Transition]] = defaultdict(list)
+        for transition in state.transitions:
+            by_trigger[transition.trigger].append(transition)
+        for trigger, same in by_trigger.items():
+            for earlier_index, later in enumerate(same[1:]):
+                for earlier in same[: earlier_index + 1]:
+                    if not earlier.conditions or not later.conditions or earlier.conditions == later.conditions:
+                        yield _error(process, later.path + ("trigger",), "ambiguous",
+                                     f"state `{state.id}` has two transitions on `{trigger}` that no condition "
+                                     "tells apart; give each a different `conditions`, or rename one trigger")
+                        break
+
+
+# --- warnings: legal, but probably not what the owner meant ------------------------------------------
+
+
+def check_unused(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+    used_roles = {process.owner}
+    used_roles |= {s.role for s in process.states.values() if s.role}
+    used_roles |= {r for t in process.transitions for r in t.roles}
+    used_roles |= {s.role for t in process.transitions for s in t.signoffs}
+    for role in process.roles.values():
+        if role.id not in used_roles:
+            yield _warning(process, role.path, "unused-role",
+                           f"role `{role.id}` is declared but no step, transition or sign-off uses it")
+    produced = {r for s in process.states.values() for r in s.produces}
+    for record in process.records.values():
+        if record.id not in produced:
+            yield _warning(process, record.path, "unproduced-record",
+                           f"record `{record.id}` is declared but no state lists it under `produces`")
+
+
+def check_sources_cited(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+    for state in process.states.values():
+        if state.source is None and state.kind is not StateKind.FINAL:
+            yield _warning(process, state.path, "no-source",
+                           f"state `{state.id}` does not cite its `source` section; auditors hold each step "
+                           "against the document")
+
+
+def check_signoff_order(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+    for transition in process.transitions:
+        for signoff in transition.signoffs:
+            for index, state_id in enumerate(signoff.not_actor_of):
+                state = process.states.get(state_id)
+                if state is None:
+                    continue
+                if state.kind is StateKind.DECISION:
+                    yield _error(process, signoff.path + ("not_actor_of", index), "no-actor",
+                                 f"`{state_id}` is a decision, which the engine takes itself; name a step "
+                                 "someone performs")
+                elif not any(state_id in nx.ancestors(graph, source) | {source} for source in transition.sources
+                             if source in graph):
+                    yield _warning(process, signoff.path + ("not_actor_of", index), "signoff-order",
+                                   f"`{state_id}` never comes before `{transition.trigger}`, so this rule "
+                                   "can never apply")
+
+
+CHECKS: tuple[Check, ...] = (
+    check_single_start,
+    check_state_references,
+    check_role_references,
+    check_source_references,
+    check_deadlines,
+    check_calendar,
+    check_expressions,
+    check_reachable,
+    check_dead_ends,
+    check_final_reachable,
+    check_decision_defaults,
+    check_ambiguous_triggers,
+    check_unused,
+    check_sources_cited,
+    check_signoff_order,
+)
+
+
+def _own_transitions(state: State) -> Iterable[Transition]:
+    return (t for t in state.transitions if not t.shared)
+
+
+def _reference(process: Process, path: DocumentPath, name: str, known: Iterable[str], kind: str) -> Iterator[Problem]:
+    choices = list(known)
+    if name in choices:
+        return
+    hint = did_you_mean(name, choices) or (f" — declared: {', '.join(choices)}" if 0 < len(choices) <= 12 else "")
+    yield _error(process, path, "unknown-reference", f"`{name}` is not a declared {kind}{hint}")
+
+
+def _error(process: Process, path: DocumentPath, code: str, message: str, *, key: bool = False) -> Problem:
+    return Problem(process.locate(path, key=key), message, Severity.ERROR, code)
+
+
+def _warning(process: Process, path: DocumentPath, code: str, message: str) -> Problem:
+    return Problem(process.locate(path, key=True), message, Severity.WARNING, code)

@@ -1,0 +1,189 @@
+"""The one place that turns a located document into the definition model.
+
+It trusts the shape the schema guarantees and nothing more: references between states, roles,
+records and triggers are kept as written, and ``engine.checks`` proves they resolve.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from types import MappingProxyType
+from typing import Any, Mapping, Optional, TypeVar
+
+from engine.loader import LocatedDocument
+from engine.model import (
+    Assignment,
+    Branch,
+    Calendar,
+    Deadline,
+    Department,
+    Process,
+    Record,
+    Role,
+    SignOff,
+    SourceDocument,
+    SourceRef,
+    State,
+    StateKind,
+    Text,
+    Transition,
+    freeze_json,
+)
+from engine.source import DocumentPath
+from engine.timing import parse_duration
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_T = TypeVar("_T")
+
+
+def build_process(document: LocatedDocument) -> Process:
+    """The model of a document that has passed ``engine.schema``."""
+    data: dict[str, Any] = document.data  # type: ignore[assignment]
+    sources = {key: _source_document(key, value) for key, value in data["sources"].items()}
+    builder = _StateBuilder(default_document=next(iter(sources)))
+    shared = tuple(builder.shared_transition(t, ("transitions", i), data["states"])
+                   for i, t in enumerate(data.get("transitions", [])))
+    states = {sid: builder.state(sid, raw, shared) for sid, raw in data["states"].items()}
+    return Process(
+        id=data["id"],
+        version=data["version"],
+        title=_text(data["title"]),
+        description=_optional_text(data.get("description")),
+        owner=data["owner"],
+        sources=_frozen(sources),
+        calendar=_calendar(data.get("calendar", {})),
+        departments=_frozen({k: Department(k, _text(v), ("departments", k)) for k, v in data.get("departments", {}).items()}),
+        roles=_frozen({k: Role(k, _text(v), v.get("department"), v.get("external", False), ("roles", k))
+                       for k, v in data["roles"].items()}),
+        records=_frozen({k: Record(k, _text(v), _optional_json(v.get("fields")), v.get("archived", False),
+                                   builder.source_ref(v.get("source")), ("records", k))
+                         for k, v in data.get("records", {}).items()}),
+        data_schema=_optional_json(data.get("data")),
+        states=_frozen(states),
+        shared_transitions=shared,
+        document=freeze_json(data),
+        content_hash=content_hash(data),
+        source_map=document.source_map,
+    )
+
+
+def content_hash(data: Any) -> str:
+    """SHA-256 of the document's data as canonical JSON: comments and layout do not change it."""
+    canonical = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class _StateBuilder:
+    def __init__(self, default_document: str):
+        self.default_document = default_document
+
+    def state(self, state_id: str, raw: Mapping[str, Any], shared: tuple[Transition, ...]) -> State:
+        path: DocumentPath = ("states", state_id)
+        role = raw.get("role")
+        own = tuple(self.transition(t, path + ("on", i), (state_id,), role)
+                    for i, t in enumerate(raw.get("on", [])))
+        time_limit = parse_duration(raw["time_limit"]) if "time_limit" in raw else None
+        return State(
+            id=state_id,
+            kind=StateKind(raw["type"]),
+            label=_text(raw),
+            description=_optional_text(raw.get("description")),
+            role=role,
+            time_limit=time_limit,
+            deadlines=tuple(Deadline(parse_duration(d["after"]) if "after" in d else time_limit, d["fire"],
+                                     path + ("deadlines", i))
+                            for i, d in enumerate(raw.get("deadlines", []))),
+            produces=tuple(raw.get("produces", [])),
+            source=self.source_ref(raw.get("source")),
+            transitions=own + tuple(t for t in shared if state_id in t.sources),
+            branches=tuple(Branch(b["when"], b["dest"], _text(b), path + ("branches", i))
+                           for i, b in enumerate(raw.get("branches", []))),
+            default=Branch(None, raw["default"]["dest"], _text(raw["default"]), path + ("default",))
+            if "default" in raw else None,
+            path=path,
+        )
+
+    def transition(self, raw: Mapping[str, Any], path: DocumentPath, sources: tuple[str, ...],
+                   source_role: Optional[str], shared: bool = False) -> Transition:
+        conditions = raw.get("conditions", ())
+        roles = raw.get("roles") or ([source_role] if source_role else [])
+        return Transition(
+            trigger=raw["trigger"],
+            label=_text(raw),
+            sources=sources,
+            dest=raw["dest"],
+            conditions=(conditions,) if isinstance(conditions, str) else tuple(conditions),
+            roles=tuple(roles),
+            payload_schema=_optional_json(raw.get("payload")),
+            assignments=tuple(
+                Assignment(name, value if isinstance(value, str) else None,
+                           None if isinstance(value, str) else value, path + ("set", name))
+                for name, value in raw.get("set", {}).items()
+            ),
+            signoffs=tuple(
+                SignOff(s["role"], Text(s["zh"], s["en"]) if "zh" in s and "en" in s else None,
+                        tuple(s.get("not_actor_of", ())), path + ("signoffs", i))
+                for i, s in enumerate(raw.get("signoffs", []))
+            ),
+            shared=shared,
+            path=path,
+        )
+
+    def shared_transition(self, raw: Mapping[str, Any], path: DocumentPath, states: Mapping[str, Any]) -> Transition:
+        if raw["source"] == "*":
+            sources = tuple(sid for sid, s in states.items() if s.get("type") != "final")
+        else:
+            sources = tuple(raw["source"])
+        return self.transition(raw, path, sources, None, shared=True)
+
+    def source_ref(self, raw: Any) -> Optional[SourceRef]:
+        if raw is None:
+            return None
+        if isinstance(raw, str):
+            return SourceRef(self.default_document, raw)
+        return SourceRef(raw.get("document", self.default_document), raw["section"])
+
+
+def _source_document(key: str, raw: Mapping[str, Any]) -> SourceDocument:
+    return SourceDocument(key, raw["file"], _text(raw["title"]), raw.get("sections"))
+
+
+def _calendar(raw: Mapping[str, Any]) -> Calendar:
+    default = Calendar()
+    hours = tuple(_working_period(p) for p in raw["working_hours"]) if "working_hours" in raw else default.working_hours
+    return Calendar(
+        timezone=raw.get("timezone", default.timezone),
+        working_days=frozenset(_WEEKDAYS.index(d) for d in raw["working_days"])
+        if "working_days" in raw else default.working_days,
+        working_hours=hours,
+        holidays=frozenset(datetime.date.fromisoformat(d) for d in raw.get("holidays", [])),
+        extra_working_days=frozenset(datetime.date.fromisoformat(d) for d in raw.get("extra_working_days", [])),
+    )
+
+
+def _working_period(text: str) -> tuple[datetime.time, datetime.time]:
+    start, end = text.split("-")
+    return _clock(start), _clock(end)
+
+
+def _clock(text: str) -> datetime.time:
+    hour, minute = (int(part) for part in text.split(":"))
+    return datetime.time.max if hour == 24 else datetime.time(hour, minute)
+
+
+def _text(raw: Mapping[str, Any]) -> Text:
+    return Text(raw["zh"], raw["en"])
+
+
+def _optional_text(raw: Optional[Mapping[str, Any]]) -> Optional[Text]:
+    return _text(raw) if raw is not None else None
+
+
+def _optional_json(raw: Any) -> Any:
+    return freeze_json(raw) if raw is not None else None
+
+
+def _frozen(mapping: dict[str, _T]) -> Mapping[str, _T]:
+    return MappingProxyType(mapping)

@@ -1,0 +1,262 @@
+"""The definition model: immutable, typed, and free of I/O. Everything downstream reads this, never YAML.
+
+Identifiers (of states, roles, records, triggers) are kept as strings; ``engine.checks`` proves they
+resolve before anyone relies on them. Each object keeps ``path``, its place in the source document,
+which ``Process.locate`` turns into a file, line and column for messages.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, Mapping, Optional, Union
+
+from engine.source import DocumentPath, SourceLocation, SourceMap
+
+FrozenJson = Union[None, bool, int, float, str, tuple["FrozenJson", ...], Mapping[str, "FrozenJson"]]
+"""JSON data that cannot be changed: mappings are read-only views and lists are tuples."""
+
+TimeUnit = Literal["second", "minute", "hour", "day", "week"]
+
+
+def freeze_json(value: Any) -> FrozenJson:
+    if isinstance(value, Mapping):
+        return MappingProxyType({str(k): freeze_json(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze_json(v) for v in value)
+    return value  # type: ignore[no-any-return]
+
+
+def thaw_json(value: FrozenJson) -> Any:
+    """A plain, mutable copy (dicts and lists), for libraries that want JSON as ``json.load`` gives it."""
+    if isinstance(value, Mapping):
+        return {k: thaw_json(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw_json(v) for v in value]
+    return value
+
+
+class StateKind(str, enum.Enum):
+    START = "start"
+    TASK = "task"
+    DECISION = "decision"
+    WAIT = "wait"
+    FINAL = "final"
+
+
+@dataclass(frozen=True)
+class Text:
+    """A label in the documents' Chinese with its English rendering."""
+
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A time limit as written (``text``) and as an amount of a unit.
+
+    ``working`` durations (``3 working days``) count only the calendar's working time; the others are
+    plain elapsed time. ISO 8601 durations with several parts (``P1DT12H``) are held in seconds.
+    """
+
+    text: str
+    amount: int
+    unit: TimeUnit
+    working: bool = False
+
+    def as_timedelta(self) -> datetime.timedelta:
+        """Elapsed time, for durations that are not ``working``."""
+        return datetime.timedelta(**{f"{self.unit}s": self.amount})
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The business calendar that working-day and working-hour limits count on."""
+
+    timezone: str = "UTC"
+    working_days: frozenset[int] = frozenset(range(5))
+    """Weekday numbers, Monday = 0."""
+    working_hours: tuple[tuple[datetime.time, datetime.time], ...] = ((datetime.time(9), datetime.time(17)),)
+    holidays: frozenset[datetime.date] = frozenset()
+    extra_working_days: frozenset[datetime.date] = frozenset()
+    """Days worked although their weekday is not a working day (调休)."""
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    key: str
+    file: str
+    title: Text
+    sections: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A section of one of the process's source documents."""
+
+    document: str
+    section: str
+
+
+@dataclass(frozen=True)
+class Department:
+    id: str
+    label: Text
+    path: DocumentPath
+
+
+@dataclass(frozen=True)
+class Role:
+    id: str
+    label: Text
+    department: Optional[str]
+    external: bool
+    path: DocumentPath
+
+
+@dataclass(frozen=True)
+class Record:
+    """A record or form the procedure produces, with the JSON Schema of its fields."""
+
+    id: str
+    label: Text
+    fields: Optional[FrozenJson]
+    archived: bool
+    source: Optional[SourceRef]
+    path: DocumentPath
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """``set: {field: ...}``: a data field set by a transition, to an expression or a constant."""
+
+    field: str
+    expression: Optional[str]
+    """The expression text, or ``None`` when ``constant`` holds the value (a number, true/false, null)."""
+    constant: FrozenJson
+    path: DocumentPath
+
+
+@dataclass(frozen=True)
+class SignOff:
+    role: str
+    label: Optional[Text]
+    not_actor_of: tuple[str, ...]
+    """States whose actor may not give this signature."""
+    path: DocumentPath
+
+
+@dataclass(frozen=True)
+class Transition:
+    trigger: str
+    label: Text
+    sources: tuple[str, ...]
+    """The states it leaves; a shared transition (``source: '*'``) lists every state it was expanded to."""
+    dest: str
+    conditions: tuple[str, ...]
+    """Guard expressions; all must hold."""
+    roles: tuple[str, ...]
+    """Who may fire it; when the YAML names none, the role of the state it leaves."""
+    payload_schema: Optional[FrozenJson]
+    assignments: tuple[Assignment, ...]
+    signoffs: tuple[SignOff, ...]
+    shared: bool
+    """Declared under the top-level ``transitions`` rather than under a state's ``on``."""
+    path: DocumentPath
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A decision's branch; the default branch has no ``condition``."""
+
+    condition: Optional[str]
+    dest: str
+    label: Text
+    path: DocumentPath
+
+
+@dataclass(frozen=True)
+class Deadline:
+    after: Duration
+    fire: str
+    """The trigger of the state that the engine fires when ``after`` has passed."""
+    path: DocumentPath
+
+
+@dataclass(frozen=True)
+class State:
+    id: str
+    kind: StateKind
+    label: Text
+    description: Optional[Text]
+    role: Optional[str]
+    time_limit: Optional[Duration]
+    deadlines: tuple[Deadline, ...]
+    produces: tuple[str, ...]
+    source: Optional[SourceRef]
+    transitions: tuple[Transition, ...]
+    """Every transition that leaves this state: its own ``on`` first, then shared ones."""
+    branches: tuple[Branch, ...]
+    default: Optional[Branch]
+    path: DocumentPath
+
+    @property
+    def is_final(self) -> bool:
+        return self.kind is StateKind.FINAL
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def exits(self) -> tuple[str, ...]:
+        """Every state this one can lead to, by transitions or by branches, in order."""
+        dests = [t.dest for t in self.transitions] + [b.dest for b in self.branches]
+        if self.default is not None:
+            dests.append(self.default.dest)
+        return tuple(dict.fromkeys(dests))
+
+
+@dataclass(frozen=True)
+class Process:
+    """A validated process definition."""
+
+    id: str
+    version: int
+    title: Text
+    description: Optional[Text]
+    owner: str
+    sources: Mapping[str, SourceDocument]
+    calendar: Calendar
+    departments: Mapping[str, Department]
+    roles: Mapping[str, Role]
+    records: Mapping[str, Record]
+    data_schema: Optional[FrozenJson]
+    states: Mapping[str, State]
+    """In the order the file lists them."""
+    shared_transitions: tuple[Transition, ...]
+    document: FrozenJson = field(repr=False, compare=False)
+    """The whole definition as data, for resolving ``$ref`` inside it and for storing it."""
+    content_hash: str
+    """SHA-256 of the definition's data in canonical JSON: the same for the same content, however formatted."""
+    source_map: SourceMap = field(repr=False, compare=False)
+
+    @property
+    def file(self) -> str:
+        return self.source_map.file
+
+    @property
+    def start(self) -> Optional[State]:
+        return next((s for s in self.states.values() if s.kind is StateKind.START), None)
+
+    @property
+    def transitions(self) -> tuple[Transition, ...]:
+        """Each transition once, states' own in file order, then the shared ones."""
+        own = [t for s in self.states.values() for t in s.transitions if not t.shared]
+        return tuple(own) + self.shared_transitions
+
+    def locate(self, path: DocumentPath, *, key: bool = False) -> SourceLocation:
+        """The file, line and column of the node at ``path`` (of its key, with ``key=True``)."""
+        return self.source_map.locate(path, key=key)

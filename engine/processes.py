@@ -1,0 +1,102 @@
+"""Loading process files: the pipeline from a path to a checked definition model.
+
+text → located document (``loader``) → schema problems (``schema``) → model (``definition``) →
+reference, expression and graph problems (``fragments``, ``checks``). Schema errors stop the
+pipeline before the model is built, because the later stages rely on the shape the schema proves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional, Union
+
+from engine.checks import check_process
+from engine.definition import build_process
+from engine.errors import DefinitionError, Problem, Severity
+from engine.fragments import fragment_problems
+from engine.loader import LocatedDocument, load_file, load_text
+from engine.model import Process
+from engine.schema import schema_problems
+
+DEFINITION_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Every problem found in one file and, when it has no errors, its model."""
+
+    file: str
+    problems: tuple[Problem, ...]
+    process: Optional[Process]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.WARNING)
+
+
+def validate_file(path: Union[str, Path]) -> ValidationReport:
+    try:
+        document = load_file(path)
+    except DefinitionError as exc:
+        return ValidationReport(str(path), exc.problems, None)
+    return _validate(document)
+
+
+def validate_text(text: str, file: str = "<text>") -> ValidationReport:
+    try:
+        document = load_text(text, file)
+    except DefinitionError as exc:
+        return ValidationReport(file, exc.problems, None)
+    return _validate(document)
+
+
+def load_process(path: Union[str, Path]) -> Process:
+    """The checked model of one definition file; ``DefinitionError`` lists every error (and warning)."""
+    return _model_or_raise(validate_file(path))
+
+
+def load_process_text(text: str, file: str = "<text>") -> Process:
+    return _model_or_raise(validate_text(text, file))
+
+
+def definition_files(paths: Iterable[Union[str, Path]]) -> list[Path]:
+    """The files named, and the ``.yaml``/``.yml`` files directly inside the folders named, in order."""
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix in DEFINITION_SUFFIXES and p.is_file()))
+        else:
+            found.append(path)
+    return found
+
+
+def _validate(document: LocatedDocument) -> ValidationReport:
+    problems = schema_problems(document)
+    if problems:
+        return ValidationReport(document.file, _sorted(problems), None)
+    process = build_process(document)
+    problems = [Problem(document.locate(path), message, code="unresolvable-ref")
+                for path, message in fragment_problems(document.data)]  # type: ignore[arg-type]
+    problems += check_process(process)
+    report = ValidationReport(document.file, _sorted(problems), process)
+    return report if report.ok else ValidationReport(report.file, report.problems, None)
+
+
+def _model_or_raise(report: ValidationReport) -> Process:
+    if report.process is None:
+        raise DefinitionError(report.problems)
+    return report.process
+
+
+def _sorted(problems: Iterable[Problem]) -> tuple[Problem, ...]:
+    return tuple(sorted(problems, key=lambda p: (p.location, p.severity is not Severity.ERROR, p.message)))
