@@ -61,8 +61,12 @@ def bundled_registry() -> referencing.Registry[Any]:
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.protocols.Validator:
+    # Entering through a one-line root keeps the (pre-crawled) registry intact: given the whole schema
+    # as its root, the validator adds it as an uncrawled resource that every `$dynamicRef` re-crawls.
     return jsonschema.Draft202012Validator(
-        process_schema(), registry=bundled_registry(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        {"$ref": process_schema()["$id"]},
+        registry=bundled_registry(),
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
     )
 
 

@@ -1,0 +1,607 @@
+"""Guard conditions and ``set`` values: a tiny expression language over instance data and payload.
+
+``data.in_warranty and payload.quote <= 500`` comes from YAML that process owners edit, so it is
+untrusted. The text is parsed with ``ast.parse`` (parsing only: nothing is ever passed to
+``eval``, ``exec`` or ``compile``), every node is checked against a whitelist and turned into a
+Python closure once, at load time; evaluating is then only calling those closures. Values are read
+through ``Mapping`` lookups and list indexing, never attribute access, so nothing but the data is
+reachable.
+
+The language:
+
+* ``and``, ``or``, ``not`` (Python truthiness; ``and``/``or`` return an operand, as in Python),
+  ``a if condition else b``;
+* ``+ - * / % //`` and unary ``-``/``+`` on numbers (not ``true``/``false``); ``+`` also joins two
+  texts or two lists. Results are capped: numbers at 2**63, texts and lists at 10,000 items;
+* ``== != < <= > >= in``, ``not in``, chained (``0 < data.n <= 10``). ``<`` and friends compare
+  two numbers or two texts only; ``in`` looks into a list, a text or a mapping's keys;
+* numbers, quoted texts, ``true``/``false``/``null`` (``True``/``False``/``None`` also work) and
+  list displays ``[a, b]`` (a tuple display ``(a, b)`` is a list too);
+* reading the roots (``data`` and ``payload`` by default): ``data.customer.name``,
+  ``data.parts[0]``, ``data.counts['a']``. A missing key or an index out of range reads as
+  ``null``; reading a key of something that is not a mapping is an evaluation error.
+
+Line breaks read as spaces, as in YAML's folded style.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import operator
+import warnings
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import NoReturn, TypeGuard, Union
+
+from engine.errors import ExpressionEvaluationError, ExpressionSyntaxError
+
+MAX_EXPRESSION_LENGTH = 1000
+MAX_DEPTH = 32
+"""How deeply expression nodes may nest (``not not … x``, ``(((a + b) + c) …)``)."""
+MAX_SEQUENCE_LENGTH = 10_000
+"""The longest text or list that ``+`` may build."""
+MAX_NUMBER = 2**63
+"""The largest magnitude an arithmetic result may have."""
+
+Scope = Mapping[str, object]
+_Run = Callable[[Scope], object]
+_Step = Union[str, int]
+"""One step of a path: a mapping key (``.name``, ``['name']``) or a list index (``[0]``)."""
+
+_CONSTANT_NAMES: dict[str, object] = {"true": True, "false": False, "null": None}
+_SHOWN_SOURCE = 60
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A compiled expression. Build it with ``compile_expression``.
+
+    ``paths`` holds every name chain the expression reads, such as ``("data", "customer", "name")``;
+    a chain stops at its first list index (``data.parts[0].name`` gives ``("data", "parts")``)
+    because what follows depends on the element.
+    """
+
+    text: str
+    paths: frozenset[tuple[str, ...]]
+    _run: _Run = field(repr=False, compare=False)
+
+    def evaluate(self, scope: Mapping[str, object]) -> object:
+        """The value of the expression, with ``scope`` mapping each root name to its data.
+
+        Values are returned as found in the data, not copied. Any failure raises
+        ``ExpressionEvaluationError``.
+        """
+        try:
+            return self._run(scope)
+        except ExpressionEvaluationError:
+            raise
+        except RecursionError as exc:  # e.g. comparing two very deeply nested lists
+            raise ExpressionEvaluationError(
+                "the data is nested too deeply to evaluate this expression"
+            ) from exc
+        except Exception as exc:  # e.g. a misbehaving Mapping in the scope; callers expect one type
+            raise ExpressionEvaluationError(
+                f"the expression could not be evaluated against this data ({type(exc).__name__})"
+            ) from exc
+
+
+def compile_expression(text: str, roots: Collection[str] = ("data", "payload")) -> Expression:
+    """Check ``text`` and compile it, or raise ``ExpressionSyntaxError`` saying what is wrong."""
+    if not isinstance(text, str):
+        raise ExpressionSyntaxError(f"an expression must be text, not {_kind(text)}")
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionSyntaxError(
+            f"the expression is too long ({len(text)} characters; "
+            f"at most {MAX_EXPRESSION_LENGTH} are allowed)",
+            MAX_EXPRESSION_LENGTH,
+        )
+    if "\0" in text:
+        raise ExpressionSyntaxError("the expression contains a NUL character", text.index("\0"))
+    # Line breaks become spaces so that everything is on one line and an ast column plus the
+    # stripped indent is the character offset; Python refuses a leading indent, so strip it.
+    one_line = text.replace("\r", " ").replace("\n", " ")
+    source = one_line.lstrip(" \t\f")
+    indent = len(one_line) - len(source)
+    if not source.strip():
+        raise ExpressionSyntaxError("the expression is empty", 0)
+    tree = _parse(source, indent)
+    compiler = _Compiler(source, indent, frozenset(roots))
+    run = compiler.compile(tree.body, 1)
+    return Expression(text, frozenset(compiler.paths), run)
+
+
+def _parse(source: str, indent: int) -> ast.Expression:
+    try:
+        # Parsing may warn (invalid escapes, `is` with a literal); with warnings turned into
+        # errors that would escape as something other than ExpressionSyntaxError.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        offset = max(0, min((exc.offset or 1) - 1, len(source)))
+        raise ExpressionSyntaxError(_syntax_message(exc.msg, source, offset), indent + offset) from None
+    except ValueError:  # e.g. a lone surrogate, which cannot be encoded
+        raise ExpressionSyntaxError("the expression contains characters that are not allowed") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionSyntaxError("the expression is nested too deeply") from None
+
+
+def _syntax_message(message: str, source: str, offset: int) -> str:
+    here = source[offset:]
+    if here.startswith(("&&", "||")):
+        word = "and" if here.startswith("&&") else "or"
+        return f"write `{word}` instead of `{here[:2]}`"
+    if here.startswith("!") and not here.startswith("!="):
+        return "write `not` instead of `!`"
+    if here.startswith("=") and not here.startswith("=="):
+        return "to compare two values write `==`; a single `=` is not allowed"
+    return f"this is not a valid expression: {message}"
+
+
+class _Compiler:
+    """Turns a checked ``ast`` tree into closures, collecting the paths it reads."""
+
+    def __init__(self, source: str, indent: int, roots: frozenset[str]) -> None:
+        self.source = source
+        self.indent = indent
+        self.roots = roots
+        self.paths: set[tuple[str, ...]] = set()
+        self._encoded = None if source.isascii() else source.encode("utf-8")
+
+    # -- positions and messages ------------------------------------------------------------------
+
+    def _column(self, byte_column: int) -> int:
+        # ast columns count UTF-8 bytes; callers want characters
+        if self._encoded is None:
+            return byte_column
+        return len(self._encoded[:byte_column].decode("utf-8", "replace"))
+
+    def offset(self, node: ast.AST) -> int:
+        return self.indent + self._column(getattr(node, "col_offset", 0))
+
+    def shown(self, node: ast.AST) -> str:
+        start = self._column(getattr(node, "col_offset", 0))
+        end = self._column(getattr(node, "end_col_offset", None) or len(self.source))
+        text = self.source[start:end]
+        return text if len(text) <= _SHOWN_SOURCE else text[: _SHOWN_SOURCE - 1] + "…"
+
+    def fail(self, message: str, node: ast.AST, offset: int | None = None) -> NoReturn:
+        raise ExpressionSyntaxError(message, self.offset(node) if offset is None else offset)
+
+    # -- the walk --------------------------------------------------------------------------------
+
+    def compile(self, node: ast.expr, depth: int) -> _Run:
+        if depth > MAX_DEPTH:
+            self.fail("the expression is nested too deeply; split it into simpler parts", node)
+        depth += 1
+        match node:
+            case ast.Constant(value=value):
+                return _constant(self.constant(value, node))
+            case ast.Name(id=name):
+                if name in _CONSTANT_NAMES:
+                    return _constant(_CONSTANT_NAMES[name])
+                return self.path(node)
+            case ast.Attribute() | ast.Subscript():
+                return self.path(node)
+            case ast.BoolOp(op=op, values=values):
+                return _bool_op(isinstance(op, ast.And), [self.compile(v, depth) for v in values])
+            case ast.UnaryOp(op=ast.Not(), operand=operand):
+                run = self.compile(operand, depth)
+                return lambda scope: not run(scope)
+            case ast.UnaryOp(op=ast.USub() | ast.UAdd() as op, operand=operand):
+                return self.unary(op, operand, node, depth)
+            case ast.BinOp(left=left, op=op, right=right):
+                return self.arithmetic(left, op, right, node, depth)
+            case ast.Compare(left=left, ops=ops, comparators=comparators):
+                return self.compare(left, ops, comparators, node, depth)
+            case ast.IfExp(test=test, body=body, orelse=orelse):
+                return _if(self.compile(test, depth), self.compile(body, depth),
+                           self.compile(orelse, depth))
+            case ast.List(elts=elements) | ast.Tuple(elts=elements):
+                return self.display(elements, depth)
+        self.fail(_refusal(node), node)
+
+    def constant(self, value: object, node: ast.AST) -> object:
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, bytes):
+            self.fail("byte strings (`b'...'`) are not allowed; write plain text such as 'abc'", node)
+        if isinstance(value, complex):
+            self.fail("complex numbers are not allowed", node)
+        self.fail("`...` is not allowed", node)
+
+    def path(self, node: ast.expr) -> _Run:
+        steps: list[_Step] = []
+        chain = node
+        while isinstance(chain, (ast.Attribute, ast.Subscript)):
+            if isinstance(chain, ast.Attribute):
+                if chain.attr.startswith("_"):
+                    at = self.indent + self._column(chain.end_col_offset or 0) - len(chain.attr)
+                    self.fail("names starting with `_` are not allowed (to read such a key, "
+                              f"write `['{chain.attr}']`)", chain, at)
+                steps.append(chain.attr)
+            else:
+                steps.append(self.index(chain.slice))
+            chain = chain.value
+        if not isinstance(chain, ast.Name):
+            self.fail("`.` and `[...]` can only read from "
+                      f"{_listing(self.roots, 'or') or 'the data'}, such as `data.customer.name`",
+                      chain)
+        if chain.id in _CONSTANT_NAMES:
+            self.fail(f"`{chain.id}` has no fields to read", chain)
+        if chain.id not in self.roots:
+            self.fail(self.unknown_name(chain.id), chain)
+        steps.reverse()
+        keys = []
+        for step in steps:
+            if isinstance(step, int):
+                break
+            keys.append(step)
+        self.paths.add((chain.id, *keys))
+        return _reader(chain.id, steps, self.offset(node))
+
+    def index(self, node: ast.expr) -> _Step:
+        match node:
+            case ast.Constant(value=str() | int() as value) if not isinstance(value, bool):
+                return value
+            case ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=int() as value)) if (
+                not isinstance(value, bool)
+            ):
+                return -value
+            case ast.Slice():
+                self.fail("slices (`[a:b]`) are not allowed; use one index such as `[0]`", node)
+        self.fail("an index in `[...]` must be a whole number or quoted text, "
+                  "such as `[0]` or `['name']`", node)
+
+    def unknown_name(self, name: str) -> str:
+        allowed = sorted(self.roots)
+        message = f"unknown name `{name}`; "
+        message += (f"conditions can read {_listing(allowed, 'and')}" if allowed
+                    else "no data can be read here")
+        guess = difflib.get_close_matches(name, [*allowed, *_CONSTANT_NAMES], n=1)
+        if guess:
+            message += f" — did you mean `{guess[0]}`?"
+        return message
+
+    def unary(self, op: ast.unaryop, operand: ast.expr, node: ast.expr, depth: int) -> _Run:
+        symbol = "-" if isinstance(op, ast.USub) else "+"
+        kind = _static_kind(operand)
+        if kind is not None and kind != "a number":
+            self.fail(f"`{symbol}` works on numbers only, not on {kind}", node)
+        if isinstance(operand, ast.Constant):  # fold `-5` so comparisons with it stay cheap
+            value = operand.value
+            return _constant(-value if symbol == "-" else value)
+        return _negate(self.compile(operand, depth), symbol == "-", self.shown(node),
+                       self.offset(node))
+
+    def arithmetic(self, left: ast.expr, op: ast.operator, right: ast.expr, node: ast.expr,
+                   depth: int) -> _Run:
+        if isinstance(op, ast.Pow):
+            self.fail("powers (`**`) are not allowed", node)
+        if type(op) not in _ARITHMETIC:
+            self.fail("bitwise operators (`&`, `|`, `^`, `<<`, `>>`, `@`) are not allowed; "
+                      "use `and`, `or` and `not` to combine conditions", node)
+        symbol, function = _ARITHMETIC[type(op)]
+        kinds = (_static_kind(left), _static_kind(right))
+        if symbol == "+":
+            wrong = {k for k in kinds if k is not None} - {"a number", "text", "a list"}
+            if wrong or (None not in kinds and kinds[0] != kinds[1]):
+                self.fail("`+` adds two numbers or joins two texts or two lists, "
+                          f"not {kinds[0] or 'a value'} and {kinds[1] or 'a value'}", node)
+        elif any(k is not None and k != "a number" for k in kinds):
+            self.fail(f"`{symbol}` works on numbers only", node)
+        return _arithmetic(symbol, function, self.compile(left, depth), self.compile(right, depth),
+                           self.shown(node), self.offset(node))
+
+    def compare(self, left: ast.expr, ops: list[ast.cmpop], comparators: list[ast.expr],
+                node: ast.expr, depth: int) -> _Run:
+        where, offset = self.shown(node), self.offset(node)
+        operands = [left, *comparators]
+        tests: list[_Test] = []
+        for i, op in enumerate(ops):
+            if isinstance(op, (ast.Is, ast.IsNot)):
+                self.fail("`is` is not allowed; use `==` or `!=`, such as `data.x == null`", node)
+            symbol = _COMPARISONS[type(op)]
+            if symbol in _ORDER:
+                for operand in operands[i : i + 2]:
+                    kind = _static_kind(operand)
+                    if kind not in (None, "a number", "text"):
+                        self.fail(f"`{symbol}` compares two numbers or two texts; {kind} has "
+                                  "no order", operand)
+            tests.append(_comparison_test(symbol, where, offset))
+        return _comparison([self.compile(o, depth) for o in operands], tests)
+
+    def display(self, elements: list[ast.expr], depth: int) -> _Run:
+        runs = [self.compile(e, depth) for e in elements]
+        return lambda scope: [run(scope) for run in runs]
+
+
+# -- what is refused, in plain words ---------------------------------------------------------------
+
+_REFUSALS: dict[type[ast.AST], str] = {
+    ast.Lambda: "functions (`lambda`) are not allowed",
+    ast.ListComp: "comprehensions (`[... for ... in ...]`) are not allowed",
+    ast.SetComp: "comprehensions (`{... for ... in ...}`) are not allowed",
+    ast.DictComp: "comprehensions (`{... for ... in ...}`) are not allowed",
+    ast.GeneratorExp: "comprehensions (`(... for ... in ...)`) are not allowed",
+    ast.JoinedStr: "f-strings (`f'...'`) are not allowed; join texts with `+`",
+    ast.FormattedValue: "f-strings (`f'...'`) are not allowed; join texts with `+`",
+    ast.NamedExpr: "assignments (`:=`) are not allowed; to compare, write `==`",
+    ast.Dict: "mappings (`{...}`) are not allowed in expressions",
+    ast.Set: "sets (`{...}`) are not allowed; use a list such as `['a', 'b']`",
+    ast.Starred: "`*` unpacking is not allowed",
+    ast.Slice: "slices (`[a:b]`) are not allowed; use one index such as `[0]`",
+    ast.Await: "`await` is not allowed",
+    ast.Yield: "`yield` is not allowed",
+    ast.YieldFrom: "`yield` is not allowed",
+}
+
+
+def _refusal(node: ast.AST) -> str:
+    if isinstance(node, ast.Call):
+        name = node.func.id if isinstance(node.func, ast.Name) else "len"
+        return (f"function calls such as `{name}(...)` are not allowed; "
+                "expressions can only read, compare and combine values")
+    if isinstance(node, ast.UnaryOp):  # only `~` is left
+        return "bitwise operators (`~`) are not allowed; use `not`"
+    return _REFUSALS.get(type(node), "this kind of expression is not allowed")
+
+
+def _static_kind(node: ast.expr) -> str | None:
+    """The kind of value ``node`` always has, when that is known without data."""
+    match node:
+        case ast.Constant(value=value):
+            return _kind(value)
+        case ast.Name(id=name) if name in _CONSTANT_NAMES:
+            return _kind(_CONSTANT_NAMES[name])
+        case ast.List() | ast.Tuple():
+            return "a list"
+    return None
+
+
+def _listing(names: Collection[str], conjunction: str) -> str:
+    quoted = [f"`{name}`" for name in sorted(names)]
+    if len(quoted) <= 1:
+        return "".join(quoted)
+    return f"{', '.join(quoted[:-1])} {conjunction} {quoted[-1]}"
+
+
+# -- evaluation: values and closures ---------------------------------------------------------------
+
+
+def _kind(value: object) -> str:
+    """How a value is described to process owners (never the value itself: it may be huge)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return f"a value of type {type(value).__name__}"
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _constant(value: object) -> _Run:
+    return lambda scope: value
+
+
+def _bool_op(is_and: bool, runs: list[_Run]) -> _Run:
+    if len(runs) == 2:  # the common case, without a loop
+        first, second = runs
+        if is_and:
+            return lambda scope: first(scope) and second(scope)
+        return lambda scope: first(scope) or second(scope)
+
+    def run(scope: Scope) -> object:
+        value: object = None
+        for operand in runs:
+            value = operand(scope)
+            if bool(value) is not is_and:
+                return value
+        return value
+
+    return run
+
+
+def _if(test: _Run, body: _Run, orelse: _Run) -> _Run:
+    return lambda scope: body(scope) if test(scope) else orelse(scope)
+
+
+def _reader(root: str, steps: list[_Step], offset: int) -> _Run:
+    def run(scope: Scope) -> object:
+        try:
+            value = scope[root]
+        except KeyError:
+            raise ExpressionEvaluationError(f"`{root}` is not available here", offset) from None
+        for i, step in enumerate(steps):
+            if type(value) is dict and type(step) is str:  # the usual case, fast
+                value = value.get(step)
+            else:
+                value = _step(value, step, root, steps[:i], offset)
+        return value
+
+    return run
+
+
+def _step(value: object, step: _Step, root: str, before: list[_Step], offset: int) -> object:
+    if isinstance(value, Mapping):
+        return value.get(step)
+    if isinstance(step, int) and isinstance(value, (list, tuple)):
+        return value[step] if -len(value) <= step < len(value) else None
+    where = _path_text(root, before)
+    what = "a mapping" if isinstance(step, str) else "a list or a mapping"
+    found = "has no value (null)" if value is None else f"is {_kind(value)}, not {what}"
+    raise ExpressionEvaluationError(
+        f"`{where}` {found}, so `{_path_text(root, [*before, step])}` cannot be read", offset
+    )
+
+
+def _path_text(root: str, steps: list[_Step]) -> str:
+    text = root
+    for step in steps:
+        text += f"[{step}]" if isinstance(step, int) else f".{step}" if step.isidentifier() else f"[{step!r}]"
+    return text
+
+
+def _check_number(value: float, where: str, offset: int) -> float:
+    if abs(value) > MAX_NUMBER:
+        raise ExpressionEvaluationError(f"the result of `{where}` is too large", offset)
+    return value
+
+
+def _negate(operand: _Run, negate: bool, where: str, offset: int) -> _Run:
+    def run(scope: Scope) -> object:
+        value = operand(scope)
+        if not _is_number(value):
+            raise ExpressionEvaluationError(f"`{where}` needs a number, not {_kind(value)}", offset)
+        return -value if negate else value
+
+    return run
+
+
+_Arithmetic = Callable[[float, float], float]
+_ARITHMETIC: dict[type[ast.operator], tuple[str, _Arithmetic]] = {
+    ast.Add: ("+", operator.add),
+    ast.Sub: ("-", operator.sub),
+    ast.Mult: ("*", operator.mul),
+    ast.Div: ("/", operator.truediv),
+    ast.Mod: ("%", operator.mod),
+    ast.FloorDiv: ("//", operator.floordiv),
+}
+
+
+def _arithmetic(symbol: str, function: _Arithmetic, left: _Run, right: _Run, where: str,
+                offset: int) -> _Run:
+    divides = symbol in ("/", "%", "//")
+
+    def run(scope: Scope) -> object:
+        a = left(scope)
+        b = right(scope)
+        if _is_number(a) and _is_number(b):
+            if divides and b == 0:
+                raise ExpressionEvaluationError(f"division by zero in `{where}`", offset)
+            try:
+                return _check_number(function(a, b), where, offset)
+            except OverflowError:
+                raise ExpressionEvaluationError(f"the result of `{where}` is too large",
+                                                offset) from None
+        if symbol == "+":
+            return _join(a, b, where, offset)
+        raise ExpressionEvaluationError(
+            f"`{symbol}` works on numbers only, not {_kind(a)} and {_kind(b)}, in `{where}`",
+            offset)
+
+    return run
+
+
+def _join(a: object, b: object, where: str, offset: int) -> object:
+    if isinstance(a, str) and isinstance(b, str):
+        _check_length(len(a) + len(b), where, offset)
+        return a + b
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        _check_length(len(a) + len(b), where, offset)
+        return [*a, *b]
+    raise ExpressionEvaluationError(
+        f"`+` adds two numbers or joins two texts or two lists, "
+        f"not {_kind(a)} and {_kind(b)}, in `{where}`", offset)
+
+
+def _check_length(length: int, where: str, offset: int) -> None:
+    if length > MAX_SEQUENCE_LENGTH:
+        raise ExpressionEvaluationError(
+            f"the result of `{where}` would be longer than "
+            f"{MAX_SEQUENCE_LENGTH:,} characters or items", offset)
+
+
+_Test = Callable[[object, object], bool]
+"""One comparison of a (possibly chained) ``Compare``, checking its operands' types."""
+
+_ORDER: dict[str, Callable[[object, object], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+_ORDER_FAMILY: dict[type, str] = {int: "number", float: "number", str: "text"}
+
+
+def _comparison_test(symbol: str, where: str, offset: int) -> _Test:
+    if symbol == "==":
+        return operator.eq
+    if symbol == "!=":
+        return operator.ne
+    if symbol in _ORDER:
+        return _ordering(symbol, where, offset)
+    return _membership(symbol == "in", where, offset)
+
+
+def _ordering(symbol: str, where: str, offset: int) -> _Test:
+    compare = _ORDER[symbol]
+
+    def test(a: object, b: object) -> bool:
+        family = _ORDER_FAMILY.get(type(a))
+        if family is not None and family == _ORDER_FAMILY.get(type(b)):  # the usual case, fast
+            return compare(a, b)
+        if (_is_number(a) and _is_number(b)) or (isinstance(a, str) and isinstance(b, str)):
+            return compare(a, b)
+        raise ExpressionEvaluationError(
+            f"`{symbol}` compares two numbers or two texts, not {_kind(a)} and {_kind(b)}, "
+            f"in `{where}`", offset)
+
+    return test
+
+
+def _membership(positive: bool, where: str, offset: int) -> _Test:
+    symbol = "in" if positive else "not in"
+
+    def test(a: object, b: object) -> bool:
+        if isinstance(b, str):
+            if not isinstance(a, str):
+                raise ExpressionEvaluationError(
+                    f"only text can be looked for in text, not {_kind(a)}, in `{where}`", offset)
+            found = a in b
+        elif isinstance(b, (list, tuple)):
+            found = a in b
+        elif isinstance(b, Mapping):
+            try:
+                found = a in b
+            except TypeError:  # unhashable, e.g. a list
+                raise ExpressionEvaluationError(
+                    f"{_kind(a)} cannot be a key of a mapping, in `{where}`", offset) from None
+        else:
+            raise ExpressionEvaluationError(
+                f"`{symbol}` needs a list, a text or a mapping on its right, not {_kind(b)}, "
+                f"in `{where}`", offset)
+        return found is positive
+
+    return test
+
+
+_COMPARISONS: dict[type[ast.cmpop], str] = {
+    ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+    ast.In: "in", ast.NotIn: "not in",
+}
+
+
+def _comparison(runs: list[_Run], tests: list[_Test]) -> _Run:
+    if len(tests) == 1:  # the common case, without a loop
+        (left, right), test = runs, tests[0]
+        return lambda scope: test(left(scope), right(scope))
+
+    def run(scope: Scope) -> object:
+        a = runs[0](scope)
+        for test, operand in zip(tests, runs[1:]):
+            b = operand(scope)
+            if not test(a, b):
+                return False
+            a = b
+        return True
+
+    return run

@@ -1,0 +1,94 @@
+"""The loader: YAML 1.2 core scalars, exact locations, and every kind of hostile YAML refused with a place."""
+
+import pytest
+
+from engine.errors import DefinitionError
+from engine.loader import MAX_DEPTH, MAX_FILE_BYTES, load_bytes, load_text
+from engine.source import SourceLocation
+
+
+def problem_of(text: str):
+    with pytest.raises(DefinitionError) as caught:
+        load_text(text, "f.yaml")
+    (problem,) = caught.value.problems
+    return problem
+
+
+def test_scalars_follow_yaml_1_2_core_schema():
+    doc = load_text("on: yes\nno: off\ny: Y\nv: 1.0\nn: 7\no: 0o17\nh: 0x1F\nd: 2026-10-01\nz: ~\nt: true\nq: 'true'\n", "f")
+    assert doc.data == {"on": "yes", "no": "off", "y": "Y", "v": 1.0, "n": 7, "o": 15, "h": 31,
+                        "d": "2026-10-01", "z": None, "t": True, "q": "true"}
+
+
+def test_core_tags_are_honoured():
+    assert load_text("a: !!str 12\nb: !!float 3\nc: !!bool true\n", "f").data == {"a": "12", "b": 3.0, "c": True}
+
+
+def test_locations_point_at_values_and_keys():
+    doc = load_text("states:\n  review:\n    role:   engineer\n", "f.yaml")
+    assert doc.locate(("states", "review", "role")) == SourceLocation("f.yaml", 3, 13)
+    assert doc.locate(("states", "review", "role"), key=True) == SourceLocation("f.yaml", 3, 5)
+    assert doc.locate(("states", "review", "missing", 0)) == SourceLocation("f.yaml", 3, 5)
+
+
+@pytest.mark.parametrize(
+    "text, line, column, words",
+    [
+        pytest.param("a: 1\nb: 2\na: 3\n", 3, 1, "duplicate key `a` (first at line 1)", id="duplicate-key"),
+        pytest.param("a: !!python/object:os.system x\n", 1, 4, "tag `!!python/object:os.system` is not allowed",
+                     id="python-tag"),
+        pytest.param("a: !!binary aGVsbG8=\n", 1, 4, "`!!binary` is not allowed", id="binary-tag"),
+        pytest.param("a: !custom x\n", 1, 4, "`!custom` is not allowed", id="local-tag"),
+        pytest.param("a: !!set {x}\n", 1, 4, "`!!set` is not allowed", id="set-tag"),
+        pytest.param("a:\n\t- 1\n", 2, 1, "tabs cannot indent YAML", id="tab"),
+        pytest.param("a:\n  b: 1\n c: 2\n", 3, 2, "indented differently", id="indentation"),
+        pytest.param("a: b: c\n", 1, 5, "put the value in quotes", id="colon-in-value"),
+        pytest.param("a: 1\n---\nb: 2\n", 2, 1, "one YAML document", id="two-documents"),
+        pytest.param("a: &x {b: 1}\nc:\n  <<: *x\n", 3, 3, "merge keys", id="merge-key"),
+        pytest.param("a: &x [*x]\n", 1, 8, "before its anchor", id="recursive-alias"),
+        pytest.param("a: *nowhere\n", 1, 4, "anchor", id="undefined-alias"),
+        pytest.param("? [a]\n: 1\n", 1, 3, "key must be plain text", id="complex-key"),
+        pytest.param("a: .nan\n", 1, 4, "not a finite number", id="nan"),
+        pytest.param("a: -.inf\n", 1, 4, "not a finite number", id="infinity"),
+        pytest.param("a: " + "9" * 5000 + "\n", 1, 4, "too many digits", id="huge-integer"),
+        pytest.param("[" * 10_000 + "]" * 10_000, 1, MAX_DEPTH + 1, f"deeper than {MAX_DEPTH}", id="deep-nesting"),
+        pytest.param("a: \x07\n", 1, 1, "control characters", id="control-character"),
+    ],
+)
+def test_bad_yaml_is_refused_with_its_place(text, line, column, words):
+    problem = problem_of(text)
+    assert (problem.location.line, problem.location.column) == (line, column)
+    assert words in problem.message
+
+
+def test_alias_bomb_is_refused_at_the_alias():
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for level in range(1, 7):
+        refs = ", ".join([f"*a{level - 1}"] * 10)
+        lines.append(f"a{level}: &a{level} [{refs}]")
+    problem = problem_of("\n".join(lines) + "\n")
+    assert "aliases (`*name`) repeat too much" in problem.message
+    assert problem.location.line > 1
+
+
+def test_oversized_file_is_refused_before_parsing():
+    with pytest.raises(DefinitionError, match="at most"):
+        load_bytes(b"a: 1\n" * (MAX_FILE_BYTES // 5 + 1), "big.yaml")
+
+
+def test_non_utf8_is_refused_with_its_line():
+    with pytest.raises(DefinitionError) as caught:
+        load_bytes("a: 1\nb: 中\n".encode("gb18030"), "gbk.yaml")
+    (problem,) = caught.value.problems
+    assert problem.location.line == 2 and "UTF-8" in problem.message
+
+
+def test_byte_order_mark_is_accepted():
+    assert load_bytes("\ufeffa: 1\n".encode("utf-8"), "bom.yaml").data == {"a": 1}
+
+
+def test_missing_file_is_a_located_problem(tmp_path):
+    from engine.loader import load_file
+
+    with pytest.raises(DefinitionError, match="cannot read the file"):
+        load_file(tmp_path / "absent.yaml")
