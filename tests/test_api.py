@@ -1,0 +1,69 @@
+"""The library API a developer embeds: what is exported, and how loading behaves."""
+
+import dataclasses
+
+import pytest
+from conftest import FIXTURE
+
+import engine
+from engine import DefinitionError, Severity, load_process, load_process_text, validate_file
+
+
+def test_exported_members_are_pinned():
+    assert set(engine.__all__) == {
+        "Branch", "Calendar", "Deadline", "DefinitionError", "Duration", "ExpressionError", "Problem", "Process",
+        "ProcflowError", "Record", "Role", "Severity", "SignOff", "SourceLocation", "State", "StateKind", "Text",
+        "Transition", "ValidationReport", "load_process", "load_process_text", "validate_file", "validate_text",
+    }
+    assert all(hasattr(engine, name) for name in engine.__all__)
+
+
+def test_load_process_gives_a_typed_model():
+    process = load_process(FIXTURE)
+    assert process.id == "minimal_repair" and process.version == 1
+    assert process.start.id == "apply"
+    quote = process.states["quote"]
+    assert quote.role == "supervisor" and quote.time_limit.working and quote.time_limit.amount == 3
+    assert [t.trigger for t in quote.transitions] == ["send_quote", "escalate", "withdraw", "hold"]
+    send_quote = quote.transitions[0]
+    assert send_quote.roles == ("supervisor",)  # defaults to the state's role
+    assert send_quote.signoffs[0].not_actor_of == ("apply",)
+    withdraw = next(t for t in process.shared_transitions if t.trigger == "withdraw")
+    assert "done" not in withdraw.sources and "apply" in withdraw.sources  # '*' means every non-final state
+
+
+def test_the_model_is_immutable():
+    process = load_process(FIXTURE)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        process.id = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        process.states["x"] = process.states["apply"]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        process.data_schema["properties"]["new"] = {}  # type: ignore[index]
+
+
+def test_content_hash_ignores_layout_and_comments_but_not_content(fixture_text):
+    original = load_process_text(fixture_text, "a.yaml").content_hash
+    reformatted = load_process_text("# a comment\n" + fixture_text.replace("title: {zh: 简易维修, en: Simple repair}",
+                                                                           "title:\n  zh: 简易维修\n  en: Simple repair"),
+                                    "b.yaml").content_hash
+    changed = load_process_text(fixture_text.replace("time_limit: 24h", "time_limit: 48h"), "c.yaml").content_hash
+    assert original == reformatted != changed
+
+
+def test_load_process_raises_with_every_error_located(fixture_text):
+    broken = fixture_text.replace("role: clerk\n    time_limit: 24h", "role: clerck\n    time_limit: 24h").replace(
+        "dest: done", "dest: dnoe")
+    with pytest.raises(DefinitionError) as caught:
+        load_process_text(broken, "broken.yaml")
+    messages = [p.message for p in caught.value.errors]
+    assert any("`clerck`" in m for m in messages) and any("`dnoe`" in m for m in messages)
+    assert all(p.location.file == "broken.yaml" and p.location.line > 1 for p in caught.value.errors)
+
+
+def test_validate_file_reports_warnings_without_failing(tmp_path, fixture_text):
+    path = tmp_path / "w.yaml"
+    path.write_text(fixture_text.replace("roles:\n", "roles:\n  idle: {zh: 闲置, en: Idle}\n"), encoding="utf-8")
+    report = validate_file(path)
+    assert report.ok and report.process is not None
+    assert [p.severity for p in report.problems] == [Severity.WARNING]

@@ -1,0 +1,75 @@
+"""The shape of the code: data flows one way, and the schema and the definition reader share one vocabulary."""
+
+import ast
+import json
+
+import pytest
+from conftest import ROOT
+
+ENGINE = ROOT / "engine"
+# A module may import only modules listed before it (the order of ../shared/STYLE.md's table).
+LAYERS = ["source", "errors", "loader", "schema", "fragments", "expressions", "model", "timing", "definition",
+          "checks", "processes", "cli"]
+STANDARD_LIBRARY_ONLY = {"model", "source", "errors", "timing"}
+
+
+def engine_imports(module: str) -> set[str]:
+    tree = ast.parse((ENGINE / f"{module}.py").read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_every_module_is_in_a_layer():
+    modules = {p.stem for p in ENGINE.glob("*.py")} - {"__init__", "__main__"}
+    assert modules == set(LAYERS)
+
+
+@pytest.mark.parametrize("module", LAYERS)
+def test_modules_import_only_from_layers_above(module):
+    allowed = set(LAYERS[: LAYERS.index(module)])
+    for name in engine_imports(module):
+        if name.startswith("engine."):
+            assert name.split(".")[1] in allowed, f"{module} imports {name}, which is not above it"
+
+
+@pytest.mark.parametrize("module", sorted(STANDARD_LIBRARY_ONLY))
+def test_model_layers_use_the_standard_library_only(module):
+    third_party = {"yaml", "jsonschema", "referencing", "networkx", "transitions", "graphviz"}
+    assert not {name.split(".")[0] for name in engine_imports(module)} & third_party
+
+
+def schema_vocabulary() -> set[str]:
+    """Every key the language defines (not the keywords of the JSON Schema fragments inside it)."""
+    schema = json.loads((ROOT / "schemas" / "process.schema.json").read_text(encoding="utf-8"))
+    keys = set(schema["properties"])
+    for definition in schema["$defs"].values():
+        keys |= set(definition.get("properties", {}))
+        for variant in definition.get("anyOf", []):
+            keys |= set(variant.get("properties", {}))
+    return keys
+
+
+def keys_read_by(module: str) -> set[str]:
+    """String keys the module looks up: ``raw["x"]``, ``raw.get("x")`` and ``"x" in raw``."""
+    tree = ast.parse((ENGINE / f"{module}.py").read_text(encoding="utf-8"))
+    keys = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+            keys.add(node.slice.value)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+              and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            keys.add(node.args[0].value)
+        elif (isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)
+              and isinstance(node.ops[0], ast.In)):
+            keys.add(node.left.value)
+    return keys
+
+
+def test_the_definition_reader_reads_exactly_the_schemas_keys():
+    # `procflow` is the language version: the schema pins it, so the model has nothing to keep.
+    assert keys_read_by("definition") == schema_vocabulary() - {"procflow"}
