@@ -4,7 +4,7 @@ Load a definition with ``load_process(path)`` (raises ``DefinitionError`` listin
 or get every problem and warning without raising with ``validate_file(path)``.
 """
 
-from engine.errors import DefinitionError, ExpressionError, ProcflowError, Problem, Severity
+from engine.errors import DefinitionError, ExpressionError, Problem, ProcflowError, Severity
 from engine.model import (
     Branch,
     Calendar,

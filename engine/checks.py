@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import networkx as nx
 
 from engine.errors import ExpressionSyntaxError, Problem, Severity
 from engine.expressions import compile_expression
-from engine.model import FrozenJson, Process, State, StateKind, Transition
+from engine.model import FrozenJson, Process, Record, State, StateKind, Transition
 from engine.schema import did_you_mean
 from engine.source import DocumentPath, SourceLocation
 
 Check = Callable[[Process, "nx.DiGraph[str]"], Iterator[Problem]]
 
 
-def state_graph(process: Process) -> "nx.DiGraph[str]":
+def state_graph(process: Process) -> nx.DiGraph[str]:
     """States as nodes; an edge wherever a transition or branch leads to a declared state."""
     graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(process.states)
@@ -38,7 +39,7 @@ def check_process(process: Process) -> list[Problem]:
 # --- references -------------------------------------------------------------------------------------
 
 
-def check_single_start(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+def check_single_start(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     starts = [s for s in process.states.values() if s.kind is StateKind.START]
     if not starts:
         yield _error(process, ("states",), "no-start", "there is no start state; mark the first step `type: start`",
@@ -49,7 +50,7 @@ def check_single_start(process: Process, graph: "nx.DiGraph[str]") -> Iterator[P
                      "a process has one start")
 
 
-def check_state_references(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+def check_state_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for state in process.states.values():
         for transition in _own_transitions(state):
             yield from _reference(process, transition.path + ("dest",), transition.dest, process.states, "state")
@@ -69,7 +70,7 @@ def check_state_references(process: Process, graph: "nx.DiGraph[str]") -> Iterat
                              "nothing may leave a final state")
 
 
-def check_role_references(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+def check_role_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     owners = {**process.departments, **process.roles}
     yield from _reference(process, ("owner",), process.owner, owners, "department or role")
     for role in process.roles.values():
@@ -94,14 +95,15 @@ def check_role_references(process: Process, graph: "nx.DiGraph[str]") -> Iterato
                                       "state")
 
 
-def check_source_references(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
-    for owner in (*process.states.values(), *process.records.values()):
+def check_source_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    owners: list[State | Record] = [*process.states.values(), *process.records.values()]
+    for owner in owners:
         if owner.source is not None:
             yield from _reference(process, owner.path + ("source", "document"), owner.source.document,
                                   process.sources, "source document")
 
 
-def check_deadlines(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+def check_deadlines(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for state in process.states.values():
         for deadline in state.deadlines:
             if deadline.after is None:
@@ -112,7 +114,7 @@ def check_deadlines(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Prob
                                   f"trigger of state `{state.id}`")
 
 
-def check_calendar(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+def check_calendar(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     calendar = process.calendar
     try:
         zoneinfo.ZoneInfo(calendar.timezone)
@@ -136,7 +138,7 @@ def check_calendar(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Probl
 # --- expressions --------------------------------------------------------------------------------------
 
 
-def check_expressions(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+def check_expressions(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     data_fields = _properties(process, process.data_schema)
     for state in process.states.values():
         for branch in state.branches:
@@ -160,7 +162,7 @@ def check_expressions(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Pr
 
 
 def _expression(process: Process, path: DocumentPath, text: str, roots: tuple[str, ...],
-                fields: Mapping[str, Optional[Mapping[str, Any]]]) -> Iterator[Problem]:
+                fields: Mapping[str, Mapping[str, Any] | None]) -> Iterator[Problem]:
     try:
         expression = compile_expression(text, roots)
     except ExpressionSyntaxError as exc:
@@ -185,12 +187,14 @@ def _expression(process: Process, path: DocumentPath, text: str, roots: tuple[st
                           code="unknown-field")
 
 
-def _properties(process: Process, schema: Optional[FrozenJson]) -> Optional[Mapping[str, Any]]:
+def _properties(process: Process, schema: FrozenJson | None) -> Mapping[str, Any] | None:
     """The top-level properties a schema declares, following ``allOf`` and references into records."""
     if not isinstance(schema, Mapping):
         return None
-    found: dict[str, Any] = dict(schema.get("properties", {}))
-    for part in schema.get("allOf", ()):
+    properties = schema.get("properties")
+    found: dict[str, Any] = dict(properties) if isinstance(properties, Mapping) else {}
+    parts = schema.get("allOf")
+    for part in parts if isinstance(parts, tuple) else ():
         found.update(_properties(process, part) or {})
     ref = schema.get("$ref")
     if isinstance(ref, str):
@@ -199,7 +203,7 @@ def _properties(process: Process, schema: Optional[FrozenJson]) -> Optional[Mapp
     return found
 
 
-def _local_target(process: Process, ref: str) -> Optional[FrozenJson]:
+def _local_target(process: Process, ref: str) -> FrozenJson | None:
     parts = ref.split("/")
     if len(parts) == 4 and parts[0] == "#" and parts[1] == "records" and parts[3] == "fields":
         record = process.records.get(parts[2])
@@ -209,7 +213,7 @@ def _local_target(process: Process, ref: str) -> Optional[FrozenJson]:
     return None
 
 
-def _column(location: SourceLocation, offset: Optional[int]) -> SourceLocation:
+def _column(location: SourceLocation, offset: int | None) -> SourceLocation:
     """Point into an expression written on one line; quoted scalars start one column later."""
     if offset is None or offset <= 0:
         return location
@@ -219,7 +223,7 @@ def _column(location: SourceLocation, offset: Optional[int]) -> SourceLocation:
 # --- the graph ------------------------------------------------------------------------------------------
 
 
-def check_reachable(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+def check_reachable(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     start = process.start
     if start is None:
         return
@@ -231,7 +235,7 @@ def check_reachable(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Prob
                          "add a transition or branch leading to it, or remove it", key=True)
 
 
-def check_dead_ends(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+def check_dead_ends(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for state in process.states.values():
         if not state.is_final and not state.exits():
             yield _error(process, state.path, "dead-end",
@@ -239,7 +243,7 @@ def check_dead_ends(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Prob
                          key=True)
 
 
-def check_final_reachable(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+def check_final_reachable(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     finals = {s.id for s in process.states.values() if s.is_final}
     if not finals:
         yield _error(process, ("states",), "no-final", "there is no final state; add one with `type: final`",
@@ -256,7 +260,7 @@ def check_final_reachable(process: Process, graph: "nx.DiGraph[str]") -> Iterato
                          f"{', '.join(f'`{s}`' for s in leads_to)}", key=True)
 
 
-def check_decision_defaults(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+def check_decision_defaults(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for state in process.states.values():
         if state.kind is StateKind.DECISION and state.default is None:
             yield _error(process, state.path, "no-default",
@@ -264,7 +268,7 @@ def check_decision_defaults(process: Process, graph: "nx.DiGraph[str]") -> Itera
                          key=True)
 
 
-def check_ambiguous_triggers(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+def check_ambiguous_triggers(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for state in process.states.values():
         by_trigger: dict[str, list[Transition]] = defaultdict(list)
         for transition in state.transitions:
@@ -282,7 +286,7 @@ def check_ambiguous_triggers(process: Process, graph: "nx.DiGraph[str]") -> Iter
 # --- warnings: legal, but probably not what the owner meant ------------------------------------------
 
 
-def check_unused(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+def check_unused(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     used_roles = {process.owner}
     used_roles |= {s.role for s in process.states.values() if s.role}
     used_roles |= {r for t in process.transitions for r in t.roles}
@@ -298,7 +302,7 @@ def check_unused(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem
                            f"record `{record.id}` is declared but no state lists it under `produces`")
 
 
-def check_sources_cited(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+def check_sources_cited(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for state in process.states.values():
         if state.source is None and state.kind is not StateKind.FINAL:
             yield _warning(process, state.path, "no-source",
@@ -306,7 +310,7 @@ def check_sources_cited(process: Process, graph: "nx.DiGraph[str]") -> Iterator[
                            "against the document")
 
 
-def check_signoff_order(process: Process, graph: "nx.DiGraph[str]") -> Iterator[Problem]:
+def check_signoff_order(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for transition in process.transitions:
         for signoff in transition.signoffs:
             for index, state_id in enumerate(signoff.not_actor_of):

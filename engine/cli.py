@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, Optional, Sequence, TextIO
+from typing import NoReturn, TextIO
 
 from engine.processes import ValidationReport, definition_files, validate_file
 from engine.schema import schema_path
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     return run(list(sys.argv[1:] if argv is None else argv), sys.stdout, sys.stderr)
 
 

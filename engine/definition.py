@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Mapping, Optional, TypeVar
+from typing import Any, TypeVar
 
 from engine.loader import LocatedDocument
 from engine.model import (
@@ -106,7 +107,7 @@ class _StateBuilder:
         )
 
     def transition(self, raw: Mapping[str, Any], path: DocumentPath, sources: tuple[str, ...],
-                   source_role: Optional[str], shared: bool = False) -> Transition:
+                   source_role: str | None, shared: bool = False) -> Transition:
         conditions = raw.get("conditions", ())
         roles = raw.get("roles") or ([source_role] if source_role else [])
         return Transition(
@@ -138,7 +139,7 @@ class _StateBuilder:
             sources = tuple(raw["source"])
         return self.transition(raw, path, sources, None, shared=True)
 
-    def source_ref(self, raw: Any) -> Optional[SourceRef]:
+    def source_ref(self, raw: Any) -> SourceRef | None:
         if raw is None:
             return None
         if isinstance(raw, str):
@@ -177,7 +178,7 @@ def _text(raw: Mapping[str, Any]) -> Text:
     return Text(raw["zh"], raw["en"])
 
 
-def _optional_text(raw: Optional[Mapping[str, Any]]) -> Optional[Text]:
+def _optional_text(raw: Mapping[str, Any] | None) -> Text | None:
     return _text(raw) if raw is not None else None
 
 

@@ -12,14 +12,14 @@ to write instead. The runtime and the stores add their own branches to this tree
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
-from typing import Iterable, Optional
+from enum import StrEnum
 
 from engine.source import SourceLocation
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -74,7 +74,7 @@ class ExpressionError(ProcflowError):
     when known, so the caller can point a located error at the exact column.
     """
 
-    def __init__(self, message: str, offset: Optional[int] = None):
+    def __init__(self, message: str, offset: int | None = None):
         super().__init__(message)
         self.message = message
         self.offset = offset

@@ -11,6 +11,7 @@ The language:
 
 * ``and``, ``or``, ``not`` (Python truthiness; ``and``/``or`` return an operand, as in Python),
   ``a if condition else b``;
+* ``==`` and ``!=`` compare as Python does (so ``1 == 1.0``, and also ``1 == true``);
 * ``+ - * / % //`` and unary ``-``/``+`` on numbers (not ``true``/``false``); ``+`` also joins two
   texts or two lists. Results are capped: numbers at 2**63, texts and lists at 10,000 items;
 * ``== != < <= > >= in``, ``not in``, chained (``0 < data.n <= 10``). ``<`` and friends compare
@@ -32,7 +33,7 @@ import operator
 import warnings
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import NoReturn, TypeGuard, Union
+from typing import Any, NoReturn, TypeGuard, Union
 
 from engine.errors import ExpressionEvaluationError, ExpressionSyntaxError
 
@@ -106,7 +107,7 @@ def compile_expression(text: str, roots: Collection[str] = ("data", "payload")) 
     if not source.strip():
         raise ExpressionSyntaxError("the expression is empty", 0)
     tree = _parse(source, indent)
-    compiler = _Compiler(source, indent, frozenset(roots))
+    compiler = _Compiler(source, indent, frozenset([roots] if isinstance(roots, str) else roots))
     run = compiler.compile(tree.body, 1)
     return Expression(text, frozenset(compiler.paths), run)
 
@@ -114,24 +115,27 @@ def compile_expression(text: str, roots: Collection[str] = ("data", "payload")) 
 def _parse(source: str, indent: int) -> ast.Expression:
     try:
         # Parsing may warn (invalid escapes, `is` with a literal); with warnings turned into
-        # errors that would escape as something other than ExpressionSyntaxError.
+        # errors that would escape as another exception. (catch_warnings is process-wide, which is
+        # fine for compiling at load time.)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return ast.parse(source, mode="eval")
     except SyntaxError as exc:
         offset = max(0, min((exc.offset or 1) - 1, len(source)))
-        raise ExpressionSyntaxError(_syntax_message(exc.msg, source, offset), indent + offset) from None
+        message = _syntax_message(exc.msg, source, offset)
+        raise ExpressionSyntaxError(message, indent + offset) from None
     except ValueError:  # e.g. a lone surrogate, which cannot be encoded
-        raise ExpressionSyntaxError("the expression contains characters that are not allowed") from None
+        raise ExpressionSyntaxError("the expression has characters that cannot be read") from None
     except (RecursionError, MemoryError):
         raise ExpressionSyntaxError("the expression is nested too deeply") from None
 
 
 def _syntax_message(message: str, source: str, offset: int) -> str:
+    around = source[max(0, offset - 1) : offset + 2]  # Python may point at either `&` of `&&`
+    for wrong, right in (("&&", "and"), ("||", "or")):
+        if wrong in around:
+            return f"write `{right}` instead of `{wrong}`"
     here = source[offset:]
-    if here.startswith(("&&", "||")):
-        word = "and" if here.startswith("&&") else "or"
-        return f"write `{word}` instead of `{here[:2]}`"
     if here.startswith("!") and not here.startswith("!="):
         return "write `not` instead of `!`"
     if here.startswith("=") and not here.startswith("=="):
@@ -206,7 +210,7 @@ class _Compiler:
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         if isinstance(value, bytes):
-            self.fail("byte strings (`b'...'`) are not allowed; write plain text such as 'abc'", node)
+            self.fail("byte strings (`b'...'`) are not allowed; write text such as 'abc'", node)
         if isinstance(value, complex):
             self.fail("complex numbers are not allowed", node)
         self.fail("`...` is not allowed", node)
@@ -269,8 +273,8 @@ class _Compiler:
         kind = _static_kind(operand)
         if kind is not None and kind != "a number":
             self.fail(f"`{symbol}` works on numbers only, not on {kind}", node)
-        if isinstance(operand, ast.Constant):  # fold `-5` so comparisons with it stay cheap
-            value = operand.value
+        if isinstance(operand, ast.Constant) and _is_number(operand.value):
+            value = operand.value  # fold `-5` so that comparing with it stays cheap
             return _constant(-value if symbol == "-" else value)
         return _negate(self.compile(operand, depth), symbol == "-", self.shown(node),
                        self.offset(node))
@@ -289,8 +293,10 @@ class _Compiler:
             if wrong or (None not in kinds and kinds[0] != kinds[1]):
                 self.fail("`+` adds two numbers or joins two texts or two lists, "
                           f"not {kinds[0] or 'a value'} and {kinds[1] or 'a value'}", node)
-        elif any(k is not None and k != "a number" for k in kinds):
-            self.fail(f"`{symbol}` works on numbers only", node)
+        else:
+            for kind in kinds:
+                if kind is not None and kind != "a number":
+                    self.fail(f"`{symbol}` works on numbers only, not on {kind}", node)
         return _arithmetic(symbol, function, self.compile(left, depth), self.compile(right, depth),
                            self.shown(node), self.offset(node))
 
@@ -331,7 +337,6 @@ _REFUSALS: dict[type[ast.AST], str] = {
     ast.Dict: "mappings (`{...}`) are not allowed in expressions",
     ast.Set: "sets (`{...}`) are not allowed; use a list such as `['a', 'b']`",
     ast.Starred: "`*` unpacking is not allowed",
-    ast.Slice: "slices (`[a:b]`) are not allowed; use one index such as `[0]`",
     ast.Await: "`await` is not allowed",
     ast.Yield: "`yield` is not allowed",
     ast.YieldFrom: "`yield` is not allowed",
@@ -406,7 +411,7 @@ def _bool_op(is_and: bool, runs: list[_Run]) -> _Run:
         value: object = None
         for operand in runs:
             value = operand(scope)
-            if bool(value) is not is_and:
+            if bool(value) is not is_and:  # `and` stops at a falsy operand, `or` at a truthy one
                 return value
         return value
 
@@ -449,7 +454,10 @@ def _step(value: object, step: _Step, root: str, before: list[_Step], offset: in
 def _path_text(root: str, steps: list[_Step]) -> str:
     text = root
     for step in steps:
-        text += f"[{step}]" if isinstance(step, int) else f".{step}" if step.isidentifier() else f"[{step!r}]"
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            text += f".{step}" if step.isidentifier() else f"[{step!r}]"
     return text
 
 
@@ -526,7 +534,7 @@ def _check_length(length: int, where: str, offset: int) -> None:
 _Test = Callable[[object, object], bool]
 """One comparison of a (possibly chained) ``Compare``, checking its operands' types."""
 
-_ORDER: dict[str, Callable[[object, object], bool]] = {
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
 _ORDER_FAMILY: dict[type, str] = {int: "number", float: "number", str: "text"}
@@ -597,7 +605,7 @@ def _comparison(runs: list[_Run], tests: list[_Test]) -> _Run:
 
     def run(scope: Scope) -> object:
         a = runs[0](scope)
-        for test, operand in zip(tests, runs[1:]):
+        for test, operand in zip(tests, runs[1:], strict=True):
             b = operand(scope)
             if not test(a, b):
                 return False

@@ -7,7 +7,8 @@ retrieve anything it was not given.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import jsonschema
@@ -24,7 +25,8 @@ DEFINITION_URI = "urn:procflow:definition"
 def definition_registry(document: Mapping[str, Any]) -> referencing.Registry[Any]:
     """The bundled schemas plus this definition, under ``DEFINITION_URI``."""
     resource = referencing.Resource.from_contents(document, default_specification=referencing.jsonschema.DRAFT202012)
-    return bundled_registry().with_resource(DEFINITION_URI, resource)
+    registry: referencing.Registry[Any] = bundled_registry().with_resource(DEFINITION_URI, resource)
+    return registry
 
 
 def fragment_validator(registry: referencing.Registry[Any], path: DocumentPath) -> jsonschema.protocols.Validator:

@@ -9,9 +9,10 @@ stay text), refuse duplicate keys and foreign tags, and bound what aliases can e
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional, Union
+from typing import Any, Union
 
 import yaml
 
@@ -64,7 +65,7 @@ class LocatedDocument:
         return self.source_map.locate(path, key=key)
 
 
-def load_file(path: Union[str, Path]) -> LocatedDocument:
+def load_file(path: str | Path) -> LocatedDocument:
     """Read and parse one definition file. Raises ``DefinitionError`` naming the place of each problem."""
     name = str(path)
     try:
@@ -116,11 +117,11 @@ def _events(text: str) -> Iterator[yaml.Event]:
 
 @dataclass
 class _Frame:
-    container: Union[dict[str, JsonValue], list[JsonValue]]
+    container: dict[str, JsonValue] | list[JsonValue]
     path: DocumentPath
-    anchor: Optional[str]
+    anchor: str | None
     size: int = 1
-    pending_key: Optional[str] = None
+    pending_key: str | None = None
 
 
 @dataclass
@@ -154,14 +155,14 @@ class _Builder:
     def document(self) -> LocatedDocument:
         return LocatedDocument(self.root, SourceMap(self.file, self.value_locations, self.key_locations))
 
-    def _start(self, event: Union[yaml.MappingStartEvent, yaml.SequenceStartEvent]) -> None:
+    def _start(self, event: yaml.MappingStartEvent | yaml.SequenceStartEvent) -> None:
         is_mapping = isinstance(event, yaml.MappingStartEvent)
         expected = "map" if is_mapping else "seq"
         if event.tag not in (None, "!", _CORE + expected):
             raise self._at(event, "tag", _tag_message(event.tag))
         if len(self.stack) >= MAX_DEPTH:
             raise self._at(event, "too-deep", f"the file nests deeper than {MAX_DEPTH} levels")
-        container: Union[dict[str, JsonValue], list[JsonValue]] = {} if is_mapping else []
+        container: dict[str, JsonValue] | list[JsonValue] = {} if is_mapping else []
         path = self._place(container, event)
         self.stack.append(_Frame(container, path, event.anchor))
 
@@ -259,7 +260,7 @@ class _Builder:
             raise self._at(event, "number", f"`{text}` is not a finite number; write a number or quote it as text")
         return text
 
-    def _remember_anchor(self, anchor: Optional[str], value: JsonValue, size: int) -> None:
+    def _remember_anchor(self, anchor: str | None, value: JsonValue, size: int) -> None:
         if anchor is not None:
             self.anchors[anchor] = (value, size)
 
@@ -272,20 +273,21 @@ class _Builder:
                            f"the document expands to more than {MAX_VALUES:,} values; aliases (`*name`) repeat too much")
 
     def _location(self, event: yaml.Event) -> SourceLocation:
-        return SourceLocation(self.file, event.start_mark.line + 1, event.start_mark.column + 1)
+        mark = event.start_mark
+        return SourceLocation(self.file, mark.line + 1, mark.column + 1) if mark else SourceLocation(self.file, 1, 1)
 
     def _at(self, event: yaml.Event, code: str, message: str) -> DefinitionError:
         location = self._location(event)
         return DefinitionError([Problem(location, message, code=code)])
 
 
-def _tag_message(tag: Optional[str]) -> str:
+def _tag_message(tag: str | None) -> str:
     shown = str(tag).replace(_CORE, "!!")
     return (f"the tag `{shown}` is not allowed; a definition holds plain YAML only: "
             "text, numbers, true/false, null, lists and mappings")
 
 
-def _describe_syntax_error(exc: yaml.MarkedYAMLError, text: str, mark: Optional[yaml.Mark]) -> str:
+def _describe_syntax_error(exc: yaml.MarkedYAMLError, text: str, mark: yaml.Mark | None) -> str:
     problem = (exc.problem or "invalid YAML").strip()
     context = (exc.context or "").strip()
     if mark is not None and _character_at(text, mark.line, mark.column) == "\t":

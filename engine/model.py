@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, Mapping, Optional, Union
+from typing import Any, Literal, Union
 
 from engine.source import DocumentPath, SourceLocation, SourceMap
 
@@ -38,7 +39,7 @@ def thaw_json(value: FrozenJson) -> Any:
     return value
 
 
-class StateKind(str, enum.Enum):
+class StateKind(enum.StrEnum):
     START = "start"
     TASK = "task"
     DECISION = "decision"
@@ -90,7 +91,7 @@ class SourceDocument:
     key: str
     file: str
     title: Text
-    sections: Optional[str] = None
+    sections: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class Department:
 class Role:
     id: str
     label: Text
-    department: Optional[str]
+    department: str | None
     external: bool
     path: DocumentPath
 
@@ -123,9 +124,9 @@ class Record:
 
     id: str
     label: Text
-    fields: Optional[FrozenJson]
+    fields: FrozenJson | None
     archived: bool
-    source: Optional[SourceRef]
+    source: SourceRef | None
     path: DocumentPath
 
 
@@ -134,7 +135,7 @@ class Assignment:
     """``set: {field: ...}``: a data field set by a transition, to an expression or a constant."""
 
     field: str
-    expression: Optional[str]
+    expression: str | None
     """The expression text, or ``None`` when ``constant`` holds the value (a number, true/false, null)."""
     constant: FrozenJson
     path: DocumentPath
@@ -143,7 +144,7 @@ class Assignment:
 @dataclass(frozen=True)
 class SignOff:
     role: str
-    label: Optional[Text]
+    label: Text | None
     not_actor_of: tuple[str, ...]
     """States whose actor may not give this signature."""
     path: DocumentPath
@@ -160,7 +161,7 @@ class Transition:
     """Guard expressions; all must hold."""
     roles: tuple[str, ...]
     """Who may fire it; when the YAML names none, the role of the state it leaves."""
-    payload_schema: Optional[FrozenJson]
+    payload_schema: FrozenJson | None
     assignments: tuple[Assignment, ...]
     signoffs: tuple[SignOff, ...]
     shared: bool
@@ -172,7 +173,7 @@ class Transition:
 class Branch:
     """A decision's branch; the default branch has no ``condition``."""
 
-    condition: Optional[str]
+    condition: str | None
     dest: str
     label: Text
     path: DocumentPath
@@ -180,7 +181,9 @@ class Branch:
 
 @dataclass(frozen=True)
 class Deadline:
-    after: Duration
+    after: Duration | None
+    """As written, or the state's ``time_limit`` when the YAML gives no ``after`` (``None`` only in a
+    definition that failed its checks)."""
     fire: str
     """The trigger of the state that the engine fires when ``after`` has passed."""
     path: DocumentPath
@@ -191,16 +194,16 @@ class State:
     id: str
     kind: StateKind
     label: Text
-    description: Optional[Text]
-    role: Optional[str]
-    time_limit: Optional[Duration]
+    description: Text | None
+    role: str | None
+    time_limit: Duration | None
     deadlines: tuple[Deadline, ...]
     produces: tuple[str, ...]
-    source: Optional[SourceRef]
+    source: SourceRef | None
     transitions: tuple[Transition, ...]
     """Every transition that leaves this state: its own ``on`` first, then shared ones."""
     branches: tuple[Branch, ...]
-    default: Optional[Branch]
+    default: Branch | None
     path: DocumentPath
 
     @property
@@ -226,14 +229,14 @@ class Process:
     id: str
     version: int
     title: Text
-    description: Optional[Text]
+    description: Text | None
     owner: str
     sources: Mapping[str, SourceDocument]
     calendar: Calendar
     departments: Mapping[str, Department]
     roles: Mapping[str, Role]
     records: Mapping[str, Record]
-    data_schema: Optional[FrozenJson]
+    data_schema: FrozenJson | None
     states: Mapping[str, State]
     """In the order the file lists them."""
     shared_transitions: tuple[Transition, ...]
@@ -248,7 +251,7 @@ class Process:
         return self.source_map.file
 
     @property
-    def start(self) -> Optional[State]:
+    def start(self) -> State | None:
         return next((s for s in self.states.values() if s.kind is StateKind.START), None)
 
     @property

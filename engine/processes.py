@@ -7,9 +7,9 @@ pipeline before the model is built, because the later stages rely on the shape t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional, Union
 
 from engine.checks import check_process
 from engine.definition import build_process
@@ -28,7 +28,7 @@ class ValidationReport:
 
     file: str
     problems: tuple[Problem, ...]
-    process: Optional[Process]
+    process: Process | None
 
     @property
     def ok(self) -> bool:
@@ -43,7 +43,7 @@ class ValidationReport:
         return tuple(p for p in self.problems if p.severity is Severity.WARNING)
 
 
-def validate_file(path: Union[str, Path]) -> ValidationReport:
+def validate_file(path: str | Path) -> ValidationReport:
     try:
         document = load_file(path)
     except DefinitionError as exc:
@@ -59,7 +59,7 @@ def validate_text(text: str, file: str = "<text>") -> ValidationReport:
     return _validate(document)
 
 
-def load_process(path: Union[str, Path]) -> Process:
+def load_process(path: str | Path) -> Process:
     """The checked model of one definition file; ``DefinitionError`` lists every error (and warning)."""
     return _model_or_raise(validate_file(path))
 
@@ -68,7 +68,7 @@ def load_process_text(text: str, file: str = "<text>") -> Process:
     return _model_or_raise(validate_text(text, file))
 
 
-def definition_files(paths: Iterable[Union[str, Path]]) -> list[Path]:
+def definition_files(paths: Iterable[str | Path]) -> list[Path]:
     """The files named, and the ``.yaml``/``.yml`` files directly inside the folders named, in order."""
     found: list[Path] = []
     for given in paths:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Any
 
 import jsonschema
 import referencing
@@ -56,7 +57,8 @@ def bundled_registry() -> referencing.Registry[Any]:
     """The JSON Schema specifications and our own schema; nothing is ever fetched from a file or URL."""
     schema = process_schema()
     resource = referencing.Resource.from_contents(schema, default_specification=referencing.jsonschema.DRAFT202012)
-    return SPECIFICATIONS.with_resource(schema["$id"], resource).crawl()
+    registry: referencing.Registry[Any] = SPECIFICATIONS.with_resource(schema["$id"], resource).crawl()
+    return registry
 
 
 @lru_cache(maxsize=1)
@@ -111,8 +113,8 @@ class _ErrorTranslator:
             yield self.problem(path, where + self.simple_message(error), str(validator))
 
     def unknown_keys(self, error: ValidationError, path: DocumentPath, where: str) -> Iterator[Problem]:
-        allowed = sorted(error.schema.get("properties", {}))
-        for key in error.instance:
+        allowed = sorted(_as_mapping(error.schema).get("properties", {}))
+        for key in _as_mapping(error.instance):
             if key in allowed:
                 continue
             hint = did_you_mean(key, allowed) or (f" — allowed here: {', '.join(allowed)}" if allowed else "")
@@ -130,9 +132,9 @@ class _ErrorTranslator:
                                key=bool(key))
 
     def missing_keys(self, error: ValidationError, path: DocumentPath, where: str) -> Iterator[Problem]:
-        properties = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-        present = error.instance if isinstance(error.instance, dict) else {}
-        for name in error.validator_value:
+        properties = _as_mapping(error.schema).get("properties", {})
+        present = _as_mapping(error.instance)
+        for name in _as_list(error.validator_value):
             if name in present:
                 continue
             about = _description(properties.get(name, {})) or _description(self.schema_for(error, name))
@@ -162,7 +164,7 @@ class _ErrorTranslator:
             wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in _as_list(value))
             return f"must be {wanted}, got {_show(instance)}" + (f". {about}" if about else "")
         if validator == "enum":
-            choices = [str(c) for c in value]
+            choices = [str(c) for c in _as_list(value)]
             return f"must be one of {', '.join(choices)}; got {_show(instance)}" + did_you_mean(str(instance), choices)
         if validator == "const":
             return f"must be {json.dumps(value, ensure_ascii=False)}, got {_show(instance)}"
@@ -185,30 +187,22 @@ class _ErrorTranslator:
         return error.message
 
     def where(self, path: DocumentPath) -> str:
-        """``state `diagnose`, transition `approve`: `payload`: `` — the path, in the reader's terms."""
+        """``state `diagnose`, transition `approve`, `payload`: `` — the path, in the reader's terms."""
         parts: list[str] = []
-        data = self.document.data
         index = 0
         while index < len(path):
-            part = path[index]
-            if index == 0 and part in ("states", "roles", "records", "departments", "sources") and len(path) > 1:
-                singular = {"states": "state", "roles": "role", "records": "record", "departments": "department",
-                            "sources": "source"}[part]
-                parts.append(f"{singular} `{path[1]}`")
-                index += 2
+            part, following = path[index], path[index + 1] if index + 1 < len(path) else None
+            if index == 0 and isinstance(part, str) and part in _COLLECTIONS and following is not None:
+                parts.append(f"{_COLLECTIONS[part]} `{following}`")
+            elif isinstance(part, str) and part in _ITEMS and isinstance(following, int):
+                trigger = self.value_at(path[: index + 2] + ("trigger",))
+                name = f"`{trigger}`" if isinstance(trigger, str) else f"#{following + 1}"
+                parts.append(f"{_ITEMS[part]} {name}")
+            else:
+                parts.append(f"`{part}`" if isinstance(part, str) else f"item #{part + 1}")
+                index += 1
                 continue
-            if part in ("on", "transitions") and index + 1 < len(path) and isinstance(path[index + 1], int):
-                trigger = _get(data, path[: index + 2] + ("trigger",))
-                label = f"`{trigger}`" if isinstance(trigger, str) else f"#{path[index + 1] + 1}"
-                parts.append(f"transition {label}")
-                index += 2
-                continue
-            if part in ("branches", "deadlines", "signoffs") and index + 1 < len(path) and isinstance(path[index + 1], int):
-                parts.append(f"{part[:-1] if part != 'branches' else 'branch'} #{path[index + 1] + 1}")
-                index += 2
-                continue
-            parts.append(f"`{part}`" if isinstance(part, str) else f"item #{part + 1}")
-            index += 1
+            index += 2
         return (", ".join(parts) + ": ") if parts else ""
 
     def value_at(self, path: DocumentPath) -> Any:
@@ -228,6 +222,11 @@ class _ErrorTranslator:
         return Problem(self.document.locate(path, key=key), message, code=code)
 
 
+_COLLECTIONS = {"states": "state", "roles": "role", "records": "record", "departments": "department",
+                "sources": "source"}
+_ITEMS = {"on": "transition", "transitions": "transition", "branches": "branch", "deadlines": "deadline",
+          "signoffs": "sign-off"}
+
 _FORBIDDEN_HINTS = {
     "on": "; a decision leaves by its `branches` and `default`, a final state does not leave",
     "branches": "; only a `decision` has branches — a task leaves by the transitions under `on`",
@@ -245,12 +244,16 @@ def _description(schema: Any) -> str:
     if isinstance(schema, Mapping):
         text = schema.get("description")
         if isinstance(text, str):
-            return text
+            return str(text)
         ref = schema.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
             target = process_schema().get("$defs", {}).get(ref[len("#/$defs/"):], {})
             return _description(target)
     return ""
+
+
+def _as_mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _as_list(value: Any) -> Sequence[Any]:
@@ -271,7 +274,7 @@ def _show(value: Any) -> str:
     return f"`{value}`"
 
 
-def _get(data: Any, path: DocumentPath) -> Optional[Any]:
+def _get(data: Any, path: DocumentPath) -> Any | None:
     for part in path:
         if isinstance(data, dict) and isinstance(part, str):
             data = data.get(part)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from engine.model import Duration, TimeUnit
 
@@ -20,7 +19,7 @@ _ISO = re.compile(r"^P(?=[0-9T])(?:([0-9]+)W)?(?:([0-9]+)D)?(?:T(?=[0-9])(?:([0-
 _SECONDS = {"W": 604800, "D": 86400, "H": 3600, "M": 60, "S": 1}
 
 
-def parse_duration(text: str) -> Optional[Duration]:
+def parse_duration(text: str) -> Duration | None:
     """The duration ``text`` names, or ``None`` when it is not one (the schema's pattern says why)."""
     stripped = text.strip()
     for pattern, working in ((_SHORT, False), (_LONG, False), (_WORKING, True)):
@@ -30,7 +29,7 @@ def parse_duration(text: str) -> Optional[Duration]:
     match = _ISO.match(stripped)
     if not match:
         return None
-    parts = [(int(v), unit) for v, unit in zip(match.groups(), "WDHMS") if v is not None]
+    parts = [(int(v), unit) for v, unit in zip(match.groups(), "WDHMS", strict=True) if v is not None]
     if len(parts) == 1:
         amount, letter = parts[0]
         unit: TimeUnit = {"W": "week", "D": "day", "H": "hour", "M": "minute", "S": "second"}[letter]  # type: ignore[assignment]
