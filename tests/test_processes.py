@@ -18,9 +18,9 @@ REQUIRED = {
         "limits": [datetime.timedelta(days=3), datetime.timedelta(days=7)],
     },
     "complaint": {
-        "steps": ["回访"],
-        "roles": ["客户", "客服", "技术支持", "售后服务部", "财务"],
-        "records": ["客户投诉", "报告单", "回访记录"],
+        "steps": ["记录客户信息", "分类", "技术支持", "回访", "问题闭环"],
+        "roles": ["客户", "客服中心", "技术支持团队", "售后服务部", "领导", "财务"],
+        "records": ["客户投诉/意见登记表", "客户投诉报告单", "回访记录"],
         "limits": [datetime.timedelta(hours=24), datetime.timedelta(hours=72), datetime.timedelta(weeks=1)],
     },
     "exchange": {
@@ -98,6 +98,14 @@ def test_return_repair_decides_warranty_and_needs_the_customers_signature():
     assert any("保修" in s.label.zh for s in decisions)
     signers = {o.role for t in process.transitions for o in t.signoffs}
     assert "customer" in signers or any("客户" in process.roles[r].label.zh for r in signers)
+
+
+def test_complaint_compensation_needs_the_leaders_signature():
+    process = load_process(PROCESSES / "complaint.yaml")
+    leader = next(r.id for r in process.roles.values() if "领导" in r.label.zh)
+    assert any(o.role == leader for t in process.transitions for o in t.signoffs)
+    labels = " ".join(t.label.zh for t in process.transitions)
+    assert all(option in labels for option in ["协商", "护理品", "优惠", "换货", "退"])
 
 
 def test_qc_release_may_not_be_signed_by_whoever_repaired_it():
