@@ -17,7 +17,7 @@ from engine.errors import DefinitionError, Problem, Severity
 from engine.fragments import fragment_problems
 from engine.loader import LocatedDocument, load_file, load_text
 from engine.model import Process
-from engine.schema import schema_problems
+from engine.schema import schema_problems, without_invalid_nodes
 
 DEFINITION_SUFFIXES = (".yaml", ".yml")
 
@@ -81,13 +81,19 @@ def definition_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def _validate(document: LocatedDocument) -> ValidationReport:
-    problems = schema_problems(document)
-    if problems:
-        return ValidationReport(document.file, _sorted(problems), None)
+    shape_problems = schema_problems(document)
+    if shape_problems:
+        # Check the rest of the file too, when dropping the rejected entries leaves a valid shape.
+        pruned = without_invalid_nodes(document.data)
+        if pruned is None:
+            return ValidationReport(document.file, _sorted(shape_problems), None)
+        document = LocatedDocument(pruned, document.source_map)
     process = build_process(document)
     problems = [Problem(document.locate(path), message, code="unresolvable-ref")
                 for path, message in fragment_problems(document.data)]  # type: ignore[arg-type]
     problems += check_process(process)
+    already_reported = {p.location for p in shape_problems}
+    problems = shape_problems + [p for p in problems if p.location not in already_reported]
     report = ValidationReport(document.file, _sorted(problems), process)
     return report if report.ok else ValidationReport(report.file, report.problems, None)
 

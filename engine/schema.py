@@ -7,6 +7,7 @@ file's ``yaml-language-server`` modeline, and the loader validates with the very
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -83,6 +84,37 @@ def schema_problems(document: LocatedDocument) -> list[Problem]:
     return list(problems.values())
 
 
+def without_invalid_nodes(data: Any) -> Any:
+    """A copy of ``data`` without the mapping entries the schema rejects, if the copy then passes; else None.
+
+    This lets the semantic checks run past a misspelt key or a bad optional value, so one pass
+    reports every problem. Errors in list items or required entries leave nothing checkable.
+    """
+    offending: set[DocumentPath] = set()
+    for error in _validator().iter_errors(data):
+        offending.update(_offending_paths(error))
+    pruned = copy.deepcopy(data)
+    for path in offending:
+        parent = _get(pruned, path[:-1])
+        if not path or not isinstance(parent, dict) or not isinstance(path[-1], str):
+            return None
+        parent.pop(path[-1], None)
+    return pruned if _validator().is_valid(pruned) else None
+
+
+def _offending_paths(error: ValidationError) -> Iterator[DocumentPath]:
+    path: DocumentPath = tuple(error.absolute_path)
+    if _under_property_names(error):
+        yield path + (str(error.instance),)
+    elif error.validator == "additionalProperties" and error.validator_value is False:
+        allowed = _as_mapping(error.schema).get("properties", {})
+        yield from (path + (key,) for key in _as_mapping(error.instance) if key not in allowed)
+    elif error.validator is None or error.schema is False:
+        yield path  # a key that is not allowed here; its value's own path is where the error is raised
+    else:
+        yield path
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` — did you mean `x`?`` when a choice is close to ``word``, else an empty string."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
@@ -135,7 +167,8 @@ class _ErrorTranslator:
         properties = _as_mapping(error.schema).get("properties", {})
         present = _as_mapping(error.instance)
         for name in _as_list(error.validator_value):
-            if name in present:
+            misspelt = [key for key in present if did_you_mean(key, [name])]
+            if name in present or misspelt:  # the unknown-key message already says "did you mean"
                 continue
             about = _description(properties.get(name, {})) or _description(self.schema_for(error, name))
             yield self.problem(path, f"{where}missing `{name}`" + (f": {about}" if about else ""), "missing-key",

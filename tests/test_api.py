@@ -67,3 +67,19 @@ def test_validate_file_reports_warnings_without_failing(tmp_path, fixture_text):
     report = validate_file(path)
     assert report.ok and report.process is not None
     assert [p.severity for p in report.problems] == [Severity.WARNING]
+
+
+def test_schema_and_semantic_problems_are_reported_in_one_pass(fixture_text):
+    broken = fixture_text.replace("    time_limit: 24h", "    time_limt: 24h").replace(
+        "role: clerk\n    time_limt", "role: clerck\n    time_limt")
+    report = engine.validate_text(broken, "b.yaml")
+    codes = sorted(p.code for p in report.errors)
+    assert codes == ["unknown-key", "unknown-reference"]
+    assert report.process is None
+
+
+def test_semantic_checks_wait_when_the_shape_is_unusable(fixture_text):
+    broken = fixture_text.replace("        dest: done\n", "        destt: done\n").replace(
+        "role: clerk\n    time_limit: 24h", "role: clerck\n    time_limit: 24h")
+    messages = [p.message for p in engine.validate_text(broken, "b.yaml").errors]
+    assert len(messages) == 1 and "unknown key `destt` — did you mean `dest`?" in messages[0]
