@@ -6,6 +6,7 @@ are written. ``check_process`` runs them all, so a file's every problem is repor
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -17,7 +18,7 @@ from engine.errors import ExpressionSyntaxError, Problem, Severity
 from engine.expressions import compile_expression
 from engine.model import FrozenJson, Process, Record, State, StateKind, Transition
 from engine.schema import did_you_mean
-from engine.source import DocumentPath, SourceLocation
+from engine.source import DocumentPath
 
 Check = Callable[[Process, "nx.DiGraph[str]"], Iterator[Problem]]
 
@@ -42,12 +43,16 @@ def check_process(process: Process) -> list[Problem]:
 def check_single_start(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     starts = [s for s in process.states.values() if s.kind is StateKind.START]
     if not starts:
-        yield _error(process, ("states",), "no-start", "there is no start state; mark the first step `type: start`",
-                     key=True)
+        yield _error(
+            process, ("states",), "no-start", "there is no start state; mark the first step `type: start`", key=True
+        )
     for extra in starts[1:]:
-        yield _error(process, extra.path + ("type",), "two-starts",
-                     f"state `{extra.id}` is a second start state (the first is `{starts[0].id}`); "
-                     "a process has one start")
+        yield _error(
+            process,
+            extra.path + ("type",),
+            "two-starts",
+            f"state `{extra.id}` is a second start state (the first is `{starts[0].id}`); a process has one start",
+        )
 
 
 def check_state_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
@@ -61,13 +66,17 @@ def check_state_references(process: Process, graph: nx.DiGraph[str]) -> Iterator
     for transition in process.shared_transitions:
         yield from _reference(process, transition.path + ("dest",), transition.dest, process.states, "state")
         for index, source in enumerate(transition.sources):
-            if process.locate(transition.path + ("source",)) != process.locate(transition.path + ("source", index)):
+            if _written(process, transition.path + ("source", index)):
                 yield from _reference(process, transition.path + ("source", index), source, process.states, "state")
-        for source in transition.sources:
+        for index, source in enumerate(transition.sources):
             if source in process.states and process.states[source].is_final:
-                yield _error(process, transition.path + ("source",), "leaves-final",
-                             f"transition `{transition.trigger}` leaves the final state `{source}`; "
-                             "nothing may leave a final state")
+                yield _error(
+                    process,
+                    transition.path + ("source", index),
+                    "leaves-final",
+                    f"transition `{transition.trigger}` leaves the final state `{source}`; "
+                    "nothing may leave a final state",
+                )
 
 
 def check_role_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
@@ -75,43 +84,55 @@ def check_role_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[
     yield from _reference(process, ("owner",), process.owner, owners, "department or role")
     for role in process.roles.values():
         if role.department is not None:
-            yield from _reference(process, role.path + ("department",), role.department, process.departments,
-                                  "department")
+            yield from _reference(
+                process, role.path + ("department",), role.department, process.departments, "department"
+            )
     for state in process.states.values():
         if state.role is not None:
             yield from _reference(process, state.path + ("role",), state.role, process.roles, "role")
     for transition in process.transitions:
-        if transition.roles and process.locate(transition.path + ("roles",)) != process.locate(transition.path):
+        if _written(process, transition.path + ("roles",)):
             for index, role_id in enumerate(transition.roles):
                 yield from _reference(process, transition.path + ("roles", index), role_id, process.roles, "role")
         elif not transition.roles:
-            yield _error(process, transition.path, "nobody-may-fire",
-                         f"transition `{transition.trigger}`: nobody may fire it; add `roles: [...]` "
-                         "or give the state it leaves a `role`")
+            yield _error(
+                process,
+                transition.path,
+                "nobody-may-fire",
+                f"transition `{transition.trigger}`: nobody may fire it; add `roles: [...]` "
+                "or give the state it leaves a `role`",
+            )
         for signoff in transition.signoffs:
             yield from _reference(process, signoff.path + ("role",), signoff.role, process.roles, "role")
             for index, state_id in enumerate(signoff.not_actor_of):
-                yield from _reference(process, signoff.path + ("not_actor_of", index), state_id, process.states,
-                                      "state")
+                yield from _reference(
+                    process, signoff.path + ("not_actor_of", index), state_id, process.states, "state"
+                )
 
 
 def check_source_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     owners: list[State | Record] = [*process.states.values(), *process.records.values()]
     for owner in owners:
         if owner.source is not None:
-            yield from _reference(process, owner.path + ("source", "document"), owner.source.document,
-                                  process.sources, "source document")
+            yield from _reference(
+                process, owner.path + ("source", "document"), owner.source.document, process.sources, "source document"
+            )
 
 
 def check_deadlines(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for state in process.states.values():
         for deadline in state.deadlines:
             if deadline.after is None:
-                yield _error(process, deadline.path, "deadline-without-time",
-                             f"state `{state.id}`: this deadline has no `after` and the state has no `time_limit`; "
-                             "say when it fires")
-            yield from _reference(process, deadline.path + ("fire",), deadline.fire, state.triggers,
-                                  f"trigger of state `{state.id}`")
+                yield _error(
+                    process,
+                    deadline.path,
+                    "deadline-without-time",
+                    f"state `{state.id}`: this deadline has no `after` and the state has no `time_limit`; "
+                    "say when it fires",
+                )
+            yield from _reference(
+                process, deadline.path + ("fire",), deadline.fire, state.triggers, f"trigger of state `{state.id}`"
+            )
 
 
 def check_calendar(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
@@ -119,20 +140,33 @@ def check_calendar(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem
     try:
         zoneinfo.ZoneInfo(calendar.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        yield _error(process, ("calendar", "timezone"), "unknown-timezone",
-                     f"`{calendar.timezone}` is not a known time zone; write an IANA name such as `Asia/Shanghai`")
+        yield _error(
+            process,
+            ("calendar", "timezone"),
+            "unknown-timezone",
+            f"`{calendar.timezone}` is not a known time zone; write an IANA name such as `Asia/Shanghai`",
+        )
     previous_end = None
     for index, (start, end) in enumerate(calendar.working_hours):
         if start >= end:
-            yield _error(process, ("calendar", "working_hours", index), "bad-hours",
-                         "a working period must end after it starts")
+            yield _error(
+                process, ("calendar", "working_hours", index), "bad-hours", "a working period must end after it starts"
+            )
         elif previous_end is not None and start < previous_end:
-            yield _error(process, ("calendar", "working_hours", index), "bad-hours",
-                         "working periods must be in order and must not overlap")
+            yield _error(
+                process,
+                ("calendar", "working_hours", index),
+                "bad-hours",
+                "working periods must be in order and must not overlap",
+            )
         previous_end = end
     for day in sorted(calendar.holidays & calendar.extra_working_days):
-        yield _error(process, ("calendar", "extra_working_days"), "holiday-and-workday",
-                     f"{day} is listed both as a holiday and as an extra working day")
+        yield _error(
+            process,
+            ("calendar", "extra_working_days"),
+            "holiday-and-workday",
+            f"{day} is listed both as a holiday and as an extra working day",
+        )
 
 
 # --- expressions --------------------------------------------------------------------------------------
@@ -143,48 +177,60 @@ def check_expressions(process: Process, graph: nx.DiGraph[str]) -> Iterator[Prob
     for state in process.states.values():
         for branch in state.branches:
             if branch.condition is not None:
-                yield from _expression(process, branch.path + ("when",), branch.condition, ("data",),
-                                       {"data": data_fields})
+                yield from _expression(
+                    process, branch.path + ("when",), branch.condition, ("data",), {"data": data_fields}
+                )
     for transition in process.transitions:
         scope = {"data": data_fields, "payload": _properties(process, transition.payload_schema)}
         conditions_path = transition.path + ("conditions",)
         for index, condition in enumerate(transition.conditions):
-            path = conditions_path if process.locate(conditions_path + (index,)) == process.locate(conditions_path) \
-                else conditions_path + (index,)
+            path = conditions_path + (index,) if _written(process, conditions_path + (index,)) else conditions_path
             yield from _expression(process, path, condition, ("data", "payload"), scope)
         for assignment in transition.assignments:
             if data_fields is not None and assignment.field not in data_fields:
-                yield _error(process, assignment.path, "unknown-field",
-                             f"transition `{transition.trigger}` sets `{assignment.field}`, which is not a field "
-                             f"under `data.properties`{did_you_mean(assignment.field, data_fields)}", key=True)
+                yield _error(
+                    process,
+                    assignment.path,
+                    "unknown-field",
+                    f"transition `{transition.trigger}` sets `{assignment.field}`, which is not a field "
+                    f"under `data.properties`{did_you_mean(assignment.field, data_fields)}",
+                    key=True,
+                )
             if assignment.expression is not None:
                 yield from _expression(process, assignment.path, assignment.expression, ("data", "payload"), scope)
 
 
-def _expression(process: Process, path: DocumentPath, text: str, roots: tuple[str, ...],
-                fields: Mapping[str, Mapping[str, Any] | None]) -> Iterator[Problem]:
+def _expression(
+    process: Process,
+    path: DocumentPath,
+    text: str,
+    roots: tuple[str, ...],
+    fields: Mapping[str, Mapping[str, Any] | None],
+) -> Iterator[Problem]:
     try:
         expression = compile_expression(text, roots)
     except ExpressionSyntaxError as exc:
-        yield Problem(_column(process.locate(path), exc.offset), exc.message, code="expression")
+        yield Problem(process.source_map.locate_within(path, exc.offset), exc.message, code="expression")
         return
     for chain in sorted(expression.paths):
         if len(chain) < 2:
             continue
         root, name = chain[0], chain[1]
         known = fields.get(root)
+        place = process.source_map.locate_within(path, _offset_of(text, root, name))
         if known is None:
             if root == "payload":
-                yield _error(process, path, "unknown-field",
-                             f"`{'.'.join(chain)}`: this transition takes no payload; declare `payload:` "
-                             "with the fields it reads")
+                yield Problem(
+                    place,
+                    f"`{root}.{name}`: this transition takes no payload; declare `payload:` with the fields it reads",
+                    code="unknown-field",
+                )
             continue
         if name not in known:
             where = "`data.properties`" if root == "data" else "this transition's `payload.properties`"
-            offset = text.find(f"{root}.{name}")
-            yield Problem(_column(process.locate(path), offset if offset >= 0 else None),
-                          f"`{root}.{name}` is not declared under {where}{did_you_mean(name, known)}",
-                          code="unknown-field")
+            yield Problem(
+                place, f"`{root}.{name}` is not declared under {where}{did_you_mean(name, known)}", code="unknown-field"
+            )
 
 
 def _properties(process: Process, schema: FrozenJson | None) -> Mapping[str, Any] | None:
@@ -213,11 +259,10 @@ def _local_target(process: Process, ref: str) -> FrozenJson | None:
     return None
 
 
-def _column(location: SourceLocation, offset: int | None) -> SourceLocation:
-    """Point into an expression written on one line; quoted scalars start one column later."""
-    if offset is None or offset <= 0:
-        return location
-    return SourceLocation(location.file, location.line, location.column + offset)
+def _offset_of(text: str, root: str, name: str) -> int | None:
+    """Where ``root.name`` is written as a whole name (not the start of ``root.names``)."""
+    match = re.search(rf"\b{re.escape(root)}\s*\.\s*{re.escape(name)}\b", text)
+    return match.start() if match else None
 
 
 # --- the graph ------------------------------------------------------------------------------------------
@@ -230,42 +275,59 @@ def check_reachable(process: Process, graph: nx.DiGraph[str]) -> Iterator[Proble
     reached = nx.descendants(graph, start.id) | {start.id}
     for state in process.states.values():
         if state.id not in reached:
-            yield _error(process, state.path, "unreachable",
-                         f"state `{state.id}` cannot be reached from the start state `{start.id}`; "
-                         "add a transition or branch leading to it, or remove it", key=True)
+            yield _error(
+                process,
+                state.path,
+                "unreachable",
+                f"state `{state.id}` cannot be reached from the start state `{start.id}`; "
+                "add a transition or branch leading to it, or remove it",
+                key=True,
+            )
 
 
 def check_dead_ends(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for state in process.states.values():
         if not state.is_final and not state.exits():
-            yield _error(process, state.path, "dead-end",
-                         f"state `{state.id}` has no way out; give it transitions, or make it `type: final`",
-                         key=True)
+            yield _error(
+                process,
+                state.path,
+                "dead-end",
+                f"state `{state.id}` has no way out; give it transitions, or make it `type: final`",
+                key=True,
+            )
 
 
 def check_final_reachable(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     finals = {s.id for s in process.states.values() if s.is_final}
     if not finals:
-        yield _error(process, ("states",), "no-final", "there is no final state; add one with `type: final`",
-                     key=True)
+        yield _error(process, ("states",), "no-final", "there is no final state; add one with `type: final`", key=True)
         return
     can_finish = set(finals)
     for final in finals:
         can_finish |= nx.ancestors(graph, final)
     for state in process.states.values():
         if state.id not in can_finish and state.exits():
-            leads_to = sorted(nx.descendants(graph, state.id))
-            yield _error(process, state.path, "trap",
-                         f"from state `{state.id}` no final state can be reached; it only leads to "
-                         f"{', '.join(f'`{s}`' for s in leads_to)}", key=True)
+            leads_to = sorted(nx.descendants(graph, state.id) - {state.id})
+            where = (
+                f"it only leads to {', '.join(f'`{s}`' for s in leads_to)}"
+                if leads_to
+                else "it only leads back to itself"
+            )
+            yield _error(
+                process, state.path, "trap", f"from state `{state.id}` no final state can be reached; {where}", key=True
+            )
 
 
 def check_decision_defaults(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for state in process.states.values():
         if state.kind is StateKind.DECISION and state.default is None:
-            yield _error(process, state.path, "no-default",
-                         f"decision `{state.id}` has no `default`; say where to go when no branch's condition holds",
-                         key=True)
+            yield _error(
+                process,
+                state.path,
+                "no-default",
+                f"decision `{state.id}` has no `default`; say where to go when no branch's condition holds",
+                key=True,
+            )
 
 
 def check_ambiguous_triggers(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
@@ -277,9 +339,13 @@ def check_ambiguous_triggers(process: Process, graph: nx.DiGraph[str]) -> Iterat
             for earlier_index, later in enumerate(same[1:]):
                 for earlier in same[: earlier_index + 1]:
                     if not earlier.conditions or not later.conditions or earlier.conditions == later.conditions:
-                        yield _error(process, later.path + ("trigger",), "ambiguous",
-                                     f"state `{state.id}` has two transitions on `{trigger}` that no condition "
-                                     "tells apart; give each a different `conditions`, or rename one trigger")
+                        yield _error(
+                            process,
+                            later.path + ("trigger",),
+                            "ambiguous",
+                            f"state `{state.id}` has two transitions on `{trigger}` that no condition "
+                            "tells apart; give each a different `conditions`, or rename one trigger",
+                        )
                         break
 
 
@@ -293,21 +359,32 @@ def check_unused(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     used_roles |= {s.role for t in process.transitions for s in t.signoffs}
     for role in process.roles.values():
         if role.id not in used_roles:
-            yield _warning(process, role.path, "unused-role",
-                           f"role `{role.id}` is declared but no step, transition or sign-off uses it")
+            yield _warning(
+                process,
+                role.path,
+                "unused-role",
+                f"role `{role.id}` is declared but no step, transition or sign-off uses it",
+            )
     produced = {r for s in process.states.values() for r in s.produces}
     for record in process.records.values():
         if record.id not in produced:
-            yield _warning(process, record.path, "unproduced-record",
-                           f"record `{record.id}` is declared but no state lists it under `produces`")
+            yield _warning(
+                process,
+                record.path,
+                "unproduced-record",
+                f"record `{record.id}` is declared but no state lists it under `produces`",
+            )
 
 
 def check_sources_cited(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for state in process.states.values():
         if state.source is None and state.kind is not StateKind.FINAL:
-            yield _warning(process, state.path, "no-source",
-                           f"state `{state.id}` does not cite its `source` section; auditors hold each step "
-                           "against the document")
+            yield _warning(
+                process,
+                state.path,
+                "no-source",
+                f"state `{state.id}` does not cite its `source` section; auditors hold each step against the document",
+            )
 
 
 def check_signoff_order(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
@@ -318,14 +395,23 @@ def check_signoff_order(process: Process, graph: nx.DiGraph[str]) -> Iterator[Pr
                 if state is None:
                     continue
                 if state.kind is StateKind.DECISION:
-                    yield _error(process, signoff.path + ("not_actor_of", index), "no-actor",
-                                 f"`{state_id}` is a decision, which the engine takes itself; name a step "
-                                 "someone performs")
-                elif not any(state_id in nx.ancestors(graph, source) | {source} for source in transition.sources
-                             if source in graph):
-                    yield _warning(process, signoff.path + ("not_actor_of", index), "signoff-order",
-                                   f"`{state_id}` never comes before `{transition.trigger}`, so this rule "
-                                   "can never apply")
+                    yield _error(
+                        process,
+                        signoff.path + ("not_actor_of", index),
+                        "no-actor",
+                        f"`{state_id}` is a decision, which the engine takes itself; name a step someone performs",
+                    )
+                elif not any(
+                    state_id in nx.ancestors(graph, source) | {source}
+                    for source in transition.sources
+                    if source in graph
+                ):
+                    yield _warning(
+                        process,
+                        signoff.path + ("not_actor_of", index),
+                        "signoff-order",
+                        f"`{state_id}` never comes before `{transition.trigger}`, so this rule can never apply",
+                    )
 
 
 CHECKS: tuple[Check, ...] = (
@@ -345,6 +431,11 @@ CHECKS: tuple[Check, ...] = (
     check_sources_cited,
     check_signoff_order,
 )
+
+
+def _written(process: Process, path: DocumentPath) -> bool:
+    """Whether the YAML itself holds this node (rather than a default or an expansion of ``'*'``)."""
+    return path in process.source_map.values
 
 
 def _own_transitions(state: State) -> Iterable[Transition]:

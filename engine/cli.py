@@ -30,8 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check definition files (or the .yaml files in folders)")
     validate.add_argument("paths", nargs="+", metavar="PATH")
-    validate.add_argument("--format", choices=("text", "json"), default="text",
-                          help="json prints every problem as JSON on standard output, for editors and CI")
+    validate.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="json prints every problem as JSON on standard output, for editors and CI",
+    )
     validate.add_argument("--strict", action="store_true", help="count warnings as errors")
 
     commands.add_parser("schema", help="print the JSON Schema of the definition language")
@@ -67,8 +71,12 @@ def _validate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     reports = [validate_file(f) for f in files]
     failed = [r for r in reports if not _passes(r, args.strict)]
     if args.format == "json":
-        json.dump({"valid": not failed, "files": [_report_json(r, args.strict) for r in reports]},
-                  stdout, ensure_ascii=False, indent=2)
+        json.dump(
+            {"valid": not failed, "files": [_report_json(r, args.strict) for r in reports]},
+            stdout,
+            ensure_ascii=False,
+            indent=2,
+        )
         stdout.write("\n")
     else:
         for report in reports:
@@ -89,7 +97,12 @@ def _report_json(report: ValidationReport, strict: bool) -> dict[str, object]:
     return {
         "file": report.file,
         "valid": _passes(report, strict),
-        "process": {"id": report.process.id, "version": report.process.version,
-                    "content_hash": report.process.content_hash} if report.process else None,
+        "process": {
+            "id": report.process.id,
+            "version": report.process.version,
+            "content_hash": report.process.content_hash,
+        }
+        if report.process
+        else None,
         "problems": [p.as_json() for p in report.problems],
     }

@@ -44,8 +44,10 @@ def build_process(document: LocatedDocument) -> Process:
     data: dict[str, Any] = document.data  # type: ignore[assignment]
     sources = {key: _source_document(key, value) for key, value in data["sources"].items()}
     builder = _StateBuilder(default_document=next(iter(sources)))
-    shared = tuple(builder.shared_transition(t, ("transitions", i), data["states"])
-                   for i, t in enumerate(data.get("transitions", [])))
+    shared = tuple(
+        builder.shared_transition(t, ("transitions", i), data["states"])
+        for i, t in enumerate(data.get("transitions", []))
+    )
     states = {sid: builder.state(sid, raw, shared) for sid, raw in data["states"].items()}
     return Process(
         id=data["id"],
@@ -55,12 +57,28 @@ def build_process(document: LocatedDocument) -> Process:
         owner=data["owner"],
         sources=_frozen(sources),
         calendar=_calendar(data.get("calendar", {})),
-        departments=_frozen({k: Department(k, _text(v), ("departments", k)) for k, v in data.get("departments", {}).items()}),
-        roles=_frozen({k: Role(k, _text(v), v.get("department"), v.get("external", False), ("roles", k))
-                       for k, v in data["roles"].items()}),
-        records=_frozen({k: Record(k, _text(v), _optional_json(v.get("fields")), v.get("archived", False),
-                                   builder.source_ref(v.get("source")), ("records", k))
-                         for k, v in data.get("records", {}).items()}),
+        departments=_frozen(
+            {k: Department(k, _text(v), ("departments", k)) for k, v in data.get("departments", {}).items()}
+        ),
+        roles=_frozen(
+            {
+                k: Role(k, _text(v), v.get("department"), v.get("external", False), ("roles", k))
+                for k, v in data["roles"].items()
+            }
+        ),
+        records=_frozen(
+            {
+                k: Record(
+                    k,
+                    _text(v),
+                    _optional_json(v.get("fields")),
+                    v.get("archived", False),
+                    builder.source_ref(v.get("source")),
+                    ("records", k),
+                )
+                for k, v in data.get("records", {}).items()
+            }
+        ),
         data_schema=_optional_json(data.get("data")),
         states=_frozen(states),
         shared_transitions=shared,
@@ -83,8 +101,7 @@ class _StateBuilder:
     def state(self, state_id: str, raw: Mapping[str, Any], shared: tuple[Transition, ...]) -> State:
         path: DocumentPath = ("states", state_id)
         role = raw.get("role")
-        own = tuple(self.transition(t, path + ("on", i), (state_id,), role)
-                    for i, t in enumerate(raw.get("on", [])))
+        own = tuple(self.transition(t, path + ("on", i), (state_id,), role) for i, t in enumerate(raw.get("on", [])))
         time_limit = parse_duration(raw["time_limit"]) if "time_limit" in raw else None
         return State(
             id=state_id,
@@ -93,21 +110,31 @@ class _StateBuilder:
             description=_optional_text(raw.get("description")),
             role=role,
             time_limit=time_limit,
-            deadlines=tuple(Deadline(parse_duration(d["after"]) if "after" in d else time_limit, d["fire"],
-                                     path + ("deadlines", i))
-                            for i, d in enumerate(raw.get("deadlines", []))),
+            deadlines=tuple(
+                Deadline(parse_duration(d["after"]) if "after" in d else time_limit, d["fire"], path + ("deadlines", i))
+                for i, d in enumerate(raw.get("deadlines", []))
+            ),
             produces=tuple(raw.get("produces", [])),
             source=self.source_ref(raw.get("source")),
             transitions=own + tuple(t for t in shared if state_id in t.sources),
-            branches=tuple(Branch(b["when"], b["dest"], _text(b), path + ("branches", i))
-                           for i, b in enumerate(raw.get("branches", []))),
+            branches=tuple(
+                Branch(b["when"], b["dest"], _text(b), path + ("branches", i))
+                for i, b in enumerate(raw.get("branches", []))
+            ),
             default=Branch(None, raw["default"]["dest"], _text(raw["default"]), path + ("default",))
-            if "default" in raw else None,
+            if "default" in raw
+            else None,
             path=path,
         )
 
-    def transition(self, raw: Mapping[str, Any], path: DocumentPath, sources: tuple[str, ...],
-                   source_role: str | None, shared: bool = False) -> Transition:
+    def transition(
+        self,
+        raw: Mapping[str, Any],
+        path: DocumentPath,
+        sources: tuple[str, ...],
+        source_role: str | None,
+        shared: bool = False,
+    ) -> Transition:
         conditions = raw.get("conditions", ())
         roles = raw.get("roles") or ([source_role] if source_role else [])
         return Transition(
@@ -119,13 +146,21 @@ class _StateBuilder:
             roles=tuple(roles),
             payload_schema=_optional_json(raw.get("payload")),
             assignments=tuple(
-                Assignment(name, value if isinstance(value, str) else None,
-                           None if isinstance(value, str) else value, path + ("set", name))
+                Assignment(
+                    name,
+                    value if isinstance(value, str) else None,
+                    None if isinstance(value, str) else value,
+                    path + ("set", name),
+                )
                 for name, value in raw.get("set", {}).items()
             ),
             signoffs=tuple(
-                SignOff(s["role"], Text(s["zh"], s["en"]) if "zh" in s and "en" in s else None,
-                        tuple(s.get("not_actor_of", ())), path + ("signoffs", i))
+                SignOff(
+                    s["role"],
+                    Text(s["zh"], s["en"]) if "zh" in s and "en" in s else None,
+                    tuple(s.get("not_actor_of", ())),
+                    path + ("signoffs", i),
+                )
                 for i, s in enumerate(raw.get("signoffs", []))
             ),
             shared=shared,
@@ -157,7 +192,8 @@ def _calendar(raw: Mapping[str, Any]) -> Calendar:
     return Calendar(
         timezone=raw.get("timezone", default.timezone),
         working_days=frozenset(_WEEKDAYS.index(d) for d in raw["working_days"])
-        if "working_days" in raw else default.working_days,
+        if "working_days" in raw
+        else default.working_days,
         working_hours=hours,
         holidays=frozenset(datetime.date.fromisoformat(d) for d in raw.get("holidays", [])),
         extra_working_days=frozenset(datetime.date.fromisoformat(d) for d in raw.get("extra_working_days", [])),

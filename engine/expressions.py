@@ -78,9 +78,7 @@ class Expression:
         except ExpressionEvaluationError:
             raise
         except RecursionError as exc:  # e.g. comparing two very deeply nested lists
-            raise ExpressionEvaluationError(
-                "the data is nested too deeply to evaluate this expression"
-            ) from exc
+            raise ExpressionEvaluationError("the data is nested too deeply to evaluate this expression") from exc
         except Exception as exc:  # e.g. a misbehaving Mapping in the scope; callers expect one type
             raise ExpressionEvaluationError(
                 f"the expression could not be evaluated against this data ({type(exc).__name__})"
@@ -93,8 +91,7 @@ def compile_expression(text: str, roots: Collection[str] = ("data", "payload")) 
         raise ExpressionSyntaxError(f"an expression must be text, not {_kind(text)}")
     if len(text) > MAX_EXPRESSION_LENGTH:
         raise ExpressionSyntaxError(
-            f"the expression is too long ({len(text)} characters; "
-            f"at most {MAX_EXPRESSION_LENGTH} are allowed)",
+            f"the expression is too long ({len(text)} characters; at most {MAX_EXPRESSION_LENGTH} are allowed)",
             MAX_EXPRESSION_LENGTH,
         )
     if "\0" in text:
@@ -161,16 +158,16 @@ class _Compiler:
             return byte_column
         return len(self._encoded[:byte_column].decode("utf-8", "replace"))
 
-    def offset(self, node: ast.AST) -> int:
-        return self.indent + self._column(getattr(node, "col_offset", 0))
+    def offset(self, node: ast.expr) -> int:
+        return self.indent + self._column(node.col_offset)
 
-    def shown(self, node: ast.AST) -> str:
-        start = self._column(getattr(node, "col_offset", 0))
-        end = self._column(getattr(node, "end_col_offset", None) or len(self.source))
+    def shown(self, node: ast.expr) -> str:
+        start = self._column(node.col_offset)
+        end = self._column(node.end_col_offset or len(self.source))
         text = self.source[start:end]
         return text if len(text) <= _SHOWN_SOURCE else text[: _SHOWN_SOURCE - 1] + "…"
 
-    def fail(self, message: str, node: ast.AST, offset: int | None = None) -> NoReturn:
+    def fail(self, message: str, node: ast.expr, offset: int | None = None) -> NoReturn:
         raise ExpressionSyntaxError(message, self.offset(node) if offset is None else offset)
 
     # -- the walk --------------------------------------------------------------------------------
@@ -200,13 +197,12 @@ class _Compiler:
             case ast.Compare(left=left, ops=ops, comparators=comparators):
                 return self.compare(left, ops, comparators, node, depth)
             case ast.IfExp(test=test, body=body, orelse=orelse):
-                return _if(self.compile(test, depth), self.compile(body, depth),
-                           self.compile(orelse, depth))
+                return _if(self.compile(test, depth), self.compile(body, depth), self.compile(orelse, depth))
             case ast.List(elts=elements) | ast.Tuple(elts=elements):
                 return self.display(elements, depth)
         self.fail(_refusal(node), node)
 
-    def constant(self, value: object, node: ast.AST) -> object:
+    def constant(self, value: object, node: ast.expr) -> object:
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         if isinstance(value, bytes):
@@ -222,16 +218,21 @@ class _Compiler:
             if isinstance(chain, ast.Attribute):
                 if chain.attr.startswith("_"):
                     at = self.indent + self._column(chain.end_col_offset or 0) - len(chain.attr)
-                    self.fail("names starting with `_` are not allowed (to read such a key, "
-                              f"write `['{chain.attr}']`)", chain, at)
+                    self.fail(
+                        f"names starting with `_` are not allowed (to read such a key, write `['{chain.attr}']`)",
+                        chain,
+                        at,
+                    )
                 steps.append(chain.attr)
             else:
                 steps.append(self.index(chain.slice))
             chain = chain.value
         if not isinstance(chain, ast.Name):
-            self.fail("`.` and `[...]` can only read from "
-                      f"{_listing(self.roots, 'or') or 'the data'}, such as `data.customer.name`",
-                      chain)
+            self.fail(
+                "`.` and `[...]` can only read from "
+                f"{_listing(self.roots, 'or') or 'the data'}, such as `data.customer.name`",
+                chain,
+            )
         if chain.id in _CONSTANT_NAMES:
             self.fail(f"`{chain.id}` has no fields to read", chain)
         if chain.id not in self.roots:
@@ -249,20 +250,16 @@ class _Compiler:
         match node:
             case ast.Constant(value=str() | int() as value) if not isinstance(value, bool):
                 return value
-            case ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=int() as value)) if (
-                not isinstance(value, bool)
-            ):
+            case ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=int() as value)) if not isinstance(value, bool):
                 return -value
             case ast.Slice():
                 self.fail("slices (`[a:b]`) are not allowed; use one index such as `[0]`", node)
-        self.fail("an index in `[...]` must be a whole number or quoted text, "
-                  "such as `[0]` or `['name']`", node)
+        self.fail("an index in `[...]` must be a whole number or quoted text, such as `[0]` or `['name']`", node)
 
     def unknown_name(self, name: str) -> str:
         allowed = sorted(self.roots)
         message = f"unknown name `{name}`; "
-        message += (f"conditions can read {_listing(allowed, 'and')}" if allowed
-                    else "no data can be read here")
+        message += f"conditions can read {_listing(allowed, 'and')}" if allowed else "no data can be read here"
         guess = difflib.get_close_matches(name, [*allowed, *_CONSTANT_NAMES], n=1)
         if guess:
             message += f" — did you mean `{guess[0]}`?"
@@ -276,32 +273,38 @@ class _Compiler:
         if isinstance(operand, ast.Constant) and _is_number(operand.value):
             value = operand.value  # fold `-5` so that comparing with it stays cheap
             return _constant(-value if symbol == "-" else value)
-        return _negate(self.compile(operand, depth), symbol == "-", self.shown(node),
-                       self.offset(node))
+        return _negate(self.compile(operand, depth), symbol == "-", self.shown(node), self.offset(node))
 
-    def arithmetic(self, left: ast.expr, op: ast.operator, right: ast.expr, node: ast.expr,
-                   depth: int) -> _Run:
+    def arithmetic(self, left: ast.expr, op: ast.operator, right: ast.expr, node: ast.expr, depth: int) -> _Run:
         if isinstance(op, ast.Pow):
             self.fail("powers (`**`) are not allowed", node)
         if type(op) not in _ARITHMETIC:
-            self.fail("bitwise operators (`&`, `|`, `^`, `<<`, `>>`, `@`) are not allowed; "
-                      "use `and`, `or` and `not` to combine conditions", node)
+            self.fail(
+                "bitwise operators (`&`, `|`, `^`, `<<`, `>>`, `@`) are not allowed; "
+                "use `and`, `or` and `not` to combine conditions",
+                node,
+            )
         symbol, function = _ARITHMETIC[type(op)]
         kinds = (_static_kind(left), _static_kind(right))
         if symbol == "+":
             wrong = {k for k in kinds if k is not None} - {"a number", "text", "a list"}
             if wrong or (None not in kinds and kinds[0] != kinds[1]):
-                self.fail("`+` adds two numbers or joins two texts or two lists, "
-                          f"not {kinds[0] or 'a value'} and {kinds[1] or 'a value'}", node)
+                self.fail(
+                    "`+` adds two numbers or joins two texts or two lists, "
+                    f"not {kinds[0] or 'a value'} and {kinds[1] or 'a value'}",
+                    node,
+                )
         else:
             for kind in kinds:
                 if kind is not None and kind != "a number":
                     self.fail(f"`{symbol}` works on numbers only, not on {kind}", node)
-        return _arithmetic(symbol, function, self.compile(left, depth), self.compile(right, depth),
-                           self.shown(node), self.offset(node))
+        return _arithmetic(
+            symbol, function, self.compile(left, depth), self.compile(right, depth), self.shown(node), self.offset(node)
+        )
 
-    def compare(self, left: ast.expr, ops: list[ast.cmpop], comparators: list[ast.expr],
-                node: ast.expr, depth: int) -> _Run:
+    def compare(
+        self, left: ast.expr, ops: list[ast.cmpop], comparators: list[ast.expr], node: ast.expr, depth: int
+    ) -> _Run:
         where, offset = self.shown(node), self.offset(node)
         operands = [left, *comparators]
         tests: list[_Test] = []
@@ -313,8 +316,7 @@ class _Compiler:
                 for operand in operands[i : i + 2]:
                     kind = _static_kind(operand)
                     if kind not in (None, "a number", "text"):
-                        self.fail(f"`{symbol}` compares two numbers or two texts; {kind} has "
-                                  "no order", operand)
+                        self.fail(f"`{symbol}` compares two numbers or two texts; {kind} has no order", operand)
             tests.append(_comparison_test(symbol, where, offset))
         return _comparison([self.compile(o, depth) for o in operands], tests)
 
@@ -345,9 +347,12 @@ _REFUSALS: dict[type[ast.AST], str] = {
 
 def _refusal(node: ast.AST) -> str:
     if isinstance(node, ast.Call):
-        name = node.func.id if isinstance(node.func, ast.Name) else "len"
-        return (f"function calls such as `{name}(...)` are not allowed; "
-                "expressions can only read, compare and combine values")
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else f".{func.attr}" if isinstance(func, ast.Attribute) else "len"
+        return (
+            f"function calls such as `{name}(...)` are not allowed; "
+            "expressions can only read, compare and combine values"
+        )
     if isinstance(node, ast.UnaryOp):  # only `~` is left
         return "bitwise operators (`~`) are not allowed; use `not`"
     return _REFUSALS.get(type(node), "this kind of expression is not allowed")
@@ -488,8 +493,7 @@ _ARITHMETIC: dict[type[ast.operator], tuple[str, _Arithmetic]] = {
 }
 
 
-def _arithmetic(symbol: str, function: _Arithmetic, left: _Run, right: _Run, where: str,
-                offset: int) -> _Run:
+def _arithmetic(symbol: str, function: _Arithmetic, left: _Run, right: _Run, where: str, offset: int) -> _Run:
     divides = symbol in ("/", "%", "//")
 
     def run(scope: Scope) -> object:
@@ -501,13 +505,12 @@ def _arithmetic(symbol: str, function: _Arithmetic, left: _Run, right: _Run, whe
             try:
                 return _check_number(function(a, b), where, offset)
             except OverflowError:
-                raise ExpressionEvaluationError(f"the result of `{where}` is too large",
-                                                offset) from None
+                raise ExpressionEvaluationError(f"the result of `{where}` is too large", offset) from None
         if symbol == "+":
             return _join(a, b, where, offset)
         raise ExpressionEvaluationError(
-            f"`{symbol}` works on numbers only, not {_kind(a)} and {_kind(b)}, in `{where}`",
-            offset)
+            f"`{symbol}` works on numbers only, not {_kind(a)} and {_kind(b)}, in `{where}`", offset
+        )
 
     return run
 
@@ -520,22 +523,25 @@ def _join(a: object, b: object, where: str, offset: int) -> object:
         _check_length(len(a) + len(b), where, offset)
         return [*a, *b]
     raise ExpressionEvaluationError(
-        f"`+` adds two numbers or joins two texts or two lists, "
-        f"not {_kind(a)} and {_kind(b)}, in `{where}`", offset)
+        f"`+` adds two numbers or joins two texts or two lists, not {_kind(a)} and {_kind(b)}, in `{where}`", offset
+    )
 
 
 def _check_length(length: int, where: str, offset: int) -> None:
     if length > MAX_SEQUENCE_LENGTH:
         raise ExpressionEvaluationError(
-            f"the result of `{where}` would be longer than "
-            f"{MAX_SEQUENCE_LENGTH:,} characters or items", offset)
+            f"the result of `{where}` would be longer than {MAX_SEQUENCE_LENGTH:,} characters or items", offset
+        )
 
 
 _Test = Callable[[object, object], bool]
 """One comparison of a (possibly chained) ``Compare``, checking its operands' types."""
 
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 _ORDER_FAMILY: dict[type, str] = {int: "number", float: "number", str: "text"}
 
@@ -560,8 +566,8 @@ def _ordering(symbol: str, where: str, offset: int) -> _Test:
         if (_is_number(a) and _is_number(b)) or (isinstance(a, str) and isinstance(b, str)):
             return compare(a, b)
         raise ExpressionEvaluationError(
-            f"`{symbol}` compares two numbers or two texts, not {_kind(a)} and {_kind(b)}, "
-            f"in `{where}`", offset)
+            f"`{symbol}` compares two numbers or two texts, not {_kind(a)} and {_kind(b)}, in `{where}`", offset
+        )
 
     return test
 
@@ -573,7 +579,8 @@ def _membership(positive: bool, where: str, offset: int) -> _Test:
         if isinstance(b, str):
             if not isinstance(a, str):
                 raise ExpressionEvaluationError(
-                    f"only text can be looked for in text, not {_kind(a)}, in `{where}`", offset)
+                    f"only text can be looked for in text, not {_kind(a)}, in `{where}`", offset
+                )
             found = a in b
         elif isinstance(b, (list, tuple)):
             found = a in b
@@ -582,19 +589,26 @@ def _membership(positive: bool, where: str, offset: int) -> _Test:
                 found = a in b
             except TypeError:  # unhashable, e.g. a list
                 raise ExpressionEvaluationError(
-                    f"{_kind(a)} cannot be a key of a mapping, in `{where}`", offset) from None
+                    f"{_kind(a)} cannot be a key of a mapping, in `{where}`", offset
+                ) from None
         else:
             raise ExpressionEvaluationError(
-                f"`{symbol}` needs a list, a text or a mapping on its right, not {_kind(b)}, "
-                f"in `{where}`", offset)
+                f"`{symbol}` needs a list, a text or a mapping on its right, not {_kind(b)}, in `{where}`", offset
+            )
         return found is positive
 
     return test
 
 
 _COMPARISONS: dict[type[ast.cmpop], str] = {
-    ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
-    ast.In: "in", ast.NotIn: "not in",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.In: "in",
+    ast.NotIn: "not in",
 }
 
 

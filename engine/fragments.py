@@ -49,8 +49,13 @@ def unresolvable_references(
         except referencing.exceptions.PointerToNowhere:
             yield ref_path, f"`$ref` `{ref}` points to nothing in this file"
         except referencing.exceptions.Unresolvable:
-            yield ref_path, (f"`$ref` `{ref}` cannot be resolved: a reference may point only inside this file, "
-                             "e.g. `#/records/<record>/fields`, or at the JSON Schema specifications")
+            yield (
+                ref_path,
+                (
+                    f"`$ref` `{ref}` cannot be resolved: a reference may point only inside this file, "
+                    "e.g. `#/records/<record>/fields`, or at the JSON Schema specifications"
+                ),
+            )
 
 
 def json_pointer(path: DocumentPath) -> str:

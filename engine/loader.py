@@ -38,8 +38,10 @@ _NOT_FINITE = re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
 
 _SYNTAX_HINTS = (
     ("found character '\\t'", "tabs cannot indent YAML; indent with spaces"),
-    ("mapping values are not allowed",
-     "a `:` followed by a space inside a value; put the value in quotes, e.g. en: \"Note: fragile\""),
+    (
+        "mapping values are not allowed",
+        'a `:` followed by a space inside a value; put the value in quotes, e.g. en: "Note: fragile"',
+    ),
     ("could not find expected ':'", "a line here is neither `key: value` nor a list item `- ...`"),
     ("did not find expected key", "this line is indented differently from the keys beside it"),
     ("did not find expected '-' indicator", "this list item is indented differently from the items above it"),
@@ -71,14 +73,21 @@ def load_file(path: str | Path) -> LocatedDocument:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise DefinitionError([Problem(SourceLocation(name, 1, 1), f"cannot read the file: {exc.strerror}", code="io")]) from exc
+        raise DefinitionError(
+            [Problem(SourceLocation(name, 1, 1), f"cannot read the file: {exc.strerror}", code="io")]
+        ) from exc
     return load_bytes(raw, name)
 
 
 def load_bytes(raw: bytes, file: str) -> LocatedDocument:
     if len(raw) > MAX_FILE_BYTES:
-        raise _error(file, 1, 1, "too-large",
-                     f"the file is {len(raw):,} bytes; a definition may be at most {MAX_FILE_BYTES:,} bytes")
+        raise _error(
+            file,
+            1,
+            1,
+            "too-large",
+            f"the file is {len(raw):,} bytes; a definition may be at most {MAX_FILE_BYTES:,} bytes",
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -131,6 +140,7 @@ class _Builder:
     anchors: dict[str, tuple[JsonValue, int]] = field(default_factory=dict)
     value_locations: dict[DocumentPath, SourceLocation] = field(default_factory=dict)
     key_locations: dict[DocumentPath, SourceLocation] = field(default_factory=dict)
+    text_starts: dict[DocumentPath, SourceLocation] = field(default_factory=dict)
     total_values: int = 0
     documents: int = 0
     root: JsonValue = None
@@ -139,8 +149,9 @@ class _Builder:
         if isinstance(event, yaml.DocumentStartEvent):
             self.documents += 1
             if self.documents > 1:
-                raise self._at(event, "yaml-syntax",
-                               "a definition file holds one YAML document; remove the second `---`")
+                raise self._at(
+                    event, "yaml-syntax", "a definition file holds one YAML document; remove the second `---`"
+                )
         elif isinstance(event, yaml.ScalarEvent):
             self._scalar(event)
         elif isinstance(event, yaml.AliasEvent):
@@ -153,7 +164,9 @@ class _Builder:
             self._add_size(frame.size, event)
 
     def document(self) -> LocatedDocument:
-        return LocatedDocument(self.root, SourceMap(self.file, self.value_locations, self.key_locations))
+        return LocatedDocument(
+            self.root, SourceMap(self.file, self.value_locations, self.key_locations, self.text_starts)
+        )
 
     def _start(self, event: yaml.MappingStartEvent | yaml.SequenceStartEvent) -> None:
         is_mapping = isinstance(event, yaml.MappingStartEvent)
@@ -172,7 +185,12 @@ class _Builder:
             self._key(parent, event)
             return
         value = self._resolve(event)
-        self._place(value, event)
+        path = self._place(value, event)
+        marks = event.start_mark, event.end_mark
+        if event.style in (None, "", "'", '"') and marks[0] and marks[1] and marks[0].line == marks[1].line:
+            start = self._location(event)
+            quoted = 1 if event.style in ("'", '"') else 0
+            self.text_starts[path] = SourceLocation(start.file, start.line, start.column + quoted)
         self._remember_anchor(event.anchor, value, 1)
         self._add_size(1, event)
 
@@ -180,20 +198,23 @@ class _Builder:
         assert isinstance(frame.container, dict)
         key = event.value
         if key == "<<" and event.implicit[0]:
-            raise self._at(event, "merge-key",
-                           "merge keys (`<<: *name`) are not supported; write the keys out in full")
+            raise self._at(event, "merge-key", "merge keys (`<<: *name`) are not supported; write the keys out in full")
         path = frame.path + (key,)
         if key in frame.container or path in self.key_locations:
             first = self.key_locations[path]
-            raise self._at(event, "duplicate-key",
-                           f"duplicate key `{key}` (first at line {first.line}); a key may appear once in a mapping")
+            raise self._at(
+                event,
+                "duplicate-key",
+                f"duplicate key `{key}` (first at line {first.line}); a key may appear once in a mapping",
+            )
         frame.pending_key = key
         self.key_locations[path] = self._location(event)
 
     def _alias(self, event: yaml.AliasEvent) -> None:
         if event.anchor not in self.anchors:
-            raise self._at(event, "alias",
-                           f"the alias `*{event.anchor}` is used before its anchor `&{event.anchor}` is complete")
+            raise self._at(
+                event, "alias", f"the alias `*{event.anchor}` is used before its anchor `&{event.anchor}` is complete"
+            )
         value, size = self.anchors[event.anchor]
         parent = self.stack[-1] if self.stack else None
         if parent is not None and isinstance(parent.container, dict) and parent.pending_key is None:
@@ -269,8 +290,11 @@ class _Builder:
         if self.stack:
             self.stack[-1].size += size
         if self.total_values > MAX_VALUES:
-            raise self._at(event, "too-large",
-                           f"the document expands to more than {MAX_VALUES:,} values; aliases (`*name`) repeat too much")
+            raise self._at(
+                event,
+                "too-large",
+                f"the document expands to more than {MAX_VALUES:,} values; aliases (`*name`) repeat too much",
+            )
 
     def _location(self, event: yaml.Event) -> SourceLocation:
         mark = event.start_mark
@@ -283,8 +307,10 @@ class _Builder:
 
 def _tag_message(tag: str | None) -> str:
     shown = str(tag).replace(_CORE, "!!")
-    return (f"the tag `{shown}` is not allowed; a definition holds plain YAML only: "
-            "text, numbers, true/false, null, lists and mappings")
+    return (
+        f"the tag `{shown}` is not allowed; a definition holds plain YAML only: "
+        "text, numbers, true/false, null, lists and mappings"
+    )
 
 
 def _describe_syntax_error(exc: yaml.MarkedYAMLError, text: str, mark: yaml.Mark | None) -> str:

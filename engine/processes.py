@@ -89,11 +89,12 @@ def _validate(document: LocatedDocument) -> ValidationReport:
             return ValidationReport(document.file, _sorted(shape_problems), None)
         document = LocatedDocument(pruned, document.source_map)
     process = build_process(document)
-    problems = [Problem(document.locate(path), message, code="unresolvable-ref")
-                for path, message in fragment_problems(document.data)]  # type: ignore[arg-type]
+    assert isinstance(document.data, dict)  # the schema proved it
+    problems = shape_problems + [
+        Problem(document.locate(path), message, code="unresolvable-ref")
+        for path, message in fragment_problems(document.data)
+    ]
     problems += check_process(process)
-    already_reported = {p.location for p in shape_problems}
-    problems = shape_problems + [p for p in problems if p.location not in already_reported]
     report = ValidationReport(document.file, _sorted(problems), process)
     return report if report.ok else ValidationReport(report.file, report.problems, None)
 

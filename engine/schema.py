@@ -77,22 +77,28 @@ def schema_problems(document: LocatedDocument) -> list[Problem]:
     """Every way the document breaks the schema, each at its place and in plain words."""
     if document.data is None:
         return [Problem(document.locate(()), "the file is empty; a definition starts with `procflow: 1`", code="empty")]
+    errors = list(_validator().iter_errors(document.data))
+    unknown = {path for error in errors if _is_unknown_key(error) for path in _offending_paths(error, document.data)}
+    translator = _ErrorTranslator(document, unknown)
     problems: dict[tuple[object, str], Problem] = {}
-    for error in _validator().iter_errors(document.data):
-        for problem in _ErrorTranslator(document).translate(error):
+    for error in errors:
+        for problem in translator.translate(error):
             problems.setdefault((problem.location, problem.message), problem)
     return list(problems.values())
 
 
 def without_invalid_nodes(data: Any) -> Any:
-    """A copy of ``data`` without the mapping entries the schema rejects, if the copy then passes; else None.
+    """A copy of ``data`` without the keys that do not belong, if that is all that is wrong; else None.
 
-    This lets the semantic checks run past a misspelt key or a bad optional value, so one pass
-    reports every problem. Errors in list items or required entries leave nothing checkable.
+    This lets the semantic checks run past a misspelt or misplaced key, so one pass reports every
+    problem. Any other schema error (a missing key, a wrong value) makes the checks wait: removing
+    it would change what they see and make them report things that are not so.
     """
     offending: set[DocumentPath] = set()
     for error in _validator().iter_errors(data):
-        offending.update(_offending_paths(error))
+        if not (_is_unknown_key(error) or _is_forbidden_key(error)):
+            return None  # a value that is there but wrong would change what the checks see
+        offending.update(_offending_paths(error, data))
     pruned = copy.deepcopy(data)
     for path in offending:
         parent = _get(pruned, path[:-1])
@@ -102,17 +108,23 @@ def without_invalid_nodes(data: Any) -> Any:
     return pruned if _validator().is_valid(pruned) else None
 
 
-def _offending_paths(error: ValidationError) -> Iterator[DocumentPath]:
+def _is_unknown_key(error: ValidationError) -> bool:
+    return error.validator == "additionalProperties" and error.validator_value is False
+
+
+def _is_forbidden_key(error: ValidationError) -> bool:
+    return error.validator is None or error.schema is False
+
+
+def _offending_paths(error: ValidationError, data: Any) -> Iterator[DocumentPath]:
+    """The keys an unknown-key or forbidden-key error is about."""
     path: DocumentPath = tuple(error.absolute_path)
-    if _under_property_names(error):
-        yield path + (str(error.instance),)
-    elif error.validator == "additionalProperties" and error.validator_value is False:
+    if _is_unknown_key(error):
         allowed = _as_mapping(error.schema).get("properties", {})
         yield from (path + (key,) for key in _as_mapping(error.instance) if key not in allowed)
-    elif error.validator is None or error.schema is False:
-        yield path  # a key that is not allowed here; its value's own path is where the error is raised
-    else:
-        yield path
+    elif _is_forbidden_key(error):
+        # A false subschema reports the object's path; the key is the one holding the rejected value.
+        yield from (path + (key,) for key, value in _as_mapping(_get(data, path)).items() if value is error.instance)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -122,8 +134,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 class _ErrorTranslator:
-    def __init__(self, document: LocatedDocument):
+    def __init__(self, document: LocatedDocument, unknown_keys: set[DocumentPath]):
         self.document = document
+        self.unknown_key_paths = unknown_keys
 
     def translate(self, error: ValidationError) -> Iterator[Problem]:
         path: DocumentPath = tuple(error.absolute_path)
@@ -131,8 +144,12 @@ class _ErrorTranslator:
         validator = error.validator
         if _under_property_names(error):
             name = str(error.instance)
-            yield self.problem(path + (name,), f"{where}`{name}` is not a valid name: {_description(error.schema)}",
-                               "bad-name", key=True)
+            yield self.problem(
+                path + (name,),
+                f"{where}`{name}` is not a valid name: {_description(error.schema)}",
+                "bad-name",
+                key=True,
+            )
         elif validator == "additionalProperties" and error.validator_value is False:
             yield from self.unknown_keys(error, path, where)
         elif validator is None or error.schema is False:
@@ -141,8 +158,11 @@ class _ErrorTranslator:
             yield from self.missing_keys(error, path, where)
         elif validator in ("anyOf", "oneOf"):
             yield from self.alternatives(error, path, where)
+        elif validator == "pattern" and "format" in _as_mapping(error.schema):
+            return  # the format error says it better (`2026/10/01` fails both)
         else:
-            yield self.problem(path, where + self.simple_message(error), str(validator))
+            code, message = self.simple_message(error)
+            yield self.problem(path, where + message, code)
 
     def unknown_keys(self, error: ValidationError, path: DocumentPath, where: str) -> Iterator[Problem]:
         allowed = sorted(_as_mapping(error.schema).get("properties", {}))
@@ -153,71 +173,87 @@ class _ErrorTranslator:
             yield self.problem(path + (key,), f"{where}unknown key `{key}`{hint}", "unknown-key", key=True)
 
     def forbidden_keys(self, error: ValidationError, path: DocumentPath, where: str) -> Iterator[Problem]:
-        parent = self.value_at(path)
-        kind = parent.get("type") if isinstance(parent, dict) else None
-        keys = [k for k, v in parent.items() if v is error.instance] if isinstance(parent, dict) else []
-        for key in keys or [""]:
-            what = f"`{key}` is" if key else "this is"
-            suffix = f" in a `{kind}` state" if kind else " here"
-            hint = _FORBIDDEN_HINTS.get(key, "")
-            yield self.problem(path + (key,) if key else path, f"{where}{what} not allowed{suffix}{hint}", "not-allowed",
-                               key=bool(key))
+        kind = _as_mapping(self.value_at(path)).get("type")
+        suffix = f" in a `{kind}` state" if isinstance(kind, str) else " here"
+        for key_path in _offending_paths(error, self.document.data):
+            key = str(key_path[-1])
+            yield self.problem(
+                key_path,
+                f"{where}`{key}` is not allowed{suffix}{_FORBIDDEN_HINTS.get(key, '')}",
+                "not-allowed",
+                key=True,
+            )
 
     def missing_keys(self, error: ValidationError, path: DocumentPath, where: str) -> Iterator[Problem]:
         properties = _as_mapping(error.schema).get("properties", {})
         present = _as_mapping(error.instance)
         for name in _as_list(error.validator_value):
-            misspelt = [key for key in present if did_you_mean(key, [name])]
+            misspelt = [key for key in present if path + (key,) in self.unknown_key_paths and did_you_mean(key, [name])]
             if name in present or misspelt:  # the unknown-key message already says "did you mean"
                 continue
             about = _description(properties.get(name, {})) or _description(self.schema_for(error, name))
-            yield self.problem(path, f"{where}missing `{name}`" + (f": {about}" if about else ""), "missing-key",
-                               key=True)
+            yield self.problem(
+                path, f"{where}missing `{name}`" + (f": {about}" if about else ""), "missing-key", key=True
+            )
 
     def alternatives(self, error: ValidationError, path: DocumentPath, where: str) -> Iterator[Problem]:
+        """anyOf/oneOf: explain the branch the value was meant for, or else list what would do."""
         context = list(error.context or ())
-        type_errors = [e for e in context if e.validator == "type"]
-        other = [e for e in context if e.validator != "type" and len(e.absolute_path) >= len(error.absolute_path)]
-        if other:
-            best = jsonschema.exceptions.best_match(other)
-            if best is not None:
-                yield from self.translate(best)
-                return
-        wanted = [w for e in type_errors for w in _as_list(e.validator_value)]
-        wanted += ["`*`" for e in context if e.validator == "const"]
-        expected = " or ".join(dict.fromkeys(_TYPE_WORDS.get(w, w) for w in wanted)) or "something else"
+        depth = len(error.absolute_path)
+        kind_errors = [e for e in context if e.validator in ("type", "const") and len(e.absolute_path) == depth]
+        meant = [e for e in context if e not in kind_errors]
+        best = jsonschema.exceptions.best_match(meant) if meant else None
+        if best is not None:
+            yield from self.translate(best)
+            return
+        wanted = [
+            _TYPE_WORDS.get(t, t) for e in kind_errors if e.validator == "type" for t in _as_list(e.validator_value)
+        ]
+        wanted = [f"`{e.validator_value}`" for e in kind_errors if e.validator == "const"] + wanted
+        expected = " or ".join(dict.fromkeys(wanted)) or "something else"
         about = _description(error.schema)
-        yield self.problem(path, f"{where}expected {expected}, got {_show(error.instance)}" + (f". {about}" if about else ""),
-                           "wrong-type")
+        yield self.problem(
+            path,
+            f"{where}expected {expected}, got {_show(error.instance)}" + (f". {about}" if about else ""),
+            "wrong-type",
+        )
 
-    def simple_message(self, error: ValidationError) -> str:
+    def simple_message(self, error: ValidationError) -> tuple[str, str]:
+        """A stable problem code and the message, for errors about a single value."""
         validator, value, instance = error.validator, error.validator_value, error.instance
         about = _description(error.schema)
         if validator == "type":
             wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in _as_list(value))
-            return f"must be {wanted}, got {_show(instance)}" + (f". {about}" if about else "")
+            return "wrong-type", f"must be {wanted}, got {_show(instance)}" + (f". {about}" if about else "")
         if validator == "enum":
             choices = [str(c) for c in _as_list(value)]
-            return f"must be one of {', '.join(choices)}; got {_show(instance)}" + did_you_mean(str(instance), choices)
+            return "not-a-choice", (
+                f"must be one of {', '.join(choices)}; got {_show(instance)}" + did_you_mean(str(instance), choices)
+            )
         if validator == "const":
-            return f"must be {json.dumps(value, ensure_ascii=False)}, got {_show(instance)}"
+            return "wrong-value", f"must be {json.dumps(value, ensure_ascii=False)}, got {_show(instance)}"
         if validator == "pattern":
-            return f"{_show(instance)} is not valid here. {about}".strip()
+            rule = _IDENTIFIER_RULE if value == _IDENTIFIER_PATTERN else ""
+            return "bad-format", f"{_show(instance)} is not valid here.{rule} {about}".rstrip()
         if validator == "format":
-            return f"{_show(instance)} is not a valid {value}" + (" (write YYYY-MM-DD)" if value == "date" else "")
-        if validator in ("minItems", "minProperties"):
-            return "must not be empty" if value == 1 else f"needs at least {value} entries"
-        if validator == "minLength":
-            return "must not be empty"
+            return "bad-format", f"{_show(instance)} is not a valid {value}" + (
+                " (write YYYY-MM-DD)" if value == "date" else ""
+            )
+        if validator in ("minItems", "minProperties", "minLength"):
+            return "too-few", "must not be empty" if value == 1 else f"needs at least {value} entries"
         if validator in ("maxLength", "maxItems", "maxProperties"):
-            return f"is too long (at most {value})"
+            return "too-many", f"is too long (at most {value})"
         if validator == "uniqueItems":
-            return "lists the same value twice"
-        if validator in ("minimum", "exclusiveMinimum"):
-            return f"must be at least {value}" if validator == "minimum" else f"must be more than {value}"
-        if validator in ("maximum", "exclusiveMaximum"):
-            return f"must be at most {value}" if validator == "maximum" else f"must be less than {value}"
-        return error.message
+            return "duplicate-item", "lists the same value twice"
+        if validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+            bound = {
+                "minimum": "at least",
+                "exclusiveMinimum": "more than",
+                "maximum": "at most",
+                "exclusiveMaximum": "less than",
+            }[str(validator)]
+            return "out-of-range", f"must be {bound} {value}"
+        return str(validator), error.message
 
     def where(self, path: DocumentPath) -> str:
         """``state `diagnose`, transition `approve`, `payload`: `` — the path, in the reader's terms."""
@@ -255,10 +291,23 @@ class _ErrorTranslator:
         return Problem(self.document.locate(path, key=key), message, code=code)
 
 
-_COLLECTIONS = {"states": "state", "roles": "role", "records": "record", "departments": "department",
-                "sources": "source"}
-_ITEMS = {"on": "transition", "transitions": "transition", "branches": "branch", "deadlines": "deadline",
-          "signoffs": "sign-off"}
+_IDENTIFIER_PATTERN = "^[a-z][a-z0-9_]*$"
+_IDENTIFIER_RULE = " Names are lower-case letters, digits and underscores, starting with a letter."
+
+_COLLECTIONS = {
+    "states": "state",
+    "roles": "role",
+    "records": "record",
+    "departments": "department",
+    "sources": "source",
+}
+_ITEMS = {
+    "on": "transition",
+    "transitions": "transition",
+    "branches": "branch",
+    "deadlines": "deadline",
+    "signoffs": "sign-off",
+}
 
 _FORBIDDEN_HINTS = {
     "on": "; a decision leaves by its `branches` and `default`, a final state does not leave",
@@ -280,7 +329,7 @@ def _description(schema: Any) -> str:
             return str(text)
         ref = schema.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            target = process_schema().get("$defs", {}).get(ref[len("#/$defs/"):], {})
+            target = process_schema().get("$defs", {}).get(ref[len("#/$defs/") :], {})
             return _description(target)
     return ""
 

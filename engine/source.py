@@ -41,6 +41,8 @@ class SourceMap:
     file: str
     values: Mapping[DocumentPath, SourceLocation] = field(default_factory=dict)
     keys: Mapping[DocumentPath, SourceLocation] = field(default_factory=dict)
+    text_starts: Mapping[DocumentPath, SourceLocation] = field(default_factory=dict)
+    """Where the text of a one-line scalar begins (after its opening quote), for pointing inside it."""
 
     def locate(self, path: DocumentPath, *, key: bool = False) -> SourceLocation:
         """The place of the node at ``path`` (of its key, with ``key=True``), or of its nearest ancestor."""
@@ -51,3 +53,11 @@ class SourceMap:
             if found is not None:
                 return found
         return SourceLocation(self.file, 1, 1)
+
+    def locate_within(self, path: DocumentPath, offset: int | None) -> SourceLocation:
+        """The place of character ``offset`` of a scalar's text; the scalar itself when that is unknown
+        (a block or multi-line scalar, whose lines are folded)."""
+        start = self.text_starts.get(path)
+        if start is None or offset is None:
+            return self.locate(path)
+        return SourceLocation(start.file, start.line, start.column + offset)

@@ -7,10 +7,19 @@ import re
 from engine.model import Duration, TimeUnit
 
 _UNITS: dict[str, TimeUnit] = {
-    "m": "minute", "min": "minute", "minute": "minute", "minutes": "minute",
-    "h": "hour", "hour": "hour", "hours": "hour",
-    "d": "day", "day": "day", "days": "day",
-    "w": "week", "week": "week", "weeks": "week",
+    "m": "minute",
+    "min": "minute",
+    "minute": "minute",
+    "minutes": "minute",
+    "h": "hour",
+    "hour": "hour",
+    "hours": "hour",
+    "d": "day",
+    "day": "day",
+    "days": "day",
+    "w": "week",
+    "week": "week",
+    "weeks": "week",
 }
 _SHORT = re.compile(r"^([1-9][0-9]*)\s*(m|min|h|d|w)$")
 _LONG = re.compile(r"^([1-9][0-9]*)\s+(minutes?|hours?|days?|weeks?)$")

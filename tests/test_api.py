@@ -11,9 +11,29 @@ from engine import DefinitionError, Severity, load_process, load_process_text, v
 
 def test_exported_members_are_pinned():
     assert set(engine.__all__) == {
-        "Branch", "Calendar", "Deadline", "DefinitionError", "Duration", "ExpressionError", "Problem", "Process",
-        "ProcflowError", "Record", "Role", "Severity", "SignOff", "SourceLocation", "State", "StateKind", "Text",
-        "Transition", "ValidationReport", "load_process", "load_process_text", "validate_file", "validate_text",
+        "Branch",
+        "Calendar",
+        "Deadline",
+        "DefinitionError",
+        "Duration",
+        "ExpressionError",
+        "Problem",
+        "Process",
+        "ProcflowError",
+        "Record",
+        "Role",
+        "Severity",
+        "SignOff",
+        "SourceLocation",
+        "State",
+        "StateKind",
+        "Text",
+        "Transition",
+        "ValidationReport",
+        "load_process",
+        "load_process_text",
+        "validate_file",
+        "validate_text",
     }
     assert all(hasattr(engine, name) for name in engine.__all__)
 
@@ -44,16 +64,21 @@ def test_the_model_is_immutable():
 
 def test_content_hash_ignores_layout_and_comments_but_not_content(fixture_text):
     original = load_process_text(fixture_text, "a.yaml").content_hash
-    reformatted = load_process_text("# a comment\n" + fixture_text.replace("title: {zh: 简易维修, en: Simple repair}",
-                                                                           "title:\n  zh: 简易维修\n  en: Simple repair"),
-                                    "b.yaml").content_hash
+    reformatted = load_process_text(
+        "# a comment\n"
+        + fixture_text.replace(
+            "title: {zh: 简易维修, en: Simple repair}", "title:\n  zh: 简易维修\n  en: Simple repair"
+        ),
+        "b.yaml",
+    ).content_hash
     changed = load_process_text(fixture_text.replace("time_limit: 24h", "time_limit: 48h"), "c.yaml").content_hash
     assert original == reformatted != changed
 
 
 def test_load_process_raises_with_every_error_located(fixture_text):
     broken = fixture_text.replace("role: clerk\n    time_limit: 24h", "role: clerck\n    time_limit: 24h").replace(
-        "dest: done", "dest: dnoe")
+        "dest: done", "dest: dnoe"
+    )
     with pytest.raises(DefinitionError) as caught:
         load_process_text(broken, "broken.yaml")
     messages = [p.message for p in caught.value.errors]
@@ -71,7 +96,8 @@ def test_validate_file_reports_warnings_without_failing(tmp_path, fixture_text):
 
 def test_schema_and_semantic_problems_are_reported_in_one_pass(fixture_text):
     broken = fixture_text.replace("    time_limit: 24h", "    time_limt: 24h").replace(
-        "role: clerk\n    time_limt", "role: clerck\n    time_limt")
+        "role: clerk\n    time_limt", "role: clerck\n    time_limt"
+    )
     report = engine.validate_text(broken, "b.yaml")
     codes = sorted(p.code for p in report.errors)
     assert codes == ["unknown-key", "unknown-reference"]
@@ -80,6 +106,7 @@ def test_schema_and_semantic_problems_are_reported_in_one_pass(fixture_text):
 
 def test_semantic_checks_wait_when_the_shape_is_unusable(fixture_text):
     broken = fixture_text.replace("        dest: done\n", "        destt: done\n").replace(
-        "role: clerk\n    time_limit: 24h", "role: clerck\n    time_limit: 24h")
+        "role: clerk\n    time_limit: 24h", "role: clerck\n    time_limit: 24h"
+    )
     messages = [p.message for p in engine.validate_text(broken, "b.yaml").errors]
     assert len(messages) == 1 and "unknown key `destt` — did you mean `dest`?" in messages[0]

@@ -8,8 +8,20 @@ from conftest import ROOT
 
 ENGINE = ROOT / "engine"
 # A module may import only modules listed before it (the order of ../shared/STYLE.md's table).
-LAYERS = ["source", "errors", "loader", "schema", "fragments", "expressions", "model", "timing", "definition",
-          "checks", "processes", "cli"]
+LAYERS = [
+    "source",
+    "errors",
+    "loader",
+    "schema",
+    "fragments",
+    "expressions",
+    "model",
+    "timing",
+    "definition",
+    "checks",
+    "processes",
+    "cli",
+]
 STANDARD_LIBRARY_ONLY = {"model", "source", "errors", "timing"}
 
 
@@ -59,13 +71,27 @@ def keys_read_by(module: str) -> set[str]:
     tree = ast.parse((ENGINE / f"{module}.py").read_text(encoding="utf-8"))
     keys = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+        ):
             keys.add(node.slice.value)
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
-              and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             keys.add(node.args[0].value)
-        elif (isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)
-              and isinstance(node.ops[0], ast.In)):
+        elif (
+            isinstance(node, ast.Compare)
+            and isinstance(node.left, ast.Constant)
+            and isinstance(node.left.value, str)
+            and isinstance(node.ops[0], ast.In)
+        ):
             keys.add(node.left.value)
     return keys
 

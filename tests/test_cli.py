@@ -35,7 +35,9 @@ def test_a_folder_means_the_yaml_files_in_it():
 
 
 def test_invalid_file_exits_one_with_located_errors_on_stderr(tmp_path, fixture_text):
-    path = broken_copy(tmp_path, fixture_text, "    role: clerk\n    time_limit: 24h", "    role: clerck\n    time_limit: 24h")
+    path = broken_copy(
+        tmp_path, fixture_text, "    role: clerk\n    time_limit: 24h", "    role: clerck\n    time_limit: 24h"
+    )
     code, out, err = call("validate", str(FIXTURE), str(path))
     assert code == EXIT_INVALID
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "clerck" in text)
@@ -50,7 +52,11 @@ def test_json_format_lists_every_problem(tmp_path, fixture_text):
     report = json.loads(out)
     assert report["valid"] is False
     (problem,) = report["files"][0]["problems"]
-    assert problem["severity"] == "error" and problem["code"] == "enum" and "did you mean `task`" in problem["message"]
+    assert (
+        problem["severity"] == "error"
+        and problem["code"] == "not-a-choice"
+        and "did you mean `task`" in problem["message"]
+    )
     assert problem["line"] > 1 and problem["column"] > 1
 
 
@@ -89,6 +95,11 @@ def test_schema_prints_the_bundled_schema():
 
 
 def test_python_dash_m_engine_runs_the_same_command():
-    result = subprocess.run([sys.executable, "-m", "engine", "validate", str(FIXTURE)], capture_output=True,
-                            text=True, cwd=ROOT, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "engine", "validate", str(FIXTURE)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert result.returncode == 0 and result.stdout.strip().endswith(": ok")

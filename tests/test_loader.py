@@ -15,9 +15,22 @@ def problem_of(text: str):
 
 
 def test_scalars_follow_yaml_1_2_core_schema():
-    doc = load_text("on: yes\nno: off\ny: Y\nv: 1.0\nn: 7\no: 0o17\nh: 0x1F\nd: 2026-10-01\nz: ~\nt: true\nq: 'true'\n", "f")
-    assert doc.data == {"on": "yes", "no": "off", "y": "Y", "v": 1.0, "n": 7, "o": 15, "h": 31,
-                        "d": "2026-10-01", "z": None, "t": True, "q": "true"}
+    doc = load_text(
+        "on: yes\nno: off\ny: Y\nv: 1.0\nn: 7\no: 0o17\nh: 0x1F\nd: 2026-10-01\nz: ~\nt: true\nq: 'true'\n", "f"
+    )
+    assert doc.data == {
+        "on": "yes",
+        "no": "off",
+        "y": "Y",
+        "v": 1.0,
+        "n": 7,
+        "o": 15,
+        "h": 31,
+        "d": "2026-10-01",
+        "z": None,
+        "t": True,
+        "q": "true",
+    }
 
 
 def test_core_tags_are_honoured():
@@ -35,8 +48,9 @@ def test_locations_point_at_values_and_keys():
     "text, line, column, words",
     [
         pytest.param("a: 1\nb: 2\na: 3\n", 3, 1, "duplicate key `a` (first at line 1)", id="duplicate-key"),
-        pytest.param("a: !!python/object:os.system x\n", 1, 4, "tag `!!python/object:os.system` is not allowed",
-                     id="python-tag"),
+        pytest.param(
+            "a: !!python/object:os.system x\n", 1, 4, "tag `!!python/object:os.system` is not allowed", id="python-tag"
+        ),
         pytest.param("a: !!binary aGVsbG8=\n", 1, 4, "`!!binary` is not allowed", id="binary-tag"),
         pytest.param("a: !custom x\n", 1, 4, "`!custom` is not allowed", id="local-tag"),
         pytest.param("a: !!set {x}\n", 1, 4, "`!!set` is not allowed", id="set-tag"),

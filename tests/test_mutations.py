@@ -19,8 +19,14 @@ from engine.processes import validate_text
 TEXTS = {path.name: path.read_text(encoding="utf-8") for path in SHIPPED}
 NAMES = sorted(TEXTS)
 IDENTIFIER = re.compile(r"\b[a-z][a-z0-9_]{2,}\b")
-WRONG_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=8),
-                         st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=4), st.integers(), max_size=2))
+WRONG_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.text(max_size=8),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)
 
 
 def assert_located(report, text: str, name: str) -> None:
@@ -46,7 +52,7 @@ def text_mutations(draw):
     if operation == "indent":
         lines[index] = " " * draw(st.integers(1, 3)) + line
     elif operation == "dedent":
-        lines[index] = line[draw(st.integers(1, 3)):]
+        lines[index] = line[draw(st.integers(1, 3)) :]
     elif operation == "delete":
         del lines[index]
     elif operation == "duplicate":

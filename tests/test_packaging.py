@@ -15,8 +15,23 @@ MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$")
 
 def test_the_wheel_carries_the_schema_and_the_command(tmp_path):
     pytest.importorskip("hatchling")
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-                            "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, check=False)
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("procflow-*.whl")
     with zipfile.ZipFile(wheel) as archive:

@@ -11,8 +11,19 @@ from engine.checks import state_graph
 
 REQUIRED = {
     "return_repair": {
-        "steps": ["客户申请返厂维修", "维修申请受理", "产品寄回", "产品接收与登记", "故障检测与分析", "维修方案制定",
-                  "方案审批", "维修实施", "质量检测", "客户验收", "售后回访"],
+        "steps": [
+            "客户申请返厂维修",
+            "维修申请受理",
+            "产品寄回",
+            "产品接收与登记",
+            "故障检测与分析",
+            "维修方案制定",
+            "方案审批",
+            "维修实施",
+            "质量检测",
+            "客户验收",
+            "售后回访",
+        ],
         "roles": ["客户", "客服人员", "维修中心接收人员", "维修工程师", "维修主管", "业务经理"],
         "records": ["维修申请", "返厂维修单", "接收确认单", "维修方案", "维修记录", "客户反馈"],
         "limits": [datetime.timedelta(days=3), datetime.timedelta(days=7)],
@@ -36,9 +47,20 @@ REQUIRED = {
         "limits": [datetime.timedelta(days=3), datetime.timedelta(days=7)],
     },
     "sales_service": {
-        "steps": ["与顾客打招呼", "简介产品系列", "展开话题", "邀请落座及奉茶", "了解顾客需要", "先自我介绍及尊称顾客",
-                  "产品介绍及试戴", "处理异议", "建议购买及成交", "附加推销", "专业的完结程序及售后服务",
-                  "肯定顾客的购买选择及送客"],
+        "steps": [
+            "与顾客打招呼",
+            "简介产品系列",
+            "展开话题",
+            "邀请落座及奉茶",
+            "了解顾客需要",
+            "先自我介绍及尊称顾客",
+            "产品介绍及试戴",
+            "处理异议",
+            "建议购买及成交",
+            "附加推销",
+            "专业的完结程序及售后服务",
+            "肯定顾客的购买选择及送客",
+        ],
         "roles": ["导购", "顾客"],
         "records": [],
         "limits": [],
@@ -73,7 +95,9 @@ def test_each_procedure_holds_its_documented_steps_roles_records_and_limits(name
     process = load_process(PROCESSES / f"{name}.yaml")
     required = REQUIRED[name]
     step_labels = " ".join(s.label.zh for s in process.states.values())
-    role_labels = " ".join([r.label.zh for r in process.roles.values()] + [d.label.zh for d in process.departments.values()])
+    role_labels = " ".join(
+        [r.label.zh for r in process.roles.values()] + [d.label.zh for d in process.departments.values()]
+    )
     record_labels = " ".join(r.label.zh for r in process.records.values())
     assert [s for s in required["steps"] if s not in step_labels] == []
     assert [r for r in required["roles"] if r not in role_labels] == []
