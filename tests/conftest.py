@@ -11,3 +11,23 @@ FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
 @pytest.fixture
 def fixture_text() -> str:
     return FIXTURE.read_text(encoding="utf-8")
+
+
+def mutate(text: str, *edits: tuple[str, str]) -> str:
+    """Apply each ``(old, new)`` edit once, in order; ``old`` must be present."""
+    for old, new in edits:
+        assert old in text, f"the fixture no longer contains {old!r}"
+        text = text.replace(old, new, 1)
+    return text
+
+
+def position(text: str, needle: str, at: str | None = None) -> tuple[int, int]:
+    """1-based (line, column) of ``at`` inside the one occurrence of ``needle`` in ``text``."""
+    assert text.count(needle) == 1, f"{needle!r} occurs {text.count(needle)} times in the edited text"
+    index = text.index(needle)
+    if at is not None:
+        assert at in needle, (at, needle)
+        index += needle.index(at)
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, column

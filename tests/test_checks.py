@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from types import MappingProxyType
 
 import pytest
+from conftest import mutate, position
 
 from engine.checks import check_dead_ends, state_graph
 from engine.errors import Problem, Severity
@@ -30,26 +31,6 @@ ADD_AUDITOR = ("  supervisor: {zh: 维修主管", "  auditor: {zh: 审计员, en
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-
-
-def mutate(text: str, *edits: tuple[str, str]) -> str:
-    """Apply each ``(old, new)`` edit once, in order; ``old`` must be present."""
-    for old, new in edits:
-        assert old in text, f"the fixture no longer contains {old!r}"
-        text = text.replace(old, new, 1)
-    return text
-
-
-def position(text: str, needle: str, at: str | None = None) -> tuple[int, int]:
-    """1-based (line, column) of ``at`` inside the one occurrence of ``needle`` in ``text``."""
-    assert text.count(needle) == 1, f"{needle!r} occurs {text.count(needle)} times in the edited text"
-    index = text.index(needle)
-    if at is not None:
-        assert at in needle, (at, needle)
-        index += needle.index(at)
-    line = text.count("\n", 0, index) + 1
-    column = index - (text.rfind("\n", 0, index) + 1) + 1
-    return line, column
 
 
 def validate(text: str) -> ValidationReport:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 
 import pytest
+from conftest import mutate, position
 from jsonschema import Draft202012Validator
 
 from engine.errors import Problem, Severity
@@ -28,26 +29,7 @@ JARGON = (
 )
 
 
-# --- helpers (the same as in test_checks.py, kept here so each file stands alone) -------------------------
-
-
-def mutate(text: str, *edits: tuple[str, str]) -> str:
-    for old, new in edits:
-        assert old in text, f"the fixture no longer contains {old!r}"
-        text = text.replace(old, new, 1)
-    return text
-
-
-def position(text: str, needle: str, at: str | None = None) -> tuple[int, int]:
-    """1-based (line, column) of ``at`` inside the one occurrence of ``needle`` in ``text``."""
-    assert text.count(needle) == 1, f"{needle!r} occurs {text.count(needle)} times in the edited text"
-    index = text.index(needle)
-    if at is not None:
-        assert at in needle, (at, needle)
-        index += needle.index(at)
-    line = text.count("\n", 0, index) + 1
-    column = index - (text.rfind("\n", 0, index) + 1) + 1
-    return line, column
+# --- helpers (mutate and position live in conftest.py) ---------------------------------------------------
 
 
 def validate(text: str) -> ValidationReport:
