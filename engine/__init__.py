@@ -1,10 +1,35 @@
-"""procflow: written procedures as validated YAML state graphs.
+"""procflow: written procedures as validated YAML state graphs, and instances that run on them.
 
 Load a definition with ``load_process(path)`` (raises ``DefinitionError`` listing every problem),
-or get every problem and warning without raising with ``validate_file(path)``.
+or get every problem and warning without raising with ``validate_file(path)``. Run it with
+``Runtime(process)``: ``start``, ``fire``, ``available``, ``overdue``, ``advance``, ``verify``.
 """
 
-from engine.errors import DefinitionError, ExpressionError, Problem, ProcflowError, Severity
+from engine.errors import (
+    DefinitionError,
+    EventRefused,
+    ExpressionError,
+    GuardFailed,
+    InstanceFormatError,
+    InvalidData,
+    InvalidPayload,
+    InvalidTime,
+    PermissionDenied,
+    Problem,
+    ProcflowError,
+    ReplayMismatch,
+    Severity,
+    UnknownTrigger,
+)
+from engine.instances import (
+    BranchTaken,
+    Entry,
+    Instance,
+    OpenDeadline,
+    Signature,
+    instance_from_json,
+    instance_to_json,
+)
 from engine.model import (
     Branch,
     Calendar,
@@ -20,9 +45,30 @@ from engine.model import (
     Transition,
 )
 from engine.processes import ValidationReport, load_process, load_process_text, validate_file, validate_text
+from engine.runtime import Actor, Advanced, Choice, Runtime
 from engine.source import SourceLocation
 
 __all__ = [
+    "Actor",
+    "Advanced",
+    "BranchTaken",
+    "Choice",
+    "Entry",
+    "EventRefused",
+    "GuardFailed",
+    "Instance",
+    "InstanceFormatError",
+    "InvalidData",
+    "InvalidPayload",
+    "InvalidTime",
+    "OpenDeadline",
+    "PermissionDenied",
+    "ReplayMismatch",
+    "Runtime",
+    "Signature",
+    "UnknownTrigger",
+    "instance_from_json",
+    "instance_to_json",
     "Branch",
     "Calendar",
     "Deadline",

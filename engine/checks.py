@@ -16,7 +16,7 @@ import networkx as nx
 
 from engine.errors import ExpressionSyntaxError, Problem, Severity
 from engine.expressions import compile_expression
-from engine.model import FrozenJson, Process, Record, State, StateKind, Transition
+from engine.model import Deadline, FrozenJson, Process, Record, State, StateKind, Transition
 from engine.schema import did_you_mean
 from engine.source import DocumentPath
 
@@ -133,6 +133,40 @@ def check_deadlines(process: Process, graph: nx.DiGraph[str]) -> Iterator[Proble
             yield from _reference(
                 process, deadline.path + ("fire",), deadline.fire, state.triggers, f"trigger of state `{state.id}`"
             )
+            for transition in state.transitions:
+                if transition.trigger == deadline.fire:
+                    yield from _deadline_trigger_problems(process, deadline, transition)
+
+
+def _deadline_trigger_problems(process: Process, deadline: Deadline, transition: Transition) -> Iterator[Problem]:
+    """The engine fires a deadline's trigger itself, with no payload and no one to sign."""
+    required = _required_fields(transition.payload_schema)
+    if transition.signoffs:
+        roles = ", ".join(f"`{s.role}`" for s in transition.signoffs)
+        yield _error(
+            process,
+            deadline.path + ("fire",),
+            "deadline-needs-person",
+            f"the engine fires `{deadline.fire}` itself when the time passes, but it needs a signature "
+            f"({roles}); fire a trigger without `signoffs`",
+        )
+    if required:
+        yield _error(
+            process,
+            deadline.path + ("fire",),
+            "deadline-needs-person",
+            f"the engine fires `{deadline.fire}` itself when the time passes, with no payload, but its "
+            f"payload requires {', '.join(f'`{name}`' for name in required)}; fire a trigger whose payload "
+            "requires nothing",
+        )
+
+
+def _required_fields(schema: FrozenJson | None) -> tuple[str, ...]:
+    if isinstance(schema, Mapping):
+        required = schema.get("required")
+        if isinstance(required, tuple):
+            return tuple(str(name) for name in required)
+    return ()
 
 
 def check_calendar(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
@@ -330,6 +364,23 @@ def check_decision_defaults(process: Process, graph: nx.DiGraph[str]) -> Iterato
             )
 
 
+def check_decision_cycles(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    decisions = [s.id for s in process.states.values() if s.kind is StateKind.DECISION]
+    for cycle in nx.simple_cycles(graph.subgraph(decisions)):
+        first = min(cycle, key=list(process.states).index)
+        ordered = cycle[cycle.index(first) :] + cycle[: cycle.index(first)]
+        yield _error(
+            process,
+            process.states[first].path,
+            "decision-cycle",
+            "decisions "
+            + " → ".join(f"`{d}`" for d in [*ordered, first])
+            + " lead to one another with no step between, so the engine could go round them forever; "
+            "put a step on the way",
+            key=True,
+        )
+
+
 def check_ambiguous_triggers(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for state in process.states.values():
         by_trigger: dict[str, list[Transition]] = defaultdict(list)
@@ -426,6 +477,7 @@ CHECKS: tuple[Check, ...] = (
     check_dead_ends,
     check_final_reachable,
     check_decision_defaults,
+    check_decision_cycles,
     check_ambiguous_triggers,
     check_unused,
     check_sources_cited,

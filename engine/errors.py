@@ -5,9 +5,18 @@
   * ExpressionError — a condition or ``set`` expression is malformed or cannot be evaluated
     * ExpressionSyntaxError — refused when compiled (bad syntax, forbidden construct, unknown name)
     * ExpressionEvaluationError — refused while evaluating (wrong operand types, too large a value)
+  * InstanceFormatError — a JSON document is not an instance record (or not one of this definition)
+  * EventRefused — an event was refused and the instance is unchanged; ``code`` names the reason
+    * UnknownTrigger — the trigger does not leave the current state; ``allowed`` lists those that do
+    * PermissionDenied — the actor lacks the trigger's roles, or may not give a required signature
+    * InvalidPayload — the payload does not fit the trigger's input schema; ``problems`` says where
+    * GuardFailed — a condition of the transition is false
+    * InvalidData — the data the event would set does not fit the process's data schema
+    * InvalidTime — a naive time, or one before the instance's last event
+  * ReplayMismatch — replaying a history does not reproduce the recorded instance
 
 Each ``Problem`` names where it is (``SourceLocation``), what is wrong and, where we can tell, what
-to write instead. The runtime and the stores add their own branches to this tree in later modules.
+to write instead. The stores add their own branch to this tree.
 """
 
 from __future__ import annotations
@@ -90,3 +99,65 @@ class ExpressionEvaluationError(ExpressionError):
 
 def _problem_order(problem: Problem) -> tuple[object, ...]:
     return (problem.location, problem.severity is not Severity.ERROR, problem.message)
+
+
+class InstanceFormatError(ProcflowError):
+    """A JSON document is not an instance record this version of procflow can read, or it belongs to
+    another definition than the one it is used with."""
+
+
+class EventRefused(ProcflowError):
+    """An event was refused; the instance is exactly as it was before.
+
+    ``code`` is a stable short name of the reason (``unknown-trigger``, ``permission``,
+    ``invalid-payload``, ``guard-false``, ``invalid-data``, ``invalid-time``), for programs.
+    """
+
+    code = "refused"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+        self.instance_id: str | None = None
+        self.state: str | None = None
+        self.trigger: str | None = None
+
+
+class UnknownTrigger(EventRefused):
+    code = "unknown-trigger"
+
+    def __init__(self, message: str, *, allowed: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.allowed = allowed
+
+
+class PermissionDenied(EventRefused):
+    code = "permission"
+
+
+class InvalidPayload(EventRefused):
+    code = "invalid-payload"
+
+    def __init__(self, message: str, *, problems: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.problems = problems
+
+
+class GuardFailed(EventRefused):
+    code = "guard-false"
+
+
+class InvalidData(EventRefused):
+    code = "invalid-data"
+
+    def __init__(self, message: str, *, problems: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.problems = problems
+
+
+class InvalidTime(EventRefused):
+    code = "invalid-time"
+
+
+class ReplayMismatch(ProcflowError):
+    """Replaying a history against its definition does not give the recorded state, data or deadlines."""

@@ -11,7 +11,7 @@ import copy
 import difflib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from engine.loader import LocatedDocument
 from engine.source import DocumentPath
 
 SCHEMA_FILE = "process.schema.json"
+SCENARIO_SCHEMA_FILE = "scenario.schema.json"
 
 _TYPE_WORDS = {
     "string": "text",
@@ -38,17 +39,21 @@ _TYPE_WORDS = {
 }
 
 
-def schema_path() -> Path:
-    """The schema file: inside the installed package, or ``schemas/`` beside ``engine/`` in a checkout."""
-    installed = Path(__file__).parent / "_schemas" / SCHEMA_FILE
+def schema_path(name: str = SCHEMA_FILE) -> Path:
+    """A schema file: inside the installed package, or ``schemas/`` beside ``engine/`` in a checkout."""
+    installed = Path(__file__).parent / "_schemas" / name
     if installed.is_file():
         return installed
-    return Path(__file__).resolve().parent.parent / "schemas" / SCHEMA_FILE
+    return Path(__file__).resolve().parent.parent / "schemas" / name
 
 
-@lru_cache(maxsize=1)
 def process_schema() -> Mapping[str, Any]:
-    with schema_path().open(encoding="utf-8") as handle:
+    return bundled_schema(SCHEMA_FILE)
+
+
+@cache
+def bundled_schema(name: str) -> Mapping[str, Any]:
+    with schema_path(name).open(encoding="utf-8") as handle:
         loaded: Mapping[str, Any] = json.load(handle)
     return loaded
 
@@ -56,28 +61,35 @@ def process_schema() -> Mapping[str, Any]:
 @lru_cache(maxsize=1)
 def bundled_registry() -> referencing.Registry[Any]:
     """The JSON Schema specifications and our own schema; nothing is ever fetched from a file or URL."""
-    schema = process_schema()
-    resource = referencing.Resource.from_contents(schema, default_specification=referencing.jsonschema.DRAFT202012)
-    registry: referencing.Registry[Any] = SPECIFICATIONS.with_resource(schema["$id"], resource).crawl()
+    resources = []
+    for name in (SCHEMA_FILE, SCENARIO_SCHEMA_FILE):
+        schema = bundled_schema(name)
+        resource = referencing.Resource.from_contents(schema, default_specification=referencing.jsonschema.DRAFT202012)
+        resources.append((schema["$id"], resource))
+    registry: referencing.Registry[Any] = SPECIFICATIONS.with_resources(resources).crawl()
     return registry
 
 
-@lru_cache(maxsize=1)
-def _validator() -> jsonschema.protocols.Validator:
+@cache
+def _validator(name: str = SCHEMA_FILE) -> jsonschema.protocols.Validator:
     # Entering through a one-line root keeps the (pre-crawled) registry intact: given the whole schema
     # as its root, the validator adds it as an uncrawled resource that every `$dynamicRef` re-crawls.
     return jsonschema.Draft202012Validator(
-        {"$ref": process_schema()["$id"]},
+        {"$ref": bundled_schema(name)["$id"]},
         registry=bundled_registry(),
         format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
     )
 
 
-def schema_problems(document: LocatedDocument) -> list[Problem]:
+def schema_problems(
+    document: LocatedDocument,
+    schema_file: str = SCHEMA_FILE,
+    empty: str = "the file is empty; a definition starts with `procflow: 1`",
+) -> list[Problem]:
     """Every way the document breaks the schema, each at its place and in plain words."""
     if document.data is None:
-        return [Problem(document.locate(()), "the file is empty; a definition starts with `procflow: 1`", code="empty")]
-    errors = list(_validator().iter_errors(document.data))
+        return [Problem(document.locate(()), empty, code="empty")]
+    errors = list(_validator(schema_file).iter_errors(document.data))
     unknown = {path for error in errors if _is_unknown_key(error) for path in _offending_paths(error, document.data)}
     translator = _ErrorTranslator(document, unknown)
     problems: dict[tuple[object, str], Problem] = {}

@@ -1,10 +1,16 @@
-"""Time limits as written in definitions (``24h``, ``3 working days``, ``P1DT12H``) → ``Duration``."""
+"""Time limits: as written in definitions (``24h``, ``3 working days``, ``P1DT12H``) → ``Duration``,
+and when a limit begun at a given moment ends on a business calendar."""
 
 from __future__ import annotations
 
+import datetime
 import re
+import zoneinfo
 
-from engine.model import Duration, TimeUnit
+from engine.model import Calendar, Duration, TimeUnit
+
+MAX_CALENDAR_DAYS = 3660
+"""How far ahead a working-time limit may look for working hours (ten years) before giving up."""
 
 _UNITS: dict[str, TimeUnit] = {
     "m": "minute",
@@ -45,3 +51,42 @@ def parse_duration(text: str) -> Duration | None:
         return Duration(text, amount, unit) if amount > 0 else None
     seconds = sum(amount * _SECONDS[letter] for amount, letter in parts)
     return Duration(text, seconds, "second") if seconds > 0 else None
+
+
+def due_time(start: datetime.datetime, duration: Duration, calendar: Calendar) -> datetime.datetime:
+    """When a limit of ``duration`` that begins at ``start`` ends.
+
+    Plain durations are elapsed time. Working durations count only the calendar's working hours on
+    its working days: ``3 working days`` is three full working days' worth of working hours, so a
+    limit begun on Friday afternoon runs into the next week and skips holidays.
+    """
+    if not duration.working:
+        return start + duration.as_timedelta()
+    zone = zoneinfo.ZoneInfo(calendar.timezone)
+    day_length = sum((_seconds(end) - _seconds(begin) for begin, end in calendar.working_hours), 0)
+    remaining = duration.amount * (day_length if duration.unit == "day" else 3600)
+    local = start.astimezone(zone)
+    day, not_before = local.date(), _seconds(local.timetz().replace(tzinfo=None))
+    for _ in range(MAX_CALENDAR_DAYS):
+        if is_working_day(calendar, day):
+            for begin, end in calendar.working_hours:
+                opens = max(_seconds(begin), not_before)
+                available = _seconds(end) - opens
+                if available <= 0:
+                    continue
+                if remaining <= available:
+                    moment = datetime.datetime.combine(day, datetime.time(), tzinfo=zone)
+                    return (moment + datetime.timedelta(seconds=opens + remaining)).astimezone(start.tzinfo)
+                remaining -= available
+        day, not_before = day + datetime.timedelta(days=1), 0
+    raise ValueError(f"the calendar has no working time in the {MAX_CALENDAR_DAYS} days after {start.isoformat()}")
+
+
+def is_working_day(calendar: Calendar, day: datetime.date) -> bool:
+    if day in calendar.extra_working_days:
+        return True
+    return day.weekday() in calendar.working_days and day not in calendar.holidays
+
+
+def _seconds(moment: datetime.time) -> int:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second

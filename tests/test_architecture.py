@@ -17,9 +17,14 @@ LAYERS = [
     "expressions",
     "model",
     "timing",
+    "instances",
     "definition",
     "checks",
     "processes",
+    "compiler",
+    "runtime",
+    "scenarios",
+    "simulate",
     "cli",
 ]
 STANDARD_LIBRARY_ONLY = {"model", "source", "errors", "timing"}

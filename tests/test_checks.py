@@ -314,6 +314,47 @@ CASES = [
         "`Asia/Shanghai`",
     ),
     case(
+        "deadline-trigger-needs-signature",
+        (
+            "        dest: quote\n        roles: [supervisor]\n",
+            "        dest: quote\n        roles: [supervisor]\n        signoffs: [{role: supervisor}]\n",
+        ),
+        "deadline-needs-person",
+        ERROR,
+        "      - fire: escalate\n",
+        "escalate",
+        "the engine fires `escalate` itself",
+        "needs a signature (`supervisor`)",
+    ),
+    case(
+        "deadline-trigger-needs-payload",
+        (
+            "        dest: quote\n        roles: [supervisor]\n",
+            "        dest: quote\n        roles: [supervisor]\n        payload: {type: object, required: [reason]}\n",
+        ),
+        "deadline-needs-person",
+        ERROR,
+        "      - fire: escalate\n",
+        "escalate",
+        "its payload requires `reason`",
+    ),
+    case(
+        "decision-cycle",
+        (
+            "    default: {zh: 超出保修期, en: Out of warranty, dest: quote}\n",
+            "    default: {zh: 超出保修期, en: Out of warranty, dest: recheck}\n"
+            "  recheck:\n    type: decision\n    zh: 复核\n    en: Recheck\n    role: clerk\n    source: 三.1\n"
+            "    branches: [{when: data.in_warranty, zh: 是, en: Yes, dest: quote}]\n"
+            "    default: {zh: 否, en: No, dest: check_warranty}\n",
+        ),
+        "decision-cycle",
+        ERROR,
+        "  check_warranty:\n",
+        "check_warranty",
+        "`check_warranty` → `recheck` → `check_warranty`",
+        "put a step on the way",
+    ),
+    case(
         "working-hours-overlap",
         ('"13:00-18:00"', '"11:00-18:00"'),
         "bad-hours",

@@ -1,0 +1,206 @@
+"""A definition → one shared ``transitions`` machine, compiled once and reused by every instance.
+
+Instances are plain values (``engine.instances``), so the machine holds none of them. To fire an
+event the runtime puts the instance's state on a small cursor, asks the machine to trigger, and
+reads the state back. The machine tries the transitions that leave the state by that trigger in the
+order the definition lists them, and takes the first one the ``Gate`` admits; the gate (the
+runtime's per-event scratch) decides, and notes why it refused the others. Decisions are
+transitions too, on an internal trigger, one per branch in order with the default last.
+
+Everything that can be prepared once is prepared here: guard and ``set`` expressions compiled,
+payload and data validators built, roles as sets.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import jsonschema
+import referencing
+from transitions import EventData, Machine
+
+from engine.expressions import Expression, compile_expression
+from engine.fragments import definition_registry, fragment_validator
+from engine.model import Branch, Process, State, StateKind, Transition, thaw_json
+from engine.source import DocumentPath
+
+DECIDE = "procflow:decide"
+"""The internal trigger that moves a decision on by its first branch whose condition holds."""
+
+
+class SchemaCheck:
+    """A compiled JSON Schema fragment of the definition, checking values an event brings."""
+
+    def __init__(self, validator: jsonschema.protocols.Validator, root: str):
+        self._validator = validator
+        self._root = root
+
+    def problems(self, value: Any) -> tuple[str, ...]:
+        """What is wrong with ``value``, one line per problem, in document order; empty when valid."""
+        if self._validator.is_valid(value):  # the common case, and several times cheaper than iter_errors
+            return ()
+        errors = sorted(self._validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
+        return tuple(f"{_place(self._root, e.absolute_path)}: {e.message}" for e in errors)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTransition:
+    transition: Transition
+    source: str
+    roles: frozenset[str]
+    guards: tuple[Expression, ...]
+    payload: SchemaCheck | None
+    assignments: tuple[tuple[str, Expression | None, Any], ...]
+    """``(field, expression, constant)``: the constant is used when there is no expression."""
+
+    @property
+    def trigger(self) -> str:
+        return self.transition.trigger
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledBranch:
+    decision: str
+    index: int | None
+    """The branch's place in ``branches``; ``None`` for the default."""
+    branch: Branch
+    condition: Expression | None
+
+
+class Gate(Protocol):
+    """What the machine asks, for each candidate in order, while it fires one event."""
+
+    def admit(self, candidate: CompiledTransition) -> bool: ...
+
+    def take(self, branch: CompiledBranch) -> bool: ...
+
+
+class _Cursor:
+    """Where the shared machine reads and writes the state of the instance being moved."""
+
+    __slots__ = ("procflow_state",)
+
+    def __init__(self) -> None:
+        self.procflow_state = ""
+
+
+class CompiledProcess:
+    """A process ready to run. Build it once per definition; it is safe to share between threads."""
+
+    def __init__(self, process: Process):
+        start = process.start
+        if start is None:
+            raise ValueError(f"process `{process.id}` has no start state; load it with load_process, which checks")
+        self.process = process
+        registry = definition_registry(thaw_json(process.document))
+        self.data_check = _schema_check(registry, ("data",), "data") if process.data_schema is not None else None
+        payload_checks = {
+            t.path: _schema_check(registry, t.path + ("payload",), "payload")
+            for t in process.transitions
+            if t.payload_schema is not None
+        }
+        self.transitions: dict[str, tuple[CompiledTransition, ...]] = {
+            state.id: tuple(_compile_transition(state, t, payload_checks.get(t.path)) for t in state.transitions)
+            for state in process.states.values()
+        }
+        self.branches: dict[str, tuple[CompiledBranch, ...]] = {
+            state.id: _compile_branches(state) for state in process.states.values() if state.kind is StateKind.DECISION
+        }
+        self.triggers: dict[str, tuple[str, ...]] = {state.id: state.triggers for state in process.states.values()}
+        self._machine = self._build_machine(start.id)
+        self._cursor = _Cursor()
+        self._lock = threading.Lock()
+
+    def fire(self, state: str, trigger: str, gate: Gate) -> str | None:
+        """The state the first transition the gate admits leads to, or ``None`` when it admits none.
+
+        The caller has checked that ``trigger`` leaves ``state``.
+        """
+        return self._run(state, trigger, gate)
+
+    def decide(self, decision: str, gate: Gate) -> str | None:
+        """Where the decision goes: the dest of the first branch the gate takes."""
+        return self._run(decision, DECIDE, gate)
+
+    def _run(self, state: str, trigger: str, gate: Gate) -> str | None:
+        with self._lock:
+            self._cursor.procflow_state = state
+            moved = self._machine.events[trigger].trigger(self._cursor, gate=gate)
+            return self._cursor.procflow_state if moved else None
+
+    def _build_machine(self, initial: str) -> Machine:
+        machine = Machine(
+            model=None,
+            states=list(self.process.states),
+            initial=initial,
+            auto_transitions=False,
+            send_event=True,
+            model_attribute="procflow_state",
+        )
+        for candidates in self.transitions.values():
+            for candidate in candidates:
+                machine.add_transition(
+                    candidate.trigger, candidate.source, candidate.transition.dest, conditions=[_admits(candidate)]
+                )
+        for branches in self.branches.values():
+            for branch in branches:
+                machine.add_transition(DECIDE, branch.decision, branch.branch.dest, conditions=[_takes(branch)])
+        return machine
+
+
+def _admits(candidate: CompiledTransition) -> Any:
+    def condition(event: EventData) -> bool:
+        gate: Gate = event.kwargs["gate"]
+        return gate.admit(candidate)
+
+    return condition
+
+
+def _takes(branch: CompiledBranch) -> Any:
+    def condition(event: EventData) -> bool:
+        gate: Gate = event.kwargs["gate"]
+        return gate.take(branch)
+
+    return condition
+
+
+def _compile_transition(state: State, transition: Transition, payload: SchemaCheck | None) -> CompiledTransition:
+    return CompiledTransition(
+        transition=transition,
+        source=state.id,
+        roles=frozenset(transition.roles),
+        guards=tuple(compile_expression(text) for text in transition.conditions),
+        payload=payload,
+        assignments=tuple(
+            (
+                a.field,
+                compile_expression(a.expression) if a.expression is not None else None,
+                thaw_json(a.constant),
+            )
+            for a in transition.assignments
+        ),
+    )
+
+
+def _compile_branches(state: State) -> tuple[CompiledBranch, ...]:
+    branches = [
+        CompiledBranch(state.id, index, branch, compile_expression(branch.condition, roots=("data",)))
+        for index, branch in enumerate(state.branches)
+        if branch.condition is not None
+    ]
+    if state.default is not None:
+        branches.append(CompiledBranch(state.id, None, state.default, None))
+    return tuple(branches)
+
+
+def _schema_check(registry: referencing.Registry[Any], path: DocumentPath, root: str) -> SchemaCheck:
+    return SchemaCheck(fragment_validator(registry, path), root)
+
+
+def _place(root: str, path: Any) -> str:
+    text = root
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text

@@ -1,0 +1,273 @@
+"""An instance of a process as plain data, and its history: what the runtime changes, what stores
+save and load, and what renderers overlay on a chart. No behaviour lives here beyond reading and
+writing JSON; firing events is ``engine.runtime``'s job.
+
+The JSON form (``instance_to_json``) is the history file ``procflow history --json`` writes and
+``procflow render --instance`` reads::
+
+    {"format": "procflow-instance/1", "id": "...",
+     "process": {"id": "return_repair", "version": 1, "content_hash": "…"},
+     "state": "repair", "data": {...}, "entered_at": "2026-11-23T09:00:00+08:00",
+     "deadlines": [{"state": "repair", "due": "…", "fire": "escalate"}],
+     "history": [{"at": "…", "actor": "li", "roles": ["engineer"], "trigger": "repaired",
+                  "source": "repair", "dest": "quality_check", "payload": {...},
+                  "branches": [{"decision": "check_charge", "branch": 0, "dest": "inform_customer"}],
+                  "signatures": [{"role": "engineer", "actor": "li", "at": "…"}],
+                  "by_deadline": false, "key": null}]}
+
+Times are ISO 8601 with their UTC offset. The first history entry is the start: its ``trigger`` and
+``source`` are null and its ``dest`` is the start state.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import InstanceFormatError
+
+FORMAT = "procflow-instance/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """A named person's signature given with an event: who, as which role, when."""
+
+    role: str
+    actor: str
+    at: datetime.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BranchTaken:
+    """The branch a decision took on entry."""
+
+    decision: str
+    branch: int | None
+    """The index of the branch in the decision's ``branches``; ``None`` for its ``default``."""
+    dest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One event applied to an instance. Entries are only ever appended."""
+
+    at: datetime.datetime
+    actor: str
+    roles: tuple[str, ...]
+    """The roles the actor held when acting."""
+    trigger: str | None
+    """``None`` for the entry that started the instance."""
+    source: str | None
+    dest: str
+    """Where the transition led; when that is a decision, ``branches`` says where it went on to."""
+    payload: Mapping[str, Any]
+    branches: tuple[BranchTaken, ...] = ()
+    signatures: tuple[Signature, ...] = ()
+    by_deadline: bool = False
+    """Fired by the engine when a deadline passed, not by a person."""
+    key: str | None = None
+    """The idempotency key the client sent with the event, if any."""
+
+    @property
+    def state(self) -> str:
+        """The state the instance rested in after this event."""
+        return self.branches[-1].dest if self.branches else self.dest
+
+    def steps(self) -> Iterator[tuple[str, str]]:
+        """The edges this event walked: the transition, then each decision's branch."""
+        if self.source is not None:
+            yield self.source, self.dest
+        for taken in self.branches:
+            yield taken.decision, taken.dest
+
+
+@dataclass(frozen=True, slots=True)
+class OpenDeadline:
+    """A time limit of the current stay. ``fire`` is the trigger to fire when it passes, or
+    ``None`` for a time limit that only makes the instance overdue."""
+
+    state: str
+    due: datetime.datetime
+    fire: str | None
+
+
+@dataclass(slots=True, eq=True)
+class Instance:
+    """A running (or finished) instance. The runtime replaces ``state``, ``data``, ``entered_at`` and
+    ``deadlines`` and appends to ``history`` only once an event has passed every check, so a refused
+    event leaves an instance exactly as it was."""
+
+    id: str
+    process_id: str
+    process_version: int
+    content_hash: str
+    state: str
+    data: dict[str, Any]
+    entered_at: datetime.datetime
+    """When the current stay in ``state`` began (a transition back into the same state keeps it)."""
+    deadlines: tuple[OpenDeadline, ...] = ()
+    history: list[Entry] = field(default_factory=list)
+
+    @property
+    def version(self) -> int:
+        """The number of events applied, the start included; stores use it for optimistic concurrency."""
+        return len(self.history)
+
+    def overdue(self, now: datetime.datetime) -> tuple[OpenDeadline, ...]:
+        """The open deadlines and time limits that have passed at ``now``."""
+        return tuple(d for d in self.deadlines if d.due <= now)
+
+
+def instance_to_json(instance: Instance) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "id": instance.id,
+        "process": {
+            "id": instance.process_id,
+            "version": instance.process_version,
+            "content_hash": instance.content_hash,
+        },
+        "state": instance.state,
+        "data": instance.data,
+        "entered_at": instance.entered_at.isoformat(),
+        "deadlines": [deadline_to_json(d) for d in instance.deadlines],
+        "history": [entry_to_json(e) for e in instance.history],
+    }
+
+
+def deadline_to_json(deadline: OpenDeadline) -> dict[str, Any]:
+    return {"state": deadline.state, "due": deadline.due.isoformat(), "fire": deadline.fire}
+
+
+def entry_to_json(entry: Entry) -> dict[str, Any]:
+    return {
+        "at": entry.at.isoformat(),
+        "actor": entry.actor,
+        "roles": list(entry.roles),
+        "trigger": entry.trigger,
+        "source": entry.source,
+        "dest": entry.dest,
+        "payload": entry.payload,
+        "branches": [{"decision": b.decision, "branch": b.branch, "dest": b.dest} for b in entry.branches],
+        "signatures": [{"role": s.role, "actor": s.actor, "at": s.at.isoformat()} for s in entry.signatures],
+        "by_deadline": entry.by_deadline,
+        "key": entry.key,
+    }
+
+
+def instance_from_json(document: Any) -> Instance:
+    """The instance a JSON document describes; ``InstanceFormatError`` says what is wrong with it."""
+    doc = _mapping(document, "the document")
+    if doc.get("format") != FORMAT:
+        found = doc.get("format")
+        raise InstanceFormatError(f'not a procflow instance record: "format" must be "{FORMAT}", got {found!r}')
+    process = _mapping(doc.get("process"), '"process"')
+    history = doc.get("history")
+    if not isinstance(history, list) or not history:
+        raise InstanceFormatError('"history" must be a list holding at least the start entry')
+    deadlines = doc.get("deadlines", [])
+    if not isinstance(deadlines, list):
+        raise InstanceFormatError('"deadlines" must be a list')
+    data = doc.get("data")
+    if not isinstance(data, dict):
+        raise InstanceFormatError('"data" must be an object')
+    return Instance(
+        id=_text(doc.get("id"), '"id"'),
+        process_id=_text(process.get("id"), '"process.id"'),
+        process_version=_integer(process.get("version"), '"process.version"'),
+        content_hash=_text(process.get("content_hash"), '"process.content_hash"'),
+        state=_text(doc.get("state"), '"state"'),
+        data=data,
+        entered_at=_time(doc.get("entered_at"), '"entered_at"'),
+        deadlines=tuple(deadline_from_json(d, f'"deadlines"[{i}]') for i, d in enumerate(deadlines)),
+        history=[entry_from_json(e, f'"history"[{i}]') for i, e in enumerate(history)],
+    )
+
+
+def deadline_from_json(document: Any, where: str = "the deadline") -> OpenDeadline:
+    doc = _mapping(document, where)
+    fire = doc.get("fire")
+    return OpenDeadline(
+        state=_text(doc.get("state"), f"{where}.state"),
+        due=_time(doc.get("due"), f"{where}.due"),
+        fire=None if fire is None else _text(fire, f"{where}.fire"),
+    )
+
+
+def entry_from_json(document: Any, where: str = "the entry") -> Entry:
+    doc = _mapping(document, where)
+    payload = doc.get("payload", {})
+    if not isinstance(payload, dict):
+        raise InstanceFormatError(f"{where}.payload must be an object")
+    branches = []
+    for i, raw in enumerate(_list(doc.get("branches", []), f"{where}.branches")):
+        taken = _mapping(raw, f"{where}.branches[{i}]")
+        index = taken.get("branch")
+        branches.append(
+            BranchTaken(
+                decision=_text(taken.get("decision"), f"{where}.branches[{i}].decision"),
+                branch=None if index is None else _integer(index, f"{where}.branches[{i}].branch"),
+                dest=_text(taken.get("dest"), f"{where}.branches[{i}].dest"),
+            )
+        )
+    signatures = []
+    for i, raw in enumerate(_list(doc.get("signatures", []), f"{where}.signatures")):
+        signed = _mapping(raw, f"{where}.signatures[{i}]")
+        signatures.append(
+            Signature(
+                role=_text(signed.get("role"), f"{where}.signatures[{i}].role"),
+                actor=_text(signed.get("actor"), f"{where}.signatures[{i}].actor"),
+                at=_time(signed.get("at"), f"{where}.signatures[{i}].at"),
+            )
+        )
+    trigger, source, key = doc.get("trigger"), doc.get("source"), doc.get("key")
+    return Entry(
+        at=_time(doc.get("at"), f"{where}.at"),
+        actor=_text(doc.get("actor"), f"{where}.actor"),
+        roles=tuple(_text(r, f"{where}.roles") for r in _list(doc.get("roles", []), f"{where}.roles")),
+        trigger=None if trigger is None else _text(trigger, f"{where}.trigger"),
+        source=None if source is None else _text(source, f"{where}.source"),
+        dest=_text(doc.get("dest"), f"{where}.dest"),
+        payload=payload,
+        branches=tuple(branches),
+        signatures=tuple(signatures),
+        by_deadline=doc.get("by_deadline", False) is True,
+        key=None if key is None else _text(key, f"{where}.key"),
+    )
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InstanceFormatError(f"{where} must be an object, got {type(value).__name__}")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise InstanceFormatError(f"{where} must be a list, got {type(value).__name__}")
+    return value
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InstanceFormatError(f"{where} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _integer(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InstanceFormatError(f"{where} must be an integer, got {value!r}")
+    return value
+
+
+def _time(value: Any, where: str) -> datetime.datetime:
+    try:
+        moment = datetime.datetime.fromisoformat(_text(value, where))
+    except ValueError:
+        raise InstanceFormatError(f"{where} must be an ISO 8601 time, got {value!r}") from None
+    if moment.tzinfo is None:
+        raise InstanceFormatError(f"{where} must carry its UTC offset (…+08:00 or …Z), got {value!r}")
+    return moment

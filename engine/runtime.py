@@ -1,0 +1,595 @@
+"""Running instances of a definition: who may do what, with which data, by when, on the record.
+
+``Runtime(process)`` compiles the definition once; every instance of it is then moved by that one
+machine. An event is checked completely before anything changes: the trigger must leave the current
+state, the actor must hold its roles (and those of any signature it needs, and must not be barred
+from signing), the payload must fit the trigger's input schema, its conditions must hold, and the
+data it sets must fit the process's data schema. Decisions reached on the way resolve on entry.
+Only then are the instance's state, data and deadlines replaced and its history appended, so a
+refused event changes nothing.
+
+Time comes from the injected clock, or an explicit ``at``; a deadline fires at its own due time,
+which ``advance`` catches up on. Working-time limits count on the definition's business calendar.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.compiler import CompiledBranch, CompiledProcess, CompiledTransition, SchemaCheck
+from engine.errors import (
+    EventRefused,
+    ExpressionEvaluationError,
+    GuardFailed,
+    InstanceFormatError,
+    InvalidData,
+    InvalidPayload,
+    InvalidTime,
+    PermissionDenied,
+    ReplayMismatch,
+    UnknownTrigger,
+)
+from engine.instances import BranchTaken, Entry, Instance, OpenDeadline, Signature
+from engine.model import Process, SignOff, StateKind, Text, thaw_json
+from engine.timing import due_time
+
+CLOCK_ACTOR = "procflow:clock"
+"""The actor recorded on events the engine fires itself when a deadline passes."""
+
+MAX_JSON_DEPTH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Someone acting on an instance, with the roles they hold."""
+
+    id: str
+    roles: frozenset[str]
+
+    def __init__(self, id: str, roles: Iterable[str]):
+        if not isinstance(id, str) or not id:
+            raise ValueError("an actor needs a non-empty id")
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "roles", frozenset([roles] if isinstance(roles, str) else roles))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A trigger an actor may fire now: what a form or a button needs."""
+
+    trigger: str
+    label: Text
+    dest: str
+    payload_schema: Mapping[str, Any] | None
+    """The JSON Schema of the form to fill in, or ``None`` when the trigger takes no input."""
+    conditions: tuple[str, ...]
+    signoffs: tuple[SignOff, ...]
+    """Signatures the actor gives by firing it."""
+    ready: bool | None
+    """Whether its conditions hold on the current data: ``None`` when one reads the payload."""
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """What ``advance`` did: the deadline events it fired, and the due deadlines it could not fire."""
+
+    fired: tuple[Entry, ...] = ()
+    refused: tuple[tuple[OpenDeadline, EventRefused], ...] = ()
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class Runtime:
+    """Starts, moves, times and replays instances of one definition."""
+
+    def __init__(
+        self,
+        process: Process,
+        *,
+        clock: Callable[[], datetime.datetime] = utc_now,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ):
+        self.process = process
+        self.compiled = CompiledProcess(process)
+        self._clock = clock
+        self._new_id = new_id
+
+    # --- the public API ------------------------------------------------------------------------
+
+    def start(
+        self,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        *,
+        at: datetime.datetime | None = None,
+        instance_id: str | None = None,
+        key: str | None = None,
+    ) -> Instance:
+        """A new instance in the start state, with ``data`` checked against the data schema.
+
+        The actor must hold the start step's role or a role that may act on it.
+        """
+        start = self.process.start
+        assert start is not None  # CompiledProcess refuses a process without one
+        moment = self._moment(at, None)
+        allowed = {r for t in self.compiled.transitions[start.id] for r in t.roles} | ({start.role} - {None})
+        if allowed and not actor.roles & allowed:
+            raise PermissionDenied(
+                f"`{actor.id}` (roles: {_names(actor.roles)}) may not start `{self.process.id}`: "
+                f"that needs one of the roles {_names(allowed)}"
+            )
+        initial = _json_object(data or {}, "data", InvalidData)
+        if self.compiled.data_check is not None:
+            problems = self.compiled.data_check.problems(initial)
+            if problems:
+                raise InvalidData(
+                    f"the initial data does not fit the data schema of `{self.process.id}`:\n  "
+                    + "\n  ".join(problems),
+                    problems=problems,
+                )
+        entry = Entry(
+            at=moment,
+            actor=actor.id,
+            roles=tuple(sorted(actor.roles)),
+            trigger=None,
+            source=None,
+            dest=start.id,
+            payload=initial,
+            key=key,
+        )
+        return Instance(
+            id=instance_id or self._new_id(),
+            process_id=self.process.id,
+            process_version=self.process.version,
+            content_hash=self.process.content_hash,
+            state=start.id,
+            data=dict(initial),
+            entered_at=moment,
+            deadlines=self._deadlines_of(start.id, moment),
+            history=[entry],
+        )
+
+    def fire(
+        self,
+        instance: Instance,
+        trigger: str,
+        actor: Actor,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        at: datetime.datetime | None = None,
+        key: str | None = None,
+    ) -> Entry:
+        """Apply one event as ``actor``; return its history entry, or raise ``EventRefused``
+        (and change nothing)."""
+        self._check_belongs(instance)
+        moment = self._moment(at, instance)
+        return self._apply(instance, trigger, actor, payload, moment, key, deadline=None)
+
+    def available(self, instance: Instance, actor: Actor) -> tuple[Choice, ...]:
+        """The triggers ``actor`` may fire in the instance's current state, each once, in definition order."""
+        self._check_belongs(instance)
+        choices: dict[str, Choice] = {}
+        for candidate in self.compiled.transitions[instance.state]:
+            if candidate.trigger in choices or _permission_problem(candidate, actor, instance) is not None:
+                continue
+            transition = candidate.transition
+            choices[candidate.trigger] = Choice(
+                trigger=candidate.trigger,
+                label=transition.label,
+                dest=transition.dest,
+                payload_schema=thaw_json(transition.payload_schema) if transition.payload_schema is not None else None,
+                conditions=transition.conditions,
+                signoffs=transition.signoffs,
+                ready=_ready(candidate, instance.data),
+            )
+        return tuple(choices.values())
+
+    def overdue(self, instance: Instance, at: datetime.datetime | None = None) -> tuple[OpenDeadline, ...]:
+        """The instance's time limits and deadlines that have passed at ``at`` (default: now)."""
+        return instance.overdue(self._clock() if at is None else _aware(at))
+
+    def advance(self, instance: Instance, at: datetime.datetime | None = None) -> Advanced:
+        """Fire every deadline that is due at ``at`` (default: now), earliest first, each at its own due
+        time. A deadline whose transition is refused stays open and is reported."""
+        self._check_belongs(instance)
+        now = self._clock() if at is None else _aware(at)
+        fired: list[Entry] = []
+        refused: list[tuple[OpenDeadline, EventRefused]] = []
+        # Each firing either leaves the state (new deadlines, all later than now's due ones were) or
+        # closes the deadline it fired, so this ends; the bound only guards against a broken calendar.
+        for _ in range(len(instance.deadlines) + 1000):
+            due = [d for d in instance.deadlines if d.fire is not None and d.due <= now and d not in dict(refused)]
+            if not due:
+                break
+            deadline = min(due, key=lambda d: d.due)
+            moment = max(deadline.due, instance.history[-1].at)
+            try:
+                fired.append(self._apply(instance, deadline.fire or "", _CLOCK, {}, moment, None, deadline=deadline))
+            except EventRefused as refusal:
+                refused.append((deadline, refusal))
+        return Advanced(tuple(fired), tuple(refused))
+
+    def replay(self, history: Sequence[Entry], *, instance_id: str) -> Instance:
+        """The instance that ``history`` produces on this definition, checking at each event that the
+        replay records exactly what the history says (``ReplayMismatch`` otherwise)."""
+        if not history or history[0].trigger is not None:
+            raise ReplayMismatch("a history begins with the entry that started the instance (it has no trigger)")
+        first, index = history[0], 0
+        try:
+            instance = self.start(
+                Actor(first.actor, first.roles), first.payload, at=first.at, instance_id=instance_id, key=first.key
+            )
+            _same_entry(0, instance.history[0], first)
+            for index, recorded in enumerate(history[1:], start=1):
+                _same_entry(index, self._replay_one(instance, index, recorded), recorded)
+        except EventRefused as refusal:
+            raise ReplayMismatch(f"entry {index}: replaying it is refused: {refusal}") from refusal
+        return instance
+
+    def _replay_one(self, instance: Instance, index: int, recorded: Entry) -> Entry:
+        if recorded.trigger is None:
+            raise ReplayMismatch(f"entry {index} has no trigger; only the first entry starts the instance")
+        if not recorded.by_deadline:
+            actor = Actor(recorded.actor, recorded.roles)
+            return self.fire(instance, recorded.trigger, actor, recorded.payload, at=recorded.at, key=recorded.key)
+        deadline = next((d for d in instance.deadlines if d.fire == recorded.trigger and d.due <= recorded.at), None)
+        if deadline is None:
+            raise ReplayMismatch(
+                f"entry {index}: `{recorded.trigger}` is recorded as fired by a deadline, "
+                f"but no deadline of state `{instance.state}` fires it by {recorded.at.isoformat()}"
+            )
+        return self._apply(instance, recorded.trigger, _CLOCK, {}, self._moment(recorded.at, instance), None, deadline)
+
+    def verify(self, instance: Instance) -> None:
+        """Replay the instance's history and check it gives the instance's state, data and deadlines;
+        ``ReplayMismatch`` says what differs. This is how an auditor checks a stored record."""
+        self._check_belongs(instance)
+        replayed = self.replay(instance.history, instance_id=instance.id)
+        for name in ("state", "data", "entered_at", "deadlines"):
+            recorded, derived = getattr(instance, name), getattr(replayed, name)
+            if recorded != derived:
+                raise ReplayMismatch(
+                    f"instance `{instance.id}`: its {name} is recorded as {recorded!r}, "
+                    f"but replaying its history gives {derived!r}"
+                )
+
+    # --- firing ----------------------------------------------------------------------------------
+
+    def _apply(
+        self,
+        instance: Instance,
+        trigger: str,
+        actor: Actor,
+        payload: Mapping[str, Any] | None,
+        moment: datetime.datetime,
+        key: str | None,
+        deadline: OpenDeadline | None,
+    ) -> Entry:
+        try:
+            return self._check_and_apply(instance, trigger, actor, payload, moment, key, deadline)
+        except EventRefused as refusal:
+            refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, trigger
+            raise
+
+    def _check_and_apply(
+        self,
+        instance: Instance,
+        trigger: str,
+        actor: Actor,
+        payload: Mapping[str, Any] | None,
+        moment: datetime.datetime,
+        key: str | None,
+        deadline: OpenDeadline | None,
+    ) -> Entry:
+        allowed = self.compiled.triggers[instance.state]
+        if trigger not in allowed:
+            if not allowed:
+                raise UnknownTrigger(
+                    f"instance `{instance.id}` has finished (state `{instance.state}`); it takes no more events",
+                )
+            raise UnknownTrigger(
+                f"`{trigger}` does not leave state `{instance.state}`; the triggers that do are: "
+                + ", ".join(f"`{t}`" for t in allowed),
+                allowed=allowed,
+            )
+        payload_copy = _json_object(payload or {}, "payload", InvalidPayload)
+        attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check)
+        dest = self.compiled.fire(instance.state, trigger, attempt)
+        if dest is None or attempt.chosen is None:
+            raise attempt.refusal()
+        for _ in range(len(self.process.states)):
+            if self.process.states[dest].kind is not StateKind.DECISION:
+                break
+            dest = self._decide(dest, attempt)
+        else:
+            raise GuardFailed(f"the decisions after `{trigger}` go round in a circle without reaching a step")
+
+        entry = Entry(
+            at=moment,
+            actor=actor.id,
+            roles=tuple(sorted(actor.roles)),
+            trigger=trigger,
+            source=instance.state,
+            dest=attempt.chosen.transition.dest,
+            payload=attempt.payload,
+            branches=tuple(attempt.branches),
+            signatures=tuple(Signature(s.role, actor.id, moment) for s in attempt.chosen.transition.signoffs),
+            by_deadline=deadline is not None,
+            key=key,
+        )
+        # Everything is checked; from here on nothing can fail.
+        if dest == instance.state:
+            instance.deadlines = tuple(d for d in instance.deadlines if d != deadline)
+        else:
+            instance.entered_at = moment
+            instance.deadlines = self._deadlines_of(dest, moment)
+        instance.state = dest
+        instance.data = attempt.data
+        instance.history.append(entry)
+        return entry
+
+    def _decide(self, decision: str, attempt: _Attempt) -> str:
+        try:
+            dest = self.compiled.decide(decision, attempt)
+        except _DecisionFailed as failure:
+            raise GuardFailed(str(failure)) from None
+        if dest is None:
+            raise GuardFailed(f"decision `{decision}` has no branch that holds and no default")
+        return dest
+
+    def _deadlines_of(self, state_id: str, entered: datetime.datetime) -> tuple[OpenDeadline, ...]:
+        state = self.process.states[state_id]
+        deadlines = []
+        if state.time_limit is not None:
+            deadlines.append(OpenDeadline(state_id, due_time(entered, state.time_limit, self.process.calendar), None))
+        for deadline in state.deadlines:
+            if deadline.after is not None:
+                due = due_time(entered, deadline.after, self.process.calendar)
+                deadlines.append(OpenDeadline(state_id, due, deadline.fire))
+        return tuple(sorted(deadlines, key=lambda d: d.due))
+
+    def _moment(self, at: datetime.datetime | None, instance: Instance | None) -> datetime.datetime:
+        moment = self._clock() if at is None else at
+        if not isinstance(moment, datetime.datetime) or moment.tzinfo is None or moment.utcoffset() is None:
+            raise InvalidTime(f"times must carry their UTC offset (an aware datetime), got {moment!r}")
+        if instance is not None and moment < instance.history[-1].at:
+            raise InvalidTime(
+                f"{moment.isoformat()} is before the last event of instance `{instance.id}` "
+                f"({instance.history[-1].at.isoformat()}); events are recorded in time order",
+            )
+        return moment
+
+    def _check_belongs(self, instance: Instance) -> None:
+        process = self.process
+        if (instance.process_id, instance.content_hash) != (process.id, process.content_hash):
+            raise InstanceFormatError(
+                f"instance `{instance.id}` runs on `{instance.process_id}` version {instance.process_version} "
+                f"({instance.content_hash[:12]}); this runtime runs `{process.id}` version {process.version} "
+                f"({process.content_hash[:12]})"
+            )
+
+
+_CLOCK = Actor(CLOCK_ACTOR, ())
+
+_STAGES = ("permission", "signature", "payload", "guard", "data")
+
+
+class _DecisionFailed(Exception):
+    pass
+
+
+class _Attempt:
+    """One event being checked: the ``Gate`` the compiled machine consults for each candidate."""
+
+    __slots__ = ("instance", "actor", "payload", "deadline", "data_check", "data", "chosen", "branches", "_refusal")
+
+    def __init__(
+        self,
+        instance: Instance,
+        actor: Actor,
+        payload: dict[str, Any],
+        deadline: OpenDeadline | None,
+        data_check: SchemaCheck | None,
+    ):
+        self.instance = instance
+        self.actor = actor
+        self.payload = payload
+        self.deadline = deadline
+        self.data_check = data_check
+        self.data: dict[str, Any] = instance.data
+        self.chosen: CompiledTransition | None = None
+        self.branches: list[BranchTaken] = []
+        self._refusal: tuple[int, type[EventRefused], str, tuple[str, ...]] | None = None
+
+    def admit(self, candidate: CompiledTransition) -> bool:
+        if self.deadline is None:
+            problem = _permission_problem(candidate, self.actor, self.instance)
+            if problem is not None:
+                return self._refuse(*problem)
+        if candidate.payload is not None:
+            problems = candidate.payload.problems(self.payload)
+            if problems:
+                return self._refuse(
+                    2,
+                    InvalidPayload,
+                    f"the payload of `{candidate.trigger}` does not fit its form:\n  " + "\n  ".join(problems),
+                    problems,
+                )
+        scope = {"data": self.instance.data, "payload": self.payload}
+        for guard in candidate.guards:
+            try:
+                holds = bool(guard.evaluate(scope))
+            except ExpressionEvaluationError as exc:
+                return self._refuse(3, GuardFailed, f"the condition `{guard.text}` could not be evaluated: {exc}")
+            if not holds:
+                return self._refuse(
+                    3, GuardFailed, f"the condition of `{candidate.trigger}` does not hold: `{guard.text}`"
+                )
+        data = self.instance.data
+        if candidate.assignments:
+            data = dict(data)
+            for name, expression, constant in candidate.assignments:
+                try:
+                    data[name] = _json_value(expression.evaluate(scope)) if expression is not None else constant
+                except ExpressionEvaluationError as exc:
+                    return self._refuse(4, InvalidData, f"`set: {name}` could not be evaluated: {exc}")
+            if self.data_check is not None:
+                problems = self.data_check.problems(data)
+                if problems:
+                    return self._refuse(
+                        4,
+                        InvalidData,
+                        f"after `{candidate.trigger}` the data would not fit the data schema:\n  "
+                        + "\n  ".join(problems),
+                        problems,
+                    )
+        self.data = data
+        self.chosen = candidate
+        return True
+
+    def take(self, branch: CompiledBranch) -> bool:
+        if branch.condition is not None:
+            try:
+                holds = bool(branch.condition.evaluate({"data": self.data}))
+            except ExpressionEvaluationError as exc:
+                where = f"decision `{branch.decision}`: the condition `{branch.condition.text}`"
+                raise _DecisionFailed(f"{where} could not be evaluated: {exc}") from None
+            if not holds:
+                return False
+        self.branches.append(BranchTaken(branch.decision, branch.index, branch.branch.dest))
+        return True
+
+    def refusal(self) -> EventRefused:
+        if self._refusal is None:
+            return GuardFailed("no transition admitted the event")
+        _, kind, message, problems = self._refusal
+        if kind is InvalidPayload or kind is InvalidData:
+            return kind(message, problems=problems)
+        return kind(message)
+
+    def _refuse(self, stage: int, kind: type[EventRefused], message: str, problems: tuple[str, ...] = ()) -> bool:
+        # Of several candidates for one trigger, report the one that got furthest.
+        if self._refusal is None or stage > self._refusal[0]:
+            self._refusal = (stage, kind, message, problems)
+        return False
+
+
+def _permission_problem(
+    candidate: CompiledTransition, actor: Actor, instance: Instance
+) -> tuple[int, type[EventRefused], str] | None:
+    if not actor.roles & candidate.roles:
+        return (
+            0,
+            PermissionDenied,
+            f"`{actor.id}` (roles: {_names(actor.roles)}) may not fire `{candidate.trigger}` "
+            f"in state `{candidate.source}`: it needs one of the roles {_names(candidate.roles)}",
+        )
+    for signoff in candidate.transition.signoffs:
+        if signoff.role not in actor.roles:
+            return (
+                1,
+                PermissionDenied,
+                f"`{candidate.trigger}` needs a signature as `{signoff.role}`, which `{actor.id}` cannot give "
+                f"(roles: {_names(actor.roles)})",
+            )
+        barred = _actors_of(instance, signoff.not_actor_of)
+        if actor.id in barred:
+            return (
+                1,
+                PermissionDenied,
+                f"`{actor.id}` may not sign `{candidate.trigger}` as `{signoff.role}`: they acted on "
+                + " or ".join(f"`{s}`" for s in signoff.not_actor_of if s in barred[actor.id])
+                + ", and the signer must be someone else",
+            )
+    return None
+
+
+def _actors_of(instance: Instance, states: Sequence[str]) -> dict[str, set[str]]:
+    """Who fired events from each of ``states`` in the instance's history, by actor."""
+    actors: dict[str, set[str]] = {}
+    for entry in instance.history:
+        if entry.source is not None and entry.source in states and not entry.by_deadline:
+            actors.setdefault(entry.actor, set()).add(entry.source)
+    return actors
+
+
+def _ready(candidate: CompiledTransition, data: Mapping[str, Any]) -> bool | None:
+    if any(path[0] == "payload" for guard in candidate.guards for path in guard.paths):
+        return None
+    try:
+        return all(bool(guard.evaluate({"data": data})) for guard in candidate.guards)
+    except ExpressionEvaluationError:
+        return False
+
+
+def _same_entry(index: int, replayed: Entry, recorded: Entry) -> None:
+    if replayed != recorded:
+        differences = [
+            f"{name} recorded {getattr(recorded, name)!r}, replayed {getattr(replayed, name)!r}"
+            for name in Entry.__slots__
+            if getattr(recorded, name) != getattr(replayed, name)
+        ]
+        raise ReplayMismatch(f"entry {index}: " + "; ".join(differences))
+
+
+def _names(names: Iterable[str | None]) -> str:
+    shown = sorted(n for n in names if n is not None)
+    return ", ".join(f"`{n}`" for n in shown) if shown else "none"
+
+
+def _aware(moment: datetime.datetime) -> datetime.datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidTime(f"times must carry their UTC offset (an aware datetime), got {moment!r}")
+    return moment
+
+
+def _json_object(value: Any, name: str, error: type[EventRefused]) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise error(f"the {name} must be an object (a mapping of names to values), got {type(value).__name__}")
+    try:
+        copied = _json_copy(value, 0)
+    except _NotJson as exc:
+        raise error(f"the {name} must be JSON data: {exc}") from None
+    assert isinstance(copied, dict)
+    return copied
+
+
+class _NotJson(Exception):
+    pass
+
+
+def _json_copy(value: Any, depth: int) -> Any:
+    """A private copy of JSON data (so a caller's later changes cannot reach the record), checking
+    that it is JSON: text keys, no NaN, nothing but objects, lists, text, numbers, booleans, null."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _NotJson(f"{value} is not a JSON number")
+        return value
+    if depth >= MAX_JSON_DEPTH:
+        raise _NotJson(f"it is nested more than {MAX_JSON_DEPTH} levels deep")
+    if isinstance(value, Mapping):
+        copied = {}
+        for key, inner in value.items():
+            if not isinstance(key, str):
+                raise _NotJson(f"the key {key!r} is not text")
+            copied[key] = _json_copy(inner, depth + 1)
+        return copied
+    if isinstance(value, (list, tuple)):
+        return [_json_copy(inner, depth + 1) for inner in value]
+    raise _NotJson(f"{type(value).__name__} values such as {value!r} cannot be stored")
+
+
+def _json_value(value: Any) -> Any:
+    try:
+        return _json_copy(value, 0)
+    except _NotJson as exc:
+        raise ExpressionEvaluationError(f"the value cannot be stored: {exc}") from None
