@@ -1,0 +1,198 @@
+"""Scripted scenarios: a YAML file of who fires what, when, played against a fresh instance.
+
+A scenario is read like a definition (located YAML, checked against ``schemas/scenario.schema.json``,
+every problem at its ``file:line:column``) and played with the runtime. Time in a scenario flows as
+it would in production: before each event, the deadlines due by its time fire.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import DefinitionError, EventRefused, Problem
+from engine.instances import Entry, Instance
+from engine.loader import LocatedDocument, load_file
+from engine.runtime import Actor, Runtime
+from engine.schema import SCENARIO_SCHEMA_FILE, schema_problems
+from engine.source import DocumentPath, SourceLocation
+
+DEFAULT_INSTANCE_ID = "scenario"
+
+
+@dataclass(frozen=True)
+class ScenarioEvent:
+    """A person firing a trigger, or (with ``advance``) time passing."""
+
+    location: SourceLocation
+    at: datetime.datetime | None
+    actor: Actor | None = None
+    trigger: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    key: str | None = None
+    refused: str | None = None
+    """The refusal code the script expects, if it expects this event to be refused."""
+    advance: bool = False
+
+
+@dataclass(frozen=True)
+class Scenario:
+    file: str
+    title: str | None
+    starter: Actor
+    start_at: datetime.datetime
+    data: Mapping[str, Any]
+    instance_id: str
+    events: tuple[ScenarioEvent, ...]
+    expect_state: str | None
+    expect_data: Mapping[str, Any]
+    expect_location: SourceLocation | None
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one scripted event did: the deadline events that fired first, then its own entry or refusal."""
+
+    event: ScenarioEvent
+    deadlines: tuple[Entry, ...]
+    entry: Entry | None
+    refusal: EventRefused | None
+    failure: str | None
+    """Why the run stops here, when it does: an unexpected refusal, or an expected one that did not come."""
+
+
+@dataclass(frozen=True)
+class Playthrough:
+    instance: Instance
+    steps: tuple[Step, ...]
+    failures: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """The scenario in ``path``; ``DefinitionError`` lists every problem with its place."""
+    document = load_file(path)
+    problems = schema_problems(
+        document, SCENARIO_SCHEMA_FILE, "the file is empty; a scenario starts with `scenario: 1`"
+    )
+    if problems:
+        raise DefinitionError(problems)
+    return _Reader(document).scenario()
+
+
+def play(runtime: Runtime, scenario: Scenario) -> Playthrough:
+    """Start a fresh instance and apply the scenario's events in order, stopping at the first failure."""
+    instance = runtime.start(scenario.starter, scenario.data, at=scenario.start_at, instance_id=scenario.instance_id)
+    steps: list[Step] = []
+    moment = scenario.start_at
+    for event in scenario.events:
+        moment = event.at or moment
+        if moment < instance.history[-1].at:
+            steps.append(
+                Step(event, (), None, None, f"{event.location}: this event is dated before the one it follows")
+            )
+            break
+        fired = runtime.advance(instance, moment).fired
+        entry: Entry | None = None
+        refusal: EventRefused | None = None
+        if not event.advance:
+            assert event.actor is not None and event.trigger is not None
+            try:
+                entry = runtime.fire(instance, event.trigger, event.actor, event.payload, at=moment, key=event.key)
+            except EventRefused as exc:
+                refusal = exc
+        failure = None if event.advance else _failure(event, refusal)
+        steps.append(Step(event, fired, entry, refusal, failure))
+        if failure:
+            break
+    failures = [s.failure for s in steps if s.failure]
+    if not failures:
+        failures.extend(_unmet_expectations(scenario, instance))
+    return Playthrough(instance, tuple(steps), tuple(failures))
+
+
+def _failure(event: ScenarioEvent, refusal: EventRefused | None) -> str | None:
+    if refusal is None:
+        if event.refused:
+            return (
+                f"{event.location}: `{event.trigger}` was expected to be refused ({event.refused}), but it was applied"
+            )
+        return None
+    if refusal.code == event.refused:
+        return None
+    return f"{event.location}: `{event.trigger}` was refused: {refusal}"
+
+
+def _unmet_expectations(scenario: Scenario, instance: Instance) -> list[str]:
+    where = scenario.expect_location
+    unmet = []
+    if scenario.expect_state is not None and instance.state != scenario.expect_state:
+        unmet.append(
+            f"{where}: expected to end in `{scenario.expect_state}`, but the instance is in `{instance.state}`"
+        )
+    for name, value in scenario.expect_data.items():
+        if instance.data.get(name) != value:
+            unmet.append(f"{where}: expected data `{name}` = {value!r}, but it is {instance.data.get(name)!r}")
+    return unmet
+
+
+class _Reader:
+    """Turns a schema-valid scenario document into a ``Scenario``; the schema has proven its shape."""
+
+    def __init__(self, document: LocatedDocument):
+        self.document = document
+        self.problems: list[Problem] = []
+
+    def scenario(self) -> Scenario:
+        raw: Any = self.document.data
+        start = raw["start"]
+        expect = raw.get("expect", {})
+        scenario = Scenario(
+            file=self.document.source_map.file,
+            title=raw.get("title"),
+            starter=self.actor(start["as"]),
+            start_at=self.time(start["at"], ("start", "at")) or datetime.datetime.now(datetime.UTC),
+            data=start.get("data", {}),
+            instance_id=start.get("id", DEFAULT_INSTANCE_ID),
+            events=tuple(self.event(item, ("events", i)) for i, item in enumerate(raw["events"])),
+            expect_state=expect.get("state"),
+            expect_data=expect.get("data", {}),
+            expect_location=self.document.locate(("expect",), key=True) if "expect" in raw else None,
+        )
+        if self.problems:
+            raise DefinitionError(self.problems)
+        return scenario
+
+    def event(self, raw: Mapping[str, Any], path: DocumentPath) -> ScenarioEvent:
+        location = self.document.locate(path)
+        if "advance" in raw:
+            return ScenarioEvent(location, self.time(raw["advance"], path + ("advance",)), advance=True)
+        return ScenarioEvent(
+            location,
+            self.time(raw["at"], path + ("at",)) if "at" in raw else None,
+            actor=self.actor(raw["as"]),
+            trigger=raw["fire"],
+            payload=raw.get("payload", {}),
+            key=raw.get("key"),
+            refused=raw.get("refused"),
+        )
+
+    @staticmethod
+    def actor(text: str) -> Actor:
+        name, roles = text.split(":", 1)
+        return Actor(name, roles.split(","))
+
+    def time(self, text: str, path: DocumentPath) -> datetime.datetime | None:
+        try:
+            return datetime.datetime.fromisoformat(text)
+        except ValueError:
+            self.problems.append(
+                Problem(self.document.locate(path), f"`{text}` is not a real date and time", code="bad-time")
+            )
+            return None
