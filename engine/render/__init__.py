@@ -1,0 +1,90 @@
+"""Drawing processes: model (+ histories) → DOT, SVG/PNG/PDF through Graphviz, Mermaid.
+
+``render_dot`` and ``render_mermaid`` give text and need nothing installed; ``layout`` and
+``render_to_file`` with ``.svg``, ``.png`` or ``.pdf`` run Graphviz's ``dot`` within a time bound.
+Every failure is a ``RenderError`` (``LayoutTimeout`` for a layout that ran too long), or an
+``InstanceFormatError`` for a history that does not belong to the definition.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from engine.errors import RenderError
+from engine.model import Process
+from engine.render.diagram import LANGS, Diagram, Lang, extract
+from engine.render.dot import to_dot
+from engine.render.graphviz_run import DEFAULT_TIMEOUT, LAYOUT_FORMATS, layout
+from engine.render.mermaid import to_mermaid
+from engine.render.overlay import Overlay, heatmap_overlay, instance_overlay, read_history
+
+FILE_FORMATS = (".dot", ".svg", ".png", ".pdf", ".mmd")
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "FILE_FORMATS",
+    "LANGS",
+    "LAYOUT_FORMATS",
+    "Diagram",
+    "Lang",
+    "Overlay",
+    "extract",
+    "heatmap_overlay",
+    "instance_overlay",
+    "layout",
+    "read_history",
+    "render_dot",
+    "render_mermaid",
+    "render_to_file",
+]
+
+
+def render_dot(
+    process: Process, *, lang: Lang = "both", overlay: Overlay | None = None, source_base: str | None = None
+) -> str:
+    """The process as Graphviz DOT text: byte for byte the same for the same definition.
+
+    ``source_base`` (a folder or URL ending in ``/``): where the source documents are, so that in SVG
+    each step links to its section; without it steps carry their section as a tooltip only.
+    """
+    return to_dot(extract(process, lang, source_base=source_base), lang, overlay)
+
+
+def render_mermaid(process: Process, *, lang: Lang = "both") -> str:
+    """The process as a Mermaid flowchart, with its lanes as subgraphs."""
+    return to_mermaid(extract(process, lang))
+
+
+def render_to_file(
+    process: Process,
+    path: str | os.PathLike[str],
+    *,
+    lang: Lang = "both",
+    overlay: Overlay | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    source_base: str | None = None,
+) -> None:
+    """Draw ``process`` into ``path``, in the format its suffix names (``.dot .svg .png .pdf .mmd``).
+
+    Nothing is written unless the drawing succeeded.
+    """
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in FILE_FORMATS:
+        raise RenderError(
+            f"{target}: cannot tell the format from the suffix {suffix or '(none)'!r}; "
+            f"use one of {', '.join(FILE_FORMATS)}"
+        )
+    content: bytes
+    if suffix == ".mmd":
+        if overlay is not None:
+            raise RenderError(f"{target}: Mermaid charts carry no overlay; draw it as .svg, .png, .pdf or .dot")
+        content = render_mermaid(process, lang=lang).encode("utf-8")
+    else:
+        dot_text = render_dot(process, lang=lang, overlay=overlay, source_base=source_base)
+        content = dot_text.encode("utf-8") if suffix == ".dot" else layout(dot_text, suffix[1:], timeout=timeout)
+    try:
+        target.write_bytes(content)
+    except OSError as exc:
+        raise RenderError(f"{target}: cannot write the diagram: {exc.strerror or exc}") from exc

@@ -1,0 +1,274 @@
+"""A process as a flowchart, before any drawing syntax: nodes, edges and swimlanes with their labels
+in one language setting. ``dot.py`` and ``mermaid.py`` draw this; neither reads the model itself.
+
+Lanes are roles. A role that belongs to a department sits in that department's group, so a
+chart shows both who acts and which department answers for it (PROCEDURES.md names both); a role
+without a department (the customer) is a lane of its own. States without a role (final states) sit
+outside every lane.
+
+Everything here is ordered as the definition file orders it, so the same YAML always gives the
+same diagram.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+from urllib.parse import quote
+
+from engine.errors import RenderError
+from engine.model import Branch, Duration, Process, State, Text, Transition
+
+Lang = Literal["zh", "en", "both"]
+LANGS: tuple[Lang, ...] = ("zh", "en", "both")
+
+NodeKind = Literal["start", "task", "decision", "wait", "final", "any"]
+"""A state's kind, or ``any``: the origin drawn for a transition shared by several states."""
+
+EdgeKind = Literal["transition", "deadline", "branch", "default"]
+
+
+class Step(NamedTuple):
+    """One move an instance can make, as its history records it: a transition (``via`` is the
+    trigger) or a decision's branch (``via`` is the branch's index, or ``default``)."""
+
+    kind: Literal["transition", "branch"]
+    source: str
+    via: str
+    dest: str
+
+
+@dataclass(frozen=True)
+class Lane:
+    id: str
+    """The role's id."""
+    label: str
+    group: str | None
+    """The department's id, when the role belongs to one."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """A department: the lanes of its roles are drawn inside it."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    kind: NodeKind
+    title: str
+    lane: str | None
+    time_limit: str | None
+    """The step's time limit in words of the chosen language (``时限 3天 / limit 3 days``)."""
+    records: tuple[str, ...]
+    """The records the step produces, one label each."""
+    source: str | None
+    """The document section the step is taken from, with the document's title and file."""
+    href: str | None
+    """A link to that section of the source document, when a place for the documents was given."""
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    dest: str
+    kind: EdgeKind
+    label: str
+    guard: str | None
+    """The transition's conditions or the branch's condition, as written in the definition."""
+    note: str | None
+    """What else an auditor needs on the arrow: the deadline that fires it, the sign-offs it needs."""
+    tooltip: str
+    steps: frozenset[Step]
+    """The moves of a history this edge stands for (several for a transition shared by many states)."""
+
+
+@dataclass(frozen=True)
+class Diagram:
+    id: str
+    title: str
+    subtitle: str
+    groups: tuple[Group, ...]
+    lanes: tuple[Lane, ...]
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+
+
+def text(label: Text, lang: Lang) -> str:
+    """A label in ``zh``, ``en`` or ``both`` (Chinese above English)."""
+    if lang == "zh":
+        return label.zh
+    if lang == "en":
+        return label.en
+    return label.zh if label.zh == label.en else f"{label.zh}\n{label.en}"
+
+
+def extract(process: Process, lang: Lang = "both", *, source_base: str | None = None) -> Diagram:
+    """The flowchart of ``process``. With ``source_base`` (a folder or URL ending in ``/``), steps link
+    to their source document at ``source_base + file``, scrolled to the section where a browser can."""
+    if lang not in LANGS:
+        raise RenderError(f"unknown language {lang!r}: choose one of {', '.join(LANGS)}")
+    nodes = [_node(process, state, lang, source_base) for state in process.states.values()]
+    edges = [edge for state in process.states.values() for edge in _state_edges(process, state, lang)]
+    for index, shared in enumerate(process.shared_transitions):
+        origin = f"_any_{index}"
+        nodes.append(_any_node(process, origin, shared, lang))
+        edges.append(_transition_edge(process, origin, shared, lang, sources=shared.sources))
+    lanes, groups = _lanes(process, lang)
+    return Diagram(
+        id=process.id,
+        title=text(process.title, lang),
+        subtitle=f"{process.id} · v{process.version} · {process.content_hash[:12]}",
+        groups=groups,
+        lanes=lanes,
+        nodes=tuple(nodes),
+        edges=tuple(edges),
+    )
+
+
+def _lanes(process: Process, lang: Lang) -> tuple[tuple[Lane, ...], tuple[Group, ...]]:
+    """The roles that hold a step, in the order their first step appears; departments likewise."""
+    used = dict.fromkeys(s.role for s in process.states.values() if s.role is not None)
+    lanes = []
+    for role_id in used:
+        role = process.roles.get(role_id)
+        if role is None:  # a definition that failed its checks; draw the lane with its id
+            lanes.append(Lane(role_id, role_id, None))
+            continue
+        group = role.department if role.department in process.departments else None
+        lanes.append(Lane(role_id, text(role.label, lang), group))
+    group_ids = dict.fromkeys(lane.group for lane in lanes if lane.group is not None)
+    groups = tuple(Group(g, text(process.departments[g].label, lang)) for g in group_ids)
+    return tuple(lanes), groups
+
+
+def _node(process: Process, state: State, lang: Lang, source_base: str | None) -> Node:
+    records = tuple(_record_label(process, record_id, lang) for record_id in dict.fromkeys(state.produces))
+    limit = None
+    if state.time_limit is not None:
+        limit = _words(lang, f"时限 {duration_zh(state.time_limit)}", f"limit {duration_en(state.time_limit)}")
+    source, href = None, None
+    if state.source is not None:
+        document = process.sources.get(state.source.document)
+        if document is not None:
+            source = f"{state.source.section} — {text(document.title, lang)} ({document.file})".replace("\n", " / ")
+            if source_base is not None:
+                href = source_base + document.file + _text_fragment(state.source.section)
+        else:
+            source = state.source.section
+    return Node(state.id, state.kind.value, text(state.label, lang), state.role, limit, records, source, href)
+
+
+def _any_node(process: Process, node_id: str, shared: Transition, lang: Lang) -> Node:
+    names = ", ".join(shared.sources)
+    title = _words(lang, f"任一步骤({len(shared.sources)} 个)", f"any of {len(shared.sources)} steps")
+    return Node(node_id, "any", title, None, None, (), names, None)
+
+
+def _record_label(process: Process, record_id: str, lang: Lang) -> str:
+    record = process.records.get(record_id)
+    if record is None:
+        return record_id
+    return _words(lang, f"《{record.label.zh}》", record.label.en)
+
+
+def _state_edges(process: Process, state: State, lang: Lang) -> list[Edge]:
+    edges = [
+        _transition_edge(process, state.id, t, lang, sources=(state.id,)) for t in state.transitions if not t.shared
+    ]
+    for index, branch in enumerate(state.branches):
+        edges.append(_branch_edge(state, branch, str(index), lang))
+    if state.default is not None:
+        edges.append(_branch_edge(state, state.default, "default", lang))
+    return edges
+
+
+def _transition_edge(
+    process: Process, origin: str, transition: Transition, lang: Lang, *, sources: tuple[str, ...]
+) -> Edge:
+    notes = []
+    deadline = _deadline_firing(process, sources, transition.trigger)
+    if deadline is not None:
+        notes.append(_words(lang, f"超过 {duration_zh(deadline)} 自动触发", f"fires after {duration_en(deadline)}"))
+    for signoff in transition.signoffs:
+        who = signoff.label or _role_text(process, signoff.role)
+        notes.append(_words(lang, f"须签字:{who.zh}", f"signed: {who.en}"))
+    roles = ", ".join(transition.roles)
+    return Edge(
+        source=origin,
+        dest=transition.dest,
+        kind="deadline" if deadline is not None else "transition",
+        label=text(transition.label, lang),
+        guard=" and ".join(f"({c})" if len(transition.conditions) > 1 else c for c in transition.conditions) or None,
+        note="\n".join(notes) or None,
+        tooltip=f"{transition.trigger} · {_words(lang, '角色', 'roles')}: {roles}" if roles else transition.trigger,
+        steps=frozenset(Step("transition", s, transition.trigger, transition.dest) for s in sources),
+    )
+
+
+def _branch_edge(decision: State, branch: Branch, via: str, lang: Lang) -> Edge:
+    is_default = branch.condition is None
+    return Edge(
+        source=decision.id,
+        dest=branch.dest,
+        kind="default" if is_default else "branch",
+        label=text(branch.label, lang),
+        guard=branch.condition,
+        note=_words(lang, "否则", "otherwise") if is_default else None,
+        tooltip=f"{decision.id}: {'default' if is_default else f'branch {int(via) + 1}'}",
+        steps=frozenset({Step("branch", decision.id, via, branch.dest)}),
+    )
+
+
+def _deadline_firing(process: Process, sources: tuple[str, ...], trigger: str) -> Duration | None:
+    """When a deadline of the state fires this trigger: the transition is the engine's, not a person's."""
+    for state_id in sources:
+        state = process.states.get(state_id)
+        for deadline in state.deadlines if state else ():
+            if deadline.fire == trigger and deadline.after is not None:
+                return deadline.after
+    return None
+
+
+def _role_text(process: Process, role_id: str) -> Text:
+    role = process.roles.get(role_id)
+    return role.label if role else Text(role_id, role_id)
+
+
+def _words(lang: Lang, zh: str, en: str) -> str:
+    """A short phrase in the chosen language; in ``both``, on one line (details, not titles)."""
+    return {"zh": zh, "en": en, "both": f"{zh} / {en}"}[lang]
+
+
+_ZH_UNITS = {"second": "秒", "minute": "分钟", "hour": "小时", "day": "天", "week": "周"}
+
+
+def duration_zh(duration: Duration) -> str:
+    if duration.unit == "second":  # an ISO 8601 duration of several parts: keep it as written
+        return duration.text
+    if duration.working:
+        return f"{duration.amount} 个工作{'日' if duration.unit == 'day' else '小时'}"
+    return f"{duration.amount}{_ZH_UNITS[duration.unit]}"
+
+
+def duration_en(duration: Duration) -> str:
+    if duration.unit == "second":
+        return duration.text
+    plural = "" if duration.amount == 1 else "s"
+    working = "working " if duration.working else ""
+    return f"{duration.amount} {working}{duration.unit}{plural}"
+
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
+
+
+def _text_fragment(section: str) -> str:
+    """A text fragment (``#:~:text=``) that scrolls a browser to the section's heading words: its
+    longest run of Chinese, since the sections cite numbers in a style the documents don't share."""
+    runs = _CJK_RUN.findall(section)
+    words = max(runs, key=len) if runs else section.strip()
+    return f"#:~:text={quote(words, safe='')}" if words else ""

@@ -1,0 +1,314 @@
+"""A ``Diagram`` (and an optional ``Overlay``) → Graphviz DOT text.
+
+Flowchart conventions, so an auditor reads the chart without a legend: start and end are
+terminators (ovals; the end has a double border), tasks are boxes, decisions diamonds with each
+branch's condition on its arrow (the default says 否则 / otherwise), waits for someone outside the
+company are parallelograms (the flowchart's input symbol). Each role is a lane (a ``cluster_``),
+inside its department's group. Arrows fired by a deadline are dashed.
+
+The text is built here rather than through the ``graphviz`` package so that every byte is ours to
+order and escape: the same definition always gives the same text, and labels are HTML-like labels
+whose text is XML-escaped, so no label can break the syntax.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+from engine.render.diagram import Diagram, Edge, Lang, Node
+from engine.render.overlay import EdgeMark, NodeMark, Overlay
+
+FONT = "Noto Sans CJK SC"
+"""A CJK font (Debian's fonts-noto-cjk), so PNG and PDF show Chinese glyphs, not boxes."""
+
+_SHAPES: Mapping[str, Mapping[str, str]] = {
+    "start": {"shape": "oval", "style": "filled", "fillcolor": "#E8F5E9", "color": "#2E7D32"},
+    "final": {"shape": "oval", "style": "filled", "fillcolor": "#ECEFF1", "color": "#37474F", "peripheries": "2"},
+    "task": {"shape": "box", "style": "filled", "fillcolor": "#FFFFFF", "color": "#37474F"},
+    "decision": {"shape": "diamond", "style": "filled", "fillcolor": "#FFF8E1", "color": "#F9A825"},
+    "wait": {"shape": "parallelogram", "style": "filled", "fillcolor": "#E3F2FD", "color": "#1565C0"},
+    "any": {"shape": "note", "style": "filled", "fillcolor": "#FAFAFA", "color": "#757575"},
+}
+_PATH = "#1565C0"
+_CURRENT = "#FFB300"
+_OVERDUE = "#C62828"
+_FADED = "#BDBDBD"
+
+TITLE_WIDTH = 20
+"""Wrap titles at this many columns (a Chinese character takes two)."""
+DETAIL_WIDTH = 34
+
+
+class Html(str):
+    """An attribute value that is an HTML-like label, written between ``<`` and ``>``."""
+
+
+def to_dot(diagram: Diagram, lang: Lang, overlay: Overlay | None = None) -> str:
+    lines = [f"digraph {quote(diagram.id)} {{"]
+    caption = _caption(diagram, lang, overlay)
+    lines.append(
+        "  graph "
+        + attributes(
+            {
+                "rankdir": "TB",
+                "newrank": "true",
+                "fontname": FONT,
+                "fontsize": "16",
+                "labelloc": "t",
+                "labeljust": "l",
+                "label": Html(caption),
+                "nodesep": "0.35",
+                "ranksep": "0.45",
+                "tooltip": diagram.title,
+            }
+        )
+        + ";"
+    )
+    lines.append("  node " + attributes({"fontname": FONT, "fontsize": "11", "margin": "0.12,0.06"}) + ";")
+    lines.append(
+        "  edge " + attributes({"fontname": FONT, "fontsize": "9", "color": "#546E7A", "arrowsize": "0.7"}) + ";"
+    )
+    by_lane: dict[str | None, list[Node]] = {}
+    for node in diagram.nodes:
+        by_lane.setdefault(node.lane, []).append(node)
+    for group in diagram.groups:
+        lines.append(f"  subgraph {quote('cluster_dept_' + group.id)} {{")
+        lines.append("    graph " + attributes(_group_style(group.label)) + ";")
+        for lane in (lane for lane in diagram.lanes if lane.group == group.id):
+            lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), lang, overlay, indent="    "))
+        lines.append("  }")
+    for lane in (lane for lane in diagram.lanes if lane.group is None):
+        lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), lang, overlay, indent="  "))
+    outside = by_lane.get(None, [])
+    for node in outside:
+        lines.append(f"  {quote(node.id)} {attributes(_node_attributes(node, lang, overlay))};")
+    finals = [node for node in outside if node.kind == "final"]
+    if finals:
+        lines.append("  { rank=max; " + " ".join(quote(n.id) for n in finals) + " }")
+    for edge in diagram.edges:
+        lines.append(
+            f"  {quote(edge.source)} -> {quote(edge.dest)} {attributes(_edge_attributes(edge, lang, overlay))};"
+        )
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _lane(lane_id: str, label: str, nodes: list[Node], lang: Lang, overlay: Overlay | None, indent: str) -> list[str]:
+    lines = [f"{indent}subgraph {quote('cluster_lane_' + lane_id)} {{"]
+    lines.append(f"{indent}  graph " + attributes(_lane_style(label)) + ";")
+    for node in nodes:
+        lines.append(f"{indent}  {quote(node.id)} {attributes(_node_attributes(node, lang, overlay))};")
+    lines.append(f"{indent}}}")
+    return lines
+
+
+def _group_style(label: str) -> dict[str, str]:
+    return {
+        "label": Html(f"<B>{_html_lines(label, TITLE_WIDTH * 2)}</B>"),
+        "style": "rounded",
+        "color": "#90A4AE",
+        "penwidth": "1.5",
+        "fontsize": "13",
+        "margin": "10",
+    }
+
+
+def _lane_style(label: str) -> dict[str, str]:
+    return {
+        "label": Html(_html_lines(label, TITLE_WIDTH * 2)),
+        "style": "filled",
+        "fillcolor": "#F5F7FA",
+        "color": "#CFD8DC",
+        "fontsize": "11",
+        "fontcolor": "#455A64",
+        "margin": "8",
+    }
+
+
+def _node_attributes(node: Node, lang: Lang, overlay: Overlay | None) -> dict[str, str]:
+    attrs = dict(_SHAPES[node.kind])
+    lines = [f"<B>{_html_lines(node.title, TITLE_WIDTH)}</B>"]
+    details = ([node.time_limit] if node.time_limit else []) + list(node.records)
+    mark = overlay.nodes.get(node.id) if overlay else None
+    if overlay is not None:
+        details.extend(_node_overlay_notes(overlay, mark, lang))
+    for detail in details:
+        lines.append(f'<FONT POINT-SIZE="9" COLOR="#455A64">{_html_lines(detail, DETAIL_WIDTH)}</FONT>')
+    attrs["label"] = Html("<BR/>".join(lines))
+    attrs["tooltip"] = node.source or node.id
+    if node.href:
+        attrs["URL"] = node.href
+        attrs["target"] = "_blank"
+    attrs["id"] = f"state-{node.id}"
+    if overlay is not None:
+        attrs.update(_node_overlay_style(overlay, mark))
+    return attrs
+
+
+def _node_overlay_notes(overlay: Overlay, mark: NodeMark | None, lang: Lang) -> list[str]:
+    notes: list[str] = []
+    if mark is None:
+        return notes
+    if mark.current:
+        notes.append(_words(lang, "◆ 当前所在", "◆ current step"))
+    if mark.overdue_since is not None:
+        since = mark.overdue_since.isoformat(timespec="minutes")
+        notes.append(_words(lang, f"已逾期(自 {since})", f"OVERDUE since {since}"))
+    if overlay.kind == "heatmap":
+        notes.append(_words(lang, f"进入 {mark.visits} 次", f"entered {mark.visits}×"))
+        if mark.median_stay is not None:
+            spent = span(mark.median_stay)
+            notes.append(_words(lang, f"停留中位数 {spent}", f"median stay {spent}"))
+    return notes
+
+
+def _node_overlay_style(overlay: Overlay, mark: NodeMark | None) -> dict[str, str]:
+    if mark is None:  # never reached: greyed out
+        return {"fillcolor": "#F5F5F5", "color": _FADED, "fontcolor": "#9E9E9E"}
+    style: dict[str, str] = {}
+    if overlay.kind == "instance":
+        style = {"color": _PATH, "penwidth": "2"}
+    if mark.current:
+        style = {"fillcolor": _CURRENT, "color": "#E65100", "penwidth": "3"}
+    if mark.overdue_since is not None:
+        style.update({"color": _OVERDUE, "penwidth": "4"})
+    return style
+
+
+def _edge_attributes(edge: Edge, lang: Lang, overlay: Overlay | None) -> dict[str, str]:
+    lines = [_html_lines(edge.label, DETAIL_WIDTH)]
+    if edge.guard:
+        lines.append(f'<FONT COLOR="#6A1B9A">[{_html_lines(edge.guard, DETAIL_WIDTH)}]</FONT>')
+    if edge.note:
+        lines.append(f"<I>{_html_lines(edge.note, DETAIL_WIDTH)}</I>")
+    attrs: dict[str, str] = {}
+    if edge.kind == "deadline":
+        attrs.update({"style": "dashed", "color": "#8D6E63"})
+    if edge.kind == "default":
+        attrs["color"] = "#795548"
+    mark = _edge_mark(edge, overlay) if overlay is not None else None
+    if overlay is not None:
+        if mark is None:
+            attrs.update(
+                {"color": _FADED, "fontcolor": "#9E9E9E", "style": "dotted" if overlay.kind == "heatmap" else "solid"}
+            )
+        elif overlay.kind == "instance":
+            steps = " ".join(f"#{n}" for n in mark.order)
+            lines.insert(0, f'<B><FONT COLOR="{_PATH}">{html.escape(steps)}</FONT></B>')
+            attrs.update({"color": _PATH, "penwidth": "2.5"})
+        else:
+            width = 1 + 5 * mark.count / max(overlay.max_count, 1)
+            lines.insert(0, f"<B>×{mark.count}</B>")
+            attrs.update({"color": "#D84315", "penwidth": f"{width:.1f}"})
+    attrs["label"] = Html("<BR/>".join(lines))
+    attrs["tooltip"] = edge.tooltip
+    return attrs
+
+
+def _edge_mark(edge: Edge, overlay: Overlay) -> EdgeMark | None:
+    marks = [overlay.steps[step] for step in sorted(edge.steps) if step in overlay.steps]
+    if not marks:
+        return None
+    return EdgeMark(sum(m.count for m in marks), tuple(sorted(n for m in marks for n in m.order)))
+
+
+def _caption(diagram: Diagram, lang: Lang, overlay: Overlay | None) -> str:
+    lines = [
+        f"<B>{_html_lines(diagram.title, 80)}</B>",
+        f'<FONT POINT-SIZE="10">{html.escape(diagram.subtitle)}</FONT>',
+    ]
+    if overlay is not None:
+        caption = {
+            "zh": overlay.caption.zh,
+            "en": overlay.caption.en,
+            "both": f"{overlay.caption.zh}\n{overlay.caption.en}",
+        }
+        lines.append(f'<FONT POINT-SIZE="11" COLOR="{_PATH}">{_html_lines(caption[lang], 100)}</FONT>')
+    return "<BR/>".join(lines)
+
+
+def _words(lang: Lang, zh: str, en: str) -> str:
+    return {"zh": zh, "en": en, "both": f"{zh} / {en}"}[lang]
+
+
+def span(duration: datetime.timedelta) -> str:
+    """A duration as a person says it: ``45 min``, ``5.5 h``, ``3.2 d``."""
+    minutes = duration.total_seconds() / 60
+    if minutes < 90:
+        return f"{minutes:.0f} min"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.1f} h"
+    return f"{minutes / 1440:.1f} d"
+
+
+# --- DOT syntax --------------------------------------------------------------------------------
+
+
+def clean(value: str) -> str:
+    """``value`` without the characters no label should carry: control characters (newlines
+    excepted), unpaired surrogates, and those XML cannot hold."""
+    return "".join(
+        ch for ch in value if ch == "\n" or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in "\ufffe\uffff")
+    )
+
+
+def quote(value: str) -> str:
+    """A DOT quoted string whose value, read as a Graphviz escString, is ``value``: backslashes are
+    doubled (``\\n`` and ``\\N`` would otherwise be read as escapes), quotes escaped, and newlines
+    written as ``\\n``."""
+    text = clean(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
+
+
+def attributes(attrs: Mapping[str, str]) -> str:
+    parts = []
+    for name, value in attrs.items():
+        parts.append(f"{name}=<{value}>" if isinstance(value, Html) else f"{name}={quote(value)}")
+    return "[" + ", ".join(parts) + "]"
+
+
+def _html_lines(value: str, width: int) -> str:
+    """Text for an HTML-like label: XML-escaped, wrapped at ``width`` columns, lines joined by ``<BR/>``."""
+    wrapped = [piece for line in clean(value).split("\n") for piece in wrap(line, width)]
+    return "<BR/>".join(html.escape(piece, quote=False) for piece in wrapped)
+
+
+def wrap(line: str, width: int) -> list[str]:
+    """Break ``line`` into pieces of at most ``width`` columns (wide characters count two), at spaces
+    where there are any and between wide characters otherwise."""
+    pieces: list[str] = []
+    current = ""
+    for token in _tokens(line):
+        if current and _columns(current + token) > width:
+            pieces.append(current.rstrip())
+            current = token.lstrip()
+        else:
+            current += token
+    if current.strip() or not pieces:
+        pieces.append(current.rstrip())
+    return pieces
+
+
+def _tokens(line: str) -> Iterable[str]:
+    """Words with their leading space, and each wide character on its own."""
+    word = ""
+    for ch in line:
+        if _columns(ch) == 2:
+            if word:
+                yield word
+                word = ""
+            yield ch
+        elif ch == " " and word.strip():
+            yield word
+            word = ch
+        else:
+            word += ch
+    if word:
+        yield word
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

@@ -1,0 +1,127 @@
+"""A ``Diagram`` → a Mermaid flowchart, which code-hosting sites draw inline in Markdown.
+
+Lanes are ``subgraph``s (inside their department's subgraph), with the same shapes as the DOT
+chart: stadium for the start, double circle for an end, box, diamond, and parallelogram for a wait.
+Node ids are the state ids made safe for Mermaid (``end`` is a keyword, so every id is prefixed);
+every label is quoted, and the characters Mermaid would read as syntax are written as entity codes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+
+from engine.render.diagram import Diagram, Edge, Node
+from engine.render.dot import clean
+
+_SHAPES: Mapping[str, tuple[str, str]] = {
+    "start": ('(["', '"])'),
+    "final": ('((("', '")))'),
+    "task": ('["', '"]'),
+    "decision": ('{"', '"}'),
+    "wait": ('[/"', '"/]'),
+    "any": ('>"', '"]'),
+}
+_CLASSES = (
+    "classDef start fill:#E8F5E9,stroke:#2E7D32",
+    "classDef final fill:#ECEFF1,stroke:#37474F",
+    "classDef task fill:#FFFFFF,stroke:#37474F",
+    "classDef decision fill:#FFF8E1,stroke:#F9A825",
+    "classDef wait fill:#E3F2FD,stroke:#1565C0",
+    "classDef any fill:#FAFAFA,stroke:#757575",
+)
+_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "`": "#96;", "|": "#124;"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+def to_mermaid(diagram: Diagram) -> str:
+    ids = _safe_ids(diagram)
+    # The front matter is YAML; a JSON string is a valid YAML scalar whatever the title holds.
+    title = json.dumps(clean(diagram.title).replace("\n", " / "), ensure_ascii=False)
+    lines = ["---", f"title: {title}", "---", "flowchart TD"]
+    by_lane: dict[str | None, list[Node]] = {}
+    for node in diagram.nodes:
+        by_lane.setdefault(node.lane, []).append(node)
+    for group in diagram.groups:
+        lines.append(f'  subgraph {ids.group(group.id)}["{label(group.label)}"]')
+        for lane in (lane for lane in diagram.lanes if lane.group == group.id):
+            lines.extend(_lane(ids.lane(lane.id), lane.label, by_lane.get(lane.id, []), ids, "    "))
+        lines.append("  end")
+    for lane in (lane for lane in diagram.lanes if lane.group is None):
+        lines.extend(_lane(ids.lane(lane.id), lane.label, by_lane.get(lane.id, []), ids, "  "))
+    for node in by_lane.get(None, []):
+        lines.append("  " + _node(node, ids))
+    for edge in diagram.edges:
+        lines.append("  " + _edge(edge, ids))
+    lines.extend("  " + line for line in _CLASSES)
+    for kind in _SHAPES:
+        members = [ids.node(n.id) for n in diagram.nodes if n.kind == kind]
+        if members:
+            lines.append(f"  class {','.join(members)} {kind}")
+    return "\n".join(lines) + "\n"
+
+
+def _lane(lane_id: str, title: str, nodes: list[Node], ids: _Ids, indent: str) -> list[str]:
+    lines = [f'{indent}subgraph {lane_id}["{label(title)}"]']
+    lines.extend(f"{indent}  {_node(node, ids)}" for node in nodes)
+    lines.append(f"{indent}end")
+    return lines
+
+
+def _node(node: Node, ids: _Ids) -> str:
+    opening, closing = _SHAPES[node.kind]
+    details = ([node.time_limit] if node.time_limit else []) + list(node.records)
+    text = "<br/>".join([f"<b>{label(node.title)}</b>"] + [f"<small>{label(d)}</small>" for d in details])
+    return f"{ids.node(node.id)}{opening}{text}{closing}"
+
+
+def _edge(edge: Edge, ids: _Ids) -> str:
+    parts = [label(edge.label)]
+    if edge.guard:
+        parts.append(f"[{label(edge.guard)}]")
+    if edge.note:
+        parts.append(f"<i>{label(edge.note)}</i>")
+    arrow = "-.->" if edge.kind == "deadline" else "-->"
+    return f'{ids.node(edge.source)} {arrow}|"{"<br/>".join(parts)}"| {ids.node(edge.dest)}'
+
+
+def label(value: str) -> str:
+    """Text safe inside a quoted Mermaid label: syntax characters as entity codes, lines as ``<br/>``."""
+    return "".join(_ENTITIES.get(ch, ch) for ch in clean(value)).replace("\n", "<br/>")
+
+
+class _Ids:
+    """Mermaid-safe ids: ``s_<state>``, ``lane_<role>``, ``dept_<department>``, unique even when two
+    names differ only in characters Mermaid does not allow."""
+
+    def __init__(self) -> None:
+        self._given: dict[tuple[str, str], str] = {}
+        self._taken: set[str] = set()
+
+    def _id(self, prefix: str, name: str) -> str:
+        key = (prefix, name)
+        if key not in self._given:
+            base = f"{prefix}_{_UNSAFE.sub('_', name)}"
+            candidate, n = base, 2
+            while candidate in self._taken:
+                candidate, n = f"{base}_{n}", n + 1
+            self._given[key] = candidate
+            self._taken.add(candidate)
+        return self._given[key]
+
+    def node(self, name: str) -> str:
+        return self._id("s", name)
+
+    def lane(self, name: str) -> str:
+        return self._id("lane", name)
+
+    def group(self, name: str) -> str:
+        return self._id("dept", name)
+
+
+def _safe_ids(diagram: Diagram) -> _Ids:
+    ids = _Ids()
+    for node in diagram.nodes:  # assigned in file order, so the ids do not depend on edge order
+        ids.node(node.id)
+    return ids
