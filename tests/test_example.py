@@ -1,0 +1,36 @@
+"""The README's runtime example (`examples/out_of_warranty.py`) runs and prints what the README says:
+the out-of-warranty path, a wrong role and a bad form refused, the escalation on advance, the replay."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+EXAMPLE = ROOT / "examples" / "out_of_warranty.py"
+
+EXPECTED = """\
+repair
+permission: `li` (roles: `cs_agent`) may not fire `repaired` in state `repair`: it needs one of the roles `engineer`
+invalid-payload: the payload of `repaired` does not fit its form:
+  payload: 'parts_replaced' is a required property
+  payload: 'technical_notes' is a required property
+  payload.repair_hours: 'two' is not of type 'number'
+['escalate']
+14 events, replayed
+"""
+
+
+def test_the_out_of_warranty_example_prints_what_the_readme_shows():
+    # Run as a reader would, from the checkout: `.venv/bin/python examples/out_of_warranty.py`.
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLE.relative_to(ROOT))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == EXPECTED
