@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.instances import BranchTaken, Entry, Instance, OpenDeadline, Signature
-from engine.model import Process, SignOff, StateKind, Text, thaw_json
+from engine.model import FrozenJson, Process, SignOff, StateKind, Text
 from engine.timing import due_time
 
 CLOCK_ACTOR = "procflow:clock"
@@ -184,7 +185,11 @@ class Runtime:
                 trigger=candidate.trigger,
                 label=transition.label,
                 dest=transition.dest,
-                payload_schema=thaw_json(transition.payload_schema) if transition.payload_schema is not None else None,
+                payload_schema=(
+                    _standalone(transition.payload_schema, self.process.document)
+                    if transition.payload_schema is not None
+                    else None
+                ),
                 conditions=transition.conditions,
                 signoffs=transition.signoffs,
                 ready=_ready(candidate, instance.data),
@@ -527,6 +532,27 @@ def _ready(candidate: CompiledTransition, data: Mapping[str, Any]) -> bool | Non
         return all(bool(guard.evaluate({"data": data})) for guard in candidate.guards)
     except ExpressionEvaluationError:
         return False
+
+
+def _standalone(schema: FrozenJson, document: FrozenJson, seen: frozenset[str] = frozenset()) -> Any:
+    """A plain copy of a fragment with its ``$ref``s into the definition (``#/records/x/fields``) written
+    out, so that a form built from it needs nothing else. A reference back into itself stays a ``$ref``."""
+    if isinstance(schema, tuple):
+        return [_standalone(item, document, seen) for item in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    ref = schema.get("$ref")
+    if not isinstance(ref, str) or not ref.startswith("#/") or ref in seen:
+        return {key: _standalone(value, document, seen) for key, value in schema.items()}
+    target: Any = document  # the checks at load have proven that the reference resolves
+    for segment in ref[2:].split("/"):
+        name = urllib.parse.unquote(segment).replace("~1", "/").replace("~0", "~")
+        target = target[int(name)] if isinstance(target, tuple) else target[name]
+    written_out = _standalone(target, document, seen | {ref})
+    siblings = {key: _standalone(value, document, seen) for key, value in schema.items() if key != "$ref"}
+    if not siblings:
+        return written_out
+    return {**siblings, "allOf": [*siblings.get("allOf", []), written_out]}
 
 
 def _same_entry(index: int, replayed: Entry, recorded: Entry) -> None:

@@ -7,6 +7,7 @@ import copy
 import datetime as dt
 import json
 
+import jsonschema
 import pytest
 import transitions
 from conftest import FIXTURE, PROCESSES, mutate
@@ -28,6 +29,7 @@ from engine import (
     load_process_text,
 )
 from engine.instances import Entry
+from engine.model import thaw_json
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
@@ -254,6 +256,40 @@ def test_available_leaves_out_a_signature_the_actor_is_barred_from(minimal):
     instance = minimal.start(both)
     minimal.fire(instance, "submit", both, {"in_warranty": False, "model": "X1"})
     assert "send_quote" not in [c.trigger for c in minimal.available(instance, both)]
+
+
+def test_available_writes_out_references_so_the_form_schema_stands_alone(fixture_text):
+    # A form built from `available` has no definition to follow `$ref: "#/records/..."` into.
+    exchange = Runtime(load_process(PROCESSES / "exchange.yaml"), clock=lambda: MONDAY)
+    customer = Actor("chen", ["customer"])
+    [submit] = exchange.available(exchange.start(customer), customer)
+    assert submit.payload_schema == thaw_json(exchange.process.document)["records"]["return_application"]["fields"]
+    form = jsonschema.Draft202012Validator(submit.payload_schema)
+    application = {
+        "customer_name": "陈小姐",
+        "contact": "136",
+        "product": "项链",
+        "order_no": "SO-1",
+        "proof_of_purchase": "发票",
+        "purchase_date": "2026-11-21",
+        "amount_paid": 2680,
+        "reason": "偏短",
+        "request_type": "exchange",
+    }
+    assert form.is_valid(application) and not form.is_valid({**application, "amount_paid": 0})
+
+    # A reference with keywords beside it keeps them, and the target joins them under `allOf`.
+    text = mutate(
+        fixture_text,
+        (
+            "model: {type: string}\n          required: [in_warranty, model]",
+            "model: {$ref: '#/records/repair_order/fields/properties/model', title: 型号}\n"
+            "          required: [in_warranty, model]",
+        ),
+    )
+    runtime = Runtime(load_process_text(text, "m.yaml"), clock=lambda: MONDAY)
+    submit, _withdraw = runtime.available(runtime.start(CUSTOMER), CUSTOMER)
+    assert submit.payload_schema["properties"]["model"] == {"title": "型号", "allOf": [{"type": "string"}]}
 
 
 # --- time ------------------------------------------------------------------------------------------------
