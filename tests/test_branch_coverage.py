@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from conftest import PROCESSES, SHIPPED
+from conftest import PROCESSES, SHIPPED, mutate
 
-from engine import Actor, EventRefused, Instance, Process, Runtime, load_process
+from engine import Actor, EventRefused, Instance, Process, Runtime, load_process, load_process_text
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)  # a Monday
@@ -712,15 +712,39 @@ def test_every_shipped_process_has_a_path_table():
     assert sorted(TABLES) == [p.stem for p in SHIPPED]
 
 
-def test_the_paths_walk_every_transition_deadline_and_branch(case):
-    runtime, table = case
+def unwalked(runtime: Runtime, table: Table) -> Walked:
+    """Play every path of ``table`` (each history must replay) and return the edges none of them walked."""
     walked = Walked()
     for name, path in table.paths.items():
         instance = play(runtime, table.starter, name, path)
         runtime.verify(instance)
         walked.add(instance)
     edges = every_edge(runtime.process)
-    missing = Walked(
+    return Walked(
         edges.transitions - walked.transitions, edges.by_clock - walked.by_clock, edges.branches - walked.branches
     )
+
+
+def test_the_paths_walk_every_transition_deadline_and_branch(case):
+    runtime, table = case
+    missing = unwalked(runtime, table)
     assert missing == Walked(), describe(missing, runtime.process)
+
+
+def test_a_branch_added_without_a_path_is_named():
+    text = mutate(
+        (PROCESSES / "exchange.yaml").read_text(encoding="utf-8"),
+        (
+            "    branches:\n      - when: data.request_type == 'refund'\n        zh: 退款\n        en: Refund\n",
+            "    branches:\n      - when: data.amount_paid > 50000\n        zh: 大额退款\n        en: Large refund\n"
+            "        dest: refund\n"
+            "      - when: data.request_type == 'refund'\n        zh: 退款\n        en: Refund\n",
+        ),
+    )
+    runtime = Runtime(load_process_text(text, "exchange.yaml"))
+    missing = unwalked(runtime, EXCHANGE)
+    assert missing == Walked(branches={("settle", 0)})
+    assert describe(missing, runtime.process) == (
+        "no path in TABLES['exchange'] walks:\n"
+        "  decision `settle`, branch 0 (when data.amount_paid > 50000) to `refund`"
+    )
