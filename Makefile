@@ -1,25 +1,60 @@
 # The two commands a newcomer runs: `make audit` (the main job) and `make test` (the whole suite).
-# Both set up .venv on first use; nothing else needs installing by hand.
+# Both set up .venv on first use, and the system packages below where they are missing; nothing
+# else needs installing by hand.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BOOK := build/book
 
-.PHONY: audit test setup clean
+.PHONY: audit test setup system browser clean
 
-audit: $(STAMP)
+audit: setup
 	$(BIN)/procflow validate processes/
+	$(BIN)/procflow book processes/ -o $(BOOK)
 
-test: $(STAMP)
-	$(BIN)/python -m pytest
+# PROCFLOW_REQUIRE_TOOLS: here a missing dot or chromium fails the tests that need it, not skips them.
+test: setup browser
+	PROCFLOW_REQUIRE_TOOLS=1 $(BIN)/python -m pytest
 
-setup: $(STAMP)
+setup: $(STAMP) system
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,postgres]'
 	touch $(STAMP)
+
+# Debian packages, each installed only when its check fails:
+#   graphviz        the `dot` program that lays out every diagram (SVG, PNG, PDF)
+#   fonts-noto-cjk  a CJK font, so Chinese labels are glyphs, not boxes, in PNG, PDF and the browser
+#   chromium        (tests only) the headless browser the audit book's tests load pages in
+system:
+	@missing=""; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
+	$(INSTALL_MISSING)
+
+browser:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	$(INSTALL_MISSING)
+
+# As root with apt-get: install (refreshing the package lists only if the first try fails, and
+# waiting for another apt to finish); otherwise say what to install and stop.
+INSTALL_MISSING = \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing the Debian packages$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt="apt-get -q -y -o DPkg::Lock::Timeout=600"; \
+		$$apt install $$missing >/dev/null 2>&1 || { $$apt update && $$apt install $$missing; } \
+			|| { echo "make: apt-get could not install$$missing" >&2; exit 1; }; \
+	else \
+		echo "make: these system packages are missing:$$missing" >&2; \
+		echo "make: install them (as root: apt-get install$$missing), then run make again" >&2; \
+		exit 1; \
+	fi
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .hypothesis
