@@ -50,10 +50,13 @@ def diagram_files(process: Process) -> DiagramFiles:
 def index_page(processes: Sequence[Process], lang: Lang) -> str:
     rows = []
     for process in processes:
-        title_cells = "".join(f"<td{_lang_attr(code)}>{_e(_pick(process.title, code))}</td>" for code in _codes(lang))
+        link = _e(page_path(process))
+        title_cells = "".join(
+            f'<td{_lang_attr(code)}><a href="{link}">{_e(_pick(process.title, code))}</a></td>' for code in _codes(lang)
+        )
         rows.append(
             "<tr>"
-            f'{title_cells}<td><a href="{_e(page_path(process))}"><code>{_e(process.id)}</code></a></td>'
+            f'{title_cells}<td><a href="{link}"><code>{_e(process.id)}</code></a></td>'
             f"<td>{process.version}</td>"
             f'<td><code class="hash" title="{_e(process.content_hash)}">{_e(process.content_hash[:SHORT_HASH])}'
             "</code></td>"
