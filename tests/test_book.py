@@ -553,7 +553,9 @@ def test_every_page_loads_without_console_errors(browser: DevTools, book: Path, 
 
 def test_the_index_links_every_procedure(browser: DevTools, book: Path) -> None:
     assert browser.open((book / "index.html").as_uri()) == []
-    links = browser.evaluate("[...document.querySelectorAll('#procedures td:nth-child(3) a')].map(a => a.getAttribute('href'))")
+    links = browser.evaluate(
+        "[...document.querySelectorAll('#procedures td:nth-child(3) a')].map(a => a.getAttribute('href'))"
+    )
     assert links == [f"procedures/{p.stem}.html" for p in SHIPPED]
 
 
