@@ -7,6 +7,7 @@ drawn with a CJK font, and a screenshot of a procedure page is a real picture.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import json
 import os
@@ -14,6 +15,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import time
 import zlib
 from collections import Counter
 from html.parser import HTMLParser
@@ -390,18 +392,14 @@ class DevTools:
         self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
 
     def call(self, method: str, *, page: bool = False, **params: object) -> dict[str, object]:
-        import websocket
-
         self._next += 1
         message: dict[str, object] = {"id": self._next, "method": method, "params": params}
         if page:
             message["sessionId"] = self.session
         self.socket.send(json.dumps(message))
+        deadline = time.monotonic() + BROWSER_TIMEOUT
         while True:
-            try:
-                reply = json.loads(self.socket.recv())
-            except websocket.WebSocketTimeoutException:
-                pytest.fail(f"Chromium did not answer {method} within {BROWSER_TIMEOUT:.0f} s")
+            reply = self._receive(deadline, f"an answer to {method}")
             if reply.get("id") == self._next:
                 if "error" in reply:
                     raise AssertionError(f"{method}: {reply['error']}")
@@ -409,21 +407,31 @@ class DevTools:
             self.events.append(reply)
 
     def wait_for(self, event: str) -> dict[str, object]:
-        import websocket
-
+        deadline = time.monotonic() + BROWSER_TIMEOUT
         while True:
             for index, seen in enumerate(self.events):
                 if seen.get("method") == event:
                     return self.events.pop(index)
-            try:
-                self.events.append(json.loads(self.socket.recv()))
-            except websocket.WebSocketTimeoutException:
-                pytest.fail(f"Chromium sent no {event} within {BROWSER_TIMEOUT:.0f} s")
+            self.events.append(self._receive(deadline, event))
+
+    def _receive(self, deadline: float, awaited: str) -> dict[str, object]:
+        """The next message, or a failed test once ``deadline`` has passed (a safety bound, not a measure)."""
+        import websocket
+
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            pytest.fail(f"Chromium sent no {awaited} within {BROWSER_TIMEOUT:.0f} s")
+        self.socket.settimeout(remaining)
+        try:
+            return json.loads(self.socket.recv())  # type: ignore[no-any-return]
+        except websocket.WebSocketTimeoutException:
+            pytest.fail(f"Chromium sent no {awaited} within {BROWSER_TIMEOUT:.0f} s")
 
     def open(self, url: str) -> list[str]:
         """Load ``url``; the console errors, uncaught exceptions and failed loads it caused."""
         self.events.clear()
-        self.call("Page.navigate", page=True, url=url)
+        navigation = self.call("Page.navigate", page=True, url=url)
+        assert "errorText" not in navigation, navigation
         self.wait_for("Page.loadEventFired")
         self.evaluate("1")  # a round trip: every event sent before it has arrived
         problems = []
@@ -471,8 +479,11 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def browser(tmp_path_factory: pytest.TempPathFactory) -> object:
     if CHROMIUM is None:
         _missing("Chromium", "apt-get install chromium")
+    if importlib.util.find_spec("websocket") is None:
+        _missing("websocket-client", "pip install -e '.[dev]'")
     profile = tmp_path_factory.mktemp("chromium-profile")
-    log = (profile.parent / "chromium.log").open("wb")
+    log_path = profile.parent / "chromium.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [
             CHROMIUM,
@@ -494,7 +505,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> object:
         start_new_session=True,  # its own process group, so the finally below ends all its helpers
     )
     try:
-        devtools = DevTools(_devtools_url(profile, process))
+        devtools = DevTools(_devtools_url(profile, process, log_path))
         devtools.call("Page.enable", page=True)
         devtools.call("Runtime.enable", page=True)
         devtools.call("Log.enable", page=True)
@@ -507,20 +518,17 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> object:
         log.close()
 
 
-def _devtools_url(profile: Path, process: subprocess.Popen[bytes]) -> str:
+def _devtools_url(profile: Path, process: subprocess.Popen[bytes], log: Path) -> str:
     """Chromium writes its port and browser path to DevToolsActivePort once it listens."""
     active = profile / "DevToolsActivePort"
-    try:
-        process.wait(timeout=0)
-    except subprocess.TimeoutExpired:
-        pass
     for _ in range(int(BROWSER_TIMEOUT * 10)):
         if active.is_file():
             lines = active.read_text(encoding="utf-8").split()
             if len(lines) == 2:
                 return f"ws://127.0.0.1:{lines[0]}{lines[1]}"
         if process.poll() is not None:
-            pytest.fail(f"Chromium exited with status {process.returncode} before listening")
+            tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+            pytest.fail(f"Chromium exited with status {process.returncode} before listening:\n{tail}")
         try:
             process.wait(timeout=0.1)
         except subprocess.TimeoutExpired:
