@@ -20,8 +20,14 @@ from engine.compiler import CompiledProcess  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 CUSTOMER, AGENT = Actor("wang", ["customer"]), Actor("li", ["cs_agent"])
-SUBMIT = {"channel": "电话", "customer_name": "王", "contact": "1", "model": "X", "fault_description": "f",
-          "proof_of_purchase": "P"}
+SUBMIT = {
+    "channel": "电话",
+    "customer_name": "王",
+    "contact": "1",
+    "model": "X",
+    "fault_description": "f",
+    "proof_of_purchase": "P",
+}
 PATH = [("submit", CUSTOMER, SUBMIT), ("reviewed", AGENT, {"in_warranty": True}), ("reject", AGENT, {"reason": "r"})]
 
 

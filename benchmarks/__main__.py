@@ -1,0 +1,123 @@
+"""``python -m benchmarks [--size tiny|full] [--json FILE] [--only SECTION ...]``: run the suite,
+print the table, and write every row with the machine it ran on as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import SIZES, Row, Size, markdown, table
+
+SECTIONS = ("events", "stores", "loading", "rendering")
+PACKAGES = (
+    "procflow",
+    "transitions",
+    "python-statemachine",
+    "SpiffWorkflow",
+    "jsonschema",
+    "PyYAML",
+    "psycopg",
+    "graphviz",
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    parser.add_argument("--json", type=Path, help="write the rows and the machine here")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown too")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    args = parser.parse_args(argv)
+    size = SIZES[args.size]
+
+    rows: list[Row] = []
+    for name in SECTIONS:
+        if name in args.only:
+            print(f"… {name}", file=sys.stderr, flush=True)
+            rows.extend(RUNNERS[name](size))
+    print(table(rows))
+    if args.markdown:
+        print()
+        print(markdown(rows))
+    if args.json is not None:
+        document = {"size": size.name, "machine": machine(), "rows": [row.as_json() for row in rows]}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0
+
+
+def _events(size: Size) -> list[Row]:
+    from benchmarks import events
+    from benchmarks.workload import load_workload
+
+    workload = load_workload()
+    made = events.contenders(workload)
+    return (
+        events.per_event(workload, made, size)
+        + events.instances(workload, made, size)
+        + events.memory(workload, made, size)
+    )
+
+
+def _stores(size: Size) -> list[Row]:
+    from benchmarks import stores
+
+    return stores.stores(size)
+
+
+def _loading(size: Size) -> list[Row]:
+    from benchmarks import loading
+
+    return loading.loading(size)
+
+
+def _rendering(size: Size) -> list[Row]:
+    from benchmarks import rendering
+
+    return rendering.rendering(size)
+
+
+RUNNERS: dict[str, Callable[[Size], list[Row]]] = {
+    "events": _events,
+    "stores": _stores,
+    "loading": _loading,
+    "rendering": _rendering,
+}
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+        "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

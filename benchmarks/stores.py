@@ -1,0 +1,347 @@
+"""Section 3: events committed through ``Workflows`` on SQLite and PostgreSQL.
+
+SQLite is set against its floor: a bare ``sqlite3`` transaction doing the same two writes an event
+needs (update the instance row, insert the history row), with the same pragmas (WAL,
+``synchronous=FULL``), the same ``BEGIN IMMEDIATE``, and the very JSON texts our events wrote.
+
+PostgreSQL runs 1, 2 and 4 worker processes, each driving its own instances along the workload's
+path; then 4 workers fire at the same 100 instances at once. Each contended event carries a unique
+marker in its payload and an idempotency key; afterwards every history is read back and each
+acknowledged marker must be there exactly once (lost = 0, doubled = 0).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import random
+import sqlite3
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from benchmarks.report import Row, Size
+from benchmarks.workload import PROCESS_FILE, Event, load_workload
+
+SECTION = "3 stores"
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+CONTENDED_TRIGGER = "contact_customer"
+"""fault_detection → fault_detection: always allowed, so contending writers only ever race on versions."""
+CONTENDED_ACTOR = ("liu", ("engineer",))
+
+
+def stores(size: Size) -> list[Row]:
+    try:
+        from engine.service import Workflows  # noqa: F401
+    except ImportError as exc:
+        return [Row(SECTION, "not measured", None, "", note=f"stores not landed: {exc}")]
+    rows = _sqlite(size)
+    url = os.environ.get("PROCFLOW_BENCH_POSTGRES") or os.environ.get("PROCFLOW_TEST_POSTGRES") or DEFAULT_POSTGRES
+    problem = _postgres_problem(url)
+    if problem is not None:
+        rows.append(Row(SECTION, "PostgreSQL", None, "", note=f"not measured: {problem}"))
+        return rows
+    return rows + _postgres(size, url)
+
+
+# --- SQLite ---------------------------------------------------------------------------------------
+
+
+def _sqlite(size: Size) -> list[Row]:
+    from engine.service import Workflows
+
+    workload = load_workload()
+    events = workload.events
+    instances = max(1, size.store_events // len(events))
+    with tempfile.TemporaryDirectory(prefix="procflow-bench-") as folder:
+        url = f"sqlite:///{Path(folder) / 'store.db'}"
+        with Workflows(url) as flows:
+            flows.register(PROCESS_FILE)
+            ids = [flows.start(workload.process.id, workload.starter).id for _ in range(instances)]
+            began = time.perf_counter()
+            for event in events:
+                for instance_id in ids:
+                    flows.fire(instance_id, event.trigger, event.actor, event.payload)
+            ours = instances * len(events) / (time.perf_counter() - began)
+            writes = _written_rows(flows, ids[0])
+        floor = _bare_sqlite(Path(folder) / "bare.db", writes, instances)
+    return [
+        Row(SECTION, "bare sqlite3: update instance + insert history, one transaction", floor, "events/s"),
+        Row(
+            SECTION,
+            f"SQLite through Workflows.fire ({instances} instances × {len(events)} events)",
+            ours,
+            "events/s",
+            ours / floor,
+            f"{ours / floor:.2f}× the bare rate",
+            "≥ 0.5× bare",
+            ours / floor >= 0.5,
+            "synchronous=FULL and WAL on both",
+        ),
+    ]
+
+
+def _written_rows(flows: Any, instance_id: str) -> list[tuple[str, str, str, str, str]]:
+    """What each event of the path wrote for one instance: state, data, entered_at, deadlines, entry."""
+    from engine.instances import deadline_to_json, entry_to_json
+
+    instance = flows.get(instance_id)
+    runtime = flows.runtime(instance.process_id, instance.content_hash)
+    replay = runtime.start(
+        _actor(instance.history[0].actor, instance.history[0].roles),
+        instance.history[0].payload,
+        at=instance.history[0].at,
+    )
+    rows = []
+    for entry in instance.history[1:]:
+        runtime.fire(replay, entry.trigger or "", _actor(entry.actor, entry.roles), entry.payload, at=entry.at)
+        rows.append(
+            (
+                replay.state,
+                json.dumps(replay.data, ensure_ascii=False),
+                replay.entered_at.isoformat(),
+                json.dumps([deadline_to_json(d) for d in replay.deadlines]),
+                json.dumps(entry_to_json(entry), ensure_ascii=False),
+            )
+        )
+    return rows
+
+
+def _bare_sqlite(path: Path, writes: list[tuple[str, str, str, str, str]], instances: int) -> float:
+    connection = sqlite3.connect(str(path), isolation_level=None)
+    for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"):
+        connection.execute(pragma)
+    connection.execute(
+        "CREATE TABLE instances (id TEXT PRIMARY KEY, state TEXT NOT NULL, data TEXT NOT NULL, "
+        "entered_at TEXT NOT NULL, deadlines TEXT NOT NULL, version INTEGER NOT NULL)"
+    )
+    connection.execute(
+        "CREATE TABLE entries (instance_id TEXT NOT NULL REFERENCES instances (id), idx INTEGER NOT NULL, "
+        "entry TEXT NOT NULL, PRIMARY KEY (instance_id, idx))"
+    )
+    ids = [uuid.uuid4().hex for _ in range(instances)]
+    connection.executemany(
+        "INSERT INTO instances VALUES (?, 'apply', '{}', '', '[]', 1)", [(instance_id,) for instance_id in ids]
+    )
+    began = time.perf_counter()
+    for index, (state, data, entered_at, deadlines, entry) in enumerate(writes, start=1):
+        for instance_id in ids:
+            connection.execute("BEGIN IMMEDIATE")
+            updated = connection.execute(
+                "UPDATE instances SET state = ?, data = ?, entered_at = ?, deadlines = ?, version = ? "
+                "WHERE id = ? AND version = ?",
+                (state, data, entered_at, deadlines, index + 1, instance_id, index),
+            ).rowcount
+            if updated != 1:
+                raise RuntimeError("the bare SQLite floor lost its own race")
+            connection.execute("INSERT INTO entries VALUES (?, ?, ?)", (instance_id, index, entry))
+            connection.execute("COMMIT")
+    rate = len(writes) * instances / (time.perf_counter() - began)
+    connection.close()
+    return rate
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------------
+
+
+def _postgres(size: Size, base: str) -> list[Row]:
+    rows = []
+    rates: dict[int, float] = {}
+    with _schema(base) as url:
+        _register(url)
+        for workers in (1, 2, 4):
+            per_worker = max(1, size.store_events // len(load_workload().events) // 4)
+            ids = _started(url, per_worker * workers)
+            results = _run_workers(url, [ids[w::workers] for w in range(workers)], "path", 0)
+            events = sum(r["events"] for r in results["workers"])
+            rates[workers] = events / results["seconds"]
+            row = Row(
+                SECTION, f"PostgreSQL, {workers} worker process(es), distinct instances", rates[workers], "events/s"
+            )
+            if workers > 1:
+                ratio = rates[workers] / rates[1]
+                row.ratio, row.ratio_text = ratio, f"{ratio:.2f}× one worker"
+                if workers == 4:
+                    row.target, row.met = "≥ 1.5× one worker", ratio >= 1.5
+            rows.append(row)
+        rows.append(_contended(url, size))
+    return rows
+
+
+def _contended(url: str, size: Size) -> Row:
+    from engine.service import Workflows
+
+    ids = _started(url, size.contended_instances, to_fault_detection=True)
+    results = _run_workers(url, [ids] * 4, "contend", size.contended_events)
+    acknowledged = [marker for r in results["workers"] for marker in r["markers"]]
+    with Workflows(url) as flows:
+        found: Counter[str] = Counter()
+        for instance_id in ids:
+            for entry in flows.history(instance_id):
+                if entry.trigger == CONTENDED_TRIGGER:
+                    found[str(entry.payload.get("symptoms_confirmed"))] += 1
+    lost = sum(1 for marker in acknowledged if found[marker] == 0)
+    doubled = sum(1 for count in found.values() if count > 1)
+    conflicts = sum(r["conflicts"] for r in results["workers"])
+    given_up = sum(r["given_up"] for r in results["workers"])
+    rate = len(acknowledged) / results["seconds"]
+    return Row(
+        SECTION,
+        f"PostgreSQL, 4 workers contending on the same {size.contended_instances} instances",
+        rate,
+        "events/s",
+        ratio_text=f"lost={lost} doubled={doubled}",
+        target="lost = 0, doubled = 0",
+        met=lost == 0 and doubled == 0 and len(found) == len(acknowledged),
+        note=(
+            f"{len(acknowledged)} events acknowledged, {sum(found.values())} in the histories; "
+            f"{conflicts} version conflicts retried by Workflows.fire, {given_up} sent again after EventConflict"
+        ),
+    )
+
+
+def _register(url: str) -> None:
+    from engine.service import Workflows
+
+    with Workflows(url) as flows:
+        flows.register(PROCESS_FILE)
+
+
+def _started(url: str, count: int, *, to_fault_detection: bool = False) -> list[str]:
+    from engine.service import Workflows
+
+    workload = load_workload()
+    with Workflows(url) as flows:
+        ids = [flows.start(workload.process.id, workload.starter).id for _ in range(count)]
+        if to_fault_detection:
+            for event in _to_fault_detection(workload.events):
+                for instance_id in ids:
+                    flows.fire(instance_id, event.trigger, event.actor, event.payload)
+    return ids
+
+
+def _to_fault_detection(events: tuple[Event, ...]) -> list[Event]:
+    by_trigger = {event.trigger: event for event in reversed(events)}  # the first of each
+    path = []
+    for trigger in ("submit", "reviewed", "issue_order", "shipped", "register"):
+        event = by_trigger[trigger]
+        if trigger == "reviewed":  # under warranty, so it goes straight on to accept the application
+            event = Event(trigger, event.actor, {**event.payload, "in_warranty": True}, event.at)
+        path.append(event)
+    return path
+
+
+def _run_workers(url: str, shares: list[list[str]], job: str, count: int) -> dict[str, Any]:
+    """Start one process per share, wait until each is ready, release them together, and time it."""
+    context = multiprocessing.get_context("spawn")
+    ready, go, results = context.Queue(), context.Event(), context.Queue()
+    processes = [
+        context.Process(target=_worker, args=(url, share, job, count, index, ready, go, results))
+        for index, share in enumerate(shares)
+    ]
+    for process in processes:
+        process.start()
+    for _ in processes:
+        ready.get(timeout=120)
+    began = time.perf_counter()
+    go.set()
+    collected = [results.get(timeout=1800) for _ in processes]
+    seconds = time.perf_counter() - began
+    for process in processes:
+        process.join(timeout=60)
+    failures = [r["error"] for r in collected if r.get("error")]
+    if failures:
+        raise RuntimeError(f"a benchmark worker failed: {failures[0]}")
+    return {"seconds": seconds, "workers": collected}
+
+
+def _worker(url: str, ids: list[str], job: str, count: int, index: int, ready: Any, go: Any, results: Any) -> None:
+    from engine.errors import EventConflict, StaleVersion
+    from engine.runtime import Actor
+    from engine.service import Workflows
+
+    report: dict[str, Any] = {"events": 0, "markers": [], "conflicts": 0, "given_up": 0, "error": None}
+    try:
+        workload = load_workload()
+        with Workflows(url) as flows:
+            flows.runtime(workload.process.id, workload.process.content_hash)  # compiled before the clock starts
+            save = flows.store.save
+
+            def counting_save(instance: Any, read: int) -> Any:
+                try:
+                    return save(instance, read)
+                except StaleVersion:
+                    report["conflicts"] += 1
+                    raise
+
+            flows.store.save = counting_save  # type: ignore[method-assign]
+            ready.put(index)
+            go.wait()
+            if job == "path":
+                for event in workload.events:
+                    for instance_id in ids:
+                        flows.fire(instance_id, event.trigger, event.actor, event.payload)
+                        report["events"] += 1
+            else:
+                actor = Actor(CONTENDED_ACTOR[0], CONTENDED_ACTOR[1])
+                chooser = random.Random(index)
+                for number in range(count):
+                    marker = f"w{index}-{number}"
+                    instance_id = chooser.choice(ids)
+                    while True:
+                        try:
+                            flows.fire(
+                                instance_id, CONTENDED_TRIGGER, actor, {"symptoms_confirmed": marker}, key=marker
+                            )
+                            break
+                        except EventConflict:
+                            report["given_up"] += 1  # the same key again: it takes effect at most once
+                    report["markers"].append(marker)
+                    report["events"] += 1
+    except Exception as exc:  # reported to the parent, which raises it
+        report["error"] = f"{type(exc).__name__}: {exc}"
+        with contextlib.suppress(Exception):
+            ready.put(index)
+    results.put(report)
+
+
+@contextlib.contextmanager
+def _schema(base: str) -> Iterator[str]:
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    option = quote(f"-csearch_path={schema}", safe="")
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options={option}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as connection:
+            connection.execute("SET lock_timeout = '30s'")
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def _postgres_problem(url: str) -> str | None:
+    try:
+        import psycopg
+    except ImportError as exc:
+        return f"psycopg is not installed ({exc})"
+    try:
+        with psycopg.connect(url, connect_timeout=5) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return f"no PostgreSQL at {url}: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
+    return None
+
+
+def _actor(actor_id: str, roles: Any) -> Any:
+    from engine.runtime import Actor
+
+    return Actor(actor_id, roles)

@@ -1,0 +1,99 @@
+"""The benchmark suite runs end to end at its tiny size, so it cannot rot. No figure is judged here:
+machines are noisy, and the targets are for the full run written up in benchmarks/README.md."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+pytest.importorskip("statemachine", reason="the benchmark peers come with the `bench` extra")
+pytest.importorskip("SpiffWorkflow", reason="the benchmark peers come with the `bench` extra")
+
+EVERY_SECTION = {"1 per event", "2 instances", "3 stores", "4 loading", "5 rendering"}
+CONTENDERS = ("procflow", "transitions (bare)", "python-statemachine", "SpiffWorkflow")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict]:
+    out = tmp_path_factory.mktemp("bench") / "tiny.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--size", "tiny", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    return run, json.loads(out.read_text(encoding="utf-8"))
+
+
+def rows_named(document: dict, section: str) -> list[str]:
+    return [row["name"] for row in document["rows"] if row["section"] == section]
+
+
+def test_the_tiny_run_prints_a_table_and_writes_every_section(tiny_run):
+    run, document = tiny_run
+    assert run.stdout.splitlines()[0].split()[:3] == ["section", "measurement", "value"]
+    assert {row["section"] for row in document["rows"]} == EVERY_SECTION
+    assert document["size"] == "tiny"
+    for row in document["rows"]:
+        assert row["name"] in run.stdout
+        assert set(row) == {"section", "name", "value", "unit", "ratio", "ratio_text", "target", "met", "note"}
+
+
+def test_every_contender_has_its_per_event_instance_and_memory_rows(tiny_run):
+    _, document = tiny_run
+    per_event = rows_named(document, "1 per event")
+    instances = rows_named(document, "2 instances")
+    for name in CONTENDERS:
+        assert any(row.startswith(name) for row in per_event), name
+        assert any(row.startswith(f"{name}:") and "completed" in row for row in instances), name
+        assert any(row.startswith(f"{name}:") and "memory" in row for row in instances), name
+
+
+def test_every_row_with_a_target_says_whether_it_is_met(tiny_run):
+    _, document = tiny_run
+    targeted = [row for row in document["rows"] if row["target"]]
+    assert len(targeted) >= 10
+    for row in targeted:
+        assert isinstance(row["met"], bool) or row["value"] is None, row
+
+
+def test_every_shipped_process_is_loaded_and_rendered(tiny_run):
+    _, document = tiny_run
+    shipped = sorted(path.name for path in (ROOT / "processes").glob("*.yaml"))
+    loading = rows_named(document, "4 loading")
+    rendering = rows_named(document, "5 rendering")
+    for name in shipped:
+        assert any(row.startswith(name) for row in loading), name
+        assert any(row.startswith(name) for row in rendering) or rendering == ["not measured"], name
+
+
+def test_the_machine_it_ran_on_is_recorded(tiny_run):
+    _, document = tiny_run
+    machine = document["machine"]
+    assert machine["cores"] >= 1
+    assert machine["python"].count(".") == 2
+    for package in ("transitions", "python-statemachine", "SpiffWorkflow"):
+        assert machine["packages"][package], package
+
+
+def test_the_committed_bpmn_file_is_the_one_the_graph_gives():
+    from benchmarks.bpmn import bpmn_text
+    from benchmarks.contenders import BPMN_FILE
+    from benchmarks.workload import load_workload
+
+    assert BPMN_FILE.read_text(encoding="utf-8") == bpmn_text(load_workload()), (
+        "processes/return_repair.yaml changed: run `.venv/bin/python -m benchmarks.bpmn`"
+    )
+
+
+def test_every_peer_takes_the_same_path_to_the_same_end():
+    from benchmarks.events import contenders
+    from benchmarks.workload import load_workload
+
+    workload = load_workload()
+    assert (workload.resting_state, workload.final_state) == ("approve_plan", "completed")
+    assert len(contenders(workload)) == len(CONTENDERS)  # it raises naming any that strays
