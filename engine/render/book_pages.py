@@ -8,13 +8,14 @@ nothing, so a book copied anywhere and opened from disk shows the same.
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from engine.errors import RenderError
-from engine.model import FrozenJson, Process, SignOff, State, StateKind, Text, Transition
+from engine.model import FrozenJson, Process, SignOff, State, StateKind, Text, Transition, thaw_json
 from engine.render import Lang
 from engine.render.book_style import CSS
 
@@ -82,7 +83,7 @@ def procedure_page(process: Process, svg: str, files: DiagramFiles, lang: Lang) 
     sections = [
         _header(process, lang),
         "<main>",
-        _diagram_section(process, svg, files, lang),
+        _diagram_section(svg, files, lang),
         _steps_section(process, lang),
         _transitions_section(process, lang),
         _roles_section(process, lang),
@@ -120,7 +121,7 @@ def _header(process: Process, lang: Lang) -> str:
     )
 
 
-def _diagram_section(process: Process, svg: str, files: DiagramFiles, lang: Lang) -> str:
+def _diagram_section(svg: str, files: DiagramFiles, lang: Lang) -> str:
     links = " · ".join(
         f'<a href="{_e(name)}">{kind}</a>'
         for kind, name in ((_label(_FULL_SIZE_SVG, lang), files.svg), ("Mermaid", files.mermaid), ("DOT", files.dot))
@@ -275,7 +276,7 @@ def _field_type(field: FrozenJson) -> str:
         return ""
     enum = field.get("enum")
     if isinstance(enum, tuple):
-        return _e(" | ".join(str(v) for v in enum))
+        return _e(" | ".join(v if isinstance(v, str) else json.dumps(thaw_json(v), ensure_ascii=False) for v in enum))
     kind = field.get("type")
     kinds = " | ".join(str(k) for k in kind) if isinstance(kind, tuple) else str(kind) if kind is not None else ""
     fmt = field.get("format")
