@@ -1,0 +1,149 @@
+"""What every store does, as a ``Protocol``, and the small values it hands back.
+
+A store keeps definitions (by process id, version and content hash, with their YAML text),
+instances (state, data, open deadlines and the version they are at), their append-only history,
+the deadlines workers fire, and idempotency keys. It knows nothing of firing rules: the service
+(``engine.service``) moves instances with the runtime and asks the store to write the result, in one
+transaction, only if the instance is still at the version it read.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from engine.instances import Entry, Instance, OpenDeadline
+
+DEFAULT_LEASE = datetime.timedelta(seconds=60)
+"""How long a worker's claim on a due deadline holds before another worker may take it over."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessRef:
+    """One stored version of a definition."""
+
+    id: str
+    version: int
+    """The ``version:`` the YAML declares; a changed file must declare a new one to be stored."""
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDefinition:
+    ref: ProcessRef
+    source: str
+    """The YAML text exactly as registered, so the definition can be loaded again as it was."""
+    file: str
+    """Where the text was read from when it was registered (for messages; it may have changed since)."""
+    registered_at: datetime.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSummary:
+    """An instance without its history: what a listing shows."""
+
+    id: str
+    process: ProcessRef
+    state: str
+    data: dict[str, Any]
+    entered_at: datetime.datetime
+    deadlines: tuple[OpenDeadline, ...]
+    version: int
+
+    def overdue(self, now: datetime.datetime) -> tuple[OpenDeadline, ...]:
+        return tuple(d for d in self.deadlines if d.due <= now)
+
+
+@dataclass(frozen=True, slots=True)
+class DueDeadline:
+    """A deadline a worker has claimed: it fires ``fire`` on ``instance_id`` once ``due`` has passed."""
+
+    instance_id: str
+    state: str
+    due: datetime.datetime
+    fire: str
+
+
+class Store(Protocol):
+    """The interface ``engine.service`` uses; ``sqlite.py``, ``postgres.py`` and ``memory.py`` implement it.
+
+    Errors: ``NotFound`` for an unknown id, ``ConflictError`` subclasses for writes that lost a race
+    or contradict what is stored, ``StoreError`` for anything the database itself reports.
+    """
+
+    @property
+    def url(self) -> str:
+        """The store's URL with any password hidden: what messages name."""
+        ...
+
+    def close(self) -> None: ...
+
+    # --- definitions ---
+
+    def add_definition(self, definition: StoredDefinition) -> StoredDefinition:
+        """Store a definition, or return the one already stored with the same process id and content.
+        ``DefinitionConflict`` when its version is already stored with other content."""
+        ...
+
+    def definition(self, process_id: str, content_hash: str | None = None) -> StoredDefinition:
+        """The definition with that content, or the highest version of the process when ``None``."""
+        ...
+
+    def definitions(self) -> list[StoredDefinition]:
+        """Every stored definition, by process id then version."""
+        ...
+
+    # --- instances ---
+
+    def insert(self, instance: Instance) -> Instance:
+        """Store a new instance (its start entry and deadlines). When the start entry carries a key
+        already used to start an instance of the same process, store nothing and return that one.
+        ``DuplicateInstance`` when the id is taken."""
+        ...
+
+    def load(self, instance_id: str) -> Instance:
+        """The instance as last written, with its whole history."""
+        ...
+
+    def save(self, instance: Instance, expected_version: int) -> None:
+        """Write the instance's state, data and deadlines and append ``history[expected_version:]``, in
+        one transaction, only if the stored instance is still at ``expected_version``.
+
+        ``StaleVersion`` if it is not; ``DuplicateKey`` if a new entry's idempotency key is already
+        recorded for the instance. Either way nothing is written.
+        """
+        ...
+
+    def entry_for_key(self, instance_id: str, key: str) -> tuple[int, Entry] | None:
+        """The history entry (and its index) recorded with that idempotency key, if any."""
+        ...
+
+    def summaries(
+        self,
+        process_id: str | None = None,
+        state: str | None = None,
+        overdue_at: datetime.datetime | None = None,
+    ) -> list[InstanceSummary]:
+        """Instances without their histories, oldest first; ``overdue_at`` keeps those with a
+        deadline or time limit due by then."""
+        ...
+
+    # --- timers ---
+
+    def claim_due(
+        self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
+    ) -> list[DueDeadline]:
+        """Claim up to ``limit`` deadlines that fire a trigger, are due at ``now``, are not refused and
+        not claimed by a live claim of another worker; earliest first. The claim ends when the
+        instance is next written, when ``release`` is called, or after ``lease``."""
+        ...
+
+    def mark_refused(self, instance_id: str, deadline: OpenDeadline, version: int, reason: str) -> None:
+        """Note that firing ``deadline`` was refused at ``version``, so workers stop claiming it until the
+        instance changes. Does nothing if the instance has moved on."""
+        ...
+
+    def release(self, worker: str) -> None:
+        """Drop the worker's remaining claims (a worker stopping cleanly)."""
+        ...

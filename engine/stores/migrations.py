@@ -1,0 +1,138 @@
+"""The stores' tables, as numbered migrations that the stores apply themselves when opened.
+
+A store records each migration it has applied in ``schema_migrations``. Opening a store applies the
+missing ones, in order, each in its own transaction (both SQLite and PostgreSQL run DDL inside
+transactions, so a failed step leaves the store as it was), while holding the store's write lock
+so two processes opening one store at once do not both upgrade it. A store written by a newer
+procflow than this one is refused rather than guessed at.
+
+Add a migration by appending to ``MIGRATIONS``; never edit one that has shipped. Each step is
+written once per dialect where the dialects differ: times are ``TIMESTAMPTZ`` on PostgreSQL and
+fixed-width UTC text on SQLite (so text order is time order); JSON is PostgreSQL's ``json``, which
+keeps the text exactly as written, and text on SQLite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    description: str
+    sqlite: tuple[str, ...]
+    postgresql: tuple[str, ...]
+
+    def statements(self, dialect: str) -> tuple[str, ...]:
+        return self.sqlite if dialect == "sqlite" else self.postgresql
+
+
+def _both(template: str) -> tuple[str, str]:
+    """A statement for each dialect from one template with ``{time}`` and ``{json}`` column types."""
+    return (
+        template.format(time="TEXT", json="TEXT"),
+        template.format(time="TIMESTAMPTZ", json="JSON"),
+    )
+
+
+_INITIAL = [
+    _both(
+        """CREATE TABLE definitions (
+            process_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            content_hash TEXT NOT NULL,
+            source TEXT NOT NULL,
+            file TEXT NOT NULL,
+            registered_at {time} NOT NULL,
+            PRIMARY KEY (process_id, version),
+            UNIQUE (process_id, content_hash)
+        )"""
+    ),
+    _both(
+        """CREATE TABLE instances (
+            id TEXT PRIMARY KEY,
+            process_id TEXT NOT NULL,
+            process_version INTEGER NOT NULL,
+            content_hash TEXT NOT NULL,
+            state TEXT NOT NULL,
+            data {json} NOT NULL,
+            entered_at TEXT NOT NULL,
+            deadlines {json} NOT NULL,
+            version INTEGER NOT NULL,
+            started_at {time} NOT NULL,
+            FOREIGN KEY (process_id, content_hash) REFERENCES definitions (process_id, content_hash)
+        )"""
+    ),
+    _both("CREATE INDEX instances_by_process_state ON instances (process_id, state, started_at)"),
+    _both(
+        """CREATE TABLE entries (
+            instance_id TEXT NOT NULL REFERENCES instances (id),
+            idx INTEGER NOT NULL,
+            entry {json} NOT NULL,
+            PRIMARY KEY (instance_id, idx)
+        )"""
+    ),
+    _both(
+        """CREATE TABLE deadlines (
+            instance_id TEXT NOT NULL REFERENCES instances (id),
+            position INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            due {time} NOT NULL,
+            fire TEXT,
+            PRIMARY KEY (instance_id, position)
+        )"""
+    ),
+    _both("CREATE INDEX deadlines_by_due ON deadlines (due)"),
+    _both(
+        """CREATE TABLE idempotency_keys (
+            instance_id TEXT NOT NULL REFERENCES instances (id),
+            key TEXT NOT NULL,
+            entry_index INTEGER NOT NULL,
+            PRIMARY KEY (instance_id, key)
+        )"""
+    ),
+    _both(
+        """CREATE TABLE start_keys (
+            process_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            instance_id TEXT NOT NULL REFERENCES instances (id),
+            PRIMARY KEY (process_id, key)
+        )"""
+    ),
+]
+
+_WORKER_CLAIMS = [
+    _both("ALTER TABLE deadlines ADD COLUMN claimed_by TEXT"),
+    _both("ALTER TABLE deadlines ADD COLUMN claimed_until {time}"),
+    _both("ALTER TABLE deadlines ADD COLUMN refused TEXT"),
+    _both("CREATE INDEX deadlines_fireable ON deadlines (due) WHERE fire IS NOT NULL AND refused IS NULL"),
+]
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "definitions, instances, history entries, deadlines, idempotency keys",
+        tuple(s for s, _ in _INITIAL),
+        tuple(p for _, p in _INITIAL),
+    ),
+    Migration(
+        2,
+        "worker claims on deadlines, and deadlines whose firing was refused",
+        tuple(s for s, _ in _WORKER_CLAIMS),
+        tuple(p for _, p in _WORKER_CLAIMS),
+    ),
+)
+
+LATEST = MIGRATIONS[-1].number
+
+BOOKKEEPING = _both(
+    "CREATE TABLE IF NOT EXISTS schema_migrations "
+    "(version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at {time} NOT NULL)"
+)
+"""The table that records the applied migrations, per dialect (created before anything else)."""
+
+
+def pending(current: int, target: int = LATEST) -> tuple[Migration, ...]:
+    """The migrations that take a store from schema version ``current`` to ``target``, in order."""
+    return tuple(m for m in MIGRATIONS if current < m.number <= target)

@@ -1,0 +1,403 @@
+"""The SQL both relational stores share. ``sqlite.py`` and ``postgres.py`` supply the connection, the
+transactions, how times and JSON are passed, and the one statement that differs in kind (claiming
+due deadlines); everything else is written once, with ``?`` placeholders.
+
+Every event is one write transaction: check the idempotency keys, move the instance's row on with
+``UPDATE ... WHERE id = ? AND version = ?`` (no row updated means another writer got there first),
+append the history entries, replace the instance's deadlines, record the keys. History entries are
+only ever inserted, so a reader who reads the instance's row first and then the entries below its
+version sees a consistent instance without a snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from engine.errors import (
+    DefinitionConflict,
+    DuplicateInstance,
+    DuplicateKey,
+    InstanceFormatError,
+    NotFound,
+    StaleVersion,
+    StoreError,
+)
+from engine.instances import (
+    Entry,
+    Instance,
+    OpenDeadline,
+    deadline_from_json,
+    deadline_to_json,
+    entry_from_json,
+    entry_to_json,
+)
+from engine.stores import migrations
+from engine.stores.base import DEFAULT_LEASE, DueDeadline, InstanceSummary, ProcessRef, StoredDefinition
+
+Row = Sequence[Any]
+Params = Sequence[Any]
+
+
+class Transaction(Protocol):
+    """One open transaction: run statements written with ``?`` placeholders."""
+
+    def run(self, sql: str, params: Params = ()) -> int:
+        """Execute; the number of rows changed."""
+        ...
+
+    def one(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    def all(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+
+_INSTANCE_COLUMNS = "id, process_id, process_version, content_hash, state, data, entered_at, deadlines, version"
+
+
+class SqlStore:
+    """A store over a SQL database; subclasses supply the dialect."""
+
+    dialect = ""
+
+    def __init__(self, url: str):
+        self._url = url
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    # --- what a dialect supplies -----------------------------------------------------------------
+
+    def _transaction(self, *, write: bool) -> AbstractContextManager[Transaction]:
+        """A transaction; ``write`` ones hold the database's write lock where it has one. Driver
+        errors leave it as ``StoreError``; any error rolls it back."""
+        raise NotImplementedError
+
+    def _time(self, moment: datetime.datetime) -> Any:
+        raise NotImplementedError
+
+    def _from_time(self, value: Any) -> datetime.datetime:
+        raise NotImplementedError
+
+    def _from_json(self, value: Any) -> Any:
+        """A JSON column's value as read (text on SQLite; psycopg decodes ``json`` itself)."""
+        raise NotImplementedError
+
+    def claim_due(
+        self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
+    ) -> list[DueDeadline]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # --- migrations ------------------------------------------------------------------------------
+
+    def _migrate(self, target: int = migrations.LATEST) -> None:
+        bookkeeping = migrations.BOOKKEEPING[0 if self.dialect == "sqlite" else 1]
+        with self._transaction(write=True) as tx:
+            self._lock_for_migration(tx)
+            tx.run(bookkeeping)
+            current = self._schema_version(tx)
+            if current > migrations.LATEST:
+                raise StoreError(
+                    f"{self.url}: the store is at schema version {current}, newer than this procflow knows "
+                    f"({migrations.LATEST}); upgrade procflow to use it"
+                )
+            for migration in migrations.pending(current, target):
+                for statement in migration.statements(self.dialect):
+                    tx.run(statement)
+                tx.run(
+                    "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+                    (migration.number, migration.description, self._time(_utc_now())),
+                )
+
+    def _lock_for_migration(self, tx: Transaction) -> None:
+        """Keep other processes from migrating at the same time (SQLite's write lock already does)."""
+
+    @staticmethod
+    def _schema_version(tx: Transaction) -> int:
+        row = tx.one("SELECT MAX(version) FROM schema_migrations")
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
+    def schema_version(self) -> int:
+        """The number of the last migration applied to this store."""
+        with self._transaction(write=False) as tx:
+            return self._schema_version(tx)
+
+    # --- definitions -----------------------------------------------------------------------------
+
+    def add_definition(self, definition: StoredDefinition) -> StoredDefinition:
+        ref = definition.ref
+        with self._transaction(write=True) as tx:
+            tx.run(
+                "INSERT INTO definitions (process_id, version, content_hash, source, file, registered_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (ref.id, ref.version, ref.content_hash, definition.source, definition.file,
+                 self._time(definition.registered_at)),
+            )
+            rows = tx.all(
+                "SELECT process_id, version, content_hash, source, file, registered_at FROM definitions "
+                "WHERE process_id = ? AND (version = ? OR content_hash = ?)",
+                (ref.id, ref.version, ref.content_hash),
+            )
+        stored = [self._definition(row) for row in rows]
+        same = next((d for d in stored if d.ref.content_hash == ref.content_hash), None)
+        if same is not None:
+            return same
+        other = stored[0]
+        raise DefinitionConflict(
+            f"`{ref.id}` version {ref.version} is already stored with other content "
+            f"(registered from {other.file}, hash {other.ref.content_hash[:12]}; this one is "
+            f"{ref.content_hash[:12]}): instances started on it keep running on it, so a changed "
+            f"definition needs a new number; raise `version:` in {definition.file}"
+        )
+
+    def definition(self, process_id: str, content_hash: str | None = None) -> StoredDefinition:
+        columns = "SELECT process_id, version, content_hash, source, file, registered_at FROM definitions "
+        with self._transaction(write=False) as tx:
+            if content_hash is None:
+                row = tx.one(columns + "WHERE process_id = ? ORDER BY version DESC LIMIT 1", (process_id,))
+            else:
+                row = tx.one(columns + "WHERE process_id = ? AND content_hash = ?", (process_id, content_hash))
+        if row is None:
+            which = f"with content {content_hash[:12]}" if content_hash else "at all"
+            raise NotFound(f"{self.url} holds no definition of process `{process_id}` {which}; register it first")
+        return self._definition(row)
+
+    def definitions(self) -> list[StoredDefinition]:
+        with self._transaction(write=False) as tx:
+            rows = tx.all(
+                "SELECT process_id, version, content_hash, source, file, registered_at FROM definitions "
+                "ORDER BY process_id, version"
+            )
+        return [self._definition(row) for row in rows]
+
+    def _definition(self, row: Row) -> StoredDefinition:
+        return StoredDefinition(ProcessRef(row[0], int(row[1]), row[2]), row[3], row[4], self._from_time(row[5]))
+
+    # --- instances -------------------------------------------------------------------------------
+
+    def insert(self, instance: Instance) -> Instance:
+        start = instance.history[0]
+        try:
+            with self._transaction(write=True) as tx:
+                if start.key is not None:
+                    existing = self._started_with(tx, instance.process_id, start.key)
+                    if existing is not None:
+                        return self._load(tx, existing)
+                inserted = tx.run(
+                    f"INSERT INTO instances ({_INSTANCE_COLUMNS}, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    (*self._instance_row(instance), self._time(start.at)),
+                )
+                if not inserted:
+                    raise DuplicateInstance(f"{self.url} already holds an instance `{instance.id}`")
+                self._append(tx, instance, 0)
+                self._write_deadlines(tx, instance)
+                if start.key is not None and not tx.run(
+                    "INSERT INTO start_keys (process_id, key, instance_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    (instance.process_id, start.key, instance.id),
+                ):
+                    raise _StartKeyTaken  # by a start that committed after our check: roll ours back
+        except _StartKeyTaken:
+            with self._transaction(write=False) as tx:
+                existing = self._started_with(tx, instance.process_id, start.key or "")
+                assert existing is not None
+                return self._load(tx, existing)
+        return instance
+
+    @staticmethod
+    def _started_with(tx: Transaction, process_id: str, key: str) -> str | None:
+        row = tx.one("SELECT instance_id FROM start_keys WHERE process_id = ? AND key = ?", (process_id, key))
+        return None if row is None else str(row[0])
+
+    def load(self, instance_id: str) -> Instance:
+        with self._transaction(write=False) as tx:
+            return self._load(tx, instance_id)
+
+    def _load(self, tx: Transaction, instance_id: str) -> Instance:
+        row = tx.one(f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE id = ?", (instance_id,))
+        if row is None:
+            raise NotFound(f"{self.url} holds no instance `{instance_id}`")
+        version = int(row[8])
+        entries = tx.all(
+            "SELECT entry FROM entries WHERE instance_id = ? AND idx < ? ORDER BY idx", (instance_id, version)
+        )
+        try:
+            history = [entry_from_json(self._from_json(e[0]), f"entry {i}") for i, e in enumerate(entries)]
+            instance = Instance(
+                id=row[0],
+                process_id=row[1],
+                process_version=int(row[2]),
+                content_hash=row[3],
+                state=row[4],
+                data=self._from_json(row[5]),
+                entered_at=datetime.datetime.fromisoformat(row[6]),
+                deadlines=tuple(deadline_from_json(d) for d in self._from_json(row[7])),
+                history=history,
+            )
+        except (InstanceFormatError, ValueError, TypeError) as exc:
+            raise StoreError(
+                f"{self.url}: instance `{instance_id}` is stored in a form procflow cannot read: {exc}"
+            ) from exc
+        if instance.version != version:
+            raise StoreError(
+                f"{self.url}: instance `{instance_id}` is at version {version} but only {instance.version} "
+                "history entries are stored"
+            )
+        return instance
+
+    def save(self, instance: Instance, expected_version: int) -> None:
+        if not expected_version < instance.version:
+            raise ValueError("save() needs at least one new history entry")
+        new = instance.history[expected_version:]
+        with self._transaction(write=True) as tx:
+            for entry in new:
+                if entry.key is not None:
+                    found = tx.one(
+                        "SELECT entry_index FROM idempotency_keys WHERE instance_id = ? AND key = ?",
+                        (instance.id, entry.key),
+                    )
+                    if found is not None:
+                        raise DuplicateKey(
+                            f"instance `{instance.id}`: key `{entry.key}` is already recorded (entry {found[0]})",
+                            instance_id=instance.id,
+                            index=int(found[0]),
+                        )
+            row = self._instance_row(instance)
+            moved = tx.run(
+                "UPDATE instances SET state = ?, data = ?, entered_at = ?, deadlines = ?, version = ? "
+                "WHERE id = ? AND version = ?",
+                (row[4], row[5], row[6], row[7], row[8], instance.id, expected_version),
+            )
+            if not moved:
+                current = tx.one("SELECT version FROM instances WHERE id = ?", (instance.id,))
+                if current is None:
+                    raise NotFound(f"{self.url} holds no instance `{instance.id}`")
+                raise StaleVersion(
+                    f"instance `{instance.id}` is at version {current[0]}, not {expected_version}: "
+                    "another writer moved it on since it was read",
+                    expected=expected_version,
+                    found=int(current[0]),
+                )
+            self._append(tx, instance, expected_version)
+            tx.run("DELETE FROM deadlines WHERE instance_id = ?", (instance.id,))
+            self._write_deadlines(tx, instance)
+
+    def _append(self, tx: Transaction, instance: Instance, first: int) -> None:
+        for index, entry in enumerate(instance.history[first:], start=first):
+            tx.run(
+                "INSERT INTO entries (instance_id, idx, entry) VALUES (?, ?, ?)",
+                (instance.id, index, _dumps(entry_to_json(entry))),
+            )
+            if entry.key is not None and index > 0:
+                tx.run(
+                    "INSERT INTO idempotency_keys (instance_id, key, entry_index) VALUES (?, ?, ?)",
+                    (instance.id, entry.key, index),
+                )
+
+    def _write_deadlines(self, tx: Transaction, instance: Instance) -> None:
+        for position, deadline in enumerate(instance.deadlines):
+            tx.run(
+                "INSERT INTO deadlines (instance_id, position, state, due, fire) VALUES (?, ?, ?, ?, ?)",
+                (instance.id, position, deadline.state, self._time(deadline.due), deadline.fire),
+            )
+
+    def _instance_row(self, instance: Instance) -> tuple[Any, ...]:
+        return (
+            instance.id,
+            instance.process_id,
+            instance.process_version,
+            instance.content_hash,
+            instance.state,
+            _dumps(instance.data),
+            instance.entered_at.isoformat(),
+            _dumps([deadline_to_json(d) for d in instance.deadlines]),
+            instance.version,
+        )
+
+    def entry_for_key(self, instance_id: str, key: str) -> tuple[int, Entry] | None:
+        with self._transaction(write=False) as tx:
+            row = tx.one(
+                "SELECT e.idx, e.entry FROM idempotency_keys k JOIN entries e "
+                "ON e.instance_id = k.instance_id AND e.idx = k.entry_index "
+                "WHERE k.instance_id = ? AND k.key = ?",
+                (instance_id, key),
+            )
+        if row is None:
+            return None
+        return int(row[0]), entry_from_json(self._from_json(row[1]))
+
+    def summaries(
+        self,
+        process_id: str | None = None,
+        state: str | None = None,
+        overdue_at: datetime.datetime | None = None,
+    ) -> list[InstanceSummary]:
+        where, params = [], []
+        if process_id is not None:
+            where.append("process_id = ?")
+            params.append(process_id)
+        if state is not None:
+            where.append("state = ?")
+            params.append(state)
+        if overdue_at is not None:
+            where.append("EXISTS (SELECT 1 FROM deadlines d WHERE d.instance_id = instances.id AND d.due <= ?)")
+            params.append(self._time(overdue_at))
+        sql = f"SELECT {_INSTANCE_COLUMNS} FROM instances"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self._transaction(write=False) as tx:
+            rows = tx.all(sql + " ORDER BY started_at, id", params)
+        return [
+            InstanceSummary(
+                id=row[0],
+                process=ProcessRef(row[1], int(row[2]), row[3]),
+                state=row[4],
+                data=self._from_json(row[5]),
+                entered_at=datetime.datetime.fromisoformat(row[6]),
+                deadlines=tuple(deadline_from_json(d) for d in self._from_json(row[7])),
+                version=int(row[8]),
+            )
+            for row in rows
+        ]
+
+    # --- timers ----------------------------------------------------------------------------------
+
+    def mark_refused(self, instance_id: str, deadline: OpenDeadline, version: int, reason: str) -> None:
+        with self._transaction(write=True) as tx:
+            row = tx.one(f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE id = ?", (instance_id,))
+            if row is None or int(row[8]) != version:
+                return
+            open_now = [deadline_from_json(d) for d in self._from_json(row[7])]
+            if deadline not in open_now:
+                return
+            tx.run(
+                "UPDATE deadlines SET refused = ?, claimed_by = NULL, claimed_until = NULL "
+                "WHERE instance_id = ? AND position = ?",
+                (reason, instance_id, open_now.index(deadline)),
+            )
+
+    def release(self, worker: str) -> None:
+        with self._transaction(write=True) as tx:
+            tx.run("UPDATE deadlines SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", (worker,))
+
+    def _due(self, rows: Sequence[Row]) -> list[DueDeadline]:
+        due = [DueDeadline(row[0], row[1], self._from_time(row[2]), row[3]) for row in rows]
+        return sorted(due, key=lambda d: (d.due, d.instance_id))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class _StartKeyTaken(Exception):
+    pass

@@ -1,0 +1,130 @@
+"""The default store: one SQLite file (the standard library's ``sqlite3``), safe for several processes.
+
+The file runs in WAL mode, so readers never wait for the writer. Every write takes the database's
+write lock at its start (``BEGIN IMMEDIATE``): two writers queue instead of both reading and then
+one failing to upgrade its lock, and the claim of due deadlines needs no ``SKIP LOCKED`` because
+only one worker claims at a time. A writer waits up to ``BUSY_TIMEOUT`` for the lock.
+``synchronous=FULL``: an event acknowledged is on disk, even across a power cut.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from engine.errors import StoreError
+from engine.stores import migrations
+from engine.stores.base import DEFAULT_LEASE, DueDeadline
+from engine.stores.sql import Params, Row, SqlStore
+
+BUSY_TIMEOUT = datetime.timedelta(seconds=30)
+MEMORY = ":memory:"
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+class SQLiteStore(SqlStore):
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path, *, url: str | None = None, schema_version: int = migrations.LATEST):
+        """Open (creating if needed) the store in ``path`` (``":memory:"`` for one held in memory) and
+        bring its tables up to ``schema_version`` (the latest unless a test asks for an older one)."""
+        super().__init__(url or f"sqlite:///{path}")
+        self._lock = threading.RLock()
+        try:
+            self._connection = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT.total_seconds()
+            )
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA synchronous=FULL",
+                "PRAGMA foreign_keys=ON",
+                f"PRAGMA busy_timeout={int(BUSY_TIMEOUT.total_seconds() * 1000)}",
+            ):
+                self._connection.execute(pragma)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.url}: cannot open the SQLite file {str(path)!r}: {exc}") from exc
+        try:
+            self._migrate(schema_version)
+        except BaseException:
+            self._connection.close()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[_Transaction]:
+        with self._lock:
+            connection = self._connection
+            try:
+                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.url}: cannot begin a transaction: {exc}") from exc
+            try:
+                yield _Transaction(connection)
+                connection.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(connection)
+                raise StoreError(f"{self.url}: {exc}") from exc
+            except BaseException:
+                _rollback(connection)
+                raise
+
+    def _time(self, moment: datetime.datetime) -> str:
+        return moment.astimezone(datetime.UTC).strftime(_TIME_FORMAT)
+
+    def _from_time(self, value: Any) -> datetime.datetime:
+        return datetime.datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=datetime.UTC)
+
+    def _from_json(self, value: Any) -> Any:
+        return json.loads(value)
+
+    def claim_due(
+        self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
+    ) -> list[DueDeadline]:
+        # The write lock is held from BEGIN IMMEDIATE, so no other worker claims in between.
+        with self._transaction(write=True) as tx:
+            rows = tx.all(
+                "SELECT instance_id, state, due, fire, position FROM deadlines "
+                "WHERE fire IS NOT NULL AND refused IS NULL AND due <= ? "
+                "AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY due LIMIT ?",
+                (self._time(now), self._time(now), limit),
+            )
+            for row in rows:
+                tx.run(
+                    "UPDATE deadlines SET claimed_by = ?, claimed_until = ? WHERE instance_id = ? AND position = ?",
+                    (worker, self._time(now + lease), row[0], row[4]),
+                )
+        return self._due(rows)
+
+
+class _Transaction:
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: sqlite3.Connection):
+        self._connection = connection
+
+    def run(self, sql: str, params: Params = ()) -> int:
+        return self._connection.execute(sql, params).rowcount
+
+    def one(self, sql: str, params: Params = ()) -> Row | None:
+        row: Row | None = self._connection.execute(sql, params).fetchone()
+        return row
+
+    def all(self, sql: str, params: Params = ()) -> list[Row]:
+        return self._connection.execute(sql, params).fetchall()
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:
+        try:
+            connection.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the error that brought us here is the one to report

@@ -1,0 +1,119 @@
+"""Due deadlines fire exactly once, however many workers run, and a worker killed mid-batch loses
+nothing: its claims run out and another worker fires what it had taken."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+
+from store_support import (
+    CUSTOMER,
+    LONG_AGO,
+    MINIMAL,
+    OUT_OF_WARRANTY,
+    SUPERVISOR,
+    finish,
+    minimal_runtime,
+    spawn,
+)
+
+from engine.service import Workflows
+from engine.stores import DEFAULT_LEASE
+
+pytest_plugins = ["store_support"]
+
+DUE = 200
+
+
+def quoted_long_ago(workflows: Workflows, count: int) -> list[str]:
+    """Instances in `quote` since long ago: each has one due deadline that fires `escalate`
+    (back into `quote`, which keeps the stay) and a time limit that only marks it overdue."""
+    runtime, ids = minimal_runtime(), []
+    for n in range(count):
+        instance = runtime.start(CUSTOMER, at=LONG_AGO, instance_id=f"T-{n:03}")
+        runtime.fire(instance, "submit", CUSTOMER, OUT_OF_WARRANTY, at=LONG_AGO)
+        workflows.store.insert(instance)
+        ids.append(instance.id)
+    return ids
+
+
+def escalations(workflows: Workflows, instance_id: str) -> int:
+    instance = workflows.get(instance_id)
+    workflows.verify(instance_id)
+    fired = [e for e in instance.history if e.by_deadline]
+    assert all(e.trigger == "escalate" for e in fired)
+    return len(fired)
+
+
+def test_several_workers_fire_each_due_deadline_exactly_once(durable_url):
+    with Workflows(durable_url) as workflows:
+        workflows.register(MINIMAL)
+        ids = quoted_long_ago(workflows, DUE)
+    workers = [spawn("-m", "engine", "worker", "--store", durable_url, "--once", "--batch", "15") for _ in range(3)]
+    reports = []
+    for worker in workers:
+        out, err = finish(worker)
+        assert worker.returncode == 0, err
+        reports.append(out)
+    fired_by = [int(out.rsplit("fired ", 1)[1].split()[0]) for out in reports]
+    assert sum(fired_by) == DUE, fired_by
+    with Workflows(durable_url) as workflows:
+        assert [escalations(workflows, i) for i in ids] == [1] * DUE
+        assert workflows.fire_due(limit=DUE) == 0  # nothing left, nothing fires again
+
+
+def test_a_killed_worker_loses_nothing(durable_url):
+    with Workflows(durable_url) as workflows:
+        workflows.register(MINIMAL)
+        ids = quoted_long_ago(workflows, 60)
+        workflows.store.claim_due(dt.datetime.now(dt.UTC), 20, "a worker that dies holding its claims")
+    worker = spawn("-m", "engine", "worker", "--store", durable_url, "--batch", "5", "--interval", "0.2")
+    assert worker.stdout is not None
+    try:
+        assert worker.stdout.readline().startswith("worker on ")
+        assert " fired " in worker.stdout.readline()  # its first batch is done
+        worker.send_signal(signal.SIGKILL)
+    finally:
+        worker.kill()
+        finish(worker)
+    with Workflows(durable_url) as workflows:
+        now = dt.datetime.now(dt.UTC)
+        while workflows.fire_due(now):  # everything but what the dead hold (and the killed worker's last)
+            pass
+        assert sum(escalations(workflows, i) for i in ids) < 60
+        later = now + DEFAULT_LEASE + dt.timedelta(seconds=1)
+        while workflows.fire_due(later):  # the claims have run out
+            pass
+        assert [escalations(workflows, i) for i in ids] == [1] * 60
+
+
+def test_a_deadline_whose_transition_is_refused_stays_open_and_is_not_retried_until_the_instance_changes(
+    store_url, tmp_path
+):
+    text = MINIMAL.read_text(encoding="utf-8").replace(
+        "        dest: quote\n        roles: [supervisor]\n",
+        "        dest: quote\n        roles: [supervisor]\n        conditions: data.model == 'X2'\n",
+        1,
+    )
+    guarded = tmp_path / "guarded.yaml"
+    guarded.write_text(text, encoding="utf-8")
+    with Workflows(store_url) as workflows:
+        workflows.register(guarded)
+        instance = workflows.start("minimal_repair", CUSTOMER, instance_id="G", at=LONG_AGO)
+        workflows.fire("G", "submit", CUSTOMER, OUT_OF_WARRANTY, at=LONG_AGO)
+        assert workflows.fire_due() == 0
+        assert workflows.store.claim_due(dt.datetime.now(dt.UTC), 10, "w") == []
+        assert workflows.get("G").version == 2
+        workflows.fire("G", "hold", SUPERVISOR)
+        assert instance.id == "G"
+
+
+def test_workers_fire_due_deadlines_earliest_first_at_their_own_due_times(workflows):
+    workflows.start("minimal_repair", CUSTOMER, instance_id="R", at=LONG_AGO)
+    workflows.fire("R", "submit", CUSTOMER, OUT_OF_WARRANTY, at=LONG_AGO)
+    workflows.fire("R", "hold", SUPERVISOR, at=LONG_AGO)
+    due = workflows.get("R").deadlines
+    assert workflows.fire_due(LONG_AGO + dt.timedelta(days=30)) == 1  # `remind` (after 3 days) fires once
+    [reminder] = [e for e in workflows.history("R") if e.by_deadline]
+    assert (reminder.trigger, reminder.at) == ("remind", next(d.due for d in due if d.fire == "remind"))
+    assert workflows.fire_due(LONG_AGO + dt.timedelta(days=60)) == 0
