@@ -23,35 +23,53 @@ LAYERS = [
     "processes",
     "compiler",
     "runtime",
+    "stores",
+    "service",
     "scenarios",
     "simulate",
+    "render",
     "cli",
 ]
+PACKAGES = {"stores", "render"}
+# Renderers draw the model and recorded histories; they never run anything.
+RENDER_MAY_NOT_IMPORT = {"compiler", "runtime", "stores", "service", "scenarios", "simulate", "cli"}
 STANDARD_LIBRARY_ONLY = {"model", "source", "errors", "timing"}
 
 
-def engine_imports(module: str) -> set[str]:
-    tree = ast.parse((ENGINE / f"{module}.py").read_text(encoding="utf-8"))
+def module_files(layer: str) -> list:
+    """The files of a layer: one module, or every module of a package."""
+    return sorted((ENGINE / layer).glob("*.py")) if layer in PACKAGES else [ENGINE / f"{layer}.py"]
+
+
+def engine_imports(layer: str) -> set[str]:
     found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-        elif isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+    for path in module_files(layer):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
     return found
 
 
 def test_every_module_is_in_a_layer():
     modules = {p.stem for p in ENGINE.glob("*.py")} - {"__init__", "__main__"}
-    assert modules == set(LAYERS)
+    packages = {p.parent.name for p in ENGINE.glob("*/__init__.py")}
+    assert modules | packages == set(LAYERS)
+    assert packages == PACKAGES
 
 
-@pytest.mark.parametrize("module", LAYERS)
-def test_modules_import_only_from_layers_above(module):
-    allowed = set(LAYERS[: LAYERS.index(module)])
-    for name in engine_imports(module):
+@pytest.mark.parametrize("layer", LAYERS)
+def test_layers_import_only_from_layers_above(layer):
+    allowed = set(LAYERS[: LAYERS.index(layer)]) | {layer}
+    for name in engine_imports(layer):
         if name.startswith("engine."):
-            assert name.split(".")[1] in allowed, f"{module} imports {name}, which is not above it"
+            assert name.split(".")[1] in allowed, f"{layer} imports {name}, which is not above it"
+
+
+def test_renderers_never_import_the_runtime():
+    imported = {name.split(".")[1] for name in engine_imports("render") if name.startswith("engine.")}
+    assert not imported & RENDER_MAY_NOT_IMPORT
 
 
 @pytest.mark.parametrize("module", sorted(STANDARD_LIBRARY_ONLY))
