@@ -164,9 +164,10 @@ def _node(process: Process, state: State, lang: Lang, source_base: str | None) -
 
 
 def _any_node(process: Process, node_id: str, shared: Transition, lang: Lang) -> Node:
-    names = ", ".join(shared.sources)
-    title = _words(lang, f"任一步骤({len(shared.sources)} 个)", f"any of {len(shared.sources)} steps")
-    return Node(node_id, "any", title, None, None, (), names, None)
+    """Ids start with a letter, so ``node_id`` (``_any_0``) cannot be a state's."""
+    count = len(shared.sources)
+    title = text(Text(f"任一步骤({count} 个)", f"any of {count} steps"), lang)
+    return Node(node_id, "any", title, None, None, (), "from: " + ", ".join(shared.sources), None)
 
 
 def _record_label(process: Process, record_id: str, lang: Lang) -> str:

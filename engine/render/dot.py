@@ -17,6 +17,7 @@ import datetime
 import html
 import unicodedata
 from collections.abc import Iterable, Mapping
+from urllib.parse import quote as quote_url
 
 from engine.render.diagram import Diagram, Edge, Lang, Node
 from engine.render.overlay import EdgeMark, NodeMark, Overlay
@@ -107,7 +108,7 @@ def _lane(lane_id: str, label: str, nodes: list[Node], lang: Lang, overlay: Over
 
 def _group_style(label: str) -> dict[str, str]:
     return {
-        "label": Html(f"<B>{_html_lines(label, TITLE_WIDTH * 2)}</B>"),
+        "label": Html(_tag("B", _html_lines(label, TITLE_WIDTH * 2))),
         "style": "rounded",
         "color": "#90A4AE",
         "penwidth": "1.5",
@@ -130,17 +131,18 @@ def _lane_style(label: str) -> dict[str, str]:
 
 def _node_attributes(node: Node, lang: Lang, overlay: Overlay | None) -> dict[str, str]:
     attrs = dict(_SHAPES[node.kind])
-    lines = [f"<B>{_html_lines(node.title, TITLE_WIDTH)}</B>"]
+    lines = [_tag("B", _html_lines(node.title, TITLE_WIDTH))]
     details = ([node.time_limit] if node.time_limit else []) + list(node.records)
+    for detail in details:
+        lines.append(_tag('FONT POINT-SIZE="9" COLOR="#455A64"', _html_lines(detail, DETAIL_WIDTH)))
     mark = overlay.nodes.get(node.id) if overlay else None
     if overlay is not None:
-        details.extend(_node_overlay_notes(overlay, mark, lang))
-    for detail in details:
-        lines.append(f'<FONT POINT-SIZE="9" COLOR="#455A64">{_html_lines(detail, DETAIL_WIDTH)}</FONT>')
-    attrs["label"] = Html("<BR/>".join(lines))
+        for note, color in _node_overlay_notes(overlay, mark, lang):
+            lines.append(_tag("B", _tag(f'FONT POINT-SIZE="9" COLOR="{color}"', _html_lines(note, DETAIL_WIDTH))))
+    attrs["label"] = Html(_join(lines))
     attrs["tooltip"] = node.source or node.id
     if node.href:
-        attrs["URL"] = node.href
+        attrs["URL"] = _url(node.href)
         attrs["target"] = "_blank"
     attrs["id"] = f"state-{node.id}"
     if overlay is not None:
@@ -148,20 +150,21 @@ def _node_attributes(node: Node, lang: Lang, overlay: Overlay | None) -> dict[st
     return attrs
 
 
-def _node_overlay_notes(overlay: Overlay, mark: NodeMark | None, lang: Lang) -> list[str]:
-    notes: list[str] = []
+def _node_overlay_notes(overlay: Overlay, mark: NodeMark | None, lang: Lang) -> list[tuple[str, str]]:
+    """What the histories add to a step's label, each with its colour."""
+    notes: list[tuple[str, str]] = []
     if mark is None:
         return notes
     if mark.current:
-        notes.append(_words(lang, "◆ 当前所在", "◆ current step"))
+        notes.append((_words(lang, "◆ 当前所在", "◆ current step"), "#E65100"))
     if mark.overdue_since is not None:
         since = mark.overdue_since.isoformat(timespec="minutes")
-        notes.append(_words(lang, f"已逾期(自 {since})", f"OVERDUE since {since}"))
+        notes.append((_words(lang, f"已逾期(自 {since})", f"OVERDUE since {since}"), _OVERDUE))
     if overlay.kind == "heatmap":
-        notes.append(_words(lang, f"进入 {mark.visits} 次", f"entered {mark.visits}×"))
+        notes.append((_words(lang, f"进入 {mark.visits} 次", f"entered {mark.visits}×"), "#BF360C"))
         if mark.median_stay is not None:
             spent = span(mark.median_stay)
-            notes.append(_words(lang, f"停留中位数 {spent}", f"median stay {spent}"))
+            notes.append((_words(lang, f"停留中位数 {spent}", f"median stay {spent}"), "#BF360C"))
     return notes
 
 
@@ -183,7 +186,7 @@ def _edge_attributes(edge: Edge, lang: Lang, overlay: Overlay | None) -> dict[st
     if edge.guard:
         lines.append(f'<FONT COLOR="#6A1B9A">[{_html_lines(edge.guard, DETAIL_WIDTH)}]</FONT>')
     if edge.note:
-        lines.append(f"<I>{_html_lines(edge.note, DETAIL_WIDTH)}</I>")
+        lines.append(_tag("I", _html_lines(edge.note, DETAIL_WIDTH)))
     attrs: dict[str, str] = {}
     if edge.kind == "deadline":
         attrs.update({"style": "dashed", "color": "#8D6E63"})
@@ -197,13 +200,13 @@ def _edge_attributes(edge: Edge, lang: Lang, overlay: Overlay | None) -> dict[st
             )
         elif overlay.kind == "instance":
             steps = " ".join(f"#{n}" for n in mark.order)
-            lines.insert(0, f'<B><FONT COLOR="{_PATH}">{html.escape(steps)}</FONT></B>')
+            lines.insert(0, f'<B><FONT COLOR="{_PATH}">{_escape(steps)}</FONT></B>')
             attrs.update({"color": _PATH, "penwidth": "2.5"})
         else:
             width = 1 + 5 * mark.count / max(overlay.max_count, 1)
             lines.insert(0, f"<B>×{mark.count}</B>")
             attrs.update({"color": "#D84315", "penwidth": f"{width:.1f}"})
-    attrs["label"] = Html("<BR/>".join(lines))
+    attrs["label"] = Html(_join(lines))
     attrs["tooltip"] = edge.tooltip
     return attrs
 
@@ -217,8 +220,8 @@ def _edge_mark(edge: Edge, overlay: Overlay) -> EdgeMark | None:
 
 def _caption(diagram: Diagram, lang: Lang, overlay: Overlay | None) -> str:
     lines = [
-        f"<B>{_html_lines(diagram.title, 80)}</B>",
-        f'<FONT POINT-SIZE="10">{html.escape(diagram.subtitle)}</FONT>',
+        _tag("B", _html_lines(diagram.title, 80)),
+        _tag('FONT POINT-SIZE="10"', _html_lines(diagram.subtitle, 100)),
     ]
     if overlay is not None:
         caption = {
@@ -226,8 +229,8 @@ def _caption(diagram: Diagram, lang: Lang, overlay: Overlay | None) -> str:
             "en": overlay.caption.en,
             "both": f"{overlay.caption.zh}\n{overlay.caption.en}",
         }
-        lines.append(f'<FONT POINT-SIZE="11" COLOR="{_PATH}">{_html_lines(caption[lang], 100)}</FONT>')
-    return "<BR/>".join(lines)
+        lines.append(_tag(f'FONT POINT-SIZE="11" COLOR="{_PATH}"', _html_lines(caption[lang], 100)))
+    return _join(lines)
 
 
 def _words(lang: Lang, zh: str, en: str) -> str:
@@ -266,14 +269,34 @@ def quote(value: str) -> str:
 def attributes(attrs: Mapping[str, str]) -> str:
     parts = []
     for name, value in attrs.items():
-        parts.append(f"{name}=<{value}>" if isinstance(value, Html) else f"{name}={quote(value)}")
+        # An empty HTML-like label is a syntax error to Graphviz; an empty string is not.
+        parts.append(f"{name}=<{value}>" if isinstance(value, Html) and value else f"{name}={quote(value)}")
     return "[" + ", ".join(parts) + "]"
 
 
 def _html_lines(value: str, width: int) -> str:
     """Text for an HTML-like label: XML-escaped, wrapped at ``width`` columns, lines joined by ``<BR/>``."""
     wrapped = [piece for line in clean(value).split("\n") for piece in wrap(line, width)]
-    return "<BR/>".join(html.escape(piece, quote=False) for piece in wrapped)
+    return "<BR/>".join(_escape(piece) for piece in wrapped)
+
+
+def _escape(text: str) -> str:
+    # Graphviz's HTML-label lexer rejects text made only of `]` (2.43), so `]` goes as an entity.
+    return html.escape(text, quote=False).replace("]", "&#93;")
+
+
+def _url(link: str) -> str:
+    """``link`` percent-encoded: Graphviz writes URLs into SVG without XML-escaping them."""
+    return quote_url(clean(link), safe=":/?#@!$'()*+,;=%~")
+
+
+def _tag(opening: str, inner: str) -> str:
+    """``inner`` inside an HTML-like element; nothing when it is empty (Graphviz refuses ``<B></B>``)."""
+    return f"<{opening}>{inner}</{opening.split()[0]}>" if inner else ""
+
+
+def _join(lines: list[str]) -> str:
+    return "<BR/>".join(line for line in lines if line)
 
 
 def wrap(line: str, width: int) -> list[str]:
