@@ -40,7 +40,7 @@ from engine.errors import (
 )
 from engine.instances import Entry, Instance, OpenDeadline
 from engine.model import Process, thaw_json
-from engine.processes import load_process_text
+from engine.processes import load_process, load_process_text
 from engine.runtime import Actor, Choice, Runtime, utc_now
 from engine.stores import DEFAULT_LEASE, InstanceSummary, ProcessRef, Store, StoredDefinition, open_store
 
@@ -98,15 +98,8 @@ class Workflows:
         Registering the same content again returns the same reference; a changed file must declare a
         new ``version:`` (``DefinitionConflict`` otherwise), and instances already started keep
         running on the definition they started with."""
-        if isinstance(source, Process):
-            process, text, file = source, *_source_text(source)
-        else:
-            file = str(source)
-            try:
-                text = Path(source).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise NotFound(f"cannot read the definition file {file}: {exc}") from exc
-            process = load_process_text(text, file)
+        process = source if isinstance(source, Process) else load_process(source)
+        text, file = _source_text(process)
         ref = ProcessRef(process.id, process.version, process.content_hash)
         stored = self.store.add_definition(StoredDefinition(ref, text, file, utc_now()))
         with self._runtimes_lock:
@@ -333,7 +326,7 @@ def _source_text(process: Process) -> tuple[str, str]:
     """The YAML text to store for a loaded process: its file's text when that still holds the same
     content, else its content as JSON (which YAML reads too)."""
     try:
-        text = Path(process.file).read_text(encoding="utf-8")
+        text = Path(process.file).read_bytes().decode("utf-8-sig")
         if load_process_text(text, process.file).content_hash == process.content_hash:
             return text, process.file
     except (OSError, UnicodeDecodeError, ProcflowError):

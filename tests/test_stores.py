@@ -24,12 +24,22 @@ from store_support import (
     dump,
     minimal_runtime,
     snapshot,
+    url_for,
 )
 
-from engine import Actor, EventRefused, GuardFailed, PermissionDenied, UnknownTrigger, load_process_text
+from engine import (
+    Actor,
+    DefinitionError,
+    EventRefused,
+    GuardFailed,
+    PermissionDenied,
+    UnknownTrigger,
+    load_process_text,
+)
 from engine.errors import (
     DefinitionConflict,
     DuplicateInstance,
+    EventConflict,
     KeyReused,
     NotFound,
     StaleVersion,
@@ -179,8 +189,6 @@ def test_a_lost_race_is_reported_when_the_event_is_no_longer_allowed(workflows):
         return instance
 
     store.load = load_then_withdraw
-    from engine.errors import EventConflict
-
     with pytest.raises(EventConflict, match="no longer allowed") as conflict:
         workflows.fire("I-1", "hold", CLERK)
     store.load = original_load
@@ -285,6 +293,25 @@ def test_a_loaded_process_is_stored_with_its_yaml_text(workflows):
     assert ref.version == 7
 
 
+def test_a_definition_file_that_cannot_be_read_or_is_invalid_is_refused_and_nothing_is_stored(workflows, tmp_path):
+    with pytest.raises(DefinitionError, match="cannot read the file"):
+        workflows.register(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(changed_fixture(2).replace("role: supervisor\n", "role: supervisr\n", 1), encoding="utf-8")
+    with pytest.raises(DefinitionError, match="supervisr"):
+        workflows.register(broken)
+    assert [d.ref.version for d in workflows.store.definitions()] == [1]
+
+
+def test_a_file_with_a_byte_order_mark_is_stored_as_text_that_loads_again(workflows, tmp_path):
+    marked = tmp_path / "bom.yaml"
+    marked.write_bytes("\ufeff".encode() + changed_fixture(3).encode())
+    ref = workflows.register(marked)
+    stored = workflows.store.definition("minimal_repair", ref.content_hash)
+    assert stored.file == str(marked)
+    assert load_process_text(stored.source).content_hash == ref.content_hash
+
+
 # --- opening stores --------------------------------------------------------------------------------
 
 
@@ -345,8 +372,6 @@ EVENTS = st.tuples(
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(events=st.lists(EVENTS, max_size=12))
 def test_random_events_through_the_store_equal_the_same_events_in_memory(backend, request, events):
-    from store_support import url_for
-
     url = url_for(request, backend) if backend != "sqlite" else "sqlite://:memory:"
     runtime = minimal_runtime()
     instance_id = f"h-{uuid.uuid4().hex}"  # one store may serve several examples
