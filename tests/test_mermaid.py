@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from engine import load_process
 from engine.model import StateKind
 from engine.render import render_mermaid
-from engine.render.diagram import Diagram, Edge, Lane, Node
+from engine.render.diagram import Diagram, Edge, EdgeLabel, Lane, Node
 from engine.render.dot import clean
 from engine.render.mermaid import label, to_mermaid
 
@@ -114,7 +114,7 @@ def test_state_ids_that_are_mermaid_keywords_are_safe():
             Node("end", "task", "x", None, None, (), None, None),
             Node("graph", "final", "y", None, None, (), None, None),
         ),
-        (Edge("end", "graph", "transition", "go", None, None, "", frozenset()),),
+        (Edge("end", "graph", "transition", (EdgeLabel("go", None, None, ""),), frozenset()),),
     )
     chart = to_mermaid(diagram)
     assert 's_end -->|"go"| s_graph' in chart

@@ -28,7 +28,7 @@ from engine.errors import LayoutTimeout, RenderError
 from engine.loader import load_file
 from engine.model import StateKind
 from engine.render import FILE_FORMATS, graphviz_run, layout, render_dot, render_mermaid, render_to_file
-from engine.render.diagram import Diagram, Edge, Group, Lane, Node, Step
+from engine.render.diagram import Diagram, Edge, EdgeLabel, Group, Lane, Node, Step
 from engine.render.dot import FONT, to_dot
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -268,7 +268,7 @@ def test_no_label_text_breaks_the_dot_syntax(title, lane, label, guard, tooltip,
             Node(node_id, "task", title, node_id, label, (guard,), tooltip, tooltip),
             Node("end", "final", label, None, None, (), None, None),
         ),
-        edges=(Edge(node_id, "end", "transition", label, guard, tooltip, tooltip, frozenset()),),
+        edges=(Edge(node_id, "end", "transition", (EdgeLabel(label, guard, tooltip, tooltip),), frozenset()),),
     )
     dot_text = to_dot(diagram, "both")
     parsed = graph(dot_text)
@@ -552,3 +552,14 @@ def test_steps_are_keyed_as_histories_record_them(minimal):
     assert Step("branch", "check_warranty", "0", "accept") in keys
     assert Step("branch", "check_warranty", "default", "quote") in keys
     assert Step("transition", "on_hold", "withdraw", "withdrawn") in keys
+
+
+def test_transitions_between_the_same_two_steps_share_one_arrow_listing_each():
+    complaint = load_process(SHIPPED[[p.stem for p in SHIPPED].index("complaint")])
+    found = [(t, h, e) for t, h, e in edges(graph(render_dot(complaint, lang="en"))) if t == "resolution"]
+    to_approval = [e for t, h, e in found if h == "needs_approval"]
+    assert len(to_approval) == 1
+    listed = plain(to_approval[0]["label"])
+    for transition in complaint.states["resolution"].transitions:
+        if transition.dest == "needs_approval":
+            assert transition.label.en in listed

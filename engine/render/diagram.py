@@ -73,18 +73,32 @@ class Node:
 
 
 @dataclass(frozen=True)
-class Edge:
-    source: str
-    dest: str
-    kind: EdgeKind
-    label: str
+class EdgeLabel:
+    """What one transition or branch says on its arrow."""
+
+    text: str
     guard: str | None
     """The transition's conditions or the branch's condition, as written in the definition."""
     note: str | None
-    """What else an auditor needs on the arrow: the deadline that fires it, the sign-offs it needs."""
+    """What else an auditor needs: the deadline that fires it, the sign-offs it needs, 否则 / otherwise."""
     tooltip: str
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One arrow. Transitions of the same kind between the same two steps (five ways to compensate
+    a customer, all leading to the leader's approval) share an arrow and list their labels."""
+
+    source: str
+    dest: str
+    kind: EdgeKind
+    labels: tuple[EdgeLabel, ...]
     steps: frozenset[Step]
     """The moves of a history this edge stands for (several for a transition shared by many states)."""
+
+    @property
+    def tooltip(self) -> str:
+        return "; ".join(label.tooltip for label in self.labels)
 
 
 @dataclass(frozen=True)
@@ -118,6 +132,7 @@ def extract(process: Process, lang: Lang = "both", *, source_base: str | None = 
         origin = f"_any_{index}"
         nodes.append(_any_node(process, origin, shared, lang))
         edges.append(_transition_edge(process, origin, shared, lang, sources=shared.sources))
+    edges = _merged(edges)
     lanes, groups = _lanes(process, lang)
     return Diagram(
         id=process.id,
@@ -128,6 +143,21 @@ def extract(process: Process, lang: Lang = "both", *, source_base: str | None = 
         nodes=tuple(nodes),
         edges=tuple(edges),
     )
+
+
+def _merged(edges: list[Edge]) -> list[Edge]:
+    """One arrow per source, destination and kind, in the order of the first; labels in file order."""
+    merged: dict[tuple[str, str, str], Edge] = {}
+    for edge in edges:
+        key = (edge.source, edge.dest, edge.kind)
+        if key in merged:
+            first = merged[key]
+            merged[key] = Edge(
+                first.source, first.dest, first.kind, first.labels + edge.labels, first.steps | edge.steps
+            )
+        else:
+            merged[key] = edge
+    return list(merged.values())
 
 
 def _lanes(process: Process, lang: Lang) -> tuple[tuple[Lane, ...], tuple[Group, ...]]:
@@ -199,28 +229,34 @@ def _transition_edge(
         who = signoff.label or _role_text(process, signoff.role)
         notes.append(_words(lang, f"须签字:{who.zh}", f"signed: {who.en}"))
     roles = ", ".join(transition.roles)
+    label = EdgeLabel(
+        text=text(transition.label, lang),
+        guard=" and ".join(f"({c})" if len(transition.conditions) > 1 else c for c in transition.conditions) or None,
+        note="\n".join(notes) or None,
+        tooltip=f"{transition.trigger} · {_words(lang, '角色', 'roles')}: {roles}" if roles else transition.trigger,
+    )
     return Edge(
         source=origin,
         dest=transition.dest,
         kind="deadline" if deadline is not None else "transition",
-        label=text(transition.label, lang),
-        guard=" and ".join(f"({c})" if len(transition.conditions) > 1 else c for c in transition.conditions) or None,
-        note="\n".join(notes) or None,
-        tooltip=f"{transition.trigger} · {_words(lang, '角色', 'roles')}: {roles}" if roles else transition.trigger,
+        labels=(label,),
         steps=frozenset(Step("transition", s, transition.trigger, transition.dest) for s in sources),
     )
 
 
 def _branch_edge(decision: State, branch: Branch, via: str, lang: Lang) -> Edge:
     is_default = branch.condition is None
+    label = EdgeLabel(
+        text=text(branch.label, lang),
+        guard=branch.condition,
+        note=_words(lang, "否则", "otherwise") if is_default else None,
+        tooltip=f"{decision.id}: {'default' if is_default else f'branch {int(via) + 1}'}",
+    )
     return Edge(
         source=decision.id,
         dest=branch.dest,
         kind="default" if is_default else "branch",
-        label=text(branch.label, lang),
-        guard=branch.condition,
-        note=_words(lang, "否则", "otherwise") if is_default else None,
-        tooltip=f"{decision.id}: {'default' if is_default else f'branch {int(via) + 1}'}",
+        labels=(label,),
         steps=frozenset({Step("branch", decision.id, via, branch.dest)}),
     )
 

@@ -38,7 +38,7 @@ _CURRENT = "#FFB300"
 _OVERDUE = "#C62828"
 _FADED = "#BDBDBD"
 
-TITLE_WIDTH = 20
+TITLE_WIDTH = 24
 """Wrap titles at this many columns (a Chinese character takes two)."""
 DETAIL_WIDTH = 34
 
@@ -182,11 +182,15 @@ def _node_overlay_style(overlay: Overlay, mark: NodeMark | None) -> dict[str, st
 
 
 def _edge_attributes(edge: Edge, lang: Lang, overlay: Overlay | None) -> dict[str, str]:
-    lines = [_html_lines(edge.label, DETAIL_WIDTH)]
-    if edge.guard:
-        lines.append(f'<FONT COLOR="#6A1B9A">[{_html_lines(edge.guard, DETAIL_WIDTH)}]</FONT>')
-    if edge.note:
-        lines.append(_tag("I", _html_lines(edge.note, DETAIL_WIDTH)))
+    lines = []
+    for label in edge.labels:
+        # Several transitions on one arrow: each on one line, so they read as a list.
+        words = label.text.replace("\n", " / ") if len(edge.labels) > 1 else label.text
+        lines.append(_html_lines(words, DETAIL_WIDTH))
+        if label.guard:
+            lines.append(f'<FONT COLOR="#6A1B9A">[{_html_lines(label.guard, DETAIL_WIDTH)}]</FONT>')
+        if label.note:
+            lines.append(_tag("I", _html_lines(label.note, DETAIL_WIDTH)))
     attrs: dict[str, str] = {}
     if edge.kind == "deadline":
         attrs.update({"style": "dashed", "color": "#8D6E63"})

@@ -77,11 +77,13 @@ def _node(node: Node, ids: _Ids) -> str:
 
 
 def _edge(edge: Edge, ids: _Ids) -> str:
-    parts = [label(edge.label)]
-    if edge.guard:
-        parts.append(f"[{label(edge.guard)}]")
-    if edge.note:
-        parts.append(f"<i>{label(edge.note)}</i>")
+    parts = []
+    for each in edge.labels:
+        parts.append(label(each.text.replace("\n", " / ") if len(edge.labels) > 1 else each.text))
+        if each.guard:
+            parts.append(f"[{label(each.guard)}]")
+        if each.note:
+            parts.append(f"<i>{label(each.note)}</i>")
     arrow = "-.->" if edge.kind == "deadline" else "-->"
     return f'{ids.node(edge.source)} {arrow}|"{"<br/>".join(parts)}"| {ids.node(edge.dest)}'
 
