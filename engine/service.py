@@ -268,14 +268,23 @@ class Workflows:
         once: bool = False,
         stop: threading.Event | None = None,
         report: Callable[[Batch], None] | None = None,
+        on_error: Callable[[StoreError], None] | None = None,
     ) -> int:
         """Fire due deadlines until ``stop`` is set (or, with ``once``, until none are due); return how
         many were fired. A full batch is followed at once by another; otherwise it waits ``interval``
-        seconds."""
+        seconds. With ``on_error``, a store error (the database restarting, the network dropping) is
+        passed to it and the worker carries on after ``interval``; otherwise it ends the loop."""
         stop = stop or threading.Event()
         worker, total = worker_name(), 0
         while not stop.is_set():
-            done = self.fire_due_batch(limit=batch, worker_id=worker)
+            try:
+                done = self.fire_due_batch(limit=batch, worker_id=worker)
+            except StoreError as error:
+                if on_error is None or once:
+                    raise
+                on_error(error)
+                stop.wait(interval)
+                continue
             total += done.fired
             if report is not None:
                 report(done)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
+import threading
 
+import pytest
 from store_support import (
     CUSTOMER,
     LONG_AGO,
@@ -17,6 +19,7 @@ from store_support import (
     spawn,
 )
 
+from engine.errors import StoreError
 from engine.service import Workflows
 from engine.stores import DEFAULT_LEASE
 
@@ -87,9 +90,7 @@ def test_a_killed_worker_loses_nothing(durable_url):
         assert [escalations(workflows, i) for i in ids] == [1] * 60
 
 
-def test_a_deadline_whose_transition_is_refused_stays_open_and_is_not_retried_until_the_instance_changes(
-    store_url, tmp_path
-):
+def test_a_deadline_whose_transition_is_refused_stays_open_and_is_not_claimed_again(store_url, tmp_path):
     text = MINIMAL.read_text(encoding="utf-8").replace(
         "        dest: quote\n        roles: [supervisor]\n",
         "        dest: quote\n        roles: [supervisor]\n        conditions: data.model == 'X2'\n",
@@ -99,13 +100,14 @@ def test_a_deadline_whose_transition_is_refused_stays_open_and_is_not_retried_un
     guarded.write_text(text, encoding="utf-8")
     with Workflows(store_url) as workflows:
         workflows.register(guarded)
-        instance = workflows.start("minimal_repair", CUSTOMER, instance_id="G", at=LONG_AGO)
+        workflows.start("minimal_repair", CUSTOMER, instance_id="G", at=LONG_AGO)
         workflows.fire("G", "submit", CUSTOMER, OUT_OF_WARRANTY, at=LONG_AGO)
-        assert workflows.fire_due() == 0
-        assert workflows.store.claim_due(dt.datetime.now(dt.UTC), 10, "w") == []
-        assert workflows.get("G").version == 2
-        workflows.fire("G", "hold", SUPERVISOR)
-        assert instance.id == "G"
+        before = workflows.get("G")
+        assert workflows.fire_due() == 0  # `escalate` needs model X2
+        assert workflows.get("G") == before  # the deadline is still open, nothing recorded
+        assert workflows.store.claim_due(dt.datetime.now(dt.UTC), 10, "another worker") == []
+        workflows.fire("G", "hold", SUPERVISOR)  # people can still move it on
+        assert workflows.get("G").state == "on_hold"
 
 
 def test_workers_fire_due_deadlines_earliest_first_at_their_own_due_times(workflows):
@@ -117,3 +119,27 @@ def test_workers_fire_due_deadlines_earliest_first_at_their_own_due_times(workfl
     [reminder] = [e for e in workflows.history("R") if e.by_deadline]
     assert (reminder.trigger, reminder.at) == ("remind", next(d.due for d in due if d.fire == "remind"))
     assert workflows.fire_due(LONG_AGO + dt.timedelta(days=60)) == 0
+
+
+def test_a_worker_reports_a_store_error_and_carries_on(workflows):
+    workflows.start("minimal_repair", CUSTOMER, instance_id="E", at=LONG_AGO)
+    workflows.fire("E", "submit", CUSTOMER, OUT_OF_WARRANTY, at=LONG_AGO)
+    claim_due, failures, errors, stop = workflows.store.claim_due, [1], [], threading.Event()
+
+    def failing_once(*args, **kwargs):
+        if failures:
+            failures.pop()
+            raise StoreError("the database went away")
+        return claim_due(*args, **kwargs)
+
+    def report(batch):
+        if batch.fired:
+            stop.set()
+
+    workflows.store.claim_due = failing_once
+    fired = workflows.work(interval=0.01, stop=stop, report=report, on_error=errors.append)
+    assert fired == 1
+    assert [str(e) for e in errors] == ["the database went away"]
+    failures.append(1)
+    with pytest.raises(StoreError):  # without on_error, the error ends the loop
+        workflows.work(once=True)
