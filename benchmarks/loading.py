@@ -39,27 +39,26 @@ def loading(size: Size) -> list[Row]:
             )
         )
     small, large = size.generated_states
-    # A definition file may hold 1 MB; the generated ones are bigger, so the limit is lifted here.
-    limit = engine.loader.MAX_FILE_BYTES
-    engine.loader.MAX_FILE_BYTES = 1 << 30
+    # A definition file may hold 1 MB and 200,000 values; the generated ones are bigger, so the
+    # limits are lifted here. The larger one gets its static checks timed alone, as issue 6 asks.
+    limits = engine.loader.MAX_FILE_BYTES, engine.loader.MAX_VALUES
+    engine.loader.MAX_FILE_BYTES, engine.loader.MAX_VALUES = 1 << 30, 1 << 30
     try:
-        for count in (small, large):
-            text = definition_text(count)
-            began = time.perf_counter()
-            process = load_process_text(text, f"generated_{count}.yaml")
-            CompiledProcess(process)
-            seconds = time.perf_counter() - began
-            rows.append(
-                Row(
-                    SECTION,
-                    f"generated, {count:,} states: YAML + schema + checks + compile",
-                    seconds,
-                    "s",
-                    note=f"{len(text.encode()):,} bytes of YAML" if count == large else "",
-                )
+        text = definition_text(small)
+        began = time.perf_counter()
+        CompiledProcess(load_process_text(text, f"generated_{small}.yaml"))
+        seconds = time.perf_counter() - began
+        rows.append(
+            Row(
+                SECTION,
+                f"generated, {small:,} states: YAML + schema + checks + compile",
+                seconds,
+                "s",
+                note=f"{len(text.encode()):,} bytes of YAML",
             )
-        document = engine.loader.load_text(definition_text(large), f"generated_{large}.yaml")
-        process = build_process(document)
+        )
+        text = definition_text(large)
+        process = build_process(engine.loader.load_text(text, f"generated_{large}.yaml"))
         began = time.perf_counter()
         problems = check_process(process)
         seconds = time.perf_counter() - began
@@ -73,8 +72,9 @@ def loading(size: Size) -> list[Row]:
                 "s",
                 target="< 0.5 s",
                 met=seconds < CHECKS_TARGET_S,
+                note=f"{len(text.encode()):,} bytes of YAML",
             )
         )
     finally:
-        engine.loader.MAX_FILE_BYTES = limit
+        engine.loader.MAX_FILE_BYTES, engine.loader.MAX_VALUES = limits
     return rows

@@ -1,0 +1,122 @@
+"""The quick validity tests (``engine.schema.QuickCompiler``) may only ever say "valid" where jsonschema
+says so too: they are a shortcut, and every answer they cannot give for sure goes to jsonschema.
+These tests throw mutated definitions, payloads and data at them and compare."""
+
+import copy
+from typing import Any
+
+import jsonschema
+import pytest
+from conftest import FIXTURE, SHIPPED
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine import Runtime, load_process
+from engine.fragments import fragment_paths, fragment_validator, quick_check
+from engine.loader import load_file
+from engine.model import thaw_json
+from engine.schema import _quick_definition_check, _validator, schema_problems
+
+DOCUMENTS = {path.name: load_file(path) for path in [*SHIPPED, FIXTURE]}
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(-2, 2, allow_nan=False)
+    | st.sampled_from(["", "a", "task", "decision", "2026-10-01", "24h", "x" * 70, "Bad Id", "3 working days"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["type", "on", "zh", "x"]), inner),
+    max_leaves=6,
+)
+
+
+def paths_in(value: Any, path: tuple = ()) -> list[tuple]:
+    found = [path]
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found += paths_in(inner, path + (key,))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += paths_in(inner, path + (index,))
+    return found
+
+
+@st.composite
+def mutated(draw: st.DrawFn, document: Any) -> Any:
+    """The document with one node replaced, one key dropped, or one key added."""
+    copied = copy.deepcopy(document)
+    path = draw(st.sampled_from(paths_in(copied)[1:]))
+    parent = copied
+    for part in path[:-1]:
+        parent = parent[part]
+    action = draw(st.sampled_from(["replace", "drop", "add"]))
+    if action == "replace" or not isinstance(parent, dict):
+        parent[path[-1]] = draw(json_values)
+    elif action == "drop":
+        del parent[path[-1]]
+    else:
+        parent[draw(st.sampled_from(["type", "role", "extra", "on", "default"]))] = draw(json_values)
+    return copied
+
+
+def test_every_shipped_definition_takes_the_quick_path():
+    quick = _quick_definition_check()
+    assert quick is not None
+    for name, document in DOCUMENTS.items():
+        assert quick(document.data), name
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_definition_the_quick_check_passes_is_valid(name, data):
+    document = data.draw(mutated(DOCUMENTS[name].data))
+    if _quick_definition_check()(document):
+        assert _validator().is_valid(document)
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_schema_problems_are_the_same_either_way(name):
+    document = DOCUMENTS[name]
+    assert schema_problems(document) == []
+    broken = copy.deepcopy(document.data)
+    first_state = next(iter(broken["states"].values()))
+    first_state["type"] = "taks"
+    assert schema_problems(type(document)(broken, document.source_map))  # the quick path never hides an error
+
+
+def fragments() -> list[tuple[str, tuple]]:
+    return [(name, path) for name, doc in DOCUMENTS.items() for path in fragment_paths(doc.data)]
+
+
+@pytest.mark.parametrize(("name", "path"), fragments(), ids=lambda x: x if isinstance(x, str) else "/".join(map(str, x)))
+@settings(max_examples=25, deadline=None)
+@given(value=json_values)
+def test_a_value_a_quick_fragment_check_passes_is_valid(name, path, value):
+    document = thaw_json(load_process(DOCUMENTS[name].file).document)
+    check = quick_check(document, path)
+    if check is not None and check(value):
+        from engine.fragments import definition_registry
+
+        assert fragment_validator(definition_registry(document), path).is_valid(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(field=st.sampled_from(["quote", "rework_count", "acceptance_mode", "model", "in_warranty", "x"]), value=json_values)
+def test_checking_only_the_fields_set_gives_what_checking_all_the_data_gives(field, value):
+    runtime = Runtime(load_process(SHIPPED[[p.name for p in SHIPPED].index("return_repair.yaml")]))
+    check = runtime.compiled.data_check
+    assert check is not None
+    data = {"model": "XK-200", "rework_count": 0, "in_warranty": False}
+    assert check.problems(data) == ()
+    changed = {**data, field: value}
+    assert check.problems_after_set(changed, [field]) == check.problems(changed)
+
+
+def test_a_value_jsonschema_decides_is_reported_the_same():
+    # 1.0 is an integer to jsonschema; the quick check leaves it to jsonschema, which accepts it.
+    schema = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}}}
+    check = quick_check({"f": schema}, ("f",))
+    assert check is not None
+    assert not check({"n": 1.0}) and jsonschema.Draft202012Validator(schema).is_valid({"n": 1.0})
+    assert check({"n": 1}) and not check({"n": -1}) and not check({"n": True})
