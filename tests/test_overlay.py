@@ -293,3 +293,12 @@ def test_procflow_render_refuses_instance_and_heatmap_together(tmp_path, history
 def test_procflow_render_names_a_missing_history(tmp_path):
     code, out, err = cli("render", str(REPAIR), "-o", str(tmp_path / "x.svg"), "--instance", "nowhere.json")
     assert code == 2 and "no such file: nowhere.json" in err
+
+
+def test_a_reminder_back_into_the_same_step_is_not_counted_as_entering_it(repair, finished):
+    loops = [e for e in finished.history if e.source == e.dest == "repair"]
+    assert loops, "the scenario escalates the overdue repair"
+    entries = [e for e in finished.history if e.dest == "repair" and e.source != "repair"]
+    overlay = heatmap_overlay(repair, [finished])
+    assert overlay.nodes["repair"].visits == len(entries)
+    assert overlay.steps[Step("transition", "repair", loops[0].trigger, "repair")].count == len(loops)

@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
-from conftest import FIXTURE, SHIPPED
+from conftest import FIXTURE, ROOT, SHIPPED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -563,3 +563,18 @@ def test_transitions_between_the_same_two_steps_share_one_arrow_listing_each():
     for transition in complaint.states["resolution"].transitions:
         if transition.dest == "needs_approval":
             assert transition.label.en in listed
+
+
+DRAWING_MODULES = ["__init__", "diagram", "dot", "mermaid", "overlay", "graphviz_run"]
+ALLOWED_BELOW_RENDER = {"engine.model", "engine.instances", "engine.errors", "engine.source", "engine.timing"}
+
+
+@pytest.mark.parametrize("module", DRAWING_MODULES)
+def test_drawing_reads_the_model_and_histories_never_the_runtime(module):
+    import ast
+
+    tree = ast.parse((ROOT / "engine" / "render" / f"{module}.py").read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    engine = {name for name in imported if name.startswith("engine.") and not name.startswith("engine.render.")}
+    assert engine <= ALLOWED_BELOW_RENDER, f"engine/render/{module}.py imports {engine - ALLOWED_BELOW_RENDER}"

@@ -156,10 +156,13 @@ def _moves(history: Iterable[Entry]) -> Iterable[Step]:
 
 
 def _visits(instances: Iterable[Instance]) -> Counter[str]:
+    """How many times instances entered each step; a transition back into the same step (a reminder,
+    an escalation) is a move on its loop, not a new entry."""
     visits: Counter[str] = Counter()
     for instance in instances:
         for entry in instance.history:
-            visits[entry.dest] += 1
+            if entry.source != entry.dest:
+                visits[entry.dest] += 1
             visits.update(taken.dest for taken in entry.branches)
     return visits
 
