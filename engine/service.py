@@ -7,9 +7,10 @@ and retries while the event is still allowed (``retries`` times, with a short ra
 otherwise raises ``EventConflict``; nothing is ever half-written. An event sent with an idempotency
 key takes effect once: the same key again returns the entry it recorded.
 
-Definitions are stored with their YAML text under ``(process id, version, content hash)``; an
-instance names the content hash it started with and is always run on that definition, whatever has
-been registered since. Compiled runtimes are cached per content hash.
+Definitions are stored with their YAML text by process id and content hash; each distinct content
+gets the next revision number of its process (the YAML's own ``version:`` is kept beside it, as
+written). An instance names the content hash it started with and is always run on that definition,
+whatever has been registered since. Compiled runtimes are cached per content hash.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from engine.instances import Entry, Instance, OpenDeadline
 from engine.model import Process, thaw_json
 from engine.processes import load_process, load_process_text
 from engine.runtime import Actor, Choice, Runtime, utc_now
-from engine.stores import DEFAULT_LEASE, InstanceSummary, ProcessRef, Store, StoredDefinition, open_store
+from engine.stores import DEFAULT_LEASE, InstanceSummary, NewDefinition, ProcessRef, Store, open_store
 
 RETRIES = 5
 """How many times an event is tried against a moving instance before ``EventConflict``."""
@@ -95,20 +96,38 @@ class Workflows:
 
     def register(self, source: str | Path | Process) -> ProcessRef:
         """Store a definition (a YAML file, or a loaded ``Process``) and return its reference.
-        Registering the same content again returns the same reference; a changed file must declare a
-        new ``version:`` (``DefinitionConflict`` otherwise), and instances already started keep
-        running on the definition they started with."""
+
+        Each distinct content of a process is stored under the next revision (1, 2, 3...), whatever
+        ``version:`` it declares; registering the same content again returns the revision it already
+        has. Instances already started keep running on the definition they started with; ``start``
+        by process id uses the highest revision.
+        """
         process = source if isinstance(source, Process) else load_process(source)
         text, file = _source_text(process)
-        ref = ProcessRef(process.id, process.version, process.content_hash)
-        stored = self.store.add_definition(StoredDefinition(ref, text, file, utc_now()))
+        stored = self.store.add_definition(
+            NewDefinition(process.id, process.version, process.content_hash, text, file, utc_now())
+        )
         with self._runtimes_lock:
-            self._runtimes.setdefault((ref.id, ref.content_hash), Runtime(process, clock=self._clock))
+            self._runtimes.setdefault((process.id, process.content_hash), Runtime(process, clock=self._clock))
         return stored.ref
 
     def latest(self, process_id: str) -> ProcessRef:
-        """The highest stored version of a process."""
+        """The highest stored revision of a process."""
         return self.store.definition(process_id).ref
+
+    def ref_of(self, instance: Instance) -> ProcessRef:
+        """The stored definition (revision, declared version, content hash) an instance runs on."""
+        return self.store.definition(instance.process_id, instance.content_hash).ref
+
+    def shares_version(self, ref: ProcessRef) -> ProcessRef | None:
+        """The latest earlier revision of the process that declares the same ``version:`` as ``ref``,
+        if any: a sign that a changed YAML kept its number."""
+        earlier = [
+            d.ref
+            for d in self.store.definitions()
+            if d.ref.id == ref.id and d.ref.version == ref.version and d.ref.revision < ref.revision
+        ]
+        return max(earlier, key=lambda r: r.revision, default=None)
 
     def runtime(self, process_id: str, content_hash: str) -> Runtime:
         """The runtime of one stored definition, compiled once per content hash."""
@@ -120,7 +139,7 @@ class Workflows:
         process = load_process_text(stored.source, stored.file)
         if process.content_hash != content_hash:
             raise StoreError(
-                f"{self.store.url}: the stored text of `{process_id}` version {stored.ref.version} now reads as "
+                f"{self.store.url}: the stored text of `{process_id}` revision {stored.ref.revision} now reads as "
                 f"content {process.content_hash[:12]}, not {content_hash[:12]}; this procflow reads definitions "
                 "differently from the one that stored it"
             )
@@ -140,7 +159,7 @@ class Workflows:
         instance_id: str | None = None,
         at: datetime.datetime | None = None,
     ) -> Instance:
-        """Start an instance of a registered process (its highest version, or the one ``process``
+        """Start an instance of a registered process (its highest revision, or the one ``process``
         names) and store it. With ``key``, starting again with the same key returns the instance the
         first start made."""
         ref = process if isinstance(process, ProcessRef) else self.latest(process)
@@ -343,9 +362,7 @@ def _source_text(process: Process) -> tuple[str, str]:
     return json.dumps(thaw_json(process.document), ensure_ascii=False, indent=1), process.file
 
 
-def _same_event(
-    instance_id: str, key: str, recorded: Entry, trigger: str, payload: Mapping[str, Any] | None
-) -> Entry:
+def _same_event(instance_id: str, key: str, recorded: Entry, trigger: str, payload: Mapping[str, Any] | None) -> Entry:
     try:
         sent = json.loads(json.dumps(dict(payload or {})))
     except (TypeError, ValueError):

@@ -4,11 +4,14 @@ once even when several processes open a new store together, and never past what 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from contextlib import closing
 
 import pytest
-from store_support import CLERK, CUSTOMER, LONG_AGO, MINIMAL, OUT_OF_WARRANTY, finish, spawn
+from store_support import CLERK, CUSTOMER, LONG_AGO, MINIMAL, OUT_OF_WARRANTY, SUPERVISOR, finish, spawn
 
-from engine.errors import StoreError
+from engine import Runtime, load_process_text
+from engine.errors import GuardFailed, StoreError
 from engine.service import Workflows
 from engine.stores import migrations, open_store
 from engine.stores.migrations import LATEST, MIGRATIONS, Migration
@@ -23,6 +26,32 @@ def open_at(url: str, schema_version: int) -> SQLiteStore | PostgresStore:
     if url.startswith("sqlite:"):
         return SQLiteStore(url[len("sqlite:///") :], schema_version=schema_version)
     return PostgresStore(url, shown_as=url, schema_version=schema_version)
+
+
+def register_as_before(store: SQLiteStore | PostgresStore, text: str, registered_at: dt.datetime) -> Runtime:
+    """Store a definition as procflow did before revisions (schema 1 and 2): under its declared version."""
+    process = load_process_text(text, "old.yaml")
+    with store._transaction(write=True) as tx:
+        tx.run(
+            "INSERT INTO definitions (process_id, version, content_hash, source, file, registered_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (process.id, process.version, process.content_hash, text, "old.yaml", store._time(registered_at)),
+        )
+    return Runtime(process)
+
+
+def started_as_before(store: SQLiteStore | PostgresStore, runtime: Runtime, instance_id: str) -> None:
+    """An instance an older procflow started and submitted, waiting in `quote` for its deadline."""
+    instance = runtime.start(CUSTOMER, instance_id=instance_id, at=LONG_AGO)
+    store.insert(instance)
+    runtime.fire(instance, "submit", CUSTOMER, OUT_OF_WARRANTY, at=LONG_AGO)
+    store.save(instance, 1)
+
+
+def edited(version: int, most_quoted: int, process_id: str = "minimal_repair") -> str:
+    text = MINIMAL.read_text(encoding="utf-8").replace("version: 1\n", f"version: {version}\n", 1)
+    text = text.replace("id: minimal_repair\n", f"id: {process_id}\n", 1)
+    return text.replace("conditions: payload.quote <= 500", f"conditions: payload.quote <= {most_quoted}", 1)
 
 
 def applied(url: str) -> list[int]:
@@ -43,15 +72,15 @@ def test_a_new_store_gets_every_migration_once(durable_url):
 def test_the_migrations_are_numbered_in_order_and_written_for_both_dialects():
     assert [m.number for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
     for migration in MIGRATIONS:
-        assert migration.sqlite and len(migration.sqlite) == len(migration.postgresql), migration.number
+        assert migration.sqlite and migration.postgresql, migration.number
 
 
 def test_a_store_left_by_an_older_procflow_is_upgraded_and_keeps_its_instances(durable_url):
     # Version 1 had no worker claims: make a store as it left one, with an instance waiting on a deadline.
-    with Workflows(store=open_at(durable_url, 1)) as old:
-        old.register(MINIMAL)
-        old.start("minimal_repair", CUSTOMER, instance_id="I-1", at=LONG_AGO)
-        old.fire("I-1", "submit", CUSTOMER, OUT_OF_WARRANTY, at=LONG_AGO)
+    store = open_at(durable_url, 1)
+    with Workflows(store=store) as old:
+        runtime = register_as_before(store, MINIMAL.read_text(encoding="utf-8"), LONG_AGO)
+        started_as_before(store, runtime, "I-1")
         before = old.get("I-1")
     assert applied(durable_url) == [1]
     with Workflows(durable_url) as upgraded:
@@ -61,6 +90,54 @@ def test_a_store_left_by_an_older_procflow_is_upgraded_and_keeps_its_instances(d
         upgraded.fire("I-1", "hold", CLERK)
         upgraded.verify("I-1")
         assert [e.trigger for e in upgraded.history("I-1")] == [None, "submit", "escalate", "hold"]
+
+
+def test_definitions_stored_by_version_are_numbered_by_revision_and_their_instances_still_run(durable_url):
+    # Schema 2 kept one definition per declared version. Version 2 (quotes up to 800) was registered
+    # before version 1 (up to 500) was: revisions follow the versions, then the registration times.
+    old = open_at(durable_url, 2)
+    second = register_as_before(old, edited(2, 800), LONG_AGO)
+    first = register_as_before(old, edited(1, 500), LONG_AGO + dt.timedelta(days=1))
+    register_as_before(old, edited(4, 500, "other_repair"), LONG_AGO)
+    started_as_before(old, first, "on-1")
+    started_as_before(old, second, "on-2")
+    old.close()
+    assert applied(durable_url) == [1, 2]
+
+    with Workflows(durable_url) as upgraded:
+        assert applied(durable_url) == [1, 2, 3]
+        refs = [(d.ref.id, d.ref.revision, d.ref.version) for d in upgraded.store.definitions()]
+        assert refs == [("minimal_repair", 1, 1), ("minimal_repair", 2, 2), ("other_repair", 1, 4)]
+        assert upgraded.latest("minimal_repair").content_hash == second.process.content_hash
+        assert [(s.id, s.process.revision) for s in upgraded.list()] == [("on-1", 1), ("on-2", 2)]
+        with pytest.raises(GuardFailed):
+            upgraded.fire("on-1", "send_quote", SUPERVISOR, {"quote": 600})  # still on version 1's rule
+        upgraded.fire("on-2", "send_quote", SUPERVISOR, {"quote": 600})
+        upgraded.fire("on-1", "send_quote", SUPERVISOR, {"quote": 400})
+        upgraded.verify("on-1")
+        upgraded.verify("on-2")
+        assert upgraded.fire_due(LONG_AGO + dt.timedelta(days=30)) == 0  # both moved on from `quote`
+
+        # A changed file that keeps version 2 is now stored too, as revision 3.
+        third = upgraded.register(load_process_text(edited(2, 700), "edit.yaml"))
+        assert (third.revision, third.version) == (3, 2)
+        assert upgraded.start("minimal_repair", CUSTOMER).content_hash == third.content_hash
+
+
+def test_a_sqlite_rebuild_that_would_break_a_reference_is_refused_and_changes_nothing(sqlite_url):
+    old = open_at(sqlite_url, 2)
+    runtime = register_as_before(old, edited(1, 500), LONG_AGO)
+    started_as_before(old, runtime, "orphan")
+    old.close()
+    path = sqlite_url[len("sqlite:///") :]
+    with closing(sqlite3.connect(path)) as damaged, damaged:  # foreign keys are off on a plain connection
+        damaged.execute("UPDATE instances SET content_hash = 'lost'")
+    with pytest.raises(StoreError, match=r"migration 3 would leave 1 row\(s\) referring to rows that do not exist"):
+        open_store(sqlite_url)
+    assert applied(sqlite_url) == [1, 2]
+    with closing(sqlite3.connect(path)) as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(definitions)")]
+    assert "revision" not in columns
 
 
 def test_a_store_from_a_newer_procflow_is_refused(durable_url):

@@ -48,6 +48,7 @@ def test_start_fire_show_history_and_list(store):
 
     code, out, _ = procflow("show", instance_id, "--store", store)
     assert code == 0
+    assert out.startswith(f"instance {instance_id} · minimal_repair revision 1 (version 1, content ")
     assert "state:    `quote` 报价 / Quote the repair" in out
     assert '"in_warranty": false' in out
     assert "send_quote" in out and "by: supervisor" in out and "payload: quote" in out
@@ -63,7 +64,7 @@ def test_start_fire_show_history_and_list(store):
         assert record == workflows.get(instance_id)
 
     code, out, _ = procflow("list", "--state", "quote", "--store", store)
-    assert out.splitlines()[0].startswith(f"{instance_id}  minimal_repair v1  quote")
+    assert out.splitlines()[0].startswith(f"{instance_id}  minimal_repair r1 (v1)  quote")
     assert out.endswith("1 instance(s)\n")
     assert procflow("list", "--state", "apply", "--store", store)[1] == "0 instance(s)\n"
 
@@ -74,6 +75,29 @@ def test_start_by_registered_process_id_and_with_a_key(store):
     assert code == 0, err
     again = procflow("start", "minimal_repair", "--as", "wang:customer", "--key", "k", "--store", store)[1]
     assert again.splitlines()[0] == out.splitlines()[0] != first
+
+
+def test_start_from_a_changed_file_says_which_revision_it_runs_on(store, tmp_path):
+    first = started(store)
+    edited = tmp_path / "repair.yaml"
+    edited.write_text(MINIMAL.read_text(encoding="utf-8").replace("payload.quote <= 500", "payload.quote <= 800"))
+    start = ("start", str(edited), "--as", "wang:customer", "--store", store)
+    code, out, err = procflow(*start)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[1].startswith("runs on minimal_repair revision 2 (version 1, content ")
+    assert lines[2] == (
+        "note: stored as revision 2 (declares version 1, as revision 1 did: "
+        f"consider raising `version:` in {edited})"
+    )
+    again = procflow(*start)[1].splitlines()
+    assert again[1] == lines[1] and again[0] != lines[0]  # the same content: the same revision
+    by_id = procflow("start", "minimal_repair", "--as", "wang:customer", "--store", store)[1].splitlines()
+    assert by_id[1] == lines[1] and not by_id[2].startswith("note:")
+    listed = procflow("list", "--store", store)[1]
+    assert f"{first}  minimal_repair r1 (v1)  apply" in listed
+    assert f"{lines[0]}  minimal_repair r2 (v1)  apply" in listed
+    assert "minimal_repair revision 1 (version 1" in procflow("history", first, "--store", store)[1]
 
 
 def test_fire_with_a_key_twice_applies_once(store):
@@ -93,7 +117,7 @@ def test_listing_overdue_instances(store):
     code, out, _ = procflow("list", "--overdue", "--store", store)
     assert code == 0
     [line, total] = out.splitlines()
-    assert line.startswith("late  minimal_repair v1  quote") and "overdue since 2026-01-" in line
+    assert line.startswith("late  minimal_repair r1 (v1)  quote") and "overdue since 2026-01-" in line
     assert total == "1 instance(s)"
     assert fresh in procflow("list", "--store", store)[1]
 

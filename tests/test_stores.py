@@ -1,13 +1,14 @@
 """The store contract, run against every backend: memory, SQLite and PostgreSQL.
 
 What a developer relies on: what goes in comes out exactly as the runtime made it; a refused event,
-a stale write or a repeated key changes nothing; definitions are kept by version and an instance
-runs on the one it started with; a bad URL says what would be right.
+a stale write or a repeated key changes nothing; each distinct content of a definition is kept as a
+new revision and an instance runs on the one it started with; a bad URL says what would be right.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 
 import pytest
@@ -37,7 +38,6 @@ from engine import (
     load_process_text,
 )
 from engine.errors import (
-    DefinitionConflict,
     DuplicateInstance,
     EventConflict,
     KeyReused,
@@ -47,14 +47,15 @@ from engine.errors import (
     StoreURLError,
 )
 from engine.service import Workflows
-from engine.stores import DEFAULT_URL, open_store, resolve_url
+from engine.stores import DEFAULT_URL, ProcessRef, open_store, resolve_url
 
 pytest_plugins = ["store_support"]
 
 
-def changed_fixture(version: int, time_limit: str = "5 working days") -> str:
+def changed_fixture(version: int, time_limit: str = "5 working days", most_quoted: int = 500) -> str:
     text = MINIMAL.read_text(encoding="utf-8")
     text = text.replace("version: 1\n", f"version: {version}\n", 1)
+    text = text.replace("conditions: payload.quote <= 500", f"conditions: payload.quote <= {most_quoted}", 1)
     return text.replace("time_limit: 3 working days", f"time_limit: {time_limit}", 1)
 
 
@@ -243,7 +244,7 @@ def test_unknown_ids_are_reported_as_not_found(workflows):
         workflows.start("exchange", CUSTOMER)
 
 
-# --- definitions by version ------------------------------------------------------------------------
+# --- definitions by revision -----------------------------------------------------------------------
 
 
 def test_an_old_instance_keeps_running_on_the_definition_it_started_with(store_url, tmp_path):
@@ -256,6 +257,7 @@ def test_an_old_instance_keeps_running_on_the_definition_it_started_with(store_u
         second = workflows.register(definition)
         new = workflows.start("minimal_repair", CUSTOMER, instance_id="new")
         assert (first.version, second.version) == (1, 2)
+        assert (first.revision, second.revision) == (1, 2)
         assert (old.process_version, old.content_hash) == (1, first.content_hash)
         assert (new.process_version, new.content_hash) == (2, second.content_hash)
         for instance_id in ("old", "new"):
@@ -274,15 +276,62 @@ def test_an_old_instance_keeps_running_on_the_definition_it_started_with(store_u
 
 def test_registering_the_same_definition_again_is_harmless(workflows):
     assert workflows.register(MINIMAL) == workflows.register(MINIMAL)
-    assert len(workflows.store.definitions()) == 1
+    assert [d.ref.revision for d in workflows.store.definitions()] == [1]
 
 
-def test_a_changed_definition_under_the_same_version_is_refused(workflows, store_url, tmp_path):
+def test_a_changed_definition_under_the_same_version_is_a_new_revision(workflows, store_url, tmp_path):
+    # The fixture (revision 1) lets a supervisor quote up to 500; the edit allows 800 and keeps `version: 1`.
+    first = workflows.latest("minimal_repair")
+    old = workflows.start("minimal_repair", CUSTOMER, instance_id="old")
     changed = tmp_path / "changed.yaml"
-    changed.write_text(changed_fixture(1), encoding="utf-8")
-    with pytest.raises(DefinitionConflict, match=r"version 1 is already stored with other content.*raise `version:`"):
-        workflows.register(changed)
-    assert len(workflows.store.definitions()) == 1
+    changed.write_text(changed_fixture(1, time_limit="3 working days", most_quoted=800), encoding="utf-8")
+    second = workflows.register(changed)
+    assert (first.revision, first.version) == (1, 1)
+    assert (second.revision, second.version) == (2, 1)
+    assert second.content_hash != first.content_hash
+    assert workflows.register(changed) == second  # the same content again: the same revision
+    assert workflows.latest("minimal_repair") == second
+    assert workflows.shares_version(second) == first
+    assert workflows.shares_version(first) is None
+    assert [d.ref for d in workflows.store.definitions()] == [first, second]
+
+    new = workflows.start("minimal_repair", CUSTOMER, instance_id="new")
+    assert (old.content_hash, new.content_hash) == (first.content_hash, second.content_hash)
+    assert (workflows.ref_of(old), workflows.ref_of(new)) == (first, second)
+    for instance_id in ("old", "new"):
+        workflows.fire(instance_id, "submit", CUSTOMER, OUT_OF_WARRANTY)
+    with pytest.raises(GuardFailed):
+        workflows.fire("old", "send_quote", SUPERVISOR, {"quote": 600})  # more than revision 1 allows
+    workflows.fire("new", "send_quote", SUPERVISOR, {"quote": 600})
+    workflows.fire("old", "send_quote", SUPERVISOR, {"quote": 400})
+    assert (workflows.get("old").state, workflows.get("new").state) == ("accept", "accept")
+    assert sorted((s.id, s.process.revision) for s in workflows.list()) == [("new", 2), ("old", 1)]
+    workflows.verify("old")
+    workflows.verify("new")
+
+
+def test_processes_registering_at_once_get_distinct_revisions(durable_url, tmp_path):
+    contents = [changed_fixture(1, time_limit=f"{days} working days") for days in range(4, 10)]
+    barrier = threading.Barrier(len(contents))
+    refs: list[ProcessRef] = []
+
+    def register(text: str, index: int) -> None:
+        path = tmp_path / f"edit-{index}.yaml"
+        path.write_text(text, encoding="utf-8")
+        with Workflows(durable_url) as mine:  # a connection of its own, as another process would have
+            barrier.wait()
+            refs.append(mine.register(path))
+
+    threads = [threading.Thread(target=register, args=(text, i)) for i, text in enumerate(contents)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(refs) == len(contents)
+    with Workflows(durable_url) as workflows:
+        stored = [d.ref for d in workflows.store.definitions()]
+    assert [ref.revision for ref in stored] == list(range(1, len(contents) + 1))
+    assert sorted(refs, key=lambda r: r.revision) == stored
 
 
 def test_a_loaded_process_is_stored_with_its_yaml_text(workflows):
@@ -300,7 +349,7 @@ def test_a_definition_file_that_cannot_be_read_or_is_invalid_is_refused_and_noth
     broken.write_text(changed_fixture(2).replace("role: supervisor\n", "role: supervisr\n", 1), encoding="utf-8")
     with pytest.raises(DefinitionError, match="supervisr"):
         workflows.register(broken)
-    assert [d.ref.version for d in workflows.store.definitions()] == [1]
+    assert [d.ref.revision for d in workflows.store.definitions()] == [1]
 
 
 def test_a_file_with_a_byte_order_mark_is_stored_as_text_that_loads_again(workflows, tmp_path):

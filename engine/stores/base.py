@@ -1,6 +1,6 @@
 """What every store does, as a ``Protocol``, and the small values it hands back.
 
-A store keeps definitions (by process id, version and content hash, with their YAML text),
+A store keeps definitions (by process id and content hash, numbered by revision, with their YAML text),
 instances (state, data, open deadlines and the version they are at), their append-only history,
 the deadlines workers fire, and idempotency keys. It knows nothing of firing rules: the service
 (``engine.service``) moves instances with the runtime and asks the store to write the result, in one
@@ -21,12 +21,28 @@ DEFAULT_LEASE = datetime.timedelta(seconds=60)
 
 @dataclass(frozen=True, slots=True)
 class ProcessRef:
-    """One stored version of a definition."""
+    """One stored definition of a process: one distinct content, numbered by the store."""
 
     id: str
     version: int
-    """The ``version:`` the YAML declares; a changed file must declare a new one to be stored."""
+    """The ``version:`` the YAML declares, as written: several revisions may declare the same one."""
     content_hash: str
+    revision: int
+    """1, 2, 3... per process id, in the order its distinct contents were first registered."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewDefinition:
+    """A definition to store: the store gives it its revision."""
+
+    id: str
+    version: int
+    content_hash: str
+    source: str
+    """The YAML text exactly as registered, so the definition can be loaded again as it was."""
+    file: str
+    """Where the text was read from (for messages; it may change or go away later)."""
+    registered_at: datetime.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +97,18 @@ class Store(Protocol):
 
     # --- definitions ---
 
-    def add_definition(self, definition: StoredDefinition) -> StoredDefinition:
-        """Store a definition, or return the one already stored with the same process id and content.
-        ``DefinitionConflict`` when its version is already stored with other content."""
+    def add_definition(self, definition: NewDefinition) -> StoredDefinition:
+        """Store a definition under the next revision of its process, or return the one already stored
+        with the same process id and content. The revision is chosen inside the write transaction, so
+        two processes registering at once never get the same number."""
         ...
 
     def definition(self, process_id: str, content_hash: str | None = None) -> StoredDefinition:
-        """The definition with that content, or the highest version of the process when ``None``."""
+        """The definition with that content, or the highest revision of the process when ``None``."""
         ...
 
     def definitions(self) -> list[StoredDefinition]:
-        """Every stored definition, by process id then version."""
+        """Every stored definition, by process id then revision."""
         ...
 
     # --- instances ---

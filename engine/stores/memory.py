@@ -11,9 +11,16 @@ import json
 import threading
 from dataclasses import dataclass, field
 
-from engine.errors import DefinitionConflict, DuplicateInstance, DuplicateKey, NotFound, StaleVersion
+from engine.errors import DuplicateInstance, DuplicateKey, NotFound, StaleVersion
 from engine.instances import Entry, Instance, OpenDeadline, entry_from_json, instance_from_json, instance_to_json
-from engine.stores.base import DEFAULT_LEASE, DueDeadline, InstanceSummary, ProcessRef, StoredDefinition
+from engine.stores.base import (
+    DEFAULT_LEASE,
+    DueDeadline,
+    InstanceSummary,
+    NewDefinition,
+    ProcessRef,
+    StoredDefinition,
+)
 
 
 @dataclass
@@ -33,7 +40,7 @@ class _Record:
 class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._definitions: dict[tuple[str, int], StoredDefinition] = {}
+        self._definitions: list[StoredDefinition] = []
         self._instances: dict[str, _Record] = {}
         self._start_keys: dict[tuple[str, str], str] = {}
 
@@ -44,39 +51,42 @@ class MemoryStore:
     def close(self) -> None:
         pass
 
-    def add_definition(self, definition: StoredDefinition) -> StoredDefinition:
-        ref = definition.ref
+    def add_definition(self, definition: NewDefinition) -> StoredDefinition:
         with self._lock:
-            for stored in self._definitions.values():
-                if (stored.ref.id, stored.ref.content_hash) == (ref.id, ref.content_hash):
+            mine = [d for d in self._definitions if d.ref.id == definition.id]
+            for stored in mine:
+                if stored.ref.content_hash == definition.content_hash:
                     return stored
-            other = self._definitions.get((ref.id, ref.version))
-            if other is not None:
-                raise DefinitionConflict(
-                    f"`{ref.id}` version {ref.version} is already stored with other content "
-                    f"(hash {other.ref.content_hash[:12]}); raise `version:` in {definition.file}"
-                )
-            self._definitions[(ref.id, ref.version)] = definition
-            return definition
+            revision = 1 + max((d.ref.revision for d in mine), default=0)
+            ref = ProcessRef(definition.id, definition.version, definition.content_hash, revision)
+            added = StoredDefinition(ref, definition.source, definition.file, definition.registered_at)
+            self._definitions.append(added)
+            return added
 
     def definition(self, process_id: str, content_hash: str | None = None) -> StoredDefinition:
         with self._lock:
             found = [
-                d
-                for d in self._definitions.values()
-                if d.ref.id == process_id and content_hash in (None, d.ref.content_hash)
+                d for d in self._definitions if d.ref.id == process_id and content_hash in (None, d.ref.content_hash)
             ]
         if not found:
             raise NotFound(f"memory: holds no definition of process `{process_id}`; register it first")
-        return max(found, key=lambda d: d.ref.version)
+        return max(found, key=lambda d: d.ref.revision)
 
     def definitions(self) -> list[StoredDefinition]:
         with self._lock:
-            return sorted(self._definitions.values(), key=lambda d: (d.ref.id, d.ref.version))
+            return sorted(self._definitions, key=lambda d: (d.ref.id, d.ref.revision))
 
     def insert(self, instance: Instance) -> Instance:
         key = instance.history[0].key
         with self._lock:
+            if not any(
+                d.ref.id == instance.process_id and d.ref.content_hash == instance.content_hash
+                for d in self._definitions
+            ):
+                raise NotFound(
+                    f"memory: holds no definition of process `{instance.process_id}` with content "
+                    f"{instance.content_hash[:12]}; register it first"
+                )
             if key is not None and (instance.process_id, key) in self._start_keys:
                 return self._load(self._start_keys[(instance.process_id, key)])
             if instance.id in self._instances:
@@ -138,10 +148,11 @@ class MemoryStore:
     ) -> list[InstanceSummary]:
         with self._lock:
             instances = [instance_from_json(json.loads(r.document)) for r in self._instances.values()]
+            refs = {(d.ref.id, d.ref.content_hash): d.ref for d in self._definitions}
         chosen = [
             InstanceSummary(
                 i.id,
-                ProcessRef(i.process_id, i.process_version, i.content_hash),
+                refs[(i.process_id, i.content_hash)],
                 i.state,
                 i.data,
                 i.entered_at,

@@ -109,6 +109,39 @@ _WORKER_CLAIMS = [
     _both("CREATE INDEX deadlines_fireable ON deadlines (due) WHERE fire IS NOT NULL AND refused IS NULL"),
 ]
 
+# Revisions: each distinct content a process is registered with is numbered 1, 2, 3... by the store, so
+# a changed YAML that keeps its `version:` is stored too. Existing rows are numbered by their version,
+# then by when they were registered. SQLite cannot drop a primary key in place, so it rebuilds the table
+# (the SQLite store runs migrations with foreign key enforcement off and checks the keys before commit;
+# the instances' reference to `definitions` then names the rebuilt table).
+_NUMBERED = "ROW_NUMBER() OVER (PARTITION BY process_id ORDER BY version, registered_at, content_hash)"
+_REVISIONS_SQLITE = (
+    """CREATE TABLE definitions_by_revision (
+        process_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        source TEXT NOT NULL,
+        file TEXT NOT NULL,
+        registered_at TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        PRIMARY KEY (process_id, revision),
+        UNIQUE (process_id, content_hash)
+    )""",
+    "INSERT INTO definitions_by_revision (process_id, version, content_hash, source, file, registered_at, revision) "
+    f"SELECT process_id, version, content_hash, source, file, registered_at, {_NUMBERED} FROM definitions",
+    "DROP TABLE definitions",
+    "ALTER TABLE definitions_by_revision RENAME TO definitions",
+)
+_REVISIONS_POSTGRESQL = (
+    "ALTER TABLE definitions ADD COLUMN revision INTEGER",
+    "UPDATE definitions SET revision = numbered.revision "
+    f"FROM (SELECT process_id, content_hash, {_NUMBERED} AS revision FROM definitions) AS numbered "
+    "WHERE definitions.process_id = numbered.process_id AND definitions.content_hash = numbered.content_hash",
+    "ALTER TABLE definitions ALTER COLUMN revision SET NOT NULL",
+    "ALTER TABLE definitions DROP CONSTRAINT definitions_pkey",
+    "ALTER TABLE definitions ADD PRIMARY KEY (process_id, revision)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -121,6 +154,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "worker claims on deadlines, and deadlines whose firing was refused",
         tuple(s for s, _ in _WORKER_CLAIMS),
         tuple(p for _, p in _WORKER_CLAIMS),
+    ),
+    Migration(
+        3,
+        "definitions numbered by revision; a declared version may be shared by several revisions",
+        _REVISIONS_SQLITE,
+        _REVISIONS_POSTGRESQL,
     ),
 )
 

@@ -18,7 +18,6 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from engine.errors import (
-    DefinitionConflict,
     DuplicateInstance,
     DuplicateKey,
     InstanceFormatError,
@@ -36,7 +35,14 @@ from engine.instances import (
     entry_to_json,
 )
 from engine.stores import migrations
-from engine.stores.base import DEFAULT_LEASE, DueDeadline, InstanceSummary, ProcessRef, StoredDefinition
+from engine.stores.base import (
+    DEFAULT_LEASE,
+    DueDeadline,
+    InstanceSummary,
+    NewDefinition,
+    ProcessRef,
+    StoredDefinition,
+)
 
 Row = Sequence[Any]
 Params = Sequence[Any]
@@ -54,6 +60,9 @@ class Transaction(Protocol):
     def all(self, sql: str, params: Params = ()) -> list[Row]: ...
 
 
+_DEFINITION_COLUMNS = (
+    "SELECT process_id, revision, version, content_hash, source, file, registered_at FROM definitions "
+)
 _INSTANCE_COLUMNS = "id, process_id, process_version, content_hash, state, data, entered_at, deadlines, version"
 
 
@@ -110,6 +119,7 @@ class SqlStore:
             for migration in migrations.pending(current, target):
                 for statement in migration.statements(self.dialect):
                     tx.run(statement)
+                self._check_migrated(tx, migration.number)
                 tx.run(
                     "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
                     (migration.number, migration.description, self._time(_utc_now())),
@@ -117,6 +127,9 @@ class SqlStore:
 
     def _lock_for_migration(self, tx: Transaction) -> None:
         """Keep other processes from migrating at the same time (SQLite's write lock already does)."""
+
+    def _check_migrated(self, tx: Transaction, number: int) -> None:
+        """Refuse (roll back) a migration step that left the tables inconsistent."""
 
     @staticmethod
     def _schema_version(tx: Transaction) -> int:
@@ -130,39 +143,45 @@ class SqlStore:
 
     # --- definitions -----------------------------------------------------------------------------
 
-    def add_definition(self, definition: StoredDefinition) -> StoredDefinition:
-        ref = definition.ref
+    def add_definition(self, definition: NewDefinition) -> StoredDefinition:
         with self._transaction(write=True) as tx:
+            self._lock_definitions(tx, definition.id)
+            same = tx.one(
+                _DEFINITION_COLUMNS + "WHERE process_id = ? AND content_hash = ?",
+                (definition.id, definition.content_hash),
+            )
+            if same is not None:
+                return self._definition(same)
+            last = tx.one("SELECT MAX(revision) FROM definitions WHERE process_id = ?", (definition.id,))
+            revision = 1 if last is None or last[0] is None else int(last[0]) + 1
             tx.run(
-                "INSERT INTO definitions (process_id, version, content_hash, source, file, registered_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (ref.id, ref.version, ref.content_hash, definition.source, definition.file,
-                 self._time(definition.registered_at)),
+                "INSERT INTO definitions (process_id, revision, version, content_hash, source, file, registered_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    definition.id,
+                    revision,
+                    definition.version,
+                    definition.content_hash,
+                    definition.source,
+                    definition.file,
+                    self._time(definition.registered_at),
+                ),
             )
-            rows = tx.all(
-                "SELECT process_id, version, content_hash, source, file, registered_at FROM definitions "
-                "WHERE process_id = ? AND (version = ? OR content_hash = ?)",
-                (ref.id, ref.version, ref.content_hash),
-            )
-        stored = [self._definition(row) for row in rows]
-        same = next((d for d in stored if d.ref.content_hash == ref.content_hash), None)
-        if same is not None:
-            return same
-        other = stored[0]
-        raise DefinitionConflict(
-            f"`{ref.id}` version {ref.version} is already stored with other content "
-            f"(registered from {other.file}, hash {other.ref.content_hash[:12]}; this one is "
-            f"{ref.content_hash[:12]}): instances started on it keep running on it, so a changed "
-            f"definition needs a new number; raise `version:` in {definition.file}"
-        )
+        ref = ProcessRef(definition.id, definition.version, definition.content_hash, revision)
+        return StoredDefinition(ref, definition.source, definition.file, definition.registered_at)
+
+    def _lock_definitions(self, tx: Transaction, process_id: str) -> None:
+        """Keep other writers from numbering a revision of ``process_id`` until this transaction ends
+        (SQLite's write lock already does; the primary key on the revision refuses a duplicate anyway)."""
 
     def definition(self, process_id: str, content_hash: str | None = None) -> StoredDefinition:
-        columns = "SELECT process_id, version, content_hash, source, file, registered_at FROM definitions "
         with self._transaction(write=False) as tx:
             if content_hash is None:
-                row = tx.one(columns + "WHERE process_id = ? ORDER BY version DESC LIMIT 1", (process_id,))
+                row = tx.one(_DEFINITION_COLUMNS + "WHERE process_id = ? ORDER BY revision DESC LIMIT 1", (process_id,))
             else:
-                row = tx.one(columns + "WHERE process_id = ? AND content_hash = ?", (process_id, content_hash))
+                row = tx.one(
+                    _DEFINITION_COLUMNS + "WHERE process_id = ? AND content_hash = ?", (process_id, content_hash)
+                )
         if row is None:
             which = f"with content {content_hash[:12]}" if content_hash else "at all"
             raise NotFound(f"{self.url} holds no definition of process `{process_id}` {which}; register it first")
@@ -170,14 +189,12 @@ class SqlStore:
 
     def definitions(self) -> list[StoredDefinition]:
         with self._transaction(write=False) as tx:
-            rows = tx.all(
-                "SELECT process_id, version, content_hash, source, file, registered_at FROM definitions "
-                "ORDER BY process_id, version"
-            )
+            rows = tx.all(_DEFINITION_COLUMNS + "ORDER BY process_id, revision")
         return [self._definition(row) for row in rows]
 
     def _definition(self, row: Row) -> StoredDefinition:
-        return StoredDefinition(ProcessRef(row[0], int(row[1]), row[2]), row[3], row[4], self._from_time(row[5]))
+        ref = ProcessRef(row[0], int(row[2]), row[3], int(row[1]))
+        return StoredDefinition(ref, row[4], row[5], self._from_time(row[6]))
 
     # --- instances -------------------------------------------------------------------------------
 
@@ -340,23 +357,27 @@ class SqlStore:
     ) -> list[InstanceSummary]:
         where, params = [], []
         if process_id is not None:
-            where.append("process_id = ?")
+            where.append("i.process_id = ?")
             params.append(process_id)
         if state is not None:
-            where.append("state = ?")
+            where.append("i.state = ?")
             params.append(state)
         if overdue_at is not None:
-            where.append("EXISTS (SELECT 1 FROM deadlines d WHERE d.instance_id = instances.id AND d.due <= ?)")
+            where.append("EXISTS (SELECT 1 FROM deadlines d WHERE d.instance_id = i.id AND d.due <= ?)")
             params.append(self._time(overdue_at))
-        sql = f"SELECT {_INSTANCE_COLUMNS} FROM instances"
+        columns = ", ".join(f"i.{c.strip()}" for c in _INSTANCE_COLUMNS.split(","))
+        sql = (
+            f"SELECT {columns}, defn.revision FROM instances i JOIN definitions defn "
+            "ON defn.process_id = i.process_id AND defn.content_hash = i.content_hash"
+        )
         if where:
             sql += " WHERE " + " AND ".join(where)
         with self._transaction(write=False) as tx:
-            rows = tx.all(sql + " ORDER BY started_at, id", params)
+            rows = tx.all(sql + " ORDER BY i.started_at, i.id", params)
         return [
             InstanceSummary(
                 id=row[0],
-                process=ProcessRef(row[1], int(row[2]), row[3]),
+                process=ProcessRef(row[1], int(row[2]), row[3], int(row[9])),
                 state=row[4],
                 data=self._from_json(row[5]),
                 entered_at=datetime.datetime.fromisoformat(row[6]),

@@ -21,7 +21,7 @@ from typing import Any
 from engine.errors import StoreError
 from engine.stores import migrations
 from engine.stores.base import DEFAULT_LEASE, DueDeadline
-from engine.stores.sql import Params, Row, SqlStore
+from engine.stores.sql import Params, Row, SqlStore, Transaction
 
 BUSY_TIMEOUT = datetime.timedelta(seconds=30)
 MEMORY = ":memory:"
@@ -58,6 +58,29 @@ class SQLiteStore(SqlStore):
     def close(self) -> None:
         with self._lock:
             self._connection.close()
+
+    def _migrate(self, target: int = migrations.LATEST) -> None:
+        # A step may rebuild a table others refer to (SQLite cannot drop a key in place); enforcement is
+        # off for that, outside the transaction as SQLite requires, and the keys are checked before commit.
+        self._pragma("PRAGMA foreign_keys=OFF")
+        try:
+            super()._migrate(target)
+        finally:
+            self._pragma("PRAGMA foreign_keys=ON")
+
+    def _pragma(self, statement: str) -> None:
+        try:
+            self._connection.execute(statement)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.url}: {exc}") from exc
+
+    def _check_migrated(self, tx: Transaction, number: int) -> None:
+        broken = tx.all("PRAGMA foreign_key_check")
+        if broken:
+            raise StoreError(
+                f"{self.url}: migration {number} would leave {len(broken)} row(s) referring to rows that do "
+                f"not exist (first: table {broken[0][0]}, row {broken[0][1]}); nothing was changed"
+            )
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[_Transaction]:
