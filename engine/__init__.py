@@ -3,10 +3,15 @@
 Load a definition with ``load_process(path)`` (raises ``DefinitionError`` listing every problem),
 or get every problem and warning without raising with ``validate_file(path)``. Run it with
 ``Runtime(process)``: ``start``, ``fire``, ``available``, ``overdue``, ``advance``, ``verify``.
+Keep instances in a store with ``Workflows(store_url)``: ``register``, ``start``, ``fire``, ``get``,
+``list``, ``fire_due``.
 """
 
 from engine.errors import (
+    ConflictError,
     DefinitionError,
+    DuplicateInstance,
+    EventConflict,
     EventRefused,
     ExpressionError,
     GuardFailed,
@@ -14,11 +19,16 @@ from engine.errors import (
     InvalidData,
     InvalidPayload,
     InvalidTime,
+    KeyReused,
+    NotFound,
     PermissionDenied,
     Problem,
     ProcflowError,
     ReplayMismatch,
     Severity,
+    StaleVersion,
+    StoreError,
+    StoreURLError,
     UnknownTrigger,
 )
 from engine.instances import (
@@ -46,7 +56,9 @@ from engine.model import (
 )
 from engine.processes import ValidationReport, load_process, load_process_text, validate_file, validate_text
 from engine.runtime import Actor, Advanced, Choice, Runtime
+from engine.service import Workflows
 from engine.source import SourceLocation
+from engine.stores import InstanceSummary, ProcessRef, open_store
 
 __all__ = [
     "Actor",
@@ -92,4 +104,16 @@ __all__ = [
     "load_process_text",
     "validate_file",
     "validate_text",
+    "ConflictError",
+    "DuplicateInstance",
+    "EventConflict",
+    "InstanceSummary",
+    "KeyReused",
+    "NotFound",
+    "ProcessRef",
+    "StaleVersion",
+    "StoreError",
+    "StoreURLError",
+    "Workflows",
+    "open_store",
 ]

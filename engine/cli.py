@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from engine.errors import DefinitionError
+from engine.errors import (
+    ConflictError,
+    DefinitionError,
+    EventRefused,
+    NotFound,
+    ProcflowError,
+    ReplayMismatch,
+    StoreError,
+    StoreURLError,
+)
 from engine.instances import Entry, instance_to_json
-from engine.model import Process
+from engine.model import Process, thaw_json
 from engine.processes import ValidationReport, definition_files, load_process, validate_file
-from engine.runtime import Runtime
+from engine.render import FILE_FORMATS, LANGS, heatmap_overlay, instance_overlay, read_history, render_to_file
+from engine.render.book import write_book
+from engine.runtime import Actor, Runtime
 from engine.scenarios import load_scenario, play
 from engine.schema import schema_path
+from engine.service import Batch, Workflows
 from engine.simulate import Coverage, simulate
+from engine.stores import ProcessRef
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -57,6 +73,24 @@ def build_parser() -> argparse.ArgumentParser:
     simulate_.add_argument("--seed", type=int, default=0, help="the same seed gives the same walks (default 0)")
     simulate_.add_argument("--max-steps", type=_positive, default=200, help="give up a walk after this many events")
     simulate_.add_argument("--format", choices=("text", "json"), default="text")
+
+    book = commands.add_parser("book", help="write the audit book: every procedure's flowchart and tables as HTML")
+    book.add_argument("paths", nargs="+", metavar="PATH", help="definition files, or folders of them")
+    book.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder the book replaces or creates")
+    book.add_argument("--lang", choices=LANGS, default="both", help="labels in zh, en or both (default)")
+    book.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="layout time bound per diagram")
+
+    render = commands.add_parser("render", help="draw a process as a flowchart: .dot .svg .png .pdf or .mmd (Mermaid)")
+    render.add_argument("process", metavar="PROCESS.yaml")
+    render.add_argument("-o", "--output", required=True, metavar="FILE", help="the format is the suffix's")
+    render.add_argument("--lang", choices=LANGS, default="both", help="labels in zh, en or both (default)")
+    overlays = render.add_mutually_exclusive_group()
+    overlays.add_argument("--instance", metavar="HISTORY.json", help="draw this instance's path over the chart")
+    overlays.add_argument("--heatmap", nargs="+", metavar="HISTORY.json", help="draw how often each path was taken")
+    render.add_argument("--at", type=_moment, metavar="TIME", help="with --instance: mark what is overdue at TIME")
+    render.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS", help="layout time bound")
+    render.add_argument("--sources", metavar="URL", help="link each step to its source document under this folder/URL")
+    _add_store_commands(commands)
     return parser
 
 
@@ -234,6 +268,284 @@ def _coverage_json(process: Process, coverage: Coverage, seed: int) -> dict[str,
     }
 
 
+def _book(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise _UsageError(f"procflow book: no such file or folder: {', '.join(missing)}")
+    if not 0 < args.timeout < float("inf"):
+        raise _UsageError(f"procflow book: --timeout must be a positive number of seconds, got {args.timeout}")
+    try:
+        report = write_book(args.paths, args.output, lang=args.lang, timeout=args.timeout)
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            stderr.write(f"{problem}\n")
+        stderr.write(f"procflow book: no book written: {len(exc.errors)} error(s) to fix first\n")
+        return EXIT_INVALID
+    except ProcflowError as exc:  # no Graphviz, a layout past its time bound, an unusable output folder
+        stderr.write(f"procflow book: {exc}\n")
+        return EXIT_INVALID
+    stdout.write(f"wrote the audit book: {len(report.pages)} procedures, {report.files} files, {report.bytes} bytes\n")
+    stdout.write(f"open {report.index}  ({report.index.resolve().as_uri()})\n")
+    return EXIT_OK
+
+
+def _moment(text: str) -> datetime.datetime:
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO 8601 time (2026-11-30T09:00+08:00), got {text!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"the time needs its UTC offset (…+08:00 or …Z), got {text!r}")
+    return moment
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def _render(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    _require_files(args.process, *([args.instance] if args.instance else []), *(args.heatmap or []))
+    suffix = Path(args.output).suffix.lower()
+    if suffix not in FILE_FORMATS:
+        raise _UsageError(
+            f"procflow render: cannot tell the format of {args.output}: use one of {', '.join(FILE_FORMATS)}"
+        )
+    if args.at is not None and args.instance is None:
+        raise _UsageError("procflow render: --at goes with --instance (the moment to mark overdue steps at)")
+    process = load_process(args.process)
+    try:
+        overlay = None
+        if args.instance:
+            overlay = instance_overlay(process, read_history(args.instance), now=args.at)
+        elif args.heatmap:
+            overlay = heatmap_overlay(process, [read_history(path) for path in args.heatmap])
+        render_to_file(
+            process, args.output, lang=args.lang, overlay=overlay, timeout=args.timeout, source_base=args.sources
+        )
+    except ProcflowError as exc:  # a history of another process, no Graphviz, a layout past its time bound
+        stderr.write(f"procflow render: {exc}\n")
+        return EXIT_INVALID
+    stdout.write(f"wrote {args.output}\n")
+    return EXIT_OK
+
+
+# --- stored instances: start, fire, show, history, list, worker ----------------------------------
+
+
+def _add_store_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    store_help = "the store: sqlite:///file.db, postgresql://…, memory: (default: $PROCFLOW_STORE or sqlite:///procflow.db)"
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--store", metavar="URL", help=store_help)
+        return sub
+
+    start = command("start", "start a stored instance of a process (a YAML file, or a registered process id)")
+    start.add_argument("process", metavar="PROCESS")
+    start.add_argument("--data", default="{}", metavar="JSON", help="the instance's first data, a JSON object")
+    start.add_argument("--as", dest="actor", required=True, metavar="ACTOR:ROLE[,ROLE]", help="who starts it")
+    start.add_argument("--key", help="an idempotency key: starting again with it returns the same instance")
+    start.add_argument("--id", dest="instance_id", help="the instance's id (default: a new random one)")
+
+    fire = command("fire", "apply one event to a stored instance")
+    fire.add_argument("instance_id", metavar="ID")
+    fire.add_argument("trigger", metavar="TRIGGER")
+    fire.add_argument("--payload", default="{}", metavar="JSON", help="the event's form, a JSON object")
+    fire.add_argument("--as", dest="actor", required=True, metavar="ACTOR:ROLE[,ROLE]", help="who fires it")
+    fire.add_argument("--key", help="an idempotency key: the same key again takes effect once")
+
+    show = command("show", "an instance's state, data, deadlines, and what may be fired next by whom")
+    show.add_argument("instance_id", metavar="ID")
+
+    history = command("history", "an instance's history (--json: the record `procflow render --instance` reads)")
+    history.add_argument("instance_id", metavar="ID")
+    history.add_argument("--json", action="store_true", help="print the instance record as JSON")
+
+    list_ = command("list", "stored instances, oldest first")
+    list_.add_argument("--process", metavar="P", help="only instances of this process id")
+    list_.add_argument("--state", metavar="S", help="only instances in this state")
+    list_.add_argument("--overdue", action="store_true", help="only instances with a time limit or deadline passed")
+
+    worker = command("worker", "fire due deadlines until stopped (SIGINT or SIGTERM end it cleanly)")
+    worker.add_argument("--interval", type=_seconds, default=5.0, metavar="S", help="pause when idle (default 5)")
+    worker.add_argument("--batch", type=_positive, default=100, metavar="N", help="deadlines claimed at a time")
+    worker.add_argument("--once", action="store_true", help="fire what is due now, then exit")
+
+
+def _stored(
+    handler: Callable[[argparse.Namespace, Workflows, TextIO], int],
+) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
+    """Run a store command with its store open; errors the user can act on as one line on stderr."""
+
+    def command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+        try:
+            with Workflows(args.store) as workflows:
+                return handler(args, workflows, stdout)
+        except StoreURLError as exc:
+            raise _UsageError(f"procflow {args.command}: {exc}") from exc
+        except EventRefused as exc:
+            stderr.write(f"procflow {args.command}: refused: {exc}\n")
+        except (NotFound, ConflictError, StoreError, ReplayMismatch) as exc:
+            stderr.write(f"procflow {args.command}: {exc}\n")
+        return EXIT_INVALID
+
+    return command
+
+
+def _actor_arg(text: str) -> Actor:
+    name, _, roles = text.partition(":")
+    role_list = [r.strip() for r in roles.split(",") if r.strip()]
+    if not name.strip() or not role_list:
+        raise _UsageError(f"procflow: --as takes ACTOR:ROLE[,ROLE] (for example li:clerk), got {text!r}")
+    return Actor(name.strip(), role_list)
+
+
+def _json_arg(text: str, option: str) -> dict[str, object]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise _UsageError(f"procflow: {option} is not JSON ({exc}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise _UsageError(f"procflow: {option} must be a JSON object ({{...}}), got {text!r}")
+    return value
+
+
+def _start_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    actor, data = _actor_arg(args.actor), _json_arg(args.data, "--data")
+    process: str | ProcessRef = args.process
+    if Path(args.process).suffix in (".yaml", ".yml") or Path(args.process).is_file():
+        _require_files(args.process)
+        process = workflows.register(args.process)
+    instance = workflows.start(process, actor, data, key=args.key, instance_id=args.instance_id)
+    runtime = workflows.runtime(instance.process_id, instance.content_hash)
+    ref = workflows.ref_of(instance)
+    stdout.write(f"{instance.id}\n")
+    stdout.write(f"runs on {_revision(ref)}\n")
+    if isinstance(process, ProcessRef) and (earlier := workflows.shares_version(process)) is not None:
+        stdout.write(
+            f"note: stored as revision {process.revision} (declares version {process.version}, as revision "
+            f"{earlier.revision} did: consider raising `version:` in {args.process})\n"
+        )
+    stdout.write(trail_lines(runtime.process, instance.history[0]))
+    stdout.write(_now_in(runtime.process, instance.state))
+    return EXIT_OK
+
+
+def _revision(ref: ProcessRef) -> str:
+    return f"{ref.id} revision {ref.revision} (version {ref.version}, content {ref.content_hash[:12]})"
+
+
+def _fire_event(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    actor, payload = _actor_arg(args.actor), _json_arg(args.payload, "--payload")
+    entry = workflows.fire(args.instance_id, args.trigger, actor, payload, key=args.key)
+    instance = workflows.get(args.instance_id)
+    runtime = workflows.runtime(instance.process_id, instance.content_hash)
+    stdout.write(trail_lines(runtime.process, entry))
+    stdout.write(_now_in(runtime.process, instance.state))
+    return EXIT_OK
+
+
+def _show_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    instance = workflows.get(args.instance_id)
+    runtime = workflows.runtime(instance.process_id, instance.content_hash)
+    process, now = runtime.process, datetime.datetime.now(datetime.UTC)
+    state = process.states[instance.state]
+    stdout.write(
+        f"instance {instance.id} · {_revision(workflows.ref_of(instance))} · "
+        f"{instance.version} event(s)\n"
+        f"state:    `{state.id}` {state.label.zh} / {state.label.en} since {instance.entered_at.isoformat()}\n"
+        f"data:     {json.dumps(instance.data, ensure_ascii=False)}\n"
+    )
+    for deadline in instance.deadlines:
+        what = f"fires `{deadline.fire}`" if deadline.fire else "time limit"
+        late = "  OVERDUE" if deadline.due <= now else ""
+        stdout.write(f"deadline: {deadline.due.isoformat()}  {what}{late}\n")
+    candidates = runtime.compiled.transitions[instance.state]
+    if not candidates:
+        stdout.write("next:     nothing (finished)\n")
+    for candidate in candidates:
+        transition = candidate.transition
+        line = (
+            f"next:     {transition.trigger:<18} {transition.label.zh} / {transition.label.en} → {transition.dest}"
+            f"   by: {', '.join(sorted(candidate.roles))}"
+        )
+        if transition.payload_schema is not None:
+            required = thaw_json(transition.payload_schema).get("required") or ()
+            line += f"   payload: {', '.join(str(r) for r in required) or '(optional fields)'}"
+        if transition.conditions:
+            line += f"   if: {' and '.join(transition.conditions)}"
+        if transition.signoffs:
+            line += f"   signed as: {', '.join(s.role for s in transition.signoffs)}"
+        stdout.write(line + "\n")
+    return EXIT_OK
+
+
+def _instance_history(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    instance = workflows.get(args.instance_id)
+    if args.json:
+        json.dump(instance_to_json(instance), stdout, ensure_ascii=False, indent=2)
+        stdout.write("\n")
+        return EXIT_OK
+    process = workflows.runtime(instance.process_id, instance.content_hash).process
+    stdout.write(f"instance {instance.id} · {_revision(workflows.ref_of(instance))}\n")
+    for entry in instance.history:
+        stdout.write(trail_lines(process, entry))
+    stdout.write(_now_in(process, instance.state))
+    return EXIT_OK
+
+
+def _list_instances(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    now = datetime.datetime.now(datetime.UTC)
+    found = workflows.list(args.process, args.state, overdue_at=now if args.overdue else None)
+    for summary in found:
+        late = summary.overdue(now)
+        since = f"  overdue since {min(d.due for d in late).isoformat()}" if late else ""
+        stdout.write(
+            f"{summary.id}  {summary.process.id} r{summary.process.revision} (v{summary.process.version})  "
+            f"{summary.state:<20} "
+            f"since {summary.entered_at.isoformat()}{since}\n"
+        )
+    stdout.write(f"{len(found)} instance(s)\n")
+    return EXIT_OK
+
+
+def _run_worker(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def report(batch: Batch) -> None:
+        if batch.claimed:
+            now = datetime.datetime.now(datetime.UTC).isoformat()
+            stdout.write(f"{now}  fired {batch.fired} of {batch.claimed} claimed\n")
+            stdout.flush()
+
+    stdout.write(f"worker on {workflows.store.url}: firing due deadlines, {args.batch} at a time\n")
+    stdout.flush()
+    def complain(error: StoreError) -> None:
+        sys.stderr.write(f"procflow worker: {error}; trying again in {args.interval:g} s\n")
+
+    try:
+        total = workflows.work(
+            interval=args.interval, batch=args.batch, once=args.once, stop=stop, report=report, on_error=complain
+        )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    stdout.write(f"worker stopped: fired {total} deadline(s)\n")
+    return EXIT_OK
+
+
+def _now_in(process: Process, state_id: str) -> str:
+    state = process.states[state_id]
+    return f"now in `{state.id}` {state.label.zh} / {state.label.en}\n"
+
+
 def _require_files(*paths: str) -> None:
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
@@ -245,4 +557,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "schema": _schema,
     "run": _run,
     "simulate": _simulate,
+    "book": _book,
+    "render": _render,
+    "start": _stored(_start_instance),
+    "fire": _stored(_fire_event),
+    "show": _stored(_show_instance),
+    "history": _stored(_instance_history),
+    "list": _stored(_list_instances),
+    "worker": _stored(_run_worker),
 }

@@ -14,9 +14,20 @@
     * InvalidData — the data the event would set does not fit the process's data schema
     * InvalidTime — a naive time, or one before the instance's last event
   * ReplayMismatch — replaying a history does not reproduce the recorded instance
+  * StoreError — a store cannot be opened, upgraded or used; names the store (password hidden)
+    * StoreURLError — the store URL is not one of the accepted forms
+  * NotFound — no instance, or no definition, with that id in the store
+  * ConflictError — another writer got there first; nothing was written
+    * StaleVersion — the instance moved on since it was read (``expected``, ``found``)
+    * DuplicateKey — the idempotency key is already recorded (``instance_id``, ``index``)
+    * KeyReused — an idempotency key sent again with a different event
+    * EventConflict — retried after other writers' events, the event is no longer allowed (``refusal``)
+    * DuplicateInstance — an instance with that id already exists
+  * RenderError — a diagram cannot be drawn: unknown output format, no Graphviz, Graphviz failed
+    * LayoutTimeout — Graphviz's layout ran past its time bound and was stopped
 
 Each ``Problem`` names where it is (``SourceLocation``), what is wrong and, where we can tell, what
-to write instead. The stores add their own branch to this tree.
+to write instead.
 """
 
 from __future__ import annotations
@@ -161,3 +172,66 @@ class InvalidTime(EventRefused):
 
 class ReplayMismatch(ProcflowError):
     """Replaying a history against its definition does not give the recorded state, data or deadlines."""
+
+
+class RenderError(ProcflowError):
+    """A diagram cannot be drawn: an unknown output format, no Graphviz on the machine, or Graphviz failed."""
+
+
+class LayoutTimeout(RenderError):
+    """Graphviz's layout ran past its time bound; the ``dot`` process was stopped."""
+
+    def __init__(self, message: str, *, timeout: float):
+        super().__init__(message)
+        self.timeout = timeout
+
+
+class StoreError(ProcflowError):
+    """A store cannot be opened, upgraded or used: bad URL, unreachable server, failed statement."""
+
+
+class StoreURLError(StoreError):
+    """The store URL is not one of the accepted forms; the message lists them."""
+
+
+class NotFound(ProcflowError):
+    """No instance, or no definition, with that id in the store."""
+
+
+class ConflictError(ProcflowError):
+    """A write lost a race with another writer, or contradicts what is stored; nothing was written."""
+
+
+class StaleVersion(ConflictError):
+    """The instance is no longer at the version the write was based on."""
+
+    def __init__(self, message: str, *, expected: int, found: int | None):
+        super().__init__(message)
+        self.expected = expected
+        self.found = found
+
+
+class DuplicateKey(ConflictError):
+    """The idempotency key is already recorded for the instance; ``index`` is its history entry."""
+
+    def __init__(self, message: str, *, instance_id: str, index: int):
+        super().__init__(message)
+        self.instance_id = instance_id
+        self.index = index
+
+
+class KeyReused(ConflictError):
+    """An idempotency key came again with a different trigger or payload than the event it recorded."""
+
+
+class EventConflict(ConflictError):
+    """Other writers moved the instance on while the event was being applied, and it is no longer
+    allowed; ``refusal`` says why."""
+
+    def __init__(self, message: str, *, refusal: EventRefused | None = None):
+        super().__init__(message)
+        self.refusal = refusal
+
+
+class DuplicateInstance(ConflictError):
+    """An instance with that id already exists."""
