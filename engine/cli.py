@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import signal
 import sys
 import threading
@@ -105,7 +106,11 @@ def _positive(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run(list(sys.argv[1:] if argv is None else argv), sys.stdout, sys.stderr)
+    try:
+        return run(list(sys.argv[1:] if argv is None else argv), sys.stdout, sys.stderr)
+    except BrokenPipeError:  # `procflow show ID | head`: the reader has gone, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:

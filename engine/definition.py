@@ -89,7 +89,8 @@ def build_process(document: LocatedDocument) -> Process:
 
 
 def content_hash(data: Any) -> str:
-    """SHA-256 of the document's data as canonical JSON: comments and layout do not change it."""
+    """SHA-256 of the document's data as canonical JSON: comments, quoting and layout do not change it.
+    The order of keys does: states, roles and records are shown in the order they are written."""
     canonical = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

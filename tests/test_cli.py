@@ -103,3 +103,16 @@ def test_python_dash_m_engine_runs_the_same_command():
         check=False,
     )
     assert result.returncode == 0 and result.stdout.strip().endswith(": ok")
+
+
+def test_a_closed_pipe_ends_the_command_quietly(monkeypatch):
+    # `procflow schema | head`: the reader goes away before the output is written.
+    import os
+
+    from engine.cli import main
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with open(write_end, "w", encoding="utf-8") as closed_pipe:
+        monkeypatch.setattr("sys.stdout", closed_pipe)
+        assert main(["schema"]) == 0
