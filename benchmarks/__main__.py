@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from benchmarks.report import SIZES, Row, Size, markdown, table
 
 SECTIONS = ("events", "stores", "loading", "rendering")
+SECTION_TITLES = {"events": "1 per event", "stores": "3 stores", "loading": "4 loading", "rendering": "5 rendering"}
 PACKAGES = (
     "procflow",
     "transitions",
@@ -39,10 +41,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     size = SIZES[args.size]
 
     rows: list[Row] = []
+    failed = False
     for name in SECTIONS:
         if name in args.only:
             print(f"… {name}", file=sys.stderr, flush=True)
-            rows.extend(RUNNERS[name](size))
+            try:
+                rows.extend(RUNNERS[name](size))
+            except Exception as exc:  # one broken section must not lose the others' figures
+                traceback.print_exc()
+                rows.append(Row(SECTION_TITLES[name], "not measured", None, "", note=f"failed: {exc}"))
+                failed = True
     print(table(rows))
     if args.markdown:
         print()
@@ -52,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.json}", file=sys.stderr)
-    return 0
+    return 1 if failed else 0
 
 
 def _events(size: Size) -> list[Row]:
