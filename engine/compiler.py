@@ -13,7 +13,9 @@ payload and data validators built, roles as sets.
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,8 +24,9 @@ import referencing
 from transitions import EventData, Machine
 
 from engine.expressions import Expression, compile_expression
-from engine.fragments import definition_registry, fragment_validator
+from engine.fragments import definition_registry, fragment_validator, quick_check, quick_field_checks
 from engine.model import Branch, Process, State, StateKind, Transition, thaw_json
+from engine.schema import QuickCheck
 from engine.source import DocumentPath
 
 DECIDE = "procflow:decide"
@@ -33,12 +36,43 @@ DECIDE = "procflow:decide"
 class SchemaCheck:
     """A compiled JSON Schema fragment of the definition, checking values an event brings."""
 
-    def __init__(self, validator: jsonschema.protocols.Validator, root: str):
-        self._validator = validator
+    def __init__(
+        self,
+        validator: Callable[[], jsonschema.protocols.Validator],
+        root: str,
+        quick: QuickCheck | None = None,
+        fields: Mapping[str, QuickCheck] | None = None,
+    ):
+        self._make_validator = validator
+        self._built: jsonschema.protocols.Validator | None = None
         self._root = root
+        self._quick = quick
+        self._fields = fields
+
+    @property
+    def _validator(self) -> jsonschema.protocols.Validator:
+        # Built on first need: with the quick check, most fragments never need jsonschema at all.
+        if self._built is None:
+            self._built = self._make_validator()
+        return self._built
+
+    def problems_after_set(self, value: Mapping[str, Any], changed: Iterable[str]) -> tuple[str, ...]:
+        """``problems(value)``, for a value that fitted before only the ``changed`` fields were set:
+        where the schema's properties are independent, only the changed ones need checking."""
+        fields = self._fields
+        if fields is not None:
+            for name in changed:
+                check = fields.get(name)
+                if check is None or not check(value[name]):
+                    break
+            else:
+                return ()
+        return self.problems(value)
 
     def problems(self, value: Any) -> tuple[str, ...]:
         """What is wrong with ``value``, one line per problem, in document order; empty when valid."""
+        if self._quick is not None and self._quick(value):  # compiled once; see fragments.quick_check
+            return ()
         if self._validator.is_valid(value):  # the common case, and several times cheaper than iter_errors
             return ()
         errors = sorted(self._validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
@@ -54,6 +88,8 @@ class CompiledTransition:
     payload: SchemaCheck | None
     assignments: tuple[tuple[str, Expression | None, Any], ...]
     """``(field, expression, constant)``: the constant is used when there is no expression."""
+    fields_set: tuple[str, ...]
+    """The data fields ``assignments`` set."""
 
     @property
     def trigger(self) -> str:
@@ -94,10 +130,13 @@ class CompiledProcess:
         if start is None:
             raise ValueError(f"process `{process.id}` has no start state; load it with load_process, which checks")
         self.process = process
-        registry = definition_registry(thaw_json(process.document))
-        self.data_check = _schema_check(registry, ("data",), "data") if process.data_schema is not None else None
+        document = thaw_json(process.document)
+        registry = definition_registry(document)
+        self.data_check = (
+            _schema_check(document, registry, ("data",), "data") if process.data_schema is not None else None
+        )
         payload_checks = {
-            t.path: _schema_check(registry, t.path + ("payload",), "payload")
+            t.path: _schema_check(document, registry, t.path + ("payload",), "payload")
             for t in process.transitions
             if t.payload_schema is not None
         }
@@ -109,6 +148,11 @@ class CompiledProcess:
             state.id: _compile_branches(state) for state in process.states.values() if state.kind is StateKind.DECISION
         }
         self.triggers: dict[str, tuple[str, ...]] = {state.id: state.triggers for state in process.states.values()}
+        by_trigger: dict[tuple[str, str], list[CompiledTransition]] = {}
+        for candidates in self.transitions.values():
+            for candidate in candidates:
+                by_trigger.setdefault((candidate.source, candidate.trigger), []).append(candidate)
+        self._only = {key: group[0] for key, group in by_trigger.items() if len(group) == 1}
         self._machine = self._build_machine(start.id)
         self._cursor = _Cursor()
         self._lock = threading.Lock()
@@ -118,6 +162,9 @@ class CompiledProcess:
 
         The caller has checked that ``trigger`` leaves ``state``.
         """
+        only = self._only.get((state, trigger))
+        if only is not None and not gate.admit(only):
+            return None
         return self._run(state, trigger, gate)
 
     def decide(self, decision: str, gate: Gate) -> str | None:
@@ -141,8 +188,12 @@ class CompiledProcess:
         )
         for candidates in self.transitions.values():
             for candidate in candidates:
+                # The only candidate of its trigger is admitted by ``fire`` before the machine runs:
+                # the same answer, without transitions' condition machinery on most events.
+                only = self._only.get((candidate.source, candidate.trigger)) is candidate
+                conditions = [] if only else [_admits(candidate)]
                 machine.add_transition(
-                    candidate.trigger, candidate.source, candidate.transition.dest, conditions=[_admits(candidate)]
+                    candidate.trigger, candidate.source, candidate.transition.dest, conditions=conditions
                 )
         for branches in self.branches.values():
             for branch in branches:
@@ -181,6 +232,7 @@ def _compile_transition(state: State, transition: Transition, payload: SchemaChe
             )
             for a in transition.assignments
         ),
+        fields_set=tuple(a.field for a in transition.assignments),
     )
 
 
@@ -195,8 +247,12 @@ def _compile_branches(state: State) -> tuple[CompiledBranch, ...]:
     return tuple(branches)
 
 
-def _schema_check(registry: referencing.Registry[Any], path: DocumentPath, root: str) -> SchemaCheck:
-    return SchemaCheck(fragment_validator(registry, path), root)
+def _schema_check(
+    document: Mapping[str, Any], registry: referencing.Registry[Any], path: DocumentPath, root: str
+) -> SchemaCheck:
+    fields = quick_field_checks(document, path) if root == "data" else None  # only data is set field by field
+    validator = functools.partial(fragment_validator, registry, path)
+    return SchemaCheck(validator, root, quick_check(document, path), fields)
 
 
 def _place(root: str, path: Any) -> str:

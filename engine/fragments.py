@@ -16,7 +16,7 @@ import referencing
 import referencing.exceptions
 import referencing.jsonschema
 
-from engine.schema import bundled_registry
+from engine.schema import ANNOTATIONS, QuickCheck, QuickCompiler, Unsupported, bundled_registry
 from engine.source import DocumentPath
 
 DEFINITION_URI = "urn:procflow:definition"
@@ -100,3 +100,40 @@ def fragment_problems(document: Mapping[str, Any]) -> Iterator[tuple[DocumentPat
         for part in path:
             fragment = fragment[part]
         yield from unresolvable_references(registry, fragment, path)
+
+
+# --- quick validity tests ------------------------------------------------------------------------
+# jsonschema walks a schema on every call (a new validator per keyword and level), which made payload
+# and data checks over 80% of firing an event; ``engine.schema.QuickCompiler`` compiles a fragment
+# once into closures instead, and jsonschema decides whenever they cannot say "valid" for sure.
+
+
+def quick_check(document: Mapping[str, Any], path: DocumentPath) -> QuickCheck | None:
+    """A fast test that a value fits the fragment at ``path``, or ``None`` when the fragment uses a
+    keyword the quick compiler does not know. True means valid; False means "ask jsonschema"."""
+    try:
+        return QuickCompiler(document).compile(_at(document, path))
+    except Unsupported:
+        return None
+
+
+def quick_field_checks(document: Mapping[str, Any], path: DocumentPath) -> dict[str, QuickCheck] | None:
+    """A quick check per property, when the fragment at ``path`` is an object whose properties are
+    independent (only ``type: object``, ``properties`` and ``required``): then data that fitted
+    still fits after some fields are set, if each new value fits its property."""
+    schema = _at(document, path)
+    if not isinstance(schema, Mapping) or schema.get("type") != "object":
+        return None
+    if not set(schema) - ANNOTATIONS <= {"type", "properties", "required"}:
+        return None
+    compiler = QuickCompiler(document)
+    try:
+        return {name: compiler.compile(sub) for name, sub in schema.get("properties", {}).items()}
+    except Unsupported:
+        return None
+
+
+def _at(document: Any, path: DocumentPath) -> Any:
+    for part in path:
+        document = document[part]
+    return document

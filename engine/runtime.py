@@ -15,6 +15,7 @@ which ``advance`` catches up on. Working-time limits count on the definition's b
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import urllib.parse
 import uuid
@@ -36,7 +37,7 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.instances import BranchTaken, Entry, Instance, OpenDeadline, Signature
-from engine.model import FrozenJson, Process, SignOff, StateKind, Text
+from engine.model import FrozenJson, Process, SignOff, Text
 from engine.timing import due_time
 
 CLOCK_ACTOR = "procflow:clock"
@@ -138,7 +139,7 @@ class Runtime:
         entry = Entry(
             at=moment,
             actor=actor.id,
-            roles=tuple(sorted(actor.roles)),
+            roles=_role_names(actor.roles),
             trigger=None,
             source=None,
             dest=start.id,
@@ -220,6 +221,15 @@ class Runtime:
             except EventRefused as refusal:
                 refused.append((deadline, refusal))
         return Advanced(tuple(fired), tuple(refused))
+
+    def fire_deadline(self, instance: Instance, deadline: OpenDeadline) -> Entry:
+        """Fire one open deadline of the instance as ``advance`` does, at its due time (or the last
+        event's, when that is later): one step of ``advance``, for callers that store each step."""
+        self._check_belongs(instance)
+        if deadline.fire is None or deadline not in instance.deadlines:
+            raise UnknownTrigger(f"instance `{instance.id}` has no open deadline {deadline!r} that fires a trigger")
+        moment = max(deadline.due, instance.history[-1].at)
+        return self._apply(instance, deadline.fire, _CLOCK, {}, moment, None, deadline=deadline)
 
     def replay(self, history: Sequence[Entry], *, instance_id: str) -> Instance:
         """The instance that ``history`` produces on this definition, checking at each event that the
@@ -309,8 +319,9 @@ class Runtime:
         dest = self.compiled.fire(instance.state, trigger, attempt)
         if dest is None or attempt.chosen is None:
             raise attempt.refusal()
-        for _ in range(len(self.process.states)):
-            if self.process.states[dest].kind is not StateKind.DECISION:
+        decisions = self.compiled.branches
+        for _ in range(len(decisions) + 1):
+            if dest not in decisions:
                 break
             dest = self._decide(dest, attempt)
         else:
@@ -319,7 +330,7 @@ class Runtime:
         entry = Entry(
             at=moment,
             actor=actor.id,
-            roles=tuple(sorted(actor.roles)),
+            roles=_role_names(actor.roles),
             trigger=trigger,
             source=instance.state,
             dest=attempt.chosen.transition.dest,
@@ -446,7 +457,7 @@ class _Attempt:
                 except ExpressionEvaluationError as exc:
                     return self._refuse(4, InvalidData, f"`set: {name}` could not be evaluated: {exc}")
             if self.data_check is not None:
-                problems = self.data_check.problems(data)
+                problems = self.data_check.problems_after_set(data, candidate.fields_set)
                 if problems:
                     return self._refuse(
                         4,
@@ -489,7 +500,7 @@ class _Attempt:
 def _permission_problem(
     candidate: CompiledTransition, actor: Actor, instance: Instance
 ) -> tuple[int, type[EventRefused], str] | None:
-    if not actor.roles & candidate.roles:
+    if candidate.roles.isdisjoint(actor.roles):
         return (
             0,
             PermissionDenied,
@@ -591,9 +602,30 @@ class _NotJson(Exception):
     pass
 
 
+_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+@functools.lru_cache(maxsize=1024)
+def _role_names(roles: frozenset[str]) -> tuple[str, ...]:
+    """The roles as recorded on an entry; one shared tuple per set of roles, not one per entry."""
+    return tuple(sorted(roles))
+
+
 def _json_copy(value: Any, depth: int) -> Any:
     """A private copy of JSON data (so a caller's later changes cannot reach the record), checking
     that it is JSON: text keys, no NaN, nothing but objects, lists, text, numbers, booleans, null."""
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:  # the common cases, tested first
+        return value
+    if (kind is dict or kind is list) and depth < MAX_JSON_DEPTH:
+        if kind is list:
+            return [inner if type(inner) in _PLAIN_SCALARS else _json_copy(inner, depth + 1) for inner in value]
+        copied = {}
+        for key, inner in value.items():
+            if not isinstance(key, str):
+                raise _NotJson(f"the key {key!r} is not text")
+            copied[key] = inner if type(inner) in _PLAIN_SCALARS else _json_copy(inner, depth + 1)
+        return copied
     if value is None or isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, float):
@@ -607,7 +639,7 @@ def _json_copy(value: Any, depth: int) -> Any:
         for key, inner in value.items():
             if not isinstance(key, str):
                 raise _NotJson(f"the key {key!r} is not text")
-            copied[key] = _json_copy(inner, depth + 1)
+            copied[key] = inner if type(inner) in _PLAIN_SCALARS else _json_copy(inner, depth + 1)
         return copied
     if isinstance(value, (list, tuple)):
         return [_json_copy(inner, depth + 1) for inner in value]
