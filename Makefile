@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BOOK := build/book
 
-.PHONY: audit test setup system browser clean
+.PHONY: audit test bench setup system browser clean
 
 audit: setup
 	$(BIN)/procflow validate processes/
@@ -17,12 +17,16 @@ audit: setup
 test: setup browser
 	PROCFLOW_REQUIRE_TOOLS=1 $(BIN)/python -m pytest
 
+# The benchmarks beside the peers (benchmarks/README.md); a few minutes. BENCH_JSON: where the rows go.
+bench: setup
+	$(BIN)/python -m benchmarks --size full --json $(or $(BENCH_JSON),build/benchmarks.json)
+
 setup: $(STAMP) system
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,postgres]'
+	$(BIN)/pip install --quiet -e '.[dev,postgres,bench]'
 	touch $(STAMP)
 
 # Debian packages, each installed only when its check fails:
