@@ -12,9 +12,11 @@ import json
 import os
 import random
 import re
+import struct
 import subprocess
 import time
 import xml.etree.ElementTree as ET
+import zlib
 
 import pytest
 import yaml
@@ -311,6 +313,54 @@ def test_chinese_is_drawn_with_an_embedded_cjk_font_in_pdf(minimal, tmp_path):
     pdf = layout(render_dot(minimal, lang="zh"), "pdf")
     fonts = set(re.findall(rb"/BaseFont\s*/(?:[A-Z]{6}\+)?([A-Za-z0-9-]+)", pdf))
     assert any(b"CJK" in name for name in fonts), fonts
+
+
+def ink_box(png: bytes) -> tuple[int, int]:
+    """Width and height of the dark pixels of an 8-bit, non-interlaced PNG (as Graphviz writes them)."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    position, compressed, header = 8, b"", None
+    while position < len(png):
+        length, kind = struct.unpack(">I4s", png[position : position + 8])
+        body = png[position + 8 : position + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            compressed += body
+        position += 12 + length
+    assert header is not None
+    width, height, depth, colour, _, _, interlace = header
+    assert (depth, interlace) == (8, 0)
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
+    stride, raw = width * channels, zlib.decompress(compressed)
+    previous, inked = bytearray(stride), []
+    for y in range(height):
+        kind, row = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for x in range(stride):  # undo the PNG row filters
+            left = row[x - channels] if x >= channels else 0
+            up, corner = previous[x], previous[x - channels] if x >= channels else 0
+            if kind == 1:
+                row[x] = (row[x] + left) & 255
+            elif kind == 2:
+                row[x] = (row[x] + up) & 255
+            elif kind == 3:
+                row[x] = (row[x] + (left + up) // 2) & 255
+            elif kind == 4:
+                guess = left + up - corner
+                near = min((abs(guess - left), 0, left), (abs(guess - up), 1, up), (abs(guess - corner), 2, corner))
+                row[x] = (row[x] + near[2]) & 255
+        opaque = [channels < 4 or row[x * channels + 3] > 128 for x in range(width)]
+        inked += [(x, y) for x in range(width) if row[x * channels] < 128 and opaque[x]]
+        previous = row
+    xs, ys = [x for x, _ in inked], [y for _, y in inked]
+    return max(xs) - min(xs) + 1, max(ys) - min(ys) + 1
+
+
+def test_chinese_is_drawn_as_glyphs_in_png():
+    # 一 ("one") is a single horizontal stroke: far wider than tall. Without a CJK font the PNG shows
+    # a "missing glyph" box instead, about as tall as it is wide.
+    dot = f'digraph {{ bgcolor=white; node [shape=plaintext fontname="{FONT}" fontsize=48]; a [label="一"] }}'
+    width, height = ink_box(layout(dot, "png"))
+    assert width > 4 * height, (width, height)
 
 
 def test_the_cjk_font_resolves_to_itself():
