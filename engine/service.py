@@ -185,15 +185,16 @@ class Workflows:
         """
         for attempt in range(self._retries):
             instance = self.store.load(instance_id)
-            if key is not None:
-                recorded = self.store.entry_for_key(instance_id, key)
-                if recorded is not None:
-                    return _same_event(instance_id, key, recorded[1], trigger, payload)
             runtime = self.runtime(instance.process_id, instance.content_hash)
             read = instance.version
             try:
                 entry = runtime.fire(instance, trigger, actor, payload, at=at or self._now_after(instance), key=key)
             except EventRefused as refusal:
+                # A key already recorded answers with its event, even one the instance has since moved past;
+                # a key recorded for an event that is still allowed is caught by the store on writing.
+                recorded = None if key is None else self.store.entry_for_key(instance_id, key)
+                if recorded is not None:
+                    return _same_event(instance_id, key or "", recorded[1], trigger, payload)
                 if attempt == 0:
                     raise
                 raise EventConflict(

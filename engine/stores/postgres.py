@@ -59,7 +59,10 @@ class PostgresStore(SqlStore):
             if self._connection.closed or self._connection.broken:
                 self._connection = self._connect()  # the server restarted, or the network dropped
             try:
-                with self._connection.transaction():
+                if write:
+                    with self._connection.transaction():
+                        yield _Transaction(self._connection.cursor())
+                else:  # each statement on its own, in autocommit: no BEGIN and COMMIT round trips
                     yield _Transaction(self._connection.cursor())
             except psycopg.Error as exc:
                 raise StoreError(f"{self.url}: {_first_line(exc)}") from exc

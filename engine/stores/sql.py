@@ -2,17 +2,26 @@
 transactions, how times and JSON are passed, and the one statement that differs in kind (claiming
 due deadlines); everything else is written once, with ``?`` placeholders.
 
-Every event is one write transaction: check the idempotency keys, move the instance's row on with
+Every event is one write transaction: move the instance's row on with
 ``UPDATE ... WHERE id = ? AND version = ?`` (no row updated means another writer got there first),
-append the history entries, replace the instance's deadlines, record the keys. History entries are
-only ever inserted, so a reader who reads the instance's row first and then the entries below its
-version sees a consistent instance without a snapshot.
+append the history entries, record their idempotency keys (a key already recorded for the instance
+makes the insert do nothing, and the transaction is rolled back), and replace the instance's
+deadlines when they changed. History entries are only ever inserted, so a reader who reads the
+instance's row first and then the entries below its version sees a consistent instance without a
+snapshot.
+
+Because entries never change once committed, the store keeps the parsed history of the instances it
+last read or wrote (``_Known``, bounded): a load reads the instance's row and then only the entries
+from the version it already knows up to the row's version, usually none. The history is never
+trusted beyond the version the row says; the row itself is always read.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -65,6 +74,20 @@ _DEFINITION_COLUMNS = (
 )
 _INSTANCE_COLUMNS = "id, process_id, process_version, content_hash, state, data, entered_at, deadlines, version"
 
+KNOWN_INSTANCES = 1000
+"""How many instances' parsed histories a store keeps, most recently used first."""
+
+
+class _Known:
+    """What this store last read or wrote of an instance: its history up to ``version`` (entries never
+    change once committed) and the deadlines it had at that version."""
+
+    __slots__ = ("deadlines", "history")
+
+    def __init__(self, history: tuple[Entry, ...], deadlines: tuple[OpenDeadline, ...]):
+        self.history = history
+        self.deadlines = deadlines
+
 
 class SqlStore:
     """A store over a SQL database; subclasses supply the dialect."""
@@ -73,6 +96,24 @@ class SqlStore:
 
     def __init__(self, url: str):
         self._url = url
+        self._known: OrderedDict[str, _Known] = OrderedDict()
+        self._known_lock = threading.Lock()
+
+    def _recall(self, instance_id: str) -> _Known | None:
+        with self._known_lock:
+            known = self._known.get(instance_id)
+            if known is not None:
+                self._known.move_to_end(instance_id)
+            return known
+
+    def _remember(self, instance: Instance) -> None:
+        """Note an instance as committed (read from the store, or written in a committed transaction)."""
+        known = _Known(tuple(instance.history), instance.deadlines)
+        with self._known_lock:
+            self._known[instance.id] = known
+            self._known.move_to_end(instance.id)
+            if len(self._known) > KNOWN_INSTANCES:
+                self._known.popitem(last=False)
 
     @property
     def url(self) -> str:
@@ -81,8 +122,10 @@ class SqlStore:
     # --- what a dialect supplies -----------------------------------------------------------------
 
     def _transaction(self, *, write: bool) -> AbstractContextManager[Transaction]:
-        """A transaction; ``write`` ones hold the database's write lock where it has one. Driver
-        errors leave it as ``StoreError``; any error rolls it back."""
+        """A transaction; ``write`` ones hold the database's write lock where it has one. Reads may
+        run each statement on its own: every read here is one statement, or (``_load``) a row and then
+        entries below its version, which entries being append-only keeps consistent. Driver errors
+        leave it as ``StoreError``; any error rolls it back."""
         raise NotImplementedError
 
     def _time(self, moment: datetime.datetime) -> Any:
@@ -225,6 +268,7 @@ class SqlStore:
                 existing = self._started_with(tx, instance.process_id, start.key or "")
                 assert existing is not None
                 return self._load(tx, existing)
+        self._remember(instance)
         return instance
 
     @staticmethod
@@ -241,11 +285,18 @@ class SqlStore:
         if row is None:
             raise NotFound(f"{self.url} holds no instance `{instance_id}`")
         version = int(row[8])
-        entries = tx.all(
-            "SELECT entry FROM entries WHERE instance_id = ? AND idx < ? ORDER BY idx", (instance_id, version)
-        )
+        known = self._recall(instance_id)
+        history = list(known.history) if known is not None and len(known.history) <= version else []
+        up_to_date = len(history) == version
         try:
-            history = [entry_from_json(self._from_json(e[0]), f"entry {i}") for i, e in enumerate(entries)]
+            if len(history) < version:
+                entries = tx.all(
+                    "SELECT entry FROM entries WHERE instance_id = ? AND idx >= ? AND idx < ? ORDER BY idx",
+                    (instance_id, len(history), version),
+                )
+                history.extend(
+                    entry_from_json(self._from_json(e[0]), f"entry {i}") for i, e in enumerate(entries, len(history))
+                )
             instance = Instance(
                 id=row[0],
                 process_id=row[1],
@@ -266,26 +317,16 @@ class SqlStore:
                 f"{self.url}: instance `{instance_id}` is at version {version} but only {instance.version} "
                 "history entries are stored"
             )
+        if not up_to_date:
+            self._remember(instance)
         return instance
 
     def save(self, instance: Instance, expected_version: int) -> None:
         if not expected_version < instance.version:
             raise ValueError("save() needs at least one new history entry")
-        new = instance.history[expected_version:]
+        known = self._recall(instance.id)
+        row = self._instance_row(instance)
         with self._transaction(write=True) as tx:
-            for entry in new:
-                if entry.key is not None:
-                    found = tx.one(
-                        "SELECT entry_index FROM idempotency_keys WHERE instance_id = ? AND key = ?",
-                        (instance.id, entry.key),
-                    )
-                    if found is not None:
-                        raise DuplicateKey(
-                            f"instance `{instance.id}`: key `{entry.key}` is already recorded (entry {found[0]})",
-                            instance_id=instance.id,
-                            index=int(found[0]),
-                        )
-            row = self._instance_row(instance)
             moved = tx.run(
                 "UPDATE instances SET state = ?, data = ?, entered_at = ?, deadlines = ?, version = ? "
                 "WHERE id = ? AND version = ?",
@@ -302,20 +343,44 @@ class SqlStore:
                     found=int(current[0]),
                 )
             self._append(tx, instance, expected_version)
-            tx.run("DELETE FROM deadlines WHERE instance_id = ?", (instance.id,))
-            self._write_deadlines(tx, instance)
+            if known is not None and len(known.history) == expected_version and known.deadlines == instance.deadlines:
+                # The rows already hold these deadlines: only end the claims and refusals, as a rewrite would.
+                if instance.deadlines:
+                    tx.run(
+                        "UPDATE deadlines SET claimed_by = NULL, claimed_until = NULL, refused = NULL "
+                        "WHERE instance_id = ?",
+                        (instance.id,),
+                    )
+            else:
+                tx.run("DELETE FROM deadlines WHERE instance_id = ?", (instance.id,))
+                self._write_deadlines(tx, instance)
+        self._remember(instance)
 
     def _append(self, tx: Transaction, instance: Instance, first: int) -> None:
+        """Insert the entries from ``first`` on and record their keys; ``DuplicateKey`` (so the
+        transaction is rolled back) if a key is already recorded for the instance."""
         for index, entry in enumerate(instance.history[first:], start=first):
             tx.run(
                 "INSERT INTO entries (instance_id, idx, entry) VALUES (?, ?, ?)",
                 (instance.id, index, _dumps(entry_to_json(entry))),
             )
             if entry.key is not None and index > 0:
-                tx.run(
-                    "INSERT INTO idempotency_keys (instance_id, key, entry_index) VALUES (?, ?, ?)",
+                recorded = tx.run(
+                    "INSERT INTO idempotency_keys (instance_id, key, entry_index) VALUES (?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
                     (instance.id, entry.key, index),
                 )
+                if not recorded:
+                    found = tx.one(
+                        "SELECT entry_index FROM idempotency_keys WHERE instance_id = ? AND key = ?",
+                        (instance.id, entry.key),
+                    )
+                    raise DuplicateKey(
+                        f"instance `{instance.id}`: key `{entry.key}` is already recorded"
+                        + (f" (entry {found[0]})" if found is not None else ""),
+                        instance_id=instance.id,
+                        index=int(found[0]) if found is not None else -1,
+                    )
 
     def _write_deadlines(self, tx: Transaction, instance: Instance) -> None:
         for position, deadline in enumerate(instance.deadlines):
@@ -412,8 +477,11 @@ class SqlStore:
         return sorted(due, key=lambda d: (d.due, d.instance_id))
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)  # what json.dumps with these options does, without building an encoder each time
 
 
 def _utc_now() -> datetime.datetime:

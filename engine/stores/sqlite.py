@@ -84,10 +84,18 @@ class SQLiteStore(SqlStore):
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[_Transaction]:
+        # Reads run each statement on its own (SQLite gives each one a consistent view); the shared
+        # SQL reads nothing that needs two statements to agree beyond what append-only entries give.
         with self._lock:
             connection = self._connection
+            if not write:
+                try:
+                    yield _Transaction(connection)
+                except sqlite3.Error as exc:
+                    raise StoreError(f"{self.url}: {exc}") from exc
+                return
             try:
-                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                connection.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.url}: cannot begin a transaction: {exc}") from exc
             try:
