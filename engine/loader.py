@@ -9,15 +9,15 @@ stay text), refuse duplicate keys and foreign tags, and bound what aliases can e
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
 import yaml
 
 from engine.errors import DefinitionError, Problem
-from engine.source import DocumentPath, SourceLocation, SourceMap
+from engine.source import DocumentPath, Mark, SourceLocation, SourceMap
 
 MAX_FILE_BYTES = 1_000_000
 MAX_DEPTH = 64
@@ -101,10 +101,9 @@ def load_text(text: str, file: str = "<text>") -> LocatedDocument:
     """Parse YAML text into a located document, or raise ``DefinitionError`` with the place."""
     if len(text.encode("utf-8")) > MAX_FILE_BYTES:
         raise _error(file, 1, 1, "too-large", f"a definition may be at most {MAX_FILE_BYTES:,} bytes")
-    builder = _Builder(file)
+    parser = _Loader(text)
     try:
-        for event in _events(text):
-            builder.feed(event)
+        return _build(parser.get_event, file)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = _describe_syntax_error(exc, text, mark)
@@ -112,197 +111,198 @@ def load_text(text: str, file: str = "<text>") -> LocatedDocument:
         raise _error(file, line, column, "yaml-syntax", message) from exc
     except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
         raise _error(file, 1, 1, "yaml-syntax", str(exc).splitlines()[0]) from exc
-    return builder.document()
-
-
-def _events(text: str) -> Iterator[yaml.Event]:
-    loader = _Loader(text)
-    try:
-        while loader.check_event():
-            yield loader.get_event()
     finally:
-        loader.dispose()
+        parser.dispose()
 
 
-@dataclass
-class _Frame:
-    container: dict[str, JsonValue] | list[JsonValue]
-    path: DocumentPath
-    anchor: str | None
-    size: int = 1
-    pending_key: str | None = None
+_Container = Union[dict[str, JsonValue], list[JsonValue], None]
+"""The mapping or list being filled; None at the top level, before the root value."""
+
+_PLAIN_TEXT_STARTS = frozenset("~nNtTfF0123456789+-.")
+"""The first characters of every plain scalar that is not text (null, booleans, numbers, .inf/.nan)."""
 
 
-@dataclass
-class _Builder:
-    file: str
-    stack: list[_Frame] = field(default_factory=list)
-    anchors: dict[str, tuple[JsonValue, int]] = field(default_factory=dict)
-    value_locations: dict[DocumentPath, SourceLocation] = field(default_factory=dict)
-    key_locations: dict[DocumentPath, SourceLocation] = field(default_factory=dict)
-    text_starts: dict[DocumentPath, SourceLocation] = field(default_factory=dict)
-    total_values: int = 0
-    documents: int = 0
+def _build(next_event: Callable[[], Any], file: str) -> LocatedDocument:
+    """Fold the parser's events into plain data and the parser's mark for every key and value.
+
+    One loop with the state of the open container in local variables: this runs once per event
+    (thousands for a shipped process), so it avoids per-event method calls and objects, and keeps
+    the parser's marks as they are (``SourceMap`` turns one into a location only when asked).
+    Events are told apart by their exact type and read by attribute, hence ``Any``: the kinds are
+    PyYAML's event classes, which libyaml's parser and the pure-Python one both produce.
+    """
+    values: dict[DocumentPath, Mark] = {}
+    keys: dict[DocumentPath, Mark] = {}
+    text_shifts: dict[DocumentPath, int] = {}
+    anchors: dict[str, tuple[JsonValue, int]] = {}
+    # The open container: what it is, where it is, the key awaiting its value (mappings only), how
+    # many values it holds with aliases counted in full, and its anchor. Enclosing ones wait on `outer`.
+    container: _Container = None
+    is_mapping = False
+    path: DocumentPath = ()
+    key: str | None = None
+    size = 0
+    anchor: str | None = None
+    outer: list[tuple[_Container, bool, DocumentPath, str | None, int, str | None]] = []
     root: JsonValue = None
+    total = 0
+    documents = 0
 
-    def feed(self, event: yaml.Event) -> None:
-        if isinstance(event, yaml.DocumentStartEvent):
-            self.documents += 1
-            if self.documents > 1:
-                raise self._at(
-                    event, "yaml-syntax", "a definition file holds one YAML document; remove the second `---`"
-                )
-        elif isinstance(event, yaml.ScalarEvent):
-            self._scalar(event)
-        elif isinstance(event, yaml.AliasEvent):
-            self._alias(event)
-        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            self._start(event)
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            frame = self.stack.pop()
-            self._remember_anchor(frame.anchor, frame.container, frame.size)
-            self._add_size(frame.size, event)
-
-    def document(self) -> LocatedDocument:
-        return LocatedDocument(
-            self.root, SourceMap(self.file, self.value_locations, self.key_locations, self.text_starts)
-        )
-
-    def _start(self, event: yaml.MappingStartEvent | yaml.SequenceStartEvent) -> None:
-        is_mapping = isinstance(event, yaml.MappingStartEvent)
-        expected = "map" if is_mapping else "seq"
-        if event.tag not in (None, "!", _CORE + expected):
-            raise self._at(event, "tag", _tag_message(event.tag))
-        if len(self.stack) >= MAX_DEPTH:
-            raise self._at(event, "too-deep", f"the file nests deeper than {MAX_DEPTH} levels")
-        container: dict[str, JsonValue] | list[JsonValue] = {} if is_mapping else []
-        path = self._place(container, event)
-        self.stack.append(_Frame(container, path, event.anchor))
-
-    def _scalar(self, event: yaml.ScalarEvent) -> None:
-        parent = self.stack[-1] if self.stack else None
-        if isinstance(parent, _Frame) and isinstance(parent.container, dict) and parent.pending_key is None:
-            self._key(parent, event)
-            return
-        value = self._resolve(event)
-        path = self._place(value, event)
-        marks = event.start_mark, event.end_mark
-        if event.style in (None, "", "'", '"') and marks[0] and marks[1] and marks[0].line == marks[1].line:
-            start = self._location(event)
-            quoted = 1 if event.style in ("'", '"') else 0
-            self.text_starts[path] = SourceLocation(start.file, start.line, start.column + quoted)
-        self._remember_anchor(event.anchor, value, 1)
-        self._add_size(1, event)
-
-    def _key(self, frame: _Frame, event: yaml.ScalarEvent) -> None:
-        assert isinstance(frame.container, dict)
-        key = event.value
-        if key == "<<" and event.implicit[0]:
-            raise self._at(event, "merge-key", "merge keys (`<<: *name`) are not supported; write the keys out in full")
-        path = frame.path + (key,)
-        if key in frame.container or path in self.key_locations:
-            first = self.key_locations[path]
-            raise self._at(
-                event,
-                "duplicate-key",
-                f"duplicate key `{key}` (first at line {first.line}); a key may appear once in a mapping",
-            )
-        frame.pending_key = key
-        self.key_locations[path] = self._location(event)
-
-    def _alias(self, event: yaml.AliasEvent) -> None:
-        if event.anchor not in self.anchors:
-            raise self._at(
-                event, "alias", f"the alias `*{event.anchor}` is used before its anchor `&{event.anchor}` is complete"
-            )
-        value, size = self.anchors[event.anchor]
-        parent = self.stack[-1] if self.stack else None
-        if parent is not None and isinstance(parent.container, dict) and parent.pending_key is None:
-            raise self._at(event, "alias", "an alias cannot be used as a key")
-        self._place(value, event)
-        self._add_size(size, event)
-
-    def _place(self, value: JsonValue, event: yaml.Event) -> DocumentPath:
-        """Put a value where the parser is, record its location, and return its path."""
-        if not self.stack:
-            self.root = value
-            path: DocumentPath = ()
-        else:
-            frame = self.stack[-1]
-            if isinstance(frame.container, dict):
-                if frame.pending_key is None:
-                    raise self._at(event, "complex-key", "a key must be plain text, not a list or mapping")
-                path = frame.path + (frame.pending_key,)
-                frame.container[frame.pending_key] = value
-                frame.pending_key = None
-            else:
-                path = frame.path + (len(frame.container),)
-                frame.container.append(value)
-        self.value_locations[path] = self._location(event)
-        return path
-
-    def _resolve(self, event: yaml.ScalarEvent) -> JsonValue:
-        tag, text = event.tag, event.value
-        if tag is None and event.implicit[0]:
-            return self._resolve_plain(event)
-        if tag in (None, "!", _CORE + "str"):
-            return text
-        if tag == _CORE + "null" and _NULL.match(text):
-            return None
-        if tag == _CORE + "bool" and text in _TRUE | _FALSE:
-            return text in _TRUE
-        if tag in (_CORE + "int", _CORE + "float"):
-            number = self._resolve_plain(event)
-            if isinstance(number, (int, float)) and not isinstance(number, bool):
-                return float(number) if tag.endswith("float") else number
-            raise self._at(event, "tag", f"`{text}` is not a number")
-        raise self._at(event, "tag", _tag_message(tag))
-
-    def _resolve_plain(self, event: yaml.ScalarEvent) -> JsonValue:
-        text = event.value
-        if _NULL.match(text):
-            return None
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        try:
-            if _INT.match(text):
-                return int(text)
-            if _OCT.match(text):
-                return int(text[2:], 8)
-            if _HEX.match(text):
-                return int(text[2:], 16)
-        except ValueError:
-            raise self._at(event, "number", "this number has too many digits") from None
-        if _FLOAT.match(text):
-            return float(text)
-        if _NOT_FINITE.match(text):
-            raise self._at(event, "number", f"`{text}` is not a finite number; write a number or quote it as text")
-        return text
-
-    def _remember_anchor(self, anchor: str | None, value: JsonValue, size: int) -> None:
-        if anchor is not None:
-            self.anchors[anchor] = (value, size)
-
-    def _add_size(self, size: int, event: yaml.Event) -> None:
-        self.total_values += size
-        if self.stack:
-            self.stack[-1].size += size
-        if self.total_values > MAX_VALUES:
-            raise self._at(
-                event,
-                "too-large",
-                f"the document expands to more than {MAX_VALUES:,} values; aliases (`*name`) repeat too much",
-            )
-
-    def _location(self, event: yaml.Event) -> SourceLocation:
+    while (event := next_event()) is not None:
+        kind = type(event)
         mark = event.start_mark
-        return SourceLocation(self.file, mark.line + 1, mark.column + 1) if mark else SourceLocation(self.file, 1, 1)
+        if kind is yaml.ScalarEvent:
+            text = event.value
+            if is_mapping and key is None:
+                if text == "<<" and event.implicit[0]:
+                    raise _refuse(file, mark, "merge-key", _NO_MERGE_KEYS)
+                assert isinstance(container, dict)
+                if text in container:
+                    raise _refuse(
+                        file,
+                        mark,
+                        "duplicate-key",
+                        f"duplicate key `{text}` (first at line {keys[path + (text,)].line + 1}); "
+                        "a key may appear once in a mapping",
+                    )
+                key = text
+                keys[path + (text,)] = mark
+                continue
+            value: JsonValue
+            if event.tag is None and event.implicit[0]:
+                value = text if text and text[0] not in _PLAIN_TEXT_STARTS else _resolve_plain(text, file, mark)
+            else:
+                value = _resolve_tagged(event.tag, text, file, mark)
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            opens_mapping = kind is yaml.MappingStartEvent
+            if event.tag not in (None, "!", _MAP_TAG if opens_mapping else _SEQ_TAG):
+                raise _refuse(file, mark, "tag", _tag_message(event.tag))
+            if len(outer) >= MAX_DEPTH:
+                raise _refuse(file, mark, "too-deep", f"the file nests deeper than {MAX_DEPTH} levels")
+            value = {} if opens_mapping else []
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            if anchor is not None:
+                anchors[anchor] = (container, size)
+            closed_size = size
+            container, is_mapping, path, key, size, anchor = outer.pop()
+            size += closed_size
+            total += closed_size
+            if total > MAX_VALUES:
+                raise _refuse(file, mark, "too-large", _TOO_LARGE)
+            continue
+        elif kind is yaml.AliasEvent:
+            name = event.anchor
+            if name not in anchors:
+                raise _refuse(
+                    file, mark, "alias", f"the alias `*{name}` is used before its anchor `&{name}` is complete"
+                )
+            if is_mapping and key is None:
+                raise _refuse(file, mark, "alias", "an alias cannot be used as a key")
+            value = anchors[name][0]
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise _refuse(
+                    file, mark, "yaml-syntax", "a definition file holds one YAML document; remove the second `---`"
+                )
+            continue
+        else:  # stream start and end, document end
+            continue
 
-    def _at(self, event: yaml.Event, code: str, message: str) -> DefinitionError:
-        location = self._location(event)
-        return DefinitionError([Problem(location, message, code=code)])
+        # Put the value where the parser is and record where it came from.
+        if is_mapping:
+            if key is None:
+                raise _refuse(file, mark, "complex-key", "a key must be plain text, not a list or mapping")
+            assert isinstance(container, dict)
+            value_path = path + (key,)
+            container[key] = value
+            key = None
+        elif container is None:
+            root = value
+            value_path = ()
+        else:
+            assert isinstance(container, list)
+            value_path = path + (len(container),)
+            container.append(value)
+        values[value_path] = mark
+
+        if kind is yaml.ScalarEvent:
+            style = event.style
+            if style in _ONE_LINE_STYLES and mark.line == event.end_mark.line:
+                text_shifts[value_path] = 0 if not style else 1  # past the opening quote
+            if event.anchor is not None:
+                anchors[event.anchor] = (value, 1)
+            added = 1
+        elif kind is yaml.AliasEvent:
+            added = anchors[event.anchor][1]
+        else:  # a mapping or list opens: what it holds is counted when it closes
+            outer.append((container, is_mapping, path, key, size, anchor))
+            container, is_mapping, path, key, size, anchor = (
+                value,  # type: ignore[assignment]
+                isinstance(value, dict),
+                value_path,
+                None,
+                1,
+                event.anchor,
+            )
+            continue
+        size += added
+        total += added
+        if total > MAX_VALUES:
+            raise _refuse(file, mark, "too-large", _TOO_LARGE)
+
+    return LocatedDocument(root, SourceMap.from_marks(file, values, keys, text_shifts))
+
+
+_MAP_TAG = _CORE + "map"
+_SEQ_TAG = _CORE + "seq"
+_ONE_LINE_STYLES = (None, "", "'", '"')
+_NO_MERGE_KEYS = "merge keys (`<<: *name`) are not supported; write the keys out in full"
+_TOO_LARGE = f"the document expands to more than {MAX_VALUES:,} values; aliases (`*name`) repeat too much"
+
+
+def _resolve_tagged(tag: str | None, text: str, file: str, mark: Mark) -> JsonValue:
+    if tag in (None, "!", _CORE + "str"):
+        return text
+    if tag == _CORE + "null" and _NULL.match(text):
+        return None
+    if tag == _CORE + "bool" and text in _TRUE | _FALSE:
+        return text in _TRUE
+    if tag in (_CORE + "int", _CORE + "float"):
+        number = _resolve_plain(text, file, mark)
+        if isinstance(number, (int, float)) and not isinstance(number, bool):
+            return float(number) if tag.endswith("float") else number
+        raise _refuse(file, mark, "tag", f"`{text}` is not a number")
+    raise _refuse(file, mark, "tag", _tag_message(tag))
+
+
+def _resolve_plain(text: str, file: str, mark: Mark) -> JsonValue:
+    """A plain scalar by YAML 1.2's core schema: ``yes``, ``on`` and ``no`` stay text."""
+    if _NULL.match(text):
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    try:
+        if _INT.match(text):
+            return int(text)
+        if _OCT.match(text):
+            return int(text[2:], 8)
+        if _HEX.match(text):
+            return int(text[2:], 16)
+    except ValueError:
+        raise _refuse(file, mark, "number", "this number has too many digits") from None
+    if _FLOAT.match(text):
+        return float(text)
+    if _NOT_FINITE.match(text):
+        raise _refuse(file, mark, "number", f"`{text}` is not a finite number; write a number or quote it as text")
+    return text
+
+
+def _refuse(file: str, mark: Mark | None, code: str, message: str) -> DefinitionError:
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    return _error(file, line, column, code, message)
 
 
 def _tag_message(tag: str | None) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Protocol, Union
 
 PathPart = Union[str, int]
 DocumentPath = tuple[PathPart, ...]
@@ -34,6 +34,45 @@ def format_path(path: DocumentPath) -> str:
     return text or "(top level)"
 
 
+class Mark(Protocol):
+    """A place as the YAML parser reports it: ``line`` and ``column`` count from 0."""
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def column(self) -> int: ...
+
+
+class _LocationsOfMarks(Mapping[DocumentPath, SourceLocation]):
+    """The parser's marks, read as ``SourceLocation``s only when one is asked for.
+
+    Loading records a place for every key and value, and almost none is ever reported; keeping the
+    parser's own marks and converting on lookup is what keeps loading a definition fast.
+    """
+
+    __slots__ = ("_file", "_marks", "_shifts")
+
+    def __init__(self, file: str, marks: Mapping[DocumentPath, Mark], shifts: Mapping[DocumentPath, int] | None = None):
+        self._file = file
+        self._marks = marks
+        self._shifts = shifts  # when given, only these paths are present, each moved right that many columns
+
+    def __getitem__(self, path: DocumentPath) -> SourceLocation:
+        shift = 0 if self._shifts is None else self._shifts[path]
+        mark = self._marks[path]
+        return SourceLocation(self._file, mark.line + 1, mark.column + 1 + shift)
+
+    def __contains__(self, path: object) -> bool:
+        return path in (self._marks if self._shifts is None else self._shifts)
+
+    def __iter__(self) -> Iterator[DocumentPath]:
+        return iter(self._marks if self._shifts is None else self._shifts)
+
+    def __len__(self) -> int:
+        return len(self._marks if self._shifts is None else self._shifts)
+
+
 @dataclass(frozen=True)
 class SourceMap:
     """Where each node of a document is: its value, and (for mapping entries) its key."""
@@ -44,20 +83,36 @@ class SourceMap:
     text_starts: Mapping[DocumentPath, SourceLocation] = field(default_factory=dict)
     """Where the text of a one-line scalar begins (after its opening quote), for pointing inside it."""
 
+    @classmethod
+    def from_marks(
+        cls,
+        file: str,
+        values: Mapping[DocumentPath, Mark],
+        keys: Mapping[DocumentPath, Mark],
+        text_shifts: Mapping[DocumentPath, int],
+    ) -> SourceMap:
+        """A map over the parser's marks: ``text_shifts`` names the one-line scalars whose text starts
+        that many columns after the value's mark (1 past an opening quote, else 0)."""
+        return cls(
+            file,
+            _LocationsOfMarks(file, values),
+            _LocationsOfMarks(file, keys),
+            _LocationsOfMarks(file, values, text_shifts),
+        )
+
     def locate(self, path: DocumentPath, *, key: bool = False) -> SourceLocation:
         """The place of the node at ``path`` (of its key, with ``key=True``), or of its nearest ancestor."""
         if key and path in self.keys:
             return self.keys[path]
         for end in range(len(path), -1, -1):
-            found = self.values.get(path[:end])
-            if found is not None:
-                return found
+            if path[:end] in self.values:
+                return self.values[path[:end]]
         return SourceLocation(self.file, 1, 1)
 
     def locate_within(self, path: DocumentPath, offset: int | None) -> SourceLocation:
         """The place of character ``offset`` of a scalar's text; the scalar itself when that is unknown
         (a block or multi-line scalar, whose lines are folded)."""
-        start = self.text_starts.get(path)
-        if start is None or offset is None:
+        if offset is None or path not in self.text_starts:
             return self.locate(path)
+        start = self.text_starts[path]
         return SourceLocation(start.file, start.line, start.column + offset)
