@@ -89,7 +89,9 @@ def fragments() -> list[tuple[str, tuple]]:
     return [(name, path) for name, doc in DOCUMENTS.items() for path in fragment_paths(doc.data)]
 
 
-@pytest.mark.parametrize(("name", "path"), fragments(), ids=lambda x: x if isinstance(x, str) else "/".join(map(str, x)))
+@pytest.mark.parametrize(
+    ("name", "path"), fragments(), ids=lambda x: x if isinstance(x, str) else "/".join(map(str, x))
+)
 @settings(max_examples=25, deadline=None)
 @given(value=json_values)
 def test_a_value_a_quick_fragment_check_passes_is_valid(name, path, value):
@@ -102,7 +104,9 @@ def test_a_value_a_quick_fragment_check_passes_is_valid(name, path, value):
 
 
 @settings(max_examples=200, deadline=None)
-@given(field=st.sampled_from(["quote", "rework_count", "acceptance_mode", "model", "in_warranty", "x"]), value=json_values)
+@given(
+    field=st.sampled_from(["quote", "rework_count", "acceptance_mode", "model", "in_warranty", "x"]), value=json_values
+)
 def test_checking_only_the_fields_set_gives_what_checking_all_the_data_gives(field, value):
     runtime = Runtime(load_process(SHIPPED[[p.name for p in SHIPPED].index("return_repair.yaml")]))
     check = runtime.compiled.data_check
