@@ -85,6 +85,26 @@ class PostgresStore(SqlStore):
     def _from_json(self, value: Any) -> Any:
         return value
 
+    _moves_in_one_statement = True
+
+    def _move_on(self, row: tuple[Any, ...], expected_version: int, entry: str) -> bool:
+        # One statement runs atomically on its own: no BEGIN and COMMIT round trips. Its parts all see
+        # the row as it was, and the entry and the end of the claims follow only if the row moved.
+        with self._transaction(write=False) as tx:
+            return bool(
+                tx.run(
+                    "WITH moved AS ("
+                    "  UPDATE instances SET state = ?, data = CAST(? AS JSON), entered_at = ?, "
+                    "  deadlines = CAST(? AS JSON), version = ? WHERE id = ? AND version = ? RETURNING id), "
+                    "cleared AS ("
+                    "  UPDATE deadlines SET claimed_by = NULL, claimed_until = NULL, refused = NULL "
+                    "  WHERE instance_id IN (SELECT id FROM moved)) "
+                    "INSERT INTO entries (instance_id, idx, entry) "
+                    "SELECT id, CAST(? AS INTEGER), CAST(? AS JSON) FROM moved",
+                    (*row[4:9], row[0], expected_version, expected_version, entry),
+                )
+            )
+
     def claim_due(
         self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
     ) -> list[DueDeadline]:

@@ -24,7 +24,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from engine.errors import (
     DuplicateInstance,
@@ -79,14 +79,16 @@ KNOWN_INSTANCES = 1000
 
 
 class _Known:
-    """What this store last read or wrote of an instance: its history up to ``version`` (entries never
-    change once committed) and the deadlines it had at that version."""
+    """What this store last read or wrote of an instance: its history (entries never change once
+    committed; the version is its length), the deadlines it had at that version, and their column's
+    value as stored (a read that finds the same value need not parse it again)."""
 
-    __slots__ = ("deadlines", "history")
+    __slots__ = ("deadlines", "history", "stored_deadlines")
 
-    def __init__(self, history: tuple[Entry, ...], deadlines: tuple[OpenDeadline, ...]):
+    def __init__(self, history: tuple[Entry, ...], deadlines: tuple[OpenDeadline, ...], stored_deadlines: Any):
         self.history = history
         self.deadlines = deadlines
+        self.stored_deadlines = stored_deadlines
 
 
 class SqlStore:
@@ -106,9 +108,9 @@ class SqlStore:
                 self._known.move_to_end(instance_id)
             return known
 
-    def _remember(self, instance: Instance) -> None:
+    def _remember(self, instance: Instance, stored_deadlines: Any) -> None:
         """Note an instance as committed (read from the store, or written in a committed transaction)."""
-        known = _Known(tuple(instance.history), instance.deadlines)
+        known = _Known(tuple(instance.history), instance.deadlines, stored_deadlines)
         with self._known_lock:
             self._known[instance.id] = known
             self._known.move_to_end(instance.id)
@@ -268,7 +270,7 @@ class SqlStore:
                 existing = self._started_with(tx, instance.process_id, start.key or "")
                 assert existing is not None
                 return self._load(tx, existing)
-        self._remember(instance)
+        self._remember(instance, None)
         return instance
 
     @staticmethod
@@ -305,7 +307,11 @@ class SqlStore:
                 state=row[4],
                 data=self._from_json(row[5]),
                 entered_at=datetime.datetime.fromisoformat(row[6]),
-                deadlines=tuple(deadline_from_json(d) for d in self._from_json(row[7])),
+                deadlines=(
+                    known.deadlines
+                    if known is not None and row[7] == known.stored_deadlines
+                    else tuple(deadline_from_json(d) for d in self._from_json(row[7]))
+                ),
                 history=history,
             )
         except (InstanceFormatError, ValueError, TypeError) as exc:
@@ -318,32 +324,34 @@ class SqlStore:
                 "history entries are stored"
             )
         if not up_to_date:
-            self._remember(instance)
+            self._remember(instance, row[7])
         return instance
 
     def save(self, instance: Instance, expected_version: int) -> None:
         if not expected_version < instance.version:
             raise ValueError("save() needs at least one new history entry")
         known = self._recall(instance.id)
+        deadlines_kept = (
+            known is not None and len(known.history) == expected_version and known.deadlines == instance.deadlines
+        )
         row = self._instance_row(instance)
+        new = instance.history[expected_version:]
+        if self._moves_in_one_statement and deadlines_kept and len(new) == 1 and new[0].key is None:
+            if not self._move_on(row, expected_version, _dumps(entry_to_json(new[0]))):
+                with self._transaction(write=False) as tx:
+                    self._refuse_stale(tx, instance.id, expected_version)
+            self._remember(instance, row[7])
+            return
         with self._transaction(write=True) as tx:
-            moved = tx.run(
+            moved_on = tx.run(
                 "UPDATE instances SET state = ?, data = ?, entered_at = ?, deadlines = ?, version = ? "
                 "WHERE id = ? AND version = ?",
                 (row[4], row[5], row[6], row[7], row[8], instance.id, expected_version),
             )
-            if not moved:
-                current = tx.one("SELECT version FROM instances WHERE id = ?", (instance.id,))
-                if current is None:
-                    raise NotFound(f"{self.url} holds no instance `{instance.id}`")
-                raise StaleVersion(
-                    f"instance `{instance.id}` is at version {current[0]}, not {expected_version}: "
-                    "another writer moved it on since it was read",
-                    expected=expected_version,
-                    found=int(current[0]),
-                )
+            if not moved_on:
+                self._refuse_stale(tx, instance.id, expected_version)
             self._append(tx, instance, expected_version)
-            if known is not None and len(known.history) == expected_version and known.deadlines == instance.deadlines:
+            if deadlines_kept:
                 # The rows already hold these deadlines: only end the claims and refusals, as a rewrite would.
                 if instance.deadlines:
                     tx.run(
@@ -354,7 +362,26 @@ class SqlStore:
             else:
                 tx.run("DELETE FROM deadlines WHERE instance_id = ?", (instance.id,))
                 self._write_deadlines(tx, instance)
-        self._remember(instance)
+        self._remember(instance, row[7])
+
+    _moves_in_one_statement = False
+    """Whether the dialect writes the common event in one statement (``_move_on``)."""
+
+    def _move_on(self, row: tuple[Any, ...], expected_version: int, entry: str) -> bool:
+        """Write the common event (one new entry, no key, deadlines kept, their claims and refusals
+        ended) in a single statement; whether the instance was still at ``expected_version``."""
+        raise NotImplementedError
+
+    def _refuse_stale(self, tx: Transaction, instance_id: str, expected_version: int) -> NoReturn:
+        current = tx.one("SELECT version FROM instances WHERE id = ?", (instance_id,))
+        if current is None:
+            raise NotFound(f"{self.url} holds no instance `{instance_id}`")
+        raise StaleVersion(
+            f"instance `{instance_id}` is at version {current[0]}, not {expected_version}: "
+            "another writer moved it on since it was read",
+            expected=expected_version,
+            found=int(current[0]),
+        )
 
     def _append(self, tx: Transaction, instance: Instance, first: int) -> None:
         """Insert the entries from ``first`` on and record their keys; ``DuplicateKey`` (so the
