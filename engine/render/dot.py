@@ -266,7 +266,9 @@ def quote(value: str) -> str:
     """A DOT quoted string whose value, read as a Graphviz escString, is ``value``: backslashes are
     doubled (``\\n`` and ``\\N`` would otherwise be read as escapes), quotes escaped, and newlines
     written as ``\\n``."""
-    text = clean(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    # `&` goes as `&amp;`: Graphviz writes names and tooltips into SVG as they are, and takes a
+    # stray `&;` for an entity (invalid XML); labels turn `&amp;` back into `&` in every format.
+    text = clean(value).replace("&", "&amp;").replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{text}"'
 
 
@@ -285,8 +287,9 @@ def _html_lines(value: str, width: int) -> str:
 
 
 def _escape(text: str) -> str:
-    # Graphviz's HTML-label lexer rejects text made only of `]` (2.43), so `]` goes as an entity.
-    return html.escape(text, quote=False).replace("]", "&#93;")
+    # Graphviz's HTML-label lexer rejects text made only of `]` (2.43), so `]` goes as an entity; and
+    # it reads `\N`, `\G` and `\\` in HTML text as escapes, so backslashes are doubled.
+    return html.escape(text, quote=False).replace("]", "&#93;").replace("\\", "\\\\")
 
 
 def _url(link: str) -> str:
