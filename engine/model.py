@@ -22,20 +22,28 @@ FrozenJson = Union[None, bool, int, float, str, tuple["FrozenJson", ...], Mappin
 TimeUnit = Literal["second", "minute", "hour", "day", "week"]
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+"""Most values in a document are these; testing the exact type first skips the slow ABC checks."""
+
+
 def freeze_json(value: Any) -> FrozenJson:
-    if isinstance(value, Mapping):
-        return MappingProxyType({str(k): freeze_json(v) for k, v in value.items()})
+    if type(value) in _JSON_SCALARS:
+        return value  # type: ignore[no-any-return]
     if isinstance(value, (list, tuple)):
-        return tuple(freeze_json(v) for v in value)
+        return tuple([freeze_json(v) for v in value])
+    if isinstance(value, (dict, Mapping)):  # dict first: a plain type test, not the ABC's
+        return MappingProxyType({str(k): freeze_json(v) for k, v in value.items()})
     return value  # type: ignore[no-any-return]
 
 
 def thaw_json(value: FrozenJson) -> Any:
     """A plain, mutable copy (dicts and lists), for libraries that want JSON as ``json.load`` gives it."""
-    if isinstance(value, Mapping):
-        return {k: thaw_json(v) for k, v in value.items()}
+    if type(value) in _JSON_SCALARS:
+        return value
     if isinstance(value, tuple):
         return [thaw_json(v) for v in value]
+    if isinstance(value, (MappingProxyType, Mapping)):  # the frozen kind first: a plain type test
+        return {k: thaw_json(v) for k, v in value.items()}
     return value
 
 
