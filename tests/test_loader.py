@@ -1,6 +1,9 @@
 """The loader: YAML 1.2 core scalars, exact locations, and every kind of hostile YAML refused with a place."""
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.errors import DefinitionError
 from engine.loader import MAX_DEPTH, MAX_FILE_BYTES, load_bytes, load_text
@@ -106,3 +109,44 @@ def test_missing_file_is_a_located_problem(tmp_path):
 
     with pytest.raises(DefinitionError, match="cannot read the file"):
         load_file(tmp_path / "absent.yaml")
+
+
+# The loader keeps the parser's marks and makes a location only when one is asked for; whatever the
+# document, every node must still have one, and the source map must read as an ordinary mapping.
+# No digits in text: PyYAML writes YAML 1.1, which leaves `1e3` and `0o7` unquoted, and YAML 1.2 reads them as numbers.
+_words = st.text(st.characters(codec="utf-8", exclude_characters="0123456789"), max_size=8)
+_scalars = st.none() | st.booleans() | st.integers() | _words
+_documents = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text("abcxyz_", min_size=1, max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _paths(value, path=()):
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, path + (index,))
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=_documents)
+def test_every_node_of_any_document_has_a_location_in_the_file(data):
+    text = yaml.safe_dump(data, allow_unicode=True)
+    doc = load_text(text, "f.yaml")
+    assert doc.data == data
+    values = doc.source_map.values
+    assert set(values) == set(_paths(data)) and len(values) == len(set(_paths(data)))
+    lines = text.split("\n")
+    for path in _paths(data):
+        place = values[path]
+        assert place.file == "f.yaml" and 1 <= place.line <= len(lines) and place.column >= 1
+        assert doc.locate(path) == place
+    for path, start in doc.source_map.text_starts.items():
+        assert start.line == values[path].line and start.column - values[path].column in (0, 1)
