@@ -142,6 +142,14 @@ _REVISIONS_POSTGRESQL = (
     "ALTER TABLE definitions ADD PRIMARY KEY (process_id, revision)",
 )
 
+# Listing by process: an index that holds `state` must be rewritten by nearly every event (1.5 of the 5
+# pages an event wrote on SQLite, and no HOT updates on PostgreSQL). Process and start time never change,
+# so an index on them costs an event nothing; a listing by state reads the process's rows in start order.
+_LISTING = [
+    _both("DROP INDEX instances_by_process_state"),
+    _both("CREATE INDEX instances_by_process_started ON instances (process_id, started_at)"),
+]
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -160,6 +168,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "definitions numbered by revision; a declared version may be shared by several revisions",
         _REVISIONS_SQLITE,
         _REVISIONS_POSTGRESQL,
+    ),
+    Migration(
+        4,
+        "instances listed by process and start time, an index no event has to rewrite",
+        tuple(s for s, _ in _LISTING),
+        tuple(p for _, p in _LISTING),
     ),
 )
 
