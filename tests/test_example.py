@@ -34,3 +34,9 @@ def test_the_out_of_warranty_example_prints_what_the_readme_shows():
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == EXPECTED
+
+
+def test_the_readme_shows_the_example_as_it_is():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"```python\n{EXAMPLE.read_text(encoding='utf-8')}```" in readme
+    assert EXPECTED in readme
