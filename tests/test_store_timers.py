@@ -65,11 +65,15 @@ def test_several_workers_fire_each_due_deadline_exactly_once(durable_url):
         assert workflows.fire_due(limit=DUE) == 0  # nothing left, nothing fires again
 
 
+DEAD_LEASE = dt.timedelta(hours=1)
+
+
 def test_a_killed_worker_loses_nothing(durable_url):
     with Workflows(durable_url) as workflows:
         workflows.register(MINIMAL)
         ids = quoted_long_ago(workflows, 60)
-        workflows.store.claim_due(dt.datetime.now(dt.UTC), 20, "a worker that dies holding its claims")
+        # A long lease, so a slow start of the worker below on a busy machine cannot outlast it.
+        workflows.store.claim_due(dt.datetime.now(dt.UTC), 20, "a worker that dies holding its claims", DEAD_LEASE)
     worker = spawn("-m", "engine", "worker", "--store", durable_url, "--batch", "5", "--interval", "0.2")
     assert worker.stdout is not None
     try:
@@ -84,7 +88,8 @@ def test_a_killed_worker_loses_nothing(durable_url):
         while workflows.fire_due(now):  # everything but what the dead hold (and the killed worker's last)
             pass
         assert sum(escalations(workflows, i) for i in ids) < 60
-        later = now + DEFAULT_LEASE + dt.timedelta(seconds=1)
+        assert DEAD_LEASE > DEFAULT_LEASE  # so `later` is past the killed worker's own claims too
+        later = now + DEAD_LEASE + dt.timedelta(seconds=1)
         while workflows.fire_due(later):  # the claims have run out
             pass
         assert [escalations(workflows, i) for i in ids] == [1] * 60
