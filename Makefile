@@ -5,9 +5,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-BOOK := build/book
+# Generated files go to out/, never build/: a build/ folder in the checkout would shadow the
+# `build` package that `python -m build` runs.
+BOOK := out/book
+LOCK := requirements.lock
+EXTRAS := dev,postgres,bench
 
-.PHONY: audit test bench setup system browser clean
+.PHONY: audit test check lint bench setup system browser lock test-latest clean
 
 audit: setup
 	$(BIN)/procflow validate processes/
@@ -15,19 +19,46 @@ audit: setup
 
 # PROCFLOW_REQUIRE_TOOLS: here a missing dot or chromium fails the tests that need it, not skips them.
 test: setup browser
+	$(MAKE) --no-print-directory check BIN=$(BIN)
+
+# The checks every change must pass, with whichever environment BIN points at.
+check: lint
 	PROCFLOW_REQUIRE_TOOLS=1 $(BIN)/python -m pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict
 
 # The benchmarks beside the peers (benchmarks/README.md); a few minutes. BENCH_JSON: where the rows go.
 bench: setup
-	$(BIN)/python -m benchmarks --size full --json $(or $(BENCH_JSON),build/benchmarks.json)
+	$(BIN)/python -m benchmarks --size full --json $(or $(BENCH_JSON),out/benchmarks.json)
 
 setup: $(STAMP) system
 
-$(STAMP): pyproject.toml
+# Every dependency comes from the lock, each checked against its hashes; procflow itself is
+# installed editable on top, with no dependency resolution of its own.
+$(STAMP): pyproject.toml $(LOCK)
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,postgres,bench]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Refresh the lock to the newest versions pyproject.toml's ranges allow (then run make test).
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra $(subst $(comma), --extra ,$(EXTRAS)) --upgrade \
+		--generate-hashes --universal --python-version 3.11 --quiet -o $(LOCK)
+
+# The suite on the newest versions the ranges allow, in a venv of its own, so drift is seen before
+# it breaks a fresh clone; when it fails, tools/drift.py names the dependency that broke it.
+LATEST := .venv-latest
+test-latest: system browser
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/pip install --quiet --upgrade -e '.[$(EXTRAS)]'
+	$(MAKE) --no-print-directory check BIN=$(LATEST)/bin || $(BIN)/python tools/drift.py $(LOCK) $(LATEST)
+
+comma := ,
 
 # Debian packages, each installed only when its check fails:
 #   graphviz        the `dot` program that lays out every diagram (SVG, PNG, PDF)
@@ -61,4 +92,4 @@ INSTALL_MISSING = \
 	fi
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LATEST) out dist .pytest_cache .hypothesis
