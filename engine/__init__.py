@@ -8,22 +8,28 @@ Keep instances in a store with ``Workflows(store_url)``: ``register``, ``start``
 """
 
 from engine.errors import (
+    BookError,
     ConflictError,
     DefinitionError,
     DuplicateInstance,
+    DuplicateKey,
     EventConflict,
     EventRefused,
     ExpressionError,
+    ExpressionEvaluationError,
+    ExpressionSyntaxError,
     GuardFailed,
     InstanceFormatError,
     InvalidData,
     InvalidPayload,
     InvalidTime,
     KeyReused,
+    LayoutTimeout,
     NotFound,
     PermissionDenied,
     Problem,
     ProcflowError,
+    RenderError,
     ReplayMismatch,
     Severity,
     StaleVersion,
@@ -61,6 +67,12 @@ from engine.source import SourceLocation
 from engine.stores import InstanceSummary, ProcessRef, open_store
 
 __all__ = [
+    "BookError",
+    "DuplicateKey",
+    "ExpressionEvaluationError",
+    "ExpressionSyntaxError",
+    "LayoutTimeout",
+    "RenderError",
     "Actor",
     "Advanced",
     "BranchTaken",

@@ -25,6 +25,7 @@
     * DuplicateInstance — an instance with that id already exists
   * RenderError — a diagram cannot be drawn: unknown output format, no Graphviz, Graphviz failed
     * LayoutTimeout — Graphviz's layout ran past its time bound and was stopped
+  * BookError — the audit book cannot be written: no definitions found, or an unusable output folder
 
 Each ``Problem`` names where it is (``SourceLocation``), what is wrong and, where we can tell, what
 to write instead.
@@ -184,6 +185,10 @@ class LayoutTimeout(RenderError):
     def __init__(self, message: str, *, timeout: float):
         super().__init__(message)
         self.timeout = timeout
+
+
+class BookError(ProcflowError):
+    """The book cannot be written: no definitions found, or the output folder cannot be used."""
 
 
 class StoreError(ProcflowError):

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import DefinitionError, Problem, ProcflowError, Severity
+from engine.errors import BookError, DefinitionError, Problem, Severity
 from engine.model import Process
 from engine.processes import definition_files, validate_file
 from engine.render import DEFAULT_TIMEOUT, LANGS, Lang, layout, render_dot, render_mermaid
@@ -30,10 +30,6 @@ from engine.render.book_pages import PROCEDURES, diagram_files, index_page, page
 
 MARKER = ".procflow-book"
 INDEX = "index.html"
-
-
-class BookError(ProcflowError):
-    """The book cannot be written: no definitions found, or the output folder cannot be used."""
 
 
 @dataclass(frozen=True)
