@@ -494,9 +494,7 @@ def _own_transitions(state: State) -> Iterable[Transition]:
     return (t for t in state.transitions if not t.shared)
 
 
-def _reference(
-    process: Process, path: DocumentPath, name: str, known: Collection[str], kind: str
-) -> Iterator[Problem]:
+def _reference(process: Process, path: DocumentPath, name: str, known: Collection[str], kind: str) -> Iterator[Problem]:
     if name in known:  # a mapping or set: constant time, where a list made the checks quadratic
         return
     choices = list(known)

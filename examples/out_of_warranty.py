@@ -15,8 +15,17 @@ for trigger, actor, payload in [
     ("approve", manager, {}),
     ("issue_order", agent, {**order, "order_no": "R-1", "ship_to_address": "Shanghai", "packing_notes": "box"}),
     ("shipped", customer, {"tracking_no": "SF1"}),
-    ("register", receiver, {"received_date": "2026-11-24", "exterior_condition": "ok", "model_received": "XK-200",
-                            "model_matches": True, "fault_matches": True}),
+    (
+        "register",
+        receiver,
+        {
+            "received_date": "2026-11-24",
+            "exterior_condition": "ok",
+            "model_received": "XK-200",
+            "model_matches": True,
+            "fault_matches": True,
+        },
+    ),
     ("diagnosed", engineer, {"findings": "swollen capacitor", "fault_cause": "power board"}),
     ("submit_plan", engineer, {"repair_content": "new board", "parts": [], "estimated_hours": 2, "cost_estimate": 300}),
     ("approve", supervisor, {}),
@@ -27,8 +36,10 @@ for trigger, actor, payload in [
     runtime.fire(repair, trigger, actor, payload)
 print(repair.state)  # repair
 
-for wrong in [lambda: runtime.fire(repair, "repaired", agent, {}),  # a service agent cannot do the repair
-              lambda: runtime.fire(repair, "repaired", engineer, {"repair_hours": "two"})]:  # a bad form
+for wrong in [
+    lambda: runtime.fire(repair, "repaired", agent, {}),  # a service agent cannot do the repair
+    lambda: runtime.fire(repair, "repaired", engineer, {"repair_hours": "two"}),
+]:  # a bad form
     try:
         wrong()
     except EventRefused as refusal:

@@ -39,8 +39,15 @@ def started(store: str) -> str:
 def test_start_fire_show_history_and_list(store):
     instance_id = started(store)
     code, out, _ = procflow(
-        "fire", instance_id, "submit", "--payload", '{"in_warranty": false, "model": "X1"}',
-        "--as", "wang:customer", "--store", store,
+        "fire",
+        instance_id,
+        "submit",
+        "--payload",
+        '{"in_warranty": false, "model": "X1"}',
+        "--as",
+        "wang:customer",
+        "--store",
+        store,
     )
     assert code == 0
     assert "decision `check_warranty`: 超出保修期 / Out of warranty → quote" in out
@@ -87,8 +94,7 @@ def test_start_from_a_changed_file_says_which_revision_it_runs_on(store, tmp_pat
     lines = out.splitlines()
     assert lines[1].startswith("runs on minimal_repair revision 2 (version 1, content ")
     assert lines[2] == (
-        "note: stored as revision 2 (declares version 1, as revision 1 did: "
-        f"consider raising `version:` in {edited})"
+        f"note: stored as revision 2 (declares version 1, as revision 1 did: consider raising `version:` in {edited})"
     )
     again = procflow(*start)[1].splitlines()
     assert again[1] == lines[1] and again[0] != lines[0]  # the same content: the same revision

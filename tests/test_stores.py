@@ -364,7 +364,9 @@ def test_a_file_with_a_byte_order_mark_is_stored_as_text_that_loads_again(workfl
 # --- opening stores --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["sqlite:/x.db", "sqlite:///", "mysql://localhost/db", "procflow.db", "sqlite:///a.db?x=1"])
+@pytest.mark.parametrize(
+    "url", ["sqlite:/x.db", "sqlite:///", "mysql://localhost/db", "procflow.db", "sqlite:///a.db?x=1"]
+)
 def test_a_bad_url_names_itself_and_the_accepted_forms(url):
     with pytest.raises(StoreURLError) as refused:
         open_store(url)
