@@ -12,12 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import Runtime, load_process
-from engine.fragments import fragment_paths, fragment_validator, quick_check
+from engine.fragments import definition_registry, fragment_paths, fragment_validator, quick_check
 from engine.loader import load_file
 from engine.model import thaw_json
 from engine.schema import _quick_definition_check, _validator, schema_problems
 
 DOCUMENTS = {path.name: load_file(path) for path in [*SHIPPED, FIXTURE]}
+RETURN_REPAIR = Runtime(load_process(next(path for path in SHIPPED if path.name == "return_repair.yaml")))
 
 json_values = st.recursive(
     st.none()
@@ -67,12 +68,19 @@ def test_every_shipped_definition_takes_the_quick_path():
 
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data())
-def test_a_definition_the_quick_check_passes_is_valid(name, data):
-    document = data.draw(mutated(DOCUMENTS[name].data))
-    if _quick_definition_check()(document):
-        assert _validator().is_valid(document)
+def test_a_definition_the_quick_check_passes_is_valid(name):
+    quick, validator = _quick_definition_check(), _validator()
+    assert quick is not None
+    verdicts: list[bool] = []
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(document=mutated(DOCUMENTS[name].data))
+    def quick_valid_implies_valid(document):
+        verdicts.append(quick(document))
+        assert not verdicts[-1] or validator.is_valid(document)
+
+    quick_valid_implies_valid()
+    assert any(verdicts), "the quick check passed no mutated definition, so nothing was compared"
 
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
@@ -85,22 +93,49 @@ def test_schema_problems_are_the_same_either_way(name):
     assert schema_problems(type(document)(broken, document.source_map))  # the quick path never hides an error
 
 
-def fragments() -> list[tuple[str, tuple]]:
-    return [(name, path) for name, doc in DOCUMENTS.items() for path in fragment_paths(doc.data)]
+def enum_values(value: Any) -> list[Any]:
+    """Every value an ``enum`` or ``const`` of the document names, so drawn values can fit."""
+    found: list[Any] = []
+    if isinstance(value, dict):
+        found += list(value.get("enum", [])) + ([value["const"]] if "const" in value else [])
+        for inner in value.values():
+            found += enum_values(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found += enum_values(inner)
+    return [v for v in found if not isinstance(v, (dict, list))]
 
 
-@pytest.mark.parametrize(
-    ("name", "path"), fragments(), ids=lambda x: x if isinstance(x, str) else "/".join(map(str, x))
-)
-@settings(max_examples=25, deadline=None)
-@given(value=json_values)
-def test_a_value_a_quick_fragment_check_passes_is_valid(name, path, value):
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_a_value_a_quick_fragment_check_passes_is_valid(name):
     document = thaw_json(load_process(DOCUMENTS[name].file).document)
-    check = quick_check(document, path)
-    if check is not None and check(value):
-        from engine.fragments import definition_registry
+    registry = definition_registry(document)
+    paths = list(fragment_paths(document))
+    checks = {path: quick_check(document, path) for path in paths}
+    unchecked = [path for path, check in checks.items() if check is None]
+    assert not unchecked, f"these shipped fragments no longer take the quick path: {unchecked}"
+    validators = {path: fragment_validator(registry, path) for path in paths}
+    enums = enum_values(document)
+    atoms = (st.sampled_from(enums) | json_values) if enums else json_values
+    fields = sorted({key for path in paths for key in _properties(document, path)}) or ["x"]
+    values = json_values | st.dictionaries(st.sampled_from(fields), atoms, max_size=6)
+    verdicts: list[bool] = []
 
-        assert fragment_validator(definition_registry(document), path).is_valid(value)
+    @settings(max_examples=40 * len(paths), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(path=st.sampled_from(paths), value=values)
+    def quick_valid_implies_valid(path, value):
+        verdicts.append(checks[path](value))
+        assert not verdicts[-1] or validators[path].is_valid(value)
+
+    quick_valid_implies_valid()
+    assert any(verdicts), "the quick checks passed no drawn value, so nothing was compared"
+
+
+def _properties(document: Any, path: tuple) -> list[str]:
+    schema = document
+    for part in path:
+        schema = schema[part]
+    return list(schema.get("properties", {})) if isinstance(schema, dict) else []
 
 
 @settings(max_examples=200, deadline=None)
@@ -108,8 +143,7 @@ def test_a_value_a_quick_fragment_check_passes_is_valid(name, path, value):
     field=st.sampled_from(["quote", "rework_count", "acceptance_mode", "model", "in_warranty", "x"]), value=json_values
 )
 def test_checking_only_the_fields_set_gives_what_checking_all_the_data_gives(field, value):
-    runtime = Runtime(load_process(SHIPPED[[p.name for p in SHIPPED].index("return_repair.yaml")]))
-    check = runtime.compiled.data_check
+    check = RETURN_REPAIR.compiled.data_check
     assert check is not None
     data = {"model": "XK-200", "rework_count": 0, "in_warranty": False}
     assert check.problems(data) == ()
