@@ -206,6 +206,10 @@ class Workflows:
             try:
                 self.store.save(instance, read)
             except StaleVersion:
+                # A resent key whose event another writer already stored has nothing left to race for.
+                recorded = None if key is None else self.store.entry_for_key(instance_id, key)
+                if recorded is not None:
+                    return _same_event(instance_id, key or "", recorded[1], trigger, payload)
                 _pause(attempt)
                 continue
             except DuplicateKey as duplicate:
