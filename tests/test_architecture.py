@@ -30,7 +30,7 @@ LAYERS = [
     "render",
     "cli",
 ]
-PACKAGES = {"stores", "render"}
+PACKAGES = {"stores", "render", "cli"}
 # Renderers draw the model and recorded histories; they never run anything.
 RENDER_MAY_NOT_IMPORT = {"compiler", "runtime", "stores", "service", "scenarios", "simulate", "cli"}
 STANDARD_LIBRARY_ONLY = {"model", "source", "errors", "timing"}
