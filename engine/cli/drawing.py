@@ -7,7 +7,7 @@ import datetime
 from pathlib import Path
 from typing import TextIO
 
-from engine.cli.options import EXIT_INVALID, EXIT_OK, Parser, UsageError, require_files, seconds
+from engine.cli.options import EXIT_INVALID, EXIT_OK, MAX_TIMEOUT, Parser, UsageError, require_files, seconds
 from engine.errors import DefinitionError, ProcflowError
 from engine.processes import load_process
 from engine.render import FILE_FORMATS, LANGS, heatmap_overlay, instance_overlay, read_history, render_to_file
@@ -19,7 +19,13 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     book.add_argument("paths", nargs="+", metavar="PATH", help="definition files, or folders of them")
     book.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder the book replaces or creates")
     book.add_argument("--lang", choices=LANGS, default="both", help="labels in zh, en or both (default)")
-    book.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="layout time bound per diagram")
+    book.add_argument(
+        "--timeout",
+        type=seconds(MAX_TIMEOUT),
+        default=30.0,
+        metavar="SECONDS",
+        help=f"layout time bound per diagram, up to {MAX_TIMEOUT:g} s (default 30)",
+    )
     book.set_defaults(handler=_book)
 
     render = commands.add_parser("render", help="draw a process as a flowchart: .dot .svg .png .pdf or .mmd (Mermaid)")
@@ -30,7 +36,13 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     overlays.add_argument("--instance", metavar="HISTORY.json", help="draw this instance's path over the chart")
     overlays.add_argument("--heatmap", nargs="+", metavar="HISTORY.json", help="draw how often each path was taken")
     render.add_argument("--at", type=_moment, metavar="TIME", help="with --instance: mark what is overdue at TIME")
-    render.add_argument("--timeout", type=seconds, default=30.0, metavar="SECONDS", help="layout time bound")
+    render.add_argument(
+        "--timeout",
+        type=seconds(MAX_TIMEOUT),
+        default=30.0,
+        metavar="SECONDS",
+        help=f"layout time bound, up to {MAX_TIMEOUT:g} s (default 30)",
+    )
     render.add_argument("--sources", metavar="URL", help="link each step to its source document under this folder/URL")
     render.set_defaults(handler=_render)
 
@@ -39,8 +51,6 @@ def _book(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise UsageError(f"procflow book: no such file or folder: {', '.join(missing)}")
-    if not 0 < args.timeout < float("inf"):
-        raise UsageError(f"procflow book: --timeout must be a positive number of seconds, got {args.timeout}")
     try:
         report = write_book(args.paths, args.output, lang=args.lang, timeout=args.timeout)
     except DefinitionError as exc:

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import TextIO
 
-from engine.cli.options import EXIT_INVALID, EXIT_OK, Parser, positive, require_files
+from engine.cli.options import (
+    EXIT_INVALID,
+    EXIT_OK,
+    MAX_STEPS,
+    MAX_WALKS,
+    SEED_RANGE,
+    Parser,
+    require_files,
+    whole_number,
+)
+from engine.files import write_replacing
 from engine.instances import Entry, instance_to_json
 from engine.model import Process
 from engine.processes import load_process
@@ -25,9 +34,25 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
 
     simulate_ = commands.add_parser("simulate", help="random walks from start to end; report what they never reach")
     simulate_.add_argument("process", metavar="PROCESS.yaml")
-    simulate_.add_argument("-n", "--walks", type=positive, default=100, help="how many walks (default 100)")
-    simulate_.add_argument("--seed", type=int, default=0, help="the same seed gives the same walks (default 0)")
-    simulate_.add_argument("--max-steps", type=positive, default=200, help="give up a walk after this many events")
+    simulate_.add_argument(
+        "-n",
+        "--walks",
+        type=whole_number(1, MAX_WALKS),
+        default=100,
+        help=f"how many walks (1 to {MAX_WALKS}, default 100)",
+    )
+    simulate_.add_argument(
+        "--seed",
+        type=whole_number(*SEED_RANGE),
+        default=0,
+        help="the same seed gives the same walks (a whole number of at most 64 bits, default 0)",
+    )
+    simulate_.add_argument(
+        "--max-steps",
+        type=whole_number(1, MAX_STEPS),
+        default=200,
+        help=f"give up a walk after this many events (1 to {MAX_STEPS}, default 200)",
+    )
     simulate_.add_argument("--format", choices=("text", "json"), default="text")
     simulate_.set_defaults(handler=_simulate)
 
@@ -53,9 +78,12 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     state = runtime.process.states[playthrough.instance.state]
     stdout.write(f"now in `{state.id}` {state.label.zh} / {state.label.en}\n")
     if args.history:
-        Path(args.history).write_text(
-            json.dumps(instance_to_json(playthrough.instance), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+        record = json.dumps(instance_to_json(playthrough.instance), ensure_ascii=False, indent=2) + "\n"
+        try:
+            write_replacing(args.history, record.encode("utf-8"))
+        except OSError as exc:
+            stderr.write(f"procflow run: cannot write the history to {args.history}: {exc.strerror or exc}\n")
+            return EXIT_INVALID
     return EXIT_OK if playthrough.ok else EXIT_INVALID
 
 

@@ -12,7 +12,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from engine.cli.options import EXIT_INVALID, EXIT_OK, Parser, UsageError, positive, require_files, seconds
+from engine.cli.options import (
+    EXIT_INVALID,
+    EXIT_OK,
+    MAX_BATCH,
+    MAX_INTERVAL,
+    Parser,
+    UsageError,
+    require_files,
+    seconds,
+    whole_number,
+)
 from engine.cli.running import trail_lines
 from engine.errors import ConflictError, EventRefused, NotFound, ReplayMismatch, StoreError, StoreURLError
 from engine.instances import instance_to_json
@@ -66,8 +76,20 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     list_.add_argument("--overdue", action="store_true", help="only instances with a time limit or deadline passed")
 
     worker = command("worker", "fire due deadlines until stopped (SIGINT or SIGTERM end it cleanly)", _run_worker)
-    worker.add_argument("--interval", type=seconds, default=5.0, metavar="S", help="pause when idle (default 5)")
-    worker.add_argument("--batch", type=positive, default=100, metavar="N", help="deadlines claimed at a time")
+    worker.add_argument(
+        "--interval",
+        type=seconds(MAX_INTERVAL),
+        default=5.0,
+        metavar="S",
+        help=f"pause when idle, up to {MAX_INTERVAL:g} s (default 5)",
+    )
+    worker.add_argument(
+        "--batch",
+        type=whole_number(1, MAX_BATCH),
+        default=100,
+        metavar="N",
+        help=f"deadlines claimed at a time (1 to {MAX_BATCH}, default 100)",
+    )
     worker.add_argument("--once", action="store_true", help="fire what is due now, then exit")
 
 
