@@ -74,7 +74,8 @@ def load_file(path: str | Path) -> LocatedDocument:
     try:
         raw = read_bounded(path, MAX_FILE_BYTES)
     except FileTooLarge as exc:
-        raise _error(name, 1, 1, "too-large", f"a definition may be at most {MAX_FILE_BYTES:,} bytes") from exc
+        message = f"the file is larger than {MAX_FILE_BYTES:,} bytes, the most a definition or scenario may hold"
+        raise _error(name, 1, 1, "too-large", message) from exc
     except OSError as exc:
         raise _error(name, 1, 1, "io", f"cannot read the file: {exc.strerror or exc}") from exc
     return load_bytes(raw, name)

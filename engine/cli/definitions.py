@@ -34,7 +34,7 @@ def _validate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         raise UsageError(f"procflow validate: no such file or folder: {', '.join(missing)}")
     files = definition_files(args.paths)
     if not files:
-        raise UsageError("procflow validate: the folders named hold no .yaml or .yml files")
+        raise UsageError(f"procflow validate: no .yaml or .yml files in {', '.join(args.paths)}")
     reports = [validate_file(f) for f in files]
     failed = [r for r in reports if not _passes(r, args.strict)]
     if args.format == "json":

@@ -122,19 +122,25 @@ def _actor_arg(text: str) -> Actor:
 
 
 def _json_arg(text: str, option: str) -> dict[str, object]:
+    shown = repr(text) if len(text) <= 60 else f"{text[:40]!r}… ({len(text):,} characters)"
     try:
         value = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"procflow: {option} is not JSON ({exc}): {text!r}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"procflow: {option} is not JSON ({exc}): {shown}") from None
+    except RecursionError:
+        raise UsageError(f"procflow: {option} nests too deeply to read: {shown}") from None
+    except ValueError:  # a number of more digits than Python converts
+        raise UsageError(f"procflow: {option} holds a number with too many digits: {shown}") from None
     if not isinstance(value, dict):
-        raise UsageError(f"procflow: {option} must be a JSON object ({{...}}), got {text!r}")
+        raise UsageError(f"procflow: {option} must be a JSON object ({{...}}), got {shown}")
     return value
 
 
 def _start_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
     actor, data = _actor_arg(args.actor), _json_arg(args.data, "--data")
     process: str | ProcessRef = args.process
-    if Path(args.process).suffix in (".yaml", ".yml") or Path(args.process).is_file():
+    given = Path(args.process)
+    if given.suffix in (".yaml", ".yml") or given.is_file() or len(given.parts) > 1:  # a file, not a process id
         require_files(args.process)
         process = workflows.register(args.process)
     instance = workflows.start(process, actor, data, key=args.key, instance_id=args.instance_id)

@@ -73,8 +73,12 @@ def read_history(path: str | os.PathLike[str]) -> Instance:
         raise InstanceFormatError(f"{name}: cannot read the history: {exc.strerror or exc}") from exc
     except RecursionError as exc:
         raise InstanceFormatError(f"{name}: not a JSON history: it nests too deeply") from exc
-    except ValueError as exc:  # not JSON, not UTF-8, or a number too long to read
+    except json.JSONDecodeError as exc:
         raise InstanceFormatError(f"{name}: not a JSON history: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InstanceFormatError(f"{name}: not a JSON history: it is not UTF-8 text") from exc
+    except ValueError as exc:  # a number of more digits than Python converts
+        raise InstanceFormatError(f"{name}: not a JSON history: it holds a number with too many digits") from exc
     try:
         return instance_from_json(document)
     except InstanceFormatError as exc:
