@@ -7,7 +7,7 @@ import datetime
 from pathlib import Path
 from typing import TextIO
 
-from engine.cli.options import EXIT_INVALID, EXIT_OK, MAX_TIMEOUT, Parser, UsageError, require_files, seconds
+from engine.cli.options import EXIT_INVALID, EXIT_OK, MAX_TIMEOUT, Parser, UsageError, require_files, seconds, text
 from engine.errors import DefinitionError, ProcflowError
 from engine.processes import load_process
 from engine.render import FILE_FORMATS, LANGS, heatmap_overlay, instance_overlay, read_history, render_to_file
@@ -43,7 +43,9 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
         metavar="SECONDS",
         help=f"layout time bound, up to {MAX_TIMEOUT:g} s (default 30)",
     )
-    render.add_argument("--sources", metavar="URL", help="link each step to its source document under this folder/URL")
+    render.add_argument(
+        "--sources", type=text, metavar="URL", help="link each step to its source document under this folder/URL"
+    )
     render.set_defaults(handler=_render)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, TextIO, TypeVar
@@ -69,6 +70,19 @@ def seconds(high: float) -> Callable[[str], float]:
         return value
 
     return convert
+
+
+def text(value: str) -> str:
+    """An option type for names and JSON (not paths): text a terminal sent as UTF-8.
+
+    Python keeps the bytes of an argument that are not UTF-8 as lone surrogates, which a path can
+    carry but an id, a key or a payload cannot be stored or compared with."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(value).decode("utf-8", "backslashreplace")
+        raise argparse.ArgumentTypeError(f"is not UTF-8 text: `{shown[:60]}`") from None
+    return value
 
 
 def require_files(*paths: str) -> None:

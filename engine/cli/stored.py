@@ -21,6 +21,7 @@ from engine.cli.options import (
     UsageError,
     require_files,
     seconds,
+    text,
     whole_number,
 )
 from engine.cli.running import trail_lines
@@ -49,30 +50,34 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
         "start", "start a stored instance of a process (a YAML file, or a registered process id)", _start_instance
     )
     start.add_argument("process", metavar="PROCESS")
-    start.add_argument("--data", default="{}", metavar="JSON", help="the instance's first data, a JSON object")
-    start.add_argument("--as", dest="actor", required=True, metavar="ACTOR:ROLE[,ROLE]", help="who starts it")
-    start.add_argument("--key", help="an idempotency key: starting again with it returns the same instance")
-    start.add_argument("--id", dest="instance_id", help="the instance's id (default: a new random one)")
+    start.add_argument(
+        "--data", type=text, default="{}", metavar="JSON", help="the instance's first data, a JSON object"
+    )
+    start.add_argument(
+        "--as", type=text, dest="actor", required=True, metavar="ACTOR:ROLE[,ROLE]", help="who starts it"
+    )
+    start.add_argument("--key", type=text, help="an idempotency key: starting again with it returns the same instance")
+    start.add_argument("--id", type=text, dest="instance_id", help="the instance's id (default: a new random one)")
 
     fire = command("fire", "apply one event to a stored instance", _fire_event)
-    fire.add_argument("instance_id", metavar="ID")
-    fire.add_argument("trigger", metavar="TRIGGER")
-    fire.add_argument("--payload", default="{}", metavar="JSON", help="the event's form, a JSON object")
-    fire.add_argument("--as", dest="actor", required=True, metavar="ACTOR:ROLE[,ROLE]", help="who fires it")
-    fire.add_argument("--key", help="an idempotency key: the same key again takes effect once")
+    fire.add_argument("instance_id", type=text, metavar="ID")
+    fire.add_argument("trigger", type=text, metavar="TRIGGER")
+    fire.add_argument("--payload", type=text, default="{}", metavar="JSON", help="the event's form, a JSON object")
+    fire.add_argument("--as", type=text, dest="actor", required=True, metavar="ACTOR:ROLE[,ROLE]", help="who fires it")
+    fire.add_argument("--key", type=text, help="an idempotency key: the same key again takes effect once")
 
     show = command("show", "an instance's state, data, deadlines, and what may be fired next by whom", _show_instance)
-    show.add_argument("instance_id", metavar="ID")
+    show.add_argument("instance_id", type=text, metavar="ID")
 
     history = command(
         "history", "an instance's history (--json: the record `procflow render --instance` reads)", _instance_history
     )
-    history.add_argument("instance_id", metavar="ID")
+    history.add_argument("instance_id", type=text, metavar="ID")
     history.add_argument("--json", action="store_true", help="print the instance record as JSON")
 
     list_ = command("list", "stored instances, oldest first", _list_instances)
-    list_.add_argument("--process", metavar="P", help="only instances of this process id")
-    list_.add_argument("--state", metavar="S", help="only instances in this state")
+    list_.add_argument("--process", type=text, metavar="P", help="only instances of this process id")
+    list_.add_argument("--state", type=text, metavar="S", help="only instances in this state")
     list_.add_argument("--overdue", action="store_true", help="only instances with a time limit or deadline passed")
 
     worker = command("worker", "fire due deadlines until stopped (SIGINT or SIGTERM end it cleanly)", _run_worker)
@@ -143,6 +148,11 @@ def _start_instance(args: argparse.Namespace, workflows: Workflows, stdout: Text
     if given.suffix in (".yaml", ".yml") or given.is_file() or len(given.parts) > 1:  # a file, not a process id
         require_files(args.process)
         process = workflows.register(args.process)
+    else:
+        try:
+            text(args.process)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"procflow start: the process id {exc}") from None
     instance = workflows.start(process, actor, data, key=args.key, instance_id=args.instance_id)
     runtime = workflows.runtime(instance.process_id, instance.content_hash)
     ref = workflows.ref_of(instance)
