@@ -122,11 +122,37 @@ def test_every_bad_history_is_refused_by_name(corpus, tmp_path, slot, name):
     assert not (tmp_path / "out.dot").exists()
 
 
-@pytest.mark.parametrize("target", ["missing/h.json", "folder", "/dev/full", "fifo.yaml"])
-def test_every_bad_output_is_refused_by_name(corpus, target):
-    path = target if target.startswith("/") else os.path.join(os.path.dirname(corpus["folder"]), target)
-    code, _, err = call("run", corpus["good"], "--events", corpus["scenario"], "--history", path)
+BAD_OUTPUTS = [
+    ("run-history", "missing/history.json"),
+    ("run-history", "folder.dot"),
+    ("run-history", "/dev/full"),
+    ("run-history", "fifo.dot"),
+    ("render", "missing/chart.dot"),
+    ("render", "folder.dot"),
+    ("render", "fifo.dot"),
+    ("render", "/dev/full"),
+    ("book", "fifo.dot"),
+    ("book", "/dev/full"),
+    ("book", "file.txt"),
+]
+OUTPUT_SLOTS = {
+    "run-history": ("run", "{good}", "--events", "{scenario}", "--history", "{out}"),
+    "render": ("render", "{good}", "-o", "{out}"),
+    "book": ("book", "{good}", "-o", "{out}"),
+}
+
+
+@pytest.mark.parametrize(("slot", "target"), BAD_OUTPUTS, ids=[f"{s}-{t}" for s, t in BAD_OUTPUTS])
+def test_every_bad_output_is_refused_by_name(corpus, tmp_path, slot, target):
+    (tmp_path / "folder.dot").mkdir()
+    os.mkfifo(tmp_path / "fifo.dot")
+    (tmp_path / "file.txt").write_text("keep me")
+    before = sorted(os.listdir(tmp_path))
+    path = target if target.startswith("/") else str(tmp_path / target)
+    code, _, err = call(*fill(OUTPUT_SLOTS[slot], corpus, "", path))
     assert_answered(code, err, path)
+    assert sorted(os.listdir(tmp_path)) == before and os.listdir(tmp_path / "folder.dot") == []
+    assert (tmp_path / "file.txt").read_text() == "keep me"
 
 
 BAD_ARGUMENTS = {
