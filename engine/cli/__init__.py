@@ -89,7 +89,7 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
         return EXIT_INVALID
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    except (BrokenPipeError, KeyboardInterrupt):
+    except BrokenPipeError:  # main() ends the command quietly
         raise
     except Exception as exc:  # a bug: say so in one line, and ask for the report
         stderr.write(f"procflow: internal error: {type(exc).__name__}: {_one_line(str(exc))} — please report this\n")
