@@ -17,6 +17,7 @@ from typing import Any, Union
 import yaml
 
 from engine.errors import DefinitionError, Problem
+from engine.files import FileTooLarge, display_name, read_bounded
 from engine.source import DocumentPath, Mark, SourceLocation, SourceMap
 
 MAX_FILE_BYTES = 1_000_000
@@ -69,13 +70,14 @@ class LocatedDocument:
 
 def load_file(path: str | Path) -> LocatedDocument:
     """Read and parse one definition file. Raises ``DefinitionError`` naming the place of each problem."""
-    name = str(path)
+    name = display_name(path)  # the name problems and the model carry: printable, whatever its bytes
     try:
-        raw = Path(path).read_bytes()
+        raw = read_bounded(path, MAX_FILE_BYTES)
+    except FileTooLarge as exc:
+        message = f"the file is larger than {MAX_FILE_BYTES:,} bytes, the most a definition or scenario may hold"
+        raise _error(name, 1, 1, "too-large", message) from exc
     except OSError as exc:
-        raise DefinitionError(
-            [Problem(SourceLocation(name, 1, 1), f"cannot read the file: {exc.strerror}", code="io")]
-        ) from exc
+        raise _error(name, 1, 1, "io", f"cannot read the file: {exc.strerror or exc}") from exc
     return load_bytes(raw, name)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import DefinitionError, EventRefused, Problem
+from engine.errors import DefinitionError, EventRefused, InvalidData, Problem
 from engine.instances import Entry, Instance
 from engine.loader import LocatedDocument, load_file
 from engine.runtime import Actor, Runtime
@@ -45,6 +45,10 @@ class Scenario:
     starter: Actor
     start_at: datetime.datetime
     data: Mapping[str, Any]
+    starter_location: SourceLocation
+    """Where the scenario says who starts the instance (``start.as``)."""
+    data_location: SourceLocation
+    """Where it gives the starting data (``start.data``, else ``start``)."""
     instance_id: str
     events: tuple[ScenarioEvent, ...]
     expect_state: str | None
@@ -87,8 +91,18 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def play(runtime: Runtime, scenario: Scenario) -> Playthrough:
-    """Start a fresh instance and apply the scenario's events in order, stopping at the first failure."""
-    instance = runtime.start(scenario.starter, scenario.data, at=scenario.start_at, instance_id=scenario.instance_id)
+    """Start a fresh instance and apply the scenario's events in order, stopping at the first failure.
+
+    A start the process refuses (a starter without the start role, data the data schema rejects)
+    raises ``DefinitionError`` located at the scenario's ``start``: there is nothing to play.
+    """
+    try:
+        instance = runtime.start(
+            scenario.starter, scenario.data, at=scenario.start_at, instance_id=scenario.instance_id
+        )
+    except EventRefused as exc:
+        where = scenario.data_location if isinstance(exc, InvalidData) else scenario.starter_location
+        raise DefinitionError([Problem(where, f"the scenario cannot start: {_one_line(exc)}", code=exc.code)]) from exc
     steps: list[Step] = []
     moment = scenario.start_at
     for event in scenario.events:
@@ -115,6 +129,13 @@ def play(runtime: Runtime, scenario: Scenario) -> Playthrough:
     if not failures:
         failures.extend(_unmet_expectations(scenario, instance))
     return Playthrough(instance, tuple(steps), tuple(failures))
+
+
+def _one_line(refusal: EventRefused) -> str:
+    """A refusal's message with the problems it lists after its first line joined onto it."""
+    head, _, rest = str(refusal).strip().partition("\n")
+    listed = [line.strip() for line in rest.splitlines() if line.strip()]
+    return f"{head.rstrip(':')}: {'; '.join(listed)}" if listed else head
 
 
 def _failure(event: ScenarioEvent, refusal: EventRefused | None) -> str | None:
@@ -159,6 +180,8 @@ class _Reader:
             starter=self.actor(start["as"]),
             start_at=self.time(start["at"], ("start", "at")) or datetime.datetime.now(datetime.UTC),
             data=start.get("data", {}),
+            starter_location=self.document.locate(("start", "as")),
+            data_location=self.document.locate(("start", "data")),
             instance_id=start.get("id", DEFAULT_INSTANCE_ID),
             events=tuple(self.event(item, ("events", i)) for i, item in enumerate(raw["events"])),
             expect_state=expect.get("state"),

@@ -39,7 +39,9 @@ from engine.errors import (
     StaleVersion,
     StoreError,
 )
+from engine.files import read_bounded
 from engine.instances import Entry, Instance, OpenDeadline
+from engine.loader import MAX_FILE_BYTES
 from engine.model import Process, thaw_json
 from engine.processes import load_process, load_process_text
 from engine.runtime import Actor, Choice, Runtime, utc_now
@@ -359,7 +361,7 @@ def _source_text(process: Process) -> tuple[str, str]:
     """The YAML text to store for a loaded process: its file's text when that still holds the same
     content, else its content as JSON (which YAML reads too)."""
     try:
-        text = Path(process.file).read_bytes().decode("utf-8-sig")
+        text = read_bounded(process.file, MAX_FILE_BYTES).decode("utf-8-sig")
         if load_process_text(text, process.file).content_hash == process.content_hash:
             return text, process.file
     except (OSError, UnicodeDecodeError, ProcflowError):

@@ -559,7 +559,7 @@ def test_procflow_render_without_dot_says_what_to_install_in_one_line(tmp_path, 
         (["render", "missing.yaml", "-o", "x.svg"], 2, "no such file: missing.yaml"),
         (["render", str(FIXTURE), "-o", "x.gif"], 2, "use one of .dot, .svg, .png, .pdf, .mmd"),
         (["render", str(FIXTURE), "-o", "x.svg", "--lang", "fr"], 2, "invalid choice: 'fr'"),
-        (["render", str(FIXTURE), "-o", "x.svg", "--timeout", "0"], 2, "positive number of seconds"),
+        (["render", str(FIXTURE), "-o", "x.svg", "--timeout", "0"], 2, "more than 0 and at most 3600 seconds"),
         (["render", str(FIXTURE), "-o", "x.svg", "--at", "2026-11-30T09:00+08:00"], 2, "--at goes with --instance"),
         (["render", str(FIXTURE)], 2, "-o/--output"),
     ],
@@ -619,7 +619,14 @@ def test_transitions_between_the_same_two_steps_share_one_arrow_listing_each():
 
 
 DRAWING_MODULES = ["__init__", "diagram", "dot", "mermaid", "overlay", "graphviz_run"]
-ALLOWED_BELOW_RENDER = {"engine.model", "engine.instances", "engine.errors", "engine.source", "engine.timing"}
+ALLOWED_BELOW_RENDER = {
+    "engine.model",
+    "engine.instances",
+    "engine.errors",
+    "engine.files",
+    "engine.source",
+    "engine.timing",
+}
 
 
 @pytest.mark.parametrize("module", DRAWING_MODULES)

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from engine.errors import RenderError
+from engine.files import write_replacing
 from engine.model import Process
 from engine.render.diagram import LANGS, Diagram, Lang, extract
 from engine.render.dot import to_dot
@@ -67,7 +68,7 @@ def render_to_file(
 ) -> None:
     """Draw ``process`` into ``path``, in the format its suffix names (``.dot .svg .png .pdf .mmd``).
 
-    Nothing is written unless the drawing succeeded.
+    Nothing is written unless the drawing succeeded, and the file is replaced whole or not at all.
     """
     target = Path(path)
     suffix = target.suffix.lower()
@@ -85,6 +86,6 @@ def render_to_file(
         dot_text = render_dot(process, lang=lang, overlay=overlay, source_base=source_base)
         content = dot_text.encode("utf-8") if suffix == ".dot" else layout(dot_text, suffix[1:], timeout=timeout)
     try:
-        target.write_bytes(content)
+        write_replacing(target, content)
     except OSError as exc:
         raise RenderError(f"{target}: cannot write the diagram: {exc.strerror or exc}") from exc

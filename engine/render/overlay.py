@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from engine.errors import InstanceFormatError
+from engine.files import read_bounded
 from engine.instances import Entry, Instance, instance_from_json
 from engine.model import Process, StateKind, Text
 from engine.render.diagram import Step
@@ -56,19 +57,32 @@ class Overlay:
         return max((mark.count for mark in self.steps.values()), default=0)
 
 
+MAX_HISTORY_BYTES = 20_000_000
+"""The largest history file ``read_history`` reads (a JSON record of tens of thousands of events)."""
+
+
 def read_history(path: str | os.PathLike[str]) -> Instance:
-    """The instance in a history file written by ``procflow run --history`` (``instance_to_json``)."""
+    """The instance in a history file written by ``procflow run --history`` (``instance_to_json``).
+
+    At most ``MAX_HISTORY_BYTES`` are read; a folder, a device or a FIFO is refused unread.
+    """
+    name = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as file:
-            document = json.load(file)
+        document = json.loads(read_bounded(path, MAX_HISTORY_BYTES))
     except OSError as exc:
-        raise InstanceFormatError(f"{os.fspath(path)}: cannot read the history: {exc.strerror or exc}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InstanceFormatError(f"{os.fspath(path)}: not a JSON history: {exc}") from exc
+        raise InstanceFormatError(f"{name}: cannot read the history: {exc.strerror or exc}") from exc
+    except RecursionError as exc:
+        raise InstanceFormatError(f"{name}: not a JSON history: it nests too deeply") from exc
+    except json.JSONDecodeError as exc:
+        raise InstanceFormatError(f"{name}: not a JSON history: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InstanceFormatError(f"{name}: not a JSON history: it is not UTF-8 text") from exc
+    except ValueError as exc:  # a number of more digits than Python converts
+        raise InstanceFormatError(f"{name}: not a JSON history: it holds a number with too many digits") from exc
     try:
         return instance_from_json(document)
     except InstanceFormatError as exc:
-        raise InstanceFormatError(f"{os.fspath(path)}: {exc}") from exc
+        raise InstanceFormatError(f"{name}: {exc}") from exc
 
 
 def instance_overlay(process: Process, instance: Instance, now: datetime.datetime | None = None) -> Overlay:

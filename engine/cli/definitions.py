@@ -1,0 +1,80 @@
+"""Commands over definition files: ``validate`` and ``schema``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TextIO
+
+from engine.cli.options import EXIT_INVALID, EXIT_OK, Parser, UsageError
+from engine.processes import ValidationReport, definition_files, validate_file
+from engine.schema import schema_path
+
+
+def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
+    validate = commands.add_parser("validate", help="check definition files (or the .yaml files in folders)")
+    validate.add_argument("paths", nargs="+", metavar="PATH")
+    validate.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="json prints every problem as JSON on standard output, for editors and CI",
+    )
+    validate.add_argument("--strict", action="store_true", help="count warnings as errors")
+    validate.set_defaults(handler=_validate)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of the definition language")
+    schema.set_defaults(handler=_schema)
+
+
+def _validate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"procflow validate: no such file or folder: {', '.join(missing)}")
+    files = definition_files(args.paths)
+    if not files:
+        raise UsageError(f"procflow validate: no .yaml or .yml files in {', '.join(args.paths)}")
+    reports = [validate_file(f) for f in files]
+    failed = [r for r in reports if not _passes(r, args.strict)]
+    if args.format == "json":
+        json.dump(
+            {"valid": not failed, "files": [_report_json(r, args.strict) for r in reports]},
+            stdout,
+            ensure_ascii=False,
+            indent=2,
+        )
+        stdout.write("\n")
+    else:
+        for report in reports:
+            for problem in report.problems:
+                stderr.write(f"{problem}\n")
+            verdict = "ok" if _passes(report, args.strict) else f"{len(report.errors)} error(s)"
+            if report.warnings:
+                verdict += f", {len(report.warnings)} warning(s)"
+            stdout.write(f"{report.file}: {verdict}\n")
+    return EXIT_INVALID if failed else EXIT_OK
+
+
+def _passes(report: ValidationReport, strict: bool) -> bool:
+    return report.ok and not (strict and report.warnings)
+
+
+def _report_json(report: ValidationReport, strict: bool) -> dict[str, object]:
+    return {
+        "file": report.file,
+        "valid": _passes(report, strict),
+        "process": {
+            "id": report.process.id,
+            "version": report.process.version,
+            "content_hash": report.process.content_hash,
+        }
+        if report.process
+        else None,
+        "problems": [p.as_json() for p in report.problems],
+    }
+
+
+def _schema(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    stdout.write(schema_path().read_text(encoding="utf-8"))
+    return EXIT_OK

@@ -1,0 +1,104 @@
+"""Commands that draw: ``render`` (one flowchart) and ``book`` (the audit book of every procedure)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+from pathlib import Path
+from typing import TextIO
+
+from engine.cli.options import EXIT_INVALID, EXIT_OK, MAX_TIMEOUT, Parser, UsageError, require_files, seconds, text
+from engine.errors import DefinitionError, ProcflowError
+from engine.processes import load_process
+from engine.render import FILE_FORMATS, LANGS, heatmap_overlay, instance_overlay, read_history, render_to_file
+from engine.render.book import write_book
+
+
+def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
+    book = commands.add_parser("book", help="write the audit book: every procedure's flowchart and tables as HTML")
+    book.add_argument("paths", nargs="+", metavar="PATH", help="definition files, or folders of them")
+    book.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder the book replaces or creates")
+    book.add_argument("--lang", choices=LANGS, default="both", help="labels in zh, en or both (default)")
+    book.add_argument(
+        "--timeout",
+        type=seconds(MAX_TIMEOUT),
+        default=30.0,
+        metavar="SECONDS",
+        help=f"layout time bound per diagram, up to {MAX_TIMEOUT:g} s (default 30)",
+    )
+    book.set_defaults(handler=_book)
+
+    render = commands.add_parser("render", help="draw a process as a flowchart: .dot .svg .png .pdf or .mmd (Mermaid)")
+    render.add_argument("process", metavar="PROCESS.yaml")
+    render.add_argument("-o", "--output", required=True, metavar="FILE", help="the format is the suffix's")
+    render.add_argument("--lang", choices=LANGS, default="both", help="labels in zh, en or both (default)")
+    overlays = render.add_mutually_exclusive_group()
+    overlays.add_argument("--instance", metavar="HISTORY.json", help="draw this instance's path over the chart")
+    overlays.add_argument("--heatmap", nargs="+", metavar="HISTORY.json", help="draw how often each path was taken")
+    render.add_argument("--at", type=_moment, metavar="TIME", help="with --instance: mark what is overdue at TIME")
+    render.add_argument(
+        "--timeout",
+        type=seconds(MAX_TIMEOUT),
+        default=30.0,
+        metavar="SECONDS",
+        help=f"layout time bound, up to {MAX_TIMEOUT:g} s (default 30)",
+    )
+    render.add_argument(
+        "--sources", type=text, metavar="URL", help="link each step to its source document under this folder/URL"
+    )
+    render.set_defaults(handler=_render)
+
+
+def _book(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"procflow book: no such file or folder: {', '.join(missing)}")
+    try:
+        report = write_book(args.paths, args.output, lang=args.lang, timeout=args.timeout)
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            stderr.write(f"{problem}\n")
+        stderr.write(f"procflow book: no book written: {len(exc.errors)} error(s) to fix first\n")
+        return EXIT_INVALID
+    except ProcflowError as exc:  # no Graphviz, a layout past its time bound, an unusable output folder
+        stderr.write(f"procflow book: {exc}\n")
+        return EXIT_INVALID
+    stdout.write(f"wrote the audit book: {len(report.pages)} procedures, {report.files} files, {report.bytes} bytes\n")
+    stdout.write(f"open {report.index}  ({report.index.resolve().as_uri()})\n")
+    return EXIT_OK
+
+
+def _moment(text: str) -> datetime.datetime:
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO 8601 time (2026-11-30T09:00+08:00), got {text!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"the time needs its UTC offset (…+08:00 or …Z), got {text!r}")
+    return moment
+
+
+def _render(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    require_files(args.process, *([args.instance] if args.instance else []), *(args.heatmap or []))
+    suffix = Path(args.output).suffix.lower()
+    if suffix not in FILE_FORMATS:
+        raise UsageError(
+            f"procflow render: cannot tell the format of {args.output}: use one of {', '.join(FILE_FORMATS)}"
+        )
+    if args.at is not None and args.instance is None:
+        raise UsageError("procflow render: --at goes with --instance (the moment to mark overdue steps at)")
+    process = load_process(args.process)
+    try:
+        overlay = None
+        if args.instance:
+            overlay = instance_overlay(process, read_history(args.instance), now=args.at)
+        elif args.heatmap:
+            overlay = heatmap_overlay(process, [read_history(path) for path in args.heatmap])
+        render_to_file(
+            process, args.output, lang=args.lang, overlay=overlay, timeout=args.timeout, source_base=args.sources
+        )
+    except ProcflowError as exc:  # a history of another process, no Graphviz, a layout past its time bound
+        stderr.write(f"procflow render: {exc}\n")
+        return EXIT_INVALID
+    stdout.write(f"wrote {args.output}\n")
+    return EXIT_OK

@@ -1,0 +1,152 @@
+"""Commands that run a definition without a store: ``run`` (a scenario) and ``simulate`` (random walks)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TextIO
+
+from engine.cli.options import (
+    EXIT_INVALID,
+    EXIT_OK,
+    MAX_STEPS,
+    MAX_WALKS,
+    SEED_RANGE,
+    Parser,
+    require_files,
+    whole_number,
+)
+from engine.files import write_replacing
+from engine.instances import Entry, instance_to_json
+from engine.model import Process
+from engine.processes import load_process
+from engine.runtime import Runtime
+from engine.scenarios import load_scenario, play
+from engine.simulate import Coverage, simulate
+
+
+def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
+    run_ = commands.add_parser("run", help="play a scripted scenario against a fresh instance and print the trail")
+    run_.add_argument("process", metavar="PROCESS.yaml")
+    run_.add_argument("--events", required=True, metavar="SCENARIO.yaml", help="the scenario to play")
+    run_.add_argument("--history", metavar="FILE", help="also write the instance and its history as JSON to FILE")
+    run_.set_defaults(handler=_run)
+
+    simulate_ = commands.add_parser("simulate", help="random walks from start to end; report what they never reach")
+    simulate_.add_argument("process", metavar="PROCESS.yaml")
+    simulate_.add_argument(
+        "-n",
+        "--walks",
+        type=whole_number(1, MAX_WALKS),
+        default=100,
+        help=f"how many walks (1 to {MAX_WALKS}, default 100)",
+    )
+    simulate_.add_argument(
+        "--seed",
+        type=whole_number(*SEED_RANGE),
+        default=0,
+        help="the same seed gives the same walks (a whole number of at most 64 bits, default 0)",
+    )
+    simulate_.add_argument(
+        "--max-steps",
+        type=whole_number(1, MAX_STEPS),
+        default=200,
+        help=f"give up a walk after this many events (1 to {MAX_STEPS}, default 200)",
+    )
+    simulate_.add_argument("--format", choices=("text", "json"), default="text")
+    simulate_.set_defaults(handler=_simulate)
+
+
+def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    require_files(args.process, args.events)
+    runtime = Runtime(load_process(args.process))
+    playthrough = play(runtime, load_scenario(args.events))
+    stdout.write(f"{runtime.process.id} version {runtime.process.version} · instance {playthrough.instance.id}\n")
+    stdout.write(trail_lines(runtime.process, playthrough.instance.history[0]))
+    for step in playthrough.steps:
+        for entry in step.deadlines:
+            stdout.write(trail_lines(runtime.process, entry))
+        if step.entry is not None:
+            stdout.write(trail_lines(runtime.process, step.entry))
+        if step.refusal is not None:
+            verdict = "REFUSED" if step.failure else "refused, as the scenario expects"
+            actor = step.event.actor
+            who = f"{actor.id} [{', '.join(sorted(actor.roles))}]" if actor else ""
+            stdout.write(f"{'':<27}{verdict}: {step.event.trigger} by {who}: {step.refusal.message}\n")
+    for failure in playthrough.failures:
+        stderr.write(f"{failure}\n")
+    state = runtime.process.states[playthrough.instance.state]
+    stdout.write(f"now in `{state.id}` {state.label.zh} / {state.label.en}\n")
+    if args.history:
+        record = json.dumps(instance_to_json(playthrough.instance), ensure_ascii=False, indent=2) + "\n"
+        try:
+            write_replacing(args.history, record.encode("utf-8"))
+        except OSError as exc:
+            stderr.write(f"procflow run: cannot write the history to {args.history}: {exc.strerror or exc}\n")
+            return EXIT_INVALID
+    return EXIT_OK if playthrough.ok else EXIT_INVALID
+
+
+def trail_lines(process: Process, entry: Entry) -> str:
+    """An entry as the lines of a trail: when, what, who, from where to where, branches and signatures."""
+    who = "(deadline)" if entry.by_deadline else f"{entry.actor} [{', '.join(entry.roles)}]"
+    what = entry.trigger or "start"
+    move = f"{entry.source} → {entry.dest}" if entry.source else f"→ {entry.dest}"
+    lines = [f"{entry.at.isoformat()}  {what:<18} {who:<28} {move}"]
+    indent = " " * 27
+    for taken in entry.branches:
+        decision = process.states[taken.decision]
+        branch = decision.default if taken.branch is None else decision.branches[taken.branch]
+        label = f"{branch.label.zh} / {branch.label.en}" if branch else "?"
+        lines.append(f"{indent}decision `{taken.decision}`: {label} → {taken.dest}")
+    for signature in entry.signatures:
+        lines.append(f"{indent}signed by {signature.actor} as {signature.role} at {signature.at.isoformat()}")
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _simulate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    require_files(args.process)
+    runtime = Runtime(load_process(args.process))
+    coverage = simulate(runtime, args.walks, args.seed, args.max_steps)
+    if args.format == "json":
+        json.dump(_coverage_json(runtime.process, coverage, args.seed), stdout, ensure_ascii=False, indent=2)
+        stdout.write("\n")
+        return EXIT_OK
+    stdout.write(
+        f"{runtime.process.id}: {coverage.walks} walks (seed {args.seed}), "
+        f"{coverage.finished} reached a final state, {coverage.stuck} got stuck, "
+        f"{coverage.walks - coverage.finished - coverage.stuck} stopped after {args.max_steps} events\n"
+        f"  states reached:    {len(coverage.all_states) - len(coverage.states_missed)} of {len(coverage.all_states)}\n"
+        f"  transitions taken: {len(coverage.all_transitions) - len(coverage.transitions_missed)} "
+        f"of {len(coverage.all_transitions)}\n"
+        f"  branches taken:    {len(coverage.all_branches) - len(coverage.branches_missed)} "
+        f"of {len(coverage.all_branches)}\n"
+    )
+    for state in coverage.states_missed:
+        stdout.write(f"  never reached: state `{state}`\n")
+    for source, trigger, dest in coverage.transitions_missed:
+        stdout.write(f"  never taken: `{trigger}` from `{source}` to `{dest}`\n")
+    for decision, index in coverage.branches_missed:
+        stdout.write(f"  never taken: branch {'default' if index is None else index + 1} of `{decision}`\n")
+    if coverage.complete:
+        stdout.write("  every state, transition and branch was reached\n")
+    return EXIT_OK
+
+
+def _coverage_json(process: Process, coverage: Coverage, seed: int) -> dict[str, object]:
+    return {
+        "process": process.id,
+        "walks": coverage.walks,
+        "seed": seed,
+        "finished": coverage.finished,
+        "stuck": coverage.stuck,
+        "states": {s: coverage.states[s] for s in coverage.all_states},
+        "transitions": [
+            {"source": s, "trigger": t, "dest": d, "count": coverage.transitions[(s, t, d)]}
+            for s, t, d in coverage.all_transitions
+        ],
+        "branches": [
+            {"decision": d, "branch": "default" if i is None else i, "count": coverage.branches[(d, i)]}
+            for d, i in coverage.all_branches
+        ],
+    }

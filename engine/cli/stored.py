@@ -1,0 +1,278 @@
+"""Commands over stored instances: ``start``, ``fire``, ``show``, ``history``, ``list`` and ``worker``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from engine.cli.options import (
+    EXIT_INVALID,
+    EXIT_OK,
+    MAX_BATCH,
+    MAX_INTERVAL,
+    Parser,
+    UsageError,
+    require_files,
+    seconds,
+    text,
+    whole_number,
+)
+from engine.cli.running import trail_lines
+from engine.errors import ConflictError, EventRefused, NotFound, ReplayMismatch, StoreError, StoreURLError
+from engine.instances import instance_to_json
+from engine.model import Process, thaw_json
+from engine.runtime import Actor
+from engine.service import Batch, Workflows
+from engine.stores import ProcessRef
+
+
+def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
+    store_help = (
+        "the store: sqlite:///file.db, postgresql://…, memory: (default: $PROCFLOW_STORE or sqlite:///procflow.db)"
+    )
+
+    def command(
+        name: str, help_text: str, handler: Callable[[argparse.Namespace, Workflows, TextIO], int]
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--store", metavar="URL", help=store_help)
+        sub.set_defaults(handler=_stored(handler))
+        return sub
+
+    start = command(
+        "start", "start a stored instance of a process (a YAML file, or a registered process id)", _start_instance
+    )
+    start.add_argument("process", metavar="PROCESS")
+    start.add_argument(
+        "--data", type=text, default="{}", metavar="JSON", help="the instance's first data, a JSON object"
+    )
+    start.add_argument(
+        "--as", type=text, dest="actor", required=True, metavar="ACTOR:ROLE[,ROLE]", help="who starts it"
+    )
+    start.add_argument("--key", type=text, help="an idempotency key: starting again with it returns the same instance")
+    start.add_argument("--id", type=text, dest="instance_id", help="the instance's id (default: a new random one)")
+
+    fire = command("fire", "apply one event to a stored instance", _fire_event)
+    fire.add_argument("instance_id", type=text, metavar="ID")
+    fire.add_argument("trigger", type=text, metavar="TRIGGER")
+    fire.add_argument("--payload", type=text, default="{}", metavar="JSON", help="the event's form, a JSON object")
+    fire.add_argument("--as", type=text, dest="actor", required=True, metavar="ACTOR:ROLE[,ROLE]", help="who fires it")
+    fire.add_argument("--key", type=text, help="an idempotency key: the same key again takes effect once")
+
+    show = command("show", "an instance's state, data, deadlines, and what may be fired next by whom", _show_instance)
+    show.add_argument("instance_id", type=text, metavar="ID")
+
+    history = command(
+        "history", "an instance's history (--json: the record `procflow render --instance` reads)", _instance_history
+    )
+    history.add_argument("instance_id", type=text, metavar="ID")
+    history.add_argument("--json", action="store_true", help="print the instance record as JSON")
+
+    list_ = command("list", "stored instances, oldest first", _list_instances)
+    list_.add_argument("--process", type=text, metavar="P", help="only instances of this process id")
+    list_.add_argument("--state", type=text, metavar="S", help="only instances in this state")
+    list_.add_argument("--overdue", action="store_true", help="only instances with a time limit or deadline passed")
+
+    worker = command("worker", "fire due deadlines until stopped (SIGINT or SIGTERM end it cleanly)", _run_worker)
+    worker.add_argument(
+        "--interval",
+        type=seconds(MAX_INTERVAL),
+        default=5.0,
+        metavar="S",
+        help=f"pause when idle, up to {MAX_INTERVAL:g} s (default 5)",
+    )
+    worker.add_argument(
+        "--batch",
+        type=whole_number(1, MAX_BATCH),
+        default=100,
+        metavar="N",
+        help=f"deadlines claimed at a time (1 to {MAX_BATCH}, default 100)",
+    )
+    worker.add_argument("--once", action="store_true", help="fire what is due now, then exit")
+
+
+def _stored(
+    handler: Callable[[argparse.Namespace, Workflows, TextIO], int],
+) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
+    """Run a store command with its store open; errors the user can act on as one line on stderr."""
+
+    def command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+        try:
+            with Workflows(args.store) as workflows:
+                return handler(args, workflows, stdout)
+        except StoreURLError as exc:
+            raise UsageError(f"procflow {args.command}: {exc}") from exc
+        except EventRefused as exc:
+            stderr.write(f"procflow {args.command}: refused: {exc}\n")
+        except (NotFound, ConflictError, StoreError, ReplayMismatch) as exc:
+            stderr.write(f"procflow {args.command}: {exc}\n")
+        return EXIT_INVALID
+
+    return command
+
+
+def _actor_arg(text: str) -> Actor:
+    name, _, roles = text.partition(":")
+    role_list = [r.strip() for r in roles.split(",") if r.strip()]
+    if not name.strip() or not role_list:
+        raise UsageError(f"procflow: --as takes ACTOR:ROLE[,ROLE] (for example li:clerk), got {text!r}")
+    return Actor(name.strip(), role_list)
+
+
+def _json_arg(text: str, option: str) -> dict[str, object]:
+    shown = repr(text) if len(text) <= 60 else f"{text[:40]!r}… ({len(text):,} characters)"
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"procflow: {option} is not JSON ({exc}): {shown}") from None
+    except RecursionError:
+        raise UsageError(f"procflow: {option} nests too deeply to read: {shown}") from None
+    except ValueError:  # a number of more digits than Python converts
+        raise UsageError(f"procflow: {option} holds a number with too many digits: {shown}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"procflow: {option} must be a JSON object ({{...}}), got {shown}")
+    return value
+
+
+def _start_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    actor, data = _actor_arg(args.actor), _json_arg(args.data, "--data")
+    process: str | ProcessRef = args.process
+    given = Path(args.process)
+    if given.suffix in (".yaml", ".yml") or given.is_file() or len(given.parts) > 1:  # a file, not a process id
+        require_files(args.process)
+        process = workflows.register(args.process)
+    else:
+        try:
+            text(args.process)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"procflow start: the process id {exc}") from None
+    instance = workflows.start(process, actor, data, key=args.key, instance_id=args.instance_id)
+    runtime = workflows.runtime(instance.process_id, instance.content_hash)
+    ref = workflows.ref_of(instance)
+    stdout.write(f"{instance.id}\n")
+    stdout.write(f"runs on {_revision(ref)}\n")
+    if isinstance(process, ProcessRef) and (earlier := workflows.shares_version(process)) is not None:
+        stdout.write(
+            f"note: stored as revision {process.revision} (declares version {process.version}, as revision "
+            f"{earlier.revision} did: consider raising `version:` in {args.process})\n"
+        )
+    stdout.write(trail_lines(runtime.process, instance.history[0]))
+    stdout.write(_now_in(runtime.process, instance.state))
+    return EXIT_OK
+
+
+def _revision(ref: ProcessRef) -> str:
+    return f"{ref.id} revision {ref.revision} (version {ref.version}, content {ref.content_hash[:12]})"
+
+
+def _fire_event(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    actor, payload = _actor_arg(args.actor), _json_arg(args.payload, "--payload")
+    entry = workflows.fire(args.instance_id, args.trigger, actor, payload, key=args.key)
+    instance = workflows.get(args.instance_id)
+    runtime = workflows.runtime(instance.process_id, instance.content_hash)
+    stdout.write(trail_lines(runtime.process, entry))
+    stdout.write(_now_in(runtime.process, instance.state))
+    return EXIT_OK
+
+
+def _show_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    instance = workflows.get(args.instance_id)
+    runtime = workflows.runtime(instance.process_id, instance.content_hash)
+    process, now = runtime.process, datetime.datetime.now(datetime.UTC)
+    state = process.states[instance.state]
+    stdout.write(
+        f"instance {instance.id} · {_revision(workflows.ref_of(instance))} · "
+        f"{instance.version} event(s)\n"
+        f"state:    `{state.id}` {state.label.zh} / {state.label.en} since {instance.entered_at.isoformat()}\n"
+        f"data:     {json.dumps(instance.data, ensure_ascii=False)}\n"
+    )
+    for deadline in instance.deadlines:
+        what = f"fires `{deadline.fire}`" if deadline.fire else "time limit"
+        late = "  OVERDUE" if deadline.due <= now else ""
+        stdout.write(f"deadline: {deadline.due.isoformat()}  {what}{late}\n")
+    candidates = runtime.compiled.transitions[instance.state]
+    if not candidates:
+        stdout.write("next:     nothing (finished)\n")
+    for candidate in candidates:
+        transition = candidate.transition
+        line = (
+            f"next:     {transition.trigger:<18} {transition.label.zh} / {transition.label.en} → {transition.dest}"
+            f"   by: {', '.join(sorted(candidate.roles))}"
+        )
+        if transition.payload_schema is not None:
+            required = thaw_json(transition.payload_schema).get("required") or ()
+            line += f"   payload: {', '.join(str(r) for r in required) or '(optional fields)'}"
+        if transition.conditions:
+            line += f"   if: {' and '.join(transition.conditions)}"
+        if transition.signoffs:
+            line += f"   signed as: {', '.join(s.role for s in transition.signoffs)}"
+        stdout.write(line + "\n")
+    return EXIT_OK
+
+
+def _instance_history(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    instance = workflows.get(args.instance_id)
+    if args.json:
+        json.dump(instance_to_json(instance), stdout, ensure_ascii=False, indent=2)
+        stdout.write("\n")
+        return EXIT_OK
+    process = workflows.runtime(instance.process_id, instance.content_hash).process
+    stdout.write(f"instance {instance.id} · {_revision(workflows.ref_of(instance))}\n")
+    for entry in instance.history:
+        stdout.write(trail_lines(process, entry))
+    stdout.write(_now_in(process, instance.state))
+    return EXIT_OK
+
+
+def _list_instances(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    now = datetime.datetime.now(datetime.UTC)
+    found = workflows.list(args.process, args.state, overdue_at=now if args.overdue else None)
+    for summary in found:
+        late = summary.overdue(now)
+        since = f"  overdue since {min(d.due for d in late).isoformat()}" if late else ""
+        stdout.write(
+            f"{summary.id}  {summary.process.id} r{summary.process.revision} (v{summary.process.version})  "
+            f"{summary.state:<20} "
+            f"since {summary.entered_at.isoformat()}{since}\n"
+        )
+    stdout.write(f"{len(found)} instance(s)\n")
+    return EXIT_OK
+
+
+def _run_worker(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def report(batch: Batch) -> None:
+        if batch.claimed:
+            now = datetime.datetime.now(datetime.UTC).isoformat()
+            stdout.write(f"{now}  fired {batch.fired} of {batch.claimed} claimed\n")
+            stdout.flush()
+
+    stdout.write(f"worker on {workflows.store.url}: firing due deadlines, {args.batch} at a time\n")
+    stdout.flush()
+
+    def complain(error: StoreError) -> None:
+        sys.stderr.write(f"procflow worker: {error}; trying again in {args.interval:g} s\n")
+
+    try:
+        total = workflows.work(
+            interval=args.interval, batch=args.batch, once=args.once, stop=stop, report=report, on_error=complain
+        )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    stdout.write(f"worker stopped: fired {total} deadline(s)\n")
+    return EXIT_OK
+
+
+def _now_in(process: Process, state_id: str) -> str:
+    state = process.states[state_id]
+    return f"now in `{state.id}` {state.label.zh} / {state.label.en}\n"
