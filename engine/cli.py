@@ -17,6 +17,7 @@ from engine.errors import (
     ConflictError,
     DefinitionError,
     EventRefused,
+    InvalidIdentifier,
     NotFound,
     ProcflowError,
     ReplayMismatch,
@@ -33,7 +34,8 @@ from engine.scenarios import load_scenario, play
 from engine.schema import schema_path
 from engine.service import Batch, Workflows
 from engine.simulate import Coverage, simulate
-from engine.stores import ProcessRef
+from engine.stores import Damaged, InstanceSummary, ProcessRef
+from engine.stores.identifiers import shown
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -344,7 +346,9 @@ def _render(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _add_store_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
-    store_help = "the store: sqlite:///file.db, postgresql://…, memory: (default: $PROCFLOW_STORE or sqlite:///procflow.db)"
+    store_help = (
+        "the store: sqlite:///file.db, postgresql://…, memory: (default: $PROCFLOW_STORE or sqlite:///procflow.db)"
+    )
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
@@ -382,6 +386,9 @@ def _add_store_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     worker.add_argument("--batch", type=_positive, default=100, metavar="N", help="deadlines claimed at a time")
     worker.add_argument("--once", action="store_true", help="fire what is due now, then exit")
 
+    verify = command("verify", "replay every stored instance (or those named) and report each damaged one")
+    verify.add_argument("instance_ids", nargs="*", metavar="ID", help="only these instances (default: all)")
+
 
 def _stored(
     handler: Callable[[argparse.Namespace, Workflows, TextIO], int],
@@ -396,7 +403,7 @@ def _stored(
             raise _UsageError(f"procflow {args.command}: {exc}") from exc
         except EventRefused as exc:
             stderr.write(f"procflow {args.command}: refused: {exc}\n")
-        except (NotFound, ConflictError, StoreError, ReplayMismatch) as exc:
+        except (NotFound, ConflictError, StoreError, ReplayMismatch, InvalidIdentifier) as exc:
             stderr.write(f"procflow {args.command}: {exc}\n")
         return EXIT_INVALID
 
@@ -507,7 +514,9 @@ def _instance_history(args: argparse.Namespace, workflows: Workflows, stdout: Te
 
 def _list_instances(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
     now = datetime.datetime.now(datetime.UTC)
-    found = workflows.list(args.process, args.state, overdue_at=now if args.overdue else None)
+    listed = workflows.list(args.process, args.state, overdue_at=now if args.overdue else None)
+    found = [s for s in listed if isinstance(s, InstanceSummary)]
+    damaged = [d for d in listed if isinstance(d, Damaged)]
     for summary in found:
         late = summary.overdue(now)
         since = f"  overdue since {min(d.due for d in late).isoformat()}" if late else ""
@@ -516,8 +525,28 @@ def _list_instances(args: argparse.Namespace, workflows: Workflows, stdout: Text
             f"{summary.state:<20} "
             f"since {summary.entered_at.isoformat()}{since}\n"
         )
-    stdout.write(f"{len(found)} instance(s)\n")
-    return EXIT_OK
+    _report_damaged(damaged, stdout)
+    stdout.write(f"{len(found)} instance(s)" + (f", {len(damaged)} that cannot be read" if damaged else "") + "\n")
+    return EXIT_INVALID if damaged else EXIT_OK
+
+
+def _report_damaged(damaged: Sequence[Damaged], stdout: TextIO) -> None:
+    for item in damaged:
+        stdout.write(f"DAMAGED {shown(item.instance_id)}: {item.problem}\n")
+
+
+def _verify_store(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    found = workflows.verify_store(args.instance_ids or None)
+    for problem in found.definitions:
+        stdout.write(f"DAMAGED definition: {problem}\n")
+    _report_damaged(found.damaged, stdout)
+    stdout.write(
+        f"checked {found.checked} instance(s): {found.checked - len(found.damaged)} match their history, "
+        f"{len(found.damaged)} damaged"
+        + (f"; {len(found.definitions)} damaged definition(s)" if found.definitions else "")
+        + "\n"
+    )
+    return EXIT_OK if found.ok else EXIT_INVALID
 
 
 def _run_worker(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
@@ -529,9 +558,12 @@ def _run_worker(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) 
             now = datetime.datetime.now(datetime.UTC).isoformat()
             stdout.write(f"{now}  fired {batch.fired} of {batch.claimed} claimed\n")
             stdout.flush()
+        for item in batch.set_aside:
+            sys.stderr.write(f"procflow worker: set aside instance {shown(item.instance_id)}: {item.problem}\n")
 
     stdout.write(f"worker on {workflows.store.url}: firing due deadlines, {args.batch} at a time\n")
     stdout.flush()
+
     def complain(error: StoreError) -> None:
         sys.stderr.write(f"procflow worker: {error}; trying again in {args.interval:g} s\n")
 
@@ -570,4 +602,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "history": _stored(_instance_history),
     "list": _stored(_list_instances),
     "worker": _stored(_run_worker),
+    "verify": _stored(_verify_store),
 }
