@@ -55,6 +55,7 @@ from engine.stores import (
     Store,
     open_store,
 )
+from engine.stores.identifiers import check_instance_id
 
 RETRIES = 5
 """How many times an event is tried against a moving instance before ``EventConflict``."""
@@ -177,9 +178,13 @@ class Workflows:
         names) and store it. With ``key``, starting again with the same key returns the instance the
         first start made, to the same actor, if that actor may still start it and sends the same data
         (and the same ``instance_id``, if one is given); otherwise ``KeyReused`` (or ``PermissionDenied``)."""
+        if instance_id is not None:
+            check_instance_id(instance_id)  # here, as the runtime would take an empty one for "choose one"
         ref = process if isinstance(process, ProcessRef) else self.latest(process)
         runtime = self.runtime(ref.id, ref.content_hash)
-        instance = runtime.start(actor, data, at=at, instance_id=instance_id or uuid.uuid4().hex, key=key)
+        instance = runtime.start(
+            actor, data, at=at, instance_id=uuid.uuid4().hex if instance_id is None else instance_id, key=key
+        )
         stored = self.store.insert(instance)
         if stored is not instance:
             self._same_start(stored, key or "", actor, instance, instance_id)
