@@ -226,8 +226,7 @@ class Workflows:
         ``KeyReused`` when ``key`` already recorded a different event.
         """
         for attempt in range(self._retries):
-            instance = self.store.load(instance_id)
-            runtime = self.runtime(instance.process_id, instance.content_hash)
+            instance, runtime = self._read(instance_id)
             read = instance.version
             try:
                 entry = runtime.fire(instance, trigger, actor, payload, at=at or self._now_after(instance), key=key)
@@ -263,20 +262,37 @@ class Workflows:
 
     def get(self, instance_id: str) -> Instance:
         """The instance as stored, with its history; ``NotFound`` for an unknown id."""
-        return self.store.load(instance_id)
+        return self._read(instance_id)[0]
 
     def history(self, instance_id: str) -> list[Entry]:
-        return self.store.load(instance_id).history
+        return self._read(instance_id)[0].history
 
     def available(self, instance_id: str, actor: Actor) -> tuple[Choice, ...]:
         """The triggers ``actor`` may fire on the instance now."""
-        instance = self.store.load(instance_id)
-        return self.runtime(instance.process_id, instance.content_hash).available(instance, actor)
+        instance, runtime = self._read(instance_id)
+        return runtime.available(instance, actor)
 
     def verify(self, instance_id: str) -> None:
         """Replay the stored history on the instance's definition; ``ReplayMismatch`` if it differs."""
-        instance = self.store.load(instance_id)
-        self.runtime(instance.process_id, instance.content_hash).verify(instance)
+        instance, runtime = self._read(instance_id)
+        runtime.verify(instance)
+
+    def _read(self, instance_id: str) -> tuple[Instance, Runtime]:
+        """The stored instance and its definition's runtime; ``DamagedRecord`` if the instance names a
+        state or deadline its definition does not have (the runtime would not know where it is)."""
+        return self._with_runtime(self.store.load(instance_id))
+
+    def _with_runtime(self, instance: Instance) -> tuple[Instance, Runtime]:
+        runtime = self.runtime(instance.process_id, instance.content_hash)
+        states = runtime.process.states
+        unknown = [s for s in (instance.state, *(d.state for d in instance.deadlines)) if s not in states]
+        if unknown:
+            raise DamagedRecord(
+                f"{self.store.url}: instance `{instance.id}` is stored in state `{unknown[0]}`, which "
+                f"`{instance.process_id}` revision {self.ref_of(instance).revision} does not have",
+                instance_id=instance.id,
+            )
+        return instance, runtime
 
     def verify_store(self, instance_ids: Iterable[str] | None = None) -> Verified:
         """Check every stored instance (or those named), each on its own, reporting every damaged one:
@@ -291,6 +307,15 @@ class Workflows:
                 stored = self.store.definitions()
             except DamagedRecord as damage:
                 stored, definitions = [], [str(damage)]
+            numbered: dict[str, list[int]] = {}
+            for definition in stored:
+                numbered.setdefault(definition.ref.id, []).append(definition.ref.revision)
+            definitions += [
+                f"{self.store.url}: the definitions of `{process_id}` are numbered {sorted(revisions)}, "
+                f"not 1 to {len(revisions)}"
+                for process_id, revisions in numbered.items()
+                if sorted(revisions) != list(range(1, len(revisions) + 1))
+            ]
             for definition in stored:
                 try:
                     self._checked_runtime(definition.ref.id, definition.ref.content_hash, runtimes)
@@ -425,16 +450,17 @@ class Workflows:
         fired, refused = 0, set[OpenDeadline]()
         for _ in range(_MAX_DEADLINE_STEPS):
             try:
-                instance = self.store.load(instance_id)
+                stored = self.store.load(instance_id)
             except NotFound:
                 break  # the instance itself is gone
+            instance, runtime = self._with_runtime(stored)
             due = [d for d in instance.deadlines if d.fire is not None and d.due <= now and d not in refused]
             if not due:
                 break
             deadline = min(due, key=lambda d: d.due)
             read = instance.version
             try:
-                self.runtime(instance.process_id, instance.content_hash).fire_deadline(instance, deadline)
+                runtime.fire_deadline(instance, deadline)
             except EventRefused as refusal:
                 refused.add(deadline)
                 self.store.mark_refused(instance_id, deadline, read, str(refusal))

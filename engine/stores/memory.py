@@ -155,6 +155,8 @@ class MemoryStore:
             instance = _read(instance_id, record.document)
             start_keys = {k for k, i in self._start_keys.items() if i == instance_id}
             problems = []
+            if record.document != _dumps(instance):
+                problems.append("its record holds more or other than procflow writes")
             if record.digests != _digests(instance):
                 problems.append("its entries are not the entries written (their digests differ)")
             if {(k, i) for k, i in record.keys.items()} != {

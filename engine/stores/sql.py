@@ -316,6 +316,11 @@ class SqlStore:
         if row is None:
             raise NotFound(f"{self.url} holds no instance `{instance_id}`")
         version = int(row[8])
+        if version < 1:
+            raise DamagedRecord(
+                f"{self.url}: instance `{instance_id}` is at version {version}; every instance has its start entry",
+                instance_id=instance_id,
+            )
         known = self._recall(instance_id)
         history = list(known.history) if known is not None and len(known.history) <= version else []
         up_to_date = len(history) == version
@@ -328,13 +333,16 @@ class SqlStore:
                 history.extend(
                     entry_from_json(self._from_json(e[0]), f"entry {i}") for i, e in enumerate(entries, len(history))
                 )
+            data = self._from_json(row[5])
+            if not isinstance(data, dict):
+                raise InstanceFormatError(f"its data must be an object, got {type(data).__name__}")
             instance = Instance(
                 id=row[0],
                 process_id=row[1],
                 process_version=int(row[2]),
                 content_hash=row[3],
                 state=row[4],
-                data=self._from_json(row[5]),
+                data=data,
                 entered_at=datetime.datetime.fromisoformat(row[6]),
                 deadlines=(
                     known.deadlines
@@ -364,8 +372,16 @@ class SqlStore:
             self._known.pop(instance_id, None)  # read every entry from the database, not from memory
         with self._transaction(write=False) as tx:
             instance = self._load(tx, instance_id)
-            entries = tx.all("SELECT idx, digest FROM entries WHERE instance_id = ? ORDER BY idx", (instance_id,))
-            started = tx.one("SELECT started_at FROM instances WHERE id = ?", (instance_id,))
+            # The JSON as text, exactly as stored (PostgreSQL's `json` keeps it as written).
+            entries = tx.all(
+                "SELECT idx, CAST(entry AS TEXT), digest FROM entries WHERE instance_id = ? ORDER BY idx",
+                (instance_id,),
+            )
+            started = tx.one(
+                "SELECT started_at, state, CAST(data AS TEXT), entered_at, CAST(deadlines AS TEXT) "
+                "FROM instances WHERE id = ?",
+                (instance_id,),
+            )
             deadlines = tx.all(
                 "SELECT position, state, due, fire FROM deadlines WHERE instance_id = ? ORDER BY position",
                 (instance_id,),
@@ -378,13 +394,13 @@ class SqlStore:
                 f"its row counts {instance.version} events, but the entries stored are numbered "
                 f"{[int(e[0]) for e in entries]}"
             )
-        problems += [
-            f"entry {index} is not the entry written there (its digest differs)"
-            for index, stored in ((int(e[0]), e[1]) for e in entries)
-            if stored is not None
-            and index < instance.version
-            and stored != digest(instance_id, index, entry_text(instance.history[index]))
-        ]
+        for index, text, stored in ((int(e[0]), e[1], e[2]) for e in entries if int(e[0]) < instance.version):
+            if stored is not None and stored != digest(instance_id, index, text):
+                problems.append(f"entry {index} is not the entry written there (its digest differs)")
+            elif text != entry_text(instance.history[index]):
+                problems.append(f"entry {index} holds more or other than procflow writes")
+        if started is not None and tuple(started[1:5]) != self._instance_row(instance)[4:8]:
+            problems.append("its row holds more or other than procflow writes (in its data, times or deadlines)")
         try:
             if started is None or self._from_time(started[0]) != instance.history[0].at:
                 problems.append("its start time differs from its first entry's")
