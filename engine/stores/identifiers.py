@@ -16,6 +16,7 @@ refused the same way everywhere (``InvalidIdentifier``), and never half-written.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from engine.errors import InvalidIdentifier
@@ -30,8 +31,15 @@ _MARKS = frozenset({"Mn", "Mc", "Me"})
 _KEY_FORBIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
+_PLAIN_ID = re.compile(rf"[A-Za-z0-9_.:@-]{{1,{MAX_LENGTH}}}")
+_PLAIN_KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_LENGTH}}}")
+"""What nearly every id and key is (ASCII): accepted without looking at each character's category."""
+
+
 def check_instance_id(value: object) -> str:
     """``value`` if it is an instance id procflow accepts; else ``InvalidIdentifier`` saying why."""
+    if isinstance(value, str) and _PLAIN_ID.fullmatch(value):
+        return value
     text = _text(value, "an instance id")
     for position, char in enumerate(text):
         kind = unicodedata.category(char)
@@ -52,6 +60,8 @@ def check_instance_id(value: object) -> str:
 
 def check_key(value: object) -> str:
     """``value`` if it is an idempotency key procflow accepts; else ``InvalidIdentifier`` saying why."""
+    if isinstance(value, str) and _PLAIN_KEY.fullmatch(value) and value.strip():
+        return value
     text = _text(value, "an idempotency key")
     for position, char in enumerate(text):
         if unicodedata.category(char) in _KEY_FORBIDDEN:

@@ -124,7 +124,7 @@ class MemoryStore:
             if record is None:
                 raise NotFound(f"memory: holds no instance `{instance.id}`")
             # In the SQL stores' order: the version first (the row's update), then the keys (their rows).
-            found = _read(instance.id, record.document).version
+            found = len(record.digests)  # one per entry written
             if found != expected_version:
                 raise StaleVersion(
                     f"instance `{instance.id}` is at version {found}, not {expected_version}: "
@@ -142,7 +142,7 @@ class MemoryStore:
                         index=record.keys[entry.key],
                     )
             record.document = _dumps(instance)
-            record.digests = _digests(instance)
+            record.digests = record.digests + _digests(instance, expected_version)
             record.claims, record.set_aside = {}, None
             record.keys.update({e.key: i for i, e in new if e.key is not None})
 
@@ -273,8 +273,8 @@ def _read(instance_id: str, document: str) -> Instance:
         ) from exc
 
 
-def _digests(instance: Instance) -> list[str]:
-    return [digest(instance.id, i, entry_text(e)) for i, e in enumerate(instance.history)]
+def _digests(instance: Instance, first: int = 0) -> list[str]:
+    return [digest(instance.id, i, entry_text(e)) for i, e in enumerate(instance.history[first:], start=first)]
 
 
 def _dumps(instance: Instance) -> str:
