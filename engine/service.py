@@ -5,7 +5,12 @@ event to that private copy, and writes the result back in one transaction that s
 instance is still at the version read. When another writer got there first, the call reads again
 and retries while the event is still allowed (``retries`` times, with a short random pause), and
 otherwise raises ``EventConflict``; nothing is ever half-written. An event sent with an idempotency
-key takes effect once: the same key again returns the entry it recorded.
+key takes effect once: the same key again returns the entry it recorded, to the actor who sent it and
+only if that actor may still send it (checked on the instance as it was before that event); another
+actor's use of the key is ``KeyReused``, told nothing of what the key recorded.
+
+Damage is contained: a worker sets aside an instance it cannot read and fires the rest, and
+``verify_store`` replays every stored instance and reports each one that does not match.
 
 Definitions are stored with their YAML text by process id and content hash; each distinct content
 gets the next revision number of its process (the YAML's own ``version:`` is kept beside it, as

@@ -119,11 +119,9 @@ def test_an_id_stored_by_an_older_procflow_that_could_forge_a_line_is_listed_esc
     execute(sqlite_url, "UPDATE instances SET id = ? WHERE id = 'A'", ("A\nZ  minimal_repair r1 (v1)  done",))
     code, out, _ = procflow("list", "--store", sqlite_url)
     assert code == 1
-    assert out.splitlines() == [
-        "DAMAGED 'A\\nZ  minimal_repair r1 (v1)  done': stored in a form procflow cannot read: instance id "
-        + out.splitlines()[0].split("instance id ", 1)[1],
-        "0 instance(s), 1 that cannot be read",
-    ]
+    damaged, total = out.splitlines()
+    assert damaged.startswith("DAMAGED 'A\\nZ  minimal_repair r1 (v1)  done': ") and "instance id" in damaged
+    assert total == "0 instance(s), 1 that cannot be read"
 
 
 # --- workers -------------------------------------------------------------------------------------------

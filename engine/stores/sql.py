@@ -14,6 +14,10 @@ Because entries never change once committed, the store keeps the parsed history 
 last read or wrote (``_Known``, bounded): a load reads the instance's row and then only the entries
 from the version it already knows up to the row's version, usually none. The history is never
 trusted beyond the version the row says; the row itself is always read.
+
+Each entry is written with its digest (``integrity``); ``read_checked`` reads everything afresh and
+compares. A row that cannot be read is ``DamagedRecord`` when loaded, a ``Damaged`` item when listed,
+and set aside (``refused``) when a worker claims its deadline, so one bad row never stops the rest.
 """
 
 from __future__ import annotations
