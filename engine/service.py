@@ -308,25 +308,7 @@ class Workflows:
         runtimes: dict[tuple[str, str], Runtime] = {}
         definitions: list[str] = []
         if instance_ids is None:
-            try:
-                stored = self.store.definitions()
-            except DamagedRecord as damage:
-                stored, definitions = [], [str(damage)]
-            numbered: dict[str, list[int]] = {}
-            for definition in stored:
-                numbered.setdefault(definition.ref.id, []).append(definition.ref.revision)
-            definitions += [
-                f"{self.store.url}: the definitions of `{process_id}` are numbered {sorted(revisions)}, "
-                f"not 1 to {len(revisions)}"
-                for process_id, revisions in numbered.items()
-                if sorted(revisions) != list(range(1, len(revisions) + 1))
-            ]
-            for definition in stored:
-                try:
-                    self._checked_runtime(definition.ref.id, definition.ref.content_hash, runtimes)
-                except ProcflowError as damage:
-                    _reraise_unless_damage(damage)
-                    definitions.append(str(damage))
+            definitions = self._damaged_definitions(runtimes)
             listed = self.store.summaries()
             instance_ids = [item.id if isinstance(item, InstanceSummary) else item.instance_id for item in listed]
         checked, damaged = 0, list[Damaged]()
@@ -346,6 +328,30 @@ class Workflows:
                 _reraise_unless_damage(damage)
                 damaged.append(Damaged(instance_id, str(damage)))
         return Verified(checked, tuple(damaged), tuple(definitions))
+
+    def _damaged_definitions(self, runtimes: dict[tuple[str, str], Runtime]) -> list[str]:
+        """What is wrong with each stored definition: unreadable, reading as another content, or
+        revisions of a process not numbered 1, 2, 3..."""
+        try:
+            stored = self.store.definitions()
+        except DamagedRecord as damage:
+            return [str(damage)]
+        numbered: dict[str, list[int]] = {}
+        for definition in stored:
+            numbered.setdefault(definition.ref.id, []).append(definition.ref.revision)
+        found = [
+            f"{self.store.url}: the definitions of `{process_id}` are numbered {sorted(revisions)}, "
+            f"not 1 to {len(revisions)}"
+            for process_id, revisions in numbered.items()
+            if sorted(revisions) != list(range(1, len(revisions) + 1))
+        ]
+        for definition in stored:
+            try:
+                self._checked_runtime(definition.ref.id, definition.ref.content_hash, runtimes)
+            except ProcflowError as damage:
+                _reraise_unless_damage(damage)
+                found.append(str(damage))
+        return found
 
     def _checked_runtime(self, process_id: str, content_hash: str, runtimes: dict[tuple[str, str], Runtime]) -> Runtime:
         """A runtime of the definition as its stored text reads now (never one remembered from ``register``)."""

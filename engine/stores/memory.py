@@ -189,10 +189,10 @@ class MemoryStore:
         with self._lock:
             read = [(i, self._readable(i, r.document)) for i, r in self._instances.items()]
             refs = {(d.ref.id, d.ref.content_hash): d.ref for d in self._definitions}
-        listed: list[tuple[tuple[str, str], InstanceSummary | Damaged]] = []
+        listed: list[tuple[tuple[datetime.datetime, str], InstanceSummary | Damaged]] = []
         for instance_id, instance in read:
             if isinstance(instance, Damaged):  # nothing of it can be read, so no filter applies
-                listed.append((("", instance_id), instance))
+                listed.append(((_EARLIEST, instance_id), instance))
             elif (
                 process_id in (None, instance.process_id)
                 and state in (None, instance.state)
@@ -207,7 +207,7 @@ class MemoryStore:
                     instance.deadlines,
                     instance.version,
                 )
-                listed.append(((instance.history[0].at.astimezone(datetime.UTC).isoformat(), instance.id), summary))
+                listed.append(((instance.history[0].at, instance.id), summary))
         return [item for _, item in sorted(listed, key=lambda pair: pair[0])]
 
     @staticmethod
@@ -262,6 +262,10 @@ class MemoryStore:
                 for claim in record.claims.values():
                     if claim.worker == worker:
                         claim.worker = claim.until = None
+
+
+_EARLIEST = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+"""Where a record that cannot be read is listed: first, as its start time cannot be read either."""
 
 
 def _read(instance_id: str, document: str) -> Instance:
