@@ -16,6 +16,8 @@
   * ReplayMismatch — replaying a history does not reproduce the recorded instance
   * StoreError — a store cannot be opened, upgraded or used; names the store (password hidden)
     * StoreURLError — the store URL is not one of the accepted forms
+    * DamagedRecord — a stored record cannot be read, or does not match itself (``instance_id``)
+  * InvalidIdentifier — an instance id or idempotency key is not one procflow accepts
   * NotFound — no instance, or no definition, with that id in the store
   * ConflictError — another writer got there first; nothing was written
     * StaleVersion — the instance moved on since it was read (``expected``, ``found``)
@@ -197,6 +199,20 @@ class StoreError(ProcflowError):
 
 class StoreURLError(StoreError):
     """The store URL is not one of the accepted forms; the message lists them."""
+
+
+class DamagedRecord(StoreError):
+    """A stored record cannot be read, or contradicts the rest of what is stored: it was changed
+    outside procflow or damaged on disk. ``instance_id`` names the instance (``None`` for a definition)."""
+
+    def __init__(self, message: str, *, instance_id: str | None = None):
+        super().__init__(message)
+        self.instance_id = instance_id
+
+
+class InvalidIdentifier(ProcflowError):
+    """An instance id or idempotency key is empty, too long or holds a character procflow does not
+    accept (``engine.stores.identifiers`` says which); nothing was read or written."""
 
 
 class NotFound(ProcflowError):

@@ -5,7 +5,12 @@ event to that private copy, and writes the result back in one transaction that s
 instance is still at the version read. When another writer got there first, the call reads again
 and retries while the event is still allowed (``retries`` times, with a short random pause), and
 otherwise raises ``EventConflict``; nothing is ever half-written. An event sent with an idempotency
-key takes effect once: the same key again returns the entry it recorded.
+key takes effect once: the same key again returns the entry it recorded, to the actor who sent it and
+only if that actor may still send it (checked on the instance as it was before that event); another
+actor's use of the key is ``KeyReused``, told nothing of what the key recorded.
+
+Damage is contained: a worker sets aside an instance it cannot read and fires the rest, and
+``verify_store`` replays every stored instance and reports each one that does not match.
 
 Definitions are stored with their YAML text by process id and content hash; each distinct content
 gets the next revision number of its process (the YAML's own ``version:`` is kept beside it, as
@@ -23,13 +28,15 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from engine.errors import (
+    DamagedRecord,
+    DefinitionError,
     DuplicateKey,
     EventConflict,
     EventRefused,
@@ -45,7 +52,17 @@ from engine.loader import MAX_FILE_BYTES
 from engine.model import Process, thaw_json
 from engine.processes import load_process, load_process_text
 from engine.runtime import Actor, Choice, Runtime, utc_now
-from engine.stores import DEFAULT_LEASE, InstanceSummary, NewDefinition, ProcessRef, Store, open_store
+from engine.stores import (
+    DEFAULT_LEASE,
+    Damaged,
+    DueDeadline,
+    InstanceSummary,
+    NewDefinition,
+    ProcessRef,
+    Store,
+    open_store,
+)
+from engine.stores.identifiers import check_instance_id
 
 RETRIES = 5
 """How many times an event is tried against a moving instance before ``EventConflict``."""
@@ -60,6 +77,9 @@ class Batch:
 
     claimed: int
     fired: int
+    set_aside: tuple[Damaged, ...] = ()
+    """Instances whose deadlines could not be read or fired because their record is damaged: no worker
+    claims them again until they are next written."""
 
 
 class Workflows:
@@ -140,7 +160,7 @@ class Workflows:
         stored = self.store.definition(process_id, content_hash)
         process = load_process_text(stored.source, stored.file)
         if process.content_hash != content_hash:
-            raise StoreError(
+            raise DamagedRecord(
                 f"{self.store.url}: the stored text of `{process_id}` revision {stored.ref.revision} now reads as "
                 f"content {process.content_hash[:12]}, not {content_hash[:12]}; this procflow reads definitions "
                 "differently from the one that stored it"
@@ -163,11 +183,38 @@ class Workflows:
     ) -> Instance:
         """Start an instance of a registered process (its highest revision, or the one ``process``
         names) and store it. With ``key``, starting again with the same key returns the instance the
-        first start made."""
+        first start made, to the same actor, if that actor may still start it and sends the same data
+        (and the same ``instance_id``, if one is given); otherwise ``KeyReused`` (or ``PermissionDenied``)."""
+        if instance_id is not None:
+            check_instance_id(instance_id)  # here, as the runtime would take an empty one for "choose one"
         ref = process if isinstance(process, ProcessRef) else self.latest(process)
         runtime = self.runtime(ref.id, ref.content_hash)
-        instance = runtime.start(actor, data, at=at, instance_id=instance_id or uuid.uuid4().hex, key=key)
-        return self.store.insert(instance)
+        instance = runtime.start(
+            actor, data, at=at, instance_id=uuid.uuid4().hex if instance_id is None else instance_id, key=key
+        )
+        stored = self.store.insert(instance)
+        if stored is not instance:
+            self._same_start(stored, key or "", actor, instance, instance_id)
+        return stored
+
+    def _same_start(self, stored: Instance, key: str, actor: Actor, sent: Instance, instance_id: str | None) -> None:
+        """Refuse a start that names a key already used, unless it is the very start that used it."""
+        first = stored.history[0]
+        if first.actor != actor.id:
+            raise KeyReused(_someone_elses(key, f"start an instance of `{stored.process_id}`"))
+        # Checked as a new start of the stored instance's own definition would be (its roles, its data).
+        again = self.runtime(stored.process_id, stored.content_hash).start(
+            actor, sent.history[0].payload, at=first.at, instance_id=stored.id, key=key
+        )
+        if instance_id is not None and instance_id != stored.id:
+            raise KeyReused(
+                f"key `{key}` already started instance `{stored.id}`; starting `{instance_id}` needs a new key"
+            )
+        if again.history[0].payload != first.payload:
+            raise KeyReused(
+                f"key `{key}` already started instance `{stored.id}` with data "
+                f"{json.dumps(first.payload, ensure_ascii=False)}; other data needs a new key"
+            )
 
     def fire(
         self,
@@ -186,8 +233,7 @@ class Workflows:
         ``KeyReused`` when ``key`` already recorded a different event.
         """
         for attempt in range(self._retries):
-            instance = self.store.load(instance_id)
-            runtime = self.runtime(instance.process_id, instance.content_hash)
+            instance, runtime = self._read(instance_id)
             read = instance.version
             try:
                 entry = runtime.fire(instance, trigger, actor, payload, at=at or self._now_after(instance), key=key)
@@ -196,7 +242,7 @@ class Workflows:
                 # a key recorded for an event that is still allowed is caught by the store on writing.
                 recorded = None if key is None else self.store.entry_for_key(instance_id, key)
                 if recorded is not None:
-                    return _same_event(instance_id, key or "", recorded[1], trigger, payload)
+                    return self._same_event(instance, key or "", recorded, trigger, actor, payload)
                 if attempt == 0:
                     raise
                 raise EventConflict(
@@ -210,15 +256,15 @@ class Workflows:
             except StaleVersion:
                 # A resent key whose event another writer already stored has nothing left to race for.
                 recorded = None if key is None else self.store.entry_for_key(instance_id, key)
-                if recorded is not None:
-                    return _same_event(instance_id, key or "", recorded[1], trigger, payload)
+                if recorded is not None:  # judged on the history as stored, which holds the recorded event
+                    return self._same_event(self._read(instance_id)[0], key or "", recorded, trigger, actor, payload)
                 _pause(attempt)
                 continue
             except DuplicateKey as duplicate:
                 recorded = self.store.entry_for_key(instance_id, key or "")
                 if recorded is None:  # cannot happen: the key is only ever added
                     raise StoreError(f"{self.store.url}: key `{key}` reported but not found") from duplicate
-                return _same_event(instance_id, key or "", recorded[1], trigger, payload)
+                return self._same_event(instance, key or "", recorded, trigger, actor, payload)
             return entry
         raise EventConflict(
             f"instance `{instance_id}`: `{trigger}` lost the race to other writers {self._retries} times; "
@@ -227,29 +273,119 @@ class Workflows:
 
     def get(self, instance_id: str) -> Instance:
         """The instance as stored, with its history; ``NotFound`` for an unknown id."""
-        return self.store.load(instance_id)
+        return self._read(instance_id)[0]
 
     def history(self, instance_id: str) -> list[Entry]:
-        return self.store.load(instance_id).history
+        return self._read(instance_id)[0].history
 
     def available(self, instance_id: str, actor: Actor) -> tuple[Choice, ...]:
         """The triggers ``actor`` may fire on the instance now."""
-        instance = self.store.load(instance_id)
-        return self.runtime(instance.process_id, instance.content_hash).available(instance, actor)
+        instance, runtime = self._read(instance_id)
+        return runtime.available(instance, actor)
 
     def verify(self, instance_id: str) -> None:
         """Replay the stored history on the instance's definition; ``ReplayMismatch`` if it differs."""
-        instance = self.store.load(instance_id)
-        self.runtime(instance.process_id, instance.content_hash).verify(instance)
+        instance, runtime = self._read(instance_id)
+        runtime.verify(instance)
+
+    def _read(self, instance_id: str) -> tuple[Instance, Runtime]:
+        """The stored instance and its definition's runtime; ``DamagedRecord`` if the instance names a
+        state or deadline its definition does not have (the runtime would not know where it is)."""
+        return self._with_runtime(self.store.load(instance_id))
+
+    def _with_runtime(self, instance: Instance) -> tuple[Instance, Runtime]:
+        runtime = self.runtime(instance.process_id, instance.content_hash)
+        states = runtime.process.states
+        unknown = [s for s in (instance.state, *(d.state for d in instance.deadlines)) if s not in states]
+        if unknown:
+            raise DamagedRecord(
+                f"{self.store.url}: instance `{instance.id}` is stored in state `{unknown[0]}`, which "
+                f"`{instance.process_id}` revision {self.ref_of(instance).revision} does not have",
+                instance_id=instance.id,
+            )
+        return instance, runtime
+
+    def verify_store(self, instance_ids: Iterable[str] | None = None) -> Verified:
+        """Check every stored instance (or those named), each on its own, reporting every damaged one:
+        it is read afresh with the store's own checks (``Store.read_checked``); the stored text of the
+        definition revision it runs on must read as the content it is stored under and declare the
+        version recorded; and replaying its history there must give its state, data and deadlines.
+        Without ids every stored definition is checked too, used or not. Nothing is written."""
+        runtimes: dict[tuple[str, str], Runtime] = {}
+        definitions: list[str] = []
+        if instance_ids is None:
+            definitions = self._damaged_definitions(runtimes)
+            listed = self.store.summaries()
+            instance_ids = [item.id if isinstance(item, InstanceSummary) else item.instance_id for item in listed]
+        checked, damaged = 0, list[Damaged]()
+        for instance_id in instance_ids:
+            checked += 1
+            try:
+                instance = self.store.read_checked(instance_id)
+                runtime = self._checked_runtime(instance.process_id, instance.content_hash, runtimes)
+                if runtime.process.version != instance.process_version:
+                    raise DamagedRecord(
+                        f"instance `{instance_id}` records version {instance.process_version} of "
+                        f"`{instance.process_id}`, but the definition it runs on declares {runtime.process.version}",
+                        instance_id=instance_id,
+                    )
+                runtime.verify(instance)
+            except ProcflowError as damage:
+                _reraise_unless_damage(damage)
+                damaged.append(Damaged(instance_id, str(damage)))
+        return Verified(checked, tuple(damaged), tuple(definitions))
+
+    def _damaged_definitions(self, runtimes: dict[tuple[str, str], Runtime]) -> list[str]:
+        """What is wrong with each stored definition: unreadable, reading as another content, or
+        revisions of a process not numbered 1, 2, 3..."""
+        try:
+            stored = self.store.definitions()
+        except DamagedRecord as damage:
+            return [str(damage)]
+        numbered: dict[str, list[int]] = {}
+        for definition in stored:
+            numbered.setdefault(definition.ref.id, []).append(definition.ref.revision)
+        found = [
+            f"{self.store.url}: the definitions of `{process_id}` are numbered {sorted(revisions)}, "
+            f"not 1 to {len(revisions)}"
+            for process_id, revisions in numbered.items()
+            if sorted(revisions) != list(range(1, len(revisions) + 1))
+        ]
+        for definition in stored:
+            try:
+                self._checked_runtime(definition.ref.id, definition.ref.content_hash, runtimes)
+            except ProcflowError as damage:
+                _reraise_unless_damage(damage)
+                found.append(str(damage))
+        return found
+
+    def _checked_runtime(self, process_id: str, content_hash: str, runtimes: dict[tuple[str, str], Runtime]) -> Runtime:
+        """A runtime of the definition as its stored text reads now (never one remembered from ``register``)."""
+        known = runtimes.get((process_id, content_hash))
+        if known is not None:
+            return known
+        stored = self.store.definition(process_id, content_hash)
+        where = f"{self.store.url}: the definition of `{process_id}` revision {stored.ref.revision}"
+        try:
+            process = load_process_text(stored.source, stored.file)
+        except DefinitionError as exc:
+            raise DamagedRecord(f"{where} no longer reads as a valid definition: {exc}") from exc
+        if (process.id, process.content_hash, process.version) != (process_id, content_hash, stored.ref.version):
+            raise DamagedRecord(
+                f"{where} is stored as content {content_hash[:12]}, version {stored.ref.version}, but its text reads "
+                f"as `{process.id}` content {process.content_hash[:12]}, version {process.version}"
+            )
+        runtimes[(process_id, content_hash)] = runtime = Runtime(process, clock=self._clock)
+        return runtime
 
     def list(
         self,
         process: str | None = None,
         state: str | None = None,
         overdue_at: datetime.datetime | None = None,
-    ) -> list[InstanceSummary]:
+    ) -> list[InstanceSummary | Damaged]:
         """Instances (without histories), oldest first; ``overdue_at`` keeps those with a time limit or
-        deadline passed by then."""
+        deadline passed by then. A record that cannot be read is listed as ``Damaged`` in its place."""
         return self.store.summaries(process, state, overdue_at)
 
     # --- timers ----------------------------------------------------------------------------------
@@ -278,13 +414,17 @@ class Workflows:
         now = now or self._clock()
         worker = worker_id or worker_name()
         claimed = self.store.claim_due(now, limit, worker, lease)
-        fired = 0
+        fired, set_aside = 0, [c for c in claimed if isinstance(c, Damaged)]
         try:
-            for instance_id in dict.fromkeys(d.instance_id for d in claimed):
-                fired += self._fire_due_on(instance_id, now)
+            for instance_id in dict.fromkeys(c.instance_id for c in claimed if isinstance(c, DueDeadline)):
+                try:
+                    fired += self._fire_due_on(instance_id, now)
+                except (DamagedRecord, NotFound) as damage:  # NotFound: the definition it names is gone
+                    self.store.set_aside(instance_id, str(damage))
+                    set_aside.append(Damaged(instance_id, str(damage)))
         finally:
             self.store.release(worker)
-        return Batch(len(claimed), fired)
+        return Batch(len(claimed), fired, tuple(set_aside))
 
     def work(
         self,
@@ -322,20 +462,22 @@ class Workflows:
         return total
 
     def _fire_due_on(self, instance_id: str, now: datetime.datetime) -> int:
-        """Fire the instance's due deadlines earliest first, as ``Runtime.advance`` would, storing each."""
+        """Fire the instance's due deadlines earliest first, as ``Runtime.advance`` would, storing each.
+        ``DamagedRecord`` (or ``NotFound`` for its definition) when it cannot be read."""
         fired, refused = 0, set[OpenDeadline]()
         for _ in range(_MAX_DEADLINE_STEPS):
             try:
-                instance = self.store.load(instance_id)
+                stored = self.store.load(instance_id)
             except NotFound:
-                break
+                break  # the instance itself is gone
+            instance, runtime = self._with_runtime(stored)
             due = [d for d in instance.deadlines if d.fire is not None and d.due <= now and d not in refused]
             if not due:
                 break
             deadline = min(due, key=lambda d: d.due)
             read = instance.version
             try:
-                self.runtime(instance.process_id, instance.content_hash).fire_deadline(instance, deadline)
+                runtime.fire_deadline(instance, deadline)
             except EventRefused as refusal:
                 refused.add(deadline)
                 self.store.mark_refused(instance_id, deadline, read, str(refusal))
@@ -347,9 +489,60 @@ class Workflows:
             fired += 1
         return fired
 
+    def _same_event(
+        self,
+        instance: Instance,
+        key: str,
+        recorded: tuple[int, Entry],
+        trigger: str,
+        actor: Actor,
+        payload: Mapping[str, Any] | None,
+    ) -> Entry:
+        """The entry ``key`` recorded, if this is the very event it recorded, sent again by the same
+        actor, who may still send it: checked on the instance as it was before that event, as a new
+        event would be (roles, signatures). ``KeyReused`` or ``PermissionDenied`` otherwise."""
+        index, entry = recorded
+        if entry.actor != actor.id:
+            raise KeyReused(f"instance `{instance.id}`: " + _someone_elses(key, "send an event"))
+        try:
+            sent = json.loads(json.dumps(dict(payload or {})))
+        except (TypeError, ValueError):
+            sent = None
+        if entry.trigger != trigger or entry.payload != sent:
+            raise KeyReused(
+                f"instance `{instance.id}`: key `{key}` already recorded `{entry.trigger}` with payload "
+                f"{json.dumps(entry.payload, ensure_ascii=False)}; a different event needs a new key"
+            )
+        runtime = self.runtime(instance.process_id, instance.content_hash)
+        before = runtime.replay(instance.history[:index], instance_id=instance.id)
+        runtime.fire(before, trigger, actor, payload, at=entry.at, key=key)
+        return entry
+
     def _now_after(self, instance: Instance) -> datetime.datetime:
         # Hosts' clocks differ a little; an event is never recorded before the one it follows.
         return max(self._clock(), instance.history[-1].at)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What ``verify_store`` found."""
+
+    checked: int
+    """How many instances were checked."""
+    damaged: tuple[Damaged, ...]
+    """Each instance that cannot be read or does not match, with what is wrong."""
+    definitions: tuple[str, ...] = ()
+    """What is wrong with each stored definition that does not read as it was stored."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.damaged and not self.definitions
+
+
+def _reraise_unless_damage(error: ProcflowError) -> None:
+    """A store that cannot be reached says nothing about the records in it: stop rather than report."""
+    if isinstance(error, StoreError) and not isinstance(error, DamagedRecord):
+        raise error
 
 
 def worker_name() -> str:
@@ -369,17 +562,9 @@ def _source_text(process: Process) -> tuple[str, str]:
     return json.dumps(thaw_json(process.document), ensure_ascii=False, indent=1), process.file
 
 
-def _same_event(instance_id: str, key: str, recorded: Entry, trigger: str, payload: Mapping[str, Any] | None) -> Entry:
-    try:
-        sent = json.loads(json.dumps(dict(payload or {})))
-    except (TypeError, ValueError):
-        sent = None
-    if recorded.trigger != trigger or recorded.payload != sent:
-        raise KeyReused(
-            f"instance `{instance_id}`: key `{key}` already recorded `{recorded.trigger}` with payload "
-            f"{json.dumps(recorded.payload, ensure_ascii=False)}; a different event needs a new key"
-        )
-    return recorded
+def _someone_elses(key: str, what: str) -> str:
+    # Says nothing of what the key recorded: that is the other actor's.
+    return f"key `{key}` was used by another actor to {what}; send your own key"
 
 
 def _pause(attempt: int) -> None:

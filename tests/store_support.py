@@ -189,3 +189,20 @@ def on_hold(workflows: Workflows, count: int, *, when: dt.datetime = MONDAY) -> 
         workflows.fire(instance.id, "hold", CLERK, at=when)
         ids.append(instance.id)
     return ids
+
+
+def execute(url: str, statement: str, params: tuple[Any, ...] = ()) -> None:
+    """Run one statement (``?`` placeholders) on the store's database directly, behind procflow's back:
+    how the tests damage a stored record."""
+    if url.startswith("sqlite:"):
+        connection = sqlite3.connect(url[len("sqlite:///") :])
+        try:
+            with connection:
+                connection.execute(statement, params)
+        finally:
+            connection.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(statement.replace("?", "%s"), params)  # type: ignore[arg-type]

@@ -216,7 +216,7 @@ def test_a_key_sent_with_another_event_is_refused(workflows, store_url):
     workflows.fire("I-1", "submit", CUSTOMER, OUT_OF_WARRANTY, key="k")
     rows = _rows(store_url)
     with pytest.raises(KeyReused, match="`k` already recorded `submit`"):
-        workflows.fire("I-1", "hold", CLERK, key="k")
+        workflows.fire("I-1", "hold", CUSTOMER, key="k")
     with pytest.raises(KeyReused):
         workflows.fire("I-1", "submit", CUSTOMER, {"in_warranty": True, "model": "X1"}, key="k")
     assert _rows(store_url) == rows

@@ -1,4 +1,4 @@
-"""Commands over stored instances: ``start``, ``fire``, ``show``, ``history``, ``list`` and ``worker``."""
+"""Commands over stored instances: ``start``, ``fire``, ``show``, ``history``, ``list``, ``worker``, ``verify``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -25,12 +25,21 @@ from engine.cli.options import (
     whole_number,
 )
 from engine.cli.running import trail_lines
-from engine.errors import ConflictError, EventRefused, NotFound, ReplayMismatch, StoreError, StoreURLError
+from engine.errors import (
+    ConflictError,
+    EventRefused,
+    InvalidIdentifier,
+    NotFound,
+    ReplayMismatch,
+    StoreError,
+    StoreURLError,
+)
 from engine.instances import instance_to_json
 from engine.model import Process, thaw_json
 from engine.runtime import Actor
 from engine.service import Batch, Workflows
-from engine.stores import ProcessRef
+from engine.stores import Damaged, InstanceSummary, ProcessRef
+from engine.stores.identifiers import shown
 
 
 def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -97,6 +106,11 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     worker.add_argument("--once", action="store_true", help="fire what is due now, then exit")
 
+    verify = command(
+        "verify", "replay every stored instance (or those named) and report each damaged one", _verify_store
+    )
+    verify.add_argument("instance_ids", type=text, nargs="*", metavar="ID", help="only these instances (default: all)")
+
 
 def _stored(
     handler: Callable[[argparse.Namespace, Workflows, TextIO], int],
@@ -111,7 +125,7 @@ def _stored(
             raise UsageError(f"procflow {args.command}: {exc}") from exc
         except EventRefused as exc:
             stderr.write(f"procflow {args.command}: refused: {exc}\n")
-        except (NotFound, ConflictError, StoreError, ReplayMismatch) as exc:
+        except (NotFound, ConflictError, StoreError, ReplayMismatch, InvalidIdentifier) as exc:
             stderr.write(f"procflow {args.command}: {exc}\n")
         return EXIT_INVALID
 
@@ -233,7 +247,9 @@ def _instance_history(args: argparse.Namespace, workflows: Workflows, stdout: Te
 
 def _list_instances(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
     now = datetime.datetime.now(datetime.UTC)
-    found = workflows.list(args.process, args.state, overdue_at=now if args.overdue else None)
+    listed = workflows.list(args.process, args.state, overdue_at=now if args.overdue else None)
+    found = [s for s in listed if isinstance(s, InstanceSummary)]
+    damaged = [d for d in listed if isinstance(d, Damaged)]
     for summary in found:
         late = summary.overdue(now)
         since = f"  overdue since {min(d.due for d in late).isoformat()}" if late else ""
@@ -242,8 +258,28 @@ def _list_instances(args: argparse.Namespace, workflows: Workflows, stdout: Text
             f"{summary.state:<20} "
             f"since {summary.entered_at.isoformat()}{since}\n"
         )
-    stdout.write(f"{len(found)} instance(s)\n")
-    return EXIT_OK
+    _report_damaged(damaged, stdout)
+    stdout.write(f"{len(found)} instance(s)" + (f", {len(damaged)} that cannot be read" if damaged else "") + "\n")
+    return EXIT_INVALID if damaged else EXIT_OK
+
+
+def _report_damaged(damaged: Sequence[Damaged], stdout: TextIO) -> None:
+    for item in damaged:
+        stdout.write(f"DAMAGED {shown(item.instance_id)}: {item.problem}\n")
+
+
+def _verify_store(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    found = workflows.verify_store(args.instance_ids or None)
+    for problem in found.definitions:
+        stdout.write(f"DAMAGED definition: {problem}\n")
+    _report_damaged(found.damaged, stdout)
+    stdout.write(
+        f"checked {found.checked} instance(s): {found.checked - len(found.damaged)} match their history, "
+        f"{len(found.damaged)} damaged"
+        + (f"; {len(found.definitions)} damaged definition(s)" if found.definitions else "")
+        + "\n"
+    )
+    return EXIT_OK if found.ok else EXIT_INVALID
 
 
 def _run_worker(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
@@ -255,6 +291,8 @@ def _run_worker(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) 
             now = datetime.datetime.now(datetime.UTC).isoformat()
             stdout.write(f"{now}  fired {batch.fired} of {batch.claimed} claimed\n")
             stdout.flush()
+        for item in batch.set_aside:
+            sys.stderr.write(f"procflow worker: set aside instance {shown(item.instance_id)}: {item.problem}\n")
 
     stdout.write(f"worker on {workflows.store.url}: firing due deadlines, {args.batch} at a time\n")
     stdout.flush()

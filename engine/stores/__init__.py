@@ -8,17 +8,19 @@
 ``memory:``                        a plain in-process store, for tests
 =================================  =================================================
 
-Without a URL, ``PROCFLOW_STORE`` is used if set, else ``sqlite:///procflow.db``.
+Without a URL, ``PROCFLOW_STORE`` is used if set, else ``sqlite:///procflow.db``. An empty URL, and a
+PostgreSQL URL without a host or a database, are refused rather than filled in with defaults.
 """
 
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from engine.errors import StoreURLError
 from engine.stores.base import (
     DEFAULT_LEASE,
+    Damaged,
     DueDeadline,
     InstanceSummary,
     NewDefinition,
@@ -38,6 +40,7 @@ __all__ = [
     "ACCEPTED",
     "DEFAULT_LEASE",
     "DEFAULT_URL",
+    "Damaged",
     "DueDeadline",
     "ENVIRONMENT_VARIABLE",
     "InstanceSummary",
@@ -51,8 +54,21 @@ __all__ = [
 
 
 def resolve_url(url: str | None = None) -> str:
-    """The URL a store would be opened at: ``url``, else ``$PROCFLOW_STORE``, else the default."""
-    return url or os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_URL
+    """The URL a store would be opened at: ``url``, else ``$PROCFLOW_STORE``, else the default.
+    An empty URL, given or in the variable, is refused (``StoreURLError``) rather than read as the
+    default: it is most often a variable that was meant to be set."""
+    if url is None:
+        url = os.environ.get(ENVIRONMENT_VARIABLE)
+        if url is None:
+            return DEFAULT_URL
+        if not url.strip():
+            raise StoreURLError(
+                f"${ENVIRONMENT_VARIABLE} is set but empty; set it to a store URL ({ACCEPTED}) or unset it "
+                f"to use {DEFAULT_URL}"
+            )
+    if not url.strip():
+        raise StoreURLError(f"the store URL is empty; give one of: {ACCEPTED} (or leave it out for {DEFAULT_URL})")
+    return url
 
 
 def open_store(url: str | None = None) -> Store:
@@ -70,6 +86,7 @@ def open_store(url: str | None = None) -> Store:
         path = _sqlite_path(url)
         return SQLiteStore(path, url=url if path != MEMORY else "sqlite://:memory:")
     if url.startswith(("postgresql://", "postgres://")):
+        _check_postgres_url(url)
         try:
             from engine.stores.postgres import PostgresStore
         except ImportError as exc:
@@ -91,6 +108,26 @@ def _sqlite_path(url: str) -> str:
             f"sqlite:////absolute/path.db (four) or sqlite://:memory:"
         )
     return url[len("sqlite:///") :]
+
+
+def _check_postgres_url(url: str) -> None:
+    """Refuse a PostgreSQL URL without a host or a database: libpq would fill them in from its defaults
+    (the local socket, a database named after the user) and procflow would create its tables there."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- reading it checks it is a number
+    except ValueError as exc:
+        raise StoreURLError(f"a PostgreSQL store URL procflow cannot read ({exc})") from exc
+    query = parse_qs(parts.query)
+    missing = [
+        *(["host"] if not parts.hostname and not query.get("host") else []),
+        *(["database"] if not parts.path.strip("/") and not query.get("dbname") else []),
+    ]
+    if missing:
+        raise StoreURLError(
+            f"store `{hide_password(url)}` names no {' and no '.join(missing)}: "
+            f"write postgresql://user[:password]@host[:port]/database"
+        )
 
 
 def hide_password(url: str) -> str:

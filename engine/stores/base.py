@@ -81,11 +81,24 @@ class DueDeadline:
     fire: str
 
 
+@dataclass(frozen=True, slots=True)
+class Damaged:
+    """An instance whose stored record cannot be read, or contradicts itself: what a listing, a worker
+    or ``verify`` reports in its place, and goes on."""
+
+    instance_id: str
+    """As stored; it may itself be what is wrong, so print it with ``identifiers.shown``."""
+    problem: str
+
+
 class Store(Protocol):
     """The interface ``engine.service`` uses; ``sqlite.py``, ``postgres.py`` and ``memory.py`` implement it.
 
     Errors: ``NotFound`` for an unknown id, ``ConflictError`` subclasses for writes that lost a race
-    or contradict what is stored, ``StoreError`` for anything the database itself reports.
+    or contradict what is stored, ``InvalidIdentifier`` for an instance id or key that
+    ``engine.stores.identifiers`` does not accept (checked before the database is touched, the same on
+    every store), ``DamagedRecord`` for a stored record that cannot be read, ``StoreError`` for
+    anything the database itself reports.
     """
 
     @property
@@ -132,6 +145,13 @@ class Store(Protocol):
         """
         ...
 
+    def read_checked(self, instance_id: str) -> Instance:
+        """The instance read afresh from the database (nothing remembered), after checking that what
+        the store keeps beside it agrees: every entry's digest (``engine.stores.integrity``), the entries'
+        numbering, the start time, the deadline rows workers claim, the recorded keys.
+        ``DamagedRecord`` names every disagreement found. Replaying the history is the caller's part."""
+        ...
+
     def entry_for_key(self, instance_id: str, key: str) -> tuple[int, Entry] | None:
         """The history entry (and its index) recorded with that idempotency key, if any."""
         ...
@@ -141,19 +161,26 @@ class Store(Protocol):
         process_id: str | None = None,
         state: str | None = None,
         overdue_at: datetime.datetime | None = None,
-    ) -> list[InstanceSummary]:
+    ) -> list[InstanceSummary | Damaged]:
         """Instances without their histories, oldest first; ``overdue_at`` keeps those with a
-        deadline or time limit due by then."""
+        deadline or time limit due by then. A record that cannot be read is listed as ``Damaged``
+        in its place (where the filters can still be applied to it), and the rest are listed."""
         ...
 
     # --- timers ---
 
     def claim_due(
         self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
-    ) -> list[DueDeadline]:
+    ) -> list[DueDeadline | Damaged]:
         """Claim up to ``limit`` deadlines that fire a trigger, are due at ``now``, are not refused and
         not claimed by a live claim of another worker; earliest first. The claim ends when the
-        instance is next written, when ``release`` is called, or after ``lease``."""
+        instance is next written, when ``release`` is called, or after ``lease``. A deadline that
+        cannot be read is set aside (as ``set_aside`` does) and returned as ``Damaged``."""
+        ...
+
+    def set_aside(self, instance_id: str, reason: str) -> None:
+        """Stop workers claiming any deadline of the instance until it is next written (its record
+        cannot be read, or cannot be fired): a poison case must not be retried forever."""
         ...
 
     def mark_refused(self, instance_id: str, deadline: OpenDeadline, version: int, reason: str) -> None:

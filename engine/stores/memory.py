@@ -11,16 +11,19 @@ import json
 import threading
 from dataclasses import dataclass, field
 
-from engine.errors import DuplicateInstance, DuplicateKey, NotFound, StaleVersion
-from engine.instances import Entry, Instance, OpenDeadline, entry_from_json, instance_from_json, instance_to_json
+from engine.errors import DamagedRecord, DuplicateInstance, DuplicateKey, InstanceFormatError, NotFound, StaleVersion
+from engine.instances import Entry, Instance, OpenDeadline, instance_from_json, instance_to_json
 from engine.stores.base import (
     DEFAULT_LEASE,
+    Damaged,
     DueDeadline,
     InstanceSummary,
     NewDefinition,
     ProcessRef,
     StoredDefinition,
 )
+from engine.stores.identifiers import check_instance_id, check_key, check_written
+from engine.stores.integrity import digest, entry_text
 
 
 @dataclass
@@ -35,6 +38,10 @@ class _Record:
     document: str
     claims: dict[int, _Claim] = field(default_factory=dict)
     keys: dict[str, int] = field(default_factory=dict)
+    digests: list[str] = field(default_factory=list)
+    """Each entry's digest as written (``engine.stores.integrity``)."""
+    set_aside: str | None = None
+    """Why workers no longer claim the instance's deadlines, until it is next written."""
 
 
 class MemoryStore:
@@ -77,6 +84,7 @@ class MemoryStore:
             return sorted(self._definitions, key=lambda d: (d.ref.id, d.ref.revision))
 
     def insert(self, instance: Instance) -> Instance:
+        check_written(instance)
         key = instance.history[0].key
         with self._lock:
             if not any(
@@ -91,12 +99,13 @@ class MemoryStore:
                 return self._load(self._start_keys[(instance.process_id, key)])
             if instance.id in self._instances:
                 raise DuplicateInstance(f"memory: already holds an instance `{instance.id}`")
-            self._instances[instance.id] = _Record(_dumps(instance))
+            self._instances[instance.id] = _Record(_dumps(instance), digests=_digests(instance))
             if key is not None:
                 self._start_keys[(instance.process_id, key)] = instance.id
         return instance
 
     def load(self, instance_id: str) -> Instance:
+        check_instance_id(instance_id)
         with self._lock:
             return self._load(instance_id)
 
@@ -104,93 +113,147 @@ class MemoryStore:
         record = self._instances.get(instance_id)
         if record is None:
             raise NotFound(f"memory: holds no instance `{instance_id}`")
-        return instance_from_json(json.loads(record.document))
+        return _read(instance_id, record.document)
 
     def save(self, instance: Instance, expected_version: int) -> None:
         if not expected_version < instance.version:
             raise ValueError("save() needs at least one new history entry")
+        check_written(instance, expected_version)
         with self._lock:
             record = self._instances.get(instance.id)
             if record is None:
                 raise NotFound(f"memory: holds no instance `{instance.id}`")
+            # In the SQL stores' order: the version first (the row's update), then the keys (their rows).
+            found = len(record.digests)  # one per entry written
+            if found != expected_version:
+                raise StaleVersion(
+                    f"instance `{instance.id}` is at version {found}, not {expected_version}: "
+                    "another writer moved it on since it was read",
+                    expected=expected_version,
+                    found=found,
+                )
             new = list(enumerate(instance.history[expected_version:], start=expected_version))
             for _, entry in new:
                 if entry.key is not None and entry.key in record.keys:
                     raise DuplicateKey(
-                        f"instance `{instance.id}`: key `{entry.key}` is already recorded",
+                        f"instance `{instance.id}`: key `{entry.key}` is already recorded "
+                        f"(entry {record.keys[entry.key]})",
                         instance_id=instance.id,
                         index=record.keys[entry.key],
                     )
-            found = len(json.loads(record.document)["history"])
-            if found != expected_version:
-                raise StaleVersion(
-                    f"instance `{instance.id}` is at version {found}, not {expected_version}",
-                    expected=expected_version,
-                    found=found,
-                )
             record.document = _dumps(instance)
-            record.claims = {}
+            record.digests = record.digests + _digests(instance, expected_version)
+            record.claims, record.set_aside = {}, None
             record.keys.update({e.key: i for i, e in new if e.key is not None})
 
+    def read_checked(self, instance_id: str) -> Instance:
+        check_instance_id(instance_id)
+        with self._lock:
+            record = self._instances.get(instance_id)
+            if record is None:
+                raise NotFound(f"memory: holds no instance `{instance_id}`")
+            instance = _read(instance_id, record.document)
+            start_keys = {k for k, i in self._start_keys.items() if i == instance_id}
+            problems = []
+            if record.document != _dumps(instance):
+                problems.append("its record holds more or other than procflow writes")
+            if record.digests != _digests(instance):
+                problems.append("its entries are not the entries written (their digests differ)")
+            if {(k, i) for k, i in record.keys.items()} != {
+                (e.key, i) for i, e in enumerate(instance.history) if i > 0 and e.key is not None
+            }:
+                problems.append("the idempotency keys recorded differ from the keys of its entries")
+            first = instance.history[0].key
+            if start_keys != ({(instance.process_id, first)} if first is not None else set()):
+                problems.append("the key recorded for its start differs from its first entry's")
+        if problems:
+            raise DamagedRecord(f"memory: instance `{instance_id}`: " + "; ".join(problems), instance_id=instance_id)
+        return instance
+
     def entry_for_key(self, instance_id: str, key: str) -> tuple[int, Entry] | None:
+        check_instance_id(instance_id)
+        check_key(key)
         with self._lock:
             record = self._instances.get(instance_id)
             if record is None or key not in record.keys:
                 return None
             index = record.keys[key]
-            return index, entry_from_json(json.loads(record.document)["history"][index])
+            return index, _read(instance_id, record.document).history[index]
 
     def summaries(
         self,
         process_id: str | None = None,
         state: str | None = None,
         overdue_at: datetime.datetime | None = None,
-    ) -> list[InstanceSummary]:
+    ) -> list[InstanceSummary | Damaged]:
         with self._lock:
-            instances = [instance_from_json(json.loads(r.document)) for r in self._instances.values()]
+            read = [(i, self._readable(i, r.document)) for i, r in self._instances.items()]
             refs = {(d.ref.id, d.ref.content_hash): d.ref for d in self._definitions}
-        chosen = [
-            InstanceSummary(
-                i.id,
-                refs[(i.process_id, i.content_hash)],
-                i.state,
-                i.data,
-                i.entered_at,
-                i.deadlines,
-                i.version,
-            )
-            for i in instances
-            if process_id in (None, i.process_id)
-            and state in (None, i.state)
-            and (overdue_at is None or i.overdue(overdue_at))
-        ]
-        starts = {i.id: i.history[0].at for i in instances}
-        return sorted(chosen, key=lambda s: (starts[s.id], s.id))
+        listed: list[tuple[tuple[datetime.datetime, str], InstanceSummary | Damaged]] = []
+        for instance_id, instance in read:
+            if isinstance(instance, Damaged):  # nothing of it can be read, so no filter applies
+                listed.append(((_EARLIEST, instance_id), instance))
+            elif (
+                process_id in (None, instance.process_id)
+                and state in (None, instance.state)
+                and (overdue_at is None or instance.overdue(overdue_at))
+            ):
+                summary = InstanceSummary(
+                    instance.id,
+                    refs[(instance.process_id, instance.content_hash)],
+                    instance.state,
+                    instance.data,
+                    instance.entered_at,
+                    instance.deadlines,
+                    instance.version,
+                )
+                listed.append(((instance.history[0].at, instance.id), summary))
+        return [item for _, item in sorted(listed, key=lambda pair: pair[0])]
+
+    @staticmethod
+    def _readable(instance_id: str, document: str) -> Instance | Damaged:
+        try:
+            return _read(instance_id, document)
+        except DamagedRecord as exc:
+            return Damaged(instance_id, str(exc))
 
     def claim_due(
         self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
-    ) -> list[DueDeadline]:
+    ) -> list[DueDeadline | Damaged]:
         with self._lock:
-            candidates = []
+            candidates, damaged = [], list[Damaged]()
             for instance_id, record in self._instances.items():
-                instance = instance_from_json(json.loads(record.document))
+                if record.set_aside is not None:
+                    continue
+                instance = self._readable(instance_id, record.document)
+                if isinstance(instance, Damaged):
+                    record.set_aside, record.claims = instance.problem, {}
+                    damaged.append(instance)
+                    continue
                 for position, deadline in enumerate(instance.deadlines):
                     claim = record.claims.setdefault(position, _Claim())
                     free = claim.until is None or claim.until <= now
                     if deadline.fire is not None and deadline.due <= now and claim.refused is None and free:
                         candidates.append((deadline.due, instance_id, position, deadline))
-            chosen = sorted(candidates, key=lambda c: (c[0], c[1]))[:limit]
+            chosen = sorted(candidates, key=lambda c: (c[0], c[1]))[: max(0, limit - len(damaged))]
             for _, instance_id, position, _ in chosen:
                 self._instances[instance_id].claims[position] = _Claim(worker, now + lease)
-            return [DueDeadline(i, d.state, d.due, d.fire or "") for _, i, _, d in chosen]
+            due: list[DueDeadline | Damaged] = [DueDeadline(i, d.state, d.due, d.fire or "") for _, i, _, d in chosen]
+            return due + damaged[:limit]
+
+    def set_aside(self, instance_id: str, reason: str) -> None:
+        with self._lock:
+            record = self._instances.get(instance_id)
+            if record is not None:
+                record.set_aside, record.claims = reason, {}
 
     def mark_refused(self, instance_id: str, deadline: OpenDeadline, version: int, reason: str) -> None:
         with self._lock:
             record = self._instances.get(instance_id)
             if record is None:
                 return
-            instance = instance_from_json(json.loads(record.document))
-            if instance.version == version and deadline in instance.deadlines:
+            instance = self._readable(instance_id, record.document)
+            if isinstance(instance, Instance) and instance.version == version and deadline in instance.deadlines:
                 record.claims[instance.deadlines.index(deadline)] = _Claim(refused=reason)
 
     def release(self, worker: str) -> None:
@@ -199,6 +262,23 @@ class MemoryStore:
                 for claim in record.claims.values():
                     if claim.worker == worker:
                         claim.worker = claim.until = None
+
+
+_EARLIEST = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+"""Where a record that cannot be read is listed: first, as its start time cannot be read either."""
+
+
+def _read(instance_id: str, document: str) -> Instance:
+    try:
+        return instance_from_json(json.loads(document))
+    except (InstanceFormatError, ValueError, TypeError) as exc:
+        raise DamagedRecord(
+            f"memory: instance `{instance_id}` is held in a form procflow cannot read: {exc}", instance_id=instance_id
+        ) from exc
+
+
+def _digests(instance: Instance, first: int = 0) -> list[str]:
+    return [digest(instance.id, i, entry_text(e)) for i, e in enumerate(instance.history[first:], start=first)]
 
 
 def _dumps(instance: Instance) -> str:

@@ -150,6 +150,10 @@ _LISTING = [
     _both("CREATE INDEX instances_by_process_started ON instances (process_id, started_at)"),
 ]
 
+# Each history entry is kept with a digest of its text, its instance and its position
+# (``engine.stores.integrity``), so `procflow verify` notices an entry changed after it was written.
+_DIGESTS = [_both("ALTER TABLE entries ADD COLUMN digest TEXT")]
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -175,9 +179,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         tuple(s for s, _ in _LISTING),
         tuple(p for _, p in _LISTING),
     ),
+    Migration(
+        5,
+        "a digest beside each history entry, to notice one changed after it was written",
+        tuple(s for s, _ in _DIGESTS),
+        tuple(p for _, p in _DIGESTS),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].number
+DIGESTS_FROM = 5
+"""The migration that gave history entries their digest."""
 
 BOOKKEEPING = _both(
     "CREATE TABLE IF NOT EXISTS schema_migrations "

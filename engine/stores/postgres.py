@@ -21,12 +21,14 @@ import psycopg
 
 from engine.errors import StoreError
 from engine.stores import migrations
-from engine.stores.base import DEFAULT_LEASE, DueDeadline
+from engine.stores.base import DEFAULT_LEASE, Damaged, DueDeadline
 from engine.stores.sql import Params, Row, SqlStore, Transaction
 
 CONNECT_TIMEOUT = 10
 _MIGRATION_LOCK = 0x70726F63  # "proc": any constant the application owns will do
 _DEFINITIONS_LOCK = 0x64656673  # "defs", with the process id's hash as the second key
+_EARLIEST = datetime.datetime(1, 1, 2, tzinfo=datetime.UTC)
+"""The earliest due time read back: any session time zone still gives a Python ``datetime``."""
 
 
 class PostgresStore(SqlStore):
@@ -87,7 +89,7 @@ class PostgresStore(SqlStore):
 
     _moves_in_one_statement = True
 
-    def _move_on(self, row: tuple[Any, ...], expected_version: int, entry: str) -> bool:
+    def _move_on(self, row: tuple[Any, ...], expected_version: int, entry: str, entry_digest: str) -> bool:
         # One statement runs atomically on its own: no BEGIN and COMMIT round trips. Its parts all see
         # the row as it was, and the entry and the end of the claims follow only if the row moved.
         with self._transaction(write=False) as tx:
@@ -99,15 +101,16 @@ class PostgresStore(SqlStore):
                     "cleared AS ("
                     "  UPDATE deadlines SET claimed_by = NULL, claimed_until = NULL, refused = NULL "
                     "  WHERE instance_id IN (SELECT id FROM moved)) "
-                    "INSERT INTO entries (instance_id, idx, entry) "
-                    "SELECT id, CAST(? AS INTEGER), CAST(? AS JSON) FROM moved",
-                    (*row[4:9], row[0], expected_version, expected_version, entry),
+                    "INSERT INTO entries (instance_id, idx, entry, digest) "
+                    "SELECT id, CAST(? AS INTEGER), CAST(? AS JSON), CAST(? AS TEXT) FROM moved",
+                    (*row[4:9], row[0], expected_version, expected_version, entry, entry_digest),
                 )
             )
 
     def claim_due(
         self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
-    ) -> list[DueDeadline]:
+    ) -> list[DueDeadline | Damaged]:
+        # A time Python cannot hold (before year 1, -infinity) comes back as NULL, to be set aside.
         with self._transaction(write=True) as tx:
             rows = tx.all(
                 "UPDATE deadlines SET claimed_by = ?, claimed_until = ? "
@@ -116,10 +119,11 @@ class PostgresStore(SqlStore):
                 "  WHERE fire IS NOT NULL AND refused IS NULL AND due <= ? "
                 "  AND (claimed_until IS NULL OR claimed_until <= ?) "
                 "  ORDER BY due LIMIT ? FOR UPDATE SKIP LOCKED) "
-                "RETURNING instance_id, state, due, fire",
-                (worker, now + lease, now, now, limit),
+                "RETURNING instance_id, state, "
+                "CASE WHEN due >= CAST(? AS TIMESTAMPTZ) THEN due END, fire, position",
+                (worker, now + lease, now, now, limit, _EARLIEST),
             )
-        return self._due(rows)
+            return self._due(tx, rows)
 
 
 class _Transaction:

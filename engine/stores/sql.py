@@ -14,12 +14,15 @@ Because entries never change once committed, the store keeps the parsed history 
 last read or wrote (``_Known``, bounded): a load reads the instance's row and then only the entries
 from the version it already knows up to the row's version, usually none. The history is never
 trusted beyond the version the row says; the row itself is always read.
+
+Each entry is written with its digest (``integrity``); ``read_checked`` reads everything afresh and
+compares. A row that cannot be read is ``DamagedRecord`` when loaded, a ``Damaged`` item when listed,
+and set aside (``refused``) when a worker claims its deadline, so one bad row never stops the rest.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -27,9 +30,11 @@ from contextlib import AbstractContextManager
 from typing import Any, NoReturn, Protocol
 
 from engine.errors import (
+    DamagedRecord,
     DuplicateInstance,
     DuplicateKey,
     InstanceFormatError,
+    InvalidIdentifier,
     NotFound,
     StaleVersion,
     StoreError,
@@ -41,17 +46,19 @@ from engine.instances import (
     deadline_from_json,
     deadline_to_json,
     entry_from_json,
-    entry_to_json,
 )
 from engine.stores import migrations
 from engine.stores.base import (
     DEFAULT_LEASE,
+    Damaged,
     DueDeadline,
     InstanceSummary,
     NewDefinition,
     ProcessRef,
     StoredDefinition,
 )
+from engine.stores.identifiers import check_instance_id, check_key, check_written
+from engine.stores.integrity import canonical, digest, entry_text
 
 Row = Sequence[Any]
 Params = Sequence[Any]
@@ -142,7 +149,7 @@ class SqlStore:
 
     def claim_due(
         self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
-    ) -> list[DueDeadline]:
+    ) -> list[DueDeadline | Damaged]:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -150,7 +157,11 @@ class SqlStore:
 
     # --- migrations ------------------------------------------------------------------------------
 
+    _digests = True
+    """Whether entries are written with their digest (the store's tables are at ``DIGESTS_FROM`` or later)."""
+
     def _migrate(self, target: int = migrations.LATEST) -> None:
+        self._digests = target >= migrations.DIGESTS_FROM  # only a test opens a store at an older schema
         bookkeeping = migrations.BOOKKEEPING[0 if self.dialect == "sqlite" else 1]
         with self._transaction(write=True) as tx:
             self._lock_for_migration(tx)
@@ -238,15 +249,22 @@ class SqlStore:
         return [self._definition(row) for row in rows]
 
     def _definition(self, row: Row) -> StoredDefinition:
-        ref = ProcessRef(row[0], int(row[2]), row[3], int(row[1]))
-        return StoredDefinition(ref, row[4], row[5], self._from_time(row[6]))
+        try:
+            ref = ProcessRef(row[0], int(row[2]), row[3], int(row[1]))
+            return StoredDefinition(ref, row[4], row[5], self._from_time(row[6]))
+        except (ValueError, TypeError) as exc:
+            raise DamagedRecord(
+                f"{self.url}: the definition of `{row[0]}` revision {row[1]} cannot be read: {exc}"
+            ) from exc
 
     # --- instances -------------------------------------------------------------------------------
 
     def insert(self, instance: Instance) -> Instance:
+        check_written(instance)
         start = instance.history[0]
         try:
             with self._transaction(write=True) as tx:
+                self._require_definition(tx, instance)
                 if start.key is not None:
                     existing = self._started_with(tx, instance.process_id, start.key)
                     if existing is not None:
@@ -273,12 +291,27 @@ class SqlStore:
         self._remember(instance, None)
         return instance
 
+    def _require_definition(self, tx: Transaction, instance: Instance) -> None:
+        # The foreign key would refuse it too, but as a driver error: say it as the other stores do.
+        if (
+            tx.one(
+                "SELECT 1 FROM definitions WHERE process_id = ? AND content_hash = ?",
+                (instance.process_id, instance.content_hash),
+            )
+            is None
+        ):
+            raise NotFound(
+                f"{self.url} holds no definition of process `{instance.process_id}` with content "
+                f"{instance.content_hash[:12]}; register it first"
+            )
+
     @staticmethod
     def _started_with(tx: Transaction, process_id: str, key: str) -> str | None:
         row = tx.one("SELECT instance_id FROM start_keys WHERE process_id = ? AND key = ?", (process_id, key))
         return None if row is None else str(row[0])
 
     def load(self, instance_id: str) -> Instance:
+        check_instance_id(instance_id)
         with self._transaction(write=False) as tx:
             return self._load(tx, instance_id)
 
@@ -287,6 +320,11 @@ class SqlStore:
         if row is None:
             raise NotFound(f"{self.url} holds no instance `{instance_id}`")
         version = int(row[8])
+        if version < 1:
+            raise DamagedRecord(
+                f"{self.url}: instance `{instance_id}` is at version {version}; every instance has its start entry",
+                instance_id=instance_id,
+            )
         known = self._recall(instance_id)
         history = list(known.history) if known is not None and len(known.history) <= version else []
         up_to_date = len(history) == version
@@ -299,13 +337,16 @@ class SqlStore:
                 history.extend(
                     entry_from_json(self._from_json(e[0]), f"entry {i}") for i, e in enumerate(entries, len(history))
                 )
+            data = self._from_json(row[5])
+            if not isinstance(data, dict):
+                raise InstanceFormatError(f"its data must be an object, got {type(data).__name__}")
             instance = Instance(
                 id=row[0],
                 process_id=row[1],
                 process_version=int(row[2]),
                 content_hash=row[3],
                 state=row[4],
-                data=self._from_json(row[5]),
+                data=data,
                 entered_at=datetime.datetime.fromisoformat(row[6]),
                 deadlines=(
                     known.deadlines
@@ -315,29 +356,88 @@ class SqlStore:
                 history=history,
             )
         except (InstanceFormatError, ValueError, TypeError) as exc:
-            raise StoreError(
-                f"{self.url}: instance `{instance_id}` is stored in a form procflow cannot read: {exc}"
+            raise DamagedRecord(
+                f"{self.url}: instance `{instance_id}` is stored in a form procflow cannot read: {exc}",
+                instance_id=instance_id,
             ) from exc
         if instance.version != version:
-            raise StoreError(
+            raise DamagedRecord(
                 f"{self.url}: instance `{instance_id}` is at version {version} but only {instance.version} "
-                "history entries are stored"
+                "history entries are stored",
+                instance_id=instance_id,
             )
         if not up_to_date:
             self._remember(instance, row[7])
         return instance
 
+    def read_checked(self, instance_id: str) -> Instance:
+        check_instance_id(instance_id)
+        with self._known_lock:
+            self._known.pop(instance_id, None)  # read every entry from the database, not from memory
+        with self._transaction(write=False) as tx:
+            instance = self._load(tx, instance_id)
+            # The JSON as text, exactly as stored (PostgreSQL's `json` keeps it as written).
+            entries = tx.all(
+                "SELECT idx, CAST(entry AS TEXT), digest FROM entries WHERE instance_id = ? ORDER BY idx",
+                (instance_id,),
+            )
+            started = tx.one(
+                "SELECT started_at, state, CAST(data AS TEXT), entered_at, CAST(deadlines AS TEXT) "
+                "FROM instances WHERE id = ?",
+                (instance_id,),
+            )
+            deadlines = tx.all(
+                "SELECT position, state, due, fire FROM deadlines WHERE instance_id = ? ORDER BY position",
+                (instance_id,),
+            )
+            keys = tx.all("SELECT key, entry_index FROM idempotency_keys WHERE instance_id = ?", (instance_id,))
+            start_keys = tx.all("SELECT process_id, key FROM start_keys WHERE instance_id = ?", (instance_id,))
+        problems = []
+        if [int(e[0]) for e in entries] != list(range(instance.version)):
+            problems.append(
+                f"its row counts {instance.version} events, but the entries stored are numbered "
+                f"{[int(e[0]) for e in entries]}"
+            )
+        for index, text, stored in ((int(e[0]), e[1], e[2]) for e in entries if int(e[0]) < instance.version):
+            if stored is not None and stored != digest(instance_id, index, text):
+                problems.append(f"entry {index} is not the entry written there (its digest differs)")
+            elif text != entry_text(instance.history[index]):
+                problems.append(f"entry {index} holds more or other than procflow writes")
+        if started is not None and tuple(started[1:5]) != self._instance_row(instance)[4:8]:
+            problems.append("its row holds more or other than procflow writes (in its data, times or deadlines)")
+        try:
+            if started is None or self._from_time(started[0]) != instance.history[0].at:
+                problems.append("its start time differs from its first entry's")
+            rows = [(int(d[0]), d[1], self._from_time(d[2]), d[3]) for d in deadlines]
+        except (ValueError, TypeError, StoreError) as exc:
+            problems.append(f"a stored time cannot be read: {exc}")
+        else:
+            if rows != [(i, d.state, d.due, d.fire) for i, d in enumerate(instance.deadlines)]:
+                problems.append("the deadlines workers claim differ from the instance's deadlines")
+        if {(k[0], int(k[1])) for k in keys} != _event_keys(instance):
+            problems.append("the idempotency keys recorded differ from the keys of its entries")
+        first = instance.history[0].key
+        if {(k[0], k[1]) for k in start_keys} != ({(instance.process_id, first)} if first is not None else set()):
+            problems.append("the key recorded for its start differs from its first entry's")
+        if problems:
+            raise DamagedRecord(
+                f"{self.url}: instance `{instance_id}`: " + "; ".join(problems), instance_id=instance_id
+            )
+        return instance
+
     def save(self, instance: Instance, expected_version: int) -> None:
         if not expected_version < instance.version:
             raise ValueError("save() needs at least one new history entry")
+        check_written(instance, expected_version)
         known = self._recall(instance.id)
         deadlines_kept = (
             known is not None and len(known.history) == expected_version and known.deadlines == instance.deadlines
         )
         row = self._instance_row(instance)
         new = instance.history[expected_version:]
-        if self._moves_in_one_statement and deadlines_kept and len(new) == 1 and new[0].key is None:
-            if not self._move_on(row, expected_version, _dumps(entry_to_json(new[0]))):
+        if self._moves_in_one_statement and self._digests and deadlines_kept and len(new) == 1 and new[0].key is None:
+            text = entry_text(new[0])
+            if not self._move_on(row, expected_version, text, digest(instance.id, expected_version, text)):
                 with self._transaction(write=False) as tx:
                     self._refuse_stale(tx, instance.id, expected_version)
             self._remember(instance, row[7])
@@ -367,7 +467,7 @@ class SqlStore:
     _moves_in_one_statement = False
     """Whether the dialect writes the common event in one statement (``_move_on``)."""
 
-    def _move_on(self, row: tuple[Any, ...], expected_version: int, entry: str) -> bool:
+    def _move_on(self, row: tuple[Any, ...], expected_version: int, entry: str, entry_digest: str) -> bool:
         """Write the common event (one new entry, no key, deadlines kept, their claims and refusals
         ended) in a single statement; whether the instance was still at ``expected_version``."""
         raise NotImplementedError
@@ -387,10 +487,14 @@ class SqlStore:
         """Insert the entries from ``first`` on and record their keys; ``DuplicateKey`` (so the
         transaction is rolled back) if a key is already recorded for the instance."""
         for index, entry in enumerate(instance.history[first:], start=first):
-            tx.run(
-                "INSERT INTO entries (instance_id, idx, entry) VALUES (?, ?, ?)",
-                (instance.id, index, _dumps(entry_to_json(entry))),
-            )
+            text = entry_text(entry)
+            if self._digests:
+                tx.run(
+                    "INSERT INTO entries (instance_id, idx, entry, digest) VALUES (?, ?, ?, ?)",
+                    (instance.id, index, text, digest(instance.id, index, text)),
+                )
+            else:
+                tx.run("INSERT INTO entries (instance_id, idx, entry) VALUES (?, ?, ?)", (instance.id, index, text))
             if entry.key is not None and index > 0:
                 recorded = tx.run(
                     "INSERT INTO idempotency_keys (instance_id, key, entry_index) VALUES (?, ?, ?) "
@@ -423,13 +527,15 @@ class SqlStore:
             instance.process_version,
             instance.content_hash,
             instance.state,
-            _dumps(instance.data),
+            canonical(instance.data),
             instance.entered_at.isoformat(),
-            _dumps([deadline_to_json(d) for d in instance.deadlines]),
+            canonical([deadline_to_json(d) for d in instance.deadlines]),
             instance.version,
         )
 
     def entry_for_key(self, instance_id: str, key: str) -> tuple[int, Entry] | None:
+        check_instance_id(instance_id)
+        check_key(key)
         with self._transaction(write=False) as tx:
             row = tx.one(
                 "SELECT e.idx, e.entry FROM idempotency_keys k JOIN entries e "
@@ -439,14 +545,20 @@ class SqlStore:
             )
         if row is None:
             return None
-        return int(row[0]), entry_from_json(self._from_json(row[1]))
+        try:
+            return int(row[0]), entry_from_json(self._from_json(row[1]), f"entry {row[0]}")
+        except (InstanceFormatError, ValueError, TypeError) as exc:
+            raise DamagedRecord(
+                f"{self.url}: instance `{instance_id}`: the entry recorded with key {key!r} cannot be read: {exc}",
+                instance_id=instance_id,
+            ) from exc
 
     def summaries(
         self,
         process_id: str | None = None,
         state: str | None = None,
         overdue_at: datetime.datetime | None = None,
-    ) -> list[InstanceSummary]:
+    ) -> list[InstanceSummary | Damaged]:
         where, params = [], []
         if process_id is not None:
             where.append("i.process_id = ?")
@@ -459,25 +571,39 @@ class SqlStore:
             params.append(self._time(overdue_at))
         columns = ", ".join(f"i.{c.strip()}" for c in _INSTANCE_COLUMNS.split(","))
         sql = (
-            f"SELECT {columns}, defn.revision FROM instances i JOIN definitions defn "
+            f"SELECT {columns}, defn.revision FROM instances i LEFT JOIN definitions defn "
             "ON defn.process_id = i.process_id AND defn.content_hash = i.content_hash"
         )
         if where:
             sql += " WHERE " + " AND ".join(where)
         with self._transaction(write=False) as tx:
             rows = tx.all(sql + " ORDER BY i.started_at, i.id", params)
-        return [
-            InstanceSummary(
+        return [self._summary(row) for row in rows]
+
+    def _summary(self, row: Row) -> InstanceSummary | Damaged:
+        try:
+            check_instance_id(row[0])
+            if row[9] is None:
+                raise InstanceFormatError(
+                    f"it runs on `{row[1]}` with content {str(row[3])[:12]}, a definition the store does not hold"
+                )
+            data = self._from_json(row[5])
+            if not isinstance(data, dict):
+                raise InstanceFormatError(f"its data must be an object, got {type(data).__name__}")
+            deadlines = self._from_json(row[7])
+            if not isinstance(deadlines, list):
+                raise InstanceFormatError(f"its deadlines must be a list, got {type(deadlines).__name__}")
+            return InstanceSummary(
                 id=row[0],
                 process=ProcessRef(row[1], int(row[2]), row[3], int(row[9])),
                 state=row[4],
-                data=self._from_json(row[5]),
+                data=data,
                 entered_at=datetime.datetime.fromisoformat(row[6]),
-                deadlines=tuple(deadline_from_json(d) for d in self._from_json(row[7])),
+                deadlines=tuple(deadline_from_json(d, f"deadline {i}") for i, d in enumerate(deadlines)),
                 version=int(row[8]),
             )
-            for row in rows
-        ]
+        except (InstanceFormatError, InvalidIdentifier, ValueError, TypeError) as exc:
+            return Damaged(str(row[0]), f"stored in a form procflow cannot read: {exc}")
 
     # --- timers ----------------------------------------------------------------------------------
 
@@ -495,20 +621,40 @@ class SqlStore:
                 (reason, instance_id, open_now.index(deadline)),
             )
 
+    def set_aside(self, instance_id: str, reason: str) -> None:
+        with self._transaction(write=True) as tx:
+            tx.run(
+                "UPDATE deadlines SET refused = ?, claimed_by = NULL, claimed_until = NULL WHERE instance_id = ?",
+                (reason, instance_id),
+            )
+
     def release(self, worker: str) -> None:
         with self._transaction(write=True) as tx:
             tx.run("UPDATE deadlines SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", (worker,))
 
-    def _due(self, rows: Sequence[Row]) -> list[DueDeadline]:
-        due = [DueDeadline(row[0], row[1], self._from_time(row[2]), row[3]) for row in rows]
-        return sorted(due, key=lambda d: (d.due, d.instance_id))
+    def _due(self, tx: Transaction, rows: Sequence[Row]) -> list[DueDeadline | Damaged]:
+        """The claimed rows (instance id, state, due, fire, position) as deadlines, earliest first; a row
+        whose due time cannot be read is set aside in ``tx`` and returned as ``Damaged``, after them."""
+        due, damaged = [], list[Damaged]()
+        for row in rows:
+            try:
+                if row[2] is None:
+                    raise ValueError("it is outside the years 1 to 9999")
+                due.append(DueDeadline(row[0], row[1], self._from_time(row[2]), row[3]))
+            except (ValueError, TypeError, StoreError) as exc:
+                reason = f"the due time of its deadline {row[4]} cannot be read: {exc}"
+                tx.run(
+                    "UPDATE deadlines SET refused = ?, claimed_by = NULL, claimed_until = NULL "
+                    "WHERE instance_id = ? AND position = ?",
+                    (reason, row[0], row[4]),
+                )
+                damaged.append(Damaged(str(row[0]), reason))
+        return [*sorted(due, key=lambda d: (d.due, d.instance_id)), *damaged]
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def _dumps(value: Any) -> str:
-    return _ENCODER.encode(value)  # what json.dumps with these options does, without building an encoder each time
+def _event_keys(instance: Instance) -> set[tuple[str, int]]:
+    """The idempotency keys of the instance's events (the start's is kept per process, apart)."""
+    return {(e.key, i) for i, e in enumerate(instance.history) if i > 0 and e.key is not None}
 
 
 def _utc_now() -> datetime.datetime:

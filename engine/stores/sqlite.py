@@ -20,7 +20,7 @@ from typing import Any
 
 from engine.errors import StoreError
 from engine.stores import migrations
-from engine.stores.base import DEFAULT_LEASE, DueDeadline
+from engine.stores.base import DEFAULT_LEASE, Damaged, DueDeadline
 from engine.stores.sql import Params, Row, SqlStore, Transaction
 
 BUSY_TIMEOUT = datetime.timedelta(seconds=30)
@@ -119,7 +119,7 @@ class SQLiteStore(SqlStore):
 
     def claim_due(
         self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
-    ) -> list[DueDeadline]:
+    ) -> list[DueDeadline | Damaged]:
         # The write lock is held from BEGIN IMMEDIATE, so no other worker claims in between.
         with self._transaction(write=True) as tx:
             rows = tx.all(
@@ -133,7 +133,7 @@ class SQLiteStore(SqlStore):
                     "UPDATE deadlines SET claimed_by = ?, claimed_until = ? WHERE instance_id = ? AND position = ?",
                     (worker, self._time(now + lease), row[0], row[4]),
                 )
-        return self._due(rows)
+            return self._due(tx, rows)
 
 
 class _Transaction:
