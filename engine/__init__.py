@@ -10,6 +10,7 @@ Keep instances in a store with ``Workflows(store_url)``: ``register``, ``start``
 from engine.errors import (
     BookError,
     ConflictError,
+    DamagedRecord,
     DefinitionError,
     DuplicateInstance,
     DuplicateKey,
@@ -21,6 +22,7 @@ from engine.errors import (
     GuardFailed,
     InstanceFormatError,
     InvalidData,
+    InvalidIdentifier,
     InvalidPayload,
     InvalidTime,
     KeyReused,
@@ -62,11 +64,15 @@ from engine.model import (
 )
 from engine.processes import ValidationReport, load_process, load_process_text, validate_file, validate_text
 from engine.runtime import Actor, Advanced, Choice, Runtime
-from engine.service import Workflows
+from engine.service import Verified, Workflows
 from engine.source import SourceLocation
-from engine.stores import InstanceSummary, ProcessRef, open_store
+from engine.stores import Damaged, InstanceSummary, ProcessRef, open_store
 
 __all__ = [
+    "Damaged",
+    "DamagedRecord",
+    "InvalidIdentifier",
+    "Verified",
     "BookError",
     "DuplicateKey",
     "ExpressionEvaluationError",

@@ -313,27 +313,40 @@ class Workflows:
         Without ids every stored definition is checked too, used or not. Nothing is written."""
         runtimes: dict[tuple[str, str], Runtime] = {}
         definitions: list[str] = []
+        named = instance_ids is not None
         if instance_ids is None:
             definitions = self._damaged_definitions(runtimes)
             listed = self.store.summaries()
             instance_ids = [item.id if isinstance(item, InstanceSummary) else item.instance_id for item in listed]
-        checked, damaged = 0, list[Damaged]()
+        checked, damaged, missing = 0, list[Damaged](), list[str]()
         for instance_id in instance_ids:
-            checked += 1
             try:
-                instance = self.store.read_checked(instance_id)
-                runtime = self._checked_runtime(instance.process_id, instance.content_hash, runtimes)
-                if runtime.process.version != instance.process_version:
-                    raise DamagedRecord(
-                        f"instance `{instance_id}` records version {instance.process_version} of "
-                        f"`{instance.process_id}`, but the definition it runs on declares {runtime.process.version}",
-                        instance_id=instance_id,
-                    )
-                runtime.verify(instance)
+                self._verify_one(instance_id, runtimes)
+            except NotFound:
+                if named:  # a mistyped id is the caller's mistake, not damage in the store
+                    missing.append(instance_id)
+                    continue
+                damaged.append(Damaged(instance_id, "listed, but cannot be read"))
             except ProcflowError as damage:
                 _reraise_unless_damage(damage)
                 damaged.append(Damaged(instance_id, str(damage)))
-        return Verified(checked, tuple(damaged), tuple(definitions))
+            checked += 1
+        return Verified(checked, tuple(damaged), tuple(definitions), tuple(missing))
+
+    def _verify_one(self, instance_id: str, runtimes: dict[tuple[str, str], Runtime]) -> None:
+        """``NotFound`` only when there is no such instance; any damage as another ``ProcflowError``."""
+        instance = self.store.read_checked(instance_id)
+        try:
+            runtime = self._checked_runtime(instance.process_id, instance.content_hash, runtimes)
+        except NotFound as missing:
+            raise DamagedRecord(str(missing), instance_id=instance_id) from missing
+        if runtime.process.version != instance.process_version:
+            raise DamagedRecord(
+                f"instance `{instance_id}` records version {instance.process_version} of "
+                f"`{instance.process_id}`, but the definition it runs on declares {runtime.process.version}",
+                instance_id=instance_id,
+            )
+        runtime.verify(instance)
 
     def _damaged_definitions(self, runtimes: dict[tuple[str, str], Runtime]) -> list[str]:
         """What is wrong with each stored definition: unreadable, reading as another content, or
@@ -533,10 +546,12 @@ class Verified:
     """Each instance that cannot be read or does not match, with what is wrong."""
     definitions: tuple[str, ...] = ()
     """What is wrong with each stored definition that does not read as it was stored."""
+    missing: tuple[str, ...] = ()
+    """Each id asked for that names no stored instance (a mistyped id, not damage)."""
 
     @property
     def ok(self) -> bool:
-        return not self.damaged and not self.definitions
+        return not self.damaged and not self.definitions and not self.missing
 
 
 def _reraise_unless_damage(error: ProcflowError) -> None:

@@ -40,6 +40,8 @@ PINNED = {
     "Transition",
     "ValidationReport",
     "InstanceSummary",
+    "Damaged",
+    "Verified",
     "ProcessRef",
     "Workflows",
     "open_store",

@@ -193,6 +193,8 @@ BAD_ARGUMENTS = {
         "--payload",
     ),
     "show-unknown": (("show", "nope", "--store", "memory:"), "nope"),
+    "verify-unknown": (("verify", "nope", "--store", "memory:"), "nope"),
+    "verify-not-utf8": (("verify", NOT_UTF8, "--store", "memory:"), "ID"),
     "history-unknown": (("history", "nope", "--json", "--store", "memory:"), "nope"),
     "start-unknown-id": (("start", "no_such_process", *STARTER, "--store", "memory:"), "no_such_process"),
     # Arguments holding bytes that are not UTF-8, as Python decodes them from argv (lone surrogates).
@@ -250,9 +252,7 @@ BAD_STORES = {
     "empty": "",
     "postgres-incomplete": "postgresql://",
 }
-NOT_YET = {
-    "empty": pytest.mark.xfail(strict=True, reason="fixed in h-stores: an empty URL falls back to the default store"),
-}
+NOT_YET: dict[str, pytest.MarkDecorator] = {}
 
 
 @pytest.mark.parametrize(

@@ -270,6 +270,7 @@ def _report_damaged(damaged: Sequence[Damaged], stdout: TextIO) -> None:
 
 def _verify_store(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
     found = workflows.verify_store(args.instance_ids or None)
+
     for problem in found.definitions:
         stdout.write(f"DAMAGED definition: {problem}\n")
     _report_damaged(found.damaged, stdout)
@@ -279,6 +280,9 @@ def _verify_store(args: argparse.Namespace, workflows: Workflows, stdout: TextIO
         + (f"; {len(found.definitions)} damaged definition(s)" if found.definitions else "")
         + "\n"
     )
+    if found.missing:  # said last, on stderr, after the report of the ids that were there
+        names = ", ".join(shown(instance_id) for instance_id in found.missing)
+        raise NotFound(f"{workflows.store.url} holds no instance {names}")
     return EXIT_OK if found.ok else EXIT_INVALID
 
 
