@@ -11,6 +11,7 @@ ENGINE = ROOT / "engine"
 LAYERS = [
     "source",
     "errors",
+    "patterns",
     "loader",
     "schema",
     "fragments",
