@@ -27,6 +27,7 @@ LAYERS = [
     "stores",
     "service",
     "scenarios",
+    "sampling",
     "simulate",
     "render",
     "cli",
