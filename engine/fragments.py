@@ -196,6 +196,12 @@ _UNSUPPORTED = {
     "refer to it with `$ref`, e.g. `#/records/<record>/fields`",
     "$recursiveRef": "`$recursiveRef` is not part of JSON Schema 2020-12; use `$ref` with a path in this file",
     "$recursiveAnchor": "`$recursiveAnchor` is not part of JSON Schema 2020-12; refer to the schema with `$ref`",
+    # A schema named by `$id` or `$anchor` could be referred to by that name from inside itself, past
+    # the check for endless references, which follows paths: a path in this file names it as well.
+    "$id": "`$id` is not supported inside a definition; refer to this schema by its path with `$ref`, "
+    "e.g. `#/records/<record>/fields`",
+    "$anchor": "`$anchor` is not supported inside a definition; refer to this schema by its path with `$ref`, "
+    "e.g. `#/records/<record>/fields`",
 }
 
 
@@ -274,7 +280,9 @@ def _endless_references(
     refs: dict[DocumentPath, str] = {}
     for path, schema in schemas:
         ref = schema.get("$ref")
-        if not isinstance(ref, str) or not ref.startswith("#/"):
+        if isinstance(ref, str) and ref.startswith(DEFINITION_URI + "#"):
+            ref = ref[len(DEFINITION_URI) :]
+        if not isinstance(ref, str) or not ref.startswith("#"):
             continue
         refs[path] = ref
         target_path = pointer_path(document, ref)
@@ -304,6 +312,8 @@ def _endless_references(
 def pointer_path(document: Any, ref: str) -> DocumentPath | None:
     """The path a ``#/...`` reference names in ``document`` (list positions as numbers), or ``None``
     when it names nothing there."""
+    if not ref.startswith("#/") and ref != "#":
+        return None
     path: list[str | int] = []
     target = document
     for segment in ref[2:].split("/") if ref not in ("#", "#/") else ():

@@ -4,6 +4,7 @@ when the definition loads, in words and at its place, and a payload that does no
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -209,3 +210,48 @@ def test_an_empty_enum_is_refused_when_the_definition_loads():
     [error] = load_errors(text)
     assert (error.location.line, error.location.column) == position(text, '"enum": []', "[]")
     assert "nothing can ever fit" in error.message and "`false`" in error.message
+
+
+@pytest.mark.parametrize("keyword", ["$id", "$anchor"])
+def test_schemas_named_other_than_by_path_are_refused_when_the_definition_loads(keyword):
+    # `{$id: urn:x, allOf: [{$ref: urn:x}]}` would loop past the check that follows paths.
+    text = with_fields(named={keyword: "urn:named" if keyword == "$id" else "named", "type": "string"})
+    [error] = load_errors(text)
+    assert f"`{keyword}` is not supported" in error.message and "`$ref`" in error.message
+
+
+def test_a_ref_to_itself_written_with_the_definition_uri_is_refused_too():
+    text = with_fields(loop={"$ref": "urn:procflow:definition#/states/apply/on/0/payload/properties/loop"})
+    [error] = load_errors(text)
+    assert "leads back to itself" in error.message
+
+
+def test_a_payload_nested_past_the_checker_stack_is_refused_not_crashed():
+    # A tree schema and a value as deep as the payload limit allow: refused or accepted, never a crash.
+    node = "#/states/apply/on/0/payload/properties/tree"
+    text = with_fields(tree={"type": "object", "properties": {"c": {"$ref": node}}, "additionalProperties": False})
+    value: dict = {}
+    for _ in range(60):
+        value = {"c": value}
+    submit(text, tree=value)
+    deep: dict = {"x": 1}
+    for _ in range(60):
+        deep = {"c": deep}
+    assert refusal(text, tree=deep).problems
+
+
+def test_a_check_that_runs_out_of_stack_refuses_the_value_instead_of_crashing():
+    node = "#/states/apply/on/0/payload/properties/tree"
+    text = with_fields(tree={"type": "object", "properties": {"c": {"$ref": node}}, "required": ["c"]})
+    check = Runtime(load_process_text(text)).compiled.transitions["apply"][0].payload
+    assert check is not None
+    deep: dict = {}
+    for _ in range(60):
+        deep = {"c": deep}
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 60)  # far less than checking 60 levels needs
+    try:
+        problems = check.problems({"in_warranty": True, "model": "m", "tree": deep})
+    finally:
+        sys.setrecursionlimit(limit)
+    assert problems == ("payload: is nested too deeply to be checked; send flatter data",)
