@@ -246,7 +246,7 @@ def _simulate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     for state in coverage.states_missed:
         stdout.write(f"  never reached: state `{state}`\n")
     for source, trigger, dest in coverage.transitions_missed:
-        why = (coverage.refusals or {}).get((source, trigger))
+        why = coverage.never_taken_because.get((source, trigger))
         stdout.write(f"  never taken: `{trigger}` from `{source}` to `{dest}`" + (f" — {why}" if why else "") + "\n")
     for decision, index in coverage.branches_missed:
         stdout.write(f"  never taken: branch {'default' if index is None else index + 1} of `{decision}`\n")
@@ -282,7 +282,7 @@ def _coverage_json(process: Process, coverage: Coverage, seed: int) -> dict[str,
         ],
         "never_taken_because": [
             {"state": state, "trigger": trigger, "reason": reason}
-            for (state, trigger), reason in sorted((coverage.refusals or {}).items())
+            for (state, trigger), reason in sorted(coverage.never_taken_because.items())
         ],
     }
 

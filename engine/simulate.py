@@ -18,7 +18,7 @@ import datetime
 import random
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.compiler import CompiledTransition, SchemaCheck
@@ -76,8 +76,8 @@ class Coverage:
     all_branches: tuple[BranchKey, ...]
     stuck_at: tuple[Stuck, ...] = ()
     """Where and why walks got stuck, most walks first."""
-    refusals: Mapping[tuple[str, str], str] | None = None
-    """``(state, trigger)`` never taken → why it was refused the last time it was tried."""
+    never_taken_because: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """``(state, trigger)`` never taken → why it was refused (the try that got furthest)."""
 
     @property
     def states_missed(self) -> tuple[str, ...]:
@@ -124,7 +124,7 @@ def simulate(runtime: Runtime, walks: int, seed: int, max_steps: int = 200) -> C
         all_transitions=_all_transitions(process),
         all_branches=_all_branches(process),
         stuck_at=walker.stuck_report(),
-        refusals=walker.never_taken_because(),
+        never_taken_because=walker.never_taken_because(),
     )
 
 
@@ -226,6 +226,9 @@ class _Walker:
             if self.runtime.advance(instance, max(now, min(d.due for d in timed))).fired:
                 return True
         candidates = self.runtime.compiled.transitions[instance.state]
+        if not candidates:
+            self._stuck(instance.state, "", "no transition leaves it and no deadline fired", "")
+            return False
         weights = [self.weight(c) for c in candidates]
         refused: dict[str, tuple[int, str, str]] = {}
         for _ in range(MAX_TRIES_PER_STEP):
@@ -245,8 +248,6 @@ class _Walker:
                 weights[index] /= 2  # a guard that rarely holds must not crowd out the other ways on
         for trigger, (_, reason, example) in refused.items():
             self._stuck(instance.state, trigger, reason, example)
-        if not candidates:
-            self._stuck(instance.state, "", "no transition leaves it and no deadline fires", "")
         return False
 
     def _refused(

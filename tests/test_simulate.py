@@ -9,6 +9,8 @@ import random
 
 import pytest
 from conftest import FIXTURE, SHIPPED, mutate
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import Runtime, load_process, load_process_text
 from engine.cli import run
@@ -219,3 +221,57 @@ def test_exclusive_bounds_are_sampled_just_inside():
     sampler = Sampler({}, random.Random(3))
     drawn = [sampler.value({"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 10}) for _ in range(200)]
     assert min(drawn) == 1 and max(drawn) == 9
+
+
+numbers = st.integers(-(10**20), 10**20) | st.floats(allow_nan=False, allow_infinity=True, width=64)
+counts = st.integers(0, 50) | st.integers(0, 50).map(float)
+schemas = st.recursive(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "type": st.sampled_from(["string", "integer", "number", "boolean", "null", "object", "array"])
+            | st.lists(st.sampled_from(["string", "integer", "number", "null"]), min_size=1, max_size=3, unique=True),
+            "minimum": numbers,
+            "maximum": numbers,
+            "exclusiveMinimum": numbers,
+            "exclusiveMaximum": numbers,
+            "multipleOf": st.sampled_from([0.01, 0.5, 3, 1e-9, 10**12, 2.5]),
+            "minLength": counts,
+            "maxLength": counts,
+            "minItems": counts,
+            "maxItems": counts,
+            "enum": st.lists(st.none() | st.booleans() | st.integers() | st.text(max_size=3), min_size=1, max_size=3),
+            "const": st.integers() | st.text(max_size=3),
+            "format": st.sampled_from(["date", "date-time", "email", "uuid", "ipv4", "regex", "unknown"]),
+            "pattern": st.sampled_from(["^a", "[0-9]+"]),
+            "uniqueItems": st.booleans(),
+        },
+    )
+    | st.booleans(),
+    lambda inner: st.fixed_dictionaries(
+        {},
+        optional={
+            "allOf": st.lists(inner, min_size=1, max_size=3),
+            "anyOf": st.lists(inner, min_size=1, max_size=3),
+            "oneOf": st.lists(inner, min_size=1, max_size=3),
+            "not": inner,
+            "if": inner,
+            "then": inner,
+            "else": inner,
+            "items": inner,
+            "prefixItems": st.lists(inner, max_size=2),
+            "properties": st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3),
+            "required": st.lists(st.sampled_from(["a", "b", "d"]), unique=True, max_size=3),
+            "additionalProperties": inner,
+        },
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(schema=schemas, seed=st.integers(0, 2**16))
+def test_the_sampler_never_fails_on_a_schema(schema, seed):
+    sampler = Sampler({}, random.Random(seed), hints=[5, -3.5, "mode"])
+    value = sampler.value(schema)
+    json.dumps(value, allow_nan=False)  # plain JSON, nothing infinite
