@@ -255,3 +255,11 @@ def test_a_check_that_runs_out_of_stack_refuses_the_value_instead_of_crashing():
     finally:
         sys.setrecursionlimit(limit)
     assert problems == ("payload: is nested too deeply to be checked; send flatter data",)
+
+
+def test_unevaluated_properties_beside_pattern_properties_is_refused():
+    # jsonschema matches names for `unevaluatedProperties` with Python's `re`, outside RE2's bound.
+    text = with_fields(codes={"type": "object", "patternProperties": {"^c": True}, "unevaluatedProperties": False})
+    [error] = load_errors(text)
+    assert "`unevaluatedProperties`" in error.message and "`additionalProperties`" in error.message
+    load_process_text(with_fields(codes={"type": "object", "unevaluatedProperties": False}))
