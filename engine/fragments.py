@@ -3,19 +3,29 @@
 A fragment's ``$ref`` resolves only inside its own definition file (``#/records/<id>/fields``) and
 the bundled schemas; nothing is fetched from a file or a URL, because the registry has no way to
 retrieve anything it was not given.
+
+Checking a value against a fragment always finishes, and in bounded time: patterns run with RE2
+(``engine.patterns``), ``multipleOf`` is exact decimal arithmetic (``0.01`` means hundredths, and no
+number is too large for it), and what could loop or is not supported is refused when the definition
+loads (``fragment_problems``): a ``$ref`` that leads back to itself without going into a part of the
+value, ``$dynamicRef`` and its kin, a pattern RE2 cannot run, an ``enum`` that allows nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from fractions import Fraction
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import jsonschema
+import jsonschema.validators
 import referencing
 import referencing.exceptions
 import referencing.jsonschema
+from jsonschema.exceptions import ValidationError
 
+from engine.patterns import FORMATS, pattern_problem, pattern_search
 from engine.schema import ANNOTATIONS, QuickCheck, QuickCompiler, Unsupported, bundled_registry
 from engine.source import DocumentPath
 
@@ -31,11 +41,70 @@ def definition_registry(document: Mapping[str, Any]) -> referencing.Registry[Any
 
 def fragment_validator(registry: referencing.Registry[Any], path: DocumentPath) -> jsonschema.protocols.Validator:
     """A validator for the fragment at ``path``, whose ``#/...`` references mean this definition."""
-    return jsonschema.Draft202012Validator(
-        {"$ref": DEFINITION_URI + json_pointer(path)},
-        registry=registry,
-        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    validator: jsonschema.protocols.Validator = FragmentValidator(
+        {"$ref": DEFINITION_URI + json_pointer(path)}, registry=registry, format_checker=FORMATS
     )
+    return validator
+
+
+# --- the validator -------------------------------------------------------------------------------
+# Draft 2020-12 as jsonschema implements it, but for the keywords that would run Python's backtracking
+# `re` on a value (`pattern`, `patternProperties`, and `additionalProperties`, which skips the names
+# patterns match) and `multipleOf`, which divides in floating point (so 19.99 was no multiple of 0.01,
+# and a large integer overflowed).
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not pattern_search(pattern)(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator: Any, patterns: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        search = pattern_search(pattern)
+        for name, value in instance.items():
+            if search(name):
+                yield from validator.descend(value, subschema, path=name, schema_path=pattern)
+
+
+def _additional_properties(validator: Any, extra: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    known = schema.get("properties", {})
+    searches = [pattern_search(p) for p in schema.get("patternProperties", {})]
+    extras = [n for n in instance if n not in known and not any(search(n) for search in searches)]
+    if validator.is_type(extra, "object"):
+        for name in extras:
+            yield from validator.descend(instance[name], extra, path=name)
+    elif not extra and extras:
+        shown = ", ".join(repr(n) for n in sorted(extras))
+        yield ValidationError(
+            f"Additional properties are not allowed ({shown} {'was' if len(extras) == 1 else 'were'} unexpected)"
+        )
+
+
+def _multiple_of(validator: Any, step: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "number") and _exact(instance) % _exact(step) != 0:
+        yield ValidationError(f"{instance!r} is not a multiple of {step!r}")
+
+
+def _exact(number: int | float) -> Fraction:
+    """The number as written: a float by its shortest decimal form, so ``0.01`` is 1/100 exactly."""
+    return Fraction(repr(number)) if isinstance(number, float) else Fraction(number)
+
+
+FragmentValidator: Any = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator,
+    {
+        "pattern": _pattern,
+        "patternProperties": _pattern_properties,
+        "additionalProperties": _additional_properties,
+        "multipleOf": _multiple_of,
+    },
+)
+"""Draft 2020-12 with RE2 patterns and exact ``multipleOf``: the validator of every fragment."""
 
 
 def unresolvable_references(
@@ -92,14 +161,185 @@ def fragment_paths(document: Mapping[str, Any]) -> Iterator[DocumentPath]:
             yield ("transitions", index, "payload")
 
 
-def fragment_problems(document: Mapping[str, Any]) -> Iterator[tuple[DocumentPath, str]]:
-    """Each unresolvable ``$ref`` in the definition's fragments, with its path and the reason."""
+def fragment_problems(document: Mapping[str, Any]) -> Iterator[tuple[DocumentPath, str, str]]:
+    """Each problem in the definition's fragments that would stop a value from being checked, as
+    ``(path, code, message)``: unresolvable or endless ``$ref``s and what the validator does not run."""
     registry = definition_registry(document)
-    for path in fragment_paths(document):
-        fragment: Any = document
-        for part in path:
-            fragment = fragment[part]
-        yield from unresolvable_references(registry, fragment, path)
+    fragments = {path: resolve(document, path) for path in fragment_paths(document)}
+    schemas = [
+        (path, sub)
+        for fragment_path, fragment in fragments.items()
+        for path, sub in subschemas(fragment, fragment_path)
+    ]
+    unevaluated_with_patterns = any("patternProperties" in sub for _, sub in schemas)
+    for path, fragment in fragments.items():
+        for ref_path, message in unresolvable_references(registry, fragment, path):
+            yield ref_path, "unresolvable-ref", message
+    for path, schema in schemas:
+        yield from _keyword_problems(path, schema, unevaluated_with_patterns)
+    for ref_path, ref in _endless_references(document, schemas):
+        yield (
+            ref_path,
+            "endless-ref",
+            (
+                f"`$ref` `{ref}` leads back to itself without going into a part of the value, so checking a value "
+                "against it would never finish; point it at another schema, or reach itself only under "
+                "`properties`, `items` or `additionalProperties`"
+            ),
+        )
+
+
+_UNSUPPORTED = {
+    "$dynamicRef": "`$dynamicRef` is not supported in a definition; use `$ref` with a path in this file, "
+    "e.g. `#/records/<record>/fields`",
+    "$dynamicAnchor": "`$dynamicAnchor` is not supported in a definition; name the schema by its path and "
+    "refer to it with `$ref`, e.g. `#/records/<record>/fields`",
+    "$recursiveRef": "`$recursiveRef` is not part of JSON Schema 2020-12; use `$ref` with a path in this file",
+    "$recursiveAnchor": "`$recursiveAnchor` is not part of JSON Schema 2020-12; refer to the schema with `$ref`",
+    # A schema named by `$id` or `$anchor` could be referred to by that name from inside itself, past
+    # the check for endless references, which follows paths: a path in this file names it as well.
+    "$id": "`$id` is not supported inside a definition; refer to this schema by its path with `$ref`, "
+    "e.g. `#/records/<record>/fields`",
+    "$anchor": "`$anchor` is not supported inside a definition; refer to this schema by its path with `$ref`, "
+    "e.g. `#/records/<record>/fields`",
+}
+
+
+def _keyword_problems(
+    path: DocumentPath, schema: Mapping[str, Any], unevaluated_with_patterns: bool
+) -> Iterator[tuple[DocumentPath, str, str]]:
+    for keyword, message in _UNSUPPORTED.items():
+        if keyword in schema:
+            yield path + (keyword,), "unsupported-keyword", message
+    if schema.get("enum") == []:
+        yield (
+            path + ("enum",),
+            "empty-enum",
+            (
+                "`enum` lists no value, so nothing can ever fit; list the values allowed, "
+                "or write `false` as the field's schema to forbid the field"
+            ),
+        )
+    if isinstance(schema.get("pattern"), str):
+        problem = pattern_problem(schema["pattern"])
+        if problem is not None:
+            yield path + ("pattern",), "unsupported-pattern", problem
+    if isinstance(schema.get("patternProperties"), Mapping):
+        for pattern in schema["patternProperties"]:
+            problem = pattern_problem(pattern)
+            if problem is not None:
+                yield path + ("patternProperties", pattern), "unsupported-pattern", problem
+    if "unevaluatedProperties" in schema and unevaluated_with_patterns:
+        yield (
+            path + ("unevaluatedProperties",),
+            "unsupported-keyword",
+            (
+                "`unevaluatedProperties` cannot be used in a definition that uses `patternProperties` "
+                "(the names would be matched without RE2's time bound); use `additionalProperties`"
+            ),
+        )
+
+
+# Keywords whose values are schemas, by shape; and those among them that check a part of the value
+# (a property, an item, a name) rather than the value itself.
+_SCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas", "$defs", "definitions")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SCHEMA_ONE = (
+    "not", "if", "then", "else", "items", "additionalItems", "contains", "additionalProperties",
+    "propertyNames", "unevaluatedItems", "unevaluatedProperties",
+)  # fmt: skip
+_IN_PLACE = frozenset({"allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas"})
+
+
+def subschemas(
+    schema: Any, path: DocumentPath, in_place_only: bool = False
+) -> Iterator[tuple[DocumentPath, Mapping[str, Any]]]:
+    """``schema`` and every schema inside it, with their paths; with ``in_place_only``, only those
+    that check the very same value (``allOf``, ``not``, ``then``…), not a property or an item of it."""
+    if not isinstance(schema, Mapping):
+        return
+    yield path, schema
+    for keyword, inner in schema.items():
+        if in_place_only and keyword not in _IN_PLACE:
+            continue
+        if keyword in _SCHEMA_MAPS and isinstance(inner, Mapping):
+            for name, sub in inner.items():
+                yield from subschemas(sub, path + (keyword, name), in_place_only)
+        elif keyword in _SCHEMA_LISTS and isinstance(inner, list):
+            for index, sub in enumerate(inner):
+                yield from subschemas(sub, path + (keyword, index), in_place_only)
+        elif keyword in _SCHEMA_ONE:
+            yield from subschemas(inner, path + (keyword,), in_place_only)
+
+
+def _endless_references(
+    document: Mapping[str, Any], schemas: list[tuple[DocumentPath, Mapping[str, Any]]]
+) -> Iterator[tuple[DocumentPath, str]]:
+    """Each ``$ref`` from which references alone, none going into a part of the value, lead back."""
+    follows: dict[DocumentPath, set[DocumentPath]] = {}  # a `$ref` → the `$ref`s its target applies in place
+    refs: dict[DocumentPath, str] = {}
+    for path, schema in schemas:
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith(DEFINITION_URI + "#"):
+            ref = ref[len(DEFINITION_URI) :]
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            continue
+        refs[path] = ref
+        target_path = pointer_path(document, ref)
+        if target_path is None:
+            continue  # reported as unresolvable
+        follows[path] = {
+            inner_path
+            for inner_path, inner in subschemas(resolve(document, target_path), target_path, in_place_only=True)
+            if isinstance(inner.get("$ref"), str)
+        }
+    endless: set[DocumentPath] = set()
+    for start in follows:
+        seen: set[DocumentPath] = set()
+        queue = list(follows[start])
+        while queue:
+            current = queue.pop()
+            if current == start:
+                endless.add(start)
+                break
+            if current not in seen:
+                seen.add(current)
+                queue.extend(follows.get(current, ()))
+    for path in sorted(endless, key=lambda p: [str(part) for part in p]):
+        yield path + ("$ref",), refs[path]
+
+
+def pointer_path(document: Any, ref: str) -> DocumentPath | None:
+    """The path a ``#/...`` reference names in ``document`` (list positions as numbers), or ``None``
+    when it names nothing there."""
+    if not ref.startswith("#/") and ref != "#":
+        return None
+    path: list[str | int] = []
+    target = document
+    for segment in ref[2:].split("/") if ref not in ("#", "#/") else ():
+        part = unquote(segment).replace("~1", "/").replace("~0", "~")
+        if isinstance(target, Mapping) and part in target:
+            target = target[part]
+            path.append(part)
+        elif isinstance(target, (list, tuple)) and part.isdigit() and int(part) < len(target):
+            target = target[int(part)]
+            path.append(int(part))
+        else:
+            return None
+    return tuple(path)
+
+
+def resolve_pointer(document: Any, ref: str) -> Any:
+    """What a ``#/...`` reference points to in ``document``, or ``None`` when it points to nothing."""
+    path = pointer_path(document, ref)
+    return None if path is None else resolve(document, path)
+
+
+def resolve(document: Any, path: DocumentPath) -> Any:
+    """The node at ``path`` (the schema proved it is there)."""
+    for part in path:
+        document = document[part]
+    return document
 
 
 # --- quick validity tests ------------------------------------------------------------------------
@@ -112,7 +352,7 @@ def quick_check(document: Mapping[str, Any], path: DocumentPath) -> QuickCheck |
     """A fast test that a value fits the fragment at ``path``, or ``None`` when the fragment uses a
     keyword the quick compiler does not know. True means valid; False means "ask jsonschema"."""
     try:
-        return QuickCompiler(document).compile(_at(document, path))
+        return QuickCompiler(document).compile(resolve(document, path))
     except Unsupported:
         return None
 
@@ -121,7 +361,7 @@ def quick_field_checks(document: Mapping[str, Any], path: DocumentPath) -> dict[
     """A quick check per property, when the fragment at ``path`` is an object whose properties are
     independent (only ``type: object``, ``properties`` and ``required``): then data that fitted
     still fits after some fields are set, if each new value fits its property."""
-    schema = _at(document, path)
+    schema = resolve(document, path)
     if not isinstance(schema, Mapping) or schema.get("type") != "object":
         return None
     if not set(schema) - ANNOTATIONS <= {"type", "properties", "required"}:
@@ -131,9 +371,3 @@ def quick_field_checks(document: Mapping[str, Any], path: DocumentPath) -> dict[
         return {name: compiler.compile(sub) for name, sub in schema.get("properties", {}).items()}
     except Unsupported:
         return None
-
-
-def _at(document: Any, path: DocumentPath) -> Any:
-    for part in path:
-        document = document[part]
-    return document

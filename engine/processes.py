@@ -91,8 +91,7 @@ def _validate(document: LocatedDocument) -> ValidationReport:
     process = build_process(document)
     assert isinstance(document.data, dict)  # the schema proved it
     problems = shape_problems + [
-        Problem(document.locate(path), message, code="unresolvable-ref")
-        for path, message in fragment_problems(document.data)
+        Problem(document.locate(path), message, code=code) for path, code, message in fragment_problems(document.data)
     ]
     problems += check_process(process)
     report = ValidationReport(document.file, _sorted(problems), process)

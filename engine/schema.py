@@ -25,6 +25,7 @@ from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 
 from engine.errors import Problem
 from engine.loader import LocatedDocument
+from engine.patterns import FORMATS, PatternNotSupported, Search, pattern_search
 from engine.source import DocumentPath
 
 SCHEMA_FILE = "process.schema.json"
@@ -79,8 +80,15 @@ def _validator(name: str = SCHEMA_FILE) -> jsonschema.protocols.Validator:
     return jsonschema.Draft202012Validator(
         {"$ref": bundled_schema(name)["$id"]},
         registry=bundled_registry(),
-        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+        format_checker=_DEFINITION_FORMATS,
     )
+
+
+# The metaschema asks that a definition's patterns be of format `regex`; that one is left out here
+# (Python's `re.compile` recurses on deeply nested groups) for ``fragments.fragment_problems``, which
+# tries each pattern with RE2, the engine that runs them, and says what it cannot run.
+_DEFINITION_FORMATS = jsonschema.FormatChecker(())
+_DEFINITION_FORMATS.checkers = {name: check for name, check in FORMATS.checkers.items() if name != "regex"}
 
 
 # Checking each JSON Schema a definition embeds (data, record fields, payloads) against the draft
@@ -133,8 +141,8 @@ def _quick_definition_check() -> QuickCheck | None:
     variant["$defs"]["plain_schema"] = PLAIN_SCHEMA
     variant["$defs"]["object_schema"] = {"allOf": [_PLAIN, {"type": "object"}]}
     root = {key: value for key, value in variant.items() if key not in ("$schema", "$id", "$defs")}
-    try:
-        return QuickCompiler(variant).compile(root)
+    try:  # our own patterns, with the engine jsonschema runs them with: Python's `re`
+        return QuickCompiler(variant, search=_python_search, formats=_DEFINITION_FORMATS).compile(root)
     except Unsupported:  # the schema grew a keyword the quick compiler does not know: always the full way
         return None
 
@@ -451,7 +459,6 @@ QuickCheck = Callable[[Any], bool]
 ANNOTATIONS = frozenset(
     {"title", "description", "examples", "default", "$comment", "deprecated", "readOnly", "writeOnly"}
 )
-_FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _JSON_TYPES = _SCALARS | {dict, list}
 _PYTHON_TYPES: dict[str, frozenset[type]] = {
@@ -485,10 +492,21 @@ class Unsupported(Exception):
 
 
 class QuickCompiler:
-    """Compiles schemas whose ``$ref``s point into ``document`` (``#/...``), recursion included."""
+    """Compiles schemas whose ``$ref``s point into ``document`` (``#/...``), recursion included.
 
-    def __init__(self, document: Any):
+    ``search`` and ``formats`` must be the pattern engine and format checker of the validator the
+    checks stand in for: by default those of a definition's fragments (``engine.patterns``)."""
+
+    def __init__(
+        self,
+        document: Any,
+        *,
+        search: Callable[[str], Search] = pattern_search,
+        formats: jsonschema.FormatChecker = FORMATS,
+    ):
         self.document = document
+        self._search = search
+        self._formats = formats
         self._refs: dict[str, QuickCheck] = {}
 
     def compile(self, schema: Any) -> QuickCheck:
@@ -566,10 +584,14 @@ class QuickCompiler:
         if key == "uniqueItems" and isinstance(spec, bool):
             return _unique if spec else lambda v: True
         if key == "pattern" and isinstance(spec, str):
-            search = re.compile(spec).search
-            return lambda v: type(v) is not str or search(v) is not None
+            try:
+                search = self._search(spec)
+            except PatternNotSupported:
+                raise Unsupported from None
+            return lambda v: type(v) is not str or search(v)
         if key == "format" and isinstance(spec, str):
-            return lambda v: _FORMATS.conforms(v, spec)
+            formats = self._formats
+            return lambda v: formats.conforms(v, spec)
         if key in ("anyOf", "allOf") and isinstance(spec, list) and spec:
             parts = tuple(self.compile(sub) for sub in spec)
             if key == "anyOf":
@@ -605,6 +627,11 @@ class QuickCompiler:
             refs[ref] = lambda v: refs[ref](v)  # a recursive reference reaches the compiled check late
             refs[ref] = self.compile(target)
         return self._refs[ref]
+
+
+def _python_search(pattern: str) -> Search:
+    search = re.compile(pattern).search
+    return lambda text: search(text) is not None
 
 
 def _unique(value: Any) -> bool:

@@ -3,33 +3,62 @@
 Each walk starts an instance and, until it reaches a final state, picks one of the transitions that
 leave the current state (strongly favouring those not yet taken, so that deep and rare paths
 are reached), someone holding its roles, and a payload sampled from its form, and fires it; now and then
-it lets time pass so that deadlines fire. Refused events are simply tried again with other choices:
-a guard that needs particular values is reached when the sampler finds them. The same seed gives the
-same walks.
+it lets time pass so that deadlines fire. Payloads are drawn by ``engine.sampling`` from all their
+forms allow, and checked before they are sent. Refused events are tried again with other choices: a
+guard that needs particular values is reached when the sampler finds them (it favours the numbers and
+texts the conditions compare with). A walk that can fire nothing is stuck, and the report says where
+and why: the state, each trigger tried, and what refused it (a field no sampled value could fill, a
+condition that never held, a role no one had). The same seed gives the same walks.
 """
 
 from __future__ import annotations
 
+import ast
 import datetime
 import random
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from engine.compiler import CompiledTransition
-from engine.errors import EventRefused
+from engine.compiler import CompiledTransition, SchemaCheck
+from engine.errors import (
+    EventRefused,
+    ExpressionEvaluationError,
+    GuardFailed,
+    InvalidData,
+    InvalidPayload,
+    PermissionDenied,
+)
 from engine.instances import Instance
 from engine.model import Process, StateKind, thaw_json
 from engine.runtime import Actor, Runtime
+from engine.sampling import Sampler
 
 MAX_TRIES_PER_STEP = 40
+SAMPLES_PER_TRY = 10
+"""Payloads drawn (and checked) for one try before the try counts as refused."""
+START = "(start)"
+"""The trigger named in a stuck report when no walk could even start."""
 WALK_STARTS_AT = datetime.datetime(2026, 1, 5, 9, 0, tzinfo=datetime.UTC)
 
 TransitionKey = tuple[str, str, str]
 """``(source, trigger, dest)``."""
 BranchKey = tuple[str, int | None]
 """``(decision, branch index)``; ``None`` is the default branch."""
+
+
+@dataclass(frozen=True)
+class Stuck:
+    """Walks that stopped in ``state`` because ``trigger`` was refused every time, and why."""
+
+    state: str
+    trigger: str
+    reason: str
+    """What refused it, in words: the field that could not be filled, the condition that never held."""
+    walks: int
+    example: str
+    """The refusal as the runtime said it, the last time (with the value that did not fit)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +74,10 @@ class Coverage:
     all_states: tuple[str, ...]
     all_transitions: tuple[TransitionKey, ...]
     all_branches: tuple[BranchKey, ...]
+    stuck_at: tuple[Stuck, ...] = ()
+    """Where and why walks got stuck, most walks first."""
+    never_taken_because: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """``(state, trigger)`` never taken → why it was refused (the try that got furthest)."""
 
     @property
     def states_missed(self) -> tuple[str, ...]:
@@ -71,6 +104,7 @@ def simulate(runtime: Runtime, walks: int, seed: int, max_steps: int = 200) -> C
         walker.aim()
         instance = walker.start(f"walk-{number}")
         if instance is None:
+            stuck += 1
             continue
         for _ in range(max_steps):
             if process.states[instance.state].is_final:
@@ -89,6 +123,8 @@ def simulate(runtime: Runtime, walks: int, seed: int, max_steps: int = 200) -> C
         all_states=tuple(process.states),
         all_transitions=_all_transitions(process),
         all_branches=_all_branches(process),
+        stuck_at=walker.stuck_report(),
+        never_taken_because=walker.never_taken_because(),
     )
 
 
@@ -114,13 +150,16 @@ class _Walker:
         self.runtime = runtime
         self.process = runtime.process
         self.rng = rng
-        self.sampler = _Sampler(thaw_json(self.process.document), rng)
+        self.sampler = Sampler(thaw_json(self.process.document), rng, _compared_with(runtime))
         self.states: Counter[str] = Counter()
         self.transitions: Counter[TransitionKey] = Counter()
         self.branches: Counter[BranchKey] = Counter()
         self.promising: set[str] = set(self.process.states)
         self.all_transitions = _all_transitions(self.process)
         self.all_branches = _all_branches(self.process)
+        self.stuck: Counter[tuple[str, str, str]] = Counter()
+        self.examples: dict[tuple[str, str, str], str] = {}
+        self.refused: dict[tuple[str, str], tuple[int, str]] = {}
 
     def aim(self) -> None:
         """Find the states from which something not yet covered can still be reached.
@@ -149,16 +188,22 @@ class _Walker:
         transitions = self.runtime.compiled.transitions[start.id]
         roles = sorted({r for t in transitions for r in t.roles} | {start.role or "starter"})
         schema = thaw_json(self.process.data_schema)
+        reason = example = "no one holding its roles could start it"
         for _ in range(MAX_TRIES_PER_STEP):
             role = self.rng.choice(roles)
             actor = Actor(f"{role}-{self.rng.randint(1, 2)}", [role])
-            data = {} if schema is None else self.sampler.required_only(schema)
+            data = {} if schema is None else self.fitting(schema, self.runtime.compiled.data_check, "data", 0.0)
+            if isinstance(data, _Unfilled):
+                reason, example = data.reason, data.example
+                continue
             try:
                 instance = self.runtime.start(actor, data, at=WALK_STARTS_AT, instance_id=instance_id)
-            except EventRefused:
+            except EventRefused as exc:
+                reason, example = _said(exc)
                 continue
             self.states[instance.state] += 1
             return instance
+        self._stuck(start.id, START, reason, example)
         return None
 
     def step(self, instance: Instance) -> bool:
@@ -181,18 +226,51 @@ class _Walker:
             if self.runtime.advance(instance, max(now, min(d.due for d in timed))).fired:
                 return True
         candidates = self.runtime.compiled.transitions[instance.state]
+        if not candidates:
+            self._stuck(instance.state, "", "no transition leaves it and no deadline fired", "")
+            return False
         weights = [self.weight(c) for c in candidates]
+        refused: dict[str, tuple[int, str, str]] = {}
         for _ in range(MAX_TRIES_PER_STEP):
             index = self.rng.choices(range(len(candidates)), weights)[0]
             candidate = candidates[index]
+            payload = self.payload(candidate, instance)
+            if isinstance(payload, _Unfilled):
+                self._refused(refused, instance.state, candidate.trigger, _FILLING, payload.reason, payload.example)
+                weights[index] /= 2
+                continue
             try:
-                self.runtime.fire(
-                    instance, candidate.trigger, self.actor_for(candidate), self.payload(candidate), at=now
-                )
+                self.runtime.fire(instance, candidate.trigger, self.actor_for(candidate), payload, at=now)
                 return True
-            except EventRefused:
+            except EventRefused as exc:
+                reason, example = _said(exc)
+                self._refused(refused, instance.state, candidate.trigger, _STAGES.get(type(exc), 0), reason, example)
                 weights[index] /= 2  # a guard that rarely holds must not crowd out the other ways on
+        for trigger, (_, reason, example) in refused.items():
+            self._stuck(instance.state, trigger, reason, example)
         return False
+
+    def _refused(
+        self, step: dict[str, tuple[int, str, str]], state: str, trigger: str, stage: int, reason: str, example: str
+    ) -> None:
+        """Note a refusal, keeping per trigger the one that got furthest (a condition that held but
+        left data the schema refuses says more than an earlier try whose condition did not hold)."""
+        if stage >= step.get(trigger, (-1, "", ""))[0]:
+            step[trigger] = (stage, reason, example)
+        if stage >= self.refused.get((state, trigger), (-1, ""))[0]:
+            self.refused[(state, trigger)] = (stage, reason)
+
+    def _stuck(self, state: str, trigger: str, reason: str, example: str) -> None:
+        self.stuck[(state, trigger, reason)] += 1
+        self.examples[(state, trigger, reason)] = example
+
+    def never_taken_because(self) -> dict[tuple[str, str], str]:
+        taken = {(source, trigger) for source, trigger, _ in self.transitions}
+        return {key: reason for key, (_, reason) in sorted(self.refused.items()) if key not in taken}
+
+    def stuck_report(self) -> tuple[Stuck, ...]:
+        ordered = sorted(self.stuck.items(), key=lambda item: (-item[1], item[0]))
+        return tuple(Stuck(s, t, r, count, self.examples[(s, t, r)]) for (s, t, r), count in ordered)
 
     def weight(self, candidate: CompiledTransition) -> float:
         if (candidate.source, candidate.trigger, candidate.transition.dest) not in self.transitions:
@@ -204,81 +282,88 @@ class _Walker:
         # Two people per set of roles, so that "not the one who did step X" can be satisfied.
         return Actor(f"{'+'.join(sorted(roles))}-{self.rng.randint(1, 2)}", roles)
 
-    def payload(self, candidate: CompiledTransition) -> Mapping[str, Any]:
+    def payload(self, candidate: CompiledTransition, instance: Instance) -> dict[str, Any] | _Unfilled:
+        """A payload that fits the form, and if one can be found, meets the trigger's conditions too."""
         schema = thaw_json(candidate.transition.payload_schema)
-        value = self.sampler.value(schema) if schema is not None else {}
-        return value if isinstance(value, dict) else {}
-
-
-class _Sampler:
-    """Values that fit the JSON Schema fragments definitions use, chosen at random."""
-
-    def __init__(self, document: Mapping[str, Any], rng: random.Random):
-        self.document = document
-        self.rng = rng
-
-    def required_only(self, schema: Any) -> Any:
-        return self.value(schema, optional=0.0)
-
-    def value(self, schema: Any, depth: int = 0, optional: float = 0.5) -> Any:
-        if not isinstance(schema, Mapping) or depth > 12:
-            return None if schema is False else "text"
-        if isinstance(schema.get("$ref"), str):
-            return self.value(self.resolve(schema["$ref"]), depth + 1, optional)
-        if "const" in schema:
-            return schema["const"]
-        if "enum" in schema:
-            return self.rng.choice(schema["enum"])
-        for alternatives in ("anyOf", "oneOf"):
-            if alternatives in schema:
-                return self.value(self.rng.choice(schema[alternatives]), depth + 1, optional)
-        kind = schema.get("type")
-        if isinstance(kind, list):
-            kind = self.rng.choice(kind)
-        if kind is None:
-            kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
-        if kind == "object":
-            properties = schema.get("properties", {})
-            required = set(schema.get("required", ()))
-            return {
-                name: self.value(properties.get(name, {}), depth + 1, optional)
-                for name in dict.fromkeys([*properties, *required])
-                if name in required or self.rng.random() < optional
-            }
-        if kind == "array":
-            low = schema.get("minItems", 0)
-            count = min(low + self.rng.randint(0, 2), schema.get("maxItems", low + 2))
-            return [self.value(schema.get("items", {}), depth + 1, optional) for _ in range(count)]
-        if kind in ("integer", "number"):
-            return self.number(schema, kind == "integer")
-        if kind == "boolean":
-            return self.rng.random() < 0.5
-        if kind == "null":
-            return None
-        return self.text(schema)
-
-    def number(self, schema: Mapping[str, Any], integer: bool) -> int | float:
-        low = schema.get("minimum", schema.get("exclusiveMinimum", 0) + (1 if "exclusiveMinimum" in schema else 0))
-        high = schema.get("maximum", schema.get("exclusiveMaximum", low + 1001) - 1)
-        # Half the time near the minimum: guards compare with small thresholds more often than large.
-        top = min(int(high), int(low) + 3) if self.rng.random() < 0.5 else int(high)
-        value = self.rng.randint(int(low), max(int(low), top))
-        return value if integer else float(value)
-
-    def text(self, schema: Mapping[str, Any]) -> str:
-        form = schema.get("format")
-        if form == "date":
-            return (datetime.date(2026, 1, 5) + datetime.timedelta(days=self.rng.randint(0, 300))).isoformat()
-        if form == "date-time":
-            return (WALK_STARTS_AT + datetime.timedelta(hours=self.rng.randint(0, 5000))).isoformat()
-        text = f"text {self.rng.randint(0, 999)}"
-        return text.ljust(schema.get("minLength", 0), "x")[: schema.get("maxLength", len(text) + 64)]
-
-    def resolve(self, ref: str) -> Any:
-        target: Any = self.document
-        if not ref.startswith("#/"):
+        if schema is None:
             return {}
-        for part in ref[2:].split("/"):
-            part = part.replace("~1", "/").replace("~0", "~")
-            target = target.get(part, {}) if isinstance(target, Mapping) else {}
-        return target
+        fitting: dict[str, Any] | _Unfilled = _Unfilled("", "")
+        for _ in range(SAMPLES_PER_TRY):
+            fitting = self.fitting(schema, candidate.payload, "payload", 0.5)
+            if isinstance(fitting, _Unfilled) or _holds(candidate, instance.data, fitting):
+                break
+        return fitting
+
+    def fitting(self, schema: Any, check: SchemaCheck | None, root: str, optional: float) -> dict[str, Any] | _Unfilled:
+        """A sampled object the check accepts, or why none was found."""
+        problems: tuple[str, ...] = ()
+        for _ in range(SAMPLES_PER_TRY):
+            value = self.sampler.value(schema, optional)
+            if not isinstance(value, dict):
+                problems = (f"{root}: the form's schema does not describe an object",)
+                continue
+            problems = () if check is None else check.problems(value)
+            if not problems:
+                return value
+        field = problems[0].split(":", 1)[0] if problems else root
+        return _Unfilled(
+            f"no sampled value for `{field}` fitted its schema ({SAMPLES_PER_TRY} tries); "
+            "give the field `examples:` that fit",
+            problems[0] if problems else "",
+        )
+
+
+def _holds(candidate: CompiledTransition, data: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
+    scope = {"data": data, "payload": payload}
+    try:
+        return all(bool(guard.evaluate(scope)) for guard in candidate.guards)
+    except ExpressionEvaluationError:
+        return False
+
+
+# How far a refused try got: a later stage says more about why a transition is never taken.
+_FILLING = 2
+_STAGES: dict[type[EventRefused], int] = {PermissionDenied: 1, InvalidPayload: 2, GuardFailed: 3, InvalidData: 4}
+
+
+@dataclass(frozen=True)
+class _Unfilled:
+    reason: str
+    example: str
+
+
+def _said(exc: EventRefused) -> tuple[str, str]:
+    """A refusal as a reason that names the field but not the value (so that walks refused alike
+    count together), and as the runtime said it, with the value."""
+    said = str(exc).split("\n", 1)[0].rstrip(":")
+    problems: tuple[str, ...] = getattr(exc, "problems", ())
+    if not problems:
+        return said, said
+    return f"{said}: `{problems[0].split(':', 1)[0]}`", f"{said}: {problems[0]}"
+
+
+def _compared_with(runtime: Runtime) -> list[object]:
+    """The numbers and texts the definition's conditions compare with, for the sampler to try."""
+    texts = [
+        guard.text for candidates in runtime.compiled.transitions.values() for c in candidates for guard in c.guards
+    ]
+    texts += [b.condition.text for branches in runtime.compiled.branches.values() for b in branches if b.condition]
+    return [value for text in texts for value in _constants(text)]
+
+
+def _constants(text: str) -> Iterator[object]:
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:  # checked at load; kept safe for a condition the loader let through
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            node = node.operand
+            sign = -1
+        else:
+            sign = 1
+        if isinstance(node, ast.Constant) and not isinstance(node.value, bool):
+            if isinstance(node.value, (int, float)):
+                yield sign * node.value
+            elif isinstance(node.value, str):
+                yield node.value

@@ -17,7 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from engine import Actor, EventRefused, Runtime, UnknownTrigger, instance_to_json, load_process
 from engine.model import thaw_json
-from engine.simulate import _Sampler
+from engine.sampling import Sampler
 
 START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 PEOPLE = ("wang", "li", "zhou")
@@ -76,7 +76,7 @@ def machine_for(runtime: Runtime) -> type[RuleBasedStateMachine]:
         def payload(self, data: st.DataObject, candidate) -> object:
             if candidate is None or candidate.transition.payload_schema is None or not data.draw(usually):
                 return data.draw(st.dictionaries(st.text(max_size=6), json_values, max_size=3))
-            sampler = _Sampler(thaw_json(process.document), data.draw(st.randoms(use_true_random=False)))
+            sampler = Sampler(thaw_json(process.document), data.draw(st.randoms(use_true_random=False)))
             return sampler.value(thaw_json(candidate.transition.payload_schema))
 
         @rule(hours=st.integers(1, 24 * 10))

@@ -125,9 +125,15 @@ def _simulate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     for state in coverage.states_missed:
         stdout.write(f"  never reached: state `{state}`\n")
     for source, trigger, dest in coverage.transitions_missed:
-        stdout.write(f"  never taken: `{trigger}` from `{source}` to `{dest}`\n")
+        why = coverage.never_taken_because.get((source, trigger))
+        stdout.write(f"  never taken: `{trigger}` from `{source}` to `{dest}`" + (f" — {why}" if why else "") + "\n")
     for decision, index in coverage.branches_missed:
         stdout.write(f"  never taken: branch {'default' if index is None else index + 1} of `{decision}`\n")
+    for stuck in coverage.stuck_at:
+        trigger = f"`{stuck.trigger}`" if stuck.trigger else "nothing to fire"
+        stdout.write(f"  stuck in `{stuck.state}` ({stuck.walks} walks): {trigger} — {stuck.reason}\n")
+        if stuck.example and stuck.example != stuck.reason:
+            stdout.write(f"    last refused: {stuck.example}\n")
     if coverage.complete:
         stdout.write("  every state, transition and branch was reached\n")
     return EXIT_OK
@@ -148,5 +154,13 @@ def _coverage_json(process: Process, coverage: Coverage, seed: int) -> dict[str,
         "branches": [
             {"decision": d, "branch": "default" if i is None else i, "count": coverage.branches[(d, i)]}
             for d, i in coverage.all_branches
+        ],
+        "stuck_at": [
+            {"state": x.state, "trigger": x.trigger, "reason": x.reason, "walks": x.walks, "example": x.example}
+            for x in coverage.stuck_at
+        ],
+        "never_taken_because": [
+            {"state": state, "trigger": trigger, "reason": reason}
+            for (state, trigger), reason in sorted(coverage.never_taken_because.items())
         ],
     }
