@@ -322,7 +322,8 @@ class _Compiler:
         if kind is not None and kind != "a number":
             self.fail(f"`{symbol}` works on numbers only, not on {kind}", node)
         if isinstance(operand, ast.Constant) and _is_number(operand.value):
-            value = self.constant(operand.value, operand)  # fold `-5` so that comparing with it stays cheap
+            self.constant(operand.value, operand)  # within the limit
+            value = operand.value  # fold `-5` so that comparing with it stays cheap
             return _constant(-value if symbol == "-" else value)
         return _negate(self.compile(operand, depth), symbol == "-", self.shown(node), self.offset(node))
 
