@@ -8,6 +8,7 @@ edited text so the cases survive changes to the fixture) and the words of its me
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from types import MappingProxyType
@@ -15,6 +16,7 @@ from types import MappingProxyType
 import pytest
 from conftest import mutate, position
 
+from engine import Actor, InvalidData, Runtime, load_process_text
 from engine.checks import check_dead_ends, state_graph
 from engine.errors import Problem, Severity
 from engine.processes import ValidationReport, validate_text
@@ -452,6 +454,36 @@ CASES = [
         "conditions: payload.quote ** 2",
         "payload",
         "powers (`**`) are not allowed",
+    ),
+    case(
+        "zero-iso-time-limit",
+        ("time_limit: 24h", "time_limit: PT0S"),
+        "zero-time-limit",
+        ERROR,
+        "time_limit: PT0S",
+        "PT0S",
+        "`PT0S` is no time at all",
+        "at least `1m`",
+    ),
+    case(
+        "zero-iso-deadline",
+        ("      - after: 3d\n", "      - after: P0D\n"),
+        "zero-time-limit",
+        ERROR,
+        "after: P0D",
+        "P0D",
+        "`P0D` is no time at all",
+    ),
+    case(
+        "optional-payload-field-copied-into-required-data",
+        ("          required: [in_warranty, model]", "          required: [in_warranty]"),
+        "optional-copied",
+        WARNING,
+        "          model: payload.model",
+        "model",
+        "transition `submit` sets `model` from `payload.model`, which the payload may leave out",
+        "`data.model` does not allow null",
+        "add `model` to the payload's `required`",
     ),
     case(
         "expression-division-by-zero",
@@ -893,3 +925,23 @@ def test_an_error_beside_warnings_makes_the_file_not_ok(fixture_text: str) -> No
     assert not report.ok and report.process is None
     assert [p.code for p in report.errors] == ["unknown-reference"]
     assert [p.code for p in report.warnings] == ["unproduced-record"]
+
+
+def test_optional_copy_is_not_a_warning_when_the_field_is_required_or_may_be_null(fixture_text: str) -> None:
+    assert not [p for p in validate(fixture_text).problems if p.code == "optional-copied"]
+    nullable = mutate(
+        fixture_text,
+        ("          required: [in_warranty, model]", "          required: [in_warranty]"),
+        ("    model: {type: string}\nstates:", '    model: {type: ["string", "null"]}\nstates:'),
+    )
+    assert not [p for p in validate(nullable).problems if p.code == "optional-copied"]
+
+
+def test_the_optional_copy_warning_names_a_real_refusal(fixture_text: str) -> None:
+    text = mutate(fixture_text, ("          required: [in_warranty, model]", "          required: [in_warranty]"))
+    monday = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    runtime = Runtime(load_process_text(text, FILE), clock=lambda: monday)
+    customer = Actor("wang", ["customer"])
+    instance = runtime.start(customer, at=monday)
+    with pytest.raises(InvalidData):
+        runtime.fire(instance, "submit", customer, {"in_warranty": True}, at=monday)
