@@ -35,6 +35,7 @@ VALID = {
         "'implicit block key' : [\n  'implicit flow key' : value,\n ]\n",
         {"implicit block key": [{"implicit flow key": "value"}]},
     ),
+    "9MQT-00": ('--- "a\n...x\nb"\n', "a ...x b"),
     "3RLN-01": ('"2 leading\n    \ttab"\n', "2 leading tab"),
 }
 
