@@ -9,7 +9,7 @@ stay text), refuse duplicate keys and foreign tags, and bound what aliases can e
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
@@ -226,10 +226,10 @@ def _build(next_event: Callable[[], Any], text: str, file: str) -> LocatedDocume
     by_aliases = 0  # how much of `total` the aliases added
     documents = 0
     yaml12 = _Yaml12(text, file)
-    # The layout: the column of each open block collection, None for a flow one.
-    layout: list[int | None] = []
-    block_column = -1  # of the innermost open block collection
-    flow_depth = 0
+    glued = yaml12.may_glue_comments
+    blocks: list[int] = []  # the column of each open block collection (flow ones hold none)
+    block_column = -1  # of the innermost
+    flow_depth = 0  # how many flow collections are open
 
     while (event := next_event()) is not None:
         kind = type(event)
@@ -237,10 +237,18 @@ def _build(next_event: Callable[[], Any], text: str, file: str) -> LocatedDocume
         if kind is yaml.ScalarEvent:
             text = event.value
             style = event.style
-            if style:
-                yaml12.scalar(event, style, block_column, flow_depth)
+            if style == '"' or style == "'":
+                if glued:
+                    yaml12.comment_after(event.end_mark.index)
+                if event.end_mark.line != mark.line:
+                    yaml12.quoted_lines(mark, event.end_mark, block_column, flow_depth)
+            elif style:
+                yaml12.block_scalar(mark, block_column)
             elif flow_depth:
-                yaml12.flow_plain_scalar(event)
+                if text[:1] in _INDICATORS:
+                    yaml12.flow_plain_scalar(event)
+                if glued:
+                    yaml12.comment_after(event.end_mark.index)
             if is_mapping and key is None:
                 if text == "<<" and event.implicit[0]:
                     raise _refuse(file, mark, "merge-key", _NO_MERGE_KEYS)
@@ -271,17 +279,20 @@ def _build(next_event: Callable[[], Any], text: str, file: str) -> LocatedDocume
                 if not flow_depth:
                     yaml12.flow_opens(mark, block_column)
                 flow_depth += 1
-                layout.append(None)
-            else:
+            else:  # a flow collection holds no block ones
                 block_column = mark.column
-                layout.append(block_column)
+                blocks.append(block_column)
             value = {} if opens_mapping else []
         elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-            if layout.pop() is None:
+            if flow_depth:
                 flow_depth -= 1
-                yaml12.flow_closes(event, flow_depth)
+                if glued:
+                    yaml12.comment_after(event.end_mark.index)
+                if not flow_depth:
+                    yaml12.flow_closes(event)
             else:
-                block_column = next((c for c in reversed(layout) if c is not None), -1)
+                blocks.pop()
+                block_column = blocks[-1] if blocks else -1
             if anchor is not None:
                 anchors[anchor] = (container, size)
             closed_size = size
@@ -382,30 +393,32 @@ class _Yaml12:
     def __init__(self, text: str, file: str):
         self.text = text
         self.file = file
-        self._lines: list[str] | None = None
-        self.continued: list[tuple[int, int, int, bool]] = []
-        """(first line, last line, spaces needed, lines starting with `#` are comments), from 0."""
-        self.quoted_lines: set[int] = set()
+        self.continued: list[tuple[Any, int, int, bool]] = []
+        """(the mark on the first line, the last line, spaces needed, whether lines starting with `#`
+        are comments): the lines after the first, up to the last, must be indented that far."""
+        self.quoted: set[int] = set()
+        self.closing_lines: list[tuple[int, str, int]] = []
+        """A flow collection's closing line that starts with its bracket: number, indent, spaces needed."""
         """Lines inside a quoted text in a flow collection: a `#` there is text, not a comment."""
-        self.flow_start = (0, 0)
+        self.flow_start: tuple[Any, int] = (None, 0)  # the outermost open flow collection: mark, spaces needed
+        self.may_glue_comments = _GLUED_ANYWHERE.search(text) is not None
+        """Whether a `#` follows a quote, a bracket or a comma anywhere; if not, no comment is glued."""
 
-    @property
-    def lines(self) -> list[str]:
-        if self._lines is None:
-            self._lines = _LINE_BREAK.split(self.text)
-        return self._lines
+    def lines_after(self, mark: Any) -> Iterator[tuple[int, str]]:
+        """The number (from 0) and text of each line after the one ``mark`` is on."""
+        text = self.text
+        number = mark.line
+        for found in _LINE_BREAK.finditer(text, mark.index):
+            number += 1
+            end = _LINE_BREAK.search(text, found.end())
+            yield number, text[found.end() : end.start() if end is not None else len(text)]
 
-    def scalar(self, event: Any, style: str, block_column: int, flow_depth: int) -> None:
-        start, end = event.start_mark, event.end_mark
-        if style in "|>":
-            self.block_scalar(start, block_column)
-            return
-        self.comment_after(end.index)
-        if end.line > start.line:
-            if flow_depth:
-                self.quoted_lines.update(range(start.line + 1, end.line + 1))
-            else:
-                self.continued.append((start.line, end.line, block_column + 1, False))
+    def quoted_lines(self, start: Any, end: Any, block_column: int, flow_depth: int) -> None:
+        """A quoted text over several lines: its lines are text, and in block context need indenting."""
+        if flow_depth:
+            self.quoted.update(range(start.line + 1, end.line + 1))
+        else:
+            self.continued.append((start, end.line, block_column + 1, False))
 
     def flow_plain_scalar(self, event: Any) -> None:
         value = event.value
@@ -417,20 +430,22 @@ class _Yaml12:
                 f"YAML syntax: `{value[0]}` cannot begin a plain value inside `[...]` or `{{...}}`; "
                 f'quote it, e.g. "{value}"',
             )
-        self.comment_after(event.end_mark.index)
 
     def flow_opens(self, mark: Any, block_column: int) -> None:
-        self.flow_start = (mark.line, block_column + 1)
+        self.flow_start = (mark, block_column + 1)
 
-    def flow_closes(self, event: Any, flow_depth: int) -> None:
-        self.comment_after(event.end_mark.index)
-        if not flow_depth:
-            first, needed = self.flow_start
-            closing = event.start_mark
-            if closing.line > first:
-                self.continued.append((first, closing.line - 1, needed, True))
-                bracket_first = not self.lines[closing.line][: closing.column].strip(" \t")
-                self.continued.append((closing.line - 1, closing.line, needed - bracket_first, True))
+    def flow_closes(self, event: Any) -> None:
+        """The outermost flow collection closes: its lines need indenting past the block it is in."""
+        opening, needed = self.flow_start
+        closing = event.start_mark
+        if closing.line > opening.line:
+            before = self.text[closing.index - closing.column : closing.index]
+            bracket_first = not before.strip(" \t")
+            self.continued.append((opening, closing.line - 1, needed, True))
+            if bracket_first:  # the line holds nothing but the closing bracket and what follows it
+                self.closing_lines.append((closing.line, before, needed - 1))
+            else:
+                self.continued[-1] = (opening, closing.line, needed, True)
 
     def comment_after(self, index: int) -> None:
         """A `#` straight after a quoted text, a closing bracket or a comma is not a comment."""
@@ -461,8 +476,7 @@ class _Yaml12:
         if any(c.isdigit() for c in header.group(1)):
             return  # the indentation is given, not guessed from the first line
         blank: list[tuple[int, int]] = []  # the spaces and number of each blank line before the first
-        for number in range(mark.line + 1, len(self.lines)):
-            text = self.lines[number]
+        for number, text in self.lines_after(mark):
             spaces = len(text) - len(text.lstrip(" "))
             if not text.strip(" "):
                 blank.append((spaces, number))
@@ -481,13 +495,16 @@ class _Yaml12:
 
     def check_continuation_lines(self) -> None:
         for first, last, needed, comments in self.continued:
-            for number in range(first + 1, last + 1):
-                self.continuation_line(number, needed, comments)
+            for number, line in self.lines_after(first):
+                if number > last:
+                    break
+                self.continuation_line(number, line, needed, comments)
+        for number, indent, needed in self.closing_lines:
+            self.continuation_line(number, indent + "]", needed, True)
 
-    def continuation_line(self, number: int, needed: int, comments: bool) -> None:
-        line = self.lines[number]
+    def continuation_line(self, number: int, line: str, needed: int, comments: bool) -> None:
         content = line.lstrip(" \t")
-        if not content or (comments and content[0] == "#" and number not in self.quoted_lines):
+        if not content or (comments and content[0] == "#" and number not in self.quoted):
             return
         spaces = len(line) - len(line.lstrip(" "))
         if spaces >= needed:
@@ -504,6 +521,8 @@ class _Yaml12:
 
 
 _GLUED_COMMENT = re.compile(r"(?:[ \t]*,)?#")
+_GLUED_ANYWHERE = re.compile(r"[\"'\]},]#")
+_INDICATORS = frozenset("-?:")
 _BLOCK_HEADER = re.compile(r"([|>][0-9+-]{0,2})(#)?")
 
 
