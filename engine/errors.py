@@ -58,7 +58,7 @@ class Problem:
     def __str__(self) -> str:
         """One line whatever the message quotes: a value's line breaks and control characters are
         shown as escapes, so no text from a file can print a line that looks like another problem."""
-        return f"{self.location}: {self.severity.value}: {printable(self.message)}"
+        return printable(f"{self.location}: {self.severity.value}: {self.message}")
 
     def as_json(self) -> dict[str, object]:
         return {

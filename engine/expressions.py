@@ -106,6 +106,14 @@ def compile_expression(text: str, roots: Collection[str] = ("data", "payload")) 
         )
     if "\0" in text:
         raise ExpressionSyntaxError("the expression contains a NUL character", text.index("\0"))
+    control = _CONTROL_CHARACTERS.search(text)
+    if control is not None:
+        code = ord(control.group())
+        raise ExpressionSyntaxError(
+            f"the expression contains the control character U+{code:04X}; to mean it inside quoted text, "
+            f"write the escape `\\x{code:02x}`",
+            control.start(),
+        )
     hidden = _BIDI_CONTROLS.search(text)
     if hidden is not None:
         raise ExpressionSyntaxError(
@@ -145,6 +153,7 @@ def _parse(source: str, indent: int) -> ast.Expression:
         raise ExpressionSyntaxError("the expression is nested too deeply") from None
 
 
+_CONTROL_CHARACTERS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 """Marks that change the order in which text is shown (the "Trojan Source" characters)."""
 

@@ -624,3 +624,11 @@ def test_marks_that_reorder_text_are_refused(mark: str) -> None:
     error = syntax_error(text)
     assert f"U+{ord(mark):04X}" in error.message and "what is shown is not what runs" in error.message
     assert error.offset == text.index(mark)
+
+
+@pytest.mark.parametrize("character", ["\x1b", "\x07", "\x85", "\x0b"])
+def test_control_characters_are_refused_so_messages_cannot_carry_them(character: str) -> None:
+    text = f"data.reason == 'a{character}b'"
+    error = syntax_error(text)
+    assert f"U+{ord(character):04X}" in error.message and error.offset == text.index(character)
+    assert run("data.reason == 'a\\x1bb'") is False  # the escape is the way to mean it

@@ -85,3 +85,8 @@ def test_aliases_that_expand_past_the_limit_are_blamed():
     lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 7)]
     problem = problem_of("\n".join(lines) + "\n")
     assert "aliases (`*name`) repeat too much" in problem.message and f"{MAX_VALUES:,}" in problem.message
+
+
+def test_a_file_name_with_a_line_break_prints_on_one_line():
+    problem = Problem(SourceLocation("evil\nok.yaml:1:1: error: forged", 2, 3), "duplicate key `a`")
+    assert str(problem) == "evil\\nok.yaml:1:1: error: forged:2:3: error: duplicate key `a`"
