@@ -249,7 +249,7 @@ class _ErrorTranslator:
                     path + (key,),
                     f"{where}`{key}` was read as a key because the comma before it ended the value of `{label}`: "
                     "inside `{...}` a comma ends a value; to keep the comma in the text, put the text in quotes: "
-                    f'{label}: "{text}, {key}"',
+                    f'{label}: "{text}"',
                     "comma-in-value",
                     key=True,
                 )
@@ -258,19 +258,31 @@ class _ErrorTranslator:
             yield self.problem(path + (key,), f"{where}unknown key `{key}`{hint}", "unknown-key", key=True)
 
     def value_cut_before(self, path: DocumentPath, key: str) -> tuple[str, str] | None:
-        """``(label, text)`` when ``key`` has no value and follows a text on its own line: what
-        ``{en: Repair, service station}`` gives, a flow mapping whose value a comma cut in two."""
+        """``(label, whole text)`` when ``key`` has no value and follows a text on its line, perhaps
+        past other keys with no value: what ``{en: Repair, service, station}`` gives, a flow
+        mapping whose value the commas cut apart."""
         mapping = _as_mapping(self.value_at(path))
         names = list(mapping)
-        index = names.index(key) if key in names else 0
-        if index == 0 or mapping[key] is not None:
+        if key not in names or mapping[key] is not None:
             return None
-        label = names[index - 1]
+        line = self.document.locate(path + (key,), key=True).line
+
+        def cut_piece(index: int) -> bool:
+            name = names[index]
+            return mapping[name] is None and self.document.locate(path + (name,), key=True).line == line
+
+        first = last = names.index(key)
+        while first > 0 and cut_piece(first - 1):
+            first -= 1
+        while last + 1 < len(names) and cut_piece(last + 1):
+            last += 1
+        if first == 0:
+            return None
+        label = names[first - 1]
         text = mapping[label]
-        if not isinstance(text, str):
+        if not isinstance(text, str) or self.document.locate(path + (label,), key=True).line != line:
             return None
-        same_line = self.document.locate(path + (key,), key=True).line == self.document.locate(path + (label,)).line
-        return (label, text) if same_line else None
+        return label, ", ".join([text, *names[first : last + 1]])
 
     def forbidden_keys(self, error: ValidationError, path: DocumentPath, where: str) -> Iterator[Problem]:
         kind = _as_mapping(self.value_at(path)).get("type")

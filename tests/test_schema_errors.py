@@ -302,6 +302,15 @@ CASES = [
         absent=("did you mean", "unknown key"),
     ),
     case(
+        "two-commas-cut-a-flow-value",
+        ("title: {zh: 简易维修, en: Simple repair}", "title: {zh: 简易维修, en: Repair, service, station}"),
+        "comma-in-value",
+        "station}",
+        "station",
+        "`station` was read as a key because the comma before it ended the value of `en`",
+        'en: "Repair, service, station"',
+    ),
+    case(
         "number-where-text-is-expected",
         ("    source: 三.1\n    on:\n      - trigger: submit", "    source: 1\n    on:\n      - trigger: submit"),
         "wrong-type",
