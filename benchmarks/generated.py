@@ -61,7 +61,7 @@ def definition_text(count: int) -> str:
         if index % 5 == 4:
             moves[0] += (
                 ", payload: {type: object, properties: {ok: {type: boolean}, amount: {type: number, minimum: 0}},"
-                " required: [ok]}, set: {ok: payload.ok, amount: payload.amount}"
+                " required: [ok, amount]}, set: {ok: payload.ok, amount: payload.amount}"
             )
         moves[0] += "}"
         if index > 0:

@@ -17,7 +17,7 @@ import networkx as nx
 from engine.errors import ExpressionSyntaxError, Problem, Severity
 from engine.expressions import compile_expression
 from engine.model import Deadline, FrozenJson, Process, Record, State, StateKind, Transition
-from engine.schema import did_you_mean
+from engine.schema import did_you_mean, zero_time_limit
 from engine.source import DocumentPath
 
 Check = Callable[[Process, "nx.DiGraph[str]"], Iterator[Problem]]
@@ -119,10 +119,34 @@ def check_source_references(process: Process, graph: nx.DiGraph[str]) -> Iterato
             )
 
 
+def check_zero_time_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """``PT0M`` fits the schema's ISO 8601 pattern but is no time at all (``0m`` the schema refuses)."""
+    for state in process.states.values():
+        written = [state.path + ("time_limit",)] if state.time_limit is None else []
+        written += [d.path + ("after",) for d in state.deadlines if d.after is None]
+        for path in written:
+            text = _get_text(process, path)
+            if text is not None:
+                yield _error(process, path, "zero-time-limit", zero_time_limit(text))
+
+
+def _get_text(process: Process, path: DocumentPath) -> str | None:
+    """The text written at ``path`` in the definition, if there is text there."""
+    node: Any = process.document
+    for part in path:
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, tuple) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node if isinstance(node, str) else None
+
+
 def check_deadlines(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for state in process.states.values():
         for deadline in state.deadlines:
-            if deadline.after is None:
+            if deadline.after is None and _get_text(process, deadline.path + ("after",)) is None:
                 yield _error(
                     process,
                     deadline.path,
@@ -265,6 +289,66 @@ def _expression(
             yield Problem(
                 place, f"`{root}.{name}` is not declared under {where}{did_you_mean(name, known)}", code="unknown-field"
             )
+
+
+def check_optional_copies(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """``set: {model: payload.model}`` where the payload may leave ``model`` out and the data field does
+    not allow null: every event that leaves it out would be refused when the data is checked."""
+    data_fields = _properties(process, process.data_schema)
+    if not data_fields:
+        return
+    for transition in process.transitions:
+        payload_fields = _properties(process, transition.payload_schema) or {}
+        required = _required(process, transition.payload_schema)
+        for assignment in transition.assignments:
+            copied = _COPY.match(assignment.expression or "")
+            if copied is None:
+                continue
+            name = copied.group(1)
+            if name not in payload_fields or name in required or assignment.field not in data_fields:
+                continue
+            if _allows_null(data_fields[assignment.field]):
+                continue
+            yield _warning(
+                process,
+                assignment.path,
+                "optional-copied",
+                f"transition `{transition.trigger}` sets `{assignment.field}` from `payload.{name}`, which the "
+                f"payload may leave out; `data.{assignment.field}` does not allow null, so an event without "
+                f"`{name}` would be refused — add `{name}` to the payload's `required`, or allow null in "
+                f"`data.properties.{assignment.field}`",
+            )
+
+
+_COPY = re.compile(r"^\s*payload\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
+
+
+def _required(process: Process, schema: FrozenJson | None) -> frozenset[str]:
+    """The top-level properties a schema requires, following ``allOf`` and references into records."""
+    if not isinstance(schema, Mapping):
+        return frozenset()
+    found = set(_required_fields(schema))
+    parts = schema.get("allOf")
+    for part in parts if isinstance(parts, tuple) else ():
+        found |= _required(process, part)
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        found |= _required(process, _local_target(process, ref))
+    return frozenset(found)
+
+
+def _allows_null(schema: Any) -> bool:
+    """Whether a field's schema lets it hold null; a schema this cannot tell counts as allowing it."""
+    if not isinstance(schema, Mapping):
+        return True
+    if "type" in schema:
+        kinds = schema["type"]
+        return "null" in (kinds if isinstance(kinds, tuple) else (kinds,))
+    if "enum" in schema and isinstance(schema["enum"], tuple):
+        return None in schema["enum"]
+    if "const" in schema:
+        return schema["const"] is None
+    return True
 
 
 def _properties(process: Process, schema: FrozenJson | None) -> Mapping[str, Any] | None:
@@ -470,9 +554,11 @@ CHECKS: tuple[Check, ...] = (
     check_state_references,
     check_role_references,
     check_source_references,
+    check_zero_time_limits,
     check_deadlines,
     check_calendar,
     check_expressions,
+    check_optional_copies,
     check_reachable,
     check_dead_ends,
     check_final_reachable,

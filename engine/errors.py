@@ -35,6 +35,7 @@ to write instead.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -58,7 +59,9 @@ class Problem:
     """A stable short name for the kind of problem (``yaml-syntax``, ``unknown-key``, ``unreachable``…)."""
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.severity.value}: {self.message}"
+        """One line whatever the message quotes: a value's line breaks and control characters are
+        shown as escapes, so no text from a file can print a line that looks like another problem."""
+        return printable(f"{self.location}: {self.severity.value}: {self.message}")
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -69,6 +72,21 @@ class Problem:
             "code": self.code,
             "message": self.message,
         }
+
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""Control characters, line and paragraph separators, and the marks that reorder text right to left."""
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` on one line with every control or bidirectional character written as an escape."""
+    return _UNPRINTABLE.sub(lambda found: _escape(found.group()), text)
+
+
+def _escape(character: str) -> str:
+    code = ord(character)
+    return _SHORT_ESCAPES.get(character) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 class ProcflowError(Exception):

@@ -23,13 +23,23 @@ The language:
   ``null``; reading a key of something that is not a mapping is an evaluation error.
 
 Line breaks read as spaces, as in YAML's folded style.
+
+Refused when compiled, so at load: what could never be evaluated (a division by a written zero,
+``'a' < 1``, ``1 in 'abc'``, any failing part made of written values only), a written number past
+2**63, a name written with look-alike letters (``ｄａｔａ``, which Python would read as ``data``),
+and the invisible marks that reorder text (U+202E and the other bidirectional controls), so the
+text an auditor reads is the text that runs.
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
+import io
 import operator
+import re
+import tokenize
+import unicodedata
 import warnings
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -96,6 +106,21 @@ def compile_expression(text: str, roots: Collection[str] = ("data", "payload")) 
         )
     if "\0" in text:
         raise ExpressionSyntaxError("the expression contains a NUL character", text.index("\0"))
+    control = _CONTROL_CHARACTERS.search(text)
+    if control is not None:
+        code = ord(control.group())
+        raise ExpressionSyntaxError(
+            f"the expression contains the control character U+{code:04X}; to mean it inside quoted text, "
+            f"write the escape `\\x{code:02x}`",
+            control.start(),
+        )
+    hidden = _BIDI_CONTROLS.search(text)
+    if hidden is not None:
+        raise ExpressionSyntaxError(
+            f"the expression contains U+{ord(hidden.group()):04X}, an invisible mark that reorders the text "
+            "around it, so what is shown is not what runs; remove it",
+            hidden.start(),
+        )
     # Line breaks become spaces so that everything is on one line and an ast column plus the
     # stripped indent is the character offset; Python refuses a leading indent, so strip it.
     one_line = text.replace("\r", " ").replace("\n", " ")
@@ -104,6 +129,7 @@ def compile_expression(text: str, roots: Collection[str] = ("data", "payload")) 
     if not source.strip():
         raise ExpressionSyntaxError("the expression is empty", 0)
     tree = _parse(source, indent)
+    _refuse_look_alike_names(source, indent)
     compiler = _Compiler(source, indent, frozenset([roots] if isinstance(roots, str) else roots))
     run = compiler.compile(tree.body, 1)
     return Expression(text, frozenset(compiler.paths), run)
@@ -125,6 +151,29 @@ def _parse(source: str, indent: int) -> ast.Expression:
         raise ExpressionSyntaxError("the expression has characters that cannot be read") from None
     except (RecursionError, MemoryError):
         raise ExpressionSyntaxError("the expression is nested too deeply") from None
+
+
+_CONTROL_CHARACTERS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Marks that change the order in which text is shown (the "Trojan Source" characters)."""
+
+
+def _refuse_look_alike_names(source: str, indent: int) -> None:
+    """Python reads names in their NFKC form, so ``ｄａｔａ`` (full-width letters) would run as ``data``."""
+    if source.isascii():
+        return
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):  # ast.parse accepted it; nothing more to find here
+        return
+    for token in tokens:
+        if token.type == tokenize.NAME and unicodedata.normalize("NFKC", token.string) != token.string:
+            raise ExpressionSyntaxError(
+                f"`{token.string}` is written with look-alike letters (full-width or other compatibility "
+                f"forms) that would be read as `{unicodedata.normalize('NFKC', token.string)}`; "
+                "type the name with ordinary letters",
+                indent + token.start[1],
+            )
 
 
 def _syntax_message(message: str, source: str, offset: int) -> str:
@@ -173,6 +222,15 @@ class _Compiler:
     # -- the walk --------------------------------------------------------------------------------
 
     def compile(self, node: ast.expr, depth: int) -> _Run:
+        run = self.compile_node(node, depth)
+        if isinstance(node, _OPERATIONS) and _reads_nothing(node):
+            try:  # what reads no data gives the same result every time: find now if that is a failure
+                run({})
+            except ExpressionEvaluationError as exc:
+                self.fail(f"{exc.message}; this can never be evaluated", node, exc.offset)
+        return run
+
+    def compile_node(self, node: ast.expr, depth: int) -> _Run:
         if depth > MAX_DEPTH:
             self.fail("the expression is nested too deeply; split it into simpler parts", node)
         depth += 1
@@ -203,6 +261,8 @@ class _Compiler:
         self.fail(_refusal(node), node)
 
     def constant(self, value: object, node: ast.expr) -> object:
+        if _is_number(value) and not abs(value) <= MAX_NUMBER:  # `not <=` also catches nan
+            self.fail(f"`{self.shown(node)}` is larger than numbers may be (at most 2**63 either side of 0)", node)
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         if isinstance(value, bytes):
@@ -271,6 +331,7 @@ class _Compiler:
         if kind is not None and kind != "a number":
             self.fail(f"`{symbol}` works on numbers only, not on {kind}", node)
         if isinstance(operand, ast.Constant) and _is_number(operand.value):
+            self.constant(operand.value, operand)  # within the limit
             value = operand.value  # fold `-5` so that comparing with it stays cheap
             return _constant(-value if symbol == "-" else value)
         return _negate(self.compile(operand, depth), symbol == "-", self.shown(node), self.offset(node))
@@ -298,6 +359,8 @@ class _Compiler:
             for kind in kinds:
                 if kind is not None and kind != "a number":
                     self.fail(f"`{symbol}` works on numbers only, not on {kind}", node)
+            if symbol in ("/", "%", "//") and _static_value(right) == 0:
+                self.fail(f"division by zero in `{self.shown(node)}`; this can never be evaluated", node)
         return _arithmetic(
             symbol, function, self.compile(left, depth), self.compile(right, depth), self.shown(node), self.offset(node)
         )
@@ -312,11 +375,27 @@ class _Compiler:
             if isinstance(op, (ast.Is, ast.IsNot)):
                 self.fail("`is` is not allowed; use `==` or `!=`, such as `data.x == null`", node)
             symbol = _COMPARISONS[type(op)]
+            kinds = [_static_kind(operand) for operand in operands[i : i + 2]]
             if symbol in _ORDER:
-                for operand in operands[i : i + 2]:
-                    kind = _static_kind(operand)
+                for operand, kind in zip(operands[i : i + 2], kinds, strict=True):
                     if kind not in (None, "a number", "text"):
                         self.fail(f"`{symbol}` compares two numbers or two texts; {kind} has no order", operand)
+                if None not in kinds and kinds[0] != kinds[1]:
+                    self.fail(
+                        f"`{symbol}` compares two numbers or two texts, not {kinds[0]} and {kinds[1]}; "
+                        "this can never be evaluated",
+                        operands[i],
+                    )
+            elif symbol in ("in", "not in") and kinds[1] not in (None, "text", "a list"):
+                self.fail(
+                    f"`{symbol}` needs a list, a text or a mapping on its right, not {kinds[1]}; "
+                    "this can never be evaluated",
+                    operands[i + 1],
+                )
+            elif symbol in ("in", "not in") and kinds[1] == "text" and kinds[0] not in (None, "text"):
+                self.fail(
+                    f"only text can be looked for in text, not {kinds[0]}; this can never be evaluated", operands[i]
+                )
             tests.append(_comparison_test(symbol, where, offset))
         return _comparison([self.compile(o, depth) for o in operands], tests)
 
@@ -367,6 +446,24 @@ def _static_kind(node: ast.expr) -> str | None:
             return _kind(_CONSTANT_NAMES[name])
         case ast.List() | ast.Tuple():
             return "a list"
+    return None
+
+
+_OPERATIONS = (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp)
+
+
+def _reads_nothing(node: ast.expr) -> bool:
+    """Whether ``node`` is made of written values only, so that it has the same value for all data."""
+    return not any(isinstance(n, ast.Name) and n.id not in _CONSTANT_NAMES for n in ast.walk(node))
+
+
+def _static_value(node: ast.expr) -> object:
+    """The number ``node`` is when it is written as one (``0``, ``-0.0``), else None."""
+    match node:
+        case ast.Constant(value=value) if _is_number(value):
+            return value
+        case ast.UnaryOp(op=ast.USub() | ast.UAdd(), operand=ast.Constant(value=value)) if _is_number(value):
+            return value
     return None
 
 

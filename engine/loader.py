@@ -9,7 +9,7 @@ stay text), refuse duplicate keys and foreign tags, and bound what aliases can e
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
@@ -93,8 +93,8 @@ def load_bytes(raw: bytes, file: str) -> LocatedDocument:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        before = raw[: exc.start].decode("utf-8-sig", "replace")
+        line, column = _place(before, len(before))
         raise _error(file, line, column, "encoding", "this is not UTF-8 text; save the file as UTF-8") from exc
     return load_text(text, file)
 
@@ -103,18 +103,92 @@ def load_text(text: str, file: str = "<text>") -> LocatedDocument:
     """Parse YAML text into a located document, or raise ``DefinitionError`` with the place."""
     if len(text.encode("utf-8")) > MAX_FILE_BYTES:
         raise _error(file, 1, 1, "too-large", f"a definition may be at most {MAX_FILE_BYTES:,} bytes")
-    parser = _Loader(text)
+    _refuse_characters(text, file)
     try:
-        return _build(parser.get_event, file)
+        return _parse(_Loader, text, file)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if _NESTING_LIMIT in (exc.problem or ""):
+            # libyaml stops at its own nesting limit, possibly while it scans ahead of the events;
+            # the pure-Python parser has none, so it reaches ours and says where it is passed.
+            raise _too_deep_from_python_parser(text, file, mark) from exc
         message = _describe_syntax_error(exc, text, mark)
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         raise _error(file, line, column, "yaml-syntax", message) from exc
-    except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
-        raise _error(file, 1, 1, "yaml-syntax", str(exc).splitlines()[0]) from exc
+    except yaml.reader.ReaderError as exc:  # a character the checks above let through
+        line, column = _place(text, exc.position)
+        raise _error(file, line, column, "yaml-syntax", f"YAML syntax: {exc.reason}") from exc
+    except yaml.YAMLError as exc:
+        raise _error(file, 1, 1, "yaml-syntax", f"YAML syntax: {str(exc).splitlines()[0]}") from exc
+
+
+def _parse(loader: Any, text: str, file: str) -> LocatedDocument:
+    parser = loader(text)
+    try:
+        return _build(parser.get_event, text, file)
     finally:
         parser.dispose()
+
+
+_NESTING_LIMIT = "exceeded maximum nesting depth"
+
+
+def _too_deep_from_python_parser(text: str, file: str, mark: yaml.Mark | None) -> DefinitionError:
+    try:
+        _parse(yaml.SafeLoader, text, file)
+    except DefinitionError as error:
+        if error.problems[0].code == "too-deep":
+            return error
+    except yaml.YAMLError:
+        pass
+    return _refuse(file, mark, "too-deep", _TOO_DEEP)
+
+
+_NOT_ALLOWED_CHARACTER = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""YAML 1.2's printable characters, less three that YAML 1.1 (so libyaml) reads as line breaks."""
+_LINE_SEPARATORS = {"\x85": "next line", "\u2028": "line separator", "\u2029": "paragraph separator"}
+_ESCAPES = {"\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"}
+
+
+def _refuse_characters(text: str, file: str) -> None:
+    """Refuse, at its line and column, the first character YAML does not allow in a file.
+
+    U+0085, U+2028 and U+2029 are refused too: YAML 1.2 and editors read them as text, but libyaml
+    reads YAML 1.1, where each breaks the line, so every line number after one would be wrong.
+    """
+    found = _NOT_ALLOWED_CHARACTER.search(text)
+    if found is None:
+        return
+    character = found.group()
+    line, column = _place(text, found.start())
+    code = f"U+{ord(character):04X}"
+    if character in _LINE_SEPARATORS:
+        message = (
+            f"the character {code} ({_LINE_SEPARATORS[character]}) is not allowed: some YAML readers break the "
+            f"line there and others do not; use an ordinary line break, or write `{_ESCAPES[character]}` "
+            "inside double quotes"
+        )
+    else:
+        message = (
+            f"control characters are not allowed: {code} here; remove it, or write it as an escape "
+            f"such as `\\x{ord(character):02x}` inside double quotes"
+            if ord(character) < 0x100
+            else f"the character {code} is not allowed in a YAML file; remove it"
+        )
+    raise _error(file, line, column, "character", message)
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _place(text: str, index: int) -> tuple[int, int]:
+    """The line and column (from 1) of ``text[index]``, counting lines as editors do: at \\n, \\r\\n or \\r."""
+    line = 1
+    line_start = 0
+    for found in _LINE_BREAK.finditer(text, 0, index):
+        line += 1
+        line_start = found.end()
+    return line, index - line_start + 1
 
 
 _Container = Union[dict[str, JsonValue], list[JsonValue], None]
@@ -124,7 +198,7 @@ _PLAIN_TEXT_STARTS = frozenset("~nNtTfF0123456789+-.")
 """The first characters of every plain scalar that is not text (null, booleans, numbers, .inf/.nan)."""
 
 
-def _build(next_event: Callable[[], Any], file: str) -> LocatedDocument:
+def _build(next_event: Callable[[], Any], text: str, file: str) -> LocatedDocument:
     """Fold the parser's events into plain data and the parser's mark for every key and value.
 
     One loop with the state of the open container in local variables: this runs once per event
@@ -132,6 +206,9 @@ def _build(next_event: Callable[[], Any], file: str) -> LocatedDocument:
     the parser's marks as they are (``SourceMap`` turns one into a location only when asked).
     Events are told apart by their exact type and read by attribute, hence ``Any``: the kinds are
     PyYAML's event classes, which libyaml's parser and the pure-Python one both produce.
+
+    The loop also holds the rules of YAML 1.2 that libyaml does not (see ``_Yaml12``), which need
+    the column of the innermost block collection and whether the parser is inside a flow collection.
     """
     values: dict[DocumentPath, Mark] = {}
     keys: dict[DocumentPath, Mark] = {}
@@ -147,14 +224,33 @@ def _build(next_event: Callable[[], Any], file: str) -> LocatedDocument:
     anchor: str | None = None
     outer: list[tuple[_Container, bool, DocumentPath, str | None, int, str | None]] = []
     root: JsonValue = None
-    total = 0
+    total = 0  # every value once, an alias counted as all it stands for
+    by_aliases = 0  # how much of `total` the aliases added
     documents = 0
+    yaml12 = _Yaml12(text, file)
+    glued = yaml12.may_glue_comments
+    blocks: list[int] = []  # the column of each open block collection (flow ones hold none)
+    block_column = -1  # of the innermost
+    flow_depth = 0  # how many flow collections are open
 
     while (event := next_event()) is not None:
         kind = type(event)
         mark = event.start_mark
         if kind is yaml.ScalarEvent:
             text = event.value
+            style = event.style
+            if style == '"' or style == "'":
+                if glued:
+                    yaml12.comment_after(event.end_mark.index)
+                if event.end_mark.line != mark.line:
+                    yaml12.quoted_lines(mark, event.end_mark, block_column, flow_depth)
+            elif style:
+                yaml12.block_scalar(mark, block_column)
+            elif flow_depth:
+                if text[:1] in _INDICATORS:
+                    yaml12.flow_plain_scalar(event)
+                if glued:
+                    yaml12.comment_after(event.end_mark.index)
             if is_mapping and key is None:
                 if text == "<<" and event.implicit[0]:
                     raise _refuse(file, mark, "merge-key", _NO_MERGE_KEYS)
@@ -180,17 +276,30 @@ def _build(next_event: Callable[[], Any], file: str) -> LocatedDocument:
             if event.tag not in (None, "!", _MAP_TAG if opens_mapping else _SEQ_TAG):
                 raise _refuse(file, mark, "tag", _tag_message(event.tag))
             if len(outer) >= MAX_DEPTH:
-                raise _refuse(file, mark, "too-deep", f"the file nests deeper than {MAX_DEPTH} levels")
+                raise _refuse(file, mark, "too-deep", _TOO_DEEP)
+            if event.flow_style:
+                if not flow_depth:
+                    yaml12.flow_opens(mark, block_column)
+                flow_depth += 1
+            else:  # a flow collection holds no block ones
+                block_column = mark.column
+                blocks.append(block_column)
             value = {} if opens_mapping else []
         elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            if flow_depth:
+                flow_depth -= 1
+                if glued:
+                    yaml12.comment_after(event.end_mark.index)
+                if not flow_depth:
+                    yaml12.flow_closes(event)
+            else:
+                blocks.pop()
+                block_column = blocks[-1] if blocks else -1
             if anchor is not None:
                 anchors[anchor] = (container, size)
             closed_size = size
             container, is_mapping, path, key, size, anchor = outer.pop()
             size += closed_size
-            total += closed_size
-            if total > MAX_VALUES:
-                raise _refuse(file, mark, "too-large", _TOO_LARGE)
             continue
         elif kind is yaml.AliasEvent:
             name = event.anchor
@@ -237,7 +346,8 @@ def _build(next_event: Callable[[], Any], file: str) -> LocatedDocument:
             added = 1
         elif kind is yaml.AliasEvent:
             added = anchors[event.anchor][1]
-        else:  # a mapping or list opens: what it holds is counted when it closes
+            by_aliases += added
+        else:  # a mapping or list opens; what it holds is added to its size as it closes
             outer.append((container, is_mapping, path, key, size, anchor))
             container, is_mapping, path, key, size, anchor = (
                 value,  # type: ignore[assignment]
@@ -247,12 +357,13 @@ def _build(next_event: Callable[[], Any], file: str) -> LocatedDocument:
                 1,
                 event.anchor,
             )
-            continue
+            added = 1
         size += added
         total += added
         if total > MAX_VALUES:
-            raise _refuse(file, mark, "too-large", _TOO_LARGE)
+            raise _refuse(file, mark, "too-large", _too_large(total - by_aliases))
 
+    yaml12.check_continuation_lines()
     return LocatedDocument(root, SourceMap.from_marks(file, values, keys, text_shifts))
 
 
@@ -260,7 +371,161 @@ _MAP_TAG = _CORE + "map"
 _SEQ_TAG = _CORE + "seq"
 _ONE_LINE_STYLES = (None, "", "'", '"')
 _NO_MERGE_KEYS = "merge keys (`<<: *name`) are not supported; write the keys out in full"
-_TOO_LARGE = f"the document expands to more than {MAX_VALUES:,} values; aliases (`*name`) repeat too much"
+_TOO_DEEP = f"the file nests deeper than {MAX_DEPTH} levels; a definition may nest at most {MAX_DEPTH} levels"
+
+
+def _too_large(written: int) -> str:
+    """Blame the aliases only when the values written out fit and the aliases' copies do not."""
+    if written <= MAX_VALUES:
+        return f"the document expands to more than {MAX_VALUES:,} values; aliases (`*name`) repeat too much"
+    return f"the document is too large: it holds more than {MAX_VALUES:,} values, the most a definition may hold"
+
+
+class _Yaml12:
+    """The rules of YAML 1.2 that libyaml lets through, each refused at its place.
+
+    * a comment needs a space before its `#` (yaml-test-suite SU5Z, X4QW, 9JBA, CVW2);
+    * a plain scalar in a flow collection cannot be `-` alone (YJV2, G5U8);
+    * the lines a flow collection or a quoted text continues on are indented past the block
+      collection it is in, and tabs do not count (9C9N, QB6E, DK95-01, Y79Y-03). One leniency:
+      a closing `]` or `}` may stand at that block collection's own column, as most tools allow;
+    * the blank lines that open a block scalar are no more indented than its first line (S98Z).
+    """
+
+    def __init__(self, text: str, file: str):
+        self.text = text
+        self.file = file
+        self.continued: list[tuple[Any, int, int, bool]] = []
+        """(the mark on the first line, the last line, spaces needed, whether lines starting with `#`
+        are comments): the lines after the first, up to the last, must be indented that far."""
+        self.quoted: set[int] = set()
+        self.closing_lines: list[tuple[int, str, int]] = []
+        """A flow collection's closing line that starts with its bracket: number, indent, spaces needed."""
+        """Lines inside a quoted text in a flow collection: a `#` there is text, not a comment."""
+        self.flow_start: tuple[Any, int] = (None, 0)  # the outermost open flow collection: mark, spaces needed
+        self.may_glue_comments = _GLUED_ANYWHERE.search(text) is not None
+        """Whether a `#` follows a quote, a bracket or a comma anywhere; if not, no comment is glued."""
+
+    def lines_after(self, mark: Any) -> Iterator[tuple[int, str]]:
+        """The number (from 0) and text of each line after the one ``mark`` is on."""
+        text = self.text
+        number = mark.line
+        for found in _LINE_BREAK.finditer(text, mark.index):
+            number += 1
+            end = _LINE_BREAK.search(text, found.end())
+            yield number, text[found.end() : end.start() if end is not None else len(text)]
+
+    def quoted_lines(self, start: Any, end: Any, block_column: int, flow_depth: int) -> None:
+        """A quoted text over several lines: its lines are text, and in block context need indenting."""
+        if flow_depth:
+            self.quoted.update(range(start.line + 1, end.line + 1))
+        else:
+            self.continued.append((start, end.line, block_column + 1, False))
+
+    def flow_plain_scalar(self, event: Any) -> None:
+        value = event.value
+        if value[:1] in ("-", "?", ":") and value[1:2] in ("", " ", "\t"):
+            raise _refuse(
+                self.file,
+                event.start_mark,
+                "yaml-syntax",
+                f"YAML syntax: `{value[0]}` cannot begin a plain value inside `[...]` or `{{...}}`; "
+                f'quote it, e.g. "{value}"',
+            )
+
+    def flow_opens(self, mark: Any, block_column: int) -> None:
+        self.flow_start = (mark, block_column + 1)
+
+    def flow_closes(self, event: Any) -> None:
+        """The outermost flow collection closes: its lines need indenting past the block it is in."""
+        opening, needed = self.flow_start
+        closing = event.start_mark
+        if closing.line > opening.line:
+            before = self.text[closing.index - closing.column : closing.index]
+            bracket_first = not before.strip(" \t")
+            self.continued.append((opening, closing.line - 1, needed, True))
+            if bracket_first:  # the line holds nothing but the closing bracket and what follows it
+                self.closing_lines.append((closing.line, before, needed - 1))
+            else:
+                self.continued[-1] = (opening, closing.line, needed, True)
+
+    def comment_after(self, index: int) -> None:
+        """A `#` straight after a quoted text, a closing bracket or a comma is not a comment."""
+        found = _GLUED_COMMENT.match(self.text, index)
+        if found is not None:
+            line, column = _place(self.text, found.end() - 1)
+            raise _error(
+                self.file,
+                line,
+                column,
+                "yaml-syntax",
+                "YAML syntax: a comment needs a space before its `#`; write ` #`, or quote the text that holds `#`",
+            )
+
+    def block_scalar(self, mark: Any, block_column: int) -> None:
+        header = _BLOCK_HEADER.match(self.text, mark.index)
+        if header is None:
+            return
+        if header.group(2):
+            line, column = _place(self.text, header.end() - 1)
+            raise _error(
+                self.file,
+                line,
+                column,
+                "yaml-syntax",
+                f"YAML syntax: a comment needs a space before its `#`; write `{header.group(1)} #`",
+            )
+        if any(c.isdigit() for c in header.group(1)):
+            return  # the indentation is given, not guessed from the first line
+        blank: list[tuple[int, int]] = []  # the spaces and number of each blank line before the first
+        for number, text in self.lines_after(mark):
+            spaces = len(text) - len(text.lstrip(" "))
+            if not text.strip(" "):
+                blank.append((spaces, number))
+                continue
+            wider = [at for n, at in blank if n > spaces]
+            if spaces > block_column and wider:
+                raise _error(
+                    self.file,
+                    wider[0] + 1,
+                    1,
+                    "yaml-syntax",
+                    "YAML syntax: a blank line at the start of a block text (`|` or `>`) has more spaces "
+                    f"than its first line (line {number + 1}); remove the extra spaces",
+                )
+            return
+
+    def check_continuation_lines(self) -> None:
+        for first, last, needed, comments in self.continued:
+            for number, line in self.lines_after(first):
+                if number > last:
+                    break
+                self.continuation_line(number, line, needed, comments)
+        for number, indent, needed in self.closing_lines:
+            self.continuation_line(number, indent + "]", needed, True)
+
+    def continuation_line(self, number: int, line: str, needed: int, comments: bool) -> None:
+        content = line.lstrip(" \t")
+        if not content or (comments and content[0] == "#" and number not in self.quoted):
+            return
+        spaces = len(line) - len(line.lstrip(" "))
+        if spaces >= needed:
+            return
+        if line[spaces : spaces + 1] == "\t":
+            message = "YAML syntax: a tab character here — tabs cannot indent YAML; indent with spaces"
+        else:
+            message = (
+                f"YAML syntax: this line continues a value begun on an earlier line, so it must be indented "
+                f"further than the key or `-` that value belongs to: indent it by at least {needed} "
+                f"space{'s' if needed > 1 else ''}"
+            )
+        raise _error(self.file, number + 1, spaces + 1, "yaml-syntax", message)
+
+
+_GLUED_COMMENT = re.compile(r"(?:[ \t]*,)?#")
+_GLUED_ANYWHERE = re.compile(r"[\"'\]},]#")
+_INDICATORS = frozenset("-?:")
+_BLOCK_HEADER = re.compile(r"([|>][0-9+-]{0,2})(#)?")
 
 
 def _resolve_tagged(tag: str | None, text: str, file: str, mark: Mark) -> JsonValue:

@@ -250,8 +250,47 @@ class _ErrorTranslator:
         for key in _as_mapping(error.instance):
             if key in allowed:
                 continue
+            cut = self.value_cut_before(path, key)
+            if cut is not None and not (key.isidentifier() and did_you_mean(key, allowed)):
+                label, text = cut
+                yield self.problem(
+                    path + (key,),
+                    f"{where}`{key}` was read as a key because the comma before it ended the value of `{label}`: "
+                    "inside `{...}` a comma ends a value; to keep the comma in the text, put the text in quotes: "
+                    f'{label}: "{text}"',
+                    "comma-in-value",
+                    key=True,
+                )
+                continue
             hint = did_you_mean(key, allowed) or (f" — allowed here: {', '.join(allowed)}" if allowed else "")
             yield self.problem(path + (key,), f"{where}unknown key `{key}`{hint}", "unknown-key", key=True)
+
+    def value_cut_before(self, path: DocumentPath, key: str) -> tuple[str, str] | None:
+        """``(label, whole text)`` when ``key`` has no value and follows a text on its line, perhaps
+        past other keys with no value: what ``{en: Repair, service, station}`` gives, a flow
+        mapping whose value the commas cut apart."""
+        mapping = _as_mapping(self.value_at(path))
+        names = list(mapping)
+        if key not in names or mapping[key] is not None:
+            return None
+        line = self.document.locate(path + (key,), key=True).line
+
+        def cut_piece(index: int) -> bool:
+            name = names[index]
+            return mapping[name] is None and self.document.locate(path + (name,), key=True).line == line
+
+        first = last = names.index(key)
+        while first > 0 and cut_piece(first - 1):
+            first -= 1
+        while last + 1 < len(names) and cut_piece(last + 1):
+            last += 1
+        if first == 0:
+            return None
+        label = names[first - 1]
+        text = mapping[label]
+        if not isinstance(text, str) or self.document.locate(path + (label,), key=True).line != line:
+            return None
+        return label, ", ".join([text, *names[first : last + 1]])
 
     def forbidden_keys(self, error: ValidationError, path: DocumentPath, where: str) -> Iterator[Problem]:
         kind = _as_mapping(self.value_at(path)).get("type")
@@ -293,9 +332,11 @@ class _ErrorTranslator:
         wanted = [f"`{e.validator_value}`" for e in kind_errors if e.validator == "const"] + wanted
         expected = " or ".join(dict.fromkeys(wanted)) or "something else"
         about = _description(error.schema)
+        types = [t for e in kind_errors if e.validator == "type" for t in _as_list(e.validator_value)]
         yield self.problem(
             path,
-            f"{where}expected {expected}, got {_show(error.instance)}" + (f". {about}" if about else ""),
+            f"{where}expected {expected}, got {_show(error.instance)}{_quote_hint(types, error.instance)}"
+            + (f". {about}" if about else ""),
             "wrong-type",
         )
 
@@ -305,15 +346,21 @@ class _ErrorTranslator:
         about = _description(error.schema)
         if validator == "type":
             wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in _as_list(value))
-            return "wrong-type", f"must be {wanted}, got {_show(instance)}" + (f". {about}" if about else "")
+            return "wrong-type", (
+                f"must be {wanted}, got {_show(instance)}{_quote_hint(_as_list(value), instance)}"
+                + (f". {about}" if about else "")
+            )
         if validator == "enum":
-            choices = [str(c) for c in _as_list(value)]
+            choices = [_literal(c) for c in _as_list(value)]
             return "not-a-choice", (
-                f"must be one of {', '.join(choices)}; got {_show(instance)}" + did_you_mean(str(instance), choices)
+                f"must be one of {', '.join(choices)}; got {_show(instance)}"
+                + did_you_mean(_literal(instance), choices)
             )
         if validator == "const":
             return "wrong-value", f"must be {json.dumps(value, ensure_ascii=False)}, got {_show(instance)}"
         if validator == "pattern":
+            if value == _duration_pattern() and isinstance(instance, str) and _ZERO_DURATION.match(instance.strip()):
+                return "zero-time-limit", zero_time_limit(instance)
             rule = _IDENTIFIER_RULE if value == _IDENTIFIER_PATTERN else ""
             return "bad-format", f"{_show(instance)} is not valid here.{rule} {about}".rstrip()
         if validator == "format":
@@ -334,7 +381,7 @@ class _ErrorTranslator:
                 "exclusiveMaximum": "less than",
             }[str(validator)]
             return "out-of-range", f"must be {bound} {value}"
-        return str(validator), error.message
+        return str(validator), _PYTHON_LITERAL.sub(lambda found: _literal(_PYTHON_VALUES[found.group()]), error.message)
 
     def where(self, path: DocumentPath) -> str:
         """``state `diagnose`, transition `approve`, `payload`: `` — the path, in the reader's terms."""
@@ -397,6 +444,37 @@ _FORBIDDEN_HINTS = {
     "deadlines": "; only a state that takes time (task, wait, start) has deadlines",
     "time_limit": "; only a state that takes time (task, wait, start) has a time limit",
 }
+
+
+_ZERO_DURATION = re.compile(r"^(?:0+\s*[a-z]|0+\s+working|P[0WDTHMS]*$)")
+_PYTHON_VALUES = {"None": None, "True": True, "False": False}
+_PYTHON_LITERAL = re.compile(r"\b(?:None|True|False)\b")
+
+
+def zero_time_limit(text: str) -> str:
+    """Why ``0m`` (or ``PT0S``) is refused, in words; the schema's pattern and the checks both say it."""
+    return (
+        f"`{text}` is no time at all: a time limit of zero would be over the moment it began; "
+        "write how long the step may take, at least `1m`, or leave the time limit out"
+    )
+
+
+def _duration_pattern() -> Any:
+    return process_schema().get("$defs", {}).get("duration", {}).get("pattern")
+
+
+def _literal(value: Any) -> str:
+    """A value as YAML writes it: ``null``, ``true`` and ``false``, not Python's None, True and False."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return str(value)
+
+
+def _quote_hint(types: Sequence[Any], value: Any) -> str:
+    """Where text is wanted and YAML read a number or true/false, say how to write it as text."""
+    if "string" not in types or not isinstance(value, (int, float)):  # bool is an int
+        return ""
+    return f' — to write it as text, put it in quotes: "{_literal(value)}"'
 
 
 def _under_property_names(error: ValidationError) -> bool:

@@ -8,6 +8,7 @@ edited text so the cases survive changes to the fixture) and the words of its me
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from types import MappingProxyType
@@ -15,6 +16,7 @@ from types import MappingProxyType
 import pytest
 from conftest import mutate, position
 
+from engine import Actor, InvalidData, Runtime, load_process_text
 from engine.checks import check_dead_ends, state_graph
 from engine.errors import Problem, Severity
 from engine.processes import ValidationReport, validate_text
@@ -454,6 +456,84 @@ CASES = [
         "powers (`**`) are not allowed",
     ),
     case(
+        "zero-iso-time-limit",
+        ("time_limit: 24h", "time_limit: PT0S"),
+        "zero-time-limit",
+        ERROR,
+        "time_limit: PT0S",
+        "PT0S",
+        "`PT0S` is no time at all",
+        "at least `1m`",
+    ),
+    case(
+        "zero-iso-deadline",
+        ("      - after: 3d\n", "      - after: P0D\n"),
+        "zero-time-limit",
+        ERROR,
+        "after: P0D",
+        "P0D",
+        "`P0D` is no time at all",
+    ),
+    case(
+        "optional-payload-field-copied-into-required-data",
+        ("          required: [in_warranty, model]", "          required: [in_warranty]"),
+        "optional-copied",
+        WARNING,
+        "          model: payload.model",
+        "model",
+        "transition `submit` sets `model` from `payload.model`, which the payload may leave out",
+        "`data.model` does not allow null",
+        "add `model` to the payload's `required`",
+    ),
+    case(
+        "expression-division-by-zero",
+        ("conditions: payload.quote <= 500", "conditions: payload.quote // 0 <= 500"),
+        "expression",
+        ERROR,
+        "conditions: payload.quote // 0",
+        "payload",
+        "division by zero",
+        "can never be evaluated",
+    ),
+    case(
+        "expression-text-compared-with-number",
+        ("conditions: payload.quote <= 500", "conditions: payload.quote <= 500 and 'a' < 1"),
+        "expression",
+        ERROR,
+        "and 'a' < 1",
+        "'a'",
+        "not text and a number",
+    ),
+    case(
+        "expression-constant-past-the-limit",
+        ("conditions: payload.quote <= 500", "conditions: payload.quote <= 99999999999999999999"),
+        "expression",
+        ERROR,
+        "<= 99999999999999999999",
+        "9",
+        "larger than numbers may be",
+    ),
+    case(
+        "expression-full-width-name",
+        ("conditions: payload.quote <= 500", "conditions: ｐａｙｌｏａｄ.quote <= 500"),
+        "expression",
+        ERROR,
+        "conditions: ｐａｙｌｏａｄ",
+        "ｐ",
+        "look-alike letters",
+        "`payload`",
+    ),
+    case(
+        "expression-right-to-left-override",
+        ("conditions: payload.quote <= 500", 'conditions: "payload.quote <= 500 or \u202e1 > 0"'),
+        "expression",
+        ERROR,
+        "\u202e1 > 0",
+        None,
+        "U+202E",
+        "what is shown is not what runs",
+    ),
+    case(
         "expression-unknown-root-in-branch",
         ("      - when: data.in_warranty\n", "      - when: payload.in_warranty\n"),
         "expression",
@@ -845,3 +925,23 @@ def test_an_error_beside_warnings_makes_the_file_not_ok(fixture_text: str) -> No
     assert not report.ok and report.process is None
     assert [p.code for p in report.errors] == ["unknown-reference"]
     assert [p.code for p in report.warnings] == ["unproduced-record"]
+
+
+def test_optional_copy_is_not_a_warning_when_the_field_is_required_or_may_be_null(fixture_text: str) -> None:
+    assert not [p for p in validate(fixture_text).problems if p.code == "optional-copied"]
+    nullable = mutate(
+        fixture_text,
+        ("          required: [in_warranty, model]", "          required: [in_warranty]"),
+        ("    model: {type: string}\nstates:", '    model: {type: ["string", "null"]}\nstates:'),
+    )
+    assert not [p for p in validate(nullable).problems if p.code == "optional-copied"]
+
+
+def test_the_optional_copy_warning_names_a_real_refusal(fixture_text: str) -> None:
+    text = mutate(fixture_text, ("          required: [in_warranty, model]", "          required: [in_warranty]"))
+    monday = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    runtime = Runtime(load_process_text(text, FILE), clock=lambda: monday)
+    customer = Actor("wang", ["customer"])
+    instance = runtime.start(customer, at=monday)
+    with pytest.raises(InvalidData):
+        runtime.fire(instance, "submit", customer, {"in_warranty": True}, at=monday)

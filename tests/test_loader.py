@@ -47,6 +47,8 @@ def test_locations_point_at_values_and_keys():
     assert doc.locate(("states", "review", "missing", 0)) == SourceLocation("f.yaml", 3, 5)
 
 
+# Columns are asserted where procflow itself chose the place (the key, the tag, the character);
+# where the YAML parser finds the error, where it stops on the line is its own business.
 @pytest.mark.parametrize(
     "text, line, column, words",
     [
@@ -57,9 +59,9 @@ def test_locations_point_at_values_and_keys():
         pytest.param("a: !!binary aGVsbG8=\n", 1, 4, "`!!binary` is not allowed", id="binary-tag"),
         pytest.param("a: !custom x\n", 1, 4, "`!custom` is not allowed", id="local-tag"),
         pytest.param("a: !!set {x}\n", 1, 4, "`!!set` is not allowed", id="set-tag"),
-        pytest.param("a:\n\t- 1\n", 2, 1, "tabs cannot indent YAML", id="tab"),
-        pytest.param("a:\n  b: 1\n c: 2\n", 3, 2, "indented differently", id="indentation"),
-        pytest.param("a: b: c\n", 1, 5, "put the value in quotes", id="colon-in-value"),
+        pytest.param("a:\n\t- 1\n", 2, None, "tabs cannot indent YAML", id="tab"),
+        pytest.param("a:\n  b: 1\n c: 2\n", 3, None, "indented differently", id="indentation"),
+        pytest.param("a: b: c\n", 1, None, "put the value in quotes", id="colon-in-value"),
         pytest.param("a: 1\n---\nb: 2\n", 2, 1, "one YAML document", id="two-documents"),
         pytest.param("a: &x {b: 1}\nc:\n  <<: *x\n", 3, 3, "merge keys", id="merge-key"),
         pytest.param("a: &x [*x]\n", 1, 8, "before its anchor", id="recursive-alias"),
@@ -68,13 +70,20 @@ def test_locations_point_at_values_and_keys():
         pytest.param("a: .nan\n", 1, 4, "not a finite number", id="nan"),
         pytest.param("a: -.inf\n", 1, 4, "not a finite number", id="infinity"),
         pytest.param("a: " + "9" * 5000 + "\n", 1, 4, "too many digits", id="huge-integer"),
-        pytest.param("[" * 10_000 + "]" * 10_000, 1, MAX_DEPTH + 1, f"deeper than {MAX_DEPTH}", id="deep-nesting"),
-        pytest.param("a: \x07\n", 1, 1, "control characters", id="control-character"),
+        # libyaml has a nesting limit of its own, which it may reach while scanning ahead of the
+        # events procflow reads: whichever refuses first, the message and the line are procflow's.
+        pytest.param("[" * 10_000 + "]" * 10_000, 1, None, f"nests deeper than {MAX_DEPTH} levels", id="deep-nesting"),
+        pytest.param("[\n" * 2_000 + "]" * 2_000, MAX_DEPTH + 1, None, f"deeper than {MAX_DEPTH}", id="deep-lines"),
+        pytest.param(
+            "".join(f"{'  ' * n}k{n}:\n" for n in range(100)), MAX_DEPTH + 1, None, "deeper than", id="deep-block"
+        ),
+        pytest.param("a: \x07\n", 1, 4, "control characters are not allowed: U+0007", id="control-character"),
     ],
 )
 def test_bad_yaml_is_refused_with_its_place(text, line, column, words):
     problem = problem_of(text)
-    assert (problem.location.line, problem.location.column) == (line, column)
+    assert problem.location.line == line
+    assert column is None or problem.location.column == column
     assert words in problem.message
 
 
@@ -114,7 +123,8 @@ def test_missing_file_is_a_located_problem(tmp_path):
 # The loader keeps the parser's marks and makes a location only when one is asked for; whatever the
 # document, every node must still have one, and the source map must read as an ordinary mapping.
 # No digits in text: PyYAML writes YAML 1.1, which leaves `1e3` and `0o7` unquoted, and YAML 1.2 reads them as numbers.
-_words = st.text(st.characters(codec="utf-8", exclude_characters="0123456789"), max_size=8)
+# Nor U+0085, U+2028 or U+2029, which the loader refuses and some PyYAML versions write unescaped.
+_words = st.text(st.characters(codec="utf-8", exclude_characters="0123456789\x85\u2028\u2029"), max_size=8)
 _scalars = st.none() | st.booleans() | st.integers() | _words
 _documents = st.recursive(
     _scalars,

@@ -287,6 +287,76 @@ CASES = [
         "state `check_warranty`: `time_limit` is not allowed in a `decision` state",
         "takes time",
     ),
+    # -- what YAML read differently from what was meant
+    case(
+        "comma-cuts-a-flow-value",
+        (
+            "  clerk: {zh: 客服人员, en: Service clerk, department: service}",
+            "  clerk: {zh: 客服人员, en: Service clerk, service station, department: service}",
+        ),
+        "comma-in-value",
+        "service station,",
+        "service",
+        "role `clerk`: `service station` was read as a key because the comma before it ended the value of `en`",
+        'put the text in quotes: en: "Service clerk, service station"',
+        absent=("did you mean", "unknown key"),
+    ),
+    case(
+        "two-commas-cut-a-flow-value",
+        ("title: {zh: 简易维修, en: Simple repair}", "title: {zh: 简易维修, en: Repair, service, station}"),
+        "comma-in-value",
+        "station}",
+        "station",
+        "`station` was read as a key because the comma before it ended the value of `en`",
+        'en: "Repair, service, station"',
+    ),
+    case(
+        "number-where-text-is-expected",
+        ("    source: 三.1\n    on:\n      - trigger: submit", "    source: 1\n    on:\n      - trigger: submit"),
+        "wrong-type",
+        "    source: 1\n",
+        "1",
+        "state `apply`, `source`: expected text or a mapping",
+        "got the number `1`",
+        'put it in quotes: "1"',
+    ),
+    case(
+        "true-where-text-is-expected",
+        ("    en: Accept the application", "    en: true"),
+        "wrong-type",
+        "    en: true",
+        "true",
+        "must be text, got `true`",
+        'put it in quotes: "true"',
+        absent=("True",),
+    ),
+    case(
+        "zero-time-limit",
+        ("time_limit: 24h", "time_limit: 0m"),
+        "zero-time-limit",
+        "time_limit: 0m",
+        "0m",
+        "`0m` is no time at all",
+        "at least `1m`",
+        absent=("is not valid here",),
+    ),
+    case(
+        "zero-deadline",
+        ("      - after: 3d\n", "      - after: PT0M\n"),
+        "zero-time-limit",
+        "after: PT0M",
+        "PT0M",
+        "`PT0M` is no time at all",
+    ),
+    case(
+        "null-where-a-choice-is-expected",
+        ("    type: task\n    zh: 报价", "    type: ~\n    zh: 报价"),
+        "not-a-choice",
+        "type: ~",
+        "~",
+        "must be one of start, task, decision, wait, final; got `null`",
+        absent=("None",),
+    ),
 ]
 
 
@@ -297,6 +367,8 @@ def test_schema_error(fixture_text: str, c: Case) -> None:
     problem = problem_at(report, c.code, *position(text, c.needle, c.at))
     assert problem.severity is Severity.ERROR
     assert_words(problem.message, c.words)
+    for word in c.absent:
+        assert word not in problem.message, problem.message
     assert not report.ok and report.process is None
 
 
