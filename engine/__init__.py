@@ -16,6 +16,7 @@ from engine.errors import (
     ExpressionError,
     GuardFailed,
     InstanceFormatError,
+    InvalidActor,
     InvalidData,
     InvalidPayload,
     InvalidTime,
@@ -30,6 +31,7 @@ from engine.errors import (
     StoreError,
     StoreURLError,
     UnknownTrigger,
+    UnreachableDeadline,
 )
 from engine.instances import (
     BranchTaken,
@@ -70,6 +72,7 @@ __all__ = [
     "GuardFailed",
     "Instance",
     "InstanceFormatError",
+    "InvalidActor",
     "InvalidData",
     "InvalidPayload",
     "InvalidTime",
@@ -79,6 +82,7 @@ __all__ = [
     "Runtime",
     "Signature",
     "UnknownTrigger",
+    "UnreachableDeadline",
     "instance_from_json",
     "instance_to_json",
     "Branch",

@@ -17,12 +17,15 @@ from engine.errors import (
     ConflictError,
     DefinitionError,
     EventRefused,
+    InvalidData,
+    InvalidPayload,
     NotFound,
     ProcflowError,
     ReplayMismatch,
     StoreError,
     StoreURLError,
 )
+from engine.inputs import read_json
 from engine.instances import Entry, instance_to_json
 from engine.model import Process, thaw_json
 from engine.processes import ValidationReport, definition_files, load_process, validate_file
@@ -413,8 +416,8 @@ def _actor_arg(text: str) -> Actor:
 
 def _json_arg(text: str, option: str) -> dict[str, object]:
     try:
-        value = json.loads(text)
-    except ValueError as exc:
+        value = read_json(text, option, InvalidData if option == "--data" else InvalidPayload)
+    except json.JSONDecodeError as exc:
         raise _UsageError(f"procflow: {option} is not JSON ({exc}): {text!r}") from None
     if not isinstance(value, dict):
         raise _UsageError(f"procflow: {option} must be a JSON object ({{...}}), got {text!r}")

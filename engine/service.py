@@ -39,6 +39,7 @@ from engine.errors import (
     StaleVersion,
     StoreError,
 )
+from engine.inputs import json_object
 from engine.instances import Entry, Instance, OpenDeadline
 from engine.model import Process, thaw_json
 from engine.processes import load_process, load_process_text
@@ -183,6 +184,7 @@ class Workflows:
         writers kept moving the instance on and it is no longer allowed, or kept winning the race;
         ``KeyReused`` when ``key`` already recorded a different event.
         """
+        payload = json_object(payload or {}, "payload")  # within the limits before it is compared or stored
         for attempt in range(self._retries):
             instance = self.store.load(instance_id)
             runtime = self.runtime(instance.process_id, instance.content_hash)

@@ -17,6 +17,7 @@ LAYERS = [
     "expressions",
     "model",
     "timing",
+    "inputs",
     "instances",
     "definition",
     "checks",

@@ -63,8 +63,10 @@ def read_history(path: str | os.PathLike[str]) -> Instance:
             document = json.load(file)
     except OSError as exc:
         raise InstanceFormatError(f"{os.fspath(path)}: cannot read the history: {exc.strerror or exc}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:  # not JSON, or an integer of over 4,300 digits
         raise InstanceFormatError(f"{os.fspath(path)}: not a JSON history: {exc}") from exc
+    except RecursionError:
+        raise InstanceFormatError(f"{os.fspath(path)}: not a history: it is nested too deeply") from None
     try:
         return instance_from_json(document)
     except InstanceFormatError as exc:
