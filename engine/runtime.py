@@ -1,12 +1,13 @@
 """Running instances of a definition: who may do what, with which data, by when, on the record.
 
 ``Runtime(process)`` compiles the definition once; every instance of it is then moved by that one
-machine. An event is checked completely before anything changes: the trigger must leave the current
+machine. An event is checked completely before anything changes: its time must be one procflow
+records and its payload within the limits of ``engine.inputs``, the trigger must leave the current
 state, the actor must hold its roles (and those of any signature it needs, and must not be barred
-from signing), the payload must fit the trigger's input schema, its conditions must hold, and the
-data it sets must fit the process's data schema. Decisions reached on the way resolve on entry.
-Only then are the instance's state, data and deadlines replaced and its history appended, so a
-refused event changes nothing.
+from signing), the payload must fit the trigger's input schema, its conditions must hold, the data
+it sets must fit the process's data schema, and the business calendar must be able to count the
+deadlines it opens. Decisions reached on the way resolve on entry. Only then are the instance's
+state, data and deadlines replaced and its history appended, so a refused event changes nothing.
 
 Time comes from the injected clock, or an explicit ``at``; a deadline fires at its own due time,
 which ``advance`` catches up on. Working-time limits count on the definition's business calendar.
