@@ -114,7 +114,7 @@ def _working_due_time(start: datetime.datetime, duration: Duration, calendar: Ca
         if is_working_day(calendar, day):
             for begin, end in calendar.working_hours:
                 opens = max(_micros(begin), not_before)
-                available = _micros(end) - opens
+                available = _end_micros(end) - opens
                 if available <= 0:
                     continue
                 if remaining <= available:
@@ -133,11 +133,14 @@ def _working_micros(duration: Duration, calendar: Calendar) -> int:
 
 
 def _day_length(calendar: Calendar) -> int:
-    return sum((_micros(end) - _micros(begin) for begin, end in calendar.working_hours), 0)
+    return sum((_end_micros(end) - _micros(begin) for begin, end in calendar.working_hours), 0)
+
+
+def _end_micros(end: datetime.time) -> int:
+    """Microseconds from midnight to the end of a working period; ``END_OF_DAY`` is 24:00."""
+    return _DAY if end == END_OF_DAY else _micros(end)
 
 
 def _micros(moment: datetime.time) -> int:
-    """Microseconds since midnight; ``END_OF_DAY`` is the whole day (24:00)."""
-    if moment == END_OF_DAY:
-        return _DAY
+    """Microseconds since midnight."""
     return ((moment.hour * 60 + moment.minute) * 60 + moment.second) * _MICROS + moment.microsecond

@@ -70,6 +70,8 @@ def test_a_whole_day_of_working_hours_counts_every_second():
     start = local(2026, 11, 23, 13, 7, 11)
     assert due_time(start, limit("2 working days"), always) == start + dt.timedelta(days=2)
     assert due_time(start, limit("50 working hours"), always) == start + dt.timedelta(hours=50)
+    last = dt.datetime(2026, 11, 23, 23, 59, 59, 999_999, tzinfo=SHANGHAI)  # the instant before 24:00
+    assert due_time(last, limit("1 working hour"), always) == last + dt.timedelta(hours=1)
 
 
 def test_working_time_counts_the_microseconds_of_its_start():
@@ -95,6 +97,18 @@ def test_hours_past_24_00_are_refused_at_load_where_they_are_written(hours, item
     assert (problem.location.line, problem.location.column) == position(text, item)
     assert "hours are 00:00 to 24:00" in problem.message
     assert "`24:00` (the end of the day) may only end a period" in problem.message
+
+
+def test_a_calendar_with_no_working_days_or_hours_is_refused_at_load():
+    for edit, needle in [
+        (("working_days: [mon, tue, wed, thu, fri]", "working_days: []"), "[]"),
+        ((HOURS, "working_hours: []"), "[]"),
+        ((HOURS, 'working_hours: ["09:00-09:00"]'), '"09:00-09:00"'),
+    ]:
+        text = fixture_with(edit)
+        report = validate_text(text)
+        assert report.process is None
+        assert [(p.location.line, p.location.column) for p in report.errors] == [position(text, needle)]
 
 
 # --- limits the calendar can never count -------------------------------------------------------------
