@@ -21,6 +21,7 @@ import datetime
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -46,12 +47,16 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
-def json_copy(value: Any, where: str, refuse: Refusal = InvalidPayload) -> Any:
+def json_copy(value: Any, where: str, refuse: Refusal = InvalidPayload, *, sized: bool = True) -> Any:
     """A private copy of JSON data within the limits above (so a caller's later changes cannot reach
-    the record); ``refuse`` gets the message naming where ``value`` breaks them."""
+    the record); ``refuse`` gets the message naming where ``value`` breaks them.
+
+    ``sized=False`` leaves out the limits on values and characters in all, keeping those that make a
+    value one that can be written as JSON and read back: for an instance's data as a whole, which
+    grows event by event from checked parts."""
     if type(value) is dict and not value:
         return {}  # most events carry no payload
-    budget = _Budget()
+    budget = _Budget(MAX_ITEMS, MAX_CHARACTERS) if sized else _Budget(sys.maxsize, sys.maxsize)
     budget.items -= 1
     try:
         copied = _copy(value, 0, budget)
@@ -133,9 +138,9 @@ _NUMBER_RULE = f"numbers are at most {MAX_NUMBER:,} in magnitude; send larger on
 class _Budget:
     __slots__ = ("items", "characters")
 
-    def __init__(self) -> None:
-        self.items = MAX_ITEMS
-        self.characters = MAX_CHARACTERS
+    def __init__(self, items: int, characters: int) -> None:
+        self.items = items
+        self.characters = characters
 
 
 class _Bad(Exception):

@@ -458,7 +458,7 @@ class _Attempt:
             data = dict(data)
             for name, expression, constant in candidate.assignments:
                 try:
-                    data[name] = _json_value(expression.evaluate(scope)) if expression is not None else constant
+                    data[name] = _field(name, expression.evaluate(scope)) if expression is not None else constant
                 except ExpressionEvaluationError as exc:
                     return self._refuse(4, InvalidData, f"`set: {name}` could not be evaluated: {exc}")
             if self.data_check is not None:
@@ -599,5 +599,6 @@ def _role_names(roles: frozenset[str]) -> tuple[str, ...]:
     return tuple(sorted(roles))
 
 
-def _json_value(value: Any) -> Any:
-    return json_copy(value, "the result", ExpressionEvaluationError)
+def _field(name: str, value: Any) -> Any:
+    """A value a ``set`` computed, checked where it will sit: one level down in the data."""
+    return json_copy({name: value}, "data", ExpressionEvaluationError)[name]

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import mutate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from store_support import CLERK, CUSTOMER, MINIMAL, MONDAY, OUT_OF_WARRANTY, ROOT, dump, minimal_runtime, snapshot
@@ -22,8 +23,10 @@ from engine import (
     InvalidData,
     InvalidPayload,
     InvalidTime,
+    Runtime,
     instance_from_json,
     instance_to_json,
+    load_process_text,
 )
 from engine.inputs import EARLIEST_TIME, LATEST_TIME, MAX_CHARACTERS, MAX_DEPTH, MAX_ITEMS, MAX_NAME_LENGTH, json_copy
 from engine.render import read_history
@@ -323,6 +326,51 @@ def test_every_store_keeps_what_the_limits_accept(workflows):
     stored = workflows.get("I-1")
     assert stored.history[-1] == entry
     assert stored.history[-1].payload == unusual
+
+
+GROWING = mutate(
+    MINIMAL.read_text(encoding="utf-8"),
+    (
+        "    model: {type: string}\nstates:",
+        "    model: {type: string}\n    a: {type: array}\n    b: {type: array}\nstates:",
+    ),
+    (
+        "            model: {type: string}\n          required:",
+        "            model: {type: string}\n            a: {}\n          required:",
+    ),
+    ("          model: payload.model\n", '          model: payload.model\n          a: "[payload.a]"\n'),
+    (
+        "        dest: on_hold\n        roles: [clerk]\n",
+        "        dest: on_hold\n        roles: [clerk]\n        payload: {type: object, properties: {b: {}}}\n"
+        "        set: {b: payload.b}\n",
+    ),
+)
+"""`submit` keeps the payload's `a` in a list and `remind` keeps its `b`, in the data."""
+
+
+def test_data_grown_from_checked_payloads_past_one_payloads_limits_is_kept(store_url):
+    half = list(range(MAX_ITEMS * 3 // 5))
+    with Workflows(store_url, clock=lambda: MONDAY) as workflows:
+        workflows.register(load_process_text(GROWING))
+        workflows.start("minimal_repair", CUSTOMER, instance_id="I-1", at=MONDAY)
+        workflows.fire("I-1", "submit", CUSTOMER, {**OUT_OF_WARRANTY, "a": half}, at=MONDAY)
+        workflows.fire("I-1", "hold", CLERK, at=MONDAY)
+        workflows.fire("I-1", "remind", CLERK, {"b": half}, at=MONDAY)
+        stored = workflows.get("I-1")
+        assert stored.data["a"] == [half] and stored.data["b"] == half
+        workflows.verify("I-1")
+
+
+def test_a_set_value_is_held_to_the_depth_it_will_sit_at_in_the_data():
+    runtime = Runtime(load_process_text(GROWING))
+    instance = runtime.start(CUSTOMER, at=MONDAY)
+    before = snapshot(instance)
+    deepest = nested(MAX_DEPTH - 1)  # as deep as a payload's field may be: one level too deep in a list
+    with pytest.raises(InvalidData, match=r"`set: a` could not be evaluated: data.a\[0\].a.a"):
+        runtime.fire(instance, "submit", CUSTOMER, {**OUT_OF_WARRANTY, "a": deepest}, at=MONDAY)
+    assert snapshot(instance) == before
+    runtime.fire(instance, "submit", CUSTOMER, {**OUT_OF_WARRANTY, "a": nested(MAX_DEPTH - 2)}, at=MONDAY)
+    assert instance_from_json(instance_to_json(instance)) == instance
 
 
 def test_a_late_instance_is_stored_and_read_back_on_every_store(workflows):
