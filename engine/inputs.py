@@ -122,6 +122,8 @@ def check_time(moment: Any, where: str = "the time") -> datetime.datetime:
     """An event's time: an aware ``datetime`` from ``EARLIEST_TIME`` to before ``LATEST_TIME``."""
     if not isinstance(moment, datetime.datetime) or moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidTime(f"times must carry their UTC offset (an aware datetime), got {moment!r}")
+    # A local year strictly between the bounds' years is inside them whatever the offset: compared
+    # first, since comparing aware times asks both for their offsets.
     if not EARLIEST_TIME.year < moment.year < LATEST_TIME.year and not EARLIEST_TIME <= moment < LATEST_TIME:
         raise InvalidTime(
             f"{where} {moment.isoformat()} is outside the times procflow records: from "
