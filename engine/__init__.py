@@ -21,6 +21,7 @@ from engine.errors import (
     ExpressionSyntaxError,
     GuardFailed,
     InstanceFormatError,
+    InvalidActor,
     InvalidData,
     InvalidIdentifier,
     InvalidPayload,
@@ -38,6 +39,7 @@ from engine.errors import (
     StoreError,
     StoreURLError,
     UnknownTrigger,
+    UnreachableDeadline,
 )
 from engine.instances import (
     BranchTaken,
@@ -88,6 +90,7 @@ __all__ = [
     "GuardFailed",
     "Instance",
     "InstanceFormatError",
+    "InvalidActor",
     "InvalidData",
     "InvalidPayload",
     "InvalidTime",
@@ -97,6 +100,7 @@ __all__ = [
     "Runtime",
     "Signature",
     "UnknownTrigger",
+    "UnreachableDeadline",
     "instance_from_json",
     "instance_to_json",
     "Branch",

@@ -19,6 +19,7 @@ from engine.expressions import compile_expression
 from engine.model import Deadline, FrozenJson, Process, Record, State, StateKind, Transition
 from engine.schema import did_you_mean, zero_time_limit
 from engine.source import DocumentPath
+from engine.timing import limit_problem
 
 Check = Callable[[Process, "nx.DiGraph[str]"], Iterator[Problem]]
 
@@ -225,6 +226,17 @@ def check_calendar(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem
             "holiday-and-workday",
             f"{day} is listed both as a holiday and as an extra working day",
         )
+
+
+def check_limit_lengths(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """Every time limit must be one the runtime can count: see ``engine.timing.limit_problem``."""
+    for state in process.states.values():
+        limits = [(state.path + ("time_limit",), state.time_limit)]
+        limits += [(d.path + ("after",), d.after) for d in state.deadlines if _written(process, d.path + ("after",))]
+        for path, limit in limits:
+            problem = None if limit is None else limit_problem(limit, process.calendar)
+            if problem is not None:
+                yield _error(process, path, "limit-too-long", f"state `{state.id}`: {problem}; write a shorter one")
 
 
 # --- expressions --------------------------------------------------------------------------------------
@@ -557,6 +569,7 @@ CHECKS: tuple[Check, ...] = (
     check_zero_time_limits,
     check_deadlines,
     check_calendar,
+    check_limit_lengths,
     check_expressions,
     check_optional_copies,
     check_reachable,

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from engine.loader import LocatedDocument
 from engine.model import (
+    END_OF_DAY,
     Assignment,
     Branch,
     Calendar,
@@ -208,7 +209,7 @@ def _working_period(text: str) -> tuple[datetime.time, datetime.time]:
 
 def _clock(text: str) -> datetime.time:
     hour, minute = (int(part) for part in text.split(":"))
-    return datetime.time.max if hour == 24 else datetime.time(hour, minute)
+    return END_OF_DAY if (hour, minute) == (24, 0) else datetime.time(hour, minute)  # the schema allows no 24:xx
 
 
 def _text(raw: Mapping[str, Any]) -> Text:

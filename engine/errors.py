@@ -12,7 +12,9 @@
     * InvalidPayload — the payload does not fit the trigger's input schema; ``problems`` says where
     * GuardFailed — a condition of the transition is false
     * InvalidData — the data the event would set does not fit the process's data schema
-    * InvalidTime — a naive time, or one before the instance's last event
+    * InvalidTime — a naive time, one before the instance's last event, or one outside the times kept
+    * InvalidActor — an actor id or role that is empty, too long, or not plain valid text
+    * UnreachableDeadline — a time limit the event would open cannot end on the business calendar
   * ReplayMismatch — replaying a history does not reproduce the recorded instance
   * StoreError — a store cannot be opened, upgraded or used; names the store (password hidden)
     * StoreURLError — the store URL is not one of the accepted forms
@@ -142,7 +144,8 @@ class EventRefused(ProcflowError):
     """An event was refused; the instance is exactly as it was before.
 
     ``code`` is a stable short name of the reason (``unknown-trigger``, ``permission``,
-    ``invalid-payload``, ``guard-false``, ``invalid-data``, ``invalid-time``), for programs.
+    ``invalid-payload``, ``guard-false``, ``invalid-data``, ``invalid-time``, ``invalid-actor``,
+    ``unreachable-deadline``), for programs.
     """
 
     code = "refused"
@@ -189,6 +192,19 @@ class InvalidData(EventRefused):
 
 class InvalidTime(EventRefused):
     code = "invalid-time"
+
+
+class InvalidActor(EventRefused):
+    """An actor id or role name breaks the rule for names (``engine.inputs.check_name``)."""
+
+    code = "invalid-actor"
+
+
+class UnreachableDeadline(EventRefused):
+    """A working-time limit the event would open finds too little working time on the business
+    calendar (holidays covering years, say) to end within the ten years procflow looks ahead."""
+
+    code = "unreachable-deadline"
 
 
 class ReplayMismatch(ProcflowError):

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import InstanceFormatError
+from engine.inputs import check_name, json_copy
 
 FORMAT = "procflow-instance/1"
 
@@ -159,7 +160,10 @@ def entry_to_json(entry: Entry) -> dict[str, Any]:
 
 
 def instance_from_json(document: Any) -> Instance:
-    """The instance a JSON document describes; ``InstanceFormatError`` says what is wrong with it."""
+    """The instance a JSON document describes; ``InstanceFormatError`` says what is wrong with it.
+
+    Its data, payloads and names are held to the limits the runtime holds what it records to
+    (``engine.inputs``), so an instance read is one that can be written out again."""
     doc = _mapping(document, "the document")
     if doc.get("format") != FORMAT:
         found = doc.get("format")
@@ -180,7 +184,7 @@ def instance_from_json(document: Any) -> Instance:
         process_version=_integer(process.get("version"), '"process.version"'),
         content_hash=_text(process.get("content_hash"), '"process.content_hash"'),
         state=_text(doc.get("state"), '"state"'),
-        data=data,
+        data=json_copy(data, '"data"', InstanceFormatError, sized=False),
         entered_at=_time(doc.get("entered_at"), '"entered_at"'),
         deadlines=tuple(deadline_from_json(d, f'"deadlines"[{i}]') for i, d in enumerate(deadlines)),
         history=[entry_from_json(e, f'"history"[{i}]') for i, e in enumerate(history)],
@@ -219,19 +223,19 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         signatures.append(
             Signature(
                 role=_text(signed.get("role"), f"{where}.signatures[{i}].role"),
-                actor=_text(signed.get("actor"), f"{where}.signatures[{i}].actor"),
+                actor=_name(signed.get("actor"), f"{where}.signatures[{i}].actor"),
                 at=_time(signed.get("at"), f"{where}.signatures[{i}].at"),
             )
         )
     trigger, source, key = doc.get("trigger"), doc.get("source"), doc.get("key")
     return Entry(
         at=_time(doc.get("at"), f"{where}.at"),
-        actor=_text(doc.get("actor"), f"{where}.actor"),
-        roles=tuple(_text(r, f"{where}.roles") for r in _list(doc.get("roles", []), f"{where}.roles")),
+        actor=_name(doc.get("actor"), f"{where}.actor"),
+        roles=tuple(_name(r, f"{where}.roles") for r in _list(doc.get("roles", []), f"{where}.roles")),
         trigger=None if trigger is None else _text(trigger, f"{where}.trigger"),
         source=None if source is None else _text(source, f"{where}.source"),
         dest=_text(doc.get("dest"), f"{where}.dest"),
-        payload=payload,
+        payload=json_copy(payload, f"{where}.payload", InstanceFormatError, sized=False),
         branches=tuple(branches),
         signatures=tuple(signatures),
         by_deadline=doc.get("by_deadline", False) is True,
@@ -255,6 +259,10 @@ def _text(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value:
         raise InstanceFormatError(f"{where} must be a non-empty string, got {value!r}")
     return value
+
+
+def _name(value: Any, where: str) -> str:
+    return check_name(value, where, InstanceFormatError)
 
 
 def _integer(value: Any, where: str) -> int:

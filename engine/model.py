@@ -81,6 +81,11 @@ class Duration:
         return datetime.timedelta(**{f"{self.unit}s": self.amount})
 
 
+END_OF_DAY = datetime.time.max
+"""How a calendar holds a working period ending at ``24:00`` (a ``datetime.time`` stops at 23:59:59.999999):
+working time counts it as the very end of the day, midnight of the next."""
+
+
 @dataclass(frozen=True)
 class Calendar:
     """The business calendar that working-day and working-hour limits count on."""
@@ -89,6 +94,7 @@ class Calendar:
     working_days: frozenset[int] = frozenset(range(5))
     """Weekday numbers, Monday = 0."""
     working_hours: tuple[tuple[datetime.time, datetime.time], ...] = ((datetime.time(9), datetime.time(17)),)
+    """Periods of a working day, in order, local time; an end of ``END_OF_DAY`` is 24:00."""
     holidays: frozenset[datetime.date] = frozenset()
     extra_working_days: frozenset[datetime.date] = frozenset()
     """Days worked although their weekday is not a working day (调休)."""

@@ -1,12 +1,13 @@
 """Running instances of a definition: who may do what, with which data, by when, on the record.
 
 ``Runtime(process)`` compiles the definition once; every instance of it is then moved by that one
-machine. An event is checked completely before anything changes: the trigger must leave the current
+machine. An event is checked completely before anything changes: its time must be one procflow
+records and its payload within the limits of ``engine.inputs``, the trigger must leave the current
 state, the actor must hold its roles (and those of any signature it needs, and must not be barred
-from signing), the payload must fit the trigger's input schema, its conditions must hold, and the
-data it sets must fit the process's data schema. Decisions reached on the way resolve on entry.
-Only then are the instance's state, data and deadlines replaced and its history appended, so a
-refused event changes nothing.
+from signing), the payload must fit the trigger's input schema, its conditions must hold, the data
+it sets must fit the process's data schema, and the business calendar must be able to count the
+deadlines it opens. Decisions reached on the way resolve on entry. Only then are the instance's
+state, data and deadlines replaced and its history appended, so a refused event changes nothing.
 
 Time comes from the injected clock, or an explicit ``at``; a deadline fires at its own due time,
 which ``advance`` catches up on. Working-time limits count on the definition's business calendar.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import math
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -36,6 +36,7 @@ from engine.errors import (
     ReplayMismatch,
     UnknownTrigger,
 )
+from engine.inputs import check_name, check_time, json_copy, json_object
 from engine.instances import BranchTaken, Entry, Instance, OpenDeadline, Signature
 from engine.model import FrozenJson, Process, SignOff, Text
 from engine.timing import due_time
@@ -43,21 +44,24 @@ from engine.timing import due_time
 CLOCK_ACTOR = "procflow:clock"
 """The actor recorded on events the engine fires itself when a deadline passes."""
 
-MAX_JSON_DEPTH = 64
-
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Someone acting on an instance, with the roles they hold."""
+    """Someone acting on an instance, with the roles they hold.
+
+    The id and each role follow the rule for names (``engine.inputs.check_name``): 1 to 200
+    characters, not only spaces, no control characters, valid Unicode; ``InvalidActor`` otherwise.
+    """
 
     id: str
     roles: frozenset[str]
 
     def __init__(self, id: str, roles: Iterable[str]):
-        if not isinstance(id, str) or not id:
-            raise ValueError("an actor needs a non-empty id")
-        object.__setattr__(self, "id", id)
-        object.__setattr__(self, "roles", frozenset([roles] if isinstance(roles, str) else roles))
+        object.__setattr__(self, "id", check_name(id, "the actor id"))
+        held = frozenset([roles] if isinstance(roles, str) else roles)
+        for role in held:
+            check_name(role, f"a role of actor `{id}`")
+        object.__setattr__(self, "roles", held)
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ class Runtime:
                 f"`{actor.id}` (roles: {_names(actor.roles)}) may not start `{self.process.id}`: "
                 f"that needs one of the roles {_names(allowed)}"
             )
-        initial = _json_object(data or {}, "data", InvalidData)
+        initial = json_object(data or {}, "data", InvalidData)
         if self.compiled.data_check is not None:
             problems = self.compiled.data_check.problems(initial)
             if problems:
@@ -303,6 +307,8 @@ class Runtime:
         key: str | None,
         deadline: OpenDeadline | None,
     ) -> Entry:
+        if deadline is not None:  # a time given to fire is checked on the way in, a deadline's due time here
+            check_time(moment, "the deadline's due time")
         allowed = self.compiled.triggers[instance.state]
         if trigger not in allowed:
             if not allowed:
@@ -314,7 +320,7 @@ class Runtime:
                 + ", ".join(f"`{t}`" for t in allowed),
                 allowed=allowed,
             )
-        payload_copy = _json_object(payload or {}, "payload", InvalidPayload)
+        payload_copy = json_object(payload or {}, "payload", InvalidPayload)
         attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check)
         dest = self.compiled.fire(instance.state, trigger, attempt)
         if dest is None or attempt.chosen is None:
@@ -340,12 +346,13 @@ class Runtime:
             by_deadline=deadline is not None,
             key=key,
         )
-        # Everything is checked; from here on nothing can fail.
         if dest == instance.state:
-            instance.deadlines = tuple(d for d in instance.deadlines if d != deadline)
+            deadlines, entered = tuple(d for d in instance.deadlines if d != deadline), instance.entered_at
         else:
-            instance.entered_at = moment
-            instance.deadlines = self._deadlines_of(dest, moment)
+            deadlines, entered = self._deadlines_of(dest, moment), moment  # may refuse: the calendar
+        # Everything is checked; from here on nothing can fail.
+        instance.entered_at = entered
+        instance.deadlines = deadlines
         instance.state = dest
         instance.data = attempt.data
         instance.history.append(entry)
@@ -372,9 +379,7 @@ class Runtime:
         return tuple(sorted(deadlines, key=lambda d: d.due))
 
     def _moment(self, at: datetime.datetime | None, instance: Instance | None) -> datetime.datetime:
-        moment = self._clock() if at is None else at
-        if not isinstance(moment, datetime.datetime) or moment.tzinfo is None or moment.utcoffset() is None:
-            raise InvalidTime(f"times must carry their UTC offset (an aware datetime), got {moment!r}")
+        moment = check_time(self._clock() if at is None else at, "the event's time")
         if instance is not None and moment < instance.history[-1].at:
             raise InvalidTime(
                 f"{moment.isoformat()} is before the last event of instance `{instance.id}` "
@@ -453,7 +458,7 @@ class _Attempt:
             data = dict(data)
             for name, expression, constant in candidate.assignments:
                 try:
-                    data[name] = _json_value(expression.evaluate(scope)) if expression is not None else constant
+                    data[name] = _field(name, expression.evaluate(scope)) if expression is not None else constant
                 except ExpressionEvaluationError as exc:
                     return self._refuse(4, InvalidData, f"`set: {name}` could not be evaluated: {exc}")
             if self.data_check is not None:
@@ -582,27 +587,10 @@ def _names(names: Iterable[str | None]) -> str:
 
 
 def _aware(moment: datetime.datetime) -> datetime.datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
+    """A time to look at the instance at (not to record): it must be aware, and may be any such time."""
+    if not isinstance(moment, datetime.datetime) or moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidTime(f"times must carry their UTC offset (an aware datetime), got {moment!r}")
     return moment
-
-
-def _json_object(value: Any, name: str, error: type[EventRefused]) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise error(f"the {name} must be an object (a mapping of names to values), got {type(value).__name__}")
-    try:
-        copied = _json_copy(value, 0)
-    except _NotJson as exc:
-        raise error(f"the {name} must be JSON data: {exc}") from None
-    assert isinstance(copied, dict)
-    return copied
-
-
-class _NotJson(Exception):
-    pass
-
-
-_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 @functools.lru_cache(maxsize=1024)
@@ -611,43 +599,6 @@ def _role_names(roles: frozenset[str]) -> tuple[str, ...]:
     return tuple(sorted(roles))
 
 
-def _json_copy(value: Any, depth: int) -> Any:
-    """A private copy of JSON data (so a caller's later changes cannot reach the record), checking
-    that it is JSON: text keys, no NaN, nothing but objects, lists, text, numbers, booleans, null."""
-    kind = type(value)
-    if kind in _PLAIN_SCALARS:  # the common cases, tested first
-        return value
-    if (kind is dict or kind is list) and depth < MAX_JSON_DEPTH:
-        if kind is list:
-            return [inner if type(inner) in _PLAIN_SCALARS else _json_copy(inner, depth + 1) for inner in value]
-        copied = {}
-        for key, inner in value.items():
-            if not isinstance(key, str):
-                raise _NotJson(f"the key {key!r} is not text")
-            copied[key] = inner if type(inner) in _PLAIN_SCALARS else _json_copy(inner, depth + 1)
-        return copied
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise _NotJson(f"{value} is not a JSON number")
-        return value
-    if depth >= MAX_JSON_DEPTH:
-        raise _NotJson(f"it is nested more than {MAX_JSON_DEPTH} levels deep")
-    if isinstance(value, Mapping):
-        copied = {}
-        for key, inner in value.items():
-            if not isinstance(key, str):
-                raise _NotJson(f"the key {key!r} is not text")
-            copied[key] = inner if type(inner) in _PLAIN_SCALARS else _json_copy(inner, depth + 1)
-        return copied
-    if isinstance(value, (list, tuple)):
-        return [_json_copy(inner, depth + 1) for inner in value]
-    raise _NotJson(f"{type(value).__name__} values such as {value!r} cannot be stored")
-
-
-def _json_value(value: Any) -> Any:
-    try:
-        return _json_copy(value, 0)
-    except _NotJson as exc:
-        raise ExpressionEvaluationError(f"the value cannot be stored: {exc}") from None
+def _field(name: str, value: Any) -> Any:
+    """A value a ``set`` computed, checked where it will sit: one level down in the data."""
+    return json_copy({name: value}, "data", ExpressionEvaluationError)[name]

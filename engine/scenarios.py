@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import DefinitionError, EventRefused, InvalidData, Problem
+from engine.errors import DefinitionError, EventRefused, InvalidActor, InvalidData, Problem
 from engine.instances import Entry, Instance
 from engine.loader import LocatedDocument, load_file
 from engine.runtime import Actor, Runtime
@@ -177,7 +177,7 @@ class _Reader:
         scenario = Scenario(
             file=self.document.source_map.file,
             title=raw.get("title"),
-            starter=self.actor(start["as"]),
+            starter=self.actor(start["as"], ("start", "as")),
             start_at=self.time(start["at"], ("start", "at")) or datetime.datetime.now(datetime.UTC),
             data=start.get("data", {}),
             starter_location=self.document.locate(("start", "as")),
@@ -199,17 +199,20 @@ class _Reader:
         return ScenarioEvent(
             location,
             self.time(raw["at"], path + ("at",)) if "at" in raw else None,
-            actor=self.actor(raw["as"]),
+            actor=self.actor(raw["as"], path + ("as",)),
             trigger=raw["fire"],
             payload=raw.get("payload", {}),
             key=raw.get("key"),
             refused=raw.get("refused"),
         )
 
-    @staticmethod
-    def actor(text: str) -> Actor:
+    def actor(self, text: str, path: DocumentPath) -> Actor:
         name, roles = text.split(":", 1)
-        return Actor(name, roles.split(","))
+        try:
+            return Actor(name, roles.split(","))
+        except InvalidActor as exc:
+            self.problems.append(Problem(self.document.locate(path), str(exc), code="bad-actor"))
+            return Actor("?", ())  # stands in until the problems are raised, at the end of reading
 
     def time(self, text: str, path: DocumentPath) -> datetime.datetime | None:
         try:

@@ -47,6 +47,7 @@ from engine.errors import (
     StoreError,
 )
 from engine.files import read_bounded
+from engine.inputs import json_object
 from engine.instances import Entry, Instance, OpenDeadline
 from engine.loader import MAX_FILE_BYTES
 from engine.model import Process, thaw_json
@@ -232,6 +233,7 @@ class Workflows:
         writers kept moving the instance on and it is no longer allowed, or kept winning the race;
         ``KeyReused`` when ``key`` already recorded a different event.
         """
+        payload = json_object(payload or {}, "payload")  # within the limits before it is compared or stored
         for attempt in range(self._retries):
             instance, runtime = self._read(instance_id)
             read = instance.version

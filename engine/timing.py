@@ -7,10 +7,12 @@ import datetime
 import re
 import zoneinfo
 
-from engine.model import Calendar, Duration, TimeUnit
+from engine.errors import UnreachableDeadline
+from engine.model import END_OF_DAY, Calendar, Duration, TimeUnit
 
 MAX_CALENDAR_DAYS = 3660
-"""How far ahead a working-time limit may look for working hours (ten years) before giving up."""
+"""Ten years: the longest a time limit may be, and how far ahead a working-time limit looks for
+working hours before the event that opens it is refused."""
 
 _UNITS: dict[str, TimeUnit] = {
     "m": "minute",
@@ -57,29 +59,39 @@ def due_time(start: datetime.datetime, duration: Duration, calendar: Calendar) -
     """When a limit of ``duration`` that begins at ``start`` ends.
 
     Plain durations are elapsed time. Working durations count only the calendar's working hours on
-    its working days: ``3 working days`` is three full working days' worth of working hours, so a
-    limit begun on Friday afternoon runs into the next week and skips holidays.
+    its working days, to the microsecond: ``3 working days`` is three full working days' worth of
+    working hours, so a limit begun on Friday afternoon runs into the next week and skips holidays.
+    ``UnreachableDeadline`` when the calendar has too little working time in the ``MAX_CALENDAR_DAYS``
+    after ``start``, or the end would lie beyond the last time a ``datetime`` can hold.
     """
+    try:
+        if not duration.working:
+            return start + duration.as_timedelta()
+        return _working_due_time(start, duration, calendar)
+    except OverflowError:
+        raise UnreachableDeadline(
+            f"the time limit `{duration.text}` begun at {start.isoformat()} would end after the year 9999"
+        ) from None
+
+
+def limit_problem(duration: Duration, calendar: Calendar) -> str | None:
+    """Why a time limit can never be used (it is longer than ten years, or needs more working time than
+    ten years of the calendar's working weeks hold), or ``None``."""
     if not duration.working:
-        return start + duration.as_timedelta()
-    zone = zoneinfo.ZoneInfo(calendar.timezone)
-    day_length = sum((_seconds(end) - _seconds(begin) for begin, end in calendar.working_hours), 0)
-    remaining = duration.amount * (day_length if duration.unit == "day" else 3600)
-    local = start.astimezone(zone)
-    day, not_before = local.date(), _seconds(local.timetz().replace(tzinfo=None))
-    for _ in range(MAX_CALENDAR_DAYS):
-        if is_working_day(calendar, day):
-            for begin, end in calendar.working_hours:
-                opens = max(_seconds(begin), not_before)
-                available = _seconds(end) - opens
-                if available <= 0:
-                    continue
-                if remaining <= available:
-                    moment = datetime.datetime.combine(day, datetime.time(), tzinfo=zone)
-                    return (moment + datetime.timedelta(seconds=opens + remaining)).astimezone(start.tzinfo)
-                remaining -= available
-        day, not_before = day + datetime.timedelta(days=1), 0
-    raise ValueError(f"the calendar has no working time in the {MAX_CALENDAR_DAYS} days after {start.isoformat()}")
+        if duration.amount * _UNIT_SECONDS[duration.unit] > MAX_CALENDAR_DAYS * 86_400:
+            return (
+                f"`{duration.text}` is longer than ten years ({MAX_CALENDAR_DAYS:,} days), "
+                "the longest a time limit may be"
+            )
+        return None
+    weeks = MAX_CALENDAR_DAYS // 7
+    needed = _working_micros(duration, calendar)
+    if needed > weeks * len(calendar.working_days) * _day_length(calendar):
+        return (
+            f"`{duration.text}` needs more working time than ten years of this calendar hold ({weeks} weeks "
+            f"of {len(calendar.working_days)} working days), the longest a working-time limit may be"
+        )
+    return None
 
 
 def is_working_day(calendar: Calendar, day: datetime.date) -> bool:
@@ -88,5 +100,47 @@ def is_working_day(calendar: Calendar, day: datetime.date) -> bool:
     return day.weekday() in calendar.working_days and day not in calendar.holidays
 
 
-def _seconds(moment: datetime.time) -> int:
-    return moment.hour * 3600 + moment.minute * 60 + moment.second
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400, "week": 604_800}
+_MICROS = 1_000_000
+_DAY = 86_400 * _MICROS
+
+
+def _working_due_time(start: datetime.datetime, duration: Duration, calendar: Calendar) -> datetime.datetime:
+    zone = zoneinfo.ZoneInfo(calendar.timezone)
+    remaining = _working_micros(duration, calendar)
+    local = start.astimezone(zone)
+    day, not_before = local.date(), _micros(local.time())
+    for _ in range(MAX_CALENDAR_DAYS):
+        if is_working_day(calendar, day):
+            for begin, end in calendar.working_hours:
+                opens = max(_micros(begin), not_before)
+                available = _end_micros(end) - opens
+                if available <= 0:
+                    continue
+                if remaining <= available:
+                    midnight = datetime.datetime.combine(day, datetime.time(), tzinfo=zone)
+                    return (midnight + datetime.timedelta(microseconds=opens + remaining)).astimezone(start.tzinfo)
+                remaining -= available
+        day, not_before = day + datetime.timedelta(days=1), 0
+    raise UnreachableDeadline(
+        f"the time limit `{duration.text}` begun at {start.isoformat()} finds too little working time on the "
+        f"business calendar in the {MAX_CALENDAR_DAYS:,} days after it (holidays, working days and hours)"
+    )
+
+
+def _working_micros(duration: Duration, calendar: Calendar) -> int:
+    return duration.amount * (_day_length(calendar) if duration.unit == "day" else 3600 * _MICROS)
+
+
+def _day_length(calendar: Calendar) -> int:
+    return sum((_end_micros(end) - _micros(begin) for begin, end in calendar.working_hours), 0)
+
+
+def _end_micros(end: datetime.time) -> int:
+    """Microseconds from midnight to the end of a working period; ``END_OF_DAY`` is 24:00."""
+    return _DAY if end == END_OF_DAY else _micros(end)
+
+
+def _micros(moment: datetime.time) -> int:
+    """Microseconds since midnight."""
+    return ((moment.hour * 60 + moment.minute) * 60 + moment.second) * _MICROS + moment.microsecond

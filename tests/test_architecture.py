@@ -19,6 +19,7 @@ LAYERS = [
     "expressions",
     "model",
     "timing",
+    "inputs",
     "instances",
     "definition",
     "checks",

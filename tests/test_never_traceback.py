@@ -221,22 +221,15 @@ def test_every_bad_argument_is_refused_by_name(corpus, tmp_path, case):
     assert_answered(code, err, place.replace("{out}", out))
 
 
-# Payloads that are JSON, but not values the runtime keeps: the runtime refuses them (h-runtime).
+# Payloads that are JSON, but not values the runtime keeps: the runtime refuses them.
 BAD_VALUES = {
     "huge-integer": '{"model": "X", "quote": ' + "9" * 4_000 + "}",
     "lone-surrogate": '{"model": "\\ud800"}',
     "nested-past-the-runtime-limit": '{"extra": ' + "[" * 900 + "]" * 900 + "}",
 }
-RUNTIME_LIMITS = {"huge-integer", "lone-surrogate"}  # still taken in, or crashing the store, without h-runtime
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="fixed in h-runtime")) if c in RUNTIME_LIMITS else c
-        for c in BAD_VALUES
-    ],
-)
+@pytest.mark.parametrize("case", BAD_VALUES)
 def test_every_bad_value_is_refused(corpus, tmp_path, case):
     url = f"sqlite:///{tmp_path / 'store.db'}"
     code, _, err = call("start", corpus["good"], *STARTER, "--data", BAD_VALUES[case], "--store", url)

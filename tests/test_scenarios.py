@@ -114,6 +114,8 @@ events:
         (("scenario: 1", "scenario: 2"), "scenario: 2", "2", "`scenario`"),
         (('as: "wang:customer", at', 'as: "wang", at'), '"wang"', None, "`name:role`"),
         (("fire: submit", "fire: submit, whenever: now"), "whenever", None, "unknown key `whenever`"),
+        (('as: "wang:customer", at', 'as: "wang\\x01:customer", at'), '"wang\\x01', None, "control character U+0001"),
+        (('as: "wang:customer", fire', 'as: "' + "w" * 201 + ':customer", fire'), '"www', None, "201 characters"),
         (
             ('at: "2026-11-23T10:00:00+08:00"', 'at: "2026-11-23T10:00:00"'),
             '"2026-11-23T10:00:00"',

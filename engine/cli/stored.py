@@ -28,12 +28,15 @@ from engine.cli.running import trail_lines
 from engine.errors import (
     ConflictError,
     EventRefused,
+    InvalidData,
     InvalidIdentifier,
+    InvalidPayload,
     NotFound,
     ReplayMismatch,
     StoreError,
     StoreURLError,
 )
+from engine.inputs import read_json
 from engine.instances import instance_to_json
 from engine.model import Process, thaw_json
 from engine.runtime import Actor
@@ -141,15 +144,13 @@ def _actor_arg(text: str) -> Actor:
 
 
 def _json_arg(text: str, option: str) -> dict[str, object]:
+    """The option's JSON object; text that is not JSON is a usage error, JSON past the runtime's limits
+    (``engine.inputs``) a refusal like any other bad payload."""
     shown = repr(text) if len(text) <= 60 else f"{text[:40]!r}… ({len(text):,} characters)"
     try:
-        value = json.loads(text)
+        value = read_json(text, option, InvalidData if option == "--data" else InvalidPayload)
     except json.JSONDecodeError as exc:
         raise UsageError(f"procflow: {option} is not JSON ({exc}): {shown}") from None
-    except RecursionError:
-        raise UsageError(f"procflow: {option} nests too deeply to read: {shown}") from None
-    except ValueError:  # a number of more digits than Python converts
-        raise UsageError(f"procflow: {option} holds a number with too many digits: {shown}") from None
     if not isinstance(value, dict):
         raise UsageError(f"procflow: {option} must be a JSON object ({{...}}), got {shown}")
     return value

@@ -1,0 +1,268 @@
+"""What an end user may send: the limits on payloads, start data, actor names and event times.
+
+Everything a person or a program hands the runtime passes here before any rule looks at it and
+before any store sees it, so the stores all accept and refuse the same things, and every record
+they keep can be written out as JSON and read back. A refusal says where the bad part is
+(``payload.items[3].name``), what is wrong and what to send instead.
+
+* JSON data (a payload, the data an instance starts with, a value a ``set`` computes): objects with
+  text keys, lists, text, finite numbers, true, false and null; nested at most ``MAX_DEPTH`` levels;
+  at most ``MAX_ITEMS`` values and ``MAX_CHARACTERS`` characters of text (keys included) in all;
+  numbers at most ``MAX_NUMBER`` in magnitude (the bound arithmetic in expressions keeps); text that
+  is valid Unicode (no lone surrogates, which is how bytes that are not UTF-8 arrive) with no NUL.
+* Names (an actor's id, the roles they hold): ``check_name``.
+* Event times: aware, from ``EARLIEST_TIME`` to before ``LATEST_TIME``, so that every deadline
+  counted from them (time limits end at most ten years on) is a time every store can hold.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import re
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.errors import InvalidActor, InvalidData, InvalidPayload, InvalidTime, ProcflowError
+from engine.expressions import MAX_NUMBER
+
+MAX_DEPTH = 64
+"""How deeply objects and lists may nest inside one value (the value itself is level 0)."""
+MAX_ITEMS = 100_000
+"""How many values (objects, lists, texts, numbers, true/false/null) one value may hold in all."""
+MAX_CHARACTERS = 1_000_000
+"""How many characters of text (keys and texts together) one value may hold in all."""
+MAX_NAME_LENGTH = 200
+"""The longest actor id or role name, in characters."""
+EARLIEST_TIME = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
+LATEST_TIME = datetime.datetime(9000, 1, 1, tzinfo=datetime.UTC)
+"""Events are recorded at times from ``EARLIEST_TIME`` up to, not including, ``LATEST_TIME``."""
+
+Refusal = Callable[[str], ProcflowError]
+"""How a caller wants a value refused: ``InvalidPayload``, ``InvalidData``, ``InstanceFormatError``…"""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def json_copy(value: Any, where: str, refuse: Refusal = InvalidPayload, *, sized: bool = True) -> Any:
+    """A private copy of JSON data within the limits above (so a caller's later changes cannot reach
+    the record); ``refuse`` gets the message naming where ``value`` breaks them.
+
+    ``sized=False`` leaves out the limits on values and characters in all, keeping those that make a
+    value one that can be written as JSON and read back: for an instance's data as a whole, which
+    grows event by event from checked parts."""
+    if type(value) is dict and not value:
+        return {}  # most events carry no payload
+    budget = _Budget(MAX_ITEMS, MAX_CHARACTERS) if sized else _Budget(sys.maxsize, sys.maxsize)
+    budget.items -= 1
+    try:
+        copied = _copy(value, 0, budget)
+    except _Bad as bad:
+        raise _refusal(refuse, where + _path(bad.steps[::-1]) + bad.reason) from None
+    if budget.items < 0:
+        raise _refusal(refuse, f"{where} holds more than {MAX_ITEMS:,} values in all; send less")
+    if budget.characters < 0:
+        raise _refusal(refuse, f"{where} holds more than {MAX_CHARACTERS:,} characters of text in all; send less")
+    return copied
+
+
+def json_object(value: Any, where: str, refuse: Refusal = InvalidPayload) -> dict[str, Any]:
+    """``json_copy`` of a value that must be an object (a payload, the data an instance starts with)."""
+    if not isinstance(value, Mapping):
+        raise _refusal(
+            refuse, f"the {where} must be an object (a mapping of names to values), got {type(value).__name__}"
+        )
+    copied = json_copy(value, where, refuse)
+    assert isinstance(copied, dict)
+    return copied
+
+
+def read_json(text: str, where: str, refuse: Refusal = InvalidPayload) -> Any:
+    """JSON text as ``json_copy`` checks it. Text that is not JSON at all raises ``json.JSONDecodeError``
+    (a ``ValueError``) for the caller to report; JSON beyond the limits is refused with ``refuse``."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise _refusal(refuse, f"{where} is nested more than {MAX_DEPTH} levels deep; send flatter data") from None
+    except ValueError:  # an integer of more digits than Python converts (4,300)
+        raise _refusal(refuse, f"{where} holds a number too large to keep; {_NUMBER_RULE}") from None
+    return json_copy(value, where, refuse)
+
+
+def check_name(value: Any, where: str, refuse: Refusal = InvalidActor) -> str:
+    """An actor id or role name: text of 1 to ``MAX_NAME_LENGTH`` characters, not only spaces, with no
+    control characters (U+0000–U+001F, U+007F–U+009F) and no lone surrogates."""
+    if type(value) is str and 0 < len(value) <= MAX_NAME_LENGTH and value.isascii() and value.isprintable():
+        if value.strip():  # the common case: plain ASCII, checked by three calls
+            return value
+    if not isinstance(value, str):
+        raise _refusal(refuse, f"{where} must be text, got {type(value).__name__}")
+    if not value.strip():
+        wrong = "is empty"
+    elif len(value) > MAX_NAME_LENGTH:
+        wrong = f"is {len(value):,} characters long"
+    elif not value.isascii() and (found := _SURROGATE.search(value)) is not None:
+        wrong = f"holds U+{ord(found.group()):04X}, a lone surrogate (bytes that are not UTF-8 arrive this way)"
+    elif (found := _CONTROL.search(value)) is not None:
+        wrong = f"holds the control character U+{ord(found.group()):04X}"
+    else:
+        return value
+    raise _refusal(
+        refuse,
+        f"{where} {wrong}; a name is 1 to {MAX_NAME_LENGTH} characters of printable text, valid Unicode",
+    )
+
+
+def check_time(moment: Any, where: str = "the time") -> datetime.datetime:
+    """An event's time: an aware ``datetime`` from ``EARLIEST_TIME`` to before ``LATEST_TIME``."""
+    if not isinstance(moment, datetime.datetime) or moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidTime(f"times must carry their UTC offset (an aware datetime), got {moment!r}")
+    # A local year strictly between the bounds' years is inside them whatever the offset: compared
+    # first, since comparing aware times asks both for their offsets.
+    if not EARLIEST_TIME.year < moment.year < LATEST_TIME.year and not EARLIEST_TIME <= moment < LATEST_TIME:
+        raise InvalidTime(
+            f"{where} {moment.isoformat()} is outside the times procflow records: from "
+            f"{EARLIEST_TIME:%Y-%m-%d} to before {LATEST_TIME:%Y-%m-%d} (UTC)"
+        )
+    return moment
+
+
+# --- the walk ------------------------------------------------------------------------------------
+
+_NUMBER_RULE = f"numbers are at most {MAX_NUMBER:,} in magnitude; send larger ones as text"
+
+
+class _Budget:
+    __slots__ = ("items", "characters")
+
+    def __init__(self, items: int, characters: int) -> None:
+        self.items = items
+        self.characters = characters
+
+
+class _Bad(Exception):
+    """Where (the steps from the inside out) and what is wrong; the path is written on the way out."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+        self.steps: list[str] = []
+
+
+def _copy(value: Any, depth: int, budget: _Budget) -> Any:
+    """A copy of one value (counted by whoever holds it); objects and lists copy their own scalars
+    inline, since calling this for each of them would double the cost of the common cases."""
+    kind = type(value)
+    if kind is str:
+        if not (value.isascii() and "\x00" not in value):
+            _check_text(value)
+        budget.characters -= len(value)
+        return value
+    if kind is bool or value is None:
+        return value
+    if kind is int:
+        if not -MAX_NUMBER <= value <= MAX_NUMBER:
+            raise _Bad(f" is a number too large to keep; {_NUMBER_RULE}")
+        return value
+    if isinstance(value, Mapping) or isinstance(value, (list, tuple)):
+        if depth >= MAX_DEPTH:
+            raise _Bad(f" is nested more than {MAX_DEPTH} levels deep; send flatter data")
+        if budget.items < 0 or budget.characters < 0:
+            return None  # over the budget: json_copy refuses it, and there is no need to copy the rest
+        budget.items -= len(value)
+        if isinstance(value, Mapping):
+            return _copy_object(value, depth, budget)
+        return _copy_list(value, depth, budget)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Bad(f": {value} is not a JSON number")
+        if abs(value) > MAX_NUMBER:
+            raise _Bad(f" is a number too large to keep; {_NUMBER_RULE}")
+        return float(value)
+    if isinstance(value, str):
+        return _copy(str(value), depth, budget)
+    if isinstance(value, int):  # an int subclass (an IntEnum member) is stored as the number
+        return _copy(int(value), depth, budget)
+    raise _Bad(f": {type(value).__name__} values cannot be stored (only JSON data can)")
+
+
+def _copy_object(value: Mapping[Any, Any], depth: int, budget: _Budget) -> dict[str, Any]:
+    copied = {}
+    characters = 0
+    for key, inner in value.items():
+        if type(key) is not str:
+            if not isinstance(key, str):
+                raise _Bad(f": the key {key!r} is not text")
+            key = str(key)
+        try:
+            if not (key.isascii() and "\x00" not in key):
+                _check_text(key)
+            characters += len(key)
+            kind = type(inner)
+            if kind is str and inner.isascii() and "\x00" not in inner:
+                characters += len(inner)
+                copied[key] = inner
+            elif kind is bool or inner is None or (kind is int and -MAX_NUMBER <= inner <= MAX_NUMBER):
+                copied[key] = inner
+            else:
+                copied[key] = _copy(inner, depth + 1, budget)
+        except _Bad as bad:
+            bad.steps.append(_key_step(key))
+            raise
+    budget.characters -= characters
+    return copied
+
+
+def _copy_list(value: list[Any] | tuple[Any, ...], depth: int, budget: _Budget) -> list[Any]:
+    copied = []
+    for index, inner in enumerate(value):
+        kind = type(inner)
+        if kind is bool or inner is None or (kind is int and -MAX_NUMBER <= inner <= MAX_NUMBER):
+            copied.append(inner)
+            continue
+        try:
+            copied.append(_copy(inner, depth + 1, budget))
+        except _Bad as bad:
+            bad.steps.append(f"[{index}]")
+            raise
+    return copied
+
+
+def _check_text(text: str) -> None:
+    found = _SURROGATE.search(text)
+    if found is not None:
+        raise _Bad(" " + _surrogate(found.group()))
+    if "\x00" in text:
+        raise _Bad(" holds a NUL character (U+0000), which no store keeps in text; leave it out")
+
+
+def _surrogate(character: str) -> str:
+    return (
+        f"holds U+{ord(character):04X}, a lone surrogate, which is not valid Unicode (bytes that are not "
+        "UTF-8 arrive this way); send the text encoded as UTF-8"
+    )
+
+
+def _path(steps: list[str]) -> str:
+    """The steps from the outside in; a long path keeps its first and last steps."""
+    if len(steps) <= 10:
+        return "".join(steps)
+    return "".join(steps[:6]) + f"…({len(steps) - 8} levels)…" + "".join(steps[-2:])
+
+
+def _key_step(key: str) -> str:
+    if key.isidentifier() and key.isascii():
+        return f".{key}"
+    shown = json.dumps(key if len(key) <= 40 else key[:40] + "…")  # ASCII escapes: safe to print
+    return f"[{shown}]"
+
+
+def _refusal(refuse: Refusal, message: str) -> ProcflowError:
+    if refuse is InvalidPayload or refuse is InvalidData:
+        return refuse(message, problems=(message,))
+    return refuse(message)
