@@ -60,12 +60,27 @@ def bundled_schema(name: str) -> Mapping[str, Any]:
     return loaded
 
 
+# The schema files refer to nothing outside themselves, so that an editor with no network still reads
+# them whole. The JSON Schemas a definition embeds (data, record fields, payloads) are described there
+# by a local, loose `$defs/json_schema` that helps editors with the common keywords; the engine reads
+# that one definition as the real draft 2020-12 metaschema, which ``SPECIFICATIONS`` holds offline.
+EMBEDDED_SCHEMA = "json_schema"
+
+
+def _as_the_engine_reads(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    if EMBEDDED_SCHEMA not in schema.get("$defs", {}):
+        return schema
+    strict = copy.deepcopy(dict(schema))
+    strict["$defs"][EMBEDDED_SCHEMA] = {"$ref": schema["$schema"]}
+    return strict
+
+
 @lru_cache(maxsize=1)
 def bundled_registry() -> referencing.Registry[Any]:
-    """The JSON Schema specifications and our own schema; nothing is ever fetched from a file or URL."""
+    """The JSON Schema specifications and our own schemas; nothing is ever fetched from a file or URL."""
     resources = []
     for name in (SCHEMA_FILE, SCENARIO_SCHEMA_FILE):
-        schema = bundled_schema(name)
+        schema = _as_the_engine_reads(bundled_schema(name))
         resource = referencing.Resource.from_contents(schema, default_specification=referencing.jsonschema.DRAFT202012)
         resources.append((schema["$id"], resource))
     registry: referencing.Registry[Any] = SPECIFICATIONS.with_resources(resources).crawl()
@@ -239,8 +254,17 @@ class _ErrorTranslator:
 
     def unknown_keys(self, error: ValidationError, path: DocumentPath, where: str) -> Iterator[Problem]:
         allowed = sorted(_as_mapping(error.schema).get("properties", {}))
+        kind = _as_mapping(error.instance).get("type")
         for key in _as_mapping(error.instance):
             if key in allowed:
+                continue
+            if _is_state(path) and key in _FORBIDDEN_HINTS and isinstance(kind, str):  # another kind's key
+                yield self.problem(
+                    path + (key,),
+                    f"{where}`{key}` is not allowed in a `{kind}` state{_FORBIDDEN_HINTS[key]}",
+                    "not-allowed",
+                    key=True,
+                )
                 continue
             hint = did_you_mean(key, allowed) or (f" — allowed here: {', '.join(allowed)}" if allowed else "")
             yield self.problem(path + (key,), f"{where}unknown key `{key}`{hint}", "unknown-key", key=True)
@@ -391,6 +415,10 @@ _FORBIDDEN_HINTS = {
 }
 
 
+def _is_state(path: DocumentPath) -> bool:
+    return len(path) == 2 and path[0] == "states"
+
+
 def _under_property_names(error: ValidationError) -> bool:
     return "propertyNames" in error.relative_schema_path
 
@@ -448,8 +476,12 @@ def _get(data: Any, path: DocumentPath) -> Any | None:
 
 QuickCheck = Callable[[Any], bool]
 
+# Keywords that never decide validity: JSON Schema's annotations, and the messages editors show for a
+# failed pattern (`patternErrorMessage`, `errorMessage`, read by yaml-language-server; jsonschema
+# ignores keywords it does not know).
 ANNOTATIONS = frozenset(
     {"title", "description", "examples", "default", "$comment", "deprecated", "readOnly", "writeOnly"}
+    | {"patternErrorMessage", "errorMessage"}
 )
 _FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
 _SCALARS = frozenset({str, int, float, bool, type(None)})
