@@ -7,14 +7,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BOOK := build/book
 
-.PHONY: audit test bench setup system browser clean
+.PHONY: audit test bench setup system browser node editor-tools clean
 
 audit: setup
 	$(BIN)/procflow validate processes/
 	$(BIN)/procflow book processes/ -o $(BOOK)
 
-# PROCFLOW_REQUIRE_TOOLS: here a missing dot or chromium fails the tests that need it, not skips them.
-test: setup browser
+# PROCFLOW_REQUIRE_TOOLS: here a missing dot, chromium or yaml-language-server fails the tests that need
+# it, not skips them.
+test: setup browser editor-tools
 	PROCFLOW_REQUIRE_TOOLS=1 $(BIN)/python -m pytest
 
 # The benchmarks beside the peers (benchmarks/README.md); a few minutes. BENCH_JSON: where the rows go.
@@ -44,6 +45,21 @@ browser:
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	$(INSTALL_MISSING)
 
+node:
+	@missing=""; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	$(INSTALL_MISSING)
+
+# (tests only) yaml-language-server, the language server editors run, which tests/test_editor_schema.py
+# drives over LSP: installed from tests/editor/package-lock.json into tests/editor/node_modules.
+EDITOR_TOOLS := tests/editor/node_modules/.package-lock.json
+editor-tools: $(EDITOR_TOOLS)
+
+$(EDITOR_TOOLS): tests/editor/package.json tests/editor/package-lock.json | node
+	cd tests/editor && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # As root with apt-get: install (refreshing the package lists only if the first try fails, and
 # waiting for another apt to finish); otherwise say what to install and stop.
 INSTALL_MISSING = \
@@ -61,4 +77,4 @@ INSTALL_MISSING = \
 	fi
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .hypothesis
+	rm -rf $(VENV) build dist .pytest_cache .hypothesis tests/editor/node_modules
