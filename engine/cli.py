@@ -25,11 +25,11 @@ from engine.errors import (
 )
 from engine.instances import Entry, instance_to_json
 from engine.model import Process, thaw_json
-from engine.processes import ValidationReport, definition_files, load_process, validate_file
+from engine.processes import ValidationReport, definition_files, load_process
 from engine.render import FILE_FORMATS, LANGS, heatmap_overlay, instance_overlay, read_history, render_to_file
 from engine.render.book import write_book
 from engine.runtime import Actor, Runtime
-from engine.scenarios import load_scenario, play
+from engine.scenarios import load_scenario, play, validate_process_or_scenario
 from engine.schema import schema_path
 from engine.service import Batch, Workflows
 from engine.simulate import Coverage, simulate
@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="procflow", description="Validate, run and draw written procedures as state graphs.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    validate = commands.add_parser("validate", help="check definition files (or the .yaml files in folders)")
+    validate = commands.add_parser(
+        "validate", help="check process and scenario files (or the .yaml files in folders and their subfolders)"
+    )
     validate.add_argument("paths", nargs="+", metavar="PATH")
     validate.add_argument(
         "--format",
@@ -133,10 +135,10 @@ def _validate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise _UsageError(f"procflow validate: no such file or folder: {', '.join(missing)}")
-    files = definition_files(args.paths)
+    files = definition_files(args.paths, recursive=True)
     if not files:
         raise _UsageError("procflow validate: the folders named hold no .yaml or .yml files")
-    reports = [validate_file(f) for f in files]
+    reports = [validate_process_or_scenario(f) for f in files]
     failed = [r for r in reports if not _passes(r, args.strict)]
     if args.format == "json":
         json.dump(
@@ -198,7 +200,7 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             who = f"{actor.id} [{', '.join(sorted(actor.roles))}]" if actor else ""
             stdout.write(f"{'':<27}{verdict}: {step.event.trigger} by {who}: {step.refusal.message}\n")
     for failure in playthrough.failures:
-        stderr.write(f"{failure}\n")
+        stderr.write(f"{failure.location}: {failure.message}\n")
     state = runtime.process.states[playthrough.instance.state]
     stdout.write(f"now in `{state.id}` {state.label.zh} / {state.label.en}\n")
     if args.history:
@@ -344,7 +346,9 @@ def _render(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _add_store_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
-    store_help = "the store: sqlite:///file.db, postgresql://…, memory: (default: $PROCFLOW_STORE or sqlite:///procflow.db)"
+    store_help = (
+        "the store: sqlite:///file.db, postgresql://…, memory: (default: $PROCFLOW_STORE or sqlite:///procflow.db)"
+    )
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
@@ -532,6 +536,7 @@ def _run_worker(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) 
 
     stdout.write(f"worker on {workflows.store.url}: firing due deadlines, {args.batch} at a time\n")
     stdout.flush()
+
     def complain(error: StoreError) -> None:
         sys.stderr.write(f"procflow worker: {error}; trying again in {args.interval:g} s\n")
 
