@@ -17,6 +17,7 @@ from engine.errors import (
     ConflictError,
     DefinitionError,
     EventRefused,
+    InitRefused,
     NotFound,
     ProcflowError,
     ReplayMismatch,
@@ -29,6 +30,7 @@ from engine.processes import ValidationReport, definition_files, load_process
 from engine.render import FILE_FORMATS, LANGS, heatmap_overlay, instance_overlay, read_history, render_to_file
 from engine.render.book import write_book
 from engine.runtime import Actor, Runtime
+from engine.scaffold import HookSource, init_folder, this_checkout
 from engine.scenarios import load_scenario, play, validate_process_or_scenario
 from engine.schema import schema_path
 from engine.service import Batch, Workflows
@@ -64,6 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--strict", action="store_true", help="count warnings as errors")
 
     commands.add_parser("schema", help="print the JSON Schema of the definition language")
+
+    init = commands.add_parser(
+        "init", help="start a folder of procedures: a sample process and scenario, the schemas, a pre-commit config"
+    )
+    init.add_argument("folder", metavar="DIR", help="a new or empty folder, or one without any of those files")
+    init.add_argument(
+        "--hook-repo",
+        metavar="REPO",
+        help="the procflow repository the pre-commit hook comes from (default: this checkout of it, if procflow "
+        "runs from one; else the hook runs the installed procflow)",
+    )
+    init.add_argument("--hook-rev", metavar="REV", help="with --hook-repo: the tag or commit of it to pin")
 
     run_ = commands.add_parser("run", help="play a scripted scenario against a fresh instance and print the trail")
     run_.add_argument("process", metavar="PROCESS.yaml")
@@ -180,6 +194,21 @@ def _report_json(report: ValidationReport, strict: bool) -> dict[str, object]:
 
 def _schema(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     stdout.write(schema_path().read_text(encoding="utf-8"))
+    return EXIT_OK
+
+
+def _init(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    if bool(args.hook_repo) != bool(args.hook_rev):
+        raise _UsageError("procflow init: --hook-repo and --hook-rev go together (a repository and its revision)")
+    hook = HookSource(args.hook_repo, args.hook_rev) if args.hook_repo else this_checkout()
+    try:
+        written = init_folder(args.folder, hook)
+    except InitRefused as exc:
+        stderr.write(f"procflow init: {exc}\n")
+        return EXIT_INVALID
+    for path in written:
+        stdout.write(f"wrote {path}\n")
+    stdout.write(f"next: cd {args.folder} && procflow validate .  (then `pre-commit install` in its git repository)\n")
     return EXIT_OK
 
 
@@ -565,6 +594,7 @@ def _require_files(*paths: str) -> None:
 COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "validate": _validate,
     "schema": _schema,
+    "init": _init,
     "run": _run,
     "simulate": _simulate,
     "book": _book,

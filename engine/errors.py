@@ -25,6 +25,7 @@
     * DuplicateInstance — an instance with that id already exists
   * RenderError — a diagram cannot be drawn: unknown output format, no Graphviz, Graphviz failed
     * LayoutTimeout — Graphviz's layout ran past its time bound and was stopped
+  * InitRefused — ``procflow init`` would overwrite a file, or cannot write its folder; nothing is left behind
 
 Each ``Problem`` names where it is (``SourceLocation``), what is wrong and, where we can tell, what
 to write instead.
@@ -235,3 +236,7 @@ class EventConflict(ConflictError):
 
 class DuplicateInstance(ConflictError):
     """An instance with that id already exists."""
+
+
+class InitRefused(ProcflowError):
+    """``procflow init`` wrote nothing: a file it would write is already there, or the folder cannot be written."""

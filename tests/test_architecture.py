@@ -30,6 +30,7 @@ LAYERS = [
     "scenarios",
     "simulate",
     "render",
+    "scaffold",
     "cli",
 ]
 PACKAGES = {"stores", "render"}

@@ -41,6 +41,8 @@ def test_the_wheel_carries_the_schema_and_the_command(tmp_path):
     assert bundled == json.loads((ROOT / "schemas" / "process.schema.json").read_text(encoding="utf-8"))
     assert "procflow = engine.cli:main" in entry_points
     assert "engine/__main__.py" in names
+    templates = {f"engine/templates/{p.name}" for p in (ROOT / "engine" / "templates").iterdir()}
+    assert templates and templates <= names  # what `procflow init` writes
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
