@@ -375,9 +375,7 @@ def _render(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _add_store_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
-    store_help = (
-        "the store: sqlite:///file.db, postgresql://…, memory: (default: $PROCFLOW_STORE or sqlite:///procflow.db)"
-    )
+    store_help = "the store: sqlite:///file.db, postgresql://…, memory: (default: $PROCFLOW_STORE or sqlite:///procflow.db)"
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
@@ -565,7 +563,6 @@ def _run_worker(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) 
 
     stdout.write(f"worker on {workflows.store.url}: firing due deadlines, {args.batch} at a time\n")
     stdout.flush()
-
     def complain(error: StoreError) -> None:
         sys.stderr.write(f"procflow worker: {error}; trying again in {args.interval:g} s\n")
 

@@ -259,27 +259,21 @@ class _ErrorTranslator:
             if key in allowed:
                 continue
             if _is_state(path) and key in _FORBIDDEN_HINTS and isinstance(kind, str):  # another kind's key
-                yield self.problem(
-                    path + (key,),
-                    f"{where}`{key}` is not allowed in a `{kind}` state{_FORBIDDEN_HINTS[key]}",
-                    "not-allowed",
-                    key=True,
-                )
+                yield self.not_allowed(path + (key,), where, kind)
                 continue
             hint = did_you_mean(key, allowed) or (f" — allowed here: {', '.join(allowed)}" if allowed else "")
             yield self.problem(path + (key,), f"{where}unknown key `{key}`{hint}", "unknown-key", key=True)
 
     def forbidden_keys(self, error: ValidationError, path: DocumentPath, where: str) -> Iterator[Problem]:
         kind = _as_mapping(self.value_at(path)).get("type")
-        suffix = f" in a `{kind}` state" if isinstance(kind, str) else " here"
         for key_path in _offending_paths(error, self.document.data):
-            key = str(key_path[-1])
-            yield self.problem(
-                key_path,
-                f"{where}`{key}` is not allowed{suffix}{_FORBIDDEN_HINTS.get(key, '')}",
-                "not-allowed",
-                key=True,
-            )
+            yield self.not_allowed(key_path, where, kind if isinstance(kind, str) else None)
+
+    def not_allowed(self, key_path: DocumentPath, where: str, kind: str | None) -> Problem:
+        key = str(key_path[-1])
+        suffix = f" in a `{kind}` state" if kind else " here"
+        message = f"{where}`{key}` is not allowed{suffix}{_FORBIDDEN_HINTS.get(key, '')}"
+        return self.problem(key_path, message, "not-allowed", key=True)
 
     def missing_keys(self, error: ValidationError, path: DocumentPath, where: str) -> Iterator[Problem]:
         properties = _as_mapping(error.schema).get("properties", {})
