@@ -55,6 +55,7 @@ class Scenario:
     expect_state: str | None
     expect_data: Mapping[str, Any]
     expect_location: SourceLocation | None
+    start_location: SourceLocation
 
 
 @dataclass(frozen=True)
@@ -157,13 +158,22 @@ def _checked_against_its_process(scenario: Scenario, document: LocatedDocument, 
         ]
     try:
         return list(play(Runtime(process), scenario).failures)
-    except EventRefused as exc:  # the start itself: a starter without the start's role, or data that does not fit
-        return [_problem(document.locate(("start",)), f"the instance could not be started: {exc}")]
+    except DefinitionError as exc:
+        return list(exc.problems)
 
 
 def play(runtime: Runtime, scenario: Scenario) -> Playthrough:
-    """Start a fresh instance and apply the scenario's events in order, stopping at the first failure."""
-    instance = runtime.start(scenario.starter, scenario.data, at=scenario.start_at, instance_id=scenario.instance_id)
+    """Start a fresh instance and apply the scenario's events in order, stopping at the first failure.
+
+    A start the process refuses (a starter without its role, data that does not fit) raises
+    ``DefinitionError``: the scenario cannot be played against this process at all.
+    """
+    try:
+        instance = runtime.start(
+            scenario.starter, scenario.data, at=scenario.start_at, instance_id=scenario.instance_id
+        )
+    except EventRefused as exc:
+        raise DefinitionError([_problem(scenario.start_location, f"the instance could not be started: {exc}")]) from exc
     steps: list[Step] = []
     moment = scenario.start_at
     for event in scenario.events:
@@ -244,6 +254,7 @@ class _Reader:
             expect_state=expect.get("state"),
             expect_data=expect.get("data", {}),
             expect_location=self.document.locate(("expect",), key=True) if "expect" in raw else None,
+            start_location=self.document.locate(("start",)),
         )
         if self.problems:
             raise DefinitionError(self.problems)

@@ -133,3 +133,13 @@ def test_a_refused_start_is_an_error_at_start(tmp_path: Path) -> None:
     assert code == EXIT_INVALID
     line, column = position(text, '{as: "wang:clerk"')
     assert err.startswith(f"{path}:{line}:{column}: error: the instance could not be started: "), err
+
+
+def test_procflow_run_refuses_a_refused_start_at_its_place_too(tmp_path: Path) -> None:
+    text = SCENARIO.replace('start: {as: "wang:customer"', 'start: {as: "wang:clerk"')
+    path = procedures(tmp_path, text)
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["run", str(tmp_path / "repair.yaml"), "--events", str(path)], out, err)
+    line, column = position(text, '{as: "wang:clerk"')
+    assert (code, out.getvalue()) == (EXIT_INVALID, "")
+    assert err.getvalue().startswith(f"{path}:{line}:{column}: error: the instance could not be started: ")
