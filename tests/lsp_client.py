@@ -149,6 +149,15 @@ class YamlLanguageServer:
         items = result.get("items", []) if isinstance(result, dict) else (result or [])
         return [str(item["label"]) for item in items]
 
+    def hover(self, path: Path, line: int, character: int) -> str:
+        """The text the server shows on hovering a 0-based position of an open document ('' if none)."""
+        result = self.request(
+            "textDocument/hover",
+            {"textDocument": {"uri": path.as_uri()}, "position": {"line": line, "character": character}},
+        )
+        contents = result.get("contents", "") if isinstance(result, dict) else ""
+        return str(contents.get("value", "") if isinstance(contents, dict) else contents)
+
     def _answer(self, method: str, params: Any) -> Any:
         """The server pulls its settings (`workspace/configuration`) even from a client that pushed them."""
         if method == "workspace/configuration" and isinstance(params, dict):

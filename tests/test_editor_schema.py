@@ -219,3 +219,13 @@ def test_completion_in_a_state_offers_the_keys_of_its_kind_only(
     labels = set(running.completion(document, line, 4))
     assert offered <= labels, f"missing {offered - labels} from {sorted(labels)}"
     assert not labels & not_offered, f"a `{kind}` state was offered {sorted(labels & not_offered)}"
+
+
+def test_hovering_a_key_shows_its_description(server: tuple[YamlLanguageServer, Path], fixture_text: str) -> None:
+    running, workspace = server
+    text = fixture_text.split("\n", 1)[1]
+    document = workspace / "hover.process.yaml"
+    running.open(document, text)
+    line, column = position(text, "    time_limit: 3 working days")
+    shown = running.hover(document, line - 1, column + 5)
+    assert "How long this step may take" in shown
