@@ -11,17 +11,17 @@ BOOK := out/book
 LOCK := requirements.lock
 EXTRAS := dev,postgres,bench
 
-.PHONY: audit test check lint bench setup system browser lock test-latest clean
+.PHONY: audit test check lint bench setup system browser node editor-tools lock test-latest clean
 
 audit: setup
 	$(BIN)/procflow validate processes/
 	$(BIN)/procflow book processes/ -o $(BOOK)
 
-# PROCFLOW_REQUIRE_TOOLS: here a missing dot or chromium fails the tests that need it, not skips them.
-test: setup browser
+test: setup browser editor-tools
 	$(MAKE) --no-print-directory check BIN=$(BIN)
 
-# The checks every change must pass, with whichever environment BIN points at.
+# The checks every change must pass, with whichever environment BIN points at. PROCFLOW_REQUIRE_TOOLS:
+# here a missing dot, chromium or yaml-language-server fails the tests that need it, not skips them.
 check: lint
 	PROCFLOW_REQUIRE_TOOLS=1 $(BIN)/python -m pytest
 
@@ -52,7 +52,7 @@ lock: $(STAMP)
 # The suite on the newest versions the ranges allow, in a venv of its own, so drift is seen before
 # it breaks a fresh clone; when it fails, tools/drift.py names the dependency that broke it.
 LATEST := .venv-latest
-test-latest: system browser
+test-latest: system browser editor-tools
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/pip install --quiet --upgrade -e '.[$(EXTRAS)]'
@@ -75,6 +75,21 @@ browser:
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	$(INSTALL_MISSING)
 
+node:
+	@missing=""; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	$(INSTALL_MISSING)
+
+# (tests only) yaml-language-server, the language server editors run, which tests/test_editor_schema.py
+# drives over LSP: installed from tests/editor/package-lock.json into tests/editor/node_modules.
+EDITOR_TOOLS := tests/editor/node_modules/.package-lock.json
+editor-tools: $(EDITOR_TOOLS)
+
+$(EDITOR_TOOLS): tests/editor/package.json tests/editor/package-lock.json | node
+	cd tests/editor && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # As root with apt-get: install (refreshing the package lists only if the first try fails, and
 # waiting for another apt to finish); otherwise say what to install and stop.
 INSTALL_MISSING = \
@@ -92,4 +107,4 @@ INSTALL_MISSING = \
 	fi
 
 clean:
-	rm -rf $(VENV) $(LATEST) out dist .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LATEST) out dist .pytest_cache .hypothesis tests/editor/node_modules

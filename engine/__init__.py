@@ -20,6 +20,7 @@ from engine.errors import (
     ExpressionEvaluationError,
     ExpressionSyntaxError,
     GuardFailed,
+    InitRefused,
     InstanceFormatError,
     InvalidActor,
     InvalidData,
@@ -71,6 +72,7 @@ from engine.source import SourceLocation
 from engine.stores import Damaged, InstanceSummary, ProcessRef, open_store
 
 __all__ = [
+    "InitRefused",
     "Damaged",
     "DamagedRecord",
     "InvalidIdentifier",

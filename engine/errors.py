@@ -30,6 +30,7 @@
   * RenderError — a diagram cannot be drawn: unknown output format, no Graphviz, Graphviz failed
     * LayoutTimeout — Graphviz's layout ran past its time bound and was stopped
   * BookError — the audit book cannot be written: no definitions found, or an unusable output folder
+  * InitRefused — ``procflow init`` would overwrite a file, or cannot write its folder; nothing is left behind
 
 Each ``Problem`` names where it is (``SourceLocation``), what is wrong and, where we can tell, what
 to write instead.
@@ -290,3 +291,7 @@ class EventConflict(ConflictError):
 
 class DuplicateInstance(ConflictError):
     """An instance with that id already exists."""
+
+
+class InitRefused(ProcflowError):
+    """``procflow init`` wrote nothing: a file it would write is already there, or the folder cannot be written."""

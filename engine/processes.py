@@ -48,7 +48,7 @@ def validate_file(path: str | Path) -> ValidationReport:
         document = load_file(path)
     except DefinitionError as exc:
         return ValidationReport(str(path), exc.problems, None)
-    return _validate(document)
+    return validate_document(document)
 
 
 def validate_text(text: str, file: str = "<text>") -> ValidationReport:
@@ -56,7 +56,7 @@ def validate_text(text: str, file: str = "<text>") -> ValidationReport:
         document = load_text(text, file)
     except DefinitionError as exc:
         return ValidationReport(file, exc.problems, None)
-    return _validate(document)
+    return validate_document(document)
 
 
 def load_process(path: str | Path) -> Process:
@@ -68,19 +68,31 @@ def load_process_text(text: str, file: str = "<text>") -> Process:
     return _model_or_raise(validate_text(text, file))
 
 
-def definition_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The files named, and the ``.yaml``/``.yml`` files directly inside the folders named, in order."""
+def definition_files(paths: Iterable[str | Path], *, recursive: bool = False) -> list[Path]:
+    """The files named, and the ``.yaml``/``.yml`` files directly inside the folders named, in order.
+
+    With ``recursive``, the files in their subfolders too (`processes/scenarios/`), leaving out hidden
+    files and folders (`.pre-commit-config.yaml`, `.git/`).
+    """
     found: list[Path] = []
     for given in paths:
         path = Path(given)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in DEFINITION_SUFFIXES and p.is_file()))
-        else:
+        if not path.is_dir():
             found.append(path)
+            continue
+        inside = sorted(path.rglob("*")) if recursive else sorted(path.iterdir())
+        found.extend(
+            p
+            for p in inside
+            if p.suffix in DEFINITION_SUFFIXES
+            and p.is_file()
+            and not (recursive and any(part.startswith(".") for part in p.relative_to(path).parts))
+        )
     return found
 
 
-def _validate(document: LocatedDocument) -> ValidationReport:
+def validate_document(document: LocatedDocument) -> ValidationReport:
+    """Every problem in a loaded process definition and, when it has no errors, its model."""
     shape_problems = schema_problems(document)
     if shape_problems:
         # Check the rest of the file too, when dropping the rejected entries leaves a valid shape.

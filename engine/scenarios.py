@@ -3,6 +3,10 @@
 A scenario is read like a definition (located YAML, checked against ``schemas/scenario.schema.json``,
 every problem at its ``file:line:column``) and played with the runtime. Time in a scenario flows as
 it would in production: before each event, the deadlines due by its time fire.
+
+Validating a scenario plays it against its process: the one its ``process:`` names (relative to the
+scenario), else the process of the same name in the folder above a ``scenarios/`` folder
+(``processes/scenarios/exchange.yaml`` plays ``processes/exchange.yaml``).
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import DefinitionError, EventRefused, InvalidActor, InvalidData, Problem
+from engine.errors import DefinitionError, EventRefused, InvalidActor, InvalidData, Problem, Severity
 from engine.instances import Entry, Instance
 from engine.loader import LocatedDocument, load_file
+from engine.processes import DEFINITION_SUFFIXES, ValidationReport, load_process, validate_document
 from engine.runtime import Actor, Runtime
 from engine.schema import SCENARIO_SCHEMA_FILE, schema_problems
 from engine.source import DocumentPath, SourceLocation
@@ -64,7 +69,7 @@ class Step:
     deadlines: tuple[Entry, ...]
     entry: Entry | None
     refusal: EventRefused | None
-    failure: str | None
+    failure: Problem | None
     """Why the run stops here, when it does: an unexpected refusal, or an expected one that did not come."""
 
 
@@ -72,7 +77,7 @@ class Step:
 class Playthrough:
     instance: Instance
     steps: tuple[Step, ...]
-    failures: tuple[str, ...]
+    failures: tuple[Problem, ...]
 
     @property
     def ok(self) -> bool:
@@ -81,13 +86,83 @@ class Playthrough:
 
 def load_scenario(path: str | Path) -> Scenario:
     """The scenario in ``path``; ``DefinitionError`` lists every problem with its place."""
-    document = load_file(path)
+    return read_scenario(load_file(path))
+
+
+def read_scenario(document: LocatedDocument) -> Scenario:
     problems = schema_problems(
         document, SCENARIO_SCHEMA_FILE, "the file is empty; a scenario starts with `scenario: 1`"
     )
     if problems:
         raise DefinitionError(problems)
     return _Reader(document).scenario()
+
+
+def is_scenario(document: LocatedDocument) -> bool:
+    """A file that says `scenario:` (and not `procflow:`) at its top is a scenario, not a process."""
+    data = document.data
+    return isinstance(data, dict) and "scenario" in data and "procflow" not in data
+
+
+def validate_process_or_scenario(path: str | Path) -> ValidationReport:
+    """Every problem in a process file or a scenario file (which is played against its process)."""
+    try:
+        document = load_file(path)
+    except DefinitionError as exc:
+        return ValidationReport(str(path), exc.problems, None)
+    if not is_scenario(document):
+        return validate_document(document)
+    try:
+        scenario = read_scenario(document)
+    except DefinitionError as exc:
+        return ValidationReport(document.file, exc.problems, None)
+    return ValidationReport(document.file, tuple(_checked_against_its_process(scenario, document, Path(path))), None)
+
+
+def scenario_process(path: Path, document: LocatedDocument) -> Path | None:
+    """The process file a scenario plays: its `process:`, else its namesake above a `scenarios/` folder."""
+    named = document.data.get("process") if isinstance(document.data, dict) else None
+    if isinstance(named, str):
+        return path.parent / named
+    if path.parent.name == "scenarios":
+        for suffix in DEFINITION_SUFFIXES:
+            beside = path.parent.parent / (path.stem + suffix)
+            if beside.is_file():
+                return beside
+    return None
+
+
+def _checked_against_its_process(scenario: Scenario, document: LocatedDocument, path: Path) -> list[Problem]:
+    process_path = scenario_process(path, document)
+    if process_path is None:
+        return [
+            Problem(
+                document.locate(()),
+                "not played against a process: name it with `process: ../<process>.yaml`, "
+                "or keep the scenario in a `scenarios/` folder beside its process of the same name",
+                Severity.WARNING,
+                code="scenario-without-process",
+            )
+        ]
+    named = isinstance(document.data, dict) and "process" in document.data
+    at_name = document.locate(("process",) if named else ())
+    if not process_path.is_file():
+        return [Problem(at_name, f"the process `{process_path}` does not exist", code="no-such-process")]
+    try:
+        process = load_process(process_path)
+    except DefinitionError as exc:
+        return [
+            Problem(
+                at_name,
+                f"cannot be played: its process `{process_path}` has {len(exc.errors)} error(s) "
+                f"(`procflow validate {process_path}` lists them)",
+                code="broken-process",
+            )
+        ]
+    try:
+        return list(play(Runtime(process), scenario).failures)
+    except DefinitionError as exc:
+        return list(exc.problems)
 
 
 def play(runtime: Runtime, scenario: Scenario) -> Playthrough:
@@ -108,9 +183,8 @@ def play(runtime: Runtime, scenario: Scenario) -> Playthrough:
     for event in scenario.events:
         moment = event.at or moment
         if moment < instance.history[-1].at:
-            steps.append(
-                Step(event, (), None, None, f"{event.location}: this event is dated before the one it follows")
-            )
+            late = _problem(event.location, "this event is dated before the one it follows")
+            steps.append(Step(event, (), None, None, late))
             break
         fired = runtime.advance(instance, moment).fired
         entry: Entry | None = None
@@ -138,28 +212,34 @@ def _one_line(refusal: EventRefused) -> str:
     return f"{head.rstrip(':')}: {'; '.join(listed)}" if listed else head
 
 
-def _failure(event: ScenarioEvent, refusal: EventRefused | None) -> str | None:
+def _problem(where: SourceLocation, message: str) -> Problem:
+    return Problem(where, message, code="scenario-failed")
+
+
+def _failure(event: ScenarioEvent, refusal: EventRefused | None) -> Problem | None:
     if refusal is None:
         if event.refused:
-            return (
-                f"{event.location}: `{event.trigger}` was expected to be refused ({event.refused}), but it was applied"
+            return _problem(
+                event.location, f"`{event.trigger}` was expected to be refused ({event.refused}), but it was applied"
             )
         return None
     if refusal.code == event.refused:
         return None
-    return f"{event.location}: `{event.trigger}` was refused: {refusal}"
+    return _problem(event.location, f"`{event.trigger}` was refused: {refusal}")
 
 
-def _unmet_expectations(scenario: Scenario, instance: Instance) -> list[str]:
+def _unmet_expectations(scenario: Scenario, instance: Instance) -> list[Problem]:
     where = scenario.expect_location
+    if where is None:  # no `expect:`, so nothing expected
+        return []
     unmet = []
     if scenario.expect_state is not None and instance.state != scenario.expect_state:
         unmet.append(
-            f"{where}: expected to end in `{scenario.expect_state}`, but the instance is in `{instance.state}`"
+            _problem(where, f"expected to end in `{scenario.expect_state}`, but the instance is in `{instance.state}`")
         )
     for name, value in scenario.expect_data.items():
         if instance.data.get(name) != value:
-            unmet.append(f"{where}: expected data `{name}` = {value!r}, but it is {instance.data.get(name)!r}")
+            unmet.append(_problem(where, f"expected data `{name}` = {value!r}, but it is {instance.data.get(name)!r}"))
     return unmet
 
 

@@ -61,12 +61,27 @@ def bundled_schema(name: str) -> Mapping[str, Any]:
     return loaded
 
 
+# The schema files refer to nothing outside themselves, so that an editor with no network still reads
+# them whole. The JSON Schemas a definition embeds (data, record fields, payloads) are described there
+# by a local, loose `$defs/json_schema` that helps editors with the common keywords; the engine reads
+# that one definition as the real draft 2020-12 metaschema, which ``SPECIFICATIONS`` holds offline.
+EMBEDDED_SCHEMA = "json_schema"
+
+
+def _as_the_engine_reads(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    if EMBEDDED_SCHEMA not in schema.get("$defs", {}):
+        return schema
+    strict = copy.deepcopy(dict(schema))
+    strict["$defs"][EMBEDDED_SCHEMA] = {"$ref": schema["$schema"]}
+    return strict
+
+
 @lru_cache(maxsize=1)
 def bundled_registry() -> referencing.Registry[Any]:
-    """The JSON Schema specifications and our own schema; nothing is ever fetched from a file or URL."""
+    """The JSON Schema specifications and our own schemas; nothing is ever fetched from a file or URL."""
     resources = []
     for name in (SCHEMA_FILE, SCENARIO_SCHEMA_FILE):
-        schema = bundled_schema(name)
+        schema = _as_the_engine_reads(bundled_schema(name))
         resource = referencing.Resource.from_contents(schema, default_specification=referencing.jsonschema.DRAFT202012)
         resources.append((schema["$id"], resource))
     registry: referencing.Registry[Any] = SPECIFICATIONS.with_resources(resources).crawl()
@@ -247,8 +262,12 @@ class _ErrorTranslator:
 
     def unknown_keys(self, error: ValidationError, path: DocumentPath, where: str) -> Iterator[Problem]:
         allowed = sorted(_as_mapping(error.schema).get("properties", {}))
+        kind = _as_mapping(error.instance).get("type")
         for key in _as_mapping(error.instance):
             if key in allowed:
+                continue
+            if _is_state(path) and key in _FORBIDDEN_HINTS and isinstance(kind, str):  # another kind's key
+                yield self.not_allowed(path + (key,), where, kind)
                 continue
             cut = self.value_cut_before(path, key)
             if cut is not None and not (key.isidentifier() and did_you_mean(key, allowed)):
@@ -294,15 +313,14 @@ class _ErrorTranslator:
 
     def forbidden_keys(self, error: ValidationError, path: DocumentPath, where: str) -> Iterator[Problem]:
         kind = _as_mapping(self.value_at(path)).get("type")
-        suffix = f" in a `{kind}` state" if isinstance(kind, str) else " here"
         for key_path in _offending_paths(error, self.document.data):
-            key = str(key_path[-1])
-            yield self.problem(
-                key_path,
-                f"{where}`{key}` is not allowed{suffix}{_FORBIDDEN_HINTS.get(key, '')}",
-                "not-allowed",
-                key=True,
-            )
+            yield self.not_allowed(key_path, where, kind if isinstance(kind, str) else None)
+
+    def not_allowed(self, key_path: DocumentPath, where: str, kind: str | None) -> Problem:
+        key = str(key_path[-1])
+        suffix = f" in a `{kind}` state" if kind else " here"
+        message = f"{where}`{key}` is not allowed{suffix}{_FORBIDDEN_HINTS.get(key, '')}"
+        return self.problem(key_path, message, "not-allowed", key=True)
 
     def missing_keys(self, error: ValidationError, path: DocumentPath, where: str) -> Iterator[Problem]:
         properties = _as_mapping(error.schema).get("properties", {})
@@ -477,6 +495,10 @@ def _quote_hint(types: Sequence[Any], value: Any) -> str:
     return f' — to write it as text, put it in quotes: "{_literal(value)}"'
 
 
+def _is_state(path: DocumentPath) -> bool:
+    return len(path) == 2 and path[0] == "states"
+
+
 def _under_property_names(error: ValidationError) -> bool:
     return "propertyNames" in error.relative_schema_path
 
@@ -534,8 +556,12 @@ def _get(data: Any, path: DocumentPath) -> Any | None:
 
 QuickCheck = Callable[[Any], bool]
 
+# Keywords that never decide validity: JSON Schema's annotations, and the messages editors show for a
+# failed pattern (`patternErrorMessage`, `errorMessage`, read by yaml-language-server; jsonschema
+# ignores keywords it does not know).
 ANNOTATIONS = frozenset(
     {"title", "description", "examples", "default", "$comment", "deprecated", "readOnly", "writeOnly"}
+    | {"patternErrorMessage", "errorMessage"}
 )
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _JSON_TYPES = _SCALARS | {dict, list}

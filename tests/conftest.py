@@ -1,3 +1,6 @@
+import os
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -6,6 +9,22 @@ ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"
 SHIPPED = sorted(PROCESSES.glob("*.yaml"))
 FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
+# `make test` sets this, so that there a missing tool fails the tests that need it instead of skipping them.
+REQUIRE_TOOLS = os.environ.get("PROCFLOW_REQUIRE_TOOLS") == "1"
+
+
+def python_tool(name: str) -> str | None:
+    """A command a Python package installs: beside this interpreter (its virtualenv), else on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.is_file() else shutil.which(name)
+
+
+def missing_tool(what: str, install: str) -> None:
+    """Skip the test for want of ``what``; fail it instead under ``PROCFLOW_REQUIRE_TOOLS=1``."""
+    message = f"{what} is not installed ({install}; `make test` installs it)"
+    if REQUIRE_TOOLS:
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 @pytest.fixture

@@ -28,10 +28,11 @@ def test_valid_files_exit_zero_and_say_ok():
     assert code == EXIT_OK and out.strip().endswith(": ok") and err == ""
 
 
-def test_a_folder_means_the_yaml_files_in_it():
+def test_a_folder_means_the_yaml_files_in_it_and_its_subfolders():
     code, out, _ = call("validate", str(PROCESSES))
     assert code == EXIT_OK
-    assert {line.split(":")[0] for line in out.splitlines()} == {str(p) for p in sorted(PROCESSES.glob("*.yaml"))}
+    assert {line.split(":")[0] for line in out.splitlines()} == {str(p) for p in PROCESSES.rglob("*.yaml")}
+    assert any("/scenarios/" in line for line in out.splitlines())
 
 
 def test_invalid_file_exits_one_with_located_errors_on_stderr(tmp_path, fixture_text):

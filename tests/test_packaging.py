@@ -57,6 +57,8 @@ def test_the_wheel_carries_the_schema_the_types_and_the_command(distributions):
     assert "procflow = engine.cli:main" in entry_points
     assert {"engine/__main__.py", "engine/py.typed"} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    templates = {f"engine/templates/{p.name}" for p in (ROOT / "engine" / "templates").iterdir()}
+    assert templates and templates <= names  # what `procflow init` writes
 
 
 def test_the_sdist_carries_the_license_the_examples_and_what_its_tests_need(distributions, tmp_path):

@@ -1,4 +1,4 @@
-"""Commands over definition files: ``validate`` and ``schema``."""
+"""Commands over definition files: ``validate``, ``schema`` and ``init``."""
 
 from __future__ import annotations
 
@@ -8,12 +8,17 @@ from pathlib import Path
 from typing import TextIO
 
 from engine.cli.options import EXIT_INVALID, EXIT_OK, Parser, UsageError
-from engine.processes import ValidationReport, definition_files, validate_file
+from engine.errors import InitRefused
+from engine.processes import ValidationReport, definition_files
+from engine.scaffold import HookSource, init_folder, this_checkout
+from engine.scenarios import validate_process_or_scenario
 from engine.schema import schema_path
 
 
 def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
-    validate = commands.add_parser("validate", help="check definition files (or the .yaml files in folders)")
+    validate = commands.add_parser(
+        "validate", help="check process and scenario files (or the .yaml files in folders and their subfolders)"
+    )
     validate.add_argument("paths", nargs="+", metavar="PATH")
     validate.add_argument(
         "--format",
@@ -27,15 +32,28 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     schema = commands.add_parser("schema", help="print the JSON Schema of the definition language")
     schema.set_defaults(handler=_schema)
 
+    init = commands.add_parser(
+        "init", help="start a folder of procedures: a sample process and scenario, the schemas, a pre-commit config"
+    )
+    init.add_argument("folder", metavar="DIR", help="a new or empty folder, or one without any of those files")
+    init.add_argument(
+        "--hook-repo",
+        metavar="REPO",
+        help="the procflow repository the pre-commit hook comes from (default: this checkout of it, if procflow "
+        "runs from one; else the hook runs the installed procflow)",
+    )
+    init.add_argument("--hook-rev", metavar="REV", help="with --hook-repo: the tag or commit of it to pin")
+    init.set_defaults(handler=_init)
+
 
 def _validate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise UsageError(f"procflow validate: no such file or folder: {', '.join(missing)}")
-    files = definition_files(args.paths)
+    files = definition_files(args.paths, recursive=True)
     if not files:
         raise UsageError(f"procflow validate: no .yaml or .yml files in {', '.join(args.paths)}")
-    reports = [validate_file(f) for f in files]
+    reports = [validate_process_or_scenario(f) for f in files]
     failed = [r for r in reports if not _passes(r, args.strict)]
     if args.format == "json":
         json.dump(
@@ -77,4 +95,19 @@ def _report_json(report: ValidationReport, strict: bool) -> dict[str, object]:
 
 def _schema(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     stdout.write(schema_path().read_text(encoding="utf-8"))
+    return EXIT_OK
+
+
+def _init(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    if bool(args.hook_repo) != bool(args.hook_rev):
+        raise UsageError("procflow init: --hook-repo and --hook-rev go together (a repository and its revision)")
+    hook = HookSource(args.hook_repo, args.hook_rev) if args.hook_repo else this_checkout()
+    try:
+        written = init_folder(args.folder, hook)
+    except InitRefused as exc:
+        stderr.write(f"procflow init: {exc}\n")
+        return EXIT_INVALID
+    for path in written:
+        stdout.write(f"wrote {path}\n")
+    stdout.write(f"next: cd {args.folder} && procflow validate .  (then `pre-commit install` in its git repository)\n")
     return EXIT_OK

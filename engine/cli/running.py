@@ -74,7 +74,7 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             who = f"{actor.id} [{', '.join(sorted(actor.roles))}]" if actor else ""
             stdout.write(f"{'':<27}{verdict}: {step.event.trigger} by {who}: {step.refusal.message}\n")
     for failure in playthrough.failures:
-        stderr.write(f"{failure}\n")
+        stderr.write(f"{failure.location}: {failure.message}\n")
     state = runtime.process.states[playthrough.instance.state]
     stdout.write(f"now in `{state.id}` {state.label.zh} / {state.label.en}\n")
     if args.history:
