@@ -194,6 +194,8 @@ BAD_ARGUMENTS = {
     ),
     "show-unknown": (("show", "nope", "--store", "memory:"), "nope"),
     "verify-unknown": (("verify", "nope", "--store", "memory:"), "nope"),
+    "init-into-a-file": (("init", "{good}"), "is a file, not a folder"),
+    "init-hook-repo-alone": (("init", "{out}", "--hook-repo", "x"), "--hook-rev"),
     "verify-not-utf8": (("verify", NOT_UTF8, "--store", "memory:"), "ID"),
     "history-unknown": (("history", "nope", "--json", "--store", "memory:"), "nope"),
     "start-unknown-id": (("start", "no_such_process", *STARTER, "--store", "memory:"), "no_such_process"),

@@ -126,13 +126,14 @@ def test_json_reports_a_scenario_like_any_file(tmp_path: Path) -> None:
     assert problem["code"] == "scenario-failed" and problem["line"] == 6
 
 
-def test_a_refused_start_is_an_error_at_start(tmp_path: Path) -> None:
+def test_a_refused_start_is_an_error_at_the_starter(tmp_path: Path) -> None:
     text = SCENARIO.replace('start: {as: "wang:customer"', 'start: {as: "wang:clerk"')
     path = procedures(tmp_path, text)
     code, _, err = validate(str(path))
     assert code == EXIT_INVALID
-    line, column = position(text, '{as: "wang:clerk"')
-    assert err.startswith(f"{path}:{line}:{column}: error: the instance could not be started: "), err
+    line, column = position(text, '{as: "wang:clerk"', '"wang:clerk"')
+    assert err.startswith(f"{path}:{line}:{column}: error: the scenario cannot start: "), err
+    assert "`customer`" in err  # the role the starter lacks
 
 
 def test_procflow_run_refuses_a_refused_start_at_its_place_too(tmp_path: Path) -> None:
@@ -140,6 +141,6 @@ def test_procflow_run_refuses_a_refused_start_at_its_place_too(tmp_path: Path) -
     path = procedures(tmp_path, text)
     out, err = io.StringIO(), io.StringIO()
     code = run(["run", str(tmp_path / "repair.yaml"), "--events", str(path)], out, err)
-    line, column = position(text, '{as: "wang:clerk"')
+    line, column = position(text, '{as: "wang:clerk"', '"wang:clerk"')
     assert (code, out.getvalue()) == (EXIT_INVALID, "")
-    assert err.getvalue().startswith(f"{path}:{line}:{column}: error: the instance could not be started: ")
+    assert err.getvalue().startswith(f"{path}:{line}:{column}: error: the scenario cannot start: ")
