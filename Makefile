@@ -23,7 +23,7 @@ test: setup browser editor-tools
 # The checks every change must pass, with whichever environment BIN points at. PROCFLOW_REQUIRE_TOOLS:
 # here a missing dot, chromium or yaml-language-server fails the tests that need it, not skips them.
 check: lint
-	PROCFLOW_REQUIRE_TOOLS=1 $(BIN)/python -m pytest
+	PROCFLOW_REQUIRE_TOOLS=1 $(BIN)/python -m pytest -n auto
 
 lint:
 	$(BIN)/ruff check .
