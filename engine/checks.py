@@ -15,7 +15,7 @@ from typing import Any
 import networkx as nx
 
 from engine.errors import ExpressionSyntaxError, Problem, Severity
-from engine.expressions import compile_expression
+from engine.expressions import MAX_NUMBER, compile_expression
 from engine.model import Deadline, FrozenJson, Process, Record, State, StateKind, Transition
 from engine.schema import did_you_mean, zero_time_limit
 from engine.source import DocumentPath
@@ -268,6 +268,18 @@ def check_expressions(process: Process, graph: nx.DiGraph[str]) -> Iterator[Prob
                 )
             if assignment.expression is not None:
                 yield from _expression(process, assignment.path, assignment.expression, ("data", "payload"), scope)
+            elif _out_of_range(assignment.constant):
+                yield _error(
+                    process,
+                    assignment.path,
+                    "number-too-large",
+                    f"transition `{transition.trigger}` sets `{assignment.field}` to {assignment.constant}, past the "
+                    f"largest number an instance keeps (±{MAX_NUMBER:,}); write a smaller number or quote it as text",
+                )
+
+
+def _out_of_range(constant: object) -> bool:
+    return isinstance(constant, (int, float)) and not isinstance(constant, bool) and abs(constant) > MAX_NUMBER
 
 
 def _expression(

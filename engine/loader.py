@@ -8,6 +8,7 @@ stay text), refuse duplicate keys and foreign tags, and bound what aliases can e
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -538,7 +539,13 @@ def _resolve_tagged(tag: str | None, text: str, file: str, mark: Mark) -> JsonVa
     if tag in (_CORE + "int", _CORE + "float"):
         number = _resolve_plain(text, file, mark)
         if isinstance(number, (int, float)) and not isinstance(number, bool):
-            return float(number) if tag.endswith("float") else number
+            if not tag.endswith("float"):
+                return number
+            if isinstance(number, int) and abs(number) >= 2**1024:  # float() would overflow
+                raise _refuse(
+                    file, mark, "number", f"`{text[:20]}…` is too large to be a number; write a smaller number"
+                )
+            return float(number)
         raise _refuse(file, mark, "tag", f"`{text}` is not a number")
     raise _refuse(file, mark, "tag", _tag_message(tag))
 
@@ -561,7 +568,16 @@ def _resolve_plain(text: str, file: str, mark: Mark) -> JsonValue:
     except ValueError:
         raise _refuse(file, mark, "number", "this number has too many digits") from None
     if _FLOAT.match(text):
-        return float(text)
+        number = float(text)
+        if math.isinf(number):
+            raise _refuse(
+                file,
+                mark,
+                "number",
+                f"`{text}` is too large to be a number (it would be read as infinity); "
+                "write a smaller number or quote it as text",
+            )
+        return number
     if _NOT_FINITE.match(text):
         raise _refuse(file, mark, "number", f"`{text}` is not a finite number; write a number or quote it as text")
     return text

@@ -945,3 +945,28 @@ def test_the_optional_copy_warning_names_a_real_refusal(fixture_text: str) -> No
     instance = runtime.start(customer, at=monday)
     with pytest.raises(InvalidData):
         runtime.fire(instance, "submit", customer, {"in_warranty": True}, at=monday)
+
+
+@pytest.mark.parametrize(
+    ("constant", "words"),
+    [
+        ("1e999", "too large to be a number"),
+        ("-1.0e+400", "too large to be a number"),
+        ("!!float " + "9" * 400, "too large to be a number"),
+        ("1e300", "past the largest number an instance keeps"),
+        ("9223372036854775809", "past the largest number an instance keeps"),
+    ],
+)
+def test_a_set_constant_no_instance_could_keep_is_refused_at_its_place(
+    fixture_text: str, constant: str, words: str
+) -> None:
+    text = mutate(fixture_text, ("set: {quote: payload.quote}", f"set: {{quote: {constant}}}"))
+    report = validate_text(text, "big.yaml")
+    (problem,) = report.errors
+    assert (problem.location.line, problem.location.column) == position(text, constant)
+    assert words in problem.message and "write a smaller number" in problem.message
+
+
+def test_a_set_constant_at_the_largest_kept_number_loads(fixture_text: str) -> None:
+    text = mutate(fixture_text, ("set: {quote: payload.quote}", f"set: {{quote: {2**63}}}"))
+    assert validate_text(text, "edge.yaml").ok
