@@ -15,7 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;\\]+)")
+from packaging.markers import Marker
+
+PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;\\]+)\s*(?:;\s*([^\\]+?))?\s*\\?$")
 SCRATCH = Path(".venv-drift")
 LINT = (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy", "--strict"])
 
@@ -25,8 +27,10 @@ def normalise(name: str) -> str:
 
 
 def locked_versions(lock: Path) -> dict[str, str]:
+    """The version the lock pins for this interpreter and platform (a universal lock pins some
+    packages twice, under exclusive environment markers)."""
     pins = (PIN.match(line) for line in lock.read_text(encoding="utf-8").splitlines())
-    return {normalise(m.group(1)): m.group(2) for m in pins if m}
+    return {normalise(m.group(1)): m.group(2) for m in pins if m and (not m.group(3) or Marker(m.group(3)).evaluate())}
 
 
 def installed_versions(venv: Path) -> dict[str, str]:
