@@ -14,18 +14,22 @@ from engine.render import FILE_FORMATS, LANGS, heatmap_overlay, instance_overlay
 from engine.render.book import write_book
 
 
+def _timeout_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=seconds(MAX_TIMEOUT),
+        default=30.0,
+        metavar="SECONDS",
+        help=f"{what}, up to {MAX_TIMEOUT:g} s (default 30)",
+    )
+
+
 def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     book = commands.add_parser("book", help="write the audit book: every procedure's flowchart and tables as HTML")
     book.add_argument("paths", nargs="+", metavar="PATH", help="definition files, or folders of them")
     book.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder the book replaces or creates")
     book.add_argument("--lang", choices=LANGS, default="both", help="labels in zh, en or both (default)")
-    book.add_argument(
-        "--timeout",
-        type=seconds(MAX_TIMEOUT),
-        default=30.0,
-        metavar="SECONDS",
-        help=f"layout time bound per diagram, up to {MAX_TIMEOUT:g} s (default 30)",
-    )
+    _timeout_option(book, "layout time bound per diagram")
     book.set_defaults(handler=_book)
 
     render = commands.add_parser("render", help="draw a process as a flowchart: .dot .svg .png .pdf or .mmd (Mermaid)")
@@ -36,13 +40,7 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     overlays.add_argument("--instance", metavar="HISTORY.json", help="draw this instance's path over the chart")
     overlays.add_argument("--heatmap", nargs="+", metavar="HISTORY.json", help="draw how often each path was taken")
     render.add_argument("--at", type=_moment, metavar="TIME", help="with --instance: mark what is overdue at TIME")
-    render.add_argument(
-        "--timeout",
-        type=seconds(MAX_TIMEOUT),
-        default=30.0,
-        metavar="SECONDS",
-        help=f"layout time bound, up to {MAX_TIMEOUT:g} s (default 30)",
-    )
+    _timeout_option(render, "layout time bound")
     render.add_argument(
         "--sources", type=text, metavar="URL", help="link each step to its source document under this folder/URL"
     )
