@@ -28,6 +28,7 @@ from engine.fragments import definition_registry, fragment_validator, quick_chec
 from engine.model import Branch, Process, State, StateKind, Transition, thaw_json
 from engine.schema import QuickCheck
 from engine.source import DocumentPath
+from engine.value_errors import value_problems
 
 DECIDE = "procflow:decide"
 """The internal trigger that moves a decision on by its first branch whose condition holds."""
@@ -83,8 +84,7 @@ class SchemaCheck:
             return ()
         if self._validator.is_valid(value):  # the common case, and several times cheaper than iter_errors
             return ()
-        errors = sorted(self._validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
-        return tuple(f"{_place(self._root, e.absolute_path)}: {e.message}" for e in errors)
+        return value_problems(self._root, list(self._validator.iter_errors(value)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,10 +261,3 @@ def _schema_check(
     fields = quick_field_checks(document, path) if root == "data" else None  # only data is set field by field
     validator = functools.partial(fragment_validator, registry, path)
     return SchemaCheck(validator, root, quick_check(document, path), fields)
-
-
-def _place(root: str, path: Any) -> str:
-    text = root
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return text

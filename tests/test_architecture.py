@@ -17,6 +17,7 @@ LAYERS = [
     "patterns",
     "loader",
     "schema",
+    "value_errors",
     "fragments",
     "expressions",
     "model",

@@ -75,7 +75,7 @@ def test_starting_data_the_schema_rejects_is_a_located_refusal(tmp_path):
     assert (code, out) == (EXIT_INVALID, "")
     assert err.count("\n") == 1
     assert err.startswith(f"{path}:5:9: error: the scenario cannot start: the initial data does not fit")
-    assert "data.quote: -5 is less than the minimum of 0" in err
+    assert "data.quote: must be at least 0, got `-5`" in err
 
 
 # --- reading: bounded, regular files only --------------------------------------------------------

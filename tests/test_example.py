@@ -14,9 +14,9 @@ EXPECTED = """\
 repair
 permission: `li` (roles: `cs_agent`) may not fire `repaired` in state `repair`: it needs one of the roles `engineer`
 invalid-payload: the payload of `repaired` does not fit its form:
-  payload: 'parts_replaced' is a required property
-  payload: 'technical_notes' is a required property
-  payload.repair_hours: 'two' is not of type 'number'
+  payload.parts_replaced: is required; fill it in
+  payload.repair_hours: must be a number, got text `two`
+  payload.technical_notes: is required; fill it in
 ['escalate']
 14 events, replayed
 """
