@@ -19,6 +19,7 @@ LAYERS = [
     "schema",
     "fragments",
     "expressions",
+    "messages",
     "model",
     "timing",
     "inputs",
