@@ -119,7 +119,9 @@ class CompiledNotification:
 
 def compile_notifications(declared: Iterable[Notification], cause: str) -> tuple[CompiledNotification, ...]:
     """The declarations of one ``notify`` list, parsed once; the checks at load have proven they parse."""
-    return tuple(CompiledNotification(cause, n.roles, parse_message(n.text.zh), parse_message(n.text.en)) for n in declared)
+    return tuple(
+        CompiledNotification(cause, n.roles, parse_message(n.text.zh), parse_message(n.text.en)) for n in declared
+    )
 
 
 @dataclass(frozen=True, slots=True)

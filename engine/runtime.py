@@ -360,9 +360,7 @@ class Runtime:
         instance.history.append(entry)
         return entry
 
-    def _notifications(
-        self, source: str, attempt: _Attempt, moment: datetime.datetime
-    ) -> tuple[NotificationDue, ...]:
+    def _notifications(self, source: str, attempt: _Attempt, moment: datetime.datetime) -> tuple[NotificationDue, ...]:
         """The transition's notifications, then those of each state the event enters (a transition back
         into the same state enters none), rendered on the data after the event."""
         assert attempt.chosen is not None

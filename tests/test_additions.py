@@ -102,7 +102,10 @@ def test_a_malformed_addition_is_refused_by_the_schema_in_words(replacement, wor
 
 
 def test_an_addition_on_a_branch_is_refused_as_an_unknown_key():
-    text = mutate(TEXT, ("        dest: accept\n    default:", "        dest: accept\n        addition: {zh: x, en: y}\n    default:"))
+    text = mutate(
+        TEXT,
+        ("        dest: accept\n    default:", "        dest: accept\n        addition: {zh: x, en: y}\n    default:"),
+    )
     errors = problems(text, Severity.ERROR)
     assert errors and any("addition" in p.message for p in errors)
 
@@ -159,7 +162,9 @@ def test_the_mermaid_chart_gives_exactly_the_marked_elements_the_addition_class(
     text = render_mermaid(marked())
     lines = text.splitlines()
     assert any(line.strip().startswith("classDef addition") and "stroke-dasharray" in line for line in lines)
-    (classed,) = [line.strip() for line in lines if line.strip().endswith(" addition") and line.strip().startswith("class ")]
+    (classed,) = [
+        line.strip() for line in lines if line.strip().endswith(" addition") and line.strip().startswith("class ")
+    ]
     assert set(classed.split()[1].split(",")) == {"s_on_hold", "s__legend_addition"}
     edges = [line.strip() for line in lines if "-->" in line or "-.->" in line]
     (styled,) = [line.strip() for line in lines if line.strip().startswith("linkStyle")]
@@ -187,8 +192,12 @@ def test_the_book_lists_each_addition_with_its_label_where_it_is_and_why():
     assert "Additions not in the source" in section
     rows = [row for row in section.split("<tr") if 'class="addition"' in row]
     assert len(rows) == 3
-    assert any("等待客户回复" in r and "<code>on_hold</code>" in r and "The source names no waiting step" in r for r in rows)
-    assert any("Remind the customer" in r and "<code>remind</code>" in r and "The source names no reminder" in r for r in rows)
+    assert any(
+        "等待客户回复" in r and "<code>on_hold</code>" in r and "The source names no waiting step" in r for r in rows
+    )
+    assert any(
+        "Remind the customer" in r and "<code>remind</code>" in r and "The source names no reminder" in r for r in rows
+    )
     assert any("3 working days" in r and "<code>escalate</code>" in r for r in rows)
     assert html.escape("The source names no escalation <b>&</b>") in section
     assert "<b>&</b>" not in section

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import json
 
 import pytest
 from conftest import FIXTURE, mutate, position
 
 from engine import Actor, ReplayMismatch, Runtime, instance_from_json, instance_to_json, load_process_text
+from engine.cli import run
 from engine.errors import Severity
 from engine.processes import validate_text
 from engine.render.book_pages import diagram_files, procedure_page
+from engine.service import Workflows
+
+pytest_plugins = ["store_support"]
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
@@ -78,7 +83,13 @@ def test_a_transition_records_its_notification_before_those_of_the_state_it_ente
     later = MONDAY + dt.timedelta(hours=2)
     entry = rt.fire(instance, "send_quote", SUPERVISOR, {"quote": 300}, at=later)
     assert [(n.cause, n.roles, n.zh, n.en, n.at) for n in entry.notifications] == [
-        ("transition:send_quote", ("customer", "clerk"), "报价 300 元（{含税}）", "Quote: 300 yuan ({tax incl.})", later)
+        (
+            "transition:send_quote",
+            ("customer", "clerk"),
+            "报价 300 元（{含税}）",
+            "Quote: 300 yuan ({tax incl.})",
+            later,
+        )
     ]
 
 
@@ -122,7 +133,7 @@ def test_replay_refuses_a_history_whose_recorded_notification_was_altered():
 
 
 def test_a_placeholder_naming_an_unknown_data_field_is_refused_with_did_you_mean():
-    text = mutate(TEXT, (ON_ENTER[0], ON_ENTER[1].replace("en: \"Model {data.model}", 'en: "Model {data.modle}')))
+    text = mutate(TEXT, (ON_ENTER[0], ON_ENTER[1].replace('en: "Model {data.model}', 'en: "Model {data.modle}')))
     problem = only_error(text, "unknown-field")
     line, column = position(text, '"Model {data.modle} needs a quote"', "data.modle")
     assert (problem.location.line, problem.location.column) == (line, column)
@@ -195,3 +206,36 @@ def test_the_book_says_which_step_notifies_whom_and_escapes_the_text():
     assert html.escape("Model {data.model} " + attack) in page
     assert attack not in page
     assert "客服人员" in page  # the role told, by its label
+
+
+# --- the command line ---------------------------------------------------------------------------------
+
+
+def procflow(*argv: str) -> tuple[int, str, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = run(list(argv), stdout, stderr)
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def test_show_and_history_print_the_notifications_due_with_control_characters_escaped(tmp_path, sqlite_url):
+    definition = tmp_path / "notify.yaml"
+    definition.write_text(mutate(TEXT, ON_ENTER), encoding="utf-8")
+    code, out, err = procflow("start", str(definition), "--as", "wang:customer", "--store", sqlite_url)
+    assert code == 0, err
+    instance_id = out.splitlines()[0]
+    payload = json.dumps({"in_warranty": False, "model": "X1\x1b[2J\nrm"})
+    code, out, err = procflow(
+        "fire", instance_id, "submit", "--payload", payload, "--as", "wang:customer", "--store", sqlite_url
+    )
+    assert code == 0, err
+    line = "notify clerk: 型号 X1\\x1b[2J\\nrm 需报价 / Model X1\\x1b[2J\\nrm needs a quote  (enter:quote)"
+    assert line in out
+    code, out, _ = procflow("show", instance_id, "--store", sqlite_url)
+    assert f"due:      {line}" in out and "\x1b" not in out
+    code, out, _ = procflow("history", instance_id, "--store", sqlite_url)
+    assert line in out
+    code, out, _ = procflow("history", instance_id, "--json", "--store", sqlite_url)
+    stored = instance_from_json(json.loads(out))
+    assert stored.history[1].notifications[0].en == "Model X1\x1b[2J\nrm needs a quote"
+    with Workflows(sqlite_url) as workflows:
+        workflows.runtime(stored.process_id, stored.content_hash).verify(workflows.get(instance_id))

@@ -215,7 +215,9 @@ def _additions_section(process: Process, lang: Lang) -> str:
     rows = []
     for state in process.states.values():
         if state.addition is not None:
-            rows.append(_addition_row(_label(_STEP, lang), state.label, f"<code>{_e(state.id)}</code>", state.addition, lang))
+            rows.append(
+                _addition_row(_label(_STEP, lang), state.label, f"<code>{_e(state.id)}</code>", state.addition, lang)
+            )
         for deadline in state.deadlines:
             if deadline.addition is not None:
                 after = deadline.after.text if deadline.after is not None else "?"
@@ -230,7 +232,12 @@ def _additions_section(process: Process, lang: Lang) -> str:
     title = _label(_ADDITIONS, lang)
     if not rows:
         return f'<section id="additions"><h2>{title}</h2>\n<p>{_label(_NO_ADDITIONS, lang)}</p></section>'
-    head = _heads(lang, _WHAT) + _per_language_heads(_STEP_LABEL, lang) + _heads(lang, _WHERE) + _per_language_heads(_WHY, lang)
+    head = (
+        _heads(lang, _WHAT)
+        + _per_language_heads(_STEP_LABEL, lang)
+        + _heads(lang, _WHERE)
+        + _per_language_heads(_WHY, lang)
+    )
     return _table_section("additions", title, head, rows)
 
 
@@ -242,7 +249,7 @@ def _addition_row(kind: str, label: Text, where: str, why: Text, lang: Lang) -> 
 
 def _notifications_section(process: Process, lang: Lang) -> str:
     """Which step or transition notifies whom, with the text as declared (placeholders shown as written)."""
-    rows = []
+    rows: list[str] = []
     for state in process.states.values():
         when = f"{_label(_ON_ENTERING, lang)} <code>{_e(state.id)}</code>"
         rows.extend(_notification_row(process, when, n, lang) for n in state.notify)

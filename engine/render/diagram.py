@@ -168,7 +168,12 @@ def _merged(edges: list[Edge]) -> list[Edge]:
         if key in merged:
             first = merged[key]
             merged[key] = Edge(
-                first.source, first.dest, first.kind, first.labels + edge.labels, first.steps | edge.steps, first.addition
+                first.source,
+                first.dest,
+                first.kind,
+                first.labels + edge.labels,
+                first.steps | edge.steps,
+                first.addition,
             )
         else:
             merged[key] = edge

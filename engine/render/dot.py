@@ -110,7 +110,16 @@ def _legend(lang: Lang) -> list[str]:
     node["id"] = "legend-addition"
     return [
         f"  subgraph {quote('cluster_legend')} {{",
-        "    graph " + attributes({"label": Html(_tag("B", _escape(_words(lang, "图例", "Legend")))), "style": "dotted", "color": "#90A4AE", "fontsize": "10"}) + ";",
+        "    graph "
+        + attributes(
+            {
+                "label": Html(_tag("B", _escape(_words(lang, "图例", "Legend")))),
+                "style": "dotted",
+                "color": "#90A4AE",
+                "fontsize": "10",
+            }
+        )
+        + ";",
         f"    {quote('_legend_addition')} {attributes(node)};",
         "  }",
     ]
