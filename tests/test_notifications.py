@@ -239,3 +239,19 @@ def test_show_and_history_print_the_notifications_due_with_control_characters_es
     assert stored.history[1].notifications[0].en == "Model X1\x1b[2J\nrm needs a quote"
     with Workflows(sqlite_url) as workflows:
         workflows.runtime(stored.process_id, stored.content_hash).verify(workflows.get(instance_id))
+
+
+def test_every_store_keeps_the_notifications_and_replays_them(tmp_path, store_url):
+    definition = tmp_path / "notify.yaml"
+    definition.write_text(mutate(TEXT, ON_ENTER, ON_TRANSITION), encoding="utf-8")
+    with Workflows(store_url, clock=lambda: MONDAY) as workflows:
+        ref = workflows.register(definition)
+        instance = workflows.start(ref, CUSTOMER, at=MONDAY)
+        workflows.fire(instance.id, "submit", CUSTOMER, {"in_warranty": False, "model": "X1"}, at=MONDAY)
+        workflows.fire(instance.id, "send_quote", SUPERVISOR, {"quote": 300}, at=MONDAY)
+        stored = workflows.get(instance.id)
+        assert [n.en for e in stored.history for n in e.notifications] == [
+            "Model X1 needs a quote",
+            "Quote: 300 yuan ({tax incl.})",
+        ]
+        workflows.verify(instance.id)
