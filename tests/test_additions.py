@@ -201,6 +201,8 @@ def test_the_book_lists_each_addition_with_its_label_where_it_is_and_why():
     assert any("3 working days" in r and "<code>escalate</code>" in r for r in rows)
     assert html.escape("The source names no escalation <b>&</b>") in section
     assert "<b>&</b>" not in section
+    step = text[text.index('<tr id="step-on_hold">') :]
+    assert "not in the source document" in step[: step.index("</tr>")]
 
 
 def test_the_book_says_so_when_a_procedure_adds_nothing():

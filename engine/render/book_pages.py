@@ -167,6 +167,8 @@ def _time_limit(state: State) -> str:
 
 
 def _source_ref(process: Process, state: State, lang: Lang) -> str:
+    if state.addition is not None:
+        return f'<a class="addition" href="#additions">{_label(_NOT_IN_SOURCE, lang)}</a>'
     if state.source is None:
         return _none()
     document = process.sources.get(state.source.document)
@@ -497,6 +499,7 @@ _DEFAULT_BRANCH = Text("默认分支", "default branch")
 _OTHERWISE = Text("其他情况", "otherwise")
 _BY_DATA = Text("由数据决定", "decided by the data")
 _ADDITIONS = Text("来源文件未载的补充", "Additions not in the source")
+_NOT_IN_SOURCE = Text("非来源文件所载", "not in the source document")
 _NO_ADDITIONS = Text("无:每一步均出自来源文件。", "None: every step is taken from the source documents.")
 _WHAT = Text("类别", "What")
 _WHERE = Text("位置", "Where")
