@@ -16,7 +16,8 @@ import networkx as nx
 
 from engine.errors import ExpressionSyntaxError, Problem, Severity
 from engine.expressions import MAX_NUMBER, compile_expression
-from engine.model import Deadline, FrozenJson, Process, Record, State, StateKind, Transition
+from engine.messages import parse_message
+from engine.model import Deadline, FrozenJson, Notification, Process, Record, State, StateKind, Transition
 from engine.schema import did_you_mean, zero_time_limit
 from engine.source import DocumentPath
 from engine.timing import limit_problem
@@ -537,13 +538,87 @@ def check_unused(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
 
 def check_sources_cited(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for state in process.states.values():
-        if state.source is None and state.kind is not StateKind.FINAL:
+        if state.source is None and state.addition is None and state.kind is not StateKind.FINAL:
             yield _warning(
                 process,
                 state.path,
                 "no-source",
-                f"state `{state.id}` does not cite its `source` section; auditors hold each step against the document",
+                f"state `{state.id}` does not cite its `source` section; auditors hold each step against the "
+                "document (a step no document names is declared with `addition: {zh: ..., en: ...}`, saying why)",
             )
+
+
+# --- additions and notifications --------------------------------------------------------------------
+
+
+def check_additions(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """A step either cites the document it comes from or is declared an addition, never both."""
+    for state in process.states.values():
+        if state.addition is not None and state.source is not None:
+            yield _error(
+                process,
+                state.path + ("addition",),
+                "addition-with-source",
+                f"state `{state.id}` cites `source` {state.source.section!r} and is declared an `addition`; "
+                "keep `source` if the document names this step, or `addition` (and no `source`) if it does not",
+                key=True,
+            )
+
+
+def check_notifications(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    data_fields = _properties(process, process.data_schema)
+    for state in process.states.values():
+        for notification in state.notify:
+            yield from _notification(process, notification, {"data": data_fields}, f"state `{state.id}`")
+    for transition in process.transitions:
+        scope = {"data": data_fields, "payload": _properties(process, transition.payload_schema)}
+        for notification in transition.notify:
+            yield from _notification(process, notification, scope, f"transition `{transition.trigger}`")
+
+
+def _notification(
+    process: Process, notification: Notification, fields: Mapping[str, Mapping[str, Any] | None], owner: str
+) -> Iterator[Problem]:
+    for index, role in enumerate(notification.roles):
+        yield from _reference(process, notification.path + ("roles", index), role, process.roles, "role")
+    for language in ("zh", "en"):
+        path = notification.path + ("text", language)
+        text = getattr(notification.text, language)
+        try:
+            message = parse_message(text)
+        except ExpressionSyntaxError as exc:
+            yield Problem(process.source_map.locate_within(path, exc.offset), exc.message, code="notification-text")
+            continue
+        for placeholder in message.placeholders:
+            place = process.source_map.locate_within(path, placeholder.offset)
+            name = placeholder.fields[0]
+            if placeholder.root not in fields:
+                yield Problem(
+                    place,
+                    f"`{{{placeholder.name}}}`: a notification on entering a state reads only `data` "
+                    "(the payload of the event that entered it is not known here); "
+                    "copy the field into the data with `set:`, or notify on the transition",
+                    code="unknown-field",
+                )
+                continue
+            known = fields[placeholder.root]
+            if known is None:
+                if placeholder.root == "payload":
+                    yield Problem(
+                        place,
+                        f"`{{{placeholder.name}}}`: {owner} takes no payload; declare `payload:` with the fields "
+                        "its notification reads",
+                        code="unknown-field",
+                    )
+                continue
+            if name not in known:
+                where = "`data.properties`" if placeholder.root == "data" else f"the `payload.properties` of {owner}"
+                yield Problem(
+                    place,
+                    f"the notification of {owner} names `{{{placeholder.name}}}`, but `{name}` is not declared "
+                    f"under {where}{did_you_mean(name, known)}",
+                    code="unknown-field",
+                )
 
 
 def check_signoff_order(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
@@ -593,6 +668,8 @@ CHECKS: tuple[Check, ...] = (
     check_unused,
     check_sources_cited,
     check_signoff_order,
+    check_additions,
+    check_notifications,
 )
 
 

@@ -25,7 +25,8 @@ from transitions import EventData, Machine
 
 from engine.expressions import Expression, compile_expression
 from engine.fragments import definition_registry, fragment_validator, quick_check, quick_field_checks
-from engine.model import Branch, Process, State, StateKind, Transition, thaw_json
+from engine.messages import Message, parse_message
+from engine.model import Branch, Notification, Process, State, StateKind, Transition, thaw_json
 from engine.schema import QuickCheck
 from engine.source import DocumentPath
 from engine.value_errors import value_problems
@@ -98,10 +99,29 @@ class CompiledTransition:
     """``(field, expression, constant)``: the constant is used when there is no expression."""
     fields_set: tuple[str, ...]
     """The data fields ``assignments`` set."""
+    notify: tuple[CompiledNotification, ...] = ()
 
     @property
     def trigger(self) -> str:
         return self.transition.trigger
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledNotification:
+    """A ``notify`` declaration with its texts parsed, ready to render for an event."""
+
+    cause: str
+    """``enter:<state>`` or ``transition:<trigger>`` (a clock's warning or breach can name its own)."""
+    roles: tuple[str, ...]
+    zh: Message
+    en: Message
+
+
+def compile_notifications(declared: Iterable[Notification], cause: str) -> tuple[CompiledNotification, ...]:
+    """The declarations of one ``notify`` list, parsed once; the checks at load have proven they parse."""
+    return tuple(
+        CompiledNotification(cause, n.roles, parse_message(n.text.zh), parse_message(n.text.en)) for n in declared
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +176,9 @@ class CompiledProcess:
             state.id: _compile_branches(state) for state in process.states.values() if state.kind is StateKind.DECISION
         }
         self.triggers: dict[str, tuple[str, ...]] = {state.id: state.triggers for state in process.states.values()}
+        self.on_enter: dict[str, tuple[CompiledNotification, ...]] = {
+            state.id: compile_notifications(state.notify, f"enter:{state.id}") for state in process.states.values()
+        }
         by_trigger: dict[tuple[str, str], list[CompiledTransition]] = {}
         for candidates in self.transitions.values():
             for candidate in candidates:
@@ -241,6 +264,7 @@ def _compile_transition(state: State, transition: Transition, payload: SchemaChe
             for a in transition.assignments
         ),
         fields_set=tuple(a.field for a in transition.assignments),
+        notify=compile_notifications(transition.notify, f"transition:{transition.trigger}"),
     )
 
 

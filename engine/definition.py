@@ -21,6 +21,7 @@ from engine.model import (
     Calendar,
     Deadline,
     Department,
+    Notification,
     Process,
     Record,
     Role,
@@ -113,7 +114,12 @@ class _StateBuilder:
             role=role,
             time_limit=time_limit,
             deadlines=tuple(
-                Deadline(parse_duration(d["after"]) if "after" in d else time_limit, d["fire"], path + ("deadlines", i))
+                Deadline(
+                    parse_duration(d["after"]) if "after" in d else time_limit,
+                    d["fire"],
+                    path + ("deadlines", i),
+                    _optional_text(d.get("addition")),
+                )
                 for i, d in enumerate(raw.get("deadlines", []))
             ),
             produces=tuple(raw.get("produces", [])),
@@ -127,6 +133,8 @@ class _StateBuilder:
             if "default" in raw
             else None,
             path=path,
+            addition=_optional_text(raw.get("addition")),
+            notify=_notifications(raw.get("notify", ()), path + ("notify",)),
         )
 
     def transition(
@@ -167,6 +175,8 @@ class _StateBuilder:
             ),
             shared=shared,
             path=path,
+            addition=_optional_text(raw.get("addition")),
+            notify=_notifications(raw.get("notify", ()), path + ("notify",)),
         )
 
     def shared_transition(self, raw: Mapping[str, Any], path: DocumentPath, states: Mapping[str, Any]) -> Transition:
@@ -218,6 +228,10 @@ def _text(raw: Mapping[str, Any]) -> Text:
 
 def _optional_text(raw: Mapping[str, Any] | None) -> Text | None:
     return _text(raw) if raw is not None else None
+
+
+def _notifications(raw: Any, path: DocumentPath) -> tuple[Notification, ...]:
+    return tuple(Notification(tuple(n["roles"]), _text(n["text"]), path + (i,)) for i, n in enumerate(raw))
 
 
 def _optional_json(raw: Any) -> Any:

@@ -13,7 +13,12 @@ The JSON form (``instance_to_json``) is the history file ``procflow history --js
                   "source": "repair", "dest": "quality_check", "payload": {...},
                   "branches": [{"decision": "check_charge", "branch": 0, "dest": "inform_customer"}],
                   "signatures": [{"role": "engineer", "actor": "li", "at": "…"}],
-                  "by_deadline": false, "key": null}]}
+                  "by_deadline": false, "key": null,
+                  "notifications": [{"cause": "enter:quality_check", "roles": ["qc"], "zh": "…", "en": "…",
+                                     "at": "…"}]}]}
+
+``notifications`` is written only on an entry that made some due (so the entries written before it
+existed keep their text and digests).
 
 Times are ISO 8601 with their UTC offset. The first history entry is the start: its ``trigger`` and
 ``source`` are null and its ``dest`` is the start state.
@@ -52,6 +57,19 @@ class BranchTaken:
 
 
 @dataclass(frozen=True, slots=True)
+class NotificationDue:
+    """Someone to tell something, recorded with the event that made it due; delivering it is not the
+    engine's job. The text is rendered from the event's data and payload, in both languages."""
+
+    cause: str
+    """What made it due: ``enter:<state>`` or ``transition:<trigger>``."""
+    roles: tuple[str, ...]
+    zh: str
+    en: str
+    at: datetime.datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One event applied to an instance. Entries are only ever appended."""
 
@@ -71,6 +89,8 @@ class Entry:
     """Fired by the engine when a deadline passed, not by a person."""
     key: str | None = None
     """The idempotency key the client sent with the event, if any."""
+    notifications: tuple[NotificationDue, ...] = ()
+    """The notifications the event made due, in the order declared: the transition's, then each state's entered."""
 
     @property
     def state(self) -> str:
@@ -156,6 +176,16 @@ def entry_to_json(entry: Entry) -> dict[str, Any]:
         "signatures": [{"role": s.role, "actor": s.actor, "at": s.at.isoformat()} for s in entry.signatures],
         "by_deadline": entry.by_deadline,
         "key": entry.key,
+    } | ({"notifications": [notification_to_json(n) for n in entry.notifications]} if entry.notifications else {})
+
+
+def notification_to_json(notification: NotificationDue) -> dict[str, Any]:
+    return {
+        "cause": notification.cause,
+        "roles": list(notification.roles),
+        "zh": notification.zh,
+        "en": notification.en,
+        "at": notification.at.isoformat(),
     }
 
 
@@ -227,6 +257,19 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
                 at=_time(signed.get("at"), f"{where}.signatures[{i}].at"),
             )
         )
+    notifications = []
+    for i, raw in enumerate(_list(doc.get("notifications", []), f"{where}.notifications")):
+        due = _mapping(raw, f"{where}.notifications[{i}]")
+        at = f"{where}.notifications[{i}]"
+        notifications.append(
+            NotificationDue(
+                cause=_text(due.get("cause"), f"{at}.cause"),
+                roles=tuple(_name(r, f"{at}.roles") for r in _list(due.get("roles", []), f"{at}.roles")),
+                zh=_string(due.get("zh"), f"{at}.zh"),
+                en=_string(due.get("en"), f"{at}.en"),
+                at=_time(due.get("at"), f"{at}.at"),
+            )
+        )
     trigger, source, key = doc.get("trigger"), doc.get("source"), doc.get("key")
     return Entry(
         at=_time(doc.get("at"), f"{where}.at"),
@@ -240,6 +283,7 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         signatures=tuple(signatures),
         by_deadline=doc.get("by_deadline", False) is True,
         key=None if key is None else _text(key, f"{where}.key"),
+        notifications=tuple(notifications),
     )
 
 
@@ -258,6 +302,12 @@ def _list(value: Any, where: str) -> list[Any]:
 def _text(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value:
         raise InstanceFormatError(f"{where} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise InstanceFormatError(f"{where} must be a string, got {value!r}")
     return value
 
 

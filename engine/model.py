@@ -165,6 +165,17 @@ class SignOff:
 
 
 @dataclass(frozen=True)
+class Notification:
+    """``notify: [{roles, text}]``: who is told what when a state is entered or a transition fires.
+
+    ``text`` may hold ``{data.field}`` and ``{payload.field}`` placeholders (``engine.messages``)."""
+
+    roles: tuple[str, ...]
+    text: Text
+    path: DocumentPath
+
+
+@dataclass(frozen=True)
 class Transition:
     trigger: str
     label: Text
@@ -181,6 +192,10 @@ class Transition:
     shared: bool
     """Declared under the top-level ``transitions`` rather than under a state's ``on``."""
     path: DocumentPath
+    addition: Text | None = None
+    """Why this transition is here although no source document names it (``None``: it is sourced)."""
+    notify: tuple[Notification, ...] = ()
+    """Notifications due when it fires."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +216,8 @@ class Deadline:
     fire: str
     """The trigger of the state that the engine fires when ``after`` has passed."""
     path: DocumentPath
+    addition: Text | None = None
+    """Why this deadline is here although no source document names it (``None``: it is sourced)."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +236,10 @@ class State:
     branches: tuple[Branch, ...]
     default: Branch | None
     path: DocumentPath
+    addition: Text | None = None
+    """Why this step is here although no source document names it (``None``: it cites its ``source``)."""
+    notify: tuple[Notification, ...] = ()
+    """Notifications due when an instance enters this state."""
 
     @property
     def is_final(self) -> bool:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.compiler import CompiledBranch, CompiledProcess, CompiledTransition, SchemaCheck
+from engine.compiler import CompiledBranch, CompiledNotification, CompiledProcess, CompiledTransition, SchemaCheck
 from engine.errors import (
     EventRefused,
     ExpressionEvaluationError,
@@ -37,7 +37,7 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.inputs import check_name, check_time, json_copy, json_object
-from engine.instances import BranchTaken, Entry, Instance, OpenDeadline, Signature
+from engine.instances import BranchTaken, Entry, Instance, NotificationDue, OpenDeadline, Signature
 from engine.model import FrozenJson, Process, SignOff, Text
 from engine.timing import due_time
 
@@ -149,6 +149,7 @@ class Runtime:
             dest=start.id,
             payload=initial,
             key=key,
+            notifications=_due(self.compiled.on_enter[start.id], {"data": initial}, moment),
         )
         return Instance(
             id=instance_id or self._new_id(),
@@ -345,6 +346,7 @@ class Runtime:
             signatures=tuple(Signature(s.role, actor.id, moment) for s in attempt.chosen.transition.signoffs),
             by_deadline=deadline is not None,
             key=key,
+            notifications=self._notifications(instance.state, attempt, moment),
         )
         if dest == instance.state:
             deadlines, entered = tuple(d for d in instance.deadlines if d != deadline), instance.entered_at
@@ -357,6 +359,18 @@ class Runtime:
         instance.data = attempt.data
         instance.history.append(entry)
         return entry
+
+    def _notifications(self, source: str, attempt: _Attempt, moment: datetime.datetime) -> tuple[NotificationDue, ...]:
+        """The transition's notifications, then those of each state the event enters (a transition back
+        into the same state enters none), rendered on the data after the event."""
+        assert attempt.chosen is not None
+        entered = [attempt.chosen.transition.dest, *(b.dest for b in attempt.branches)]
+        if entered == [source]:
+            entered = []
+        declared = list(attempt.chosen.notify)
+        for state in entered:
+            declared.extend(self.compiled.on_enter[state])
+        return _due(declared, {"data": attempt.data, "payload": attempt.payload}, moment)
 
     def _decide(self, decision: str, attempt: _Attempt) -> str:
         try:
@@ -579,6 +593,12 @@ def _same_entry(index: int, replayed: Entry, recorded: Entry) -> None:
             if getattr(recorded, name) != getattr(replayed, name)
         ]
         raise ReplayMismatch(f"entry {index}: " + "; ".join(differences))
+
+
+def _due(
+    declared: Iterable[CompiledNotification], scope: Mapping[str, Any], moment: datetime.datetime
+) -> tuple[NotificationDue, ...]:
+    return tuple(NotificationDue(n.cause, n.roles, n.zh.render(scope), n.en.render(scope), moment) for n in declared)
 
 
 def _names(names: Iterable[str | None]) -> str:

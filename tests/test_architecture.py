@@ -20,6 +20,7 @@ LAYERS = [
     "value_errors",
     "fragments",
     "expressions",
+    "messages",
     "model",
     "timing",
     "inputs",

@@ -146,6 +146,8 @@ def test_the_step_table_has_one_row_per_state_with_what_the_definition_says(path
         if state.source:
             assert state.source.section in source
             assert process.sources[state.source.document].title.zh in source
+        elif state.addition:  # declared as not in the source: said so, and listed under the additions
+            assert "not in the source document" in source
         else:
             assert source == "—"
 

@@ -101,7 +101,20 @@ def trail_lines(process: Process, entry: Entry) -> str:
         lines.append(f"{indent}decision `{taken.decision}`: {label} → {taken.dest}")
     for signature in entry.signatures:
         lines.append(f"{indent}signed by {signature.actor} as {signature.role} at {signature.at.isoformat()}")
+    lines.extend(f"{indent}{line}" for line in notification_lines(entry))
     return "".join(f"{line}\n" for line in lines)
+
+
+def notification_lines(entry: Entry) -> list[str]:
+    """The notifications an entry made due, one line each: who is told, then the text in both languages."""
+    return [
+        f"notify {', '.join(n.roles)}: {_one_line(n.zh)} / {_one_line(n.en)}  ({n.cause})" for n in entry.notifications
+    ]
+
+
+def _one_line(text: str) -> str:
+    """Text from the data as one printable line: control characters (newlines, terminal escapes) escaped."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _simulate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

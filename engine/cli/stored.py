@@ -24,7 +24,7 @@ from engine.cli.options import (
     text,
     whole_number,
 )
-from engine.cli.running import trail_lines
+from engine.cli.running import notification_lines, trail_lines
 from engine.errors import (
     ConflictError,
     EventRefused,
@@ -212,6 +212,8 @@ def _show_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextI
         what = f"fires `{deadline.fire}`" if deadline.fire else "time limit"
         late = "  OVERDUE" if deadline.due <= now else ""
         stdout.write(f"deadline: {deadline.due.isoformat()}  {what}{late}\n")
+    for line in notification_lines(instance.history[-1]):  # those the last event made due
+        stdout.write(f"due:      {line}\n")
     candidates = runtime.compiled.transitions[instance.state]
     if not candidates:
         stdout.write("next:     nothing (finished)\n")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from engine.errors import RenderError
-from engine.model import FrozenJson, Process, SignOff, State, StateKind, Text, Transition, thaw_json
+from engine.model import FrozenJson, Notification, Process, SignOff, State, StateKind, Text, Transition, thaw_json
 from engine.render import Lang
 from engine.render.book_style import CSS
 
@@ -86,6 +86,8 @@ def procedure_page(process: Process, svg: str, files: DiagramFiles, lang: Lang) 
         _diagram_section(svg, files, lang),
         _steps_section(process, lang),
         _transitions_section(process, lang),
+        _additions_section(process, lang),
+        _notifications_section(process, lang),
         _roles_section(process, lang),
         _records_section(process, lang),
         _sources_section(process, lang),
@@ -165,6 +167,8 @@ def _time_limit(state: State) -> str:
 
 
 def _source_ref(process: Process, state: State, lang: Lang) -> str:
+    if state.addition is not None:
+        return f'<a class="addition" href="#additions">{_label(_NOT_IN_SOURCE, lang)}</a>'
     if state.source is None:
         return _none()
     document = process.sources.get(state.source.document)
@@ -206,6 +210,66 @@ def _transition_row(process: Process, transition: Transition, lang: Lang) -> str
         f"<tr><td>{sources}</td><td><code>{_e(transition.trigger)}</code></td>{labels}"
         f"<td><code>{_e(transition.dest)}</code></td><td>{who}</td><td>{conditions}</td><td>{signoffs}</td></tr>"
     )
+
+
+def _additions_section(process: Process, lang: Lang) -> str:
+    """Every step, transition and deadline declared as not in the source, with where it is and why."""
+    rows = []
+    for state in process.states.values():
+        if state.addition is not None:
+            rows.append(
+                _addition_row(_label(_STEP, lang), state.label, f"<code>{_e(state.id)}</code>", state.addition, lang)
+            )
+        for deadline in state.deadlines:
+            if deadline.addition is not None:
+                after = deadline.after.text if deadline.after is not None else "?"
+                where = f"<code>{_e(state.id)}</code>: {_e(after)} → <code>{_e(deadline.fire)}</code>"
+                label = Text(f"{after} → {deadline.fire}", f"{after} → {deadline.fire}")
+                rows.append(_addition_row(_label(_DEADLINE, lang), label, where, deadline.addition, lang))
+    for transition in process.transitions:
+        if transition.addition is not None:
+            where = " ".join(f"<code>{_e(s)}</code>" for s in transition.sources)
+            where += f" → <code>{_e(transition.dest)}</code> (<code>{_e(transition.trigger)}</code>)"
+            rows.append(_addition_row(_label(_TRANSITION, lang), transition.label, where, transition.addition, lang))
+    title = _label(_ADDITIONS, lang)
+    if not rows:
+        return f'<section id="additions"><h2>{title}</h2>\n<p>{_label(_NO_ADDITIONS, lang)}</p></section>'
+    head = (
+        _heads(lang, _WHAT)
+        + _per_language_heads(_STEP_LABEL, lang)
+        + _heads(lang, _WHERE)
+        + _per_language_heads(_WHY, lang)
+    )
+    return _table_section("additions", title, head, rows)
+
+
+def _addition_row(kind: str, label: Text, where: str, why: Text, lang: Lang) -> str:
+    labels = "".join(f"<td{_lang_attr(code)}>{_e(_pick(label, code))}</td>" for code in _codes(lang))
+    reasons = "".join(f"<td{_lang_attr(code)}>{_e(_pick(why, code))}</td>" for code in _codes(lang))
+    return f'<tr class="addition"><td>{kind}</td>{labels}<td>{where}</td>{reasons}</tr>'
+
+
+def _notifications_section(process: Process, lang: Lang) -> str:
+    """Which step or transition notifies whom, with the text as declared (placeholders shown as written)."""
+    rows: list[str] = []
+    for state in process.states.values():
+        when = f"{_label(_ON_ENTERING, lang)} <code>{_e(state.id)}</code>"
+        rows.extend(_notification_row(process, when, n, lang) for n in state.notify)
+    for transition in process.transitions:
+        sources = " ".join(f"<code>{_e(s)}</code>" for s in transition.sources)
+        when = f"<code>{_e(transition.trigger)}</code> ({sources} → <code>{_e(transition.dest)}</code>)"
+        rows.extend(_notification_row(process, when, n, lang) for n in transition.notify)
+    title = _label(_NOTIFICATIONS, lang)
+    if not rows:
+        return f'<section id="notifications"><h2>{title}</h2>\n<p>{_none()}</p></section>'
+    head = _heads(lang, _WHEN, _TOLD) + _per_language_heads(_MESSAGE, lang)
+    return _table_section("notifications", title, head, rows)
+
+
+def _notification_row(process: Process, when: str, notification: Notification, lang: Lang) -> str:
+    told = _list(_party(process, role, lang) for role in notification.roles)
+    texts = "".join(f"<td{_lang_attr(code)}>{_e(_pick(notification.text, code))}</td>" for code in _codes(lang))
+    return f"<tr><td>{when}</td><td>{told}</td>{texts}</tr>"
 
 
 def _signoff(process: Process, signoff: SignOff, lang: Lang) -> str:
@@ -434,6 +498,19 @@ _BRANCH = Text("分支", "branch")
 _DEFAULT_BRANCH = Text("默认分支", "default branch")
 _OTHERWISE = Text("其他情况", "otherwise")
 _BY_DATA = Text("由数据决定", "decided by the data")
+_ADDITIONS = Text("来源文件未载的补充", "Additions not in the source")
+_NOT_IN_SOURCE = Text("非来源文件所载", "not in the source document")
+_NO_ADDITIONS = Text("无:每一步均出自来源文件。", "None: every step is taken from the source documents.")
+_WHAT = Text("类别", "What")
+_WHERE = Text("位置", "Where")
+_WHY = Text("理由", "Why")
+_DEADLINE = Text("期限", "deadline")
+_TRANSITION = Text("转移", "transition")
+_NOTIFICATIONS = Text("通知", "Notifications")
+_WHEN = Text("何时", "When")
+_TOLD = Text("通知对象", "Who is told")
+_MESSAGE = Text("内容", "Text")
+_ON_ENTERING = Text("进入", "on entering")
 _ROLES = Text("角色", "Roles")
 _NAME = Text("名称", "Name")
 _DEPARTMENT = Text("部门", "Department")

@@ -70,6 +70,8 @@ class Node:
     """The document section the step is taken from, with the document's title and file."""
     href: str | None
     """A link to that section of the source document, when a place for the documents was given."""
+    addition: str | None = None
+    """Why the step is there although no source document names it (``None``: it is sourced)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ class EdgeLabel:
     note: str | None
     """What else an auditor needs: the deadline that fires it, the sign-offs it needs, 否则 / otherwise."""
     tooltip: str
+    addition: str | None = None
+    """Why the transition (or the deadline that fires it) is there although no source names it."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ class Edge:
     labels: tuple[EdgeLabel, ...]
     steps: frozenset[Step]
     """The moves of a history this edge stands for (several for a transition shared by many states)."""
+    addition: bool = False
+    """Its transitions are additions not in the source (sourced and added ones never share an arrow)."""
 
     @property
     def tooltip(self) -> str:
@@ -110,6 +116,15 @@ class Diagram:
     lanes: tuple[Lane, ...]
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
+
+    @property
+    def has_additions(self) -> bool:
+        """Whether the chart needs the legend entry for additions not in the source."""
+        return any(n.addition is not None for n in self.nodes) or any(e.addition for e in self.edges)
+
+
+ADDITION = Text("非来源文件所载", "not in the source document")
+"""The legend's words for a step or arrow declared as an addition."""
 
 
 def text(label: Text, lang: Lang) -> str:
@@ -147,13 +162,18 @@ def extract(process: Process, lang: Lang = "both", *, source_base: str | None = 
 
 def _merged(edges: list[Edge]) -> list[Edge]:
     """One arrow per source, destination and kind, in the order of the first; labels in file order."""
-    merged: dict[tuple[str, str, str], Edge] = {}
+    merged: dict[tuple[str, str, str, bool], Edge] = {}
     for edge in edges:
-        key = (edge.source, edge.dest, edge.kind)
+        key = (edge.source, edge.dest, edge.kind, edge.addition)
         if key in merged:
             first = merged[key]
             merged[key] = Edge(
-                first.source, first.dest, first.kind, first.labels + edge.labels, first.steps | edge.steps
+                first.source,
+                first.dest,
+                first.kind,
+                first.labels + edge.labels,
+                first.steps | edge.steps,
+                first.addition,
             )
         else:
             merged[key] = edge
@@ -190,7 +210,8 @@ def _node(process: Process, state: State, lang: Lang, source_base: str | None) -
                 href = source_base + document.file + _text_fragment(state.source.section)
         else:
             source = state.source.section
-    return Node(state.id, state.kind.value, text(state.label, lang), state.role, limit, records, source, href)
+    addition = _words(lang, state.addition.zh, state.addition.en) if state.addition is not None else None
+    return Node(state.id, state.kind.value, text(state.label, lang), state.role, limit, records, source, href, addition)
 
 
 def _any_node(process: Process, node_id: str, shared: Transition, lang: Lang) -> Node:
@@ -228,12 +249,16 @@ def _transition_edge(
     for signoff in transition.signoffs:
         who = signoff.label or _role_text(process, signoff.role)
         notes.append(_words(lang, f"须签字:{who.zh}", f"signed: {who.en}"))
+    added = _addition(process, sources, transition)
+    if added is not None:
+        notes.append(_words(lang, ADDITION.zh, ADDITION.en))
     roles = ", ".join(transition.roles)
     label = EdgeLabel(
         text=text(transition.label, lang),
         guard=" and ".join(f"({c})" if len(transition.conditions) > 1 else c for c in transition.conditions) or None,
         note="\n".join(notes) or None,
         tooltip=f"{transition.trigger} · {_words(lang, '角色', 'roles')}: {roles}" if roles else transition.trigger,
+        addition=_words(lang, added.zh, added.en) if added is not None else None,
     )
     return Edge(
         source=origin,
@@ -241,7 +266,20 @@ def _transition_edge(
         kind="deadline" if deadline is not None else "transition",
         labels=(label,),
         steps=frozenset(Step("transition", s, transition.trigger, transition.dest) for s in sources),
+        addition=added is not None,
     )
+
+
+def _addition(process: Process, sources: tuple[str, ...], transition: Transition) -> Text | None:
+    """Why the transition is not in the source: its own ``addition``, or that of the deadline firing it."""
+    if transition.addition is not None:
+        return transition.addition
+    for state_id in sources:
+        state = process.states.get(state_id)
+        for deadline in state.deadlines if state else ():
+            if deadline.fire == transition.trigger and deadline.addition is not None:
+                return deadline.addition
+    return None
 
 
 def _branch_edge(decision: State, branch: Branch, via: str, lang: Lang) -> Edge:

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote as quote_url
 
-from engine.render.diagram import Diagram, Edge, Lang, Node
+from engine.render.diagram import ADDITION, Diagram, Edge, Lang, Node
 from engine.render.overlay import EdgeMark, NodeMark, Overlay
 
 FONT = "Noto Sans CJK SC"
@@ -37,6 +37,10 @@ _PATH = "#1565C0"
 _CURRENT = "#FFB300"
 _OVERDUE = "#C62828"
 _FADED = "#BDBDBD"
+ADDITION_COLOR = "#AD1457"
+"""Steps and arrows declared as additions not in the source: this colour, dashed (see the legend)."""
+ADDITION_NODE = {"style": "filled,dashed", "color": ADDITION_COLOR, "fillcolor": "#FCE4EC", "penwidth": "2"}
+ADDITION_EDGE = {"style": "dashed", "color": ADDITION_COLOR, "fontcolor": ADDITION_COLOR, "penwidth": "1.5"}
 
 TITLE_WIDTH = 24
 """Wrap titles at this many columns (a Chinese character takes two)."""
@@ -93,8 +97,32 @@ def to_dot(diagram: Diagram, lang: Lang, overlay: Overlay | None = None) -> str:
         lines.append(
             f"  {quote(edge.source)} -> {quote(edge.dest)} {attributes(_edge_attributes(edge, lang, overlay))};"
         )
+    if diagram.has_additions:
+        lines.extend(_legend(lang))
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _legend(lang: Lang) -> list[str]:
+    """The key to the addition style, drawn only on a chart that has additions."""
+    words = _words(lang, ADDITION.zh, ADDITION.en)
+    node = {"shape": "box", **ADDITION_NODE, "fontsize": "10", "label": Html(_html_lines(words, TITLE_WIDTH * 3))}
+    node["id"] = "legend-addition"
+    return [
+        f"  subgraph {quote('cluster_legend')} {{",
+        "    graph "
+        + attributes(
+            {
+                "label": Html(_tag("B", _escape(_words(lang, "图例", "Legend")))),
+                "style": "dotted",
+                "color": "#90A4AE",
+                "fontsize": "10",
+            }
+        )
+        + ";",
+        f"    {quote('_legend_addition')} {attributes(node)};",
+        "  }",
+    ]
 
 
 def _lane(lane_id: str, label: str, nodes: list[Node], lang: Lang, overlay: Overlay | None, indent: str) -> list[str]:
@@ -135,12 +163,16 @@ def _node_attributes(node: Node, lang: Lang, overlay: Overlay | None) -> dict[st
     details = ([node.time_limit] if node.time_limit else []) + list(node.records)
     for detail in details:
         lines.append(_tag('FONT POINT-SIZE="9" COLOR="#455A64"', _html_lines(detail, DETAIL_WIDTH)))
+    if node.addition is not None:
+        attrs.update(ADDITION_NODE)
+        words = _words(lang, ADDITION.zh, ADDITION.en)
+        lines.append(_tag(f'FONT POINT-SIZE="9" COLOR="{ADDITION_COLOR}"', _html_lines(words, DETAIL_WIDTH)))
     mark = overlay.nodes.get(node.id) if overlay else None
     if overlay is not None:
         for note, color in _node_overlay_notes(overlay, mark, lang):
             lines.append(_tag("B", _tag(f'FONT POINT-SIZE="9" COLOR="{color}"', _html_lines(note, DETAIL_WIDTH))))
     attrs["label"] = Html(_join(lines))
-    attrs["tooltip"] = node.source or node.id
+    attrs["tooltip"] = node.source or (f"{node.id}: {node.addition}" if node.addition else node.id)
     if node.href:
         attrs["URL"] = _url(node.href)
         attrs["target"] = "_blank"
@@ -196,6 +228,8 @@ def _edge_attributes(edge: Edge, lang: Lang, overlay: Overlay | None) -> dict[st
         attrs.update({"style": "dashed", "color": "#8D6E63"})
     if edge.kind == "default":
         attrs["color"] = "#795548"
+    if edge.addition:
+        attrs.update(ADDITION_EDGE)
     mark = _edge_mark(edge, overlay) if overlay is not None else None
     if overlay is not None:
         if mark is None:
@@ -211,7 +245,8 @@ def _edge_attributes(edge: Edge, lang: Lang, overlay: Overlay | None) -> dict[st
             lines.insert(0, f"<B>×{mark.count}</B>")
             attrs.update({"color": "#D84315", "penwidth": f"{width:.1f}"})
     attrs["label"] = Html(_join(lines))
-    attrs["tooltip"] = edge.tooltip
+    reasons = "; ".join(label.addition for label in edge.labels if label.addition)
+    attrs["tooltip"] = f"{edge.tooltip} · {reasons}" if reasons else edge.tooltip
     return attrs
 
 

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 
-from engine.render.diagram import Diagram, Edge, Node
+from engine.render.diagram import ADDITION, Diagram, Edge, Node
 from engine.render.dot import clean
 
 _SHAPES: Mapping[str, tuple[str, str]] = {
@@ -31,6 +31,9 @@ _CLASSES = (
     "classDef wait fill:#E3F2FD,stroke:#1565C0",
     "classDef any fill:#FAFAFA,stroke:#757575",
 )
+ADDITION_CLASS = "classDef addition fill:#FCE4EC,stroke:#AD1457,stroke-width:2px,stroke-dasharray:5 5"
+"""Steps declared as additions not in the source (a class after the kinds', so it wins)."""
+ADDITION_LINK = "stroke:#AD1457,stroke-width:2px,stroke-dasharray:5 5"
 _ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "`": "#96;", "|": "#124;"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -59,7 +62,22 @@ def to_mermaid(diagram: Diagram) -> str:
         members = [ids.node(n.id) for n in diagram.nodes if n.kind == kind]
         if members:
             lines.append(f"  class {','.join(members)} {kind}")
+    lines.extend("  " + line for line in _additions(diagram, ids))
     return "\n".join(lines) + "\n"
+
+
+def _additions(diagram: Diagram, ids: _Ids) -> list[str]:
+    """The addition class on the steps and arrows declared as not in the source, and a legend node."""
+    if not diagram.has_additions:
+        return []
+    members = [ids.node(n.id) for n in diagram.nodes if n.addition is not None]
+    legend = ids.node("_legend_addition")
+    lines = [ADDITION_CLASS, f'{legend}["{label(ADDITION.zh + " / " + ADDITION.en)}"]']
+    lines.append(f"class {','.join([*members, legend])} addition")
+    links = [str(index) for index, edge in enumerate(diagram.edges) if edge.addition]
+    if links:
+        lines.append(f"linkStyle {','.join(links)} {ADDITION_LINK}")
+    return lines
 
 
 def _lane(lane_id: str, title: str, nodes: list[Node], ids: _Ids, indent: str) -> list[str]:
