@@ -237,11 +237,12 @@ def test_render_to_a_fifo_is_refused_without_blocking(tmp_path):
     ],
     ids=lambda v: v[-1] if isinstance(v, tuple) else None,
 )
-def test_numeric_options_out_of_range_are_usage_errors(tmp_path, argv, words):
+def test_numeric_options_out_of_range_are_usage_errors(tmp_path, monkeypatch, argv, words):
+    monkeypatch.chdir(tmp_path)  # whatever a wrongly accepted option wrote would land here
     code, out, err = call(*argv)
     assert (code, out) == (EXIT_USAGE, "")
     assert words in err.splitlines()[0]
-    assert not Path("out").exists()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_ranges_include_their_ends():

@@ -73,7 +73,9 @@ def test_a_definition_the_quick_check_passes_is_valid(name):
     assert quick is not None
     verdicts: list[bool] = []
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    # Derandomized: about one mutation in nine still passes the quick check, so a random draw of 60
+    # could, rarely, compare nothing; these 80 fixed draws compare several for every definition.
+    @settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
     @given(document=mutated(DOCUMENTS[name].data))
     def quick_valid_implies_valid(document):
         verdicts.append(quick(document))
