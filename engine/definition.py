@@ -19,6 +19,7 @@ from engine.model import (
     Assignment,
     Branch,
     Calendar,
+    DataLimit,
     Deadline,
     Department,
     Process,
@@ -30,6 +31,7 @@ from engine.model import (
     State,
     StateKind,
     Text,
+    TimeUnit,
     Transition,
     freeze_json,
 )
@@ -104,7 +106,9 @@ class _StateBuilder:
         path: DocumentPath = ("states", state_id)
         role = raw.get("role")
         own = tuple(self.transition(t, path + ("on", i), (state_id,), role) for i, t in enumerate(raw.get("on", [])))
-        time_limit = parse_duration(raw["time_limit"]) if "time_limit" in raw else None
+        written_limit = raw.get("time_limit")
+        time_limit = parse_duration(written_limit) if isinstance(written_limit, str) else None
+        limit_from = _data_limit(written_limit, path + ("time_limit",)) if isinstance(written_limit, dict) else None
         return State(
             id=state_id,
             kind=StateKind(raw["type"]),
@@ -113,7 +117,7 @@ class _StateBuilder:
             role=role,
             time_limit=time_limit,
             deadlines=tuple(
-                Deadline(parse_duration(d["after"]) if "after" in d else time_limit, d["fire"], path + ("deadlines", i))
+                self.deadline(d, path + ("deadlines", i), time_limit, limit_from)
                 for i, d in enumerate(raw.get("deadlines", []))
             ),
             produces=tuple(raw.get("produces", [])),
@@ -127,7 +131,18 @@ class _StateBuilder:
             if "default" in raw
             else None,
             path=path,
+            time_limit_from=limit_from,
         )
+
+    def deadline(
+        self, raw: Mapping[str, Any], path: DocumentPath, time_limit: Any, limit_from: DataLimit | None
+    ) -> Deadline:
+        after = raw.get("after")
+        if after is None:
+            return Deadline(time_limit, raw["fire"], path, limit_from)
+        if isinstance(after, dict):
+            return Deadline(None, raw["fire"], path, _data_limit(after, path + ("after",)))
+        return Deadline(parse_duration(after), raw["fire"], path)
 
     def transition(
         self,
@@ -147,15 +162,7 @@ class _StateBuilder:
             conditions=(conditions,) if isinstance(conditions, str) else tuple(conditions),
             roles=tuple(roles),
             payload_schema=_optional_json(raw.get("payload")),
-            assignments=tuple(
-                Assignment(
-                    name,
-                    value if isinstance(value, str) else None,
-                    None if isinstance(value, str) else value,
-                    path + ("set", name),
-                )
-                for name, value in raw.get("set", {}).items()
-            ),
+            assignments=tuple(_assignment(name, value, path + ("set", name)) for name, value in raw.get("set", {}).items()),
             signoffs=tuple(
                 SignOff(
                     s["role"],
@@ -182,6 +189,33 @@ class _StateBuilder:
         if isinstance(raw, str):
             return SourceRef(self.default_document, raw)
         return SourceRef(raw.get("document", self.default_document), raw["section"])
+
+
+def _assignment(name: str, value: Any, path: DocumentPath) -> Assignment:
+    if isinstance(value, dict):  # {from: payload.notes, if_present: true}
+        return Assignment(name, value["from"], None, path, bool(value.get("if_present", False)))
+    return Assignment(name, value if isinstance(value, str) else None, None if isinstance(value, str) else value, path)
+
+
+_DATA_LIMIT_UNITS: dict[str, tuple[TimeUnit, bool]] = {
+    "minutes": ("minute", False),
+    "hours": ("hour", False),
+    "days": ("day", False),
+    "weeks": ("week", False),
+    "working_days": ("day", True),
+    "working_hours": ("hour", True),
+}
+
+
+def _data_limit(raw: Mapping[str, Any], path: DocumentPath) -> DataLimit:
+    """``{at: data.requested_date, before: 5 days}`` or ``{hours: data.quantity * 2}`` (the schema
+    allows exactly one of these keys besides ``before``)."""
+    if "at" in raw:
+        before = parse_duration(raw["before"]) if "before" in raw else None
+        return DataLimit(str(raw["at"]), None, False, before, path)
+    key = next(k for k in _DATA_LIMIT_UNITS if k in raw)
+    unit, working = _DATA_LIMIT_UNITS[key]
+    return DataLimit(str(raw[key]), unit, working, None, path)
 
 
 def _source_document(key: str, raw: Mapping[str, Any]) -> SourceDocument:
