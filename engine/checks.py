@@ -301,8 +301,20 @@ def check_data_time_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator
     for state in process.states.values():
         limits = [state.time_limit_from] + [d.after_from for d in state.deadlines if _written_limit(process, d)]
         for limit in limits:
-            if limit is not None:
-                yield from _data_time_limit(process, state, limit, data_fields, dates)
+            if limit is None:
+                continue
+            forms = [key for key in ("at", *_LIMIT_KEYS.values()) if _written(process, limit.path + (key,))]
+            if len(forms) > 1 or (limit.unit is not None and _written(process, limit.path + ("before",))):
+                yield _error(
+                    process,
+                    limit.path,
+                    "time-limit-forms",
+                    f"state `{state.id}`: a time limit from the data is one of `at` (with `before` if needed), "
+                    f"`minutes`, `hours`, `days`, `weeks`, `working_days` or `working_hours`; this one writes "
+                    + ", ".join(f"`{key}`" for key in [*forms, *(["before"] if limit.unit is not None else [])]),
+                )
+                continue
+            yield from _data_time_limit(process, state, limit, data_fields, dates)
 
 
 def _written_limit(process: Process, deadline: Deadline) -> bool:

@@ -22,6 +22,7 @@ from engine.model import (
     DataLimit,
     Deadline,
     Department,
+    Duration,
     Process,
     Record,
     Role,
@@ -135,7 +136,7 @@ class _StateBuilder:
         )
 
     def deadline(
-        self, raw: Mapping[str, Any], path: DocumentPath, time_limit: Any, limit_from: DataLimit | None
+        self, raw: Mapping[str, Any], path: DocumentPath, time_limit: Duration | None, limit_from: DataLimit | None
     ) -> Deadline:
         after = raw.get("after")
         if after is None:
@@ -162,7 +163,9 @@ class _StateBuilder:
             conditions=(conditions,) if isinstance(conditions, str) else tuple(conditions),
             roles=tuple(roles),
             payload_schema=_optional_json(raw.get("payload")),
-            assignments=tuple(_assignment(name, value, path + ("set", name)) for name, value in raw.get("set", {}).items()),
+            assignments=tuple(
+                _assignment(name, value, path + ("set", name)) for name, value in raw.get("set", {}).items()
+            ),
             signoffs=tuple(
                 SignOff(
                     s["role"],
@@ -197,25 +200,22 @@ def _assignment(name: str, value: Any, path: DocumentPath) -> Assignment:
     return Assignment(name, value if isinstance(value, str) else None, None if isinstance(value, str) else value, path)
 
 
-_DATA_LIMIT_UNITS: dict[str, tuple[TimeUnit, bool]] = {
-    "minutes": ("minute", False),
-    "hours": ("hour", False),
-    "days": ("day", False),
-    "weeks": ("week", False),
-    "working_days": ("day", True),
-    "working_hours": ("hour", True),
-}
-
-
 def _data_limit(raw: Mapping[str, Any], path: DocumentPath) -> DataLimit:
     """``{at: data.requested_date, before: 5 days}`` or ``{hours: data.quantity * 2}`` (the schema
-    allows exactly one of these keys besides ``before``)."""
+    allows exactly one of these forms)."""
     if "at" in raw:
         before = parse_duration(raw["before"]) if "before" in raw else None
         return DataLimit(str(raw["at"]), None, False, before, path)
-    key = next(k for k in _DATA_LIMIT_UNITS if k in raw)
-    unit, working = _DATA_LIMIT_UNITS[key]
-    return DataLimit(str(raw[key]), unit, working, None, path)
+    amounts: tuple[tuple[Any, TimeUnit, bool], ...] = (
+        (raw.get("minutes"), "minute", False),
+        (raw.get("hours"), "hour", False),
+        (raw.get("days"), "day", False),
+        (raw.get("weeks"), "week", False),
+        (raw.get("working_days"), "day", True),
+        (raw.get("working_hours"), "hour", True),
+    )
+    expression, unit, working = next(amount for amount in amounts if amount[0] is not None)
+    return DataLimit(str(expression), unit, working, None, path)
 
 
 def _source_document(key: str, raw: Mapping[str, Any]) -> SourceDocument:

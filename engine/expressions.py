@@ -344,17 +344,15 @@ class _Compiler:
             return _length(runs[0], where, offset)
         if name == "date":
             if isinstance(arguments[0], ast.Constant):
-                written = arguments[0].value
-                if not isinstance(written, str) or _parse_date(written) is None:
+                text = arguments[0].value
+                if not isinstance(text, str) or _parse_date(text) is None:
                     self.fail(f"`date` needs a date written as 'YYYY-MM-DD', such as {usage}", arguments[0])
             return _to_date(runs[0], where, offset)
         if name in ("days_between", "working_days_between"):
             for argument in arguments:
                 kind = _static_kind(argument)
-                written = argument.value if isinstance(argument, ast.Constant) else None
-                if (kind is not None and kind != "text") or (
-                    isinstance(written, str) and _parse_moment(written) is None
-                ):
+                value = argument.value if isinstance(argument, ast.Constant) else None
+                if (kind is not None and kind != "text") or (isinstance(value, str) and _parse_moment(value) is None):
                     self.fail(
                         f"`{name}` needs two dates (a date field, `now`, or `date('2026-12-01')`), "
                         f"not {_show_written(argument, kind)}",
@@ -368,16 +366,16 @@ class _Compiler:
             self.fail(f"`{name}` goes through a list, not {kind}: write {usage}", arguments[0])
         field_name = None
         if len(arguments) > 1:
-            written = arguments[1]
-            if not (isinstance(written, ast.Constant) and isinstance(written.value, str) and written.value):
+            second = arguments[1]
+            if not (isinstance(second, ast.Constant) and isinstance(second.value, str) and second.value):
                 self.fail(
                     f"the second argument of `{name}` names a field of each item, written as quoted text "
                     f"such as 'ok': {usage}",
-                    written,
+                    second,
                 )
-            field_name = written.value
-        wanted = runs[2] if len(runs) > 2 else None
-        return _over_list(name, runs[0], field_name, wanted, self.calendar.zone, where, offset)
+            field_name = second.value
+        target = runs[2] if len(runs) > 2 else None
+        return _over_list(name, runs[0], field_name, target, self.calendar.zone, where, offset)
 
     def constant(self, value: object, node: ast.expr) -> object:
         if _is_number(value) and not abs(value) <= MAX_NUMBER:  # `not <=` also catches nan
@@ -806,9 +804,13 @@ def _ordering(symbol: str, where: str, offset: int, zone: datetime.tzinfo = date
             pair = _as_dates(a, b, zone)
             if pair is not None:
                 return compare(*pair)
+        both = (
+            "two numbers, two texts or two dates"
+            if isinstance(a, datetime.date) or isinstance(b, datetime.date)
+            else "two numbers or two texts"
+        )
         raise ExpressionEvaluationError(
-            f"`{symbol}` compares two numbers, two texts or two dates, not {_kind(a)} and {_kind(b)}, in `{where}`",
-            offset,
+            f"`{symbol}` compares {both}, not {_kind(a)} and {_kind(b)}, in `{where}`", offset
         )
 
     return test

@@ -391,7 +391,12 @@ def date_fields(document: Any, schema: Any, root: str) -> dict[tuple[str, ...], 
 
 
 def _collect_dates(
-    document: Any, schema: Any, path: tuple[str, ...], found: dict[tuple[str, ...], str], depth: int, seen: frozenset[str]
+    document: Any,
+    schema: Any,
+    path: tuple[str, ...],
+    found: dict[tuple[str, ...], str],
+    depth: int,
+    seen: frozenset[str],
 ) -> None:
     if not isinstance(schema, Mapping) or depth > _MAX_DATE_DEPTH:
         return
