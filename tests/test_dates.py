@@ -352,3 +352,49 @@ def test_bad_new_forms_are_located_and_explained(edit, at, code, words):
 def test_simulate_fills_date_fields_and_reaches_every_transition(tmp_path: Path):
     coverage = simulate(runtime(), walks=40, seed=5)
     assert coverage.complete
+
+
+# --- the shipped exchange: three days from the purchase date ------------------------------------------
+
+EXCHANGE = ROOT / "processes" / "exchange.yaml"
+APPLICATION = {
+    "customer_name": "陈小姐",
+    "contact": "13600001111",
+    "product": "18K金锁骨链",
+    "order_no": "SO-0458",
+    "proof_of_purchase": "电子发票 04458821",
+    "purchase_date": "2026-11-21",
+    "amount_paid": 2680,
+    "reason": "链长偏短",
+    "request_type": "exchange",
+}
+
+
+def exchange_in_review(when: dt.datetime):
+    rt = Runtime(load_process_text(EXCHANGE.read_text(encoding="utf-8"), str(EXCHANGE)), clock=lambda: when)
+    shopper = Actor("chen", ["customer"])
+    instance = rt.start(shopper, at=when)
+    rt.fire(instance, "submit", shopper, APPLICATION, at=when)
+    assert instance.state == "review"
+    return rt, instance
+
+
+@pytest.mark.parametrize(
+    ("approved_at", "allowed", "days"),
+    [
+        (dt.datetime(2026, 11, 24, 23, 59, tzinfo=SHANGHAI), True, 3),  # the third day after purchase
+        (dt.datetime(2026, 11, 24, 16, 30, tzinfo=dt.UTC), False, 4),  # 00:30 on 25 November in Shanghai
+    ],
+)
+def test_an_exchange_is_allowed_within_three_days_of_the_purchase_date(approved_at, allowed, days):
+    rt, instance = exchange_in_review(dt.datetime(2026, 11, 23, 10, tzinfo=SHANGHAI))
+    agent = Actor("li", ["cs_agent"])
+    approval = {"reason_reasonable": True, "facts_verified": True}
+    if allowed:
+        rt.fire(instance, "approve", agent, approval, at=approved_at)
+        assert instance.data["days_since_purchase"] == days
+    else:
+        before = snapshot(instance)
+        with pytest.raises(GuardFailed, match="days_between\\(data.purchase_date, now\\) <= 3"):
+            rt.fire(instance, "approve", agent, approval, at=approved_at)
+        assert snapshot(instance) == before
