@@ -75,8 +75,8 @@ _CONSTANT_NAMES: dict[str, object] = {"true": True, "false": False, "null": None
 NOW = "now"
 """The name of the event's time in expressions: the runtime passes it in the scope, so a replay
 evaluates exactly what the event did (never the wall clock)."""
-MAX_DAYS_APART = 36_600
-"""The furthest apart (about a hundred years) two dates may be for ``working_days_between``."""
+MAX_DAYS_APART = 3660
+"""The furthest apart (ten years, as for time limits) two dates may be for ``working_days_between``."""
 
 
 @dataclass(frozen=True)
@@ -1019,7 +1019,8 @@ def _between(
             return days
         if abs(days) > MAX_DAYS_APART:
             raise ExpressionEvaluationError(
-                f"`{where}`: the dates are more than {MAX_DAYS_APART:,} days apart, too far to count working days",
+                f"`{where}`: the dates are more than {MAX_DAYS_APART:,} days (ten years) apart, "
+                "too far to count working days",
                 offset,
             )
         step = 1 if days >= 0 else -1
