@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 from conftest import ROOT, mutate, position
@@ -12,6 +11,7 @@ from conftest import ROOT, mutate, position
 from engine import Actor, InvalidData, Runtime, load_process_text, validate_text
 from engine.errors import GuardFailed
 from engine.instances import instance_from_json, instance_to_json
+from engine.render.diagram import extract
 from engine.simulate import simulate
 
 DATES = ROOT / "tests" / "fixtures" / "dates.yaml"
@@ -349,7 +349,7 @@ def test_bad_new_forms_are_located_and_explained(edit, at, code, words):
 # --- simulate ---------------------------------------------------------------------------------------
 
 
-def test_simulate_fills_date_fields_and_reaches_every_transition(tmp_path: Path):
+def test_simulate_fills_date_fields_and_reaches_every_transition():
     coverage = simulate(runtime(), walks=40, seed=5)
     assert coverage.complete
 
@@ -398,3 +398,15 @@ def test_an_exchange_is_allowed_within_three_days_of_the_purchase_date(approved_
         with pytest.raises(GuardFailed, match="days_between\\(data.purchase_date, now\\) <= 3"):
             rt.fire(instance, "approve", agent, approval, at=approved_at)
         assert snapshot(instance) == before
+
+
+# --- the chart ----------------------------------------------------------------------------------------
+
+
+def test_the_chart_shows_time_limits_from_the_data_and_at_once():
+    diagram = extract(runtime().process, "both")
+    nodes = {node.id: node for node in diagram.nodes}
+    assert nodes["repair"].time_limit == "时限 (data.quantity * 2) 小时 / limit after (data.quantity * 2) hours"
+    assert nodes["shipped"].time_limit == "时限 立即 / limit at once"
+    notes = [label.note for edge in diagram.edges for label in edge.labels if label.note]
+    assert "data.requested_date 前 5天 自动触发 / fires 5 days before data.requested_date" in notes
