@@ -16,8 +16,9 @@ import networkx as nx
 
 from engine.errors import ExpressionSyntaxError, Problem, Severity
 from engine.expressions import MAX_NUMBER, compile_expression
+from engine.fragments import date_fields
 from engine.messages import parse_message
-from engine.model import Deadline, FrozenJson, Notification, Process, Record, State, StateKind, Transition
+from engine.model import DataLimit, Deadline, FrozenJson, Notification, Process, Record, State, StateKind, Transition
 from engine.schema import did_you_mean, zero_time_limit
 from engine.source import DocumentPath
 from engine.timing import limit_problem
@@ -148,7 +149,11 @@ def _get_text(process: Process, path: DocumentPath) -> str | None:
 def check_deadlines(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for state in process.states.values():
         for deadline in state.deadlines:
-            if deadline.after is None and _get_text(process, deadline.path + ("after",)) is None:
+            if (
+                deadline.after is None
+                and deadline.after_from is None
+                and _get_text(process, deadline.path + ("after",)) is None
+            ):
                 yield _error(
                     process,
                     deadline.path,
@@ -279,6 +284,87 @@ def check_expressions(process: Process, graph: nx.DiGraph[str]) -> Iterator[Prob
                 )
 
 
+_PLAIN_DATA_PATH = re.compile(r"^\s*data((?:\.[a-z][a-z0-9_]*)+)\s*$")
+_LIMIT_KEYS = {
+    ("minute", False): "minutes",
+    ("hour", False): "hours",
+    ("day", False): "days",
+    ("week", False): "weeks",
+    ("day", True): "working_days",
+    ("hour", True): "working_hours",
+}
+
+
+def check_data_time_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """A time limit from the data reads fields that exist; ``at`` reads a field declared as a date."""
+    data_fields = _properties(process, process.data_schema)
+    dates = date_fields(process.document, process.data_schema, "data")
+    for state in process.states.values():
+        limits = [state.time_limit_from] + [d.after_from for d in state.deadlines if _written_limit(process, d)]
+        for limit in limits:
+            if limit is None:
+                continue
+            forms = [key for key in ("at", *_LIMIT_KEYS.values()) if _written(process, limit.path + (key,))]
+            if len(forms) > 1 or (limit.unit is not None and _written(process, limit.path + ("before",))):
+                yield _error(
+                    process,
+                    limit.path,
+                    "time-limit-forms",
+                    f"state `{state.id}`: a time limit from the data is one of `at` (with `before` if needed), "
+                    f"`minutes`, `hours`, `days`, `weeks`, `working_days` or `working_hours`; this one writes "
+                    + ", ".join(f"`{key}`" for key in [*forms, *(["before"] if limit.unit is not None else [])]),
+                )
+                continue
+            yield from _data_time_limit(process, state, limit, data_fields, dates)
+
+
+def _written_limit(process: Process, deadline: Deadline) -> bool:
+    return deadline.after_from is not None and _written(process, deadline.after_from.path)
+
+
+def _data_time_limit(
+    process: Process,
+    state: State,
+    limit: DataLimit,
+    data_fields: Mapping[str, Any] | None,
+    dates: Mapping[tuple[str, ...], str],
+) -> Iterator[Problem]:
+    key = "at" if limit.unit is None else _LIMIT_KEYS[(limit.unit, limit.working)]
+    path = limit.path + (key,)
+    problems = list(_expression(process, path, limit.expression, ("data",), {"data": data_fields}))
+    yield from problems
+    plain = _PLAIN_DATA_PATH.match(limit.expression)
+    if problems or plain is None or data_fields is None:
+        return
+    chain = ("data", *plain.group(1)[1:].split("."))
+    shown = ".".join(chain)
+    if limit.unit is None and chain not in dates:
+        yield _error(
+            process,
+            path,
+            "not-a-date",
+            f"state `{state.id}`: the time limit is due at `{shown}`, which is not declared as a date; "
+            "give it `format: date` (a day) or `format: date-time` (a moment) in the data schema",
+        )
+    elif limit.unit is not None and len(chain) == 2:
+        kinds = _types(data_fields.get(chain[1]))
+        if kinds and not kinds & {"integer", "number"}:
+            yield _error(
+                process,
+                path,
+                "not-a-number",
+                f"state `{state.id}`: the time limit counts `{shown}` {key.replace('_', ' ')}, but that field is "
+                f"declared as {' or '.join(sorted(kinds))}, not a number",
+            )
+
+
+def _types(schema: Any) -> set[str]:
+    written = schema.get("type") if isinstance(schema, Mapping) else None
+    if isinstance(written, str):
+        return {written}
+    return {str(t) for t in written} if isinstance(written, tuple) else set()
+
+
 def _out_of_range(constant: object) -> bool:
     return isinstance(constant, (int, float)) and not isinstance(constant, bool) and abs(constant) > MAX_NUMBER
 
@@ -327,7 +413,7 @@ def check_optional_copies(process: Process, graph: nx.DiGraph[str]) -> Iterator[
         required = _required(process, transition.payload_schema)
         for assignment in transition.assignments:
             copied = _COPY.match(assignment.expression or "")
-            if copied is None:
+            if copied is None or assignment.if_present:
                 continue
             name = copied.group(1)
             if name not in payload_fields or name in required or assignment.field not in data_fields:
@@ -658,6 +744,7 @@ CHECKS: tuple[Check, ...] = (
     check_calendar,
     check_limit_lengths,
     check_expressions,
+    check_data_time_limits,
     check_optional_copies,
     check_reachable,
     check_dead_ends,

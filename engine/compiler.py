@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,12 +24,13 @@ import jsonschema
 import referencing
 from transitions import EventData, Machine
 
-from engine.expressions import Expression, compile_expression
-from engine.fragments import definition_registry, fragment_validator, quick_check, quick_field_checks
+from engine.expressions import NOW, Expression, ExpressionCalendar, compile_expression
+from engine.fragments import date_fields, definition_registry, fragment_validator, quick_check, quick_field_checks
 from engine.messages import Message, parse_message
-from engine.model import Branch, Notification, Process, State, StateKind, Transition, thaw_json
+from engine.model import Branch, Calendar, DataLimit, Notification, Process, State, StateKind, Transition, thaw_json
 from engine.schema import QuickCheck
 from engine.source import DocumentPath
+from engine.timing import is_working_day
 from engine.value_errors import value_problems
 
 DECIDE = "procflow:decide"
@@ -100,6 +102,8 @@ class CompiledTransition:
     fields_set: tuple[str, ...]
     """The data fields ``assignments`` set."""
     notify: tuple[CompiledNotification, ...] = ()
+    if_present: frozenset[str] = frozenset()
+    """The fields of ``assignments`` set only when their value is not null (``if_present: true``)."""
 
     @property
     def trigger(self) -> str:
@@ -168,13 +172,32 @@ class CompiledProcess:
             for t in process.transitions
             if t.payload_schema is not None
         }
+        calendar = expression_calendar(process.calendar)
+        data_dates = date_fields(document, process.data_schema, "data")
         self.transitions: dict[str, tuple[CompiledTransition, ...]] = {
-            state.id: tuple(_compile_transition(state, t, payload_checks.get(t.path)) for t in state.transitions)
+            state.id: tuple(
+                _compile_transition(
+                    state,
+                    t,
+                    payload_checks.get(t.path),
+                    {**data_dates, **date_fields(document, t.payload_schema, "payload")},
+                    calendar,
+                )
+                for t in state.transitions
+            )
             for state in process.states.values()
         }
         self.branches: dict[str, tuple[CompiledBranch, ...]] = {
-            state.id: _compile_branches(state) for state in process.states.values() if state.kind is StateKind.DECISION
+            state.id: _compile_branches(state, data_dates, calendar)
+            for state in process.states.values()
+            if state.kind is StateKind.DECISION
         }
+        self.data_limits: dict[DocumentPath, Expression] = {
+            limit.path: compile_expression(limit.expression, DATA_LIMIT_ROOTS, dates=data_dates, calendar=calendar)
+            for state in process.states.values()
+            for limit in _data_limits(state)
+        }
+        """The expressions of the time limits taken from the data, by the limit's place in the definition."""
         self.triggers: dict[str, tuple[str, ...]] = {state.id: state.triggers for state in process.states.values()}
         self.on_enter: dict[str, tuple[CompiledNotification, ...]] = {
             state.id: compile_notifications(state.notify, f"enter:{state.id}") for state in process.states.values()
@@ -248,29 +271,62 @@ def _takes(branch: CompiledBranch) -> Any:
     return condition
 
 
-def _compile_transition(state: State, transition: Transition, payload: SchemaCheck | None) -> CompiledTransition:
+DATA_LIMIT_ROOTS = ("data", NOW)
+"""What a time limit taken from the data may read: the data as the state is entered, and ``now``."""
+EXPRESSION_ROOTS = ("data", "payload", NOW)
+BRANCH_ROOTS = ("data", NOW)
+
+
+def expression_calendar(calendar: Calendar) -> ExpressionCalendar:
+    """The business calendar as expressions' date functions use it."""
+    return ExpressionCalendar(zoneinfo.ZoneInfo(calendar.timezone), functools.partial(is_working_day, calendar))
+
+
+def _data_limits(state: State) -> list[DataLimit]:
+    limits = [state.time_limit_from] if state.time_limit_from is not None else []
+    return limits + [d.after_from for d in state.deadlines if d.after_from is not None and d.after_from not in limits]
+
+
+def _compile_transition(
+    state: State,
+    transition: Transition,
+    payload: SchemaCheck | None,
+    dates: Mapping[tuple[str, ...], str],
+    calendar: ExpressionCalendar,
+) -> CompiledTransition:
+    def compiled(text: str) -> Expression:
+        return compile_expression(text, EXPRESSION_ROOTS, dates=dates, calendar=calendar)
+
     return CompiledTransition(
         transition=transition,
         source=state.id,
         roles=frozenset(transition.roles),
-        guards=tuple(compile_expression(text) for text in transition.conditions),
+        guards=tuple(compiled(text) for text in transition.conditions),
         payload=payload,
         assignments=tuple(
             (
                 a.field,
-                compile_expression(a.expression) if a.expression is not None else None,
+                compiled(a.expression) if a.expression is not None else None,
                 thaw_json(a.constant),
             )
             for a in transition.assignments
         ),
         fields_set=tuple(a.field for a in transition.assignments),
         notify=compile_notifications(transition.notify, f"transition:{transition.trigger}"),
+        if_present=frozenset(a.field for a in transition.assignments if a.if_present),
     )
 
 
-def _compile_branches(state: State) -> tuple[CompiledBranch, ...]:
+def _compile_branches(
+    state: State, dates: Mapping[tuple[str, ...], str], calendar: ExpressionCalendar
+) -> tuple[CompiledBranch, ...]:
     branches = [
-        CompiledBranch(state.id, index, branch, compile_expression(branch.condition, roots=("data",)))
+        CompiledBranch(
+            state.id,
+            index,
+            branch,
+            compile_expression(branch.condition, roots=BRANCH_ROOTS, dates=dates, calendar=calendar),
+        )
         for index, branch in enumerate(state.branches)
         if branch.condition is not None
     ]

@@ -19,8 +19,10 @@ from engine.model import (
     Assignment,
     Branch,
     Calendar,
+    DataLimit,
     Deadline,
     Department,
+    Duration,
     Notification,
     Process,
     Record,
@@ -31,6 +33,7 @@ from engine.model import (
     State,
     StateKind,
     Text,
+    TimeUnit,
     Transition,
     freeze_json,
 )
@@ -105,7 +108,9 @@ class _StateBuilder:
         path: DocumentPath = ("states", state_id)
         role = raw.get("role")
         own = tuple(self.transition(t, path + ("on", i), (state_id,), role) for i, t in enumerate(raw.get("on", [])))
-        time_limit = parse_duration(raw["time_limit"]) if "time_limit" in raw else None
+        written_limit = raw.get("time_limit")
+        time_limit = parse_duration(written_limit) if isinstance(written_limit, str) else None
+        limit_from = _data_limit(written_limit, path + ("time_limit",)) if isinstance(written_limit, dict) else None
         return State(
             id=state_id,
             kind=StateKind(raw["type"]),
@@ -114,12 +119,7 @@ class _StateBuilder:
             role=role,
             time_limit=time_limit,
             deadlines=tuple(
-                Deadline(
-                    parse_duration(d["after"]) if "after" in d else time_limit,
-                    d["fire"],
-                    path + ("deadlines", i),
-                    _optional_text(d.get("addition")),
-                )
+                self.deadline(d, path + ("deadlines", i), time_limit, limit_from)
                 for i, d in enumerate(raw.get("deadlines", []))
             ),
             produces=tuple(raw.get("produces", [])),
@@ -135,7 +135,21 @@ class _StateBuilder:
             path=path,
             addition=_optional_text(raw.get("addition")),
             notify=_notifications(raw.get("notify", ()), path + ("notify",)),
+            time_limit_from=limit_from,
         )
+
+    def deadline(
+        self, raw: Mapping[str, Any], path: DocumentPath, time_limit: Duration | None, limit_from: DataLimit | None
+    ) -> Deadline:
+        after = raw.get("after")
+        addition = _optional_text(raw.get("addition"))
+        if after is None:
+            return Deadline(time_limit, raw["fire"], path, addition=addition, after_from=limit_from)
+        if isinstance(after, dict):
+            return Deadline(
+                None, raw["fire"], path, addition=addition, after_from=_data_limit(after, path + ("after",))
+            )
+        return Deadline(parse_duration(after), raw["fire"], path, addition=addition)
 
     def transition(
         self,
@@ -156,13 +170,7 @@ class _StateBuilder:
             roles=tuple(roles),
             payload_schema=_optional_json(raw.get("payload")),
             assignments=tuple(
-                Assignment(
-                    name,
-                    value if isinstance(value, str) else None,
-                    None if isinstance(value, str) else value,
-                    path + ("set", name),
-                )
-                for name, value in raw.get("set", {}).items()
+                _assignment(name, value, path + ("set", name)) for name, value in raw.get("set", {}).items()
             ),
             signoffs=tuple(
                 SignOff(
@@ -192,6 +200,30 @@ class _StateBuilder:
         if isinstance(raw, str):
             return SourceRef(self.default_document, raw)
         return SourceRef(raw.get("document", self.default_document), raw["section"])
+
+
+def _assignment(name: str, value: Any, path: DocumentPath) -> Assignment:
+    if isinstance(value, dict):  # {from: payload.notes, if_present: true}
+        return Assignment(name, value["from"], None, path, bool(value.get("if_present", False)))
+    return Assignment(name, value if isinstance(value, str) else None, None if isinstance(value, str) else value, path)
+
+
+def _data_limit(raw: Mapping[str, Any], path: DocumentPath) -> DataLimit:
+    """``{at: data.requested_date, before: 5 days}`` or ``{hours: data.quantity * 2}`` (the schema
+    allows exactly one of these forms)."""
+    if "at" in raw:
+        before = parse_duration(raw["before"]) if "before" in raw else None
+        return DataLimit(str(raw["at"]), None, False, before, path)
+    amounts: tuple[tuple[Any, TimeUnit, bool], ...] = (
+        (raw.get("minutes"), "minute", False),
+        (raw.get("hours"), "hour", False),
+        (raw.get("days"), "day", False),
+        (raw.get("weeks"), "week", False),
+        (raw.get("working_days"), "day", True),
+        (raw.get("working_hours"), "hour", True),
+    )
+    expression, unit, working = next(amount for amount in amounts if amount[0] is not None)
+    return DataLimit(str(expression), unit, working, None, path)
 
 
 def _source_document(key: str, raw: Mapping[str, Any]) -> SourceDocument:

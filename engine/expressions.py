@@ -22,6 +22,16 @@ The language:
   ``data.parts[0]``, ``data.counts['a']``. A missing key or an index out of range reads as
   ``null``; reading a key of something that is not a mapping is an evaluation error.
 
+* dates: a field whose schema says ``format: date`` or ``format: date-time`` reads as a date
+  (``compile_expression``'s ``dates``), ``now`` is the time of the event, ``date('2026-12-01')`` a
+  written date; dates compare with ``== != < <= > >=`` (with each other, and with ISO text such as
+  ``'2026-12-01'``; a date-time compared with a date is taken as its day on the business calendar);
+* the functions, and no others: ``len(x)``, ``date(text)``, ``days_between(a, b)``,
+  ``working_days_between(a, b)`` (the working days after ``a`` up to and including ``b``, on the
+  calendar), ``any(list)``, ``all(list)``, ``count(list)`` (items that are true), and with a field
+  ``any(list, 'ok')`` (items whose ``ok`` is true) or ``count(list, 'status', 'open')`` (items whose
+  ``status`` equals ``'open'``). Arguments are written in order, without names.
+
 Line breaks read as spaces, as in YAML's folded style.
 
 Refused when compiled, so at load: what could never be evaluated (a division by a written zero,
@@ -34,6 +44,7 @@ text an auditor reads is the text that runs.
 from __future__ import annotations
 
 import ast
+import datetime
 import difflib
 import io
 import operator
@@ -61,6 +72,23 @@ _Step = Union[str, int]
 """One step of a path: a mapping key (``.name``, ``['name']``) or a list index (``[0]``)."""
 
 _CONSTANT_NAMES: dict[str, object] = {"true": True, "false": False, "null": None}
+NOW = "now"
+"""The name of the event's time in expressions: the runtime passes it in the scope, so a replay
+evaluates exactly what the event did (never the wall clock)."""
+MAX_DAYS_APART = 3660
+"""The furthest apart (ten years, as for time limits) two dates may be for ``working_days_between``."""
+
+
+@dataclass(frozen=True)
+class ExpressionCalendar:
+    """What date functions need of the business calendar: its time zone (a date-time's day is its
+    day there) and which days are working days."""
+
+    zone: datetime.tzinfo
+    is_working_day: Callable[[datetime.date], bool]
+
+
+_WEEKDAYS_UTC = ExpressionCalendar(datetime.UTC, lambda day: day.weekday() < 5)
 _SHOWN_SOURCE = 60
 
 
@@ -95,8 +123,20 @@ class Expression:
             ) from exc
 
 
-def compile_expression(text: str, roots: Collection[str] = ("data", "payload")) -> Expression:
-    """Check ``text`` and compile it, or raise ``ExpressionSyntaxError`` saying what is wrong."""
+def compile_expression(
+    text: str,
+    roots: Collection[str] = ("data", "payload"),
+    *,
+    dates: Mapping[tuple[str, ...], str] | None = None,
+    calendar: ExpressionCalendar | None = None,
+) -> Expression:
+    """Check ``text`` and compile it, or raise ``ExpressionSyntaxError`` saying what is wrong.
+
+    ``dates`` names the fields that hold dates (``("data", "requested_date"): "date"``, or
+    ``"date-time"``): reading one gives a date, and a text there that is no date is an evaluation error
+    naming the field. ``calendar`` is the business calendar that ``working_days_between`` counts on
+    and that turns a date-time into a day (Monday to Friday in UTC when none is given).
+    """
     if not isinstance(text, str):
         raise ExpressionSyntaxError(f"an expression must be text, not {_kind(text)}")
     if len(text) > MAX_EXPRESSION_LENGTH:
@@ -130,7 +170,9 @@ def compile_expression(text: str, roots: Collection[str] = ("data", "payload")) 
         raise ExpressionSyntaxError("the expression is empty", 0)
     tree = _parse(source, indent)
     _refuse_look_alike_names(source, indent)
-    compiler = _Compiler(source, indent, frozenset([roots] if isinstance(roots, str) else roots))
+    compiler = _Compiler(
+        source, indent, frozenset([roots] if isinstance(roots, str) else roots), dates or {}, calendar or _WEEKDAYS_UTC
+    )
     run = compiler.compile(tree.body, 1)
     return Expression(text, frozenset(compiler.paths), run)
 
@@ -192,10 +234,19 @@ def _syntax_message(message: str, source: str, offset: int) -> str:
 class _Compiler:
     """Turns a checked ``ast`` tree into closures, collecting the paths it reads."""
 
-    def __init__(self, source: str, indent: int, roots: frozenset[str]) -> None:
+    def __init__(
+        self,
+        source: str,
+        indent: int,
+        roots: frozenset[str],
+        dates: Mapping[tuple[str, ...], str],
+        calendar: ExpressionCalendar,
+    ) -> None:
         self.source = source
         self.indent = indent
         self.roots = roots
+        self.dates = dates
+        self.calendar = calendar
         self.paths: set[tuple[str, ...]] = set()
         self._encoded = None if source.isascii() else source.encode("utf-8")
 
@@ -240,7 +291,11 @@ class _Compiler:
             case ast.Name(id=name):
                 if name in _CONSTANT_NAMES:
                     return _constant(_CONSTANT_NAMES[name])
+                if name == NOW:
+                    return _now(self.offset(node))
                 return self.path(node)
+            case ast.Call():
+                return self.call(node, depth)
             case ast.Attribute() | ast.Subscript():
                 return self.path(node)
             case ast.BoolOp(op=op, values=values):
@@ -259,6 +314,68 @@ class _Compiler:
             case ast.List(elts=elements) | ast.Tuple(elts=elements):
                 return self.display(elements, depth)
         self.fail(_refusal(node), node)
+
+    def call(self, node: ast.Call, depth: int) -> _Run:
+        func = node.func
+        if not isinstance(func, ast.Name):
+            self.fail(_refusal(node), node)
+        name = func.id
+        if name not in _FUNCTIONS:
+            guess = difflib.get_close_matches(name, list(_FUNCTIONS), n=1)
+            self.fail(
+                f"unknown function `{name}`; the functions are {_listing(_FUNCTIONS, 'and')}"
+                + (f" — did you mean `{guess[0]}`?" if guess else ""),
+                func,
+            )
+        fewest, most, usage = _FUNCTIONS[name]
+        if node.keywords:
+            self.fail(f"write the arguments of `{name}` in order, without names: {usage}", node)
+        arguments = node.args
+        if not fewest <= len(arguments) <= most:
+            wanted = str(fewest) if fewest == most else f"{fewest} to {most}"
+            plural = "" if most == 1 else "s"
+            self.fail(f"`{name}` takes {wanted} argument{plural}, got {len(arguments)}: write {usage}", node)
+        runs = [self.compile(argument, depth) for argument in arguments]
+        where, offset = self.shown(node), self.offset(node)
+        if name == "len":
+            kind = _static_kind(arguments[0])
+            if kind is not None and kind not in ("text", "a list"):
+                self.fail(f"`len` counts the items of a list, a text or a mapping, not {kind}", arguments[0])
+            return _length(runs[0], where, offset)
+        if name == "date":
+            if isinstance(arguments[0], ast.Constant):
+                text = arguments[0].value
+                if not isinstance(text, str) or _parse_date(text) is None:
+                    self.fail(f"`date` needs a date written as 'YYYY-MM-DD', such as {usage}", arguments[0])
+            return _to_date(runs[0], where, offset)
+        if name in ("days_between", "working_days_between"):
+            for argument in arguments:
+                kind = _static_kind(argument)
+                value = argument.value if isinstance(argument, ast.Constant) else None
+                if (kind is not None and kind != "text") or (isinstance(value, str) and _parse_moment(value) is None):
+                    self.fail(
+                        f"`{name}` needs two dates (a date field, `now`, or `date('2026-12-01')`), "
+                        f"not {_show_written(argument, kind)}",
+                        argument,
+                    )
+            working = self.calendar.is_working_day if name == "working_days_between" else None
+            return _between(runs[0], runs[1], working, self.calendar.zone, where, offset)
+        # any, all, count
+        kind = _static_kind(arguments[0])
+        if kind is not None and kind != "a list":
+            self.fail(f"`{name}` goes through a list, not {kind}: write {usage}", arguments[0])
+        field_name = None
+        if len(arguments) > 1:
+            second = arguments[1]
+            if not (isinstance(second, ast.Constant) and isinstance(second.value, str) and second.value):
+                self.fail(
+                    f"the second argument of `{name}` names a field of each item, written as quoted text "
+                    f"such as 'ok': {usage}",
+                    second,
+                )
+            field_name = second.value
+        target = runs[2] if len(runs) > 2 else None
+        return _over_list(name, runs[0], field_name, target, self.calendar.zone, where, offset)
 
     def constant(self, value: object, node: ast.expr) -> object:
         if _is_number(value) and not abs(value) <= MAX_NUMBER:  # `not <=` also catches nan
@@ -293,7 +410,7 @@ class _Compiler:
                 f"{_listing(self.roots, 'or') or 'the data'}, such as `data.customer.name`",
                 chain,
             )
-        if chain.id in _CONSTANT_NAMES:
+        if chain.id in _CONSTANT_NAMES or chain.id == NOW:
             self.fail(f"`{chain.id}` has no fields to read", chain)
         if chain.id not in self.roots:
             self.fail(self.unknown_name(chain.id), chain)
@@ -304,7 +421,11 @@ class _Compiler:
                 break
             keys.append(step)
         self.paths.add((chain.id, *keys))
-        return _reader(chain.id, steps, self.offset(node))
+        reader = _reader(chain.id, steps, self.offset(node))
+        form = self.dates.get((chain.id, *keys)) if len(keys) == len(steps) else None
+        if form is not None:
+            return _date_reader(reader, _path_text(chain.id, steps), form, self.offset(node))
+        return reader
 
     def index(self, node: ast.expr) -> _Step:
         match node:
@@ -320,7 +441,7 @@ class _Compiler:
         allowed = sorted(self.roots)
         message = f"unknown name `{name}`; "
         message += f"conditions can read {_listing(allowed, 'and')}" if allowed else "no data can be read here"
-        guess = difflib.get_close_matches(name, [*allowed, *_CONSTANT_NAMES], n=1)
+        guess = difflib.get_close_matches(name, [*allowed, *_CONSTANT_NAMES, NOW], n=1)
         if guess:
             message += f" — did you mean `{guess[0]}`?"
         return message
@@ -396,7 +517,7 @@ class _Compiler:
                 self.fail(
                     f"only text can be looked for in text, not {kinds[0]}; this can never be evaluated", operands[i]
                 )
-            tests.append(_comparison_test(symbol, where, offset))
+            tests.append(_comparison_test(symbol, where, offset, self.calendar.zone))
         return _comparison([self.compile(o, depth) for o in operands], tests)
 
     def display(self, elements: list[ast.expr], depth: int) -> _Run:
@@ -491,6 +612,10 @@ def _kind(value: object) -> str:
         return "a list"
     if isinstance(value, Mapping):
         return "a mapping"
+    if isinstance(value, datetime.datetime):
+        return "a date-time"
+    if isinstance(value, datetime.date):
+        return "a date"
     return f"a value of type {type(value).__name__}"
 
 
@@ -640,20 +765,33 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-_ORDER_FAMILY: dict[type, str] = {int: "number", float: "number", str: "text"}
+_ORDER_FAMILY: dict[type, str] = {
+    int: "number",
+    float: "number",
+    str: "text",
+    datetime.date: "date",
+    datetime.datetime: "date-time",
+}
 
 
-def _comparison_test(symbol: str, where: str, offset: int) -> _Test:
-    if symbol == "==":
-        return operator.eq
-    if symbol == "!=":
-        return operator.ne
+def _comparison_test(symbol: str, where: str, offset: int, zone: datetime.tzinfo = datetime.UTC) -> _Test:
+    if symbol in ("==", "!="):
+        equal = symbol == "=="
+
+        def same(a: object, b: object) -> bool:
+            if isinstance(a, datetime.date) or isinstance(b, datetime.date):
+                pair = _as_dates(a, b, zone)
+                if pair is not None:
+                    a, b = pair
+            return (a == b) is equal
+
+        return same
     if symbol in _ORDER:
-        return _ordering(symbol, where, offset)
+        return _ordering(symbol, where, offset, zone)
     return _membership(symbol == "in", where, offset)
 
 
-def _ordering(symbol: str, where: str, offset: int) -> _Test:
+def _ordering(symbol: str, where: str, offset: int, zone: datetime.tzinfo = datetime.UTC) -> _Test:
     compare = _ORDER[symbol]
 
     def test(a: object, b: object) -> bool:
@@ -662,8 +800,17 @@ def _ordering(symbol: str, where: str, offset: int) -> _Test:
             return compare(a, b)
         if (_is_number(a) and _is_number(b)) or (isinstance(a, str) and isinstance(b, str)):
             return compare(a, b)
+        if isinstance(a, datetime.date) or isinstance(b, datetime.date):
+            pair = _as_dates(a, b, zone)
+            if pair is not None:
+                return compare(*pair)
+        both = (
+            "two numbers, two texts or two dates"
+            if isinstance(a, datetime.date) or isinstance(b, datetime.date)
+            else "two numbers or two texts"
+        )
         raise ExpressionEvaluationError(
-            f"`{symbol}` compares two numbers or two texts, not {_kind(a)} and {_kind(b)}, in `{where}`", offset
+            f"`{symbol}` compares {both}, not {_kind(a)} and {_kind(b)}, in `{where}`", offset
         )
 
     return test
@@ -724,3 +871,205 @@ def _comparison(runs: list[_Run], tests: list[_Test]) -> _Run:
         return True
 
     return run
+
+
+# -- dates, `now` and the functions -----------------------------------------------------------------
+
+_FUNCTIONS: dict[str, tuple[int, int, str]] = {
+    "len": (1, 1, "`len(data.parts)`"),
+    "date": (1, 1, "`date('2026-12-01')`"),
+    "days_between": (2, 2, "`days_between(data.received_on, now)`"),
+    "working_days_between": (2, 2, "`working_days_between(data.received_on, now)`"),
+    "any": (1, 3, "`any(data.parts)`, `any(data.parts, 'ok')` or `any(data.parts, 'status', 'open')`"),
+    "all": (1, 3, "`all(data.parts)`, `all(data.parts, 'ok')` or `all(data.parts, 'status', 'done')`"),
+    "count": (1, 3, "`count(data.parts)`, `count(data.parts, 'ok')` or `count(data.parts, 'status', 'open')`"),
+}
+"""Every function an expression may call: its fewest and most arguments, and how to write it."""
+
+_DATE_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _parse_date(text: str) -> datetime.date | None:
+    """The day ``text`` writes as ``YYYY-MM-DD`` (what JSON Schema's ``format: date`` means), or None."""
+    if not _DATE_TEXT.match(text):
+        return None
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _parse_date_time(text: str) -> datetime.datetime | None:
+    """The moment ``text`` writes in ISO 8601 with its UTC offset (``format: date-time``), or None."""
+    if len(text) < 16 or not _DATE_TEXT.match(text[:10]) or text[10] not in "Tt ":
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        return None
+    return moment if moment.utcoffset() is not None else None
+
+
+def _parse_moment(text: str) -> datetime.date | None:
+    """A date or a date-time written as text, or None."""
+    return _parse_date(text) or _parse_date_time(text)
+
+
+def _as_dates(a: object, b: object, zone: datetime.tzinfo) -> tuple[Any, Any] | None:
+    """Two values made comparable when one is a date: a text in ISO form is read as a date or date-time,
+    and a date-time compared with a date is taken as its day on the business calendar."""
+    if isinstance(a, str):
+        a = _parse_moment(a)
+    if isinstance(b, str):
+        b = _parse_moment(b)
+    if not (isinstance(a, datetime.date) and isinstance(b, datetime.date)):
+        return None
+    a_time, b_time = isinstance(a, datetime.datetime), isinstance(b, datetime.datetime)
+    if a_time and not b_time:
+        a = a.astimezone(zone).date()  # type: ignore[attr-defined]
+    elif b_time and not a_time:
+        b = b.astimezone(zone).date()  # type: ignore[attr-defined]
+    return a, b
+
+
+def _as_day(value: object, zone: datetime.tzinfo, where: str, offset: int) -> datetime.date:
+    moment = _parse_moment(value) if isinstance(value, str) else value
+    if isinstance(moment, datetime.datetime):
+        return moment.astimezone(zone).date()
+    if isinstance(moment, datetime.date):
+        return moment
+    raise ExpressionEvaluationError(f"`{where}` needs two dates, not {_kind(value)}", offset)
+
+
+def _show_written(node: ast.expr, kind: str | None) -> str:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return f"the text {node.value[:_SHOWN_SOURCE]!r} (write dates as 'YYYY-MM-DD')"
+    return kind or "this value"
+
+
+def _now(offset: int) -> _Run:
+    def run(scope: Scope) -> object:
+        try:
+            return scope[NOW]
+        except KeyError:
+            raise ExpressionEvaluationError("`now` (the time of the event) is not available here", offset) from None
+
+    return run
+
+
+def _date_reader(reader: _Run, where: str, form: str, offset: int) -> _Run:
+    """Reading a field the schema says holds a date: the text there becomes a date, or a date-time."""
+    parse = _parse_date if form == "date" else _parse_date_time
+    written = "a date written YYYY-MM-DD" if form == "date" else "a date-time with its UTC offset"
+
+    def run(scope: Scope) -> object:
+        value = reader(scope)
+        if value is None or isinstance(value, datetime.date):
+            return value
+        parsed = parse(value) if isinstance(value, str) else None
+        if parsed is None:
+            shown = f"the text {value[:_SHOWN_SOURCE]!r}" if isinstance(value, str) else _kind(value)
+            raise ExpressionEvaluationError(f"`{where}` should hold {written}, but holds {shown}", offset)
+        return parsed
+
+    return run
+
+
+def _length(argument: _Run, where: str, offset: int) -> _Run:
+    def run(scope: Scope) -> object:
+        value = argument(scope)
+        if isinstance(value, (str, list, tuple, Mapping)):
+            return len(value)
+        raise ExpressionEvaluationError(
+            f"`{where}` counts the items of a list, a text or a mapping, not {_kind(value)}", offset
+        )
+
+    return run
+
+
+def _to_date(argument: _Run, where: str, offset: int) -> _Run:
+    def run(scope: Scope) -> object:
+        value = argument(scope)
+        if isinstance(value, datetime.date):
+            return value
+        parsed = _parse_date(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise ExpressionEvaluationError(f"`{where}` needs a date written 'YYYY-MM-DD', not {_kind(value)}", offset)
+        return parsed
+
+    return run
+
+
+def _between(
+    first: _Run,
+    second: _Run,
+    working: Callable[[datetime.date], bool] | None,
+    zone: datetime.tzinfo,
+    where: str,
+    offset: int,
+) -> _Run:
+    """Days from the first date to the second (negative when the second is earlier); with ``working``,
+    the working days after the first up to and including the second."""
+
+    def run(scope: Scope) -> object:
+        start = _as_day(first(scope), zone, where, offset)
+        end = _as_day(second(scope), zone, where, offset)
+        days = (end - start).days
+        if working is None:
+            return days
+        if abs(days) > MAX_DAYS_APART:
+            raise ExpressionEvaluationError(
+                f"`{where}`: the dates are more than {MAX_DAYS_APART:,} days (ten years) apart, "
+                "too far to count working days",
+                offset,
+            )
+        step = 1 if days >= 0 else -1
+        low = start if days >= 0 else end
+        counted = sum(1 for n in range(1, abs(days) + 1) if working(low + datetime.timedelta(days=n)))
+        return step * counted
+
+    return run
+
+
+def _over_list(
+    name: str,
+    items: _Run,
+    field_name: str | None,
+    wanted: _Run | None,
+    zone: datetime.tzinfo,
+    where: str,
+    offset: int,
+) -> _Run:
+    same = _comparison_test("==", where, offset, zone)
+
+    def run(scope: Scope) -> object:
+        values = items(scope)
+        if not isinstance(values, (list, tuple)):
+            raise ExpressionEvaluationError(f"`{where}` goes through a list, not {_kind(values)}", offset)
+        target = wanted(scope) if wanted is not None else None
+        found = []
+        for index, item in enumerate(values):
+            value = item
+            if field_name is not None:
+                if not isinstance(item, Mapping):
+                    raise ExpressionEvaluationError(
+                        f"`{where}`: item {index} is {_kind(item)}, not a mapping with `{field_name}`", offset
+                    )
+                value = item.get(field_name)
+            found.append(same(value, target) if wanted is not None else bool(value))
+        if name == "any":
+            return any(found)
+        if name == "all":
+            return all(found)
+        return sum(found)
+
+    return run
+
+
+def to_json(value: object) -> object:
+    """A value an expression computed, as it is kept in JSON data: dates become their ISO text."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [to_json(item) for item in value]
+    return value

@@ -371,3 +371,44 @@ def quick_field_checks(document: Mapping[str, Any], path: DocumentPath) -> dict[
         return {name: compiler.compile(sub) for name, sub in schema.get("properties", {}).items()}
     except Unsupported:
         return None
+
+
+# --- date fields ---------------------------------------------------------------------------------
+
+_DATE_FORMATS = ("date", "date-time")
+_MAX_DATE_DEPTH = 8
+
+
+def date_fields(document: Any, schema: Any, root: str) -> dict[tuple[str, ...], str]:
+    """The fields of ``schema`` (the data's or a payload's) that hold dates, as expression paths
+    (``("data", "requested_date")``) to their ``format`` (``date`` or ``date-time``).
+
+    Properties are followed through ``$ref``s into the definition and ``allOf`` parts, a few levels
+    deep; a field is a date when its schema says so with ``format``."""
+    found: dict[tuple[str, ...], str] = {}
+    _collect_dates(document, schema, (root,), found, 0, frozenset())
+    return found
+
+
+def _collect_dates(
+    document: Any,
+    schema: Any,
+    path: tuple[str, ...],
+    found: dict[tuple[str, ...], str],
+    depth: int,
+    seen: frozenset[str],
+) -> None:
+    if not isinstance(schema, Mapping) or depth > _MAX_DATE_DEPTH:
+        return
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/") and ref not in seen:
+        _collect_dates(document, resolve_pointer(document, ref), path, found, depth + 1, seen | {ref})
+    form = schema.get("format")
+    if len(path) > 1 and isinstance(form, str) and form in _DATE_FORMATS:
+        found.setdefault(path, form)
+    for part in schema.get("allOf", ()) if isinstance(schema.get("allOf"), (list, tuple)) else ():
+        _collect_dates(document, part, path, found, depth + 1, seen)
+    properties = schema.get("properties")
+    if isinstance(properties, Mapping):
+        for name, sub in properties.items():
+            _collect_dates(document, sub, (*path, str(name)), found, depth + 1, seen)

@@ -81,6 +81,29 @@ class Duration:
         return datetime.timedelta(**{f"{self.unit}s": self.amount})
 
 
+@dataclass(frozen=True)
+class DataLimit:
+    """A time limit taken from the data when the state is entered (``time_limit: {at: ...}``).
+
+    With ``unit`` ``None``, ``expression`` gives a date or a date-time and the limit ends then (a date
+    at the start of that day on the business calendar), less ``before``; otherwise it gives a whole
+    number of ``unit`` (of working time when ``working``) counted from entering the state.
+    """
+
+    expression: str
+    unit: TimeUnit | None
+    working: bool
+    before: Duration | None
+    path: DocumentPath
+
+    @property
+    def text(self) -> str:
+        """How the limit is shown: ``at data.requested_date``, ``data.quantity * 2 hours``."""
+        if self.unit is None:
+            return f"{self.before.text} before {self.expression}" if self.before else f"at {self.expression}"
+        return f"({self.expression}) {'working ' if self.working else ''}{self.unit}s"
+
+
 END_OF_DAY = datetime.time.max
 """How a calendar holds a working period ending at ``24:00`` (a ``datetime.time`` stops at 23:59:59.999999):
 working time counts it as the very end of the day, midnight of the next."""
@@ -153,6 +176,8 @@ class Assignment:
     """The expression text, or ``None`` when ``constant`` holds the value (a number, true/false, null)."""
     constant: FrozenJson
     path: DocumentPath
+    if_present: bool = False
+    """``{from: payload.notes, if_present: true}``: set only when the expression's value is not null."""
 
 
 @dataclass(frozen=True)
@@ -218,6 +243,8 @@ class Deadline:
     path: DocumentPath
     addition: Text | None = None
     """Why this deadline is here although no source document names it (``None``: it is sourced)."""
+    after_from: DataLimit | None = None
+    """When ``after`` (or the state's time limit it defaults to) comes from the data."""
 
 
 @dataclass(frozen=True)
@@ -240,6 +267,8 @@ class State:
     """Why this step is here although no source document names it (``None``: it cites its ``source``)."""
     notify: tuple[Notification, ...] = ()
     """Notifications due when an instance enters this state."""
+    time_limit_from: DataLimit | None = None
+    """When the state's time limit comes from the data (``time_limit: {at: data.requested_date}``)."""
 
     @property
     def is_final(self) -> bool:

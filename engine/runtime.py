@@ -36,10 +36,11 @@ from engine.errors import (
     ReplayMismatch,
     UnknownTrigger,
 )
+from engine.expressions import NOW, to_json
 from engine.inputs import check_name, check_time, json_copy, json_object
 from engine.instances import BranchTaken, Entry, Instance, NotificationDue, OpenDeadline, Signature
-from engine.model import FrozenJson, Process, SignOff, Text
-from engine.timing import due_time
+from engine.model import DataLimit, FrozenJson, Process, SignOff, Text
+from engine.timing import due_from_data, due_time
 
 CLOCK_ACTOR = "procflow:clock"
 """The actor recorded on events the engine fires itself when a deadline passes."""
@@ -159,7 +160,7 @@ class Runtime:
             state=start.id,
             data=dict(initial),
             entered_at=moment,
-            deadlines=self._deadlines_of(start.id, moment),
+            deadlines=self._deadlines_of(start.id, moment, initial),
             history=[entry],
         )
 
@@ -198,7 +199,7 @@ class Runtime:
                 ),
                 conditions=transition.conditions,
                 signoffs=transition.signoffs,
-                ready=_ready(candidate, instance.data),
+                ready=_ready(candidate, instance.data, self._clock()),
             )
         return tuple(choices.values())
 
@@ -322,7 +323,7 @@ class Runtime:
                 allowed=allowed,
             )
         payload_copy = json_object(payload or {}, "payload", InvalidPayload)
-        attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check)
+        attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check, moment)
         dest = self.compiled.fire(instance.state, trigger, attempt)
         if dest is None or attempt.chosen is None:
             raise attempt.refusal()
@@ -351,7 +352,7 @@ class Runtime:
         if dest == instance.state:
             deadlines, entered = tuple(d for d in instance.deadlines if d != deadline), instance.entered_at
         else:
-            deadlines, entered = self._deadlines_of(dest, moment), moment  # may refuse: the calendar
+            deadlines, entered = self._deadlines_of(dest, moment, attempt.data), moment  # may refuse: the calendar
         # Everything is checked; from here on nothing can fail.
         instance.entered_at = entered
         instance.deadlines = deadlines
@@ -381,16 +382,40 @@ class Runtime:
             raise GuardFailed(f"decision `{decision}` has no branch that holds and no default")
         return dest
 
-    def _deadlines_of(self, state_id: str, entered: datetime.datetime) -> tuple[OpenDeadline, ...]:
+    def _deadlines_of(
+        self, state_id: str, entered: datetime.datetime, data: Mapping[str, Any] | None = None
+    ) -> tuple[OpenDeadline, ...]:
         state = self.process.states[state_id]
         deadlines = []
         if state.time_limit is not None:
             deadlines.append(OpenDeadline(state_id, due_time(entered, state.time_limit, self.process.calendar), None))
+        elif state.time_limit_from is not None:
+            due = self._due_from_data(state_id, state.time_limit_from, entered, data, "time limit")
+            deadlines.append(OpenDeadline(state_id, due, None))
         for deadline in state.deadlines:
             if deadline.after is not None:
                 due = due_time(entered, deadline.after, self.process.calendar)
                 deadlines.append(OpenDeadline(state_id, due, deadline.fire))
+            elif deadline.after_from is not None:
+                due = self._due_from_data(state_id, deadline.after_from, entered, data, f"deadline `{deadline.fire}`")
+                deadlines.append(OpenDeadline(state_id, due, deadline.fire))
         return tuple(sorted(deadlines, key=lambda d: d.due))
+
+    def _due_from_data(
+        self,
+        state_id: str,
+        limit: DataLimit,
+        entered: datetime.datetime,
+        data: Mapping[str, Any] | None,
+        what: str,
+    ) -> datetime.datetime:
+        """When a limit taken from the data ends; ``InvalidData`` when the data does not give one."""
+        where = f"state `{state_id}`: its {what} comes from the data"
+        try:
+            value = self.compiled.data_limits[limit.path].evaluate({"data": data or {}, NOW: entered})
+        except ExpressionEvaluationError as exc:
+            raise InvalidData(f"{where}, but `{limit.expression}` could not be evaluated: {exc}") from None
+        return due_from_data(entered, limit, value, self.process.calendar, where)
 
     def _moment(self, at: datetime.datetime | None, instance: Instance | None) -> datetime.datetime:
         moment = check_time(self._clock() if at is None else at, "the event's time")
@@ -423,7 +448,18 @@ class _DecisionFailed(Exception):
 class _Attempt:
     """One event being checked: the ``Gate`` the compiled machine consults for each candidate."""
 
-    __slots__ = ("instance", "actor", "payload", "deadline", "data_check", "data", "chosen", "branches", "_refusal")
+    __slots__ = (
+        "instance",
+        "actor",
+        "payload",
+        "deadline",
+        "data_check",
+        "data",
+        "chosen",
+        "branches",
+        "_refusal",
+        "moment",
+    )
 
     def __init__(
         self,
@@ -432,7 +468,9 @@ class _Attempt:
         payload: dict[str, Any],
         deadline: OpenDeadline | None,
         data_check: SchemaCheck | None,
+        moment: datetime.datetime | None = None,
     ):
+        self.moment = moment
         self.instance = instance
         self.actor = actor
         self.payload = payload
@@ -457,7 +495,7 @@ class _Attempt:
                     f"the payload of `{candidate.trigger}` does not fit its form:\n  " + "\n  ".join(problems),
                     problems,
                 )
-        scope = {"data": self.instance.data, "payload": self.payload}
+        scope = {"data": self.instance.data, "payload": self.payload, NOW: self.moment}
         for guard in candidate.guards:
             try:
                 holds = bool(guard.evaluate(scope))
@@ -470,13 +508,18 @@ class _Attempt:
         data = self.instance.data
         if candidate.assignments:
             data = dict(data)
+            changed = []
             for name, expression, constant in candidate.assignments:
                 try:
-                    data[name] = _field(name, expression.evaluate(scope)) if expression is not None else constant
+                    value = expression.evaluate(scope) if expression is not None else constant
+                    if value is None and name in candidate.if_present:
+                        continue  # `if_present: true`: the field keeps what it held
+                    data[name] = _field(name, to_json(value)) if expression is not None else constant
                 except ExpressionEvaluationError as exc:
                     return self._refuse(4, InvalidData, f"`set: {name}` could not be evaluated: {exc}")
+                changed.append(name)
             if self.data_check is not None:
-                problems = self.data_check.problems_after_set(data, candidate.fields_set)
+                problems = self.data_check.problems_after_set(data, changed)
                 if problems:
                     return self._refuse(
                         4,
@@ -492,7 +535,7 @@ class _Attempt:
     def take(self, branch: CompiledBranch) -> bool:
         if branch.condition is not None:
             try:
-                holds = bool(branch.condition.evaluate({"data": self.data}))
+                holds = bool(branch.condition.evaluate({"data": self.data, NOW: self.moment}))
             except ExpressionEvaluationError as exc:
                 where = f"decision `{branch.decision}`: the condition `{branch.condition.text}`"
                 raise _DecisionFailed(f"{where} could not be evaluated: {exc}") from None
@@ -555,11 +598,11 @@ def _actors_of(instance: Instance, states: Sequence[str]) -> dict[str, set[str]]
     return actors
 
 
-def _ready(candidate: CompiledTransition, data: Mapping[str, Any]) -> bool | None:
+def _ready(candidate: CompiledTransition, data: Mapping[str, Any], now: datetime.datetime) -> bool | None:
     if any(path[0] == "payload" for guard in candidate.guards for path in guard.paths):
         return None
     try:
-        return all(bool(guard.evaluate({"data": data})) for guard in candidate.guards)
+        return all(bool(guard.evaluate({"data": data, NOW: now})) for guard in candidate.guards)
     except ExpressionEvaluationError:
         return False
 

@@ -473,7 +473,8 @@ def zero_time_limit(text: str) -> str:
     """Why ``0m`` (or ``PT0S``) is refused, in words; the schema's pattern and the checks both say it."""
     return (
         f"`{text}` is no time at all: a time limit of zero would be over the moment it began; "
-        "write how long the step may take, at least `1m`, or leave the time limit out"
+        "write how long the step may take, at least `1m`, or leave the time limit out; if the source "
+        "really says it is due at once (立即), write `at once`"
     )
 
 

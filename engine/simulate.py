@@ -30,6 +30,7 @@ from engine.errors import (
     InvalidPayload,
     PermissionDenied,
 )
+from engine.expressions import NOW
 from engine.instances import Instance
 from engine.model import Process, StateKind, thaw_json
 from engine.runtime import Actor, Runtime
@@ -290,7 +291,7 @@ class _Walker:
         fitting: dict[str, Any] | _Unfilled = _Unfilled("", "")
         for _ in range(SAMPLES_PER_TRY):
             fitting = self.fitting(schema, candidate.payload, "payload", 0.5)
-            if isinstance(fitting, _Unfilled) or _holds(candidate, instance.data, fitting):
+            if isinstance(fitting, _Unfilled) or _holds(candidate, instance.data, fitting, instance.history[-1].at):
                 break
         return fitting
 
@@ -313,8 +314,10 @@ class _Walker:
         )
 
 
-def _holds(candidate: CompiledTransition, data: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
-    scope = {"data": data, "payload": payload}
+def _holds(
+    candidate: CompiledTransition, data: Mapping[str, Any], payload: Mapping[str, Any], now: datetime.datetime
+) -> bool:
+    scope = {"data": data, "payload": payload, NOW: now}
     try:
         return all(bool(guard.evaluate(scope)) for guard in candidate.guards)
     except ExpressionEvaluationError:

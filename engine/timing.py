@@ -7,8 +7,8 @@ import datetime
 import re
 import zoneinfo
 
-from engine.errors import UnreachableDeadline
-from engine.model import END_OF_DAY, Calendar, Duration, TimeUnit
+from engine.errors import InvalidData, UnreachableDeadline
+from engine.model import END_OF_DAY, Calendar, DataLimit, Duration, TimeUnit
 
 MAX_CALENDAR_DAYS = 3660
 """Ten years: the longest a time limit may be, and how far ahead a working-time limit looks for
@@ -36,9 +36,16 @@ _ISO = re.compile(r"^P(?=[0-9T])(?:([0-9]+)W)?(?:([0-9]+)D)?(?:T(?=[0-9])(?:([0-
 _SECONDS = {"W": 604800, "D": 86400, "H": 3600, "M": 60, "S": 1}
 
 
+AT_ONCE = "at once"
+"""The one way to write a time limit of zero (立即): due the moment the state is entered. A written
+``0m`` stays refused, as a slip more often than a promise."""
+
+
 def parse_duration(text: str) -> Duration | None:
     """The duration ``text`` names, or ``None`` when it is not one (the schema's pattern says why)."""
     stripped = text.strip()
+    if stripped == AT_ONCE:
+        return Duration(text, 0, "minute")
     for pattern, working in ((_SHORT, False), (_LONG, False), (_WORKING, True)):
         match = pattern.match(stripped)
         if match:
@@ -144,3 +151,47 @@ def _end_micros(end: datetime.time) -> int:
 def _micros(moment: datetime.time) -> int:
     """Microseconds since midnight."""
     return ((moment.hour * 60 + moment.minute) * 60 + moment.second) * _MICROS + moment.microsecond
+
+
+MAX_DATA_AMOUNT = 10**9
+"""The largest number of minutes, hours, … a time limit computed from the data may be."""
+
+
+def due_from_data(
+    start: datetime.datetime, limit: DataLimit, value: object, calendar: Calendar, where: str
+) -> datetime.datetime:
+    """When a limit taken from the data ends, for a state entered at ``start``, ``value`` being what
+    the limit's expression gave. ``InvalidData`` (naming ``where``) when the value is missing or of the
+    wrong kind, ``UnreachableDeadline`` when the calendar cannot count it."""
+    if limit.unit is None:
+        return _due_at(value, limit, calendar, where).astimezone(start.tzinfo)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DATA_AMOUNT:
+        shown = "nothing (null)" if value is None else repr(value) if isinstance(value, (int, float)) else "no number"
+        raise InvalidData(
+            f"{where}: `{limit.expression}` must give a whole number of {'working ' if limit.working else ''}"
+            f"{limit.unit}s, 0 or more, but gives {shown}"
+        )
+    duration = Duration(f"{value} {'working ' if limit.working else ''}{limit.unit}s", value, limit.unit, limit.working)
+    problem = limit_problem(duration, calendar)
+    if problem is not None:
+        raise InvalidData(f"{where}: {problem}")
+    return due_time(start, duration, calendar)
+
+
+def _due_at(value: object, limit: DataLimit, calendar: Calendar, where: str) -> datetime.datetime:
+    if isinstance(value, datetime.datetime):
+        moment = value
+    elif isinstance(value, datetime.date):
+        moment = datetime.datetime.combine(value, datetime.time(), tzinfo=zoneinfo.ZoneInfo(calendar.timezone))
+    else:
+        shown = "nothing (null): the field is missing" if value is None else f"a {type(value).__name__}, not a date"
+        raise InvalidData(
+            f"{where}: the time limit is due at `{limit.expression}`, which gives {shown}; "
+            "the data must hold a date (YYYY-MM-DD) or a date-time there"
+        )
+    try:
+        return moment - limit.before.as_timedelta() if limit.before is not None else moment
+    except OverflowError:
+        raise UnreachableDeadline(f"{where}: `{limit.text}` would end before the year 1") from None

@@ -233,7 +233,7 @@ EXCHANGE = Table(
             fire(SHOPPER, "submit", **APPLICATION, request_type="refund", lands="review"),
             wait(hours=25, fires=["overdue"], lands="review"),
             # A refund is not held to the three-day exchange term.
-            fire(CS_AGENT, "approve", **APPROVAL, days_since_purchase=20, lands="instruct_return"),
+            fire(CS_AGENT, "approve", **APPROVAL, lands="instruct_return"),
             fire(CS_AGENT, "send_instructions", **RETURN, return_method="pickup", lands="collect_return"),
             fire(LOGISTICS, "collect", carrier="顺丰", tracking_no="SF200", lands="inspect"),
             # Nor does a refund need the piece unworn with its papers.
@@ -247,7 +247,7 @@ EXCHANGE = Table(
             fire(SHOPPER, "submit", **APPLICATION, request_type="exchange", lands="review"),
             fire(CS_AGENT, "request_info", question="是否佩戴过?", lands="await_information"),
             fire(SHOPPER, "provide_information", information="未佩戴", lands="review"),
-            fire(CS_AGENT, "approve", **APPROVAL, days_since_purchase=2, lands="instruct_return"),
+            fire(CS_AGENT, "approve", **APPROVAL, lands="instruct_return"),
             fire(CS_AGENT, "send_instructions", **RETURN, return_method="customer_ships", lands="await_return"),
             SHIPPED_BACK,
             fire(
@@ -263,7 +263,7 @@ EXCHANGE = Table(
         ],
         "failed inspection: the product goes back to the customer": [
             fire(SHOPPER, "submit", **APPLICATION, request_type="refund", lands="review"),
-            fire(CS_AGENT, "approve", **APPROVAL, days_since_purchase=5, lands="instruct_return"),
+            fire(CS_AGENT, "approve", **APPROVAL, lands="instruct_return"),
             fire(CS_AGENT, "send_instructions", **RETURN, return_method="customer_ships", lands="await_return"),
             SHIPPED_BACK,
             fire(INSPECTOR, "fail", findings="链扣变形", lands="return_to_customer"),

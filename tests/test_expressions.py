@@ -1,7 +1,9 @@
 """The expression language: documented behaviour, refused constructs, sandbox escapes, fuzzing."""
 
 import ast
+import datetime
 import math
+import zoneinfo
 from collections.abc import Collection, Iterator, Mapping
 
 import pytest
@@ -10,7 +12,7 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from engine.errors import ExpressionEvaluationError, ExpressionSyntaxError
-from engine.expressions import MAX_EXPRESSION_LENGTH, Expression, compile_expression
+from engine.expressions import MAX_EXPRESSION_LENGTH, Expression, ExpressionCalendar, compile_expression, to_json
 
 SCOPE = {
     "data": {
@@ -169,7 +171,8 @@ def test_expressions_are_values() -> None:
         ("data.x and zzz", 11, "unknown name `zzz`; conditions can read `data` and `payload`"),
         ("data.__class__", 5, "names starting with `_` are not allowed"),
         ("data.ok . _hidden", 10, "names starting with `_` are not allowed"),
-        ("len(data.parts) > 1", 0, "function calls such as `len(...)` are not allowed"),
+        ("max(data.parts) > 1", 0, "unknown function `max`; the functions are `all`, `any`, `count`"),
+        ("lenn(data.parts) > 1", 0, "did you mean `len`?"),
         ("data.x + 'é'.upper()", 9, "function calls such as `.upper(...)` are not allowed"),
         ("data.n ** 2", 0, "powers (`**`) are not allowed"),
         ("data.a or (lambda: 1)", 11, "functions (`lambda`) are not allowed"),
@@ -632,3 +635,231 @@ def test_control_characters_are_refused_so_messages_cannot_carry_them(character:
     error = syntax_error(text)
     assert f"U+{ord(character):04X}" in error.message and error.offset == text.index(character)
     assert run("data.reason == 'a\\x1bb'") is False  # the escape is the way to mean it
+
+
+# -- dates, `now` and functions --------------------------------------------------------------------
+
+DAY = datetime.date
+NOW_UTC = datetime.datetime(2026, 12, 10, 16, 30, tzinfo=datetime.UTC)  # 11 December in Shanghai
+DATES = {("data", "due"): "date", ("data", "received"): "date-time", ("payload", "on"): "date"}
+DATED = {
+    "data": {
+        "due": "2026-12-10",
+        "received": "2026-12-01T08:00:00+08:00",
+        "items": [{"status": "open", "ok": True}, {"status": "done", "ok": True}, {"status": "open", "ok": False}],
+        "flags": [True, 0, "x"],
+        "counts": {"a": 1, "b": 2},
+    },
+    "payload": {"on": "2026-12-11"},
+    "now": NOW_UTC,
+}
+# Shanghai's working week, with 1 January a holiday and Sunday 4 January worked in its stead (调休)
+SHANGHAI = ExpressionCalendar(
+    zoneinfo.ZoneInfo("Asia/Shanghai"),
+    lambda day: (day.weekday() < 5 and day != datetime.date(2027, 1, 1)) or day == datetime.date(2027, 1, 3),
+)
+
+
+def dated(text: str, scope: Mapping[str, object] = DATED) -> object:
+    return compile_expression(text, ("data", "payload"), dates=DATES, calendar=SHANGHAI).evaluate(scope)
+
+
+def dated_error(text: str, scope: Mapping[str, object] = DATED) -> ExpressionEvaluationError:
+    expression = compile_expression(text, ("data", "payload"), dates=DATES, calendar=SHANGHAI)
+    with pytest.raises(ExpressionEvaluationError) as caught:
+        expression.evaluate(scope)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("data.due", DAY(2026, 12, 10)),  # a `format: date` field reads as a date
+        ("data.due < now", True),  # now is already 11 December on the calendar's day
+        ("data.due == date('2026-12-10')", True),
+        ("data.due < '2026-12-11'", True),  # ISO text compares as a date
+        ("data.due >= '2026-12-10' and data.due <= '2026-12-10'", True),
+        ("payload.on > data.due", True),
+        ("data.received < data.due", True),  # a date-time against a date: its day in Shanghai
+        ("data.received == '2026-12-01'", True),
+        ("data.received == '2026-12-01T00:00:00Z'", True),  # the same moment as 08:00 in Shanghai
+        ("data.received < now", True),
+        ("data.missing_date == null", True),
+        ("days_between(data.due, now)", 1),
+        ("days_between(now, data.due)", -1),
+        ("days_between(data.received, '2026-12-31')", 30),
+        ("days_between(date('2026-02-27'), date('2026-03-01'))", 2),
+        # Thu 31 Dec 2026 → Tue 5 Jan 2027: Fri 1 Jan is a holiday, Sun 3 Jan a worked Sunday, Mon, Tue
+        ("working_days_between(date('2026-12-31'), date('2027-01-05'))", 3),
+        ("working_days_between(date('2027-01-05'), date('2026-12-31'))", -3),
+        ("working_days_between(data.due, data.due)", 0),
+        ("len(data.items)", 3),
+        ("len('abc')", 3),
+        ("len(data.counts)", 2),
+        ("any(data.flags)", True),
+        ("all(data.flags)", False),
+        ("count(data.flags)", 2),
+        ("all(data.items, 'ok')", False),
+        ("any(data.items, 'ok')", True),
+        ("count(data.items, 'ok')", 2),
+        ("count(data.items, 'status', 'open')", 2),
+        ("any(data.items, 'status', 'closed')", False),
+        ("all(data.items, 'status', data.items[0].status)", False),
+        ("count([], 'x', 1) == 0 and all([])", True),
+        ("count(data.items, 'status', 'open') > 1 and len(data.items) < 5", True),
+    ],
+)
+def test_dates_and_functions_evaluate_as_documented(text: str, expected: object) -> None:
+    assert dated(text) == expected
+
+
+def test_working_days_default_to_monday_to_friday_without_a_calendar() -> None:
+    assert run("working_days_between(date('2026-12-04'), date('2026-12-07'))", {}) == 1  # Fri → Mon
+
+
+@pytest.mark.parametrize(
+    ("text", "offset", "message"),
+    [
+        ("lenn(data.items)", 0, "unknown function `lenn`; the functions are `all`, `any`, `count`, `date`"),
+        ("1 + lenn(data.items)", 4, "did you mean `len`?"),
+        ("sum(data.items)", 0, "unknown function `sum`"),
+        ("__import__('os')", 0, "unknown function `__import__`"),
+        ("len(data.a, data.b)", 0, "`len` takes 1 argument, got 2: write `len(data.parts)`"),
+        ("days_between(data.a)", 0, "`days_between` takes 2 arguments, got 1"),
+        ("any()", 0, "`any` takes 1 to 3 arguments, got 0"),
+        ("count(data.a, 'x', 1, 2)", 0, "`count` takes 1 to 3 arguments, got 4"),
+        ("len(x=data.a)", 0, "write the arguments of `len` in order, without names"),
+        ("len(*data.a)", 4, "`*` unpacking is not allowed"),
+        ("len(5)", 4, "`len` counts the items of a list, a text or a mapping, not a number"),
+        ("any(data.a, data.b)", 12, "the second argument of `any` names a field of each item"),
+        ("any(data.a, '')", 12, "written as quoted text"),
+        ("count(3)", 6, "`count` goes through a list, not a number"),
+        ("date('2026-02-30')", 5, "`date` needs a date written as 'YYYY-MM-DD'"),
+        ("date('tomorrow') < now", 5, "`date` needs a date"),
+        ("days_between('soon', now)", 13, "not the text 'soon'"),
+        ("days_between(1, now)", 13, "`days_between` needs two dates"),
+        ("now.year", 0, "`now` has no fields to read"),
+        ("data.items.count(1)", 0, "function calls such as `.count(...)` are not allowed"),
+        ("nw > data.a", 0, "did you mean `now`?"),
+    ],
+)
+def test_bad_function_calls_are_refused_at_compile_time_with_their_place(text: str, offset: int, message: str) -> None:
+    error = syntax_error(text)
+    assert message in error.message
+    assert error.offset == offset
+
+
+@pytest.mark.parametrize(
+    ("text", "scope", "message"),
+    [
+        (
+            "data.due < now",
+            {"data": {"due": "next week"}, "now": NOW_UTC},
+            "`data.due` should hold a date written YYYY-MM-DD, but holds the text 'next week'",
+        ),
+        (
+            "data.due < now",
+            {"data": {"due": 20261210}, "now": NOW_UTC},
+            "`data.due` should hold a date written YYYY-MM-DD, but holds a number",
+        ),
+        (
+            "data.received < now",
+            {"data": {"received": "2026-12-01T08:00:00"}, "now": NOW_UTC},
+            "a date-time with its UTC offset",
+        ),
+        ("data.due < now", {"data": {"due": "2026-12-10"}}, "`now` (the time of the event) is not available here"),
+        ("data.due < 3", DATED, "`<` compares two numbers, two texts or two dates, not a date and a number"),
+        ("data.due < 'soon'", DATED, "not a date and text"),
+        ("len(data.due)", DATED, "`len(data.due)` counts the items of a list, a text or a mapping, not a date"),
+        ("len(data.nothing)", DATED, "not null"),
+        ("any(data.nothing)", DATED, "`any(data.nothing)` goes through a list, not null"),
+        ("any(data.flags, 'ok')", DATED, "item 0 is true/false, not a mapping with `ok`"),
+        ("days_between(data.flags, now)", DATED, "needs two dates, not a list"),
+        ("working_days_between(date('1900-01-01'), now)", DATED, "more than 3,660 days (ten years) apart"),
+        ("date(data.flags)", DATED, "`date(data.flags)` needs a date written 'YYYY-MM-DD', not a list"),
+    ],
+)
+def test_date_and_function_evaluation_errors_name_the_field(
+    text: str, scope: Mapping[str, object], message: str
+) -> None:
+    assert message in dated_error(text, scope).message
+
+
+def test_a_date_set_into_the_data_is_kept_as_iso_text() -> None:
+    assert to_json(dated("data.due")) == "2026-12-10"
+    assert to_json(dated("now")) == "2026-12-10T16:30:00+00:00"
+    assert to_json(dated("[data.due, 1]")) == ["2026-12-10", 1]
+
+
+def test_dates_only_come_from_fields_declared_as_dates() -> None:
+    # without `dates`, the same text is just text, compared as text
+    assert compile_expression("data.due < '2026-12-9'").evaluate(DATED) is True
+    assert "not a date and text" in dated_error("data.due < '2026-12-9'").message  # no ISO date
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dates(datetime.date(2020, 1, 1), datetime.date(2030, 12, 31)),
+    st.integers(-400, 400),
+    st.integers(-400, 400),
+)
+def test_days_and_working_days_between_add_up_and_reverse(start: datetime.date, one: int, two: int) -> None:
+    middle, end = start + datetime.timedelta(days=one), start + datetime.timedelta(days=one + two)
+    scope = {"data": {"a": start.isoformat(), "b": middle.isoformat(), "c": end.isoformat()}}
+    fields = {("data", "a"): "date", ("data", "b"): "date", ("data", "c"): "date"}
+
+    def value(text: str) -> object:
+        return compile_expression(text, dates=fields, calendar=SHANGHAI).evaluate(scope)
+
+    assert value("days_between(data.a, data.c)") == one + two
+    assert value("days_between(data.c, data.a)") == -(one + two)
+    working = value("working_days_between(data.a, data.c)")
+    assert working == value("working_days_between(data.a, data.b)") + value("working_days_between(data.b, data.c)")
+    assert working == -value("working_days_between(data.c, data.a)")  # type: ignore[operator]
+    assert abs(working) <= abs(one + two)  # type: ignore[arg-type]
+
+
+FUNCTION_NAMES = ["len", "date", "days_between", "working_days_between", "any", "all", "count"]
+dated_expressions = st.recursive(
+    st.one_of(
+        st.sampled_from([*LEAVES, "now", "'2026-12-01'", "'x'", "date('2026-12-01')"]),
+        st.dates().map(lambda day: repr(day.isoformat())),
+    ),
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(BINARY), inner).map(lambda t: f"({t[0]}{t[1]}{t[2]})"),
+        st.tuples(st.sampled_from(FUNCTION_NAMES), st.lists(inner, max_size=4)).map(
+            lambda t: f"{t[0]}({', '.join(t[1])})"
+        ),
+        st.tuples(st.sampled_from(["any", "all", "count"]), inner, st.sampled_from(["'a'", "'n'"]), inner).map(
+            lambda t: f"{t[0]}({t[1]}, {t[2]}, {t[3]})"
+        ),
+    ),
+    max_leaves=8,
+)
+date_values = st.one_of(
+    st.dates().map(datetime.date.isoformat),
+    st.datetimes(timezones=st.just(datetime.UTC)).map(datetime.datetime.isoformat),
+    json_values,
+)
+dated_scopes = st.fixed_dictionaries(
+    {
+        "data": st.fixed_dictionaries({}, optional={"a": date_values, "b": date_values, "l": json_values}),
+        "now": st.datetimes(timezones=st.just(datetime.UTC)),
+    },
+    optional={"payload": st.one_of(roots, json_values)},
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(dated_expressions, dated_scopes)
+def test_dates_and_functions_return_or_raise_an_expression_error(text: str, scope: Mapping[str, object]) -> None:
+    fields = {("data", "a"): "date", ("data", "b"): "date-time"}
+    try:
+        expression = compile_expression(text, dates=fields, calendar=SHANGHAI)
+    except ExpressionSyntaxError as error:
+        assert error.offset is None or 0 <= error.offset <= len(text)
+        return
+    try:
+        expression.evaluate(scope)
+    except ExpressionEvaluationError as error:
+        assert error.message

@@ -160,8 +160,12 @@ def _time_limit(state: State) -> str:
     parts = []
     if state.time_limit is not None:
         parts.append(_e(state.time_limit.text))
+    elif state.time_limit_from is not None:
+        parts.append(_e(state.time_limit_from.text))
     for deadline in state.deadlines:
         after = deadline.after.text if deadline.after is not None else "?"
+        if deadline.after_from is not None:
+            after = deadline.after_from.text
         parts.append(f'<span class="sub">{_e(after)} → <code>{_e(deadline.fire)}</code></span>')
     return "".join(parts) if parts else "—"
 

@@ -18,7 +18,7 @@ from typing import Literal, NamedTuple
 from urllib.parse import quote
 
 from engine.errors import RenderError
-from engine.model import Branch, Duration, Process, State, Text, Transition
+from engine.model import Branch, DataLimit, Duration, Process, State, Text, Transition
 
 Lang = Literal["zh", "en", "both"]
 LANGS: tuple[Lang, ...] = ("zh", "en", "both")
@@ -201,6 +201,9 @@ def _node(process: Process, state: State, lang: Lang, source_base: str | None) -
     limit = None
     if state.time_limit is not None:
         limit = _words(lang, f"时限 {duration_zh(state.time_limit)}", f"limit {duration_en(state.time_limit)}")
+    elif state.time_limit_from is not None:
+        from_data = state.time_limit_from
+        limit = _words(lang, f"时限 {data_limit_zh(from_data)}", f"limit {data_limit_en(from_data)}")
     source, href = None, None
     if state.source is not None:
         document = process.sources.get(state.source.document)
@@ -244,7 +247,9 @@ def _transition_edge(
 ) -> Edge:
     notes = []
     deadline = _deadline_firing(process, sources, transition.trigger)
-    if deadline is not None:
+    if isinstance(deadline, DataLimit):
+        notes.append(_words(lang, f"{data_limit_zh(deadline)} 自动触发", f"fires {data_limit_en(deadline)}"))
+    elif deadline is not None:
         notes.append(_words(lang, f"超过 {duration_zh(deadline)} 自动触发", f"fires after {duration_en(deadline)}"))
     for signoff in transition.signoffs:
         who = signoff.label or _role_text(process, signoff.role)
@@ -299,13 +304,15 @@ def _branch_edge(decision: State, branch: Branch, via: str, lang: Lang) -> Edge:
     )
 
 
-def _deadline_firing(process: Process, sources: tuple[str, ...], trigger: str) -> Duration | None:
+def _deadline_firing(process: Process, sources: tuple[str, ...], trigger: str) -> Duration | DataLimit | None:
     """When a deadline of the state fires this trigger: the transition is the engine's, not a person's."""
     for state_id in sources:
         state = process.states.get(state_id)
         for deadline in state.deadlines if state else ():
             if deadline.fire == trigger and deadline.after is not None:
                 return deadline.after
+            if deadline.fire == trigger and deadline.after_from is not None:
+                return deadline.after_from
     return None
 
 
@@ -323,6 +330,8 @@ _ZH_UNITS = {"second": "秒", "minute": "分钟", "hour": "小时", "day": "天"
 
 
 def duration_zh(duration: Duration) -> str:
+    if duration.amount == 0:
+        return "立即"
     if duration.unit == "second":  # an ISO 8601 duration of several parts: keep it as written
         return duration.text
     if duration.working:
@@ -331,11 +340,28 @@ def duration_zh(duration: Duration) -> str:
 
 
 def duration_en(duration: Duration) -> str:
+    if duration.amount == 0:
+        return "at once"
     if duration.unit == "second":
         return duration.text
     plural = "" if duration.amount == 1 else "s"
     working = "working " if duration.working else ""
     return f"{duration.amount} {working}{duration.unit}{plural}"
+
+
+def data_limit_zh(limit: DataLimit) -> str:
+    """A time limit taken from the data, in Chinese: ``data.requested_date 前 5天``."""
+    if limit.unit is None:
+        return f"{limit.expression} 前 {duration_zh(limit.before)}" if limit.before else f"至 {limit.expression}"
+    unit = f"个工作{'日' if limit.unit == 'day' else '小时'}" if limit.working else _ZH_UNITS[limit.unit]
+    return f"({limit.expression}) {unit}"
+
+
+def data_limit_en(limit: DataLimit) -> str:
+    """A time limit taken from the data, in English: ``5 days before data.requested_date``."""
+    if limit.unit is None:
+        return f"{duration_en(limit.before)} before {limit.expression}" if limit.before else f"at {limit.expression}"
+    return f"after ({limit.expression}) {'working ' if limit.working else ''}{limit.unit}s"
 
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
