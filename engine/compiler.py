@@ -148,6 +148,12 @@ class CompiledProcess:
             for t in process.transitions
             if t.payload_schema is not None
         }
+        self.record_checks: dict[str, SchemaCheck] = {
+            record.id: _schema_check(document, registry, record.path + ("fields",), f"record `{record.id}`")
+            for record in process.records.values()
+            if record.fields is not None
+        }
+        """The check of each record's content against its ``fields``, for the records that declare them."""
         self.transitions: dict[str, tuple[CompiledTransition, ...]] = {
             state.id: tuple(_compile_transition(state, t, payload_checks.get(t.path)) for t in state.transitions)
             for state in process.states.values()

@@ -23,6 +23,7 @@ from engine.model import (
     Department,
     Process,
     Record,
+    RecordBinding,
     Role,
     SignOff,
     SourceDocument,
@@ -44,7 +45,7 @@ def build_process(document: LocatedDocument) -> Process:
     """The model of a document that has passed ``engine.schema``."""
     data: dict[str, Any] = document.data  # type: ignore[assignment]
     sources = {key: _source_document(key, value) for key, value in data["sources"].items()}
-    builder = _StateBuilder(default_document=next(iter(sources)))
+    builder = _StateBuilder(default_document=next(iter(sources)), records=tuple(data.get("records", {})))
     shared = tuple(
         builder.shared_transition(t, ("transitions", i), data["states"])
         for i, t in enumerate(data.get("transitions", []))
@@ -97,8 +98,10 @@ def content_hash(data: Any) -> str:
 
 
 class _StateBuilder:
-    def __init__(self, default_document: str):
+    def __init__(self, default_document: str, records: tuple[str, ...] = ()):
         self.default_document = default_document
+        self.records = records
+        """Every declared record, in order: what ``requires: all`` stands for."""
 
     def state(self, state_id: str, raw: Mapping[str, Any], shared: tuple[Transition, ...]) -> State:
         path: DocumentPath = ("states", state_id)
@@ -167,6 +170,12 @@ class _StateBuilder:
             ),
             shared=shared,
             path=path,
+            produces=tuple(
+                self.record_binding(b, path + (key, i), amend=key == "amends")
+                for key in ("produces", "amends")
+                for i, b in enumerate(raw.get(key, []))
+            ),
+            requires=self.required_records(raw.get("requires")),
         )
 
     def shared_transition(self, raw: Mapping[str, Any], path: DocumentPath, states: Mapping[str, Any]) -> Transition:
@@ -175,6 +184,17 @@ class _StateBuilder:
         else:
             sources = tuple(raw["source"])
         return self.transition(raw, path, sources, None, shared=True)
+
+    def record_binding(self, raw: Any, path: DocumentPath, *, amend: bool) -> RecordBinding:
+        if isinstance(raw, str):
+            return RecordBinding(raw, None, amend, path)
+        fields = raw.get("fields")
+        return RecordBinding(raw["record"], None if fields is None else tuple(fields), amend, path)
+
+    def required_records(self, raw: Any) -> tuple[str, ...]:
+        if raw is None:
+            return ()
+        return self.records if raw == "all" else tuple(raw)
 
     def source_ref(self, raw: Any) -> SourceRef | None:
         if raw is None:

@@ -145,6 +145,18 @@ class Record:
 
 
 @dataclass(frozen=True)
+class RecordBinding:
+    """A record a transition writes from its payload (``produces``), or corrects (``amends``)."""
+
+    record: str
+    fields: tuple[str, ...] | None
+    """The payload fields that go into the record; ``None``: every payload field the record declares."""
+    amend: bool
+    """``amends``: a new version of a record made earlier, its fields written over the previous ones."""
+    path: DocumentPath
+
+
+@dataclass(frozen=True)
 class Assignment:
     """``set: {field: ...}``: a data field set by a transition, to an expression or a constant."""
 
@@ -181,6 +193,10 @@ class Transition:
     shared: bool
     """Declared under the top-level ``transitions`` rather than under a state's ``on``."""
     path: DocumentPath
+    produces: tuple[RecordBinding, ...] = ()
+    """The records it writes (``produces``, then ``amends``), in the order written."""
+    requires: tuple[str, ...] = ()
+    """Records that must exist before it fires (``requires: all`` lists every declared record)."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +235,15 @@ class State:
     branches: tuple[Branch, ...]
     default: Branch | None
     path: DocumentPath
+    requires: tuple[str, ...] = ()
+    """Records that must exist once an event leads into this step (``requires: all``: every declared record)."""
+
+    @property
+    def records_written(self) -> tuple[str, ...]:
+        """The records the step is said to produce: its own ``produces`` label, then those its
+        transitions write, each once."""
+        written = [b.record for t in self.transitions for b in t.produces if not b.amend]
+        return tuple(dict.fromkeys([*self.produces, *written]))
 
     @property
     def is_final(self) -> bool:

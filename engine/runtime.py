@@ -32,13 +32,14 @@ from engine.errors import (
     InvalidData,
     InvalidPayload,
     InvalidTime,
+    MissingRecord,
     PermissionDenied,
     ReplayMismatch,
     UnknownTrigger,
 )
 from engine.inputs import check_name, check_time, json_copy, json_object
-from engine.instances import BranchTaken, Entry, Instance, OpenDeadline, Signature
-from engine.model import FrozenJson, Process, SignOff, Text
+from engine.instances import BranchTaken, Entry, Instance, OpenDeadline, RecordVersion, RecordWritten, Signature
+from engine.model import FrozenJson, Process, RecordBinding, SignOff, Text, Transition
 from engine.timing import due_time
 
 CLOCK_ACTOR = "procflow:clock"
@@ -104,6 +105,7 @@ class Runtime:
     ):
         self.process = process
         self.compiled = CompiledProcess(process)
+        self._records = _Records(process, self.compiled.record_checks)
         self._clock = clock
         self._new_id = new_id
 
@@ -201,6 +203,12 @@ class Runtime:
             )
         return tuple(choices.values())
 
+    def records(self, instance: Instance) -> Mapping[str, tuple[RecordVersion, ...]]:
+        """Every record the instance holds, by id, each with all its versions, oldest first: content,
+        author (actor and roles), time and the event that wrote it."""
+        self._check_belongs(instance)
+        return instance.records
+
     def overdue(self, instance: Instance, at: datetime.datetime | None = None) -> tuple[OpenDeadline, ...]:
         """The instance's time limits and deadlines that have passed at ``at`` (default: now)."""
         return instance.overdue(self._clock() if at is None else _aware(at))
@@ -271,7 +279,7 @@ class Runtime:
         ``ReplayMismatch`` says what differs. This is how an auditor checks a stored record."""
         self._check_belongs(instance)
         replayed = self.replay(instance.history, instance_id=instance.id)
-        for name in ("state", "data", "entered_at", "deadlines"):
+        for name in ("state", "data", "entered_at", "deadlines", "records"):
             recorded, derived = getattr(instance, name), getattr(replayed, name)
             if recorded != derived:
                 raise ReplayMismatch(
@@ -321,7 +329,7 @@ class Runtime:
                 allowed=allowed,
             )
         payload_copy = json_object(payload or {}, "payload", InvalidPayload)
-        attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check)
+        attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check, self._records)
         dest = self.compiled.fire(instance.state, trigger, attempt)
         if dest is None or attempt.chosen is None:
             raise attempt.refusal()
@@ -332,6 +340,8 @@ class Runtime:
             dest = self._decide(dest, attempt)
         else:
             raise GuardFailed(f"the decisions after `{trigger}` go round in a circle without reaching a step")
+        entered_states = [attempt.chosen.transition.dest, *(b.dest for b in attempt.branches)]
+        self._records.check_entering(entered_states, attempt)
 
         entry = Entry(
             at=moment,
@@ -345,6 +355,7 @@ class Runtime:
             signatures=tuple(Signature(s.role, actor.id, moment) for s in attempt.chosen.transition.signoffs),
             by_deadline=deadline is not None,
             key=key,
+            records=tuple(attempt.written),
         )
         if dest == instance.state:
             deadlines, entered = tuple(d for d in instance.deadlines if d != deadline), instance.entered_at
@@ -409,7 +420,20 @@ class _DecisionFailed(Exception):
 class _Attempt:
     """One event being checked: the ``Gate`` the compiled machine consults for each candidate."""
 
-    __slots__ = ("instance", "actor", "payload", "deadline", "data_check", "data", "chosen", "branches", "_refusal")
+    __slots__ = (
+        "instance",
+        "actor",
+        "payload",
+        "deadline",
+        "data_check",
+        "records",
+        "data",
+        "chosen",
+        "branches",
+        "written",
+        "_held",
+        "_refusal",
+    )
 
     def __init__(
         self,
@@ -418,15 +442,19 @@ class _Attempt:
         payload: dict[str, Any],
         deadline: OpenDeadline | None,
         data_check: SchemaCheck | None,
+        records: _Records,
     ):
         self.instance = instance
         self.actor = actor
         self.payload = payload
         self.deadline = deadline
         self.data_check = data_check
+        self.records = records
         self.data: dict[str, Any] = instance.data
         self.chosen: CompiledTransition | None = None
         self.branches: list[BranchTaken] = []
+        self.written: list[RecordWritten] = []
+        self._held: dict[str, RecordWritten] | None = None
         self._refusal: tuple[int, type[EventRefused], str, tuple[str, ...]] | None = None
 
     def admit(self, candidate: CompiledTransition) -> bool:
@@ -471,9 +499,25 @@ class _Attempt:
                         + "\n  ".join(problems),
                         problems,
                     )
+        transition = candidate.transition
+        written: list[RecordWritten] = []
+        if transition.requires or transition.produces:
+            problem = self.records.write(transition, self.held(), self.payload, written)
+            if problem is not None:
+                return self._refuse(5, *problem)
         self.data = data
         self.chosen = candidate
+        self.written = written
         return True
+
+    def held(self) -> dict[str, RecordWritten]:
+        """The latest version of each record the instance holds before this event."""
+        if self._held is None:
+            self._held = {}
+            for entry in self.instance.history:
+                for version in entry.records:
+                    self._held[version.record] = version
+        return self._held
 
     def take(self, branch: CompiledBranch) -> bool:
         if branch.condition is not None:
@@ -493,6 +537,8 @@ class _Attempt:
         _, kind, message, problems = self._refusal
         if kind is InvalidPayload or kind is InvalidData:
             return kind(message, problems=problems)
+        if kind is MissingRecord:
+            return MissingRecord(message, missing=problems)
         return kind(message)
 
     def _refuse(self, stage: int, kind: type[EventRefused], message: str, problems: tuple[str, ...] = ()) -> bool:
@@ -500,6 +546,90 @@ class _Attempt:
         if self._refusal is None or stage > self._refusal[0]:
             self._refusal = (stage, kind, message, problems)
         return False
+
+
+class _Records:
+    """Writing records from payloads, and the records steps and transitions require."""
+
+    def __init__(self, process: Process, checks: Mapping[str, SchemaCheck]):
+        self.process = process
+        self.checks = checks
+        self.requiring = {s.id: s.requires for s in process.states.values() if s.requires}
+
+    def write(
+        self,
+        transition: Transition,
+        held: Mapping[str, RecordWritten],
+        payload: Mapping[str, Any],
+        written: list[RecordWritten],
+    ) -> tuple[type[EventRefused], str, tuple[str, ...]] | None:
+        """Fill ``written`` with the versions ``transition`` writes, or say why it may not."""
+        missing = [r for r in transition.requires if r not in held]
+        missing += [b.record for b in transition.produces if b.amend and b.record not in held]
+        if missing:
+            return (
+                MissingRecord,
+                f"`{transition.trigger}` needs the record{'s' if len(missing) > 1 else ''} "
+                + ", ".join(self._name(r) for r in dict.fromkeys(missing))
+                + ", which this instance does not hold yet; make "
+                + ("them" if len(missing) > 1 else "it")
+                + " first",
+                tuple(dict.fromkeys(missing)),
+            )
+        for binding in transition.produces:
+            fields = self._fields(binding, payload)
+            before = next((w for w in reversed(written) if w.record == binding.record), held.get(binding.record))
+            if binding.amend and before is not None:
+                fields = {**before.fields, **fields}
+            check = self.checks.get(binding.record)
+            problems = check.problems(fields) if check is not None else ()
+            if problems:
+                return (
+                    InvalidPayload,
+                    f"the payload of `{transition.trigger}` does not make a valid {self._name(binding.record)}:\n  "
+                    + "\n  ".join(problems),
+                    problems,
+                )
+            version = 1 if before is None else before.version + 1
+            written.append(RecordWritten(binding.record, version, fields, binding.amend))
+        return None
+
+    def check_entering(self, states: Sequence[str], attempt: _Attempt) -> None:
+        """Refuse an event that leads into a step whose required records the instance would not hold."""
+        for state in states:
+            required = self.requiring.get(state)
+            if not required:
+                continue
+            made = attempt.held().keys() | {w.record for w in attempt.written}
+            missing = tuple(r for r in required if r not in made)
+            if missing:
+                raise MissingRecord(
+                    f"step `{state}` requires the record{'s' if len(missing) > 1 else ''} "
+                    + ", ".join(self._name(r) for r in missing)
+                    + ", which this instance does not hold; the event that leads there cannot be taken yet",
+                    missing=missing,
+                )
+
+    def _fields(self, binding: RecordBinding, payload: Mapping[str, Any]) -> dict[str, Any]:
+        if binding.fields is not None:
+            names: Iterable[str] = binding.fields
+        else:
+            record = self.process.records.get(binding.record)
+            declared = _properties(record.fields if record is not None else None)
+            names = payload.keys() if declared is None else [n for n in declared if n in payload]
+        return {name: payload[name] for name in names if name in payload}
+
+    def _name(self, record_id: str) -> str:
+        record = self.process.records.get(record_id)
+        return f"`{record_id}` ({record.label.zh}, {record.label.en})" if record is not None else f"`{record_id}`"
+
+
+def _properties(fields: FrozenJson | None) -> tuple[str, ...] | None:
+    """The field names a record declares under ``properties``; ``None`` when it does not say."""
+    if not isinstance(fields, Mapping):
+        return None
+    properties = fields.get("properties")
+    return tuple(properties) if isinstance(properties, Mapping) else None
 
 
 def _permission_problem(
