@@ -171,10 +171,9 @@ class _StateBuilder:
             shared=shared,
             path=path,
             produces=tuple(
-                self.record_binding(b, path + (key, i), amend=key == "amends")
-                for key in ("produces", "amends")
-                for i, b in enumerate(raw.get(key, []))
-            ),
+                self.record_binding(b, path + ("produces", i), amend=False) for i, b in enumerate(raw.get("produces", []))
+            )
+            + tuple(self.record_binding(b, path + ("amends", i), amend=True) for i, b in enumerate(raw.get("amends", []))),
             requires=self.required_records(raw.get("requires")),
         )
 
@@ -189,7 +188,12 @@ class _StateBuilder:
         if isinstance(raw, str):
             return RecordBinding(raw, None, amend, path)
         fields = raw.get("fields")
-        return RecordBinding(raw["record"], None if fields is None else tuple(fields), amend, path)
+        if fields is None:
+            return RecordBinding(raw["record"], None, amend, path)
+        if isinstance(fields, list):
+            return RecordBinding(raw["record"], tuple((f, "payload", f) for f in fields), amend, path)
+        pairs = ((name, *source.split(".", 1)) for name, source in fields.items())
+        return RecordBinding(raw["record"], tuple((n, root, field) for n, root, field in pairs), amend, path)
 
     def required_records(self, raw: Any) -> tuple[str, ...]:
         if raw is None:

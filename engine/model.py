@@ -149,8 +149,9 @@ class RecordBinding:
     """A record a transition writes from its payload (``produces``), or corrects (``amends``)."""
 
     record: str
-    fields: tuple[str, ...] | None
-    """The payload fields that go into the record; ``None``: every payload field the record declares."""
+    fields: tuple[tuple[str, str, str], ...] | None
+    """``(record field, "payload" or "data", field there)`` for each field that goes into the record;
+    ``None``: every payload field the record declares, under the same name."""
     amend: bool
     """``amends``: a new version of a record made earlier, its fields written over the previous ones."""
     path: DocumentPath

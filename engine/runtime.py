@@ -502,7 +502,7 @@ class _Attempt:
         transition = candidate.transition
         written: list[RecordWritten] = []
         if transition.requires or transition.produces:
-            problem = self.records.write(transition, self.held(), self.payload, written)
+            problem = self.records.write(transition, self.held(), {"payload": self.payload, "data": data}, written)
             if problem is not None:
                 return self._refuse(5, *problem)
         self.data = data
@@ -560,7 +560,7 @@ class _Records:
         self,
         transition: Transition,
         held: Mapping[str, RecordWritten],
-        payload: Mapping[str, Any],
+        scope: Mapping[str, Mapping[str, Any]],
         written: list[RecordWritten],
     ) -> tuple[type[EventRefused], str, tuple[str, ...]] | None:
         """Fill ``written`` with the versions ``transition`` writes, or say why it may not."""
@@ -577,7 +577,7 @@ class _Records:
                 tuple(dict.fromkeys(missing)),
             )
         for binding in transition.produces:
-            fields = self._fields(binding, payload)
+            fields = self._fields(binding, scope)
             before = next((w for w in reversed(written) if w.record == binding.record), held.get(binding.record))
             if binding.amend and before is not None:
                 fields = {**before.fields, **fields}
@@ -610,14 +610,15 @@ class _Records:
                     missing=missing,
                 )
 
-    def _fields(self, binding: RecordBinding, payload: Mapping[str, Any]) -> dict[str, Any]:
+    def _fields(self, binding: RecordBinding, scope: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        """The record's content from the payload (and the data, after this event's ``set``)."""
         if binding.fields is not None:
-            names: Iterable[str] = binding.fields
-        else:
-            record = self.process.records.get(binding.record)
-            declared = _properties(record.fields if record is not None else None)
-            names = payload.keys() if declared is None else [n for n in declared if n in payload]
-        return {name: payload[name] for name in names if name in payload}
+            return {name: scope[root][field] for name, root, field in binding.fields if field in scope[root]}
+        payload = scope["payload"]
+        record = self.process.records.get(binding.record)
+        declared = _properties(record.fields if record is not None else None)
+        names: Iterable[str] = payload.keys() if declared is None else [n for n in declared if n in payload]
+        return {name: payload[name] for name in names}
 
     def _name(self, record_id: str) -> str:
         record = self.process.records.get(record_id)

@@ -30,7 +30,7 @@ from engine.model import Process
 from engine.processes import load_process, load_process_text
 from engine.render import render_dot, render_mermaid
 from engine.render.book import MARKER, BookError, write_book
-from engine.render.book_pages import diagram_files, index_page, procedure_page
+from engine.render.book_pages import diagram_files, index_page, is_archived, procedure_page
 
 # `make test` sets this, so that there a missing browser or Graphviz fails the suite instead of skipping.
 REQUIRED = os.environ.get("PROCFLOW_REQUIRE_TOOLS") == "1"
@@ -161,7 +161,7 @@ def test_the_page_lists_roles_records_sources_version_and_hash(path: Path) -> No
         assert row[4] == ("是 yes" if role.external else "否 no")
     assert [row[0] for row in read.rows["records"]] == list(process.records)
     for row, record in zip(read.rows["records"], process.records.values(), strict=True):
-        assert row[1:4] == [record.label.zh, record.label.en, "是 yes" if record.archived else "否 no"]
+        assert row[1:4] == [record.label.zh, record.label.en, "是 yes" if is_archived(process, record.id) else "否 no"]
     assert [row[0] for row in read.rows["sources"]] == list(process.sources)
     assert process.content_hash in page
     assert f"<dd>{process.version}</dd>" in page

@@ -177,7 +177,7 @@ def _lanes(process: Process, lang: Lang) -> tuple[tuple[Lane, ...], tuple[Group,
 
 
 def _node(process: Process, state: State, lang: Lang, source_base: str | None) -> Node:
-    records = tuple(_record_label(process, record_id, lang) for record_id in dict.fromkeys(state.produces))
+    records = tuple(_record_label(process, record_id, lang) for record_id in state.records_written)
     limit = None
     if state.time_limit is not None:
         limit = _words(lang, f"时限 {duration_zh(state.time_limit)}", f"limit {duration_en(state.time_limit)}")
