@@ -722,7 +722,7 @@ def _type_mismatch(process: Process, given: Any, wanted: Any) -> str | None:
 
 def check_required_records_on_paths(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     """Every path from the start to a step (or transition) that requires a record passes an event that
-    writes it: otherwise the requirement refuses every instance that takes that path."""
+    writes it: otherwise the requirement refuses the instances that take that path."""
     start = process.start
     if start is None:
         return
@@ -748,13 +748,15 @@ def check_required_records_on_paths(process: Process, graph: nx.DiGraph[str]) ->
             without[record] = _graph_without(process, record)
         route = _route(without[record], start.id, state)
         if route is not None:
-            yield _error(
+            # A warning, not an error: the graph ignores conditions, so the data may never take this
+            # path. Where it does, the engine refuses the event (`missing-record`) and changes nothing.
+            yield _warning_at(
                 process,
                 path,
                 "record-not-made",
                 f"{what} requires record `{record}`, but no event writes it on the path "
                 + " → ".join(f"`{s}`" for s in route)
-                + f"; produce it on the way, or require it later",
+                + "; an instance that comes that way is refused there. Produce it on the way, or require it later",
             )
 
 
@@ -855,6 +857,11 @@ def _reference(process: Process, path: DocumentPath, name: str, known: Collectio
 
 def _error(process: Process, path: DocumentPath, code: str, message: str, *, key: bool = False) -> Problem:
     return Problem(process.locate(path, key=key), message, Severity.ERROR, code)
+
+
+def _warning_at(process: Process, path: DocumentPath, code: str, message: str) -> Problem:
+    """A warning located at the node itself (a list item), not at its key."""
+    return Problem(process.locate(path), message, Severity.WARNING, code)
 
 
 def _warning(process: Process, path: DocumentPath, code: str, message: str) -> Problem:

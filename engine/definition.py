@@ -130,6 +130,7 @@ class _StateBuilder:
             if "default" in raw
             else None,
             path=path,
+            requires=self.required_records(raw.get("requires")),
         )
 
     def transition(
