@@ -666,3 +666,24 @@ def png_size(data: bytes) -> tuple[int, int]:
         offset += 12 + length
     assert kinds[0] == b"IHDR" and b"IDAT" in kinds and kinds[-1] == b"IEND", kinds
     return size
+
+
+def test_the_records_table_lists_each_records_fields_and_the_transitions_that_write_it() -> None:
+    process = load_process(PROCESSES / "return_repair.yaml")
+    rows = {row[0]: row for row in tables(page_of(process)).rows["records"]}
+    _, _, _, archived, fields, written_by, required_by = rows["repair_plan"]
+    assert archived == "是 yes"  # the final step `completed` requires every record
+    for name, kind in [("repair_content", "string"), ("parts", "array"), ("cost_estimate", "number")]:
+        assert f"{name} {kind}, 必填 required" in fields
+    assert "quote number" in fields and "quote number, 必填" not in fields
+    assert "plan_repair · submit_plan" in written_by
+    assert "prepare_quote · send_quote (quote) (修订) (amends)" in written_by
+    assert required_by == "completed"
+    assert rows["repair_application"][6] == "completed returned_unrepaired rejected"
+
+
+def test_a_record_field_taken_from_the_data_is_shown_with_where_it_comes_from() -> None:
+    process = load_process(PROCESSES / "qc_signoff.yaml")
+    rows = {row[0]: row for row in tables(page_of(process)).rows["records"]}
+    assert "quantity_logged ← payload.quantity" in rows["tracking_record"][5]
+    assert "customer ← data.customer" in rows["tracking_record"][5]
