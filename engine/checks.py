@@ -609,7 +609,10 @@ def _binding_problems(
     payload = _object_schema(process, transition.payload_schema)
     fields = _object_schema(process, record.fields)
     record_fields = _mapping(fields.get("properties"))
-    declared = {"payload": _mapping(payload.get("properties")), "data": _mapping(_object_schema(process, process.data_schema).get("properties"))}
+    declared = {
+        "payload": _mapping(payload.get("properties")),
+        "data": _mapping(_object_schema(process, process.data_schema).get("properties")),
+    }
     what = f"transition `{transition.trigger}` {'amends' if binding.amend else 'produces'} record `{record.id}`"
     if binding.fields is None:
         sources = [(n, "payload", n) for n in declared["payload"] if n in record_fields or not record_fields]
@@ -620,14 +623,18 @@ def _binding_problems(
             where = binding.path + ("fields", index if listed else name)
             if record_fields and name not in record_fields:
                 yield _error(
-                    process, where, "record-field-unknown",
+                    process,
+                    where,
+                    "record-field-unknown",
                     f"{what} with field `{name}`, but the record declares no field `{name}`"
                     + did_you_mean(name, record_fields),
                     key=not listed,
                 )
             elif field not in declared[root]:
                 yield _error(
-                    process, where, "record-field-unknown",
+                    process,
+                    where,
+                    "record-field-unknown",
                     f"{what} with `{root}.{field}`, but the {root} schema declares no field `{field}`"
                     + did_you_mean(field, declared[root]),
                 )
@@ -638,13 +645,13 @@ def _binding_problems(
         required_in_payload = set(_strings(payload.get("required")))
         for name in _strings(fields.get("required")):
             if name not in bound:
-                where = "the payload" if binding.fields is None else "`fields`"
+                giver = "the payload" if binding.fields is None else "`fields`"
                 hint = did_you_mean(name, declared["payload"]) if binding.fields is None else ""
                 yield _error(
                     process,
                     binding.path,
                     "record-field-missing",
-                    f"{what}, which requires `{name}`, but {where} gives no `{name}`{hint}; add it to {where}"
+                    f"{what}, which requires `{name}`, but {giver} gives no `{name}`{hint}; add it to {giver}"
                     + ("" if binding.fields is None else " (`payload.<field>` or `data.<field>`)"),
                 )
             elif bound[name][0] == "payload" and bound[name][1] not in required_in_payload:
@@ -741,12 +748,12 @@ def check_required_records_on_paths(process: Process, graph: nx.DiGraph[str]) ->
                 for source in transition.sources:
                     wanted.append((binding.record, binding.path, source, f"{what} (it amends it)"))
     without: dict[str, nx.DiGraph[str]] = {}
-    for record, path, state, what in wanted:
-        if record not in process.records or state not in process.states:
+    for record, path, state_id, what in wanted:
+        if record not in process.records or state_id not in process.states:
             continue
         if record not in without:
             without[record] = _graph_without(process, record)
-        route = _route(without[record], start.id, state)
+        route = _route(without[record], start.id, state_id)
         if route is not None:
             # A warning, not an error: the graph ignores conditions, so the data may never take this
             # path. Where it does, the engine refuses the event (`missing-record`) and changes nothing.

@@ -172,9 +172,12 @@ class _StateBuilder:
             shared=shared,
             path=path,
             produces=tuple(
-                self.record_binding(b, path + ("produces", i), amend=False) for i, b in enumerate(raw.get("produces", []))
+                self.record_binding(b, path + ("produces", i), amend=False)
+                for i, b in enumerate(raw.get("produces", []))
             )
-            + tuple(self.record_binding(b, path + ("amends", i), amend=True) for i, b in enumerate(raw.get("amends", []))),
+            + tuple(
+                self.record_binding(b, path + ("amends", i), amend=True) for i, b in enumerate(raw.get("amends", []))
+            ),
             requires=self.required_records(raw.get("requires")),
         )
 

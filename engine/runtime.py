@@ -502,9 +502,9 @@ class _Attempt:
         transition = candidate.transition
         written: list[RecordWritten] = []
         if transition.requires or transition.produces:
-            problem = self.records.write(transition, self.held(), {"payload": self.payload, "data": data}, written)
-            if problem is not None:
-                return self._refuse(5, *problem)
+            refused = self.records.write(transition, self.held(), {"payload": self.payload, "data": data}, written)
+            if refused is not None:
+                return self._refuse(5, *refused)
         self.data = data
         self.chosen = candidate
         self.written = written

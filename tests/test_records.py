@@ -307,8 +307,13 @@ def test_the_static_check_names_the_path_on_which_a_required_record_is_not_made(
 
 
 def test_a_step_entered_without_its_required_records_is_refused_at_run_time():
-    text = DEMO.replace("        produces:\n          - record: order\n", "        produces:\n          - record: application\n")
-    text = text.replace("fields: {order_no: payload.order_no, model: data.model}", "fields: {model: data.model, fault: payload.order_no}")
+    text = DEMO.replace(
+        "        produces:\n          - record: order\n", "        produces:\n          - record: application\n"
+    )
+    text = text.replace(
+        "fields: {order_no: payload.order_no, model: data.model}",
+        "fields: {model: data.model, fault: payload.order_no}",
+    )
     report = validate_text(text, "demo.yaml")
     assert report.process is not None, report.errors
     assert any(p.code == "record-not-made" and "step `done`" in p.message for p in report.problems)
@@ -378,7 +383,10 @@ BAD = [
         id="produces-with-a-field-of-another-type",
     ),
     pytest.param(
-        ("            channel: {enum: [电话, 邮件]}\n            note", "            channel: {enum: [电话, 传真]}\n            note"),
+        (
+            "            channel: {enum: [电话, 邮件]}\n            note",
+            "            channel: {enum: [电话, 传真]}\n            note",
+        ),
         "record-field-type",
         "produces: [application]",
         ("`payload.channel`", "enum"),
@@ -435,7 +443,9 @@ def test_a_misshapen_record_key_is_refused_by_the_schema_in_words(old, new, word
 
 
 def test_a_step_that_lists_a_record_no_transition_writes_is_warned_once_records_are_bound():
-    text = DEMO.replace("    role: supervisor\n    source: 三.2\n", "    role: supervisor\n    source: 三.2\n    produces: [order]\n")
+    text = DEMO.replace(
+        "    role: supervisor\n    source: 三.2\n", "    role: supervisor\n    source: 三.2\n    produces: [order]\n"
+    )
     [warning] = [p for p in problems_of(text) if p.code == "unbound-record"]
     assert "step `review`" in warning.message and "no `order` is kept" in warning.message
 
@@ -452,7 +462,17 @@ def test_return_repair_archives_every_record_only_when_the_case_completes():
 @pytest.mark.parametrize(
     ("name", "records"),
     [
-        ("return_repair", {"repair_application", "repair_order", "receipt_confirmation", "repair_plan", "repair_record", "customer_feedback"}),
+        (
+            "return_repair",
+            {
+                "repair_application",
+                "repair_order",
+                "receipt_confirmation",
+                "repair_plan",
+                "repair_record",
+                "customer_feedback",
+            },
+        ),
         ("complaint", {"complaint_register", "complaint_report", "follow_up_record"}),
         ("qc_signoff", {"service_form", "tracking_record", "exception_report"}),
     ],
