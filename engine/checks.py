@@ -532,7 +532,7 @@ def check_unused(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
                 process,
                 record.path,
                 "unproduced-record",
-                f"record `{record.id}` is declared but no state lists it under `produces`",
+                f"record `{record.id}` is declared but no state lists it under `produces` and no transition writes it",
             )
 
 

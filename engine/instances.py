@@ -13,10 +13,19 @@ The JSON form (``instance_to_json``) is the history file ``procflow history --js
                   "source": "repair", "dest": "quality_check", "payload": {...},
                   "branches": [{"decision": "check_charge", "branch": 0, "dest": "inform_customer"}],
                   "signatures": [{"role": "engineer", "actor": "li", "at": "…"}],
-                  "by_deadline": false, "key": null}]}
+                  "by_deadline": false, "key": null,
+                  "records": [{"record": "repair_record", "version": 1, "fields": {...}}]}],
+     "records": {"repair_record": [{"record": "repair_record", "version": 1, "fields": {...},
+                                    "actor": "li", "roles": ["engineer"], "at": "…", "event": 9,
+                                    "trigger": "repaired", "amended": false}]}}
 
 Times are ISO 8601 with their UTC offset. The first history entry is the start: its ``trigger`` and
 ``source`` are null and its ``dest`` is the start state.
+
+Records live in the history: an entry lists the record versions its event wrote (the key is left
+out when it wrote none, so entries written before records existed keep their text and digest).
+The top-level ``records`` is a view of them for readers, by record and version with author, time
+and event; reading checks that it agrees with the history.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from engine import (
 )
 from engine.errors import InstanceFormatError
 from engine.instances import Entry
+from engine.scenarios import load_scenario, play
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
@@ -475,9 +476,38 @@ def test_return_repair_archives_every_record_only_when_the_case_completes():
         ),
         ("complaint", {"complaint_register", "complaint_report", "follow_up_record"}),
         ("qc_signoff", {"service_form", "tracking_record", "exception_report"}),
+        ("exchange", {"return_application", "return_slip", "return_record", "satisfaction_survey"}),
     ],
 )
 def test_the_shipped_forms_write_their_records(name, records):
     process = load_process(PROCESSES / f"{name}.yaml")
     written = {b.record for t in process.transitions for b in t.produces if not b.amend}
     assert records <= written
+
+
+@pytest.mark.parametrize("name", ["return_repair", "complaint", "qc_signoff", "exchange"])
+def test_a_shipped_scenario_ends_holding_every_record_its_final_step_requires(name):
+    process = load_process(PROCESSES / f"{name}.yaml")
+    runtime = Runtime(process)
+    played = play(runtime, load_scenario(PROCESSES / "scenarios" / f"{name}.yaml"))
+    assert played.ok, played.failures
+    instance = played.instance
+    final = process.states[instance.state]
+    assert final.is_final and final.requires
+    assert set(final.requires) <= set(instance.records)
+    for versions in instance.records.values():
+        assert [v.version for v in versions] == list(range(1, len(versions) + 1))
+        for version in versions:
+            entry = instance.history[version.event]
+            assert (entry.actor, entry.at, entry.trigger) == (version.actor, version.at, version.trigger)
+    assert runtime.replay(instance.history, instance_id=instance.id).records == instance.records
+
+
+def test_the_return_repair_plan_carries_the_quote_as_a_second_version():
+    process = load_process(PROCESSES / "return_repair.yaml")
+    played = play(Runtime(process), load_scenario(PROCESSES / "scenarios" / "return_repair.yaml"))
+    plan = played.instance.records["repair_plan"]
+    # The supervisor sends the first plan back, so it is written twice before the quote amends it.
+    assert [(v.trigger, v.amended) for v in plan] == [("submit_plan", False), ("submit_plan", False), ("send_quote", True)]
+    assert "quote" not in plan[1].fields and plan[2].fields["quote"] == played.instance.data["quote"]
+    assert {k: v for k, v in plan[2].fields.items() if k != "quote"} == dict(plan[1].fields)
