@@ -508,6 +508,10 @@ def test_the_return_repair_plan_carries_the_quote_as_a_second_version():
     played = play(Runtime(process), load_scenario(PROCESSES / "scenarios" / "return_repair.yaml"))
     plan = played.instance.records["repair_plan"]
     # The supervisor sends the first plan back, so it is written twice before the quote amends it.
-    assert [(v.trigger, v.amended) for v in plan] == [("submit_plan", False), ("submit_plan", False), ("send_quote", True)]
+    assert [(v.trigger, v.amended) for v in plan] == [
+        ("submit_plan", False),
+        ("submit_plan", False),
+        ("send_quote", True),
+    ]
     assert "quote" not in plan[1].fields and plan[2].fields["quote"] == played.instance.data["quote"]
     assert {k: v for k, v in plan[2].fields.items() if k != "quote"} == dict(plan[1].fields)
