@@ -78,7 +78,8 @@ class Choice:
     signoffs: tuple[SignOff, ...]
     """Signatures the actor gives by firing it."""
     ready: bool | None
-    """Whether its conditions hold on the current data: ``None`` when one reads the payload."""
+    """Whether its conditions hold on the current data: ``None`` when one reads the payload; ``False``
+    also when it requires (or amends) a record the instance does not hold yet."""
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ class Runtime:
                 ),
                 conditions=transition.conditions,
                 signoffs=transition.signoffs,
-                ready=_ready(candidate, instance.data),
+                ready=False if _lacks_records(candidate, instance) else _ready(candidate, instance.data),
             )
         return tuple(choices.values())
 
@@ -670,6 +671,16 @@ def _actors_of(instance: Instance, states: Sequence[str]) -> dict[str, set[str]]
         if entry.source is not None and entry.source in states and not entry.by_deadline:
             actors.setdefault(entry.actor, set()).add(entry.source)
     return actors
+
+
+def _lacks_records(candidate: CompiledTransition, instance: Instance) -> bool:
+    """Whether the transition requires (or amends) a record the instance does not hold yet."""
+    transition = candidate.transition
+    needed = [*transition.requires, *(b.record for b in transition.produces if b.amend)]
+    if not needed:
+        return False
+    held = {w.record for entry in instance.history for w in entry.records}
+    return any(record not in held for record in needed)
 
 
 def _ready(candidate: CompiledTransition, data: Mapping[str, Any]) -> bool | None:

@@ -292,6 +292,13 @@ def test_a_transition_that_requires_a_record_not_yet_made_is_refused_naming_it_a
     assert instance_to_json(instance) == before
 
 
+def test_a_choice_that_needs_a_missing_record_is_offered_as_not_ready(runtime):
+    instance = started(runtime)
+    runtime.fire(instance, "escalate", CLERK, {}, at=at(2))
+    [archive] = runtime.available(instance, Actor("zhou", ["supervisor"]))
+    assert (archive.trigger, archive.ready) == ("archive", False)
+
+
 def test_a_step_that_requires_all_records_is_entered_when_the_event_itself_makes_the_last(runtime):
     instance = started(runtime)
     runtime.fire(instance, "issue", CLERK, {"order_no": "FW-01"}, at=at(2))
