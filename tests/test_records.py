@@ -27,6 +27,7 @@ from engine import (
 )
 from engine.errors import InstanceFormatError
 from engine.instances import Entry
+from engine.render.diagram import extract
 from engine.scenarios import load_scenario, play
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -522,3 +523,18 @@ def test_the_return_repair_plan_carries_the_quote_as_a_second_version():
     ]
     assert "quote" not in plan[1].fields and plan[2].fields["quote"] == played.instance.data["quote"]
     assert {k: v for k, v in plan[2].fields.items() if k != "quote"} == dict(plan[1].fields)
+
+
+# --- the chart -----------------------------------------------------------------------------------------
+
+
+def test_the_chart_marks_a_record_written_on_one_exit_only_and_a_record_a_transition_needs():
+    diagram = extract(load_process_text(DEMO, "demo.yaml"), "en")
+    notes = {(e.source, label.text): label.note or "" for e in diagram.edges for label in e.labels}
+    assert "amends Repair application" in notes[("accept", "Correct the application")]
+    assert "writes Repair order" in notes[("accept", "Issue the order")]
+    assert "Repair" not in notes[("accept", "Escalate")]
+    assert "needs Repair order" in notes[("review", "Archive and close")]
+    # `submit` is the only way out of `apply`: its record is shown on the step, not on the arrow.
+    assert "Repair" not in notes[("apply", "Submit")]
+    assert {n.id: n.records for n in diagram.nodes}["apply"] == ("Repair application",)

@@ -228,6 +228,7 @@ def _transition_edge(
     for signoff in transition.signoffs:
         who = signoff.label or _role_text(process, signoff.role)
         notes.append(_words(lang, f"须签字:{who.zh}", f"signed: {who.en}"))
+    notes.extend(_record_notes(process, origin, transition, lang))
     roles = ", ".join(transition.roles)
     label = EdgeLabel(
         text=text(transition.label, lang),
@@ -242,6 +243,31 @@ def _transition_edge(
         labels=(label,),
         steps=frozenset(Step("transition", s, transition.trigger, transition.dest) for s in sources),
     )
+
+
+def _record_notes(process: Process, origin: str, transition: Transition, lang: Lang) -> list[str]:
+    """The records an arrow writes when its step's other exits do not (the step's box lists the
+    records its exits write), and the records it needs first."""
+    state = process.states.get(origin)
+    siblings = [t for t in state.transitions if t is not transition] if state is not None else []
+    notes = []
+    for binding in transition.produces:
+        if any(all(b.record != binding.record for b in t.produces) for t in siblings):
+            zh, en = _record_names(process, binding.record)
+            notes.append(
+                _words(lang, f"修订{zh}", f"amends {en}")
+                if binding.amend
+                else _words(lang, f"填写{zh}", f"writes {en}")
+            )
+    for record_id in transition.requires:
+        zh, en = _record_names(process, record_id)
+        notes.append(_words(lang, f"须已有{zh}", f"needs {en}"))
+    return notes
+
+
+def _record_names(process: Process, record_id: str) -> tuple[str, str]:
+    record = process.records.get(record_id)
+    return (f"《{record.label.zh}》", record.label.en) if record is not None else (record_id, record_id)
 
 
 def _branch_edge(decision: State, branch: Branch, via: str, lang: Lang) -> Edge:
