@@ -16,9 +16,20 @@ import networkx as nx
 
 from engine.errors import ExpressionSyntaxError, Problem, Severity
 from engine.expressions import MAX_NUMBER, compile_expression
-from engine.fragments import date_fields
+from engine.fragments import date_fields, resolve_pointer
 from engine.messages import parse_message
-from engine.model import DataLimit, Deadline, FrozenJson, Notification, Process, Record, State, StateKind, Transition
+from engine.model import (
+    DataLimit,
+    Deadline,
+    FrozenJson,
+    Notification,
+    Process,
+    Record,
+    RecordBinding,
+    State,
+    StateKind,
+    Transition,
+)
 from engine.schema import did_you_mean, zero_time_limit
 from engine.source import DocumentPath
 from engine.timing import limit_problem
@@ -611,14 +622,14 @@ def check_unused(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
                 "unused-role",
                 f"role `{role.id}` is declared but no step, transition or sign-off uses it",
             )
-    produced = {r for s in process.states.values() for r in s.produces}
+    produced = {r for s in process.states.values() for r in s.records_written}
     for record in process.records.values():
         if record.id not in produced:
             yield _warning(
                 process,
                 record.path,
                 "unproduced-record",
-                f"record `{record.id}` is declared but no state lists it under `produces`",
+                f"record `{record.id}` is declared but no state lists it under `produces` and no transition writes it",
             )
 
 
@@ -734,6 +745,250 @@ def check_signoff_order(process: Process, graph: nx.DiGraph[str]) -> Iterator[Pr
                     )
 
 
+# --- records: what transitions write, and what steps require -----------------------------------------
+
+
+def check_record_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    for transition in process.transitions:
+        for binding in transition.produces:
+            path = binding.path if _get_text(process, binding.path) is not None else binding.path + ("record",)
+            yield from _reference(process, path, binding.record, process.records, "record")
+        yield from _required_references(process, transition.path, transition.requires)
+    for state in process.states.values():
+        yield from _required_references(process, state.path, state.requires)
+
+
+def _required_references(process: Process, path: DocumentPath, required: tuple[str, ...]) -> Iterator[Problem]:
+    if _written(process, path + ("requires", 0)):  # `requires: all` lists the declared records themselves
+        for index, record in enumerate(required):
+            yield from _reference(process, path + ("requires", index), record, process.records, "record")
+
+
+def check_record_fields(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """Each record a transition writes is filled from its payload: the fields it names are fields of
+    both, every field the record requires comes from the payload, and the types agree."""
+    for transition in process.transitions:
+        for binding in transition.produces:
+            record = process.records.get(binding.record)
+            if record is not None:
+                yield from _binding_problems(process, transition, binding, record)
+
+
+def _binding_problems(
+    process: Process, transition: Transition, binding: RecordBinding, record: Record
+) -> Iterator[Problem]:
+    payload = _object_schema(process, transition.payload_schema)
+    fields = _object_schema(process, record.fields)
+    record_fields = _mapping(fields.get("properties"))
+    declared = {
+        "payload": _mapping(payload.get("properties")),
+        "data": _mapping(_object_schema(process, process.data_schema).get("properties")),
+    }
+    what = f"transition `{transition.trigger}` {'amends' if binding.amend else 'produces'} record `{record.id}`"
+    if binding.fields is None:
+        sources = [(n, "payload", n) for n in declared["payload"] if n in record_fields or not record_fields]
+    else:
+        sources = []
+        listed = _get_text(process, binding.path + ("fields", 0)) is not None
+        for index, (name, root, field) in enumerate(binding.fields):
+            where = binding.path + ("fields", index if listed else name)
+            if record_fields and name not in record_fields:
+                yield _error(
+                    process,
+                    where,
+                    "record-field-unknown",
+                    f"{what} with field `{name}`, but the record declares no field `{name}`"
+                    + did_you_mean(name, record_fields),
+                    key=not listed,
+                )
+            elif field not in declared[root]:
+                yield _error(
+                    process,
+                    where,
+                    "record-field-unknown",
+                    f"{what} with `{root}.{field}`, but the {root} schema declares no field `{field}`"
+                    + did_you_mean(field, declared[root]),
+                )
+            else:
+                sources.append((name, root, field))
+    bound = {name: (root, field) for name, root, field in sources}
+    if not binding.amend:
+        required_in_payload = set(_strings(payload.get("required")))
+        for name in _strings(fields.get("required")):
+            if name not in bound:
+                giver = "the payload" if binding.fields is None else "`fields`"
+                hint = did_you_mean(name, declared["payload"]) if binding.fields is None else ""
+                yield _error(
+                    process,
+                    binding.path,
+                    "record-field-missing",
+                    f"{what}, which requires `{name}`, but {giver} gives no `{name}`{hint}; add it to {giver}"
+                    + ("" if binding.fields is None else " (`payload.<field>` or `data.<field>`)"),
+                )
+            elif bound[name][0] == "payload" and bound[name][1] not in required_in_payload:
+                yield _warning(
+                    process,
+                    binding.path,
+                    "record-field-optional",
+                    f"{what}, which requires `{name}`, but the payload may leave `{bound[name][1]}` out (the event "
+                    f"is then refused); add `{bound[name][1]}` to the payload's `required`",
+                )
+    for name, (root, field) in bound.items():
+        if name in record_fields:
+            problem = _type_mismatch(process, declared[root][field], record_fields[name])
+            if problem is not None:
+                yield _error(process, binding.path, "record-field-type", f"{what}: `{root}.{field}` {problem}")
+
+
+def _object_schema(process: Process, schema: FrozenJson | None) -> Mapping[str, Any]:
+    """A fragment with its top-level ``$ref`` into the definition followed (as far as it goes)."""
+    for _ in range(16):
+        if not isinstance(schema, Mapping):
+            return {}
+        ref = schema.get("$ref")
+        if not isinstance(ref, str):
+            return schema
+        schema = resolve_pointer(process.document, ref)
+    return {}
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, tuple) else []
+
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", type(None): "null"}
+
+
+def _field_kinds(process: Process, schema: Any) -> tuple[set[str] | None, set[Any] | None]:
+    """The JSON types a field schema accepts (``None``: any) and the values it is limited to, if any."""
+    schema = _object_schema(process, schema)
+    values: set[Any] | None = None
+    if "const" in schema:
+        values = {_hashable(schema["const"])}
+    elif isinstance(schema.get("enum"), tuple):
+        values = {_hashable(v) for v in schema["enum"]}
+    declared = schema.get("type")
+    if isinstance(declared, str):
+        return {declared}, values
+    if isinstance(declared, tuple):
+        return {t for t in declared if isinstance(t, str)}, values
+    if values is not None:
+        return {_JSON_TYPES.get(type(v[1]) if isinstance(v, tuple) else type(v), "object") for v in values}, values
+    return None, values
+
+
+def _hashable(value: Any) -> Any:
+    return value if type(value) in _JSON_TYPES else ("json", repr(value))
+
+
+def _type_mismatch(process: Process, given: Any, wanted: Any) -> str | None:
+    given_types, given_values = _field_kinds(process, given)
+    wanted_types, wanted_values = _field_kinds(process, wanted)
+    if wanted_types is not None:
+        accepted = wanted_types | ({"integer"} if "number" in wanted_types else set())
+        if given_types is None or not given_types <= accepted:
+            shown = "any value" if given_types is None else " or ".join(f"`{t}`" for t in sorted(given_types))
+            return f"is {shown}, but the record's field is " + " or ".join(f"`{t}`" for t in sorted(wanted_types))
+    if wanted_values is not None and (given_values is None or not given_values <= wanted_values):
+        return "may hold values the record's field does not allow (its `enum`/`const` is narrower)"
+    return None
+
+
+def check_required_records_on_paths(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """Every path from the start to a step (or transition) that requires a record passes an event that
+    writes it: otherwise the requirement refuses the instances that take that path."""
+    start = process.start
+    if start is None:
+        return
+    # (record, where the requirement is written, the state it is checked in, what requires it)
+    wanted: list[tuple[str, DocumentPath, str, str]] = []
+    for state in process.states.values():
+        for index, record in enumerate(state.requires):
+            wanted.append((record, _requires_path(process, state.path, index), state.id, f"step `{state.id}`"))
+    for transition in process.transitions:
+        what = f"transition `{transition.trigger}`"
+        for index, record in enumerate(transition.requires):
+            for source in transition.sources:
+                wanted.append((record, _requires_path(process, transition.path, index), source, what))
+        for binding in transition.produces:
+            if binding.amend:
+                for source in transition.sources:
+                    wanted.append((binding.record, binding.path, source, f"{what} (it amends it)"))
+    without: dict[str, nx.DiGraph[str]] = {}
+    for record, path, state_id, what in wanted:
+        if record not in process.records or state_id not in process.states:
+            continue
+        if record not in without:
+            without[record] = _graph_without(process, record)
+        route = _route(without[record], start.id, state_id)
+        if route is not None:
+            # A warning, not an error: the graph ignores conditions, so the data may never take this
+            # path. Where it does, the engine refuses the event (`missing-record`) and changes nothing.
+            yield _warning_at(
+                process,
+                path,
+                "record-not-made",
+                f"{what} requires record `{record}`, but no event writes it on the path "
+                + " → ".join(f"`{s}`" for s in route)
+                + "; an instance that comes that way is refused there. Produce it on the way, or require it later",
+            )
+
+
+def _requires_path(process: Process, path: DocumentPath, index: int) -> DocumentPath:
+    item = path + ("requires", index)
+    return item if _written(process, item) else path + ("requires",)
+
+
+def _graph_without(process: Process, record: str) -> nx.DiGraph[str]:
+    """The state graph with only the edges that can be taken without writing ``record``."""
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    graph.add_nodes_from(process.states)
+    for state in process.states.values():
+        for transition in state.transitions:
+            if transition.dest in process.states and not any(
+                b.record == record and not b.amend for b in transition.produces
+            ):
+                graph.add_edge(state.id, transition.dest)
+        for branch in (*state.branches, *([state.default] if state.default else [])):
+            if branch.dest in process.states:
+                graph.add_edge(state.id, branch.dest)
+    return graph
+
+
+def _route(graph: nx.DiGraph[str], start: str, state: str) -> list[str] | None:
+    """A shortest path from the start to ``state`` on ``graph``, or ``None``. (An instance starts
+    holding no records, so a start that requires one is on a path of its own.)"""
+    if state == start:
+        return [start]
+    try:
+        return list(nx.shortest_path(graph, start, state))
+    except nx.NetworkXNoPath:
+        return None
+
+
+def check_unbound_records(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """Once a definition binds records to transitions, a step that only lists a record under
+    ``produces`` keeps nothing: say where the binding is missing."""
+    if not any(t.produces for t in process.transitions):
+        return  # a definition in the earlier language: its `produces` are labels, as they always were
+    for state in process.states.values():
+        bound = {b.record for t in state.transitions for b in t.produces}
+        for index, record in enumerate(state.produces):
+            if record in process.records and record not in bound:
+                yield _warning(
+                    process,
+                    state.path + ("produces", index),
+                    "unbound-record",
+                    f"step `{state.id}` lists record `{record}` under `produces`, but none of its transitions "
+                    f"writes it, so no `{record}` is kept; add `produces: [{record}]` to the transition whose "
+                    "form fills it in",
+                )
+
+
 CHECKS: tuple[Check, ...] = (
     check_single_start,
     check_state_references,
@@ -757,6 +1012,10 @@ CHECKS: tuple[Check, ...] = (
     check_signoff_order,
     check_additions,
     check_notifications,
+    check_record_references,
+    check_record_fields,
+    check_required_records_on_paths,
+    check_unbound_records,
 )
 
 
@@ -779,6 +1038,11 @@ def _reference(process: Process, path: DocumentPath, name: str, known: Collectio
 
 def _error(process: Process, path: DocumentPath, code: str, message: str, *, key: bool = False) -> Problem:
     return Problem(process.locate(path, key=key), message, Severity.ERROR, code)
+
+
+def _warning_at(process: Process, path: DocumentPath, code: str, message: str) -> Problem:
+    """A warning located at the node itself (a list item), not at its key."""
+    return Problem(process.locate(path), message, Severity.WARNING, code)
 
 
 def _warning(process: Process, path: DocumentPath, code: str, message: str) -> Problem:

@@ -174,6 +174,12 @@ class CompiledProcess:
         }
         calendar = expression_calendar(process.calendar)
         data_dates = date_fields(document, process.data_schema, "data")
+        self.record_checks: dict[str, SchemaCheck] = {
+            record.id: _schema_check(document, registry, record.path + ("fields",), f"record `{record.id}`")
+            for record in process.records.values()
+            if record.fields is not None
+        }
+        """The check of each record's content against its ``fields``, for the records that declare them."""
         self.transitions: dict[str, tuple[CompiledTransition, ...]] = {
             state.id: tuple(
                 _compile_transition(

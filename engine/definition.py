@@ -26,6 +26,7 @@ from engine.model import (
     Notification,
     Process,
     Record,
+    RecordBinding,
     Role,
     SignOff,
     SourceDocument,
@@ -48,7 +49,7 @@ def build_process(document: LocatedDocument) -> Process:
     """The model of a document that has passed ``engine.schema``."""
     data: dict[str, Any] = document.data  # type: ignore[assignment]
     sources = {key: _source_document(key, value) for key, value in data["sources"].items()}
-    builder = _StateBuilder(default_document=next(iter(sources)))
+    builder = _StateBuilder(default_document=next(iter(sources)), records=tuple(data.get("records", {})))
     shared = tuple(
         builder.shared_transition(t, ("transitions", i), data["states"])
         for i, t in enumerate(data.get("transitions", []))
@@ -101,8 +102,10 @@ def content_hash(data: Any) -> str:
 
 
 class _StateBuilder:
-    def __init__(self, default_document: str):
+    def __init__(self, default_document: str, records: tuple[str, ...] = ()):
         self.default_document = default_document
+        self.records = records
+        """Every declared record, in order: what ``requires: all`` stands for."""
 
     def state(self, state_id: str, raw: Mapping[str, Any], shared: tuple[Transition, ...]) -> State:
         path: DocumentPath = ("states", state_id)
@@ -136,6 +139,7 @@ class _StateBuilder:
             addition=_optional_text(raw.get("addition")),
             notify=_notifications(raw.get("notify", ()), path + ("notify",)),
             time_limit_from=limit_from,
+            requires=self.required_records(raw.get("requires")),
         )
 
     def deadline(
@@ -185,6 +189,14 @@ class _StateBuilder:
             path=path,
             addition=_optional_text(raw.get("addition")),
             notify=_notifications(raw.get("notify", ()), path + ("notify",)),
+            produces=tuple(
+                self.record_binding(b, path + ("produces", i), amend=False)
+                for i, b in enumerate(raw.get("produces", []))
+            )
+            + tuple(
+                self.record_binding(b, path + ("amends", i), amend=True) for i, b in enumerate(raw.get("amends", []))
+            ),
+            requires=self.required_records(raw.get("requires")),
         )
 
     def shared_transition(self, raw: Mapping[str, Any], path: DocumentPath, states: Mapping[str, Any]) -> Transition:
@@ -193,6 +205,22 @@ class _StateBuilder:
         else:
             sources = tuple(raw["source"])
         return self.transition(raw, path, sources, None, shared=True)
+
+    def record_binding(self, raw: Any, path: DocumentPath, *, amend: bool) -> RecordBinding:
+        if isinstance(raw, str):
+            return RecordBinding(raw, None, amend, path)
+        fields = raw.get("fields")
+        if fields is None:
+            return RecordBinding(raw["record"], None, amend, path)
+        if isinstance(fields, list):
+            return RecordBinding(raw["record"], tuple((f, "payload", f) for f in fields), amend, path)
+        pairs = ((name, *source.split(".", 1)) for name, source in fields.items())
+        return RecordBinding(raw["record"], tuple((n, root, field) for n, root, field in pairs), amend, path)
+
+    def required_records(self, raw: Any) -> tuple[str, ...]:
+        if raw is None:
+            return ()
+        return self.records if raw == "all" else tuple(raw)
 
     def source_ref(self, raw: Any) -> SourceRef | None:
         if raw is None:

@@ -15,6 +15,7 @@
     * InvalidTime — a naive time, one before the instance's last event, or one outside the times kept
     * InvalidActor — an actor id or role that is empty, too long, or not plain valid text
     * UnreachableDeadline — a time limit the event would open cannot end on the business calendar
+    * MissingRecord — a required (or amended) record has not been made yet; ``missing`` names them
   * ReplayMismatch — replaying a history does not reproduce the recorded instance
   * StoreError — a store cannot be opened, upgraded or used; names the store (password hidden)
     * StoreURLError — the store URL is not one of the accepted forms
@@ -146,7 +147,7 @@ class EventRefused(ProcflowError):
 
     ``code`` is a stable short name of the reason (``unknown-trigger``, ``permission``,
     ``invalid-payload``, ``guard-false``, ``invalid-data``, ``invalid-time``, ``invalid-actor``,
-    ``unreachable-deadline``), for programs.
+    ``unreachable-deadline``, ``missing-record``), for programs.
     """
 
     code = "refused"
@@ -206,6 +207,16 @@ class UnreachableDeadline(EventRefused):
     calendar (holidays covering years, say) to end within the ten years procflow looks ahead."""
 
     code = "unreachable-deadline"
+
+
+class MissingRecord(EventRefused):
+    """A step or transition requires records (``requires``, ``amends``) the instance does not hold yet."""
+
+    code = "missing-record"
+
+    def __init__(self, message: str, *, missing: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.missing = missing
 
 
 class ReplayMismatch(ProcflowError):

@@ -19,15 +19,24 @@ The JSON form (``instance_to_json``) is the history file ``procflow history --js
 
 ``notifications`` is written only on an entry that made some due (so the entries written before it
 existed keep their text and digests).
+                  "records": [{"record": "repair_record", "version": 1, "fields": {...}}]}],
+     "records": {"repair_record": [{"record": "repair_record", "version": 1, "fields": {...},
+                                    "actor": "li", "roles": ["engineer"], "at": "…", "event": 9,
+                                    "trigger": "repaired", "amended": false}]}}
 
 Times are ISO 8601 with their UTC offset. The first history entry is the start: its ``trigger`` and
 ``source`` are null and its ``dest`` is the start state.
+
+Records live in the history: an entry lists the record versions its event wrote (the key is left
+out when it wrote none, so entries written before records existed keep their text and digest).
+The top-level ``records`` is a view of them for readers, by record and version with author, time
+and event; reading checks that it agrees with the history.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +79,34 @@ class NotificationDue:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordWritten:
+    """A version of a record an event wrote: the record's whole content at that version."""
+
+    record: str
+    version: int
+    """1 for the event that first made it; each later ``produces`` or ``amends`` adds one."""
+    fields: Mapping[str, Any]
+    amended: bool = False
+    """Written by ``amends``: the previous version's fields with the payload's written over them."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordVersion:
+    """One version of a record as the instance keeps it: its content, who wrote it (with the roles
+    they held), when, and the event that did (its index in the history)."""
+
+    record: str
+    version: int
+    fields: Mapping[str, Any]
+    actor: str
+    roles: tuple[str, ...]
+    at: datetime.datetime
+    event: int
+    trigger: str | None
+    amended: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One event applied to an instance. Entries are only ever appended."""
 
@@ -91,6 +128,8 @@ class Entry:
     """The idempotency key the client sent with the event, if any."""
     notifications: tuple[NotificationDue, ...] = ()
     """The notifications the event made due, in the order declared: the transition's, then each state's entered."""
+    records: tuple[RecordWritten, ...] = ()
+    """The record versions this event wrote (``produces``, ``amends``)."""
 
     @property
     def state(self) -> str:
@@ -141,6 +180,47 @@ class Instance:
         """The open deadlines and time limits that have passed at ``now``."""
         return tuple(d for d in self.deadlines if d.due <= now)
 
+    @property
+    def records(self) -> Mapping[str, tuple[RecordVersion, ...]]:
+        """Every record the instance holds, by id in the order first made, each with all its versions
+        (oldest first). Read from the history, whose entries are only appended: replaying the history
+        rebuilds them exactly, and a store that keeps the history keeps them."""
+        return record_versions(self.history)
+
+
+def record_versions(history: Iterable[Entry]) -> dict[str, tuple[RecordVersion, ...]]:
+    kept: dict[str, list[RecordVersion]] = {}
+    for index, entry in enumerate(history):
+        for written in entry.records:
+            kept.setdefault(written.record, []).append(
+                RecordVersion(
+                    written.record,
+                    written.version,
+                    written.fields,
+                    entry.actor,
+                    entry.roles,
+                    entry.at,
+                    index,
+                    entry.trigger,
+                    written.amended,
+                )
+            )
+    return {record: tuple(versions) for record, versions in kept.items()}
+
+
+def record_version_to_json(version: RecordVersion) -> dict[str, Any]:
+    return {
+        "record": version.record,
+        "version": version.version,
+        "fields": version.fields,
+        "actor": version.actor,
+        "roles": list(version.roles),
+        "at": version.at.isoformat(),
+        "event": version.event,
+        "trigger": version.trigger,
+        "amended": version.amended,
+    }
+
 
 def instance_to_json(instance: Instance) -> dict[str, Any]:
     return {
@@ -156,6 +236,9 @@ def instance_to_json(instance: Instance) -> dict[str, Any]:
         "entered_at": instance.entered_at.isoformat(),
         "deadlines": [deadline_to_json(d) for d in instance.deadlines],
         "history": [entry_to_json(e) for e in instance.history],
+        "records": {
+            record: [record_version_to_json(v) for v in versions] for record, versions in instance.records.items()
+        },
     }
 
 
@@ -164,19 +247,26 @@ def deadline_to_json(deadline: OpenDeadline) -> dict[str, Any]:
 
 
 def entry_to_json(entry: Entry) -> dict[str, Any]:
-    return {
-        "at": entry.at.isoformat(),
-        "actor": entry.actor,
-        "roles": list(entry.roles),
-        "trigger": entry.trigger,
-        "source": entry.source,
-        "dest": entry.dest,
-        "payload": entry.payload,
-        "branches": [{"decision": b.decision, "branch": b.branch, "dest": b.dest} for b in entry.branches],
-        "signatures": [{"role": s.role, "actor": s.actor, "at": s.at.isoformat()} for s in entry.signatures],
-        "by_deadline": entry.by_deadline,
-        "key": entry.key,
-    } | ({"notifications": [notification_to_json(n) for n in entry.notifications]} if entry.notifications else {})
+    return (
+        {
+            "at": entry.at.isoformat(),
+            "actor": entry.actor,
+            "roles": list(entry.roles),
+            "trigger": entry.trigger,
+            "source": entry.source,
+            "dest": entry.dest,
+            "payload": entry.payload,
+            "branches": [{"decision": b.decision, "branch": b.branch, "dest": b.dest} for b in entry.branches],
+            "signatures": [{"role": s.role, "actor": s.actor, "at": s.at.isoformat()} for s in entry.signatures],
+            "by_deadline": entry.by_deadline,
+            "key": entry.key,
+        }
+        | ({"notifications": [notification_to_json(n) for n in entry.notifications]} if entry.notifications else {})
+        | (
+            # Written only when there are some, so an entry's text (and its digest) is what it was before records.
+            {"records": [_written_to_json(r) for r in entry.records]} if entry.records else {}
+        )
+    )
 
 
 def notification_to_json(notification: NotificationDue) -> dict[str, Any]:
@@ -187,6 +277,12 @@ def notification_to_json(notification: NotificationDue) -> dict[str, Any]:
         "en": notification.en,
         "at": notification.at.isoformat(),
     }
+
+
+def _written_to_json(written: RecordWritten) -> dict[str, Any]:
+    return {"record": written.record, "version": written.version, "fields": written.fields} | (
+        {"amended": True} if written.amended else {}
+    )
 
 
 def instance_from_json(document: Any) -> Instance:
@@ -208,7 +304,7 @@ def instance_from_json(document: Any) -> Instance:
     data = doc.get("data")
     if not isinstance(data, dict):
         raise InstanceFormatError('"data" must be an object')
-    return Instance(
+    instance = Instance(
         id=_text(doc.get("id"), '"id"'),
         process_id=_text(process.get("id"), '"process.id"'),
         process_version=_integer(process.get("version"), '"process.version"'),
@@ -219,6 +315,11 @@ def instance_from_json(document: Any) -> Instance:
         deadlines=tuple(deadline_from_json(d, f'"deadlines"[{i}]') for i, d in enumerate(deadlines)),
         history=[entry_from_json(e, f'"history"[{i}]') for i, e in enumerate(history)],
     )
+    if "records" in doc:  # a view of the history, written for readers: it must agree with it
+        shown = {record: [record_version_to_json(v) for v in vs] for record, vs in instance.records.items()}
+        if doc["records"] != shown:
+            raise InstanceFormatError('"records" does not agree with the records the history\'s entries wrote')
+    return instance
 
 
 def deadline_from_json(document: Any, where: str = "the deadline") -> OpenDeadline:
@@ -270,6 +371,23 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
                 at=_time(due.get("at"), f"{at}.at"),
             )
         )
+    records = []
+    for i, raw in enumerate(_list(doc.get("records", []), f"{where}.records")):
+        written = _mapping(raw, f"{where}.records[{i}]")
+        fields = written.get("fields")
+        if not isinstance(fields, dict):
+            raise InstanceFormatError(f"{where}.records[{i}].fields must be an object")
+        version = _integer(written.get("version"), f"{where}.records[{i}].version")
+        if version < 1:
+            raise InstanceFormatError(f"{where}.records[{i}].version must be 1 or more, got {version}")
+        records.append(
+            RecordWritten(
+                record=_text(written.get("record"), f"{where}.records[{i}].record"),
+                version=version,
+                fields=json_copy(fields, f"{where}.records[{i}].fields", InstanceFormatError, sized=False),
+                amended=written.get("amended", False) is True,
+            )
+        )
     trigger, source, key = doc.get("trigger"), doc.get("source"), doc.get("key")
     return Entry(
         at=_time(doc.get("at"), f"{where}.at"),
@@ -284,6 +402,7 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         by_deadline=doc.get("by_deadline", False) is True,
         key=None if key is None else _text(key, f"{where}.key"),
         notifications=tuple(notifications),
+        records=tuple(records),
     )
 
 

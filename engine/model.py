@@ -168,6 +168,19 @@ class Record:
 
 
 @dataclass(frozen=True)
+class RecordBinding:
+    """A record a transition writes from its payload (``produces``), or corrects (``amends``)."""
+
+    record: str
+    fields: tuple[tuple[str, str, str], ...] | None
+    """``(record field, "payload" or "data", field there)`` for each field that goes into the record;
+    ``None``: every payload field the record declares, under the same name."""
+    amend: bool
+    """``amends``: a new version of a record made earlier, its fields written over the previous ones."""
+    path: DocumentPath
+
+
+@dataclass(frozen=True)
 class Assignment:
     """``set: {field: ...}``: a data field set by a transition, to an expression or a constant."""
 
@@ -221,6 +234,10 @@ class Transition:
     """Why this transition is here although no source document names it (``None``: it is sourced)."""
     notify: tuple[Notification, ...] = ()
     """Notifications due when it fires."""
+    produces: tuple[RecordBinding, ...] = ()
+    """The records it writes (``produces``, then ``amends``), in the order written."""
+    requires: tuple[str, ...] = ()
+    """Records that must exist before it fires (``requires: all`` lists every declared record)."""
 
 
 @dataclass(frozen=True)
@@ -269,6 +286,15 @@ class State:
     """Notifications due when an instance enters this state."""
     time_limit_from: DataLimit | None = None
     """When the state's time limit comes from the data (``time_limit: {at: data.requested_date}``)."""
+    requires: tuple[str, ...] = ()
+    """Records that must exist once an event leads into this step (``requires: all``: every declared record)."""
+
+    @property
+    def records_written(self) -> tuple[str, ...]:
+        """The records the step is said to produce: its own ``produces`` label, then those its
+        transitions write, each once."""
+        written = [b.record for t in self.transitions for b in t.produces if not b.amend]
+        return tuple(dict.fromkeys([*self.produces, *written]))
 
     @property
     def is_final(self) -> bool:

@@ -32,14 +32,24 @@ from engine.errors import (
     InvalidData,
     InvalidPayload,
     InvalidTime,
+    MissingRecord,
     PermissionDenied,
     ReplayMismatch,
     UnknownTrigger,
 )
 from engine.expressions import NOW, to_json
 from engine.inputs import check_name, check_time, json_copy, json_object
-from engine.instances import BranchTaken, Entry, Instance, NotificationDue, OpenDeadline, Signature
-from engine.model import DataLimit, FrozenJson, Process, SignOff, Text
+from engine.instances import (
+    BranchTaken,
+    Entry,
+    Instance,
+    NotificationDue,
+    OpenDeadline,
+    RecordVersion,
+    RecordWritten,
+    Signature,
+)
+from engine.model import DataLimit, FrozenJson, Process, RecordBinding, SignOff, Text, Transition
 from engine.timing import due_from_data, due_time
 
 CLOCK_ACTOR = "procflow:clock"
@@ -78,7 +88,8 @@ class Choice:
     signoffs: tuple[SignOff, ...]
     """Signatures the actor gives by firing it."""
     ready: bool | None
-    """Whether its conditions hold on the current data: ``None`` when one reads the payload."""
+    """Whether its conditions hold on the current data: ``None`` when one reads the payload; ``False``
+    also when it requires (or amends) a record the instance does not hold yet."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,7 @@ class Runtime:
     ):
         self.process = process
         self.compiled = CompiledProcess(process)
+        self._records = _Records(process, self.compiled.record_checks)
         self._clock = clock
         self._new_id = new_id
 
@@ -199,9 +211,15 @@ class Runtime:
                 ),
                 conditions=transition.conditions,
                 signoffs=transition.signoffs,
-                ready=_ready(candidate, instance.data, self._clock()),
+                ready=False if _lacks_records(candidate, instance) else _ready(candidate, instance.data, self._clock()),
             )
         return tuple(choices.values())
+
+    def records(self, instance: Instance) -> Mapping[str, tuple[RecordVersion, ...]]:
+        """Every record the instance holds, by id, each with all its versions, oldest first: content,
+        author (actor and roles), time and the event that wrote it."""
+        self._check_belongs(instance)
+        return instance.records
 
     def overdue(self, instance: Instance, at: datetime.datetime | None = None) -> tuple[OpenDeadline, ...]:
         """The instance's time limits and deadlines that have passed at ``at`` (default: now)."""
@@ -273,7 +291,7 @@ class Runtime:
         ``ReplayMismatch`` says what differs. This is how an auditor checks a stored record."""
         self._check_belongs(instance)
         replayed = self.replay(instance.history, instance_id=instance.id)
-        for name in ("state", "data", "entered_at", "deadlines"):
+        for name in ("state", "data", "entered_at", "deadlines", "records"):
             recorded, derived = getattr(instance, name), getattr(replayed, name)
             if recorded != derived:
                 raise ReplayMismatch(
@@ -323,7 +341,7 @@ class Runtime:
                 allowed=allowed,
             )
         payload_copy = json_object(payload or {}, "payload", InvalidPayload)
-        attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check, moment)
+        attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check, self._records, moment)
         dest = self.compiled.fire(instance.state, trigger, attempt)
         if dest is None or attempt.chosen is None:
             raise attempt.refusal()
@@ -334,6 +352,8 @@ class Runtime:
             dest = self._decide(dest, attempt)
         else:
             raise GuardFailed(f"the decisions after `{trigger}` go round in a circle without reaching a step")
+        entered_states = [attempt.chosen.transition.dest, *(b.dest for b in attempt.branches)]
+        self._records.check_entering(entered_states, attempt)
 
         entry = Entry(
             at=moment,
@@ -348,6 +368,7 @@ class Runtime:
             by_deadline=deadline is not None,
             key=key,
             notifications=self._notifications(instance.state, attempt, moment),
+            records=tuple(attempt.written),
         )
         if dest == instance.state:
             deadlines, entered = tuple(d for d in instance.deadlines if d != deadline), instance.entered_at
@@ -454,9 +475,12 @@ class _Attempt:
         "payload",
         "deadline",
         "data_check",
+        "records",
         "data",
         "chosen",
         "branches",
+        "written",
+        "_held",
         "_refusal",
         "moment",
     )
@@ -468,6 +492,7 @@ class _Attempt:
         payload: dict[str, Any],
         deadline: OpenDeadline | None,
         data_check: SchemaCheck | None,
+        records: _Records,
         moment: datetime.datetime | None = None,
     ):
         self.moment = moment
@@ -476,9 +501,12 @@ class _Attempt:
         self.payload = payload
         self.deadline = deadline
         self.data_check = data_check
+        self.records = records
         self.data: dict[str, Any] = instance.data
         self.chosen: CompiledTransition | None = None
         self.branches: list[BranchTaken] = []
+        self.written: list[RecordWritten] = []
+        self._held: dict[str, RecordWritten] | None = None
         self._refusal: tuple[int, type[EventRefused], str, tuple[str, ...]] | None = None
 
     def admit(self, candidate: CompiledTransition) -> bool:
@@ -528,9 +556,25 @@ class _Attempt:
                         + "\n  ".join(problems),
                         problems,
                     )
+        transition = candidate.transition
+        written: list[RecordWritten] = []
+        if transition.requires or transition.produces:
+            refused = self.records.write(transition, self.held(), {"payload": self.payload, "data": data}, written)
+            if refused is not None:
+                return self._refuse(5, *refused)
         self.data = data
         self.chosen = candidate
+        self.written = written
         return True
+
+    def held(self) -> dict[str, RecordWritten]:
+        """The latest version of each record the instance holds before this event."""
+        if self._held is None:
+            self._held = {}
+            for entry in self.instance.history:
+                for version in entry.records:
+                    self._held[version.record] = version
+        return self._held
 
     def take(self, branch: CompiledBranch) -> bool:
         if branch.condition is not None:
@@ -550,6 +594,8 @@ class _Attempt:
         _, kind, message, problems = self._refusal
         if kind is InvalidPayload or kind is InvalidData:
             return kind(message, problems=problems)
+        if kind is MissingRecord:
+            return MissingRecord(message, missing=problems)
         return kind(message)
 
     def _refuse(self, stage: int, kind: type[EventRefused], message: str, problems: tuple[str, ...] = ()) -> bool:
@@ -557,6 +603,91 @@ class _Attempt:
         if self._refusal is None or stage > self._refusal[0]:
             self._refusal = (stage, kind, message, problems)
         return False
+
+
+class _Records:
+    """Writing records from payloads, and the records steps and transitions require."""
+
+    def __init__(self, process: Process, checks: Mapping[str, SchemaCheck]):
+        self.process = process
+        self.checks = checks
+        self.requiring = {s.id: s.requires for s in process.states.values() if s.requires}
+
+    def write(
+        self,
+        transition: Transition,
+        held: Mapping[str, RecordWritten],
+        scope: Mapping[str, Mapping[str, Any]],
+        written: list[RecordWritten],
+    ) -> tuple[type[EventRefused], str, tuple[str, ...]] | None:
+        """Fill ``written`` with the versions ``transition`` writes, or say why it may not."""
+        missing = [r for r in transition.requires if r not in held]
+        missing += [b.record for b in transition.produces if b.amend and b.record not in held]
+        if missing:
+            return (
+                MissingRecord,
+                f"`{transition.trigger}` needs the record{'s' if len(missing) > 1 else ''} "
+                + ", ".join(self._name(r) for r in dict.fromkeys(missing))
+                + ", which this instance does not hold yet; make "
+                + ("them" if len(missing) > 1 else "it")
+                + " first",
+                tuple(dict.fromkeys(missing)),
+            )
+        for binding in transition.produces:
+            fields = self._fields(binding, scope)
+            before = next((w for w in reversed(written) if w.record == binding.record), held.get(binding.record))
+            if binding.amend and before is not None:
+                fields = {**before.fields, **fields}
+            check = self.checks.get(binding.record)
+            problems = check.problems(fields) if check is not None else ()
+            if problems:
+                return (
+                    InvalidPayload,
+                    f"the payload of `{transition.trigger}` does not make a valid {self._name(binding.record)}:\n  "
+                    + "\n  ".join(problems),
+                    problems,
+                )
+            version = 1 if before is None else before.version + 1
+            written.append(RecordWritten(binding.record, version, fields, binding.amend))
+        return None
+
+    def check_entering(self, states: Sequence[str], attempt: _Attempt) -> None:
+        """Refuse an event that leads into a step whose required records the instance would not hold."""
+        for state in states:
+            required = self.requiring.get(state)
+            if not required:
+                continue
+            made = attempt.held().keys() | {w.record for w in attempt.written}
+            missing = tuple(r for r in required if r not in made)
+            if missing:
+                raise MissingRecord(
+                    f"step `{state}` requires the record{'s' if len(missing) > 1 else ''} "
+                    + ", ".join(self._name(r) for r in missing)
+                    + ", which this instance does not hold; the event that leads there cannot be taken yet",
+                    missing=missing,
+                )
+
+    def _fields(self, binding: RecordBinding, scope: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        """The record's content from the payload (and the data, after this event's ``set``)."""
+        if binding.fields is not None:
+            return {name: scope[root][field] for name, root, field in binding.fields if field in scope[root]}
+        payload = scope["payload"]
+        record = self.process.records.get(binding.record)
+        declared = _properties(record.fields if record is not None else None)
+        names: Iterable[str] = payload.keys() if declared is None else [n for n in declared if n in payload]
+        return {name: payload[name] for name in names}
+
+    def _name(self, record_id: str) -> str:
+        record = self.process.records.get(record_id)
+        return f"`{record_id}` ({record.label.zh}, {record.label.en})" if record is not None else f"`{record_id}`"
+
+
+def _properties(fields: FrozenJson | None) -> tuple[str, ...] | None:
+    """The field names a record declares under ``properties``; ``None`` when it does not say."""
+    if not isinstance(fields, Mapping):
+        return None
+    properties = fields.get("properties")
+    return tuple(properties) if isinstance(properties, Mapping) else None
 
 
 def _permission_problem(
@@ -596,6 +727,16 @@ def _actors_of(instance: Instance, states: Sequence[str]) -> dict[str, set[str]]
         if entry.source is not None and entry.source in states and not entry.by_deadline:
             actors.setdefault(entry.actor, set()).add(entry.source)
     return actors
+
+
+def _lacks_records(candidate: CompiledTransition, instance: Instance) -> bool:
+    """Whether the transition requires (or amends) a record the instance does not hold yet."""
+    transition = candidate.transition
+    needed = [*transition.requires, *(b.record for b in transition.produces if b.amend)]
+    if not needed:
+        return False
+    held = {w.record for entry in instance.history for w in entry.records}
+    return any(record not in held for record in needed)
 
 
 def _ready(candidate: CompiledTransition, data: Mapping[str, Any], now: datetime.datetime) -> bool | None:

@@ -48,7 +48,7 @@ from engine.errors import (
 )
 from engine.files import read_bounded
 from engine.inputs import json_object
-from engine.instances import Entry, Instance, OpenDeadline
+from engine.instances import Entry, Instance, OpenDeadline, RecordVersion
 from engine.loader import MAX_FILE_BYTES
 from engine.model import Process, thaw_json
 from engine.processes import load_process, load_process_text
@@ -279,6 +279,12 @@ class Workflows:
 
     def history(self, instance_id: str) -> list[Entry]:
         return self._read(instance_id)[0].history
+
+    def records(self, instance_id: str) -> Mapping[str, tuple[RecordVersion, ...]]:
+        """Every record the stored instance holds, by id, each with all its versions (oldest first):
+        content, author (actor and roles), time and the event that wrote it."""
+        instance, runtime = self._read(instance_id)
+        return runtime.records(instance)
 
     def available(self, instance_id: str, actor: Actor) -> tuple[Choice, ...]:
         """The triggers ``actor`` may fire on the instance now."""

@@ -30,7 +30,7 @@ from engine.model import Process
 from engine.processes import load_process, load_process_text
 from engine.render import render_dot, render_mermaid
 from engine.render.book import MARKER, BookError, write_book
-from engine.render.book_pages import diagram_files, index_page, procedure_page
+from engine.render.book_pages import diagram_files, index_page, is_archived, procedure_page
 
 # `make test` sets this, so that there a missing browser or Graphviz fails the suite instead of skipping.
 REQUIRED = os.environ.get("PROCFLOW_REQUIRE_TOOLS") == "1"
@@ -163,7 +163,7 @@ def test_the_page_lists_roles_records_sources_version_and_hash(path: Path) -> No
         assert row[4] == ("是 yes" if role.external else "否 no")
     assert [row[0] for row in read.rows["records"]] == list(process.records)
     for row, record in zip(read.rows["records"], process.records.values(), strict=True):
-        assert row[1:4] == [record.label.zh, record.label.en, "是 yes" if record.archived else "否 no"]
+        assert row[1:4] == [record.label.zh, record.label.en, "是 yes" if is_archived(process, record.id) else "否 no"]
     assert [row[0] for row in read.rows["sources"]] == list(process.sources)
     assert process.content_hash in page
     assert f"<dd>{process.version}</dd>" in page
@@ -668,3 +668,24 @@ def png_size(data: bytes) -> tuple[int, int]:
         offset += 12 + length
     assert kinds[0] == b"IHDR" and b"IDAT" in kinds and kinds[-1] == b"IEND", kinds
     return size
+
+
+def test_the_records_table_lists_each_records_fields_and_the_transitions_that_write_it() -> None:
+    process = load_process(PROCESSES / "return_repair.yaml")
+    rows = {row[0]: row for row in tables(page_of(process)).rows["records"]}
+    _, _, _, archived, fields, written_by, required_by = rows["repair_plan"]
+    assert archived == "是 yes"  # the final step `completed` requires every record
+    for name, kind in [("repair_content", "string"), ("parts", "array"), ("cost_estimate", "number")]:
+        assert f"{name} {kind}, 必填 required" in fields
+    assert "quote number" in fields and "quote number, 必填" not in fields
+    assert "plan_repair · submit_plan" in written_by
+    assert "prepare_quote · send_quote (quote) (修订) (amends)" in written_by
+    assert required_by == "completed"
+    assert rows["repair_application"][6] == "completed returned_unrepaired rejected"
+
+
+def test_a_record_field_taken_from_the_data_is_shown_with_where_it_comes_from() -> None:
+    process = load_process(PROCESSES / "qc_signoff.yaml")
+    rows = {row[0]: row for row in tables(page_of(process)).rows["records"]}
+    assert "quantity_logged ← payload.quantity" in rows["tracking_record"][5]
+    assert "customer ← data.customer" in rows["tracking_record"][5]

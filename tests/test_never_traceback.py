@@ -198,6 +198,8 @@ BAD_ARGUMENTS = {
     "init-hook-repo-alone": (("init", "{out}", "--hook-repo", "x"), "--hook-rev"),
     "verify-not-utf8": (("verify", NOT_UTF8, "--store", "memory:"), "ID"),
     "history-unknown": (("history", "nope", "--json", "--store", "memory:"), "nope"),
+    "records-unknown": (("records", "nope", "--json", "--store", "memory:"), "nope"),
+    "records-not-utf8": (("records", NOT_UTF8, "--store", "memory:"), "ID"),
     "start-unknown-id": (("start", "no_such_process", *STARTER, "--store", "memory:"), "no_such_process"),
     # Arguments holding bytes that are not UTF-8, as Python decodes them from argv (lone surrogates).
     "id-not-utf8": (("start", "{good}", *STARTER, "--id", NOT_UTF8, "--store", "memory:"), "--id"),

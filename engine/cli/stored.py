@@ -1,4 +1,5 @@
-"""Commands over stored instances: ``start``, ``fire``, ``show``, ``history``, ``list``, ``worker``, ``verify``."""
+"""Commands over stored instances: ``start``, ``fire``, ``show``, ``history``, ``records``, ``list``, ``worker``,
+``verify``."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from engine.errors import (
     StoreURLError,
 )
 from engine.inputs import read_json
-from engine.instances import instance_to_json
+from engine.instances import instance_to_json, record_version_to_json
 from engine.model import Process, thaw_json
 from engine.runtime import Actor
 from engine.service import Batch, Workflows
@@ -86,6 +87,12 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     history.add_argument("instance_id", type=text, metavar="ID")
     history.add_argument("--json", action="store_true", help="print the instance record as JSON")
+
+    records = command(
+        "records", "the records an instance holds, every version with its author, time and event", _instance_records
+    )
+    records.add_argument("instance_id", type=text, metavar="ID")
+    records.add_argument("--json", action="store_true", help="print the records as JSON")
 
     list_ = command("list", "stored instances, oldest first", _list_instances)
     list_.add_argument("--process", type=text, metavar="P", help="only instances of this process id")
@@ -245,6 +252,32 @@ def _instance_history(args: argparse.Namespace, workflows: Workflows, stdout: Te
     for entry in instance.history:
         stdout.write(trail_lines(process, entry))
     stdout.write(_now_in(process, instance.state))
+    return EXIT_OK
+
+
+def _instance_records(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    records = workflows.records(args.instance_id)
+    if args.json:
+        shown = {record: [record_version_to_json(v) for v in versions] for record, versions in records.items()}
+        json.dump(shown, stdout, ensure_ascii=False, indent=2)
+        stdout.write("\n")
+        return EXIT_OK
+    instance = workflows.get(args.instance_id)
+    process = workflows.runtime(instance.process_id, instance.content_hash).process
+    stdout.write(f"instance {instance.id} · {_revision(workflows.ref_of(instance))}\n")
+    for record_id, versions in records.items():
+        declared = process.records.get(record_id)
+        label = f" {declared.label.zh} / {declared.label.en}" if declared is not None else ""
+        stdout.write(f"{record_id}{label}\n")
+        for v in versions:
+            how = "amended" if v.amended else "written"
+            stdout.write(
+                f"  v{v.version} {how} by {v.actor} ({', '.join(v.roles) or 'no roles'}) at {v.at.isoformat()}, "
+                f"event {v.event} `{v.trigger}`\n"
+            )
+            for name, value in v.fields.items():
+                stdout.write(f"    {name}: {json.dumps(value, ensure_ascii=False)}\n")
+    stdout.write(f"{len(records)} record(s)\n")
     return EXIT_OK
 
 

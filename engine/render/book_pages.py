@@ -148,7 +148,8 @@ def _steps_section(process: Process, lang: Lang) -> str:
 def _step_row(process: Process, state: State, lang: Lang) -> str:
     labels = "".join(f"<td{_lang_attr(code)}>{_e(_pick(state.label, code))}</td>" for code in _codes(lang))
     role = _party(process, state.role, lang) if state.role else _none()
-    records = _list(_record_label(process, r, lang) for r in state.produces) if state.produces else _none()
+    written = state.records_written
+    records = _list(_record_label(process, r, lang) for r in written) if written else _none()
     source = _source_ref(process, state, lang)
     return (
         f'<tr id="step-{_e(state.id)}"><td><code>{_e(state.id)}</code></td><td>{_label(_KINDS[state.kind], lang)}</td>'
@@ -302,16 +303,60 @@ def _roles_section(process: Process, lang: Lang) -> str:
 
 
 def _records_section(process: Process, lang: Lang) -> str:
-    head = _heads(lang, _ID) + _per_language_heads(_NAME, lang) + _heads(lang, _ARCHIVED, _FIELDS)
+    head = (
+        _heads(lang, _ID)
+        + _per_language_heads(_NAME, lang)
+        + _heads(lang, _ARCHIVED, _FIELDS, _WRITTEN_BY, _REQUIRED_BY)
+    )
     rows = []
     for record in process.records.values():
         labels = "".join(f"<td{_lang_attr(code)}>{_e(_pick(record.label, code))}</td>" for code in _codes(lang))
-        archived = _label(_YES, lang) if record.archived else _label(_NO, lang)
+        archived = _label(_YES, lang) if is_archived(process, record.id) else _label(_NO, lang)
         rows.append(
             f'<tr id="record-{_e(record.id)}"><td><code>{_e(record.id)}</code></td>{labels}'
-            f"<td>{archived}</td><td>{_fields(record.fields, lang)}</td></tr>"
+            f"<td>{archived}</td><td>{_fields(record.fields, lang)}</td>"
+            f"<td>{_writers(process, record.id, lang)}</td><td>{_requirers(process, record.id)}</td></tr>"
         )
     return _table_section("records", _label(_RECORDS, lang), head, rows)
+
+
+def is_archived(process: Process, record_id: str) -> bool:
+    """Marked ``archived``, or required by a final step (the engine then holds every finished case to it)."""
+    record = process.records[record_id]
+    return record.archived or any(s.is_final and record_id in s.requires for s in process.states.values())
+
+
+def _writers(process: Process, record_id: str, lang: Lang) -> str:
+    """The transitions that write the record, as ``state · trigger`` (those that amend it marked)."""
+    items = []
+    for state in process.states.values():
+        for transition in state.transitions:
+            for binding in transition.produces:
+                if binding.record == record_id:
+                    line = f"<code>{_e(state.id)}</code> · <code>{_e(transition.trigger)}</code>"
+                    if binding.fields is not None:
+                        line += " (" + ", ".join(_bound_field(*f) for f in binding.fields) + ")"
+                    if binding.amend:
+                        line += f" {_label(_AMENDS, lang)}"
+                    items.append(line)
+    return _list(items) if items else _none()
+
+
+def _bound_field(name: str, root: str, field: str) -> str:
+    same = root == "payload" and field == name
+    return f"<code>{_e(name)}</code>" if same else f"<code>{_e(name)}</code> ← <code>{_e(root)}.{_e(field)}</code>"
+
+
+def _requirers(process: Process, record_id: str) -> str:
+    """The steps and transitions that require the record."""
+    items = [f"<code>{_e(s.id)}</code>" for s in process.states.values() if record_id in s.requires]
+    items += [
+        f"<code>{_e(source)}</code> · <code>{_e(t.trigger)}</code>"
+        for t in process.transitions
+        if record_id in t.requires
+        for source in t.sources
+    ]
+    return _list(items) if items else _none()
 
 
 def _fields(schema: FrozenJson | None, lang: Lang) -> str:
@@ -523,6 +568,9 @@ _EXTERNAL_PARTY = Text("外部", "external")
 _RECORDS = Text("记录与表单", "Records and forms")
 _ARCHIVED = Text("归档", "Archived")
 _FIELDS = Text("字段", "Fields")
+_WRITTEN_BY = Text("由哪些转移产生", "Written by (step · trigger)")
+_REQUIRED_BY = Text("需要它的步骤", "Required by")
+_AMENDS = Text("(修订)", "(amends)")
 _REQUIRED = Text("必填", "required")
 _SEE = Text("见", "see")
 _SOURCES = Text("来源文件", "Source documents")

@@ -197,7 +197,7 @@ def _lanes(process: Process, lang: Lang) -> tuple[tuple[Lane, ...], tuple[Group,
 
 
 def _node(process: Process, state: State, lang: Lang, source_base: str | None) -> Node:
-    records = tuple(_record_label(process, record_id, lang) for record_id in dict.fromkeys(state.produces))
+    records = tuple(_record_label(process, record_id, lang) for record_id in state.records_written)
     limit = None
     if state.time_limit is not None:
         limit = _words(lang, f"时限 {duration_zh(state.time_limit)}", f"limit {duration_en(state.time_limit)}")
@@ -257,6 +257,7 @@ def _transition_edge(
     added = _addition(process, sources, transition)
     if added is not None:
         notes.append(_words(lang, ADDITION.zh, ADDITION.en))
+    notes.extend(_record_notes(process, origin, transition, lang))
     roles = ", ".join(transition.roles)
     label = EdgeLabel(
         text=text(transition.label, lang),
@@ -285,6 +286,31 @@ def _addition(process: Process, sources: tuple[str, ...], transition: Transition
             if deadline.fire == transition.trigger and deadline.addition is not None:
                 return deadline.addition
     return None
+
+
+def _record_notes(process: Process, origin: str, transition: Transition, lang: Lang) -> list[str]:
+    """The records an arrow writes when its step's other exits do not (the step's box lists the
+    records its exits write), and the records it needs first."""
+    state = process.states.get(origin)
+    siblings = [t for t in state.transitions if t is not transition] if state is not None else []
+    notes = []
+    for binding in transition.produces:
+        if any(all(b.record != binding.record for b in t.produces) for t in siblings):
+            zh, en = _record_names(process, binding.record)
+            notes.append(
+                _words(lang, f"修订{zh}", f"amends {en}")
+                if binding.amend
+                else _words(lang, f"填写{zh}", f"writes {en}")
+            )
+    for record_id in transition.requires:
+        zh, en = _record_names(process, record_id)
+        notes.append(_words(lang, f"须已有{zh}", f"needs {en}"))
+    return notes
+
+
+def _record_names(process: Process, record_id: str) -> tuple[str, str]:
+    record = process.records.get(record_id)
+    return (f"《{record.label.zh}》", record.label.en) if record is not None else (record_id, record_id)
 
 
 def _branch_edge(decision: State, branch: Branch, via: str, lang: Lang) -> Edge:
