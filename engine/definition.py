@@ -18,7 +18,11 @@ from engine.model import (
     END_OF_DAY,
     Assignment,
     Branch,
+    CLOCK_THRESHOLDS,
     Calendar,
+    Clock,
+    ClockAction,
+    ClockPoint,
     Deadline,
     Department,
     Process,
@@ -86,6 +90,7 @@ def build_process(document: LocatedDocument) -> Process:
         document=freeze_json(data),
         content_hash=content_hash(data),
         source_map=document.source_map,
+        clocks=_frozen({k: builder.clock(k, v) for k, v in data.get("clocks", {}).items()}),
     )
 
 
@@ -176,6 +181,33 @@ class _StateBuilder:
             sources = tuple(raw["source"])
         return self.transition(raw, path, sources, None, shared=True)
 
+    def clock(self, clock_id: str, raw: Mapping[str, Any]) -> Clock:
+        path: DocumentPath = ("clocks", clock_id)
+        thresholds = {}
+        for name in CLOCK_THRESHOLDS:
+            if name in raw:
+                action = raw.get(f"on_{name}", {})
+                thresholds[name] = (
+                    parse_duration(raw[name]),
+                    ClockAction(
+                        action.get("overdue", name != "warning"),
+                        action.get("fire"),
+                        tuple(action.get("notify", ())),
+                        path + (f"on_{name}",),
+                    ),
+                )
+        return Clock(
+            id=clock_id,
+            label=_text(raw),
+            source=self.source_ref(raw.get("source")),
+            starts=_clock_point(raw["starts"]),
+            stops=_clock_point(raw["stops"]),
+            pauses=tuple(raw.get("pauses", ())),
+            restart=raw.get("restart", False),
+            thresholds=_frozen(thresholds),
+            path=path,
+        )
+
     def source_ref(self, raw: Any) -> SourceRef | None:
         if raw is None:
             return None
@@ -186,6 +218,10 @@ class _StateBuilder:
 
 def _source_document(key: str, raw: Mapping[str, Any]) -> SourceDocument:
     return SourceDocument(key, raw["file"], _text(raw["title"]), raw.get("sections"))
+
+
+def _clock_point(raw: Mapping[str, Any]) -> ClockPoint:
+    return ClockPoint(tuple(raw.get("enter", ())), tuple(raw.get("leave", ())), tuple(raw.get("on", ())))
 
 
 def _calendar(raw: Mapping[str, Any]) -> Calendar:

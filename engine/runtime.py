@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine import clocks as clock_rules
 from engine.compiler import CompiledBranch, CompiledProcess, CompiledTransition, SchemaCheck
 from engine.errors import (
     EventRefused,
@@ -37,7 +38,7 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.inputs import check_name, check_time, json_copy, json_object
-from engine.instances import BranchTaken, Entry, Instance, OpenDeadline, Signature
+from engine.instances import BranchTaken, ClockMark, Entry, Instance, OpenDeadline, Signature
 from engine.model import FrozenJson, Process, SignOff, Text
 from engine.timing import due_time
 
@@ -140,6 +141,9 @@ class Runtime:
                     + "\n  ".join(problems),
                     problems=problems,
                 )
+        runs = clock_rules.runs_of(self.process, ())
+        marks = clock_rules.marks_for_event(self.process, runs, moment, None, None, (), start.id)
+        timed = clock_rules.clock_deadlines(self.process, runs, start.id, moment, (), ())
         entry = Entry(
             at=moment,
             actor=actor.id,
@@ -149,6 +153,7 @@ class Runtime:
             dest=start.id,
             payload=initial,
             key=key,
+            clocks=marks,
         )
         return Instance(
             id=instance_id or self._new_id(),
@@ -158,7 +163,7 @@ class Runtime:
             state=start.id,
             data=dict(initial),
             entered_at=moment,
-            deadlines=self._deadlines_of(start.id, moment),
+            deadlines=_in_order(self._deadlines_of(start.id, moment) + timed),
             history=[entry],
         )
 
@@ -205,6 +210,13 @@ class Runtime:
         """The instance's time limits and deadlines that have passed at ``at`` (default: now)."""
         return instance.overdue(self._clock() if at is None else _aware(at))
 
+    def clocks(self, instance: Instance, at: datetime.datetime | None = None) -> tuple[clock_rules.ClockReport, ...]:
+        """Each clock of the process for this instance at ``at`` (default: now): its status, the running
+        time used and left, the points reached and the next one due (``engine.clocks``)."""
+        self._check_belongs(instance)
+        moment = self._clock() if at is None else _aware(at)
+        return clock_rules.report(self.process, instance.history, instance.deadlines, moment)
+
     def advance(self, instance: Instance, at: datetime.datetime | None = None) -> Advanced:
         """Fire every deadline that is due at ``at`` (default: now), earliest first, each at its own due
         time. A deadline whose transition is refused stays open and is reported."""
@@ -221,7 +233,7 @@ class Runtime:
             deadline = min(due, key=lambda d: d.due)
             moment = max(deadline.due, instance.history[-1].at)
             try:
-                fired.append(self._apply(instance, deadline.fire or "", _CLOCK, {}, moment, None, deadline=deadline))
+                fired.append(self._fire_open(instance, deadline, moment))
             except EventRefused as refusal:
                 refused.append((deadline, refusal))
         return Advanced(tuple(fired), tuple(refused))
@@ -233,7 +245,45 @@ class Runtime:
         if deadline.fire is None or deadline not in instance.deadlines:
             raise UnknownTrigger(f"instance `{instance.id}` has no open deadline {deadline!r} that fires a trigger")
         moment = max(deadline.due, instance.history[-1].at)
-        return self._apply(instance, deadline.fire, _CLOCK, {}, moment, None, deadline=deadline)
+        return self._fire_open(instance, deadline, moment)
+
+    def _fire_open(self, instance: Instance, deadline: OpenDeadline, moment: datetime.datetime) -> Entry:
+        if deadline.clock is not None:
+            return self._reach_point(instance, deadline, moment)
+        return self._apply(instance, deadline.fire or "", _CLOCK, {}, moment, None, deadline=deadline)
+
+    def _reach_point(self, instance: Instance, deadline: OpenDeadline, moment: datetime.datetime) -> Entry:
+        """A clock reaching its warning, limit or ceiling: fire its action's trigger when the current state
+        has it and admits it, else record the point on an entry of its own."""
+        clock = self.process.clocks[deadline.clock or ""]
+        name = deadline.threshold or ""
+        action = clock.thresholds[name][1]
+        mark = ClockMark(clock.id, name, action.notify)
+        if action.fire is not None and action.fire in self.compiled.triggers[instance.state]:
+            try:
+                return self._apply(instance, action.fire, _CLOCK, {}, moment, None, deadline, (mark,))
+            except EventRefused:
+                pass  # the point is still reached and recorded; the trigger is not taken
+        check_time(moment, "the clock's due time")
+        runs = clock_rules.runs_of(self.process, instance.history)
+        runs[clock.id].apply(mark, moment)
+        kept = tuple(d for d in instance.deadlines if d.clock is None)
+        before = tuple(d for d in instance.deadlines if d != deadline)
+        timed = clock_rules.clock_deadlines(self.process, runs, instance.state, moment, before, ())
+        entry = Entry(
+            at=moment,
+            actor=CLOCK_ACTOR,
+            roles=(),
+            trigger=None,
+            source=instance.state,
+            dest=instance.state,
+            payload={},
+            by_deadline=True,
+            clocks=(mark,),
+        )
+        instance.deadlines = _in_order(kept + timed)
+        instance.history.append(entry)
+        return entry
 
     def replay(self, history: Sequence[Entry], *, instance_id: str) -> Instance:
         """The instance that ``history`` produces on this definition, checking at each event that the
@@ -253,6 +303,23 @@ class Runtime:
         return instance
 
     def _replay_one(self, instance: Instance, index: int, recorded: Entry) -> Entry:
+        point = recorded.clocks[0] if recorded.by_deadline and recorded.clocks else None
+        if point is not None and point.event in ("warning", "limit", "ceiling"):
+            deadline = next(
+                (
+                    d
+                    for d in instance.deadlines
+                    if (d.clock, d.threshold) == (point.clock, point.event) and d.fire is not None
+                    and d.due <= recorded.at
+                ),
+                None,
+            )
+            if deadline is None:
+                raise ReplayMismatch(
+                    f"entry {index}: clock `{point.clock}` is recorded as reaching its {point.event}, "
+                    f"but it is not due by {recorded.at.isoformat()}"
+                )
+            return self._reach_point(instance, deadline, self._moment(recorded.at, instance))
         if recorded.trigger is None:
             raise ReplayMismatch(f"entry {index} has no trigger; only the first entry starts the instance")
         if not recorded.by_deadline:
@@ -290,9 +357,10 @@ class Runtime:
         moment: datetime.datetime,
         key: str | None,
         deadline: OpenDeadline | None,
+        marks: tuple[ClockMark, ...] = (),
     ) -> Entry:
         try:
-            return self._check_and_apply(instance, trigger, actor, payload, moment, key, deadline)
+            return self._check_and_apply(instance, trigger, actor, payload, moment, key, deadline, marks)
         except EventRefused as refusal:
             refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, trigger
             raise
@@ -306,6 +374,7 @@ class Runtime:
         moment: datetime.datetime,
         key: str | None,
         deadline: OpenDeadline | None,
+        marks: tuple[ClockMark, ...] = (),
     ) -> Entry:
         if deadline is not None:  # a time given to fire is checked on the way in, a deadline's due time here
             check_time(moment, "the deadline's due time")
@@ -333,6 +402,23 @@ class Runtime:
         else:
             raise GuardFailed(f"the decisions after `{trigger}` go round in a circle without reaching a step")
 
+        if dest == instance.state:
+            deadlines = tuple(d for d in instance.deadlines if d != deadline and d.clock is None)
+            entered = instance.entered_at
+        else:
+            deadlines, entered = self._deadlines_of(dest, moment), moment  # may refuse: the calendar
+        if self.process.clocks:
+            runs = clock_rules.runs_of(self.process, instance.history)
+            for mark in marks:
+                runs[mark.clock].apply(mark, moment)
+            passed = tuple(b.decision for b in attempt.branches)
+            moved = clock_rules.marks_for_event(self.process, runs, moment, trigger, instance.state, passed, dest)
+            marks += moved
+            before = tuple(d for d in instance.deadlines if d != deadline)
+            changed = {m.clock for m in moved if m.event in ("started", "restarted", "resumed")}
+            deadlines = _in_order(
+                deadlines + clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)
+            )  # may refuse: the calendar
         entry = Entry(
             at=moment,
             actor=actor.id,
@@ -345,11 +431,8 @@ class Runtime:
             signatures=tuple(Signature(s.role, actor.id, moment) for s in attempt.chosen.transition.signoffs),
             by_deadline=deadline is not None,
             key=key,
+            clocks=marks,
         )
-        if dest == instance.state:
-            deadlines, entered = tuple(d for d in instance.deadlines if d != deadline), instance.entered_at
-        else:
-            deadlines, entered = self._deadlines_of(dest, moment), moment  # may refuse: the calendar
         # Everything is checked; from here on nothing can fail.
         instance.entered_at = entered
         instance.deadlines = deadlines
@@ -398,6 +481,10 @@ class Runtime:
 
 
 _CLOCK = Actor(CLOCK_ACTOR, ())
+
+
+def _in_order(deadlines: tuple[OpenDeadline, ...]) -> tuple[OpenDeadline, ...]:
+    return tuple(sorted(deadlines, key=lambda d: d.due))
 
 _STAGES = ("permission", "signature", "payload", "guard", "data")
 
