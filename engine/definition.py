@@ -40,6 +40,8 @@ from engine.model import (
 from engine.source import DocumentPath
 from engine.timing import parse_duration
 
+_ACTION_KEYS = {"warning": "on_warning", "limit": "on_breach", "ceiling": "on_ceiling"}
+"""Where a clock's point says what reaching it does."""
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _T = TypeVar("_T")
 
@@ -186,14 +188,15 @@ class _StateBuilder:
         thresholds = {}
         for name in CLOCK_THRESHOLDS:
             if name in raw:
-                action = raw.get(f"on_{name}", {})
+                key = _ACTION_KEYS[name]
+                action = raw.get(key, {})
                 thresholds[name] = (
                     parse_duration(raw[name]),
                     ClockAction(
                         action.get("overdue", name != "warning"),
                         action.get("fire"),
                         tuple(action.get("notify", ())),
-                        path + (f"on_{name}",),
+                        path + (key,),
                     ),
                 )
         return Clock(
