@@ -211,7 +211,7 @@ def _report(
     clock: Clock,
     run: ClockRun,
     at: datetime.datetime,
-    due_points: Mapping[tuple[str | None, str | None], datetime.datetime],
+    due_points: Mapping[tuple[str, str | None], datetime.datetime],
 ) -> ClockReport:
     limit = clock.thresholds.get("limit", (None, None))[0]
     reached = dict(run.reached)

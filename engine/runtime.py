@@ -255,8 +255,10 @@ class Runtime:
     def _reach_point(self, instance: Instance, deadline: OpenDeadline, moment: datetime.datetime) -> Entry:
         """A clock reaching its warning, limit or ceiling: fire its action's trigger when the current state
         has it and admits it, else record the point on an entry of its own."""
-        clock = self.process.clocks[deadline.clock or ""]
+        clock = self.process.clocks.get(deadline.clock or "")
         name = deadline.threshold or ""
+        if clock is None or name not in clock.thresholds or deadline not in instance.deadlines:
+            raise UnknownTrigger(f"instance `{instance.id}` has no open clock point {deadline!r}")
         action = clock.thresholds[name][1]
         mark = ClockMark(clock.id, name, action.notify)
         if action.fire is not None and action.fire in self.compiled.triggers[instance.state]:
