@@ -14,9 +14,13 @@ from engine.errors import DefinitionError
 from engine.instances import ClockMark
 from engine.processes import validate_text
 from engine.scenarios import load_scenario
+from engine.service import Workflows
+from engine.stores import Damaged
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 US = dt.timedelta(microseconds=1)
+
+pytest_plugins = ["store_support"]
 
 
 def payloads(name: str) -> dict[str, dict]:
@@ -475,3 +479,28 @@ def test_the_shipped_procedures_promises_are_clocks():
     }.items():
         process = load_process(PROCESSES / f"{name}.yaml")
         assert {c.id: c.thresholds["limit"][0].text for c in process.clocks.values()} == expected
+
+
+# --- stores: a worker fires a clock's points ----------------------------------------------------------------
+
+
+def test_a_worker_fires_a_clock_breach_in_every_store(store_url):
+    """The next point of each running clock is a stored deadline: memory, SQLite and PostgreSQL workers
+    claim it, record the breach at its due time (firing its trigger where the state has it, else on an
+    entry of its own) and the stored instance replays; `list --overdue` finds it."""
+    contact = payloads("complaint")["contact"]
+    with Workflows(store_url, clock=lambda: CONTACT) as workflows:
+        workflows.register(PROCESSES / "complaint.yaml")
+        instance = workflows.start("complaint", CUSTOMER, at=OPENED, instance_id="TS-1")
+        workflows.fire(instance.id, "contact", CUSTOMER, contact, at=CONTACT)
+        first, second = CONTACT + dt.timedelta(hours=24), CONTACT + dt.timedelta(hours=72)
+        assert workflows.fire_due(first - US, worker_id="w") == 0
+        assert workflows.fire_due(second, worker_id="w") == 2
+        history = workflows.history(instance.id)
+        breaches = [(e.at, e.trigger, [m.clock for m in e.clocks]) for e in history if e.by_deadline]
+        assert breaches == [(first, "escalate", ["first_response"]), (second, None, ["resolve_or_progress"])]
+        reports = {r.clock: r.status for r in workflows.clocks(instance.id, second)}
+        assert reports == {"first_response": "breached", "resolve_or_progress": "breached", "follow_up": "idle"}
+        assert [s.id for s in workflows.list(overdue_at=second) if not isinstance(s, Damaged)] == ["TS-1"]
+        workflows.verify(instance.id)
+        assert workflows.fire_due(second + dt.timedelta(days=30), worker_id="w") == 0
