@@ -13,6 +13,9 @@ from engine import Actor, Runtime, instance_from_json, instance_to_json, load_pr
 from engine.errors import DefinitionError
 from engine.instances import ClockMark
 from engine.processes import validate_text
+from engine.render.diagram import extract
+from engine.render.dot import to_dot
+from engine.render.mermaid import to_mermaid
 from engine.scenarios import load_scenario
 from engine.service import Workflows
 from engine.stores import Damaged
@@ -504,3 +507,27 @@ def test_a_worker_fires_a_clock_breach_in_every_store(store_url):
         assert [s.id for s in workflows.list(overdue_at=second) if not isinstance(s, Damaged)] == ["TS-1"]
         workflows.verify(instance.id)
         assert workflows.fire_due(second + dt.timedelta(days=30), worker_id="w") == 0
+
+
+# --- the chart ----------------------------------------------------------------------------------------------
+
+
+def test_the_chart_draws_each_clock_as_a_note_bracketing_the_steps_it_times():
+    process = load_process(PROCESSES / "return_repair.yaml")
+    diagram = extract(process, "en")
+    band = next(b for b in diagram.clocks if b.id == "rework")
+    assert band.title == "⏱ Rework within 3 days, never beyond 7\nlimit 3 days · ceiling 7 days"
+    assert {"repair", "quality_check"} <= set(band.covers) and "notify_result" not in band.covers
+    dot = to_dot(diagram, "en")
+    assert '"clock_rework" -> "quality_check" [style="dotted"' in dot
+    assert "a promise across" in dot  # the legend in the caption
+    mermaid = to_mermaid(diagram)
+    assert "clock_rework -.- s_quality_check" in mermaid and "class clock_rework,clock_follow_up clock" in mermaid
+
+
+def test_a_step_where_a_clock_pauses_is_bracketed_differently():
+    diagram = extract(demo().process, "en")
+    (band,) = diagram.clocks
+    assert band.paused == ("on_hold",)
+    assert '"clock_handling" -> "on_hold" [style="dashed"' in to_dot(diagram, "en")
+    assert 'clock_handling -. "⏸" .- s_on_hold' in to_mermaid(diagram)
