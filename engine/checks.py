@@ -592,7 +592,7 @@ def check_clock_references(process: Process, graph: nx.DiGraph[str]) -> Iterator
                 yield from _reference(process, clock.path + (key, "on", i), name, triggers, "trigger")
         for i, name in enumerate(clock.pauses):
             yield from _reference(process, clock.path + ("pauses", i), name, process.states, "state")
-        for name, (_, action) in clock.thresholds.items():
+        for _, action in clock.thresholds.values():
             for i, role in enumerate(action.notify):
                 yield from _reference(process, action.path + ("notify", i), role, process.roles, "role")
             if action.fire is None:
@@ -672,7 +672,8 @@ def check_clock_paths(process: Process, graph: nx.DiGraph[str]) -> Iterator[Prob
                 process,
                 clock.path + ("stops",),
                 "clock-may-not-stop",
-                f"clock `{clock.id}` started in `{begin}` can stop on no path after it; only the end of the case stops it",
+                f"clock `{clock.id}` started in `{begin}` can stop on no path after it; "
+                "only the end of the case stops it",
             )
         running = set(begins)
         for begin in begins:

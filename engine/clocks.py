@@ -181,11 +181,11 @@ def clock_deadlines(
                 deadlines.append(OpenDeadline(state, old.due, CLOCK_FIRE, clock.id, name))
             elif run.running and run.since is not None:
                 left = limit_length(duration, process.calendar) - run.used(duration, process, at)
-                deadlines.append(OpenDeadline(state, due_after(at, left, duration, process.calendar), CLOCK_FIRE, clock.id, name))
+                deadlines.append(
+                    OpenDeadline(state, due_after(at, left, duration, process.calendar), CLOCK_FIRE, clock.id, name)
+                )
         breached = [
-            when
-            for name, when in run.reached.items()
-            if name in clock.thresholds and clock.thresholds[name][1].overdue
+            when for name, when in run.reached.items() if name in clock.thresholds and clock.thresholds[name][1].overdue
         ]
         if run.active and breached:
             deadlines.append(OpenDeadline(state, min(breached), None, clock.id, "overdue"))

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 from engine.loader import LocatedDocument
 from engine.model import (
+    CLOCK_THRESHOLDS,
     END_OF_DAY,
     Assignment,
     Branch,
-    CLOCK_THRESHOLDS,
     Calendar,
     Clock,
     ClockAction,

@@ -311,7 +311,8 @@ class Runtime:
                 (
                     d
                     for d in instance.deadlines
-                    if (d.clock, d.threshold) == (point.clock, point.event) and d.fire is not None
+                    if (d.clock, d.threshold) == (point.clock, point.event)
+                    and d.fire is not None
                     and d.due <= recorded.at
                 ),
                 None,
@@ -487,6 +488,7 @@ _CLOCK = Actor(CLOCK_ACTOR, ())
 
 def _in_order(deadlines: tuple[OpenDeadline, ...]) -> tuple[OpenDeadline, ...]:
     return tuple(sorted(deadlines, key=lambda d: d.due))
+
 
 _STAGES = ("permission", "signature", "payload", "guard", "data")
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from engine.clocks import ClockReport
 from engine.errors import (
     DamagedRecord,
     DefinitionError,
@@ -46,7 +47,6 @@ from engine.errors import (
     StaleVersion,
     StoreError,
 )
-from engine.clocks import ClockReport
 from engine.files import read_bounded
 from engine.inputs import json_object
 from engine.instances import Entry, Instance, OpenDeadline
@@ -306,9 +306,7 @@ class Workflows:
         states = runtime.process.states
         unknown = [s for s in (instance.state, *(d.state for d in instance.deadlines)) if s not in states]
         clocks = runtime.process.clocks
-        unknown += [
-            f"{d.clock}` (a clock" for d in instance.deadlines if d.clock is not None and d.clock not in clocks
-        ]
+        unknown += [f"{d.clock}` (a clock" for d in instance.deadlines if d.clock is not None and d.clock not in clocks]
         if unknown:
             raise DamagedRecord(
                 f"{self.store.url}: instance `{instance.id}` is stored in state `{unknown[0]}`, which "

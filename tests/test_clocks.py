@@ -389,7 +389,10 @@ def test_a_working_day_clock_warns_and_breaches_on_the_calendar_and_pauses_while
 @pytest.mark.parametrize("restart, used", [(False, dt.timedelta(hours=3)), (True, dt.timedelta(hours=1))])
 def test_a_stopped_clock_started_again_carries_on_unless_it_restarts(restart, used):
     runtime = demo(
-        ("    starts: {enter: [quote]}\n    stops: {enter: [done]}\n", "    starts: {enter: [accept]}\n    stops: {leave: [accept]}\n"),
+        (
+            "    starts: {enter: [quote]}\n    stops: {enter: [done]}\n",
+            "    starts: {enter: [accept]}\n    stops: {leave: [accept]}\n",
+        ),
         ("    limit: 2 working days\n", f"    limit: 2 working days\n    restart: {str(restart).lower()}\n"),
     )
     instance = runtime.start(CUSTOMER_W, at=MONDAY)
