@@ -595,15 +595,16 @@ def check_clock_references(process: Process, graph: nx.DiGraph[str]) -> Iterator
         for _, action in clock.thresholds.values():
             for i, role in enumerate(action.notify):
                 yield from _reference(process, action.path + ("notify", i), role, process.roles, "role")
-            if action.fire is None:
-                continue
-            if action.fire not in triggers:
-                yield from _reference(process, action.path + ("fire",), action.fire, triggers, "trigger")
-                continue
-            for transition in process.transitions:
-                if transition.trigger == action.fire:
-                    deadline = Deadline(None, action.fire, action.path)
-                    yield from _deadline_trigger_problems(process, deadline, transition)
+            written = _get_text(process, action.path + ("fire",)) is not None
+            for i, fire in enumerate(action.fire):
+                where = action.path + (("fire",) if written else ("fire", i))
+                if fire not in triggers:
+                    yield from _reference(process, where, fire, triggers, "trigger")
+                    continue
+                for transition in process.transitions:
+                    if transition.trigger == fire:
+                        deadline = Deadline(None, fire, action.path)  # located at the action's `fire`
+                        yield from _deadline_trigger_problems(process, deadline, transition)
 
 
 def check_clock_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:

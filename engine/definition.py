@@ -194,7 +194,7 @@ class _StateBuilder:
                     parse_duration(raw[name]),
                     ClockAction(
                         action.get("overdue", name != "warning"),
-                        action.get("fire"),
+                        _names(action.get("fire", ())),
                         tuple(action.get("notify", ())),
                         path + (key,),
                     ),
@@ -221,6 +221,10 @@ class _StateBuilder:
 
 def _source_document(key: str, raw: Mapping[str, Any]) -> SourceDocument:
     return SourceDocument(key, raw["file"], _text(raw["title"]), raw.get("sections"))
+
+
+def _names(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    return (raw,) if isinstance(raw, str) else tuple(raw)
 
 
 def _clock_point(raw: Mapping[str, Any]) -> ClockPoint:

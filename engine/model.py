@@ -250,8 +250,8 @@ class ClockAction:
     """What reaching a clock's warning, limit or ceiling does, besides its history entry."""
 
     overdue: bool
-    fire: str | None
-    """A trigger to fire, when the state the case is in then has it."""
+    fire: tuple[str, ...]
+    """Triggers to fire: the first one the state the case is in then has (none: the point is only recorded)."""
     notify: tuple[str, ...]
     """Roles a notification is due to (recorded in the history; delivering it is not the engine's)."""
     path: DocumentPath

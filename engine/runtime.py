@@ -261,9 +261,10 @@ class Runtime:
             raise UnknownTrigger(f"instance `{instance.id}` has no open clock point {deadline!r}")
         action = clock.thresholds[name][1]
         mark = ClockMark(clock.id, name, action.notify)
-        if action.fire is not None and action.fire in self.compiled.triggers[instance.state]:
+        fire = next((t for t in action.fire if t in self.compiled.triggers[instance.state]), None)
+        if fire is not None:
             try:
-                return self._apply(instance, action.fire, _CLOCK, {}, moment, None, deadline, (mark,))
+                return self._apply(instance, fire, _CLOCK, {}, moment, None, deadline, (mark,))
             except EventRefused:
                 pass  # the point is still reached and recorded; the trigger is not taken
         check_time(moment, "the clock's due time")

@@ -5,11 +5,13 @@ the same clocks; bad clocks in the YAML are refused where they are written; a wo
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 from conftest import FIXTURE, PROCESSES, mutate
 
 from engine import Actor, Runtime, instance_from_json, instance_to_json, load_process, load_process_text
+from engine.cli import run
 from engine.errors import DefinitionError
 from engine.instances import ClockMark
 from engine.processes import validate_text
@@ -139,7 +141,8 @@ def test_solved_or_progress_breaches_at_72_hours_wherever_the_case_is():
     case.fire("go_on_site", TECH, CONTACT + dt.timedelta(hours=30), address="上海")
     case.fire("escalate", SUPERVISOR, CONTACT + dt.timedelta(hours=60))  # onsite_service → itself
     case.assert_breaches_exactly_at("resolve_or_progress", CONTACT + dt.timedelta(hours=72))
-    assert case.instance.state == "onsite_service"  # no report_progress there: the breach is recorded
+    assert case.instance.history[-1].trigger == "escalate"  # no report_progress there: the first it has
+    assert case.instance.state == "onsite_service"
     assert case.clock("resolve_or_progress", CONTACT + dt.timedelta(hours=80)).status == "breached"
     case.assert_replays()
 
@@ -492,23 +495,37 @@ def test_the_shipped_procedures_promises_are_clocks():
 
 def test_a_worker_fires_a_clock_breach_in_every_store(store_url):
     """The next point of each running clock is a stored deadline: memory, SQLite and PostgreSQL workers
-    claim it, record the breach at its due time (firing its trigger where the state has it, else on an
-    entry of its own) and the stored instance replays; `list --overdue` finds it."""
+    claim it and record the breach at its due time, firing its trigger where the state has one (TS-1,
+    never answered, is escalated twice in `register`) and on an entry of its own where it has none
+    (TS-2 waits in `progress_report`); the stored instances replay and `list --overdue` finds them."""
     contact = payloads("complaint")["contact"]
     with Workflows(store_url, clock=lambda: CONTACT) as workflows:
         workflows.register(PROCESSES / "complaint.yaml")
-        instance = workflows.start("complaint", CUSTOMER, at=OPENED, instance_id="TS-1")
-        workflows.fire(instance.id, "contact", CUSTOMER, contact, at=CONTACT)
+        for instance_id in ("TS-1", "TS-2"):
+            workflows.start("complaint", CUSTOMER, at=OPENED, instance_id=instance_id)
+            workflows.fire(instance_id, "contact", CUSTOMER, contact, at=CONTACT)
+        classified = {"category": "complaint", "complexity": "complex", "first_reply": "已登记"}
+        workflows.fire("TS-2", "classify", AGENT, classified, at=CONTACT + dt.timedelta(hours=1))
+        workflows.fire("TS-2", "report_progress", TECH, at=CONTACT + dt.timedelta(hours=2))
         first, second = CONTACT + dt.timedelta(hours=24), CONTACT + dt.timedelta(hours=72)
         assert workflows.fire_due(first - US, worker_id="w") == 0
-        assert workflows.fire_due(second, worker_id="w") == 2
-        history = workflows.history(instance.id)
-        breaches = [(e.at, e.trigger, [m.clock for m in e.clocks]) for e in history if e.by_deadline]
-        assert breaches == [(first, "escalate", ["first_response"]), (second, None, ["resolve_or_progress"])]
-        reports = {r.clock: r.status for r in workflows.clocks(instance.id, second)}
-        assert reports == {"first_response": "breached", "resolve_or_progress": "breached", "follow_up": "idle"}
-        assert [s.id for s in workflows.list(overdue_at=second) if not isinstance(s, Damaged)] == ["TS-1"]
-        workflows.verify(instance.id)
+        assert workflows.fire_due(second, worker_id="w") == 3
+
+        def breaches(instance_id: str) -> list[tuple[dt.datetime, str | None, list[str]]]:
+            history = workflows.history(instance_id)
+            return [(e.at, e.trigger, [m.clock for m in e.clocks]) for e in history if e.by_deadline]
+
+        assert breaches("TS-1") == [
+            (first, "escalate", ["first_response"]),
+            (second, "escalate", ["resolve_or_progress"]),
+        ]
+        assert breaches("TS-2") == [(second, None, ["resolve_or_progress"])]
+        reports = {r.clock: r.status for r in workflows.clocks("TS-2", second)}
+        assert reports == {"first_response": "stopped", "resolve_or_progress": "breached", "follow_up": "idle"}
+        overdue = [s.id for s in workflows.list(overdue_at=second) if not isinstance(s, Damaged)]
+        assert sorted(overdue) == ["TS-1", "TS-2"]
+        workflows.verify("TS-1")
+        workflows.verify("TS-2")
         assert workflows.fire_due(second + dt.timedelta(days=30), worker_id="w") == 0
 
 
@@ -534,3 +551,22 @@ def test_a_step_where_a_clock_pauses_is_bracketed_differently():
     assert band.paused == ("on_hold",)
     assert '"clock_handling" -> "on_hold" [style="dashed"' in to_dot(diagram, "en")
     assert 'clock_handling -. "⏸" .- s_on_hold' in to_mermaid(diagram)
+
+
+def test_procflow_show_prints_each_clock(sqlite_url):
+    """`procflow show` lists every clock of the instance with its status, time used and what is due."""
+    with Workflows(sqlite_url) as workflows:
+        workflows.register(PROCESSES / "complaint.yaml")
+        instance = workflows.start("complaint", CUSTOMER, at=OPENED, instance_id="TS-9")
+        workflows.fire(instance.id, "contact", CUSTOMER, payloads("complaint")["contact"], at=CONTACT)
+        workflows.fire_due(CONTACT + dt.timedelta(hours=24), worker_id="w")
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["show", "TS-9", "--store", sqlite_url], out, err) == 0, err.getvalue()
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("clock:")]
+    assert len(lines) == 3
+    assert lines[0].startswith("clock:    first_response 24小时内初步响应 / First response within 24 hours: breached")
+    assert f"limit reached {(CONTACT + dt.timedelta(hours=24)).isoformat()}" in lines[0]
+    assert lines[2].startswith(
+        "clock:    follow_up 售后服务完成后一周内回访 / Follow-up within a week of the service: idle"
+    )
+    assert "procflow:clock" not in out.getvalue()  # a clock's points are shown with it, not as deadlines
