@@ -19,10 +19,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.instances import CLOCK_FIRE, ClockMark, Entry, OpenDeadline
-from engine.model import Clock, ClockPoint, Duration, Process, StateKind, Text
+from engine.model import CLOCK_THRESHOLDS, Clock, ClockPoint, Duration, Process, StateKind, Text
 from engine.timing import due_after, limit_length, running_time
 
-_POINTS = ("warning", "limit", "ceiling")
 _BREACHES = ("limit", "ceiling")
 
 
@@ -247,7 +246,7 @@ def _report(
         elapsed=elapsed,
         remaining=max(allowed - elapsed, datetime.timedelta(0)),
         limit=limit.text if limit is not None else "",
-        reached=tuple(sorted(((n, w) for n, w in reached.items()), key=lambda p: _POINTS.index(p[0]))),
+        reached=tuple(sorted(((n, w) for n, w in reached.items()), key=lambda p: CLOCK_THRESHOLDS.index(p[0]))),
         next=following,
         due=due,
         started_at=run.started_at,

@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 from engine.loader import LocatedDocument
 from engine.model import (
-    CLOCK_THRESHOLDS,
     END_OF_DAY,
     Assignment,
     Branch,
@@ -40,8 +39,6 @@ from engine.model import (
 from engine.source import DocumentPath
 from engine.timing import parse_duration
 
-_ACTION_KEYS = {"warning": "on_warning", "limit": "on_breach", "ceiling": "on_ceiling"}
-"""Where a clock's point says what reaching it does."""
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _T = TypeVar("_T")
 
@@ -185,20 +182,16 @@ class _StateBuilder:
 
     def clock(self, clock_id: str, raw: Mapping[str, Any]) -> Clock:
         path: DocumentPath = ("clocks", clock_id)
-        thresholds = {}
-        for name in CLOCK_THRESHOLDS:
-            if name in raw:
-                key = _ACTION_KEYS[name]
-                action = raw.get(key, {})
-                thresholds[name] = (
-                    parse_duration(raw[name]),
-                    ClockAction(
-                        action.get("overdue", name != "warning"),
-                        _names(action.get("fire", ())),
-                        tuple(action.get("notify", ())),
-                        path + (key,),
-                    ),
-                )
+        points = (
+            ("warning", raw.get("warning"), raw.get("on_warning"), "on_warning"),
+            ("limit", raw.get("limit"), raw.get("on_breach"), "on_breach"),
+            ("ceiling", raw.get("ceiling"), raw.get("on_ceiling"), "on_ceiling"),
+        )
+        thresholds = {
+            name: (parse_duration(written), _clock_action(action or {}, name, path + (key,)))
+            for name, written, action, key in points
+            if written is not None
+        }
         return Clock(
             id=clock_id,
             label=_text(raw),
@@ -225,6 +218,13 @@ def _source_document(key: str, raw: Mapping[str, Any]) -> SourceDocument:
 
 def _names(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return (raw,) if isinstance(raw, str) else tuple(raw)
+
+
+def _clock_action(raw: Mapping[str, Any], name: str, path: DocumentPath) -> ClockAction:
+    """What reaching a point does; only the limit and the ceiling mark the instance overdue by default."""
+    return ClockAction(
+        raw.get("overdue", name != "warning"), _names(raw.get("fire", ())), tuple(raw.get("notify", ())), path
+    )
 
 
 def _clock_point(raw: Mapping[str, Any]) -> ClockPoint:

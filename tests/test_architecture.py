@@ -23,6 +23,7 @@ LAYERS = [
     "timing",
     "inputs",
     "instances",
+    "clocks",
     "definition",
     "checks",
     "processes",
