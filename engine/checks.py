@@ -590,6 +590,15 @@ def check_clock_references(process: Process, graph: nx.DiGraph[str]) -> Iterator
                     yield from _reference(process, clock.path + (key, part, i), name, process.states, "state")
             for i, name in enumerate(point.on):
                 yield from _reference(process, clock.path + (key, "on", i), name, triggers, "trigger")
+                leaving = sorted({s for t in process.transitions if t.trigger == name for s in t.sources})
+                if len(leaving) > 1 and not any(t.shared and t.trigger == name for t in process.transitions):
+                    yield _warning(
+                        process,
+                        clock.path + (key, "on", i),
+                        "clock-trigger-several-states",
+                        f"clock `{clock.id}`: `{name}` leaves several states ({', '.join(f'`{s}`' for s in leaving)}) "
+                        f"and counts from any of them; to mean one, write `leave: [{leaving[0]}]`",
+                    )
         for i, name in enumerate(clock.pauses):
             yield from _reference(process, clock.path + ("pauses", i), name, process.states, "state")
         for _, action in clock.thresholds.values():

@@ -570,3 +570,13 @@ def test_procflow_show_prints_each_clock(sqlite_url):
         "clock:    follow_up 售后服务完成后一周内回访 / Follow-up within a week of the service: idle"
     )
     assert "procflow:clock" not in out.getvalue()  # a clock's points are shown with it, not as deadlines
+
+
+def test_a_clock_trigger_that_leaves_several_states_is_warned_about():
+    """return_repair's customer `shipped` the product in, and the centre `shipped` it back: a clock on
+    `shipped` would start on both, so the check says to name the state left instead."""
+    text = (PROCESSES / "return_repair.yaml").read_text(encoding="utf-8")
+    text = mutate(text, ("starts: {leave: [pack_and_ship], on: [accept_and_collect]}", "starts: {on: [shipped]}"))
+    found = problems(text)
+    assert any("`shipped` leaves several states" in p and "`leave: [" in p for p in found), found
+    assert problems((PROCESSES / "return_repair.yaml").read_text(encoding="utf-8")) == []
