@@ -536,7 +536,7 @@ def test_the_chart_draws_each_clock_as_a_note_bracketing_the_steps_it_times():
     process = load_process(PROCESSES / "return_repair.yaml")
     diagram = extract(process, "en")
     band = next(b for b in diagram.clocks if b.id == "rework")
-    assert band.title == "⏱ Rework within 3 days, never beyond 7\nlimit 3 days · ceiling 7 days"
+    assert band.title == "Clock: Rework within 3 days, never beyond 7\nlimit 3 days · ceiling 7 days"
     assert {"repair", "quality_check"} <= set(band.covers) and "notify_result" not in band.covers
     dot = to_dot(diagram, "en")
     assert '"clock_rework" -> "quality_check" [style="dotted"' in dot
@@ -550,7 +550,7 @@ def test_a_step_where_a_clock_pauses_is_bracketed_differently():
     (band,) = diagram.clocks
     assert band.paused == ("on_hold",)
     assert '"clock_handling" -> "on_hold" [style="dashed"' in to_dot(diagram, "en")
-    assert 'clock_handling -. "⏸" .- s_on_hold' in to_mermaid(diagram)
+    assert 'clock_handling -. "paused" .- s_on_hold' in to_mermaid(diagram)
 
 
 def test_procflow_show_prints_each_clock(sqlite_url):

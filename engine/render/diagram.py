@@ -175,7 +175,7 @@ def _clock_band(process: Process, clock: Clock, lang: Lang) -> ClockBand:
         moments.append(f"{word}: {', '.join(said)}")
     return ClockBand(
         id=clock.id,
-        title="⏱ " + text(clock.label, lang) + "\n" + " · ".join(points),
+        title=_words(lang, "时钟", "Clock") + ": " + text(clock.label, lang) + "\n" + " · ".join(points),
         covers=covers,
         paused=tuple(s for s in covers if s in clock.pauses),
         tooltip=f"{clock.id} · " + "; ".join(moments),

@@ -259,8 +259,8 @@ def _caption(diagram: Diagram, lang: Lang, overlay: Overlay | None) -> str:
     if diagram.clocks:
         legend = _words(
             lang,
-            "⏱ 时钟：跨步骤的承诺时限，点线连到它计时的步骤（虚线：等待客户时暂停）",
-            "⏱ clock: a promise across steps, dotted to the steps it times (dashed: paused while waiting)",
+            "时钟：跨步骤的承诺时限，点线连到它计时的步骤（虚线：等待客户时暂停）",
+            "Clock: a promise across steps, dotted to the steps it times (dashed: paused while waiting)",
         )
         lines.append(_tag(f'FONT POINT-SIZE="10" COLOR="{CLOCK_COLOURS[0]}"', _html_lines(legend, 100)))
     if overlay is not None:

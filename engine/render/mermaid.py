@@ -99,7 +99,7 @@ def _clock(band: ClockBand, ids: _Ids) -> list[str]:
     note = ids.clock(band.id)
     lines = [f'{note}[/"{label(band.title)}"/]']
     for state in band.covers:
-        link = '-. "⏸" .-' if state in band.paused else "-.-"
+        link = '-. "paused" .-' if state in band.paused else "-.-"
         lines.append(f"{note} {link} {ids.node(state)}")
     return lines
 
