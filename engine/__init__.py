@@ -7,6 +7,7 @@ Keep instances in a store with ``Workflows(store_url)``: ``register``, ``start``
 ``list``, ``fire_due``.
 """
 
+from engine.clocks import ClockReport
 from engine.errors import (
     BookError,
     ConflictError,
@@ -45,6 +46,7 @@ from engine.errors import (
 )
 from engine.instances import (
     BranchTaken,
+    ClockMark,
     Entry,
     Instance,
     OpenDeadline,
@@ -57,6 +59,7 @@ from engine.instances import (
 from engine.model import (
     Branch,
     Calendar,
+    Clock,
     Deadline,
     Duration,
     Process,
@@ -91,6 +94,9 @@ __all__ = [
     "Advanced",
     "BranchTaken",
     "Choice",
+    "Clock",
+    "ClockMark",
+    "ClockReport",
     "Entry",
     "EventRefused",
     "GuardFailed",

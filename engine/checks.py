@@ -19,6 +19,7 @@ from engine.expressions import MAX_NUMBER, compile_expression
 from engine.fragments import date_fields, resolve_pointer
 from engine.messages import parse_message
 from engine.model import (
+    ClockPoint,
     DataLimit,
     Deadline,
     FrozenJson,
@@ -32,7 +33,7 @@ from engine.model import (
 )
 from engine.schema import did_you_mean, zero_time_limit
 from engine.source import DocumentPath
-from engine.timing import limit_problem
+from engine.timing import limit_length, limit_problem
 
 Check = Callable[[Process, "nx.DiGraph[str]"], Iterator[Problem]]
 
@@ -989,6 +990,153 @@ def check_unbound_records(process: Process, graph: nx.DiGraph[str]) -> Iterator[
                 )
 
 
+# --- clocks ------------------------------------------------------------------------------------------
+
+
+def check_clock_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """Every state, trigger and role a clock names is declared; a trigger its points fire needs no person."""
+    triggers = {t.trigger: t for t in process.transitions}
+    for clock in process.clocks.values():
+        if clock.source is not None:
+            yield from _reference(
+                process, clock.path + ("source", "document"), clock.source.document, process.sources, "source document"
+            )
+        for key, point in (("starts", clock.starts), ("stops", clock.stops)):
+            for part in ("enter", "leave"):
+                for i, name in enumerate(getattr(point, part)):
+                    yield from _reference(process, clock.path + (key, part, i), name, process.states, "state")
+            for i, name in enumerate(point.on):
+                yield from _reference(process, clock.path + (key, "on", i), name, triggers, "trigger")
+                leaving = sorted({s for t in process.transitions if t.trigger == name for s in t.sources})
+                if len(leaving) > 1 and not any(t.shared and t.trigger == name for t in process.transitions):
+                    yield _warning(
+                        process,
+                        clock.path + (key, "on", i),
+                        "clock-trigger-several-states",
+                        f"clock `{clock.id}`: `{name}` leaves several states ({', '.join(f'`{s}`' for s in leaving)}) "
+                        f"and counts from any of them; to mean one, write `leave: [{leaving[0]}]`",
+                    )
+        for i, name in enumerate(clock.pauses):
+            yield from _reference(process, clock.path + ("pauses", i), name, process.states, "state")
+        for _, action in clock.thresholds.values():
+            for i, role in enumerate(action.notify):
+                yield from _reference(process, action.path + ("notify", i), role, process.roles, "role")
+            written = _get_text(process, action.path + ("fire",)) is not None
+            for i, fire in enumerate(action.fire):
+                where = action.path + (("fire",) if written else ("fire", i))
+                if fire not in triggers:
+                    yield from _reference(process, where, fire, triggers, "trigger")
+                    continue
+                for transition in process.transitions:
+                    if transition.trigger == fire:
+                        deadline = Deadline(None, fire, action.path)  # located at the action's `fire`
+                        yield from _deadline_trigger_problems(process, deadline, transition)
+
+
+def check_clock_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """Each point is a usable time; the warning comes before the limit, the ceiling after it."""
+    for clock in process.clocks.values():
+        lengths = {}
+        for name, (duration, _) in clock.thresholds.items():
+            path = clock.path + (name,)
+            if duration is None:
+                text = _get_text(process, path) or ""
+                yield _error(process, path, "zero-time-limit", zero_time_limit(text))
+                continue
+            problem = limit_problem(duration, process.calendar)
+            if problem is not None:
+                yield _error(process, path, "limit-too-long", f"clock `{clock.id}`: {problem}")
+                continue
+            lengths[name] = duration
+        limit = lengths.get("limit")
+        for name, wrong in (("warning", "before"), ("ceiling", "after")):
+            other = lengths.get(name)
+            if limit is None or other is None or other.working != limit.working:
+                continue  # working and elapsed time are not compared: the calendar decides
+            shorter = limit_length(other, process.calendar) < limit_length(limit, process.calendar)
+            if shorter != (name == "warning"):
+                yield _error(
+                    process,
+                    clock.path + (name,),
+                    "clock-order",
+                    f"clock `{clock.id}`: its {name} `{other.text}` must come {wrong} its limit `{limit.text}`",
+                )
+
+
+def check_clock_paths(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """Each clock can start on some path from the start, and stop on some path after it starts; warnings
+    for a clock that can stop on no path from one of its starts, and for one that can never breach
+    (it only ever runs in decisions and pauses)."""
+    start = process.start
+    if start is None:
+        return
+    reachable = {start.id} | nx.descendants(graph, start.id)
+    for clock in process.clocks.values():
+        begins = {
+            s for s in _clock_point_states(process, graph, clock.starts) & reachable if not process.states[s].is_final
+        }  # a clock does not start on the way into a final state
+        if not begins:
+            yield _error(
+                process,
+                clock.path + ("starts",),
+                "clock-never-starts",
+                f"clock `{clock.id}` never starts: none of its `starts` can happen on any path from `{start.id}`",
+            )
+            continue
+        ends = _clock_point_states(process, graph, clock.stops)
+        stopping = [b for b in sorted(begins) if _can_stop(process, graph, clock.stops, ends, b)]
+        if not stopping:
+            yield _error(
+                process,
+                clock.path + ("stops",),
+                "clock-never-stops",
+                f"clock `{clock.id}` never stops: none of its `stops` can happen after it starts "
+                f"(it starts in {', '.join(f'`{b}`' for b in sorted(begins))})",
+            )
+            continue
+        for begin in sorted(begins - set(stopping)):
+            yield _warning(
+                process,
+                clock.path + ("stops",),
+                "clock-may-not-stop",
+                f"clock `{clock.id}` started in `{begin}` can stop on no path after it; "
+                "only the end of the case stops it",
+            )
+        running = set(begins)
+        for begin in begins:
+            running |= nx.descendants(graph, begin)
+        timed = {
+            s
+            for s in running
+            if process.states[s].kind not in (StateKind.DECISION, StateKind.FINAL) and s not in clock.pauses
+        }
+        if not timed:
+            yield _warning(
+                process,
+                clock.path,
+                "clock-never-breaches",
+                f"clock `{clock.id}` can never breach: it only runs in decisions and its pauses, which take no time",
+            )
+
+
+def _clock_point_states(process: Process, graph: nx.DiGraph[str], point: ClockPoint) -> set[str]:
+    """The states a case can be in just after one of the point's moments."""
+    states = {s for s in point.enter if s in process.states}
+    states |= {d for s in point.leave if s in graph for d in graph.successors(s)}
+    states |= {t.dest for t in process.transitions if t.trigger in point.on and t.dest in process.states}
+    return states
+
+
+def _can_stop(process: Process, graph: nx.DiGraph[str], point: ClockPoint, ends: set[str], begin: str) -> bool:
+    after = nx.descendants(graph, begin)
+    if ends & after:
+        return True
+    around = after | {begin}
+    if any(s in around for s in point.leave):
+        return True
+    return any(t.trigger in point.on for s in around for t in process.states[s].transitions)
+
+
 CHECKS: tuple[Check, ...] = (
     check_single_start,
     check_state_references,
@@ -1016,6 +1164,9 @@ CHECKS: tuple[Check, ...] = (
     check_record_fields,
     check_required_records_on_paths,
     check_unbound_records,
+    check_clock_references,
+    check_clock_limits,
+    check_clock_paths,
 )
 
 

@@ -19,6 +19,9 @@ from engine.model import (
     Assignment,
     Branch,
     Calendar,
+    Clock,
+    ClockAction,
+    ClockPoint,
     DataLimit,
     Deadline,
     Department,
@@ -91,6 +94,7 @@ def build_process(document: LocatedDocument) -> Process:
         document=freeze_json(data),
         content_hash=content_hash(data),
         source_map=document.source_map,
+        clocks=_frozen({k: builder.clock(k, v) for k, v in data.get("clocks", {}).items()}),
     )
 
 
@@ -222,6 +226,30 @@ class _StateBuilder:
             return ()
         return self.records if raw == "all" else tuple(raw)
 
+    def clock(self, clock_id: str, raw: Mapping[str, Any]) -> Clock:
+        path: DocumentPath = ("clocks", clock_id)
+        points = (
+            ("warning", raw.get("warning"), raw.get("on_warning"), "on_warning"),
+            ("limit", raw.get("limit"), raw.get("on_breach"), "on_breach"),
+            ("ceiling", raw.get("ceiling"), raw.get("on_ceiling"), "on_ceiling"),
+        )
+        thresholds = {
+            name: (parse_duration(written), _clock_action(action or {}, name, path + (key,)))
+            for name, written, action, key in points
+            if written is not None
+        }
+        return Clock(
+            id=clock_id,
+            label=_text(raw),
+            source=self.source_ref(raw.get("source")),
+            starts=_clock_point(raw["starts"]),
+            stops=_clock_point(raw["stops"]),
+            pauses=tuple(raw.get("pauses", ())),
+            restart=raw.get("restart", False),
+            thresholds=_frozen(thresholds),
+            path=path,
+        )
+
     def source_ref(self, raw: Any) -> SourceRef | None:
         if raw is None:
             return None
@@ -256,6 +284,21 @@ def _data_limit(raw: Mapping[str, Any], path: DocumentPath) -> DataLimit:
 
 def _source_document(key: str, raw: Mapping[str, Any]) -> SourceDocument:
     return SourceDocument(key, raw["file"], _text(raw["title"]), raw.get("sections"))
+
+
+def _names(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    return (raw,) if isinstance(raw, str) else tuple(raw)
+
+
+def _clock_action(raw: Mapping[str, Any], name: str, path: DocumentPath) -> ClockAction:
+    """What reaching a point does; only the limit and the ceiling mark the instance overdue by default."""
+    return ClockAction(
+        raw.get("overdue", name != "warning"), _names(raw.get("fire", ())), tuple(raw.get("notify", ())), path
+    )
+
+
+def _clock_point(raw: Mapping[str, Any]) -> ClockPoint:
+    return ClockPoint(tuple(raw.get("enter", ())), tuple(raw.get("leave", ())), tuple(raw.get("on", ())))
 
 
 def _calendar(raw: Mapping[str, Any]) -> Calendar:

@@ -65,6 +65,21 @@ class BranchTaken:
     dest: str
 
 
+CLOCK_EVENTS = ("started", "restarted", "paused", "resumed", "stopped", "warning", "limit", "ceiling")
+"""What can happen to a clock: the first five at an event, the last three when its running time reaches
+that threshold (``limit`` and ``ceiling`` are breaches)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClockMark:
+    """Something that happened to one of the process's clocks, recorded on the history entry of the
+    moment it happened. ``notify`` lists the roles a notification became due to."""
+
+    clock: str
+    event: str
+    notify: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class NotificationDue:
     """Someone to tell something, recorded with the event that made it due; delivering it is not the
@@ -130,6 +145,14 @@ class Entry:
     """The notifications the event made due, in the order declared: the transition's, then each state's entered."""
     records: tuple[RecordWritten, ...] = ()
     """The record versions this event wrote (``produces``, ``amends``)."""
+    clocks: tuple[ClockMark, ...] = ()
+    """What happened to the process's clocks with this entry. An entry with clocks but no trigger (and a
+    ``source``) is a clock's warning or breach on its own, recorded by the engine at that moment."""
+
+    @property
+    def clock_only(self) -> bool:
+        """A clock's warning or breach recorded on its own: no transition was taken."""
+        return self.trigger is None and self.source is not None
 
     @property
     def state(self) -> str:
@@ -138,7 +161,7 @@ class Entry:
 
     def steps(self) -> Iterator[tuple[str, str]]:
         """The edges this event walked: the transition, then each decision's branch."""
-        if self.source is not None:
+        if self.source is not None and self.trigger is not None:
             yield self.source, self.dest
         for taken in self.branches:
             yield taken.decision, taken.dest
@@ -152,6 +175,16 @@ class OpenDeadline:
     state: str
     due: datetime.datetime
     fire: str | None
+    clock: str | None = None
+    """For a clock's point: the clock (``engine.clocks``); ``state`` is then the state the case was in
+    when it was last worked out, and ``fire`` is ``CLOCK_FIRE``, or ``None`` for the mark that keeps a
+    breached clock's instance overdue until the clock stops."""
+    threshold: str | None = None
+    """The clock's point: ``warning``, ``limit`` or ``ceiling``."""
+
+
+CLOCK_FIRE = "procflow:clock"
+"""The ``fire`` of a clock's point: workers claim it like any deadline, and the runtime records it."""
 
 
 @dataclass(slots=True, eq=True)
@@ -243,10 +276,20 @@ def instance_to_json(instance: Instance) -> dict[str, Any]:
 
 
 def deadline_to_json(deadline: OpenDeadline) -> dict[str, Any]:
-    return {"state": deadline.state, "due": deadline.due.isoformat(), "fire": deadline.fire}
+    document: dict[str, Any] = {"state": deadline.state, "due": deadline.due.isoformat(), "fire": deadline.fire}
+    if deadline.clock is not None:
+        document["clock"], document["threshold"] = deadline.clock, deadline.threshold
+    return document
 
 
 def entry_to_json(entry: Entry) -> dict[str, Any]:
+    document = _entry_json(entry)
+    if entry.clocks:  # written only when there are some, so entries from before clocks read the same
+        document["clocks"] = [{"clock": m.clock, "event": m.event, "notify": list(m.notify)} for m in entry.clocks]
+    return document
+
+
+def _entry_json(entry: Entry) -> dict[str, Any]:
     return (
         {
             "at": entry.at.isoformat(),
@@ -329,6 +372,8 @@ def deadline_from_json(document: Any, where: str = "the deadline") -> OpenDeadli
         state=_text(doc.get("state"), f"{where}.state"),
         due=_time(doc.get("due"), f"{where}.due"),
         fire=None if fire is None else _text(fire, f"{where}.fire"),
+        clock=None if doc.get("clock") is None else _text(doc.get("clock"), f"{where}.clock"),
+        threshold=None if doc.get("threshold") is None else _text(doc.get("threshold"), f"{where}.threshold"),
     )
 
 
@@ -388,6 +433,22 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
                 amended=written.get("amended", False) is True,
             )
         )
+    clocks = []
+    for i, raw in enumerate(_list(doc.get("clocks", []), f"{where}.clocks")):
+        mark = _mapping(raw, f"{where}.clocks[{i}]")
+        event = mark.get("event")
+        if event not in CLOCK_EVENTS:
+            raise InstanceFormatError(
+                f"{where}.clocks[{i}].event must be one of {', '.join(CLOCK_EVENTS)}, got {event!r}"
+            )
+        notify = _list(mark.get("notify", []), f"{where}.clocks[{i}].notify")
+        clocks.append(
+            ClockMark(
+                clock=_text(mark.get("clock"), f"{where}.clocks[{i}].clock"),
+                event=event,
+                notify=tuple(_name(r, f"{where}.clocks[{i}].notify") for r in notify),
+            )
+        )
     trigger, source, key = doc.get("trigger"), doc.get("source"), doc.get("key")
     return Entry(
         at=_time(doc.get("at"), f"{where}.at"),
@@ -403,6 +464,7 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         key=None if key is None else _text(key, f"{where}.key"),
         notifications=tuple(notifications),
         records=tuple(records),
+        clocks=tuple(clocks),
     )
 
 

@@ -313,6 +313,50 @@ class State:
 
 
 @dataclass(frozen=True)
+class ClockPoint:
+    """Moments of a case: entering or leaving any of ``enter`` / ``leave``, or firing any of ``on``."""
+
+    enter: tuple[str, ...] = ()
+    leave: tuple[str, ...] = ()
+    on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClockAction:
+    """What reaching a clock's warning, limit or ceiling does, besides its history entry."""
+
+    overdue: bool
+    fire: tuple[str, ...]
+    """Triggers to fire: the first one the state the case is in then has (none: the point is only recorded)."""
+    notify: tuple[str, ...]
+    """Roles a notification is due to (recorded in the history; delivering it is not the engine's)."""
+    path: DocumentPath
+
+
+CLOCK_THRESHOLDS = ("warning", "limit", "ceiling")
+"""A clock's points, in the order they are reached."""
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A promise that spans steps (``clocks:``): running time counted from ``starts`` to ``stops``, not
+    counted in ``pauses``, measured against ``limit`` (and an optional ``warning`` and ``ceiling``)."""
+
+    id: str
+    label: Text
+    source: SourceRef | None
+    starts: ClockPoint
+    stops: ClockPoint
+    pauses: tuple[str, ...]
+    restart: bool
+    """Whether starting a stopped clock again counts from zero (else it carries on)."""
+    thresholds: Mapping[str, tuple[Duration | None, ClockAction]]
+    """By name in ``CLOCK_THRESHOLDS`` order, those written: the running time and what reaching it does
+    (``None`` only in a definition that failed its checks)."""
+    path: DocumentPath
+
+
+@dataclass(frozen=True)
 class Process:
     """A validated process definition."""
 
@@ -335,6 +379,8 @@ class Process:
     content_hash: str
     """SHA-256 of the definition's data in canonical JSON: the same for the same content, however formatted."""
     source_map: SourceMap = field(repr=False, compare=False)
+    clocks: Mapping[str, Clock] = field(default_factory=lambda: MappingProxyType({}))
+    """Promises across steps, in the order the file lists them."""
 
     @property
     def file(self) -> str:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine import clocks as clock_rules
 from engine.compiler import CompiledBranch, CompiledNotification, CompiledProcess, CompiledTransition, SchemaCheck
 from engine.errors import (
     EventRefused,
@@ -41,6 +42,7 @@ from engine.expressions import NOW, to_json
 from engine.inputs import check_name, check_time, json_copy, json_object
 from engine.instances import (
     BranchTaken,
+    ClockMark,
     Entry,
     Instance,
     NotificationDue,
@@ -153,6 +155,9 @@ class Runtime:
                     + "\n  ".join(problems),
                     problems=problems,
                 )
+        runs = clock_rules.runs_of(self.process, ())
+        marks = clock_rules.marks_for_event(self.process, runs, moment, None, None, (), start.id)
+        timed = clock_rules.clock_deadlines(self.process, runs, start.id, moment, (), ())
         entry = Entry(
             at=moment,
             actor=actor.id,
@@ -163,6 +168,7 @@ class Runtime:
             payload=initial,
             key=key,
             notifications=_due(self.compiled.on_enter[start.id], {"data": initial}, moment),
+            clocks=marks,
         )
         return Instance(
             id=instance_id or self._new_id(),
@@ -172,7 +178,7 @@ class Runtime:
             state=start.id,
             data=dict(initial),
             entered_at=moment,
-            deadlines=self._deadlines_of(start.id, moment, initial),
+            deadlines=_in_order(self._deadlines_of(start.id, moment, initial) + timed),
             history=[entry],
         )
 
@@ -225,6 +231,13 @@ class Runtime:
         """The instance's time limits and deadlines that have passed at ``at`` (default: now)."""
         return instance.overdue(self._clock() if at is None else _aware(at))
 
+    def clocks(self, instance: Instance, at: datetime.datetime | None = None) -> tuple[clock_rules.ClockReport, ...]:
+        """Each clock of the process for this instance at ``at`` (default: now): its status, the running
+        time used and left, the points reached and the next one due (``engine.clocks``)."""
+        self._check_belongs(instance)
+        moment = self._clock() if at is None else _aware(at)
+        return clock_rules.report(self.process, instance.history, instance.deadlines, moment)
+
     def advance(self, instance: Instance, at: datetime.datetime | None = None) -> Advanced:
         """Fire every deadline that is due at ``at`` (default: now), earliest first, each at its own due
         time. A deadline whose transition is refused stays open and is reported."""
@@ -241,7 +254,7 @@ class Runtime:
             deadline = min(due, key=lambda d: d.due)
             moment = max(deadline.due, instance.history[-1].at)
             try:
-                fired.append(self._apply(instance, deadline.fire or "", _CLOCK, {}, moment, None, deadline=deadline))
+                fired.append(self._fire_open(instance, deadline, moment))
             except EventRefused as refusal:
                 refused.append((deadline, refusal))
         return Advanced(tuple(fired), tuple(refused))
@@ -253,7 +266,48 @@ class Runtime:
         if deadline.fire is None or deadline not in instance.deadlines:
             raise UnknownTrigger(f"instance `{instance.id}` has no open deadline {deadline!r} that fires a trigger")
         moment = max(deadline.due, instance.history[-1].at)
-        return self._apply(instance, deadline.fire, _CLOCK, {}, moment, None, deadline=deadline)
+        return self._fire_open(instance, deadline, moment)
+
+    def _fire_open(self, instance: Instance, deadline: OpenDeadline, moment: datetime.datetime) -> Entry:
+        if deadline.clock is not None:
+            return self._reach_point(instance, deadline, moment)
+        return self._apply(instance, deadline.fire or "", _CLOCK, {}, moment, None, deadline=deadline)
+
+    def _reach_point(self, instance: Instance, deadline: OpenDeadline, moment: datetime.datetime) -> Entry:
+        """A clock reaching its warning, limit or ceiling: fire its action's trigger when the current state
+        has it and admits it, else record the point on an entry of its own."""
+        clock = self.process.clocks.get(deadline.clock or "")
+        name = deadline.threshold or ""
+        if clock is None or name not in clock.thresholds or deadline not in instance.deadlines:
+            raise UnknownTrigger(f"instance `{instance.id}` has no open clock point {deadline!r}")
+        action = clock.thresholds[name][1]
+        mark = ClockMark(clock.id, name, action.notify)
+        fire = next((t for t in action.fire if t in self.compiled.triggers[instance.state]), None)
+        if fire is not None:
+            try:
+                return self._apply(instance, fire, _CLOCK, {}, moment, None, deadline, (mark,))
+            except EventRefused:
+                pass  # the point is still reached and recorded; the trigger is not taken
+        check_time(moment, "the clock's due time")
+        runs = clock_rules.runs_of(self.process, instance.history)
+        runs[clock.id].apply(mark, moment)
+        kept = tuple(d for d in instance.deadlines if d.clock is None)
+        before = tuple(d for d in instance.deadlines if d != deadline)
+        timed = clock_rules.clock_deadlines(self.process, runs, instance.state, moment, before, ())
+        entry = Entry(
+            at=moment,
+            actor=CLOCK_ACTOR,
+            roles=(),
+            trigger=None,
+            source=instance.state,
+            dest=instance.state,
+            payload={},
+            by_deadline=True,
+            clocks=(mark,),
+        )
+        instance.deadlines = _in_order(kept + timed)
+        instance.history.append(entry)
+        return entry
 
     def replay(self, history: Sequence[Entry], *, instance_id: str) -> Instance:
         """The instance that ``history`` produces on this definition, checking at each event that the
@@ -273,6 +327,24 @@ class Runtime:
         return instance
 
     def _replay_one(self, instance: Instance, index: int, recorded: Entry) -> Entry:
+        point = recorded.clocks[0] if recorded.by_deadline and recorded.clocks else None
+        if point is not None and point.event in ("warning", "limit", "ceiling"):
+            deadline = next(
+                (
+                    d
+                    for d in instance.deadlines
+                    if (d.clock, d.threshold) == (point.clock, point.event)
+                    and d.fire is not None
+                    and d.due <= recorded.at
+                ),
+                None,
+            )
+            if deadline is None:
+                raise ReplayMismatch(
+                    f"entry {index}: clock `{point.clock}` is recorded as reaching its {point.event}, "
+                    f"but it is not due by {recorded.at.isoformat()}"
+                )
+            return self._reach_point(instance, deadline, self._moment(recorded.at, instance))
         if recorded.trigger is None:
             raise ReplayMismatch(f"entry {index} has no trigger; only the first entry starts the instance")
         if not recorded.by_deadline:
@@ -310,9 +382,10 @@ class Runtime:
         moment: datetime.datetime,
         key: str | None,
         deadline: OpenDeadline | None,
+        marks: tuple[ClockMark, ...] = (),
     ) -> Entry:
         try:
-            return self._check_and_apply(instance, trigger, actor, payload, moment, key, deadline)
+            return self._check_and_apply(instance, trigger, actor, payload, moment, key, deadline, marks)
         except EventRefused as refusal:
             refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, trigger
             raise
@@ -326,6 +399,7 @@ class Runtime:
         moment: datetime.datetime,
         key: str | None,
         deadline: OpenDeadline | None,
+        marks: tuple[ClockMark, ...] = (),
     ) -> Entry:
         if deadline is not None:  # a time given to fire is checked on the way in, a deadline's due time here
             check_time(moment, "the deadline's due time")
@@ -355,6 +429,23 @@ class Runtime:
         entered_states = [attempt.chosen.transition.dest, *(b.dest for b in attempt.branches)]
         self._records.check_entering(entered_states, attempt)
 
+        if dest == instance.state:
+            deadlines = tuple(d for d in instance.deadlines if d != deadline and d.clock is None)
+            entered = instance.entered_at
+        else:
+            deadlines, entered = self._deadlines_of(dest, moment, attempt.data), moment  # may refuse: the calendar
+        if self.process.clocks:
+            runs = clock_rules.runs_of(self.process, instance.history)
+            for mark in marks:
+                runs[mark.clock].apply(mark, moment)
+            passed = tuple(b.decision for b in attempt.branches)
+            moved = clock_rules.marks_for_event(self.process, runs, moment, trigger, instance.state, passed, dest)
+            marks += moved
+            before = tuple(d for d in instance.deadlines if d != deadline)
+            changed = {m.clock for m in moved if m.event in ("started", "restarted", "resumed")}
+            deadlines = _in_order(
+                deadlines + clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)
+            )  # may refuse: the calendar
         entry = Entry(
             at=moment,
             actor=actor.id,
@@ -369,11 +460,8 @@ class Runtime:
             key=key,
             notifications=self._notifications(instance.state, attempt, moment),
             records=tuple(attempt.written),
+            clocks=marks,
         )
-        if dest == instance.state:
-            deadlines, entered = tuple(d for d in instance.deadlines if d != deadline), instance.entered_at
-        else:
-            deadlines, entered = self._deadlines_of(dest, moment, attempt.data), moment  # may refuse: the calendar
         # Everything is checked; from here on nothing can fail.
         instance.entered_at = entered
         instance.deadlines = deadlines
@@ -458,6 +546,11 @@ class Runtime:
 
 
 _CLOCK = Actor(CLOCK_ACTOR, ())
+
+
+def _in_order(deadlines: tuple[OpenDeadline, ...]) -> tuple[OpenDeadline, ...]:
+    return tuple(sorted(deadlines, key=lambda d: d.due))
+
 
 _STAGES = ("permission", "signature", "payload", "guard", "data")
 

@@ -26,6 +26,7 @@ from engine.cli.options import (
     whole_number,
 )
 from engine.cli.running import notification_lines, trail_lines
+from engine.clocks import ClockReport
 from engine.errors import (
     ConflictError,
     EventRefused,
@@ -204,6 +205,19 @@ def _fire_event(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) 
     return EXIT_OK
 
 
+def _clock_line(report: ClockReport) -> str:
+    """One clock of ``procflow show``: its status, time used against its limit, points reached, next due."""
+    line = (
+        f"clock:    {report.clock} {report.label.zh} / {report.label.en}: {report.status}, "
+        f"{report.elapsed} used of {report.limit}, {report.remaining} left"
+    )
+    for name, when in report.reached:
+        line += f"; {name} reached {when.isoformat()}"
+    if report.next is not None and report.due is not None:
+        line += f"; {report.next} due {report.due.isoformat()}"
+    return line + "\n"
+
+
 def _show_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
     instance = workflows.get(args.instance_id)
     runtime = workflows.runtime(instance.process_id, instance.content_hash)
@@ -216,11 +230,15 @@ def _show_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextI
         f"data:     {json.dumps(instance.data, ensure_ascii=False)}\n"
     )
     for deadline in instance.deadlines:
+        if deadline.clock is not None:
+            continue  # shown with its clock below
         what = f"fires `{deadline.fire}`" if deadline.fire else "time limit"
         late = "  OVERDUE" if deadline.due <= now else ""
         stdout.write(f"deadline: {deadline.due.isoformat()}  {what}{late}\n")
     for line in notification_lines(instance.history[-1]):  # those the last event made due
         stdout.write(f"due:      {line}\n")
+    for report in runtime.clocks(instance, now):
+        stdout.write(_clock_line(report))
     candidates = runtime.compiled.transitions[instance.state]
     if not candidates:
         stdout.write("next:     nothing (finished)\n")

@@ -18,7 +18,7 @@ from typing import Literal, NamedTuple
 from urllib.parse import quote
 
 from engine.errors import RenderError
-from engine.model import Branch, DataLimit, Duration, Process, State, Text, Transition
+from engine.model import Branch, Clock, DataLimit, Duration, Process, State, StateKind, Text, Transition
 
 Lang = Literal["zh", "en", "both"]
 LANGS: tuple[Lang, ...] = ("zh", "en", "both")
@@ -108,6 +108,21 @@ class Edge:
 
 
 @dataclass(frozen=True)
+class ClockBand:
+    """A clock (a promise across steps) drawn as a labelled note bracketing the steps it runs over."""
+
+    id: str
+    title: str
+    """Its name and its points in words: ``返修 3天以内 · 上限 7天``."""
+    covers: tuple[str, ...]
+    """The steps it can be running (or paused) in, in file order."""
+    paused: tuple[str, ...]
+    """Of those, the steps where it does not run (the customer is waited for)."""
+    tooltip: str
+    """When it starts and stops, as the definition says."""
+
+
+@dataclass(frozen=True)
 class Diagram:
     id: str
     title: str
@@ -116,6 +131,7 @@ class Diagram:
     lanes: tuple[Lane, ...]
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
+    clocks: tuple[ClockBand, ...] = ()
 
     @property
     def has_additions(self) -> bool:
@@ -157,7 +173,51 @@ def extract(process: Process, lang: Lang = "both", *, source_base: str | None = 
         lanes=lanes,
         nodes=tuple(nodes),
         edges=tuple(edges),
+        clocks=tuple(_clock_band(process, clock, lang) for clock in process.clocks.values()),
     )
+
+
+def _clock_band(process: Process, clock: Clock, lang: Lang) -> ClockBand:
+    points = []
+    for name, (duration, _) in clock.thresholds.items():
+        if duration is not None:
+            zh, en = {"warning": ("预警", "warning"), "limit": ("时限", "limit"), "ceiling": ("上限", "ceiling")}[name]
+            points.append(_words(lang, f"{zh} {duration_zh(duration)}", f"{en} {duration_en(duration)}"))
+    covers = _clock_cover(process, clock)
+    moments = []
+    for word, point in (("starts", clock.starts), ("stops", clock.stops)):
+        said = [f"enter {s}" for s in point.enter] + [f"leave {s}" for s in point.leave] + [f"on {t}" for t in point.on]
+        moments.append(f"{word}: {', '.join(said)}")
+    return ClockBand(
+        id=clock.id,
+        title=_words(lang, "时钟", "Clock") + ": " + text(clock.label, lang) + "\n" + " · ".join(points),
+        covers=covers,
+        paused=tuple(s for s in covers if s in clock.pauses),
+        tooltip=f"{clock.id} · " + "; ".join(moments),
+    )
+
+
+def _clock_cover(process: Process, clock: Clock) -> tuple[str, ...]:
+    """The steps a clock can run over: from where it starts, along every exit, until it stops."""
+    states = process.states
+    begins = [s for s in clock.starts.enter if s in states]
+    begins += [d for s in clock.starts.leave if s in states for d in states[s].exits()]
+    begins += [t.dest for t in process.transitions if t.trigger in clock.starts.on]
+    seen: set[str] = set()
+    todo = list(begins)
+    while todo:
+        state_id = todo.pop()
+        if state_id not in states or state_id in seen or state_id in clock.stops.enter or states[state_id].is_final:
+            continue
+        seen.add(state_id)
+        if state_id in clock.stops.leave:
+            continue
+        state = states[state_id]
+        todo.extend(t.dest for t in state.transitions if t.trigger not in clock.stops.on)
+        todo.extend(b.dest for b in state.branches)
+        if state.default is not None:
+            todo.append(state.default.dest)
+    return tuple(s for s in states if s in seen and states[s].kind is not StateKind.DECISION)
 
 
 def _merged(edges: list[Edge]) -> list[Edge]:

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 
-from engine.render.diagram import ADDITION, Diagram, Edge, Node
+from engine.render.diagram import ADDITION, ClockBand, Diagram, Edge, Node
 from engine.render.dot import clean
 
 _SHAPES: Mapping[str, tuple[str, str]] = {
@@ -57,7 +57,12 @@ def to_mermaid(diagram: Diagram) -> str:
         lines.append("  " + _node(node, ids))
     for edge in diagram.edges:
         lines.append("  " + _edge(edge, ids))
+    for band in diagram.clocks:
+        lines.extend("  " + line for line in _clock(band, ids))
     lines.extend("  " + line for line in _CLASSES)
+    if diagram.clocks:
+        lines.append("  classDef clock fill:#F3E5F5,stroke:#6A1B9A,color:#6A1B9A,stroke-dasharray:3 3")
+        lines.append(f"  class {','.join(ids.clock(b.id) for b in diagram.clocks)} clock")
     for kind in _SHAPES:
         members = [ids.node(n.id) for n in diagram.nodes if n.kind == kind]
         if members:
@@ -106,6 +111,17 @@ def _edge(edge: Edge, ids: _Ids) -> str:
     return f'{ids.node(edge.source)} {arrow}|"{"<br/>".join(parts)}"| {ids.node(edge.dest)}'
 
 
+def _clock(band: ClockBand, ids: _Ids) -> list[str]:
+    """A clock as a note node with its name and points, linked (dotted, no arrow) to each step it
+    covers; the link to a step where it pauses is labelled so."""
+    note = ids.clock(band.id)
+    lines = [f'{note}[/"{label(band.title)}"/]']
+    for state in band.covers:
+        link = '-. "paused" .-' if state in band.paused else "-.-"
+        lines.append(f"{note} {link} {ids.node(state)}")
+    return lines
+
+
 def label(value: str) -> str:
     """Text safe inside a quoted Mermaid label: syntax characters as entity codes, lines as ``<br/>``."""
     return "".join(_ENTITIES.get(ch, ch) for ch in clean(value)).replace("\n", "<br/>")
@@ -138,6 +154,9 @@ class _Ids:
 
     def group(self, name: str) -> str:
         return self._id("dept", name)
+
+    def clock(self, name: str) -> str:
+        return self._id("clock", name)
 
 
 def _safe_ids(diagram: Diagram) -> _Ids:
