@@ -26,7 +26,17 @@ from typing import Any
 import pytest
 from conftest import PROCESSES, SHIPPED, mutate
 
-from engine import Actor, EventRefused, Instance, Process, Runtime, load_process, load_process_text
+from engine import (
+    Actor,
+    EventRefused,
+    Instance,
+    InvalidPayload,
+    Process,
+    Runtime,
+    instance_to_json,
+    load_process,
+    load_process_text,
+)
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)  # a Monday
@@ -159,23 +169,32 @@ COMPLAINT = Table(
             SIMPLE,
             fire(AGENT, "needs_remedy", note="客户要求补偿", lands="resolution"),
             fire(SPECIALIST, "give_care_products", items="护理液", quantity=2, value=120, lands="leader_approval"),
-            fire(LEADER, "approve", comment="同意", lands="issue_care_products"),
+            fire(LEADER, "approve", granted_amount=120, terms="同意赠送护理液两瓶", lands="issue_care_products"),
             fire(STOCK, "issued", items="护理液", quantity=2, value=120, lands="confirm_with_customer"),
             fire(SPECIALIST, "not_accepted", reason="客户希望折扣", lands="resolution"),
             fire(SPECIALIST, "offer_discount", discount="八折", amount=300, lands="leader_approval"),
             fire(LEADER, "reject", reason="折扣过大", lands="resolution"),
             fire(SPECIALIST, "offer_discount", discount="九折", amount=150, lands="leader_approval"),
-            fire(LEADER, "approve", lands="notify_finance"),
+            fire(LEADER, "approve", granted_amount=150, terms="同意九折", lands="notify_finance"),
             fire(FINANCE, "settled", amount=150, lands="confirm_with_customer"),
             fire(SPECIALIST, "accepted", lands="follow_up"),
             holds(resolution="discount", compensation_amount=150),
+        ],
+        "the leader grants less than was asked, and finance pays what was granted": [
+            CONTACT,
+            COMPLEX,
+            TO_SPECIALIST,
+            fire(SPECIALIST, "offer_discount", discount="八折", amount=300, lands="leader_approval"),
+            fire(LEADER, "approve", granted_amount=180, terms="最多优惠 180 元", lands="notify_finance"),
+            holds(resolution="discount", compensation_amount=180),
+            fire(FINANCE, "settled", amount=180, lands="confirm_with_customer"),
         ],
         "negotiated compensation needs the leader, and finance pays it": [
             CONTACT,
             COMPLEX,
             TO_SPECIALIST,
             fire(SPECIALIST, "negotiate", agreement="补偿 200 元", compensation_amount=200, lands="leader_approval"),
-            fire(LEADER, "approve", lands="notify_finance"),
+            fire(LEADER, "approve", granted_amount=200, terms="同意补偿 200 元", lands="notify_finance"),
             fire(FINANCE, "settled", amount=200, lands="confirm_with_customer"),
         ],
         "a refund: the goods come back, then finance refunds": [
@@ -185,7 +204,7 @@ COMPLAINT = Table(
             fire(
                 SPECIALIST, "refund", product="渐进多焦点镜片", amount=1280, reason="无法适应", lands="leader_approval"
             ),
-            fire(LEADER, "approve", lands="receive_returned_goods"),
+            fire(LEADER, "approve", granted_amount=1280, terms="同意退镜全额退款", lands="receive_returned_goods"),
             fire(STOCK, "received", product="渐进多焦点镜片", lands="finance_refund"),
             fire(FINANCE, "refunded", amount=1280, lands="confirm_with_customer"),
         ],
@@ -194,7 +213,7 @@ COMPLAINT = Table(
             COMPLEX,
             TO_SPECIALIST,
             fire(SPECIALIST, "exchange_lenses", product="渐进多焦点镜片", reason="加工偏差", lands="leader_approval"),
-            fire(LEADER, "approve", lands="receive_returned_goods"),
+            fire(LEADER, "approve", granted_amount=0, terms="同意调片", lands="receive_returned_goods"),
             fire(STOCK, "received", product="渐进多焦点镜片", lands="pay_deposit"),
             fire(
                 FINANCE, "deposit_paid", deposit=200, new_lenses="渐进多焦点镜片 +2.00", lands="confirm_with_customer"
@@ -752,3 +771,22 @@ def test_a_branch_added_without_a_path_is_named():
         "no path in TABLES['exchange'] walks:\n"
         "  decision `settle`, branch 0 (when data.amount_paid > 50000) to `refund`"
     )
+
+
+def test_the_leaders_approval_must_say_the_amount_and_the_terms_it_grants():
+    runtime = Runtime(load_process(PROCESSES / "complaint.yaml"))
+    prefix = [
+        CONTACT,
+        COMPLEX,
+        TO_SPECIALIST,
+        fire(SPECIALIST, "offer_discount", discount="八折", amount=300, lands="leader_approval"),
+    ]
+    instance = play(runtime, CUSTOMER, "grant", prefix)
+    before = instance_to_json(instance)
+    with pytest.raises(InvalidPayload) as refused:
+        runtime.fire(instance, "approve", LEADER, {"comment": "同意"}, at=instance.history[-1].at + STEP)
+    assert refused.value.problems == (
+        "payload.granted_amount: is required; fill it in",
+        "payload.terms: is required; fill it in",
+    )
+    assert instance_to_json(instance) == before
