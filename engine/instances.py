@@ -17,6 +17,9 @@ The JSON form (``instance_to_json``) is the history file ``procflow history --js
                   "notifications": [{"cause": "enter:quality_check", "roles": ["qc"], "zh": "…", "en": "…",
                                      "at": "…"}]}]}
 
+An entry that did a part of its step (``engine.model.Part``) says which: ``"part": {"id": "…",
+"item": "…" or null}``; the key is left out on other entries.
+
 ``notifications`` is written only on an entry that made some due (so the entries written before it
 existed keep their text and digests).
                   "records": [{"record": "repair_record", "version": 1, "fields": {...}}]}],
@@ -130,6 +133,10 @@ class Entry:
     """The notifications the event made due, in the order declared: the transition's, then each state's entered."""
     records: tuple[RecordWritten, ...] = ()
     """The record versions this event wrote (``produces``, ``amends``)."""
+    part: str | None = None
+    """The part of its step this event did (its trigger is the part's id); ``None`` for any other event."""
+    item: str | None = None
+    """For a part done per item of a list (``for_each``), the key of the item it was done for."""
 
     @property
     def state(self) -> str:
@@ -266,6 +273,7 @@ def entry_to_json(entry: Entry) -> dict[str, Any]:
             # Written only when there are some, so an entry's text (and its digest) is what it was before records.
             {"records": [_written_to_json(r) for r in entry.records]} if entry.records else {}
         )
+        | ({"part": {"id": entry.part, "item": entry.item}} if entry.part is not None else {})
     )
 
 
@@ -389,6 +397,11 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
             )
         )
     trigger, source, key = doc.get("trigger"), doc.get("source"), doc.get("key")
+    part, item = None, None
+    if "part" in doc:
+        done = _mapping(doc["part"], f"{where}.part")
+        part = _text(done.get("id"), f"{where}.part.id")
+        item = None if done.get("item") is None else _string(done.get("item"), f"{where}.part.item")
     return Entry(
         at=_time(doc.get("at"), f"{where}.at"),
         actor=_name(doc.get("actor"), f"{where}.actor"),
@@ -403,6 +416,8 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         key=None if key is None else _text(key, f"{where}.key"),
         notifications=tuple(notifications),
         records=tuple(records),
+        part=part,
+        item=item,
     )
 
 
