@@ -36,7 +36,6 @@ from engine.model import (
     Process,
     State,
     StateKind,
-    Text,
     Transition,
     thaw_json,
 )
@@ -383,20 +382,7 @@ def _compile_part(
         required_when=compile_expression(condition, BRANCH_ROOTS, dates=dates, calendar=calendar)
         if condition is not None
         else None,
-        writes=Transition(
-            trigger=part.id,
-            label=Text(part.label.zh, part.label.en),
-            sources=(state.id,),
-            dest=state.id,
-            conditions=(),
-            roles=part.roles,
-            payload_schema=part.payload_schema,
-            assignments=(),
-            signoffs=(),
-            shared=False,
-            path=part.path,
-            produces=part.produces,
-        ),
+        writes=part.as_transition(state.id),
     )
 
 

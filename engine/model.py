@@ -271,6 +271,24 @@ class Part:
     source: SourceRef | None
     path: DocumentPath
 
+    def as_transition(self, state: str) -> Transition:
+        """The part seen as a transition that stays in its step: how its records are written and checked,
+        exactly as a transition's ``produces`` are."""
+        return Transition(
+            trigger=self.id,
+            label=self.label,
+            sources=(state,),
+            dest=state,
+            conditions=(),
+            roles=self.roles,
+            payload_schema=self.payload_schema,
+            assignments=(),
+            signoffs=(),
+            shared=False,
+            path=self.path,
+            produces=self.produces,
+        )
+
 
 @dataclass(frozen=True)
 class Branch:
@@ -328,6 +346,7 @@ class State:
         """The records the step is said to produce: its own ``produces`` label, then those its
         transitions write, each once."""
         written = [b.record for t in self.transitions for b in t.produces if not b.amend]
+        written += [b.record for p in self.parts for b in p.produces]
         return tuple(dict.fromkeys([*self.produces, *written]))
 
     @property
