@@ -1115,13 +1115,14 @@ def check_signatures(process: Process, graph: nx.DiGraph[str]) -> Iterator[Probl
                         "no-actor",
                         f"`{state_id}` is a decision, which the engine takes itself; name a step someone performs",
                     )
-            if set(signoff.same_actor_as) & set(signoff.not_actor_of):
+            both = sorted(set(signoff.same_actor_as) & set(signoff.not_actor_of))
+            if both:
                 yield _error(
                     process,
                     signoff.path,
                     "signer-impossible",
                     f"the signature as `{signoff.role}` must come from whoever acted on, and from nobody who acted "
-                    f"on, {', '.join(f'`{s}`' for s in sorted(set(signoff.same_actor_as) & set(signoff.not_actor_of)))}",
+                    f"on, {', '.join(f'`{s}`' for s in both)}; keep one of the two rules",
                 )
 
 
