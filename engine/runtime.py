@@ -216,7 +216,7 @@ class Runtime:
         self._check_belongs(instance)
         choices: dict[str, Choice] = {}
         now = self._clock()
-        for open_part, items in _by_part(self._open_parts(instance, now, quiet=True)).items():
+        for open_part, items in _by_part(self._open_parts(instance, now, quiet=True)):
             if not open_part.roles.isdisjoint(actor.roles):
                 choices[open_part.part.id] = self._part_choice(open_part, items)
         parts_open = bool(self._open_parts(instance, now, quiet=True, required_only=True))
@@ -474,7 +474,7 @@ class Runtime:
             return None
         state = self.process.states[instance.state]
         shown = []
-        for compiled, items in _by_part(still_open).items():
+        for compiled, items in _by_part(still_open):
             part = compiled.part
             which = f" for {', '.join(f'`{i}`' for i in items if i is not None)}" if part.for_each else ""
             shown.append(f"`{part.id}` ({part.label.zh}, {part.label.en}){which}, by {_names(part.roles)}")
@@ -1073,11 +1073,12 @@ def _required(part: CompiledPart, data: Mapping[str, Any], moment: datetime.date
         ) from None
 
 
-def _by_part(found: Iterable[tuple[CompiledPart, str | None]]) -> dict[CompiledPart, tuple[str | None, ...]]:
-    grouped: dict[CompiledPart, list[str | None]] = {}
+def _by_part(found: Iterable[tuple[CompiledPart, str | None]]) -> list[tuple[CompiledPart, tuple[str | None, ...]]]:
+    """The open parts, each once with its open items, in the order found."""
+    grouped: dict[str, tuple[CompiledPart, list[str | None]]] = {}
     for part, item in found:
-        grouped.setdefault(part, []).append(item)
-    return {part: tuple(items) for part, items in grouped.items()}
+        grouped.setdefault(part.part.id, (part, []))[1].append(item)
+    return [(part, tuple(items)) for part, items in grouped.values()]
 
 
 def _held(instance: Instance) -> dict[str, RecordWritten]:

@@ -18,7 +18,7 @@ from typing import Literal, NamedTuple
 from urllib.parse import quote
 
 from engine.errors import RenderError
-from engine.model import Branch, DataLimit, Duration, Process, State, Text, Transition
+from engine.model import Branch, DataLimit, Duration, Part, Process, State, Text, Transition
 
 Lang = Literal["zh", "en", "both"]
 LANGS: tuple[Lang, ...] = ("zh", "en", "both")
@@ -72,6 +72,25 @@ class Node:
     """A link to that section of the source document, when a place for the documents was given."""
     addition: str | None = None
     """Why the step is there although no source document names it (``None``: it is sourced)."""
+    parts: tuple[NodePart, ...] = ()
+    """The work shared in this step, each part with who does it, drawn inside the step's box."""
+
+
+@dataclass(frozen=True)
+class NodePart:
+    """A part of a step as drawn: its label, the roles (lanes) that do it, and when it is needed."""
+
+    id: str
+    title: str
+    roles: tuple[str, ...]
+    condition: str | None
+    """``必要时 / when …``, ``可选 / optional``, ``每项 / for each …``, or ``None`` for a part always required."""
+
+    @property
+    def line(self) -> str:
+        """The part on one line: ``▸ 维修工程师意见 — 维修工程师 (当 … / when …)``."""
+        who = ", ".join(r.replace("\n", " ") for r in self.roles)
+        return f"▸ {self.title.replace(chr(10), ' / ')} — {who}" + (f" ({self.condition})" if self.condition else "")
 
 
 @dataclass(frozen=True)
@@ -214,7 +233,22 @@ def _node(process: Process, state: State, lang: Lang, source_base: str | None) -
         else:
             source = state.source.section
     addition = _words(lang, state.addition.zh, state.addition.en) if state.addition is not None else None
-    return Node(state.id, state.kind.value, text(state.label, lang), state.role, limit, records, source, href, addition)
+    parts = tuple(_node_part(process, part, lang) for part in state.parts)
+    return Node(
+        state.id, state.kind.value, text(state.label, lang), state.role, limit, records, source, href, addition, parts
+    )
+
+
+def _node_part(process: Process, part: Part, lang: Lang) -> NodePart:
+    conditions = []
+    if part.for_each is not None:
+        conditions.append(_words(lang, f"每项 data.{part.for_each}", f"each of data.{part.for_each}"))
+    if not part.required:
+        conditions.append(_words(lang, "可选", "optional"))
+    elif part.required_when is not None:
+        conditions.append(_words(lang, f"当 {part.required_when}", f"when {part.required_when}"))
+    roles = tuple(text(_role_text(process, r), lang).replace("\n", " ") for r in part.roles)
+    return NodePart(part.id, text(part.label, lang), roles, "; ".join(conditions) or None)
 
 
 def _any_node(process: Process, node_id: str, shared: Transition, lang: Lang) -> Node:
