@@ -62,6 +62,7 @@ from engine.model import (
     Calendar,
     Deadline,
     Duration,
+    Part,
     Process,
     Record,
     RecordBinding,
@@ -73,7 +74,7 @@ from engine.model import (
     Transition,
 )
 from engine.processes import ValidationReport, load_process, load_process_text, validate_file, validate_text
-from engine.runtime import Actor, Advanced, Choice, Runtime
+from engine.runtime import Actor, Advanced, Choice, PartStatus, Runtime
 from engine.service import Verified, Workflows
 from engine.source import SourceLocation
 from engine.stores import Damaged, InstanceSummary, ProcessRef, open_store
@@ -127,6 +128,8 @@ __all__ = [
     "Problem",
     "Process",
     "ProcflowError",
+    "Part",
+    "PartStatus",
     "Record",
     "RecordBinding",
     "Role",

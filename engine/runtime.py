@@ -112,6 +112,17 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class PartStatus:
+    """A part of the current step: for which item, whether it is required now, and who did it."""
+
+    part: Part
+    item: str | None
+    required: bool
+    done: Entry | None
+    """The event that did it in this stay (who, with which roles, when, with what), or ``None``: open."""
+
+
+@dataclass(frozen=True)
 class Advanced:
     """What ``advance`` did: the deadline events it fired, and the due deadlines it could not fire."""
 
@@ -258,6 +269,18 @@ class Runtime:
         self._check_belongs(instance)
         moment = self._clock() if at is None else _aware(at)
         return tuple((p.part.id, item) for p, item in self._open_parts(instance, moment, quiet=True))
+
+    def parts(self, instance: Instance, at: datetime.datetime | None = None) -> tuple[PartStatus, ...]:
+        """Every part of the current step (one per item for a part done per item), whether it is
+        required now, and the event that did it in this stay, if one has."""
+        self._check_belongs(instance)
+        moment = self._clock() if at is None else _aware(at)
+        done = {(e.part, e.item): e for e in _stay(instance) if e.part is not None}
+        return tuple(
+            PartStatus(compiled.part, item, _required(compiled, instance.data, moment, True), done.get((pid, item)))
+            for pid, compiled in self.compiled.parts.get(instance.state, {}).items()
+            for item in _items(compiled.part, instance.data)
+        )
 
     def _part_choice(self, compiled: CompiledPart, items: tuple[str | None, ...]) -> Choice:
         part = compiled.part

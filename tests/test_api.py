@@ -33,6 +33,8 @@ PINNED = {
     "Process",
     "Record",
     "RecordBinding",
+    "Part",
+    "PartStatus",
     "Role",
     "Severity",
     "SignOff",

@@ -523,3 +523,45 @@ def test_the_chart_shows_a_steps_parts_with_their_roles():
     dot = to_dot(extract(process, "zh"), "zh")
     assert "▸ 维修工程师意见 — 维修工程师" in dot and "▸ 责任单位整改 — 责任单位 (每项" in dot
     assert "▸ 客服备注 — 客服 (可选)" in to_mermaid(extract(process, "zh"))
+
+
+def test_procflow_show_prints_the_steps_parts_open_and_done(tmp_path):
+    import io
+
+    from engine.cli import run
+
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    definition = tmp_path / "demo.yaml"
+    definition.write_text(DEMO, encoding="utf-8")
+    with Workflows(store, clock=lambda: at(100)) as workflows:
+        workflows.register(load_process_text(DEMO, str(definition)))
+        workflows.start("parts_demo", MANAGER, at=at(0), instance_id="P-9")
+        workflows.fire("P-9", "opened", MANAGER, {"amount": 500, "units": UNITS[:1]}, at=at(1))
+        workflows.fire("P-9", "engineer_opinion", ENGINEER, {"opinion": "ok"}, at=at(2))
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["show", "P-9", "--store", store], out, err) == 0, err.getvalue()
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("part:")]
+    assert len(lines) == 4
+    assert "engineer_opinion" in lines[0] and "done by he [engineer]" in lines[0]
+    assert "sales_opinion" in lines[1] and "OPEN, required" in lines[1]
+    assert "clerk_note" in lines[2] and "open, not required" in lines[2]
+    assert "rectify[smt]" in lines[3] and "by: unit_lead" in lines[3] and "OPEN, required" in lines[3]
+
+
+def test_the_book_lists_the_parts_and_the_signatures_rules():
+    from engine.render.book_pages import _parts_section, _signoff
+
+    process = load_process_text(DEMO, "demo.yaml")
+    section = _parts_section(process, "en")
+    assert 'id="parts"' in section
+    assert "<code>engineer_opinion</code>" in section and "<code>opinion</code>" in section
+    assert "only when</span> <code>data.amount &gt; 100</code>" in section
+    assert "one per item of</span> <code>data.units</code> (id)" in section
+    assert "optional" in section
+    from test_signatures import DEMO as SIGNED
+
+    signed = load_process_text(SIGNED, "signed.yaml")
+    rules = {t.trigger: t.signoffs for t in signed.transitions}
+    assert "only when</span> <code>data.amount &gt; 1000</code>" in _signoff(signed, rules["approve"][2], "en")
+    assert "the actor of</span> <code>work</code> (" in _signoff(signed, rules["confirm_round"][0], "en")
+    assert "this round" in _signoff(signed, rules["confirm_round"][0], "en")
