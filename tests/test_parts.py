@@ -565,3 +565,19 @@ def test_the_book_lists_the_parts_and_the_signatures_rules():
     assert "only when</span> <code>data.amount &gt; 1000</code>" in _signoff(signed, rules["approve"][2], "en")
     assert "the actor of</span> <code>work</code> (" in _signoff(signed, rules["confirm_round"][0], "en")
     assert "this round" in _signoff(signed, rules["confirm_round"][0], "en")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ("      - id: clerk_note\n", "      - id: clerk_note\n        zhx: 备注\n", ("part #3", "did you mean `zh`?")),
+        ("    type: final\n", "    type: final\n    parts: [{id: a, zh: a, en: a, roles: [clerk]}]\n", ("final",)),
+    ],
+    ids=["unknown-key-in-a-part", "parts-on-a-final-state"],
+)
+def test_a_misplaced_part_key_is_located_in_words(old, new, words):
+    text = DEMO.replace(old, new, 1)
+    problems = [p for p in problems_of(text) if p.severity is Severity.ERROR]
+    assert problems
+    assert all(w in problems[0].message for w in words), problems[0].message
+    assert problems[0].location.line == position(text, new.strip().splitlines()[-1].strip())[0]
