@@ -951,9 +951,18 @@ def _graph_without(process: Process, record: str) -> nx.DiGraph[str]:
     graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(process.states)
     for state in process.states.values():
+        # A part always required that writes the record makes it before the step can be left.
+        made_here = any(
+            b.record == record
+            for p in state.parts
+            if p.required and p.required_when is None and p.for_each is None
+            for b in p.produces
+        )
         for transition in state.transitions:
-            if transition.dest in process.states and not any(
-                b.record == record and not b.amend for b in transition.produces
+            if (
+                transition.dest in process.states
+                and not any(b.record == record and not b.amend for b in transition.produces)
+                and not (made_here and transition.dest != state.id)
             ):
                 graph.add_edge(state.id, transition.dest)
         for branch in (*state.branches, *([state.default] if state.default else [])):

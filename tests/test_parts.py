@@ -581,3 +581,23 @@ def test_a_misplaced_part_key_is_located_in_words(old, new, words):
     assert problems
     assert all(w in problems[0].message for w in words), problems[0].message
     assert problems[0].location.line == position(text, new.strip().splitlines()[-1].strip())[0]
+
+
+def test_a_record_an_always_required_part_writes_counts_as_made_once_the_step_is_left():
+    text = DEMO.replace(
+        "        produces: [fix_report]\n",
+        "",
+    ).replace(
+        "          required: [opinion]\n      - id: sales_opinion",
+        "          required: [opinion]\n        produces: [{record: fix_report, fields: {action: payload.opinion}}]\n"
+        "      - id: sales_opinion",
+    )
+    text = text.replace("  done:\n    type: final\n", "  done:\n    type: final\n    requires: [fix_report]\n")
+    assert not [p for p in problems_of(text) if "fix_report" in p.message], problems_of(text)
+    conditional = text.replace(
+        "    payload:\n          type: object\n          properties:\n            opinion",
+        "    required: false\n        payload:\n          type: object\n          properties:\n            opinion",
+        1,
+    )
+    assert conditional != text
+    assert [p for p in problems_of(conditional) if p.severity is Severity.WARNING and "fix_report" in p.message]
