@@ -383,3 +383,12 @@ def test_a_misshapen_signature_is_refused_by_the_schema_in_words(old, new, words
     problems = validate_text(text, "demo.yaml").problems
     assert any(p.severity is Severity.ERROR for p in problems)
     assert any(all(w in p.message for w in words) for p in problems), [p.message for p in problems]
+
+
+def test_the_chart_says_when_a_signature_is_needed_and_by_whom():
+    from engine.render.diagram import extract
+
+    diagram = extract(load_process_text(DEMO, "demo.yaml"), "en")
+    notes = {label.text: label.note or "" for edge in diagram.edges for label in edge.labels}
+    assert "signed: Manager (only when data.amount > 1000)" in notes["Both sign"]
+    assert "signed: Reception (by the actor of reception)" in notes["Confirmed by the receptionist"]

@@ -287,7 +287,13 @@ def _transition_edge(
         notes.append(_words(lang, f"超过 {duration_zh(deadline)} 自动触发", f"fires after {duration_en(deadline)}"))
     for signoff in transition.signoffs:
         who = signoff.label or _role_text(process, signoff.role)
-        notes.append(_words(lang, f"须签字:{who.zh}", f"signed: {who.en}"))
+        zh, en = f"须签字:{who.zh}", f"signed: {who.en}"
+        if signoff.same_actor_as:
+            states = ", ".join(signoff.same_actor_as)
+            zh, en = f"{zh}(须为 {states} 的执行人)", f"{en} (by the actor of {states})"
+        if signoff.when:
+            zh, en = f"{zh}(仅当 {signoff.when})", f"{en} (only when {signoff.when})"
+        notes.append(_words(lang, zh, en))
     added = _addition(process, sources, transition)
     if added is not None:
         notes.append(_words(lang, ADDITION.zh, ADDITION.en))
