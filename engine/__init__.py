@@ -31,7 +31,10 @@ from engine.errors import (
     KeyReused,
     LayoutTimeout,
     MissingRecord,
+    MissingSignature,
     NotFound,
+    PartAlreadyDone,
+    PartsOpen,
     PermissionDenied,
     Problem,
     ProcflowError,
@@ -62,6 +65,7 @@ from engine.model import (
     Clock,
     Deadline,
     Duration,
+    Part,
     Process,
     Record,
     RecordBinding,
@@ -73,7 +77,7 @@ from engine.model import (
     Transition,
 )
 from engine.processes import ValidationReport, load_process, load_process_text, validate_file, validate_text
-from engine.runtime import Actor, Advanced, Choice, Runtime
+from engine.runtime import Actor, Advanced, Choice, PartStatus, Runtime
 from engine.service import Verified, Workflows
 from engine.source import SourceLocation
 from engine.stores import Damaged, InstanceSummary, ProcessRef, open_store
@@ -107,6 +111,9 @@ __all__ = [
     "InvalidPayload",
     "InvalidTime",
     "MissingRecord",
+    "MissingSignature",
+    "PartAlreadyDone",
+    "PartsOpen",
     "OpenDeadline",
     "PermissionDenied",
     "RecordVersion",
@@ -127,6 +134,8 @@ __all__ = [
     "Problem",
     "Process",
     "ProcflowError",
+    "Part",
+    "PartStatus",
     "Record",
     "RecordBinding",
     "Role",

@@ -27,6 +27,7 @@ from engine.model import (
     Department,
     Duration,
     Notification,
+    Part,
     Process,
     Record,
     RecordBinding,
@@ -144,6 +145,26 @@ class _StateBuilder:
             notify=_notifications(raw.get("notify", ()), path + ("notify",)),
             time_limit_from=limit_from,
             requires=self.required_records(raw.get("requires")),
+            parts=tuple(self.part(p, path + ("parts", i)) for i, p in enumerate(raw.get("parts", []))),
+        )
+
+    def part(self, raw: Mapping[str, Any], path: DocumentPath) -> Part:
+        for_each = raw.get("for_each")
+        return Part(
+            id=raw["id"],
+            label=_text(raw),
+            roles=tuple(raw["roles"]),
+            payload_schema=_optional_json(raw.get("payload")),
+            produces=tuple(
+                self.record_binding(b, path + ("produces", i), amend=False)
+                for i, b in enumerate(raw.get("produces", []))
+            ),
+            required=raw.get("required", True),
+            required_when=raw.get("required_when"),
+            for_each=for_each.split(".", 1)[1] if for_each is not None else None,
+            key=raw.get("key"),
+            source=self.source_ref(raw.get("source")),
+            path=path,
         )
 
     def deadline(
@@ -186,6 +207,9 @@ class _StateBuilder:
                     Text(s["zh"], s["en"]) if "zh" in s and "en" in s else None,
                     tuple(s.get("not_actor_of", ())),
                     path + ("signoffs", i),
+                    when=s.get("when"),
+                    same_actor_as=_names(s.get("same_actor_as", ())),
+                    scope=s.get("scope", "history"),
                 )
                 for i, s in enumerate(raw.get("signoffs", []))
             ),
@@ -287,6 +311,7 @@ def _source_document(key: str, raw: Mapping[str, Any]) -> SourceDocument:
 
 
 def _names(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """One name or a list of them, as a tuple."""
     return (raw,) if isinstance(raw, str) else tuple(raw)
 
 

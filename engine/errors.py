@@ -9,6 +9,7 @@
   * EventRefused — an event was refused and the instance is unchanged; ``code`` names the reason
     * UnknownTrigger — the trigger does not leave the current state; ``allowed`` lists those that do
     * PermissionDenied — the actor lacks the trigger's roles, or may not give a required signature
+      * MissingSignature — a signature the transition needs is not given; ``missing`` names the roles
     * InvalidPayload — the payload does not fit the trigger's input schema; ``problems`` says where
     * GuardFailed — a condition of the transition is false
     * InvalidData — the data the event would set does not fit the process's data schema
@@ -16,6 +17,8 @@
     * InvalidActor — an actor id or role that is empty, too long, or not plain valid text
     * UnreachableDeadline — a time limit the event would open cannot end on the business calendar
     * MissingRecord — a required (or amended) record has not been made yet; ``missing`` names them
+    * PartsOpen — the step's required parts are not all done; ``open`` names them
+    * PartAlreadyDone — the part (or the part for that item) was already done in this stay
   * ReplayMismatch — replaying a history does not reproduce the recorded instance
   * StoreError — a store cannot be opened, upgraded or used; names the store (password hidden)
     * StoreURLError — the store URL is not one of the accepted forms
@@ -147,7 +150,8 @@ class EventRefused(ProcflowError):
 
     ``code`` is a stable short name of the reason (``unknown-trigger``, ``permission``,
     ``invalid-payload``, ``guard-false``, ``invalid-data``, ``invalid-time``, ``invalid-actor``,
-    ``unreachable-deadline``, ``missing-record``), for programs.
+    ``unreachable-deadline``, ``missing-record``, ``missing-signature``, ``parts-open``,
+    ``part-done``), for programs.
     """
 
     code = "refused"
@@ -217,6 +221,34 @@ class MissingRecord(EventRefused):
     def __init__(self, message: str, *, missing: tuple[str, ...] = ()):
         super().__init__(message)
         self.missing = missing
+
+
+class MissingSignature(PermissionDenied):
+    """A transition needs a signature nobody has given: the one firing it cannot give it (another role,
+    or barred by ``not_actor_of`` / ``same_actor_as``) and nobody signed it first with ``sign:<trigger>``."""
+
+    code = "missing-signature"
+
+    def __init__(self, message: str, *, missing: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.missing = missing
+
+
+class PartsOpen(EventRefused):
+    """The event would leave a step whose required parts are not all done."""
+
+    code = "parts-open"
+
+    def __init__(self, message: str, *, open: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.open = open
+        """Each part still open: its id, with ``[item]`` for a part done per item."""
+
+
+class PartAlreadyDone(EventRefused):
+    """The part (for that item) was already done during this stay in the step."""
+
+    code = "part-done"
 
 
 class ReplayMismatch(ProcflowError):

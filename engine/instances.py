@@ -17,6 +17,9 @@ The JSON form (``instance_to_json``) is the history file ``procflow history --js
                   "notifications": [{"cause": "enter:quality_check", "roles": ["qc"], "zh": "…", "en": "…",
                                      "at": "…"}]}]}
 
+An entry that did a part of its step (``engine.model.Part``) says which: ``"part": {"id": "…",
+"item": "…" or null}``; the key is left out on other entries.
+
 ``notifications`` is written only on an entry that made some due (so the entries written before it
 existed keep their text and digests).
                   "records": [{"record": "repair_record", "version": 1, "fields": {...}}]}],
@@ -148,6 +151,11 @@ class Entry:
     clocks: tuple[ClockMark, ...] = ()
     """What happened to the process's clocks with this entry. An entry with clocks but no trigger (and a
     ``source``) is a clock's warning or breach on its own, recorded by the engine at that moment."""
+
+    part: str | None = None
+    """The part of its step this event did (its trigger is the part's id); ``None`` for any other event."""
+    item: str | None = None
+    """For a part done per item of a list (``for_each``), the key of the item it was done for."""
 
     @property
     def clock_only(self) -> bool:
@@ -309,6 +317,7 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
             # Written only when there are some, so an entry's text (and its digest) is what it was before records.
             {"records": [_written_to_json(r) for r in entry.records]} if entry.records else {}
         )
+        | ({"part": {"id": entry.part, "item": entry.item}} if entry.part is not None else {})
     )
 
 
@@ -450,6 +459,11 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
             )
         )
     trigger, source, key = doc.get("trigger"), doc.get("source"), doc.get("key")
+    part, item = None, None
+    if "part" in doc:
+        done = _mapping(doc["part"], f"{where}.part")
+        part = _text(done.get("id"), f"{where}.part.id")
+        item = None if done.get("item") is None else _string(done.get("item"), f"{where}.part.item")
     return Entry(
         at=_time(doc.get("at"), f"{where}.at"),
         actor=_name(doc.get("actor"), f"{where}.actor"),
@@ -465,6 +479,8 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         notifications=tuple(notifications),
         records=tuple(records),
         clocks=tuple(clocks),
+        part=part,
+        item=item,
     )
 
 

@@ -193,6 +193,9 @@ class Assignment:
     """``{from: payload.notes, if_present: true}``: set only when the expression's value is not null."""
 
 
+SignatureScope = Literal["history", "round"]
+
+
 @dataclass(frozen=True)
 class SignOff:
     role: str
@@ -200,6 +203,13 @@ class SignOff:
     not_actor_of: tuple[str, ...]
     """States whose actor may not give this signature."""
     path: DocumentPath
+    when: str | None = None
+    """The signature is needed only when this expression over the data holds (``None``: always)."""
+    same_actor_as: tuple[str, ...] = ()
+    """States one of whose actors must give this signature."""
+    scope: SignatureScope = "history"
+    """Whose acts ``not_actor_of`` and ``same_actor_as`` look at: anyone's in the whole history, or
+    only those of the latest stay in the state (``round``: the current round of a loop)."""
 
 
 @dataclass(frozen=True)
@@ -238,6 +248,46 @@ class Transition:
     """The records it writes (``produces``, then ``amends``), in the order written."""
     requires: tuple[str, ...] = ()
     """Records that must exist before it fires (``requires: all`` lists every declared record)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """A share of a step's work done by someone with one of ``roles``, by its own event (the trigger
+    is ``id``). While a required part is open the step's transitions out are refused."""
+
+    id: str
+    label: Text
+    roles: tuple[str, ...]
+    payload_schema: FrozenJson | None
+    produces: tuple[RecordBinding, ...]
+    required: bool
+    """``required: false``: it may be done, but the step can be left without it."""
+    required_when: str | None
+    """Required only when this expression over the data holds (``None``: as ``required`` says)."""
+    for_each: str | None
+    """The data field (a list) with one part per item, or ``None`` for a single part."""
+    key: str | None
+    """With ``for_each``: the field of each item that names it; ``None``: its index, or the item if text."""
+    source: SourceRef | None
+    path: DocumentPath
+
+    def as_transition(self, state: str) -> Transition:
+        """The part seen as a transition that stays in its step: how its records are written and checked,
+        exactly as a transition's ``produces`` are."""
+        return Transition(
+            trigger=self.id,
+            label=self.label,
+            sources=(state,),
+            dest=state,
+            conditions=(),
+            roles=self.roles,
+            payload_schema=self.payload_schema,
+            assignments=(),
+            signoffs=(),
+            shared=False,
+            path=self.path,
+            produces=self.produces,
+        )
 
 
 @dataclass(frozen=True)
@@ -288,12 +338,15 @@ class State:
     """When the state's time limit comes from the data (``time_limit: {at: data.requested_date}``)."""
     requires: tuple[str, ...] = ()
     """Records that must exist once an event leads into this step (``requires: all``: every declared record)."""
+    parts: tuple[Part, ...] = ()
+    """Work shared by several people in this step, in the order written."""
 
     @property
     def records_written(self) -> tuple[str, ...]:
         """The records the step is said to produce: its own ``produces`` label, then those its
         transitions write, each once."""
         written = [b.record for t in self.transitions for b in t.produces if not b.amend]
+        written += [b.record for p in self.parts for b in p.produces]
         return tuple(dict.fromkeys([*self.produces, *written]))
 
     @property

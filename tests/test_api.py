@@ -36,6 +36,8 @@ PINNED = {
     "Process",
     "Record",
     "RecordBinding",
+    "Part",
+    "PartStatus",
     "Role",
     "Severity",
     "SignOff",

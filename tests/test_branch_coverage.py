@@ -301,6 +301,7 @@ SIGNER = Actor("feng", ["inspector"])
 QC_MANAGER = Actor("gao", ["qc_manager"])
 PRODUCTION = Actor("ma", ["production_lead"])
 REPAIRER = Actor("he", ["repair_engineer"])
+TECHNICAL = Actor("qian", ["technical"])
 SERVICE_CLERK = Actor("tang", ["service_clerk"])
 
 RETURNED = fire(
@@ -332,11 +333,14 @@ QC_SIGNOFF = Table(
         "a) test and visual pass: the QC manager finds no repair needed": [
             *RECEIVED,
             screened("pass", "ok", lands="manager_review"),
+            # The joint decision: the manager calls in the engineer and technical, who each give an opinion.
+            fire(QC_MANAGER, "call_in", consult=["repair_engineer", "technical"], lands="manager_review"),
+            fire(REPAIRER, "engineer_opinion", opinion="复测正常,疑为客户使用环境", lands="manager_review"),
+            fire(TECHNICAL, "technical_opinion", opinion="设计余量足够", lands="manager_review"),
             fire(
                 QC_MANAGER,
                 "release_without_repair",
                 conclusion="与维修工程师、技术讨论,判定无需维修",
-                consulted=["repair_engineer", "technical"],
                 lands="reinspect",
             ),
             *RELEASED,

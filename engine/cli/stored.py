@@ -41,7 +41,7 @@ from engine.errors import (
 from engine.inputs import read_json
 from engine.instances import instance_to_json, record_version_to_json
 from engine.model import Process, thaw_json
-from engine.runtime import Actor
+from engine.runtime import Actor, PartStatus
 from engine.service import Batch, Workflows
 from engine.stores import Damaged, InstanceSummary, ProcessRef
 from engine.stores.identifiers import shown
@@ -235,6 +235,8 @@ def _show_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextI
         what = f"fires `{deadline.fire}`" if deadline.fire else "time limit"
         late = "  OVERDUE" if deadline.due <= now else ""
         stdout.write(f"deadline: {deadline.due.isoformat()}  {what}{late}\n")
+    for status in runtime.parts(instance, now):
+        stdout.write(_part_line(status) + "\n")
     for line in notification_lines(instance.history[-1]):  # those the last event made due
         stdout.write(f"due:      {line}\n")
     for report in runtime.clocks(instance, now):
@@ -254,9 +256,20 @@ def _show_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextI
         if transition.conditions:
             line += f"   if: {' and '.join(transition.conditions)}"
         if transition.signoffs:
-            line += f"   signed as: {', '.join(s.role for s in transition.signoffs)}"
+            signers = (s.role + (f" if {s.when}" if s.when else "") for s in transition.signoffs)
+            line += f"   signed as: {', '.join(signers)}"
         stdout.write(line + "\n")
     return EXIT_OK
+
+
+def _part_line(status: PartStatus) -> str:
+    part = status.part
+    name = part.id + (f"[{status.item}]" if status.item is not None else "")
+    if status.done is not None:
+        state = f"done by {status.done.actor} [{', '.join(status.done.roles)}] at {status.done.at.isoformat()}"
+    else:
+        state = "OPEN, required" if status.required else "open, not required"
+    return f"part:     {name:<18} {part.label.zh} / {part.label.en}   by: {', '.join(part.roles)}   {state}"
 
 
 def _instance_history(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:

@@ -18,7 +18,7 @@ from typing import Literal, NamedTuple
 from urllib.parse import quote
 
 from engine.errors import RenderError
-from engine.model import Branch, Clock, DataLimit, Duration, Process, State, StateKind, Text, Transition
+from engine.model import Branch, Clock, DataLimit, Duration, Part, Process, State, StateKind, Text, Transition
 
 Lang = Literal["zh", "en", "both"]
 LANGS: tuple[Lang, ...] = ("zh", "en", "both")
@@ -72,6 +72,25 @@ class Node:
     """A link to that section of the source document, when a place for the documents was given."""
     addition: str | None = None
     """Why the step is there although no source document names it (``None``: it is sourced)."""
+    parts: tuple[NodePart, ...] = ()
+    """The work shared in this step, each part with who does it, drawn inside the step's box."""
+
+
+@dataclass(frozen=True)
+class NodePart:
+    """A part of a step as drawn: its label, the roles (lanes) that do it, and when it is needed."""
+
+    id: str
+    title: str
+    roles: tuple[str, ...]
+    condition: str | None
+    """``必要时 / when …``, ``可选 / optional``, ``每项 / for each …``, or ``None`` for a part always required."""
+
+    @property
+    def line(self) -> str:
+        """The part on one line: ``▸ 维修工程师意见 — 维修工程师 (当 … / when …)``."""
+        who = ", ".join(r.replace("\n", " ") for r in self.roles)
+        return f"▸ {self.title.replace(chr(10), ' / ')} — {who}" + (f" ({self.condition})" if self.condition else "")
 
 
 @dataclass(frozen=True)
@@ -274,7 +293,22 @@ def _node(process: Process, state: State, lang: Lang, source_base: str | None) -
         else:
             source = state.source.section
     addition = _words(lang, state.addition.zh, state.addition.en) if state.addition is not None else None
-    return Node(state.id, state.kind.value, text(state.label, lang), state.role, limit, records, source, href, addition)
+    parts = tuple(_node_part(process, part, lang) for part in state.parts)
+    return Node(
+        state.id, state.kind.value, text(state.label, lang), state.role, limit, records, source, href, addition, parts
+    )
+
+
+def _node_part(process: Process, part: Part, lang: Lang) -> NodePart:
+    conditions = []
+    if part.for_each is not None:
+        conditions.append(_words(lang, f"每项 data.{part.for_each}", f"each of data.{part.for_each}"))
+    if not part.required:
+        conditions.append(_words(lang, "可选", "optional"))
+    elif part.required_when is not None:
+        conditions.append(_words(lang, f"当 {part.required_when}", f"when {part.required_when}"))
+    roles = tuple(text(_role_text(process, r), lang).replace("\n", " ") for r in part.roles)
+    return NodePart(part.id, text(part.label, lang), roles, "; ".join(conditions) or None)
 
 
 def _any_node(process: Process, node_id: str, shared: Transition, lang: Lang) -> Node:
@@ -313,7 +347,13 @@ def _transition_edge(
         notes.append(_words(lang, f"超过 {duration_zh(deadline)} 自动触发", f"fires after {duration_en(deadline)}"))
     for signoff in transition.signoffs:
         who = signoff.label or _role_text(process, signoff.role)
-        notes.append(_words(lang, f"须签字:{who.zh}", f"signed: {who.en}"))
+        zh, en = f"须签字:{who.zh}", f"signed: {who.en}"
+        if signoff.same_actor_as:
+            states = ", ".join(signoff.same_actor_as)
+            zh, en = f"{zh}(须为 {states} 的执行人)", f"{en} (by the actor of {states})"
+        if signoff.when:
+            zh, en = f"{zh}(仅当 {signoff.when})", f"{en} (only when {signoff.when})"
+        notes.append(_words(lang, zh, en))
     added = _addition(process, sources, transition)
     if added is not None:
         notes.append(_words(lang, ADDITION.zh, ADDITION.en))
