@@ -23,6 +23,7 @@ from engine.model import (
     Deadline,
     Department,
     Duration,
+    Limit,
     Notification,
     Process,
     Record,
@@ -33,6 +34,7 @@ from engine.model import (
     SourceRef,
     State,
     StateKind,
+    SubProcess,
     Text,
     TimeUnit,
     Transition,
@@ -140,6 +142,7 @@ class _StateBuilder:
             notify=_notifications(raw.get("notify", ()), path + ("notify",)),
             time_limit_from=limit_from,
             requires=self.required_records(raw.get("requires")),
+            starts=_sub_process(raw["starts"], path + ("starts",)) if "starts" in raw else None,
         )
 
     def deadline(
@@ -197,6 +200,7 @@ class _StateBuilder:
                 self.record_binding(b, path + ("amends", i), amend=True) for i, b in enumerate(raw.get("amends", []))
             ),
             requires=self.required_records(raw.get("requires")),
+            limit=Limit(raw["limit"]["times"], raw["limit"].get("then"), path + ("limit",)) if "limit" in raw else None,
         )
 
     def shared_transition(self, raw: Mapping[str, Any], path: DocumentPath, states: Mapping[str, Any]) -> Transition:
@@ -228,6 +232,17 @@ class _StateBuilder:
         if isinstance(raw, str):
             return SourceRef(self.default_document, raw)
         return SourceRef(raw.get("document", self.default_document), raw["section"])
+
+
+def _sub_process(raw: Mapping[str, Any], path: DocumentPath) -> SubProcess:
+    return SubProcess(
+        process=raw["process"],
+        data=tuple((name, str(expression)) for name, expression in raw.get("data", {}).items()),
+        role=raw.get("as"),
+        on_end=tuple(raw["on_end"].items()),
+        returns=tuple(raw.get("returns", {}).items()),
+        path=path,
+    )
 
 
 def _assignment(name: str, value: Any, path: DocumentPath) -> Assignment:

@@ -15,6 +15,7 @@ which ``advance`` catches up on. Working-time limits count on the definition's b
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import urllib.parse
@@ -32,9 +33,11 @@ from engine.errors import (
     InvalidData,
     InvalidPayload,
     InvalidTime,
+    LimitReached,
     MissingRecord,
     PermissionDenied,
     ReplayMismatch,
+    SubProcessRefused,
     UnknownTrigger,
 )
 from engine.expressions import NOW, to_json
@@ -43,17 +46,42 @@ from engine.instances import (
     BranchTaken,
     Entry,
     Instance,
+    Link,
     NotificationDue,
     OpenDeadline,
     RecordVersion,
     RecordWritten,
     Signature,
 )
-from engine.model import DataLimit, FrozenJson, Process, RecordBinding, SignOff, Text, Transition
+from engine.model import DataLimit, FrozenJson, Limit, Process, RecordBinding, SignOff, SubProcess, Text, Transition
 from engine.timing import due_from_data, due_time
 
 CLOCK_ACTOR = "procflow:clock"
 """The actor recorded on events the engine fires itself when a deadline passes."""
+
+CHILD_ACTOR = "procflow:sub-process"
+"""The actor recorded on events the engine fires itself when a child procedure ends."""
+
+
+@dataclass(frozen=True)
+class ChildStart:
+    """What a step that starts another procedure asks for (``starts``): handed to the ``spawn`` hook,
+    which starts the child and returns its instance id, or raises ``EventRefused``."""
+
+    process: str
+    data: Mapping[str, Any]
+    """The child's initial data, from the step's ``starts.data`` on the parent's data after the event."""
+    actor: str
+    """The actor of the parent's event; the child is started by them."""
+    role: str | None
+    """The child's role to start it with (``as``); ``None``: the role of the child's start step."""
+    parent: Link
+    """The parent instance, its process, and the step that waits for the child."""
+    at: datetime.datetime
+
+
+Spawn = Callable[[ChildStart], str]
+"""Starts the child a step asks for and returns its id (``Workflows`` keeps it with the parent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +117,12 @@ class Choice:
     """Signatures the actor gives by firing it."""
     ready: bool | None
     """Whether its conditions hold on the current data: ``None`` when one reads the payload; ``False``
-    also when it requires (or amends) a record the instance does not hold yet."""
+    also when it requires (or amends) a record the instance does not hold yet, or its limit is reached
+    and it would be refused."""
+    remaining: int | None = None
+    """How many more times it may be taken before its ``limit``; ``None`` when it has none."""
+    then: str | None = None
+    """Where it leads once ``remaining`` is 0 (the limit's ``then``); ``None``: it is refused then."""
 
 
 @dataclass(frozen=True)
@@ -130,10 +163,12 @@ class Runtime:
         at: datetime.datetime | None = None,
         instance_id: str | None = None,
         key: str | None = None,
+        parent: Link | None = None,
     ) -> Instance:
         """A new instance in the start state, with ``data`` checked against the data schema.
 
-        The actor must hold the start step's role or a role that may act on it.
+        The actor must hold the start step's role or a role that may act on it. ``parent`` names the
+        instance and step that started this one (``Workflows`` gives it); the start entry keeps it.
         """
         start = self.process.start
         assert start is not None  # CompiledProcess refuses a process without one
@@ -163,6 +198,7 @@ class Runtime:
             payload=initial,
             key=key,
             notifications=_due(self.compiled.on_enter[start.id], {"data": initial}, moment),
+            parent=parent,
         )
         return Instance(
             id=instance_id or self._new_id(),
@@ -185,21 +221,81 @@ class Runtime:
         *,
         at: datetime.datetime | None = None,
         key: str | None = None,
+        spawn: Spawn | None = None,
     ) -> Entry:
         """Apply one event as ``actor``; return its history entry, or raise ``EventRefused``
-        (and change nothing)."""
+        (and change nothing).
+
+        An event that enters a step starting another procedure (``starts``) needs ``spawn`` to start
+        it: ``Runtime`` alone knows one definition only, so without it such an event is refused with
+        ``SubProcessRefused`` (``Workflows`` gives the hook, and stores both instances together)."""
         self._check_belongs(instance)
         moment = self._moment(at, instance)
-        return self._apply(instance, trigger, actor, payload, moment, key, deadline=None)
+        return self._apply(instance, trigger, actor, payload, moment, key, deadline=None, spawn=spawn)
+
+    def child_ended(
+        self,
+        instance: Instance,
+        child: Link,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        at: datetime.datetime | None = None,
+        spawn: Spawn | None = None,
+    ) -> Entry | None:
+        """Fire the continuation of the step waiting for ``child`` (its id, process and final state):
+        the trigger the step's ``on_end`` names for that final state, as the engine, with ``payload``
+        (the child's data fields the step's ``returns`` names). ``None`` when the instance no longer
+        waits for that child (it moved on); ``SubProcessRefused`` when ``on_end`` names no trigger for
+        the final state; any other refusal of the continuation as usual."""
+        self._check_belongs(instance)
+        if self.waiting_for(instance) != child.instance:
+            return None
+        starts = self.process.states[instance.state].starts
+        assert starts is not None  # waiting_for says so
+        trigger = starts.trigger_for(child.state)
+        if trigger is None:
+            raise SubProcessRefused(
+                f"instance `{instance.id}`: step `{instance.state}` has no `on_end` for `{child.state}`, where "
+                f"its child `{child.instance}` ({child.process}) ended; it names: "
+                + ", ".join(f"`{f}`" for f, _ in starts.on_end)
+            )
+        moment = self._moment(at, instance)
+        return self._apply(
+            instance, trigger, _CHILD, payload, moment, None, deadline=None, spawn=spawn, child_ended=child
+        )
+
+    def waiting_for(self, instance: Instance) -> str | None:
+        """The id of the child instance the current step waits for, if it is a step that starts one."""
+        if self.process.states[instance.state].starts is None:
+            return None
+        for entry in reversed(instance.history):
+            if entry.child is not None:
+                return entry.child.instance if entry.child.state == instance.state else None
+            if entry.state != instance.state:
+                break
+        return None
+
+    def returns_of(self, state: str, child_data: Mapping[str, Any]) -> dict[str, Any]:
+        """The continuation's payload: the child's data fields the step's ``returns`` names."""
+        starts = self.process.states[state].starts
+        if starts is None:
+            return {}
+        return {name: child_data[field] for name, field in starts.returns if field in child_data}
 
     def available(self, instance: Instance, actor: Actor) -> tuple[Choice, ...]:
         """The triggers ``actor`` may fire in the instance's current state, each once, in definition order."""
         self._check_belongs(instance)
         choices: dict[str, Choice] = {}
+        engine_fired = _engine_fired(self.process.states[instance.state].starts)
         for candidate in self.compiled.transitions[instance.state]:
             if candidate.trigger in choices or _permission_problem(candidate, actor, instance) is not None:
                 continue
+            if candidate.trigger in engine_fired:
+                continue
             transition = candidate.transition
+            limit = transition.limit
+            remaining = None if limit is None else max(0, limit.times - _times_taken(instance, candidate))
+            refused_by_limit = remaining == 0 and limit is not None and limit.then is None
             choices[candidate.trigger] = Choice(
                 trigger=candidate.trigger,
                 label=transition.label,
@@ -211,7 +307,11 @@ class Runtime:
                 ),
                 conditions=transition.conditions,
                 signoffs=transition.signoffs,
-                ready=False if _lacks_records(candidate, instance) else _ready(candidate, instance.data, self._clock()),
+                ready=False
+                if refused_by_limit or _lacks_records(candidate, instance)
+                else _ready(candidate, instance.data, self._clock()),
+                remaining=remaining,
+                then=None if limit is None else limit.then,
             )
         return tuple(choices.values())
 
@@ -246,14 +346,14 @@ class Runtime:
                 refused.append((deadline, refusal))
         return Advanced(tuple(fired), tuple(refused))
 
-    def fire_deadline(self, instance: Instance, deadline: OpenDeadline) -> Entry:
+    def fire_deadline(self, instance: Instance, deadline: OpenDeadline, *, spawn: Spawn | None = None) -> Entry:
         """Fire one open deadline of the instance as ``advance`` does, at its due time (or the last
         event's, when that is later): one step of ``advance``, for callers that store each step."""
         self._check_belongs(instance)
         if deadline.fire is None or deadline not in instance.deadlines:
             raise UnknownTrigger(f"instance `{instance.id}` has no open deadline {deadline!r} that fires a trigger")
         moment = max(deadline.due, instance.history[-1].at)
-        return self._apply(instance, deadline.fire, _CLOCK, {}, moment, None, deadline=deadline)
+        return self._apply(instance, deadline.fire, _CLOCK, {}, moment, None, deadline=deadline, spawn=spawn)
 
     def replay(self, history: Sequence[Entry], *, instance_id: str) -> Instance:
         """The instance that ``history`` produces on this definition, checking at each event that the
@@ -263,7 +363,12 @@ class Runtime:
         first, index = history[0], 0
         try:
             instance = self.start(
-                Actor(first.actor, first.roles), first.payload, at=first.at, instance_id=instance_id, key=first.key
+                Actor(first.actor, first.roles),
+                first.payload,
+                at=first.at,
+                instance_id=instance_id,
+                key=first.key,
+                parent=first.parent,
             )
             _same_entry(0, instance.history[0], first)
             for index, recorded in enumerate(history[1:], start=1):
@@ -275,16 +380,28 @@ class Runtime:
     def _replay_one(self, instance: Instance, index: int, recorded: Entry) -> Entry:
         if recorded.trigger is None:
             raise ReplayMismatch(f"entry {index} has no trigger; only the first entry starts the instance")
+        spawn = _recorded_child(index, recorded)
+        if recorded.child_ended is not None:
+            entry = self.child_ended(instance, recorded.child_ended, recorded.payload, at=recorded.at, spawn=spawn)
+            if entry is None:
+                raise ReplayMismatch(
+                    f"entry {index}: recorded as fired when child `{recorded.child_ended.instance}` ended, but "
+                    f"state `{instance.state}` does not wait for that child"
+                )
+            return entry
         if not recorded.by_deadline:
             actor = Actor(recorded.actor, recorded.roles)
-            return self.fire(instance, recorded.trigger, actor, recorded.payload, at=recorded.at, key=recorded.key)
+            return self.fire(
+                instance, recorded.trigger, actor, recorded.payload, at=recorded.at, key=recorded.key, spawn=spawn
+            )
         deadline = next((d for d in instance.deadlines if d.fire == recorded.trigger and d.due <= recorded.at), None)
         if deadline is None:
             raise ReplayMismatch(
                 f"entry {index}: `{recorded.trigger}` is recorded as fired by a deadline, "
                 f"but no deadline of state `{instance.state}` fires it by {recorded.at.isoformat()}"
             )
-        return self._apply(instance, recorded.trigger, _CLOCK, {}, self._moment(recorded.at, instance), None, deadline)
+        moment = self._moment(recorded.at, instance)
+        return self._apply(instance, recorded.trigger, _CLOCK, {}, moment, None, deadline, spawn=spawn)
 
     def verify(self, instance: Instance) -> None:
         """Replay the instance's history and check it gives the instance's state, data and deadlines;
@@ -310,9 +427,11 @@ class Runtime:
         moment: datetime.datetime,
         key: str | None,
         deadline: OpenDeadline | None,
+        spawn: Spawn | None = None,
+        child_ended: Link | None = None,
     ) -> Entry:
         try:
-            return self._check_and_apply(instance, trigger, actor, payload, moment, key, deadline)
+            return self._check_and_apply(instance, trigger, actor, payload, moment, key, deadline, spawn, child_ended)
         except EventRefused as refusal:
             refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, trigger
             raise
@@ -326,6 +445,8 @@ class Runtime:
         moment: datetime.datetime,
         key: str | None,
         deadline: OpenDeadline | None,
+        spawn: Spawn | None = None,
+        child_ended: Link | None = None,
     ) -> Entry:
         if deadline is not None:  # a time given to fire is checked on the way in, a deadline's due time here
             check_time(moment, "the deadline's due time")
@@ -342,9 +463,13 @@ class Runtime:
             )
         payload_copy = json_object(payload or {}, "payload", InvalidPayload)
         attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check, self._records, moment)
+        attempt.automatic = child_ended is not None
+        attempt.engine_fired = _engine_fired(self.process.states[instance.state].starts)
         dest = self.compiled.fire(instance.state, trigger, attempt)
         if dest is None or attempt.chosen is None:
             raise attempt.refusal()
+        if attempt.redirect is not None:
+            dest = attempt.redirect
         decisions = self.compiled.branches
         for _ in range(len(decisions) + 1):
             if dest not in decisions:
@@ -352,7 +477,7 @@ class Runtime:
             dest = self._decide(dest, attempt)
         else:
             raise GuardFailed(f"the decisions after `{trigger}` go round in a circle without reaching a step")
-        entered_states = [attempt.chosen.transition.dest, *(b.dest for b in attempt.branches)]
+        entered_states = [attempt.first_dest, *(b.dest for b in attempt.branches)]
         self._records.check_entering(entered_states, attempt)
 
         entry = Entry(
@@ -361,7 +486,7 @@ class Runtime:
             roles=_role_names(actor.roles),
             trigger=trigger,
             source=instance.state,
-            dest=attempt.chosen.transition.dest,
+            dest=attempt.first_dest,
             payload=attempt.payload,
             branches=tuple(attempt.branches),
             signatures=tuple(Signature(s.role, actor.id, moment) for s in attempt.chosen.transition.signoffs),
@@ -369,11 +494,17 @@ class Runtime:
             key=key,
             notifications=self._notifications(instance.state, attempt, moment),
             records=tuple(attempt.written),
+            limit_reached=attempt.redirect is not None,
+            child_ended=child_ended,
         )
         if dest == instance.state:
             deadlines, entered = tuple(d for d in instance.deadlines if d != deadline), instance.entered_at
         else:
             deadlines, entered = self._deadlines_of(dest, moment, attempt.data), moment  # may refuse: the calendar
+            starts = self.process.states[dest].starts
+            if starts is not None:  # last: the child is started only for an event that passed every check
+                child = self._start_child(instance, dest, starts, actor, attempt.data, moment, spawn)
+                entry = dataclasses.replace(entry, child=child)
         # Everything is checked; from here on nothing can fail.
         instance.entered_at = entered
         instance.deadlines = deadlines
@@ -382,11 +513,45 @@ class Runtime:
         instance.history.append(entry)
         return entry
 
+    def _start_child(
+        self,
+        instance: Instance,
+        step: str,
+        starts: SubProcess,
+        actor: Actor,
+        data: Mapping[str, Any],
+        moment: datetime.datetime,
+        spawn: Spawn | None,
+    ) -> Link:
+        """Ask ``spawn`` to start the child procedure the step names; refuse the event if it cannot."""
+        if spawn is None:
+            raise SubProcessRefused(
+                f"step `{step}` starts the procedure `{starts.process}`, and this runtime knows only "
+                f"`{self.process.id}`: run the instance in a store (`Workflows`), which starts the child"
+            )
+        child_data: dict[str, Any] = {}
+        for name, expression in self.compiled.child_data[step]:
+            try:
+                child_data[name] = _field(name, to_json(expression.evaluate({"data": data, NOW: moment})))
+            except ExpressionEvaluationError as exc:
+                raise SubProcessRefused(
+                    f"step `{step}`: the data `{name}` for `{starts.process}` could not be evaluated: {exc}"
+                ) from None
+        parent = Link(instance.id, self.process.id, step)
+        request = ChildStart(starts.process, child_data, actor.id, starts.role, parent, moment)
+        try:
+            child_id = spawn(request)
+        except EventRefused as refusal:
+            raise SubProcessRefused(
+                f"step `{step}` cannot start `{starts.process}`: {refusal}", refusal=refusal
+            ) from refusal
+        return Link(child_id, starts.process, step)
+
     def _notifications(self, source: str, attempt: _Attempt, moment: datetime.datetime) -> tuple[NotificationDue, ...]:
         """The transition's notifications, then those of each state the event enters (a transition back
         into the same state enters none), rendered on the data after the event."""
         assert attempt.chosen is not None
-        entered = [attempt.chosen.transition.dest, *(b.dest for b in attempt.branches)]
+        entered = [attempt.first_dest, *(b.dest for b in attempt.branches)]
         if entered == [source]:
             entered = []
         declared = list(attempt.chosen.notify)
@@ -458,6 +623,7 @@ class Runtime:
 
 
 _CLOCK = Actor(CLOCK_ACTOR, ())
+_CHILD = Actor(CHILD_ACTOR, ())
 
 _STAGES = ("permission", "signature", "payload", "guard", "data")
 
@@ -483,6 +649,9 @@ class _Attempt:
         "_held",
         "_refusal",
         "moment",
+        "redirect",
+        "automatic",
+        "engine_fired",
     )
 
     def __init__(
@@ -508,9 +677,28 @@ class _Attempt:
         self.written: list[RecordWritten] = []
         self._held: dict[str, RecordWritten] | None = None
         self._refusal: tuple[int, type[EventRefused], str, tuple[str, ...]] | None = None
+        self.redirect: str | None = None
+        """The limit's ``then``, when the chosen transition has reached its limit."""
+        self.automatic = False
+        """Fired by the engine when a child ended: no person's permission is asked."""
+        self.engine_fired: frozenset[str] = frozenset()
+        """Triggers of the current step that only the engine fires (its ``on_end`` continuations)."""
+
+    @property
+    def first_dest(self) -> str:
+        """Where the chosen transition led: its ``dest``, or its limit's ``then``."""
+        assert self.chosen is not None
+        return self.redirect if self.redirect is not None else self.chosen.transition.dest
 
     def admit(self, candidate: CompiledTransition) -> bool:
-        if self.deadline is None:
+        if candidate.trigger in self.engine_fired and not self.automatic:
+            return self._refuse(
+                0,
+                SubProcessRefused,
+                f"`{candidate.trigger}` leaves step `{candidate.source}` when the procedure it started ends; "
+                "the engine fires it then, not a person",
+            )
+        if self.deadline is None and not self.automatic:
             problem = _permission_problem(candidate, self.actor, self.instance)
             if problem is not None:
                 return self._refuse(*problem)
@@ -533,6 +721,12 @@ class _Attempt:
                 return self._refuse(
                     3, GuardFailed, f"the condition of `{candidate.trigger}` does not hold: `{guard.text}`"
                 )
+        limit = candidate.transition.limit
+        redirect = None
+        if limit is not None and _times_taken(self.instance, candidate) >= limit.times:
+            if limit.then is None:
+                return self._refuse(3, LimitReached, _limit_message(candidate, limit), (str(limit.times),))
+            redirect = limit.then
         data = self.instance.data
         if candidate.assignments:
             data = dict(data)
@@ -565,6 +759,7 @@ class _Attempt:
         self.data = data
         self.chosen = candidate
         self.written = written
+        self.redirect = redirect
         return True
 
     def held(self) -> dict[str, RecordWritten]:
@@ -596,6 +791,8 @@ class _Attempt:
             return kind(message, problems=problems)
         if kind is MissingRecord:
             return MissingRecord(message, missing=problems)
+        if kind is LimitReached:
+            return LimitReached(message, times=int(problems[0]), limit=message.split("`")[1])
         return kind(message)
 
     def _refuse(self, stage: int, kind: type[EventRefused], message: str, problems: tuple[str, ...] = ()) -> bool:
@@ -727,6 +924,46 @@ def _actors_of(instance: Instance, states: Sequence[str]) -> dict[str, set[str]]
         if entry.source is not None and entry.source in states and not entry.by_deadline:
             actors.setdefault(entry.actor, set()).add(entry.source)
     return actors
+
+
+def _times_taken(instance: Instance, candidate: CompiledTransition) -> int:
+    """How many events of the history took this transition to its own ``dest`` (not to a limit's
+    ``then``): read from the history, so a replay counts exactly the same."""
+    dest = candidate.transition.dest
+    return sum(
+        1
+        for entry in instance.history
+        if entry.source == candidate.source
+        and entry.trigger == candidate.trigger
+        and entry.dest == dest
+        and not entry.limit_reached
+    )
+
+
+def _limit_message(candidate: CompiledTransition, limit: Limit) -> str:
+    times = "once" if limit.times == 1 else "twice" if limit.times == 2 else f"{limit.times} times"
+    return (
+        f"`{candidate.source}.{candidate.trigger}` has reached its limit: it may be taken {times} in an instance "
+        f"(`limit: {{times: {limit.times}}}`) and has been taken {times} already; it is refused from now on"
+    )
+
+
+def _engine_fired(starts: SubProcess | None) -> frozenset[str]:
+    return frozenset() if starts is None else frozenset(trigger for _, trigger in starts.on_end)
+
+
+def _recorded_child(index: int, recorded: Entry) -> Spawn:
+    """The ``spawn`` of a replay: the child the history recorded, started again by no one."""
+
+    def spawn(request: ChildStart) -> str:
+        if recorded.child is None:
+            raise ReplayMismatch(
+                f"entry {index}: replaying it enters step `{request.parent.state}`, which starts "
+                f"`{request.process}`, but the history records no child started"
+            )
+        return recorded.child.instance
+
+    return spawn
 
 
 def _lacks_records(candidate: CompiledTransition, instance: Instance) -> bool:
