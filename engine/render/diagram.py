@@ -72,6 +72,9 @@ class Node:
     """A link to that section of the source document, when a place for the documents was given."""
     addition: str | None = None
     """Why the step is there although no source document names it (``None``: it is sourced)."""
+    starts: str | None = None
+    """The procedure the step hands the work to, in words (``子流程 workshop_repair``), drawn as a
+    sub-procedure box; ``None`` for an ordinary step."""
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,12 @@ def _node(process: Process, state: State, lang: Lang, source_base: str | None) -
         else:
             source = state.source.section
     addition = _words(lang, state.addition.zh, state.addition.en) if state.addition is not None else None
-    return Node(state.id, state.kind.value, text(state.label, lang), state.role, limit, records, source, href, addition)
+    starts = None
+    if state.starts is not None:
+        starts = _words(lang, f"子流程:{state.starts.process}", f"sub-procedure: {state.starts.process}")
+    return Node(
+        state.id, state.kind.value, text(state.label, lang), state.role, limit, records, source, href, addition, starts
+    )
 
 
 def _any_node(process: Process, node_id: str, shared: Transition, lang: Lang) -> Node:
@@ -239,7 +247,24 @@ def _state_edges(process: Process, state: State, lang: Lang) -> list[Edge]:
         edges.append(_branch_edge(state, branch, str(index), lang))
     if state.default is not None:
         edges.append(_branch_edge(state, state.default, "default", lang))
-    return edges
+    edges.extend(_limit_edge(state.id, t, lang) for t in state.transitions if not t.shared and t.limit is not None)
+    return [edge for edge in edges if edge is not None]
+
+
+def _limit_edge(origin: str, transition: Transition, lang: Lang) -> Edge | None:
+    """Where a limited transition leads once its limit is reached (its ``then``), if anywhere."""
+    limit = transition.limit
+    if limit is None or limit.then is None:
+        return None
+    words = _words(lang, f"第 {limit.times + 1} 次起", f"from attempt {limit.times + 1}")
+    label = EdgeLabel(
+        text=text(transition.label, lang),
+        guard=None,
+        note=words,
+        tooltip=f"{transition.trigger} · limit {limit.times} → {limit.then}",
+    )
+    step = Step("transition", origin, transition.trigger, limit.then)
+    return Edge(origin, limit.then, "transition", (label,), frozenset([step]))
 
 
 def _transition_edge(
@@ -254,6 +279,16 @@ def _transition_edge(
     for signoff in transition.signoffs:
         who = signoff.label or _role_text(process, signoff.role)
         notes.append(_words(lang, f"须签字:{who.zh}", f"signed: {who.en}"))
+    starts = process.states[origin].starts if origin in process.states else None
+    ended = [final for final, trigger in starts.on_end if trigger == transition.trigger] if starts else []
+    if ended:
+        notes.append(
+            _words(lang, f"子流程结束于 {', '.join(ended)}", f"when the sub-procedure ends: {', '.join(ended)}")
+        )
+    if transition.limit is not None:
+        notes.append(
+            _words(lang, f"≤{transition.limit.times}× 至多 {transition.limit.times} 次", f"≤{transition.limit.times}×")
+        )
     added = _addition(process, sources, transition)
     if added is not None:
         notes.append(_words(lang, ADDITION.zh, ADDITION.en))
