@@ -247,8 +247,11 @@ def _state_edges(process: Process, state: State, lang: Lang) -> list[Edge]:
         edges.append(_branch_edge(state, branch, str(index), lang))
     if state.default is not None:
         edges.append(_branch_edge(state, state.default, "default", lang))
-    edges.extend(_limit_edge(state.id, t, lang) for t in state.transitions if not t.shared and t.limit is not None)
-    return [edge for edge in edges if edge is not None]
+    for transition in state.transitions:
+        limited = _limit_edge(state.id, transition, lang) if not transition.shared else None
+        if limited is not None:
+            edges.append(limited)
+    return edges
 
 
 def _limit_edge(origin: str, transition: Transition, lang: Lang) -> Edge | None:
