@@ -186,4 +186,3 @@ def test_bad_limit_forms_are_located(limit, words):
     assert errors, "the bad limit was accepted"
     line = position(text, f"limit: {limit}")[0]
     assert any(p.location.line == line and words in p.message for p in errors), [str(p) for p in errors]
-
