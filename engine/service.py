@@ -651,7 +651,7 @@ class Workflows:
             )
         runtime = self.runtime(instance.process_id, instance.content_hash)
         before = runtime.replay(instance.history[:index], instance_id=instance.id)
-        runtime.fire(before, trigger, actor, payload, at=entry.at, key=key)
+        runtime.fire(before, trigger, actor, payload, at=entry.at, key=key, spawn=_the_child_recorded(entry))
         return entry
 
     def _now_after(self, instance: Instance) -> datetime.datetime:
@@ -681,6 +681,17 @@ def _reraise_unless_damage(error: ProcflowError) -> None:
     """A store that cannot be reached says nothing about the records in it: stop rather than report."""
     if isinstance(error, StoreError) and not isinstance(error, DamagedRecord):
         raise error
+
+
+def _the_child_recorded(entry: Entry) -> Spawn:
+    """For checking an event sent again: the child its first sending started (none is started again)."""
+
+    def spawn(request: ChildStart) -> str:
+        if entry.child is None:
+            raise SubProcessRefused(f"the event recorded did not start `{request.process}`")
+        return entry.child.instance
+
+    return spawn
 
 
 def worker_name() -> str:

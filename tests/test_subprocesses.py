@@ -81,6 +81,24 @@ def test_each_end_of_the_child_fires_its_own_trigger(workflows):
     assert parent.state == "closed" and parent.history[-1].trigger == "workshop_failed"
 
 
+def test_a_child_ended_by_the_worker_moves_the_parent_on_in_the_same_write(workflows):
+    parent_id, child_id = _in_workshop(workflows)
+    assert workflows.fire_due(MONDAY + dt.timedelta(days=8)) == 1
+    child, parent = workflows.get(child_id), workflows.get(parent_id)
+    assert child.state == "scrapped" and child.history[-1].by_deadline
+    assert parent.state == "closed" and parent.history[-1].child_ended.instance == child_id
+    assert parent.history[-1].at == child.history[-1].at == MONDAY + dt.timedelta(days=7)
+    assert workflows.verify_store().ok
+
+
+def test_the_event_sent_again_with_its_key_returns_its_entry_and_starts_no_second_child(workflows):
+    parent = workflows.start("intake", CLERK)
+    first = workflows.fire(parent.id, "to_workshop", CLERK, {"fault": "no power"}, key="k1")
+    again = workflows.fire(parent.id, "to_workshop", CLERK, {"fault": "no power"}, key="k1")
+    assert again == first and len(workflows.children(parent.id)) == 1
+    assert len(workflows.list(process="workshop_repair")) == 1
+
+
 def test_a_person_cannot_fire_the_continuation_the_engine_fires(workflows):
     parent_id, _ = _in_workshop(workflows)
     before = json.dumps(instance_to_json(workflows.get(parent_id)))
