@@ -43,6 +43,10 @@ def state_graph(process: Process) -> nx.DiGraph[str]:
     graph.add_nodes_from(process.states)
     for state in process.states.values():
         graph.add_edges_from((state.id, dest) for dest in state.exits() if dest in process.states)
+    for state in process.states.values():  # an event that would enter a step past its limit goes to `then`
+        then = state.limit.then if state.limit is not None else None
+        if then is not None and then in process.states:
+            graph.add_edges_from((source, then) for source in list(graph.predecessors(state.id)) if source != state.id)
     return graph
 
 
@@ -994,6 +998,20 @@ def check_unbound_records(process: Process, graph: nx.DiGraph[str]) -> Iterator[
 
 def check_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     """A limit's ``then`` names a declared state that is not where the transition already leads."""
+    for state in process.states.values():
+        limit = state.limit
+        if limit is None or limit.then is None:
+            continue
+        if limit.then not in process.states:
+            yield from _reference(process, limit.path + ("then",), limit.then, process.states, "state")
+        elif limit.then == state.id:
+            yield _error(
+                process,
+                limit.path + ("then",),
+                "limit-goes-nowhere",
+                f"step `{state.id}`: its limit's `then` is the step itself, so reaching the limit would change "
+                "nothing; name the state the event goes to instead (an escalation), or leave `then` out to refuse it",
+            )
     for transition in process.transitions:
         limit = transition.limit
         if limit is None or limit.then is None:

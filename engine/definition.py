@@ -143,6 +143,7 @@ class _StateBuilder:
             time_limit_from=limit_from,
             requires=self.required_records(raw.get("requires")),
             starts=_sub_process(raw["starts"], path + ("starts",)) if "starts" in raw else None,
+            limit=Limit(raw["limit"]["times"], raw["limit"].get("then"), path + ("limit",)) if "limit" in raw else None,
         )
 
     def deadline(

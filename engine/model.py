@@ -325,6 +325,8 @@ class State:
     """Records that must exist once an event leads into this step (``requires: all``: every declared record)."""
     starts: SubProcess | None = None
     """The procedure this step hands the work to, and how its end leads on."""
+    limit: Limit | None = None
+    """How many times an instance may enter this step, and what an event entering it once more does."""
 
     @property
     def records_written(self) -> tuple[str, ...]:

@@ -295,6 +295,11 @@ class Runtime:
             transition = candidate.transition
             limit = transition.limit
             remaining = None if limit is None else max(0, limit.times - _times_taken(instance, candidate))
+            entering = self.process.states[transition.dest].limit if transition.dest != instance.state else None
+            if entering is not None:  # the step it leads to may be entered only so often
+                left = max(0, entering.times - _times_entered(instance, transition.dest))
+                if remaining is None or left < remaining:
+                    remaining, limit = left, entering
             refused_by_limit = remaining == 0 and limit is not None and limit.then is None
             choices[candidate.trigger] = Choice(
                 trigger=candidate.trigger,
@@ -470,13 +475,13 @@ class Runtime:
             raise attempt.refusal()
         if attempt.redirect is not None:
             dest = attempt.redirect
-        decisions = self.compiled.branches
-        for _ in range(len(decisions) + 1):
-            if dest not in decisions:
-                break
-            dest = self._decide(dest, attempt)
-        else:
-            raise GuardFailed(f"the decisions after `{trigger}` go round in a circle without reaching a step")
+        dest = self._through_decisions(dest, attempt, trigger)
+        limited = self.process.states[dest].limit
+        if limited is not None and dest != instance.state and _times_entered(instance, dest) >= limited.times:
+            if limited.then is None:
+                raise LimitReached(_state_limit_message(dest, limited), times=limited.times, limit=dest)
+            attempt.redirect, attempt.branches = limited.then, []  # the entry records where it went instead
+            dest = self._through_decisions(limited.then, attempt, trigger)
         entered_states = [attempt.first_dest, *(b.dest for b in attempt.branches)]
         self._records.check_entering(entered_states, attempt)
 
@@ -512,6 +517,14 @@ class Runtime:
         instance.data = attempt.data
         instance.history.append(entry)
         return entry
+
+    def _through_decisions(self, dest: str, attempt: _Attempt, trigger: str) -> str:
+        decisions = self.compiled.branches
+        for _ in range(len(decisions) + 1):
+            if dest not in decisions:
+                return dest
+            dest = self._decide(dest, attempt)
+        raise GuardFailed(f"the decisions after `{trigger}` go round in a circle without reaching a step")
 
     def _start_child(
         self,
@@ -938,6 +951,28 @@ def _times_taken(instance: Instance, candidate: CompiledTransition) -> int:
         and entry.dest == dest
         and not entry.limit_reached
     )
+
+
+def _times_entered(instance: Instance, state: str) -> int:
+    """How many events of the history entered ``state`` from another state (the start included)."""
+    count, previous = 0, None
+    for entry in instance.history:
+        if entry.state == state and previous != state:
+            count += 1
+        previous = entry.state
+    return count
+
+
+def _state_limit_message(state: str, limit: Limit) -> str:
+    return (
+        f"step `{state}` has reached its limit: it may be entered {_times(limit.times)} in an instance "
+        f"(`limit: {{times: {limit.times}}}`) and has been entered {_times(limit.times)} already; "
+        "the event that would enter it again is refused"
+    )
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else "twice" if count == 2 else f"{count} times"
 
 
 def _limit_message(candidate: CompiledTransition, limit: Limit) -> str:

@@ -20,6 +20,7 @@ from engine import (
     instance_from_json,
     instance_to_json,
     load_process,
+    load_process_text,
     validate_text,
 )
 from engine.render.diagram import extract
@@ -186,3 +187,78 @@ def test_bad_limit_forms_are_located(limit, words):
     assert errors, "the bad limit was accepted"
     line = position(text, f"limit: {limit}")[0]
     assert any(p.location.line == line and words in p.message for p in errors), [str(p) for p in errors]
+
+
+# --- a limit on a step: how many times it may be entered ----------------------------------------------
+
+VISITS = Path(__file__).parent / "fixtures" / "loops" / "visits.yaml"
+VISITS_TEXT = VISITS.read_text(encoding="utf-8")
+CLERK = Actor("zhou", ["clerk"])
+FIELD = Actor("sun", ["engineer"])
+CUSTOMER = Actor("wang", ["customer"])
+
+
+def _visit_again(runtime: Runtime, instance: object) -> None:
+    runtime.fire(instance, "done", FIELD)  # type: ignore[arg-type]
+    runtime.fire(instance, "unsatisfied", CUSTOMER)  # type: ignore[arg-type]
+
+
+def test_a_step_entered_as_often_as_its_limit_sends_the_next_entry_to_then():
+    runtime = Runtime(load_process(VISITS), clock=lambda: MONDAY)
+    instance = runtime.start(CLERK)
+    runtime.fire(instance, "dispatch", CLERK)
+    runtime.fire(instance, "note", FIELD)  # staying in the step is no new entry
+    _visit_again(runtime, instance)
+    assert instance.state == "visit", "the second visit is allowed"
+    runtime.fire(instance, "done", FIELD)
+    confirm = {c.trigger: c for c in runtime.available(instance, CUSTOMER)}["unsatisfied"]
+    assert (confirm.remaining, confirm.then) == (0, "manager_review")
+    entry = runtime.fire(instance, "unsatisfied", CUSTOMER)
+    assert (entry.dest, entry.limit_reached, instance.state) == ("manager_review", True, "manager_review")
+    runtime.verify(instance)
+    assert instance_from_json(json.loads(json.dumps(instance_to_json(instance)))) == instance
+
+
+def test_a_step_limit_without_then_refuses_the_entry_past_it():
+    text = VISITS_TEXT.replace("limit: {times: 2, then: manager_review}", "limit: {times: 2}").replace(
+        "      - {trigger: unsatisfied, zh: 不满意, en: Unsatisfied, dest: visit}\n",
+        "      - {trigger: unsatisfied, zh: 不满意, en: Unsatisfied, dest: visit}\n"
+        "      - {trigger: escalate, zh: 升级, en: Escalate, dest: manager_review}\n",
+    )
+    runtime = Runtime(load_process_text(text, "visits.yaml"), clock=lambda: MONDAY)
+    instance = runtime.start(CLERK)
+    runtime.fire(instance, "dispatch", CLERK)
+    _visit_again(runtime, instance)
+    runtime.fire(instance, "done", FIELD)
+    before = _snapshot(instance)
+    with pytest.raises(LimitReached, match="step `visit` has reached its limit") as refused:
+        runtime.fire(instance, "unsatisfied", CUSTOMER)
+    assert (refused.value.code, refused.value.limit, refused.value.times) == ("limit-reached", "visit", 2)
+    assert _snapshot(instance) == before
+    unsatisfied = {c.trigger: c for c in runtime.available(instance, CUSTOMER)}["unsatisfied"]
+    assert (unsatisfied.remaining, unsatisfied.ready) == (0, False)
+
+
+def test_a_step_limit_then_naming_no_state_or_the_step_itself_is_located():
+    misspelt = VISITS_TEXT.replace("then: manager_review}", "then: manager_reveiw}")
+    where, message = _problem_in(misspelt, "unknown-reference")
+    assert where == position(misspelt, "then: manager_reveiw", "manager_reveiw")
+    assert "did you mean `manager_review`" in message
+    itself = VISITS_TEXT.replace("then: manager_review}", "then: visit}")
+    where, message = _problem_in(itself, "limit-goes-nowhere")
+    assert where == position(itself, "then: visit", "visit") and "the step itself" in message
+
+
+def _problem_in(text: str, code: str) -> tuple[tuple[int, int], str]:
+    report = validate_text(text, "visits.yaml")
+    errors = [p for p in report.problems if p.severity.value == "error" and p.code == code]
+    assert len(errors) == 1, [str(p) for p in report.problems]
+    return (errors[0].location.line, errors[0].location.column), errors[0].message
+
+
+def test_the_chart_shows_a_step_limit_on_the_step():
+    diagram = extract(load_process(VISITS), "en")
+    node = next(n for n in diagram.nodes if n.id == "visit")
+    assert node.limit == "≤2× entered at most 2 times, then → manager_review"
+    escalation = [(e.source, e.labels[0].note) for e in diagram.edges if e.dest == "manager_review"]
+    assert escalation == [("confirm", "from entry 3")], "drawn from the step whose event would enter once more"

@@ -75,6 +75,8 @@ class Node:
     starts: str | None = None
     """The procedure the step hands the work to, in words (``子流程 workshop_repair``), drawn as a
     sub-procedure box; ``None`` for an ordinary step."""
+    limit: str | None = None
+    """How often the step may be entered, in words (``≤3×, then → escalate``); ``None``: no limit."""
 
 
 @dataclass(frozen=True)
@@ -220,8 +222,26 @@ def _node(process: Process, state: State, lang: Lang, source_base: str | None) -
     starts = None
     if state.starts is not None:
         starts = _words(lang, f"子流程:{state.starts.process}", f"sub-procedure: {state.starts.process}")
+    entries = None
+    if state.limit is not None:
+        times, then = state.limit.times, state.limit.then
+        entries = _words(
+            lang,
+            f"≤{times}× 至多进入 {times} 次" + (f",其后 → {then}" if then else ""),
+            f"≤{times}× entered at most {times} times" + (f", then → {then}" if then else ""),
+        )
     return Node(
-        state.id, state.kind.value, text(state.label, lang), state.role, limit, records, source, href, addition, starts
+        state.id,
+        state.kind.value,
+        text(state.label, lang),
+        state.role,
+        limit,
+        records,
+        source,
+        href,
+        addition,
+        starts,
+        entries,
     )
 
 
@@ -251,7 +271,27 @@ def _state_edges(process: Process, state: State, lang: Lang) -> list[Edge]:
         limited = _limit_edge(state.id, transition, lang) if not transition.shared else None
         if limited is not None:
             edges.append(limited)
+        entering = _entry_limit_edge(process, state, transition, lang)
+        if entering is not None:
+            edges.append(entering)
     return edges
+
+
+def _entry_limit_edge(process: Process, origin: State, transition: Transition, lang: Lang) -> Edge | None:
+    """Where a transition into a step with an entry limit goes once the step has been entered that often
+    (a start step is left only once, so it never gets there)."""
+    target = process.states.get(transition.dest)
+    limit = target.limit if target is not None else None
+    if limit is None or limit.then is None or transition.dest == origin.id or origin.kind.value == "start":
+        return None
+    label = EdgeLabel(
+        text=text(transition.label, lang),
+        guard=None,
+        note=_words(lang, f"第 {limit.times + 1} 次进入起", f"from entry {limit.times + 1}"),
+        tooltip=f"{transition.trigger} · {transition.dest} limit {limit.times} → {limit.then}",
+    )
+    step = Step("transition", origin.id, transition.trigger, limit.then)
+    return Edge(origin.id, limit.then, "transition", (label,), frozenset([step]))
 
 
 def _limit_edge(origin: str, transition: Transition, lang: Lang) -> Edge | None:

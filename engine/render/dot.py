@@ -160,9 +160,7 @@ def _lane_style(label: str) -> dict[str, str]:
 def _node_attributes(node: Node, lang: Lang, overlay: Overlay | None) -> dict[str, str]:
     attrs = dict(_SHAPES[node.kind])
     lines = [_tag("B", _html_lines(node.title, TITLE_WIDTH))]
-    details = (
-        ([node.starts] if node.starts else []) + ([node.time_limit] if node.time_limit else []) + list(node.records)
-    )
+    details = [d for d in (node.starts, node.limit, node.time_limit) if d] + list(node.records)
     for detail in details:
         lines.append(_tag('FONT POINT-SIZE="9" COLOR="#455A64"', _html_lines(detail, DETAIL_WIDTH)))
     if node.starts is not None:

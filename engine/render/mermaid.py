@@ -89,9 +89,7 @@ def _lane(lane_id: str, title: str, nodes: list[Node], ids: _Ids, indent: str) -
 
 def _node(node: Node, ids: _Ids) -> str:
     opening, closing = ("[[", "]]") if node.starts is not None else _SHAPES[node.kind]  # a subroutine box
-    details = (
-        ([node.starts] if node.starts else []) + ([node.time_limit] if node.time_limit else []) + list(node.records)
-    )
+    details = [d for d in (node.starts, node.limit, node.time_limit) if d] + list(node.records)
     text = "<br/>".join([f"<b>{label(node.title)}</b>"] + [f"<small>{label(d)}</small>" for d in details])
     return f"{ids.node(node.id)}{opening}{text}{closing}"
 
