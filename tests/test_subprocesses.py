@@ -6,6 +6,7 @@ the parent's event and nothing is written; ``Runtime`` alone refuses to enter su
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from conftest import position
 from store_support import dump
 
 from engine import Actor, DefinitionError, Runtime, SubProcessRefused, instance_to_json, load_process, validate_text
+from engine.cli import run
 from engine.render.diagram import extract
 from engine.render.dot import to_dot
 from engine.render.mermaid import to_mermaid
@@ -260,3 +262,24 @@ def test_the_chart_draws_a_sub_procedure_box_naming_the_child():
     assert mermaid.strip().startswith("s_in_workshop[[") and mermaid.rstrip().endswith("]]"), "a subroutine shape"
     done = next(e for e in diagram.edges if (e.source, e.dest) == ("in_workshop", "return_goods"))
     assert done.labels[0].note == "when the sub-procedure ends: repaired"
+
+
+def _procflow(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_show_and_history_say_who_waits_for_whom(sqlite_url):
+    with Workflows(sqlite_url, clock=lambda: MONDAY) as workflows:
+        workflows.register(WORKSHOP)
+        workflows.register(INTAKE)
+        parent_id, child_id = _in_workshop(workflows)
+    code, out, err = _procflow("show", parent_id, "--store", sqlite_url)
+    assert (code, err) == (0, "")
+    assert f"waiting:  for `workshop_repair` instance {child_id} to end" in out
+    assert "by: the engine, when it ends in `repaired`" in out
+    code, out, _ = _procflow("history", child_id, "--store", sqlite_url)
+    assert code == 0 and f"started by `intake` instance {parent_id}, step `in_workshop`" in out
+    code, out, _ = _procflow("history", parent_id, "--store", sqlite_url)
+    assert code == 0 and f"started `workshop_repair` instance {child_id}" in out
