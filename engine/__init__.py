@@ -7,6 +7,7 @@ Keep instances in a store with ``Workflows(store_url)``: ``register``, ``start``
 ``list``, ``fire_due``.
 """
 
+from engine.clocks import ClockReport
 from engine.errors import (
     BookError,
     ConflictError,
@@ -31,7 +32,10 @@ from engine.errors import (
     LayoutTimeout,
     LimitReached,
     MissingRecord,
+    MissingSignature,
     NotFound,
+    PartAlreadyDone,
+    PartsOpen,
     PermissionDenied,
     Problem,
     ProcflowError,
@@ -47,6 +51,7 @@ from engine.errors import (
 )
 from engine.instances import (
     BranchTaken,
+    ClockMark,
     Entry,
     Instance,
     OpenDeadline,
@@ -59,8 +64,10 @@ from engine.instances import (
 from engine.model import (
     Branch,
     Calendar,
+    Clock,
     Deadline,
     Duration,
+    Part,
     Process,
     Record,
     RecordBinding,
@@ -72,7 +79,7 @@ from engine.model import (
     Transition,
 )
 from engine.processes import ValidationReport, load_process, load_process_text, validate_file, validate_text
-from engine.runtime import Actor, Advanced, Choice, Runtime
+from engine.runtime import Actor, Advanced, Choice, PartStatus, Runtime
 from engine.service import Verified, Workflows
 from engine.source import SourceLocation
 from engine.stores import Damaged, InstanceSummary, ProcessRef, open_store
@@ -93,6 +100,9 @@ __all__ = [
     "Advanced",
     "BranchTaken",
     "Choice",
+    "Clock",
+    "ClockMark",
+    "ClockReport",
     "Entry",
     "EventRefused",
     "GuardFailed",
@@ -105,6 +115,9 @@ __all__ = [
     "MissingRecord",
     "LimitReached",
     "SubProcessRefused",
+    "MissingSignature",
+    "PartAlreadyDone",
+    "PartsOpen",
     "OpenDeadline",
     "PermissionDenied",
     "RecordVersion",
@@ -125,6 +138,8 @@ __all__ = [
     "Problem",
     "Process",
     "ProcflowError",
+    "Part",
+    "PartStatus",
     "Record",
     "RecordBinding",
     "Role",

@@ -14,15 +14,17 @@ from typing import Any
 
 import networkx as nx
 
-from engine.errors import ExpressionSyntaxError, Problem, Severity
-from engine.expressions import MAX_NUMBER, compile_expression
+from engine.errors import ExpressionError, ExpressionSyntaxError, Problem, Severity
+from engine.expressions import MAX_NUMBER, NOW, compile_expression
 from engine.fragments import date_fields, resolve_pointer
 from engine.messages import parse_message
 from engine.model import (
+    ClockPoint,
     DataLimit,
     Deadline,
     FrozenJson,
     Notification,
+    Part,
     Process,
     Record,
     RecordBinding,
@@ -32,7 +34,7 @@ from engine.model import (
 )
 from engine.schema import did_you_mean, zero_time_limit
 from engine.source import DocumentPath
-from engine.timing import limit_problem
+from engine.timing import limit_length, limit_problem
 
 Check = Callable[[Process, "nx.DiGraph[str]"], Iterator[Problem]]
 
@@ -618,6 +620,7 @@ def check_unused(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     used_roles |= {s.role for s in process.states.values() if s.role}
     used_roles |= {r for t in process.transitions for r in t.roles}
     used_roles |= {s.role for t in process.transitions for s in t.signoffs}
+    used_roles |= {r for s in process.states.values() for p in s.parts for r in p.roles}
     for role in process.roles.values():
         if role.id not in used_roles:
             yield _warning(
@@ -771,7 +774,8 @@ def _required_references(process: Process, path: DocumentPath, required: tuple[s
 def check_record_fields(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     """Each record a transition writes is filled from its payload: the fields it names are fields of
     both, every field the record requires comes from the payload, and the types agree."""
-    for transition in process.transitions:
+    writers = [*process.transitions, *(p.as_transition(s.id) for s in process.states.values() for p in s.parts)]
+    for transition in writers:
         for binding in transition.produces:
             record = process.records.get(binding.record)
             if record is not None:
@@ -952,9 +956,18 @@ def _graph_without(process: Process, record: str) -> nx.DiGraph[str]:
     graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(process.states)
     for state in process.states.values():
+        # A part always required that writes the record makes it before the step can be left.
+        made_here = any(
+            b.record == record
+            for p in state.parts
+            if p.required and p.required_when is None and p.for_each is None
+            for b in p.produces
+        )
         for transition in state.transitions:
-            if transition.dest in process.states and not any(
-                b.record == record and not b.amend for b in transition.produces
+            if (
+                transition.dest in process.states
+                and not any(b.record == record and not b.amend for b in transition.produces)
+                and not (made_here and transition.dest != state.id)
             ):
                 graph.add_edge(state.id, transition.dest)
         for branch in (*state.branches, *([state.default] if state.default else [])):
@@ -981,6 +994,7 @@ def check_unbound_records(process: Process, graph: nx.DiGraph[str]) -> Iterator[
         return  # a definition in the earlier language: its `produces` are labels, as they always were
     for state in process.states.values():
         bound = {b.record for t in state.transitions for b in t.produces}
+        bound |= {b.record for p in state.parts for b in p.produces}
         for index, record in enumerate(state.produces):
             if record in process.records and record not in bound:
                 yield _warning(
@@ -1147,6 +1161,286 @@ def check_children(process: Process, children: Mapping[str, Process | None]) -> 
     return problems
 
 
+# --- clocks ------------------------------------------------------------------------------------------
+
+
+def check_clock_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """Every state, trigger and role a clock names is declared; a trigger its points fire needs no person."""
+    triggers = {t.trigger: t for t in process.transitions}
+    for clock in process.clocks.values():
+        if clock.source is not None:
+            yield from _reference(
+                process, clock.path + ("source", "document"), clock.source.document, process.sources, "source document"
+            )
+        for key, point in (("starts", clock.starts), ("stops", clock.stops)):
+            for part in ("enter", "leave"):
+                for i, name in enumerate(getattr(point, part)):
+                    yield from _reference(process, clock.path + (key, part, i), name, process.states, "state")
+            for i, name in enumerate(point.on):
+                yield from _reference(process, clock.path + (key, "on", i), name, triggers, "trigger")
+                leaving = sorted({s for t in process.transitions if t.trigger == name for s in t.sources})
+                if len(leaving) > 1 and not any(t.shared and t.trigger == name for t in process.transitions):
+                    yield _warning(
+                        process,
+                        clock.path + (key, "on", i),
+                        "clock-trigger-several-states",
+                        f"clock `{clock.id}`: `{name}` leaves several states ({', '.join(f'`{s}`' for s in leaving)}) "
+                        f"and counts from any of them; to mean one, write `leave: [{leaving[0]}]`",
+                    )
+        for i, name in enumerate(clock.pauses):
+            yield from _reference(process, clock.path + ("pauses", i), name, process.states, "state")
+        for _, action in clock.thresholds.values():
+            for i, role in enumerate(action.notify):
+                yield from _reference(process, action.path + ("notify", i), role, process.roles, "role")
+            written = _get_text(process, action.path + ("fire",)) is not None
+            for i, fire in enumerate(action.fire):
+                where = action.path + (("fire",) if written else ("fire", i))
+                if fire not in triggers:
+                    yield from _reference(process, where, fire, triggers, "trigger")
+                    continue
+                for transition in process.transitions:
+                    if transition.trigger == fire:
+                        deadline = Deadline(None, fire, action.path)  # located at the action's `fire`
+                        yield from _deadline_trigger_problems(process, deadline, transition)
+
+
+def check_clock_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """Each point is a usable time; the warning comes before the limit, the ceiling after it."""
+    for clock in process.clocks.values():
+        lengths = {}
+        for name, (duration, _) in clock.thresholds.items():
+            path = clock.path + (name,)
+            if duration is None:
+                text = _get_text(process, path) or ""
+                yield _error(process, path, "zero-time-limit", zero_time_limit(text))
+                continue
+            problem = limit_problem(duration, process.calendar)
+            if problem is not None:
+                yield _error(process, path, "limit-too-long", f"clock `{clock.id}`: {problem}")
+                continue
+            lengths[name] = duration
+        limit = lengths.get("limit")
+        for name, wrong in (("warning", "before"), ("ceiling", "after")):
+            other = lengths.get(name)
+            if limit is None or other is None or other.working != limit.working:
+                continue  # working and elapsed time are not compared: the calendar decides
+            shorter = limit_length(other, process.calendar) < limit_length(limit, process.calendar)
+            if shorter != (name == "warning"):
+                yield _error(
+                    process,
+                    clock.path + (name,),
+                    "clock-order",
+                    f"clock `{clock.id}`: its {name} `{other.text}` must come {wrong} its limit `{limit.text}`",
+                )
+
+
+def check_clock_paths(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """Each clock can start on some path from the start, and stop on some path after it starts; warnings
+    for a clock that can stop on no path from one of its starts, and for one that can never breach
+    (it only ever runs in decisions and pauses)."""
+    start = process.start
+    if start is None:
+        return
+    reachable = {start.id} | nx.descendants(graph, start.id)
+    for clock in process.clocks.values():
+        begins = {
+            s for s in _clock_point_states(process, graph, clock.starts) & reachable if not process.states[s].is_final
+        }  # a clock does not start on the way into a final state
+        if not begins:
+            yield _error(
+                process,
+                clock.path + ("starts",),
+                "clock-never-starts",
+                f"clock `{clock.id}` never starts: none of its `starts` can happen on any path from `{start.id}`",
+            )
+            continue
+        ends = _clock_point_states(process, graph, clock.stops)
+        stopping = [b for b in sorted(begins) if _can_stop(process, graph, clock.stops, ends, b)]
+        if not stopping:
+            yield _error(
+                process,
+                clock.path + ("stops",),
+                "clock-never-stops",
+                f"clock `{clock.id}` never stops: none of its `stops` can happen after it starts "
+                f"(it starts in {', '.join(f'`{b}`' for b in sorted(begins))})",
+            )
+            continue
+        for begin in sorted(begins - set(stopping)):
+            yield _warning(
+                process,
+                clock.path + ("stops",),
+                "clock-may-not-stop",
+                f"clock `{clock.id}` started in `{begin}` can stop on no path after it; "
+                "only the end of the case stops it",
+            )
+        running = set(begins)
+        for begin in begins:
+            running |= nx.descendants(graph, begin)
+        timed = {
+            s
+            for s in running
+            if process.states[s].kind not in (StateKind.DECISION, StateKind.FINAL) and s not in clock.pauses
+        }
+        if not timed:
+            yield _warning(
+                process,
+                clock.path,
+                "clock-never-breaches",
+                f"clock `{clock.id}` can never breach: it only runs in decisions and its pauses, which take no time",
+            )
+
+
+def _clock_point_states(process: Process, graph: nx.DiGraph[str], point: ClockPoint) -> set[str]:
+    """The states a case can be in just after one of the point's moments."""
+    states = {s for s in point.enter if s in process.states}
+    states |= {d for s in point.leave if s in graph for d in graph.successors(s)}
+    states |= {t.dest for t in process.transitions if t.trigger in point.on and t.dest in process.states}
+    return states
+
+
+def _can_stop(process: Process, graph: nx.DiGraph[str], point: ClockPoint, ends: set[str], begin: str) -> bool:
+    after = nx.descendants(graph, begin)
+    if ends & after:
+        return True
+    around = after | {begin}
+    if any(s in around for s in point.leave):
+        return True
+    return any(t.trigger in point.on for s in around for t in process.states[s].transitions)
+
+
+# --- parts of a step, and signatures ----------------------------------------------------------------
+
+
+def check_parts(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """Each part names declared roles, a list field of the data to go over, an item field that exists, a
+    condition over declared data; its id is no trigger of its step; and it can be required."""
+    data_fields = _properties(process, process.data_schema)
+    for state in process.states.values():
+        seen: set[str] = set()
+        for part in state.parts:
+            if part.id in seen or part.id in state.triggers:
+                yield _error(
+                    process,
+                    part.path + ("id",),
+                    "part-id-clash",
+                    f"step `{state.id}`: part `{part.id}` is done by the event `{part.id}`, which "
+                    + ("another part" if part.id in seen else "a transition of this step")
+                    + " already uses; give the part another id",
+                )
+            seen.add(part.id)
+            for index, role in enumerate(part.roles):
+                yield from _reference(process, part.path + ("roles", index), role, process.roles, "role")
+            for binding in part.produces:
+                path = binding.path if _get_text(process, binding.path) is not None else binding.path + ("record",)
+                yield from _reference(process, path, binding.record, process.records, "record")
+            if part.required_when is not None:
+                path = part.path + ("required_when",)
+                yield from _expression(process, path, part.required_when, ("data",), {"data": data_fields})
+                if not part.required:
+                    yield _error(
+                        process,
+                        path,
+                        "part-never-required",
+                        f"part `{part.id}` says `required: false`, so `required_when` never applies; keep one of them",
+                        key=True,
+                    )
+                elif _always_false(part.required_when):
+                    yield _warning(
+                        process,
+                        path,
+                        "part-never-required",
+                        f"part `{part.id}`: `{part.required_when}` never holds, so the part is never required; "
+                        "write `required: false` if it is optional",
+                    )
+            yield from _for_each_problems(process, part, data_fields)
+
+
+def _always_false(text: str) -> bool:
+    """Whether a condition reads nothing and is false (``false``, ``1 > 2``)."""
+    try:
+        expression = compile_expression(text, ("data", NOW))
+        return not expression.paths and not bool(expression.evaluate({"data": {}}))
+    except ExpressionError:  # one that does not compile is reported by `_expression`; one that reads `now` may hold
+        return False
+
+
+def _for_each_problems(process: Process, part: Part, data_fields: Mapping[str, Any] | None) -> Iterator[Problem]:
+    if part.for_each is None:
+        if part.key is not None:
+            yield _error(
+                process,
+                part.path + ("key",),
+                "key-without-for-each",
+                f"part `{part.id}` has a `key` but no `for_each`; `key` names the field of each item of the list",
+                key=True,
+            )
+        return
+    path = part.path + ("for_each",)
+    if data_fields is None:
+        return
+    if part.for_each not in data_fields:
+        yield _error(
+            process,
+            path,
+            "unknown-field",
+            f"part `{part.id}`: `data.{part.for_each}` is not declared under `data.properties`"
+            + did_you_mean(part.for_each, data_fields),
+        )
+        return
+    field = _object_schema(process, data_fields[part.for_each])
+    kinds = _types(field)
+    if kinds and "array" not in kinds:
+        yield _error(
+            process,
+            path,
+            "for-each-not-list",
+            f"part `{part.id}`: `data.{part.for_each}` is {' or '.join(sorted(kinds))}, not a list "
+            "(`type: array`); a part is done once per item of a list",
+        )
+        return
+    items = _mapping(_object_schema(process, field.get("items")).get("properties"))
+    if part.key is not None and items and part.key not in items:
+        yield _error(
+            process,
+            part.path + ("key",),
+            "unknown-field",
+            f"part `{part.id}`: the items of `data.{part.for_each}` have no field `{part.key}`"
+            + did_you_mean(part.key, items),
+        )
+
+
+def check_signatures(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """A conditional signature's ``when`` reads declared data; ``same_actor_as`` names steps someone does."""
+    data_fields = _properties(process, process.data_schema)
+    for transition in process.transitions:
+        for signoff in transition.signoffs:
+            if signoff.when is not None:
+                yield from _expression(
+                    process, signoff.path + ("when",), signoff.when, ("data",), {"data": data_fields}
+                )
+            single = _get_text(process, signoff.path + ("same_actor_as",)) is not None
+            for index, state_id in enumerate(signoff.same_actor_as):
+                path = signoff.path + (("same_actor_as",) if single else ("same_actor_as", index))
+                yield from _reference(process, path, state_id, process.states, "state")
+                state = process.states.get(state_id)
+                if state is not None and state.kind is StateKind.DECISION:
+                    yield _error(
+                        process,
+                        path,
+                        "no-actor",
+                        f"`{state_id}` is a decision, which the engine takes itself; name a step someone performs",
+                    )
+            both = sorted(set(signoff.same_actor_as) & set(signoff.not_actor_of))
+            if both:
+                yield _error(
+                    process,
+                    signoff.path,
+                    "signer-impossible",
+                    f"the signature as `{signoff.role}` must come from whoever acted on, and from nobody who acted "
+                    f"on, {', '.join(f'`{s}`' for s in both)}; keep one of the two rules",
+                )
+
+
 CHECKS: tuple[Check, ...] = (
     check_single_start,
     check_state_references,
@@ -1176,6 +1470,11 @@ CHECKS: tuple[Check, ...] = (
     check_unbound_records,
     check_limits,
     check_sub_processes,
+    check_clock_references,
+    check_clock_limits,
+    check_clock_paths,
+    check_parts,
+    check_signatures,
 )
 
 

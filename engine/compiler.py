@@ -27,7 +27,18 @@ from transitions import EventData, Machine
 from engine.expressions import NOW, Expression, ExpressionCalendar, compile_expression
 from engine.fragments import date_fields, definition_registry, fragment_validator, quick_check, quick_field_checks
 from engine.messages import Message, parse_message
-from engine.model import Branch, Calendar, DataLimit, Notification, Process, State, StateKind, Transition, thaw_json
+from engine.model import (
+    Branch,
+    Calendar,
+    DataLimit,
+    Notification,
+    Part,
+    Process,
+    State,
+    StateKind,
+    Transition,
+    thaw_json,
+)
 from engine.schema import QuickCheck
 from engine.source import DocumentPath
 from engine.timing import is_working_day
@@ -129,6 +140,20 @@ def compile_notifications(declared: Iterable[Notification], cause: str) -> tuple
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledPart:
+    """A part of a step, ready to be done: its roles as a set, its form's check, its condition."""
+
+    part: Part
+    state: str
+    roles: frozenset[str]
+    payload: SchemaCheck | None
+    required_when: Expression | None
+    writes: Transition
+    """The part seen as a transition that stays in the step, so its records are written exactly as a
+    transition's ``produces`` are."""
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledBranch:
     decision: str
     index: int | None
@@ -217,6 +242,21 @@ class CompiledProcess:
         self.on_enter: dict[str, tuple[CompiledNotification, ...]] = {
             state.id: compile_notifications(state.notify, f"enter:{state.id}") for state in process.states.values()
         }
+        self.parts: dict[str, dict[str, CompiledPart]] = {
+            state.id: {
+                part.id: _compile_part(state, part, document, registry, data_dates, calendar) for part in state.parts
+            }
+            for state in process.states.values()
+            if state.parts
+        }
+        """The parts of each step that has some, by id (which is also the trigger that does each)."""
+        self.signature_conditions: dict[DocumentPath, Expression] = {
+            signoff.path: compile_expression(signoff.when, BRANCH_ROOTS, dates=data_dates, calendar=calendar)
+            for transition in process.transitions
+            for signoff in transition.signoffs
+            if signoff.when is not None
+        }
+        """The ``when`` of each conditional signature, by the signature's place in the definition."""
         by_trigger: dict[tuple[str, str], list[CompiledTransition]] = {}
         for candidates in self.transitions.values():
             for candidate in candidates:
@@ -329,6 +369,29 @@ def _compile_transition(
         fields_set=tuple(a.field for a in transition.assignments),
         notify=compile_notifications(transition.notify, f"transition:{transition.trigger}"),
         if_present=frozenset(a.field for a in transition.assignments if a.if_present),
+    )
+
+
+def _compile_part(
+    state: State,
+    part: Part,
+    document: Mapping[str, Any],
+    registry: referencing.Registry[Any],
+    dates: Mapping[tuple[str, ...], str],
+    calendar: ExpressionCalendar,
+) -> CompiledPart:
+    condition = part.required_when
+    return CompiledPart(
+        part=part,
+        state=state.id,
+        roles=frozenset(part.roles),
+        payload=_schema_check(document, registry, part.path + ("payload",), "payload")
+        if part.payload_schema is not None
+        else None,
+        required_when=compile_expression(condition, BRANCH_ROOTS, dates=dates, calendar=calendar)
+        if condition is not None
+        else None,
+        writes=part.as_transition(state.id),
     )
 
 

@@ -19,12 +19,16 @@ from engine.model import (
     Assignment,
     Branch,
     Calendar,
+    Clock,
+    ClockAction,
+    ClockPoint,
     DataLimit,
     Deadline,
     Department,
     Duration,
     Limit,
     Notification,
+    Part,
     Process,
     Record,
     RecordBinding,
@@ -93,6 +97,7 @@ def build_process(document: LocatedDocument) -> Process:
         document=freeze_json(data),
         content_hash=content_hash(data),
         source_map=document.source_map,
+        clocks=_frozen({k: builder.clock(k, v) for k, v in data.get("clocks", {}).items()}),
     )
 
 
@@ -144,6 +149,26 @@ class _StateBuilder:
             requires=self.required_records(raw.get("requires")),
             starts=_sub_process(raw["starts"], path + ("starts",)) if "starts" in raw else None,
             limit=Limit(raw["limit"]["times"], raw["limit"].get("then"), path + ("limit",)) if "limit" in raw else None,
+            parts=tuple(self.part(p, path + ("parts", i)) for i, p in enumerate(raw.get("parts", []))),
+        )
+
+    def part(self, raw: Mapping[str, Any], path: DocumentPath) -> Part:
+        for_each = raw.get("for_each")
+        return Part(
+            id=raw["id"],
+            label=_text(raw),
+            roles=tuple(raw["roles"]),
+            payload_schema=_optional_json(raw.get("payload")),
+            produces=tuple(
+                self.record_binding(b, path + ("produces", i), amend=False)
+                for i, b in enumerate(raw.get("produces", []))
+            ),
+            required=raw.get("required", True),
+            required_when=raw.get("required_when"),
+            for_each=for_each.split(".", 1)[1] if for_each is not None else None,
+            key=raw.get("key"),
+            source=self.source_ref(raw.get("source")),
+            path=path,
         )
 
     def deadline(
@@ -186,6 +211,9 @@ class _StateBuilder:
                     Text(s["zh"], s["en"]) if "zh" in s and "en" in s else None,
                     tuple(s.get("not_actor_of", ())),
                     path + ("signoffs", i),
+                    when=s.get("when"),
+                    same_actor_as=_names(s.get("same_actor_as", ())),
+                    scope=s.get("scope", "history"),
                 )
                 for i, s in enumerate(raw.get("signoffs", []))
             ),
@@ -226,6 +254,30 @@ class _StateBuilder:
         if raw is None:
             return ()
         return self.records if raw == "all" else tuple(raw)
+
+    def clock(self, clock_id: str, raw: Mapping[str, Any]) -> Clock:
+        path: DocumentPath = ("clocks", clock_id)
+        points = (
+            ("warning", raw.get("warning"), raw.get("on_warning"), "on_warning"),
+            ("limit", raw.get("limit"), raw.get("on_breach"), "on_breach"),
+            ("ceiling", raw.get("ceiling"), raw.get("on_ceiling"), "on_ceiling"),
+        )
+        thresholds = {
+            name: (parse_duration(written), _clock_action(action or {}, name, path + (key,)))
+            for name, written, action, key in points
+            if written is not None
+        }
+        return Clock(
+            id=clock_id,
+            label=_text(raw),
+            source=self.source_ref(raw.get("source")),
+            starts=_clock_point(raw["starts"]),
+            stops=_clock_point(raw["stops"]),
+            pauses=tuple(raw.get("pauses", ())),
+            restart=raw.get("restart", False),
+            thresholds=_frozen(thresholds),
+            path=path,
+        )
 
     def source_ref(self, raw: Any) -> SourceRef | None:
         if raw is None:
@@ -272,6 +324,22 @@ def _data_limit(raw: Mapping[str, Any], path: DocumentPath) -> DataLimit:
 
 def _source_document(key: str, raw: Mapping[str, Any]) -> SourceDocument:
     return SourceDocument(key, raw["file"], _text(raw["title"]), raw.get("sections"))
+
+
+def _names(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """One name or a list of them, as a tuple."""
+    return (raw,) if isinstance(raw, str) else tuple(raw)
+
+
+def _clock_action(raw: Mapping[str, Any], name: str, path: DocumentPath) -> ClockAction:
+    """What reaching a point does; only the limit and the ceiling mark the instance overdue by default."""
+    return ClockAction(
+        raw.get("overdue", name != "warning"), _names(raw.get("fire", ())), tuple(raw.get("notify", ())), path
+    )
+
+
+def _clock_point(raw: Mapping[str, Any]) -> ClockPoint:
+    return ClockPoint(tuple(raw.get("enter", ())), tuple(raw.get("leave", ())), tuple(raw.get("on", ())))
 
 
 def _calendar(raw: Mapping[str, Any]) -> Calendar:

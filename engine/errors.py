@@ -9,6 +9,7 @@
   * EventRefused — an event was refused and the instance is unchanged; ``code`` names the reason
     * UnknownTrigger — the trigger does not leave the current state; ``allowed`` lists those that do
     * PermissionDenied — the actor lacks the trigger's roles, or may not give a required signature
+      * MissingSignature — a signature the transition needs is not given; ``missing`` names the roles
     * InvalidPayload — the payload does not fit the trigger's input schema; ``problems`` says where
     * GuardFailed — a condition of the transition is false
     * InvalidData — the data the event would set does not fit the process's data schema
@@ -19,6 +20,8 @@
     * LimitReached — a transition has been taken as many times as its ``limit`` allows (``limit``)
     * SubProcessRefused — a step that starts another procedure cannot start it (no store, or the
       child's start is refused: ``refusal``), or a continuation does not fit the child's end
+    * PartsOpen — the step's required parts are not all done; ``open`` names them
+    * PartAlreadyDone — the part (or the part for that item) was already done in this stay
   * ReplayMismatch — replaying a history does not reproduce the recorded instance
   * StoreError — a store cannot be opened, upgraded or used; names the store (password hidden)
     * StoreURLError — the store URL is not one of the accepted forms
@@ -150,7 +153,8 @@ class EventRefused(ProcflowError):
 
     ``code`` is a stable short name of the reason (``unknown-trigger``, ``permission``,
     ``invalid-payload``, ``guard-false``, ``invalid-data``, ``invalid-time``, ``invalid-actor``,
-    ``unreachable-deadline``, ``missing-record``, ``limit-reached``, ``sub-process``), for programs.
+    ``unreachable-deadline``, ``missing-record``, ``limit-reached``, ``sub-process``, ``missing-signature``,
+    ``parts-open``, ``part-done``), for programs.
     """
 
     code = "refused"
@@ -244,6 +248,34 @@ class SubProcessRefused(EventRefused):
     def __init__(self, message: str, *, refusal: ProcflowError | None = None):
         super().__init__(message)
         self.refusal = refusal
+
+
+class MissingSignature(PermissionDenied):
+    """A transition needs a signature nobody has given: the one firing it cannot give it (another role,
+    or barred by ``not_actor_of`` / ``same_actor_as``) and nobody signed it first with ``sign:<trigger>``."""
+
+    code = "missing-signature"
+
+    def __init__(self, message: str, *, missing: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.missing = missing
+
+
+class PartsOpen(EventRefused):
+    """The event would leave a step whose required parts are not all done."""
+
+    code = "parts-open"
+
+    def __init__(self, message: str, *, open: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.open = open
+        """Each part still open: its id, with ``[item]`` for a part done per item."""
+
+
+class PartAlreadyDone(EventRefused):
+    """The part (for that item) was already done during this stay in the step."""
+
+    code = "part-done"
 
 
 class ReplayMismatch(ProcflowError):

@@ -17,6 +17,9 @@ The JSON form (``instance_to_json``) is the history file ``procflow history --js
                   "notifications": [{"cause": "enter:quality_check", "roles": ["qc"], "zh": "…", "en": "…",
                                      "at": "…"}]}]}
 
+An entry that did a part of its step (``engine.model.Part``) says which: ``"part": {"id": "…",
+"item": "…" or null}``; the key is left out on other entries.
+
 ``notifications`` is written only on an entry that made some due (so the entries written before it
 existed keep their text and digests).
                   "records": [{"record": "repair_record", "version": 1, "fields": {...}}]}],
@@ -63,6 +66,21 @@ class BranchTaken:
     branch: int | None
     """The index of the branch in the decision's ``branches``; ``None`` for its ``default``."""
     dest: str
+
+
+CLOCK_EVENTS = ("started", "restarted", "paused", "resumed", "stopped", "warning", "limit", "ceiling")
+"""What can happen to a clock: the first five at an event, the last three when its running time reaches
+that threshold (``limit`` and ``ceiling`` are breaches)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClockMark:
+    """Something that happened to one of the process's clocks, recorded on the history entry of the
+    moment it happened. ``notify`` lists the roles a notification became due to."""
+
+    clock: str
+    event: str
+    notify: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +168,19 @@ class Entry:
     """On a start entry: the instance whose step started this one (``state``: that step)."""
     child_ended: Link | None = None
     """The event was fired by the engine because the child instance ended (``state``: its final state)."""
+    clocks: tuple[ClockMark, ...] = ()
+    """What happened to the process's clocks with this entry. An entry with clocks but no trigger (and a
+    ``source``) is a clock's warning or breach on its own, recorded by the engine at that moment."""
+
+    part: str | None = None
+    """The part of its step this event did (its trigger is the part's id); ``None`` for any other event."""
+    item: str | None = None
+    """For a part done per item of a list (``for_each``), the key of the item it was done for."""
+
+    @property
+    def clock_only(self) -> bool:
+        """A clock's warning or breach recorded on its own: no transition was taken."""
+        return self.trigger is None and self.source is not None
 
     @property
     def state(self) -> str:
@@ -158,7 +189,7 @@ class Entry:
 
     def steps(self) -> Iterator[tuple[str, str]]:
         """The edges this event walked: the transition, then each decision's branch."""
-        if self.source is not None:
+        if self.source is not None and self.trigger is not None:
             yield self.source, self.dest
         for taken in self.branches:
             yield taken.decision, taken.dest
@@ -172,6 +203,16 @@ class OpenDeadline:
     state: str
     due: datetime.datetime
     fire: str | None
+    clock: str | None = None
+    """For a clock's point: the clock (``engine.clocks``); ``state`` is then the state the case was in
+    when it was last worked out, and ``fire`` is ``CLOCK_FIRE``, or ``None`` for the mark that keeps a
+    breached clock's instance overdue until the clock stops."""
+    threshold: str | None = None
+    """The clock's point: ``warning``, ``limit`` or ``ceiling``."""
+
+
+CLOCK_FIRE = "procflow:clock"
+"""The ``fire`` of a clock's point: workers claim it like any deadline, and the runtime records it."""
 
 
 @dataclass(slots=True, eq=True)
@@ -263,10 +304,20 @@ def instance_to_json(instance: Instance) -> dict[str, Any]:
 
 
 def deadline_to_json(deadline: OpenDeadline) -> dict[str, Any]:
-    return {"state": deadline.state, "due": deadline.due.isoformat(), "fire": deadline.fire}
+    document: dict[str, Any] = {"state": deadline.state, "due": deadline.due.isoformat(), "fire": deadline.fire}
+    if deadline.clock is not None:
+        document["clock"], document["threshold"] = deadline.clock, deadline.threshold
+    return document
 
 
 def entry_to_json(entry: Entry) -> dict[str, Any]:
+    document = _entry_json(entry)
+    if entry.clocks:  # written only when there are some, so entries from before clocks read the same
+        document["clocks"] = [{"clock": m.clock, "event": m.event, "notify": list(m.notify)} for m in entry.clocks]
+    return document
+
+
+def _entry_json(entry: Entry) -> dict[str, Any]:
     return (
         {
             "at": entry.at.isoformat(),
@@ -286,6 +337,7 @@ def entry_to_json(entry: Entry) -> dict[str, Any]:
             # Written only when there are some, so an entry's text (and its digest) is what it was before records.
             {"records": [_written_to_json(r) for r in entry.records]} if entry.records else {}
         )
+        | ({"part": {"id": entry.part, "item": entry.item}} if entry.part is not None else {})
         | ({"limit_reached": True} if entry.limit_reached else {})
         | {name: _link_to_json(link) for name, link in _links(entry) if link is not None}
     )
@@ -370,6 +422,8 @@ def deadline_from_json(document: Any, where: str = "the deadline") -> OpenDeadli
         state=_text(doc.get("state"), f"{where}.state"),
         due=_time(doc.get("due"), f"{where}.due"),
         fire=None if fire is None else _text(fire, f"{where}.fire"),
+        clock=None if doc.get("clock") is None else _text(doc.get("clock"), f"{where}.clock"),
+        threshold=None if doc.get("threshold") is None else _text(doc.get("threshold"), f"{where}.threshold"),
     )
 
 
@@ -429,7 +483,28 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
                 amended=written.get("amended", False) is True,
             )
         )
+    clocks = []
+    for i, raw in enumerate(_list(doc.get("clocks", []), f"{where}.clocks")):
+        mark = _mapping(raw, f"{where}.clocks[{i}]")
+        event = mark.get("event")
+        if event not in CLOCK_EVENTS:
+            raise InstanceFormatError(
+                f"{where}.clocks[{i}].event must be one of {', '.join(CLOCK_EVENTS)}, got {event!r}"
+            )
+        notify = _list(mark.get("notify", []), f"{where}.clocks[{i}].notify")
+        clocks.append(
+            ClockMark(
+                clock=_text(mark.get("clock"), f"{where}.clocks[{i}].clock"),
+                event=event,
+                notify=tuple(_name(r, f"{where}.clocks[{i}].notify") for r in notify),
+            )
+        )
     trigger, source, key = doc.get("trigger"), doc.get("source"), doc.get("key")
+    part, item = None, None
+    if "part" in doc:
+        done = _mapping(doc["part"], f"{where}.part")
+        part = _text(done.get("id"), f"{where}.part.id")
+        item = None if done.get("item") is None else _string(done.get("item"), f"{where}.part.item")
     return Entry(
         at=_time(doc.get("at"), f"{where}.at"),
         actor=_name(doc.get("actor"), f"{where}.actor"),
@@ -448,6 +523,9 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         child=_link_from_json(doc.get("child"), f"{where}.child"),
         parent=_link_from_json(doc.get("parent"), f"{where}.parent"),
         child_ended=_link_from_json(doc.get("child_ended"), f"{where}.child_ended"),
+        clocks=tuple(clocks),
+        part=part,
+        item=item,
     )
 
 

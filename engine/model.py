@@ -193,6 +193,9 @@ class Assignment:
     """``{from: payload.notes, if_present: true}``: set only when the expression's value is not null."""
 
 
+SignatureScope = Literal["history", "round"]
+
+
 @dataclass(frozen=True)
 class SignOff:
     role: str
@@ -200,6 +203,13 @@ class SignOff:
     not_actor_of: tuple[str, ...]
     """States whose actor may not give this signature."""
     path: DocumentPath
+    when: str | None = None
+    """The signature is needed only when this expression over the data holds (``None``: always)."""
+    same_actor_as: tuple[str, ...] = ()
+    """States one of whose actors must give this signature."""
+    scope: SignatureScope = "history"
+    """Whose acts ``not_actor_of`` and ``same_actor_as`` look at: anyone's in the whole history, or
+    only those of the latest stay in the state (``round``: the current round of a loop)."""
 
 
 @dataclass(frozen=True)
@@ -276,6 +286,46 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class Part:
+    """A share of a step's work done by someone with one of ``roles``, by its own event (the trigger
+    is ``id``). While a required part is open the step's transitions out are refused."""
+
+    id: str
+    label: Text
+    roles: tuple[str, ...]
+    payload_schema: FrozenJson | None
+    produces: tuple[RecordBinding, ...]
+    required: bool
+    """``required: false``: it may be done, but the step can be left without it."""
+    required_when: str | None
+    """Required only when this expression over the data holds (``None``: as ``required`` says)."""
+    for_each: str | None
+    """The data field (a list) with one part per item, or ``None`` for a single part."""
+    key: str | None
+    """With ``for_each``: the field of each item that names it; ``None``: its index, or the item if text."""
+    source: SourceRef | None
+    path: DocumentPath
+
+    def as_transition(self, state: str) -> Transition:
+        """The part seen as a transition that stays in its step: how its records are written and checked,
+        exactly as a transition's ``produces`` are."""
+        return Transition(
+            trigger=self.id,
+            label=self.label,
+            sources=(state,),
+            dest=state,
+            conditions=(),
+            roles=self.roles,
+            payload_schema=self.payload_schema,
+            assignments=(),
+            signoffs=(),
+            shared=False,
+            path=self.path,
+            produces=self.produces,
+        )
+
+
+@dataclass(frozen=True)
 class Branch:
     """A decision's branch; the default branch has no ``condition``."""
 
@@ -327,12 +377,15 @@ class State:
     """The procedure this step hands the work to, and how its end leads on."""
     limit: Limit | None = None
     """How many times an instance may enter this step, and what an event entering it once more does."""
+    parts: tuple[Part, ...] = ()
+    """Work shared by several people in this step, in the order written."""
 
     @property
     def records_written(self) -> tuple[str, ...]:
         """The records the step is said to produce: its own ``produces`` label, then those its
         transitions write, each once."""
         written = [b.record for t in self.transitions for b in t.produces if not b.amend]
+        written += [b.record for p in self.parts for b in p.produces]
         return tuple(dict.fromkeys([*self.produces, *written]))
 
     @property
@@ -350,6 +403,50 @@ class State:
         if self.default is not None:
             dests.append(self.default.dest)
         return tuple(dict.fromkeys(dests))
+
+
+@dataclass(frozen=True)
+class ClockPoint:
+    """Moments of a case: entering or leaving any of ``enter`` / ``leave``, or firing any of ``on``."""
+
+    enter: tuple[str, ...] = ()
+    leave: tuple[str, ...] = ()
+    on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClockAction:
+    """What reaching a clock's warning, limit or ceiling does, besides its history entry."""
+
+    overdue: bool
+    fire: tuple[str, ...]
+    """Triggers to fire: the first one the state the case is in then has (none: the point is only recorded)."""
+    notify: tuple[str, ...]
+    """Roles a notification is due to (recorded in the history; delivering it is not the engine's)."""
+    path: DocumentPath
+
+
+CLOCK_THRESHOLDS = ("warning", "limit", "ceiling")
+"""A clock's points, in the order they are reached."""
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A promise that spans steps (``clocks:``): running time counted from ``starts`` to ``stops``, not
+    counted in ``pauses``, measured against ``limit`` (and an optional ``warning`` and ``ceiling``)."""
+
+    id: str
+    label: Text
+    source: SourceRef | None
+    starts: ClockPoint
+    stops: ClockPoint
+    pauses: tuple[str, ...]
+    restart: bool
+    """Whether starting a stopped clock again counts from zero (else it carries on)."""
+    thresholds: Mapping[str, tuple[Duration | None, ClockAction]]
+    """By name in ``CLOCK_THRESHOLDS`` order, those written: the running time and what reaching it does
+    (``None`` only in a definition that failed its checks)."""
+    path: DocumentPath
 
 
 @dataclass(frozen=True)
@@ -375,6 +472,8 @@ class Process:
     content_hash: str
     """SHA-256 of the definition's data in canonical JSON: the same for the same content, however formatted."""
     source_map: SourceMap = field(repr=False, compare=False)
+    clocks: Mapping[str, Clock] = field(default_factory=lambda: MappingProxyType({}))
+    """Promises across steps, in the order the file lists them."""
 
     @property
     def file(self) -> str:

@@ -24,7 +24,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.compiler import CompiledBranch, CompiledNotification, CompiledProcess, CompiledTransition, SchemaCheck
+from engine import clocks as clock_rules
+from engine.compiler import (
+    CompiledBranch,
+    CompiledNotification,
+    CompiledPart,
+    CompiledProcess,
+    CompiledTransition,
+    SchemaCheck,
+)
 from engine.errors import (
     EventRefused,
     ExpressionEvaluationError,
@@ -35,6 +43,9 @@ from engine.errors import (
     InvalidTime,
     LimitReached,
     MissingRecord,
+    MissingSignature,
+    PartAlreadyDone,
+    PartsOpen,
     PermissionDenied,
     ReplayMismatch,
     SubProcessRefused,
@@ -44,6 +55,7 @@ from engine.expressions import NOW, to_json
 from engine.inputs import check_name, check_time, json_copy, json_object
 from engine.instances import (
     BranchTaken,
+    ClockMark,
     Entry,
     Instance,
     Link,
@@ -53,7 +65,18 @@ from engine.instances import (
     RecordWritten,
     Signature,
 )
-from engine.model import DataLimit, FrozenJson, Limit, Process, RecordBinding, SignOff, SubProcess, Text, Transition
+from engine.model import (
+    DataLimit,
+    FrozenJson,
+    Limit,
+    Part,
+    Process,
+    RecordBinding,
+    SignOff,
+    SubProcess,
+    Text,
+    Transition,
+)
 from engine.timing import due_from_data, due_time
 
 CLOCK_ACTOR = "procflow:clock"
@@ -82,6 +105,9 @@ class ChildStart:
 
 Spawn = Callable[[ChildStart], str]
 """Starts the child a step asks for and returns its id (``Workflows`` keeps it with the parent)."""
+SIGN = "sign:"
+"""``sign:<trigger>``: the event by which someone gives the signatures of ``<trigger>`` they can give,
+before whoever fires it (the customer signs, then the advisor sends)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +143,27 @@ class Choice:
     """Signatures the actor gives by firing it."""
     ready: bool | None
     """Whether its conditions hold on the current data: ``None`` when one reads the payload; ``False``
-    also when it requires (or amends) a record the instance does not hold yet, or its limit is reached
-    and it would be refused."""
+    also when it requires (or amends) a record the instance does not hold yet, leaves a step whose
+    required parts are open, or its limit is reached and it would be refused."""
     remaining: int | None = None
     """How many more times it may be taken before its ``limit``; ``None`` when it has none."""
     then: str | None = None
     """Where it leads once ``remaining`` is 0 (the limit's ``then``); ``None``: it is refused then."""
+    part: str | None = None
+    """When the trigger does a part of the step (it stays there): the part's id."""
+    items: tuple[str, ...] = ()
+    """For a part done per item of a list: the keys of the items still open (send one as ``item``)."""
+
+
+@dataclass(frozen=True)
+class PartStatus:
+    """A part of the current step: for which item, whether it is required now, and who did it."""
+
+    part: Part
+    item: str | None
+    required: bool
+    done: Entry | None
+    """The event that did it in this stay (who, with which roles, when, with what), or ``None``: open."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +229,9 @@ class Runtime:
                     + "\n  ".join(problems),
                     problems=problems,
                 )
+        runs = clock_rules.runs_of(self.process, ())
+        marks = clock_rules.marks_for_event(self.process, runs, moment, None, None, (), start.id)
+        timed = clock_rules.clock_deadlines(self.process, runs, start.id, moment, (), ())
         entry = Entry(
             at=moment,
             actor=actor.id,
@@ -199,6 +243,7 @@ class Runtime:
             key=key,
             notifications=_due(self.compiled.on_enter[start.id], {"data": initial}, moment),
             parent=parent,
+            clocks=marks,
         )
         return Instance(
             id=instance_id or self._new_id(),
@@ -208,7 +253,7 @@ class Runtime:
             state=start.id,
             data=dict(initial),
             entered_at=moment,
-            deadlines=self._deadlines_of(start.id, moment, initial),
+            deadlines=_in_order(self._deadlines_of(start.id, moment, initial) + timed),
             history=[entry],
         )
 
@@ -286,6 +331,11 @@ class Runtime:
         """The triggers ``actor`` may fire in the instance's current state, each once, in definition order."""
         self._check_belongs(instance)
         choices: dict[str, Choice] = {}
+        now = self._clock()
+        for open_part, items in _by_part(self._open_parts(instance, now, quiet=True)):
+            if not open_part.roles.isdisjoint(actor.roles):
+                choices[open_part.part.id] = self._part_choice(open_part, items)
+        parts_open = bool(self._open_parts(instance, now, quiet=True, required_only=True))
         engine_fired = _engine_fired(self.process.states[instance.state].starts)
         for candidate in self.compiled.transitions[instance.state]:
             if candidate.trigger in choices or _permission_problem(candidate, actor, instance) is not None:
@@ -301,6 +351,10 @@ class Runtime:
                 if remaining is None or left < remaining:
                     remaining, limit = left, entering
             refused_by_limit = remaining == 0 and limit is not None and limit.then is None
+            mine, missing = self._signatures(transition, actor, instance, instance.data, now)
+            if missing:
+                continue
+            leaves = transition.dest != instance.state
             choices[candidate.trigger] = Choice(
                 trigger=candidate.trigger,
                 label=transition.label,
@@ -313,12 +367,48 @@ class Runtime:
                 conditions=transition.conditions,
                 signoffs=transition.signoffs,
                 ready=False
-                if refused_by_limit or _lacks_records(candidate, instance)
-                else _ready(candidate, instance.data, self._clock()),
+                if refused_by_limit or _lacks_records(candidate, instance) or (leaves and parts_open)
+                else _ready(candidate, instance.data, now),
                 remaining=remaining,
                 then=None if limit is None else limit.then,
             )
+        for candidate in self.compiled.transitions[instance.state]:
+            transition, trigger = candidate.transition, SIGN + candidate.trigger
+            # Offered to those who sign ahead of someone else firing it, not to who may fire it now.
+            if transition.signoffs and trigger not in choices and candidate.trigger not in choices:
+                mine, _ = self._signatures(transition, actor, instance, instance.data, now)
+                if mine:
+                    choices[trigger] = Choice(trigger, transition.label, instance.state, None, (), tuple(mine), True)
         return tuple(choices.values())
+
+    def open_parts(self, instance: Instance, at: datetime.datetime | None = None) -> tuple[tuple[str, str | None], ...]:
+        """The parts of the current step still to be done, required or not, as ``(part id, item key)``
+        (the key ``None`` for a part not done per item), in the order the step lists them."""
+        self._check_belongs(instance)
+        moment = self._clock() if at is None else _aware(at)
+        return tuple((p.part.id, item) for p, item in self._open_parts(instance, moment, quiet=True))
+
+    def parts(self, instance: Instance, at: datetime.datetime | None = None) -> tuple[PartStatus, ...]:
+        """Every part of the current step (one per item for a part done per item), whether it is
+        required now, and the event that did it in this stay, if one has."""
+        self._check_belongs(instance)
+        moment = self._clock() if at is None else _aware(at)
+        done = {(e.part, e.item): e for e in _stay(instance) if e.part is not None}
+        return tuple(
+            PartStatus(compiled.part, item, _required(compiled, instance.data, moment, True), done.get((pid, item)))
+            for pid, compiled in self.compiled.parts.get(instance.state, {}).items()
+            for item in _items(compiled.part, instance.data)
+        )
+
+    def _part_choice(self, compiled: CompiledPart, items: tuple[str | None, ...]) -> Choice:
+        part = compiled.part
+        schema = _standalone(part.payload_schema, self.process.document) if part.payload_schema is not None else None
+        if part.for_each is not None:
+            schema = dict(schema or {"type": "object"})
+            schema["properties"] = {**schema.get("properties", {}), "item": {"enum": list(items)}}
+            schema["required"] = [*schema.get("required", []), "item"]
+        keys = tuple(i for i in items if i is not None)
+        return Choice(part.id, part.label, compiled.state, schema, (), (), True, part=part.id, items=keys)
 
     def records(self, instance: Instance) -> Mapping[str, tuple[RecordVersion, ...]]:
         """Every record the instance holds, by id, each with all its versions, oldest first: content,
@@ -329,6 +419,13 @@ class Runtime:
     def overdue(self, instance: Instance, at: datetime.datetime | None = None) -> tuple[OpenDeadline, ...]:
         """The instance's time limits and deadlines that have passed at ``at`` (default: now)."""
         return instance.overdue(self._clock() if at is None else _aware(at))
+
+    def clocks(self, instance: Instance, at: datetime.datetime | None = None) -> tuple[clock_rules.ClockReport, ...]:
+        """Each clock of the process for this instance at ``at`` (default: now): its status, the running
+        time used and left, the points reached and the next one due (``engine.clocks``)."""
+        self._check_belongs(instance)
+        moment = self._clock() if at is None else _aware(at)
+        return clock_rules.report(self.process, instance.history, instance.deadlines, moment)
 
     def advance(self, instance: Instance, at: datetime.datetime | None = None) -> Advanced:
         """Fire every deadline that is due at ``at`` (default: now), earliest first, each at its own due
@@ -346,7 +443,7 @@ class Runtime:
             deadline = min(due, key=lambda d: d.due)
             moment = max(deadline.due, instance.history[-1].at)
             try:
-                fired.append(self._apply(instance, deadline.fire or "", _CLOCK, {}, moment, None, deadline=deadline))
+                fired.append(self._fire_open(instance, deadline, moment))
             except EventRefused as refusal:
                 refused.append((deadline, refusal))
         return Advanced(tuple(fired), tuple(refused))
@@ -358,7 +455,52 @@ class Runtime:
         if deadline.fire is None or deadline not in instance.deadlines:
             raise UnknownTrigger(f"instance `{instance.id}` has no open deadline {deadline!r} that fires a trigger")
         moment = max(deadline.due, instance.history[-1].at)
-        return self._apply(instance, deadline.fire, _CLOCK, {}, moment, None, deadline=deadline, spawn=spawn)
+        return self._fire_open(instance, deadline, moment, spawn)
+
+    def _fire_open(
+        self, instance: Instance, deadline: OpenDeadline, moment: datetime.datetime, spawn: Spawn | None = None
+    ) -> Entry:
+        if deadline.clock is not None:
+            return self._reach_point(instance, deadline, moment, spawn)
+        return self._apply(instance, deadline.fire or "", _CLOCK, {}, moment, None, deadline=deadline, spawn=spawn)
+
+    def _reach_point(
+        self, instance: Instance, deadline: OpenDeadline, moment: datetime.datetime, spawn: Spawn | None = None
+    ) -> Entry:
+        """A clock reaching its warning, limit or ceiling: fire its action's trigger when the current state
+        has it and admits it, else record the point on an entry of its own."""
+        clock = self.process.clocks.get(deadline.clock or "")
+        name = deadline.threshold or ""
+        if clock is None or name not in clock.thresholds or deadline not in instance.deadlines:
+            raise UnknownTrigger(f"instance `{instance.id}` has no open clock point {deadline!r}")
+        action = clock.thresholds[name][1]
+        mark = ClockMark(clock.id, name, action.notify)
+        fire = next((t for t in action.fire if t in self.compiled.triggers[instance.state]), None)
+        if fire is not None:
+            try:
+                return self._apply(instance, fire, _CLOCK, {}, moment, None, deadline, spawn, marks=(mark,))
+            except EventRefused:
+                pass  # the point is still reached and recorded; the trigger is not taken
+        check_time(moment, "the clock's due time")
+        runs = clock_rules.runs_of(self.process, instance.history)
+        runs[clock.id].apply(mark, moment)
+        kept = tuple(d for d in instance.deadlines if d.clock is None)
+        before = tuple(d for d in instance.deadlines if d != deadline)
+        timed = clock_rules.clock_deadlines(self.process, runs, instance.state, moment, before, ())
+        entry = Entry(
+            at=moment,
+            actor=CLOCK_ACTOR,
+            roles=(),
+            trigger=None,
+            source=instance.state,
+            dest=instance.state,
+            payload={},
+            by_deadline=True,
+            clocks=(mark,),
+        )
+        instance.deadlines = _in_order(kept + timed)
+        instance.history.append(entry)
+        return entry
 
     def replay(self, history: Sequence[Entry], *, instance_id: str) -> Instance:
         """The instance that ``history`` produces on this definition, checking at each event that the
@@ -383,6 +525,26 @@ class Runtime:
         return instance
 
     def _replay_one(self, instance: Instance, index: int, recorded: Entry) -> Entry:
+        point = recorded.clocks[0] if recorded.by_deadline and recorded.clocks else None
+        if point is not None and point.event in ("warning", "limit", "ceiling"):
+            deadline = next(
+                (
+                    d
+                    for d in instance.deadlines
+                    if (d.clock, d.threshold) == (point.clock, point.event)
+                    and d.fire is not None
+                    and d.due <= recorded.at
+                ),
+                None,
+            )
+            if deadline is None:
+                raise ReplayMismatch(
+                    f"entry {index}: clock `{point.clock}` is recorded as reaching its {point.event}, "
+                    f"but it is not due by {recorded.at.isoformat()}"
+                )
+            return self._reach_point(
+                instance, deadline, self._moment(recorded.at, instance), _recorded_child(index, recorded)
+            )
         if recorded.trigger is None:
             raise ReplayMismatch(f"entry {index} has no trigger; only the first entry starts the instance")
         spawn = _recorded_child(index, recorded)
@@ -434,9 +596,12 @@ class Runtime:
         deadline: OpenDeadline | None,
         spawn: Spawn | None = None,
         child_ended: Link | None = None,
+        marks: tuple[ClockMark, ...] = (),
     ) -> Entry:
         try:
-            return self._check_and_apply(instance, trigger, actor, payload, moment, key, deadline, spawn, child_ended)
+            return self._check_and_apply(
+                instance, trigger, actor, payload, moment, key, deadline, spawn, child_ended, marks
+            )
         except EventRefused as refusal:
             refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, trigger
             raise
@@ -452,9 +617,15 @@ class Runtime:
         deadline: OpenDeadline | None,
         spawn: Spawn | None = None,
         child_ended: Link | None = None,
+        marks: tuple[ClockMark, ...] = (),
     ) -> Entry:
         if deadline is not None:  # a time given to fire is checked on the way in, a deadline's due time here
             check_time(moment, "the deadline's due time")
+        parts = self.compiled.parts.get(instance.state, {})
+        if deadline is None and trigger in parts:
+            return self._do_part(instance, parts[trigger], actor, payload, moment, key)
+        if deadline is None and trigger.startswith(SIGN):
+            return self._sign(instance, trigger, actor, payload, moment, key)
         allowed = self.compiled.triggers[instance.state]
         if trigger not in allowed:
             if not allowed:
@@ -470,6 +641,11 @@ class Runtime:
         attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check, self._records, moment)
         attempt.automatic = child_ended is not None
         attempt.engine_fired = _engine_fired(self.process.states[instance.state].starts)
+        if deadline is None and parts:
+            attempt.parts_open = self._parts_open_refusal(
+                instance, self._open_parts(instance, moment, required_only=True)
+            )
+        attempt.signatures = functools.partial(self._signatures, actor=actor, instance=instance, moment=moment)
         dest = self.compiled.fire(instance.state, trigger, attempt)
         if dest is None or attempt.chosen is None:
             raise attempt.refusal()
@@ -485,6 +661,23 @@ class Runtime:
         entered_states = [attempt.first_dest, *(b.dest for b in attempt.branches)]
         self._records.check_entering(entered_states, attempt)
 
+        if dest == instance.state:
+            deadlines = tuple(d for d in instance.deadlines if d != deadline and d.clock is None)
+            entered = instance.entered_at
+        else:
+            deadlines, entered = self._deadlines_of(dest, moment, attempt.data), moment  # may refuse: the calendar
+        if self.process.clocks:
+            runs = clock_rules.runs_of(self.process, instance.history)
+            for mark in marks:
+                runs[mark.clock].apply(mark, moment)
+            passed = tuple(b.decision for b in attempt.branches)
+            moved = clock_rules.marks_for_event(self.process, runs, moment, trigger, instance.state, passed, dest)
+            marks += moved
+            before = tuple(d for d in instance.deadlines if d != deadline)
+            changed = {m.clock for m in moved if m.event in ("started", "restarted", "resumed")}
+            deadlines = _in_order(
+                deadlines + clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)
+            )  # may refuse: the calendar
         entry = Entry(
             at=moment,
             actor=actor.id,
@@ -494,18 +687,16 @@ class Runtime:
             dest=attempt.first_dest,
             payload=attempt.payload,
             branches=tuple(attempt.branches),
-            signatures=tuple(Signature(s.role, actor.id, moment) for s in attempt.chosen.transition.signoffs),
+            signatures=tuple(Signature(s.role, actor.id, moment) for s in attempt.given),
             by_deadline=deadline is not None,
             key=key,
             notifications=self._notifications(instance.state, attempt, moment),
             records=tuple(attempt.written),
             limit_reached=attempt.redirect is not None,
             child_ended=child_ended,
+            clocks=marks,
         )
-        if dest == instance.state:
-            deadlines, entered = tuple(d for d in instance.deadlines if d != deadline), instance.entered_at
-        else:
-            deadlines, entered = self._deadlines_of(dest, moment, attempt.data), moment  # may refuse: the calendar
+        if dest != instance.state:
             starts = self.process.states[dest].starts
             if starts is not None:  # last: the child is started only for an event that passed every check
                 child = self._start_child(instance, dest, starts, actor, attempt.data, moment, spawn)
@@ -559,6 +750,201 @@ class Runtime:
                 f"step `{step}` cannot start `{starts.process}`: {refusal}", refusal=refusal
             ) from refusal
         return Link(child_id, starts.process, step)
+
+    # --- parts and signatures ---------------------------------------------------------------------
+
+    def _open_parts(
+        self, instance: Instance, moment: datetime.datetime, *, quiet: bool = False, required_only: bool = False
+    ) -> list[tuple[CompiledPart, str | None]]:
+        """The parts of the current stay not done yet (only the required ones with ``required_only``).
+        A ``required_when`` that cannot be evaluated is refused with ``GuardFailed``, or, ``quiet``,
+        counts the part as required."""
+        parts = self.compiled.parts.get(instance.state)
+        if not parts:
+            return []
+        done = {(e.part, e.item) for e in _stay(instance) if e.part is not None}
+        found = []
+        for compiled in parts.values():
+            if required_only and not _required(compiled, instance.data, moment, quiet):
+                continue
+            for item in _items(compiled.part, instance.data):
+                if (compiled.part.id, item) not in done:
+                    found.append((compiled, item))
+        return found
+
+    def _parts_open_refusal(
+        self, instance: Instance, still_open: list[tuple[CompiledPart, str | None]]
+    ) -> tuple[str, tuple[str, ...]] | None:
+        if not still_open:
+            return None
+        state = self.process.states[instance.state]
+        shown = []
+        for compiled, items in _by_part(still_open):
+            part = compiled.part
+            which = f" for {', '.join(f'`{i}`' for i in items if i is not None)}" if part.for_each else ""
+            shown.append(f"`{part.id}` ({part.label.zh}, {part.label.en}){which}, by {_names(part.roles)}")
+        names = tuple(p.part.id if item is None else f"{p.part.id}[{item}]" for p, item in still_open)
+        return (
+            f"step `{state.id}` ({state.label.zh}) cannot be left yet: its required parts are still open: "
+            + "; ".join(shown)
+            + ". Each is done with its own event (the part's id as the trigger)",
+            names,
+        )
+
+    def _do_part(
+        self,
+        instance: Instance,
+        compiled: CompiledPart,
+        actor: Actor,
+        payload: Mapping[str, Any] | None,
+        moment: datetime.datetime,
+        key: str | None,
+    ) -> Entry:
+        part = compiled.part
+        name = f"part `{part.id}` ({part.label.zh}, {part.label.en}) of step `{instance.state}`"
+        if compiled.roles.isdisjoint(actor.roles):
+            raise PermissionDenied(
+                f"`{actor.id}` (roles: {_names(actor.roles)}) may not do {name}: "
+                f"it needs one of the roles {_names(compiled.roles)}"
+            )
+        form = json_object(payload or {}, "payload", InvalidPayload)
+        item: str | None = None
+        if part.for_each is not None:
+            keys = [k for k in _items(part, instance.data) if k is not None]
+            given = form.pop("item", None)
+            item = _item_key(given)
+            if item is None or item not in keys:
+                listed = ", ".join(f"`{k}`" for k in keys) or "none (the list is empty)"
+                problem = f"payload.item: name the item of `data.{part.for_each}` this part is done for: {listed}"
+                raise InvalidPayload(f"{name} is done once per item: {problem}", problems=(problem,))
+        for entry in _stay(instance):
+            if entry.part == part.id and entry.item == item:
+                which = f" for `{item}`" if item is not None else ""
+                raise PartAlreadyDone(
+                    f"{name} was already done{which} by `{entry.actor}` at {entry.at.isoformat()}; "
+                    "a part is done once in each stay in its step"
+                )
+        if compiled.payload is not None:
+            problems = compiled.payload.problems(form)
+            if problems:
+                raise InvalidPayload(
+                    f"the payload of {name} does not fit its form:\n  " + "\n  ".join(problems), problems=problems
+                )
+        written: list[RecordWritten] = []
+        if part.produces:
+            refused = self._records.write(
+                compiled.writes, _held(instance), {"payload": form, "data": instance.data}, written
+            )
+            if refused is not None:
+                raise _refusal(*refused)
+        entry = Entry(
+            at=moment,
+            actor=actor.id,
+            roles=_role_names(actor.roles),
+            trigger=part.id,
+            source=instance.state,
+            dest=instance.state,
+            payload=(form | {"item": item}) if item is not None else form,
+            key=key,
+            records=tuple(written),
+            part=part.id,
+            item=item,
+        )
+        instance.history.append(entry)  # a part stays in the step: its state, data and deadlines hold
+        return entry
+
+    def _sign(
+        self,
+        instance: Instance,
+        trigger: str,
+        actor: Actor,
+        payload: Mapping[str, Any] | None,
+        moment: datetime.datetime,
+        key: str | None,
+    ) -> Entry:
+        """``sign:<trigger>``: the signatures of ``<trigger>`` this actor can give, given ahead of it."""
+        signed = trigger[len(SIGN) :]
+        transitions = [c.transition for c in self.compiled.transitions[instance.state] if c.trigger == signed]
+        if not any(t.signoffs for t in transitions):
+            raise UnknownTrigger(
+                f"`{signed}` does not leave state `{instance.state}` with a signature to give; "
+                + "the triggers that take signatures here are: "
+                + (
+                    ", ".join(f"`{t.trigger}`" for t in self.process.states[instance.state].transitions if t.signoffs)
+                    or "none"
+                )
+            )
+        if json_object(payload or {}, "payload", InvalidPayload):
+            raise InvalidPayload(f"`{trigger}` takes no payload: a signature is who, as which role, and when")
+        given: list[SignOff] = []
+        reasons: list[str] = []
+        for transition in transitions:
+            mine, missing = self._signatures(transition, actor, instance, instance.data, moment)
+            given += [s for s in mine if s.role not in {g.role for g in given}]
+            reasons += [why for _, why in missing]
+        if not given:
+            raise MissingSignature(
+                f"`{actor.id}` has no signature of `{signed}` to give: " + ("; ".join(reasons) or "all are given")
+            )
+        entry = Entry(
+            at=moment,
+            actor=actor.id,
+            roles=_role_names(actor.roles),
+            trigger=trigger,
+            source=instance.state,
+            dest=instance.state,
+            payload={},
+            signatures=tuple(Signature(s.role, actor.id, moment) for s in given),
+            key=key,
+        )
+        instance.history.append(entry)
+        return entry
+
+    def _signatures(
+        self,
+        transition: Transition,
+        actor: Actor,
+        instance: Instance,
+        data: Mapping[str, Any],
+        moment: datetime.datetime,
+    ) -> tuple[list[SignOff], list[tuple[SignOff, str]]]:
+        """The signatures of ``transition`` still needed in this stay that ``actor`` gives by firing it,
+        and those it cannot give, each with the reason and who must sign instead."""
+        signed = {s.role for e in _stay(instance) if e.trigger == SIGN + transition.trigger for s in e.signatures}
+        mine: list[SignOff] = []
+        missing: list[tuple[SignOff, str]] = []
+        for signoff in transition.signoffs:
+            if signoff.role in signed or not self._signature_needed(signoff, data, moment):
+                continue
+            problem = _signer_problem(transition, signoff, actor, instance)
+            if problem is None:
+                mine.append(signoff)
+            else:
+                missing.append((signoff, f"{problem}; {self._who_signs(signoff, instance, transition.trigger)}"))
+        return mine, missing
+
+    def _signature_needed(self, signoff: SignOff, data: Mapping[str, Any], moment: datetime.datetime) -> bool:
+        condition = self.compiled.signature_conditions.get(signoff.path)
+        if condition is None:
+            return True
+        try:
+            return bool(condition.evaluate({"data": data, NOW: moment}))
+        except ExpressionEvaluationError:
+            return True  # when the data cannot say, the signature is asked for
+
+    def _who_signs(self, signoff: SignOff, instance: Instance, trigger: str) -> str:
+        role = self.process.roles.get(signoff.role)
+        who = f"it must be signed as `{signoff.role}`" + (f" ({role.label.zh}, {role.label.en})" if role else "")
+        round_ = " in this round" if signoff.scope == "round" else ""
+        if signoff.not_actor_of:
+            barred = sorted(_actors_of(instance, signoff.not_actor_of, signoff.scope))
+            who += f" by someone who did not act on {_states(signoff.not_actor_of)}{round_}" + (
+                f" (not {_names(barred)})" if barred else ""
+            )
+        if signoff.same_actor_as:
+            allowed = sorted(_actors_of(instance, signoff.same_actor_as, signoff.scope))
+            who += f" by the one who acted on {_states(signoff.same_actor_as)}{round_} ({_names(allowed)})"
+        return who + f" (with `{SIGN}{trigger}` first, or by firing `{trigger}`)"
 
     def _notifications(self, source: str, attempt: _Attempt, moment: datetime.datetime) -> tuple[NotificationDue, ...]:
         """The transition's notifications, then those of each state the event enters (a transition back
@@ -638,6 +1024,11 @@ class Runtime:
 _CLOCK = Actor(CLOCK_ACTOR, ())
 _CHILD = Actor(CHILD_ACTOR, ())
 
+
+def _in_order(deadlines: tuple[OpenDeadline, ...]) -> tuple[OpenDeadline, ...]:
+    return tuple(sorted(deadlines, key=lambda d: d.due))
+
+
 _STAGES = ("permission", "signature", "payload", "guard", "data")
 
 
@@ -665,6 +1056,9 @@ class _Attempt:
         "redirect",
         "automatic",
         "engine_fired",
+        "parts_open",
+        "signatures",
+        "given",
     )
 
     def __init__(
@@ -696,6 +1090,12 @@ class _Attempt:
         """Fired by the engine when a child ended: no person's permission is asked."""
         self.engine_fired: frozenset[str] = frozenset()
         """Triggers of the current step that only the engine fires (its ``on_end`` continuations)."""
+        self.parts_open: tuple[str, tuple[str, ...]] | None = None
+        """Why the step may not be left yet, and the parts still open; ``None`` when it may."""
+        self.signatures: Callable[..., tuple[list[SignOff], list[tuple[SignOff, str]]]] | None = None
+        """The runtime's account of a transition's signatures, for this actor and instance."""
+        self.given: list[SignOff] = []
+        """The signatures the chosen transition takes from the actor now."""
 
     @property
     def first_dest(self) -> str:
@@ -715,6 +1115,27 @@ class _Attempt:
             problem = _permission_problem(candidate, self.actor, self.instance)
             if problem is not None:
                 return self._refuse(*problem)
+        if self.parts_open is not None and candidate.transition.dest != candidate.source:
+            return self._refuse(1, PartsOpen, *self.parts_open)
+        given: list[SignOff] = []
+        if (
+            self.deadline is None
+            and not self.automatic
+            and candidate.transition.signoffs
+            and self.signatures is not None
+        ):
+            given, missing = self.signatures(candidate.transition, data=self.instance.data)
+            if missing:
+                roles = tuple(dict.fromkeys(s.role for s, _ in missing))
+                return self._refuse(
+                    1,
+                    MissingSignature,
+                    f"`{candidate.trigger}` is missing the signature{'s' if len(missing) > 1 else ''} "
+                    + ", ".join(f"`{r}`" for r in roles)
+                    + ": "
+                    + "; ".join(why for _, why in missing),
+                    roles,
+                )
         if candidate.payload is not None:
             problems = candidate.payload.problems(self.payload)
             if problems:
@@ -773,15 +1194,13 @@ class _Attempt:
         self.chosen = candidate
         self.written = written
         self.redirect = redirect
+        self.given = given
         return True
 
     def held(self) -> dict[str, RecordWritten]:
         """The latest version of each record the instance holds before this event."""
         if self._held is None:
-            self._held = {}
-            for entry in self.instance.history:
-                for version in entry.records:
-                    self._held[version.record] = version
+            self._held = _held(self.instance)
         return self._held
 
     def take(self, branch: CompiledBranch) -> bool:
@@ -800,13 +1219,7 @@ class _Attempt:
         if self._refusal is None:
             return GuardFailed("no transition admitted the event")
         _, kind, message, problems = self._refusal
-        if kind is InvalidPayload or kind is InvalidData:
-            return kind(message, problems=problems)
-        if kind is MissingRecord:
-            return MissingRecord(message, missing=problems)
-        if kind is LimitReached:
-            return LimitReached(message, times=int(problems[0]), limit=message.split("`")[1])
-        return kind(message)
+        return _refusal(kind, message, problems)
 
     def _refuse(self, stage: int, kind: type[EventRefused], message: str, problems: tuple[str, ...] = ()) -> bool:
         # Of several candidates for one trigger, report the one that got furthest.
@@ -910,32 +1323,46 @@ def _permission_problem(
             f"`{actor.id}` (roles: {_names(actor.roles)}) may not fire `{candidate.trigger}` "
             f"in state `{candidate.source}`: it needs one of the roles {_names(candidate.roles)}",
         )
-    for signoff in candidate.transition.signoffs:
-        if signoff.role not in actor.roles:
-            return (
-                1,
-                PermissionDenied,
-                f"`{candidate.trigger}` needs a signature as `{signoff.role}`, which `{actor.id}` cannot give "
-                f"(roles: {_names(actor.roles)})",
-            )
-        barred = _actors_of(instance, signoff.not_actor_of)
-        if actor.id in barred:
-            return (
-                1,
-                PermissionDenied,
-                f"`{actor.id}` may not sign `{candidate.trigger}` as `{signoff.role}`: they acted on "
-                + " or ".join(f"`{s}`" for s in signoff.not_actor_of if s in barred[actor.id])
-                + ", and the signer must be someone else",
-            )
     return None
 
 
-def _actors_of(instance: Instance, states: Sequence[str]) -> dict[str, set[str]]:
-    """Who fired events from each of ``states`` in the instance's history, by actor."""
+def _signer_problem(transition: Transition, signoff: SignOff, actor: Actor, instance: Instance) -> str | None:
+    """Why ``actor`` may not give this signature, or ``None`` when they may."""
+    if signoff.role not in actor.roles:
+        return (
+            f"`{transition.trigger}` needs a signature as `{signoff.role}`, which `{actor.id}` cannot give "
+            f"(roles: {_names(actor.roles)})"
+        )
+    barred = _actors_of(instance, signoff.not_actor_of, signoff.scope)
+    if actor.id in barred:
+        return (
+            f"`{actor.id}` may not sign `{transition.trigger}` as `{signoff.role}`: they acted on "
+            + " or ".join(f"`{s}`" for s in signoff.not_actor_of if s in barred[actor.id])
+            + ", and the signer must be someone else"
+        )
+    if signoff.same_actor_as and actor.id not in _actors_of(instance, signoff.same_actor_as, signoff.scope):
+        return (
+            f"`{actor.id}` may not sign `{transition.trigger}` as `{signoff.role}`: the signer must be the one who "
+            f"acted on {_states(signoff.same_actor_as)}"
+        )
+    return None
+
+
+def _actors_of(instance: Instance, states: Sequence[str], scope: str = "history") -> dict[str, set[str]]:
+    """Who did something in each of ``states`` (fired an event from it, did a part of it), by actor: in
+    the whole history, or (``round``) only in the latest stay in each state."""
     actors: dict[str, set[str]] = {}
-    for entry in instance.history:
-        if entry.source is not None and entry.source in states and not entry.by_deadline:
-            actors.setdefault(entry.actor, set()).add(entry.source)
+    history = instance.history
+    for state in states:
+        start = 0
+        if scope == "round":
+            entered = [i for i, e in enumerate(history) if e.state == state and (e.source != state or e.dest != state)]
+            start = entered[-1] if entered else len(history)
+        for entry in history[start:]:
+            if entry.source == state and not entry.by_deadline:
+                actors.setdefault(entry.actor, set()).add(state)
+                if scope == "round" and (entry.state != state or entry.dest != state):
+                    break  # the stay ended here
     return actors
 
 
@@ -999,6 +1426,90 @@ def _recorded_child(index: int, recorded: Entry) -> Spawn:
         return recorded.child.instance
 
     return spawn
+
+
+def _states(states: Iterable[str]) -> str:
+    return " or ".join(f"`{s}`" for s in states)
+
+
+def _stay(instance: Instance) -> list[Entry]:
+    """The events of the current stay in the instance's state: every entry since the one that entered
+    it that stayed there (a part, a signature given ahead, a transition back into the same step)."""
+    history, state = instance.history, instance.state
+    first = len(history)
+    while first > 1 and history[first - 1].source == state and history[first - 1].dest == state:
+        first -= 1
+    return history[first:]
+
+
+def _items(part: Part, data: Mapping[str, Any]) -> list[str | None]:
+    """The keys of a part's instances: ``[None]`` for a single part; for a part per item, each item's."""
+    if part.for_each is None:
+        return [None]
+    listed = data.get(part.for_each)
+    if not isinstance(listed, list):
+        return []
+    keys: list[str | None] = []
+    for index, item in enumerate(listed):
+        named = item.get(part.key) if part.key is not None and isinstance(item, Mapping) else None
+        keys.append(_item_key(named) or (item if isinstance(item, str) else str(index)))
+    return list(dict.fromkeys(keys))
+
+
+def _item_key(value: Any) -> str | None:
+    """An item's key as text: a string as it is, a whole number written out; ``None`` for anything else."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _required(part: CompiledPart, data: Mapping[str, Any], moment: datetime.datetime, quiet: bool) -> bool:
+    if not part.part.required:
+        return False
+    if part.required_when is None:
+        return True
+    try:
+        return bool(part.required_when.evaluate({"data": data, NOW: moment}))
+    except ExpressionEvaluationError as exc:
+        if quiet:
+            return True
+        raise GuardFailed(
+            f"whether part `{part.part.id}` is required (`{part.required_when.text}`) could not be evaluated: {exc}"
+        ) from None
+
+
+def _by_part(found: Iterable[tuple[CompiledPart, str | None]]) -> list[tuple[CompiledPart, tuple[str | None, ...]]]:
+    """The open parts, each once with its open items, in the order found."""
+    grouped: dict[str, tuple[CompiledPart, list[str | None]]] = {}
+    for part, item in found:
+        grouped.setdefault(part.part.id, (part, []))[1].append(item)
+    return [(part, tuple(items)) for part, items in grouped.values()]
+
+
+def _held(instance: Instance) -> dict[str, RecordWritten]:
+    """The latest version of each record the instance holds."""
+    held: dict[str, RecordWritten] = {}
+    for entry in instance.history:
+        for version in entry.records:
+            held[version.record] = version
+    return held
+
+
+def _refusal(kind: type[EventRefused], message: str, problems: tuple[str, ...]) -> EventRefused:
+    """The refusal of a kind, with what it carries."""
+    if kind is InvalidPayload or kind is InvalidData:
+        return kind(message, problems=problems)
+    if kind is MissingRecord:
+        return MissingRecord(message, missing=problems)
+    if kind is MissingSignature:
+        return MissingSignature(message, missing=problems)
+    if kind is PartsOpen:
+        return PartsOpen(message, open=problems)
+    if kind is LimitReached:
+        return LimitReached(message, times=int(problems[0]), limit=message.split("`")[1])
+    return kind(message)
 
 
 def _lacks_records(candidate: CompiledTransition, instance: Instance) -> bool:

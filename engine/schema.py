@@ -453,6 +453,7 @@ _ITEMS = {
     "branches": "branch",
     "deadlines": "deadline",
     "signoffs": "sign-off",
+    "parts": "part",
 }
 
 _FORBIDDEN_HINTS = {
@@ -461,6 +462,7 @@ _FORBIDDEN_HINTS = {
     "default": "; only a `decision` has a default branch",
     "deadlines": "; only a state that takes time (task, wait, start) has deadlines",
     "time_limit": "; only a state that takes time (task, wait, start) has a time limit",
+    "parts": "; only a step someone works in (task, wait, start) has parts",
 }
 
 

@@ -35,6 +35,7 @@ from types import TracebackType
 from typing import Any
 
 from engine.checks import check_children
+from engine.clocks import ClockReport
 from engine.errors import (
     DamagedRecord,
     DefinitionError,
@@ -326,6 +327,11 @@ class Workflows:
         instance, runtime = self._read(instance_id)
         return runtime.available(instance, actor)
 
+    def clocks(self, instance_id: str, at: datetime.datetime | None = None) -> tuple[ClockReport, ...]:
+        """The instance's clocks at ``at`` (default: now): status, time used and left, points reached."""
+        instance, runtime = self._read(instance_id)
+        return runtime.clocks(instance, self._clock() if at is None else at)
+
     def verify(self, instance_id: str) -> None:
         """Replay the stored history on the instance's definition; ``ReplayMismatch`` if it differs."""
         instance, runtime = self._read(instance_id)
@@ -340,6 +346,8 @@ class Workflows:
         runtime = self.runtime(instance.process_id, instance.content_hash)
         states = runtime.process.states
         unknown = [s for s in (instance.state, *(d.state for d in instance.deadlines)) if s not in states]
+        clocks = runtime.process.clocks
+        unknown += [f"{d.clock}` (a clock" for d in instance.deadlines if d.clock is not None and d.clock not in clocks]
         if unknown:
             raise DamagedRecord(
                 f"{self.store.url}: instance `{instance.id}` is stored in state `{unknown[0]}`, which "

@@ -216,7 +216,7 @@ class _Walker:
             for taken in entry.branches:
                 self.states[taken.dest] += 1
                 self.branches[(taken.decision, taken.branch)] += 1
-            if entry.source is not None and entry.trigger is not None:
+            if entry.source is not None and entry.trigger is not None and entry.part is None:
                 self.transitions[(entry.source, entry.trigger, entry.dest)] += 1
         return moved
 
@@ -226,6 +226,8 @@ class _Walker:
         if timed and self.rng.random() < 0.25:
             if self.runtime.advance(instance, max(now, min(d.due for d in timed))).fired:
                 return True
+        if self.do_a_part(instance, now):
+            return True
         candidates = self.runtime.compiled.transitions[instance.state]
         if not candidates:
             self._stuck(instance.state, "", "no transition leaves it and no deadline fired", "")
@@ -249,6 +251,30 @@ class _Walker:
                 weights[index] /= 2  # a guard that rarely holds must not crowd out the other ways on
         for trigger, (_, reason, example) in refused.items():
             self._stuck(instance.state, trigger, reason, example)
+        return False
+
+    def do_a_part(self, instance: Instance, now: datetime.datetime) -> bool:
+        """Do one required part still open in the step (its people do their share before anyone decides)."""
+        for status in self.runtime.parts(instance, now):
+            if status.done is not None or not status.required:
+                continue
+            part = status.part
+            compiled = self.runtime.compiled.parts[instance.state][part.id]
+            schema = thaw_json(part.payload_schema)
+            payload = {} if schema is None else self.fitting(schema, compiled.payload, "payload", 0.5)
+            if isinstance(payload, _Unfilled):
+                self._stuck(instance.state, part.id, payload.reason, payload.example)
+                return False
+            if status.item is not None:
+                payload["item"] = status.item
+            role = self.rng.choice(sorted(part.roles))
+            try:
+                self.runtime.fire(instance, part.id, Actor(f"{role}-{self.rng.randint(1, 2)}", [role]), payload, at=now)
+            except EventRefused as exc:
+                reason, example = _said(exc)
+                self._stuck(instance.state, part.id, reason, example)
+                return False
+            return True
         return False
 
     def _refused(

@@ -112,9 +112,60 @@ _MICROS = 1_000_000
 _DAY = 86_400 * _MICROS
 
 
-def _working_due_time(start: datetime.datetime, duration: Duration, calendar: Calendar) -> datetime.datetime:
+def running_time(
+    start: datetime.datetime, end: datetime.datetime, duration: Duration, calendar: Calendar
+) -> datetime.timedelta:
+    """How much of a limit like ``duration`` the time from ``start`` to ``end`` uses: the elapsed time, or
+    for a working duration the working time on the calendar between them."""
+    if end <= start:
+        return datetime.timedelta(0)
+    if not duration.working:
+        return end - start
     zone = zoneinfo.ZoneInfo(calendar.timezone)
-    remaining = _working_micros(duration, calendar)
+    first, last = start.astimezone(zone), end.astimezone(zone)
+    day, total = first.date(), 0
+    for _ in range(MAX_CALENDAR_DAYS + 2):
+        if day > last.date():
+            break
+        if is_working_day(calendar, day):
+            low = _micros(first.time()) if day == first.date() else 0
+            high = _micros(last.time()) if day == last.date() else _DAY
+            for begin, stop in calendar.working_hours:
+                total += max(0, min(_end_micros(stop), high) - max(_micros(begin), low))
+        day += datetime.timedelta(days=1)
+    return datetime.timedelta(microseconds=total)
+
+
+def limit_length(duration: Duration, calendar: Calendar) -> datetime.timedelta:
+    """The running time a limit allows: elapsed time, or for a working duration its working time."""
+    if not duration.working:
+        return duration.as_timedelta()
+    return datetime.timedelta(microseconds=_working_micros(duration, calendar))
+
+
+def due_after(
+    start: datetime.datetime, remaining: datetime.timedelta, duration: Duration, calendar: Calendar
+) -> datetime.datetime:
+    """When ``remaining`` more of a limit like ``duration`` is used, counting from ``start`` (the rest of
+    a clock's limit after a pause). ``UnreachableDeadline`` as for ``due_time``."""
+    if remaining <= datetime.timedelta(0):
+        return start
+    try:
+        if not duration.working:
+            return start + remaining
+        return _working_due_time(start, duration, calendar, remaining // datetime.timedelta(microseconds=1))
+    except OverflowError:
+        raise UnreachableDeadline(
+            f"the time limit `{duration.text}` counted on from {start.isoformat()} would end after the year 9999"
+        ) from None
+
+
+def _working_due_time(
+    start: datetime.datetime, duration: Duration, calendar: Calendar, remaining: int | None = None
+) -> datetime.datetime:
+    zone = zoneinfo.ZoneInfo(calendar.timezone)
+    if remaining is None:
+        remaining = _working_micros(duration, calendar)
     local = start.astimezone(zone)
     day, not_before = local.date(), _micros(local.time())
     for _ in range(MAX_CALENDAR_DAYS):

@@ -25,6 +25,7 @@ LAYERS = [
     "timing",
     "inputs",
     "instances",
+    "clocks",
     "definition",
     "checks",
     "processes",

@@ -107,6 +107,7 @@ def test_each_procedure_holds_its_documented_steps_roles_records_and_limits(name
     assert [r for r in required["records"] if r not in record_labels] == []
     limits = {s.time_limit for s in process.states.values() if s.time_limit}
     limits |= {d.after for s in process.states.values() for d in s.deadlines if d.after}
+    limits |= {d for c in process.clocks.values() for d, _ in c.thresholds.values() if d}  # see test_clocks.py
     elapsed = {d.as_timedelta() for d in limits if not d.working}
     working_days = {datetime.timedelta(days=d.amount) for d in limits if d.working and d.unit == "day"}
     assert [lim for lim in required["limits"] if lim not in elapsed | working_days] == []

@@ -154,7 +154,8 @@ def test_a_deadline_transition_is_dashed_and_says_when_it_fires(minimal):
 
 def test_a_step_shows_its_time_limit_and_records(repair, minimal):
     nodes = nodes_by_name(graph(render_dot(repair, lang="both")))
-    assert plain(nodes["repair"]["label"]) == "维修实施 Repair 时限 3天 / limit 3 days 《维修记录》 / Repair record"
+    # The rework promise is a clock across repair and QC, drawn as its own note (tests/test_clocks.py).
+    assert plain(nodes["repair"]["label"]) == "维修实施 Repair 《维修记录》 / Repair record"
     zh = nodes_by_name(graph(render_dot(minimal, lang="zh")))
     assert plain(zh["quote"]["label"]) == "报价 时限 3 个工作日"
     assert plain(zh["accept"]["label"]) == "维修申请受理 时限 24小时 《返厂维修单》"
@@ -218,12 +219,13 @@ def test_the_same_yaml_gives_byte_identical_dot_in_any_place(path, tmp_path):
 
 def _shuffled(value, rng: random.Random, keep_order: bool = False):
     """The same YAML data with every mapping's keys in a random order, except where order means
-    something: the states (file order is the reading order) and the sources (the first is the default)."""
+    something: the states (file order is the reading order), the sources (the first is the default) and
+    the clocks (drawn, and coloured, in file order)."""
     if isinstance(value, dict):
         items = list(value.items())
         if not keep_order:
             rng.shuffle(items)
-        return {k: _shuffled(v, rng, keep_order=k in ("states", "sources")) for k, v in items}
+        return {k: _shuffled(v, rng, keep_order=k in ("states", "sources", "clocks")) for k, v in items}
     if isinstance(value, list):
         return [_shuffled(v, rng) for v in value]
     return value

@@ -26,6 +26,7 @@ from engine.cli.options import (
     whole_number,
 )
 from engine.cli.running import notification_lines, trail_lines
+from engine.clocks import ClockReport
 from engine.errors import (
     ConflictError,
     EventRefused,
@@ -40,7 +41,7 @@ from engine.errors import (
 from engine.inputs import read_json
 from engine.instances import instance_to_json, record_version_to_json
 from engine.model import Process, thaw_json
-from engine.runtime import Actor
+from engine.runtime import Actor, PartStatus
 from engine.service import Batch, Workflows
 from engine.stores import Damaged, InstanceSummary, ProcessRef
 from engine.stores.identifiers import shown
@@ -204,6 +205,19 @@ def _fire_event(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) 
     return EXIT_OK
 
 
+def _clock_line(report: ClockReport) -> str:
+    """One clock of ``procflow show``: its status, time used against its limit, points reached, next due."""
+    line = (
+        f"clock:    {report.clock} {report.label.zh} / {report.label.en}: {report.status}, "
+        f"{report.elapsed} used of {report.limit}, {report.remaining} left"
+    )
+    for name, when in report.reached:
+        line += f"; {name} reached {when.isoformat()}"
+    if report.next is not None and report.due is not None:
+        line += f"; {report.next} due {report.due.isoformat()}"
+    return line + "\n"
+
+
 def _show_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
     instance = workflows.get(args.instance_id)
     runtime = workflows.runtime(instance.process_id, instance.content_hash)
@@ -216,11 +230,17 @@ def _show_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextI
         f"data:     {json.dumps(instance.data, ensure_ascii=False)}\n"
     )
     for deadline in instance.deadlines:
+        if deadline.clock is not None:
+            continue  # shown with its clock below
         what = f"fires `{deadline.fire}`" if deadline.fire else "time limit"
         late = "  OVERDUE" if deadline.due <= now else ""
         stdout.write(f"deadline: {deadline.due.isoformat()}  {what}{late}\n")
+    for status in runtime.parts(instance, now):
+        stdout.write(_part_line(status) + "\n")
     for line in notification_lines(instance.history[-1]):  # those the last event made due
         stdout.write(f"due:      {line}\n")
+    for report in runtime.clocks(instance, now):
+        stdout.write(_clock_line(report))
     candidates = runtime.compiled.transitions[instance.state]
     if not candidates:
         stdout.write("next:     nothing (finished)\n")
@@ -246,9 +266,20 @@ def _show_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextI
         if transition.conditions:
             line += f"   if: {' and '.join(transition.conditions)}"
         if transition.signoffs:
-            line += f"   signed as: {', '.join(s.role for s in transition.signoffs)}"
+            signers = (s.role + (f" if {s.when}" if s.when else "") for s in transition.signoffs)
+            line += f"   signed as: {', '.join(signers)}"
         stdout.write(line + "\n")
     return EXIT_OK
+
+
+def _part_line(status: PartStatus) -> str:
+    part = status.part
+    name = part.id + (f"[{status.item}]" if status.item is not None else "")
+    if status.done is not None:
+        state = f"done by {status.done.actor} [{', '.join(status.done.roles)}] at {status.done.at.isoformat()}"
+    else:
+        state = "OPEN, required" if status.required else "open, not required"
+    return f"part:     {name:<18} {part.label.zh} / {part.label.en}   by: {', '.join(part.roles)}   {state}"
 
 
 def _instance_history(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from engine.errors import RenderError
 from engine.model import FrozenJson, Notification, Process, SignOff, State, StateKind, Text, Transition, thaw_json
@@ -86,6 +86,7 @@ def procedure_page(process: Process, svg: str, files: DiagramFiles, lang: Lang) 
         _diagram_section(svg, files, lang),
         _steps_section(process, lang),
         _transitions_section(process, lang),
+        *([_parts_section(process, lang)] if any(s.parts for s in process.states.values()) else []),
         _additions_section(process, lang),
         _notifications_section(process, lang),
         _roles_section(process, lang),
@@ -281,10 +282,45 @@ def _signoff(process: Process, signoff: SignOff, lang: Lang) -> str:
     text = _party(process, signoff.role, lang)
     if signoff.label:
         text += f'<span class="sub">{_text(signoff.label, lang, sep=" / ")}</span>'
+    round_ = f" ({_label(_THIS_ROUND, lang)})" if signoff.scope == "round" else ""
     if signoff.not_actor_of:
         states = " ".join(f"<code>{_e(state)}</code>" for state in signoff.not_actor_of)
-        text += f'<span class="sub">{_label(_NOT_ACTOR_OF, lang)} {states}</span>'
+        text += f'<span class="sub">{_label(_NOT_ACTOR_OF, lang)} {states}{round_}</span>'
+    if signoff.same_actor_as:
+        states = " ".join(f"<code>{_e(state)}</code>" for state in signoff.same_actor_as)
+        text += f'<span class="sub">{_label(_SAME_ACTOR_AS, lang)} {states}{round_}</span>'
+    if signoff.when:
+        text += f'<span class="sub">{_label(_ONLY_WHEN, lang)} <code>{_e(signoff.when)}</code></span>'
     return text
+
+
+def _parts_section(process: Process, lang: Lang) -> str:
+    """Every part of every step: who does it, whether it is required, per item of which list, its form."""
+    head = _heads(lang, _STEP, _ID) + _per_language_heads(_NAME, lang) + _heads(lang, _DONE_BY, _NEEDED, _FIELDS)
+    rows = []
+    for state in process.states.values():
+        for part in state.parts:
+            labels = "".join(f"<td{_lang_attr(code)}>{_e(_pick(part.label, code))}</td>" for code in _codes(lang))
+            who = _list(_party(process, role, lang) for role in part.roles)
+            needed = [_label(_OPTIONAL, lang)] if not part.required else []
+            if part.required and part.required_when:
+                needed.append(f"{_label(_ONLY_WHEN, lang)} <code>{_e(part.required_when)}</code>")
+            if part.for_each:
+                key = f" ({_e(part.key)})" if part.key else ""
+                needed.append(f"{_label(_FOR_EACH, lang)} <code>data.{_e(part.for_each)}</code>{key}")
+            fields = _required_fields(part.payload_schema)
+            rows.append(
+                f'<tr><td><a href="#step-{_e(state.id)}"><code>{_e(state.id)}</code></a></td>'
+                f"<td><code>{_e(part.id)}</code></td>{labels}<td>{who}</td>"
+                f"<td>{'<br>'.join(needed) or _label(_ALWAYS, lang)}</td>"
+                f"<td>{' '.join(f'<code>{_e(f)}</code>' for f in fields) or _none()}</td></tr>"
+            )
+    return _table_section("parts", _label(_PARTS, lang), head, rows)
+
+
+def _required_fields(schema: Any) -> list[str]:
+    properties = schema.get("properties") if isinstance(schema, Mapping) else None
+    return [str(name) for name in properties] if isinstance(properties, Mapping) else []
 
 
 def _roles_section(process: Process, lang: Lang) -> str:
@@ -542,6 +578,15 @@ _WHO = Text("执行角色", "Who may fire it")
 _CONDITION = Text("条件", "Condition")
 _SIGNOFFS = Text("签字", "Sign-offs")
 _NOT_ACTOR_OF = Text("不得是执行人:", "not the actor of")
+_SAME_ACTOR_AS = Text("须为执行人:", "the actor of")
+_THIS_ROUND = Text("本轮", "this round")
+_ONLY_WHEN = Text("仅当", "only when")
+_PARTS = Text("分工协作(同一步骤的各部分)", "Parts of a step, done by several people")
+_DONE_BY = Text("由谁完成", "Done by")
+_NEEDED = Text("是否必需", "Required")
+_OPTIONAL = Text("可选", "optional")
+_ALWAYS = Text("必需", "always")
+_FOR_EACH = Text("每项", "one per item of")
 _ANY_OF = Text("共享转移,适用于", "Shared, from any of")
 _BRANCH = Text("分支", "branch")
 _DEFAULT_BRANCH = Text("默认分支", "default branch")

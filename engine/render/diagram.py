@@ -18,7 +18,7 @@ from typing import Literal, NamedTuple
 from urllib.parse import quote
 
 from engine.errors import RenderError
-from engine.model import Branch, DataLimit, Duration, Process, State, Text, Transition
+from engine.model import Branch, Clock, DataLimit, Duration, Part, Process, State, StateKind, Text, Transition
 
 Lang = Literal["zh", "en", "both"]
 LANGS: tuple[Lang, ...] = ("zh", "en", "both")
@@ -77,6 +77,25 @@ class Node:
     sub-procedure box; ``None`` for an ordinary step."""
     limit: str | None = None
     """How often the step may be entered, in words (``≤3×, then → escalate``); ``None``: no limit."""
+    parts: tuple[NodePart, ...] = ()
+    """The work shared in this step, each part with who does it, drawn inside the step's box."""
+
+
+@dataclass(frozen=True)
+class NodePart:
+    """A part of a step as drawn: its label, the roles (lanes) that do it, and when it is needed."""
+
+    id: str
+    title: str
+    roles: tuple[str, ...]
+    condition: str | None
+    """``必要时 / when …``, ``可选 / optional``, ``每项 / for each …``, or ``None`` for a part always required."""
+
+    @property
+    def line(self) -> str:
+        """The part on one line: ``▸ 维修工程师意见 — 维修工程师 (当 … / when …)``."""
+        who = ", ".join(r.replace("\n", " ") for r in self.roles)
+        return f"▸ {self.title.replace(chr(10), ' / ')} — {who}" + (f" ({self.condition})" if self.condition else "")
 
 
 @dataclass(frozen=True)
@@ -113,6 +132,21 @@ class Edge:
 
 
 @dataclass(frozen=True)
+class ClockBand:
+    """A clock (a promise across steps) drawn as a labelled note bracketing the steps it runs over."""
+
+    id: str
+    title: str
+    """Its name and its points in words: ``返修 3天以内 · 上限 7天``."""
+    covers: tuple[str, ...]
+    """The steps it can be running (or paused) in, in file order."""
+    paused: tuple[str, ...]
+    """Of those, the steps where it does not run (the customer is waited for)."""
+    tooltip: str
+    """When it starts and stops, as the definition says."""
+
+
+@dataclass(frozen=True)
 class Diagram:
     id: str
     title: str
@@ -121,6 +155,7 @@ class Diagram:
     lanes: tuple[Lane, ...]
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
+    clocks: tuple[ClockBand, ...] = ()
 
     @property
     def has_additions(self) -> bool:
@@ -162,7 +197,51 @@ def extract(process: Process, lang: Lang = "both", *, source_base: str | None = 
         lanes=lanes,
         nodes=tuple(nodes),
         edges=tuple(edges),
+        clocks=tuple(_clock_band(process, clock, lang) for clock in process.clocks.values()),
     )
+
+
+def _clock_band(process: Process, clock: Clock, lang: Lang) -> ClockBand:
+    points = []
+    for name, (duration, _) in clock.thresholds.items():
+        if duration is not None:
+            zh, en = {"warning": ("预警", "warning"), "limit": ("时限", "limit"), "ceiling": ("上限", "ceiling")}[name]
+            points.append(_words(lang, f"{zh} {duration_zh(duration)}", f"{en} {duration_en(duration)}"))
+    covers = _clock_cover(process, clock)
+    moments = []
+    for word, point in (("starts", clock.starts), ("stops", clock.stops)):
+        said = [f"enter {s}" for s in point.enter] + [f"leave {s}" for s in point.leave] + [f"on {t}" for t in point.on]
+        moments.append(f"{word}: {', '.join(said)}")
+    return ClockBand(
+        id=clock.id,
+        title=_words(lang, "时钟", "Clock") + ": " + text(clock.label, lang) + "\n" + " · ".join(points),
+        covers=covers,
+        paused=tuple(s for s in covers if s in clock.pauses),
+        tooltip=f"{clock.id} · " + "; ".join(moments),
+    )
+
+
+def _clock_cover(process: Process, clock: Clock) -> tuple[str, ...]:
+    """The steps a clock can run over: from where it starts, along every exit, until it stops."""
+    states = process.states
+    begins = [s for s in clock.starts.enter if s in states]
+    begins += [d for s in clock.starts.leave if s in states for d in states[s].exits()]
+    begins += [t.dest for t in process.transitions if t.trigger in clock.starts.on]
+    seen: set[str] = set()
+    todo = list(begins)
+    while todo:
+        state_id = todo.pop()
+        if state_id not in states or state_id in seen or state_id in clock.stops.enter or states[state_id].is_final:
+            continue
+        seen.add(state_id)
+        if state_id in clock.stops.leave:
+            continue
+        state = states[state_id]
+        todo.extend(t.dest for t in state.transitions if t.trigger not in clock.stops.on)
+        todo.extend(b.dest for b in state.branches)
+        if state.default is not None:
+            todo.append(state.default.dest)
+    return tuple(s for s in states if s in seen and states[s].kind is not StateKind.DECISION)
 
 
 def _merged(edges: list[Edge]) -> list[Edge]:
@@ -230,6 +309,7 @@ def _node(process: Process, state: State, lang: Lang, source_base: str | None) -
             f"≤{times}× 至多进入 {times} 次" + (f",其后 → {then}" if then else ""),
             f"≤{times}× entered at most {times} times" + (f", then → {then}" if then else ""),
         )
+    parts = tuple(_node_part(process, part, lang) for part in state.parts)
     return Node(
         state.id,
         state.kind.value,
@@ -242,7 +322,20 @@ def _node(process: Process, state: State, lang: Lang, source_base: str | None) -
         addition,
         starts,
         entries,
+        parts,
     )
+
+
+def _node_part(process: Process, part: Part, lang: Lang) -> NodePart:
+    conditions = []
+    if part.for_each is not None:
+        conditions.append(_words(lang, f"每项 data.{part.for_each}", f"each of data.{part.for_each}"))
+    if not part.required:
+        conditions.append(_words(lang, "可选", "optional"))
+    elif part.required_when is not None:
+        conditions.append(_words(lang, f"当 {part.required_when}", f"when {part.required_when}"))
+    roles = tuple(text(_role_text(process, r), lang).replace("\n", " ") for r in part.roles)
+    return NodePart(part.id, text(part.label, lang), roles, "; ".join(conditions) or None)
 
 
 def _any_node(process: Process, node_id: str, shared: Transition, lang: Lang) -> Node:
@@ -321,7 +414,13 @@ def _transition_edge(
         notes.append(_words(lang, f"超过 {duration_zh(deadline)} 自动触发", f"fires after {duration_en(deadline)}"))
     for signoff in transition.signoffs:
         who = signoff.label or _role_text(process, signoff.role)
-        notes.append(_words(lang, f"须签字:{who.zh}", f"signed: {who.en}"))
+        zh, en = f"须签字:{who.zh}", f"signed: {who.en}"
+        if signoff.same_actor_as:
+            states = ", ".join(signoff.same_actor_as)
+            zh, en = f"{zh}(须为 {states} 的执行人)", f"{en} (by the actor of {states})"
+        if signoff.when:
+            zh, en = f"{zh}(仅当 {signoff.when})", f"{en} (only when {signoff.when})"
+        notes.append(_words(lang, zh, en))
     starts = process.states[origin].starts if origin in process.states else None
     ended = [final for final, trigger in starts.on_end if trigger == transition.trigger] if starts else []
     if ended:

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote as quote_url
 
-from engine.render.diagram import ADDITION, Diagram, Edge, Lang, Node
+from engine.render.diagram import ADDITION, ClockBand, Diagram, Edge, Lang, Node
 from engine.render.overlay import EdgeMark, NodeMark, Overlay
 
 FONT = "Noto Sans CJK SC"
@@ -99,6 +99,8 @@ def to_dot(diagram: Diagram, lang: Lang, overlay: Overlay | None = None) -> str:
         )
     if diagram.has_additions:
         lines.extend(_legend(lang))
+    for index, band in enumerate(diagram.clocks):
+        lines.extend(_clock_lines(band, index))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -160,7 +162,11 @@ def _lane_style(label: str) -> dict[str, str]:
 def _node_attributes(node: Node, lang: Lang, overlay: Overlay | None) -> dict[str, str]:
     attrs = dict(_SHAPES[node.kind])
     lines = [_tag("B", _html_lines(node.title, TITLE_WIDTH))]
-    details = [d for d in (node.starts, node.limit, node.time_limit) if d] + list(node.records)
+    details = (
+        [d for d in (node.starts, node.limit, node.time_limit) if d]
+        + list(node.records)
+        + [part.line for part in node.parts]
+    )
     for detail in details:
         lines.append(_tag('FONT POINT-SIZE="9" COLOR="#455A64"', _html_lines(detail, DETAIL_WIDTH)))
     if node.starts is not None:
@@ -259,11 +265,45 @@ def _edge_mark(edge: Edge, overlay: Overlay) -> EdgeMark | None:
     return EdgeMark(sum(m.count for m in marks), tuple(sorted(n for m in marks for n in m.order)))
 
 
+CLOCK_COLOURS = ("#6A1B9A", "#00838F", "#AD1457", "#EF6C00")
+"""One colour per clock, in order: its note and its brackets to the steps it covers."""
+
+
+def _clock_lines(band: ClockBand, index: int) -> list[str]:
+    """A clock as a note with its name and points, bracketing each step it covers with a dotted line of
+    its colour (dashed to a step where it pauses); the caption's legend says what the notes mean."""
+    colour = CLOCK_COLOURS[index % len(CLOCK_COLOURS)]
+    note = "clock_" + band.id
+    style = {
+        "shape": "note",
+        "style": "filled",
+        "fillcolor": "#F3E5F5",
+        "color": colour,
+        "fontcolor": colour,
+        "fontsize": "10",
+        "label": clean(band.title),
+        "tooltip": clean(band.tooltip),
+    }
+    lines = [f"  {quote(note)} {attributes(style)};"]
+    for state in band.covers:
+        dash = "dashed" if state in band.paused else "dotted"
+        link = {"style": dash, "color": colour, "arrowhead": "none", "constraint": "false", "penwidth": "1.4"}
+        lines.append(f"  {quote(note)} -> {quote(state)} {attributes(link)};")
+    return lines
+
+
 def _caption(diagram: Diagram, lang: Lang, overlay: Overlay | None) -> str:
     lines = [
         _tag("B", _html_lines(diagram.title, 80)),
         _tag('FONT POINT-SIZE="10"', _html_lines(diagram.subtitle, 100)),
     ]
+    if diagram.clocks:
+        legend = _words(
+            lang,
+            "时钟：跨步骤的承诺时限，点线连到它计时的步骤（虚线：等待客户时暂停）",
+            "Clock: a promise across steps, dotted to the steps it times (dashed: paused while waiting)",
+        )
+        lines.append(_tag(f'FONT POINT-SIZE="10" COLOR="{CLOCK_COLOURS[0]}"', _html_lines(legend, 100)))
     if overlay is not None:
         caption = {
             "zh": overlay.caption.zh,

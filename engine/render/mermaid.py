@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 
-from engine.render.diagram import ADDITION, Diagram, Edge, Node
+from engine.render.diagram import ADDITION, ClockBand, Diagram, Edge, Node
 from engine.render.dot import clean
 
 _SHAPES: Mapping[str, tuple[str, str]] = {
@@ -57,7 +57,12 @@ def to_mermaid(diagram: Diagram) -> str:
         lines.append("  " + _node(node, ids))
     for edge in diagram.edges:
         lines.append("  " + _edge(edge, ids))
+    for band in diagram.clocks:
+        lines.extend("  " + line for line in _clock(band, ids))
     lines.extend("  " + line for line in _CLASSES)
+    if diagram.clocks:
+        lines.append("  classDef clock fill:#F3E5F5,stroke:#6A1B9A,color:#6A1B9A,stroke-dasharray:3 3")
+        lines.append(f"  class {','.join(ids.clock(b.id) for b in diagram.clocks)} clock")
     for kind in _SHAPES:
         members = [ids.node(n.id) for n in diagram.nodes if n.kind == kind]
         if members:
@@ -89,7 +94,11 @@ def _lane(lane_id: str, title: str, nodes: list[Node], ids: _Ids, indent: str) -
 
 def _node(node: Node, ids: _Ids) -> str:
     opening, closing = ("[[", "]]") if node.starts is not None else _SHAPES[node.kind]  # a subroutine box
-    details = [d for d in (node.starts, node.limit, node.time_limit) if d] + list(node.records)
+    details = (
+        [d for d in (node.starts, node.limit, node.time_limit) if d]
+        + list(node.records)
+        + [part.line for part in node.parts]
+    )
     text = "<br/>".join([f"<b>{label(node.title)}</b>"] + [f"<small>{label(d)}</small>" for d in details])
     return f"{ids.node(node.id)}{opening}{text}{closing}"
 
@@ -104,6 +113,17 @@ def _edge(edge: Edge, ids: _Ids) -> str:
             parts.append(f"<i>{label(each.note)}</i>")
     arrow = "-.->" if edge.kind == "deadline" else "-->"
     return f'{ids.node(edge.source)} {arrow}|"{"<br/>".join(parts)}"| {ids.node(edge.dest)}'
+
+
+def _clock(band: ClockBand, ids: _Ids) -> list[str]:
+    """A clock as a note node with its name and points, linked (dotted, no arrow) to each step it
+    covers; the link to a step where it pauses is labelled so."""
+    note = ids.clock(band.id)
+    lines = [f'{note}[/"{label(band.title)}"/]']
+    for state in band.covers:
+        link = '-. "paused" .-' if state in band.paused else "-.-"
+        lines.append(f"{note} {link} {ids.node(state)}")
+    return lines
 
 
 def label(value: str) -> str:
@@ -138,6 +158,9 @@ class _Ids:
 
     def group(self, name: str) -> str:
         return self._id("dept", name)
+
+    def clock(self, name: str) -> str:
+        return self._id("clock", name)
 
 
 def _safe_ids(diagram: Diagram) -> _Ids:

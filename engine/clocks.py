@@ -1,0 +1,254 @@
+"""Clocks: promises that span steps (``clocks:`` in a definition), worked out from an instance's history.
+
+A clock starts and stops at moments of the case (entering or leaving states, firing triggers), does not
+run while the case is in one of its ``pauses``, and is measured against its ``warning``, ``limit`` and
+``ceiling`` on the business calendar (working durations count working time only). Re-entering a state
+does not restart a running clock; starting a stopped one carries on from the time already used, or
+counts from zero with ``restart: true``. Reaching a final state stops every clock.
+
+Everything here is a pure function of the definition and the history: the marks recorded on each entry
+(``ClockMark``) say when each clock started, paused, resumed, stopped, warned and breached, so replay
+gives the same clocks, and the next point of each running clock is an ``OpenDeadline`` that workers
+claim like any other. The runtime decides when to call these; nothing here changes an instance.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from engine.instances import CLOCK_FIRE, ClockMark, Entry, OpenDeadline
+from engine.model import CLOCK_THRESHOLDS, Clock, ClockPoint, Duration, Process, StateKind, Text
+from engine.timing import due_after, limit_length, running_time
+
+_BREACHES = ("limit", "ceiling")
+
+
+@dataclass
+class ClockRun:
+    """One clock's course so far: its running spans, and the points it has reached (and when)."""
+
+    active: bool = False
+    paused: bool = False
+    since: datetime.datetime | None = None
+    """When the current running span began; ``None`` when it is not running."""
+    spans: list[tuple[datetime.datetime, datetime.datetime]] = field(default_factory=list)
+    started_at: datetime.datetime | None = None
+    stopped_at: datetime.datetime | None = None
+    reached: dict[str, datetime.datetime] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.since is not None
+
+    def used(self, duration: Duration, process: Process, at: datetime.datetime) -> datetime.timedelta:
+        """How much of ``duration`` the clock has used by ``at``."""
+        total = sum((running_time(a, b, duration, process.calendar) for a, b in self.spans), datetime.timedelta(0))
+        if self.since is not None and at > self.since:
+            total += running_time(self.since, at, duration, process.calendar)
+        return total
+
+    def apply(self, mark: ClockMark, at: datetime.datetime) -> None:
+        event = mark.event
+        if event in ("started", "restarted"):
+            if event == "restarted":
+                self.spans, self.reached = [], {}
+            self.active, self.paused, self.since, self.stopped_at = True, False, at, None
+            if self.started_at is None or event == "restarted":
+                self.started_at = at
+        elif event in ("paused", "stopped"):
+            if self.since is not None:
+                self.spans.append((self.since, at))
+            self.since = None
+            if event == "paused":
+                self.paused = True
+            else:
+                self.active, self.paused, self.stopped_at = False, False, at
+        elif event == "resumed":
+            self.paused, self.since = False, at
+        else:
+            self.reached.setdefault(event, at)
+
+
+@dataclass(frozen=True)
+class ClockReport:
+    """A clock of an instance at a moment: what ``Runtime.clocks`` and ``procflow show`` report.
+
+    ``elapsed`` and ``remaining`` count as the limit counts (working time for a working limit);
+    ``remaining`` is until the limit and never below zero; ``next`` and ``due`` name the next point not
+    yet reached and when it will be if the clock keeps running (``None`` while it does not run)."""
+
+    clock: str
+    label: Text
+    status: str
+    """``idle`` (not started), ``running``, ``paused``, ``warned``, ``breached`` or ``stopped``."""
+    elapsed: datetime.timedelta
+    remaining: datetime.timedelta
+    limit: str
+    reached: tuple[tuple[str, datetime.datetime], ...]
+    """The points reached (``warning``, ``limit``, ``ceiling``), with when."""
+    next: str | None
+    due: datetime.datetime | None
+    started_at: datetime.datetime | None
+    stopped_at: datetime.datetime | None
+
+
+def runs_of(process: Process, history: Iterable[Entry]) -> dict[str, ClockRun]:
+    """Each clock's course after the entries of ``history``, from the marks they record."""
+    runs = {name: ClockRun() for name in process.clocks}
+    for entry in history:
+        for mark in entry.clocks:
+            run = runs.get(mark.clock)
+            if run is not None:
+                run.apply(mark, entry.at)
+    return runs
+
+
+def marks_for_event(
+    process: Process,
+    runs: Mapping[str, ClockRun],
+    at: datetime.datetime,
+    trigger: str | None,
+    source: str | None,
+    passed: Sequence[str],
+    dest: str,
+) -> tuple[ClockMark, ...]:
+    """What an event does to each clock, applied to ``runs``: the event fires ``trigger`` from ``source``
+    (both ``None`` for the start), passes the decisions ``passed`` and rests in ``dest``."""
+    moved = source != dest
+    left = ([source] if moved and source is not None else []) + list(passed)
+    entered = list(passed) + ([dest] if moved else [])
+    final = process.states[dest].kind is StateKind.FINAL
+    marks: list[ClockMark] = []
+    for clock in process.clocks.values():
+        run = runs[clock.id]
+        events = []
+        if run.active and (final or _meets(clock.stops, trigger, left, entered)):
+            events.append("stopped")
+        elif not run.active and not final and _meets(clock.starts, trigger, left, entered):
+            events.append("restarted" if clock.restart and run.started_at is not None else "started")
+        if events != ["stopped"] and (run.active or events):
+            waiting = dest in clock.pauses
+            if waiting and (events or not run.paused):
+                events.append("paused")
+            elif not waiting and run.paused:
+                events.append("resumed")
+        for event in events:
+            mark = ClockMark(clock.id, event)
+            run.apply(mark, at)
+            marks.append(mark)
+    return tuple(marks)
+
+
+def _meets(point: ClockPoint, trigger: str | None, left: Sequence[str], entered: Sequence[str]) -> bool:
+    return (
+        (trigger is not None and trigger in point.on)
+        or any(s in point.leave for s in left)
+        or any(s in point.enter for s in entered)
+    )
+
+
+def clock_deadlines(
+    process: Process,
+    runs: Mapping[str, ClockRun],
+    state: str,
+    at: datetime.datetime,
+    before: Iterable[OpenDeadline],
+    changed: Iterable[str],
+) -> tuple[OpenDeadline, ...]:
+    """The open points of every clock after an event at ``at`` that leaves the case in ``state``.
+
+    A point already due at ``at`` stays open until it is recorded (a pause cannot hide a breach that has
+    happened); one not yet due is kept as it was while its clock runs on (``changed`` names the clocks
+    that started, paused or resumed with this event), and worked out afresh from the time used when it
+    starts or resumes. A breached clock that marks its instance overdue keeps a mark without ``fire``
+    until it stops. ``UnreachableDeadline`` when the calendar cannot count a point.
+    """
+    if not process.clocks:
+        return ()
+    earlier = {(d.clock, d.threshold): d for d in before if d.clock is not None and d.fire is not None}
+    moved = frozenset(changed)
+    deadlines = []
+    for clock in process.clocks.values():
+        run = runs[clock.id]
+        for name, (duration, _) in clock.thresholds.items():
+            if duration is None or name in run.reached:
+                continue
+            old = earlier.get((clock.id, name))
+            if old is not None and (old.due <= at or (run.running and clock.id not in moved)):
+                deadlines.append(OpenDeadline(state, old.due, CLOCK_FIRE, clock.id, name))
+            elif run.running and run.since is not None:
+                left = limit_length(duration, process.calendar) - run.used(duration, process, at)
+                deadlines.append(
+                    OpenDeadline(state, due_after(at, left, duration, process.calendar), CLOCK_FIRE, clock.id, name)
+                )
+        breached = [
+            when for name, when in run.reached.items() if name in clock.thresholds and clock.thresholds[name][1].overdue
+        ]
+        if run.active and breached:
+            deadlines.append(OpenDeadline(state, min(breached), None, clock.id, "overdue"))
+    return tuple(deadlines)
+
+
+def is_clock_deadline(deadline: OpenDeadline) -> bool:
+    return deadline.clock is not None
+
+
+def report(
+    process: Process, history: Sequence[Entry], deadlines: Iterable[OpenDeadline], at: datetime.datetime
+) -> tuple[ClockReport, ...]:
+    """Every clock of the process for an instance with ``history`` and open ``deadlines``, as it stands
+    at ``at`` (a point that is due but not yet recorded counts as reached at its due time)."""
+    runs = runs_of(process, (e for e in history if e.at <= at))
+    due = {(d.clock, d.threshold): d.due for d in deadlines if d.clock is not None and d.fire is not None}
+    return tuple(_report(process, clock, runs[clock.id], at, due) for clock in process.clocks.values())
+
+
+def _report(
+    process: Process,
+    clock: Clock,
+    run: ClockRun,
+    at: datetime.datetime,
+    due_points: Mapping[tuple[str, str | None], datetime.datetime],
+) -> ClockReport:
+    limit = clock.thresholds.get("limit", (None, None))[0]
+    reached = dict(run.reached)
+    upcoming: list[tuple[datetime.datetime, str]] = []
+    for name, (duration, _) in clock.thresholds.items():
+        if duration is None or name in reached:
+            continue
+        left = limit_length(duration, process.calendar) - run.used(duration, process, at)
+        if run.started_at is not None and left <= datetime.timedelta(0):
+            # due, not yet recorded (a worker records it): reached at its due time
+            reached[name] = min(due_points.get((clock.id, name), at), at)
+        elif run.running:
+            upcoming.append((due_after(at, left, duration, process.calendar), name))
+    elapsed = run.used(limit, process, at) if limit is not None else datetime.timedelta(0)
+    allowed = limit_length(limit, process.calendar) if limit is not None else datetime.timedelta(0)
+    if run.started_at is None:
+        status = "idle"
+    elif not run.active:
+        status = "stopped"
+    elif any(name in reached for name in _BREACHES):
+        status = "breached"
+    elif run.paused:
+        status = "paused"
+    elif "warning" in reached:
+        status = "warned"
+    else:
+        status = "running"
+    due, following = min(upcoming) if upcoming else (None, None)
+    return ClockReport(
+        clock=clock.id,
+        label=clock.label,
+        status=status,
+        elapsed=elapsed,
+        remaining=max(allowed - elapsed, datetime.timedelta(0)),
+        limit=limit.text if limit is not None else "",
+        reached=tuple(sorted(((n, w) for n, w in reached.items()), key=lambda p: CLOCK_THRESHOLDS.index(p[0]))),
+        next=following,
+        due=due,
+        started_at=run.started_at,
+        stopped_at=run.stopped_at,
+    )
