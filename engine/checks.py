@@ -45,6 +45,10 @@ def state_graph(process: Process) -> nx.DiGraph[str]:
     graph.add_nodes_from(process.states)
     for state in process.states.values():
         graph.add_edges_from((state.id, dest) for dest in state.exits() if dest in process.states)
+    for state in process.states.values():  # an event that would enter a step past its limit goes to `then`
+        then = state.limit.then if state.limit is not None else None
+        if then is not None and then in process.states:
+            graph.add_edges_from((source, then) for source in list(graph.predecessors(state.id)) if source != state.id)
     return graph
 
 
@@ -1003,6 +1007,160 @@ def check_unbound_records(process: Process, graph: nx.DiGraph[str]) -> Iterator[
                 )
 
 
+# --- loops and sub-procedures ---------------------------------------------------------------------
+
+
+def check_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """A limit's ``then`` names a declared state that is not where the transition already leads."""
+    for state in process.states.values():
+        limit = state.limit
+        if limit is None or limit.then is None:
+            continue
+        if limit.then not in process.states:
+            yield from _reference(process, limit.path + ("then",), limit.then, process.states, "state")
+        elif limit.then == state.id:
+            yield _error(
+                process,
+                limit.path + ("then",),
+                "limit-goes-nowhere",
+                f"step `{state.id}`: its limit's `then` is the step itself, so reaching the limit would change "
+                "nothing; name the state the event goes to instead (an escalation), or leave `then` out to refuse it",
+            )
+    for transition in process.transitions:
+        limit = transition.limit
+        if limit is None or limit.then is None:
+            continue
+        if limit.then not in process.states:
+            yield from _reference(process, limit.path + ("then",), limit.then, process.states, "state")
+        elif limit.then == transition.dest:
+            yield _error(
+                process,
+                limit.path + ("then",),
+                "limit-goes-nowhere",
+                f"transition `{transition.trigger}`: its limit's `then` is `{limit.then}`, where it leads anyway, "
+                "so reaching the limit would change nothing; name the state the event goes to instead "
+                "(an escalation), or leave `then` out to refuse the event",
+            )
+
+
+def check_sub_processes(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """A step that starts another procedure: its ``on_end`` triggers leave the step, its data
+    expressions read declared fields, and it is not the start step (nothing would start the child)."""
+    data_fields = _properties(process, process.data_schema)
+    for state in process.states.values():
+        starts = state.starts
+        if starts is None:
+            continue
+        if state.kind is StateKind.START:
+            yield _error(
+                process,
+                starts.path,
+                "starts-on-start",
+                f"state `{state.id}` is the start step: an instance is started, not entered, there, so it cannot "
+                "start another procedure; put `starts` on the step after it",
+                key=True,
+            )
+        if starts.process == process.id:
+            yield _error(
+                process,
+                starts.path + ("process",),
+                "starts-itself",
+                f"step `{state.id}` starts `{process.id}`, the procedure it belongs to: each instance would start "
+                "another without end; name a different procedure",
+            )
+        for final, trigger in starts.on_end:
+            if trigger not in state.triggers:
+                yield from _reference(
+                    process, starts.path + ("on_end", final), trigger, state.triggers, f"trigger of step `{state.id}`"
+                )
+        for name, text in starts.data:
+            yield from _expression(process, starts.path + ("data", name), text, ("data",), {"data": data_fields})
+
+
+def check_children(process: Process, children: Mapping[str, Process | None]) -> list[Problem]:
+    """The checks of ``starts`` that need the child's definition, for where every definition is known
+    (a store's ``register``): ``children`` maps each process id named to its definition (``None``:
+    not registered). The child must exist; ``on_end`` must name its final states and cover them all;
+    ``as`` must be one of its roles; ``data`` and ``returns`` must name fields of its data."""
+    problems: list[Problem] = []
+    for state in process.states.values():
+        starts = state.starts
+        if starts is None:
+            continue
+        child = children.get(starts.process)
+        if child is None:
+            known = [name for name, found in children.items() if found is not None]
+            problems.append(
+                _error(
+                    process,
+                    starts.path + ("process",),
+                    "unknown-process",
+                    f"step `{state.id}` starts `{starts.process}`, which is not registered in this store"
+                    f"{did_you_mean(starts.process, known)}; register it first",
+                )
+            )
+            continue
+        finals = [s.id for s in child.states.values() if s.is_final]
+        for final, _trigger in starts.on_end:
+            if final not in finals:
+                problems.append(
+                    _error(
+                        process,
+                        starts.path + ("on_end", final),
+                        "unknown-reference",
+                        f"`{final}` is not a final state of `{child.id}`{did_you_mean(final, finals)}"
+                        f" — its final states: {', '.join(finals)}",
+                        key=True,
+                    )
+                )
+        uncovered = [f for f in finals if f not in dict(starts.on_end)]
+        if uncovered:
+            problems.append(
+                _error(
+                    process,
+                    starts.path + ("on_end",),
+                    "on-end-incomplete",
+                    f"step `{state.id}`: `{child.id}` may end in {', '.join(f'`{f}`' for f in uncovered)}, which "
+                    "`on_end` does not name; say which trigger each end fires, or this step would wait for ever",
+                    key=True,
+                )
+            )
+        if starts.role is not None and starts.role not in child.roles:
+            problems.append(
+                _error(
+                    process,
+                    starts.path + ("as",),
+                    "unknown-reference",
+                    f"`{starts.role}` is not a role of `{child.id}`{did_you_mean(starts.role, list(child.roles))}",
+                )
+            )
+        child_fields = _properties(child, child.data_schema)
+        if child_fields is None:
+            continue
+        for name, _text in starts.data:
+            if name not in child_fields:
+                problems.append(
+                    _error(
+                        process,
+                        starts.path + ("data", name),
+                        "unknown-field",
+                        f"`{name}` is not a field of `{child.id}`'s data{did_you_mean(name, child_fields)}",
+                        key=True,
+                    )
+                )
+        for name, field in starts.returns:
+            if field not in child_fields:
+                problems.append(
+                    _error(
+                        process,
+                        starts.path + ("returns", name),
+                        "unknown-field",
+                        f"`{field}` is not a field of `{child.id}`'s data{did_you_mean(field, child_fields)}",
+                    )
+                )
+    return problems
+
+
 # --- clocks ------------------------------------------------------------------------------------------
 
 
@@ -1310,6 +1468,8 @@ CHECKS: tuple[Check, ...] = (
     check_record_fields,
     check_required_records_on_paths,
     check_unbound_records,
+    check_limits,
+    check_sub_processes,
     check_clock_references,
     check_clock_limits,
     check_clock_paths,

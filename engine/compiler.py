@@ -229,6 +229,15 @@ class CompiledProcess:
             for limit in _data_limits(state)
         }
         """The expressions of the time limits taken from the data, by the limit's place in the definition."""
+        self.child_data: dict[str, tuple[tuple[str, Expression], ...]] = {
+            state.id: tuple(
+                (name, compile_expression(text, BRANCH_ROOTS, dates=data_dates, calendar=calendar))
+                for name, text in state.starts.data
+            )
+            for state in process.states.values()
+            if state.starts is not None
+        }
+        """For each step that starts another procedure, the expressions of the child's initial data."""
         self.triggers: dict[str, tuple[str, ...]] = {state.id: state.triggers for state in process.states.values()}
         self.on_enter: dict[str, tuple[CompiledNotification, ...]] = {
             state.id: compile_notifications(state.notify, f"enter:{state.id}") for state in process.states.values()

@@ -26,6 +26,7 @@ from engine.model import (
     Deadline,
     Department,
     Duration,
+    Limit,
     Notification,
     Part,
     Process,
@@ -37,6 +38,7 @@ from engine.model import (
     SourceRef,
     State,
     StateKind,
+    SubProcess,
     Text,
     TimeUnit,
     Transition,
@@ -145,6 +147,8 @@ class _StateBuilder:
             notify=_notifications(raw.get("notify", ()), path + ("notify",)),
             time_limit_from=limit_from,
             requires=self.required_records(raw.get("requires")),
+            starts=_sub_process(raw["starts"], path + ("starts",)) if "starts" in raw else None,
+            limit=Limit(raw["limit"]["times"], raw["limit"].get("then"), path + ("limit",)) if "limit" in raw else None,
             parts=tuple(self.part(p, path + ("parts", i)) for i, p in enumerate(raw.get("parts", []))),
         )
 
@@ -225,6 +229,7 @@ class _StateBuilder:
                 self.record_binding(b, path + ("amends", i), amend=True) for i, b in enumerate(raw.get("amends", []))
             ),
             requires=self.required_records(raw.get("requires")),
+            limit=Limit(raw["limit"]["times"], raw["limit"].get("then"), path + ("limit",)) if "limit" in raw else None,
         )
 
     def shared_transition(self, raw: Mapping[str, Any], path: DocumentPath, states: Mapping[str, Any]) -> Transition:
@@ -280,6 +285,17 @@ class _StateBuilder:
         if isinstance(raw, str):
             return SourceRef(self.default_document, raw)
         return SourceRef(raw.get("document", self.default_document), raw["section"])
+
+
+def _sub_process(raw: Mapping[str, Any], path: DocumentPath) -> SubProcess:
+    return SubProcess(
+        process=raw["process"],
+        data=tuple((name, str(expression)) for name, expression in raw.get("data", {}).items()),
+        role=raw.get("as"),
+        on_end=tuple(raw["on_end"].items()),
+        returns=tuple(raw.get("returns", {}).items()),
+        path=path,
+    )
 
 
 def _assignment(name: str, value: Any, path: DocumentPath) -> Assignment:

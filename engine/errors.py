@@ -17,6 +17,9 @@
     * InvalidActor — an actor id or role that is empty, too long, or not plain valid text
     * UnreachableDeadline — a time limit the event would open cannot end on the business calendar
     * MissingRecord — a required (or amended) record has not been made yet; ``missing`` names them
+    * LimitReached — a transition has been taken as many times as its ``limit`` allows (``limit``)
+    * SubProcessRefused — a step that starts another procedure cannot start it (no store, or the
+      child's start is refused: ``refusal``), or a continuation does not fit the child's end
     * PartsOpen — the step's required parts are not all done; ``open`` names them
     * PartAlreadyDone — the part (or the part for that item) was already done in this stay
   * ReplayMismatch — replaying a history does not reproduce the recorded instance
@@ -150,8 +153,8 @@ class EventRefused(ProcflowError):
 
     ``code`` is a stable short name of the reason (``unknown-trigger``, ``permission``,
     ``invalid-payload``, ``guard-false``, ``invalid-data``, ``invalid-time``, ``invalid-actor``,
-    ``unreachable-deadline``, ``missing-record``, ``missing-signature``, ``parts-open``,
-    ``part-done``), for programs.
+    ``unreachable-deadline``, ``missing-record``, ``limit-reached``, ``sub-process``, ``missing-signature``,
+    ``parts-open``, ``part-done``), for programs.
     """
 
     code = "refused"
@@ -221,6 +224,30 @@ class MissingRecord(EventRefused):
     def __init__(self, message: str, *, missing: tuple[str, ...] = ()):
         super().__init__(message)
         self.missing = missing
+
+
+class LimitReached(EventRefused):
+    """A transition with ``limit: {times: N}`` and no ``then`` has already been taken N times."""
+
+    code = "limit-reached"
+
+    def __init__(self, message: str, *, times: int = 0, limit: str = ""):
+        super().__init__(message)
+        self.times = times
+        self.limit = limit
+        """The limited transition, as ``state.trigger``."""
+
+
+class SubProcessRefused(EventRefused):
+    """An event leads into a step that starts another procedure, and that procedure cannot be started
+    (``Runtime`` alone, without a store; the child is not registered; the child's start is refused,
+    ``refusal``); or a child's end names no continuation of the step waiting for it."""
+
+    code = "sub-process"
+
+    def __init__(self, message: str, *, refusal: ProcflowError | None = None):
+        super().__init__(message)
+        self.refusal = refusal
 
 
 class MissingSignature(PermissionDenied):

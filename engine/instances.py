@@ -125,6 +125,16 @@ class RecordVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class Link:
+    """One end of the link between a step that started another procedure and the instance it started:
+    the other instance's id and process, and a state (which one, the field holding the link says)."""
+
+    instance: str
+    process: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One event applied to an instance. Entries are only ever appended."""
 
@@ -148,6 +158,16 @@ class Entry:
     """The notifications the event made due, in the order declared: the transition's, then each state's entered."""
     records: tuple[RecordWritten, ...] = ()
     """The record versions this event wrote (``produces``, ``amends``)."""
+    limit_reached: bool = False
+    """The transition had been taken as often as its ``limit`` allows, so the event went to the
+    limit's ``then`` (``dest``) instead."""
+    child: Link | None = None
+    """The event entered a step that starts another procedure: the instance it started (``state``:
+    the step here that waits for it)."""
+    parent: Link | None = None
+    """On a start entry: the instance whose step started this one (``state``: that step)."""
+    child_ended: Link | None = None
+    """The event was fired by the engine because the child instance ended (``state``: its final state)."""
     clocks: tuple[ClockMark, ...] = ()
     """What happened to the process's clocks with this entry. An entry with clocks but no trigger (and a
     ``source``) is a clock's warning or breach on its own, recorded by the engine at that moment."""
@@ -318,6 +338,27 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
             {"records": [_written_to_json(r) for r in entry.records]} if entry.records else {}
         )
         | ({"part": {"id": entry.part, "item": entry.item}} if entry.part is not None else {})
+        | ({"limit_reached": True} if entry.limit_reached else {})
+        | {name: _link_to_json(link) for name, link in _links(entry) if link is not None}
+    )
+
+
+def _links(entry: Entry) -> tuple[tuple[str, Link | None], ...]:
+    return (("child", entry.child), ("parent", entry.parent), ("child_ended", entry.child_ended))
+
+
+def _link_to_json(link: Link) -> dict[str, str]:
+    return {"instance": link.instance, "process": link.process, "state": link.state}
+
+
+def _link_from_json(value: Any, where: str) -> Link | None:
+    if value is None:
+        return None
+    doc = _mapping(value, where)
+    return Link(
+        instance=_text(doc.get("instance"), f"{where}.instance"),
+        process=_text(doc.get("process"), f"{where}.process"),
+        state=_text(doc.get("state"), f"{where}.state"),
     )
 
 
@@ -478,6 +519,10 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         key=None if key is None else _text(key, f"{where}.key"),
         notifications=tuple(notifications),
         records=tuple(records),
+        limit_reached=doc.get("limit_reached", False) is True,
+        child=_link_from_json(doc.get("child"), f"{where}.child"),
+        parent=_link_from_json(doc.get("parent"), f"{where}.parent"),
+        child_ended=_link_from_json(doc.get("child_ended"), f"{where}.child_ended"),
         clocks=tuple(clocks),
         part=part,
         item=item,

@@ -224,6 +224,39 @@ class Notification:
 
 
 @dataclass(frozen=True)
+class Limit:
+    """``limit: {times: 3, then: escalate}``: how many times a transition may be taken in one instance.
+
+    Counted from the history (so replay counts the same): the events that took it to its ``dest``.
+    The attempt after the last is refused with ``limit-reached`` (``then`` is ``None``) or led to the
+    state ``then`` instead."""
+
+    times: int
+    then: str | None
+    path: DocumentPath
+
+
+@dataclass(frozen=True)
+class SubProcess:
+    """``starts: {process, data, as, on_end, returns}``: a step that hands the work to another procedure
+    and waits for it to end. Only ``Workflows`` (which knows every registered definition) can run it."""
+
+    process: str
+    data: tuple[tuple[str, str], ...]
+    """``(child data field, expression on this instance's data)`` for the child's initial data."""
+    role: str | None
+    """The child's role that starts it (``as``); ``None``: the role of the child's start step."""
+    on_end: tuple[tuple[str, str], ...]
+    """``(child final state, trigger of this step)``: the continuation fired when the child ends there."""
+    returns: tuple[tuple[str, str], ...]
+    """``(payload field of the continuation, child data field)``."""
+    path: DocumentPath
+
+    def trigger_for(self, final_state: str) -> str | None:
+        return dict(self.on_end).get(final_state)
+
+
+@dataclass(frozen=True)
 class Transition:
     trigger: str
     label: Text
@@ -248,6 +281,8 @@ class Transition:
     """The records it writes (``produces``, then ``amends``), in the order written."""
     requires: tuple[str, ...] = ()
     """Records that must exist before it fires (``requires: all`` lists every declared record)."""
+    limit: Limit | None = None
+    """How many times it may be taken, and what the attempt after the last does."""
 
 
 @dataclass(frozen=True)
@@ -338,6 +373,10 @@ class State:
     """When the state's time limit comes from the data (``time_limit: {at: data.requested_date}``)."""
     requires: tuple[str, ...] = ()
     """Records that must exist once an event leads into this step (``requires: all``: every declared record)."""
+    starts: SubProcess | None = None
+    """The procedure this step hands the work to, and how its end leads on."""
+    limit: Limit | None = None
+    """How many times an instance may enter this step, and what an event entering it once more does."""
     parts: tuple[Part, ...] = ()
     """Work shared by several people in this step, in the order written."""
 
@@ -360,6 +399,7 @@ class State:
     def exits(self) -> tuple[str, ...]:
         """Every state this one can lead to, by transitions or by branches, in order."""
         dests = [t.dest for t in self.transitions] + [b.dest for b in self.branches]
+        dests += [t.limit.then for t in self.transitions if t.limit is not None and t.limit.then is not None]
         if self.default is not None:
             dests.append(self.default.dest)
         return tuple(dict.fromkeys(dests))

@@ -15,6 +15,7 @@ which ``advance`` catches up on. Working-time limits count on the definition's b
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import urllib.parse
@@ -40,12 +41,14 @@ from engine.errors import (
     InvalidData,
     InvalidPayload,
     InvalidTime,
+    LimitReached,
     MissingRecord,
     MissingSignature,
     PartAlreadyDone,
     PartsOpen,
     PermissionDenied,
     ReplayMismatch,
+    SubProcessRefused,
     UnknownTrigger,
 )
 from engine.expressions import NOW, to_json
@@ -55,18 +58,53 @@ from engine.instances import (
     ClockMark,
     Entry,
     Instance,
+    Link,
     NotificationDue,
     OpenDeadline,
     RecordVersion,
     RecordWritten,
     Signature,
 )
-from engine.model import DataLimit, FrozenJson, Part, Process, RecordBinding, SignOff, Text, Transition
+from engine.model import (
+    DataLimit,
+    FrozenJson,
+    Limit,
+    Part,
+    Process,
+    RecordBinding,
+    SignOff,
+    SubProcess,
+    Text,
+    Transition,
+)
 from engine.timing import due_from_data, due_time
 
 CLOCK_ACTOR = "procflow:clock"
 """The actor recorded on events the engine fires itself when a deadline passes."""
 
+CHILD_ACTOR = "procflow:sub-process"
+"""The actor recorded on events the engine fires itself when a child procedure ends."""
+
+
+@dataclass(frozen=True)
+class ChildStart:
+    """What a step that starts another procedure asks for (``starts``): handed to the ``spawn`` hook,
+    which starts the child and returns its instance id, or raises ``EventRefused``."""
+
+    process: str
+    data: Mapping[str, Any]
+    """The child's initial data, from the step's ``starts.data`` on the parent's data after the event."""
+    actor: str
+    """The actor of the parent's event; the child is started by them."""
+    role: str | None
+    """The child's role to start it with (``as``); ``None``: the role of the child's start step."""
+    parent: Link
+    """The parent instance, its process, and the step that waits for the child."""
+    at: datetime.datetime
+
+
+Spawn = Callable[[ChildStart], str]
+"""Starts the child a step asks for and returns its id (``Workflows`` keeps it with the parent)."""
 SIGN = "sign:"
 """``sign:<trigger>``: the event by which someone gives the signatures of ``<trigger>`` they can give,
 before whoever fires it (the customer signs, then the advisor sends)."""
@@ -105,8 +143,12 @@ class Choice:
     """Signatures the actor gives by firing it."""
     ready: bool | None
     """Whether its conditions hold on the current data: ``None`` when one reads the payload; ``False``
-    also when it requires (or amends) a record the instance does not hold yet, or leaves a step whose
-    required parts are open."""
+    also when it requires (or amends) a record the instance does not hold yet, leaves a step whose
+    required parts are open, or its limit is reached and it would be refused."""
+    remaining: int | None = None
+    """How many more times it may be taken before its ``limit``; ``None`` when it has none."""
+    then: str | None = None
+    """Where it leads once ``remaining`` is 0 (the limit's ``then``); ``None``: it is refused then."""
     part: str | None = None
     """When the trigger does a part of the step (it stays there): the part's id."""
     items: tuple[str, ...] = ()
@@ -162,10 +204,12 @@ class Runtime:
         at: datetime.datetime | None = None,
         instance_id: str | None = None,
         key: str | None = None,
+        parent: Link | None = None,
     ) -> Instance:
         """A new instance in the start state, with ``data`` checked against the data schema.
 
-        The actor must hold the start step's role or a role that may act on it.
+        The actor must hold the start step's role or a role that may act on it. ``parent`` names the
+        instance and step that started this one (``Workflows`` gives it); the start entry keeps it.
         """
         start = self.process.start
         assert start is not None  # CompiledProcess refuses a process without one
@@ -198,6 +242,7 @@ class Runtime:
             payload=initial,
             key=key,
             notifications=_due(self.compiled.on_enter[start.id], {"data": initial}, moment),
+            parent=parent,
             clocks=marks,
         )
         return Instance(
@@ -221,12 +266,66 @@ class Runtime:
         *,
         at: datetime.datetime | None = None,
         key: str | None = None,
+        spawn: Spawn | None = None,
     ) -> Entry:
         """Apply one event as ``actor``; return its history entry, or raise ``EventRefused``
-        (and change nothing)."""
+        (and change nothing).
+
+        An event that enters a step starting another procedure (``starts``) needs ``spawn`` to start
+        it: ``Runtime`` alone knows one definition only, so without it such an event is refused with
+        ``SubProcessRefused`` (``Workflows`` gives the hook, and stores both instances together)."""
         self._check_belongs(instance)
         moment = self._moment(at, instance)
-        return self._apply(instance, trigger, actor, payload, moment, key, deadline=None)
+        return self._apply(instance, trigger, actor, payload, moment, key, deadline=None, spawn=spawn)
+
+    def child_ended(
+        self,
+        instance: Instance,
+        child: Link,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        at: datetime.datetime | None = None,
+        spawn: Spawn | None = None,
+    ) -> Entry | None:
+        """Fire the continuation of the step waiting for ``child`` (its id, process and final state):
+        the trigger the step's ``on_end`` names for that final state, as the engine, with ``payload``
+        (the child's data fields the step's ``returns`` names). ``None`` when the instance no longer
+        waits for that child (it moved on); ``SubProcessRefused`` when ``on_end`` names no trigger for
+        the final state; any other refusal of the continuation as usual."""
+        self._check_belongs(instance)
+        if self.waiting_for(instance) != child.instance:
+            return None
+        starts = self.process.states[instance.state].starts
+        assert starts is not None  # waiting_for says so
+        trigger = starts.trigger_for(child.state)
+        if trigger is None:
+            raise SubProcessRefused(
+                f"instance `{instance.id}`: step `{instance.state}` has no `on_end` for `{child.state}`, where "
+                f"its child `{child.instance}` ({child.process}) ended; it names: "
+                + ", ".join(f"`{f}`" for f, _ in starts.on_end)
+            )
+        moment = self._moment(at, instance)
+        return self._apply(
+            instance, trigger, _CHILD, payload, moment, None, deadline=None, spawn=spawn, child_ended=child
+        )
+
+    def waiting_for(self, instance: Instance) -> str | None:
+        """The id of the child instance the current step waits for, if it is a step that starts one."""
+        if self.process.states[instance.state].starts is None:
+            return None
+        for entry in reversed(instance.history):
+            if entry.child is not None:
+                return entry.child.instance if entry.child.state == instance.state else None
+            if entry.state != instance.state:
+                break
+        return None
+
+    def returns_of(self, state: str, child_data: Mapping[str, Any]) -> dict[str, Any]:
+        """The continuation's payload: the child's data fields the step's ``returns`` names."""
+        starts = self.process.states[state].starts
+        if starts is None:
+            return {}
+        return {name: child_data[field] for name, field in starts.returns if field in child_data}
 
     def available(self, instance: Instance, actor: Actor) -> tuple[Choice, ...]:
         """The triggers ``actor`` may fire in the instance's current state, each once, in definition order."""
@@ -237,10 +336,21 @@ class Runtime:
             if not open_part.roles.isdisjoint(actor.roles):
                 choices[open_part.part.id] = self._part_choice(open_part, items)
         parts_open = bool(self._open_parts(instance, now, quiet=True, required_only=True))
+        engine_fired = _engine_fired(self.process.states[instance.state].starts)
         for candidate in self.compiled.transitions[instance.state]:
             if candidate.trigger in choices or _permission_problem(candidate, actor, instance) is not None:
                 continue
+            if candidate.trigger in engine_fired:
+                continue
             transition = candidate.transition
+            limit = transition.limit
+            remaining = None if limit is None else max(0, limit.times - _times_taken(instance, candidate))
+            entering = self.process.states[transition.dest].limit if transition.dest != instance.state else None
+            if entering is not None:  # the step it leads to may be entered only so often
+                left = max(0, entering.times - _times_entered(instance, transition.dest))
+                if remaining is None or left < remaining:
+                    remaining, limit = left, entering
+            refused_by_limit = remaining == 0 and limit is not None and limit.then is None
             mine, missing = self._signatures(transition, actor, instance, instance.data, now)
             if missing:
                 continue
@@ -257,8 +367,10 @@ class Runtime:
                 conditions=transition.conditions,
                 signoffs=transition.signoffs,
                 ready=False
-                if _lacks_records(candidate, instance) or (leaves and parts_open)
+                if refused_by_limit or _lacks_records(candidate, instance) or (leaves and parts_open)
                 else _ready(candidate, instance.data, now),
+                remaining=remaining,
+                then=None if limit is None else limit.then,
             )
         for candidate in self.compiled.transitions[instance.state]:
             transition, trigger = candidate.transition, SIGN + candidate.trigger
@@ -336,21 +448,25 @@ class Runtime:
                 refused.append((deadline, refusal))
         return Advanced(tuple(fired), tuple(refused))
 
-    def fire_deadline(self, instance: Instance, deadline: OpenDeadline) -> Entry:
+    def fire_deadline(self, instance: Instance, deadline: OpenDeadline, *, spawn: Spawn | None = None) -> Entry:
         """Fire one open deadline of the instance as ``advance`` does, at its due time (or the last
         event's, when that is later): one step of ``advance``, for callers that store each step."""
         self._check_belongs(instance)
         if deadline.fire is None or deadline not in instance.deadlines:
             raise UnknownTrigger(f"instance `{instance.id}` has no open deadline {deadline!r} that fires a trigger")
         moment = max(deadline.due, instance.history[-1].at)
-        return self._fire_open(instance, deadline, moment)
+        return self._fire_open(instance, deadline, moment, spawn)
 
-    def _fire_open(self, instance: Instance, deadline: OpenDeadline, moment: datetime.datetime) -> Entry:
+    def _fire_open(
+        self, instance: Instance, deadline: OpenDeadline, moment: datetime.datetime, spawn: Spawn | None = None
+    ) -> Entry:
         if deadline.clock is not None:
-            return self._reach_point(instance, deadline, moment)
-        return self._apply(instance, deadline.fire or "", _CLOCK, {}, moment, None, deadline=deadline)
+            return self._reach_point(instance, deadline, moment, spawn)
+        return self._apply(instance, deadline.fire or "", _CLOCK, {}, moment, None, deadline=deadline, spawn=spawn)
 
-    def _reach_point(self, instance: Instance, deadline: OpenDeadline, moment: datetime.datetime) -> Entry:
+    def _reach_point(
+        self, instance: Instance, deadline: OpenDeadline, moment: datetime.datetime, spawn: Spawn | None = None
+    ) -> Entry:
         """A clock reaching its warning, limit or ceiling: fire its action's trigger when the current state
         has it and admits it, else record the point on an entry of its own."""
         clock = self.process.clocks.get(deadline.clock or "")
@@ -362,7 +478,7 @@ class Runtime:
         fire = next((t for t in action.fire if t in self.compiled.triggers[instance.state]), None)
         if fire is not None:
             try:
-                return self._apply(instance, fire, _CLOCK, {}, moment, None, deadline, (mark,))
+                return self._apply(instance, fire, _CLOCK, {}, moment, None, deadline, spawn, marks=(mark,))
             except EventRefused:
                 pass  # the point is still reached and recorded; the trigger is not taken
         check_time(moment, "the clock's due time")
@@ -394,7 +510,12 @@ class Runtime:
         first, index = history[0], 0
         try:
             instance = self.start(
-                Actor(first.actor, first.roles), first.payload, at=first.at, instance_id=instance_id, key=first.key
+                Actor(first.actor, first.roles),
+                first.payload,
+                at=first.at,
+                instance_id=instance_id,
+                key=first.key,
+                parent=first.parent,
             )
             _same_entry(0, instance.history[0], first)
             for index, recorded in enumerate(history[1:], start=1):
@@ -421,19 +542,33 @@ class Runtime:
                     f"entry {index}: clock `{point.clock}` is recorded as reaching its {point.event}, "
                     f"but it is not due by {recorded.at.isoformat()}"
                 )
-            return self._reach_point(instance, deadline, self._moment(recorded.at, instance))
+            return self._reach_point(
+                instance, deadline, self._moment(recorded.at, instance), _recorded_child(index, recorded)
+            )
         if recorded.trigger is None:
             raise ReplayMismatch(f"entry {index} has no trigger; only the first entry starts the instance")
+        spawn = _recorded_child(index, recorded)
+        if recorded.child_ended is not None:
+            entry = self.child_ended(instance, recorded.child_ended, recorded.payload, at=recorded.at, spawn=spawn)
+            if entry is None:
+                raise ReplayMismatch(
+                    f"entry {index}: recorded as fired when child `{recorded.child_ended.instance}` ended, but "
+                    f"state `{instance.state}` does not wait for that child"
+                )
+            return entry
         if not recorded.by_deadline:
             actor = Actor(recorded.actor, recorded.roles)
-            return self.fire(instance, recorded.trigger, actor, recorded.payload, at=recorded.at, key=recorded.key)
+            return self.fire(
+                instance, recorded.trigger, actor, recorded.payload, at=recorded.at, key=recorded.key, spawn=spawn
+            )
         deadline = next((d for d in instance.deadlines if d.fire == recorded.trigger and d.due <= recorded.at), None)
         if deadline is None:
             raise ReplayMismatch(
                 f"entry {index}: `{recorded.trigger}` is recorded as fired by a deadline, "
                 f"but no deadline of state `{instance.state}` fires it by {recorded.at.isoformat()}"
             )
-        return self._apply(instance, recorded.trigger, _CLOCK, {}, self._moment(recorded.at, instance), None, deadline)
+        moment = self._moment(recorded.at, instance)
+        return self._apply(instance, recorded.trigger, _CLOCK, {}, moment, None, deadline, spawn=spawn)
 
     def verify(self, instance: Instance) -> None:
         """Replay the instance's history and check it gives the instance's state, data and deadlines;
@@ -459,10 +594,14 @@ class Runtime:
         moment: datetime.datetime,
         key: str | None,
         deadline: OpenDeadline | None,
+        spawn: Spawn | None = None,
+        child_ended: Link | None = None,
         marks: tuple[ClockMark, ...] = (),
     ) -> Entry:
         try:
-            return self._check_and_apply(instance, trigger, actor, payload, moment, key, deadline, marks)
+            return self._check_and_apply(
+                instance, trigger, actor, payload, moment, key, deadline, spawn, child_ended, marks
+            )
         except EventRefused as refusal:
             refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, trigger
             raise
@@ -476,6 +615,8 @@ class Runtime:
         moment: datetime.datetime,
         key: str | None,
         deadline: OpenDeadline | None,
+        spawn: Spawn | None = None,
+        child_ended: Link | None = None,
         marks: tuple[ClockMark, ...] = (),
     ) -> Entry:
         if deadline is not None:  # a time given to fire is checked on the way in, a deadline's due time here
@@ -498,6 +639,8 @@ class Runtime:
             )
         payload_copy = json_object(payload or {}, "payload", InvalidPayload)
         attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check, self._records, moment)
+        attempt.automatic = child_ended is not None
+        attempt.engine_fired = _engine_fired(self.process.states[instance.state].starts)
         if deadline is None and parts:
             attempt.parts_open = self._parts_open_refusal(
                 instance, self._open_parts(instance, moment, required_only=True)
@@ -506,14 +649,16 @@ class Runtime:
         dest = self.compiled.fire(instance.state, trigger, attempt)
         if dest is None or attempt.chosen is None:
             raise attempt.refusal()
-        decisions = self.compiled.branches
-        for _ in range(len(decisions) + 1):
-            if dest not in decisions:
-                break
-            dest = self._decide(dest, attempt)
-        else:
-            raise GuardFailed(f"the decisions after `{trigger}` go round in a circle without reaching a step")
-        entered_states = [attempt.chosen.transition.dest, *(b.dest for b in attempt.branches)]
+        if attempt.redirect is not None:
+            dest = attempt.redirect
+        dest = self._through_decisions(dest, attempt, trigger)
+        limited = self.process.states[dest].limit
+        if limited is not None and dest != instance.state and _times_entered(instance, dest) >= limited.times:
+            if limited.then is None:
+                raise LimitReached(_state_limit_message(dest, limited), times=limited.times, limit=dest)
+            attempt.redirect, attempt.branches = limited.then, []  # the entry records where it went instead
+            dest = self._through_decisions(limited.then, attempt, trigger)
+        entered_states = [attempt.first_dest, *(b.dest for b in attempt.branches)]
         self._records.check_entering(entered_states, attempt)
 
         if dest == instance.state:
@@ -539,7 +684,7 @@ class Runtime:
             roles=_role_names(actor.roles),
             trigger=trigger,
             source=instance.state,
-            dest=attempt.chosen.transition.dest,
+            dest=attempt.first_dest,
             payload=attempt.payload,
             branches=tuple(attempt.branches),
             signatures=tuple(Signature(s.role, actor.id, moment) for s in attempt.given),
@@ -547,8 +692,15 @@ class Runtime:
             key=key,
             notifications=self._notifications(instance.state, attempt, moment),
             records=tuple(attempt.written),
+            limit_reached=attempt.redirect is not None,
+            child_ended=child_ended,
             clocks=marks,
         )
+        if dest != instance.state:
+            starts = self.process.states[dest].starts
+            if starts is not None:  # last: the child is started only for an event that passed every check
+                child = self._start_child(instance, dest, starts, actor, attempt.data, moment, spawn)
+                entry = dataclasses.replace(entry, child=child)
         # Everything is checked; from here on nothing can fail.
         instance.entered_at = entered
         instance.deadlines = deadlines
@@ -556,6 +708,48 @@ class Runtime:
         instance.data = attempt.data
         instance.history.append(entry)
         return entry
+
+    def _through_decisions(self, dest: str, attempt: _Attempt, trigger: str) -> str:
+        decisions = self.compiled.branches
+        for _ in range(len(decisions) + 1):
+            if dest not in decisions:
+                return dest
+            dest = self._decide(dest, attempt)
+        raise GuardFailed(f"the decisions after `{trigger}` go round in a circle without reaching a step")
+
+    def _start_child(
+        self,
+        instance: Instance,
+        step: str,
+        starts: SubProcess,
+        actor: Actor,
+        data: Mapping[str, Any],
+        moment: datetime.datetime,
+        spawn: Spawn | None,
+    ) -> Link:
+        """Ask ``spawn`` to start the child procedure the step names; refuse the event if it cannot."""
+        if spawn is None:
+            raise SubProcessRefused(
+                f"step `{step}` starts the procedure `{starts.process}`, and this runtime knows only "
+                f"`{self.process.id}`: run the instance in a store (`Workflows`), which starts the child"
+            )
+        child_data: dict[str, Any] = {}
+        for name, expression in self.compiled.child_data[step]:
+            try:
+                child_data[name] = _field(name, to_json(expression.evaluate({"data": data, NOW: moment})))
+            except ExpressionEvaluationError as exc:
+                raise SubProcessRefused(
+                    f"step `{step}`: the data `{name}` for `{starts.process}` could not be evaluated: {exc}"
+                ) from None
+        parent = Link(instance.id, self.process.id, step)
+        request = ChildStart(starts.process, child_data, actor.id, starts.role, parent, moment)
+        try:
+            child_id = spawn(request)
+        except EventRefused as refusal:
+            raise SubProcessRefused(
+                f"step `{step}` cannot start `{starts.process}`: {refusal}", refusal=refusal
+            ) from refusal
+        return Link(child_id, starts.process, step)
 
     # --- parts and signatures ---------------------------------------------------------------------
 
@@ -756,7 +950,7 @@ class Runtime:
         """The transition's notifications, then those of each state the event enters (a transition back
         into the same state enters none), rendered on the data after the event."""
         assert attempt.chosen is not None
-        entered = [attempt.chosen.transition.dest, *(b.dest for b in attempt.branches)]
+        entered = [attempt.first_dest, *(b.dest for b in attempt.branches)]
         if entered == [source]:
             entered = []
         declared = list(attempt.chosen.notify)
@@ -828,6 +1022,7 @@ class Runtime:
 
 
 _CLOCK = Actor(CLOCK_ACTOR, ())
+_CHILD = Actor(CHILD_ACTOR, ())
 
 
 def _in_order(deadlines: tuple[OpenDeadline, ...]) -> tuple[OpenDeadline, ...]:
@@ -858,6 +1053,9 @@ class _Attempt:
         "_held",
         "_refusal",
         "moment",
+        "redirect",
+        "automatic",
+        "engine_fired",
         "parts_open",
         "signatures",
         "given",
@@ -886,6 +1084,12 @@ class _Attempt:
         self.written: list[RecordWritten] = []
         self._held: dict[str, RecordWritten] | None = None
         self._refusal: tuple[int, type[EventRefused], str, tuple[str, ...]] | None = None
+        self.redirect: str | None = None
+        """The limit's ``then``, when the chosen transition has reached its limit."""
+        self.automatic = False
+        """Fired by the engine when a child ended: no person's permission is asked."""
+        self.engine_fired: frozenset[str] = frozenset()
+        """Triggers of the current step that only the engine fires (its ``on_end`` continuations)."""
         self.parts_open: tuple[str, tuple[str, ...]] | None = None
         """Why the step may not be left yet, and the parts still open; ``None`` when it may."""
         self.signatures: Callable[..., tuple[list[SignOff], list[tuple[SignOff, str]]]] | None = None
@@ -893,15 +1097,33 @@ class _Attempt:
         self.given: list[SignOff] = []
         """The signatures the chosen transition takes from the actor now."""
 
+    @property
+    def first_dest(self) -> str:
+        """Where the chosen transition led: its ``dest``, or its limit's ``then``."""
+        assert self.chosen is not None
+        return self.redirect if self.redirect is not None else self.chosen.transition.dest
+
     def admit(self, candidate: CompiledTransition) -> bool:
-        if self.deadline is None:
+        if candidate.trigger in self.engine_fired and not self.automatic:
+            return self._refuse(
+                0,
+                SubProcessRefused,
+                f"`{candidate.trigger}` leaves step `{candidate.source}` when the procedure it started ends; "
+                "the engine fires it then, not a person",
+            )
+        if self.deadline is None and not self.automatic:
             problem = _permission_problem(candidate, self.actor, self.instance)
             if problem is not None:
                 return self._refuse(*problem)
         if self.parts_open is not None and candidate.transition.dest != candidate.source:
             return self._refuse(1, PartsOpen, *self.parts_open)
         given: list[SignOff] = []
-        if self.deadline is None and candidate.transition.signoffs and self.signatures is not None:
+        if (
+            self.deadline is None
+            and not self.automatic
+            and candidate.transition.signoffs
+            and self.signatures is not None
+        ):
             given, missing = self.signatures(candidate.transition, data=self.instance.data)
             if missing:
                 roles = tuple(dict.fromkeys(s.role for s, _ in missing))
@@ -933,6 +1155,12 @@ class _Attempt:
                 return self._refuse(
                     3, GuardFailed, f"the condition of `{candidate.trigger}` does not hold: `{guard.text}`"
                 )
+        limit = candidate.transition.limit
+        redirect = None
+        if limit is not None and _times_taken(self.instance, candidate) >= limit.times:
+            if limit.then is None:
+                return self._refuse(3, LimitReached, _limit_message(candidate, limit), (str(limit.times),))
+            redirect = limit.then
         data = self.instance.data
         if candidate.assignments:
             data = dict(data)
@@ -965,6 +1193,7 @@ class _Attempt:
         self.data = data
         self.chosen = candidate
         self.written = written
+        self.redirect = redirect
         self.given = given
         return True
 
@@ -1137,6 +1366,68 @@ def _actors_of(instance: Instance, states: Sequence[str], scope: str = "history"
     return actors
 
 
+def _times_taken(instance: Instance, candidate: CompiledTransition) -> int:
+    """How many events of the history took this transition to its own ``dest`` (not to a limit's
+    ``then``): read from the history, so a replay counts exactly the same."""
+    dest = candidate.transition.dest
+    return sum(
+        1
+        for entry in instance.history
+        if entry.source == candidate.source
+        and entry.trigger == candidate.trigger
+        and entry.dest == dest
+        and not entry.limit_reached
+    )
+
+
+def _times_entered(instance: Instance, state: str) -> int:
+    """How many events of the history entered ``state`` from another state (the start included)."""
+    count, previous = 0, None
+    for entry in instance.history:
+        if entry.state == state and previous != state:
+            count += 1
+        previous = entry.state
+    return count
+
+
+def _state_limit_message(state: str, limit: Limit) -> str:
+    return (
+        f"step `{state}` has reached its limit: it may be entered {_times(limit.times)} in an instance "
+        f"(`limit: {{times: {limit.times}}}`) and has been entered {_times(limit.times)} already; "
+        "the event that would enter it again is refused"
+    )
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else "twice" if count == 2 else f"{count} times"
+
+
+def _limit_message(candidate: CompiledTransition, limit: Limit) -> str:
+    times = "once" if limit.times == 1 else "twice" if limit.times == 2 else f"{limit.times} times"
+    return (
+        f"`{candidate.source}.{candidate.trigger}` has reached its limit: it may be taken {times} in an instance "
+        f"(`limit: {{times: {limit.times}}}`) and has been taken {times} already; it is refused from now on"
+    )
+
+
+def _engine_fired(starts: SubProcess | None) -> frozenset[str]:
+    return frozenset() if starts is None else frozenset(trigger for _, trigger in starts.on_end)
+
+
+def _recorded_child(index: int, recorded: Entry) -> Spawn:
+    """The ``spawn`` of a replay: the child the history recorded, started again by no one."""
+
+    def spawn(request: ChildStart) -> str:
+        if recorded.child is None:
+            raise ReplayMismatch(
+                f"entry {index}: replaying it enters step `{request.parent.state}`, which starts "
+                f"`{request.process}`, but the history records no child started"
+            )
+        return recorded.child.instance
+
+    return spawn
+
+
 def _states(states: Iterable[str]) -> str:
     return " or ".join(f"`{s}`" for s in states)
 
@@ -1216,6 +1507,8 @@ def _refusal(kind: type[EventRefused], message: str, problems: tuple[str, ...]) 
         return MissingSignature(message, missing=problems)
     if kind is PartsOpen:
         return PartsOpen(message, open=problems)
+    if kind is LimitReached:
+        return LimitReached(message, times=int(problems[0]), limit=message.split("`")[1])
     return kind(message)
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from engine.checks import check_children
 from engine.clocks import ClockReport
 from engine.errors import (
     DamagedRecord,
@@ -46,14 +47,15 @@ from engine.errors import (
     ProcflowError,
     StaleVersion,
     StoreError,
+    SubProcessRefused,
 )
 from engine.files import read_bounded
 from engine.inputs import json_object
-from engine.instances import Entry, Instance, OpenDeadline, RecordVersion
+from engine.instances import Entry, Instance, Link, OpenDeadline, RecordVersion
 from engine.loader import MAX_FILE_BYTES
 from engine.model import Process, thaw_json
 from engine.processes import load_process, load_process_text
-from engine.runtime import Actor, Choice, Runtime, utc_now
+from engine.runtime import Actor, ChildStart, Choice, Runtime, Spawn, utc_now
 from engine.stores import (
     DEFAULT_LEASE,
     Damaged,
@@ -68,6 +70,10 @@ from engine.stores.identifiers import check_instance_id
 
 RETRIES = 5
 """How many times an event is tried against a moving instance before ``EventConflict``."""
+
+_Children = list[Instance]
+"""The child instances an event started, to be stored with it (``Workflows.list`` shadows the name)."""
+_Saves = list[tuple[Instance, int]]
 
 _MAX_DEADLINE_STEPS = 1000
 """Bound on the deadline firings one worker does on one instance in one pass (a broken calendar guard)."""
@@ -127,6 +133,7 @@ class Workflows:
         by process id uses the highest revision.
         """
         process = source if isinstance(source, Process) else load_process(source)
+        self._check_children(process)
         text, file = _source_text(process)
         stored = self.store.add_definition(
             NewDefinition(process.id, process.version, process.content_hash, text, file, utc_now())
@@ -134,6 +141,24 @@ class Workflows:
         with self._runtimes_lock:
             self._runtimes.setdefault((process.id, process.content_hash), Runtime(process, clock=self._clock))
         return stored.ref
+
+    def _check_children(self, process: Process) -> None:
+        """The procedures its steps start must be registered, and fit how the steps use them."""
+        named = {s.starts.process for s in process.states.values() if s.starts is not None}
+        children: dict[str, Process | None] = {}
+        for process_id in sorted(named):
+            try:
+                ref = self.latest(process_id)
+            except NotFound:
+                children[process_id] = None
+                continue
+            children[process_id] = self.runtime(ref.id, ref.content_hash).process
+        if named:
+            for definition in self.store.definitions():  # for "did you mean"
+                children.setdefault(definition.ref.id, None)
+        problems = check_children(process, {k: v for k, v in children.items() if k in named or v is None})
+        if problems:
+            raise DefinitionError(problems)
 
     def latest(self, process_id: str) -> ProcessRef:
         """The highest stored revision of a process."""
@@ -238,8 +263,18 @@ class Workflows:
         for attempt in range(self._retries):
             instance, runtime = self._read(instance_id)
             read = instance.version
+            children: list[Instance] = []
             try:
-                entry = runtime.fire(instance, trigger, actor, payload, at=at or self._now_after(instance), key=key)
+                entry = runtime.fire(
+                    instance,
+                    trigger,
+                    actor,
+                    payload,
+                    at=at or self._now_after(instance),
+                    key=key,
+                    spawn=self._spawner(children),
+                )
+                parents = self._parents_moved_on(instance, runtime, children)
             except EventRefused as refusal:
                 # A key already recorded answers with its event, even one the instance has since moved past;
                 # a key recorded for an event that is still allowed is caught by the store on writing.
@@ -255,7 +290,7 @@ class Workflows:
                     refusal=refusal,
                 ) from refusal
             try:
-                self.store.save(instance, read)
+                self._write(instance, read, parents, children)
             except StaleVersion:
                 # A resent key whose event another writer already stored has nothing left to race for.
                 recorded = None if key is None else self.store.entry_for_key(instance_id, key)
@@ -505,18 +540,98 @@ class Workflows:
                 break
             deadline = min(due, key=lambda d: d.due)
             read = instance.version
+            children: list[Instance] = []
             try:
-                runtime.fire_deadline(instance, deadline)
+                runtime.fire_deadline(instance, deadline, spawn=self._spawner(children))
+                parents = self._parents_moved_on(instance, runtime, children)
             except EventRefused as refusal:
                 refused.add(deadline)
                 self.store.mark_refused(instance_id, deadline, read, str(refusal))
                 continue
             try:
-                self.store.save(instance, read)
+                self._write(instance, read, parents, children)
             except StaleVersion:
                 continue  # someone else moved it on: read it again and see what is still due
             fired += 1
         return fired
+
+    # --- sub-procedures ----------------------------------------------------------------------------
+
+    def children(self, instance_id: str) -> tuple[Link, ...]:
+        """The instances the stored instance's steps started, oldest first: each child's id, process
+        and the step here that started it (read from the history, which keeps the links)."""
+        return tuple(e.child for e in self.history(instance_id) if e.child is not None)
+
+    def parent(self, instance_id: str) -> Link | None:
+        """The instance and step that started this one, if a step of another procedure did."""
+        return self.history(instance_id)[0].parent
+
+    def _spawner(self, children: _Children) -> Spawn:
+        """The hook a runtime calls to start a child procedure: the child is started (and checked) on
+        its latest registered definition and kept in ``children``, to be stored with the parent."""
+
+        def spawn(request: ChildStart) -> str:
+            try:
+                ref = self.latest(request.process)
+            except NotFound as missing:
+                raise SubProcessRefused(
+                    f"`{request.process}` is not registered in {self.store.url}; register it first"
+                ) from missing
+            runtime = self.runtime(ref.id, ref.content_hash)
+            start = runtime.process.start
+            role = request.role if request.role is not None else start.role if start is not None else None
+            child = runtime.start(
+                Actor(request.actor, () if role is None else (role,)),
+                request.data,
+                at=request.at,
+                instance_id=uuid.uuid4().hex,
+                parent=request.parent,
+            )
+            children.append(child)
+            return child.id
+
+        return spawn
+
+    def _parents_moved_on(self, instance: Instance, runtime: Runtime, children: _Children) -> _Saves:
+        """When the event ended an instance that a step of another started, that step's continuation
+        fired on the parent (and so on up, if that ends the parent too), as ``(parent, version read)``.
+        A parent that no longer waits for it is left alone; a continuation refused refuses the event."""
+        moved: _Saves = []
+        current, current_runtime = instance, runtime
+        for _ in range(100):  # a chain of parents is short; the bound only guards a damaged store
+            link = current.history[0].parent
+            if link is None or not current_runtime.process.states[current.state].is_final:
+                break
+            parent, parent_runtime = self._read(link.instance)
+            read = parent.version
+            ended = Link(current.id, current.process_id, current.state)
+            try:
+                entry = parent_runtime.child_ended(
+                    parent,
+                    ended,
+                    parent_runtime.returns_of(parent.state, current.data),
+                    at=max(current.history[-1].at, parent.history[-1].at),
+                    spawn=self._spawner(children),
+                )
+            except EventRefused as refusal:
+                raise SubProcessRefused(
+                    f"instance `{current.id}` would end in `{current.state}`, but its parent `{parent.id}` cannot "
+                    f"go on from step `{parent.state}`: {refusal}",
+                    refusal=refusal,
+                ) from refusal
+            if entry is None:
+                break
+            moved.append((parent, read))
+            current, current_runtime = parent, parent_runtime
+        return moved
+
+    def _write(self, instance: Instance, read: int, parents: _Saves, children: _Children) -> None:
+        """Store the event: alone, or with the children it started and the parents it moved on, in one
+        transaction."""
+        if not parents and not children:
+            self.store.save(instance, read)
+        else:
+            self.store.save_linked([(instance, read), *parents], children)
 
     def _same_event(
         self,
@@ -544,7 +659,7 @@ class Workflows:
             )
         runtime = self.runtime(instance.process_id, instance.content_hash)
         before = runtime.replay(instance.history[:index], instance_id=instance.id)
-        runtime.fire(before, trigger, actor, payload, at=entry.at, key=key)
+        runtime.fire(before, trigger, actor, payload, at=entry.at, key=key, spawn=_the_child_recorded(entry))
         return entry
 
     def _now_after(self, instance: Instance) -> datetime.datetime:
@@ -574,6 +689,17 @@ def _reraise_unless_damage(error: ProcflowError) -> None:
     """A store that cannot be reached says nothing about the records in it: stop rather than report."""
     if isinstance(error, StoreError) and not isinstance(error, DamagedRecord):
         raise error
+
+
+def _the_child_recorded(entry: Entry) -> Spawn:
+    """For checking an event sent again: the child its first sending started (none is started again)."""
+
+    def spawn(request: ChildStart) -> str:
+        if entry.child is None:
+            raise SubProcessRefused(f"the event recorded did not start `{request.process}`")
+        return entry.child.instance
+
+    return spawn
 
 
 def worker_name() -> str:

@@ -102,7 +102,26 @@ def trail_lines(process: Process, entry: Entry) -> str:
     for signature in entry.signatures:
         lines.append(f"{indent}signed by {signature.actor} as {signature.role} at {signature.at.isoformat()}")
     lines.extend(f"{indent}{line}" for line in notification_lines(entry))
+    lines.extend(f"{indent}{line}" for line in link_lines(entry))
     return "".join(f"{line}\n" for line in lines)
+
+
+def link_lines(entry: Entry) -> list[str]:
+    """What an entry says of sub-procedures and limits: the child it started, the parent that started
+    it, the child whose end fired it, a limit reached."""
+    lines = []
+    if entry.limit_reached:
+        lines.append(f"limit reached: led to `{entry.dest}` instead")
+    if entry.child is not None:
+        lines.append(f"started `{entry.child.process}` instance {entry.child.instance}")
+    if entry.parent is not None:
+        lines.append(
+            f"started by `{entry.parent.process}` instance {entry.parent.instance}, step `{entry.parent.state}`"
+        )
+    if entry.child_ended is not None:
+        ended = entry.child_ended
+        lines.append(f"fired when `{ended.process}` instance {ended.instance} ended in `{ended.state}`")
+    return lines
 
 
 def notification_lines(entry: Entry) -> list[str]:

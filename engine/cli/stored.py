@@ -244,8 +244,18 @@ def _show_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextI
     candidates = runtime.compiled.transitions[instance.state]
     if not candidates:
         stdout.write("next:     nothing (finished)\n")
+    starts = runtime.process.states[instance.state].starts
+    waiting = runtime.waiting_for(instance)
+    if starts is not None and waiting is not None:
+        stdout.write(f"waiting:  for `{starts.process}` instance {waiting} to end\n")
     for candidate in candidates:
         transition = candidate.transition
+        if starts is not None and transition.trigger in dict(starts.on_end).values():
+            ends = ", ".join(f"`{f}`" for f, t in starts.on_end if t == transition.trigger)
+            stdout.write(
+                f"next:     {transition.trigger:<18} → {transition.dest}   by: the engine, when it ends in {ends}\n"
+            )
+            continue
         line = (
             f"next:     {transition.trigger:<18} {transition.label.zh} / {transition.label.en} → {transition.dest}"
             f"   by: {', '.join(sorted(candidate.roles))}"

@@ -72,6 +72,11 @@ class Node:
     """A link to that section of the source document, when a place for the documents was given."""
     addition: str | None = None
     """Why the step is there although no source document names it (``None``: it is sourced)."""
+    starts: str | None = None
+    """The procedure the step hands the work to, in words (``子流程 workshop_repair``), drawn as a
+    sub-procedure box; ``None`` for an ordinary step."""
+    limit: str | None = None
+    """How often the step may be entered, in words (``≤3×, then → escalate``); ``None``: no limit."""
     parts: tuple[NodePart, ...] = ()
     """The work shared in this step, each part with who does it, drawn inside the step's box."""
 
@@ -293,9 +298,31 @@ def _node(process: Process, state: State, lang: Lang, source_base: str | None) -
         else:
             source = state.source.section
     addition = _words(lang, state.addition.zh, state.addition.en) if state.addition is not None else None
+    starts = None
+    if state.starts is not None:
+        starts = _words(lang, f"子流程:{state.starts.process}", f"sub-procedure: {state.starts.process}")
+    entries = None
+    if state.limit is not None:
+        times, then = state.limit.times, state.limit.then
+        entries = _words(
+            lang,
+            f"≤{times}× 至多进入 {times} 次" + (f",其后 → {then}" if then else ""),
+            f"≤{times}× entered at most {times} times" + (f", then → {then}" if then else ""),
+        )
     parts = tuple(_node_part(process, part, lang) for part in state.parts)
     return Node(
-        state.id, state.kind.value, text(state.label, lang), state.role, limit, records, source, href, addition, parts
+        state.id,
+        state.kind.value,
+        text(state.label, lang),
+        state.role,
+        limit,
+        records,
+        source,
+        href,
+        addition,
+        starts,
+        entries,
+        parts,
     )
 
 
@@ -333,7 +360,47 @@ def _state_edges(process: Process, state: State, lang: Lang) -> list[Edge]:
         edges.append(_branch_edge(state, branch, str(index), lang))
     if state.default is not None:
         edges.append(_branch_edge(state, state.default, "default", lang))
+    for transition in state.transitions:
+        limited = _limit_edge(state.id, transition, lang) if not transition.shared else None
+        if limited is not None:
+            edges.append(limited)
+        entering = _entry_limit_edge(process, state, transition, lang)
+        if entering is not None:
+            edges.append(entering)
     return edges
+
+
+def _entry_limit_edge(process: Process, origin: State, transition: Transition, lang: Lang) -> Edge | None:
+    """Where a transition into a step with an entry limit goes once the step has been entered that often
+    (a start step is left only once, so it never gets there)."""
+    target = process.states.get(transition.dest)
+    limit = target.limit if target is not None else None
+    if limit is None or limit.then is None or transition.dest == origin.id or origin.kind.value == "start":
+        return None
+    label = EdgeLabel(
+        text=text(transition.label, lang),
+        guard=None,
+        note=_words(lang, f"第 {limit.times + 1} 次进入起", f"from entry {limit.times + 1}"),
+        tooltip=f"{transition.trigger} · {transition.dest} limit {limit.times} → {limit.then}",
+    )
+    step = Step("transition", origin.id, transition.trigger, limit.then)
+    return Edge(origin.id, limit.then, "transition", (label,), frozenset([step]))
+
+
+def _limit_edge(origin: str, transition: Transition, lang: Lang) -> Edge | None:
+    """Where a limited transition leads once its limit is reached (its ``then``), if anywhere."""
+    limit = transition.limit
+    if limit is None or limit.then is None:
+        return None
+    words = _words(lang, f"第 {limit.times + 1} 次起", f"from attempt {limit.times + 1}")
+    label = EdgeLabel(
+        text=text(transition.label, lang),
+        guard=None,
+        note=words,
+        tooltip=f"{transition.trigger} · limit {limit.times} → {limit.then}",
+    )
+    step = Step("transition", origin, transition.trigger, limit.then)
+    return Edge(origin, limit.then, "transition", (label,), frozenset([step]))
 
 
 def _transition_edge(
@@ -354,6 +421,16 @@ def _transition_edge(
         if signoff.when:
             zh, en = f"{zh}(仅当 {signoff.when})", f"{en} (only when {signoff.when})"
         notes.append(_words(lang, zh, en))
+    starts = process.states[origin].starts if origin in process.states else None
+    ended = [final for final, trigger in starts.on_end if trigger == transition.trigger] if starts else []
+    if ended:
+        notes.append(
+            _words(lang, f"子流程结束于 {', '.join(ended)}", f"when the sub-procedure ends: {', '.join(ended)}")
+        )
+    if transition.limit is not None:
+        notes.append(
+            _words(lang, f"≤{transition.limit.times}× 至多 {transition.limit.times} 次", f"≤{transition.limit.times}×")
+        )
     added = _addition(process, sources, transition)
     if added is not None:
         notes.append(_words(lang, ADDITION.zh, ADDITION.en))

@@ -162,9 +162,15 @@ def _lane_style(label: str) -> dict[str, str]:
 def _node_attributes(node: Node, lang: Lang, overlay: Overlay | None) -> dict[str, str]:
     attrs = dict(_SHAPES[node.kind])
     lines = [_tag("B", _html_lines(node.title, TITLE_WIDTH))]
-    details = ([node.time_limit] if node.time_limit else []) + list(node.records) + [part.line for part in node.parts]
+    details = (
+        [d for d in (node.starts, node.limit, node.time_limit) if d]
+        + list(node.records)
+        + [part.line for part in node.parts]
+    )
     for detail in details:
         lines.append(_tag('FONT POINT-SIZE="9" COLOR="#455A64"', _html_lines(detail, DETAIL_WIDTH)))
+    if node.starts is not None:
+        attrs["peripheries"] = "2"  # a sub-procedure box: a double border
     if node.addition is not None:
         attrs.update(ADDITION_NODE)
         words = _words(lang, ADDITION.zh, ADDITION.en)

@@ -93,8 +93,12 @@ def _lane(lane_id: str, title: str, nodes: list[Node], ids: _Ids, indent: str) -
 
 
 def _node(node: Node, ids: _Ids) -> str:
-    opening, closing = _SHAPES[node.kind]
-    details = ([node.time_limit] if node.time_limit else []) + list(node.records) + [part.line for part in node.parts]
+    opening, closing = ("[[", "]]") if node.starts is not None else _SHAPES[node.kind]  # a subroutine box
+    details = (
+        [d for d in (node.starts, node.limit, node.time_limit) if d]
+        + list(node.records)
+        + [part.line for part in node.parts]
+    )
     text = "<br/>".join([f"<b>{label(node.title)}</b>"] + [f"<small>{label(d)}</small>" for d in details])
     return f"{ids.node(node.id)}{opening}{text}{closing}"
 

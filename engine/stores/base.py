@@ -10,6 +10,7 @@ transaction, only if the instance is still at the version it read.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -143,6 +144,13 @@ class Store(Protocol):
         ``StaleVersion`` if it is not; ``DuplicateKey`` if a new entry's idempotency key is already
         recorded for the instance. Either way nothing is written.
         """
+        ...
+
+    def save_linked(self, saves: Sequence[tuple[Instance, int]], inserts: Sequence[Instance] = ()) -> None:
+        """``save`` of each ``(instance, expected_version)`` and ``insert`` of each new instance (with no
+        start key), all in one transaction: a step that starts another procedure, or a child's end that
+        moves its parent on. ``StaleVersion``, ``DuplicateKey``, ``DuplicateInstance`` or ``NotFound`` (a
+        definition not registered) as those do; either way nothing is written."""
         ...
 
     def read_checked(self, instance_id: str) -> Instance:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from engine.errors import DamagedRecord, DuplicateInstance, DuplicateKey, InstanceFormatError, NotFound, StaleVersion
@@ -145,6 +146,54 @@ class MemoryStore:
             record.digests = record.digests + _digests(instance, expected_version)
             record.claims, record.set_aside = {}, None
             record.keys.update({e.key: i for i, e in new if e.key is not None})
+
+    def save_linked(self, saves: Sequence[tuple[Instance, int]], inserts: Sequence[Instance] = ()) -> None:
+        with self._lock:  # checked first, all of them, then written: nothing half-applied
+            for child in inserts:
+                check_written(child)
+                if child.history[0].key is not None:
+                    raise ValueError("save_linked() inserts instances started without a key")
+                if not any(
+                    d.ref.id == child.process_id and d.ref.content_hash == child.content_hash for d in self._definitions
+                ):
+                    raise NotFound(
+                        f"memory: holds no definition of process `{child.process_id}` with content "
+                        f"{child.content_hash[:12]}; register it first"
+                    )
+                if child.id in self._instances:
+                    raise DuplicateInstance(f"memory: already holds an instance `{child.id}`")
+            for instance, expected in saves:
+                if not expected < instance.version:
+                    raise ValueError("save_linked() needs at least one new history entry for each instance saved")
+                check_written(instance, expected)
+                record = self._instances.get(instance.id)
+                if record is None:
+                    raise NotFound(f"memory: holds no instance `{instance.id}`")
+                if len(record.digests) != expected:
+                    raise StaleVersion(
+                        f"instance `{instance.id}` is at version {len(record.digests)}, not {expected}: "
+                        "another writer moved it on since it was read",
+                        expected=expected,
+                        found=len(record.digests),
+                    )
+                for entry in instance.history[expected:]:
+                    if entry.key is not None and entry.key in record.keys:
+                        raise DuplicateKey(
+                            f"instance `{instance.id}`: key `{entry.key}` is already recorded",
+                            instance_id=instance.id,
+                            index=record.keys[entry.key],
+                        )
+            # Each write below is what insert() and save() do once their checks have passed.
+            for child in inserts:
+                self._instances[child.id] = _Record(_dumps(child), digests=_digests(child))
+            for instance, expected in saves:
+                record = self._instances[instance.id]
+                record.document = _dumps(instance)
+                record.digests = record.digests + _digests(instance, expected)
+                record.claims, record.set_aside = {}, None
+                record.keys.update(
+                    {e.key: i for i, e in enumerate(instance.history[expected:], start=expected) if e.key is not None}
+                )
 
     def read_checked(self, instance_id: str) -> Instance:
         check_instance_id(instance_id)

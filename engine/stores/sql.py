@@ -464,6 +464,42 @@ class SqlStore:
                 self._write_deadlines(tx, instance)
         self._remember(instance, row[7])
 
+    def save_linked(self, saves: Sequence[tuple[Instance, int]], inserts: Sequence[Instance] = ()) -> None:
+        for child in inserts:
+            check_written(child)
+            if child.history[0].key is not None:
+                raise ValueError("save_linked() inserts instances started without a key")
+        for instance, expected in saves:
+            if not expected < instance.version:
+                raise ValueError("save_linked() needs at least one new history entry for each instance saved")
+            check_written(instance, expected)
+        with self._transaction(write=True) as tx:  # one transaction: any refusal below rolls back all of it
+            for child in inserts:
+                self._require_definition(tx, child)
+                if not tx.run(
+                    f"INSERT INTO instances ({_INSTANCE_COLUMNS}, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    (*self._instance_row(child), self._time(child.history[0].at)),
+                ):
+                    raise DuplicateInstance(f"{self.url} already holds an instance `{child.id}`")
+                self._append(tx, child, 0)
+                self._write_deadlines(tx, child)
+            for instance, expected in saves:
+                row = self._instance_row(instance)
+                if not tx.run(
+                    "UPDATE instances SET state = ?, data = ?, entered_at = ?, deadlines = ?, version = ? "
+                    "WHERE id = ? AND version = ?",
+                    (row[4], row[5], row[6], row[7], row[8], instance.id, expected),
+                ):
+                    self._refuse_stale(tx, instance.id, expected)
+                self._append(tx, instance, expected)
+                tx.run("DELETE FROM deadlines WHERE instance_id = ?", (instance.id,))
+                self._write_deadlines(tx, instance)
+        for child in inserts:
+            self._remember(child, None)
+        for instance, _ in saves:
+            self._remember(instance, self._instance_row(instance)[7])
+
     _moves_in_one_statement = False
     """Whether the dialect writes the common event in one statement (``_move_on``)."""
 
