@@ -23,6 +23,7 @@ from engine.model import (
     DataLimit,
     Deadline,
     FrozenJson,
+    Limit,
     Notification,
     Part,
     Process,
@@ -1011,36 +1012,31 @@ def check_unbound_records(process: Process, graph: nx.DiGraph[str]) -> Iterator[
 
 
 def check_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
-    """A limit's ``then`` names a declared state that is not where the transition already leads."""
+    """A limit's ``then`` names a declared state that is not where the event would go anyway."""
     for state in process.states.values():
-        limit = state.limit
-        if limit is None or limit.then is None:
-            continue
-        if limit.then not in process.states:
-            yield from _reference(process, limit.path + ("then",), limit.then, process.states, "state")
-        elif limit.then == state.id:
-            yield _error(
-                process,
-                limit.path + ("then",),
-                "limit-goes-nowhere",
-                f"step `{state.id}`: its limit's `then` is the step itself, so reaching the limit would change "
-                "nothing; name the state the event goes to instead (an escalation), or leave `then` out to refuse it",
-            )
+        if state.limit is not None:
+            yield from _limit_then(process, state.limit, state.id, f"step `{state.id}`", "the step itself")
     for transition in process.transitions:
-        limit = transition.limit
-        if limit is None or limit.then is None:
-            continue
-        if limit.then not in process.states:
-            yield from _reference(process, limit.path + ("then",), limit.then, process.states, "state")
-        elif limit.then == transition.dest:
-            yield _error(
-                process,
-                limit.path + ("then",),
-                "limit-goes-nowhere",
-                f"transition `{transition.trigger}`: its limit's `then` is `{limit.then}`, where it leads anyway, "
-                "so reaching the limit would change nothing; name the state the event goes to instead "
-                "(an escalation), or leave `then` out to refuse the event",
+        if transition.limit is not None:
+            where = f"transition `{transition.trigger}`"
+            yield from _limit_then(
+                process, transition.limit, transition.dest, where, f"`{transition.dest}`, where it leads anyway"
             )
+
+
+def _limit_then(process: Process, limit: Limit, pointless: str, what: str, said: str) -> Iterator[Problem]:
+    if limit.then is None:
+        return
+    if limit.then not in process.states:
+        yield from _reference(process, limit.path + ("then",), limit.then, process.states, "state")
+    elif limit.then == pointless:
+        yield _error(
+            process,
+            limit.path + ("then",),
+            "limit-goes-nowhere",
+            f"{what}: its limit's `then` is {said}, so reaching the limit would change nothing; name the state "
+            "the event goes to instead (an escalation), or leave `then` out to refuse the event",
+        )
 
 
 def check_sub_processes(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
