@@ -566,8 +566,9 @@ def test_procflow_show_prints_each_clock(sqlite_url):
     assert len(lines) == 3
     assert lines[0].startswith("clock:    first_response 24小时内初步响应 / First response within 24 hours: breached")
     assert f"limit reached {(CONTACT + dt.timedelta(hours=24)).isoformat()}" in lines[0]
-    assert lines[2].startswith(
-        "clock:    follow_up 售后服务完成后一周内回访 / Follow-up within a week of the service: idle"
+    assert lines[2] == (
+        "clock:    follow_up 售后服务完成后一周内回访 / Follow-up within a week of the service: idle, "
+        "0m used of 1w, 7d 0h 00m left"
     )
     assert "procflow:clock" not in out.getvalue()  # a clock's points are shown with it, not as deadlines
 

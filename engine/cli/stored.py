@@ -205,11 +205,20 @@ def _fire_event(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) 
     return EXIT_OK
 
 
+def _span(length: datetime.timedelta) -> str:
+    """A stretch of time as a reader says it: ``2d 3h 05m``, ``1h 30m``, ``45m``."""
+    hours, minutes = divmod(int(length.total_seconds() // 60), 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h {minutes:02d}m"
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
 def _clock_line(report: ClockReport) -> str:
     """One clock of ``procflow show``: its status, time used against its limit, points reached, next due."""
     line = (
         f"clock:    {report.clock} {report.label.zh} / {report.label.en}: {report.status}, "
-        f"{report.elapsed} used of {report.limit}, {report.remaining} left"
+        f"{_span(report.elapsed)} used of {report.limit}, {_span(report.remaining)} left"
     )
     for name, when in report.reached:
         line += f"; {name} reached {when.isoformat()}"
