@@ -82,7 +82,8 @@ def postgres_base_url() -> str:
 
 
 def with_schema(url: str, schema: str) -> str:
-    option = quote(f"-csearch_path={schema}", safe="")
+    # lock_timeout: a lock held by some other session on the shared server fails the test, not hangs it.
+    option = quote(f"-csearch_path={schema} -clock_timeout=60s", safe="")
     return f"{url}{'&' if '?' in url else '?'}options={option}"
 
 

@@ -5,10 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import uuid
 from contextlib import closing
 
 import pytest
-from store_support import CLERK, CUSTOMER, LONG_AGO, MINIMAL, OUT_OF_WARRANTY, SUPERVISOR, finish, spawn
+from store_support import (
+    CLERK,
+    CUSTOMER,
+    LONG_AGO,
+    MINIMAL,
+    OUT_OF_WARRANTY,
+    SUPERVISOR,
+    finish,
+    postgres_base_url,
+    spawn,
+    with_schema,
+)
 
 from engine import Runtime, load_process_text
 from engine.errors import GuardFailed, StoreError
@@ -180,3 +192,23 @@ def test_processes_opening_a_new_store_together_upgrade_it_once(durable_url):
         assert opener.returncode == 0, err
         assert out == "0 instance(s)\n"
     assert applied(durable_url) == list(range(1, LATEST + 1))
+
+
+def test_a_store_in_another_schema_opens_while_one_is_migrating(pg_url):
+    """Many stores may share one PostgreSQL database, a schema each: one's migration never holds up another's."""
+    import psycopg
+
+    base, schema = postgres_base_url(), f"t_{uuid.uuid4().hex[:12]}"
+    other = with_schema(base, schema).replace("lock_timeout%3D60s", "lock_timeout%3D2s")
+    with psycopg.connect(base, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        migrating = PostgresStore(pg_url, shown_as="migrating")
+        with migrating._transaction(write=True) as tx:
+            migrating._lock_for_migration(tx)  # what a migration holds until it commits
+            open_store(other).close()
+        migrating.close()
+        assert applied(other) == list(range(1, LATEST + 1))
+    finally:
+        with psycopg.connect(base, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -26,7 +26,7 @@ from engine.stores.sql import Params, Row, SqlStore, Transaction
 
 CONNECT_TIMEOUT = 10
 _MIGRATION_LOCK = 0x70726F63  # "proc": any constant the application owns will do
-_DEFINITIONS_LOCK = 0x64656673  # "defs", with the process id's hash as the second key
+_DEFINITIONS_LOCK = 0x64656673  # "defs", with the hash of schema and process id as the second key
 _EARLIEST = datetime.datetime(1, 1, 2, tzinfo=datetime.UTC)
 """The earliest due time read back: any session time zone still gives a Python ``datetime``."""
 
@@ -70,11 +70,15 @@ class PostgresStore(SqlStore):
                 raise StoreError(f"{self.url}: {_first_line(exc)}") from exc
 
     def _lock_for_migration(self, tx: Transaction) -> None:
-        tx.one("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+        # Keyed by schema too: stores in other schemas of the same database never wait on this one.
+        tx.one("SELECT pg_advisory_xact_lock(CAST(? AS INTEGER), hashtext(current_schema()))", (_MIGRATION_LOCK,))
 
     def _lock_definitions(self, tx: Transaction, process_id: str) -> None:
         # Registrations of one process queue here, so each reads the highest revision the last one wrote.
-        tx.one("SELECT pg_advisory_xact_lock(CAST(? AS INTEGER), hashtext(?))", (_DEFINITIONS_LOCK, process_id))
+        tx.one(
+            "SELECT pg_advisory_xact_lock(CAST(? AS INTEGER), hashtext(current_schema() || '.' || ?))",
+            (_DEFINITIONS_LOCK, process_id),
+        )
 
     def _time(self, moment: datetime.datetime) -> datetime.datetime:
         return moment
