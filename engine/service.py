@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -138,6 +138,7 @@ class Workflows:
         stored = self.store.add_definition(
             NewDefinition(process.id, process.version, process.content_hash, text, file, utc_now())
         )
+        process = _as_stored(process, stored.ref.content_hash)
         with self._runtimes_lock:
             self._runtimes.setdefault((process.id, process.content_hash), Runtime(process, clock=self._clock))
         return stored.ref
@@ -184,14 +185,8 @@ class Workflows:
             cached = self._runtimes.get((process_id, content_hash))
         if cached is not None:
             return cached
-        stored = self.store.definition(process_id, content_hash)
-        process = load_process_text(stored.source, stored.file)
-        if process.content_hash != content_hash:
-            raise DamagedRecord(
-                f"{self.store.url}: the stored text of `{process_id}` revision {stored.ref.revision} now reads as "
-                f"content {process.content_hash[:12]}, not {content_hash[:12]}; this procflow reads definitions "
-                "differently from the one that stored it"
-            )
+        stored = self.store.definition(process_id, content_hash)  # its text checked against its digest
+        process = _as_stored(load_process_text(stored.source, stored.file), content_hash)
         runtime = Runtime(process, clock=self._clock)
         with self._runtimes_lock:
             return self._runtimes.setdefault((process_id, content_hash), runtime)
@@ -359,7 +354,7 @@ class Workflows:
     def verify_store(self, instance_ids: Iterable[str] | None = None) -> Verified:
         """Check every stored instance (or those named), each on its own, reporting every damaged one:
         it is read afresh with the store's own checks (``Store.read_checked``); the stored text of the
-        definition revision it runs on must read as the content it is stored under and declare the
+        definition revision it runs on must be the text registered (its SHA-256) and declare the
         version recorded; and replaying its history there must give its state, data and deadlines.
         Without ids every stored definition is checked too, used or not. Nothing is written."""
         runtimes: dict[tuple[str, str], Runtime] = {}
@@ -434,12 +429,12 @@ class Workflows:
             process = load_process_text(stored.source, stored.file)
         except DefinitionError as exc:
             raise DamagedRecord(f"{where} no longer reads as a valid definition: {exc}") from exc
-        if (process.id, process.content_hash, process.version) != (process_id, content_hash, stored.ref.version):
+        if (process.id, process.version) != (process_id, stored.ref.version):
             raise DamagedRecord(
-                f"{where} is stored as content {content_hash[:12]}, version {stored.ref.version}, but its text reads "
-                f"as `{process.id}` content {process.content_hash[:12]}, version {process.version}"
+                f"{where} is stored as version {stored.ref.version}, but its text reads "
+                f"as `{process.id}` version {process.version}"
             )
-        runtimes[(process_id, content_hash)] = runtime = Runtime(process, clock=self._clock)
+        runtimes[(process_id, content_hash)] = runtime = Runtime(_as_stored(process, content_hash), clock=self._clock)
         return runtime
 
     def list(
@@ -727,3 +722,10 @@ def _someone_elses(key: str, what: str) -> str:
 def _pause(attempt: int) -> None:
     """A short random wait before a retry, so writers that collided do not collide again in step."""
     time.sleep(random.uniform(0, 0.002 * 2**attempt))
+
+
+def _as_stored(process: Process, content_hash: str) -> Process:
+    """The process under the content hash its stored text was registered with. The same text may hash
+    differently under a newer loader (the hash is taken from the document the loader reads); the
+    stored hash is what its instances name, so it stays the definition's identity."""
+    return process if process.content_hash == content_hash else replace(process, content_hash=content_hash)

@@ -246,7 +246,7 @@ def test_verify_notices_a_moved_deadline_and_a_changed_definition(durable_url):
     execute(durable_url, "UPDATE definitions SET source = replace(source, 'Simple repair', 'Simple rapair')")
     code, out, _ = procflow("verify", "--store", durable_url)
     assert code == 1
-    assert "DAMAGED definition: " in out and "its text reads as `minimal_repair` content" in out
+    assert "DAMAGED definition: " in out and "revision 1 is not the text registered" in out
     assert {line.split()[1] for line in out.splitlines() if line.startswith("DAMAGED `")} == {"`A`:", "`B`:", "`C`:"}
 
 

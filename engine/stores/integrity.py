@@ -36,3 +36,8 @@ def digest(instance_id: str, index: int, text: str) -> str:
     """The digest kept beside entry ``index`` of the instance, whose canonical text is ``text``."""
     material = f"{instance_id}\x00{index}\x00{text}".encode("utf-8", "surrogatepass")
     return hashlib.sha256(material).hexdigest()
+
+
+def source_digest(text: str) -> str:
+    """SHA-256 of a definition's text as registered: what finds it again whatever a loader makes of it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

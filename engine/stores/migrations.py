@@ -154,6 +154,19 @@ _LISTING = [
 # (``engine.stores.integrity``), so `procflow verify` notices an entry changed after it was written.
 _DIGESTS = [_both("ALTER TABLE entries ADD COLUMN digest TEXT")]
 
+# Each definition is kept with the SHA-256 of its text. The content hash is taken from the document the
+# loader reads out of the text, so a newer loader may hash the same text differently; the text's own
+# digest still finds it (registering the same file again is the same revision), and tells a change of
+# loader from damage to the stored text. SQLite has no SHA-256 of its own: the store gives it one.
+_SOURCE_DIGESTS = [
+    ("ALTER TABLE definitions ADD COLUMN source_sha256 TEXT", "ALTER TABLE definitions ADD COLUMN source_sha256 TEXT"),
+    (
+        "UPDATE definitions SET source_sha256 = procflow_sha256(source)",
+        "UPDATE definitions SET source_sha256 = encode(sha256(convert_to(source, 'UTF8')), 'hex')",
+    ),
+    _both("CREATE INDEX definitions_by_source ON definitions (process_id, source_sha256)"),
+]
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -184,6 +197,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "a digest beside each history entry, to notice one changed after it was written",
         tuple(s for s, _ in _DIGESTS),
         tuple(p for _, p in _DIGESTS),
+    ),
+    Migration(
+        6,
+        "a digest of each definition's text, to find it by its text whatever the loader makes of it",
+        tuple(s for s, _ in _SOURCE_DIGESTS),
+        tuple(p for _, p in _SOURCE_DIGESTS),
     ),
 )
 

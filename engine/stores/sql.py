@@ -58,7 +58,7 @@ from engine.stores.base import (
     StoredDefinition,
 )
 from engine.stores.identifiers import check_instance_id, check_key, check_written
-from engine.stores.integrity import canonical, digest, entry_text
+from engine.stores.integrity import canonical, digest, entry_text, source_digest
 
 Row = Sequence[Any]
 Params = Sequence[Any]
@@ -77,7 +77,7 @@ class Transaction(Protocol):
 
 
 _DEFINITION_COLUMNS = (
-    "SELECT process_id, revision, version, content_hash, source, file, registered_at FROM definitions "
+    "SELECT process_id, revision, version, content_hash, source, file, registered_at, source_sha256 FROM definitions "
 )
 _INSTANCE_COLUMNS = "id, process_id, process_version, content_hash, state, data, entered_at, deadlines, version"
 
@@ -202,17 +202,21 @@ class SqlStore:
     def add_definition(self, definition: NewDefinition) -> StoredDefinition:
         with self._transaction(write=True) as tx:
             self._lock_definitions(tx, definition.id)
+            text_digest = source_digest(definition.source)
+            # The same content, or the same text that an older loader hashed differently: the same revision.
             same = tx.one(
-                _DEFINITION_COLUMNS + "WHERE process_id = ? AND content_hash = ?",
-                (definition.id, definition.content_hash),
+                _DEFINITION_COLUMNS + "WHERE process_id = ? AND (content_hash = ? OR source_sha256 = ?) "
+                "ORDER BY content_hash = ? DESC, revision LIMIT 1",
+                (definition.id, definition.content_hash, text_digest, definition.content_hash),
             )
             if same is not None:
                 return self._definition(same)
             last = tx.one("SELECT MAX(revision) FROM definitions WHERE process_id = ?", (definition.id,))
             revision = 1 if last is None or last[0] is None else int(last[0]) + 1
             tx.run(
-                "INSERT INTO definitions (process_id, revision, version, content_hash, source, file, registered_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO definitions "
+                "(process_id, revision, version, content_hash, source, file, registered_at, source_sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     definition.id,
                     revision,
@@ -221,6 +225,7 @@ class SqlStore:
                     definition.source,
                     definition.file,
                     self._time(definition.registered_at),
+                    text_digest,
                 ),
             )
         ref = ProcessRef(definition.id, definition.version, definition.content_hash, revision)
@@ -251,11 +256,17 @@ class SqlStore:
     def _definition(self, row: Row) -> StoredDefinition:
         try:
             ref = ProcessRef(row[0], int(row[2]), row[3], int(row[1]))
-            return StoredDefinition(ref, row[4], row[5], self._from_time(row[6]))
+            stored = StoredDefinition(ref, row[4], row[5], self._from_time(row[6]))
         except (ValueError, TypeError) as exc:
             raise DamagedRecord(
                 f"{self.url}: the definition of `{row[0]}` revision {row[1]} cannot be read: {exc}"
             ) from exc
+        if not isinstance(stored.source, str) or source_digest(stored.source) != row[7]:
+            raise DamagedRecord(
+                f"{self.url}: the stored text of `{row[0]}` revision {row[1]} is not the text registered "
+                "(its SHA-256 differs): it was changed behind procflow's back"
+            )
+        return stored
 
     # --- instances -------------------------------------------------------------------------------
 

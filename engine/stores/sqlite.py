@@ -21,6 +21,7 @@ from typing import Any
 from engine.errors import StoreError
 from engine.stores import migrations
 from engine.stores.base import DEFAULT_LEASE, Damaged, DueDeadline
+from engine.stores.integrity import source_digest
 from engine.stores.sql import Params, Row, SqlStore, Transaction
 
 BUSY_TIMEOUT = datetime.timedelta(seconds=30)
@@ -47,6 +48,7 @@ class SQLiteStore(SqlStore):
                 f"PRAGMA busy_timeout={int(BUSY_TIMEOUT.total_seconds() * 1000)}",
             ):
                 self._connection.execute(pragma)
+            self._connection.create_function("procflow_sha256", 1, source_digest, deterministic=True)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.url}: cannot open the SQLite file {str(path)!r}: {exc}") from exc
         try:
