@@ -395,8 +395,8 @@ class Workflows:
         runtime.verify(instance)
 
     def _damaged_definitions(self, runtimes: dict[tuple[str, str], Runtime]) -> list[str]:
-        """What is wrong with each stored definition: unreadable, its text changed, declaring another process or version, or
-        revisions of a process not numbered 1, 2, 3..."""
+        """What is wrong with each stored definition: unreadable, its text changed, declaring another
+        process or version, or revisions of a process not numbered 1, 2, 3..."""
         try:
             stored = self.store.definitions()
         except DamagedRecord as damage:
