@@ -12,8 +12,9 @@ import json
 
 import pytest
 from conftest import FIXTURE, mutate, position
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_runtime_properties import machine_for
 
 from engine import (
     Actor,
@@ -61,12 +62,12 @@ SET = (
 def text_with(clock: dict[str, str] | None = None, *edits: tuple[str, str]) -> str:
     """The test fixture with data fields for the limits, and a clock ``handling`` (quote → done) whose
     points are ``clock``."""
-    text = mutate(FIXTURE.read_text(encoding="utf-8"), DATA, PAYLOAD, SET, *edits)
+    text = mutate(FIXTURE.read_text(encoding="utf-8"), DATA, PAYLOAD, SET)
     if clock is not None:
         body = "".join(f"    {k}: {v}\n" for k, v in clock.items())
         head = "\nclocks:\n  handling:\n    zh: 报价\n    en: Quote\n    starts: {enter: [quote]}\n"
         text = mutate(text, ("\nstates:\n", head + "    stops: {enter: [done]}\n" + body + "states:\n"))
-    return text
+    return mutate(text, *edits)
 
 
 def runtime_of(text: str) -> Runtime:
@@ -180,6 +181,37 @@ def test_data_that_gives_no_usable_clock_limit_refuses_the_event_that_starts_it(
     assert words in str(refused.value) and "clock `handling`" in str(refused.value)
     assert "p.yaml:" in str(refused.value)  # where the limit is written
     assert snapshot(instance) == before
+
+
+def test_a_clock_that_starts_with_the_instance_reads_the_initial_data():
+    edit = ("    starts: {enter: [quote]}\n", "    starts: {enter: [apply]}\n")
+    runtime = runtime_of(text_with({"limit": "{hours: data.quantity}"}, edit))
+    instance = runtime.start(CUSTOMER, {"quantity": 5}, at=MONDAY)
+    assert instance.history[0].clocks[0].lengths == (("limit", Duration("5 hours", 5, "hour")),)
+    with pytest.raises(InvalidData, match="clock `handling`: its limit comes from the data"):
+        runtime.start(CUSTOMER, {}, at=MONDAY)
+
+
+def test_a_clock_started_again_works_its_limit_out_again_on_the_data_then():
+    """`restart: false` carries on from the time used, measured against the limit worked out at this start."""
+    edits = (
+        ("    starts: {enter: [quote]}\n", "    starts: {enter: [accept]}\n"),
+        ("    stops: {enter: [done]}\n", "    stops: {leave: [accept]}\n"),
+    )
+    hold = (
+        "        dest: accept\n      - trigger: remind\n",
+        "        dest: accept\n        set: {quantity: 4}\n      - trigger: remind\n",
+    )
+    runtime = runtime_of(text_with({"limit": "{working_hours: data.quantity}"}, *edits, hold))
+    instance = runtime.start(CUSTOMER, at=MONDAY)
+    runtime.fire(instance, "submit", CUSTOMER, {"in_warranty": True, "model": "X", "quantity": 1}, at=MONDAY)
+    runtime.fire(instance, "hold", CLERK, at=MONDAY + dt.timedelta(minutes=30))  # stopped after 30 minutes
+    runtime.fire(instance, "customer_replied", CUSTOMER, at=MONDAY + dt.timedelta(hours=1))
+    starts = [m for e in instance.history for m in e.clocks if m.event == "started"]
+    assert [m.lengths[0][1].amount for m in starts] == [1, 4]
+    report = runtime.clocks(instance, MONDAY + dt.timedelta(hours=1))[0]
+    assert report.elapsed == dt.timedelta(minutes=30) and report.remaining == dt.timedelta(hours=3, minutes=30)
+    runtime.verify(instance)
 
 
 @pytest.mark.parametrize(
@@ -343,3 +375,23 @@ def test_the_chart_shows_the_loop_limit_expression():
     assert ("Remind the customer", "after data.max_reminders attempts") in labels
     notes = [label.note or "" for edge in diagram.edges for label in edge.labels if label.text == "Remind the customer"]
     assert any("≤(data.max_reminders)×" in note for note in notes), notes
+
+
+# --- random events ----------------------------------------------------------------------------------------------
+
+
+def test_random_events_keep_every_promise_with_limits_from_the_data():
+    """The properties every shipped procedure keeps (a refused event changes nothing, replay gives the
+    instance exactly), on a definition whose clock and loops take their limits from the data."""
+    clock = {
+        "limit": "{working_hours: data.quantity * 2}",
+        "warning": "{working_hours: data.quantity}",
+        "ceiling": "{working_days: data.max_reminders}",
+    }
+    step = ("    time_limit: 1w\n", "    time_limit: 1w\n    limit: {times: data.max_reminders, then: withdrawn}\n")
+    remind = (REMIND[0], REMIND[1].replace("TIMES", "data.factor"))
+    machine = machine_for(runtime_of(text_with(clock, step, remind)))
+    machine.TestCase.settings = settings(
+        max_examples=25, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    machine.TestCase().runTest()
