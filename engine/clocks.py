@@ -171,7 +171,8 @@ def marks_for_event(
             elif not waiting and run.paused:
                 events.append("resumed")
         for event in events:
-            computed = lengths(clock) if lengths is not None and clock.from_data and "started" in event else ()
+            starting = event in ("started", "restarted") and clock.from_data
+            computed = lengths(clock) if lengths is not None and starting else ()
             mark = ClockMark(clock.id, event, lengths=computed)
             run.apply(mark, at)
             marks.append(mark)

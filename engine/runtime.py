@@ -79,7 +79,7 @@ from engine.model import (
     Text,
     Transition,
 )
-from engine.timing import data_duration, due_from_data, due_time
+from engine.timing import data_duration, due_from_data, due_time, shown_amount, whole_number
 
 CLOCK_ACTOR = "procflow:clock"
 """The actor recorded on events the engine fires itself when a deadline passes."""
@@ -648,15 +648,13 @@ class Runtime:
             value = self.compiled.loop_limits[limit.path].evaluate({"data": data, NOW: moment})
         except ExpressionEvaluationError as exc:
             raise InvalidData(f"{written}, but `{limit.times_from}` could not be evaluated: {exc}") from None
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            shown = "nothing (null)" if value is None else repr(value) if isinstance(value, (int, float)) else None
+        times = whole_number(value, 1)
+        if times is None:
             raise InvalidData(
-                f"{written}, but `{limit.times_from}` gives {shown or 'no number'}; "
+                f"{written}, but `{limit.times_from}` gives {shown_amount(value)}; "
                 "it must give a whole number, 1 or more"
             )
-        return value
+        return times
 
     def _check_and_apply(
         self,
@@ -706,8 +704,9 @@ class Runtime:
             dest = attempt.redirect
         dest = self._through_decisions(dest, attempt, trigger)
         limited = self.process.states[dest].limit
-        times = 0 if limited is None else self.limit_times(limited, instance.data, moment, f"step `{dest}`")
-        if limited is not None and dest != instance.state and _times_entered(instance, dest) >= times:
+        entering = limited is not None and dest != instance.state
+        times = self.limit_times(limited, instance.data, moment, f"step `{dest}`") if limited and entering else 0
+        if limited is not None and entering and _times_entered(instance, dest) >= times:
             if limited.then is None:
                 raise LimitReached(_state_limit_message(dest, limited, times), times=times, limit=dest)
             attempt.redirect, attempt.branches = limited.then, []  # the entry records where it went instead
@@ -1126,7 +1125,6 @@ class _Attempt:
     """One event being checked: the ``Gate`` the compiled machine consults for each candidate."""
 
     __slots__ = (
-        "limit_times",
         "instance",
         "actor",
         "payload",
@@ -1146,6 +1144,7 @@ class _Attempt:
         "parts_open",
         "signatures",
         "given",
+        "limit_times",
     )
 
     def __init__(

@@ -224,19 +224,32 @@ def data_duration(limit: DataLimit, value: object, calendar: Calendar, where: st
     hours), ``value`` being what the limit's expression gave; ``InvalidData`` (naming ``where``) when it is
     missing, not a whole number 0 or more, or longer than a time limit may be (``limit_problem``)."""
     assert limit.unit is not None, "an `at` limit names a moment, not an amount"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DATA_AMOUNT:
-        shown = "nothing (null)" if value is None else repr(value) if isinstance(value, (int, float)) else "no number"
+    amount = whole_number(value, 0)
+    if amount is None or amount > MAX_DATA_AMOUNT:
         raise InvalidData(
             f"{where}: `{limit.expression}` must give a whole number of {'working ' if limit.working else ''}"
-            f"{limit.unit}s, 0 or more, but gives {shown}"
+            f"{limit.unit}s, 0 or more, but gives {shown_amount(value)}"
         )
-    duration = amount_duration(value, limit.unit, limit.working)
+    duration = amount_duration(amount, limit.unit, limit.working)
     problem = limit_problem(duration, calendar)
     if problem is not None:
         raise InvalidData(f"{where}: {problem}")
     return duration
+
+
+def whole_number(value: object, least: int) -> int | None:
+    """What an amount computed from the data comes to, if it is a whole number ``least`` or more (``2.0``
+    counts as 2; ``true`` is no number); ``None`` otherwise."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        return None
+    return value
+
+
+def shown_amount(value: object) -> str:
+    """A value that should have been an amount, as a refusal says it: ``2.5``, ``nothing (null)``."""
+    return "nothing (null)" if value is None else repr(value) if isinstance(value, (int, float)) else "no number"
 
 
 def amount_duration(amount: int, unit: TimeUnit, working: bool) -> Duration:
