@@ -14,6 +14,7 @@ from typing import Any
 
 import networkx as nx
 
+from engine.clocks import order_problems
 from engine.errors import ExpressionError, ExpressionSyntaxError, Problem, Severity
 from engine.expressions import MAX_NUMBER, NOW, compile_expression
 from engine.fragments import date_fields, resolve_pointer
@@ -35,7 +36,7 @@ from engine.model import (
 )
 from engine.schema import did_you_mean, zero_time_limit
 from engine.source import DocumentPath
-from engine.timing import limit_length, limit_problem
+from engine.timing import limit_problem
 
 Check = Callable[[Process, "nx.DiGraph[str]"], Iterator[Problem]]
 
@@ -317,23 +318,29 @@ def check_data_time_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator
     """A time limit from the data reads fields that exist; ``at`` reads a field declared as a date."""
     data_fields = _properties(process, process.data_schema)
     dates = date_fields(process.document, process.data_schema, "data")
+    limits: list[tuple[str, DataLimit | None]] = []
     for state in process.states.values():
-        limits = [state.time_limit_from] + [d.after_from for d in state.deadlines if _written_limit(process, d)]
-        for limit in limits:
-            if limit is None:
-                continue
-            forms = [key for key in ("at", *_LIMIT_KEYS.values()) if _written(process, limit.path + (key,))]
-            if len(forms) > 1 or (limit.unit is not None and _written(process, limit.path + ("before",))):
-                yield _error(
-                    process,
-                    limit.path,
-                    "time-limit-forms",
-                    f"state `{state.id}`: a time limit from the data is one of `at` (with `before` if needed), "
-                    f"`minutes`, `hours`, `days`, `weeks`, `working_days` or `working_hours`; this one writes "
-                    + ", ".join(f"`{key}`" for key in [*forms, *(["before"] if limit.unit is not None else [])]),
-                )
-                continue
-            yield from _data_time_limit(process, state, limit, data_fields, dates)
+        found = [state.time_limit_from] + [d.after_from for d in state.deadlines if _written_limit(process, d)]
+        limits += [(f"state `{state.id}`", limit) for limit in found]
+    for clock in process.clocks.values():
+        limits += [(f"clock `{clock.id}`", limit) for _, limit in clock.from_data]
+    for owner, limit in limits:
+        if limit is None:
+            continue
+        forms = [key for key in ("at", *_LIMIT_KEYS.values()) if _written(process, limit.path + (key,))]
+        before = limit.unit is not None and _written(process, limit.path + ("before",))
+        if len(forms) > 1 or before:
+            first = "" if owner.startswith("clock") else "`at` (with `before` if needed), "
+            yield _error(
+                process,
+                limit.path,
+                "time-limit-forms",
+                f"{owner}: a time limit from the data is one of {first}"
+                f"`minutes`, `hours`, `days`, `weeks`, `working_days` or `working_hours`; this one writes "
+                + ", ".join(f"`{key}`" for key in [*forms, *(["before"] if before else [])]),
+            )
+            continue
+        yield from _data_time_limit(process, owner, limit, data_fields, dates)
 
 
 def _written_limit(process: Process, deadline: Deadline) -> bool:
@@ -342,7 +349,7 @@ def _written_limit(process: Process, deadline: Deadline) -> bool:
 
 def _data_time_limit(
     process: Process,
-    state: State,
+    owner: str,
     limit: DataLimit,
     data_fields: Mapping[str, Any] | None,
     dates: Mapping[tuple[str, ...], str],
@@ -361,7 +368,7 @@ def _data_time_limit(
             process,
             path,
             "not-a-date",
-            f"state `{state.id}`: the time limit is due at `{shown}`, which is not declared as a date; "
+            f"{owner}: the time limit is due at `{shown}`, which is not declared as a date; "
             "give it `format: date` (a day) or `format: date-time` (a moment) in the data schema",
         )
     elif limit.unit is not None and len(chain) == 2:
@@ -371,7 +378,7 @@ def _data_time_limit(
                 process,
                 path,
                 "not-a-number",
-                f"state `{state.id}`: the time limit counts `{shown}` {key.replace('_', ' ')}, but that field is "
+                f"{owner}: the time limit counts `{shown}` {key.replace('_', ' ')}, but that field is "
                 f"declared as {' or '.join(sorted(kinds))}, not a number",
             )
 
@@ -1012,16 +1019,41 @@ def check_unbound_records(process: Process, graph: nx.DiGraph[str]) -> Iterator[
 
 
 def check_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
-    """A limit's ``then`` names a declared state that is not where the event would go anyway."""
+    """A limit's ``then`` names a declared state that is not where the event would go anyway; a ``times``
+    from the data reads declared fields (a plain field is declared a number)."""
+    data_fields = _properties(process, process.data_schema)
     for state in process.states.values():
         if state.limit is not None:
             yield from _limit_then(process, state.limit, state.id, f"step `{state.id}`", "the step itself")
+            yield from _limit_times(process, state.limit, f"step `{state.id}`", data_fields)
     for transition in process.transitions:
         if transition.limit is not None:
             where = f"transition `{transition.trigger}`"
             yield from _limit_then(
                 process, transition.limit, transition.dest, where, f"`{transition.dest}`, where it leads anyway"
             )
+            yield from _limit_times(process, transition.limit, where, data_fields)
+
+
+def _limit_times(process: Process, limit: Limit, what: str, data_fields: Mapping[str, Any] | None) -> Iterator[Problem]:
+    if limit.times_from is None:
+        return
+    path = limit.path + ("times",)
+    problems = list(_expression(process, path, limit.times_from, ("data",), {"data": data_fields}))
+    yield from problems
+    plain = _PLAIN_DATA_PATH.match(limit.times_from)
+    if problems or plain is None or data_fields is None:
+        return
+    field = plain.group(1)[1:]
+    kinds = _types(data_fields.get(field)) if "." not in field else set()
+    if kinds and not kinds & {"integer", "number"}:
+        yield _error(
+            process,
+            path,
+            "not-a-number",
+            f"{what}: its limit counts `data.{field}` times, but that field is declared as "
+            f"{' or '.join(sorted(kinds))}, not a whole number; declare it `type: integer, minimum: 1`",
+        )
 
 
 def _limit_then(process: Process, limit: Limit, pointless: str, what: str, said: str) -> Iterator[Problem]:
@@ -1206,6 +1238,8 @@ def check_clock_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Pro
         lengths = {}
         for name, (duration, _) in clock.thresholds.items():
             path = clock.path + (name,)
+            if isinstance(duration, DataLimit):
+                continue  # known when the clock starts: the runtime checks it then
             if duration is None:
                 text = _get_text(process, path) or ""
                 yield _error(process, path, "zero-time-limit", zero_time_limit(text))
@@ -1215,19 +1249,8 @@ def check_clock_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Pro
                 yield _error(process, path, "limit-too-long", f"clock `{clock.id}`: {problem}")
                 continue
             lengths[name] = duration
-        limit = lengths.get("limit")
-        for name, wrong in (("warning", "before"), ("ceiling", "after")):
-            other = lengths.get(name)
-            if limit is None or other is None or other.working != limit.working:
-                continue  # working and elapsed time are not compared: the calendar decides
-            shorter = limit_length(other, process.calendar) < limit_length(limit, process.calendar)
-            if shorter != (name == "warning"):
-                yield _error(
-                    process,
-                    clock.path + (name,),
-                    "clock-order",
-                    f"clock `{clock.id}`: its {name} `{other.text}` must come {wrong} its limit `{limit.text}`",
-                )
+        for name, problem in order_problems(clock, lengths, process.calendar):
+            yield _error(process, clock.path + (name,), "clock-order", problem)
 
 
 def check_clock_paths(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:

@@ -45,6 +45,8 @@ from typing import Any
 
 from engine.errors import InstanceFormatError
 from engine.inputs import check_name, json_copy
+from engine.model import CLOCK_THRESHOLDS, Duration, TimeUnit
+from engine.timing import amount_duration
 
 FORMAT = "procflow-instance/1"
 
@@ -81,6 +83,10 @@ class ClockMark:
     clock: str
     event: str
     notify: tuple[str, ...] = ()
+    lengths: tuple[tuple[str, Duration], ...] = ()
+    """On a ``started`` or ``restarted`` mark: the running time of each point of the clock taken from the
+    data (``limit: {hours: data.quantity * 2}``), worked out then. It holds until the clock starts again, so a
+    later change of the data does not move a running promise, and replay reads it from here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +319,16 @@ def deadline_to_json(deadline: OpenDeadline) -> dict[str, Any]:
 def entry_to_json(entry: Entry) -> dict[str, Any]:
     document = _entry_json(entry)
     if entry.clocks:  # written only when there are some, so entries from before clocks read the same
-        document["clocks"] = [{"clock": m.clock, "event": m.event, "notify": list(m.notify)} for m in entry.clocks]
+        document["clocks"] = [_mark_json(m) for m in entry.clocks]
+    return document
+
+
+def _mark_json(mark: ClockMark) -> dict[str, Any]:
+    document: dict[str, Any] = {"clock": mark.clock, "event": mark.event, "notify": list(mark.notify)}
+    if mark.lengths:  # written only when there are some, so marks from before read the same
+        document["lengths"] = {
+            name: {"amount": d.amount, "unit": d.unit, "working": d.working} for name, d in mark.lengths
+        }
     return document
 
 
@@ -497,6 +512,7 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
                 clock=_text(mark.get("clock"), f"{where}.clocks[{i}].clock"),
                 event=event,
                 notify=tuple(_name(r, f"{where}.clocks[{i}].notify") for r in notify),
+                lengths=_lengths(mark.get("lengths", {}), f"{where}.clocks[{i}].lengths"),
             )
         )
     trigger, source, key = doc.get("trigger"), doc.get("source"), doc.get("key")
@@ -527,6 +543,28 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         part=part,
         item=item,
     )
+
+
+_LENGTH_UNITS: tuple[TimeUnit, ...] = ("minute", "hour", "day", "week")
+
+
+def _lengths(value: Any, where: str) -> tuple[tuple[str, Duration], ...]:
+    lengths = []
+    for name, raw in _mapping(value, where).items():
+        if name not in CLOCK_THRESHOLDS:
+            raise InstanceFormatError(f"{where} names `{name}`, not one of {', '.join(CLOCK_THRESHOLDS)}")
+        length = _mapping(raw, f"{where}.{name}")
+        unit, working = length.get("unit"), length.get("working", False)
+        if unit not in _LENGTH_UNITS or not isinstance(working, bool):
+            raise InstanceFormatError(
+                f"{where}.{name} must have a `unit` of {', '.join(_LENGTH_UNITS)} and `working` true or false, "
+                f"got {dict(length)!r}"
+            )
+        amount = _integer(length.get("amount"), f"{where}.{name}.amount")
+        if amount < 0:
+            raise InstanceFormatError(f"{where}.{name}.amount must be 0 or more, got {amount}")
+        lengths.append((name, amount_duration(amount, unit, working)))
+    return tuple(lengths)
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:

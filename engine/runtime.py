@@ -66,7 +66,9 @@ from engine.instances import (
     Signature,
 )
 from engine.model import (
+    Clock,
     DataLimit,
+    Duration,
     FrozenJson,
     Limit,
     Part,
@@ -77,7 +79,7 @@ from engine.model import (
     Text,
     Transition,
 )
-from engine.timing import due_from_data, due_time
+from engine.timing import data_duration, due_from_data, due_time, shown_amount, whole_number
 
 CLOCK_ACTOR = "procflow:clock"
 """The actor recorded on events the engine fires itself when a deadline passes."""
@@ -127,6 +129,18 @@ class Actor:
         for role in held:
             check_name(role, f"a role of actor `{id}`")
         object.__setattr__(self, "roles", held)
+
+
+@dataclass(frozen=True)
+class LimitLeft:
+    """A loop limit as it stands for an instance: how many times it allows (worked out now when it comes
+    from the data) and how many are left; both ``None`` when the data gives no usable number, and
+    ``problem`` says why (an event it binds is refused then)."""
+
+    limit: Limit
+    times: int | None
+    left: int | None
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -230,7 +244,8 @@ class Runtime:
                     problems=problems,
                 )
         runs = clock_rules.runs_of(self.process, ())
-        marks = clock_rules.marks_for_event(self.process, runs, moment, None, None, (), start.id)
+        lengths = self._clock_lengths(initial, moment)
+        marks = clock_rules.marks_for_event(self.process, runs, moment, None, None, (), start.id, lengths)
         timed = clock_rules.clock_deadlines(self.process, runs, start.id, moment, (), ())
         entry = Entry(
             at=moment,
@@ -343,14 +358,10 @@ class Runtime:
             if candidate.trigger in engine_fired:
                 continue
             transition = candidate.transition
-            limit = transition.limit
-            remaining = None if limit is None else max(0, limit.times - _times_taken(instance, candidate))
-            entering = self.process.states[transition.dest].limit if transition.dest != instance.state else None
-            if entering is not None:  # the step it leads to may be entered only so often
-                left = max(0, entering.times - _times_entered(instance, transition.dest))
-                if remaining is None or left < remaining:
-                    remaining, limit = left, entering
-            refused_by_limit = remaining == 0 and limit is not None and limit.then is None
+            bound = self.limit_left(instance, candidate, now)
+            limit, remaining = (bound.limit, bound.left) if bound is not None else (None, None)
+            unknown = bound is not None and bound.times is None
+            refused_by_limit = unknown or (remaining == 0 and limit is not None and limit.then is None)
             mine, missing = self._signatures(transition, actor, instance, instance.data, now)
             if missing:
                 continue
@@ -606,6 +617,45 @@ class Runtime:
             refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, trigger
             raise
 
+    def limit_left(self, instance: Instance, candidate: CompiledTransition, at: datetime.datetime) -> LimitLeft | None:
+        """The loop limit that binds a transition of the current state at ``at`` (its own, or that of the
+        step it enters, whichever has fewer left), or ``None`` when neither has one."""
+        transition = candidate.transition
+        entering = self.process.states[transition.dest].limit if transition.dest != instance.state else None
+        found: LimitLeft | None = None
+        bounds = [(transition.limit, f"`{candidate.source}.{candidate.trigger}`", _times_taken(instance, candidate))]
+        if entering is not None:  # the step it leads to may be entered only so often
+            bounds.append((entering, f"step `{transition.dest}`", _times_entered(instance, transition.dest)))
+        for limit, what, used in bounds:
+            if limit is None:
+                continue
+            try:
+                times = self.limit_times(limit, instance.data, at, what)
+            except InvalidData as refusal:
+                return LimitLeft(limit, None, None, str(refusal))
+            left = max(0, times - used)
+            if found is None or found.left is None or left < found.left:
+                found = LimitLeft(limit, times, left)
+        return found
+
+    def limit_times(self, limit: Limit, data: Mapping[str, Any], moment: datetime.datetime, what: str) -> int:
+        """How many times a loop limit allows: as written, or worked out now from ``data``. ``InvalidData``
+        (naming ``what`` and where the limit is written) when the data gives no whole number, 1 or more."""
+        if limit.times is not None:
+            return limit.times
+        written = f"{what}: its limit's `times` comes from the data ({self.process.locate(limit.path + ('times',))})"
+        try:
+            value = self.compiled.loop_limits[limit.path].evaluate({"data": data, NOW: moment})
+        except ExpressionEvaluationError as exc:
+            raise InvalidData(f"{written}, but `{limit.times_from}` could not be evaluated: {exc}") from None
+        times = whole_number(value, 1)
+        if times is None:
+            raise InvalidData(
+                f"{written}, but `{limit.times_from}` gives {shown_amount(value)}; "
+                "it must give a whole number, 1 or more"
+            )
+        return times
+
     def _check_and_apply(
         self,
         instance: Instance,
@@ -646,6 +696,7 @@ class Runtime:
                 instance, self._open_parts(instance, moment, required_only=True)
             )
         attempt.signatures = functools.partial(self._signatures, actor=actor, instance=instance, moment=moment)
+        attempt.limit_times = functools.partial(self.limit_times, data=instance.data, moment=moment)
         dest = self.compiled.fire(instance.state, trigger, attempt)
         if dest is None or attempt.chosen is None:
             raise attempt.refusal()
@@ -653,9 +704,11 @@ class Runtime:
             dest = attempt.redirect
         dest = self._through_decisions(dest, attempt, trigger)
         limited = self.process.states[dest].limit
-        if limited is not None and dest != instance.state and _times_entered(instance, dest) >= limited.times:
+        entering = limited is not None and dest != instance.state
+        times = self.limit_times(limited, instance.data, moment, f"step `{dest}`") if limited and entering else 0
+        if limited is not None and entering and _times_entered(instance, dest) >= times:
             if limited.then is None:
-                raise LimitReached(_state_limit_message(dest, limited), times=limited.times, limit=dest)
+                raise LimitReached(_state_limit_message(dest, limited, times), times=times, limit=dest)
             attempt.redirect, attempt.branches = limited.then, []  # the entry records where it went instead
             dest = self._through_decisions(limited.then, attempt, trigger)
         entered_states = [attempt.first_dest, *(b.dest for b in attempt.branches)]
@@ -671,7 +724,10 @@ class Runtime:
             for mark in marks:
                 runs[mark.clock].apply(mark, moment)
             passed = tuple(b.decision for b in attempt.branches)
-            moved = clock_rules.marks_for_event(self.process, runs, moment, trigger, instance.state, passed, dest)
+            lengths = self._clock_lengths(attempt.data, moment)
+            moved = clock_rules.marks_for_event(
+                self.process, runs, moment, trigger, instance.state, passed, dest, lengths
+            )  # may refuse: a clock's points from the data
             marks += moved
             before = tuple(d for d in instance.deadlines if d != deadline)
             changed = {m.clock for m in moved if m.event in ("started", "restarted", "resumed")}
@@ -996,11 +1052,40 @@ class Runtime:
     ) -> datetime.datetime:
         """When a limit taken from the data ends; ``InvalidData`` when the data does not give one."""
         where = f"state `{state_id}`: its {what} comes from the data"
+        value = self._data_limit_value(limit, data or {}, entered, where)
+        return due_from_data(entered, limit, value, self.process.calendar, where)
+
+    def _data_limit_value(
+        self, limit: DataLimit, data: Mapping[str, Any], moment: datetime.datetime, where: str
+    ) -> object:
         try:
-            value = self.compiled.data_limits[limit.path].evaluate({"data": data or {}, NOW: entered})
+            return self.compiled.data_limits[limit.path].evaluate({"data": data, NOW: moment})
         except ExpressionEvaluationError as exc:
             raise InvalidData(f"{where}, but `{limit.expression}` could not be evaluated: {exc}") from None
-        return due_from_data(entered, limit, value, self.process.calendar, where)
+
+    def _clock_lengths(self, data: Mapping[str, Any], moment: datetime.datetime) -> clock_rules.Lengths:
+        """Works out a starting clock's points taken from the data, on ``data`` at ``moment``. ``InvalidData``
+        when the data gives no usable running time, or one that puts the warning at or after the limit
+        (or the ceiling before it): the event that would start the clock is refused and changes nothing."""
+        calendar = self.process.calendar
+
+        def lengths(clock: Clock) -> tuple[tuple[str, Duration], ...]:
+            worked = []
+            for name, limit in clock.from_data:
+                where = f"clock `{clock.id}`: its {name} comes from the data ({self.process.locate(limit.path)})"
+                value = self._data_limit_value(limit, data, moment, where)
+                worked.append((name, data_duration(limit, value, calendar, where)))
+            every = {n: d for n, (d, _) in clock.thresholds.items() if isinstance(d, Duration)} | dict(worked)
+            wrong = clock_rules.order_problems(clock, every, calendar)
+            if wrong:
+                name, why = wrong[0]
+                raise InvalidData(
+                    f"{why}, as worked out from the data ({self.process.locate(clock.path + (name,))}); "
+                    "the event that would start the clock is refused: correct the data, or the definition"
+                )
+            return tuple(worked)
+
+        return lengths
 
     def _moment(self, at: datetime.datetime | None, instance: Instance | None) -> datetime.datetime:
         moment = check_time(self._clock() if at is None else at, "the event's time")
@@ -1059,6 +1144,7 @@ class _Attempt:
         "parts_open",
         "signatures",
         "given",
+        "limit_times",
     )
 
     def __init__(
@@ -1096,6 +1182,8 @@ class _Attempt:
         """The runtime's account of a transition's signatures, for this actor and instance."""
         self.given: list[SignOff] = []
         """The signatures the chosen transition takes from the actor now."""
+        self.limit_times: Callable[..., int] | None = None
+        """How many times a loop limit allows, worked out on the data as the event finds it."""
 
     @property
     def first_dest(self) -> str:
@@ -1157,10 +1245,16 @@ class _Attempt:
                 )
         limit = candidate.transition.limit
         redirect = None
-        if limit is not None and _times_taken(self.instance, candidate) >= limit.times:
-            if limit.then is None:
-                return self._refuse(3, LimitReached, _limit_message(candidate, limit), (str(limit.times),))
-            redirect = limit.then
+        if limit is not None:
+            assert self.limit_times is not None
+            try:
+                times = self.limit_times(limit, what=f"`{candidate.source}.{candidate.trigger}`")
+            except InvalidData as refusal:
+                return self._refuse(3, InvalidData, str(refusal))
+            if _times_taken(self.instance, candidate) >= times:
+                if limit.then is None:
+                    return self._refuse(3, LimitReached, _limit_message(candidate, limit, times), (str(times),))
+                redirect = limit.then
         data = self.instance.data
         if candidate.assignments:
             data = dict(data)
@@ -1390,23 +1484,29 @@ def _times_entered(instance: Instance, state: str) -> int:
     return count
 
 
-def _state_limit_message(state: str, limit: Limit) -> str:
+def _state_limit_message(state: str, limit: Limit, times: int) -> str:
     return (
-        f"step `{state}` has reached its limit: it may be entered {_times(limit.times)} in an instance "
-        f"(`limit: {{times: {limit.times}}}`) and has been entered {_times(limit.times)} already; "
+        f"step `{state}` has reached its limit: it may be entered {_times(times)} in an instance "
+        f"({_limit_said(limit, times)}) and has been entered {_times(times)} already; "
         "the event that would enter it again is refused"
     )
+
+
+def _limit_said(limit: Limit, times: int) -> str:
+    """The limit as written, and for a ``times`` from the data what it gives now."""
+    written = f"`limit: {{times: {limit.text}}}`"
+    return written if limit.times_from is None else f"{written}, which gives {times} now"
 
 
 def _times(count: int) -> str:
     return "once" if count == 1 else "twice" if count == 2 else f"{count} times"
 
 
-def _limit_message(candidate: CompiledTransition, limit: Limit) -> str:
-    times = "once" if limit.times == 1 else "twice" if limit.times == 2 else f"{limit.times} times"
+def _limit_message(candidate: CompiledTransition, limit: Limit, count: int) -> str:
+    times = _times(count)
     return (
         f"`{candidate.source}.{candidate.trigger}` has reached its limit: it may be taken {times} in an instance "
-        f"(`limit: {{times: {limit.times}}}`) and has been taken {times} already; it is refused from now on"
+        f"({_limit_said(limit, count)}) and has been taken {times} already; it is refused from now on"
     )
 
 

@@ -41,7 +41,7 @@ from engine.errors import (
 from engine.inputs import read_json
 from engine.instances import instance_to_json, record_version_to_json
 from engine.model import Process, thaw_json
-from engine.runtime import Actor, PartStatus
+from engine.runtime import Actor, LimitLeft, PartStatus
 from engine.service import Batch, Workflows
 from engine.stores import Damaged, InstanceSummary, ProcessRef
 from engine.stores.identifiers import shown
@@ -277,8 +277,21 @@ def _show_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextI
         if transition.signoffs:
             signers = (s.role + (f" if {s.when}" if s.when else "") for s in transition.signoffs)
             line += f"   signed as: {', '.join(signers)}"
+        bound = runtime.limit_left(instance, candidate, now)
+        if bound is not None:
+            line += f"   limit: {_limit_words(bound)}"
         stdout.write(line + "\n")
     return EXIT_OK
+
+
+def _limit_words(bound: LimitLeft) -> str:
+    """A loop limit in ``procflow show``: ``1 of 3 left, then → escalate``; from the data, with what it
+    gave (``1 of 3 left (times: data.max_reworks)``), or why it gives nothing usable."""
+    limit = bound.limit
+    if bound.times is None:
+        return f"`times: {limit.times_from}` gives no whole number, 1 or more: the event is refused"
+    said = f"{bound.left} of {bound.times} left" + (f" (times: {limit.times_from})" if limit.times_from else "")
+    return said + (f", then → {limit.then}" if limit.then else ", then refused")
 
 
 def _part_line(status: PartStatus) -> str:
