@@ -8,7 +8,7 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from engine.model import Process, Text
+from engine.model import Process, SourceRef, Text
 from engine.render import Lang
 from engine.render.book_style import CSS
 
@@ -64,6 +64,15 @@ def party(process: Process, key: str, lang: Lang) -> str:
 def record_label(process: Process, key: str, lang: Lang) -> str:
     record = process.records.get(key)
     return texts(record.label, lang, sep=" / ") if record else f"<code>{esc(key)}</code>"
+
+
+def source_cell(process: Process, ref: SourceRef | None, lang: Lang) -> str:
+    """A cited source: its section, and under it the document's title."""
+    if ref is None:
+        return none()
+    document = process.sources.get(ref.document)
+    title = texts(document.title, lang, sep=" / ") if document else esc(ref.document)
+    return f'{esc(ref.section)}<span class="sub">{title}</span>'
 
 
 def html_list(items: Iterable[str]) -> str:

@@ -27,6 +27,7 @@ from engine.model import (
     thaw_json,
 )
 from engine.render import Lang
+from engine.render.book_controls import clock_notifications, clocks_section, limits_section, sub_procedures_section
 from engine.render.book_html import (
     cells,
     codes,
@@ -42,6 +43,7 @@ from engine.render.book_html import (
     pick,
     plain,
     record_label,
+    source_cell,
     table_section,
     texts,
 )
@@ -104,8 +106,11 @@ def index_page(processes: Sequence[Process], lang: Lang) -> str:
 # --- a procedure's page ----------------------------------------------------------------------------
 
 
-def procedure_page(process: Process, svg: str, files: DiagramFiles, lang: Lang) -> str:
-    """The page of one procedure; ``svg`` is Graphviz's output, inlined without its XML prologue."""
+def procedure_page(
+    process: Process, svg: str, files: DiagramFiles, lang: Lang, book: Mapping[str, Process] | None = None
+) -> str:
+    """The page of one procedure; ``svg`` is Graphviz's output, inlined without its XML prologue.
+    ``book``: every procedure of the book by id, so that a step starting another links to its page."""
     sections = [
         _header(process, lang),
         "<main>",
@@ -113,6 +118,9 @@ def procedure_page(process: Process, svg: str, files: DiagramFiles, lang: Lang) 
         _steps_section(process, lang),
         _transitions_section(process, lang),
         *([_parts_section(process, lang)] if any(s.parts for s in process.states.values()) else []),
+        clocks_section(process, lang),
+        limits_section(process, lang),
+        sub_procedures_section(process, lang, book or {}),
         _additions_section(process, lang),
         _notifications_section(process, lang),
         _roles_section(process, lang),
@@ -206,11 +214,7 @@ def _deadline_after(deadline: Deadline) -> str:
 def _source_ref(process: Process, state: State, lang: Lang) -> str:
     if state.addition is not None:
         return f'<a class="addition" href="#additions">{label(_NOT_IN_SOURCE, lang)}</a>'
-    if state.source is None:
-        return none()
-    document = process.sources.get(state.source.document)
-    title = texts(document.title, lang, sep=" / ") if document else esc(state.source.document)
-    return f'{esc(state.source.section)}<span class="sub">{title}</span>'
+    return source_cell(process, state.source, lang)
 
 
 def _transitions_section(process: Process, lang: Lang) -> str:
@@ -292,6 +296,7 @@ def _notifications_section(process: Process, lang: Lang) -> str:
         sources = " ".join(f"<code>{esc(s)}</code>" for s in transition.sources)
         when = f"<code>{esc(transition.trigger)}</code> ({sources} → <code>{esc(transition.dest)}</code>)"
         rows.extend(_notification_row(process, when, n, lang) for n in transition.notify)
+    rows.extend(_notification_row(process, when, n, lang) for when, n in clock_notifications(process, lang))
     title = label(_NOTIFICATIONS, lang)
     if not rows:
         return f'<section id="notifications"><h2>{title}</h2>\n<p>{none()}</p></section>'
@@ -475,8 +480,9 @@ def _sources_section(process: Process, lang: Lang) -> str:
 
 _BOOK_TITLE = Text("流程审计手册", "Procedure audit book")
 _BOOK_INTRO = Text(
-    "每个流程:泳道流程图、步骤、转移、角色、记录及其来源文件。",
-    "Each procedure: its swimlane flowchart, steps, transitions, roles, records and source documents.",
+    "每个流程:泳道流程图、步骤、转移、跨步骤时限、循环次数上限、子流程、角色、记录及其来源文件。",
+    "Each procedure: its swimlane flowchart, steps, transitions, promises across steps, loop limits, "
+    "sub-procedures, roles, records and source documents.",
 )
 _ALL = Text("全部流程", "All procedures")
 _TITLE = Text("标题", "Title")
