@@ -173,3 +173,10 @@ def test_hostile_text_in_clocks_limits_and_sub_procedures_is_shown_as_text() -> 
         assert tables(shown).rows[section][0][cell] == HOSTILE
     clock_told = tables(page(load_process_text(complaint, str(PROCESSES / "complaint.yaml")))).rows["notifications"]
     assert [row[2] for row in clock_told if "first_response" in row[0]] == [HOSTILE]
+
+
+def test_the_steps_table_marks_a_step_that_starts_a_procedure_or_is_limited() -> None:
+    intake = tables(page(load_process(SUBPROCESS / "intake.yaml"), "en")).rows["steps"]
+    assert [row[1] for row in intake] == ["start", "task starts workshop_repair", "task", "end"]
+    visits = tables(page(load_process(LOOPS / "visits.yaml"), "en")).rows["steps"]
+    assert {row[0]: row[1] for row in visits}["visit"] == "task At most 2×"

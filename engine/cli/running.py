@@ -173,10 +173,18 @@ def _simulate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     for process_id, child in coverage.children.items():
         stdout.write(
             f"  sub-procedure `{process_id}` ({children[process_id].file}): started {child.walks} times, "
-            f"{child.finished} reached a final state, {child.stuck} got stuck\n"
+            f"{child.finished} reached a final state, {child.stuck} got stuck"
+            + _unfinished(child.walks - child.finished - child.stuck)
+            + "\n"
         )
         stdout.writelines(_coverage_lines(child, "    ", looked_in))
     return EXIT_OK
+
+
+def _unfinished(count: int) -> str:
+    if not count:
+        return ""
+    return f", {count} left unfinished (the step moved on without it, or it ran past --max-steps)"
 
 
 def _children(process: Process, paths: list[str | Path]) -> dict[str, Process]:

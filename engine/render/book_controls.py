@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from engine.model import CLOCK_THRESHOLDS, Clock, ClockAction, ClockPoint, Duration, Limit, Notification, Process, Text
+from engine.model import (
+    CLOCK_THRESHOLDS,
+    Clock,
+    ClockAction,
+    ClockPoint,
+    Duration,
+    Limit,
+    Notification,
+    Process,
+    State,
+    Text,
+)
 from engine.render import Lang
 from engine.render.book_html import (
     cells,
@@ -212,6 +223,23 @@ def _end(process: Process, step: str, child: Process | None, final: str, trigger
     return line
 
 
+# --- marks in the steps table ----------------------------------------------------------------------
+
+
+def step_marks(state: State, lang: Lang) -> str:
+    """Under a step's kind: that it starts another procedure, or is limited in how often it is entered,
+    each linked to its row below."""
+    marks = ""
+    if state.starts is not None:
+        marks += (
+            f'<span class="sub"><a href="#starts-{esc(state.id)}">{label(_STARTS_MARK, lang)}</a> '
+            f"{ident(state.starts.process)}</span>"
+        )
+    if state.limit is not None:
+        marks += f'<span class="sub"><a href="#limits">{label(_AT_MOST, lang)}</a> {state.limit.times}×</span>'
+    return marks
+
+
 # --- small pieces ----------------------------------------------------------------------------------
 
 
@@ -259,6 +287,7 @@ _SUB_PROCEDURES = Text("子流程", "Sub-procedures")
 _NO_SUB_PROCEDURES = Text("无:没有步骤启动其他流程。", "None: no step starts another procedure.")
 _STEP = Text("步骤", "Step")
 _STARTS_PROCEDURE = Text("启动的流程", "Starts the procedure")
+_STARTS_MARK = Text("启动子流程", "starts")
 _NOT_IN_BOOK = Text("不在本手册中", "not in this book")
 _STARTED_AS = Text("以何角色启动", "Started as")
 _ITS_START_ROLE = Text("其开始步骤的角色", "the role of its start step")

@@ -27,7 +27,13 @@ from engine.model import (
     thaw_json,
 )
 from engine.render import Lang
-from engine.render.book_controls import clock_notifications, clocks_section, limits_section, sub_procedures_section
+from engine.render.book_controls import (
+    clock_notifications,
+    clocks_section,
+    limits_section,
+    step_marks,
+    sub_procedures_section,
+)
 from engine.render.book_html import (
     cells,
     codes,
@@ -187,7 +193,8 @@ def _step_row(process: Process, state: State, lang: Lang) -> str:
     records = html_list(record_label(process, r, lang) for r in written) if written else none()
     source = _source_ref(process, state, lang)
     return (
-        f'<tr id="step-{esc(state.id)}"><td><code>{esc(state.id)}</code></td><td>{label(_KINDS[state.kind], lang)}</td>'
+        f'<tr id="step-{esc(state.id)}"><td><code>{esc(state.id)}</code></td>'
+        f"<td>{label(_KINDS[state.kind], lang)}{step_marks(state, lang)}</td>"
         f"{labels}<td>{role}</td><td>{_time_limit(state)}</td><td>{records}</td><td>{source}</td></tr>"
     )
 
