@@ -91,6 +91,29 @@ def definition_files(paths: Iterable[str | Path], *, recursive: bool = False) ->
     return found
 
 
+def started_definitions(process: Process, paths: Iterable[str | Path]) -> dict[str, Process]:
+    """The definitions of the procedures ``process``'s steps start (``starts``), and of those they
+    start in turn, found by id among the definition files at ``paths`` (files, or folders of them; the
+    first file with an id wins). Files that do not load are passed over: an id found in none of the
+    others is left out, for the caller to say so."""
+    wanted = [s.starts.process for s in process.states.values() if s.starts is not None]
+    if not wanted:
+        return {}
+    known: dict[str, Process] = {}
+    for file in definition_files(paths):
+        found = validate_file(file).process
+        if found is not None:
+            known.setdefault(found.id, found)
+    result: dict[str, Process] = {}
+    while wanted:
+        name = wanted.pop()
+        if name in result or name not in known:
+            continue
+        result[name] = child = known[name]
+        wanted.extend(s.starts.process for s in child.states.values() if s.starts is not None)
+    return result
+
+
 def validate_document(document: LocatedDocument) -> ValidationReport:
     """Every problem in a loaded process definition and, when it has no errors, its model."""
     shape_problems = schema_problems(document)

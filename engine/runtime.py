@@ -438,9 +438,12 @@ class Runtime:
         moment = self._clock() if at is None else _aware(at)
         return clock_rules.report(self.process, instance.history, instance.deadlines, moment)
 
-    def advance(self, instance: Instance, at: datetime.datetime | None = None) -> Advanced:
+    def advance(
+        self, instance: Instance, at: datetime.datetime | None = None, *, spawn: Spawn | None = None
+    ) -> Advanced:
         """Fire every deadline that is due at ``at`` (default: now), earliest first, each at its own due
-        time. A deadline whose transition is refused stays open and is reported."""
+        time. A deadline whose transition is refused stays open and is reported. ``spawn`` starts the
+        child of a step a deadline leads into, as for ``fire``."""
         self._check_belongs(instance)
         now = self._clock() if at is None else _aware(at)
         fired: list[Entry] = []
@@ -454,7 +457,7 @@ class Runtime:
             deadline = min(due, key=lambda d: d.due)
             moment = max(deadline.due, instance.history[-1].at)
             try:
-                fired.append(self._fire_open(instance, deadline, moment))
+                fired.append(self._fire_open(instance, deadline, moment, spawn))
             except EventRefused as refusal:
                 refused.append((deadline, refusal))
         return Advanced(tuple(fired), tuple(refused))
