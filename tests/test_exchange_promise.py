@@ -194,6 +194,8 @@ def test_an_exchange_approved_in_time_still_needs_the_piece_unworn_with_its_pape
             "packing_instructions": "原包装",
         },
     )
+    (told,) = case.instance.history[-1].notifications  # 3. 批准退换货: the customer is told how to send it back
+    assert told.roles == ("customer",) and "深圳市罗湖区水贝 售后中心" in told.zh
     case.fire("collect", LOGISTICS, applied + dt.timedelta(days=1), PARCEL)
     worn = {**INTACT, **PAPERS, "unworn": False}
     case.refused("pass", INSPECTOR, applied + dt.timedelta(days=2), worn, "payload.unworn")
