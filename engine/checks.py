@@ -629,13 +629,17 @@ def check_unused(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     used_roles |= {r for t in process.transitions for r in t.roles}
     used_roles |= {s.role for t in process.transitions for s in t.signoffs}
     used_roles |= {r for s in process.states.values() for p in s.parts for r in p.roles}
+    # A role that is only told of something (the service manager hears of every car that comes in) is used.
+    told = [n for s in process.states.values() for n in s.notify] + [n for t in process.transitions for n in t.notify]
+    used_roles |= {r for n in told for r in n.roles}
+    used_roles |= {r for c in process.clocks.values() for _, action in c.thresholds.values() for r in action.notify}
     for role in process.roles.values():
         if role.id not in used_roles:
             yield _warning(
                 process,
                 role.path,
                 "unused-role",
-                f"role `{role.id}` is declared but no step, transition or sign-off uses it",
+                f"role `{role.id}` is declared but no step, transition, sign-off or notification uses it",
             )
     produced = {r for s in process.states.values() for r in s.records_written}
     for record in process.records.values():
