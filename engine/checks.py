@@ -131,6 +131,34 @@ def check_role_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[
                     process, signoff.path + ("not_actor_of", index), state_id, process.states, "state"
                 )
 
+    for index, role_id in enumerate(process.administrators):
+        yield from _reference(process, ("administrators", index), role_id, process.roles, "role")
+
+
+def check_cancellations(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """A transition that cancels the case ends it, and says why: its `dest` is a final state and its
+    form requires a `reason`."""
+    for transition in process.transitions:
+        if not transition.cancels:
+            continue
+        dest = process.states.get(transition.dest)
+        if dest is not None and dest.kind is not StateKind.FINAL:
+            yield _error(
+                process,
+                transition.path + ("dest",),
+                "cancel-not-final",
+                f"transition `{transition.trigger}` cancels the case, so it must end it: `{transition.dest}` is not "
+                "a final state; lead it to one (e.g. `withdrawn`, with `type: final`)",
+            )
+        if "reason" not in _required(process, transition.payload_schema):
+            yield _error(
+                process,
+                transition.path + (("payload",) if _written(process, transition.path + ("payload",)) else ()),
+                "cancel-without-reason",
+                f"transition `{transition.trigger}` cancels the case, so its form must require a `reason`: "
+                "add `payload: {type: object, required: [reason], properties: {reason: {type: string, minLength: 1}}}`",
+            )
+
 
 def check_source_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     owners: list[State | Record] = [*process.states.values(), *process.records.values()]
@@ -633,13 +661,15 @@ def check_unused(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     told = [n for s in process.states.values() for n in s.notify] + [n for t in process.transitions for n in t.notify]
     used_roles |= {r for n in told for r in n.roles}
     used_roles |= {r for c in process.clocks.values() for _, action in c.thresholds.values() for r in action.notify}
+    used_roles |= set(process.administrators)
     for role in process.roles.values():
         if role.id not in used_roles:
             yield _warning(
                 process,
                 role.path,
                 "unused-role",
-                f"role `{role.id}` is declared but no step, transition, sign-off or notification uses it",
+                f"role `{role.id}` is declared but no step, transition, sign-off, notification or `administrators` "
+                "uses it",
             )
     produced = {r for s in process.states.values() for r in s.records_written}
     for record in process.records.values():
@@ -978,6 +1008,7 @@ def _graph_without(process: Process, record: str) -> nx.DiGraph[str]:
         for transition in state.transitions:
             if (
                 transition.dest in process.states
+                and not transition.cancels  # a cancellation needs no record where it ends
                 and not any(b.record == record and not b.amend for b in transition.produces)
                 and not (made_here and transition.dest != state.id)
             ):
@@ -1468,6 +1499,7 @@ CHECKS: tuple[Check, ...] = (
     check_single_start,
     check_state_references,
     check_role_references,
+    check_cancellations,
     check_source_references,
     check_zero_time_limits,
     check_deadlines,

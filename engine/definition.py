@@ -98,6 +98,7 @@ def build_process(document: LocatedDocument) -> Process:
         content_hash=content_hash(data),
         source_map=document.source_map,
         clocks=_frozen({k: builder.clock(k, v) for k, v in data.get("clocks", {}).items()}),
+        administrators=tuple(data.get("administrators", ())),
     )
 
 
@@ -230,6 +231,7 @@ class _StateBuilder:
             ),
             requires=self.required_records(raw.get("requires")),
             limit=_limit(raw["limit"], path + ("limit",)) if "limit" in raw else None,
+            cancels=raw.get("cancels", False),
         )
 
     def shared_transition(self, raw: Mapping[str, Any], path: DocumentPath, states: Mapping[str, Any]) -> Transition:

@@ -278,6 +278,13 @@ class PartAlreadyDone(EventRefused):
     code = "part-done"
 
 
+class MoveRefused(EventRefused):
+    """An administrator's move that cannot be made: to a step that does not exist, a decision, the
+    step the case is already in, or a step that starts another procedure; or with no reason given."""
+
+    code = "move-refused"
+
+
 class ReplayMismatch(ProcflowError):
     """Replaying a history against its definition does not give the recorded state, data or deadlines."""
 

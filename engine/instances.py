@@ -178,6 +178,10 @@ class Entry:
     """What happened to the process's clocks with this entry. An entry with clocks but no trigger (and a
     ``source``) is a clock's warning or breach on its own, recorded by the engine at that moment."""
 
+    correction: str | None = None
+    """An administrator moved the case to ``dest`` by hand (``Runtime.move``): the reason they gave.
+    Such an entry has no trigger."""
+
     part: str | None = None
     """The part of its step this event did (its trigger is the part's id); ``None`` for any other event."""
     item: str | None = None
@@ -354,6 +358,7 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
         )
         | ({"part": {"id": entry.part, "item": entry.item}} if entry.part is not None else {})
         | ({"limit_reached": True} if entry.limit_reached else {})
+        | ({"correction": {"reason": entry.correction}} if entry.correction is not None else {})
         | {name: _link_to_json(link) for name, link in _links(entry) if link is not None}
     )
 
@@ -521,6 +526,11 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         done = _mapping(doc["part"], f"{where}.part")
         part = _text(done.get("id"), f"{where}.part.id")
         item = None if done.get("item") is None else _string(done.get("item"), f"{where}.part.item")
+    correction = None
+    if "correction" in doc:
+        correction = _string(
+            _mapping(doc["correction"], f"{where}.correction").get("reason"), f"{where}.correction.reason"
+        )
     return Entry(
         at=_time(doc.get("at"), f"{where}.at"),
         actor=_name(doc.get("actor"), f"{where}.actor"),
@@ -542,6 +552,7 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         clocks=tuple(clocks),
         part=part,
         item=item,
+        correction=correction,
     )
 
 

@@ -294,6 +294,8 @@ class Transition:
     """Records that must exist before it fires (``requires: all`` lists every declared record)."""
     limit: Limit | None = None
     """How many times it may be taken, and what the attempt after the last does."""
+    cancels: bool = False
+    """It cancels the case: taken whatever the step's open parts and the records its final state requires."""
 
 
 @dataclass(frozen=True)
@@ -493,6 +495,8 @@ class Process:
     source_map: SourceMap = field(repr=False, compare=False)
     clocks: Mapping[str, Clock] = field(default_factory=lambda: MappingProxyType({}))
     """Promises across steps, in the order the file lists them."""
+    administrators: tuple[str, ...] = ()
+    """Roles that may move a case to another step by hand, with a reason (``Runtime.move``)."""
 
     @property
     def file(self) -> str:

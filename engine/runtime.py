@@ -44,6 +44,7 @@ from engine.errors import (
     LimitReached,
     MissingRecord,
     MissingSignature,
+    MoveRefused,
     PartAlreadyDone,
     PartsOpen,
     PermissionDenied,
@@ -52,7 +53,7 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.expressions import NOW, to_json
-from engine.inputs import check_name, check_time, json_copy, json_object
+from engine.inputs import check_name, check_note, check_time, json_copy, json_object
 from engine.instances import (
     BranchTaken,
     ClockMark,
@@ -75,10 +76,12 @@ from engine.model import (
     Process,
     RecordBinding,
     SignOff,
+    StateKind,
     SubProcess,
     Text,
     Transition,
 )
+from engine.schema import did_you_mean
 from engine.timing import data_duration, due_from_data, due_time, shown_amount, whole_number
 
 CLOCK_ACTOR = "procflow:clock"
@@ -86,6 +89,10 @@ CLOCK_ACTOR = "procflow:clock"
 
 CHILD_ACTOR = "procflow:sub-process"
 """The actor recorded on events the engine fires itself when a child procedure ends."""
+
+
+MAX_REASON_LENGTH = 2_000
+"""The longest reason a move by hand may give: a sentence or a paragraph, not a document."""
 
 
 @dataclass(frozen=True)
@@ -324,6 +331,97 @@ class Runtime:
             instance, trigger, _CHILD, payload, moment, None, deadline=None, spawn=spawn, child_ended=child
         )
 
+    def move(
+        self,
+        instance: Instance,
+        to: str,
+        actor: Actor,
+        reason: str,
+        *,
+        at: datetime.datetime | None = None,
+    ) -> Entry:
+        """An administrator's correction: put the case in step ``to`` whatever its transitions, parts
+        and records say, giving the reason; recorded in the history (``correction``) and replayed like
+        any event. The new step's time limits start, clocks that start or stop on entering or leaving
+        steps do so, and its notifications fall due, as on any entry.
+
+        Refused, with nothing changed: ``PermissionDenied`` unless ``actor`` holds one of the process's
+        ``administrators`` roles; ``MoveRefused`` for an empty reason, an unknown step, a decision, the
+        step the case is in or one that starts another procedure; ``SubProcessRefused`` while the step
+        waits for a procedure it started."""
+        self._check_belongs(instance)
+        try:
+            return self._move(instance, to, actor, reason, self._moment(at, instance))
+        except EventRefused as refusal:
+            refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, None
+            raise
+
+    def _move(self, instance: Instance, to: str, actor: Actor, reason: str, moment: datetime.datetime) -> Entry:
+        administrators = frozenset(self.process.administrators)
+        if not actor.roles & administrators:
+            who = f"`{actor.id}` (roles: {_names(actor.roles)})"
+            if not administrators:
+                raise PermissionDenied(
+                    f"{who} may not move a case of `{self.process.id}` by hand: it names no administrators "
+                    "(add `administrators: [role]` to the definition)"
+                )
+            raise PermissionDenied(f"{who} may not move a case by hand: that needs one of {_names(administrators)}")
+        if isinstance(reason, str) and not reason.strip():
+            raise MoveRefused("a move by hand needs a reason: say why the case is put in another step")
+        check_note(reason, "the reason", MAX_REASON_LENGTH, MoveRefused)
+        target = self.process.states.get(to)
+        if target is None:
+            hint = did_you_mean(to, list(self.process.states))
+            raise MoveRefused(f"`{to}` is not a step of `{self.process.id}`{hint}")
+        if target.kind is StateKind.DECISION:
+            raise MoveRefused(
+                f"`{to}` is a decision, which a case never rests in; move it to one of the steps after it"
+            )
+        if to == instance.state:
+            raise MoveRefused(f"instance `{instance.id}` is already in `{to}`")
+        if target.starts is not None:
+            raise MoveRefused(
+                f"`{to}` starts another procedure (`{target.starts.process}`), which a move by hand does not; "
+                "move the case to the step before it and fire the event that enters it"
+            )
+        self._check_cancellable(instance, None)
+        deadlines = self._deadlines_of(to, moment, instance.data)  # may refuse: the calendar
+        marks: tuple[ClockMark, ...] = ()
+        if self.process.clocks:
+            runs = clock_rules.runs_of(self.process, instance.history)
+            marks = clock_rules.marks_for_event(self.process, runs, moment, None, instance.state, (), to)
+            kept = tuple(d for d in instance.deadlines if d.clock is not None)
+            changed = {m.clock for m in marks if m.event in ("started", "restarted", "resumed")}
+            deadlines = _in_order(
+                deadlines + clock_rules.clock_deadlines(self.process, runs, to, moment, kept, changed)
+            )
+        entry = Entry(
+            at=moment,
+            actor=actor.id,
+            roles=_role_names(actor.roles),
+            trigger=None,
+            source=instance.state,
+            dest=to,
+            payload={},
+            notifications=_due(self.compiled.on_enter[to], {"data": instance.data}, moment),
+            clocks=marks,
+            correction=reason,
+        )
+        instance.entered_at, instance.deadlines, instance.state = moment, deadlines, to
+        instance.history.append(entry)
+        return entry
+
+    def _check_cancellable(self, instance: Instance, trigger: str | None) -> None:
+        """A step waiting for a procedure it started is not left by a cancellation or a move: the
+        child would run on with nobody waiting for it."""
+        child = self.waiting_for(instance)
+        if child is not None:
+            what = f"`{trigger}` cancels the case" if trigger is not None else "a move by hand"
+            raise SubProcessRefused(
+                f"{what}, but step `{instance.state}` waits for instance `{child}` it started; "
+                "end or cancel that one first"
+            )
+
     def waiting_for(self, instance: Instance) -> str | None:
         """The id of the child instance the current step waits for, if it is a step that starts one."""
         if self.process.states[instance.state].starts is None:
@@ -559,6 +657,9 @@ class Runtime:
             return self._reach_point(
                 instance, deadline, self._moment(recorded.at, instance), _recorded_child(index, recorded)
             )
+        if recorded.correction is not None:
+            actor = Actor(recorded.actor, recorded.roles)
+            return self.move(instance, recorded.dest, actor, recorded.correction, at=recorded.at)
         if recorded.trigger is None:
             raise ReplayMismatch(f"entry {index} has no trigger; only the first entry starts the instance")
         spawn = _recorded_child(index, recorded)
@@ -714,8 +815,10 @@ class Runtime:
                 raise LimitReached(_state_limit_message(dest, limited, times), times=times, limit=dest)
             attempt.redirect, attempt.branches = limited.then, []  # the entry records where it went instead
             dest = self._through_decisions(limited.then, attempt, trigger)
-        entered_states = [attempt.first_dest, *(b.dest for b in attempt.branches)]
-        self._records.check_entering(entered_states, attempt)
+        if attempt.chosen.transition.cancels:
+            self._check_cancellable(instance, trigger)
+        else:
+            self._records.check_entering([attempt.first_dest, *(b.dest for b in attempt.branches)], attempt)
 
         if dest == instance.state:
             deadlines = tuple(d for d in instance.deadlines if d != deadline and d.clock is None)
@@ -1206,7 +1309,11 @@ class _Attempt:
             problem = _permission_problem(candidate, self.actor, self.instance)
             if problem is not None:
                 return self._refuse(*problem)
-        if self.parts_open is not None and candidate.transition.dest != candidate.source:
+        if (
+            self.parts_open is not None
+            and candidate.transition.dest != candidate.source
+            and not candidate.transition.cancels
+        ):
             return self._refuse(1, PartsOpen, *self.parts_open)
         given: list[SignOff] = []
         if (

@@ -689,7 +689,7 @@ CASES = [
         WARNING,
         "  auditor: {zh",
         "auditor",
-        "role `auditor` is declared but no step, transition, sign-off or notification uses it",
+        "role `auditor` is declared but no step, transition, sign-off, notification or `administrators` uses it",
     ),
     case(
         "record-never-produced",

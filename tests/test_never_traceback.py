@@ -192,6 +192,8 @@ BAD_ARGUMENTS = {
         ("fire", "nope", "submit", *STARTER, "--payload", "[" * 10_000 + "]" * 10_000, "--store", "memory:"),
         "--payload",
     ),
+    "move-unknown": (("move", "nope", "--to", "x", "--reason", "r", *STARTER, "--store", "memory:"), "nope"),
+    "move-no-reason": (("move", "nope", "--to", "x", *STARTER, "--store", "memory:"), "--reason"),
     "show-unknown": (("show", "nope", "--store", "memory:"), "nope"),
     "verify-unknown": (("verify", "nope", "--store", "memory:"), "nope"),
     "init-into-a-file": (("init", "{good}"), "is a file, not a folder"),

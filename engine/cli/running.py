@@ -102,7 +102,7 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def trail_lines(process: Process, entry: Entry) -> str:
     """An entry as the lines of a trail: when, what, who, from where to where, branches and signatures."""
     who = "(deadline)" if entry.by_deadline else f"{entry.actor} [{', '.join(entry.roles)}]"
-    what = entry.trigger or "start"
+    what = entry.trigger or ("moved by hand" if entry.correction is not None else "start")
     move = f"{entry.source} → {entry.dest}" if entry.source else f"→ {entry.dest}"
     lines = [f"{entry.at.isoformat()}  {what:<18} {who:<28} {move}"]
     indent = " " * 27
@@ -122,6 +122,8 @@ def link_lines(entry: Entry) -> list[str]:
     """What an entry says of sub-procedures and limits: the child it started, the parent that started
     it, the child whose end fired it, a limit reached."""
     lines = []
+    if entry.correction is not None:
+        lines.append(f"reason: {entry.correction}")
     if entry.limit_reached:
         lines.append(f"limit reached: led to `{entry.dest}` instead")
     if entry.child is not None:

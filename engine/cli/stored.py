@@ -80,6 +80,12 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     fire.add_argument("--as", type=text, dest="actor", required=True, metavar="ACTOR:ROLE[,ROLE]", help="who fires it")
     fire.add_argument("--key", type=text, help="an idempotency key: the same key again takes effect once")
 
+    move = command("move", "an administrator's correction: put a stored instance in another step", _move_instance)
+    move.add_argument("instance_id", type=text, metavar="ID")
+    move.add_argument("--to", type=text, required=True, metavar="STATE", help="the step to put it in")
+    move.add_argument("--reason", type=text, required=True, metavar="TEXT", help="why: recorded in the history")
+    move.add_argument("--as", type=text, dest="actor", required=True, metavar="ACTOR:ROLE[,ROLE]", help="who moves it")
+
     show = command("show", "an instance's state, data, deadlines, and what may be fired next by whom", _show_instance)
     show.add_argument("instance_id", type=text, metavar="ID")
 
@@ -198,6 +204,15 @@ def _revision(ref: ProcessRef) -> str:
 def _fire_event(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
     actor, payload = _actor_arg(args.actor), _json_arg(args.payload, "--payload")
     entry = workflows.fire(args.instance_id, args.trigger, actor, payload, key=args.key)
+    instance = workflows.get(args.instance_id)
+    runtime = workflows.runtime(instance.process_id, instance.content_hash)
+    stdout.write(trail_lines(runtime.process, entry))
+    stdout.write(_now_in(runtime.process, instance.state))
+    return EXIT_OK
+
+
+def _move_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    entry = workflows.move(args.instance_id, args.to, _actor_arg(args.actor), args.reason)
     instance = workflows.get(args.instance_id)
     runtime = workflows.runtime(instance.process_id, instance.content_hash)
     stdout.write(trail_lines(runtime.process, entry))

@@ -15,6 +15,7 @@ from engine.model import (
     Clock,
     ClockAction,
     ClockPoint,
+    DataLimit,
     Duration,
     Limit,
     Notification,
@@ -93,13 +94,20 @@ def _threshold(process: Process, clock: Clock, name: str, lang: Lang) -> str:
     if written is None:
         return none()
     duration, action = written
-    return _duration(duration) + "".join(f'<span class="sub">{line}</span>' for line in _action(process, action, lang))
+    return _duration(duration, lang) + "".join(
+        f'<span class="sub">{line}</span>' for line in _action(process, action, lang)
+    )
 
 
-def _duration(duration: Duration | None) -> str:
+def _duration(duration: Duration | DataLimit | None, lang: Lang) -> str:
     if duration is None:
         return "?"
+    if isinstance(duration, DataLimit):  # worked out when the clock starts, on the data then
+        return f'<strong>{esc(duration.text)}</strong> <span class="sub">{label(_FROM_DATA, lang)}</span>'
     return f"<strong>{esc(duration.text)}</strong>"
+
+
+_FROM_DATA = Text("由数据算出,于计时开始时", "from the data, when the clock starts")
 
 
 def _action(process: Process, action: ClockAction, lang: Lang) -> list[str]:
@@ -123,7 +131,7 @@ def clock_notifications(process: Process, lang: Lang) -> Iterator[tuple[str, Not
             duration, action = written
             when = (
                 f'{label(_CLOCK, lang)} <a href="#clock-{esc(clock.id)}">{ident(clock.id)}</a> '
-                f"{label(THRESHOLD_NAMES[name], lang)} {_duration(duration)}"
+                f"{label(THRESHOLD_NAMES[name], lang)} {_duration(duration, lang)}"
             )
             yield when, Notification(action.notify, clock.label, action.path)
 
@@ -154,7 +162,10 @@ def limits_section(process: Process, lang: Lang) -> str:
 
 
 def _limit_row(process: Process, kind: str, where: str, named: Text, limit: Limit, lang: Lang) -> str:
-    times = label(Text(f"{limit.times} 次", "once" if limit.times == 1 else f"{limit.times} times"), lang)
+    if limit.times_from is not None:  # worked out each time the limit is checked
+        times = f"<code>{esc(limit.times_from)}</code> " + label(Text("次(由数据算出)", "times (from the data)"), lang)
+    else:
+        times = label(Text(f"{limit.times} 次", "once" if limit.times == 1 else f"{limit.times} times"), lang)
     if limit.then is None:
         then = f"{label(_REFUSED, lang)} (<code>limit-reached</code>)"
     else:
@@ -236,7 +247,7 @@ def step_marks(state: State, lang: Lang) -> str:
             f"{ident(state.starts.process)}</span>"
         )
     if state.limit is not None:
-        marks += f'<span class="sub"><a href="#limits">{label(_AT_MOST, lang)}</a> {state.limit.times}×</span>'
+        marks += f'<span class="sub"><a href="#limits">{label(_AT_MOST, lang)}</a> {esc(state.limit.text)}×</span>'
     return marks
 
 
