@@ -245,8 +245,9 @@ Facts = dict[str, Json]
 """An element's comparable fields, by name; a field that is not there is absent (or ``None``)."""
 Names = Callable[[str, str], str]
 """``(namespace, id) → id``: how an old definition's references read in the new one."""
-Keyed = dict[str, tuple[str, Facts]]
-"""Elements of the old definition by their id in the new one's names: ``(id as written, facts)``."""
+Keyed = dict[str, tuple[str, Facts, Facts]]
+"""Elements of the old definition by their id in the new one's names: ``(id as written, facts in the
+new one's names, facts as written)``: compared by the first, shown by the second."""
 
 _SELF = "<self>"
 
@@ -292,7 +293,8 @@ class _Differ:
         ):
             self._match(namespace, before, after, lambda a, b: _label_score(a.label, b.label))
         self._match("state", old.states, new.states, lambda a, b: _state_score(old, a, new, b))
-        found = _compare("process", {new.id: (old.id, _process_facts(old))}, {new.id: _process_facts(new)}, {})
+        facts = _process_facts(old)
+        found = _compare("process", {new.id: (old.id, facts, facts)}, {new.id: _process_facts(new)}, {})
         found += self._elements("source document", None, old.sources, new.sources, _source_facts)
         found += self._elements("department", "department", old.departments, new.departments, _department_facts)
         found += self._elements("role", "role", old.roles, new.roles, _role_facts)
@@ -335,7 +337,10 @@ class _Differ:
         facts: Callable[[Any, Names, Process], Facts],
     ) -> list[Change]:
         rename = self.renames[namespace] if namespace else {}
-        before = {rename.get(k, k): (k, facts(v, self.old_names, self.old)) for k, v in old.items()}
+        before = {
+            rename.get(k, k): (k, facts(v, self.old_names, self.old), facts(v, _same_name, self.old))
+            for k, v in old.items()
+        }
         after = {k: facts(v, _same_name, self.new) for k, v in new.items()}
         scores = {n: self.scores[(namespace, n)] for n in rename.values()} if namespace else {}
         ids = _Ids(lambda k: self.written(namespace, k) if namespace else k, _no_parent, _no_parent)
@@ -365,8 +370,11 @@ class _Differ:
         ids = self._child_ids()
         changes = _compare(
             "transition",
-            {k: (written, _transition_facts(t, self.old_names)) for k, (t, written) in before.items()},
-            {k: _transition_facts(t, _same_name) for k, (t, _) in after.items()},
+            {
+                k: (written, _transition_facts(t, self.old_names, self.old), _transition_facts(t, _same_name, self.old))
+                for k, (t, written) in before.items()
+            },
+            {k: _transition_facts(t, _same_name, self.new) for k, (t, _) in after.items()},
             self._child_scores(k for k in after if k in before),
             ids,
         )
@@ -389,7 +397,10 @@ class _Differ:
         ids = self._child_ids()
         changes = _compare(
             "part",
-            {k: (written, _part_facts(p, self.old_names)) for k, (written, p) in before.items()},
+            {
+                k: (written, _part_facts(p, self.old_names), _part_facts(p, _same_name))
+                for k, (written, p) in before.items()
+            },
             {k: _part_facts(p, _same_name) for k, p in after.items()},
             self._child_scores(k for k in after if k in before),
             ids,
@@ -409,13 +420,13 @@ class _Differ:
         ``owner``: the record, transition or part the schema belongs to, as each side names it."""
         before, after = _fields_of(self.old, old), _fields_of(self.new, new)
         if owner is None:
-            return _compare(element, {k: (k, v) for k, v in before.items()}, after, {})
+            return _compare(element, {k: (k, v, v) for k, v in before.items()}, after, {})
         key, written = owner
         cut = len(key) + 1
         ids = _Ids(lambda k: f"{written}.{k[cut:]}", lambda k: key, lambda k: written)
         return _compare(
             element,
-            {f"{key}.{k}": (f"{written}.{k}", v) for k, v in before.items()},
+            {f"{key}.{k}": (f"{written}.{k}", v, v) for k, v in before.items()},
             {f"{key}.{k}": v for k, v in after.items()},
             {},
             ids,
@@ -449,10 +460,10 @@ def _compare(
             fields = _all_fields(new[key], new=True)
             found.append(Change("added", element, key, fields, old_id, None, parent, old_parent))
         elif key not in new:
-            fields = _all_fields(old[key][1], new=False)
+            fields = _all_fields(old[key][2], new=False)
             found.append(Change("removed", element, key, fields, old_id, None, parent, old_parent))
         else:
-            fields = _differing(old[key][1], new[key])
+            fields = _differing(old[key][1], new[key], old[key][2])
             if key in scores:
                 found.append(Change("renamed", element, key, fields, old_id, scores[key], parent, old_parent))
             elif fields:
@@ -468,11 +479,14 @@ def _all_fields(facts: Facts, *, new: bool) -> tuple[FieldChange, ...]:
     )
 
 
-def _differing(old: Facts, new: Facts) -> tuple[FieldChange, ...]:
+def _differing(old: Facts, new: Facts, written: Facts) -> tuple[FieldChange, ...]:
+    """The fields whose value differs (``old`` in the new definition's names); old values shown as
+    ``written``, in the old definition's names."""
     found = []
     for name in dict.fromkeys([*old, *new]):
-        before, after = old.get(name), new.get(name)
-        if _key(before) != _key(after):
+        after = new.get(name)
+        if _key(old.get(name)) != _key(after):
+            before = written.get(name)
             found.append(FieldChange(name, None if _empty(before) else before, None if _empty(after) else after))
     return tuple(found)
 
@@ -634,16 +648,7 @@ def _state_facts(state: State, names: Names, process: Process) -> Facts:
         else:
             after = f"after {d.after_from.text if d.after_from is not None else d.after.text if d.after else '?'}"
         deadlines.append(f"{after}: fire {d.fire}")
-    starts = None
-    if state.starts is not None:
-        s = state.starts
-        starts = {
-            "process": s.process,
-            "as": s.role,
-            "data": dict(s.data),
-            "on end": dict(s.on_end),
-            "returns": dict(s.returns),
-        }
+    starts = state.starts
     return {
         "kind": state.kind.value,
         "label": _text(state.label),
@@ -656,7 +661,11 @@ def _state_facts(state: State, names: Names, process: Process) -> Facts:
         "branches": [f"when {b.condition} → {names('state', b.dest)}" for b in state.branches],
         "default": names("state", state.default.dest) if state.default else None,
         "entry limit": _limit_text(state.limit, names),
-        "starts": starts,
+        "sub-procedure": starts.process if starts else None,
+        "sub-procedure started as": starts.role if starts else None,
+        "sub-procedure data": [f"{k} = {v}" for k, v in starts.data] if starts else None,
+        "sub-procedure ends": [f"{k} → fire {v}" for k, v in starts.on_end] if starts else None,
+        "sub-procedure returns": [f"{k} ← {v}" for k, v in starts.returns] if starts else None,
         "notifications": _notify(state.notify, names),
         "source": _source(state.source),
         "addition": _text(state.addition),
@@ -677,7 +686,14 @@ def transition_keys(process: Process, names: Names | None = None) -> dict[str, t
     return found
 
 
-def _transition_facts(t: Transition, names: Names) -> Facts:
+def _shared_sources(t: Transition, names: Names, process: Process) -> Json:
+    """A shared transition's sources as written: ``*`` (every step not final), or the steps listed."""
+    document = process.document
+    written = document["transitions"][t.path[1]]["source"] if isinstance(document, Mapping) else None  # type: ignore[index, call-overload]
+    return "*" if written == "*" else [names("state", s) for s in t.sources]
+
+
+def _transition_facts(t: Transition, names: Names, process: Process) -> Facts:
     signoffs = []
     for s in t.signoffs:
         said = names("role", s.role)
@@ -695,7 +711,7 @@ def _transition_facts(t: Transition, names: Names) -> Facts:
     ]
     return {
         "label": _text(t.label),
-        "sources": [names("state", s) for s in t.sources] if t.shared else None,
+        "sources": _shared_sources(t, names, process) if t.shared else None,
         "destination": names("state", t.dest),
         "conditions": list(t.conditions),
         "roles": [names("role", r) for r in t.roles],
