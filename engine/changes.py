@@ -149,6 +149,8 @@ class Change:
         if self.kind in ("added", "removed"):
             return [f"{what} {self.kind}{_summary(self)}"]
         lines = []
+        if self.kind == "renamed" and self.element in ("transition", "part") and not self.fields:
+            return []  # renamed only with its step, which says so
         if self.kind == "renamed":
             lines.append(f"{self.element} `{self.old_id}` renamed to `{self.id}` (similarity {self.score:.2f})")
         return lines + [f"{what}: {note}" for note in self._field_notes()]

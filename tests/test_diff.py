@@ -554,3 +554,14 @@ def test_a_sub_procedure_start_is_compared_field_by_field(old, new, said):
 def test_a_transition_shared_by_every_step_is_not_changed_by_a_new_step():
     changes = diff_processes(load(TEXT, "old.yaml"), load(edited("step-added")))
     assert not [c for c in changes if c.id == "*.withdraw"], lines(changes)
+
+
+def test_a_removed_step_whose_role_was_renamed_is_ghosted_in_the_renamed_lane():
+    agent = TEXT.replace("  clerk: {", "  agent: {").replace("role: clerk", "role: agent").replace("[clerk", "[agent")
+    old, new = load(DRAWN_NEW, "old.yaml"), load(agent)
+    changes = diff_processes(old, new)
+    assert ("renamed", "role", "clerk", "agent") in [(c.kind, c.element, c.old_id, c.id) for c in changes]
+    dot = changes_dot(old, new, changes)
+    assert 'subgraph "cluster_lane_clerk"' not in dot
+    lane = dot.split('subgraph "cluster_lane_agent"', 1)[1].split("\n    }", 1)[0]
+    assert '"inspect" [' in lane

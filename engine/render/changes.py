@@ -89,7 +89,9 @@ def _with_ghosts(
     those arrows."""
     removed = {c.id for c in changes if c.element == "step" and c.kind == "removed"}
     names: dict[str, str] = {**_renamed_steps(changes), **_removed_shared(old_process, changes)}
-    ghosts = [n for n in old.nodes if n.id in removed]
+    roles = {c.old_id: c.id for c in changes if c.element == "role" and c.kind == "renamed" and c.old_id}
+    ghosts = [dataclasses.replace(n, lane=roles.get(n.lane, n.lane)) for n in old.nodes if n.id in removed and n.lane]
+    ghosts += [n for n in old.nodes if n.id in removed and not n.lane]
     ghosts += [dataclasses.replace(n, id=names[n.id]) for n in old.nodes if n.id.startswith("_any_") and n.id in names]
     present = {(e.source, e.dest, e.kind) for e in new.edges}
     known = {n.id for n in new.nodes} | {n.id for n in ghosts}
@@ -104,7 +106,8 @@ def _with_ghosts(
     lanes, groups = list(new.lanes), list(new.groups)
     for node in ghosts:
         if node.lane is not None and all(lane.id != node.lane for lane in lanes):
-            lane = next(lane for lane in old.lanes if lane.id == node.lane)
+            lane = next(lane for lane in old.lanes if roles.get(lane.id, lane.id) == node.lane)
+            lane = dataclasses.replace(lane, id=node.lane)
             if lane.group is not None and all(g.id != lane.group for g in groups):
                 groups.append(next(g for g in old.groups if g.id == lane.group))
             lanes.append(lane)
