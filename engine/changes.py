@@ -23,6 +23,9 @@ transitions do not (0.25). A department, role, record or clock is renamed when i
 are both the same. Pairs are matched best first. Once a step (or role, record…) is known renamed,
 references to its old id count as references to the new one: a transition into it is not reported
 as changed for the rename alone, and its transitions and parts are compared with the old ones.
+
+Old values are compared in the new definition's names but shown as the old one writes them, so
+``diff_processes(b, a)`` is ``diff_processes(a, b)`` with each change ``reversed()``.
 """
 
 from __future__ import annotations
