@@ -565,3 +565,11 @@ def test_a_removed_step_whose_role_was_renamed_is_ghosted_in_the_renamed_lane():
     assert 'subgraph "cluster_lane_clerk"' not in dot
     lane = dot.split('subgraph "cluster_lane_agent"', 1)[1].split("\n    }", 1)[0]
     assert '"inspect" [' in lane
+
+
+def test_the_text_counts_and_lists_a_renamed_step_once(tmp_path):
+    new = write(tmp_path, "new.yaml", renamed_state(TEXT, "on_hold", "waiting"))
+    code, out, _ = call("diff", str(FIXTURE), new)
+    assert code == 1
+    assert out.splitlines()[1:] == ["  step `on_hold` renamed to `waiting` (similarity 1.00)"]
+    assert out.splitlines()[0].endswith(": 0 added, 0 removed, 1 renamed, 0 changed")

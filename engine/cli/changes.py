@@ -81,10 +81,12 @@ def _diff(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     elif not changes:
         stdout.write(f"no changes: {args.old} and {args.new} define the same procedure\n")
     else:
-        counts = ", ".join(f"{sum(1 for c in changes if c.kind == kind)} {kind}" for kind in CHANGE_KINDS)
+        said = [(change, change.lines()) for change in changes]
+        said = [(change, lines) for change, lines in said if lines]  # not each transition of a renamed step
+        counts = ", ".join(f"{sum(1 for c, _ in said if c.kind == kind)} {kind}" for kind in CHANGE_KINDS)
         stdout.write(f"{args.old} → {args.new}: {counts}\n")
-        for change in changes:
-            for line in change.lines():
+        for _, lines in said:
+            for line in lines:
                 stdout.write(f"  {line}\n")
     if args.output is not None:
         (stderr if args.format == "json" else stdout).write(f"wrote {args.output}\n")
