@@ -37,6 +37,7 @@
   * RenderError — a diagram cannot be drawn: unknown output format, no Graphviz, Graphviz failed
     * LayoutTimeout — Graphviz's layout ran past its time bound and was stopped
   * BookError — the audit book cannot be written: no definitions found, or an unusable output folder
+  * RevisionError — a ``git:REV:PATH`` cannot be read: no git, no repository, no such revision or file
   * InitRefused — ``procflow init`` would overwrite a file, or cannot write its folder; nothing is left behind
 
 Each ``Problem`` names where it is (``SourceLocation``), what is wrong and, where we can tell, what
@@ -303,6 +304,11 @@ class LayoutTimeout(RenderError):
 
 class BookError(ProcflowError):
     """The book cannot be written: no definitions found, or the output folder cannot be used."""
+
+
+class RevisionError(ProcflowError):
+    """A definition asked for as ``git:REV:PATH`` cannot be read: git is missing, the current folder is
+    not in a repository, or the revision or the file at it does not exist."""
 
 
 class StoreError(ProcflowError):

@@ -15,7 +15,7 @@ from engine.checks import check_process
 from engine.definition import build_process
 from engine.errors import DefinitionError, Problem, Severity
 from engine.fragments import fragment_problems
-from engine.loader import LocatedDocument, load_file, load_text
+from engine.loader import LocatedDocument, load_bytes, load_file, load_text
 from engine.model import Process
 from engine.schema import schema_problems, without_invalid_nodes
 
@@ -66,6 +66,12 @@ def load_process(path: str | Path) -> Process:
 
 def load_process_text(text: str, file: str = "<text>") -> Process:
     return _model_or_raise(validate_text(text, file))
+
+
+def load_process_bytes(raw: bytes, file: str) -> Process:
+    """The checked model of a definition read from somewhere other than a file (``git show``): the
+    same checks and located errors as ``load_process``, ``file`` naming where it came from."""
+    return _model_or_raise(validate_document(load_bytes(raw, file)))
 
 
 def definition_files(paths: Iterable[str | Path], *, recursive: bool = False) -> list[Path]:
