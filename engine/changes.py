@@ -577,7 +577,7 @@ def _limit_text(limit: Limit | None, names: Names) -> str | None:
     if limit is None:
         return None
     then = f", then {names('state', limit.then)}" if limit.then else ", then refused"
-    return f"{limit.times} times{then}"
+    return f"{limit.text} times{then}"
 
 
 def _notify(notifications: tuple[Notification, ...], names: Names) -> list[str]:
@@ -633,6 +633,7 @@ def _process_facts(process: Process) -> Facts:
             "extra working days": sorted(d.isoformat() for d in calendar.extra_working_days),
         },
         "data schema": _schema_rest(process, process.data_schema),
+        "administrators": sorted(process.administrators),
     }
 
 
@@ -725,6 +726,7 @@ def _transition_facts(t: Transition, names: Names, process: Process) -> Facts:
         "records": _bindings(t.produces, names),
         "requires": [names("record", r) for r in t.requires],
         "limit": _limit_text(t.limit, names),
+        "cancels the case": t.cancels,
         "notifications": _notify(t.notify, names),
         "addition": _text(t.addition),
     }
@@ -761,7 +763,7 @@ def _clock_facts(clock: Clock, names: Names, process: Process) -> Facts:
         "source": _source(clock.source),
     }
     for name, (duration, action) in clock.thresholds.items():
-        facts[name] = _time_limit(duration, None)
+        facts[name] = _time_limit(*((None, duration) if isinstance(duration, DataLimit) else (duration, None)))
         facts[f"on {name}"] = {
             "overdue": action.overdue,
             "fire": list(action.fire),

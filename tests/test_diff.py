@@ -189,6 +189,20 @@ EDITS: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
         (("      - after: 3d\n", "      - after: 2d\n"),),
         "step `on_hold`: deadlines after 3d: fire remind → after 2d",
     ),
+    "cancels": (
+        (
+            (
+                "    dest: withdrawn\n    roles: [customer]\n",
+                "    dest: withdrawn\n    roles: [customer]\n    cancels: true\n    payload:\n"
+                "      type: object\n      properties: {reason: {type: string}}\n      required: [reason]\n",
+            ),
+        ),
+        "transition `*.withdraw`: cancels the case no → yes",
+    ),
+    "administrators": (
+        (("roles:\n  customer:", "administrators: [supervisor]\nroles:\n  customer:"),),
+        "process `minimal_repair`: administrators none → supervisor",
+    ),
     "process-title": (
         (("title: {zh: 简易维修, en: Simple repair}", "title: {zh: 简易维修, en: Simple repairs}"),),
         "process `minimal_repair`: title 简易维修 / Simple repair → 简易维修 / Simple repairs",
