@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from engine.fragments import resolve_pointer
 from engine.model import (
@@ -58,7 +58,7 @@ from engine.model import (
 )
 
 ChangeKind = Literal["added", "removed", "renamed", "changed"]
-CHANGE_KINDS: tuple[ChangeKind, ...] = ("added", "removed", "renamed", "changed")
+CHANGE_KINDS: tuple[ChangeKind, ...] = get_args(ChangeKind)
 ElementType = Literal[
     "process",
     "source document",
@@ -73,20 +73,7 @@ ElementType = Literal[
     "form field",
     "clock",
 ]
-ELEMENT_TYPES: tuple[ElementType, ...] = (
-    "process",
-    "source document",
-    "department",
-    "role",
-    "record",
-    "record field",
-    "data field",
-    "step",
-    "transition",
-    "part",
-    "form field",
-    "clock",
-)
+ELEMENT_TYPES: tuple[ElementType, ...] = get_args(ElementType)
 """In the order changes are listed."""
 
 RENAME_THRESHOLD = 0.5

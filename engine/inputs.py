@@ -45,6 +45,7 @@ Refusal = Callable[[str], ProcflowError]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_BREAKS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def json_copy(value: Any, where: str, refuse: Refusal = InvalidPayload, *, sized: bool = True) -> Any:
@@ -100,39 +101,37 @@ def check_name(value: Any, where: str, refuse: Refusal = InvalidActor) -> str:
     if type(value) is str and 0 < len(value) <= MAX_NAME_LENGTH and value.isascii() and value.isprintable():
         if value.strip():  # the common case: plain ASCII, checked by three calls
             return value
-    if not isinstance(value, str):
-        raise _refusal(refuse, f"{where} must be text, got {type(value).__name__}")
-    if not value.strip():
-        wrong = "is empty"
-    elif len(value) > MAX_NAME_LENGTH:
-        wrong = f"is {len(value):,} characters long"
-    elif not value.isascii() and (found := _SURROGATE.search(value)) is not None:
-        wrong = f"holds U+{ord(found.group()):04X}, a lone surrogate (bytes that are not UTF-8 arrive this way)"
-    elif (found := _CONTROL.search(value)) is not None:
-        wrong = f"holds the control character U+{ord(found.group()):04X}"
-    else:
-        return value
+    wrong = _text_problem(value, where, MAX_NAME_LENGTH, refuse, _CONTROL)
+    if wrong is None:
+        return str(value)
     raise _refusal(
         refuse,
         f"{where} {wrong}; a name is 1 to {MAX_NAME_LENGTH} characters of printable text, valid Unicode",
     )
 
 
-def check_note(value: Any, where: str, limit: int, refuse: Refusal = InvalidPayload) -> str:
-    """A person's note kept in a record (a reason): text of 1 to ``limit`` characters, not only spaces,
-    valid Unicode, with no control characters but line breaks and tabs."""
+def _text_problem(value: Any, where: str, limit: int, refuse: Refusal, control: re.Pattern[str]) -> str | None:
+    """What is wrong with a short text a person gave (empty, too long, not valid Unicode, a control
+    character ``control`` finds), or ``None``; ``refuse`` is raised for a value that is not text."""
     if not isinstance(value, str):
         raise _refusal(refuse, f"{where} must be text, got {type(value).__name__}")
     if not value.strip():
-        wrong = "is empty"
-    elif len(value) > limit:
-        wrong = f"is {len(value):,} characters long"
-    elif (found := _SURROGATE.search(value)) is not None:
-        wrong = _surrogate(found.group())
-    elif (found := _CONTROL.search(value.replace("\n", " ").replace("\t", " "))) is not None:
-        wrong = f"holds the control character U+{ord(found.group()):04X}"
-    else:
-        return value
+        return "is empty"
+    if len(value) > limit:
+        return f"is {len(value):,} characters long"
+    if not value.isascii() and (found := _SURROGATE.search(value)) is not None:
+        return _surrogate(found.group())
+    if (found := control.search(value)) is not None:
+        return f"holds the control character U+{ord(found.group()):04X}"
+    return None
+
+
+def check_note(value: Any, where: str, limit: int, refuse: Refusal = InvalidPayload) -> str:
+    """A person's note kept in a record (a reason): text of 1 to ``limit`` characters, not only spaces,
+    valid Unicode, with no control characters but line breaks and tabs."""
+    wrong = _text_problem(value, where, limit, refuse, _CONTROL_BUT_BREAKS)
+    if wrong is None:
+        return str(value)
     raise _refusal(refuse, f"{where} {wrong}; write 1 to {limit:,} characters of text")
 
 
