@@ -1,7 +1,8 @@
 """The ``procflow`` command: argument parsing and printing only; the work is the library's.
 
 One module per command group: ``definitions`` (validate, schema), ``running`` (run, simulate),
-``drawing`` (render, book) and ``stored`` (start, fire, show, history, list, worker); ``options``
+``drawing`` (render, book), ``stored`` (start, fire, show, history, list, worker) and ``serving``
+(serve, users); ``options``
 holds what they share.
 """
 
@@ -15,7 +16,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import TextIO, cast
 
-from engine.cli import definitions, drawing, running, stored
+from engine.cli import definitions, drawing, running, serving, stored
 from engine.cli.options import (
     EXIT_INTERNAL,
     EXIT_INVALID,
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     running.add_commands(commands)
     drawing.add_commands(commands)
     stored.add_commands(commands)
+    serving.add_commands(commands)
     return parser
 
 
