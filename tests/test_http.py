@@ -8,10 +8,10 @@ from conftest import FIXTURE, SHIPPED, mutate
 from http_support import PASSWORD, Client, basic, make_users
 from openapi_spec_validator import validate
 
+from engine.errors import InvalidPayload
 from engine.http import Authenticator, TrustedProxy, create_app
 from engine.http import auth as auth_module
 from engine.http.problems import MEDIA_TYPE, problem_for
-from engine.errors import InvalidPayload
 from engine.model import thaw_json
 from engine.processes import load_process
 from engine.service import Workflows
@@ -234,9 +234,8 @@ def test_a_payload_that_does_not_fit_names_each_problem_at_its_place(client, use
 )
 def test_a_body_that_cannot_be_used_is_refused_in_words(client, users, workflows, body, status, code):
     case = start(client, users)
-    response = client.post(
-        f"{CASES}/{case}/events/submit", headers=users.bearer("cara") | {"Content-Type": "application/json"}, content=body
-    )
+    headers = users.bearer("cara") | {"Content-Type": "application/json"}
+    response = client.post(f"{CASES}/{case}/events/submit", headers=headers, content=body)
     assert_problem(response, status, code)
     assert workflows.get(case).version == 1
 
@@ -286,10 +285,22 @@ def test_a_bug_is_a_500_without_its_traceback(client, users, workflows, monkeypa
     assert "secret internals" in caplog.text  # the log keeps what the caller is not shown
 
 
-def test_the_worklist_says_when_the_store_keeps_none(client, users, workflows):
-    if hasattr(workflows.store, "worklist") or hasattr(workflows, "worklist"):
-        pytest.skip("the store keeps a worklist now: its own tests cover it")  # placeholder until issue 13's query lands
+def test_the_worklist_says_when_the_store_keeps_none(client, users, workflows, monkeypatch):
+    for owner in (type(workflows), type(workflows.store)):
+        monkeypatch.delattr(owner, "worklist", raising=False)
     assert_problem(client.get("/worklist", headers=users.bearer("sam")), 501, "not-implemented")
+
+
+def test_the_worklist_is_asked_for_the_caller_and_never_for_roles_in_the_request(client, users, workflows, monkeypatch):
+    asked = []
+    monkeypatch.delattr(type(workflows), "worklist", raising=False)
+    monkeypatch.setattr(
+        workflows.store, "worklist", lambda actor, **filters: asked.append((actor, filters)) or [], raising=False
+    )
+    response = client.get("/worklist?process=p&overdue=1&roles=customer", headers=users.bearer("sam"))
+    assert response.status_code == 200
+    [(actor, filters)] = asked
+    assert (actor.id, actor.roles, filters) == ("sam", frozenset({"supervisor"}), {"process": "p", "overdue": "1"})
 
 
 # --- procedures -------------------------------------------------------------------------------------
@@ -306,7 +317,9 @@ def test_a_procedure_is_served_with_its_definition_and_chart(client, users):
 def test_a_chart_shows_a_labels_markup_as_text(client, users, workflows, tmp_path, fixture_text):
     hostile = tmp_path / "hostile.yaml"
     hostile.write_text(
-        mutate(fixture_text, ("id: minimal_repair", "id: hostile"), ("en: Quote the repair", 'en: "<script>x</script>"')),
+        mutate(
+            fixture_text, ("id: minimal_repair", "id: hostile"), ("en: Quote the repair", 'en: "<script>1</script>"')
+        ),
         encoding="utf-8",
     )
     workflows.register(hostile)

@@ -66,15 +66,20 @@ def create_app(workflows: Workflows, authenticator: Authenticator) -> Starlette:
     """The ASGI application serving ``workflows`` to the callers ``authenticator`` knows."""
     service = _Service(workflows)
 
-    def route(path: str, handler: Handler, method: str = "GET", *, body: bool = False, start: bool = False) -> Route:
+    def route(path: str, get: Handler | None = None, post: Handler | None = None, *, starts: bool = False) -> Route:
+        """One path, its GET and POST; a POST's body is the payload of an event, or with ``starts`` the
+        data a case starts with."""
+        handlers = {method: h for method, h in (("GET", get), ("POST", post)) if h is not None}
+
         async def endpoint(request: Request) -> Response:
+            handler = handlers["GET" if request.method == "HEAD" else request.method]
             try:
                 known = authenticator.authenticate(
                     {k.lower(): v for k, v in request.headers.items()}, request.client.host if request.client else None
                 )
                 if isinstance(known, Refusal):
                     raise Problem(401, "unauthenticated", f"sign in with HTTP Basic or a bearer token: {known.reason}")
-                payload = await _json_body(request, start) if body else None
+                payload = await _json_body(request, starts) if request.method == "POST" else None
                 return await run_in_threadpool(handler, Call(request, known, payload))
             except Problem as problem:
                 return _problem(problem, request)
@@ -84,16 +89,15 @@ def create_app(workflows: Workflows, authenticator: Authenticator) -> Starlette:
                 LOG.exception("internal error on %s %s", request.method, request.url.path)
                 return _problem(Problem(500, "internal", "internal error; the server's log has the details"), request)
 
-        return Route(path, endpoint, methods=[method])
+        return Route(path, endpoint, methods=list(handlers))
 
     routes = [
         route("/openapi.json", service.openapi),
         route("/procedures", service.procedures),
         route("/procedures/{process}", service.procedure),
         route("/procedures/{process}/chart.svg", service.chart),
-        route("/procedures/{process}/cases", service.cases),
-        route("/procedures/{process}/cases", service.start, "POST", body=True, start=True),
-        route("/procedures/{process}/cases/{case}/events/{trigger}", service.fire, "POST", body=True),
+        route("/procedures/{process}/cases", service.cases, service.start, starts=True),
+        route("/procedures/{process}/cases/{case}/events/{trigger}", post=service.fire),
         route("/cases/{case}", service.case),
         route("/cases/{case}/history", service.history),
         route("/cases/{case}/records", service.records),
@@ -106,7 +110,12 @@ def create_app(workflows: Workflows, authenticator: Authenticator) -> Starlette:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
         code = {404: "not-found", 405: "method-not-allowed"}.get(status, "http")
         detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
-        return _problem(Problem(status, code, f"{request.method} {request.url.path}: {detail}"), request)
+        if not isinstance(exc, HTTPException):
+            LOG.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        answer = _problem(Problem(status, code, f"{request.method} {request.url.path}: {detail}"), request)
+        if isinstance(exc, HTTPException) and exc.headers:
+            answer.headers.update(exc.headers)  # a 405's Allow
+        return answer
 
     return Starlette(routes=routes, exception_handlers={HTTPException: not_routed, Exception: not_routed})
 
@@ -131,7 +140,8 @@ class _Service:
         procedures = self._latest()
         seen = tuple(ref.content_hash for ref, _ in procedures)
         if self._openapi is None or self._openapi[0] != seen:
-            text = json.dumps(openapi_document(procedures), ensure_ascii=False).encode("utf-8")
+            document = openapi_document(procedures, worklist=self._worklist_query() is not None)
+            text = json.dumps(document, ensure_ascii=False).encode("utf-8")
             self._openapi = (seen, text)
         return Response(self._openapi[1], media_type="application/json", headers=_SECURITY_HEADERS)
 
@@ -223,10 +233,14 @@ class _Service:
 
     # --- work queues ---------------------------------------------------------------------------------
 
+    def _worklist_query(self) -> Callable[..., Any] | None:
+        query = getattr(self.workflows, "worklist", None) or getattr(self.workflows.store, "worklist", None)
+        return query if callable(query) else None
+
     def worklist(self, call: Call) -> Response:
         # WORKLIST: the query itself is the store's (issue 13, "Work queues", done beside this change):
         # this route only hands it the caller (never roles from the request) and the filters asked for.
-        query = getattr(self.workflows, "worklist", None) or getattr(self.workflows.store, "worklist", None)
+        query = self._worklist_query()
         if query is None:
             raise Problem(501, "not-implemented", "this store keeps no worklist yet")
         filters = {k: v for k, v in call.request.query_params.items() if k in ("process", "role", "overdue", "after")}

@@ -55,6 +55,10 @@ _NOBODY = _HASHER.hash(secrets.token_hex(16))
 """Checked against when the user is unknown, so an unknown name takes as long as a wrong password."""
 
 
+_REMEMBERED = 10_000
+"""How many accepted passwords are remembered at most (then forgotten all at once)."""
+
+
 class UsersFileError(ProcflowError):
     """The users file cannot be read or written, or a user named in a command is not in it."""
 
@@ -246,6 +250,11 @@ class Authenticator:
         self._seen: tuple[int, int, int] | None = None
         self._users: dict[str, User] = {}
         self._tokens: dict[str, tuple[User, Token]] = {}
+        self._verified: dict[tuple[str, str], bytes] = {}
+        """Passwords argon2 has accepted, as an HMAC under a key of this process only, by user and hash:
+        a person's next request costs a hash, not argon2's memory and time again. Forgotten when the file
+        changes."""
+        self._key = secrets.token_bytes(32)
         self._reload()
 
     def _reload(self) -> None:
@@ -253,6 +262,7 @@ class Authenticator:
             stat = self.path.stat()
         except OSError as exc:
             if self._seen is None:
+                read_users(self.path)  # says what is wrong, in the words of the commands that write the file
                 raise UsersFileError(f"{self.path}: cannot read the users file: {exc.strerror or exc}") from exc
             LOG.error("the users file %s is gone: every request is refused until it is back", self.path)
             self._users, self._tokens, self._seen = {}, {}, (0, 0, 0)
@@ -269,6 +279,7 @@ class Authenticator:
             return
         self._users = users
         self._tokens = {t.id: (u, t) for u in users.values() for t in u.tokens}
+        self._verified = {}
         self._seen = seen
 
     def authenticate(self, headers: Mapping[str, str], peer: str | None) -> Caller | Refusal:
@@ -312,6 +323,11 @@ class Authenticator:
         if not colon:
             return _refuse(where, "Basic credentials without a `:`")
         user = self._users.get(name)
+        mark = hmac.new(self._key, password.encode("utf-8"), hashlib.sha256).digest()
+        if user is not None and user.password is not None:
+            known = self._verified.get((user.name, user.password))
+            if known is not None and hmac.compare_digest(known, mark):
+                return Caller(user, "basic")
         right: bool
         try:
             right = _HASHER.verify(user.password if user is not None and user.password else _NOBODY, password)
@@ -323,6 +339,9 @@ class Authenticator:
             return _refuse(where, f"`{user.name}`, who has no password in the users file (tokens only)")
         if not right:
             return _refuse(where, f"a wrong password for `{user.name}`")
+        if len(self._verified) >= _REMEMBERED:
+            self._verified.clear()
+        self._verified[(user.name, user.password)] = mark
         return Caller(user, "basic")
 
 

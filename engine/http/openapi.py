@@ -28,9 +28,13 @@ _JSON = "application/json"
 _NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
-def openapi_document(procedures: Sequence[tuple[ProcessRef, Process]], *, version: str = "0.1.0") -> dict[str, Any]:
-    """The whole document for these definitions (the latest revision of each registered procedure)."""
+def openapi_document(
+    procedures: Sequence[tuple[ProcessRef, Process]], *, worklist: bool = False, version: str = "0.1.0"
+) -> dict[str, Any]:
+    """The whole document for these definitions (the latest revision of each registered procedure);
+    ``/worklist`` is in it only when the store keeps one."""
     components: dict[str, Any] = dict(_COMMON_SCHEMAS)
+    process_param = {**_PROCESS, "schema": {"type": "string", "enum": sorted(ref.id for ref, _ in procedures)}}
     paths: dict[str, Any] = {
         "/openapi.json": {"get": _operation("openapi", "This document", {"200": _json_response({"type": "object"})})},
         "/procedures": {
@@ -41,7 +45,7 @@ def openapi_document(procedures: Sequence[tuple[ProcessRef, Process]], *, versio
             )
         },
         "/procedures/{process}": {
-            "parameters": [_PROCESS],
+            "parameters": [process_param],
             "get": _operation(
                 "getProcedure",
                 "A procedure's latest revision, with its definition as JSON",
@@ -49,7 +53,7 @@ def openapi_document(procedures: Sequence[tuple[ProcessRef, Process]], *, versio
             ),
         },
         "/procedures/{process}/chart.svg": {
-            "parameters": [_PROCESS],
+            "parameters": [process_param],
             "get": _operation(
                 "getChart",
                 "The procedure's flowchart as SVG",
@@ -57,43 +61,48 @@ def openapi_document(procedures: Sequence[tuple[ProcessRef, Process]], *, versio
                 | _problems(404),
             ),
         },
-        "/procedures/{process}/cases": {
-            "parameters": [_PROCESS],
-            "get": _operation(
-                "listCases",
-                "The procedure's cases, oldest first (without their histories)",
-                {"200": _json_response({"type": "array", "items": _ref("Summary")}), **_problems(404)},
-            ),
-        },
-        "/worklist": {
+    }
+    if worklist:
+        paths["/worklist"] = {
             "get": _operation(
                 "worklist",
-                "The open steps the caller may act on now (when the store keeps a worklist)",
-                {"200": _json_response({"type": "object"}), **_problems(400, 501)},
+                "The open steps the caller may act on now",
+                {"200": _json_response({"type": ["object", "array"]}), **_problems(400)},
             )
-        },
-    }
+        }
     for sub, (summary, schema) in _CASE_VIEWS.items():
         paths["/cases/{case}" + sub] = {
             "parameters": [_CASE],
-            "get": _operation(
-                "getCase" + sub.strip("/").capitalize(), summary, {"200": _json_response(schema), **_problems(400, 404)}
-            ),
+            "get": _operation(_view_id(sub), summary, {"200": _json_response(schema), **_problems(400, 404)}),
         }
     for ref, process in procedures:
         portable = _Portable(process, components)
         base = f"/procedures/{ref.id}"
+        triggers = _triggers(process)
+        started = _json_response(_ref("Case"), headers=_ETAG)
+        started["links"] = {
+            _NAME.sub("_", name): {"operationId": operation, "parameters": {"case": "$response.body#/id"}}
+            for name, operation in [
+                *((f"case{sub.replace('/', '_')}", _view_id(sub)) for sub in _CASE_VIEWS),
+                *((f"fire_{trigger}", f"fire.{ref.id}.{trigger}") for trigger in triggers),
+            ]
+        }
         paths[f"{base}/cases"] = {
+            "get": _operation(
+                f"list.{ref.id}",
+                f"The cases of `{ref.id}`, oldest first (without their histories)",
+                {"200": _json_response({"type": "array", "items": _ref("Summary")})},
+            ),
             "post": _operation(
                 f"start.{ref.id}",
                 f"Start a case of `{ref.id}`: {process.title.en}",
-                {"201": _json_response(_ref("Case"), headers=_ETAG), **_problems(400, 403, 409, 422)},
+                {"201": started, **_problems(400, 403, 409, 422)},
                 body=portable.schema(process.data_schema),
                 parameters=[_IDEMPOTENCY],
                 required=False,
-            )
+            ),
         }
-        for trigger, schemas in _triggers(process).items():
+        for trigger, schemas in triggers.items():
             paths[f"{base}/cases/{{case}}/events/{trigger}"] = {
                 "parameters": [_CASE],
                 "post": _operation(
@@ -128,6 +137,10 @@ def openapi_document(procedures: Sequence[tuple[ProcessRef, Process]], *, versio
             },
         },
     }
+
+
+def _view_id(sub: str) -> str:
+    return "getCase" + sub.strip("/").capitalize()
 
 
 def _triggers(process: Process) -> dict[str, list[FrozenJson | None]]:
@@ -267,13 +280,19 @@ def _ref(name: str) -> dict[str, str]:
 
 
 _PROCESS = {"name": "process", "in": "path", "required": True, "schema": {"type": "string"}}
-_CASE = {"name": "case", "in": "path", "required": True, "schema": {"type": "string"}}
+_CASE = {
+    "name": "case",
+    "in": "path",
+    "required": True,
+    "description": "The case's id: letters (of any script), digits and - _ . : @; the plain ASCII form is described",
+    "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_.:@-]{1,200}$"},
+}
 _IDEMPOTENCY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
     "description": "Sent again with the same event, it takes effect once and answers with what it recorded",
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "pattern": r"^[!-~][ -~]{0,199}$"},
 }
 _IF_MATCH = {
     "name": "If-Match",
