@@ -8,7 +8,20 @@ from conftest import FIXTURE, SHIPPED, mutate
 from http_support import PASSWORD, Client, basic, make_users
 from openapi_spec_validator import validate
 
-from engine.errors import InvalidPayload
+from engine.errors import (
+    DamagedRecord,
+    EventConflict,
+    GuardFailed,
+    InvalidIdentifier,
+    InvalidPayload,
+    KeyReused,
+    MissingSignature,
+    NotFound,
+    PermissionDenied,
+    RenderError,
+    StaleVersion,
+    StoreError,
+)
 from engine.http import Authenticator, TrustedProxy, create_app
 from engine.http import auth as auth_module
 from engine.http.problems import MEDIA_TYPE, problem_for
@@ -100,6 +113,15 @@ def test_each_failed_sign_in_is_a_401_and_logged_without_the_secret(client, capl
         assert PASSWORD not in shown
         assert secret not in shown
         assert "notarealtokenatall" not in shown
+
+
+def test_a_password_once_accepted_still_lets_no_other_password_in(client, users):
+    assert client.get("/procedures", headers=basic("li")).status_code == 200
+    assert_problem(client.get("/procedures", headers=basic("li", PASSWORD + "x")), 401, "unauthenticated")
+    assert client.get("/procedures", headers=basic("li")).status_code == 200
+    auth_module.add_user(users.path, "li", ["clerk"], "a new password")
+    assert_problem(client.get("/procedures", headers=basic("li")), 401, "unauthenticated")
+    assert client.get("/procedures", headers=basic("li", "a new password")).status_code == 200
 
 
 def test_a_revoked_token_is_refused_from_the_next_request(client, users, caplog):
@@ -209,6 +231,13 @@ def test_if_match_applies_an_event_only_at_that_version(client, users, workflows
     assert workflows.get(case).version == 1
     done = fire(client, users.bearer("cara"), case, "withdraw", **{"If-Match": '"1"'})
     assert done.status_code == 200 and done.json()["case"]["finished"] is True
+
+
+def test_an_idempotency_key_procflow_does_not_accept_is_a_400(client, users, workflows):
+    case = start(client, users)
+    response = fire(client, users.bearer("cara"), case, "withdraw", **{"Idempotency-Key": "k" * 201})
+    assert_problem(response, 400, "invalid-identifier")
+    assert workflows.get(case).version == 1
 
 
 def test_a_payload_that_does_not_fit_names_each_problem_at_its_place(client, users, workflows):
@@ -367,6 +396,29 @@ def test_a_payload_schema_referring_into_its_definition_resolves_in_the_document
     exchange = load_process(next(p for p in SHIPPED if p.stem == "exchange"))
     fields = thaw_json(exchange.records["return_application"].fields)
     assert fields in document["components"]["schemas"].values()
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (NotFound("no"), 404, "not-found"),
+        (InvalidIdentifier("no"), 400, "invalid-identifier"),
+        (PermissionDenied("no"), 403, "permission"),
+        (MissingSignature("no", missing=("supervisor",)), 403, "missing-signature"),
+        (GuardFailed("no"), 422, "guard-false"),
+        (KeyReused("no"), 409, "key-reused"),
+        (EventConflict("no", refusal=GuardFailed("no")), 409, "conflict"),
+        (StaleVersion("no", expected=1, found=2), 412, "version-mismatch"),
+        (DamagedRecord("no"), 500, "damaged-record"),
+        (StoreError("no"), 503, "store-unavailable"),
+        (RenderError("no"), 503, "render"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_each_engine_error_has_its_status_and_stable_code(error, status, code):
+    problem = problem_for(error)
+    assert (problem.status, problem.code) == (status, code)
+    assert problem.body("/x")["type"] == f"urn:procflow:problem:{code}"
 
 
 def test_a_problem_points_at_each_place_in_the_body():

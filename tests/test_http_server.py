@@ -102,6 +102,9 @@ def test_a_session_over_http_starts_a_case_and_moves_it_on(server):
     status, headers, refused = call(base, "GET", f"/cases/{case['id']}")
     assert status == 401 and headers["Content-Type"] == "application/problem+json"
     assert "Basic" in headers["WWW-Authenticate"] and refused["code"] == "unauthenticated"
+    log = (server[2] / "server.log").read_text(encoding="utf-8")
+    assert "authentication failed from 127.0.0.1: no credentials" in log
+    assert PASSWORD not in log and users.tokens["cara"] not in log
 
 
 def test_a_token_revoked_with_the_command_is_refused_by_the_running_server(server):

@@ -1,7 +1,7 @@
 """The routes of the HTTP service: JSON over ``Workflows``, as an ASGI application (Starlette).
 
-Every route but none signs the caller in first (``engine.http.auth``): the actor an event is sent
-as is the user the users file names, with the roles it gives them. Routes read the request, call
+Every route signs the caller in first (``engine.http.auth``): the actor an event is sent as is the
+user the users file names, with the roles it gives them. Routes read the request, call
 the service in a worker thread (the store is blocking), and answer JSON; every refusal is problem
 details (``engine.http.problems``). A case's version is its ``ETag``; firing with ``If-Match`` applies
 the event only while the case is still at that version (412 otherwise), and ``Idempotency-Key`` is
