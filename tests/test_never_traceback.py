@@ -214,6 +214,13 @@ BAD_ARGUMENTS = {
     "trigger-not-utf8": (("fire", "nope", NOT_UTF8, *STARTER, "--store", "memory:"), "TRIGGER"),
     "list-state-not-utf8": (("list", "--state", NOT_UTF8, "--store", "memory:"), "--state"),
     "sources-not-utf8": (("render", "{good}", "-o", "{out}.dot", "--sources", NOT_UTF8), "--sources"),
+    "serve-port-huge": (("serve", "--port", "70000", "--users", "{out}"), "--port"),
+    "serve-no-users-file": (("serve", "--users", "{out}", "--store", "memory:"), "{out}: no users file"),
+    "serve-missing-definition": (("serve", "{out}.yaml", "--users", "{out}"), "{out}.yaml"),
+    "users-no-users-file": (("users", "token", "nobody", "--users", "{out}"), "{out}: no users file"),
+    "users-no-roles": (("users", "add", "x", "--roles", ",", "--users", "{out}"), "--roles"),
+    "users-name-not-utf8": (("users", "add", NOT_UTF8, "--roles", "clerk", "--users", "{out}"), "NAME"),
+    "users-name-empty": (("users", "add", " ", "--roles", "clerk", "--users", "{out}"), "user name"),
 }
 
 
