@@ -124,6 +124,24 @@ def test_a_password_once_accepted_still_lets_no_other_password_in(client, users)
     assert client.get("/procedures", headers=basic("li", "a new password")).status_code == 200
 
 
+def test_an_address_that_keeps_failing_to_sign_in_is_made_to_wait(workflows, users, caplog):
+    now = [1000.0]
+    authenticator = Authenticator(users.path, failures=3, window=60, clock=lambda: now[0])
+    client = Client(create_app(workflows, authenticator))
+    for _ in range(3):
+        client.get("/procedures")  # no credentials: how a client asks, not a failure
+        assert_problem(client.get("/procedures", headers=basic("li", "guess")), 401, "unauthenticated")
+    with caplog.at_level(logging.WARNING, "procflow.http.auth"):
+        throttled = client.get("/procedures", headers=basic("li"))  # even the right password waits
+    assert_problem(throttled, 429, "too-many-failures")
+    assert throttled.headers["retry-after"] == "60"
+    assert "throttled for 198.51.100.7" in caplog.text
+    elsewhere = Client(client.app, peer="192.0.2.1")
+    assert elsewhere.get("/procedures", headers=basic("li")).status_code == 200
+    now[0] += 60
+    assert client.get("/procedures", headers=basic("li")).status_code == 200
+
+
 def test_a_revoked_token_is_refused_from_the_next_request(client, users, caplog):
     assert client.get("/procedures", headers=users.bearer("sam")).status_code == 200
     assert auth_module.revoke(users.path, "sam") == 1

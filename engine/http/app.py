@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from engine.clocks import ClockReport
 from engine.errors import InvalidData, InvalidPayload, NotFound, ProcflowError
-from engine.http.auth import CHALLENGE, Authenticator, Caller, Refusal
+from engine.http.auth import CHALLENGE, Authenticator, Caller, Refusal, Throttled
 from engine.http.openapi import openapi_document
 from engine.http.problems import MEDIA_TYPE, Problem, problem_for
 from engine.inputs import MAX_CHARACTERS, read_json
@@ -74,9 +74,12 @@ def create_app(workflows: Workflows, authenticator: Authenticator) -> Starlette:
         async def endpoint(request: Request) -> Response:
             handler = handlers["GET" if request.method == "HEAD" else request.method]
             try:
-                known = authenticator.authenticate(
-                    {k.lower(): v for k, v in request.headers.items()}, request.client.host if request.client else None
-                )
+                headers = {k.lower(): v for k, v in request.headers.items()}
+                peer = request.client.host if request.client else None
+                known = await run_in_threadpool(authenticator.authenticate, headers, peer)  # argon2 takes a while
+                if isinstance(known, Throttled):
+                    detail = f"too many failed sign-ins from this address; try again in {known.retry_after} s"
+                    raise Problem(429, "too-many-failures", detail, retry_after=known.retry_after)
                 if isinstance(known, Refusal):
                     raise Problem(401, "unauthenticated", f"sign in with HTTP Basic or a bearer token: {known.reason}")
                 payload = await _json_body(request, starts) if request.method == "POST" else None
@@ -313,6 +316,8 @@ def _problem(problem: Problem, request: Request) -> Response:
     headers = dict(_SECURITY_HEADERS)
     if problem.status == 401:
         headers["WWW-Authenticate"] = CHALLENGE
+    if problem.retry_after is not None:
+        headers["Retry-After"] = str(problem.retry_after)
     return JSONResponse(problem.body(request.url.path), problem.status, headers=headers, media_type=MEDIA_TYPE)
 
 

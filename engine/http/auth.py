@@ -25,9 +25,13 @@ import datetime
 import hashlib
 import hmac
 import logging
+import math
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -56,7 +60,11 @@ _NOBODY = _HASHER.hash(secrets.token_hex(16))
 
 
 _REMEMBERED = 10_000
-"""How many accepted passwords are remembered at most (then forgotten all at once)."""
+"""How many accepted passwords, and addresses that failed to sign in, are remembered at most (then
+forgotten all at once)."""
+FAILURES_ALLOWED = 20
+FAILURE_WINDOW = 60.0
+"""An address may fail to sign in ``FAILURES_ALLOWED`` times in ``FAILURE_WINDOW`` seconds, then waits."""
 
 
 class UsersFileError(ProcflowError):
@@ -99,6 +107,16 @@ class Refusal:
     """Why a request is not known: sent back as a 401, logged with ``reason``."""
 
     reason: str
+    counted: bool = True
+    """Whether it counts towards throttling the address: credentials that failed, not none at all."""
+
+
+@dataclass(frozen=True)
+class Throttled:
+    """Too many failed sign-ins from the caller's address: sent back as a 429 with ``Retry-After``."""
+
+    retry_after: int
+    """Whole seconds until the address may try again."""
 
 
 @dataclass(frozen=True)
@@ -244,9 +262,19 @@ def _now() -> str:
 class Authenticator:
     """Tells who a request comes from, by the users file (read again whenever it changes)."""
 
-    def __init__(self, path: Path, proxy: TrustedProxy | None = None):
+    def __init__(
+        self,
+        path: Path,
+        proxy: TrustedProxy | None = None,
+        *,
+        failures: int = FAILURES_ALLOWED,
+        window: float = FAILURE_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.path = path
         self.proxy = proxy
+        self._lock = threading.Lock()
+        self._throttle = _Throttle(failures, window, clock)
         self._seen: tuple[int, int, int] | None = None
         self._users: dict[str, User] = {}
         self._tokens: dict[str, tuple[User, Token]] = {}
@@ -282,10 +310,25 @@ class Authenticator:
         self._verified = {}
         self._seen = seen
 
-    def authenticate(self, headers: Mapping[str, str], peer: str | None) -> Caller | Refusal:
-        """The caller, or why not (already logged). ``headers`` are the request's, by lower-case name."""
-        self._reload()
+    def authenticate(self, headers: Mapping[str, str], peer: str | None) -> Caller | Refusal | Throttled:
+        """The caller, or why not (already logged). ``headers`` are the request's, by lower-case name.
+        An address whose credentials failed ``failures`` times within ``window`` seconds is throttled
+        until the oldest of those failures is that old, whatever it sends (a password guesser learns
+        nothing more); a request without credentials is not a failure (it is how a client asks)."""
+        with self._lock:
+            self._reload()
+            wait = self._throttle.wait(peer or "")
         where = printable(peer or "an unknown address")
+        if wait > 0:
+            LOG.warning("authentication throttled for %s: too many failed sign-ins", where)
+            return Throttled(max(1, math.ceil(wait)))
+        known = self._identify(headers, peer, where)
+        if isinstance(known, Refusal) and known.counted:
+            with self._lock:
+                self._throttle.failed(peer or "")
+        return known
+
+    def _identify(self, headers: Mapping[str, str], peer: str | None, where: str) -> Caller | Refusal:
         if self.proxy is not None and peer == self.proxy.address:
             named = headers.get(self.proxy.header.lower())
             if named is not None:
@@ -295,7 +338,7 @@ class Authenticator:
                 return Caller(user, "proxy")
         authorization = headers.get("authorization")
         if authorization is None:
-            return _refuse(where, "no credentials")
+            return _refuse(where, "no credentials", counted=False)
         scheme, _, credentials = authorization.strip().partition(" ")
         if scheme.lower() == "bearer":
             return self._bearer(credentials.strip(), where)
@@ -345,6 +388,34 @@ class Authenticator:
         return Caller(user, "basic")
 
 
-def _refuse(where: str, reason: str) -> Refusal:
+def _refuse(where: str, reason: str, *, counted: bool = True) -> Refusal:
     LOG.warning("authentication failed from %s: %s", where, reason)
-    return Refusal(reason)
+    return Refusal(reason, counted)
+
+
+class _Throttle:
+    """Failed sign-ins by address, each kept for ``window`` seconds."""
+
+    def __init__(self, allowed: int, window: float, clock: Callable[[], float]):
+        self.allowed = allowed
+        self.window = window
+        self.clock = clock
+        self._failed: dict[str, deque[float]] = {}
+
+    def wait(self, peer: str) -> float:
+        """Seconds until ``peer`` may try again (0: now)."""
+        failed = self._failed.get(peer)
+        if failed is None:
+            return 0.0
+        now = self.clock()
+        while failed and failed[0] <= now - self.window:
+            failed.popleft()
+        if not failed:
+            del self._failed[peer]
+            return 0.0
+        return failed[0] + self.window - now if len(failed) >= self.allowed else 0.0
+
+    def failed(self, peer: str) -> None:
+        if len(self._failed) >= _REMEMBERED:  # a flood from many addresses: start again rather than grow
+            self._failed.clear()
+        self._failed.setdefault(peer, deque(maxlen=self.allowed)).append(self.clock())

@@ -239,7 +239,7 @@ def _operation(
     operation: dict[str, Any] = {
         "operationId": operation_id,
         "summary": summary,
-        "responses": {**responses, **_problems(401), "default": _problem_response("Any other refusal")},
+        "responses": {**responses, **_problems(401, 429), "default": _problem_response("Any other refusal")},
     }
     if parameters:
         operation["parameters"] = parameters
@@ -263,16 +263,21 @@ _STATUS_WORDS = {
     409: "Another writer got there first, or the idempotency key recorded another event",
     412: "If-Match names a version the case is no longer at",
     422: "The engine refused it (its `code` says why); nothing changed",
-    501: "The store keeps no worklist",
+    429: "Too many failed sign-ins from this address (see Retry-After)",
 }
 
 
 def _problems(*statuses: int) -> dict[str, Any]:
-    return {str(status): _problem_response(_STATUS_WORDS[status]) for status in statuses}
+    return {str(status): _problem_response(_STATUS_WORDS[status], status) for status in statuses}
 
 
-def _problem_response(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {MEDIA_TYPE: {"schema": _ref("Problem")}}}
+def _problem_response(description: str, status: int | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "content": {MEDIA_TYPE: {"schema": _ref("Problem")}}}
+    if status == 401:
+        response["headers"] = {"WWW-Authenticate": {"description": "Basic or Bearer", "schema": {"type": "string"}}}
+    if status == 429:
+        response["headers"] = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}}}
+    return response
 
 
 def _ref(name: str) -> dict[str, str]:

@@ -11,7 +11,8 @@ request body, and what is wrong there); the refusals that name what is missing k
 Statuses follow HTTP: 400 a request that is not JSON or names an unusable id or key, 401 no one
 known is calling, 403 the caller's roles do not allow it, 404 no such procedure or case, 409 another
 writer got there first or an idempotency key came again with another event, 412 ``If-Match`` names
-a version the case is no longer at, 422 the engine refused the event; 500 and 503 only for the
+a version the case is no longer at, 422 the engine refused the event, 429 too many failed sign-ins
+from the caller's address; 500 and 503 only for the
 server's own trouble (a damaged record, a store or Graphviz that cannot be used), never for what a
 caller sent, and never with a traceback.
 """
@@ -61,6 +62,7 @@ TITLES = {
     413: "The request is too large",
     415: "Unsupported media type",
     422: "Refused",
+    429: "Too many failed sign-ins",
     500: "The server failed",
     501: "Not implemented",
     503: "A service the server needs is unavailable",
@@ -76,6 +78,8 @@ class Problem(Exception):
     detail: str
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Extension members (``errors``, ``allowed``, ``missing``...), beside the standard ones."""
+    retry_after: int | None = None
+    """Seconds to wait before asking again (a 429's ``Retry-After``)."""
 
     def body(self, instance: str) -> dict[str, Any]:
         return {
