@@ -2,6 +2,7 @@
 schemathesis fuzzing it from its own OpenAPI document."""
 
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -14,6 +15,7 @@ import urllib.request
 import pytest
 from conftest import FIXTURE, PROCESSES, ROOT, python_tool
 from http_support import PASSWORD, make_users
+from store_support import pg_url  # noqa: F401 (a fixture)
 
 SERVED = [FIXTURE, PROCESSES / "exchange.yaml"]  # the second has a payload that refers into its definition
 
@@ -36,25 +38,24 @@ def procflow(*args: str, stdin: str | None = None) -> subprocess.CompletedProces
     )
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("serve")
-    users = make_users(folder)
+@contextlib.contextmanager
+def serving(folder, store, users, paths=SERVED, *options):
+    """``procflow serve`` on a free port until the block ends: its base URL; its log in ``folder``."""
     port = free_port()
-    log = (folder / "server.log").open("w")
+    log_path = folder / f"server-{port}.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "engine", "serve", "--store", f"sqlite:///{folder / 'store.db'}"]
-        + ["--port", str(port), "--users", str(users.path), *map(str, SERVED)],
+        [sys.executable, "-m", "engine", "serve", "--store", store, "--port", str(port), "--users", str(users)]
+        + [*options, *map(str, paths)],
         cwd=ROOT,
         env=os.environ | {"PYTHONPATH": str(ROOT)},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):  # until it listens (or has ended), at most about 30 s
             if process.poll() is not None:
-                pytest.fail(f"procflow serve ended: {(folder / 'server.log').read_text()}")
+                pytest.fail(f"procflow serve ended: {log_path.read_text()}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
                     break
@@ -62,11 +63,23 @@ def server(tmp_path_factory):
                 time.sleep(0.1)
         else:
             pytest.fail("procflow serve did not start listening")
-        yield base, users, folder
+        yield f"http://127.0.0.1:{port}", log_path
     finally:
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serve")
+    users = make_users(folder)
+    # Schemathesis sends wrong credentials on purpose, many times: no waiting for them here.
+    with serving(folder, f"sqlite:///{folder / 'store.db'}", users.path, SERVED, "--max-failures", "100000") as (
+        base,
+        log,
+    ):
+        yield base, users, log
 
 
 def call(base, method, path, headers=None, body=None):
@@ -102,7 +115,7 @@ def test_a_session_over_http_starts_a_case_and_moves_it_on(server):
     status, headers, refused = call(base, "GET", f"/cases/{case['id']}")
     assert status == 401 and headers["Content-Type"] == "application/problem+json"
     assert "Basic" in headers["WWW-Authenticate"] and refused["code"] == "unauthenticated"
-    log = (server[2] / "server.log").read_text(encoding="utf-8")
+    log = server[2].read_text(encoding="utf-8")
     assert "authentication failed from 127.0.0.1: no credentials" in log
     assert PASSWORD not in log and users.tokens["cara"] not in log
 
@@ -153,7 +166,7 @@ def test_serve_without_a_users_file_refuses_to_start(tmp_path):
 
 
 def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_schema(server):
-    base, users, folder = server
+    base, users, log = server
     tool = python_tool("schemathesis") or python_tool("st")
     assert tool is not None, "schemathesis is a dev dependency"
     checks = (
@@ -165,10 +178,36 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_schema(ser
     result = subprocess.run(
         [tool, "run", f"{base}/openapi.json", "-H", f"Authorization: Bearer {token}", "--checks", checks]
         + ["--max-examples", "5", "--seed", "1", "--workers", "1", "--no-color"],
-        cwd=folder,
+        cwd=log.parent,
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    failures = result.stdout[result.stdout.find("= FAILURES =") :][:6000]
+    assert result.returncode == 0, failures + result.stderr[-2000:]
     assert "passed" in result.stdout
+
+
+def test_two_servers_on_one_postgresql_store_serve_the_same_cases(tmp_path, pg_url):  # noqa: F811
+    users = make_users(tmp_path)
+    cara = users.bearer("cara")
+    with (
+        serving(tmp_path, pg_url, users.path) as (one, _),
+        serving(tmp_path, pg_url, users.path, [FIXTURE]) as (two, _),
+    ):
+        status, _, case = call(one, "POST", "/procedures/minimal_repair/cases", cara, {})
+        assert status == 201
+        path = f"/procedures/minimal_repair/cases/{case['id']}/events/submit"
+        sent = cara | {"Idempotency-Key": "both-servers"}
+        answers = [call(base, "POST", path, sent, {"in_warranty": False, "model": "X"}) for base in (two, one)]
+        assert [a[0] for a in answers] == [200, 200] and answers[0][2]["entry"] == answers[1][2]["entry"]
+        status, headers, read = call(one, "GET", f"/cases/{case['id']}", cara)
+        assert (read["state"]["id"], headers["ETag"]) == ("quote", '"2"')
+        stale = call(
+            two,
+            "POST",
+            f"/procedures/minimal_repair/cases/{case['id']}/events/withdraw",
+            cara | {"If-Match": '"1"'},
+            {},
+        )
+        assert (stale[0], stale[2]["code"]) == (412, "version-mismatch")

@@ -35,6 +35,13 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     serve.add_argument(
         "--proxy-header", type=text, default="X-Remote-User", help="the header the proxy names the user in"
     )
+    serve.add_argument(
+        "--max-failures",
+        type=whole_number(1, 1_000_000),
+        default=20,
+        metavar="N",
+        help="failed sign-ins an address may have in a minute before it must wait (default 20)",
+    )
     serve.set_defaults(handler=_serve)
 
     users = commands.add_parser("users", help="the users the HTTP API knows, with their roles, passwords and tokens")
@@ -72,7 +79,7 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from engine.service import Workflows
 
     proxy = TrustedProxy(args.trusted_proxy, args.proxy_header) if args.trusted_proxy else None
-    authenticator = Authenticator(users_path(args.users), proxy)
+    authenticator = Authenticator(users_path(args.users), proxy, failures=args.max_failures)
     try:
         workflows = Workflows(args.store)
     except StoreURLError as exc:
