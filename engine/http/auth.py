@@ -14,7 +14,10 @@ request (a header or a body naming roles) gives no roles. Every failure is logge
 ``procflow.http.auth`` logger with the caller's address and why, never with the secret.
 
 The file is read again when it changes, so a user added or a token revoked counts from the next
-request, without restarting the server.
+request, without restarting the server. An address whose credentials keep failing (20 times in a
+minute by default) is made to wait (429), so passwords cannot be guessed at speed; a password once
+accepted is remembered (as an HMAC under a key of the process) so that a person's next request does
+not pay for argon2 again.
 """
 
 from __future__ import annotations
