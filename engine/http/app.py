@@ -87,10 +87,10 @@ def create_app(workflows: Workflows, authenticator: Authenticator) -> Starlette:
             except Problem as problem:
                 return _problem(problem, request)
             except ProcflowError as error:
-                problem = problem_for(error)
-                if problem.status >= 500:  # the server's own trouble (a damaged record, a store that is down)
+                answer = problem_for(error)
+                if answer.status >= 500:  # the server's own trouble (a damaged record, a store that is down)
                     LOG.error("%s %s: %s", request.method, request.url.path, error)
-                return _problem(problem, request)
+                return _problem(answer, request)
             except Exception:  # a bug: the log has the traceback, the caller a problem without it
                 LOG.exception("internal error on %s %s", request.method, request.url.path)
                 return _problem(Problem(500, "internal", "internal error; the server's log has the details"), request)
