@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # `build` package that `python -m build` runs.
 BOOK := out/book
 LOCK := requirements.lock
-EXTRAS := dev,postgres,bench
+EXTRAS := dev,postgres,bench,serve
 
 .PHONY: audit test check lint bench setup system browser node editor-tools lock test-latest clean
 

@@ -247,17 +247,30 @@ class Workflows:
         *,
         key: str | None = None,
         at: datetime.datetime | None = None,
+        if_version: int | None = None,
     ) -> Entry:
         """Apply one event and store it; return its history entry.
 
         ``EventRefused`` (nothing written) when the runtime refuses it; ``EventConflict`` when other
         writers kept moving the instance on and it is no longer allowed, or kept winning the race;
-        ``KeyReused`` when ``key`` already recorded a different event.
+        ``KeyReused`` when ``key`` already recorded a different event. With ``if_version`` the event
+        is applied only to the instance at that version (an HTTP ``If-Match``), never retried on a
+        newer one: ``StaleVersion`` otherwise, unless ``key`` recorded this very event already.
         """
         payload = json_object(payload or {}, "payload")  # within the limits before it is compared or stored
         for attempt in range(self._retries):
             instance, runtime = self._read(instance_id)
             read = instance.version
+            if if_version is not None and read != if_version:
+                recorded = None if key is None else self.store.entry_for_key(instance_id, key)
+                if recorded is not None:
+                    return self._same_event(instance, key or "", recorded, trigger, actor, payload)
+                raise StaleVersion(
+                    f"instance `{instance_id}` is at version {read}, not {if_version}: read it again and decide "
+                    "whether the event still applies",
+                    expected=if_version,
+                    found=read,
+                )
             children: list[Instance] = []
             try:
                 entry = runtime.fire(

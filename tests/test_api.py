@@ -68,8 +68,8 @@ def errors_a_user_can_meet() -> dict[str, type]:
     """Every ProcflowError subclass any library module defines, public or not."""
     found: dict[str, type] = {}
     for module_info in pkgutil.walk_packages(engine.__path__, "engine."):
-        if module_info.name.endswith("__main__") or module_info.name.startswith("engine.cli"):
-            continue  # the command: its errors end as a line on stderr, never reach an embedder
+        if module_info.name.endswith("__main__") or module_info.name.startswith(("engine.cli", "engine.http")):
+            continue  # the command and the HTTP service: their errors end as a line on stderr or problem details
         module = importlib.import_module(module_info.name)
         for name, value in vars(module).items():
             if (

@@ -40,9 +40,10 @@ LAYERS = [
     "simulate",
     "render",
     "scaffold",
+    "http",
     "cli",
 ]
-PACKAGES = {"stores", "render", "cli"}
+PACKAGES = {"stores", "render", "http", "cli"}
 # Renderers draw the model and recorded histories; they never run anything.
 RENDER_MAY_NOT_IMPORT = {"compiler", "runtime", "stores", "service", "scenarios", "simulate", "cli"}
 STANDARD_LIBRARY_ONLY = {"files", "model", "source", "errors", "timing"}

@@ -222,6 +222,13 @@ BAD_ARGUMENTS = {
     "diff-git-bad-rev": (("diff", "git:no_such_rev:processes/complaint.yaml", "{good}"), "no_such_rev"),
     "diff-git-no-path": (("diff", "git:HEAD", "{good}"), "git:HEAD"),
     "diff-lang": (("diff", "{good}", "{good}", "--lang", "fr"), "--lang"),
+    "serve-port-huge": (("serve", "--port", "70000", "--users", "{out}"), "--port"),
+    "serve-no-users-file": (("serve", "--users", "{out}", "--store", "memory:"), "{out}: no users file"),
+    "serve-missing-definition": (("serve", "{out}.yaml", "--users", "{out}"), "{out}.yaml"),
+    "users-no-users-file": (("users", "token", "nobody", "--users", "{out}"), "{out}: no users file"),
+    "users-no-roles": (("users", "add", "x", "--roles", ",", "--users", "{out}"), "--roles"),
+    "users-name-not-utf8": (("users", "add", NOT_UTF8, "--roles", "clerk", "--users", "{out}"), "NAME"),
+    "users-name-empty": (("users", "add", " ", "--roles", "clerk", "--users", "{out}"), "user name"),
 }
 
 

@@ -1,0 +1,61 @@
+"""What the HTTP tests share: a users file with people and systems, and a client for the ASGI app."""
+
+import asyncio
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from engine.http import auth
+
+PASSWORD = "correct horse battery staple"
+"""The password of the people in the users file (each file's hash is its own)."""
+
+
+@dataclass
+class Users:
+    path: Path
+    tokens: dict[str, str]
+    """A bearer token of each system, by user name."""
+
+    def bearer(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[name]}"}
+
+
+def basic(name: str, password: str = PASSWORD) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()}
+
+
+def make_users(folder: Path) -> Users:
+    """``li`` (a clerk) signs in with a password; ``cara`` (a customer), ``sam`` and ``mo``
+    (supervisors) are systems with tokens."""
+    path = folder / "users.yaml"
+    auth.add_user(path, "li", ["clerk"], PASSWORD)
+    tokens = {}
+    for name, role in (("cara", "customer"), ("sam", "supervisor"), ("mo", "supervisor")):
+        auth.add_user(path, name, [role], None)
+        tokens[name] = auth.new_token(path, name)
+    return Users(path, tokens)
+
+
+class Client:
+    """httpx against the ASGI app in this process, one event loop per request, from ``peer``."""
+
+    def __init__(self, app, peer: str = "198.51.100.7"):
+        self.app = app
+        self.peer = peer
+
+    def request(self, method: str, url: str, **options) -> httpx.Response:
+        async def send() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app, client=(self.peer, 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://procflow.test") as client:
+                return await client.request(method, url, **options)
+
+        return asyncio.run(send())
+
+    def get(self, url: str, **options) -> httpx.Response:
+        return self.request("GET", url, **options)
+
+    def post(self, url: str, **options) -> httpx.Response:
+        return self.request("POST", url, **options)
