@@ -358,7 +358,7 @@ def check_data_time_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator
         forms = [key for key in ("at", *_LIMIT_KEYS.values()) if _written(process, limit.path + (key,))]
         before = limit.unit is not None and _written(process, limit.path + ("before",))
         if len(forms) > 1 or before:
-            first = "" if owner.startswith("clock") else "`at` (with `before` if needed), "
+            first = "`at` (with `before` if needed), "
             yield _error(
                 process,
                 limit.path,

@@ -6,6 +6,11 @@ run while the case is in one of its ``pauses``, and is measured against its ``wa
 does not restart a running clock; starting a stopped one carries on from the time already used, or
 counts from zero with ``restart: true``. Reaching a final state stops every clock.
 
+A point may also be a moment taken from a date in the data (``limit: {at: data.pickup_at}``): it is
+worked out when the clock starts and recorded on that start like a running time from the data, and it
+does not move: pauses do not push it back, and it is reached at that moment whether the clock is running
+or paused (only a stopped clock reaches nothing).
+
 Everything here is a pure function of the definition and the history: the marks recorded on each entry
 (``ClockMark``) say when each clock started, paused, resumed, stopped, warned and breached, so replay
 gives the same clocks, and the next point of each running clock is an ``OpenDeadline`` that workers
@@ -39,6 +44,8 @@ class ClockRun:
     reached: dict[str, datetime.datetime] = field(default_factory=dict)
     lengths: dict[str, Duration] = field(default_factory=dict)
     """The running time of the points taken from the data, as recorded when the clock last started."""
+    moments: dict[str, datetime.datetime] = field(default_factory=dict)
+    """The moments of the points taken from a date in the data, as recorded when the clock last started."""
 
     @property
     def running(self) -> bool:
@@ -60,6 +67,7 @@ class ClockRun:
             if self.started_at is None or event == "restarted":
                 self.started_at = at
             self.lengths.update(mark.lengths)
+            self.moments.update(mark.moments)
         elif event in ("paused", "stopped"):
             if self.since is not None:
                 self.spans.append((self.since, at))
@@ -97,9 +105,18 @@ class ClockReport:
     stopped_at: datetime.datetime | None
 
 
-Lengths = Callable[[Clock], tuple[tuple[str, Duration], ...]]
-"""Works out a clock's points taken from the data as it starts (the runtime evaluates them on the data
-after the event); ``InvalidData`` refuses the event."""
+Point = Duration | datetime.datetime
+"""A clock's point as worked out when it starts: a running time, or a moment (``{at: ...}``)."""
+
+Lengths = Callable[[Clock, "ClockRun"], tuple[tuple[str, Point], ...]]
+"""Works out a clock's points taken from the data as it starts, given its course before this start (the
+runtime evaluates them on the data after the event); ``InvalidData`` refuses the event."""
+
+
+def is_moment(clock: Clock, name: str) -> bool:
+    """Whether the point ``name`` is a moment taken from a date in the data (``{at: data.pickup_at}``)."""
+    written = clock.thresholds[name][0]
+    return isinstance(written, DataLimit) and written.unit is None
 
 
 def length(clock: Clock, run: ClockRun, name: str) -> Duration | None:
@@ -109,6 +126,47 @@ def length(clock: Clock, run: ClockRun, name: str) -> Duration | None:
     if isinstance(written, DataLimit):
         return run.lengths.get(name)
     return written
+
+
+def start_order_problems(
+    process: Process, clock: Clock, run: ClockRun, at: datetime.datetime, points: Mapping[str, Point]
+) -> list[tuple[str, str]]:
+    """``order_problems`` for a clock starting at ``at`` after the course ``run``, its points as worked out
+    then. With a moment among them, each point is compared by when it would be reached if the clock ran
+    on without a pause from now (a moment does not move; a running time counts on from the time used)."""
+    lengths = {n: p for n, p in points.items() if isinstance(p, Duration)}
+    if len(lengths) == len(points):
+        return order_problems(clock, lengths, process.calendar)
+    dues = {n: p for n, p in points.items() if isinstance(p, datetime.datetime)}
+    for name, duration in lengths.items():
+        left = limit_length(duration, process.calendar) - run.used(duration, process, at)
+        dues[name] = due_after(at, left, duration, process.calendar)
+    limit = dues.get("limit")
+    problems = []
+    for name, wrong in (("warning", "before"), ("ceiling", "after")):
+        other = dues.get(name)
+        if limit is None or other is None:
+            continue
+        if (other >= limit) if name == "warning" else (other < limit):
+            problems.append(
+                (
+                    name,
+                    f"clock `{clock.id}`: its {name} {_shown(points[name], other)} must come {wrong} "
+                    f"its limit {_shown(points['limit'], limit)}",
+                )
+            )
+    return problems
+
+
+def _shown(point: Point, due: datetime.datetime) -> str:
+    """A point in a refusal: ``2026-11-23T15:00:00+08:00``, or ``8h`` (at 2026-11-23T17:00:00+08:00)."""
+    if isinstance(point, datetime.datetime):
+        return f"`{point.isoformat()}`"
+    return f"`{point.text}` (at {due.isoformat()})"
+
+
+def _point_text(point: Point) -> str:
+    return point.isoformat() if isinstance(point, datetime.datetime) else point.text
 
 
 def order_problems(clock: Clock, lengths: Mapping[str, Duration], calendar: Calendar) -> list[tuple[str, str]]:
@@ -172,8 +230,14 @@ def marks_for_event(
                 events.append("resumed")
         for event in events:
             starting = event in ("started", "restarted") and clock.from_data
-            computed = lengths(clock) if lengths is not None and starting else ()
-            mark = ClockMark(clock.id, event, lengths=computed)
+            before = ClockRun() if event == "restarted" else run
+            computed = lengths(clock, before) if lengths is not None and starting else ()
+            mark = ClockMark(
+                clock.id,
+                event,
+                lengths=tuple((n, p) for n, p in computed if isinstance(p, Duration)),
+                moments=tuple((n, p) for n, p in computed if isinstance(p, datetime.datetime)),
+            )
             run.apply(mark, at)
             marks.append(mark)
     return tuple(marks)
@@ -211,6 +275,11 @@ def clock_deadlines(
     for clock in process.clocks.values():
         run = runs[clock.id]
         for name in clock.thresholds:
+            if is_moment(clock, name):
+                when = run.moments.get(name)
+                if run.active and when is not None and name not in run.reached:  # paused or not: it does not move
+                    deadlines.append(OpenDeadline(state, when, CLOCK_FIRE, clock.id, name))
+                continue
             duration = length(clock, run, name)
             if duration is None or name in run.reached:
                 continue
@@ -255,6 +324,13 @@ def _report(
     reached = dict(run.reached)
     upcoming: list[tuple[datetime.datetime, str]] = []
     for name in clock.thresholds:
+        when = run.moments.get(name) if is_moment(clock, name) else None
+        if when is not None and name not in reached and run.active:
+            if at >= when:
+                reached[name] = min(due_points.get((clock.id, name), when), at)
+            else:
+                upcoming.append((when, name))
+            continue
         duration = length(clock, run, name)
         if duration is None or name in reached:
             continue
@@ -264,8 +340,14 @@ def _report(
             reached[name] = min(due_points.get((clock.id, name), at), at)
         elif run.running:
             upcoming.append((due_after(at, left, duration, process.calendar), name))
-    elapsed = run.used(limit, process, at) if limit is not None else datetime.timedelta(0)
-    allowed = limit_length(limit, process.calendar) if limit is not None else datetime.timedelta(0)
+    moment = run.moments.get("limit") if "limit" in clock.thresholds and is_moment(clock, "limit") else None
+    if moment is not None:  # elapsed running time, and the time until the moment
+        elapsed = run.used(_ELAPSED, process, at)
+        until = min(at, run.stopped_at) if run.stopped_at is not None else at
+        allowed = elapsed + max(moment - until, datetime.timedelta(0))
+    else:
+        elapsed = run.used(limit, process, at) if limit is not None else datetime.timedelta(0)
+        allowed = limit_length(limit, process.calendar) if limit is not None else datetime.timedelta(0)
     if run.started_at is None:
         status = "idle"
     elif not run.active:
@@ -285,7 +367,7 @@ def _report(
         status=status,
         elapsed=elapsed,
         remaining=max(allowed - elapsed, datetime.timedelta(0)),
-        limit=_limit_text(clock, limit),
+        limit=_limit_text(clock, moment or limit),
         reached=tuple(sorted(((n, w) for n, w in reached.items()), key=lambda p: CLOCK_THRESHOLDS.index(p[0]))),
         next=following,
         due=due,
@@ -294,10 +376,15 @@ def _report(
     )
 
 
-def _limit_text(clock: Clock, limit: Duration | None) -> str:
+_ELAPSED = Duration("0m", 0, "minute")
+"""A duration that counts elapsed time, for the running time of a clock whose limit is a moment."""
+
+
+def _limit_text(clock: Clock, limit: Point | None) -> str:
     """The limit as ``procflow show`` says it: ``24h``; from the data, what it came to and how
-    (``6 hours = (data.quantity * 2) hours``), or only how before the clock has started."""
+    (``6 hours = (data.quantity * 2) hours``, ``2026-11-25T17:00:00+08:00 = at data.pickup_at``), or
+    only how before the clock has started."""
     written = clock.thresholds["limit"][0] if "limit" in clock.thresholds else None
     if isinstance(written, DataLimit):
-        return f"{limit.text} = {written.text}" if limit is not None else written.text
-    return limit.text if limit is not None else ""
+        return f"{_point_text(limit)} = {written.text}" if limit is not None else written.text
+    return _point_text(limit) if limit is not None else ""

@@ -87,6 +87,9 @@ class ClockMark:
     """On a ``started`` or ``restarted`` mark: the running time of each point of the clock taken from the
     data (``limit: {hours: data.quantity * 2}``), worked out then. It holds until the clock starts again, so a
     later change of the data does not move a running promise, and replay reads it from here."""
+    moments: tuple[tuple[str, datetime.datetime], ...] = ()
+    """On a ``started`` or ``restarted`` mark: the moment of each point taken from a date in the data
+    (``limit: {at: data.pickup_at}``), worked out then and held like ``lengths``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +336,8 @@ def _mark_json(mark: ClockMark) -> dict[str, Any]:
         document["lengths"] = {
             name: {"amount": d.amount, "unit": d.unit, "working": d.working} for name, d in mark.lengths
         }
+    if mark.moments:  # likewise
+        document["moments"] = {name: moment.isoformat() for name, moment in mark.moments}
     return document
 
 
@@ -518,6 +523,7 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
                 event=event,
                 notify=tuple(_name(r, f"{where}.clocks[{i}].notify") for r in notify),
                 lengths=_lengths(mark.get("lengths", {}), f"{where}.clocks[{i}].lengths"),
+                moments=_moments(mark.get("moments", {}), f"{where}.clocks[{i}].moments"),
             )
         )
     trigger, source, key = doc.get("trigger"), doc.get("source"), doc.get("key")
@@ -576,6 +582,15 @@ def _lengths(value: Any, where: str) -> tuple[tuple[str, Duration], ...]:
             raise InstanceFormatError(f"{where}.{name}.amount must be 0 or more, got {amount}")
         lengths.append((name, amount_duration(amount, unit, working)))
     return tuple(lengths)
+
+
+def _moments(value: Any, where: str) -> tuple[tuple[str, datetime.datetime], ...]:
+    moments = []
+    for name, raw in _mapping(value, where).items():
+        if name not in CLOCK_THRESHOLDS:
+            raise InstanceFormatError(f"{where} names `{name}`, not one of {', '.join(CLOCK_THRESHOLDS)}")
+        moments.append((name, _time(raw, f"{where}.{name}")))
+    return tuple(moments)
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:

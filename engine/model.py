@@ -89,7 +89,8 @@ class DataLimit:
     With ``unit`` ``None``, ``expression`` gives a date or a date-time and the limit ends then (a date
     at the start of that day on the business calendar), less ``before``; otherwise it gives a whole
     number of ``unit`` (of working time when ``working``) counted from entering the state, or of the
-    clock's running time. A clock's point is always an amount.
+    clock's running time. A clock's point that is a date (``limit: {at: data.pickup_at}``) is the moment
+    itself, worked out when the clock starts: pauses do not move it.
     """
 
     expression: str
@@ -458,9 +459,9 @@ class Clock:
     """Whether starting a stopped clock again counts from zero (else it carries on)."""
     thresholds: Mapping[str, tuple[Duration | DataLimit | None, ClockAction]]
     """By name in ``CLOCK_THRESHOLDS`` order, those written: the running time and what reaching it does
-    (``None`` only in a definition that failed its checks). A ``DataLimit`` (an amount, never ``at``) is
-    worked out from the data each time the clock starts, and the running time it gives is recorded on that
-    start's ``ClockMark`` (``engine.clocks``)."""
+    (``None`` only in a definition that failed its checks). A ``DataLimit`` is worked out from the data
+    each time the clock starts, and the running time (an amount) or the moment (``at``) it gives is recorded
+    on that start's ``ClockMark`` (``engine.clocks``)."""
 
     @property
     def from_data(self) -> tuple[tuple[str, DataLimit], ...]:

@@ -1175,14 +1175,17 @@ class Runtime:
         (or the ceiling before it): the event that would start the clock is refused and changes nothing."""
         calendar = self.process.calendar
 
-        def lengths(clock: Clock) -> tuple[tuple[str, Duration], ...]:
-            worked = []
+        def lengths(clock: Clock, run: clock_rules.ClockRun) -> tuple[tuple[str, clock_rules.Point], ...]:
+            worked: list[tuple[str, clock_rules.Point]] = []
             for name, limit in clock.from_data:
                 where = f"clock `{clock.id}`: its {name} comes from the data ({self.process.locate(limit.path)})"
                 value = self._data_limit_value(limit, data, moment, where)
-                worked.append((name, data_duration(limit, value, calendar, where)))
+                if limit.unit is None:  # a moment: it does not move once the clock has started
+                    worked.append((name, due_from_data(moment, limit, value, calendar, where)))
+                else:
+                    worked.append((name, data_duration(limit, value, calendar, where)))
             every = {n: d for n, (d, _) in clock.thresholds.items() if isinstance(d, Duration)} | dict(worked)
-            wrong = clock_rules.order_problems(clock, every, calendar)
+            wrong = clock_rules.start_order_problems(self.process, clock, run, moment, every)
             if wrong:
                 name, why = wrong[0]
                 raise InvalidData(

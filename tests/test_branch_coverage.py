@@ -645,6 +645,29 @@ RETURN_REPAIR = Table(
     },
 )
 
+
+def withdrawals(process_id: str, table: Table, actor: Actor) -> dict[str, list[Step]]:
+    """A path for each step a cancelling transition (``cancels: true``) leaves: the first part of one of
+    ``table``'s paths that rests in that step, then ``actor`` cancels the case there with a reason."""
+    process = load_process(PROCESSES / f"{process_id}.yaml")
+    paths: dict[str, list[Step]] = {}
+    for transition in (t for t in process.transitions if t.cancels):
+        for source in transition.sources:
+            prefix = next(
+                path[: i + 1]
+                for path in table.paths.values()
+                for i, step in enumerate(path)
+                if not isinstance(step, Holds) and step.lands == source
+            )
+            ends = fire(actor, transition.trigger, reason="不需要了", lands=transition.dest)
+            paths[f"{transition.trigger} from {source}"] = [*prefix, ends]
+    return paths
+
+
+COMPLAINT.paths.update(withdrawals("complaint", COMPLAINT, CUSTOMER))
+EXCHANGE.paths.update(withdrawals("exchange", EXCHANGE, SHOPPER))
+RETURN_REPAIR.paths.update(withdrawals("return_repair", RETURN_REPAIR, OWNER))
+
 TABLES = {
     "complaint": COMPLAINT,
     "exchange": EXCHANGE,

@@ -220,10 +220,10 @@ def test_a_clock_started_again_works_its_limit_out_again_on_the_data_then():
         ("{hours: data.quantiti * 2}", "unknown-field", "did you mean `quantity`"),
         ("{hours: data.quantity *}", "expression", ""),
         ("{hours: data.model}", "not-a-number", "declared as string"),
-        ("{at: data.quantity}", "unknown-key", "allowed here: days, hours, minutes"),
+        ("{at: data.quantity}", "not-a-date", "is not declared as a date"),
         ("{hours: data.quantity, days: data.quantity}", "time-limit-forms", "this one writes `hours`, `days`"),
     ],
-    ids=["unknown-field", "syntax", "not-a-number", "at-is-not-running-time", "two-units"],
+    ids=["unknown-field", "syntax", "not-a-number", "at-needs-a-date", "two-units"],
 )
 def test_a_bad_clock_limit_from_the_data_is_refused_where_it_is_written(written, code, words):
     text = text_with({"limit": written})

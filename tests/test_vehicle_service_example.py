@@ -314,3 +314,67 @@ def test_the_guide_tells_the_advisors_and_the_service_manager_of_the_car_and_the
     memory.fire(case, "parked", GUIDE, {"plate": "浙A12345", "zone": "repair", "return_repair": True})
     (told,) = memory.get(case).history[-1].notifications
     assert told.roles == ("service_advisor", "service_manager") and "浙A12345" in told.zh and "true" in told.zh
+
+
+# --- the pickup time: a promise due at a moment in the data ---------------------------------------------
+
+PICKUP = dt.datetime(2026, 11, 23, 17, 0, tzinfo=SHANGHAI)  # BRAKES["pickup_time"]
+US = dt.timedelta(microseconds=1)
+
+
+def pickup_points(workflows: Workflows, case: str) -> list[tuple[str, dt.datetime]]:
+    return [(m.event, e.at) for e in workflows.history(case) for m in e.clocks if m.clock == "pickup"]
+
+
+def test_the_pickup_promise_breaches_at_exactly_the_agreed_time(workflows):
+    case = dispatched(workflows)
+    (start,) = [m for e in workflows.history(case) for m in e.clocks if m.clock == "pickup"]
+    assert start.event == "started" and start.moments == (("limit", PICKUP),)
+    workflows.fire_due(PICKUP - US)
+    assert pickup_points(workflows, case) == [("started", MONDAY)]
+    workflows.fire_due(PICKUP)
+    assert pickup_points(workflows, case) == [("started", MONDAY), ("limit", PICKUP)]
+    (report,) = [r for r in workflows.clocks(case, PICKUP) if r.clock == "pickup"]
+    assert report.status == "breached" and report.remaining == dt.timedelta(0)
+    assert report.limit == "2026-11-23T17:00:00+08:00 = at data.pickup_time"
+    workflows.verify(case)
+
+
+def test_a_car_handed_over_before_the_agreed_time_keeps_the_promise(memory):
+    case, child = in_workshop(memory)
+    (report,) = [r for r in memory.clocks(case, MONDAY) if r.clock == "pickup"]
+    assert report.status == "running" and (report.next, report.due) == ("limit", PICKUP)
+    assert report.remaining == PICKUP - MONDAY
+    memory.fire(
+        child, "work_done", TECHNICIAN, {"work_summary": "更换前刹车片", "old_parts_handled": "return_to_customer"}
+    )
+    memory.fire(child, "inspection_passed", INSPECTOR)
+    for trigger in ("taken_back", "washed", "parked_finished"):
+        memory.fire(case, trigger, ADVISOR)
+    memory.fire(case, "sign:customer_confirms", CUSTOMER)
+    memory.fire(case, "customer_confirms", ADVISOR)
+    memory.fire(case, "paid", CASHIER, {"amount": 800, "invoice_no": "INV-0002"})
+    memory.fire(case, "handed_over", ADVISOR)
+    memory.fire_due(PICKUP + dt.timedelta(days=1))
+    assert pickup_points(memory, case) == [("started", MONDAY), ("stopped", MONDAY)]
+    (report,) = [r for r in memory.clocks(case, PICKUP) if r.clock == "pickup"]
+    assert report.status == "stopped" and report.reached == ()
+
+
+def test_items_agreed_again_start_the_promise_again_at_the_time_then_agreed(memory):
+    case, child = in_workshop(memory)
+    memory.fire(child, "items_change", TECHNICIAN, {"change": "前刹车盘磨损，建议更换"})
+    later = "2026-11-24T12:00:00+08:00"
+    memory.fire(case, "sign:agree", CUSTOMER)
+    memory.fire(case, "agree", ADVISOR, {**BRAKES, "estimate": 1500, "pickup_time": later})
+    events = [(m.event, m.moments) for e in memory.history(case) for m in e.clocks if m.clock == "pickup"]
+    assert events == [
+        ("started", (("limit", PICKUP),)),
+        ("stopped", ()),
+        ("restarted", (("limit", dt.datetime.fromisoformat(later)),)),
+    ]
+    memory.fire_due(PICKUP)  # the first agreed time no longer counts
+    assert [p for p in pickup_points(memory, case) if p[0] == "limit"] == []
+    memory.fire_due(dt.datetime.fromisoformat(later))
+    assert [p for p in pickup_points(memory, case) if p[0] == "limit"] == [("limit", dt.datetime.fromisoformat(later))]
+    memory.verify(case)

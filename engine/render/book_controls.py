@@ -103,11 +103,16 @@ def _duration(duration: Duration | DataLimit | None, lang: Lang) -> str:
     if duration is None:
         return "?"
     if isinstance(duration, DataLimit):  # worked out when the clock starts, on the data then
-        return f'<strong>{esc(duration.text)}</strong> <span class="sub">{label(_FROM_DATA, lang)}</span>'
+        how = _AT_DATA if duration.unit is None else _FROM_DATA
+        return f'<strong>{esc(duration.text)}</strong> <span class="sub">{label(how, lang)}</span>'
     return f"<strong>{esc(duration.text)}</strong>"
 
 
 _FROM_DATA = Text("由数据算出,于计时开始时", "from the data, when the clock starts")
+_AT_DATA = Text(
+    "数据中的时刻,于计时开始时取定;暂停不推迟",
+    "a moment in the data, fixed when the clock starts; pauses do not move it",
+)
 
 
 def _action(process: Process, action: ClockAction, lang: Lang) -> list[str]:
