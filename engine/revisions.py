@@ -94,3 +94,95 @@ def _git(arguments: list[str], file: GitFile, cwd: str | os.PathLike[str] | None
         raise RevisionError(f"{file.name}: git took longer than {GIT_TIMEOUT:g} s and was stopped") from exc
     except OSError as exc:
         raise RevisionError(f"{file.name}: could not run git: {exc.strerror or exc}") from exc
+
+
+# --- a file's history -------------------------------------------------------------------------------
+
+MAX_REVISIONS = 20
+"""How many revisions of a file ``file_log`` reads at most by default (the newest)."""
+
+_LOG_FORMAT = "%x1e%H%x1f%h%x1f%cI%x1f%an%x1f%s"
+"""One record per commit: hash, short hash, committer date (ISO 8601), author name, subject."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit that changed a file."""
+
+    hash: str
+    short: str
+    date: str
+    """The committer date, ISO 8601 with its UTC offset, as git gives it."""
+    author: str
+    subject: str
+    path: str
+    """The file's path from the top of the repository at this commit (it may have been renamed since)."""
+
+
+@dataclass(frozen=True)
+class FileLog:
+    """The commits that changed a file, newest first, or why there are none."""
+
+    commits: tuple[Commit, ...]
+    more: bool
+    """Older commits changed the file than were read (the bound)."""
+    top: str | None
+    """The repository's top folder; ``None`` when the file is not in one."""
+    absent: str | None
+    """When there are no commits: why, as a sentence (not in a repository, not committed, no git)."""
+
+
+def file_log(path: str | os.PathLike[str], *, limit: int = MAX_REVISIONS) -> FileLog:
+    """The newest ``limit`` commits that changed the file at ``path`` (following renames), through
+    ``git log --follow`` run in the file's folder. A file outside a repository, or never committed, gives
+    no commits and says why; a git that fails otherwise is a ``RevisionError``."""
+    file = os.path.realpath(path)
+    folder, name = os.path.split(file)
+    spec = GitFile("HEAD", name)
+    if shutil.which("git") is None:
+        return FileLog((), False, None, "git is not installed, so the file's revisions cannot be read.")
+    top = _git(["rev-parse", "--show-toplevel"], spec, folder)
+    if top.returncode != 0:
+        reason = top.stderr.decode("utf-8", "replace").strip()
+        if "not a git repository" in reason:
+            return FileLog((), False, None, "The file is not in a git repository, so it has no recorded revisions.")
+        first = reason.splitlines()[0] if reason else top.returncode
+        raise RevisionError(f"{file}: git cannot read the repository: {first}")
+    root = top.stdout.decode("utf-8", "replace").strip()
+    if _git(["rev-parse", "--verify", "--quiet", "HEAD"], spec, folder).returncode != 0:
+        return FileLog((), False, root, "The repository has no commits yet, so the file has no recorded revisions.")
+    log = _git(
+        ["log", "--follow", "-z", f"-n{limit + 1}", f"--format={_LOG_FORMAT}", "--name-only", "--", name], spec, folder
+    )
+    if log.returncode != 0:
+        said = log.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RevisionError(f"{file}: git log failed: {said[0] if said else log.returncode}")
+    commits = _commits(log.stdout.decode("utf-8", "replace"), os.path.relpath(file, root).replace(os.sep, "/"))
+    if not commits:
+        return FileLog((), False, root, "The file is in a git repository but has never been committed.")
+    return FileLog(tuple(commits[:limit]), len(commits) > limit, root, None)
+
+
+def _commits(output: str, current: str) -> list[Commit]:
+    """``git log -z --name-only`` records; a commit that names no file (a merge) keeps the newer path."""
+    commits = []
+    path = current
+    for record in output.split("\x1e")[1:]:
+        header, _, rest = record.partition("\0")
+        fields = header.split("\x1f")
+        if len(fields) != 5:
+            continue
+        named = rest.strip("\n\0").split("\0")[0].strip("\n")
+        path = named or path
+        commits.append(Commit(fields[0], fields[1], fields[2], fields[3], fields[4], path))
+    return commits
+
+
+def file_at(commit: Commit, top: str) -> bytes:
+    """The bytes of the file as ``commit`` left it."""
+    spec = GitFile(commit.hash, commit.path)
+    shown = _git(["cat-file", "blob", f"{commit.hash}:{commit.path}"], spec, top)
+    if shown.returncode != 0:
+        reason = shown.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RevisionError(f"{spec.name}: git cat-file failed: {reason[0] if reason else shown.returncode}")
+    return shown.stdout

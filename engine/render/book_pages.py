@@ -53,6 +53,7 @@ from engine.render.book_html import (
     table_section,
     texts,
 )
+from engine.render.book_revisions import History, history_sections
 
 SHORT_HASH = 12
 
@@ -113,13 +114,20 @@ def index_page(processes: Sequence[Process], lang: Lang) -> str:
 
 
 def procedure_page(
-    process: Process, svg: str, files: DiagramFiles, lang: Lang, book: Mapping[str, Process] | None = None
+    process: Process,
+    svg: str,
+    files: DiagramFiles,
+    lang: Lang,
+    book: Mapping[str, Process] | None = None,
+    history: History | None = None,
 ) -> str:
     """The page of one procedure; ``svg`` is Graphviz's output, inlined without its XML prologue.
-    ``book``: every procedure of the book by id, so that a step starting another links to its page."""
+    ``book``: every procedure of the book by id, so that a step starting another links to its page.
+    ``history``: its revisions, for the document-control block and the change log at the top."""
     sections = [
         _header(process, lang),
         "<main>",
+        *(history_sections(process, history, lang) if history is not None else []),
         _diagram_section(svg, files, lang),
         _steps_section(process, lang),
         _transitions_section(process, lang),
