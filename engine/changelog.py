@@ -18,12 +18,21 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from engine.changes import Change, diff_processes
 from engine.errors import DefinitionError, ProcflowError
 from engine.model import Process
 from engine.processes import load_process_bytes
-from engine.revisions import MAX_REVISIONS, GitFile, file_at, file_log
+from engine.revisions import MAX_REVISIONS, GitFile, NoHistory, file_at, file_log
+
+Absent = NoHistory | Literal["not in the store", "unreadable"]
+"""Why a log has no entries: the git reasons (``revisions.NoHistory``), a store that holds no revision
+of the procedure, or a git that failed (``ChangeLog.detail`` says how)."""
+
+
+THIS_FILE = "this file"
+"""The label of the entry for the file on disk when it differs from its newest revision."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,8 @@ class Revision:
     text: bytes
     content_hash: str | None = None
     """As a store recorded it (a git revision's is known once it loads)."""
+    on_disk: bool = False
+    """The file itself as it is now, not a recorded revision."""
 
 
 @dataclass(frozen=True)
@@ -62,10 +73,12 @@ class ChangeLog:
     """Newest first."""
     more: bool
     """Older revisions exist than were read (the bound)."""
-    absent: str | None = None
-    """When there are no entries: why, as a sentence."""
+    absent: Absent | None = None
+    """When there are no entries: why."""
     uncommitted: bool = False
     """The file on disk differs from its newest revision, which is then the log's second entry."""
+    detail: str | None = None
+    """With ``unreadable``: git's error."""
 
     @property
     def newest(self) -> Entry | None:
@@ -74,7 +87,7 @@ class ChangeLog:
         return recorded[0] if recorded else None
 
 
-def git_revisions(file: str | Path, *, limit: int = MAX_REVISIONS) -> tuple[list[Revision], bool, str | None]:
+def git_revisions(file: str | Path, *, limit: int = MAX_REVISIONS) -> tuple[list[Revision], bool, NoHistory | None]:
     """The newest ``limit`` revisions of ``file`` in git and one more to compare the oldest with (so at
     most ``limit + 1``, newest first); whether older ones were left out; why there are none."""
     log = file_log(file, limit=limit + 1)
@@ -105,7 +118,7 @@ def change_log(
     source: str,
     limit: int = MAX_REVISIONS,
     more: bool = False,
-    absent: str | None = None,
+    absent: Absent | None = None,
 ) -> ChangeLog:
     """The change log of ``process`` (read from ``text``) over ``revisions``, newest first; at most
     ``limit`` of them are listed, and one more, when given, is only compared with."""
@@ -116,7 +129,7 @@ def change_log(
     uncommitted = newest.text != text if newest.content_hash is None else newest.content_hash != process.content_hash
     listed = list(zip(revisions, loaded, strict=True))
     if uncommitted:
-        listed.insert(0, (Revision(process.file, "this file", None, None, None, text), (process, None)))
+        listed.insert(0, (Revision(process.file, THIS_FILE, None, None, None, text, on_disk=True), (process, None)))
     shown = limit + 1 if uncommitted else limit
     entries = []
     for index, (revision, (model, error)) in enumerate(listed[:shown]):

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from typing import Literal
 
 from engine.errors import RevisionError
 from engine.model import Process
@@ -105,6 +106,11 @@ _LOG_FORMAT = "%x1e%H%x1f%h%x1f%cI%x1f%an%x1f%s"
 """One record per commit: hash, short hash, committer date (ISO 8601), author name, subject."""
 
 
+NoHistory = Literal["no git", "not in a repository", "no commits", "not committed"]
+"""Why a file has no revisions: git is not installed; the file is not in a repository; the repository
+has no commits; the file was never committed."""
+
+
 @dataclass(frozen=True)
 class Commit:
     """One commit that changed a file."""
@@ -128,8 +134,8 @@ class FileLog:
     """Older commits changed the file than were read (the bound)."""
     top: str | None
     """The repository's top folder; ``None`` when the file is not in one."""
-    absent: str | None
-    """When there are no commits: why, as a sentence (not in a repository, not committed, no git)."""
+    absent: NoHistory | None
+    """When there are no commits: why."""
 
 
 def file_log(path: str | os.PathLike[str], *, limit: int = MAX_REVISIONS) -> FileLog:
@@ -140,17 +146,17 @@ def file_log(path: str | os.PathLike[str], *, limit: int = MAX_REVISIONS) -> Fil
     folder, name = os.path.split(file)
     spec = GitFile("HEAD", name)
     if shutil.which("git") is None:
-        return FileLog((), False, None, "git is not installed, so the file's revisions cannot be read.")
+        return FileLog((), False, None, "no git")
     top = _git(["rev-parse", "--show-toplevel"], spec, folder)
     if top.returncode != 0:
         reason = top.stderr.decode("utf-8", "replace").strip()
         if "not a git repository" in reason:
-            return FileLog((), False, None, "The file is not in a git repository, so it has no recorded revisions.")
+            return FileLog((), False, None, "not in a repository")
         first = reason.splitlines()[0] if reason else top.returncode
         raise RevisionError(f"{file}: git cannot read the repository: {first}")
     root = top.stdout.decode("utf-8", "replace").strip()
     if _git(["rev-parse", "--verify", "--quiet", "HEAD"], spec, folder).returncode != 0:
-        return FileLog((), False, root, "The repository has no commits yet, so the file has no recorded revisions.")
+        return FileLog((), False, root, "no commits")
     log = _git(
         ["log", "--follow", "-z", f"-n{limit + 1}", f"--format={_LOG_FORMAT}", "--name-only", "--", name], spec, folder
     )
@@ -159,7 +165,7 @@ def file_log(path: str | os.PathLike[str], *, limit: int = MAX_REVISIONS) -> Fil
         raise RevisionError(f"{file}: git log failed: {said[0] if said else log.returncode}")
     commits = _commits(log.stdout.decode("utf-8", "replace"), os.path.relpath(file, root).replace(os.sep, "/"))
     if not commits:
-        return FileLog((), False, root, "The file is in a git repository but has never been committed.")
+        return FileLog((), False, root, "not committed")
     return FileLog(tuple(commits[:limit]), len(commits) > limit, root, None)
 
 

@@ -20,7 +20,9 @@ from engine.cli import run
 from engine.errors import BookError
 from engine.processes import load_process
 from engine.render.book import write_book
+from engine.service import Workflows
 
+THIS_FILE = "此文件(未提交) this file (not committed)"
 TEXT = FIXTURE.read_text(encoding="utf-8")
 TIME_LIMIT = ("    time_limit: 24h\n    produces", "    time_limit: 12h\n    produces")
 NEW_STEP = (
@@ -116,7 +118,7 @@ def history(tmp_path: Path) -> tuple[Repo, list[str]]:
 def test_each_revision_is_listed_newest_first_with_its_changes_in_words(history: tuple[Repo, list[str]]) -> None:
     repo, (first, shorter, added, broken) = history
     rows = log_rows(book_page(repo.file.parent, repo.root / "book"))
-    assert [row[0] for row in rows] == ["this file", broken, added, shorter, first]
+    assert [row[0] for row in rows] == [THIS_FILE, broken, added, shorter, first]
     assert rows[0][4] == "流程未变(仅格式或注释不同)。 No change to the procedure (layout or comments only)."
     assert rows[2][2:4] == [HOSTILE_AUTHOR, HOSTILE_SUBJECT]
     assert "step `inspect` added (task; 检测 / Inspect the product)" in rows[2][4]
@@ -196,7 +198,7 @@ def test_a_folder_outside_git_says_it_has_no_revisions(tmp_path: Path) -> None:
     assert control(page)["git 修订 Git revision"] == "不在 git 中 not in git"
     sentence = "The file is not in a git repository, so it has no recorded revisions."
     section = page[page.index('<section id="change-log">') :]
-    assert f"<p>{sentence}</p>" in section[: section.index("</section>")]
+    assert f'<span class="en" lang="en">{sentence}</span></p></section>' in section[: section.index("</section>") + 10]
     assert "change-log" not in tables(page).rows
 
 
@@ -214,7 +216,7 @@ def test_a_file_never_committed_says_so(tmp_path: Path) -> None:
 def test_at_most_the_asked_number_of_revisions_is_read_and_the_page_says_so(history: tuple[Repo, list[str]]) -> None:
     repo, (_, shorter, added, broken) = history
     rows = log_rows(page := book_page(repo.file.parent, repo.root / "book", revisions=2))
-    assert [row[0] for row in rows] == ["this file", broken, added]
+    assert [row[0] for row in rows] == [THIS_FILE, broken, added]
     # The oldest listed is still compared with the one before it, which is read but not listed.
     assert "step `inspect` added" in rows[2][4]
     assert "Only the newest 2 revisions are read; older ones are left out." in page
@@ -255,3 +257,40 @@ def test_the_command_takes_the_number_of_revisions(history: tuple[Repo, list[str
     out, err = io.StringIO(), io.StringIO()
     code = run(["book", str(repo.file.parent), "-o", str(repo.root / "book"), "--revisions", "0"], out, err)
     assert code == 2 and err.getvalue().startswith("procflow book: argument --revisions: must be from 1 to 200")
+
+
+def test_with_a_store_the_page_lists_the_revisions_it_registered(tmp_path: Path) -> None:
+    folder = tmp_path / "procs"
+    folder.mkdir()
+    file = folder / "repair.yaml"
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with Workflows(url) as workflows:
+        file.write_text(TEXT, encoding="utf-8")
+        workflows.register(file)
+        file.write_text(mutate(TEXT, TIME_LIMIT), encoding="utf-8")
+        workflows.register(file)
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["book", str(folder), "-o", str(tmp_path / "book"), "--store", url], out, err) == 0, err.getvalue()
+    page = (tmp_path / "book" / "procedures" / "minimal_repair.html").read_text(encoding="utf-8")
+    rows = log_rows(page, "store-log")
+    assert [row[0] for row in rows] == ["revision 2", "revision 1"]
+    assert rows[0][4] == "step `accept`: time limit 24h → 12h"
+    assert rows[1][4] == "首个修订。 The first revision."
+    assert all(datetime.datetime.fromisoformat(row[1]).tzinfo is not None for row in rows)
+    # The file on disk, changed again and not registered, heads the store's log.
+    file.write_text(mutate(TEXT, ("    time_limit: 24h\n    produces", "    time_limit: 8h\n    produces")), "utf-8")
+    assert run(["book", str(folder), "-o", str(tmp_path / "book"), "--store", url], out, err) == 0, err.getvalue()
+    page = (tmp_path / "book" / "procedures" / "minimal_repair.html").read_text(encoding="utf-8")
+    rows = log_rows(page, "store-log")
+    assert [row[0] for row in rows] == [THIS_FILE, "revision 2", "revision 1"]
+    assert rows[0][4] == "step `accept`: time limit 12h → 8h"
+
+
+def test_a_store_url_that_is_not_one_is_a_usage_error(tmp_path: Path) -> None:
+    folder = tmp_path / "procs"
+    folder.mkdir()
+    (folder / "repair.yaml").write_text(TEXT, encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["book", str(folder), "-o", str(tmp_path / "book"), "--store", "ftp://x"], out, err) == 2
+    assert err.getvalue().startswith("procflow book: ")
+    assert not (tmp_path / "book").exists()

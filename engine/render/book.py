@@ -136,11 +136,10 @@ def _history(
         found, more, absent = git_revisions(process.file, limit=limit)
         git = change_log(process, text, found, source="git", limit=limit, more=more, absent=absent)
     except RevisionError as exc:
-        git = ChangeLog("git", (), False, f"The file's revisions could not be read from git: {exc}")
+        git = ChangeLog("git", (), False, "unreadable", detail=str(exc))
     store = None
     if stored is not None:
-        absent = "The store holds no revision of this procedure." if not stored else None
-        store = change_log(process, text, stored, source="store", limit=limit, absent=absent)
+        store = change_log(process, text, stored, source="store", limit=limit, absent="not in the store")
     return History(generated, git, store, store_url, limit)
 
 

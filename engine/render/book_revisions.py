@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.changelog import ChangeLog, Entry
+from engine.changelog import Absent, ChangeLog, Entry
 from engine.model import Process, Text
 from engine.render import Lang
 from engine.render.book_html import esc, heads, html_list, label, none, table_section
@@ -76,7 +76,7 @@ def _latest_changes(log: ChangeLog, lang: Lang) -> str:
     """What changed in the definition the page shows since the revision before it."""
     title = label(_LATEST, lang)
     if not log.entries:
-        return _sentence("changes", title, f"{esc(log.absent or '')} {label(_NO_REVISIONS, lang)}")
+        return _sentence("changes", title, f"{_absent(log, lang)} {label(_NO_REVISIONS, lang)}")
     entry = log.entries[0]
     if entry.changes is None:
         return _sentence("changes", title, _no_comparison(log, 0, lang))
@@ -91,7 +91,7 @@ def _latest_changes(log: ChangeLog, lang: Lang) -> str:
 
 def _log_section(anchor: str, title: str, log: ChangeLog, limit: int, lang: Lang) -> str:
     if not log.entries:
-        return _sentence(anchor, title, esc(log.absent or ""))
+        return _sentence(anchor, title, _absent(log, lang))
     head = heads(lang, _REVISION_COLUMN, _DATE, _AUTHOR, _SUBJECT, _CHANGES)
     rows = [_log_row(log, index, lang) for index in range(len(log.entries))]
     section = table_section(anchor, title, head, rows)
@@ -117,7 +117,7 @@ def _log_row(log: ChangeLog, index: int, lang: Lang) -> str:
         changes = _changes(entry, lang)
     css = ' class="broken"' if entry.error is not None else ""
     return (
-        f"<tr{css}><td><code>{esc(revision.label)}</code></td><td>{esc(revision.date or '') or none()}</td>"
+        f"<tr{css}><td>{_revision(entry, lang)}</td><td>{esc(revision.date or '') or none()}</td>"
         f"<td>{esc(revision.author or '') or none()}</td><td>{esc(revision.subject or '') or none()}</td>"
         f"<td>{changes}</td></tr>"
     )
@@ -138,10 +138,42 @@ def _no_comparison(log: ChangeLog, index: int, lang: Lang) -> str:
     return label(_NONE_OLDER, lang)
 
 
+def _absent(log: ChangeLog, lang: Lang) -> str:
+    said = label(_ABSENT[log.absent], lang) if log.absent is not None else ""
+    return said + (f' <span class="sub">{esc(log.detail)}</span>' if log.detail else "")
+
+
+def _revision(entry: Entry, lang: Lang) -> str:
+    if entry.revision.on_disk:
+        return label(_THIS_FILE, lang)
+    return f"<code>{esc(entry.revision.label)}</code>"
+
+
 def _sentence(anchor: str, title: str, sentence: str) -> str:
     return f'<section id="{anchor}"><h2>{title}</h2>\n<p>{sentence}</p></section>'
 
 
+_ABSENT: dict[Absent, Text] = {
+    "no git": Text(
+        "未安装 git,无法读取此文件的修订。",
+        "git is not installed, so the file's revisions cannot be read.",
+    ),
+    "not in a repository": Text(
+        "此文件不在 git 仓库中,没有记录的修订。",
+        "The file is not in a git repository, so it has no recorded revisions.",
+    ),
+    "no commits": Text(
+        "仓库尚无提交,此文件没有记录的修订。",
+        "The repository has no commits yet, so the file has no recorded revisions.",
+    ),
+    "not committed": Text(
+        "此文件在 git 仓库中,但从未提交。",
+        "The file is in a git repository but has never been committed.",
+    ),
+    "not in the store": Text("存储中没有此流程的修订。", "The store holds no revision of this procedure."),
+    "unreadable": Text("无法从 git 读取此文件的修订:", "The file's revisions could not be read from git:"),
+}
+_THIS_FILE = Text("此文件(未提交)", "this file (not committed)")
 _CONTROL = Text("文件控制", "Document control")
 _ID = Text("流程编号", "Process id")
 _VERSION = Text("声明版本", "Declared version")
