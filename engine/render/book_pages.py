@@ -54,6 +54,7 @@ from engine.render.book_html import (
     texts,
 )
 from engine.render.book_revisions import History, history_sections
+from engine.render.conditions import condition_words
 
 SHORT_HASH = 12
 
@@ -242,7 +243,7 @@ def _transitions_section(process: Process, lang: Lang) -> str:
         for number, branch in enumerate(branches, start=1):
             is_default = branch is state.default
             labels = cells(branch.label, lang)
-            condition = label(_OTHERWISE, lang) if is_default else f"<code>{esc(branch.condition or '')}</code>"
+            condition = label(_OTHERWISE, lang) if is_default else condition_cell(branch.condition or "", lang)
             trigger = label(_DEFAULT_BRANCH, lang) if is_default else f"{label(_BRANCH, lang)} {number}"
             rows.append(
                 f"<tr><td><code>{esc(state.id)}</code></td><td>{trigger}</td>{labels}"
@@ -258,12 +259,19 @@ def _transition_row(process: Process, transition: Transition, lang: Lang) -> str
     if transition.shared:
         sources = f'{label(_ANY_OF, lang)}<span class="sub">{sources}</span>'
     who = html_list(party(process, role, lang) for role in transition.roles) if transition.roles else none()
-    conditions = html_list(f"<code>{esc(c)}</code>" for c in transition.conditions) if transition.conditions else "—"
+    conditions = html_list(condition_cell(c, lang) for c in transition.conditions) if transition.conditions else "—"
     signoffs = html_list(_signoff(process, s, lang) for s in transition.signoffs) if transition.signoffs else "—"
     return (
         f"<tr><td>{sources}</td><td><code>{esc(transition.trigger)}</code></td>{labels}"
         f"<td><code>{esc(transition.dest)}</code></td><td>{who}</td><td>{conditions}</td><td>{signoffs}</td></tr>"
     )
+
+
+def condition_cell(expression: str, lang: Lang) -> str:
+    """The expression as written, and under it the condition in words where they can be said."""
+    words = condition_words(expression)
+    said = f'<span class="sub words">{texts(words, lang, sep=" / ")}</span>' if words is not None else ""
+    return f"<code>{esc(expression)}</code>{said}"
 
 
 def _additions_section(process: Process, lang: Lang) -> str:
