@@ -121,10 +121,10 @@ def test_each_revision_is_listed_newest_first_with_its_changes_in_words(history:
     assert [row[0] for row in rows] == [THIS_FILE, broken, added, shorter, first]
     assert rows[0][4] == "流程未变(仅格式或注释不同)。 No change to the procedure (layout or comments only)."
     assert rows[2][2:4] == [HOSTILE_AUTHOR, HOSTILE_SUBJECT]
-    assert "step `inspect` added (task; 检测 / Inspect the product)" in rows[2][4]
-    assert "transition `accept.inspect` added" in rows[2][4]
+    assert "step inspect added (task; 检测 / Inspect the product)" in rows[2][4]
+    assert "transition accept.inspect added" in rows[2][4]
     assert "time limit" not in rows[2][4]
-    assert rows[3][3:] == ["accept within 12 hours", "step `accept`: time limit 24h → 12h"]
+    assert rows[3][3:] == ["accept within 12 hours", "step accept: time limit 24h → 12h"]
     assert rows[4][4] == "首个修订。 The first revision."
     dates = [row[1] for row in rows[1:]]
     assert all(datetime.datetime.fromisoformat(d).tzinfo is not None for d in dates)
@@ -138,7 +138,7 @@ def test_a_revision_that_does_not_load_is_listed_with_its_first_error(history: t
     assert rows[1][4].startswith(f"此修订无法载入 this revision does not load git:{broken}:procs/repair.yaml:")
     assert ": error: " in rows[1][4]
     # The revisions on either side are compared with each other, over the broken one.
-    assert "step `inspect` added" in rows[2][4]
+    assert "step inspect added" in rows[2][4]
 
 
 def test_the_changes_since_the_previous_revision_are_those_of_the_committed_file(
@@ -150,7 +150,7 @@ def test_the_changes_since_the_previous_revision_are_those_of_the_committed_file
     changes = tables(page)
     section = page[page.index('<section id="changes">') : page.index('<section id="change-log">')]
     assert f"<code>{added}</code>" in section  # since the previous revision that loads
-    assert "<li>step `accept`: time limit 12h → 8h</li>" in section
+    assert "<li>step <code>accept</code>: time limit 12h → 8h</li>" in section
     assert [row[0] for row in changes.rows["change-log"]][:2] == [latest, broken]
     assert "changes not committed" not in control(page)["git 修订 Git revision"]
 
@@ -218,7 +218,7 @@ def test_at_most_the_asked_number_of_revisions_is_read_and_the_page_says_so(hist
     rows = log_rows(page := book_page(repo.file.parent, repo.root / "book", revisions=2))
     assert [row[0] for row in rows] == [THIS_FILE, broken, added]
     # The oldest listed is still compared with the one before it, which is read but not listed.
-    assert "step `inspect` added" in rows[2][4]
+    assert "step inspect added" in rows[2][4]
     assert "Only the newest 2 revisions are read; older ones are left out." in page
     with pytest.raises(BookError, match="1 to 200 revisions"):
         write_book(repo.file.parent, repo.root / "other", revisions=0)
@@ -274,7 +274,7 @@ def test_with_a_store_the_page_lists_the_revisions_it_registered(tmp_path: Path)
     page = (tmp_path / "book" / "procedures" / "minimal_repair.html").read_text(encoding="utf-8")
     rows = log_rows(page, "store-log")
     assert [row[0] for row in rows] == ["revision 2", "revision 1"]
-    assert rows[0][4] == "step `accept`: time limit 24h → 12h"
+    assert rows[0][4] == "step accept: time limit 24h → 12h"
     assert rows[1][4] == "首个修订。 The first revision."
     assert all(datetime.datetime.fromisoformat(row[1]).tzinfo is not None for row in rows)
     # The file on disk, changed again and not registered, heads the store's log.
@@ -283,7 +283,7 @@ def test_with_a_store_the_page_lists_the_revisions_it_registered(tmp_path: Path)
     page = (tmp_path / "book" / "procedures" / "minimal_repair.html").read_text(encoding="utf-8")
     rows = log_rows(page, "store-log")
     assert [row[0] for row in rows] == [THIS_FILE, "revision 2", "revision 1"]
-    assert rows[0][4] == "step `accept`: time limit 12h → 8h"
+    assert rows[0][4] == "step accept: time limit 12h → 8h"
 
 
 def test_a_store_url_that_is_not_one_is_a_usage_error(tmp_path: Path) -> None:

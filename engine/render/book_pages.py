@@ -126,7 +126,7 @@ def procedure_page(
     ``book``: every procedure of the book by id, so that a step starting another links to its page.
     ``history``: its revisions, for the document-control block and the change log at the top."""
     sections = [
-        _header(process, lang),
+        _header(process, lang, brief=history is not None),
         "<main>",
         *(history_sections(process, history, lang) if history is not None else []),
         _diagram_section(svg, files, lang),
@@ -156,20 +156,27 @@ def inline_svg(svg: str) -> str:
     return svg[start:].strip()
 
 
-def _header(process: Process, lang: Lang) -> str:
+def _header(process: Process, lang: Lang, *, brief: bool = False) -> str:
+    """Title, description and facts; ``brief`` when the document-control block below gives the id,
+    version, hash and file, leaving the owner."""
     description = (
         f'<p class="description">{texts(process.description, lang, sep="<br>")}</p>' if process.description else ""
+    )
+    owner = f"<dt>{label(_OWNER, lang)}</dt><dd>{party(process, process.owner, lang)}</dd>"
+    facts = (
+        owner
+        if brief
+        else (
+            f"<dt>{label(_ID, lang)}</dt><dd><code>{esc(process.id)}</code></dd>"
+            f"<dt>{label(_VERSION, lang)}</dt><dd>{process.version}</dd>"
+            f'<dt>{label(_HASH, lang)}</dt><dd><code class="hash" id="content-hash">{esc(process.content_hash)}</code>'
+            f"</dd>{owner}<dt>{label(_DEFINITION, lang)}</dt><dd><code>{esc(Path(process.file).name)}</code></dd>"
+        )
     )
     return (
         f'<header><nav><a href="../index.html">← {label(_ALL, lang)}</a></nav>\n'
         f"<h1>{texts(process.title, lang, sep=' ')}</h1>\n{description}\n"
-        '<dl class="facts">'
-        f"<dt>{label(_ID, lang)}</dt><dd><code>{esc(process.id)}</code></dd>"
-        f"<dt>{label(_VERSION, lang)}</dt><dd>{process.version}</dd>"
-        f'<dt>{label(_HASH, lang)}</dt><dd><code class="hash" id="content-hash">{esc(process.content_hash)}</code></dd>'
-        f"<dt>{label(_OWNER, lang)}</dt><dd>{party(process, process.owner, lang)}</dd>"
-        f"<dt>{label(_DEFINITION, lang)}</dt><dd><code>{esc(Path(process.file).name)}</code></dd>"
-        "</dl></header>"
+        f'<dl class="facts">{facts}</dl></header>'
     )
 
 

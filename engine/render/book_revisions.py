@@ -9,6 +9,7 @@ through ``esc``. A log with nothing to list says why in a sentence (not in git, 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,7 +128,15 @@ def _changes(entry: Entry, lang: Lang) -> str:
     lines = [line for change in entry.changes or () for line in change.lines()]
     if not lines:
         return f"<p>{label(_NO_CHANGE, lang)}</p>"
-    return html_list(esc(line) for line in lines)
+    return html_list(_words(line) for line in lines)
+
+
+def _words(line: str) -> str:
+    """A change in words, escaped, with the ids it quotes in `backticks` set in code type."""
+    return _QUOTED.sub(r"<code>\1</code>", esc(line))
+
+
+_QUOTED = re.compile(r"`([^`]+)`")
 
 
 def _no_comparison(log: ChangeLog, index: int, lang: Lang) -> str:
