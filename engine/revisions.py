@@ -154,7 +154,7 @@ def file_log(path: str | os.PathLike[str], *, limit: int = MAX_REVISIONS) -> Fil
             return FileLog((), False, None, "not in a repository")
         first = reason.splitlines()[0] if reason else top.returncode
         raise RevisionError(f"{file}: git cannot read the repository: {first}")
-    root = top.stdout.decode("utf-8", "replace").strip()
+    root = os.fsdecode(top.stdout.strip())
     if _git(["rev-parse", "--verify", "--quiet", "HEAD"], spec, folder).returncode != 0:
         return FileLog((), False, root, "no commits")
     log = _git(
@@ -163,23 +163,24 @@ def file_log(path: str | os.PathLike[str], *, limit: int = MAX_REVISIONS) -> Fil
     if log.returncode != 0:
         said = log.stderr.decode("utf-8", "replace").strip().splitlines()
         raise RevisionError(f"{file}: git log failed: {said[0] if said else log.returncode}")
-    commits = _commits(log.stdout.decode("utf-8", "replace"), os.path.relpath(file, root).replace(os.sep, "/"))
+    commits = _commits(log.stdout, os.path.relpath(file, root).replace(os.sep, "/"))
     if not commits:
         return FileLog((), False, root, "not committed")
     return FileLog(tuple(commits[:limit]), len(commits) > limit, root, None)
 
 
-def _commits(output: str, current: str) -> list[Commit]:
-    """``git log -z --name-only`` records; a commit that names no file (a merge) keeps the newer path."""
+def _commits(output: bytes, current: str) -> list[Commit]:
+    """``git log -z --name-only`` records; a commit that names no file (a merge) keeps the newer path.
+    Paths keep bytes that are not UTF-8 (as Python's file names do); the words replace them."""
     commits = []
     path = current
-    for record in output.split("\x1e")[1:]:
-        header, _, rest = record.partition("\0")
-        fields = header.split("\x1f")
+    for record in output.split(b"\x1e")[1:]:
+        header, _, rest = record.partition(b"\0")
+        fields = header.decode("utf-8", "replace").split("\x1f")
         if len(fields) != 5:
             continue
-        named = rest.strip("\n\0").split("\0")[0].strip("\n")
-        path = named or path
+        named = rest.strip(b"\n\0").split(b"\0")[0].strip(b"\n")
+        path = os.fsdecode(named) if named else path
         commits.append(Commit(fields[0], fields[1], fields[2], fields[3], fields[4], path))
     return commits
 

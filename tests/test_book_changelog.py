@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -294,3 +295,18 @@ def test_a_store_url_that_is_not_one_is_a_usage_error(tmp_path: Path) -> None:
     assert run(["book", str(folder), "-o", str(tmp_path / "book"), "--store", "ftp://x"], out, err) == 2
     assert err.getvalue().startswith("procflow book: ")
     assert not (tmp_path / "book").exists()
+
+
+def test_a_file_name_that_is_not_utf8_keeps_its_history(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "repo")
+    name = os.fsdecode(b"caf\xe9.yaml")
+    file = repo.root / "procs" / name
+    for text, subject in ((TEXT, "first"), (mutate(TEXT, TIME_LIMIT), "accept within 12 hours")):
+        file.write_text(text, encoding="utf-8")
+        repo.git("add", "--", f"procs/{name}")
+        repo.git("commit", "-qm", subject)
+    rows = log_rows(book_page(file, tmp_path / "book"))
+    assert [row[3:] for row in rows] == [
+        ["accept within 12 hours", "step accept: time limit 24h → 12h"],
+        ["first", "首个修订。 The first revision."],
+    ]

@@ -86,10 +86,10 @@ def write_book(
     target = Path(out_dir)
     _check_target(target)
     generated = _generated(generated_at)
-    processes, warnings = _load_all(_as_list(paths))
+    processes, files, warnings = _load_all(_as_list(paths))
     histories = {
-        p.id: _history(p, generated, revisions, None if stored is None else stored.get(p.id, ()), store_url)
-        for p in processes
+        p.id: _history(p, file, generated, revisions, None if stored is None else stored.get(p.id, ()), store_url)
+        for p, file in zip(processes, files, strict=True)
     }
     contents = _render_all(processes, lang, timeout, histories)
     _publish(contents, target)
@@ -125,15 +125,15 @@ def _generated(moment: datetime.datetime | None) -> str:
 
 
 def _history(
-    process: Process, generated: str, limit: int, stored: Sequence[Revision] | None, store_url: str | None
+    process: Process, file: Path, generated: str, limit: int, stored: Sequence[Revision] | None, store_url: str | None
 ) -> History:
     """The procedure's change logs: from git (or why there is none), and from the store when given."""
     try:
-        text = Path(process.file).read_bytes()
+        text = file.read_bytes()
     except OSError as exc:
         raise BookError(f"cannot read {process.file}: {exc.strerror or exc}") from exc
     try:
-        found, more, absent = git_revisions(process.file, limit=limit)
+        found, more, absent = git_revisions(file, limit=limit)
         git = change_log(process, text, found, source="git", limit=limit, more=more, absent=absent)
     except RevisionError as exc:
         git = ChangeLog("git", (), False, "unreadable", detail=str(exc))
@@ -147,8 +147,9 @@ def _as_list(paths: str | Path | Sequence[str | Path]) -> list[str | Path]:
     return [paths] if isinstance(paths, (str, Path)) else list(paths)
 
 
-def _load_all(paths: Iterable[str | Path]) -> tuple[list[Process], tuple[Problem, ...]]:
-    """Every definition's model, or ``DefinitionError`` with the problems of every file that has errors."""
+def _load_all(paths: Iterable[str | Path]) -> tuple[list[Process], list[Path], tuple[Problem, ...]]:
+    """Every definition's model and the file it was read from (``Process.file`` is its name as shown,
+    escaped where not UTF-8), or ``DefinitionError`` with the problems of every file that has errors."""
     paths = list(paths)
     missing = [str(p) for p in paths if not Path(p).exists()]
     if missing:
@@ -160,10 +161,11 @@ def _load_all(paths: Iterable[str | Path]) -> tuple[list[Process], tuple[Problem
     failing = [problem for report in reports if not report.ok for problem in report.problems]
     if failing:
         raise DefinitionError(failing)
-    processes = [report.process for report in reports if report.process is not None]
+    loaded = [(report.process, file) for report, file in zip(reports, files, strict=True) if report.process]
+    processes = [process for process, _ in loaded]
     _refuse_duplicate_ids(processes)
     warnings = tuple(p for report in reports for p in report.warnings)
-    return processes, warnings
+    return processes, [file for _, file in loaded], warnings
 
 
 def _refuse_duplicate_ids(processes: Sequence[Process]) -> None:
