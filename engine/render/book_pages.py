@@ -35,6 +35,7 @@ from engine.render.book_controls import (
     sub_procedures_section,
 )
 from engine.render.book_html import (
+    SHORT_HASH,
     cells,
     codes,
     document,
@@ -55,9 +56,6 @@ from engine.render.book_html import (
 )
 from engine.render.book_revisions import History, history_sections
 from engine.render.conditions import condition_words
-
-SHORT_HASH = 12
-
 
 PROCEDURES = "procedures"
 """The folder of the procedures' pages, apart from the index, so that no process id can collide with it."""

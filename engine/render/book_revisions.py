@@ -16,9 +16,8 @@ from pathlib import Path
 from engine.changelog import Absent, ChangeLog, Entry
 from engine.model import Process, Text
 from engine.render import Lang
-from engine.render.book_html import esc, heads, html_list, label, none, table_section
-
-SHORT_HASH = 12
+from engine.render.book_html import SHORT_HASH, esc, heads, html_list, label, none, table_section
+from engine.revisions import MAX_REVISIONS
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class History:
     git: ChangeLog
     store: ChangeLog | None = None
     store_url: str | None = None
-    limit: int = 20
+    limit: int = MAX_REVISIONS
 
 
 def history_sections(process: Process, history: History, lang: Lang) -> list[str]:
