@@ -33,6 +33,7 @@ LAYERS = [
     "compiler",
     "runtime",
     "changes",
+    "changelog",
     "stores",
     "service",
     "scenarios",

@@ -7,11 +7,24 @@ import datetime
 from pathlib import Path
 from typing import TextIO
 
-from engine.cli.options import EXIT_INVALID, EXIT_OK, MAX_TIMEOUT, Parser, UsageError, require_files, seconds, text
-from engine.errors import DefinitionError, ProcflowError
+from engine.changelog import Revision, stored_revisions
+from engine.cli.options import (
+    EXIT_INVALID,
+    EXIT_OK,
+    MAX_TIMEOUT,
+    Parser,
+    UsageError,
+    require_files,
+    seconds,
+    text,
+    whole_number,
+)
+from engine.errors import DefinitionError, ProcflowError, StoreURLError
 from engine.processes import load_process
 from engine.render import FILE_FORMATS, LANGS, heatmap_overlay, instance_overlay, read_history, render_to_file
-from engine.render.book import write_book
+from engine.render.book import MAX_REVISIONS_ALLOWED, write_book
+from engine.revisions import MAX_REVISIONS
+from engine.service import Workflows
 
 
 def _timeout_option(parser: argparse.ArgumentParser, what: str) -> None:
@@ -30,6 +43,16 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     book.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder the book replaces or creates")
     book.add_argument("--lang", choices=LANGS, default="both", help="labels in zh, en or both (default)")
     _timeout_option(book, "layout time bound per diagram")
+    book.add_argument(
+        "--revisions",
+        type=whole_number(1, MAX_REVISIONS_ALLOWED),
+        default=MAX_REVISIONS,
+        metavar="N",
+        help=f"the change log reads each file's newest N git revisions (default {MAX_REVISIONS})",
+    )
+    book.add_argument(
+        "--store", type=text, metavar="URL", help="also list each procedure's revisions registered in this store"
+    )
     book.set_defaults(handler=_book)
 
     render = commands.add_parser("render", help="draw a process as a flowchart: .dot .svg .png .pdf or .mmd (Mermaid)")
@@ -52,7 +75,16 @@ def _book(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if missing:
         raise UsageError(f"procflow book: no such file or folder: {', '.join(missing)}")
     try:
-        report = write_book(args.paths, args.output, lang=args.lang, timeout=args.timeout)
+        stored = _stored_revisions(args.store) if args.store is not None else None
+        report = write_book(
+            args.paths,
+            args.output,
+            lang=args.lang,
+            timeout=args.timeout,
+            revisions=args.revisions,
+            stored=stored[1] if stored else None,
+            store_url=stored[0] if stored else None,
+        )
     except DefinitionError as exc:
         for problem in exc.problems:
             stderr.write(f"{problem}\n")
@@ -64,6 +96,21 @@ def _book(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     stdout.write(f"wrote the audit book: {len(report.pages)} procedures, {report.files} files, {report.bytes} bytes\n")
     stdout.write(f"open {report.index}  ({report.index.resolve().as_uri()})\n")
     return EXIT_OK
+
+
+def _stored_revisions(url: str) -> tuple[str, dict[str, list[Revision]]]:
+    """The store's URL as it may be shown (no password), and its definitions' texts by process id."""
+    try:
+        with Workflows(url) as workflows:
+            found: dict[str, list[tuple[int, str, str, datetime.datetime]]] = {}
+            for stored in workflows.store.definitions():
+                ref = stored.ref
+                found.setdefault(ref.id, []).append(
+                    (ref.revision, ref.content_hash, stored.source, stored.registered_at)
+                )
+            return workflows.store.url, {key: stored_revisions(texts) for key, texts in found.items()}
+    except StoreURLError as exc:
+        raise UsageError(f"procflow book: {exc}") from exc
 
 
 def _moment(text: str) -> datetime.datetime:

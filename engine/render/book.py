@@ -11,23 +11,33 @@ definition (or a diagram that cannot be laid out) leaves the previous book as it
                                    records and source documents
     procedures/<id>.svg .mmd .dot  the diagram to download: SVG, Mermaid, Graphviz DOT
 
+Each page opens with a document-control block (id, declared version, content hash, the file's git
+revision and date, when the book was generated) and the procedure's change log: the git history of
+its file, at most ``MAX_REVISIONS`` (20) commits by default, each compared with the one before
+(``engine.changelog``), and the revisions a store registered when one is given. The generation time
+is ``SOURCE_DATE_EPOCH`` when that is set, so the same definitions and history give the same bytes.
+
 The target must be new, empty, or a book procflow wrote before (it holds ``.procflow-book``): the
 book replaces the whole folder, and a mistyped ``-o`` must not wipe someone's files.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import BookError, DefinitionError, Problem, Severity
+from engine.changelog import ChangeLog, Revision, change_log, git_revisions
+from engine.errors import BookError, DefinitionError, Problem, RevisionError, Severity
 from engine.model import Process
 from engine.processes import definition_files, validate_file
 from engine.render import DEFAULT_TIMEOUT, LANGS, Lang, layout, render_dot, render_mermaid
 from engine.render.book_pages import PROCEDURES, diagram_files, index_page, page_path, procedure_page
+from engine.render.book_revisions import History
+from engine.revisions import MAX_REVISIONS
 
 MARKER = ".procflow-book"
 INDEX = "index.html"
@@ -53,19 +63,35 @@ def write_book(
     *,
     lang: Lang = "both",
     timeout: float = DEFAULT_TIMEOUT,
+    revisions: int = MAX_REVISIONS,
+    stored: Mapping[str, Sequence[Revision]] | None = None,
+    store_url: str | None = None,
+    generated_at: datetime.datetime | None = None,
 ) -> BookReport:
     """Write the audit book of the definitions at ``paths`` (files, or folders of ``.yaml`` files) to ``out_dir``.
 
     Raises ``DefinitionError`` with every error of every invalid file and writes nothing; ``BookError``
     when there is nothing to write or ``out_dir`` cannot be used; the renderer's errors (no Graphviz,
     a layout past ``timeout`` seconds) likewise before anything is written.
+
+    ``revisions``: how many of each file's newest git revisions the change log reads (1 to
+    ``MAX_REVISIONS_ALLOWED``). ``stored``: by process id, the revisions a store holds (newest first),
+    shown as a second log. ``generated_at``: the time the pages say the book was generated; by
+    default ``SOURCE_DATE_EPOCH`` when set, else now.
     """
     if lang not in LANGS:
         raise BookError(f"language must be one of {', '.join(LANGS)}, got {lang!r}")
+    if not 1 <= revisions <= MAX_REVISIONS_ALLOWED:
+        raise BookError(f"the change log reads 1 to {MAX_REVISIONS_ALLOWED} revisions, not {revisions}")
     target = Path(out_dir)
     _check_target(target)
-    processes, warnings = _load_all(_as_list(paths))
-    contents = _render_all(processes, lang, timeout)
+    generated = _generated(generated_at)
+    processes, files, warnings = _load_all(_as_list(paths))
+    histories = {
+        p.id: _history(p, file, generated, revisions, None if stored is None else stored.get(p.id, ()), store_url)
+        for p, file in zip(processes, files, strict=True)
+    }
+    contents = _render_all(processes, lang, timeout, histories)
     _publish(contents, target)
     return BookReport(
         index=target / INDEX,
@@ -76,12 +102,54 @@ def write_book(
     )
 
 
+MAX_REVISIONS_ALLOWED = 200
+"""The most revisions of one file the change log may be asked to read."""
+
+
+def _generated(moment: datetime.datetime | None) -> str:
+    """When the book was generated, in UTC to the second: ``SOURCE_DATE_EPOCH`` (reproducible builds)."""
+    if moment is None:
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        if epoch is not None and epoch.strip():
+            try:
+                moment = datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
+            except (ValueError, OverflowError, OSError):
+                raise BookError(
+                    f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970-01-01 UTC, got {epoch!r}"
+                ) from None
+        else:
+            moment = datetime.datetime.now(datetime.UTC)
+    if moment.tzinfo is None:
+        raise BookError("the book's generation time needs its UTC offset")
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _history(
+    process: Process, file: Path, generated: str, limit: int, stored: Sequence[Revision] | None, store_url: str | None
+) -> History:
+    """The procedure's change logs: from git (or why there is none), and from the store when given."""
+    try:
+        text = file.read_bytes()
+    except OSError as exc:
+        raise BookError(f"cannot read {process.file}: {exc.strerror or exc}") from exc
+    try:
+        found, more, absent = git_revisions(file, limit=limit)
+        git = change_log(process, text, found, source="git", limit=limit, more=more, absent=absent)
+    except RevisionError as exc:
+        git = ChangeLog("git", (), False, "unreadable", detail=str(exc))
+    store = None
+    if stored is not None:
+        store = change_log(process, text, stored, source="store", limit=limit, absent="not in the store")
+    return History(generated, git, store, store_url, limit)
+
+
 def _as_list(paths: str | Path | Sequence[str | Path]) -> list[str | Path]:
     return [paths] if isinstance(paths, (str, Path)) else list(paths)
 
 
-def _load_all(paths: Iterable[str | Path]) -> tuple[list[Process], tuple[Problem, ...]]:
-    """Every definition's model, or ``DefinitionError`` with the problems of every file that has errors."""
+def _load_all(paths: Iterable[str | Path]) -> tuple[list[Process], list[Path], tuple[Problem, ...]]:
+    """Every definition's model and the file it was read from (``Process.file`` is its name as shown,
+    escaped where not UTF-8), or ``DefinitionError`` with the problems of every file that has errors."""
     paths = list(paths)
     missing = [str(p) for p in paths if not Path(p).exists()]
     if missing:
@@ -93,10 +161,11 @@ def _load_all(paths: Iterable[str | Path]) -> tuple[list[Process], tuple[Problem
     failing = [problem for report in reports if not report.ok for problem in report.problems]
     if failing:
         raise DefinitionError(failing)
-    processes = [report.process for report in reports if report.process is not None]
+    loaded = [(report.process, file) for report, file in zip(reports, files, strict=True) if report.process]
+    processes = [process for process, _ in loaded]
     _refuse_duplicate_ids(processes)
     warnings = tuple(p for report in reports for p in report.warnings)
-    return processes, warnings
+    return processes, [file for _, file in loaded], warnings
 
 
 def _refuse_duplicate_ids(processes: Sequence[Process]) -> None:
@@ -118,7 +187,9 @@ def _refuse_duplicate_ids(processes: Sequence[Process]) -> None:
         raise DefinitionError(problems)
 
 
-def _render_all(processes: Sequence[Process], lang: Lang, timeout: float) -> dict[str, bytes]:
+def _render_all(
+    processes: Sequence[Process], lang: Lang, timeout: float, histories: Mapping[str, History]
+) -> dict[str, bytes]:
     """Every file of the book, by its path in the book, in memory: nothing is written until all of it is rendered."""
     contents: dict[str, bytes] = {MARKER: b"This folder is a procflow audit book; `procflow book` replaces it whole.\n"}
     book = {process.id: process for process in processes}
@@ -129,7 +200,9 @@ def _render_all(processes: Sequence[Process], lang: Lang, timeout: float) -> dic
         contents[f"{PROCEDURES}/{files.dot}"] = dot.encode("utf-8")
         contents[f"{PROCEDURES}/{files.svg}"] = svg.encode("utf-8")
         contents[f"{PROCEDURES}/{files.mermaid}"] = render_mermaid(process, lang=lang).encode("utf-8")
-        contents[page_path(process)] = procedure_page(process, svg, files, lang, book).encode("utf-8")
+        contents[page_path(process)] = procedure_page(process, svg, files, lang, book, histories[process.id]).encode(
+            "utf-8"
+        )
     contents[INDEX] = index_page(processes, lang).encode("utf-8")
     return contents
 

@@ -13,6 +13,8 @@ from engine.render import Lang
 from engine.render.book_style import CSS
 
 HTML_LANG = {"zh": "zh-Hans", "en": "en"}
+SHORT_HASH = 12
+"""How many hex digits of a content hash the index and the document-control block show."""
 EXTERNAL_PARTY = Text("外部", "external")
 
 

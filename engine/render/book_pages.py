@@ -35,6 +35,7 @@ from engine.render.book_controls import (
     sub_procedures_section,
 )
 from engine.render.book_html import (
+    SHORT_HASH,
     cells,
     codes,
     document,
@@ -53,9 +54,8 @@ from engine.render.book_html import (
     table_section,
     texts,
 )
-
-SHORT_HASH = 12
-
+from engine.render.book_revisions import History, history_sections
+from engine.render.conditions import condition_words
 
 PROCEDURES = "procedures"
 """The folder of the procedures' pages, apart from the index, so that no process id can collide with it."""
@@ -113,13 +113,20 @@ def index_page(processes: Sequence[Process], lang: Lang) -> str:
 
 
 def procedure_page(
-    process: Process, svg: str, files: DiagramFiles, lang: Lang, book: Mapping[str, Process] | None = None
+    process: Process,
+    svg: str,
+    files: DiagramFiles,
+    lang: Lang,
+    book: Mapping[str, Process] | None = None,
+    history: History | None = None,
 ) -> str:
     """The page of one procedure; ``svg`` is Graphviz's output, inlined without its XML prologue.
-    ``book``: every procedure of the book by id, so that a step starting another links to its page."""
+    ``book``: every procedure of the book by id, so that a step starting another links to its page.
+    ``history``: its revisions, for the document-control block and the change log at the top."""
     sections = [
-        _header(process, lang),
+        _header(process, lang, brief=history is not None),
         "<main>",
+        *(history_sections(process, history, lang) if history is not None else []),
         _diagram_section(svg, files, lang),
         _steps_section(process, lang),
         _transitions_section(process, lang),
@@ -147,20 +154,27 @@ def inline_svg(svg: str) -> str:
     return svg[start:].strip()
 
 
-def _header(process: Process, lang: Lang) -> str:
+def _header(process: Process, lang: Lang, *, brief: bool = False) -> str:
+    """Title, description and facts; ``brief`` when the document-control block below gives the id,
+    version, hash and file, leaving the owner."""
     description = (
         f'<p class="description">{texts(process.description, lang, sep="<br>")}</p>' if process.description else ""
+    )
+    owner = f"<dt>{label(_OWNER, lang)}</dt><dd>{party(process, process.owner, lang)}</dd>"
+    facts = (
+        owner
+        if brief
+        else (
+            f"<dt>{label(_ID, lang)}</dt><dd><code>{esc(process.id)}</code></dd>"
+            f"<dt>{label(_VERSION, lang)}</dt><dd>{process.version}</dd>"
+            f'<dt>{label(_HASH, lang)}</dt><dd><code class="hash" id="content-hash">{esc(process.content_hash)}</code>'
+            f"</dd>{owner}<dt>{label(_DEFINITION, lang)}</dt><dd><code>{esc(Path(process.file).name)}</code></dd>"
+        )
     )
     return (
         f'<header><nav><a href="../index.html">← {label(_ALL, lang)}</a></nav>\n'
         f"<h1>{texts(process.title, lang, sep=' ')}</h1>\n{description}\n"
-        '<dl class="facts">'
-        f"<dt>{label(_ID, lang)}</dt><dd><code>{esc(process.id)}</code></dd>"
-        f"<dt>{label(_VERSION, lang)}</dt><dd>{process.version}</dd>"
-        f'<dt>{label(_HASH, lang)}</dt><dd><code class="hash" id="content-hash">{esc(process.content_hash)}</code></dd>'
-        f"<dt>{label(_OWNER, lang)}</dt><dd>{party(process, process.owner, lang)}</dd>"
-        f"<dt>{label(_DEFINITION, lang)}</dt><dd><code>{esc(Path(process.file).name)}</code></dd>"
-        "</dl></header>"
+        f'<dl class="facts">{facts}</dl></header>'
     )
 
 
@@ -234,7 +248,7 @@ def _transitions_section(process: Process, lang: Lang) -> str:
         for number, branch in enumerate(branches, start=1):
             is_default = branch is state.default
             labels = cells(branch.label, lang)
-            condition = label(_OTHERWISE, lang) if is_default else f"<code>{esc(branch.condition or '')}</code>"
+            condition = label(_OTHERWISE, lang) if is_default else condition_cell(branch.condition or "", lang)
             trigger = label(_DEFAULT_BRANCH, lang) if is_default else f"{label(_BRANCH, lang)} {number}"
             rows.append(
                 f"<tr><td><code>{esc(state.id)}</code></td><td>{trigger}</td>{labels}"
@@ -250,12 +264,19 @@ def _transition_row(process: Process, transition: Transition, lang: Lang) -> str
     if transition.shared:
         sources = f'{label(_ANY_OF, lang)}<span class="sub">{sources}</span>'
     who = html_list(party(process, role, lang) for role in transition.roles) if transition.roles else none()
-    conditions = html_list(f"<code>{esc(c)}</code>" for c in transition.conditions) if transition.conditions else "—"
+    conditions = html_list(condition_cell(c, lang) for c in transition.conditions) if transition.conditions else "—"
     signoffs = html_list(_signoff(process, s, lang) for s in transition.signoffs) if transition.signoffs else "—"
     return (
         f"<tr><td>{sources}</td><td><code>{esc(transition.trigger)}</code></td>{labels}"
         f"<td><code>{esc(transition.dest)}</code></td><td>{who}</td><td>{conditions}</td><td>{signoffs}</td></tr>"
     )
+
+
+def condition_cell(expression: str, lang: Lang) -> str:
+    """The expression as written, and under it the condition in words where they can be said."""
+    words = condition_words(expression)
+    said = f'<span class="sub words">{texts(words, lang, sep=" / ")}</span>' if words is not None else ""
+    return f"<code>{esc(expression)}</code>{said}"
 
 
 def _additions_section(process: Process, lang: Lang) -> str:

@@ -11,7 +11,11 @@ CSS = f"""
 :root {{ color-scheme: light; --ink: #1d2430; --muted: #5b6472; --rule: #d5dae1; --band: #f4f6f9; --accent: #1f5fa8; }}
 * {{ box-sizing: border-box; }}
 body {{ margin: 0; font-family: {FONT_STACK}; color: var(--ink); background: #fff; line-height: 1.5; }}
-header, main, footer {{ margin: 0 auto; padding: 0 1.5rem; }}
+header, main, table.control {{ width: auto; }}
+table.control th {{ background: var(--band); font-weight: normal; color: var(--muted); }}
+.broken {{ color: #a3261b; }}
+p.note {{ color: var(--muted); font-size: 0.9rem; }}
+footer {{ margin: 0 auto; padding: 0 1.5rem; }}
 header {{ padding-top: 1rem; }}
 nav a, a {{ color: var(--accent); }}
 h1 {{ font-size: 1.6rem; margin: 0.5rem 0 0.25rem; }}
@@ -33,6 +37,10 @@ tbody tr:nth-child(even) {{ background: #fafbfc; }}
 td.none {{ color: var(--muted); }}
 .sub {{ display: block; color: var(--muted); font-size: 0.9em; }}
 ul.plain {{ margin: 0; padding-left: 1.1rem; }}
+table.control {{ width: auto; }}
+table.control th {{ background: var(--band); font-weight: normal; color: var(--muted); }}
+.broken {{ color: #a3261b; }}
+p.note {{ color: var(--muted); font-size: 0.9rem; }}
 footer {{ color: var(--muted); font-size: 0.85rem; padding-bottom: 2rem; margin-top: 2rem; }}
 @media print {{ figure.diagram {{ overflow: visible; }} thead th {{ position: static; }} }}
 """
