@@ -11,6 +11,7 @@ import base64
 import functools
 import http.server
 import io
+import json
 import os
 import shutil
 import threading
@@ -20,12 +21,16 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURE, ROOT, SHIPPED, missing_tool, mutate
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
 from test_book import DevTools, browser, png_size  # noqa: F401  (browser: the shared Chromium fixture)
 
 from engine.cli import run
+from engine.errors import DefinitionError
 from engine.processes import load_process, load_process_text
 from engine.render import render_bpmn
 from engine.render.bpmn import BPMN_NS, EXPRESSION_LANGUAGE, PROCFLOW_NS
+from engine.render.dot import clean
 
 etree = pytest.importorskip("lxml.etree")  # the dev extra's lxml (SpiffWorkflow reads BPMN with it)
 
@@ -176,6 +181,38 @@ def test_markup_in_a_label_stays_text(fixture_text: str) -> None:
     assert f"{HOSTILE} submit" in names
     assert not [e for e in root.iter() if etree.QName(e).localname == "script"]
     assert b"<script>" not in xml
+
+
+label_text = st.lists(
+    st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"))
+    | st.sampled_from(list("\"\\<>&'{}[]#%") + ["]]>", "&amp;", "<![CDATA[", "--", "<!--"]),
+    min_size=1,
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(step=label_text, transition=label_text)
+def test_any_label_reads_back_as_written_and_the_file_stays_valid(
+    fixture_text: str, step: str, transition: str
+) -> None:
+    if shutil.which("dot") is None:
+        missing_tool("Graphviz's dot", "apt-get install graphviz")
+    text = mutate(
+        fixture_text,
+        ("en: Customer applies for repair", f"en: {json.dumps(step)}"),
+        ("en: Submit", f"en: {json.dumps(transition)}"),
+    )
+    try:
+        process = load_process_text(text, "labels.yaml")
+    except DefinitionError:  # a label the language refuses (blank, invisible reordering marks): not drawn
+        reject()
+    xml = render_bpmn(process, lang="en")
+    root = etree.fromstring(xml)
+    assert xsd().validate(root)  # type: ignore[attr-defined]
+    assert root.find(".//bpmn:userTask[@id='apply']", NS).get("name") == clean(process.states["apply"].label.en)
+    names = [f.get("name") for f in root.iter(f"{{{BPMN_NS}}}sequenceFlow") if f.get("sourceRef") == "apply"]
+    assert names == [clean(process.states["apply"].transitions[0].label.en)]
 
 
 def test_procflow_render_writes_bpmn_and_refuses_an_overlay(tmp_path: Path) -> None:
