@@ -26,11 +26,13 @@ from hypothesis import strategies as st
 from test_book import DevTools, browser, png_size  # noqa: F401  (browser: the shared Chromium fixture)
 
 from engine.cli import run
-from engine.errors import DefinitionError
+from engine.errors import DefinitionError, RenderError
+from engine.model import Text
 from engine.processes import load_process, load_process_text
-from engine.render import render_bpmn
+from engine.render import render_bpmn, render_to_file
 from engine.render.bpmn import BPMN_NS, EXPRESSION_LANGUAGE, PROCFLOW_NS
 from engine.render.dot import clean
+from engine.render.overlay import Overlay
 
 etree = pytest.importorskip("lxml.etree")  # the dev extra's lxml (SpiffWorkflow reads BPMN with it)
 
@@ -223,6 +225,9 @@ def test_procflow_render_writes_bpmn_and_refuses_an_overlay(tmp_path: Path) -> N
     assert run(["render", str(FIXTURE), "-o", str(target), "--lang", "en"], out, err) == 0, err.getvalue()
     assert xsd().validate(etree.parse(str(target)))  # type: ignore[attr-defined]
     assert target.read_bytes() == render_bpmn(load_process(FIXTURE), lang="en")
+    with pytest.raises(RenderError, match="BPMN files carry no overlay"):
+        render_to_file(load_process(FIXTURE), tmp_path / "path.bpmn", overlay=Overlay("instance", Text("", "")))
+    assert not (tmp_path / "path.bpmn").exists()
 
 
 # --- bpmn-js in headless Chromium ------------------------------------------------------------------
