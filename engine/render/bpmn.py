@@ -13,9 +13,14 @@ What maps to what (the README repeats it for the people who open the file in a B
   ``default``; a final state is a ``bpmn:endEvent``; the start step is preceded by a
   ``bpmn:startEvent``;
 * each transition (or several between the same two steps, as the chart merges them) is a
-  ``bpmn:sequenceFlow`` named by its label; its guard, when it has one, is its
-  ``conditionExpression``. A procflow step's exits are alternatives, taken by the event a person
-  (or a deadline) fires: ``procflow:move`` under the flow's ``extensionElements`` names that trigger;
+  ``bpmn:sequenceFlow`` named by its label, ``procflow:move`` under its ``extensionElements``
+  naming the trigger. A step's exits are alternatives taken by the event fired, and BPMN reads
+  several flows out of a task as a fork, so a step with several exits is followed by an unnamed
+  exclusive gateway ``choice-STEP`` whose flows say which event takes them:
+  ``trigger == 'approve'``, ``and`` the transition's guard when it has one;
+* ``isExecutable`` is true: procflow runs the process (conditions are in its expression language,
+  ``trigger`` being the name of the event fired); the file is for reading and drawing, not for
+  another engine to run;
 * a step's ``time_limit`` is a non-interrupting boundary ``bpmn:timerEventDefinition``
   (``timeDuration`` as ISO 8601, or the procflow expression the limit is read from); a ``deadline``
   is an interrupting one, and the transition it fires leaves from it;
@@ -34,7 +39,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -749,11 +754,3 @@ def _role_label(process: Process, role_id: str) -> Text:
 
 def _words(lang: Lang, zh: str, en: str) -> str:
     return {"zh": zh, "en": en, "both": f"{zh} / {en}"}[lang]
-
-
-def flow_nodes(xml: bytes) -> Iterable[ET.Element]:
-    """The flow nodes of a document this module wrote (what a reader counts against the drawing)."""
-    root = ET.fromstring(xml)
-    kinds = {"startEvent", "endEvent", "userTask", "task", "callActivity", "exclusiveGateway", "boundaryEvent"}
-    kinds.add("intermediateThrowEvent")
-    return [e for e in root.iter() if e.tag.startswith(f"{{{BPMN_NS}}}") and e.tag.split("}")[1] in kinds]
