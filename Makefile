@@ -83,11 +83,18 @@ node:
 
 # (tests only) yaml-language-server, the language server editors run, which tests/test_editor_schema.py
 # drives over LSP: installed from tests/editor/package-lock.json into tests/editor/node_modules.
+# And bpmn-js, the BPMN viewer tests/test_bpmn.py opens each procedure's .bpmn in (in headless Chromium,
+# its dist files served from localhost): installed from tests/bpmn/package-lock.json into tests/bpmn/node_modules.
 EDITOR_TOOLS := tests/editor/node_modules/.package-lock.json
-editor-tools: $(EDITOR_TOOLS)
+BPMN_TOOLS := tests/bpmn/node_modules/.package-lock.json
+editor-tools: $(EDITOR_TOOLS) $(BPMN_TOOLS)
 
 $(EDITOR_TOOLS): tests/editor/package.json tests/editor/package-lock.json | node
 	cd tests/editor && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(BPMN_TOOLS): tests/bpmn/package.json tests/bpmn/package-lock.json | node
+	cd tests/bpmn && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # As root with apt-get: install (refreshing the package lists only if the first try fails, and
@@ -107,4 +114,4 @@ INSTALL_MISSING = \
 	fi
 
 clean:
-	rm -rf $(VENV) $(LATEST) out dist .pytest_cache .hypothesis tests/editor/node_modules
+	rm -rf $(VENV) $(LATEST) out dist .pytest_cache .hypothesis tests/editor/node_modules tests/bpmn/node_modules

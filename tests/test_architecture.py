@@ -81,6 +81,46 @@ def test_layers_import_only_from_layers_above(layer):
             assert name.split(".")[1] in allowed, f"{layer} imports {name}, which is not above it"
 
 
+# Inside render/, the same rule: the diagram model first, then what draws it; the package's
+# __init__ gathers the drawings; the book is built on top of it.
+RENDER_LAYERS = [
+    "diagram",
+    "overlay",
+    "dot",
+    "graphviz_run",
+    "mermaid",
+    "bpmn",
+    "changes",
+    "__init__",
+    "book_style",
+    "book_html",
+    "book_controls",
+    "book_pages",
+    "book",
+]
+
+
+def render_imports(module: str) -> set[str]:
+    """The render modules ``module`` imports (``__init__`` for a name taken from the package itself)."""
+    found = set()
+    for node in ast.walk(ast.parse((ENGINE / "render" / f"{module}.py").read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module == "engine.render":
+            found.update(a.name if a.name in RENDER_LAYERS else "__init__" for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("engine.render."):
+            found.add(node.module.split(".")[2])
+    return found
+
+
+def test_every_render_module_is_in_a_render_layer():
+    assert {p.stem for p in (ENGINE / "render").glob("*.py")} == set(RENDER_LAYERS)
+
+
+@pytest.mark.parametrize("module", RENDER_LAYERS)
+def test_render_modules_import_only_from_render_modules_above(module):
+    allowed = set(RENDER_LAYERS[: RENDER_LAYERS.index(module)])
+    assert render_imports(module) <= allowed, f"render/{module} imports {render_imports(module) - allowed}"
+
+
 def test_renderers_never_import_the_runtime():
     imported = {name.split(".")[1] for name in engine_imports("render") if name.startswith("engine.")}
     assert not imported & RENDER_MAY_NOT_IMPORT

@@ -301,6 +301,7 @@ def test_render_to_file_writes_each_format(minimal, tmp_path, suffix):
         ".png": b"\x89PNG",
         ".pdf": b"%PDF",
         ".mmd": b"---\ntitle:",
+        ".bpmn": b"<?xml",
     }[suffix]
     assert content.startswith(signature)
 

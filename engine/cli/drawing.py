@@ -55,7 +55,9 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     book.set_defaults(handler=_book)
 
-    render = commands.add_parser("render", help="draw a process as a flowchart: .dot .svg .png .pdf or .mmd (Mermaid)")
+    render = commands.add_parser(
+        "render", help="draw a process as a flowchart: .dot .svg .png .pdf .mmd (Mermaid) or .bpmn (BPMN 2.0)"
+    )
     render.add_argument("process", metavar="PROCESS.yaml")
     render.add_argument("-o", "--output", required=True, metavar="FILE", help="the format is the suffix's")
     render.add_argument("--lang", choices=LANGS, default="both", help="labels in zh, en or both (default)")

@@ -1,7 +1,8 @@
-"""Drawing processes: model (+ histories) → DOT, SVG/PNG/PDF through Graphviz, Mermaid.
+"""Drawing processes: model (+ histories) → DOT, SVG/PNG/PDF through Graphviz, Mermaid, BPMN 2.0.
 
 ``render_dot`` and ``render_mermaid`` give text and need nothing installed; ``layout`` and
-``render_to_file`` with ``.svg``, ``.png`` or ``.pdf`` run Graphviz's ``dot`` within a time bound.
+``render_to_file`` with ``.svg``, ``.png``, ``.pdf`` or ``.bpmn`` (BPMN 2.0 XML laid out from the
+same Graphviz layout) run Graphviz's ``dot`` within a time bound.
 Every failure is a ``RenderError`` (``LayoutTimeout`` for a layout that ran too long), or an
 ``InstanceFormatError`` for a history that does not belong to the definition.
 """
@@ -14,13 +15,14 @@ from pathlib import Path
 from engine.errors import RenderError
 from engine.files import write_replacing
 from engine.model import Process
+from engine.render.bpmn import to_bpmn
 from engine.render.diagram import LANGS, Diagram, Lang, extract
 from engine.render.dot import to_dot
 from engine.render.graphviz_run import DEFAULT_TIMEOUT, LAYOUT_FORMATS, layout
 from engine.render.mermaid import to_mermaid
 from engine.render.overlay import Overlay, heatmap_overlay, instance_overlay, read_history
 
-FILE_FORMATS = (".dot", ".svg", ".png", ".pdf", ".mmd")
+FILE_FORMATS = (".dot", ".svg", ".png", ".pdf", ".mmd", ".bpmn")
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -35,6 +37,7 @@ __all__ = [
     "instance_overlay",
     "layout",
     "read_history",
+    "render_bpmn",
     "render_dot",
     "render_mermaid",
     "render_to_file",
@@ -57,6 +60,11 @@ def render_mermaid(process: Process, *, lang: Lang = "both") -> str:
     return to_mermaid(extract(process, lang))
 
 
+def render_bpmn(process: Process, *, lang: Lang = "both", timeout: float = DEFAULT_TIMEOUT) -> bytes:
+    """The process as BPMN 2.0 XML with its diagram (BPMN DI), laid out by Graphviz (``engine.render.bpmn``)."""
+    return to_bpmn(process, lang, timeout=timeout)
+
+
 def render_to_file(
     process: Process,
     path: str | os.PathLike[str],
@@ -66,7 +74,7 @@ def render_to_file(
     timeout: float = DEFAULT_TIMEOUT,
     source_base: str | None = None,
 ) -> None:
-    """Draw ``process`` into ``path``, in the format its suffix names (``.dot .svg .png .pdf .mmd``).
+    """Draw ``process`` into ``path``, in the format its suffix names (``.dot .svg .png .pdf .mmd .bpmn``).
 
     Nothing is written unless the drawing succeeded, and the file is replaced whole or not at all.
     """
@@ -82,6 +90,10 @@ def render_to_file(
         if overlay is not None:
             raise RenderError(f"{target}: Mermaid charts carry no overlay; draw it as .svg, .png, .pdf or .dot")
         content = render_mermaid(process, lang=lang).encode("utf-8")
+    elif suffix == ".bpmn":
+        if overlay is not None:
+            raise RenderError(f"{target}: BPMN files carry no overlay; draw it as .svg, .png, .pdf or .dot")
+        content = render_bpmn(process, lang=lang, timeout=timeout)
     else:
         dot_text = render_dot(process, lang=lang, overlay=overlay, source_base=source_base)
         content = dot_text.encode("utf-8") if suffix == ".dot" else layout(dot_text, suffix[1:], timeout=timeout)

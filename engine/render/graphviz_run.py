@@ -16,6 +16,8 @@ import subprocess
 from engine.errors import LayoutTimeout, RenderError
 
 LAYOUT_FORMATS = ("svg", "png", "pdf")
+JSON = "json"
+"""Graphviz's ``-Tjson``: the laid-out positions and routes, which ``bpmn.py`` turns into BPMN DI."""
 DEFAULT_TIMEOUT = 30.0
 """Seconds a layout may take before it is stopped."""
 PNG_DPI = 144
@@ -24,12 +26,12 @@ INSTALL_HINT = "install Graphviz: `apt-get install graphviz` (Debian/Ubuntu) or 
 
 
 def layout(dot_text: str, fmt: str, *, timeout: float = DEFAULT_TIMEOUT) -> bytes:
-    """``dot_text`` drawn as ``fmt`` (``svg``, ``png`` or ``pdf``) by Graphviz's ``dot``.
+    """``dot_text`` drawn as ``fmt`` (``svg``, ``png`` or ``pdf``, or laid out as ``json``) by Graphviz's ``dot``.
 
     Raises ``RenderError`` when ``dot`` is missing or fails, and ``LayoutTimeout`` when it runs past
     ``timeout`` seconds (the process is killed first).
     """
-    if fmt not in LAYOUT_FORMATS:
+    if fmt not in (*LAYOUT_FORMATS, JSON):
         raise RenderError(f"Graphviz cannot draw {fmt!r} here: choose one of {', '.join(LAYOUT_FORMATS)}")
     if not timeout > 0:
         raise RenderError(f"the layout time bound must be a positive number of seconds, got {timeout}")
