@@ -95,6 +95,8 @@ RENDER_LAYERS = [
     "book_style",
     "book_html",
     "book_controls",
+    "conditions",
+    "book_revisions",
     "book_pages",
     "book",
 ]
