@@ -10,6 +10,7 @@ Keep instances in a store with ``Workflows(store_url)``: ``register``, ``start``
 from engine.clocks import ClockReport
 from engine.errors import (
     BookError,
+    ClaimRefused,
     ConflictError,
     DamagedRecord,
     DefinitionError,
@@ -43,6 +44,7 @@ from engine.errors import (
     ReplayMismatch,
     Severity,
     StaleVersion,
+    StepClaimed,
     StoreError,
     StoreURLError,
     SubProcessRefused,
@@ -50,6 +52,7 @@ from engine.errors import (
     UnreachableDeadline,
 )
 from engine.instances import (
+    Assignment,
     BranchTaken,
     ClockMark,
     Entry,
@@ -98,6 +101,9 @@ __all__ = [
     "RenderError",
     "Actor",
     "Advanced",
+    "Assignment",
+    "ClaimRefused",
+    "StepClaimed",
     "BranchTaken",
     "Choice",
     "Clock",

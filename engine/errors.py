@@ -154,7 +154,7 @@ class EventRefused(ProcflowError):
     ``code`` is a stable short name of the reason (``unknown-trigger``, ``permission``,
     ``invalid-payload``, ``guard-false``, ``invalid-data``, ``invalid-time``, ``invalid-actor``,
     ``unreachable-deadline``, ``missing-record``, ``limit-reached``, ``sub-process``, ``missing-signature``,
-    ``parts-open``, ``part-done``), for programs.
+    ``parts-open``, ``part-done``, ``claimed``, ``claim``), for programs.
     """
 
     code = "refused"
@@ -276,6 +276,27 @@ class PartAlreadyDone(EventRefused):
     """The part (for that item) was already done during this stay in the step."""
 
     code = "part-done"
+
+
+class StepClaimed(EventRefused):
+    """Someone else holds the step (``engine.work``): only they, or a supervisor, may move it on."""
+
+    code = "claimed"
+
+    def __init__(self, message: str, *, claimed_by: str):
+        super().__init__(message)
+        self.claimed_by = claimed_by
+
+
+class ClaimRefused(EventRefused):
+    """A claim, release or assignment that may not be made: the actor may not act on the step, the
+    case has finished, the claim is someone else's, or only a supervisor may assign."""
+
+    code = "claim"
+
+    def __init__(self, message: str, *, claimed_by: str | None = None):
+        super().__init__(message)
+        self.claimed_by = claimed_by
 
 
 class ReplayMismatch(ProcflowError):

@@ -14,6 +14,7 @@ from engine import DefinitionError, Severity, load_process, load_process_text, v
 PINNED = {
     "Actor",
     "Advanced",
+    "Assignment",
     "BranchTaken",
     "Choice",
     "Clock",
