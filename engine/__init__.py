@@ -28,6 +28,7 @@ from engine.errors import (
     InvalidData,
     InvalidIdentifier,
     InvalidPayload,
+    InvalidQuery,
     InvalidTime,
     KeyReused,
     LayoutTimeout,
@@ -83,9 +84,10 @@ from engine.model import (
 )
 from engine.processes import ValidationReport, load_process, load_process_text, validate_file, validate_text
 from engine.runtime import Actor, Advanced, Choice, PartStatus, Runtime
-from engine.service import Verified, Workflows
+from engine.service import Verified, Workflows, WorkItem, Worklist
 from engine.source import SourceLocation
 from engine.stores import Damaged, InstanceSummary, ProcessRef, open_store
+from engine.work import Offer
 
 __all__ = [
     "InitRefused",
@@ -101,6 +103,7 @@ __all__ = [
     "RenderError",
     "Actor",
     "Advanced",
+    "InvalidQuery",
     "Assignment",
     "ClaimRefused",
     "StepClaimed",
@@ -172,5 +175,8 @@ __all__ = [
     "StoreError",
     "StoreURLError",
     "Workflows",
+    "WorkItem",
+    "Worklist",
+    "Offer",
     "open_store",
 ]

@@ -299,6 +299,10 @@ class ClaimRefused(EventRefused):
         self.claimed_by = claimed_by
 
 
+class InvalidQuery(ProcflowError):
+    """A worklist asked for with a cursor it did not give, or a role the actor does not hold."""
+
+
 class ReplayMismatch(ProcflowError):
     """Replaying a history against its definition does not give the recorded state, data or deadlines."""
 

@@ -81,7 +81,17 @@ from engine.model import (
     Transition,
 )
 from engine.timing import due_from_data, due_time
-from engine.work import SUPERVISOR_ROLE, MoveWork, PartWork, Signer, StepWork, offered
+from engine.work import (
+    SUPERVISOR_ROLE,
+    CaseWork,
+    ClockShown,
+    MoveWork,
+    Offer,
+    PartWork,
+    Signer,
+    StepWork,
+    offered,
+)
 
 CLOCK_ACTOR = "procflow:clock"
 """The actor recorded on events the engine fires itself when a deadline passes."""
@@ -397,6 +407,26 @@ class Runtime:
         return StepWork(
             instance.state, parts, tuple(moves), self.claimant(instance), SUPERVISOR_ROLE in self.process.roles
         )
+
+    def case_work(self, instance: Instance, at: datetime.datetime | None = None) -> CaseWork:
+        """The work of the instance's step (``work``) as a store keeps it for the worklist, at ``at``
+        (default: now): each choice as an ``Offer``, with the step's label, the earliest due time and
+        each clock's status and points ahead."""
+        moment = self._clock() if at is None else _aware(at)
+        work = self.work(instance, moment).map(_offer)
+        step = self.process.states[instance.state]
+        ahead: dict[str, list[tuple[str, datetime.datetime]]] = {}
+        for deadline in instance.deadlines:
+            if deadline.clock is not None and deadline.fire is not None and deadline.threshold is not None:
+                ahead.setdefault(deadline.clock, []).append((deadline.threshold, deadline.due))
+        clocks = tuple(
+            ClockShown(
+                r.clock, r.label.zh, r.label.en, r.status, tuple(sorted(ahead.get(r.clock, ()), key=lambda p: p[1]))
+            )
+            for r in clock_rules.report(self.process, instance.history, instance.deadlines, moment)
+        )
+        due = min((d.due for d in instance.deadlines), default=None)
+        return CaseWork(instance.id, self.process.id, step.label.zh, step.label.en, due, clocks, work)
 
     def claimant(self, instance: Instance) -> str | None:
         """Who holds the current step (claimed, or was assigned it), if anyone: read from the history of
@@ -1461,6 +1491,18 @@ def _properties(fields: FrozenJson | None) -> tuple[str, ...] | None:
         return None
     properties = fields.get("properties")
     return tuple(properties) if isinstance(properties, Mapping) else None
+
+
+def _offer(choice: Choice) -> Offer:
+    return Offer(
+        choice.trigger,
+        choice.label.zh,
+        choice.label.en,
+        choice.dest,
+        choice.payload_schema,
+        choice.part,
+        choice.items,
+    )
 
 
 def _permission_problem(
