@@ -9,6 +9,8 @@ history entries, replayed exactly; each refusal names why and changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 import shutil
 import sqlite3
 from contextlib import closing
@@ -22,7 +24,8 @@ from hypothesis import strategies as st
 from store_support import MONDAY, dump, snapshot
 
 from engine import Actor, ClaimRefused, EventRefused, InvalidQuery, StepClaimed, instance_to_json
-from engine.errors import InvalidActor
+from engine.cli import run
+from engine.errors import InvalidActor, StaleVersion
 from engine.instances import Instance, instance_from_json
 from engine.model import thaw_json
 from engine.sampling import Sampler
@@ -313,8 +316,6 @@ def test_a_claim_ends_when_the_case_leaves_the_step(flows):
 def test_entries_without_an_assignment_keep_their_text():
     case = FORMATS[0] / "instances"
     for path in sorted(case.glob("*.json")):
-        import json
-
         written = json.loads(path.read_text(encoding="utf-8"))
         again = instance_to_json(instance_from_json(written))
         assert [e for e in again["history"] if "assignment" in e] == []
@@ -413,8 +414,57 @@ def test_a_refused_write_leaves_the_work_items_as_they_were(durable_url):
         before = (dump(durable_url), _all_lists(flows))
         runtime = flows.runtime(stale.process_id, stale.content_hash)
         runtime.claim(stale, OTHER_CLERK)
-        from engine.errors import StaleVersion
-
         with pytest.raises(StaleVersion):
             flows.store.save(stale, stale.version - 1, runtime.case_work(stale))
         assert (dump(durable_url), _all_lists(flows)) == before
+
+
+# --- the commands ---------------------------------------------------------------------------------
+
+
+def procflow(*argv: str) -> tuple[int, str, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = run(list(argv), stdout, stderr)
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def test_inbox_claim_release_and_assign_from_the_command_line(sqlite_url):
+    with Workflows(sqlite_url) as flows:
+        flows.register(FIXTURES / "minimal.yaml")
+        for n in range(3):
+            repair_case(flows, f"C-{n}")
+    store = ("--store", sqlite_url)
+    code, out, err = procflow("inbox", "--as", "li:clerk", *store)
+    assert (code, err) == (0, "") and out.startswith("3 open step(s) for `li` [clerk]")
+    assert "may: accept (受理 / Accept)" in out
+    code, out, _ = procflow("inbox", "--as", "li:clerk", "--limit", "2", "--json", *store)
+    page = json.loads(out)
+    assert code == 0 and len(page["items"]) == 2 and page["next"]
+    assert [t["trigger"] for t in page["items"][0]["triggers"]] == ["accept", "hold"]
+    code, out, _ = procflow("inbox", "--as", "li:clerk", "--after", page["next"], "--json", *store)
+    assert [i["instance"] for i in json.loads(out)["items"]] == ["C-2"]
+    assert procflow("claim", "C-0", "--as", "li:clerk", *store)[:2] == (0, "`C-0`: step `accept` claimed by `li`\n")
+    code, out, _ = procflow("inbox", "--as", "chen:clerk", *store)
+    assert "claimed by `li`" in out and "nothing for you until `li` releases it" in out
+    code, _, err = procflow("fire", "C-0", "accept", "--as", "chen:clerk", *store)
+    assert code == 1 and "claimed by `li`" in err
+    code, _, err = procflow("release", "C-0", "--as", "chen:clerk", *store)
+    assert code == 1 and err.startswith("procflow release: refused:") and "claimed by `li`" in err
+    code, _, err = procflow("assign", "C-0", "--to", "chen", "--as", "zhou:supervisor", *store)
+    assert code == 2 and "--to takes ACTOR:ROLE" in err
+    assert procflow("assign", "C-0", "--to", "chen:clerk", "--as", "zhou:supervisor", *store)[0] == 0
+    assert procflow("release", "C-0", "--as", "chen:clerk", *store)[0] == 0
+    code, out, _ = procflow("history", "C-0", *store)
+    assert [
+        line.split()[1] for line in out.splitlines() if line.split()[1:2] in (["claim"], ["assign"], ["release"])
+    ] == [
+        "claim",
+        "assign",
+        "release",
+    ]
+    code, _, err = procflow("inbox", "--as", "li:clerk", "--after", "garbage", *store)
+    assert code == 1 and "not a worklist cursor" in err
+    code, _, err = procflow("inbox", "--as", "li:clerk", "--role", "qc", *store)
+    assert code == 1 and "does not hold role `qc`" in err
+    code, _, err = procflow("claim", "nobody", "--as", "li:clerk", *store)
+    assert code == 1 and "nobody" in err

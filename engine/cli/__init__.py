@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import TextIO, cast
 
-from engine.cli import definitions, drawing, running, stored
+from engine.cli import definitions, drawing, running, stored, work
 from engine.cli.options import (
     EXIT_INTERNAL,
     EXIT_INVALID,
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     running.add_commands(commands)
     drawing.add_commands(commands)
     stored.add_commands(commands)
+    work.add_commands(commands)
     return parser
 
 
