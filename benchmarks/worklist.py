@@ -140,7 +140,7 @@ def _fill(store: Any, cases: int, templates: list[tuple[Any, Any]]) -> None:
         row = store._instance_row(instance)
         instances.append((instance_id, *row[1:], store._time(instance.history[0].at)))
         due_order = store._time(due)
-        work_cases.append((instance_id, work.process_id, instance.version, due_order, canonical(work_to_json(work))))
+        work_cases.append((instance_id, work.process_id, due_order, canonical(work_to_json(work))))
         work_items += [
             (instance_id, role, work.process_id, work.work.state, due_order, None) for role in sorted(work.roles)
         ]

@@ -151,7 +151,8 @@ class Choice:
     label: Text
     dest: str
     payload_schema: Mapping[str, Any] | None
-    """The JSON Schema of the form to fill in, or ``None`` when the trigger takes no input."""
+    """The JSON Schema of the form to fill in, or ``None`` when the trigger takes no input. Shared by
+    the choices of one transition: read it, do not change it."""
     conditions: tuple[str, ...]
     signoffs: tuple[SignOff, ...]
     """Signatures the actor gives by firing it."""
@@ -207,6 +208,7 @@ class Runtime:
         self._records = _Records(process, self.compiled.record_checks)
         self._clock = clock
         self._new_id = new_id
+        self._forms: dict[int, Mapping[str, Any]] = {}
 
     # --- the public API ------------------------------------------------------------------------
 
@@ -353,17 +355,20 @@ class Runtime:
             for kind, choice, signers in found
         )
 
-    def work(self, instance: Instance, at: datetime.datetime | None = None) -> StepWork[Choice]:
+    def work(
+        self, instance: Instance, at: datetime.datetime | None = None, *, readiness: bool = True
+    ) -> StepWork[Choice]:
         """What can be done in the instance's current step, and with which roles, at ``at`` (default:
         now), whoever asks: its open parts, its transitions with the signatures they still need (and who
-        may not or must give them), and who holds the step (``engine.work``)."""
+        may not or must give them), and who holds the step (``engine.work``). Without ``readiness`` each
+        choice's ``ready`` is left ``None`` (what the worklist keeps is as of its last event)."""
         self._check_belongs(instance)
         now = self._clock() if at is None else _aware(at)
         parts = tuple(
             PartWork(compiled.part.id, compiled.roles, self._part_choice(compiled, items))
             for compiled, items in _by_part(self._open_parts(instance, now, quiet=True))
         )
-        parts_open = bool(self._open_parts(instance, now, quiet=True, required_only=True))
+        parts_open = readiness and bool(self._open_parts(instance, now, quiet=True, required_only=True))
         engine_fired = _engine_fired(self.process.states[instance.state].starts)
         moves = []
         for candidate in self.compiled.transitions[instance.state]:
@@ -381,14 +386,12 @@ class Runtime:
                 trigger=candidate.trigger,
                 label=transition.label,
                 dest=transition.dest,
-                payload_schema=(
-                    _standalone(transition.payload_schema, self.process.document)
-                    if transition.payload_schema is not None
-                    else None
-                ),
+                payload_schema=self._form(transition),
                 conditions=transition.conditions,
                 signoffs=transition.signoffs,
-                ready=False
+                ready=None
+                if not readiness
+                else False
                 if refused_by_limit or _lacks_records(candidate, instance) or (leaves and parts_open)
                 else _ready(candidate, instance.data, now),
                 remaining=remaining,
@@ -413,20 +416,36 @@ class Runtime:
         (default: now): each choice as an ``Offer``, with the step's label, the earliest due time and
         each clock's status and points ahead."""
         moment = self._clock() if at is None else _aware(at)
-        work = self.work(instance, moment).map(_offer)
+        work = self.work(instance, moment, readiness=False).map(_offer)
         step = self.process.states[instance.state]
         ahead: dict[str, list[tuple[str, datetime.datetime]]] = {}
         for deadline in instance.deadlines:
             if deadline.clock is not None and deadline.fire is not None and deadline.threshold is not None:
                 ahead.setdefault(deadline.clock, []).append((deadline.threshold, deadline.due))
+        now_of = clock_rules.statuses(self.process, instance.history)
         clocks = tuple(
             ClockShown(
-                r.clock, r.label.zh, r.label.en, r.status, tuple(sorted(ahead.get(r.clock, ()), key=lambda p: p[1]))
+                clock.id,
+                clock.label.zh,
+                clock.label.en,
+                now_of[clock.id],
+                tuple(sorted(ahead.get(clock.id, ()), key=lambda p: p[1])),
             )
-            for r in clock_rules.report(self.process, instance.history, instance.deadlines, moment)
+            for clock in self.process.clocks.values()
         )
         due = min((d.due for d in instance.deadlines), default=None)
         return CaseWork(instance.id, self.process.id, step.label.zh, step.label.en, due, clocks, work)
+
+    def _form(self, transition: Transition) -> Mapping[str, Any] | None:
+        """The transition's payload schema as a plain, standalone JSON Schema, worked out once and shared
+        by every ``Choice`` of it (read-only, as ``Choice.payload_schema`` says)."""
+        if transition.payload_schema is None:
+            return None
+        key = id(transition)
+        form = self._forms.get(key)
+        if form is None:
+            form = self._forms[key] = _standalone(transition.payload_schema, self.process.document)
+        return form
 
     def claimant(self, instance: Instance) -> str | None:
         """Who holds the current step (claimed, or was assigned it), if anyone: read from the history of

@@ -178,7 +178,6 @@ _WORK = [
         """CREATE TABLE work_cases (
             instance_id TEXT PRIMARY KEY REFERENCES instances (id),
             process_id TEXT NOT NULL,
-            version INTEGER NOT NULL,
             due_order {time} NOT NULL,
             item {json} NOT NULL
         )"""

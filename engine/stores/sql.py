@@ -295,7 +295,7 @@ class SqlStore:
                     raise DuplicateInstance(f"{self.url} already holds an instance `{instance.id}`")
                 self._append(tx, instance, 0)
                 self._write_deadlines(tx, instance)
-                self._write_work(tx, instance.id, instance.version, work, new=True)
+                self._write_work(tx, instance.id, work, new=True)
                 if start.key is not None and not tx.run(
                     "INSERT INTO start_keys (process_id, key, instance_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (instance.process_id, start.key, instance.id),
@@ -487,7 +487,7 @@ class SqlStore:
             else:
                 tx.run("DELETE FROM deadlines WHERE instance_id = ?", (instance.id,))
                 self._write_deadlines(tx, instance)
-            self._write_work(tx, instance.id, instance.version, work)
+            self._write_work(tx, instance.id, work)
         self._remember(instance, row[7])
 
     def save_linked(
@@ -516,7 +516,7 @@ class SqlStore:
                     raise DuplicateInstance(f"{self.url} already holds an instance `{child.id}`")
                 self._append(tx, child, 0)
                 self._write_deadlines(tx, child)
-                self._write_work(tx, child.id, child.version, work.get(child.id), new=True)
+                self._write_work(tx, child.id, work.get(child.id), new=True)
             for instance, expected in saves:
                 row = self._instance_row(instance)
                 if not tx.run(
@@ -528,7 +528,7 @@ class SqlStore:
                 self._append(tx, instance, expected)
                 tx.run("DELETE FROM deadlines WHERE instance_id = ?", (instance.id,))
                 self._write_deadlines(tx, instance)
-                self._write_work(tx, instance.id, instance.version, work.get(instance.id))
+                self._write_work(tx, instance.id, work.get(instance.id))
         for child in inserts:
             self._remember(child, None)
         for instance, _ in saves:
@@ -590,37 +590,44 @@ class SqlStore:
                 (instance.id, position, deadline.state, self._time(deadline.due), deadline.fire),
             )
 
-    def _write_work(
-        self, tx: Transaction, instance_id: str, version: int, work: CaseWork | None, *, new: bool = False
-    ) -> None:
-        """Replace the instance's work items with ``work``; without it, mark them as still to be worked out."""
+    def _write_work(self, tx: Transaction, instance_id: str, work: CaseWork | None, *, new: bool = False) -> None:
+        """Replace the instance's work items with ``work``; without it, mark them as still to be worked
+        out. A pending mark is left where it is when work is given: working it out again is harmless
+        (``write_work``), and it saves the event a statement."""
         if not self._work:
             return
         if not new:
             tx.run("DELETE FROM work_items WHERE instance_id = ?", (instance_id,))
-            tx.run("DELETE FROM work_cases WHERE instance_id = ?", (instance_id,))
-        if work is None:
-            tx.run("INSERT INTO work_pending (instance_id) VALUES (?) ON CONFLICT DO NOTHING", (instance_id,))
+        if work is None or not work.roles:
+            if not new:
+                tx.run("DELETE FROM work_cases WHERE instance_id = ?", (instance_id,))
+            if work is None:
+                tx.run("INSERT INTO work_pending (instance_id) VALUES (?) ON CONFLICT DO NOTHING", (instance_id,))
             return
-        if not new:
-            tx.run("DELETE FROM work_pending WHERE instance_id = ?", (instance_id,))
-        self._insert_work(tx, instance_id, version, work)
+        self._insert_work(tx, instance_id, work)
 
-    def _insert_work(self, tx: Transaction, instance_id: str, version: int, work: CaseWork) -> None:
+    def _insert_work(self, tx: Transaction, instance_id: str, work: CaseWork) -> None:
+        """The case's work (its JSON, and a row per role), over any it had; a case nobody acts on (a
+        finished one, or one waiting for a sub-procedure) has none."""
         roles = sorted(work.roles)
         if not roles:
-            return  # a finished case, or a step nobody acts on (one that waits for a sub-procedure)
+            return
         due = self._time(work.due if work.due is not None else NO_DUE)
         tx.run(
-            "INSERT INTO work_cases (instance_id, process_id, version, due_order, item) VALUES (?, ?, ?, ?, ?)",
-            (instance_id, work.process_id, version, due, canonical(work_to_json(work))),
+            "INSERT INTO work_cases (instance_id, process_id, due_order, item) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (instance_id) DO UPDATE SET process_id = excluded.process_id, "
+            "due_order = excluded.due_order, item = excluded.item",
+            (instance_id, work.process_id, due, canonical(work_to_json(work))),
         )
-        for role in roles:
-            tx.run(
-                "INSERT INTO work_items (instance_id, role, process_id, state, due_order, claimed_by) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (instance_id, role, work.process_id, work.work.state, due, work.work.claimed_by),
-            )
+        tx.run(
+            "INSERT INTO work_items (instance_id, role, process_id, state, due_order, claimed_by) VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(roles)),
+            [
+                value
+                for role in roles
+                for value in (instance_id, role, work.process_id, work.work.state, due, work.work.claimed_by)
+            ],
+        )
 
     def worklist(
         self,
@@ -688,7 +695,7 @@ class SqlStore:
             tx.run("DELETE FROM work_cases WHERE instance_id = ?", (instance_id,))
             tx.run("DELETE FROM work_pending WHERE instance_id = ?", (instance_id,))
             if work is not None and version is not None:
-                self._insert_work(tx, instance_id, version, work)
+                self._insert_work(tx, instance_id, work)
         return True
 
     def _instance_row(self, instance: Instance) -> tuple[Any, ...]:
