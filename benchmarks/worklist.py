@@ -148,7 +148,7 @@ def _fill(store: Any, cases: int, templates: list[tuple[Any, Any]]) -> None:
     statements = [
         (f"INSERT INTO instances ({_INSTANCE_COLUMNS}, started_at) VALUES ({marks})", instances),
         (
-            "INSERT INTO work_cases (instance_id, process_id, version, due_order, item) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO work_cases (instance_id, process_id, due_order, item) VALUES (?, ?, ?, ?)",
             work_cases,
         ),
         (
