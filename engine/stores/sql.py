@@ -456,13 +456,13 @@ class SqlStore:
         if (
             self._moves_in_one_statement
             and self._digests
-            and not self._work
+            and (work is not None or not self._work)
             and deadlines_kept
             and len(new) == 1
             and new[0].key is None
         ):
             text = entry_text(new[0])
-            if not self._move_on(row, expected_version, text, digest(instance.id, expected_version, text)):
+            if not self._move_on(row, expected_version, text, digest(instance.id, expected_version, text), work):
                 with self._transaction(write=False) as tx:
                     self._refuse_stale(tx, instance.id, expected_version)
             self._remember(instance, row[7])
@@ -537,9 +537,11 @@ class SqlStore:
     _moves_in_one_statement = False
     """Whether the dialect writes the common event in one statement (``_move_on``)."""
 
-    def _move_on(self, row: tuple[Any, ...], expected_version: int, entry: str, entry_digest: str) -> bool:
+    def _move_on(
+        self, row: tuple[Any, ...], expected_version: int, entry: str, entry_digest: str, work: CaseWork | None
+    ) -> bool:
         """Write the common event (one new entry, no key, deadlines kept, their claims and refusals
-        ended) in a single statement; whether the instance was still at ``expected_version``."""
+        ended, its work items) in a single statement; whether the instance was still at ``expected_version``."""
         raise NotImplementedError
 
     def _refuse_stale(self, tx: Transaction, instance_id: str, expected_version: int) -> NoReturn:
