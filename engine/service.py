@@ -9,6 +9,12 @@ key takes effect once: the same key again returns the entry it recorded, to the 
 only if that actor may still send it (checked on the instance as it was before that event); another
 actor's use of the key is ``KeyReused``, told nothing of what the key recorded.
 
+Each write carries the case's work items (``Runtime.case_work``), which the store keeps in the same
+transaction, so ``worklist`` answers from the store's indexes: every open step an actor may act on,
+earliest due first, a page at a time by cursor. What each item offers is ``engine.work.offered`` on the
+stored work, the function ``Runtime.available`` itself asks. ``claim``, ``release`` and ``assign``
+are events like any other (history entries, replayed), with the rules of ``engine.work``.
+
 Damage is contained: a worker sets aside an instance it cannot read and fires the rest, and
 ``verify_store`` replays every stored instance and reports each one that does not match.
 

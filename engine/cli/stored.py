@@ -245,6 +245,9 @@ def _show_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextI
         what = f"fires `{deadline.fire}`" if deadline.fire else "time limit"
         late = "  OVERDUE" if deadline.due <= now else ""
         stdout.write(f"deadline: {deadline.due.isoformat()}  {what}{late}\n")
+    holder = runtime.claimant(instance)
+    if holder is not None:
+        stdout.write(f"held by:  {shown(holder)} (only they, or a supervisor, may move the step on)\n")
     for status in runtime.parts(instance, now):
         stdout.write(_part_line(status) + "\n")
     for line in notification_lines(instance.history[-1]):  # those the last event made due

@@ -15,6 +15,12 @@ last read or wrote (``_Known``, bounded): a load reads the instance's row and th
 from the version it already knows up to the row's version, usually none. The history is never
 trusted beyond the version the row says; the row itself is always read.
 
+The same transaction replaces the instance's work items (``engine.work``): its case's JSON in
+``work_cases`` and a row per role in ``work_items``, indexed by role then due time and id, so a
+worklist page is one index range per role, merged and cut at the page (keyset: the cursor is the last
+due time and id, never an offset). A write given no work items marks the instance in
+``work_pending`` instead, for ``Workflows.fill_work``.
+
 Each entry is written with its digest (``integrity``); ``read_checked`` reads everything afresh and
 compares. A row that cannot be read is ``DamagedRecord`` when loaded, a ``Damaged`` item when listed,
 and set aside (``refused``) when a worker claims its deadline, so one bad row never stops the rest.
