@@ -117,7 +117,17 @@ def actors_of(flows: Workflows) -> list[Actor]:
 
 def assert_exact(flows: Workflows) -> None:
     for actor in actors_of(flows):
-        assert listed(flows, actor) == expected(flows, actor), actor
+        whole = expected(flows, actor)
+        assert listed(flows, actor) == whole, actor
+        now = flows._clock()
+        overdue = [item for item in whole if item[3] is not None and item[3] <= now]
+        assert [(i.instance_id, i.due) for i in flows.worklist(actor, overdue=True, limit=10_000).items] == [
+            (item[0], item[3]) for item in overdue
+        ]
+    everyone = actors_of(flows)[-2]
+    for definition in flows.store.definitions():
+        process = definition.ref.id
+        assert listed(flows, everyone, process) == expected(flows, everyone, process), process
 
 
 # --- random walks ---------------------------------------------------------------------------------
