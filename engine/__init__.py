@@ -4,9 +4,11 @@ Load a definition with ``load_process(path)`` (raises ``DefinitionError`` listin
 or get every problem and warning without raising with ``validate_file(path)``. Run it with
 ``Runtime(process)``: ``start``, ``fire``, ``available``, ``overdue``, ``advance``, ``verify``.
 Keep instances in a store with ``Workflows(store_url)``: ``register``, ``start``, ``fire``, ``get``,
-``list``, ``fire_due``.
+``list``, ``fire_due``. Compare two versions of a definition with ``diff_processes(old, new)``
+(``load_definition`` reads either from a file or from ``git:REV:PATH``).
 """
 
+from engine.changes import Change, FieldChange, diff_processes
 from engine.clocks import ClockReport
 from engine.errors import (
     BookError,
@@ -35,6 +37,7 @@ from engine.errors import (
     LimitReached,
     MissingRecord,
     MissingSignature,
+    MoveRefused,
     NotFound,
     PartAlreadyDone,
     PartsOpen,
@@ -43,6 +46,7 @@ from engine.errors import (
     ProcflowError,
     RenderError,
     ReplayMismatch,
+    RevisionError,
     Severity,
     StaleVersion,
     StepClaimed,
@@ -83,6 +87,7 @@ from engine.model import (
     Transition,
 )
 from engine.processes import ValidationReport, load_process, load_process_text, validate_file, validate_text
+from engine.revisions import load_definition
 from engine.runtime import Actor, Advanced, Choice, PartStatus, Runtime
 from engine.service import Verified, Workflows, WorkItem, Worklist
 from engine.source import SourceLocation
@@ -90,6 +95,11 @@ from engine.stores import Damaged, InstanceSummary, ProcessRef, open_store
 from engine.work import Offer
 
 __all__ = [
+    "Change",
+    "FieldChange",
+    "RevisionError",
+    "diff_processes",
+    "load_definition",
     "InitRefused",
     "Damaged",
     "DamagedRecord",
@@ -123,6 +133,7 @@ __all__ = [
     "InvalidTime",
     "MissingRecord",
     "LimitReached",
+    "MoveRefused",
     "SubProcessRefused",
     "MissingSignature",
     "PartAlreadyDone",

@@ -14,6 +14,7 @@ from typing import Any
 
 import networkx as nx
 
+from engine.clocks import order_problems
 from engine.errors import ExpressionError, ExpressionSyntaxError, Problem, Severity
 from engine.expressions import MAX_NUMBER, NOW, compile_expression
 from engine.fragments import date_fields, resolve_pointer
@@ -35,7 +36,7 @@ from engine.model import (
 )
 from engine.schema import did_you_mean, zero_time_limit
 from engine.source import DocumentPath
-from engine.timing import limit_length, limit_problem
+from engine.timing import limit_problem
 
 Check = Callable[[Process, "nx.DiGraph[str]"], Iterator[Problem]]
 
@@ -129,6 +130,34 @@ def check_role_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[
                 yield from _reference(
                     process, signoff.path + ("not_actor_of", index), state_id, process.states, "state"
                 )
+
+    for index, role_id in enumerate(process.administrators):
+        yield from _reference(process, ("administrators", index), role_id, process.roles, "role")
+
+
+def check_cancellations(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """A transition that cancels the case ends it, and says why: its `dest` is a final state and its
+    form requires a `reason`."""
+    for transition in process.transitions:
+        if not transition.cancels:
+            continue
+        dest = process.states.get(transition.dest)
+        if dest is not None and dest.kind is not StateKind.FINAL:
+            yield _error(
+                process,
+                transition.path + ("dest",),
+                "cancel-not-final",
+                f"transition `{transition.trigger}` cancels the case, so it must end it: `{transition.dest}` is not "
+                "a final state; lead it to one (e.g. `withdrawn`, with `type: final`)",
+            )
+        if "reason" not in _required(process, transition.payload_schema):
+            yield _error(
+                process,
+                transition.path + (("payload",) if _written(process, transition.path + ("payload",)) else ()),
+                "cancel-without-reason",
+                f"transition `{transition.trigger}` cancels the case, so its form must require a `reason`: "
+                "add `payload: {type: object, required: [reason], properties: {reason: {type: string, minLength: 1}}}`",
+            )
 
 
 def check_source_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
@@ -317,23 +346,29 @@ def check_data_time_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator
     """A time limit from the data reads fields that exist; ``at`` reads a field declared as a date."""
     data_fields = _properties(process, process.data_schema)
     dates = date_fields(process.document, process.data_schema, "data")
+    limits: list[tuple[str, DataLimit | None]] = []
     for state in process.states.values():
-        limits = [state.time_limit_from] + [d.after_from for d in state.deadlines if _written_limit(process, d)]
-        for limit in limits:
-            if limit is None:
-                continue
-            forms = [key for key in ("at", *_LIMIT_KEYS.values()) if _written(process, limit.path + (key,))]
-            if len(forms) > 1 or (limit.unit is not None and _written(process, limit.path + ("before",))):
-                yield _error(
-                    process,
-                    limit.path,
-                    "time-limit-forms",
-                    f"state `{state.id}`: a time limit from the data is one of `at` (with `before` if needed), "
-                    f"`minutes`, `hours`, `days`, `weeks`, `working_days` or `working_hours`; this one writes "
-                    + ", ".join(f"`{key}`" for key in [*forms, *(["before"] if limit.unit is not None else [])]),
-                )
-                continue
-            yield from _data_time_limit(process, state, limit, data_fields, dates)
+        found = [state.time_limit_from] + [d.after_from for d in state.deadlines if _written_limit(process, d)]
+        limits += [(f"state `{state.id}`", limit) for limit in found]
+    for clock in process.clocks.values():
+        limits += [(f"clock `{clock.id}`", limit) for _, limit in clock.from_data]
+    for owner, limit in limits:
+        if limit is None:
+            continue
+        forms = [key for key in ("at", *_LIMIT_KEYS.values()) if _written(process, limit.path + (key,))]
+        before = limit.unit is not None and _written(process, limit.path + ("before",))
+        if len(forms) > 1 or before:
+            first = "" if owner.startswith("clock") else "`at` (with `before` if needed), "
+            yield _error(
+                process,
+                limit.path,
+                "time-limit-forms",
+                f"{owner}: a time limit from the data is one of {first}"
+                f"`minutes`, `hours`, `days`, `weeks`, `working_days` or `working_hours`; this one writes "
+                + ", ".join(f"`{key}`" for key in [*forms, *(["before"] if before else [])]),
+            )
+            continue
+        yield from _data_time_limit(process, owner, limit, data_fields, dates)
 
 
 def _written_limit(process: Process, deadline: Deadline) -> bool:
@@ -342,7 +377,7 @@ def _written_limit(process: Process, deadline: Deadline) -> bool:
 
 def _data_time_limit(
     process: Process,
-    state: State,
+    owner: str,
     limit: DataLimit,
     data_fields: Mapping[str, Any] | None,
     dates: Mapping[tuple[str, ...], str],
@@ -361,7 +396,7 @@ def _data_time_limit(
             process,
             path,
             "not-a-date",
-            f"state `{state.id}`: the time limit is due at `{shown}`, which is not declared as a date; "
+            f"{owner}: the time limit is due at `{shown}`, which is not declared as a date; "
             "give it `format: date` (a day) or `format: date-time` (a moment) in the data schema",
         )
     elif limit.unit is not None and len(chain) == 2:
@@ -371,7 +406,7 @@ def _data_time_limit(
                 process,
                 path,
                 "not-a-number",
-                f"state `{state.id}`: the time limit counts `{shown}` {key.replace('_', ' ')}, but that field is "
+                f"{owner}: the time limit counts `{shown}` {key.replace('_', ' ')}, but that field is "
                 f"declared as {' or '.join(sorted(kinds))}, not a number",
             )
 
@@ -622,13 +657,19 @@ def check_unused(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     used_roles |= {r for t in process.transitions for r in t.roles}
     used_roles |= {s.role for t in process.transitions for s in t.signoffs}
     used_roles |= {r for s in process.states.values() for p in s.parts for r in p.roles}
+    # A role that is only told of something (the service manager hears of every car that comes in) is used.
+    told = [n for s in process.states.values() for n in s.notify] + [n for t in process.transitions for n in t.notify]
+    used_roles |= {r for n in told for r in n.roles}
+    used_roles |= {r for c in process.clocks.values() for _, action in c.thresholds.values() for r in action.notify}
+    used_roles |= set(process.administrators)
     for role in process.roles.values():
         if role.id not in used_roles:
             yield _warning(
                 process,
                 role.path,
                 "unused-role",
-                f"role `{role.id}` is declared but no step, transition or sign-off uses it",
+                f"role `{role.id}` is declared but no step, transition, sign-off, notification or `administrators` "
+                "uses it",
             )
     produced = {r for s in process.states.values() for r in s.records_written}
     for record in process.records.values():
@@ -967,6 +1008,7 @@ def _graph_without(process: Process, record: str) -> nx.DiGraph[str]:
         for transition in state.transitions:
             if (
                 transition.dest in process.states
+                and not transition.cancels  # a cancellation needs no record where it ends
                 and not any(b.record == record and not b.amend for b in transition.produces)
                 and not (made_here and transition.dest != state.id)
             ):
@@ -1012,16 +1054,41 @@ def check_unbound_records(process: Process, graph: nx.DiGraph[str]) -> Iterator[
 
 
 def check_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
-    """A limit's ``then`` names a declared state that is not where the event would go anyway."""
+    """A limit's ``then`` names a declared state that is not where the event would go anyway; a ``times``
+    from the data reads declared fields (a plain field is declared a number)."""
+    data_fields = _properties(process, process.data_schema)
     for state in process.states.values():
         if state.limit is not None:
             yield from _limit_then(process, state.limit, state.id, f"step `{state.id}`", "the step itself")
+            yield from _limit_times(process, state.limit, f"step `{state.id}`", data_fields)
     for transition in process.transitions:
         if transition.limit is not None:
             where = f"transition `{transition.trigger}`"
             yield from _limit_then(
                 process, transition.limit, transition.dest, where, f"`{transition.dest}`, where it leads anyway"
             )
+            yield from _limit_times(process, transition.limit, where, data_fields)
+
+
+def _limit_times(process: Process, limit: Limit, what: str, data_fields: Mapping[str, Any] | None) -> Iterator[Problem]:
+    if limit.times_from is None:
+        return
+    path = limit.path + ("times",)
+    problems = list(_expression(process, path, limit.times_from, ("data",), {"data": data_fields}))
+    yield from problems
+    plain = _PLAIN_DATA_PATH.match(limit.times_from)
+    if problems or plain is None or data_fields is None:
+        return
+    field = plain.group(1)[1:]
+    kinds = _types(data_fields.get(field)) if "." not in field else set()
+    if kinds and not kinds & {"integer", "number"}:
+        yield _error(
+            process,
+            path,
+            "not-a-number",
+            f"{what}: its limit counts `data.{field}` times, but that field is declared as "
+            f"{' or '.join(sorted(kinds))}, not a whole number; declare it `type: integer, minimum: 1`",
+        )
 
 
 def _limit_then(process: Process, limit: Limit, pointless: str, what: str, said: str) -> Iterator[Problem]:
@@ -1206,6 +1273,8 @@ def check_clock_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Pro
         lengths = {}
         for name, (duration, _) in clock.thresholds.items():
             path = clock.path + (name,)
+            if isinstance(duration, DataLimit):
+                continue  # known when the clock starts: the runtime checks it then
             if duration is None:
                 text = _get_text(process, path) or ""
                 yield _error(process, path, "zero-time-limit", zero_time_limit(text))
@@ -1215,19 +1284,8 @@ def check_clock_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Pro
                 yield _error(process, path, "limit-too-long", f"clock `{clock.id}`: {problem}")
                 continue
             lengths[name] = duration
-        limit = lengths.get("limit")
-        for name, wrong in (("warning", "before"), ("ceiling", "after")):
-            other = lengths.get(name)
-            if limit is None or other is None or other.working != limit.working:
-                continue  # working and elapsed time are not compared: the calendar decides
-            shorter = limit_length(other, process.calendar) < limit_length(limit, process.calendar)
-            if shorter != (name == "warning"):
-                yield _error(
-                    process,
-                    clock.path + (name,),
-                    "clock-order",
-                    f"clock `{clock.id}`: its {name} `{other.text}` must come {wrong} its limit `{limit.text}`",
-                )
+        for name, problem in order_problems(clock, lengths, process.calendar):
+            yield _error(process, clock.path + (name,), "clock-order", problem)
 
 
 def check_clock_paths(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
@@ -1441,6 +1499,7 @@ CHECKS: tuple[Check, ...] = (
     check_single_start,
     check_state_references,
     check_role_references,
+    check_cancellations,
     check_source_references,
     check_zero_time_limits,
     check_deadlines,

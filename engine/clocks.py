@@ -15,11 +15,11 @@ claim like any other. The runtime decides when to call these; nothing here chang
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.instances import CLOCK_FIRE, ClockMark, Entry, OpenDeadline
-from engine.model import CLOCK_THRESHOLDS, Clock, ClockPoint, Duration, Process, StateKind, Text
+from engine.model import CLOCK_THRESHOLDS, Calendar, Clock, ClockPoint, DataLimit, Duration, Process, StateKind, Text
 from engine.timing import due_after, limit_length, running_time
 
 _BREACHES = ("limit", "ceiling")
@@ -37,6 +37,8 @@ class ClockRun:
     started_at: datetime.datetime | None = None
     stopped_at: datetime.datetime | None = None
     reached: dict[str, datetime.datetime] = field(default_factory=dict)
+    lengths: dict[str, Duration] = field(default_factory=dict)
+    """The running time of the points taken from the data, as recorded when the clock last started."""
 
     @property
     def running(self) -> bool:
@@ -57,6 +59,7 @@ class ClockRun:
             self.active, self.paused, self.since, self.stopped_at = True, False, at, None
             if self.started_at is None or event == "restarted":
                 self.started_at = at
+            self.lengths.update(mark.lengths)
         elif event in ("paused", "stopped"):
             if self.since is not None:
                 self.spans.append((self.since, at))
@@ -94,6 +97,37 @@ class ClockReport:
     stopped_at: datetime.datetime | None
 
 
+Lengths = Callable[[Clock], tuple[tuple[str, Duration], ...]]
+"""Works out a clock's points taken from the data as it starts (the runtime evaluates them on the data
+after the event); ``InvalidData`` refuses the event."""
+
+
+def length(clock: Clock, run: ClockRun, name: str) -> Duration | None:
+    """The running time of a point: as written, or as worked out from the data when the clock started
+    (``None`` while a clock whose point comes from the data has not started)."""
+    written = clock.thresholds[name][0]
+    if isinstance(written, DataLimit):
+        return run.lengths.get(name)
+    return written
+
+
+def order_problems(clock: Clock, lengths: Mapping[str, Duration], calendar: Calendar) -> list[tuple[str, str]]:
+    """The points that are out of order, and why: the warning must come before the limit and the ceiling not
+    before it. Working and elapsed time are not compared (the calendar decides which comes first)."""
+    limit = lengths.get("limit")
+    problems = []
+    for name, wrong in (("warning", "before"), ("ceiling", "after")):
+        other = lengths.get(name)
+        if limit is None or other is None or other.working != limit.working:
+            continue
+        shorter = limit_length(other, calendar) < limit_length(limit, calendar)
+        if shorter != (name == "warning"):
+            problems.append(
+                (name, f"clock `{clock.id}`: its {name} `{other.text}` must come {wrong} its limit `{limit.text}`")
+            )
+    return problems
+
+
 def runs_of(process: Process, history: Iterable[Entry]) -> dict[str, ClockRun]:
     """Each clock's course after the entries of ``history``, from the marks they record."""
     runs = {name: ClockRun() for name in process.clocks}
@@ -113,9 +147,11 @@ def marks_for_event(
     source: str | None,
     passed: Sequence[str],
     dest: str,
+    lengths: Lengths | None = None,
 ) -> tuple[ClockMark, ...]:
     """What an event does to each clock, applied to ``runs``: the event fires ``trigger`` from ``source``
-    (both ``None`` for the start), passes the decisions ``passed`` and rests in ``dest``."""
+    (both ``None`` for the start), passes the decisions ``passed`` and rests in ``dest``. A clock that starts
+    records the points it takes from the data, as ``lengths`` works them out."""
     moved = source != dest
     left = ([source] if moved and source is not None else []) + list(passed)
     entered = list(passed) + ([dest] if moved else [])
@@ -135,7 +171,9 @@ def marks_for_event(
             elif not waiting and run.paused:
                 events.append("resumed")
         for event in events:
-            mark = ClockMark(clock.id, event)
+            starting = event in ("started", "restarted") and clock.from_data
+            computed = lengths(clock) if lengths is not None and starting else ()
+            mark = ClockMark(clock.id, event, lengths=computed)
             run.apply(mark, at)
             marks.append(mark)
     return tuple(marks)
@@ -172,7 +210,8 @@ def clock_deadlines(
     deadlines = []
     for clock in process.clocks.values():
         run = runs[clock.id]
-        for name, (duration, _) in clock.thresholds.items():
+        for name in clock.thresholds:
+            duration = length(clock, run, name)
             if duration is None or name in run.reached:
                 continue
             old = earlier.get((clock.id, name))
@@ -233,10 +272,11 @@ def _report(
     at: datetime.datetime,
     due_points: Mapping[tuple[str, str | None], datetime.datetime],
 ) -> ClockReport:
-    limit = clock.thresholds.get("limit", (None, None))[0]
+    limit = length(clock, run, "limit") if "limit" in clock.thresholds else None
     reached = dict(run.reached)
     upcoming: list[tuple[datetime.datetime, str]] = []
-    for name, (duration, _) in clock.thresholds.items():
+    for name in clock.thresholds:
+        duration = length(clock, run, name)
         if duration is None or name in reached:
             continue
         left = limit_length(duration, process.calendar) - run.used(duration, process, at)
@@ -255,10 +295,19 @@ def _report(
         status=status,
         elapsed=elapsed,
         remaining=max(allowed - elapsed, datetime.timedelta(0)),
-        limit=limit.text if limit is not None else "",
+        limit=_limit_text(clock, limit),
         reached=tuple(sorted(((n, w) for n, w in reached.items()), key=lambda p: CLOCK_THRESHOLDS.index(p[0]))),
         next=following,
         due=due,
         started_at=run.started_at,
         stopped_at=run.stopped_at,
     )
+
+
+def _limit_text(clock: Clock, limit: Duration | None) -> str:
+    """The limit as ``procflow show`` says it: ``24h``; from the data, what it came to and how
+    (``6 hours = (data.quantity * 2) hours``), or only how before the clock has started."""
+    written = clock.thresholds["limit"][0] if "limit" in clock.thresholds else None
+    if isinstance(written, DataLimit):
+        return f"{limit.text} = {written.text}" if limit is not None else written.text
+    return limit.text if limit is not None else ""

@@ -31,6 +31,7 @@ from engine.model import (
     Branch,
     Calendar,
     DataLimit,
+    Limit,
     Notification,
     Part,
     Process,
@@ -228,7 +229,19 @@ class CompiledProcess:
             for state in process.states.values()
             for limit in _data_limits(state)
         }
-        """The expressions of the time limits taken from the data, by the limit's place in the definition."""
+        self.data_limits.update(
+            (limit.path, compile_expression(limit.expression, DATA_LIMIT_ROOTS, dates=data_dates, calendar=calendar))
+            for clock in process.clocks.values()
+            for _, limit in clock.from_data
+        )
+        """The expressions of the time limits taken from the data (states', deadlines' and clocks'), by the
+        limit's place in the definition."""
+        self.loop_limits: dict[DocumentPath, Expression] = {
+            limit.path: compile_expression(limit.times_from, DATA_LIMIT_ROOTS, dates=data_dates, calendar=calendar)
+            for limit in _loop_limits(process)
+            if limit.times_from is not None
+        }
+        """The ``times`` of the loop limits taken from the data, by the limit's place in the definition."""
         self.child_data: dict[str, tuple[tuple[str, Expression], ...]] = {
             state.id: tuple(
                 (name, compile_expression(text, BRANCH_ROOTS, dates=data_dates, calendar=calendar))
@@ -335,6 +348,11 @@ BRANCH_ROOTS = ("data", NOW)
 def expression_calendar(calendar: Calendar) -> ExpressionCalendar:
     """The business calendar as expressions' date functions use it."""
     return ExpressionCalendar(zoneinfo.ZoneInfo(calendar.timezone), functools.partial(is_working_day, calendar))
+
+
+def _loop_limits(process: Process) -> list[Limit]:
+    limits = [s.limit for s in process.states.values()] + [t.limit for t in process.transitions]
+    return [limit for limit in limits if limit is not None]
 
 
 def _data_limits(state: State) -> list[DataLimit]:

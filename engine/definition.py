@@ -98,6 +98,7 @@ def build_process(document: LocatedDocument) -> Process:
         content_hash=content_hash(data),
         source_map=document.source_map,
         clocks=_frozen({k: builder.clock(k, v) for k, v in data.get("clocks", {}).items()}),
+        administrators=tuple(data.get("administrators", ())),
     )
 
 
@@ -148,7 +149,7 @@ class _StateBuilder:
             time_limit_from=limit_from,
             requires=self.required_records(raw.get("requires")),
             starts=_sub_process(raw["starts"], path + ("starts",)) if "starts" in raw else None,
-            limit=Limit(raw["limit"]["times"], raw["limit"].get("then"), path + ("limit",)) if "limit" in raw else None,
+            limit=_limit(raw["limit"], path + ("limit",)) if "limit" in raw else None,
             parts=tuple(self.part(p, path + ("parts", i)) for i, p in enumerate(raw.get("parts", []))),
         )
 
@@ -229,7 +230,8 @@ class _StateBuilder:
                 self.record_binding(b, path + ("amends", i), amend=True) for i, b in enumerate(raw.get("amends", []))
             ),
             requires=self.required_records(raw.get("requires")),
-            limit=Limit(raw["limit"]["times"], raw["limit"].get("then"), path + ("limit",)) if "limit" in raw else None,
+            limit=_limit(raw["limit"], path + ("limit",)) if "limit" in raw else None,
+            cancels=raw.get("cancels", False),
         )
 
     def shared_transition(self, raw: Mapping[str, Any], path: DocumentPath, states: Mapping[str, Any]) -> Transition:
@@ -263,7 +265,10 @@ class _StateBuilder:
             ("ceiling", raw.get("ceiling"), raw.get("on_ceiling"), "on_ceiling"),
         )
         thresholds = {
-            name: (parse_duration(written), _clock_action(action or {}, name, path + (key,)))
+            name: (
+                _data_limit(written, path + (name,)) if isinstance(written, dict) else parse_duration(written),
+                _clock_action(action or {}, name, path + (key,)),
+            )
             for name, written, action, key in points
             if written is not None
         }
@@ -302,6 +307,14 @@ def _assignment(name: str, value: Any, path: DocumentPath) -> Assignment:
     if isinstance(value, dict):  # {from: payload.notes, if_present: true}
         return Assignment(name, value["from"], None, path, bool(value.get("if_present", False)))
     return Assignment(name, value if isinstance(value, str) else None, None if isinstance(value, str) else value, path)
+
+
+def _limit(raw: Mapping[str, Any], path: DocumentPath) -> Limit:
+    """``{times: 3, then: escalate}``, or ``times`` from the data: ``{times: data.max_reworks}``."""
+    times = raw["times"]
+    if isinstance(times, str):
+        return Limit(None, raw.get("then"), path, times_from=times)
+    return Limit(times, raw.get("then"), path)
 
 
 def _data_limit(raw: Mapping[str, Any], path: DocumentPath) -> DataLimit:

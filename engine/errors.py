@@ -22,6 +22,10 @@
       child's start is refused: ``refusal``), or a continuation does not fit the child's end
     * PartsOpen — the step's required parts are not all done; ``open`` names them
     * PartAlreadyDone — the part (or the part for that item) was already done in this stay
+    * MoveRefused — an administrator's move by hand cannot be made (where to, or no reason)
+    * StepClaimed — someone else holds the step; ``claimed_by`` names them
+    * ClaimRefused — a claim, release or assignment that may not be made (``claimed_by``)
+  * InvalidQuery — a worklist asked for with a cursor it did not give, or a role not held
   * ReplayMismatch — replaying a history does not reproduce the recorded instance
   * StoreError — a store cannot be opened, upgraded or used; names the store (password hidden)
     * StoreURLError — the store URL is not one of the accepted forms
@@ -37,6 +41,7 @@
   * RenderError — a diagram cannot be drawn: unknown output format, no Graphviz, Graphviz failed
     * LayoutTimeout — Graphviz's layout ran past its time bound and was stopped
   * BookError — the audit book cannot be written: no definitions found, or an unusable output folder
+  * RevisionError — a ``git:REV:PATH`` cannot be read: no git, no repository, no such revision or file
   * InitRefused — ``procflow init`` would overwrite a file, or cannot write its folder; nothing is left behind
 
 Each ``Problem`` names where it is (``SourceLocation``), what is wrong and, where we can tell, what
@@ -278,6 +283,13 @@ class PartAlreadyDone(EventRefused):
     code = "part-done"
 
 
+class MoveRefused(EventRefused):
+    """An administrator's move that cannot be made: to a step that does not exist, a decision, the
+    step the case is already in, or a step that starts another procedure; or with no reason given."""
+
+    code = "move-refused"
+
+
 class StepClaimed(EventRefused):
     """Someone else holds the step (``engine.work``): only they, or a supervisor, may move it on."""
 
@@ -321,6 +333,11 @@ class LayoutTimeout(RenderError):
 
 class BookError(ProcflowError):
     """The book cannot be written: no definitions found, or the output folder cannot be used."""
+
+
+class RevisionError(ProcflowError):
+    """A definition asked for as ``git:REV:PATH`` cannot be read: git is missing, the current folder is
+    not in a repository, or the revision or the file at it does not exist."""
 
 
 class StoreError(ProcflowError):

@@ -118,6 +118,24 @@ def check_name(value: Any, where: str, refuse: Refusal = InvalidActor) -> str:
     )
 
 
+def check_note(value: Any, where: str, limit: int, refuse: Refusal = InvalidPayload) -> str:
+    """A person's note kept in a record (a reason): text of 1 to ``limit`` characters, not only spaces,
+    valid Unicode, with no control characters but line breaks and tabs."""
+    if not isinstance(value, str):
+        raise _refusal(refuse, f"{where} must be text, got {type(value).__name__}")
+    if not value.strip():
+        wrong = "is empty"
+    elif len(value) > limit:
+        wrong = f"is {len(value):,} characters long"
+    elif (found := _SURROGATE.search(value)) is not None:
+        wrong = _surrogate(found.group())
+    elif (found := _CONTROL.search(value.replace("\n", " ").replace("\t", " "))) is not None:
+        wrong = f"holds the control character U+{ord(found.group()):04X}"
+    else:
+        return value
+    raise _refusal(refuse, f"{where} {wrong}; write 1 to {limit:,} characters of text")
+
+
 def check_time(moment: Any, where: str = "the time") -> datetime.datetime:
     """An event's time: an aware ``datetime`` from ``EARLIEST_TIME`` to before ``LATEST_TIME``."""
     if not isinstance(moment, datetime.datetime) or moment.tzinfo is None or moment.utcoffset() is None:

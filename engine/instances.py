@@ -21,7 +21,8 @@ An entry that did a part of its step (``engine.model.Part``) says which: ``"part
 "item": "…" or null}``; the key is left out on other entries. So is ``"assignment": {"action":
 "claim" | "release" | "assign", "to": "…" or null, "roles": [...]}``, written only on an entry that
 claimed, released or assigned the step (``engine.work``): its trigger is null, its source and dest
-the step.
+the step. And ``"correction": {"reason": "…"}``, written only on an administrator's move by hand
+(``Runtime.move``): its trigger is null, its dest the step the case was put in.
 
 ``notifications`` is written only on an entry that made some due (so the entries written before it
 existed keep their text and digests).
@@ -48,6 +49,8 @@ from typing import Any
 
 from engine.errors import InstanceFormatError
 from engine.inputs import check_name, json_copy
+from engine.model import CLOCK_THRESHOLDS, Duration, TimeUnit
+from engine.timing import amount_duration
 
 FORMAT = "procflow-instance/1"
 
@@ -84,6 +87,10 @@ class ClockMark:
     clock: str
     event: str
     notify: tuple[str, ...] = ()
+    lengths: tuple[tuple[str, Duration], ...] = ()
+    """On a ``started`` or ``restarted`` mark: the running time of each point of the clock taken from the
+    data (``limit: {hours: data.quantity * 2}``), worked out then. It holds until the clock starts again, so a
+    later change of the data does not move a running promise, and replay reads it from here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +197,10 @@ class Entry:
     """What happened to the process's clocks with this entry. An entry with clocks but no trigger (and a
     ``source``) is a clock's warning or breach on its own, recorded by the engine at that moment."""
 
+    correction: str | None = None
+    """An administrator moved the case to ``dest`` by hand (``Runtime.move``): the reason they gave.
+    Such an entry has no trigger."""
+
     part: str | None = None
     """The part of its step this event did (its trigger is the part's id); ``None`` for any other event."""
     item: str | None = None
@@ -200,7 +211,7 @@ class Entry:
     @property
     def clock_only(self) -> bool:
         """A clock's warning or breach recorded on its own: no transition was taken."""
-        return self.trigger is None and self.source is not None and self.assignment is None
+        return self.trigger is None and self.source is not None and self.assignment is None and self.correction is None
 
     @property
     def state(self) -> str:
@@ -333,7 +344,16 @@ def deadline_to_json(deadline: OpenDeadline) -> dict[str, Any]:
 def entry_to_json(entry: Entry) -> dict[str, Any]:
     document = _entry_json(entry)
     if entry.clocks:  # written only when there are some, so entries from before clocks read the same
-        document["clocks"] = [{"clock": m.clock, "event": m.event, "notify": list(m.notify)} for m in entry.clocks]
+        document["clocks"] = [_mark_json(m) for m in entry.clocks]
+    return document
+
+
+def _mark_json(mark: ClockMark) -> dict[str, Any]:
+    document: dict[str, Any] = {"clock": mark.clock, "event": mark.event, "notify": list(mark.notify)}
+    if mark.lengths:  # written only when there are some, so marks from before read the same
+        document["lengths"] = {
+            name: {"amount": d.amount, "unit": d.unit, "working": d.working} for name, d in mark.lengths
+        }
     return document
 
 
@@ -359,6 +379,7 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
         )
         | ({"part": {"id": entry.part, "item": entry.item}} if entry.part is not None else {})
         | ({"limit_reached": True} if entry.limit_reached else {})
+        | ({"correction": {"reason": entry.correction}} if entry.correction is not None else {})
         | ({"assignment": _assignment_to_json(entry.assignment)} if entry.assignment is not None else {})
         | {name: _link_to_json(link) for name, link in _links(entry) if link is not None}
     )
@@ -537,6 +558,7 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
                 clock=_text(mark.get("clock"), f"{where}.clocks[{i}].clock"),
                 event=event,
                 notify=tuple(_name(r, f"{where}.clocks[{i}].notify") for r in notify),
+                lengths=_lengths(mark.get("lengths", {}), f"{where}.clocks[{i}].lengths"),
             )
         )
     trigger, source, key = doc.get("trigger"), doc.get("source"), doc.get("key")
@@ -545,6 +567,11 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         done = _mapping(doc["part"], f"{where}.part")
         part = _text(done.get("id"), f"{where}.part.id")
         item = None if done.get("item") is None else _string(done.get("item"), f"{where}.part.item")
+    correction = None
+    if "correction" in doc:
+        correction = _string(
+            _mapping(doc["correction"], f"{where}.correction").get("reason"), f"{where}.correction.reason"
+        )
     return Entry(
         at=_time(doc.get("at"), f"{where}.at"),
         actor=_name(doc.get("actor"), f"{where}.actor"),
@@ -566,8 +593,31 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         clocks=tuple(clocks),
         part=part,
         item=item,
+        correction=correction,
         assignment=_assignment_from_json(doc.get("assignment"), f"{where}.assignment"),
     )
+
+
+_LENGTH_UNITS: tuple[TimeUnit, ...] = ("minute", "hour", "day", "week")
+
+
+def _lengths(value: Any, where: str) -> tuple[tuple[str, Duration], ...]:
+    lengths = []
+    for name, raw in _mapping(value, where).items():
+        if name not in CLOCK_THRESHOLDS:
+            raise InstanceFormatError(f"{where} names `{name}`, not one of {', '.join(CLOCK_THRESHOLDS)}")
+        length = _mapping(raw, f"{where}.{name}")
+        unit, working = length.get("unit"), length.get("working", False)
+        if unit not in _LENGTH_UNITS or not isinstance(working, bool):
+            raise InstanceFormatError(
+                f"{where}.{name} must have a `unit` of {', '.join(_LENGTH_UNITS)} and `working` true or false, "
+                f"got {dict(length)!r}"
+            )
+        amount = _integer(length.get("amount"), f"{where}.{name}.amount")
+        if amount < 0:
+            raise InstanceFormatError(f"{where}.{name}.amount must be 0 or more, got {amount}")
+        lengths.append((name, amount_duration(amount, unit, working)))
+    return tuple(lengths)
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:

@@ -83,11 +83,13 @@ class Duration:
 
 @dataclass(frozen=True)
 class DataLimit:
-    """A time limit taken from the data when the state is entered (``time_limit: {at: ...}``).
+    """A time limit taken from the data: a state's, evaluated when the state is entered
+    (``time_limit: {at: ...}``), or a clock's point, evaluated when the clock starts (``limit: {hours: ...}``).
 
     With ``unit`` ``None``, ``expression`` gives a date or a date-time and the limit ends then (a date
     at the start of that day on the business calendar), less ``before``; otherwise it gives a whole
-    number of ``unit`` (of working time when ``working``) counted from entering the state.
+    number of ``unit`` (of working time when ``working``) counted from entering the state, or of the
+    clock's running time. A clock's point is always an amount.
     """
 
     expression: str
@@ -231,9 +233,18 @@ class Limit:
     The attempt after the last is refused with ``limit-reached`` (``then`` is ``None``) or led to the
     state ``then`` instead."""
 
-    times: int
+    times: int | None
+    """As written, or ``None`` when ``times_from`` gives it."""
     then: str | None
     path: DocumentPath
+    times_from: str | None = None
+    """``times: data.max_reworks``: an expression over the data giving the number (a whole number, 1 or
+    more), evaluated each time the limit is checked, on the data as the event finds it."""
+
+    @property
+    def text(self) -> str:
+        """How ``times`` is shown: ``3`` or the expression as written."""
+        return str(self.times) if self.times_from is None else self.times_from
 
 
 @dataclass(frozen=True)
@@ -283,6 +294,8 @@ class Transition:
     """Records that must exist before it fires (``requires: all`` lists every declared record)."""
     limit: Limit | None = None
     """How many times it may be taken, and what the attempt after the last does."""
+    cancels: bool = False
+    """It cancels the case: taken whatever the step's open parts and the records its final state requires."""
 
 
 @dataclass(frozen=True)
@@ -443,9 +456,17 @@ class Clock:
     pauses: tuple[str, ...]
     restart: bool
     """Whether starting a stopped clock again counts from zero (else it carries on)."""
-    thresholds: Mapping[str, tuple[Duration | None, ClockAction]]
+    thresholds: Mapping[str, tuple[Duration | DataLimit | None, ClockAction]]
     """By name in ``CLOCK_THRESHOLDS`` order, those written: the running time and what reaching it does
-    (``None`` only in a definition that failed its checks)."""
+    (``None`` only in a definition that failed its checks). A ``DataLimit`` (an amount, never ``at``) is
+    worked out from the data each time the clock starts, and the running time it gives is recorded on that
+    start's ``ClockMark`` (``engine.clocks``)."""
+
+    @property
+    def from_data(self) -> tuple[tuple[str, DataLimit], ...]:
+        """The points whose running time comes from the data, in order."""
+        return tuple((name, d) for name, (d, _) in self.thresholds.items() if isinstance(d, DataLimit))
+
     path: DocumentPath
 
 
@@ -474,6 +495,8 @@ class Process:
     source_map: SourceMap = field(repr=False, compare=False)
     clocks: Mapping[str, Clock] = field(default_factory=lambda: MappingProxyType({}))
     """Promises across steps, in the order the file lists them."""
+    administrators: tuple[str, ...] = ()
+    """Roles that may move a case to another step by hand, with a reason (``Runtime.move``)."""
 
     @property
     def file(self) -> str:

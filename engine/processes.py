@@ -15,7 +15,7 @@ from engine.checks import check_process
 from engine.definition import build_process
 from engine.errors import DefinitionError, Problem, Severity
 from engine.fragments import fragment_problems
-from engine.loader import LocatedDocument, load_file, load_text
+from engine.loader import LocatedDocument, load_bytes, load_file, load_text
 from engine.model import Process
 from engine.schema import schema_problems, without_invalid_nodes
 
@@ -68,6 +68,12 @@ def load_process_text(text: str, file: str = "<text>") -> Process:
     return _model_or_raise(validate_text(text, file))
 
 
+def load_process_bytes(raw: bytes, file: str) -> Process:
+    """The checked model of a definition read from somewhere other than a file (``git show``): the
+    same checks and located errors as ``load_process``, ``file`` naming where it came from."""
+    return _model_or_raise(validate_document(load_bytes(raw, file)))
+
+
 def definition_files(paths: Iterable[str | Path], *, recursive: bool = False) -> list[Path]:
     """The files named, and the ``.yaml``/``.yml`` files directly inside the folders named, in order.
 
@@ -89,6 +95,29 @@ def definition_files(paths: Iterable[str | Path], *, recursive: bool = False) ->
             and not (recursive and any(part.startswith(".") for part in p.relative_to(path).parts))
         )
     return found
+
+
+def started_definitions(process: Process, paths: Iterable[str | Path]) -> dict[str, Process]:
+    """The definitions of the procedures ``process``'s steps start (``starts``), and of those they
+    start in turn, found by id among the definition files at ``paths`` (files, or folders of them; the
+    first file with an id wins). Files that do not load are passed over: an id found in none of the
+    others is left out, for the caller to say so."""
+    wanted = [s.starts.process for s in process.states.values() if s.starts is not None]
+    if not wanted:
+        return {}
+    known: dict[str, Process] = {}
+    for file in definition_files(paths):
+        found = validate_file(file).process
+        if found is not None:
+            known.setdefault(found.id, found)
+    result: dict[str, Process] = {}
+    while wanted:
+        name = wanted.pop()
+        if name in result or name not in known:
+            continue
+        result[name] = child = known[name]
+        wanted.extend(s.starts.process for s in child.states.values() if s.starts is not None)
+    return result
 
 
 def validate_document(document: LocatedDocument) -> ValidationReport:

@@ -45,6 +45,7 @@ from engine.errors import (
     LimitReached,
     MissingRecord,
     MissingSignature,
+    MoveRefused,
     PartAlreadyDone,
     PartsOpen,
     PermissionDenied,
@@ -54,7 +55,7 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.expressions import NOW, to_json
-from engine.inputs import check_name, check_time, json_copy, json_object
+from engine.inputs import check_name, check_note, check_time, json_copy, json_object
 from engine.instances import (
     Assignment,
     BranchTaken,
@@ -69,18 +70,22 @@ from engine.instances import (
     Signature,
 )
 from engine.model import (
+    Clock,
     DataLimit,
+    Duration,
     FrozenJson,
     Limit,
     Part,
     Process,
     RecordBinding,
     SignOff,
+    StateKind,
     SubProcess,
     Text,
     Transition,
 )
-from engine.timing import due_from_data, due_time
+from engine.schema import did_you_mean
+from engine.timing import data_duration, due_from_data, due_time, shown_amount, whole_number
 from engine.work import (
     SUPERVISOR_ROLE,
     CaseWork,
@@ -98,6 +103,10 @@ CLOCK_ACTOR = "procflow:clock"
 
 CHILD_ACTOR = "procflow:sub-process"
 """The actor recorded on events the engine fires itself when a child procedure ends."""
+
+
+MAX_REASON_LENGTH = 2_000
+"""The longest reason a move by hand may give: a sentence or a paragraph, not a document."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,18 @@ class Actor:
         for role in held:
             check_name(role, f"a role of actor `{id}`")
         object.__setattr__(self, "roles", held)
+
+
+@dataclass(frozen=True)
+class LimitLeft:
+    """A loop limit as it stands for an instance: how many times it allows (worked out now when it comes
+    from the data) and how many are left; both ``None`` when the data gives no usable number, and
+    ``problem`` says why (an event it binds is refused then)."""
+
+    limit: Limit
+    times: int | None
+    left: int | None
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -246,7 +267,8 @@ class Runtime:
                     problems=problems,
                 )
         runs = clock_rules.runs_of(self.process, ())
-        marks = clock_rules.marks_for_event(self.process, runs, moment, None, None, (), start.id)
+        lengths = self._clock_lengths(initial, moment)
+        marks = clock_rules.marks_for_event(self.process, runs, moment, None, None, (), start.id, lengths)
         timed = clock_rules.clock_deadlines(self.process, runs, start.id, moment, (), ())
         entry = Entry(
             at=moment,
@@ -325,6 +347,97 @@ class Runtime:
             instance, trigger, _CHILD, payload, moment, None, deadline=None, spawn=spawn, child_ended=child
         )
 
+    def move(
+        self,
+        instance: Instance,
+        to: str,
+        actor: Actor,
+        reason: str,
+        *,
+        at: datetime.datetime | None = None,
+    ) -> Entry:
+        """An administrator's correction: put the case in step ``to`` whatever its transitions, parts
+        and records say, giving the reason; recorded in the history (``correction``) and replayed like
+        any event. The new step's time limits start, clocks that start or stop on entering or leaving
+        steps do so, and its notifications fall due, as on any entry.
+
+        Refused, with nothing changed: ``PermissionDenied`` unless ``actor`` holds one of the process's
+        ``administrators`` roles; ``MoveRefused`` for an empty reason, an unknown step, a decision, the
+        step the case is in or one that starts another procedure; ``SubProcessRefused`` while the step
+        waits for a procedure it started."""
+        self._check_belongs(instance)
+        try:
+            return self._move(instance, to, actor, reason, self._moment(at, instance))
+        except EventRefused as refusal:
+            refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, None
+            raise
+
+    def _move(self, instance: Instance, to: str, actor: Actor, reason: str, moment: datetime.datetime) -> Entry:
+        administrators = frozenset(self.process.administrators)
+        if not actor.roles & administrators:
+            who = f"`{actor.id}` (roles: {_names(actor.roles)})"
+            if not administrators:
+                raise PermissionDenied(
+                    f"{who} may not move a case of `{self.process.id}` by hand: it names no administrators "
+                    "(add `administrators: [role]` to the definition)"
+                )
+            raise PermissionDenied(f"{who} may not move a case by hand: that needs one of {_names(administrators)}")
+        if isinstance(reason, str) and not reason.strip():
+            raise MoveRefused("a move by hand needs a reason: say why the case is put in another step")
+        check_note(reason, "the reason", MAX_REASON_LENGTH, MoveRefused)
+        target = self.process.states.get(to)
+        if target is None:
+            hint = did_you_mean(to, list(self.process.states))
+            raise MoveRefused(f"`{to}` is not a step of `{self.process.id}`{hint}")
+        if target.kind is StateKind.DECISION:
+            raise MoveRefused(
+                f"`{to}` is a decision, which a case never rests in; move it to one of the steps after it"
+            )
+        if to == instance.state:
+            raise MoveRefused(f"instance `{instance.id}` is already in `{to}`")
+        if target.starts is not None:
+            raise MoveRefused(
+                f"`{to}` starts another procedure (`{target.starts.process}`), which a move by hand does not; "
+                "move the case to the step before it and fire the event that enters it"
+            )
+        self._check_cancellable(instance, None)
+        deadlines = self._deadlines_of(to, moment, instance.data)  # may refuse: the calendar
+        marks: tuple[ClockMark, ...] = ()
+        if self.process.clocks:
+            runs = clock_rules.runs_of(self.process, instance.history)
+            marks = clock_rules.marks_for_event(self.process, runs, moment, None, instance.state, (), to)
+            kept = tuple(d for d in instance.deadlines if d.clock is not None)
+            changed = {m.clock for m in marks if m.event in ("started", "restarted", "resumed")}
+            deadlines = _in_order(
+                deadlines + clock_rules.clock_deadlines(self.process, runs, to, moment, kept, changed)
+            )
+        entry = Entry(
+            at=moment,
+            actor=actor.id,
+            roles=_role_names(actor.roles),
+            trigger=None,
+            source=instance.state,
+            dest=to,
+            payload={},
+            notifications=_due(self.compiled.on_enter[to], {"data": instance.data}, moment),
+            clocks=marks,
+            correction=reason,
+        )
+        instance.entered_at, instance.deadlines, instance.state = moment, deadlines, to
+        instance.history.append(entry)
+        return entry
+
+    def _check_cancellable(self, instance: Instance, trigger: str | None) -> None:
+        """A step waiting for a procedure it started is not left by a cancellation or a move: the
+        child would run on with nobody waiting for it."""
+        child = self.waiting_for(instance)
+        if child is not None:
+            what = f"`{trigger}` cancels the case" if trigger is not None else "a move by hand"
+            raise SubProcessRefused(
+                f"{what}, but step `{instance.state}` waits for instance `{child}` it started; "
+                "end or cancel that one first"
+            )
+
     def waiting_for(self, instance: Instance) -> str | None:
         """The id of the child instance the current step waits for, if it is a step that starts one."""
         if self.process.states[instance.state].starts is None:
@@ -346,7 +459,7 @@ class Runtime:
     def available(self, instance: Instance, actor: Actor) -> tuple[Choice, ...]:
         """The triggers ``actor`` may fire in the instance's current state, each once, in definition order:
         ``engine.work.offered`` on the step's ``work`` (a step someone else has claimed offers them no
-        transition, unless they supervise)."""
+        transition but one that cancels the case, unless they supervise)."""
         found = offered(self.work(instance), actor.id, actor.roles)
         return tuple(
             dataclasses.replace(choice, signoffs=tuple(choice.signoffs[s.index] for s in signers))
@@ -373,14 +486,10 @@ class Runtime:
         moves = []
         for candidate in self.compiled.transitions[instance.state]:
             transition = candidate.transition
-            limit = transition.limit
-            remaining = None if limit is None else max(0, limit.times - _times_taken(instance, candidate))
-            entering = self.process.states[transition.dest].limit if transition.dest != instance.state else None
-            if entering is not None:  # the step it leads to may be entered only so often
-                left = max(0, entering.times - _times_entered(instance, transition.dest))
-                if remaining is None or left < remaining:
-                    remaining, limit = left, entering
-            refused_by_limit = remaining == 0 and limit is not None and limit.then is None
+            bound = self.limit_left(instance, candidate, now)
+            limit, remaining = (bound.limit, bound.left) if bound is not None else (None, None)
+            unknown = bound is not None and bound.times is None  # its times from the data give no number
+            refused_by_limit = unknown or (remaining == 0 and limit is not None and limit.then is None)
             leaves = transition.dest != instance.state
             choice = Choice(
                 trigger=candidate.trigger,
@@ -392,7 +501,9 @@ class Runtime:
                 ready=None
                 if not readiness
                 else False
-                if refused_by_limit or _lacks_records(candidate, instance) or (leaves and parts_open)
+                if refused_by_limit
+                or _lacks_records(candidate, instance)
+                or (leaves and parts_open and not transition.cancels)  # a cancellation is not held up by parts
                 else _ready(candidate, instance.data, now),
                 remaining=remaining,
                 then=None if limit is None else limit.then,
@@ -405,7 +516,15 @@ class Runtime:
             )
             signers = self._signers(transition, instance, instance.data, now)
             moves.append(
-                MoveWork(candidate.trigger, candidate.roles, candidate.trigger in engine_fired, choice, signers, signs)
+                MoveWork(
+                    candidate.trigger,
+                    candidate.roles,
+                    candidate.trigger in engine_fired,
+                    choice,
+                    signers,
+                    signs,
+                    transition.cancels,
+                )
             )
         return StepWork(
             instance.state, parts, tuple(moves), self.claimant(instance), SUPERVISOR_ROLE in self.process.roles
@@ -521,10 +640,12 @@ class Runtime:
                     f"(role `{SUPERVISOR_ROLE}`) may assign it to you",
                     claimed_by=holder,
                 )
-            if not offered(work, to.id, to.roles, claims=False):
+            theirs = [kind for kind, _, _ in offered(work, to.id, to.roles, claims=False)]
+            if all(kind == "cancel" for kind in theirs):
                 who = "you have" if to is actor else f"`{to.id}` has"
+                what = "only a cancellation there, which no claim holds up" if theirs else "nothing to do in it"
                 raise ClaimRefused(
-                    f"`{to.id}` (roles: {_names(to.roles)}) may not act on {where}: {who} nothing to do in it "
+                    f"`{to.id}` (roles: {_names(to.roles)}) may not act on {where}: {who} {what} "
                     f"(it takes one of the roles {_names(work.roles)})"
                 )
         return Entry(
@@ -584,9 +705,12 @@ class Runtime:
         moment = self._clock() if at is None else _aware(at)
         return clock_rules.report(self.process, instance.history, instance.deadlines, moment)
 
-    def advance(self, instance: Instance, at: datetime.datetime | None = None) -> Advanced:
+    def advance(
+        self, instance: Instance, at: datetime.datetime | None = None, *, spawn: Spawn | None = None
+    ) -> Advanced:
         """Fire every deadline that is due at ``at`` (default: now), earliest first, each at its own due
-        time. A deadline whose transition is refused stays open and is reported."""
+        time. A deadline whose transition is refused stays open and is reported. ``spawn`` starts the
+        child of a step a deadline leads into, as for ``fire``."""
         self._check_belongs(instance)
         now = self._clock() if at is None else _aware(at)
         fired: list[Entry] = []
@@ -600,7 +724,7 @@ class Runtime:
             deadline = min(due, key=lambda d: d.due)
             moment = max(deadline.due, instance.history[-1].at)
             try:
-                fired.append(self._fire_open(instance, deadline, moment))
+                fired.append(self._fire_open(instance, deadline, moment, spawn))
             except EventRefused as refusal:
                 refused.append((deadline, refusal))
         return Advanced(tuple(fired), tuple(refused))
@@ -702,6 +826,9 @@ class Runtime:
             return self._reach_point(
                 instance, deadline, self._moment(recorded.at, instance), _recorded_child(index, recorded)
             )
+        if recorded.correction is not None:
+            actor = Actor(recorded.actor, recorded.roles)
+            return self.move(instance, recorded.dest, actor, recorded.correction, at=recorded.at)
         if recorded.assignment is not None:
             given = recorded.assignment
             actor = Actor(recorded.actor, recorded.roles)
@@ -768,6 +895,45 @@ class Runtime:
             refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, trigger
             raise
 
+    def limit_left(self, instance: Instance, candidate: CompiledTransition, at: datetime.datetime) -> LimitLeft | None:
+        """The loop limit that binds a transition of the current state at ``at`` (its own, or that of the
+        step it enters, whichever has fewer left), or ``None`` when neither has one."""
+        transition = candidate.transition
+        entering = self.process.states[transition.dest].limit if transition.dest != instance.state else None
+        found: LimitLeft | None = None
+        bounds = [(transition.limit, f"`{candidate.source}.{candidate.trigger}`", _times_taken(instance, candidate))]
+        if entering is not None:  # the step it leads to may be entered only so often
+            bounds.append((entering, f"step `{transition.dest}`", _times_entered(instance, transition.dest)))
+        for limit, what, used in bounds:
+            if limit is None:
+                continue
+            try:
+                times = self.limit_times(limit, instance.data, at, what)
+            except InvalidData as refusal:
+                return LimitLeft(limit, None, None, str(refusal))
+            left = max(0, times - used)
+            if found is None or found.left is None or left < found.left:
+                found = LimitLeft(limit, times, left)
+        return found
+
+    def limit_times(self, limit: Limit, data: Mapping[str, Any], moment: datetime.datetime, what: str) -> int:
+        """How many times a loop limit allows: as written, or worked out now from ``data``. ``InvalidData``
+        (naming ``what`` and where the limit is written) when the data gives no whole number, 1 or more."""
+        if limit.times is not None:
+            return limit.times
+        written = f"{what}: its limit's `times` comes from the data ({self.process.locate(limit.path + ('times',))})"
+        try:
+            value = self.compiled.loop_limits[limit.path].evaluate({"data": data, NOW: moment})
+        except ExpressionEvaluationError as exc:
+            raise InvalidData(f"{written}, but `{limit.times_from}` could not be evaluated: {exc}") from None
+        times = whole_number(value, 1)
+        if times is None:
+            raise InvalidData(
+                f"{written}, but `{limit.times_from}` gives {shown_amount(value)}; "
+                "it must give a whole number, 1 or more"
+            )
+        return times
+
     def _check_and_apply(
         self,
         instance: Instance,
@@ -810,6 +976,7 @@ class Runtime:
                 instance, self._open_parts(instance, moment, required_only=True)
             )
         attempt.signatures = functools.partial(self._signatures, actor=actor, instance=instance, moment=moment)
+        attempt.limit_times = functools.partial(self.limit_times, data=instance.data, moment=moment)
         dest = self.compiled.fire(instance.state, trigger, attempt)
         if dest is None or attempt.chosen is None:
             raise attempt.refusal()
@@ -817,13 +984,17 @@ class Runtime:
             dest = attempt.redirect
         dest = self._through_decisions(dest, attempt, trigger)
         limited = self.process.states[dest].limit
-        if limited is not None and dest != instance.state and _times_entered(instance, dest) >= limited.times:
+        entering = limited is not None and dest != instance.state
+        times = self.limit_times(limited, instance.data, moment, f"step `{dest}`") if limited and entering else 0
+        if limited is not None and entering and _times_entered(instance, dest) >= times:
             if limited.then is None:
-                raise LimitReached(_state_limit_message(dest, limited), times=limited.times, limit=dest)
+                raise LimitReached(_state_limit_message(dest, limited, times), times=times, limit=dest)
             attempt.redirect, attempt.branches = limited.then, []  # the entry records where it went instead
             dest = self._through_decisions(limited.then, attempt, trigger)
-        entered_states = [attempt.first_dest, *(b.dest for b in attempt.branches)]
-        self._records.check_entering(entered_states, attempt)
+        if attempt.chosen.transition.cancels:
+            self._check_cancellable(instance, trigger)
+        else:
+            self._records.check_entering([attempt.first_dest, *(b.dest for b in attempt.branches)], attempt)
 
         if dest == instance.state:
             deadlines = tuple(d for d in instance.deadlines if d != deadline and d.clock is None)
@@ -835,7 +1006,10 @@ class Runtime:
             for mark in marks:
                 runs[mark.clock].apply(mark, moment)
             passed = tuple(b.decision for b in attempt.branches)
-            moved = clock_rules.marks_for_event(self.process, runs, moment, trigger, instance.state, passed, dest)
+            lengths = self._clock_lengths(attempt.data, moment)
+            moved = clock_rules.marks_for_event(
+                self.process, runs, moment, trigger, instance.state, passed, dest, lengths
+            )  # may refuse: a clock's points from the data
             marks += moved
             before = tuple(d for d in instance.deadlines if d != deadline)
             changed = {m.clock for m in moved if m.event in ("started", "restarted", "resumed")}
@@ -875,10 +1049,12 @@ class Runtime:
 
     def _refuse_if_held(self, instance: Instance, trigger: str, actor: Actor) -> None:
         """``StepClaimed`` when someone else holds the step and ``actor``, who may fire ``trigger``
-        (holding one of its roles), does not supervise."""
+        (holding one of its roles), does not supervise; never for a transition that cancels the case."""
         holder = self.claimant(instance)
         if holder is None or holder == actor.id:
             return
+        if any(c.transition.cancels for c in self.compiled.transitions[instance.state] if c.trigger == trigger):
+            return  # a cancellation ends the case; a claim reserves moving the step on (engine.work)
         if SUPERVISOR_ROLE in self.process.roles and SUPERVISOR_ROLE in actor.roles:
             return
         if all(
@@ -1195,11 +1371,40 @@ class Runtime:
     ) -> datetime.datetime:
         """When a limit taken from the data ends; ``InvalidData`` when the data does not give one."""
         where = f"state `{state_id}`: its {what} comes from the data"
+        value = self._data_limit_value(limit, data or {}, entered, where)
+        return due_from_data(entered, limit, value, self.process.calendar, where)
+
+    def _data_limit_value(
+        self, limit: DataLimit, data: Mapping[str, Any], moment: datetime.datetime, where: str
+    ) -> object:
         try:
-            value = self.compiled.data_limits[limit.path].evaluate({"data": data or {}, NOW: entered})
+            return self.compiled.data_limits[limit.path].evaluate({"data": data, NOW: moment})
         except ExpressionEvaluationError as exc:
             raise InvalidData(f"{where}, but `{limit.expression}` could not be evaluated: {exc}") from None
-        return due_from_data(entered, limit, value, self.process.calendar, where)
+
+    def _clock_lengths(self, data: Mapping[str, Any], moment: datetime.datetime) -> clock_rules.Lengths:
+        """Works out a starting clock's points taken from the data, on ``data`` at ``moment``. ``InvalidData``
+        when the data gives no usable running time, or one that puts the warning at or after the limit
+        (or the ceiling before it): the event that would start the clock is refused and changes nothing."""
+        calendar = self.process.calendar
+
+        def lengths(clock: Clock) -> tuple[tuple[str, Duration], ...]:
+            worked = []
+            for name, limit in clock.from_data:
+                where = f"clock `{clock.id}`: its {name} comes from the data ({self.process.locate(limit.path)})"
+                value = self._data_limit_value(limit, data, moment, where)
+                worked.append((name, data_duration(limit, value, calendar, where)))
+            every = {n: d for n, (d, _) in clock.thresholds.items() if isinstance(d, Duration)} | dict(worked)
+            wrong = clock_rules.order_problems(clock, every, calendar)
+            if wrong:
+                name, why = wrong[0]
+                raise InvalidData(
+                    f"{why}, as worked out from the data ({self.process.locate(clock.path + (name,))}); "
+                    "the event that would start the clock is refused: correct the data, or the definition"
+                )
+            return tuple(worked)
+
+        return lengths
 
     def _moment(self, at: datetime.datetime | None, instance: Instance | None) -> datetime.datetime:
         moment = check_time(self._clock() if at is None else at, "the event's time")
@@ -1258,6 +1463,7 @@ class _Attempt:
         "parts_open",
         "signatures",
         "given",
+        "limit_times",
     )
 
     def __init__(
@@ -1295,6 +1501,8 @@ class _Attempt:
         """The runtime's account of a transition's signatures, for this actor and instance."""
         self.given: list[SignOff] = []
         """The signatures the chosen transition takes from the actor now."""
+        self.limit_times: Callable[..., int] | None = None
+        """How many times a loop limit allows, worked out on the data as the event finds it."""
 
     @property
     def first_dest(self) -> str:
@@ -1314,7 +1522,11 @@ class _Attempt:
             problem = _permission_problem(candidate, self.actor, self.instance)
             if problem is not None:
                 return self._refuse(*problem)
-        if self.parts_open is not None and candidate.transition.dest != candidate.source:
+        if (
+            self.parts_open is not None
+            and candidate.transition.dest != candidate.source
+            and not candidate.transition.cancels
+        ):
             return self._refuse(1, PartsOpen, *self.parts_open)
         given: list[SignOff] = []
         if (
@@ -1356,10 +1568,16 @@ class _Attempt:
                 )
         limit = candidate.transition.limit
         redirect = None
-        if limit is not None and _times_taken(self.instance, candidate) >= limit.times:
-            if limit.then is None:
-                return self._refuse(3, LimitReached, _limit_message(candidate, limit), (str(limit.times),))
-            redirect = limit.then
+        if limit is not None:
+            assert self.limit_times is not None
+            try:
+                times = self.limit_times(limit, what=f"`{candidate.source}.{candidate.trigger}`")
+            except InvalidData as refusal:
+                return self._refuse(3, InvalidData, str(refusal))
+            if _times_taken(self.instance, candidate) >= times:
+                if limit.then is None:
+                    return self._refuse(3, LimitReached, _limit_message(candidate, limit, times), (str(times),))
+                redirect = limit.then
         data = self.instance.data
         if candidate.assignments:
             data = dict(data)
@@ -1601,23 +1819,29 @@ def _times_entered(instance: Instance, state: str) -> int:
     return count
 
 
-def _state_limit_message(state: str, limit: Limit) -> str:
+def _state_limit_message(state: str, limit: Limit, times: int) -> str:
     return (
-        f"step `{state}` has reached its limit: it may be entered {_times(limit.times)} in an instance "
-        f"(`limit: {{times: {limit.times}}}`) and has been entered {_times(limit.times)} already; "
+        f"step `{state}` has reached its limit: it may be entered {_times(times)} in an instance "
+        f"({_limit_said(limit, times)}) and has been entered {_times(times)} already; "
         "the event that would enter it again is refused"
     )
+
+
+def _limit_said(limit: Limit, times: int) -> str:
+    """The limit as written, and for a ``times`` from the data what it gives now."""
+    written = f"`limit: {{times: {limit.text}}}`"
+    return written if limit.times_from is None else f"{written}, which gives {times} now"
 
 
 def _times(count: int) -> str:
     return "once" if count == 1 else "twice" if count == 2 else f"{count} times"
 
 
-def _limit_message(candidate: CompiledTransition, limit: Limit) -> str:
-    times = "once" if limit.times == 1 else "twice" if limit.times == 2 else f"{limit.times} times"
+def _limit_message(candidate: CompiledTransition, limit: Limit, count: int) -> str:
+    times = _times(count)
     return (
         f"`{candidate.source}.{candidate.trigger}` has reached its limit: it may be taken {times} in an instance "
-        f"(`limit: {{times: {limit.times}}}`) and has been taken {times} already; it is refused from now on"
+        f"({_limit_said(limit, count)}) and has been taken {times} already; it is refused from now on"
     )
 
 

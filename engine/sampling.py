@@ -234,7 +234,10 @@ class Sampler:
 
 def _format_samples() -> dict[str, Any]:
     def date(rng: random.Random) -> datetime.date:
-        return _DAY + datetime.timedelta(days=rng.randint(-400, 400))
+        # Often a few days either side of the walks' start, so that a condition between a sampled date
+        # and the event's time ("within three days of purchase") holds on some walks; else far off.
+        spread = 7 if rng.random() < 0.4 else 400
+        return _DAY + datetime.timedelta(days=rng.randint(-spread, spread))
 
     def moment(rng: random.Random) -> datetime.datetime:
         at = datetime.datetime.combine(date(rng), datetime.time(rng.randint(0, 23), rng.randint(0, 59)))

@@ -316,6 +316,37 @@ class Workflows:
             "nothing was written, send it again"
         )
 
+    def move(
+        self, instance_id: str, to: str, actor: Actor, reason: str, *, at: datetime.datetime | None = None
+    ) -> Entry:
+        """An administrator's correction, stored: the case put in step ``to`` by hand, with the reason
+        (``Runtime.move`` says what is refused). Written as an event is, conditional on the version
+        read; a child moved to its end moves its parent on, in the same transaction."""
+        for attempt in range(self._retries):
+            instance, runtime = self._read(instance_id)
+            read = instance.version
+            try:
+                entry = runtime.move(instance, to, actor, reason, at=at or self._now_after(instance))
+                parents = self._parents_moved_on(instance, runtime, [])
+            except EventRefused as refusal:
+                if attempt == 0:
+                    raise
+                raise EventConflict(
+                    f"instance `{instance_id}` was moved on by other writers while it was being moved to `{to}` "
+                    f"and the move is no longer allowed: {refusal}",
+                    refusal=refusal,
+                ) from refusal
+            try:
+                self._write(instance, read, parents, [])
+            except StaleVersion:
+                _pause(attempt)
+                continue
+            return entry
+        raise EventConflict(
+            f"instance `{instance_id}`: the move to `{to}` lost the race to other writers {self._retries} times; "
+            "nothing was written, send it again"
+        )
+
     # --- claims --------------------------------------------------------------------------------------
 
     def claim(self, instance_id: str, actor: Actor, *, at: datetime.datetime | None = None) -> Entry:

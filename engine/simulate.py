@@ -9,6 +9,13 @@ guard that needs particular values is reached when the sampler finds them (it fa
 texts the conditions compare with). A walk that can fire nothing is stuck, and the report says where
 and why: the state, each trigger tried, and what refused it (a field no sampled value could fill, a
 condition that never held, a role no one had). The same seed gives the same walks.
+
+A step that starts another procedure (``starts``) is walked through as the engine runs it: entering
+the step starts the child, which is walked to one of its ends, and the child's end fires the step's
+continuation (its ``on_end`` trigger, with the child's ``returns`` as payload). The children's
+definitions are those given to ``simulate`` by id; a child not given is not walked: the walk takes one
+of the ends the step's ``on_end`` declares, with the continuation's payload sampled from its form, and
+the report says that the child was not available.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import ast
 import datetime
 import random
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,11 +36,12 @@ from engine.errors import (
     InvalidData,
     InvalidPayload,
     PermissionDenied,
+    SubProcessRefused,
 )
 from engine.expressions import NOW
-from engine.instances import Instance
-from engine.model import Process, StateKind, thaw_json
-from engine.runtime import Actor, Runtime
+from engine.instances import Instance, Link
+from engine.model import Process, StateKind, SubProcess, thaw_json
+from engine.runtime import Actor, ChildStart, Runtime
 from engine.sampling import Sampler
 
 MAX_TRIES_PER_STEP = 40
@@ -42,6 +50,12 @@ SAMPLES_PER_TRY = 10
 START = "(start)"
 """The trigger named in a stuck report when no walk could even start."""
 WALK_STARTS_AT = datetime.datetime(2026, 1, 5, 9, 0, tzinfo=datetime.UTC)
+MAX_NESTING = 8
+"""Sub-procedures started inside sub-procedures are walked this deep at most (a procedure that starts
+itself would otherwise never end); the step that would go deeper is refused, as a child that cannot start."""
+LET_THE_CHILD_RUN = 0.8
+"""How often a walk waiting for a child lets it run rather than try the step's other ways out (a shared
+`cancel`), which the engine allows too: the parent moving on leaves the child alone."""
 
 TransitionKey = tuple[str, str, str]
 """``(source, trigger, dest)``."""
@@ -63,6 +77,22 @@ class Stuck:
 
 
 @dataclass(frozen=True)
+class SubProcessWalks:
+    """What the walks did at a step that starts another procedure."""
+
+    step: str
+    process: str
+    available: bool
+    """Whether the child's definition was given: the walks ran it to one of its ends. When it was not,
+    they took the ends the step's ``on_end`` declares, with the continuation's payload sampled from its form."""
+    ends: Mapping[str, int]
+    """For each final state of the child that ``on_end`` names, how often the child ended (or, not
+    available, was taken to end) there and the continuation fired."""
+    started: int
+    """How often the step started the child (an event whose child could not start was refused)."""
+
+
+@dataclass(frozen=True)
 class Coverage:
     walks: int
     finished: int
@@ -79,6 +109,11 @@ class Coverage:
     """Where and why walks got stuck, most walks first."""
     never_taken_because: Mapping[tuple[str, str], str] = field(default_factory=dict)
     """``(state, trigger)`` never taken → why it was refused (the try that got furthest)."""
+    sub_procedures: tuple[SubProcessWalks, ...] = ()
+    """Each step that starts another procedure, in the order of the states."""
+    children: Mapping[str, Coverage] = field(default_factory=dict)
+    """The coverage of each child procedure the walks ran, by id (its ``walks``: how often it was
+    started, by any step of any procedure walked)."""
 
     @property
     def states_missed(self) -> tuple[str, ...]:
@@ -97,36 +132,46 @@ class Coverage:
         return not (self.states_missed or self.transitions_missed or self.branches_missed)
 
 
-def simulate(runtime: Runtime, walks: int, seed: int, max_steps: int = 200) -> Coverage:
-    process = runtime.process
-    walker = _Walker(runtime, random.Random(seed))
-    finished = stuck = 0
+def simulate(
+    runtime: Runtime,
+    walks: int,
+    seed: int,
+    max_steps: int = 200,
+    definitions: Mapping[str, Runtime] | None = None,
+) -> Coverage:
+    """``walks`` random walks of ``runtime``'s procedure, each of at most ``max_steps`` events (a
+    child's events count towards its own walk). ``definitions``: the procedures its steps may start,
+    by id (a child procedure's own children among them)."""
+    family = _Family(dict(definitions or {}), max_steps, random.Random(seed))
+    walker = _Walker(runtime, family)
     for number in range(walks):
         walker.aim()
         instance = walker.start(f"walk-{number}")
-        if instance is None:
-            stuck += 1
-            continue
-        for _ in range(max_steps):
-            if process.states[instance.state].is_final:
-                finished += 1
-                break
-            if not walker.step(instance):
-                stuck += 1
-                break
-    return Coverage(
-        walks=walks,
-        finished=finished,
-        stuck=stuck,
-        states=walker.states,
-        transitions=walker.transitions,
-        branches=walker.branches,
-        all_states=tuple(process.states),
-        all_transitions=_all_transitions(process),
-        all_branches=_all_branches(process),
-        stuck_at=walker.stuck_report(),
-        never_taken_because=walker.never_taken_because(),
-    )
+        if instance is not None:
+            walker.walk(instance)
+    children = {process_id: child.coverage() for process_id, child in sorted(family.walkers.items())}
+    return walker.coverage(children)
+
+
+@dataclass
+class _Family:
+    """What the walker of a procedure and the walkers of the children it starts share."""
+
+    definitions: dict[str, Runtime]
+    max_steps: int
+    rng: random.Random
+    walkers: dict[str, _Walker] = field(default_factory=dict)
+    """One walker per child procedure, so that its steering and counts carry over from run to run."""
+    nesting: int = 0
+    """How many children are being walked inside one another just now."""
+
+    def walker(self, process_id: str) -> _Walker | None:
+        runtime = self.definitions.get(process_id)
+        if runtime is None:
+            return None
+        if process_id not in self.walkers:
+            self.walkers[process_id] = _Walker(runtime, self)
+        return self.walkers[process_id]
 
 
 def _all_transitions(process: Process) -> tuple[TransitionKey, ...]:
@@ -147,11 +192,12 @@ def _all_branches(process: Process) -> tuple[BranchKey, ...]:
 class _Walker:
     """Walks one process, counting what it covers, and steering towards what it has not."""
 
-    def __init__(self, runtime: Runtime, rng: random.Random):
+    def __init__(self, runtime: Runtime, family: _Family):
         self.runtime = runtime
         self.process = runtime.process
-        self.rng = rng
-        self.sampler = Sampler(thaw_json(self.process.document), rng, _compared_with(runtime))
+        self.family = family
+        self.rng = family.rng
+        self.sampler = Sampler(thaw_json(self.process.document), self.rng, _compared_with(runtime))
         self.states: Counter[str] = Counter()
         self.transitions: Counter[TransitionKey] = Counter()
         self.branches: Counter[BranchKey] = Counter()
@@ -161,6 +207,52 @@ class _Walker:
         self.stuck: Counter[tuple[str, str, str]] = Counter()
         self.examples: dict[tuple[str, str, str], str] = {}
         self.refused: dict[tuple[str, str], tuple[int, str]] = {}
+        self.walks = self.finished = self.stuck_walks = 0
+        self.children: dict[str, Instance | None] = {}
+        """The children started and not yet ended, by id; ``None``: its definition is not available."""
+        self.spawned: Counter[str] = Counter()
+        self.ends: dict[str, Counter[str]] = {s.id: Counter() for s in self.process.states.values() if s.starts}
+
+    def walk(self, instance: Instance) -> str | None:
+        """Walk an instance on until it ends, gets stuck, or has taken ``max_steps`` events: ``None``
+        when it ended, else what stopped it, in words."""
+        for _ in range(self.family.max_steps):
+            if self.process.states[instance.state].is_final:
+                break
+            if not self.step(instance):
+                self.stuck_walks += 1
+                return "got stuck"
+        if not self.process.states[instance.state].is_final:
+            return f"did not end within {self.family.max_steps} events"
+        self.finished += 1
+        return None
+
+    def coverage(self, children: Mapping[str, Coverage] | None = None) -> Coverage:
+        process = self.process
+        return Coverage(
+            walks=self.walks,
+            finished=self.finished,
+            stuck=self.stuck_walks,
+            states=self.states,
+            transitions=self.transitions,
+            branches=self.branches,
+            all_states=tuple(process.states),
+            all_transitions=self.all_transitions,
+            all_branches=self.all_branches,
+            stuck_at=self.stuck_report(),
+            never_taken_because=self.never_taken_because(),
+            sub_procedures=tuple(
+                SubProcessWalks(
+                    step,
+                    starts.process,
+                    starts.process in self.family.definitions,
+                    {final: self.ends[step][final] for final, _ in starts.on_end},
+                    self.spawned[step],
+                )
+                for step, starts in _starting_steps(process)
+            ),
+            children=dict(children or {}),
+        )
 
     def aim(self) -> None:
         """Find the states from which something not yet covered can still be reached.
@@ -184,6 +276,9 @@ class _Walker:
         self.promising = promising
 
     def start(self, instance_id: str) -> Instance | None:
+        """A new walk's instance, started by someone holding a role that may, with sampled data."""
+        self.walks += 1
+        self.children.clear()
         start = self.process.start
         assert start is not None
         transitions = self.runtime.compiled.transitions[start.id]
@@ -205,7 +300,14 @@ class _Walker:
             self.states[instance.state] += 1
             return instance
         self._stuck(start.id, START, reason, example)
+        self.stuck_walks += 1
         return None
+
+    def started(self, child: Instance) -> None:
+        """A child instance a parent's step started, to be walked as one of this procedure's walks."""
+        self.aim()
+        self.walks += 1
+        self.states[child.state] += 1
 
     def step(self, instance: Instance) -> bool:
         """Fire one event (or let a deadline pass) and count it; ``False`` when nothing could be fired."""
@@ -224,13 +326,22 @@ class _Walker:
         now = instance.history[-1].at + datetime.timedelta(minutes=self.rng.randint(1, 600))
         timed = [d for d in instance.deadlines if d.fire is not None]
         if timed and self.rng.random() < 0.25:
-            if self.runtime.advance(instance, max(now, min(d.due for d in timed))).fired:
+            if self.runtime.advance(instance, max(now, min(d.due for d in timed)), spawn=self.spawn).fired:
                 return True
         if self.do_a_part(instance, now):
             return True
-        candidates = self.runtime.compiled.transitions[instance.state]
+        candidates: Sequence[CompiledTransition] = self.runtime.compiled.transitions[instance.state]
+        starts = self.process.states[instance.state].starts
+        waiting = self.runtime.waiting_for(instance)
+        if starts is not None and waiting is not None:
+            continuations = {trigger for _, trigger in starts.on_end}  # only the engine fires these
+            candidates = [c for c in candidates if c.trigger not in continuations]
+            if not candidates or self.rng.random() < LET_THE_CHILD_RUN:
+                if self.child_ends(instance, starts, waiting, now):
+                    return True
         if not candidates:
-            self._stuck(instance.state, "", "no transition leaves it and no deadline fired", "")
+            if waiting is None:
+                self._stuck(instance.state, "", "no transition leaves it and no deadline fired", "")
             return False
         weights = [self.weight(c) for c in candidates]
         refused: dict[str, tuple[int, str, str]] = {}
@@ -243,7 +354,8 @@ class _Walker:
                 weights[index] /= 2
                 continue
             try:
-                self.runtime.fire(instance, candidate.trigger, self.actor_for(candidate), payload, at=now)
+                actor = self.actor_for(candidate)
+                self.runtime.fire(instance, candidate.trigger, actor, payload, at=now, spawn=self.spawn)
                 return True
             except EventRefused as exc:
                 reason, example = _said(exc)
@@ -252,6 +364,83 @@ class _Walker:
         for trigger, (_, reason, example) in refused.items():
             self._stuck(instance.state, trigger, reason, example)
         return False
+
+    def spawn(self, request: ChildStart) -> str:
+        """Start the child a step asks for, as ``Workflows`` does (by the parent's actor, holding the
+        role ``as`` names or the child's start step's), and keep it to walk; a child whose definition
+        is not available is only named."""
+        step = request.parent.state
+        child_id = f"{request.parent.instance}/{step}-{self.spawned[step] + 1}"
+        walker = self.family.walker(request.process)
+        if walker is None:
+            self.spawned[step] += 1
+            self.children[child_id] = None
+            return child_id
+        if self.family.nesting >= MAX_NESTING:
+            raise SubProcessRefused(f"sub-procedures nest more than {MAX_NESTING} deep here; the walk stops")
+        start = walker.process.start
+        role = request.role if request.role is not None else start.role if start is not None else None
+        actor = Actor(request.actor, () if role is None else (role,))
+        child = walker.runtime.start(actor, request.data, at=request.at, instance_id=child_id, parent=request.parent)
+        walker.started(child)
+        self.spawned[step] += 1
+        self.children[child_id] = child
+        return child_id
+
+    def child_ends(self, instance: Instance, starts: SubProcess, child_id: str, now: datetime.datetime) -> bool:
+        """Let the child the step waits for end, then fire the step's continuation as the engine does."""
+        if child_id not in self.children:  # started before this walker knew it (cannot happen in a walk)
+            return False
+        step = instance.state
+        child = self.children[child_id]
+        if child is None:
+            ended = self.declared_end(instance, starts, child_id)
+            if ended is None:
+                return False
+            link, payload, at = *ended, now
+        else:
+            walker = self.family.walker(starts.process)
+            assert walker is not None  # it started the child
+            self.family.nesting += 1
+            try:
+                stopped = walker.walk(child)
+            finally:
+                self.family.nesting -= 1
+            if stopped is not None:
+                why = f"its sub-procedure `{starts.process}` {stopped} in `{child.state}` (see its coverage)"
+                self._stuck(step, f"({starts.process})", why, "")
+                return False
+            link = Link(child.id, child.process_id, child.state)
+            payload = self.runtime.returns_of(step, child.data)
+            at = max(child.history[-1].at, instance.history[-1].at)
+        try:
+            self.runtime.child_ended(instance, link, payload, at=at, spawn=self.spawn)
+        except EventRefused as exc:
+            reason, example = _said(exc)
+            self._stuck(step, starts.trigger_for(link.state) or "", reason, example)
+            return False
+        del self.children[child_id]
+        self.ends[step][link.state] += 1
+        return True
+
+    def declared_end(self, instance: Instance, starts: SubProcess, child_id: str) -> tuple[Link, dict[str, Any]] | None:
+        """For a child whose definition is not available: one of the ends ``on_end`` declares (favouring
+        a continuation not yet taken), with the continuation's payload sampled from its form."""
+        by_trigger = {c.trigger: c for c in self.runtime.compiled.transitions[instance.state]}
+        ends = [(final, by_trigger[trigger]) for final, trigger in starts.on_end if trigger in by_trigger]
+        weights = [self.weight(candidate) for _, candidate in ends]
+        unfilled: dict[str, _Unfilled] = {}
+        for _ in range(MAX_TRIES_PER_STEP if ends else 0):
+            index = self.rng.choices(range(len(ends)), weights)[0]
+            final, candidate = ends[index]
+            payload = self.payload(candidate, instance)
+            if not isinstance(payload, _Unfilled):
+                return Link(child_id, starts.process, final), payload
+            unfilled[candidate.trigger] = payload
+            weights[index] /= 2
+        for trigger, why in unfilled.items():
+            self._stuck(instance.state, trigger, why.reason, why.example)
+        return None
 
     def do_a_part(self, instance: Instance, now: datetime.datetime) -> bool:
         """Do one required part still open in the step (its people do their share before anyone decides)."""
@@ -396,3 +585,9 @@ def _constants(text: str) -> Iterator[object]:
                 yield sign * node.value
             elif isinstance(node.value, str):
                 yield node.value
+
+
+def _starting_steps(process: Process) -> Iterator[tuple[str, SubProcess]]:
+    for state in process.states.values():
+        if state.starts is not None:
+            yield state.id, state.starts

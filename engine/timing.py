@@ -216,19 +216,46 @@ def due_from_data(
     wrong kind, ``UnreachableDeadline`` when the calendar cannot count it."""
     if limit.unit is None:
         return _due_at(value, limit, calendar, where).astimezone(start.tzinfo)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DATA_AMOUNT:
-        shown = "nothing (null)" if value is None else repr(value) if isinstance(value, (int, float)) else "no number"
+    return due_time(start, data_duration(limit, value, calendar, where), calendar)
+
+
+def data_duration(limit: DataLimit, value: object, calendar: Calendar, where: str) -> Duration:
+    """The duration an amount taken from the data names (``{hours: data.quantity * 2}`` giving 6 is six
+    hours), ``value`` being what the limit's expression gave; ``InvalidData`` (naming ``where``) when it is
+    missing, not a whole number 0 or more, or longer than a time limit may be (``limit_problem``)."""
+    assert limit.unit is not None, "an `at` limit names a moment, not an amount"
+    amount = whole_number(value, 0)
+    if amount is None or amount > MAX_DATA_AMOUNT:
         raise InvalidData(
             f"{where}: `{limit.expression}` must give a whole number of {'working ' if limit.working else ''}"
-            f"{limit.unit}s, 0 or more, but gives {shown}"
+            f"{limit.unit}s, 0 or more, but gives {shown_amount(value)}"
         )
-    duration = Duration(f"{value} {'working ' if limit.working else ''}{limit.unit}s", value, limit.unit, limit.working)
+    duration = amount_duration(amount, limit.unit, limit.working)
     problem = limit_problem(duration, calendar)
     if problem is not None:
         raise InvalidData(f"{where}: {problem}")
-    return due_time(start, duration, calendar)
+    return duration
+
+
+def whole_number(value: object, least: int) -> int | None:
+    """What an amount computed from the data comes to, if it is a whole number ``least`` or more (``2.0``
+    counts as 2; ``true`` is no number); ``None`` otherwise."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        return None
+    return value
+
+
+def shown_amount(value: object) -> str:
+    """A value that should have been an amount, as a refusal says it: ``2.5``, ``nothing (null)``."""
+    return "nothing (null)" if value is None else repr(value) if isinstance(value, (int, float)) else "no number"
+
+
+def amount_duration(amount: int, unit: TimeUnit, working: bool) -> Duration:
+    """A duration of a whole number of units, as a limit computed from the data is: ``6 working days``."""
+    text = f"{amount} {'working ' if working else ''}{unit}{'' if amount == 1 else 's'}"
+    return Duration(text, amount, unit, working)
 
 
 def _due_at(value: object, limit: DataLimit, calendar: Calendar, where: str) -> datetime.datetime:

@@ -14,6 +14,9 @@ Claims (``Assignment`` entries in the history, ``engine.instances``):
   holding the procedure's declared ``supervisor`` role, ``SUPERVISOR_ROLE``) may fire its transitions;
 - its parts and the signatures given ahead (``sign:<trigger>``) stay open to whoever may give them,
   since they are other people's contributions to the same step;
+- a transition that cancels the case (``cancels: true``) stays open to whoever may fire it, as it is
+  while parts are open: it ends the case rather than moving the step on (a customer's withdrawal is
+  not held up by the clerk who took the step); and it alone does not make a step one's to claim;
 - a claim ends when the case leaves the step, when its holder or a supervisor releases it, or when a
   supervisor assigns the step to someone else.
 
@@ -75,6 +78,8 @@ class MoveWork(Generic[C]):
     """The signatures it still needs now."""
     signs: C | None
     """The choice of giving its signatures ahead (``sign:<trigger>``), when it takes any."""
+    cancels: bool = False
+    """It cancels the case (``Transition.cancels``): taken whatever the step's open parts and claims."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +118,7 @@ class StepWork(Generic[C]):
                     change(m.choice),
                     m.signers,
                     None if m.signs is None else change(m.signs),
+                    m.cancels,
                 )
                 for m in self.moves
             ),
@@ -121,7 +127,7 @@ class StepWork(Generic[C]):
         )
 
 
-Kind = Literal["part", "move", "sign"]
+Kind = Literal["part", "move", "cancel", "sign"]
 
 
 def offered(
@@ -130,18 +136,21 @@ def offered(
     """What ``actor`` holding ``roles`` may do in the step now, in the order ``Runtime.available`` lists
     it: each open part they may do, each transition they may fire (with every signature it still
     needs theirs to give; not one claimed by someone else unless they supervise), and the signatures
-    they may give ahead of a transition they cannot fire. With ``claims=False``, as if nobody held
-    the step: what they could do once it is released. For a signature ahead, the signers are theirs."""
+    they may give ahead of a transition they cannot fire. A transition that cancels the case is
+    offered (as ``cancel``) whoever holds the step. With ``claims=False``, as if nobody held the step:
+    what they could do once it is released. For a signature ahead, the signers are theirs."""
     found: dict[str, tuple[Kind, C, tuple[Signer, ...]]] = {}
     for part in work.parts:
         if not part.roles.isdisjoint(roles):
             found[part.part] = ("part", part.choice, ())
     held_by_other = claims and work.claimed_by is not None and work.claimed_by != actor and not work.supervises(roles)
     for move in work.moves:
-        if move.trigger in found or move.roles.isdisjoint(roles) or move.engine or held_by_other:
+        if move.trigger in found or move.roles.isdisjoint(roles) or move.engine:
+            continue
+        if held_by_other and not move.cancels:
             continue
         if all(s.may(actor, roles) for s in move.signers):
-            found[move.trigger] = ("move", move.choice, move.signers)
+            found[move.trigger] = ("cancel" if move.cancels else "move", move.choice, move.signers)
     for move in work.moves:
         key = "sign:" + move.trigger
         if move.signs is None or key in found or move.trigger in found:
@@ -245,6 +254,7 @@ def work_to_json(case: CaseWork) -> dict[str, Any]:
                     for s in m.signers
                 ],
                 "signs": None if m.signs is None else _offer_json(m.signs),
+                "cancels": m.cancels,
             }
             for m in work.moves
         ],
@@ -276,6 +286,7 @@ def work_from_json(instance_id: str, process_id: str, document: Any) -> CaseWork
                         for s in _list(m["signers"])
                     ),
                     None if m["signs"] is None else _offer(m["signs"]),
+                    m.get("cancels", False) is True,
                 )
                 for m in _list(document["moves"])
             ),

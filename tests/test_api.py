@@ -61,6 +61,10 @@ PINNED = {
     "load_process_text",
     "validate_file",
     "validate_text",
+    "Change",
+    "FieldChange",
+    "diff_processes",
+    "load_definition",
 }
 
 

@@ -416,7 +416,7 @@ OBJECTS = fire(GUEST, "objection_raised", objection="price", note="超出预算"
 INTERESTED = fire(ASSOCIATE, "customer_interested", lands="suggest_purchase")
 PAID = fire(GUEST, "paid", item="18K金钻戒", amount=4680, lands="add_on_sale")
 CLOSED = [
-    fire(ASSOCIATE, "closing_done", warranty_slip_no="BZ-1", lands="see_off"),
+    fire(ASSOCIATE, "closing_done", warranty_slip_no="BZ-1", certificate_no="NGTC-1", lands="see_off"),
     fire(ASSOCIATE, "seen_off", lands="done"),
 ]
 

@@ -689,7 +689,7 @@ CASES = [
         WARNING,
         "  auditor: {zh",
         "auditor",
-        "role `auditor` is declared but no step, transition or sign-off uses it",
+        "role `auditor` is declared but no step, transition, sign-off, notification or `administrators` uses it",
     ),
     case(
         "record-never-produced",
@@ -903,6 +903,29 @@ def test_every_problem_in_a_file_is_reported_at_once(fixture_text: str) -> None:
     assert report.errors == (owner, zone)
     assert report.warnings == (unused,)
     assert list(report.problems) == sorted(report.problems, key=lambda p: p.location)
+
+
+@pytest.mark.parametrize(
+    "told",
+    [
+        # on entering a state
+        (
+            "    source: 三.1\n    on:\n",
+            "    source: 三.1\n    notify:\n"
+            "      - {roles: [auditor], text: {zh: 新申请, en: A new application}}\n    on:\n",
+        ),
+        # when a transition fires
+        (
+            "        dest: check_warranty\n",
+            "        dest: check_warranty\n"
+            "        notify: [{roles: [auditor], text: {zh: 新申请, en: A new application}}]\n",
+        ),
+    ],
+)
+def test_a_role_that_is_only_told_of_something_is_used(fixture_text: str, told: tuple[str, str]) -> None:
+    text = mutate(fixture_text, ADD_AUDITOR, told)
+    report = validate(text)
+    assert report.ok and report.problems == (), report.problems
 
 
 def test_warnings_alone_leave_the_file_ok(fixture_text: str) -> None:

@@ -485,6 +485,7 @@ def test_the_shipped_procedures_promises_are_clocks():
         "complaint": {"first_response": "24h", "resolve_or_progress": "72h", "follow_up": "1w"},
         "return_repair": {"rework": "3d", "follow_up": "1w"},
         "qc_signoff": {"rework": "3d"},
+        "exchange": {"first_answer": "24h", "follow_up": "1w"},
     }.items():
         process = load_process(PROCESSES / f"{name}.yaml")
         assert {c.id: c.thresholds["limit"][0].text for c in process.clocks.values()} == expected

@@ -49,6 +49,8 @@ FILE_SLOTS = {
     "book": ("book", "{bad}", "-o", "{out}"),
     "render": ("render", "{bad}", "-o", "{out}.dot"),
     "start": ("start", "{bad}", *STARTER, "--store", "memory:"),
+    "diff-old": ("diff", "{bad}", "{good}"),
+    "diff-new": ("diff", "{good}", "{bad}", "-o", "{out}.dot"),
 }
 HISTORY_SLOTS = {
     "render-instance": ("render", "{good}", "-o", "{out}.dot", "--instance", "{bad}"),
@@ -192,6 +194,8 @@ BAD_ARGUMENTS = {
         ("fire", "nope", "submit", *STARTER, "--payload", "[" * 10_000 + "]" * 10_000, "--store", "memory:"),
         "--payload",
     ),
+    "move-unknown": (("move", "nope", "--to", "x", "--reason", "r", *STARTER, "--store", "memory:"), "nope"),
+    "move-no-reason": (("move", "nope", "--to", "x", *STARTER, "--store", "memory:"), "--reason"),
     "show-unknown": (("show", "nope", "--store", "memory:"), "nope"),
     "inbox-no-role": (("inbox", "--as", "li", "--store", "memory:"), "--as"),
     "inbox-limit-zero": (("inbox", *STARTER, "--limit", "0", "--store", "memory:"), "--limit"),
@@ -220,6 +224,10 @@ BAD_ARGUMENTS = {
     "trigger-not-utf8": (("fire", "nope", NOT_UTF8, *STARTER, "--store", "memory:"), "TRIGGER"),
     "list-state-not-utf8": (("list", "--state", NOT_UTF8, "--store", "memory:"), "--state"),
     "sources-not-utf8": (("render", "{good}", "-o", "{out}.dot", "--sources", NOT_UTF8), "--sources"),
+    "diff-format": (("diff", "{good}", "{good}", "-o", "{out}.gif"), "{out}.gif"),
+    "diff-git-bad-rev": (("diff", "git:no_such_rev:processes/complaint.yaml", "{good}"), "no_such_rev"),
+    "diff-git-no-path": (("diff", "git:HEAD", "{good}"), "git:HEAD"),
+    "diff-lang": (("diff", "{good}", "{good}", "--lang", "fr"), "--lang"),
 }
 
 

@@ -42,6 +42,7 @@ PROCEDURES = [
     FIXTURES / "minimal.yaml",
     FIXTURES / "loops" / "rework.yaml",
     FIXTURES / "loops" / "visits.yaml",
+    FIXTURES / "corrections" / "withdrawable.yaml",  # cancels from any step; administrators move by hand
     FIXTURES / "subprocess" / "workshop_repair.yaml",  # before the procedure that starts it
     FIXTURES / "subprocess" / "intake.yaml",
 ]
@@ -152,7 +153,9 @@ def walk(flows: Workflows, clock: Clock, data: st.DataObject, name: str) -> None
         instance = flows.get(instance_id)
         if process.states[instance.state].is_final:
             break
-        action = data.draw(st.sampled_from(["fire"] * 6 + ["claim", "release", "assign", "time"]), label="action")
+        action = data.draw(
+            st.sampled_from(["fire"] * 6 + ["claim", "release", "assign", "move", "time"]), label="action"
+        )
         actor = data.draw(someone(roles), label="actor")
         try:
             if action == "fire":
@@ -172,6 +175,9 @@ def walk(flows: Workflows, clock: Clock, data: st.DataObject, name: str) -> None
                 flows.release(instance_id, actor)
             elif action == "assign":
                 flows.assign(instance_id, data.draw(someone(roles), label="to"), Actor(actor.id, {"supervisor"}))
+            elif action == "move":
+                to = data.draw(st.sampled_from(sorted(process.states)), label="to")
+                flows.move(instance_id, to, actor, "corrected by hand")
             else:
                 clock.now += dt.timedelta(hours=data.draw(st.integers(1, 24 * 10)))
                 flows.fire_due(clock.now)
@@ -321,6 +327,54 @@ def test_a_claim_ends_when_the_case_leaves_the_step(flows):
     instance = flows.get(case)
     assert instance.state == "accept"
     assert flows.runtime(instance.process_id, instance.content_hash).claimant(instance) is None
+
+
+FINANCE = Actor("qian", ["finance"])
+
+
+def withdrawable_case(flows: Workflows, instance_id: str = "W-1") -> str:
+    """A `withdrawable` case in `review`, a clerks' step with both of its parts still open."""
+    flows.start("withdrawable", CUSTOMER, instance_id=instance_id)
+    flows.fire(instance_id, "submit", CUSTOMER)
+    instance = flows.get(instance_id)
+    runtime = flows.runtime(instance.process_id, instance.content_hash)
+    assert instance.state == "review" and len(runtime.open_parts(instance)) == 2
+    return instance_id
+
+
+def test_a_move_by_hand_rewrites_the_work_items_and_ends_the_claim(flows):
+    case = withdrawable_case(flows)
+    flows.claim(case, CLERK)
+    assert [i.claimed_by for i in flows.worklist(CLERK, process="withdrawable").items] == ["li"]
+    flows.move(case, "refund", BOSS, "the goods were checked at the counter")
+    assert flows.store.work_pending(10) == []  # written with the move, not left to be worked out later
+    instance = flows.get(case)
+    assert instance.state == "refund"
+    assert flows.runtime(instance.process_id, instance.content_hash).claimant(instance) is None
+    assert flows.worklist(CLERK, process="withdrawable").items == ()
+    (item,) = flows.worklist(FINANCE, process="withdrawable").items
+    assert (item.step, item.claimed_by) == ("refund", None)
+    assert [o.trigger for o in item.offers] == [c.trigger for c in flows.available(case, FINANCE)] == ["refunded"]
+    assert_exact(flows)
+    flows.verify(case)  # the claim and the move replay
+
+
+def test_a_cancellation_is_offered_while_parts_are_open_and_whoever_holds_the_step(flows):
+    case = withdrawable_case(flows)
+    _unchanged(flows, case, lambda: flows.claim(case, CUSTOMER), ClaimRefused, "only a cancellation there")
+    flows.claim(case, CLERK)
+    (approve,) = [c for c in flows.available(case, CLERK) if c.trigger == "approve"]
+    assert approve.ready is False  # its parts are open
+    (withdraw,) = flows.available(case, CUSTOMER)
+    assert withdraw.trigger == "withdraw" and withdraw.ready is True
+    (item,) = flows.worklist(CUSTOMER, process="withdrawable").items
+    assert item.claimed_by == "li" and [o.trigger for o in item.offers] == ["withdraw"]
+    flows.fire(case, "withdraw", CUSTOMER, {"reason": "bought elsewhere"})
+    assert flows.store.work_pending(10) == []
+    assert flows.get(case).state == "withdrawn"
+    for actor in (CLERK, CUSTOMER, FINANCE, BOSS):
+        assert flows.worklist(actor, process="withdrawable").items == ()
+    flows.verify(case)
 
 
 def test_entries_without_an_assignment_keep_their_text():

@@ -1,8 +1,8 @@
 """The ``procflow`` command: argument parsing and printing only; the work is the library's.
 
 One module per command group: ``definitions`` (validate, schema), ``running`` (run, simulate),
-``drawing`` (render, book) and ``stored`` (start, fire, show, history, list, worker); ``options``
-holds what they share.
+``drawing`` (render, book), ``changes`` (diff) and ``stored`` (start, fire, show, history, list,
+worker); ``options`` holds what they share.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import TextIO, cast
 
-from engine.cli import definitions, drawing, running, stored, work
+from engine.cli import changes, definitions, drawing, running, stored, work
 from engine.cli.options import (
     EXIT_INTERNAL,
     EXIT_INVALID,
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     definitions.add_commands(commands)
     running.add_commands(commands)
     drawing.add_commands(commands)
+    changes.add_commands(commands)
     stored.add_commands(commands)
     work.add_commands(commands)
     return parser

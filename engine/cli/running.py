@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import TextIO
 
+from engine.checks import check_children
 from engine.cli.options import (
     EXIT_INVALID,
     EXIT_OK,
@@ -16,10 +18,11 @@ from engine.cli.options import (
     require_files,
     whole_number,
 )
+from engine.errors import DefinitionError
 from engine.files import write_replacing
 from engine.instances import Entry, instance_to_json
 from engine.model import Process
-from engine.processes import load_process
+from engine.processes import load_process, started_definitions
 from engine.runtime import Runtime
 from engine.scenarios import load_scenario, play
 from engine.simulate import Coverage, simulate
@@ -52,6 +55,15 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
         type=whole_number(1, MAX_STEPS),
         default=200,
         help=f"give up a walk after this many events (1 to {MAX_STEPS}, default 200)",
+    )
+    simulate_.add_argument(
+        "--with",
+        dest="definitions",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a file or folder holding procedures its steps start (`starts:`); the folder of PROCESS.yaml "
+        "is always looked in, after these",
     )
     simulate_.add_argument("--format", choices=("text", "json"), default="text")
     simulate_.set_defaults(handler=_simulate)
@@ -90,7 +102,7 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def trail_lines(process: Process, entry: Entry) -> str:
     """An entry as the lines of a trail: when, what, who, from where to where, branches and signatures."""
     who = "(deadline)" if entry.by_deadline else f"{entry.actor} [{', '.join(entry.roles)}]"
-    what = entry.trigger or (entry.assignment.action if entry.assignment is not None else "start")
+    what = entry.trigger or _what(entry)
     move = f"{entry.source} → {entry.dest}" if entry.source else f"→ {entry.dest}"
     lines = [f"{entry.at.isoformat()}  {what:<18} {who:<28} {move}"]
     indent = " " * 27
@@ -109,10 +121,21 @@ def trail_lines(process: Process, entry: Entry) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
+def _what(entry: Entry) -> str:
+    """What an entry without a trigger did: a move by hand, a claim, release or assignment, or the start."""
+    if entry.correction is not None:
+        return "moved by hand"
+    if entry.assignment is not None:
+        return entry.assignment.action
+    return "start"
+
+
 def link_lines(entry: Entry) -> list[str]:
     """What an entry says of sub-procedures and limits: the child it started, the parent that started
     it, the child whose end fired it, a limit reached."""
     lines = []
+    if entry.correction is not None:
+        lines.append(f"reason: {entry.correction}")
     if entry.limit_reached:
         lines.append(f"limit reached: led to `{entry.dest}` instead")
     if entry.child is not None:
@@ -140,45 +163,101 @@ def _one_line(text: str) -> str:
 
 
 def _simulate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    require_files(args.process)
+    require_files(args.process, *args.definitions)
     runtime = Runtime(load_process(args.process))
-    coverage = simulate(runtime, args.walks, args.seed, args.max_steps)
+    children = _children(runtime.process, [*args.definitions, Path(args.process).parent])
+    definitions = {process_id: Runtime(child) for process_id, child in children.items()}
+    coverage = simulate(runtime, args.walks, args.seed, args.max_steps, definitions)
     if args.format == "json":
-        json.dump(_coverage_json(runtime.process, coverage, args.seed), stdout, ensure_ascii=False, indent=2)
+        report = _coverage_json(runtime.process.id, coverage, args.seed)
+        report["children"] = {
+            process_id: {**_coverage_json(process_id, child), "file": children[process_id].file}
+            for process_id, child in coverage.children.items()
+        }
+        json.dump(report, stdout, ensure_ascii=False, indent=2)
         stdout.write("\n")
         return EXIT_OK
     stdout.write(
         f"{runtime.process.id}: {coverage.walks} walks (seed {args.seed}), "
         f"{coverage.finished} reached a final state, {coverage.stuck} got stuck, "
         f"{coverage.walks - coverage.finished - coverage.stuck} stopped after {args.max_steps} events\n"
-        f"  states reached:    {len(coverage.all_states) - len(coverage.states_missed)} of {len(coverage.all_states)}\n"
-        f"  transitions taken: {len(coverage.all_transitions) - len(coverage.transitions_missed)} "
-        f"of {len(coverage.all_transitions)}\n"
-        f"  branches taken:    {len(coverage.all_branches) - len(coverage.branches_missed)} "
-        f"of {len(coverage.all_branches)}\n"
     )
-    for state in coverage.states_missed:
-        stdout.write(f"  never reached: state `{state}`\n")
-    for source, trigger, dest in coverage.transitions_missed:
-        why = coverage.never_taken_because.get((source, trigger))
-        stdout.write(f"  never taken: `{trigger}` from `{source}` to `{dest}`" + (f" — {why}" if why else "") + "\n")
-    for decision, index in coverage.branches_missed:
-        stdout.write(f"  never taken: branch {'default' if index is None else index + 1} of `{decision}`\n")
-    for stuck in coverage.stuck_at:
-        trigger = f"`{stuck.trigger}`" if stuck.trigger else "nothing to fire"
-        stdout.write(f"  stuck in `{stuck.state}` ({stuck.walks} walks): {trigger} — {stuck.reason}\n")
-        if stuck.example and stuck.example != stuck.reason:
-            stdout.write(f"    last refused: {stuck.example}\n")
-    if coverage.complete:
-        stdout.write("  every state, transition and branch was reached\n")
+    looked_in = ", ".join(str(p) for p in [*args.definitions, Path(args.process).parent])
+    stdout.writelines(_coverage_lines(coverage, "  ", looked_in))
+    for process_id, child in coverage.children.items():
+        stdout.write(
+            f"  sub-procedure `{process_id}` ({children[process_id].file}): started {child.walks} times, "
+            f"{child.finished} reached a final state, {child.stuck} got stuck"
+            + _unfinished(child.walks - child.finished - child.stuck)
+            + "\n"
+        )
+        stdout.writelines(_coverage_lines(child, "    ", looked_in))
     return EXIT_OK
 
 
-def _coverage_json(process: Process, coverage: Coverage, seed: int) -> dict[str, object]:
+def _unfinished(count: int) -> str:
+    if not count:
+        return ""
+    return f", {count} left unfinished (the step moved on without it, or it ran past --max-steps)"
+
+
+def _children(process: Process, paths: list[str | Path]) -> dict[str, Process]:
+    """The procedures the steps start, found among the definitions at ``paths``, each checked against
+    the step that starts it as ``register`` checks it; one not found is left to the simulator, which
+    takes the ends its ``on_end`` declares."""
+    children = started_definitions(process, paths)
+    problems = [
+        problem
+        for parent in (process, *children.values())
+        for problem in check_children(parent, children)
+        if problem.code != "unknown-process"
+    ]
+    if problems:
+        raise DefinitionError(problems)
+    return children
+
+
+def _coverage_lines(coverage: Coverage, indent: str, looked_in: str) -> list[str]:
+    """What the walks reached and missed, where they got stuck, and what they did at sub-procedures
+    (``looked_in``: where the children's definitions were looked for)."""
+    lines = [
+        f"states reached:    {len(coverage.all_states) - len(coverage.states_missed)} of {len(coverage.all_states)}",
+        f"transitions taken: {len(coverage.all_transitions) - len(coverage.transitions_missed)} "
+        f"of {len(coverage.all_transitions)}",
+        f"branches taken:    {len(coverage.all_branches) - len(coverage.branches_missed)} "
+        f"of {len(coverage.all_branches)}",
+    ]
+    lines += [f"never reached: state `{state}`" for state in coverage.states_missed]
+    for source, trigger, dest in coverage.transitions_missed:
+        why = coverage.never_taken_because.get((source, trigger))
+        lines.append(f"never taken: `{trigger}` from `{source}` to `{dest}`" + (f" — {why}" if why else ""))
+    for decision, index in coverage.branches_missed:
+        lines.append(f"never taken: branch {'default' if index is None else index + 1} of `{decision}`")
+    for stuck in coverage.stuck_at:
+        trigger = f"`{stuck.trigger}`" if stuck.trigger else "nothing to fire"
+        lines.append(f"stuck in `{stuck.state}` ({stuck.walks} walks): {trigger} — {stuck.reason}")
+        if stuck.example and stuck.example != stuck.reason:
+            lines.append(f"  last refused: {stuck.example}")
+    for sub in coverage.sub_procedures:
+        ends = ", ".join(f"{final} {count}" for final, count in sub.ends.items())
+        if sub.available:
+            lines.append(f"step `{sub.step}` started `{sub.process}` {sub.started} times; it ended: {ends}")
+        else:
+            lines.append(
+                f"step `{sub.step}` starts `{sub.process}`, which is not available (no valid definition with "
+                f"that id in {looked_in}; add it with --with PATH): the walks did not run it, but took the ends "
+                f"its `on_end` declares: {ends}"
+            )
+    if coverage.complete:
+        lines.append("every state, transition and branch was reached")
+    return [f"{indent}{line}\n" for line in lines]
+
+
+def _coverage_json(process_id: str, coverage: Coverage, seed: int | None = None) -> dict[str, object]:
     return {
-        "process": process.id,
+        "process": process_id,
         "walks": coverage.walks,
-        "seed": seed,
+        **({} if seed is None else {"seed": seed}),
         "finished": coverage.finished,
         "stuck": coverage.stuck,
         "states": {s: coverage.states[s] for s in coverage.all_states},
@@ -197,5 +276,15 @@ def _coverage_json(process: Process, coverage: Coverage, seed: int) -> dict[str,
         "never_taken_because": [
             {"state": state, "trigger": trigger, "reason": reason}
             for (state, trigger), reason in sorted(coverage.never_taken_because.items())
+        ],
+        "sub_procedures": [
+            {
+                "step": sub.step,
+                "process": sub.process,
+                "available": sub.available,
+                "started": sub.started,
+                "ends": dict(sub.ends),
+            }
+            for sub in coverage.sub_procedures
         ],
     }

@@ -42,7 +42,7 @@ from engine.errors import (
 from engine.inputs import read_json
 from engine.instances import instance_to_json, record_version_to_json
 from engine.model import Process, thaw_json
-from engine.runtime import Actor, PartStatus
+from engine.runtime import Actor, LimitLeft, PartStatus
 from engine.service import Batch, Workflows
 from engine.stores import Damaged, InstanceSummary, ProcessRef
 from engine.stores.identifiers import shown
@@ -80,6 +80,12 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     fire.add_argument("--payload", type=text, default="{}", metavar="JSON", help="the event's form, a JSON object")
     fire.add_argument("--as", type=text, dest="actor", required=True, metavar="ACTOR:ROLE[,ROLE]", help="who fires it")
     fire.add_argument("--key", type=text, help="an idempotency key: the same key again takes effect once")
+
+    move = command("move", "an administrator's correction: put a stored instance in another step", _move_instance)
+    move.add_argument("instance_id", type=text, metavar="ID")
+    move.add_argument("--to", type=text, required=True, metavar="STATE", help="the step to put it in")
+    move.add_argument("--reason", type=text, required=True, metavar="TEXT", help="why: recorded in the history")
+    move.add_argument("--as", type=text, dest="actor", required=True, metavar="ACTOR:ROLE[,ROLE]", help="who moves it")
 
     show = command("show", "an instance's state, data, deadlines, and what may be fired next by whom", _show_instance)
     show.add_argument("instance_id", type=text, metavar="ID")
@@ -206,6 +212,15 @@ def _fire_event(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) 
     return EXIT_OK
 
 
+def _move_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    entry = workflows.move(args.instance_id, args.to, actor_arg(args.actor), args.reason)
+    instance = workflows.get(args.instance_id)
+    runtime = workflows.runtime(instance.process_id, instance.content_hash)
+    stdout.write(trail_lines(runtime.process, entry))
+    stdout.write(_now_in(runtime.process, instance.state))
+    return EXIT_OK
+
+
 def _span(length: datetime.timedelta) -> str:
     """A stretch of time as a reader says it: ``2d 3h 05m``, ``1h 30m``, ``45m``."""
     hours, minutes = divmod(int(length.total_seconds() // 60), 60)
@@ -281,8 +296,21 @@ def _show_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextI
         if transition.signoffs:
             signers = (s.role + (f" if {s.when}" if s.when else "") for s in transition.signoffs)
             line += f"   signed as: {', '.join(signers)}"
+        bound = runtime.limit_left(instance, candidate, now)
+        if bound is not None:
+            line += f"   limit: {_limit_words(bound)}"
         stdout.write(line + "\n")
     return EXIT_OK
+
+
+def _limit_words(bound: LimitLeft) -> str:
+    """A loop limit in ``procflow show``: ``1 of 3 left, then → escalate``; from the data, with what it
+    gave (``1 of 3 left (times: data.max_reworks)``), or why it gives nothing usable."""
+    limit = bound.limit
+    if bound.times is None:
+        return f"`times: {limit.times_from}` gives no whole number, 1 or more: the event is refused"
+    said = f"{bound.left} of {bound.times} left" + (f" (times: {limit.times_from})" if limit.times_from else "")
+    return said + (f", then → {limit.then}" if limit.then else ", then refused")
 
 
 def _part_line(status: PartStatus) -> str:

@@ -6,7 +6,8 @@ target's place. So a book is either the whole book of valid definitions or not w
 definition (or a diagram that cannot be laid out) leaves the previous book as it was.
 
     index.html                     every procedure: titles, id, version, short content hash, steps
-    procedures/<id>.html           its flowchart (inline SVG) and tables of steps, transitions, roles,
+    procedures/<id>.html           its flowchart (inline SVG) and tables of steps, transitions, clocks,
+                                   loop limits, sub-procedures, additions, notifications, roles,
                                    records and source documents
     procedures/<id>.svg .mmd .dot  the diagram to download: SVG, Mermaid, Graphviz DOT
 
@@ -120,6 +121,7 @@ def _refuse_duplicate_ids(processes: Sequence[Process]) -> None:
 def _render_all(processes: Sequence[Process], lang: Lang, timeout: float) -> dict[str, bytes]:
     """Every file of the book, by its path in the book, in memory: nothing is written until all of it is rendered."""
     contents: dict[str, bytes] = {MARKER: b"This folder is a procflow audit book; `procflow book` replaces it whole.\n"}
+    book = {process.id: process for process in processes}
     for process in processes:
         dot = render_dot(process, lang=lang)
         svg = layout(dot, "svg", timeout=timeout).decode("utf-8")
@@ -127,7 +129,7 @@ def _render_all(processes: Sequence[Process], lang: Lang, timeout: float) -> dic
         contents[f"{PROCEDURES}/{files.dot}"] = dot.encode("utf-8")
         contents[f"{PROCEDURES}/{files.svg}"] = svg.encode("utf-8")
         contents[f"{PROCEDURES}/{files.mermaid}"] = render_mermaid(process, lang=lang).encode("utf-8")
-        contents[page_path(process)] = procedure_page(process, svg, files, lang).encode("utf-8")
+        contents[page_path(process)] = procedure_page(process, svg, files, lang, book).encode("utf-8")
     contents[INDEX] = index_page(processes, lang).encode("utf-8")
     return contents
 

@@ -18,7 +18,7 @@ from typing import Literal, NamedTuple
 from urllib.parse import quote
 
 from engine.errors import RenderError
-from engine.model import Branch, Clock, DataLimit, Duration, Part, Process, State, StateKind, Text, Transition
+from engine.model import Branch, Clock, DataLimit, Duration, Limit, Part, Process, State, StateKind, Text, Transition
 
 Lang = Literal["zh", "en", "both"]
 LANGS: tuple[Lang, ...] = ("zh", "en", "both")
@@ -206,7 +206,10 @@ def _clock_band(process: Process, clock: Clock, lang: Lang) -> ClockBand:
     for name, (duration, _) in clock.thresholds.items():
         if duration is not None:
             zh, en = {"warning": ("预警", "warning"), "limit": ("时限", "limit"), "ceiling": ("上限", "ceiling")}[name]
-            points.append(_words(lang, f"{zh} {duration_zh(duration)}", f"{en} {duration_en(duration)}"))
+            if isinstance(duration, DataLimit):  # worked out when the clock starts
+                points.append(_words(lang, f"{zh} {data_limit_zh(duration)}", f"{en} {duration.text}"))
+            else:
+                points.append(_words(lang, f"{zh} {duration_zh(duration)}", f"{en} {duration_en(duration)}"))
     covers = _clock_cover(process, clock)
     moments = []
     for word, point in (("starts", clock.starts), ("stops", clock.stops)):
@@ -303,11 +306,11 @@ def _node(process: Process, state: State, lang: Lang, source_base: str | None) -
         starts = _words(lang, f"子流程:{state.starts.process}", f"sub-procedure: {state.starts.process}")
     entries = None
     if state.limit is not None:
-        times, then = state.limit.times, state.limit.then
+        times, then = _times_shown(state.limit), state.limit.then
         entries = _words(
             lang,
-            f"≤{times}× 至多进入 {times} 次" + (f",其后 → {then}" if then else ""),
-            f"≤{times}× entered at most {times} times" + (f", then → {then}" if then else ""),
+            f"≤{times}× 至多进入 {state.limit.text} 次" + (f",其后 → {then}" if then else ""),
+            f"≤{times}× entered at most {state.limit.text} times" + (f", then → {then}" if then else ""),
         )
     parts = tuple(_node_part(process, part, lang) for part in state.parts)
     return Node(
@@ -380,8 +383,10 @@ def _entry_limit_edge(process: Process, origin: State, transition: Transition, l
     label = EdgeLabel(
         text=text(transition.label, lang),
         guard=None,
-        note=_words(lang, f"第 {limit.times + 1} 次进入起", f"from entry {limit.times + 1}"),
-        tooltip=f"{transition.trigger} · {transition.dest} limit {limit.times} → {limit.then}",
+        note=_words(lang, f"第 {limit.times + 1} 次进入起", f"from entry {limit.times + 1}")
+        if limit.times is not None
+        else _words(lang, f"进入 {limit.text} 次后", f"after {limit.text} entries"),
+        tooltip=f"{transition.trigger} · {transition.dest} limit {limit.text} → {limit.then}",
     )
     step = Step("transition", origin.id, transition.trigger, limit.then)
     return Edge(origin.id, limit.then, "transition", (label,), frozenset([step]))
@@ -392,12 +397,15 @@ def _limit_edge(origin: str, transition: Transition, lang: Lang) -> Edge | None:
     limit = transition.limit
     if limit is None or limit.then is None:
         return None
-    words = _words(lang, f"第 {limit.times + 1} 次起", f"from attempt {limit.times + 1}")
+    if limit.times is not None:
+        words = _words(lang, f"第 {limit.times + 1} 次起", f"from attempt {limit.times + 1}")
+    else:
+        words = _words(lang, f"{limit.text} 次后", f"after {limit.text} attempts")
     label = EdgeLabel(
         text=text(transition.label, lang),
         guard=None,
         note=words,
-        tooltip=f"{transition.trigger} · limit {limit.times} → {limit.then}",
+        tooltip=f"{transition.trigger} · limit {limit.text} → {limit.then}",
     )
     step = Step("transition", origin, transition.trigger, limit.then)
     return Edge(origin, limit.then, "transition", (label,), frozenset([step]))
@@ -428,9 +436,8 @@ def _transition_edge(
             _words(lang, f"子流程结束于 {', '.join(ended)}", f"when the sub-procedure ends: {', '.join(ended)}")
         )
     if transition.limit is not None:
-        notes.append(
-            _words(lang, f"≤{transition.limit.times}× 至多 {transition.limit.times} 次", f"≤{transition.limit.times}×")
-        )
+        times = _times_shown(transition.limit)
+        notes.append(_words(lang, f"≤{times}× 至多 {transition.limit.text} 次", f"≤{times}×"))
     added = _addition(process, sources, transition)
     if added is not None:
         notes.append(_words(lang, ADDITION.zh, ADDITION.en))
@@ -550,6 +557,11 @@ def duration_en(duration: Duration) -> str:
     plural = "" if duration.amount == 1 else "s"
     working = "working " if duration.working else ""
     return f"{duration.amount} {working}{duration.unit}{plural}"
+
+
+def _times_shown(limit: Limit) -> str:
+    """A loop limit's count in a label: ``3``, or ``(data.max_reworks)`` when the data gives it."""
+    return limit.text if limit.times_from is None else f"({limit.times_from})"
 
 
 def data_limit_zh(limit: DataLimit) -> str:

@@ -17,9 +17,11 @@ import datetime
 import html
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from urllib.parse import quote as quote_url
 
-from engine.render.diagram import ADDITION, ClockBand, Diagram, Edge, Lang, Node
+from engine.render.diagram import ADDITION, ClockBand, Diagram, Edge, Lang, Node, Step
 from engine.render.overlay import EdgeMark, NodeMark, Overlay
 
 FONT = "Noto Sans CJK SC"
@@ -51,9 +53,34 @@ class Html(str):
     """An attribute value that is an HTML-like label, written between ``<`` and ``>``."""
 
 
-def to_dot(diagram: Diagram, lang: Lang, overlay: Overlay | None = None) -> str:
+@dataclass(frozen=True)
+class Mark:
+    """A style laid over one step or arrow by whoever draws the chart for a purpose (``render.changes``
+    marks what a change added, removed or changed): Graphviz attributes, the SVG class it carries
+    (``class="node added"``), and lines added to its label in ``color``."""
+
+    css_class: str
+    attributes: Mapping[str, str]
+    color: str
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Per-element styles: steps by node id, arrows by the moves they stand for (an arrow takes the mark
+    of the first of its moves that has one), the legend's entries and a caption line."""
+
+    nodes: Mapping[str, Mark] = field(default_factory=lambda: MappingProxyType({}))
+    steps: Mapping[Step, Mark] = field(default_factory=lambda: MappingProxyType({}))
+    legend: tuple[tuple[str, Mark], ...] = ()
+    caption: str | None = None
+
+
+def to_dot(diagram: Diagram, lang: Lang, overlay: Overlay | None = None, marks: Marks | None = None) -> str:
     lines = [f"digraph {quote(diagram.id)} {{"]
     caption = _caption(diagram, lang, overlay)
+    if marks is not None and marks.caption:
+        caption += "<BR/>" + _tag('FONT POINT-SIZE="10"', _html_lines(marks.caption, 120))
     lines.append(
         "  graph "
         + attributes(
@@ -83,33 +110,42 @@ def to_dot(diagram: Diagram, lang: Lang, overlay: Overlay | None = None) -> str:
         lines.append(f"  subgraph {quote('cluster_dept_' + group.id)} {{")
         lines.append("    graph " + attributes(_group_style(group.label)) + ";")
         for lane in (lane for lane in diagram.lanes if lane.group == group.id):
-            lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), lang, overlay, indent="    "))
+            lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), lang, overlay, marks, "    "))
         lines.append("  }")
     for lane in (lane for lane in diagram.lanes if lane.group is None):
-        lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), lang, overlay, indent="  "))
+        lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), lang, overlay, marks, "  "))
     outside = by_lane.get(None, [])
     for node in outside:
-        lines.append(f"  {quote(node.id)} {attributes(_node_attributes(node, lang, overlay))};")
+        lines.append(f"  {quote(node.id)} {attributes(_node_attributes(node, lang, overlay, marks))};")
     finals = [node for node in outside if node.kind == "final"]
     if finals:
         lines.append("  { rank=max; " + " ".join(quote(n.id) for n in finals) + " }")
     for edge in diagram.edges:
         lines.append(
-            f"  {quote(edge.source)} -> {quote(edge.dest)} {attributes(_edge_attributes(edge, lang, overlay))};"
+            f"  {quote(edge.source)} -> {quote(edge.dest)} {attributes(_edge_attributes(edge, lang, overlay, marks))};"
         )
-    if diagram.has_additions:
-        lines.extend(_legend(lang))
+    entries = list(marks.legend) if marks is not None else []
+    if diagram.has_additions or entries:
+        lines.extend(_legend(lang, diagram.has_additions, entries))
     for index, band in enumerate(diagram.clocks):
         lines.extend(_clock_lines(band, index))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _legend(lang: Lang) -> list[str]:
-    """The key to the addition style, drawn only on a chart that has additions."""
-    words = _words(lang, ADDITION.zh, ADDITION.en)
-    node = {"shape": "box", **ADDITION_NODE, "fontsize": "10", "label": Html(_html_lines(words, TITLE_WIDTH * 3))}
-    node["id"] = "legend-addition"
+def _legend(lang: Lang, additions: bool, entries: list[tuple[str, Mark]]) -> list[str]:
+    """The key to the addition style (drawn only on a chart that has additions), then the marks'."""
+    keys = []
+    if additions:
+        words = _words(lang, ADDITION.zh, ADDITION.en)
+        node = {"shape": "box", **ADDITION_NODE, "fontsize": "10", "label": Html(_html_lines(words, TITLE_WIDTH * 3))}
+        node["id"] = "legend-addition"
+        keys.append(f"    {quote('_legend_addition')} {attributes(node)};")
+    for words, mark in entries:
+        node = {"shape": "box", "style": "filled", "fillcolor": "#FFFFFF", **mark.attributes, "fontsize": "10"}
+        node.update({"label": Html(_html_lines(words, TITLE_WIDTH * 3)), "id": f"legend-{mark.css_class}"})
+        node["class"] = mark.css_class
+        keys.append(f"    {quote('_legend_' + mark.css_class)} {attributes(node)};")
     return [
         f"  subgraph {quote('cluster_legend')} {{",
         "    graph "
@@ -122,16 +158,24 @@ def _legend(lang: Lang) -> list[str]:
             }
         )
         + ";",
-        f"    {quote('_legend_addition')} {attributes(node)};",
+        *keys,
         "  }",
     ]
 
 
-def _lane(lane_id: str, label: str, nodes: list[Node], lang: Lang, overlay: Overlay | None, indent: str) -> list[str]:
+def _lane(
+    lane_id: str,
+    label: str,
+    nodes: list[Node],
+    lang: Lang,
+    overlay: Overlay | None,
+    marks: Marks | None,
+    indent: str,
+) -> list[str]:
     lines = [f"{indent}subgraph {quote('cluster_lane_' + lane_id)} {{"]
     lines.append(f"{indent}  graph " + attributes(_lane_style(label)) + ";")
     for node in nodes:
-        lines.append(f"{indent}  {quote(node.id)} {attributes(_node_attributes(node, lang, overlay))};")
+        lines.append(f"{indent}  {quote(node.id)} {attributes(_node_attributes(node, lang, overlay, marks))};")
     lines.append(f"{indent}}}")
     return lines
 
@@ -159,7 +203,7 @@ def _lane_style(label: str) -> dict[str, str]:
     }
 
 
-def _node_attributes(node: Node, lang: Lang, overlay: Overlay | None) -> dict[str, str]:
+def _node_attributes(node: Node, lang: Lang, overlay: Overlay | None, marks: Marks | None = None) -> dict[str, str]:
     attrs = dict(_SHAPES[node.kind])
     lines = [_tag("B", _html_lines(node.title, TITLE_WIDTH))]
     details = (
@@ -179,6 +223,9 @@ def _node_attributes(node: Node, lang: Lang, overlay: Overlay | None) -> dict[st
     if overlay is not None:
         for note, color in _node_overlay_notes(overlay, mark, lang):
             lines.append(_tag("B", _tag(f'FONT POINT-SIZE="9" COLOR="{color}"', _html_lines(note, DETAIL_WIDTH))))
+    marked = marks.nodes.get(node.id) if marks is not None else None
+    if marked is not None:
+        lines.extend(_mark_notes(marked))
     attrs["label"] = Html(_join(lines))
     attrs["tooltip"] = node.source or (f"{node.id}: {node.addition}" if node.addition else node.id)
     if node.href:
@@ -187,7 +234,14 @@ def _node_attributes(node: Node, lang: Lang, overlay: Overlay | None) -> dict[st
     attrs["id"] = f"state-{node.id}"
     if overlay is not None:
         attrs.update(_node_overlay_style(overlay, mark))
+    if marked is not None:
+        attrs.update(marked.attributes)
+        attrs["class"] = marked.css_class
     return attrs
+
+
+def _mark_notes(mark: Mark) -> list[str]:
+    return [_tag(f'FONT POINT-SIZE="9" COLOR="{mark.color}"', _html_lines(note, DETAIL_WIDTH)) for note in mark.notes]
 
 
 def _node_overlay_notes(overlay: Overlay, mark: NodeMark | None, lang: Lang) -> list[tuple[str, str]]:
@@ -221,7 +275,7 @@ def _node_overlay_style(overlay: Overlay, mark: NodeMark | None) -> dict[str, st
     return style
 
 
-def _edge_attributes(edge: Edge, lang: Lang, overlay: Overlay | None) -> dict[str, str]:
+def _edge_attributes(edge: Edge, lang: Lang, overlay: Overlay | None, marks: Marks | None = None) -> dict[str, str]:
     lines = []
     for label in edge.labels:
         # Several transitions on one arrow: each on one line, so they read as a list.
@@ -252,6 +306,11 @@ def _edge_attributes(edge: Edge, lang: Lang, overlay: Overlay | None) -> dict[st
             width = 1 + 5 * mark.count / max(overlay.max_count, 1)
             lines.insert(0, f"<B>×{mark.count}</B>")
             attrs.update({"color": "#D84315", "penwidth": f"{width:.1f}"})
+    marked = next((marks.steps[s] for s in sorted(edge.steps) if s in marks.steps), None) if marks else None
+    if marked is not None:
+        lines.extend(_mark_notes(marked))
+        attrs.update(marked.attributes)
+        attrs["class"] = marked.css_class
     attrs["label"] = Html(_join(lines))
     reasons = "; ".join(label.addition for label in edge.labels if label.addition)
     attrs["tooltip"] = f"{edge.tooltip} · {reasons}" if reasons else edge.tooltip
