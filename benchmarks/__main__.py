@@ -17,8 +17,14 @@ from typing import Any
 
 from benchmarks.report import SIZES, Row, Size, markdown, table
 
-SECTIONS = ("events", "stores", "loading", "rendering")
-SECTION_TITLES = {"events": "1 per event", "stores": "3 stores", "loading": "4 loading", "rendering": "5 rendering"}
+SECTIONS = ("events", "stores", "loading", "rendering", "worklist")
+SECTION_TITLES = {
+    "events": "1 per event",
+    "stores": "3 stores",
+    "loading": "4 loading",
+    "rendering": "5 rendering",
+    "worklist": "6 worklist",
+}
 PACKAGES = (
     "procflow",
     "transitions",
@@ -94,11 +100,18 @@ def _rendering(size: Size) -> list[Row]:
     return rendering.rendering(size)
 
 
+def _worklist(size: Size) -> list[Row]:
+    from benchmarks import worklist
+
+    return worklist.worklist(size)
+
+
 RUNNERS: dict[str, Callable[[Size], list[Row]]] = {
     "events": _events,
     "stores": _stores,
     "loading": _loading,
     "rendering": _rendering,
+    "worklist": _worklist,
 }
 
 

@@ -278,9 +278,9 @@ def _worker(url: str, ids: list[str], job: str, count: int, index: int, ready: A
             flows.runtime(workload.process.id, workload.process.content_hash)  # compiled before the clock starts
             save = flows.store.save
 
-            def counting_save(instance: Any, read: int) -> Any:
+            def counting_save(instance: Any, read: int, work: Any = None) -> Any:
                 try:
-                    return save(instance, read)
+                    return save(instance, read, work)
                 except StaleVersion:
                     report["conflicts"] += 1
                     raise

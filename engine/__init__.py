@@ -12,6 +12,7 @@ from engine.changes import Change, FieldChange, diff_processes
 from engine.clocks import ClockReport
 from engine.errors import (
     BookError,
+    ClaimRefused,
     ConflictError,
     DamagedRecord,
     DefinitionError,
@@ -29,6 +30,7 @@ from engine.errors import (
     InvalidData,
     InvalidIdentifier,
     InvalidPayload,
+    InvalidQuery,
     InvalidTime,
     KeyReused,
     LayoutTimeout,
@@ -47,6 +49,7 @@ from engine.errors import (
     RevisionError,
     Severity,
     StaleVersion,
+    StepClaimed,
     StoreError,
     StoreURLError,
     SubProcessRefused,
@@ -54,6 +57,7 @@ from engine.errors import (
     UnreachableDeadline,
 )
 from engine.instances import (
+    Assignment,
     BranchTaken,
     ClockMark,
     Entry,
@@ -85,9 +89,10 @@ from engine.model import (
 from engine.processes import ValidationReport, load_process, load_process_text, validate_file, validate_text
 from engine.revisions import load_definition
 from engine.runtime import Actor, Advanced, Choice, PartStatus, Runtime
-from engine.service import Verified, Workflows
+from engine.service import Verified, Workflows, WorkItem, Worklist
 from engine.source import SourceLocation
 from engine.stores import Damaged, InstanceSummary, ProcessRef, open_store
+from engine.work import Offer
 
 __all__ = [
     "Change",
@@ -108,6 +113,10 @@ __all__ = [
     "RenderError",
     "Actor",
     "Advanced",
+    "InvalidQuery",
+    "Assignment",
+    "ClaimRefused",
+    "StepClaimed",
     "BranchTaken",
     "Choice",
     "Clock",
@@ -177,5 +186,8 @@ __all__ = [
     "StoreError",
     "StoreURLError",
     "Workflows",
+    "WorkItem",
+    "Worklist",
+    "Offer",
     "open_store",
 ]

@@ -313,6 +313,27 @@ def report(
     return tuple(_report(process, clock, runs[clock.id], at, due) for clock in process.clocks.values())
 
 
+def statuses(process: Process, history: Iterable[Entry]) -> dict[str, str]:
+    """Each clock's status from the points its history records (``report`` also counts a point due by
+    its moment but not yet recorded; ``engine.work.ClockShown`` does that from the due times)."""
+    return {name: status_of(run, run.reached) for name, run in runs_of(process, history).items()}
+
+
+def status_of(run: ClockRun, reached: Mapping[str, datetime.datetime]) -> str:
+    """``idle``, ``stopped``, ``breached``, ``paused``, ``warned`` or ``running``, given the points reached."""
+    if run.started_at is None:
+        return "idle"
+    if not run.active:
+        return "stopped"
+    if any(name in reached for name in _BREACHES):
+        return "breached"
+    if run.paused:
+        return "paused"
+    if "warning" in reached:
+        return "warned"
+    return "running"
+
+
 def _report(
     process: Process,
     clock: Clock,
@@ -348,18 +369,7 @@ def _report(
     else:
         elapsed = run.used(limit, process, at) if limit is not None else datetime.timedelta(0)
         allowed = limit_length(limit, process.calendar) if limit is not None else datetime.timedelta(0)
-    if run.started_at is None:
-        status = "idle"
-    elif not run.active:
-        status = "stopped"
-    elif any(name in reached for name in _BREACHES):
-        status = "breached"
-    elif run.paused:
-        status = "paused"
-    elif "warning" in reached:
-        status = "warned"
-    else:
-        status = "running"
+    status = status_of(run, reached)
     due, following = min(upcoming) if upcoming else (None, None)
     return ClockReport(
         clock=clock.id,

@@ -22,6 +22,10 @@
       child's start is refused: ``refusal``), or a continuation does not fit the child's end
     * PartsOpen — the step's required parts are not all done; ``open`` names them
     * PartAlreadyDone — the part (or the part for that item) was already done in this stay
+    * MoveRefused — an administrator's move by hand cannot be made (where to, or no reason)
+    * StepClaimed — someone else holds the step; ``claimed_by`` names them
+    * ClaimRefused — a claim, release or assignment that may not be made (``claimed_by``)
+  * InvalidQuery — a worklist asked for with a cursor it did not give, or a role not held
   * ReplayMismatch — replaying a history does not reproduce the recorded instance
   * StoreError — a store cannot be opened, upgraded or used; names the store (password hidden)
     * StoreURLError — the store URL is not one of the accepted forms
@@ -155,7 +159,7 @@ class EventRefused(ProcflowError):
     ``code`` is a stable short name of the reason (``unknown-trigger``, ``permission``,
     ``invalid-payload``, ``guard-false``, ``invalid-data``, ``invalid-time``, ``invalid-actor``,
     ``unreachable-deadline``, ``missing-record``, ``limit-reached``, ``sub-process``, ``missing-signature``,
-    ``parts-open``, ``part-done``), for programs.
+    ``parts-open``, ``part-done``, ``claimed``, ``claim``), for programs.
     """
 
     code = "refused"
@@ -284,6 +288,31 @@ class MoveRefused(EventRefused):
     step the case is already in, or a step that starts another procedure; or with no reason given."""
 
     code = "move-refused"
+
+
+class StepClaimed(EventRefused):
+    """Someone else holds the step (``engine.work``): only they, or a supervisor, may move it on."""
+
+    code = "claimed"
+
+    def __init__(self, message: str, *, claimed_by: str):
+        super().__init__(message)
+        self.claimed_by = claimed_by
+
+
+class ClaimRefused(EventRefused):
+    """A claim, release or assignment that may not be made: the actor may not act on the step, the
+    case has finished, the claim is someone else's, or only a supervisor may assign."""
+
+    code = "claim"
+
+    def __init__(self, message: str, *, claimed_by: str | None = None):
+        super().__init__(message)
+        self.claimed_by = claimed_by
+
+
+class InvalidQuery(ProcflowError):
+    """A worklist asked for with a cursor it did not give, or a role the actor does not hold."""
 
 
 class ReplayMismatch(ProcflowError):

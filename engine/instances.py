@@ -18,7 +18,11 @@ The JSON form (``instance_to_json``) is the history file ``procflow history --js
                                      "at": "…"}]}]}
 
 An entry that did a part of its step (``engine.model.Part``) says which: ``"part": {"id": "…",
-"item": "…" or null}``; the key is left out on other entries.
+"item": "…" or null}``; the key is left out on other entries. So is ``"assignment": {"action":
+"claim" | "release" | "assign", "to": "…" or null, "roles": [...]}``, written only on an entry that
+claimed, released or assigned the step (``engine.work``): its trigger is null, its source and dest
+the step. And ``"correction": {"reason": "…"}``, written only on an administrator's move by hand
+(``Runtime.move``): its trigger is null, its dest the step the case was put in.
 
 ``notifications`` is written only on an entry that made some due (so the entries written before it
 existed keep their text and digests).
@@ -143,6 +147,21 @@ class Link:
     state: str
 
 
+ASSIGNMENT_ACTIONS = ("claim", "release", "assign")
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Who holds a step (``engine.work``): its actor claimed it, released it, or assigned it to ``to``."""
+
+    action: str
+    """``claim``, ``release`` or ``assign``."""
+    to: str | None
+    """Who holds the step after it: the actor for a claim, the assignee, ``None`` once released."""
+    roles: tuple[str, ...] = ()
+    """The roles the holder was given the step with (an assignee's, as the supervisor named them)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One event applied to an instance. Entries are only ever appended."""
@@ -189,11 +208,13 @@ class Entry:
     """The part of its step this event did (its trigger is the part's id); ``None`` for any other event."""
     item: str | None = None
     """For a part done per item of a list (``for_each``), the key of the item it was done for."""
+    assignment: Assignment | None = None
+    """The event claimed, released or assigned the step (it has no trigger and stays in the step)."""
 
     @property
     def clock_only(self) -> bool:
         """A clock's warning or breach recorded on its own: no transition was taken."""
-        return self.trigger is None and self.source is not None
+        return self.trigger is None and self.source is not None and self.assignment is None and self.correction is None
 
     @property
     def state(self) -> str:
@@ -364,12 +385,32 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
         | ({"part": {"id": entry.part, "item": entry.item}} if entry.part is not None else {})
         | ({"limit_reached": True} if entry.limit_reached else {})
         | ({"correction": {"reason": entry.correction}} if entry.correction is not None else {})
+        | ({"assignment": _assignment_to_json(entry.assignment)} if entry.assignment is not None else {})
         | {name: _link_to_json(link) for name, link in _links(entry) if link is not None}
     )
 
 
 def _links(entry: Entry) -> tuple[tuple[str, Link | None], ...]:
     return (("child", entry.child), ("parent", entry.parent), ("child_ended", entry.child_ended))
+
+
+def _assignment_to_json(assignment: Assignment) -> dict[str, Any]:
+    return {"action": assignment.action, "to": assignment.to, "roles": list(assignment.roles)}
+
+
+def _assignment_from_json(value: Any, where: str) -> Assignment | None:
+    if value is None:
+        return None
+    doc = _mapping(value, where)
+    action = doc.get("action")
+    if action not in ASSIGNMENT_ACTIONS:
+        raise InstanceFormatError(f"{where}.action must be one of {', '.join(ASSIGNMENT_ACTIONS)}, got {action!r}")
+    to = doc.get("to")
+    return Assignment(
+        action=action,
+        to=None if to is None else _name(to, f"{where}.to"),
+        roles=tuple(_name(r, f"{where}.roles") for r in _list(doc.get("roles", []), f"{where}.roles")),
+    )
 
 
 def _link_to_json(link: Link) -> dict[str, str]:
@@ -559,6 +600,7 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         part=part,
         item=item,
         correction=correction,
+        assignment=_assignment_from_json(doc.get("assignment"), f"{where}.assignment"),
     )
 
 

@@ -34,6 +34,7 @@ from engine.compiler import (
     SchemaCheck,
 )
 from engine.errors import (
+    ClaimRefused,
     EventRefused,
     ExpressionEvaluationError,
     GuardFailed,
@@ -49,12 +50,14 @@ from engine.errors import (
     PartsOpen,
     PermissionDenied,
     ReplayMismatch,
+    StepClaimed,
     SubProcessRefused,
     UnknownTrigger,
 )
 from engine.expressions import NOW, to_json
 from engine.inputs import check_name, check_note, check_time, json_copy, json_object
 from engine.instances import (
+    Assignment,
     BranchTaken,
     ClockMark,
     Entry,
@@ -83,6 +86,17 @@ from engine.model import (
 )
 from engine.schema import did_you_mean
 from engine.timing import data_duration, due_from_data, due_time, shown_amount, whole_number
+from engine.work import (
+    SUPERVISOR_ROLE,
+    CaseWork,
+    ClockShown,
+    MoveWork,
+    Offer,
+    PartWork,
+    Signer,
+    StepWork,
+    offered,
+)
 
 CLOCK_ACTOR = "procflow:clock"
 """The actor recorded on events the engine fires itself when a deadline passes."""
@@ -158,7 +172,8 @@ class Choice:
     label: Text
     dest: str
     payload_schema: Mapping[str, Any] | None
-    """The JSON Schema of the form to fill in, or ``None`` when the trigger takes no input."""
+    """The JSON Schema of the form to fill in, or ``None`` when the trigger takes no input. Shared by
+    the choices of one transition: read it, do not change it."""
     conditions: tuple[str, ...]
     signoffs: tuple[SignOff, ...]
     """Signatures the actor gives by firing it."""
@@ -214,6 +229,7 @@ class Runtime:
         self._records = _Records(process, self.compiled.record_checks)
         self._clock = clock
         self._new_id = new_id
+        self._forms: dict[int, Mapping[str, Any]] = {}
 
     # --- the public API ------------------------------------------------------------------------
 
@@ -441,54 +457,207 @@ class Runtime:
         return {name: child_data[field] for name, field in starts.returns if field in child_data}
 
     def available(self, instance: Instance, actor: Actor) -> tuple[Choice, ...]:
-        """The triggers ``actor`` may fire in the instance's current state, each once, in definition order."""
+        """The triggers ``actor`` may fire in the instance's current state, each once, in definition order:
+        ``engine.work.offered`` on the step's ``work`` (a step someone else has claimed offers them no
+        transition but one that cancels the case, unless they supervise)."""
+        found = offered(self.work(instance), actor.id, actor.roles)
+        return tuple(
+            dataclasses.replace(choice, signoffs=tuple(choice.signoffs[s.index] for s in signers))
+            if kind == "sign"
+            else choice
+            for kind, choice, signers in found
+        )
+
+    def work(
+        self, instance: Instance, at: datetime.datetime | None = None, *, readiness: bool = True
+    ) -> StepWork[Choice]:
+        """What can be done in the instance's current step, and with which roles, at ``at`` (default:
+        now), whoever asks: its open parts, its transitions with the signatures they still need (and who
+        may not or must give them), and who holds the step (``engine.work``). Without ``readiness`` each
+        choice's ``ready`` is left ``None`` (what the worklist keeps is as of its last event)."""
         self._check_belongs(instance)
-        choices: dict[str, Choice] = {}
-        now = self._clock()
-        for open_part, items in _by_part(self._open_parts(instance, now, quiet=True)):
-            if not open_part.roles.isdisjoint(actor.roles):
-                choices[open_part.part.id] = self._part_choice(open_part, items)
-        parts_open = bool(self._open_parts(instance, now, quiet=True, required_only=True))
+        now = self._clock() if at is None else _aware(at)
+        parts = tuple(
+            PartWork(compiled.part.id, compiled.roles, self._part_choice(compiled, items))
+            for compiled, items in _by_part(self._open_parts(instance, now, quiet=True))
+        )
+        parts_open = readiness and bool(self._open_parts(instance, now, quiet=True, required_only=True))
         engine_fired = _engine_fired(self.process.states[instance.state].starts)
+        moves = []
         for candidate in self.compiled.transitions[instance.state]:
-            if candidate.trigger in choices or _permission_problem(candidate, actor, instance) is not None:
-                continue
-            if candidate.trigger in engine_fired:
-                continue
             transition = candidate.transition
             bound = self.limit_left(instance, candidate, now)
             limit, remaining = (bound.limit, bound.left) if bound is not None else (None, None)
-            unknown = bound is not None and bound.times is None
+            unknown = bound is not None and bound.times is None  # its times from the data give no number
             refused_by_limit = unknown or (remaining == 0 and limit is not None and limit.then is None)
-            mine, missing = self._signatures(transition, actor, instance, instance.data, now)
-            if missing:
-                continue
             leaves = transition.dest != instance.state
-            choices[candidate.trigger] = Choice(
+            choice = Choice(
                 trigger=candidate.trigger,
                 label=transition.label,
                 dest=transition.dest,
-                payload_schema=(
-                    _standalone(transition.payload_schema, self.process.document)
-                    if transition.payload_schema is not None
-                    else None
-                ),
+                payload_schema=self._form(transition),
                 conditions=transition.conditions,
                 signoffs=transition.signoffs,
-                ready=False
-                if refused_by_limit or _lacks_records(candidate, instance) or (leaves and parts_open)
+                ready=None
+                if not readiness
+                else False
+                if refused_by_limit
+                or _lacks_records(candidate, instance)
+                or (leaves and parts_open and not transition.cancels)  # a cancellation is not held up by parts
                 else _ready(candidate, instance.data, now),
                 remaining=remaining,
                 then=None if limit is None else limit.then,
             )
-        for candidate in self.compiled.transitions[instance.state]:
-            transition, trigger = candidate.transition, SIGN + candidate.trigger
-            # Offered to those who sign ahead of someone else firing it, not to who may fire it now.
-            if transition.signoffs and trigger not in choices and candidate.trigger not in choices:
-                mine, _ = self._signatures(transition, actor, instance, instance.data, now)
-                if mine:
-                    choices[trigger] = Choice(trigger, transition.label, instance.state, None, (), tuple(mine), True)
-        return tuple(choices.values())
+            # Offered to those who sign ahead of someone else firing it; its signoffs narrowed to theirs.
+            signs = (
+                Choice(SIGN + candidate.trigger, transition.label, instance.state, None, (), transition.signoffs, True)
+                if transition.signoffs
+                else None
+            )
+            signers = self._signers(transition, instance, instance.data, now)
+            moves.append(
+                MoveWork(
+                    candidate.trigger,
+                    candidate.roles,
+                    candidate.trigger in engine_fired,
+                    choice,
+                    signers,
+                    signs,
+                    transition.cancels,
+                )
+            )
+        return StepWork(
+            instance.state, parts, tuple(moves), self.claimant(instance), SUPERVISOR_ROLE in self.process.roles
+        )
+
+    def case_work(self, instance: Instance, at: datetime.datetime | None = None) -> CaseWork:
+        """The work of the instance's step (``work``) as a store keeps it for the worklist, at ``at``
+        (default: now): each choice as an ``Offer``, with the step's label, the earliest due time and
+        each clock's status and points ahead."""
+        moment = self._clock() if at is None else _aware(at)
+        work = self.work(instance, moment, readiness=False).map(_offer)
+        step = self.process.states[instance.state]
+        ahead: dict[str, list[tuple[str, datetime.datetime]]] = {}
+        for deadline in instance.deadlines:
+            if deadline.clock is not None and deadline.fire is not None and deadline.threshold is not None:
+                ahead.setdefault(deadline.clock, []).append((deadline.threshold, deadline.due))
+        now_of = clock_rules.statuses(self.process, instance.history)
+        clocks = tuple(
+            ClockShown(
+                clock.id,
+                clock.label.zh,
+                clock.label.en,
+                now_of[clock.id],
+                tuple(sorted(ahead.get(clock.id, ()), key=lambda p: p[1])),
+            )
+            for clock in self.process.clocks.values()
+        )
+        due = min((d.due for d in instance.deadlines), default=None)
+        return CaseWork(instance.id, self.process.id, step.label.zh, step.label.en, due, clocks, work)
+
+    def _form(self, transition: Transition) -> Mapping[str, Any] | None:
+        """The transition's payload schema as a plain, standalone JSON Schema, worked out once and shared
+        by every ``Choice`` of it (read-only, as ``Choice.payload_schema`` says)."""
+        if transition.payload_schema is None:
+            return None
+        key = id(transition)
+        form = self._forms.get(key)
+        if form is None:
+            form = self._forms[key] = _standalone(transition.payload_schema, self.process.document)
+        return form
+
+    def claimant(self, instance: Instance) -> str | None:
+        """Who holds the current step (claimed, or was assigned it), if anyone: read from the history of
+        this stay, so it ends when the case leaves the step."""
+        for entry in reversed(_stay(instance)):
+            if entry.assignment is not None:
+                return entry.assignment.to
+        return None
+
+    def claim(self, instance: Instance, actor: Actor, *, at: datetime.datetime | None = None) -> Entry:
+        """Take the current step: others see who has it, and only its holder (or a supervisor) may move
+        it on. ``ClaimRefused`` (nothing changed) when the case has finished, the step is held, or
+        nothing in it is the actor's to do."""
+        return self._assignment(instance, actor, "claim", actor, at)
+
+    def release(self, instance: Instance, actor: Actor, *, at: datetime.datetime | None = None) -> Entry:
+        """Give the current step back: by its holder, or by a supervisor. ``ClaimRefused`` otherwise."""
+        return self._assignment(instance, actor, "release", None, at)
+
+    def assign(self, instance: Instance, to: Actor, actor: Actor, *, at: datetime.datetime | None = None) -> Entry:
+        """A supervisor gives the current step to ``to`` (with the roles they name), who must be able to
+        act on it; it replaces any claim. ``ClaimRefused`` otherwise."""
+        return self._assignment(instance, actor, "assign", to, at)
+
+    def _assignment(
+        self, instance: Instance, actor: Actor, action: str, to: Actor | None, at: datetime.datetime | None
+    ) -> Entry:
+        self._check_belongs(instance)
+        try:
+            moment = self._moment(at, instance)
+            entry = self._check_assignment(instance, actor, action, to, moment)
+        except EventRefused as refusal:
+            refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, action
+            raise
+        instance.history.append(entry)
+        return entry
+
+    def _check_assignment(
+        self, instance: Instance, actor: Actor, action: str, to: Actor | None, moment: datetime.datetime
+    ) -> Entry:
+        step = self.process.states[instance.state]
+        where = f"step `{step.id}` ({step.label.zh}, {step.label.en}) of instance `{instance.id}`"
+        if step.is_final:
+            raise ClaimRefused(
+                f"instance `{instance.id}` has finished (state `{step.id}`); there is nothing to {action}"
+            )
+        work = self.work(instance, moment)
+        holder = work.claimed_by
+        supervises = work.supervises(actor.roles)
+        if action == "release":
+            if holder is None:
+                raise ClaimRefused(f"{where} is not claimed by anyone; there is nothing to release")
+            if holder != actor.id and not supervises:
+                raise ClaimRefused(
+                    f"{where} is claimed by `{holder}`; only they or a supervisor "
+                    f"(role `{SUPERVISOR_ROLE}`) may release it",
+                    claimed_by=holder,
+                )
+        elif action == "assign":
+            if not supervises:
+                raise ClaimRefused(
+                    f"`{actor.id}` (roles: {_names(actor.roles)}) may not assign {where}: only a supervisor "
+                    f"(role `{SUPERVISOR_ROLE}`) may"
+                    + ("" if work.supervised else f", and `{self.process.id}` declares no `{SUPERVISOR_ROLE}` role")
+                )
+        assert to is not None or action == "release"
+        if to is not None:
+            if holder == to.id:
+                raise ClaimRefused(f"{where} is already held by `{holder}`", claimed_by=holder)
+            if action == "claim" and holder is not None:
+                raise ClaimRefused(
+                    f"{where} is claimed by `{holder}`; they may release it, or a supervisor "
+                    f"(role `{SUPERVISOR_ROLE}`) may assign it to you",
+                    claimed_by=holder,
+                )
+            theirs = [kind for kind, _, _ in offered(work, to.id, to.roles, claims=False)]
+            if all(kind == "cancel" for kind in theirs):
+                who = "you have" if to is actor else f"`{to.id}` has"
+                what = "only a cancellation there, which no claim holds up" if theirs else "nothing to do in it"
+                raise ClaimRefused(
+                    f"`{to.id}` (roles: {_names(to.roles)}) may not act on {where}: {who} {what} "
+                    f"(it takes one of the roles {_names(work.roles)})"
+                )
+        return Entry(
+            at=moment,
+            actor=actor.id,
+            roles=_role_names(actor.roles),
+            trigger=None,
+            source=step.id,
+            dest=step.id,
+            payload={},
+            assignment=Assignment(action, None if to is None else to.id, () if to is None else _role_names(to.roles)),
+        )
 
     def open_parts(self, instance: Instance, at: datetime.datetime | None = None) -> tuple[tuple[str, str | None], ...]:
         """The parts of the current step still to be done, required or not, as ``(part id, item key)``
@@ -660,6 +829,11 @@ class Runtime:
         if recorded.correction is not None:
             actor = Actor(recorded.actor, recorded.roles)
             return self.move(instance, recorded.dest, actor, recorded.correction, at=recorded.at)
+        if recorded.assignment is not None:
+            given = recorded.assignment
+            actor = Actor(recorded.actor, recorded.roles)
+            to = None if given.to is None else Actor(given.to, given.roles)
+            return self._assignment(instance, actor, given.action, to, recorded.at)
         if recorded.trigger is None:
             raise ReplayMismatch(f"entry {index} has no trigger; only the first entry starts the instance")
         spawn = _recorded_child(index, recorded)
@@ -791,6 +965,8 @@ class Runtime:
                 + ", ".join(f"`{t}`" for t in allowed),
                 allowed=allowed,
             )
+        if deadline is None and child_ended is None:
+            self._refuse_if_held(instance, trigger, actor)
         payload_copy = json_object(payload or {}, "payload", InvalidPayload)
         attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check, self._records, moment)
         attempt.automatic = child_ended is not None
@@ -870,6 +1046,27 @@ class Runtime:
         instance.data = attempt.data
         instance.history.append(entry)
         return entry
+
+    def _refuse_if_held(self, instance: Instance, trigger: str, actor: Actor) -> None:
+        """``StepClaimed`` when someone else holds the step and ``actor``, who may fire ``trigger``
+        (holding one of its roles), does not supervise; never for a transition that cancels the case."""
+        holder = self.claimant(instance)
+        if holder is None or holder == actor.id:
+            return
+        if any(c.transition.cancels for c in self.compiled.transitions[instance.state] if c.trigger == trigger):
+            return  # a cancellation ends the case; a claim reserves moving the step on (engine.work)
+        if SUPERVISOR_ROLE in self.process.roles and SUPERVISOR_ROLE in actor.roles:
+            return
+        if all(
+            c.roles.isdisjoint(actor.roles) for c in self.compiled.transitions[instance.state] if c.trigger == trigger
+        ):
+            return  # the permission check says why they may not
+        raise StepClaimed(
+            f"step `{instance.state}` of instance `{instance.id}` is claimed by `{holder}`: only they, or a "
+            f"supervisor (role `{SUPERVISOR_ROLE}`), may move it on; ask `{holder}` to release it, or a "
+            "supervisor to assign it to you",
+            claimed_by=holder,
+        )
 
     def _through_decisions(self, dest: str, attempt: _Attempt, trigger: str) -> str:
         decisions = self.compiled.branches
@@ -1072,18 +1269,34 @@ class Runtime:
     ) -> tuple[list[SignOff], list[tuple[SignOff, str]]]:
         """The signatures of ``transition`` still needed in this stay that ``actor`` gives by firing it,
         and those it cannot give, each with the reason and who must sign instead."""
-        signed = {s.role for e in _stay(instance) if e.trigger == SIGN + transition.trigger for s in e.signatures}
         mine: list[SignOff] = []
         missing: list[tuple[SignOff, str]] = []
-        for signoff in transition.signoffs:
-            if signoff.role in signed or not self._signature_needed(signoff, data, moment):
-                continue
-            problem = _signer_problem(transition, signoff, actor, instance)
-            if problem is None:
+        for signer in self._signers(transition, instance, data, moment):
+            signoff = transition.signoffs[signer.index]
+            if signer.may(actor.id, actor.roles):
                 mine.append(signoff)
             else:
+                problem = _signer_problem(transition, signoff, actor, instance)
                 missing.append((signoff, f"{problem}; {self._who_signs(signoff, instance, transition.trigger)}"))
         return mine, missing
+
+    def _signers(
+        self, transition: Transition, instance: Instance, data: Mapping[str, Any], moment: datetime.datetime
+    ) -> tuple[Signer, ...]:
+        """The signatures of ``transition`` still needed in this stay, each with who may not or must give it."""
+        signed = {s.role for e in _stay(instance) if e.trigger == SIGN + transition.trigger for s in e.signatures}
+        return tuple(
+            Signer(
+                signoff.role,
+                frozenset(_actors_of(instance, signoff.not_actor_of, signoff.scope)),
+                frozenset(_actors_of(instance, signoff.same_actor_as, signoff.scope))
+                if signoff.same_actor_as
+                else None,
+                index,
+            )
+            for index, signoff in enumerate(transition.signoffs)
+            if signoff.role not in signed and self._signature_needed(signoff, data, moment)
+        )
 
     def _signature_needed(self, signoff: SignOff, data: Mapping[str, Any], moment: datetime.datetime) -> bool:
         condition = self.compiled.signature_conditions.get(signoff.path)
@@ -1520,6 +1733,18 @@ def _properties(fields: FrozenJson | None) -> tuple[str, ...] | None:
     return tuple(properties) if isinstance(properties, Mapping) else None
 
 
+def _offer(choice: Choice) -> Offer:
+    return Offer(
+        choice.trigger,
+        choice.label.zh,
+        choice.label.en,
+        choice.dest,
+        choice.payload_schema,
+        choice.part,
+        choice.items,
+    )
+
+
 def _permission_problem(
     candidate: CompiledTransition, actor: Actor, instance: Instance
 ) -> tuple[int, type[EventRefused], str] | None:
@@ -1566,7 +1791,7 @@ def _actors_of(instance: Instance, states: Sequence[str], scope: str = "history"
             entered = [i for i, e in enumerate(history) if e.state == state and (e.source != state or e.dest != state)]
             start = entered[-1] if entered else len(history)
         for entry in history[start:]:
-            if entry.source == state and not entry.by_deadline:
+            if entry.source == state and not entry.by_deadline and entry.assignment is None:
                 actors.setdefault(entry.actor, set()).add(state)
                 if scope == "round" and (entry.state != state or entry.dest != state):
                     break  # the stay ended here

@@ -14,6 +14,10 @@ from engine import DefinitionError, Severity, load_process, load_process_text, v
 PINNED = {
     "Actor",
     "Advanced",
+    "Assignment",
+    "Offer",
+    "WorkItem",
+    "Worklist",
     "BranchTaken",
     "Choice",
     "Clock",

@@ -25,6 +25,7 @@ LAYERS = [
     "timing",
     "inputs",
     "instances",
+    "work",
     "clocks",
     "definition",
     "checks",

@@ -102,7 +102,7 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def trail_lines(process: Process, entry: Entry) -> str:
     """An entry as the lines of a trail: when, what, who, from where to where, branches and signatures."""
     who = "(deadline)" if entry.by_deadline else f"{entry.actor} [{', '.join(entry.roles)}]"
-    what = entry.trigger or ("moved by hand" if entry.correction is not None else "start")
+    what = entry.trigger or _what(entry)
     move = f"{entry.source} → {entry.dest}" if entry.source else f"→ {entry.dest}"
     lines = [f"{entry.at.isoformat()}  {what:<18} {who:<28} {move}"]
     indent = " " * 27
@@ -115,7 +115,19 @@ def trail_lines(process: Process, entry: Entry) -> str:
         lines.append(f"{indent}signed by {signature.actor} as {signature.role} at {signature.at.isoformat()}")
     lines.extend(f"{indent}{line}" for line in notification_lines(entry))
     lines.extend(f"{indent}{line}" for line in link_lines(entry))
+    if entry.assignment is not None and entry.assignment.to is not None:
+        roles = ", ".join(entry.assignment.roles)
+        lines.append(f"{indent}step `{entry.dest}` now held by {entry.assignment.to} [{roles}]")
     return "".join(f"{line}\n" for line in lines)
+
+
+def _what(entry: Entry) -> str:
+    """What an entry without a trigger did: a move by hand, a claim, release or assignment, or the start."""
+    if entry.correction is not None:
+        return "moved by hand"
+    if entry.assignment is not None:
+        return entry.assignment.action
+    return "start"
 
 
 def link_lines(entry: Entry) -> list[str]:

@@ -33,6 +33,7 @@ from engine.errors import (
     InvalidData,
     InvalidIdentifier,
     InvalidPayload,
+    InvalidQuery,
     NotFound,
     ReplayMismatch,
     StoreError,
@@ -57,7 +58,7 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--store", metavar="URL", help=store_help)
-        sub.set_defaults(handler=_stored(handler))
+        sub.set_defaults(handler=stored(handler))
         return sub
 
     start = command(
@@ -129,7 +130,7 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     verify.add_argument("instance_ids", type=text, nargs="*", metavar="ID", help="only these instances (default: all)")
 
 
-def _stored(
+def stored(
     handler: Callable[[argparse.Namespace, Workflows, TextIO], int],
 ) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
     """Run a store command with its store open; errors the user can act on as one line on stderr."""
@@ -142,14 +143,14 @@ def _stored(
             raise UsageError(f"procflow {args.command}: {exc}") from exc
         except EventRefused as exc:
             stderr.write(f"procflow {args.command}: refused: {exc}\n")
-        except (NotFound, ConflictError, StoreError, ReplayMismatch, InvalidIdentifier) as exc:
+        except (NotFound, ConflictError, StoreError, ReplayMismatch, InvalidIdentifier, InvalidQuery) as exc:
             stderr.write(f"procflow {args.command}: {exc}\n")
         return EXIT_INVALID
 
     return command
 
 
-def _actor_arg(text: str) -> Actor:
+def actor_arg(text: str) -> Actor:
     name, _, roles = text.partition(":")
     role_list = [r.strip() for r in roles.split(",") if r.strip()]
     if not name.strip() or not role_list:
@@ -171,7 +172,7 @@ def _json_arg(text: str, option: str) -> dict[str, object]:
 
 
 def _start_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
-    actor, data = _actor_arg(args.actor), _json_arg(args.data, "--data")
+    actor, data = actor_arg(args.actor), _json_arg(args.data, "--data")
     process: str | ProcessRef = args.process
     given = Path(args.process)
     if given.suffix in (".yaml", ".yml") or given.is_file() or len(given.parts) > 1:  # a file, not a process id
@@ -202,7 +203,7 @@ def _revision(ref: ProcessRef) -> str:
 
 
 def _fire_event(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
-    actor, payload = _actor_arg(args.actor), _json_arg(args.payload, "--payload")
+    actor, payload = actor_arg(args.actor), _json_arg(args.payload, "--payload")
     entry = workflows.fire(args.instance_id, args.trigger, actor, payload, key=args.key)
     instance = workflows.get(args.instance_id)
     runtime = workflows.runtime(instance.process_id, instance.content_hash)
@@ -212,7 +213,7 @@ def _fire_event(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) 
 
 
 def _move_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
-    entry = workflows.move(args.instance_id, args.to, _actor_arg(args.actor), args.reason)
+    entry = workflows.move(args.instance_id, args.to, actor_arg(args.actor), args.reason)
     instance = workflows.get(args.instance_id)
     runtime = workflows.runtime(instance.process_id, instance.content_hash)
     stdout.write(trail_lines(runtime.process, entry))
@@ -259,6 +260,9 @@ def _show_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextI
         what = f"fires `{deadline.fire}`" if deadline.fire else "time limit"
         late = "  OVERDUE" if deadline.due <= now else ""
         stdout.write(f"deadline: {deadline.due.isoformat()}  {what}{late}\n")
+    holder = runtime.claimant(instance)
+    if holder is not None:
+        stdout.write(f"held by:  {shown(holder)} (only they, or a supervisor, may move the step on)\n")
     for status in runtime.parts(instance, now):
         stdout.write(_part_line(status) + "\n")
     for line in notification_lines(instance.history[-1]):  # those the last event made due

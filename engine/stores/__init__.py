@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from engine.errors import StoreURLError
 from engine.stores.base import (
     DEFAULT_LEASE,
+    NO_DUE,
     Damaged,
     DueDeadline,
     InstanceSummary,
@@ -44,6 +45,7 @@ __all__ = [
     "DueDeadline",
     "ENVIRONMENT_VARIABLE",
     "InstanceSummary",
+    "NO_DUE",
     "NewDefinition",
     "ProcessRef",
     "Store",

@@ -10,11 +10,15 @@ transaction, only if the instance is still at the version it read.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from engine.instances import Entry, Instance, OpenDeadline
+from engine.work import CaseWork
+
+NO_DUE = datetime.datetime(9999, 12, 30, tzinfo=datetime.UTC)
+"""Where a case with no due time sorts in the worklist: after every case that has one."""
 
 DEFAULT_LEASE = datetime.timedelta(seconds=60)
 """How long a worker's claim on a due deadline holds before another worker may take it over."""
@@ -127,30 +131,40 @@ class Store(Protocol):
 
     # --- instances ---
 
-    def insert(self, instance: Instance) -> Instance:
-        """Store a new instance (its start entry and deadlines). When the start entry carries a key
-        already used to start an instance of the same process, store nothing and return that one.
-        ``DuplicateInstance`` when the id is taken."""
+    def insert(self, instance: Instance, work: CaseWork | None = None) -> Instance:
+        """Store a new instance: its start entry, deadlines and ``work`` items (as ``save`` writes them).
+        When the start entry carries a key already used to start an instance of the same process, store
+        nothing and return that one. ``DuplicateInstance`` when the id is taken."""
         ...
 
     def load(self, instance_id: str) -> Instance:
         """The instance as last written, with its whole history."""
         ...
 
-    def save(self, instance: Instance, expected_version: int) -> None:
+    def save(self, instance: Instance, expected_version: int, work: CaseWork | None = None) -> None:
         """Write the instance's state, data and deadlines and append ``history[expected_version:]``, in
         one transaction, only if the stored instance is still at ``expected_version``.
+
+        The instance's work items are replaced by ``work`` in the same transaction; without it they are
+        removed and the instance is marked as waiting for them (``work_pending``), to be filled in by
+        ``write_work`` before the worklist is next read.
 
         ``StaleVersion`` if it is not; ``DuplicateKey`` if a new entry's idempotency key is already
         recorded for the instance. Either way nothing is written.
         """
         ...
 
-    def save_linked(self, saves: Sequence[tuple[Instance, int]], inserts: Sequence[Instance] = ()) -> None:
+    def save_linked(
+        self,
+        saves: Sequence[tuple[Instance, int]],
+        inserts: Sequence[Instance] = (),
+        work: Mapping[str, CaseWork] | None = None,
+    ) -> None:
         """``save`` of each ``(instance, expected_version)`` and ``insert`` of each new instance (with no
-        start key), all in one transaction: a step that starts another procedure, or a child's end that
-        moves its parent on. ``StaleVersion``, ``DuplicateKey``, ``DuplicateInstance`` or ``NotFound`` (a
-        definition not registered) as those do; either way nothing is written."""
+        start key), each with its work items from ``work`` by instance id, all in one transaction: a step
+        that starts another procedure, or a child's end that moves its parent on. ``StaleVersion``,
+        ``DuplicateKey``, ``DuplicateInstance`` or ``NotFound`` (a definition not registered) as those do;
+        either way nothing is written."""
         ...
 
     def read_checked(self, instance_id: str) -> Instance:
@@ -173,6 +187,34 @@ class Store(Protocol):
         """Instances without their histories, oldest first; ``overdue_at`` keeps those with a
         deadline or time limit due by then. A record that cannot be read is listed as ``Damaged``
         in its place (where the filters can still be applied to it), and the rest are listed."""
+        ...
+
+    # --- the worklist ---
+
+    def worklist(
+        self,
+        roles: Sequence[str],
+        *,
+        process_id: str | None = None,
+        due_by: datetime.datetime | None = None,
+        after: tuple[datetime.datetime, str] | None = None,
+        limit: int = 50,
+    ) -> list[CaseWork | Damaged]:
+        """Up to ``limit`` open cases with a work item for one of ``roles``, by due time (``NO_DUE`` for
+        none) then id, each once, from just after ``after`` (the due time and id of the last one of the
+        page before); ``due_by`` keeps those due by then. Served by the work item rows' indexes; what one
+        actor may do in each is ``engine.work.offered``'s to say. A row that cannot be read is ``Damaged``."""
+        ...
+
+    def work_pending(self, limit: int) -> list[str]:
+        """Instances whose work items are not filled in (stored by an older procflow, or saved
+        without them), up to ``limit``."""
+        ...
+
+    def write_work(self, instance_id: str, version: int | None, work: CaseWork | None) -> bool:
+        """Replace the instance's work items with ``work`` (``None``: it has none, e.g. its record cannot
+        be read) and clear its pending mark, only if it is still at ``version`` (``None``: at any);
+        whether it was."""
         ...
 
     # --- timers ---

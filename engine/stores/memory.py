@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.errors import DamagedRecord, DuplicateInstance, DuplicateKey, InstanceFormatError, NotFound, StaleVersion
 from engine.instances import Entry, Instance, OpenDeadline, instance_from_json, instance_to_json
 from engine.stores.base import (
     DEFAULT_LEASE,
+    NO_DUE,
     Damaged,
     DueDeadline,
     InstanceSummary,
@@ -25,6 +26,7 @@ from engine.stores.base import (
 )
 from engine.stores.identifiers import check_instance_id, check_key, check_written
 from engine.stores.integrity import digest, entry_text
+from engine.work import CaseWork
 
 
 @dataclass
@@ -43,6 +45,9 @@ class _Record:
     """Each entry's digest as written (``engine.stores.integrity``)."""
     set_aside: str | None = None
     """Why workers no longer claim the instance's deadlines, until it is next written."""
+    work: CaseWork | None = None
+    """Its work items as the last write gave them; ``None`` while ``pending`` or when it has none."""
+    pending: bool = True
 
 
 class MemoryStore:
@@ -87,7 +92,7 @@ class MemoryStore:
         with self._lock:
             return sorted(self._definitions, key=lambda d: (d.ref.id, d.ref.revision))
 
-    def insert(self, instance: Instance) -> Instance:
+    def insert(self, instance: Instance, work: CaseWork | None = None) -> Instance:
         check_written(instance)
         key = instance.history[0].key
         with self._lock:
@@ -103,7 +108,9 @@ class MemoryStore:
                 return self._load(self._start_keys[(instance.process_id, key)])
             if instance.id in self._instances:
                 raise DuplicateInstance(f"memory: already holds an instance `{instance.id}`")
-            self._instances[instance.id] = _Record(_dumps(instance), digests=_digests(instance))
+            self._instances[instance.id] = _Record(
+                _dumps(instance), digests=_digests(instance), work=work, pending=work is None
+            )
             if key is not None:
                 self._start_keys[(instance.process_id, key)] = instance.id
         return instance
@@ -119,7 +126,7 @@ class MemoryStore:
             raise NotFound(f"memory: holds no instance `{instance_id}`")
         return _read(instance_id, record.document)
 
-    def save(self, instance: Instance, expected_version: int) -> None:
+    def save(self, instance: Instance, expected_version: int, work: CaseWork | None = None) -> None:
         if not expected_version < instance.version:
             raise ValueError("save() needs at least one new history entry")
         check_written(instance, expected_version)
@@ -149,8 +156,15 @@ class MemoryStore:
             record.digests = record.digests + _digests(instance, expected_version)
             record.claims, record.set_aside = {}, None
             record.keys.update({e.key: i for i, e in new if e.key is not None})
+            record.work, record.pending = work, work is None
 
-    def save_linked(self, saves: Sequence[tuple[Instance, int]], inserts: Sequence[Instance] = ()) -> None:
+    def save_linked(
+        self,
+        saves: Sequence[tuple[Instance, int]],
+        inserts: Sequence[Instance] = (),
+        work: Mapping[str, CaseWork] | None = None,
+    ) -> None:
+        work = work or {}
         with self._lock:  # checked first, all of them, then written: nothing half-applied
             for child in inserts:
                 check_written(child)
@@ -188,7 +202,10 @@ class MemoryStore:
                         )
             # Each write below is what insert() and save() do once their checks have passed.
             for child in inserts:
-                self._instances[child.id] = _Record(_dumps(child), digests=_digests(child))
+                given = work.get(child.id)
+                self._instances[child.id] = _Record(
+                    _dumps(child), digests=_digests(child), work=given, pending=given is None
+                )
             for instance, expected in saves:
                 record = self._instances[instance.id]
                 record.document = _dumps(instance)
@@ -197,6 +214,8 @@ class MemoryStore:
                 record.keys.update(
                     {e.key: i for i, e in enumerate(instance.history[expected:], start=expected) if e.key is not None}
                 )
+                record.work = work.get(instance.id)
+                record.pending = record.work is None
 
     def read_checked(self, instance_id: str) -> Instance:
         check_instance_id(instance_id)
@@ -268,6 +287,40 @@ class MemoryStore:
             return _read(instance_id, document)
         except DamagedRecord as exc:
             return Damaged(instance_id, str(exc))
+
+    def worklist(
+        self,
+        roles: Sequence[str],
+        *,
+        process_id: str | None = None,
+        due_by: datetime.datetime | None = None,
+        after: tuple[datetime.datetime, str] | None = None,
+        limit: int = 50,
+    ) -> list[CaseWork | Damaged]:
+        wanted = frozenset(roles)
+        with self._lock:
+            found = [
+                ((r.work.due or NO_DUE, i), r.work)
+                for i, r in self._instances.items()
+                if r.work is not None
+                and r.work.roles & wanted
+                and process_id in (None, r.work.process_id)
+                and (due_by is None or (r.work.due or NO_DUE) <= due_by)
+            ]
+        found = sorted((f for f in found if after is None or f[0] > after), key=lambda f: f[0])
+        return [work for _, work in found[: max(0, limit)]]
+
+    def work_pending(self, limit: int) -> list[str]:
+        with self._lock:
+            return sorted(i for i, r in self._instances.items() if r.pending)[: max(0, limit)]
+
+    def write_work(self, instance_id: str, version: int | None, work: CaseWork | None) -> bool:
+        with self._lock:
+            record = self._instances.get(instance_id)
+            if record is None or (version is not None and len(record.digests) != version):
+                return False
+            record.work, record.pending = (work if version is not None else None), False
+            return True
 
     def claim_due(
         self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE

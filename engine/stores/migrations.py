@@ -167,6 +167,38 @@ _SOURCE_DIGESTS = [
     _both("CREATE INDEX definitions_by_source ON definitions (process_id, source_sha256)"),
 ]
 
+# The worklist (``engine.work``): per open case, what can be done in its step (``work_cases``, its JSON and
+# due time) and one row per role that may find something to do there (``work_items``), indexed by role
+# and by process then role, in due-time order, so a role's page is an index range. Every event rewrites
+# them in its own transaction. Which roles may act comes from the compiled definition, which SQL cannot
+# work out: the migration marks every stored instance as waiting for its items (``work_pending``), and
+# ``Workflows`` fills them in, case by case, before it first answers a worklist (``Workflows.fill_work``).
+_WORK = [
+    _both(
+        """CREATE TABLE work_cases (
+            instance_id TEXT PRIMARY KEY REFERENCES instances (id),
+            process_id TEXT NOT NULL,
+            due_order {time} NOT NULL,
+            item {json} NOT NULL
+        )"""
+    ),
+    _both(
+        """CREATE TABLE work_items (
+            instance_id TEXT NOT NULL REFERENCES instances (id),
+            role TEXT NOT NULL,
+            process_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            due_order {time} NOT NULL,
+            claimed_by TEXT,
+            PRIMARY KEY (instance_id, role)
+        )"""
+    ),
+    _both("CREATE INDEX work_items_by_role ON work_items (role, due_order, instance_id)"),
+    _both("CREATE INDEX work_items_by_process ON work_items (process_id, role, due_order, instance_id)"),
+    _both("CREATE TABLE work_pending (instance_id TEXT PRIMARY KEY REFERENCES instances (id))"),
+    _both("INSERT INTO work_pending (instance_id) SELECT id FROM instances"),
+]
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -204,11 +236,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         tuple(s for s, _ in _SOURCE_DIGESTS),
         tuple(p for _, p in _SOURCE_DIGESTS),
     ),
+    Migration(
+        7,
+        "the worklist: each open case's work items by role, and the cases still to be worked out",
+        tuple(s for s, _ in _WORK),
+        tuple(p for _, p in _WORK),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].number
 DIGESTS_FROM = 5
 """The migration that gave history entries their digest."""
+WORK_FROM = 7
+"""The migration that gave stores their work items."""
 
 BOOKKEEPING = _both(
     "CREATE TABLE IF NOT EXISTS schema_migrations "

@@ -21,8 +21,10 @@ import psycopg
 
 from engine.errors import StoreError
 from engine.stores import migrations
-from engine.stores.base import DEFAULT_LEASE, Damaged, DueDeadline
+from engine.stores.base import DEFAULT_LEASE, NO_DUE, Damaged, DueDeadline
+from engine.stores.integrity import canonical
 from engine.stores.sql import Params, Row, SqlStore, Transaction
+from engine.work import CaseWork, work_to_json
 
 CONNECT_TIMEOUT = 10
 _MIGRATION_LOCK = 0x70726F63  # "proc": any constant the application owns will do
@@ -93,21 +95,53 @@ class PostgresStore(SqlStore):
 
     _moves_in_one_statement = True
 
-    def _move_on(self, row: tuple[Any, ...], expected_version: int, entry: str, entry_digest: str) -> bool:
+    def _move_on(
+        self, row: tuple[Any, ...], expected_version: int, entry: str, entry_digest: str, work: CaseWork | None
+    ) -> bool:
         # One statement runs atomically on its own: no BEGIN and COMMIT round trips. Its parts all see
-        # the row as it was, and the entry and the end of the claims follow only if the row moved.
+        # the row as it was, and the entry, the end of the claims and the work items follow only if the
+        # row moved. The work rows of roles kept are upserted and the others deleted: no row is touched
+        # twice, as one statement may not.
+        parts = [
+            "moved AS ("
+            "  UPDATE instances SET state = ?, data = CAST(? AS JSON), entered_at = ?, "
+            "  deadlines = CAST(? AS JSON), version = ? WHERE id = ? AND version = ? RETURNING id)",
+            "cleared AS ("
+            "  UPDATE deadlines SET claimed_by = NULL, claimed_until = NULL, refused = NULL "
+            "  WHERE instance_id IN (SELECT id FROM moved))",
+        ]
+        params: list[Any] = [*row[4:9], row[0], expected_version]
+        if self._work and work is not None:
+            roles = sorted(work.roles)
+            parts.append(
+                "gone AS (DELETE FROM work_items WHERE instance_id IN (SELECT id FROM moved) "
+                "AND NOT role = ANY(CAST(? AS TEXT[])))"
+            )
+            params.append(roles)
+            if roles:
+                due = work.due if work.due is not None else NO_DUE
+                parts += [
+                    "items AS (INSERT INTO work_items (instance_id, role, process_id, state, due_order, claimed_by) "
+                    "SELECT id, r, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TIMESTAMPTZ), CAST(? AS TEXT) "
+                    "FROM moved, unnest(CAST(? AS TEXT[])) AS r "
+                    "ON CONFLICT (instance_id, role) DO UPDATE SET process_id = excluded.process_id, "
+                    "state = excluded.state, due_order = excluded.due_order, claimed_by = excluded.claimed_by)",
+                    "cased AS (INSERT INTO work_cases (instance_id, process_id, due_order, item) "
+                    "SELECT id, CAST(? AS TEXT), CAST(? AS TIMESTAMPTZ), CAST(? AS JSON) FROM moved "
+                    "ON CONFLICT (instance_id) DO UPDATE SET process_id = excluded.process_id, "
+                    "due_order = excluded.due_order, item = excluded.item)",
+                ]
+                params += [work.process_id, work.work.state, due, work.work.claimed_by, roles]
+                params += [work.process_id, due, canonical(work_to_json(work))]
+            else:
+                parts.append("uncased AS (DELETE FROM work_cases WHERE instance_id IN (SELECT id FROM moved))")
+        params += [expected_version, entry, entry_digest]
         with self._transaction(write=False) as tx:
             return bool(
                 tx.run(
-                    "WITH moved AS ("
-                    "  UPDATE instances SET state = ?, data = CAST(? AS JSON), entered_at = ?, "
-                    "  deadlines = CAST(? AS JSON), version = ? WHERE id = ? AND version = ? RETURNING id), "
-                    "cleared AS ("
-                    "  UPDATE deadlines SET claimed_by = NULL, claimed_until = NULL, refused = NULL "
-                    "  WHERE instance_id IN (SELECT id FROM moved)) "
-                    "INSERT INTO entries (instance_id, idx, entry, digest) "
+                    "WITH " + ", ".join(parts) + " INSERT INTO entries (instance_id, idx, entry, digest) "
                     "SELECT id, CAST(? AS INTEGER), CAST(? AS JSON), CAST(? AS TEXT) FROM moved",
-                    (*row[4:9], row[0], expected_version, expected_version, entry, entry_digest),
+                    params,
                 )
             )
 

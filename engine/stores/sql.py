@@ -15,6 +15,12 @@ last read or wrote (``_Known``, bounded): a load reads the instance's row and th
 from the version it already knows up to the row's version, usually none. The history is never
 trusted beyond the version the row says; the row itself is always read.
 
+The same transaction replaces the instance's work items (``engine.work``): its case's JSON in
+``work_cases`` and a row per role in ``work_items``, indexed by role then due time and id, so a
+worklist page is one index range per role, merged and cut at the page (keyset: the cursor is the last
+due time and id, never an offset). A write given no work items marks the instance in
+``work_pending`` instead, for ``Workflows.fill_work``.
+
 Each entry is written with its digest (``integrity``); ``read_checked`` reads everything afresh and
 compares. A row that cannot be read is ``DamagedRecord`` when loaded, a ``Damaged`` item when listed,
 and set aside (``refused``) when a worker claims its deadline, so one bad row never stops the rest.
@@ -25,7 +31,7 @@ from __future__ import annotations
 import datetime
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, NoReturn, Protocol
 
@@ -50,6 +56,7 @@ from engine.instances import (
 from engine.stores import migrations
 from engine.stores.base import (
     DEFAULT_LEASE,
+    NO_DUE,
     Damaged,
     DueDeadline,
     InstanceSummary,
@@ -59,6 +66,7 @@ from engine.stores.base import (
 )
 from engine.stores.identifiers import check_instance_id, check_key, check_written
 from engine.stores.integrity import canonical, digest, entry_text, source_digest
+from engine.work import CaseWork, work_from_json, work_to_json
 
 Row = Sequence[Any]
 Params = Sequence[Any]
@@ -160,8 +168,12 @@ class SqlStore:
     _digests = True
     """Whether entries are written with their digest (the store's tables are at ``DIGESTS_FROM`` or later)."""
 
+    _work = True
+    """Whether the store keeps work items (its tables are at ``WORK_FROM`` or later)."""
+
     def _migrate(self, target: int = migrations.LATEST) -> None:
         self._digests = target >= migrations.DIGESTS_FROM  # only a test opens a store at an older schema
+        self._work = target >= migrations.WORK_FROM
         bookkeeping = migrations.BOOKKEEPING[0 if self.dialect == "sqlite" else 1]
         with self._transaction(write=True) as tx:
             self._lock_for_migration(tx)
@@ -270,7 +282,7 @@ class SqlStore:
 
     # --- instances -------------------------------------------------------------------------------
 
-    def insert(self, instance: Instance) -> Instance:
+    def insert(self, instance: Instance, work: CaseWork | None = None) -> Instance:
         check_written(instance)
         start = instance.history[0]
         try:
@@ -289,6 +301,7 @@ class SqlStore:
                     raise DuplicateInstance(f"{self.url} already holds an instance `{instance.id}`")
                 self._append(tx, instance, 0)
                 self._write_deadlines(tx, instance)
+                self._write_work(tx, instance.id, work, new=True)
                 if start.key is not None and not tx.run(
                     "INSERT INTO start_keys (process_id, key, instance_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (instance.process_id, start.key, instance.id),
@@ -436,7 +449,7 @@ class SqlStore:
             )
         return instance
 
-    def save(self, instance: Instance, expected_version: int) -> None:
+    def save(self, instance: Instance, expected_version: int, work: CaseWork | None = None) -> None:
         if not expected_version < instance.version:
             raise ValueError("save() needs at least one new history entry")
         check_written(instance, expected_version)
@@ -446,9 +459,16 @@ class SqlStore:
         )
         row = self._instance_row(instance)
         new = instance.history[expected_version:]
-        if self._moves_in_one_statement and self._digests and deadlines_kept and len(new) == 1 and new[0].key is None:
+        if (
+            self._moves_in_one_statement
+            and self._digests
+            and (work is not None or not self._work)
+            and deadlines_kept
+            and len(new) == 1
+            and new[0].key is None
+        ):
             text = entry_text(new[0])
-            if not self._move_on(row, expected_version, text, digest(instance.id, expected_version, text)):
+            if not self._move_on(row, expected_version, text, digest(instance.id, expected_version, text), work):
                 with self._transaction(write=False) as tx:
                     self._refuse_stale(tx, instance.id, expected_version)
             self._remember(instance, row[7])
@@ -473,9 +493,16 @@ class SqlStore:
             else:
                 tx.run("DELETE FROM deadlines WHERE instance_id = ?", (instance.id,))
                 self._write_deadlines(tx, instance)
+            self._write_work(tx, instance.id, work)
         self._remember(instance, row[7])
 
-    def save_linked(self, saves: Sequence[tuple[Instance, int]], inserts: Sequence[Instance] = ()) -> None:
+    def save_linked(
+        self,
+        saves: Sequence[tuple[Instance, int]],
+        inserts: Sequence[Instance] = (),
+        work: Mapping[str, CaseWork] | None = None,
+    ) -> None:
+        work = work or {}
         for child in inserts:
             check_written(child)
             if child.history[0].key is not None:
@@ -495,6 +522,7 @@ class SqlStore:
                     raise DuplicateInstance(f"{self.url} already holds an instance `{child.id}`")
                 self._append(tx, child, 0)
                 self._write_deadlines(tx, child)
+                self._write_work(tx, child.id, work.get(child.id), new=True)
             for instance, expected in saves:
                 row = self._instance_row(instance)
                 if not tx.run(
@@ -506,6 +534,7 @@ class SqlStore:
                 self._append(tx, instance, expected)
                 tx.run("DELETE FROM deadlines WHERE instance_id = ?", (instance.id,))
                 self._write_deadlines(tx, instance)
+                self._write_work(tx, instance.id, work.get(instance.id))
         for child in inserts:
             self._remember(child, None)
         for instance, _ in saves:
@@ -514,9 +543,11 @@ class SqlStore:
     _moves_in_one_statement = False
     """Whether the dialect writes the common event in one statement (``_move_on``)."""
 
-    def _move_on(self, row: tuple[Any, ...], expected_version: int, entry: str, entry_digest: str) -> bool:
+    def _move_on(
+        self, row: tuple[Any, ...], expected_version: int, entry: str, entry_digest: str, work: CaseWork | None
+    ) -> bool:
         """Write the common event (one new entry, no key, deadlines kept, their claims and refusals
-        ended) in a single statement; whether the instance was still at ``expected_version``."""
+        ended, its work items) in a single statement; whether the instance was still at ``expected_version``."""
         raise NotImplementedError
 
     def _refuse_stale(self, tx: Transaction, instance_id: str, expected_version: int) -> NoReturn:
@@ -566,6 +597,114 @@ class SqlStore:
                 "INSERT INTO deadlines (instance_id, position, state, due, fire) VALUES (?, ?, ?, ?, ?)",
                 (instance.id, position, deadline.state, self._time(deadline.due), deadline.fire),
             )
+
+    def _write_work(self, tx: Transaction, instance_id: str, work: CaseWork | None, *, new: bool = False) -> None:
+        """Replace the instance's work items with ``work``; without it, mark them as still to be worked
+        out. A pending mark is left where it is when work is given: working it out again is harmless
+        (``write_work``), and it saves the event a statement."""
+        if not self._work:
+            return
+        if not new:
+            tx.run("DELETE FROM work_items WHERE instance_id = ?", (instance_id,))
+        if work is None or not work.roles:
+            if not new:
+                tx.run("DELETE FROM work_cases WHERE instance_id = ?", (instance_id,))
+            if work is None:
+                tx.run("INSERT INTO work_pending (instance_id) VALUES (?) ON CONFLICT DO NOTHING", (instance_id,))
+            return
+        self._insert_work(tx, instance_id, work)
+
+    def _insert_work(self, tx: Transaction, instance_id: str, work: CaseWork) -> None:
+        """The case's work (its JSON, and a row per role), over any it had; a case nobody acts on (a
+        finished one, or one waiting for a sub-procedure) has none."""
+        roles = sorted(work.roles)
+        if not roles:
+            return
+        due = self._time(work.due if work.due is not None else NO_DUE)
+        tx.run(
+            "INSERT INTO work_cases (instance_id, process_id, due_order, item) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (instance_id) DO UPDATE SET process_id = excluded.process_id, "
+            "due_order = excluded.due_order, item = excluded.item",
+            (instance_id, work.process_id, due, canonical(work_to_json(work))),
+        )
+        tx.run(
+            "INSERT INTO work_items (instance_id, role, process_id, state, due_order, claimed_by) VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(roles)),
+            [
+                value
+                for role in roles
+                for value in (instance_id, role, work.process_id, work.work.state, due, work.work.claimed_by)
+            ],
+        )
+
+    def worklist(
+        self,
+        roles: Sequence[str],
+        *,
+        process_id: str | None = None,
+        due_by: datetime.datetime | None = None,
+        after: tuple[datetime.datetime, str] | None = None,
+        limit: int = 50,
+    ) -> list[CaseWork | Damaged]:
+        if not roles or limit < 1:
+            return []
+        # One index range per role (taking `limit` of each is enough for `limit` distinct cases), merged.
+        where, params = ["role = ?"], list[Any]()
+        if process_id is not None:
+            where.append("process_id = ?")
+        if due_by is not None:
+            where.append("due_order <= ?")
+        if after is not None:
+            where.append("due_order >= ? AND (due_order > ? OR instance_id > ?)")
+        ranges = []
+        for role in sorted(set(roles)):
+            ranges.append(
+                "SELECT instance_id FROM (SELECT instance_id FROM work_items WHERE "
+                + " AND ".join(where)
+                + " ORDER BY due_order, instance_id LIMIT ?) AS r"
+            )
+            params.append(role)
+            if process_id is not None:
+                params.append(process_id)
+            if due_by is not None:
+                params.append(self._time(due_by))
+            if after is not None:
+                params += [self._time(after[0]), self._time(after[0]), after[1]]
+            params.append(limit)
+        sql = (
+            "SELECT instance_id, process_id, item FROM work_cases WHERE instance_id IN ("
+            + " UNION ALL ".join(ranges)
+            + ") ORDER BY due_order, instance_id LIMIT ?"
+        )
+        with self._transaction(write=False) as tx:
+            rows = tx.all(sql, [*params, limit])
+        found: list[CaseWork | Damaged] = []
+        for row in rows:
+            try:
+                found.append(work_from_json(str(row[0]), str(row[1]), self._from_json(row[2])))
+            except (InstanceFormatError, ValueError, TypeError) as exc:
+                found.append(Damaged(str(row[0]), f"its work items cannot be read: {exc}"))
+        return found
+
+    def work_pending(self, limit: int) -> list[str]:
+        if not self._work:
+            return []
+        with self._transaction(write=False) as tx:
+            rows = tx.all("SELECT instance_id FROM work_pending ORDER BY instance_id LIMIT ?", (limit,))
+        return [str(r[0]) for r in rows]
+
+    def write_work(self, instance_id: str, version: int | None, work: CaseWork | None) -> bool:
+        with self._transaction(write=True) as tx:
+            if version is not None:
+                row = tx.one("SELECT version FROM instances WHERE id = ?", (instance_id,))
+                if row is None or int(row[0]) != version:
+                    return False
+            tx.run("DELETE FROM work_items WHERE instance_id = ?", (instance_id,))
+            tx.run("DELETE FROM work_cases WHERE instance_id = ?", (instance_id,))
+            tx.run("DELETE FROM work_pending WHERE instance_id = ?", (instance_id,))
+            if work is not None and version is not None:
+                self._insert_work(tx, instance_id, work)
+        return True
 
     def _instance_row(self, instance: Instance) -> tuple[Any, ...]:
         return (
