@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import TextIO, cast
 
-from engine.cli import changes, definitions, drawing, running, stored
+from engine.cli import changes, definitions, drawing, migrate, running, stored
 from engine.cli.options import (
     EXIT_INTERNAL,
     EXIT_INVALID,
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     drawing.add_commands(commands)
     changes.add_commands(commands)
     stored.add_commands(commands)
+    migrate.add_commands(commands)
     return parser
 
 

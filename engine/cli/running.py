@@ -102,13 +102,17 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def trail_lines(process: Process, entry: Entry) -> str:
     """An entry as the lines of a trail: when, what, who, from where to where, branches and signatures."""
     who = "(deadline)" if entry.by_deadline else f"{entry.actor} [{', '.join(entry.roles)}]"
-    what = entry.trigger or ("moved by hand" if entry.correction is not None else "start")
+    what = entry.trigger or (
+        "moved by hand" if entry.correction is not None else "migrated" if entry.migration is not None else "start"
+    )
     move = f"{entry.source} → {entry.dest}" if entry.source else f"→ {entry.dest}"
     lines = [f"{entry.at.isoformat()}  {what:<18} {who:<28} {move}"]
     indent = " " * 27
     for taken in entry.branches:
-        decision = process.states[taken.decision]
-        branch = decision.default if taken.branch is None else decision.branches[taken.branch]
+        decision = process.states.get(taken.decision)  # None: a step of the revision before a migration
+        branch = None
+        if decision is not None and (taken.branch is None or taken.branch < len(decision.branches)):
+            branch = decision.default if taken.branch is None else decision.branches[taken.branch]
         label = f"{branch.label.zh} / {branch.label.en}" if branch else "?"
         lines.append(f"{indent}decision `{taken.decision}`: {label} → {taken.dest}")
     for signature in entry.signatures:
@@ -124,6 +128,12 @@ def link_lines(entry: Entry) -> list[str]:
     lines = []
     if entry.correction is not None:
         lines.append(f"reason: {entry.correction}")
+    if entry.migration is not None:
+        moved = entry.migration
+        lines.append(
+            f"migrated from revision {moved.source.revision} (version {moved.source.version}) to revision "
+            f"{moved.target.revision} (version {moved.target.version}) by plan {_one_line(moved.plan)}"
+        )
     if entry.limit_reached:
         lines.append(f"limit reached: led to `{entry.dest}` instead")
     if entry.child is not None:

@@ -149,7 +149,7 @@ def _stored(
     return command
 
 
-def _actor_arg(text: str) -> Actor:
+def actor_arg(text: str) -> Actor:
     name, _, roles = text.partition(":")
     role_list = [r.strip() for r in roles.split(",") if r.strip()]
     if not name.strip() or not role_list:
@@ -171,7 +171,7 @@ def _json_arg(text: str, option: str) -> dict[str, object]:
 
 
 def _start_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
-    actor, data = _actor_arg(args.actor), _json_arg(args.data, "--data")
+    actor, data = actor_arg(args.actor), _json_arg(args.data, "--data")
     process: str | ProcessRef = args.process
     given = Path(args.process)
     if given.suffix in (".yaml", ".yml") or given.is_file() or len(given.parts) > 1:  # a file, not a process id
@@ -202,7 +202,7 @@ def _revision(ref: ProcessRef) -> str:
 
 
 def _fire_event(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
-    actor, payload = _actor_arg(args.actor), _json_arg(args.payload, "--payload")
+    actor, payload = actor_arg(args.actor), _json_arg(args.payload, "--payload")
     entry = workflows.fire(args.instance_id, args.trigger, actor, payload, key=args.key)
     instance = workflows.get(args.instance_id)
     runtime = workflows.runtime(instance.process_id, instance.content_hash)
@@ -212,7 +212,7 @@ def _fire_event(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) 
 
 
 def _move_instance(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
-    entry = workflows.move(args.instance_id, args.to, _actor_arg(args.actor), args.reason)
+    entry = workflows.move(args.instance_id, args.to, actor_arg(args.actor), args.reason)
     instance = workflows.get(args.instance_id)
     runtime = workflows.runtime(instance.process_id, instance.content_hash)
     stdout.write(trail_lines(runtime.process, entry))
