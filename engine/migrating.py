@@ -163,6 +163,7 @@ def migrate(
     dry_run: bool,
     now: Callable[[Instance], datetime.datetime],
     retries: int,
+    progress: Callable[[CaseMigration], None] | None = None,
 ) -> MigrationReport:
     source, target = resolve(plan, store)
     old, new = runtime_of(plan.process, source.content_hash), runtime_of(plan.process, target.content_hash)
@@ -188,6 +189,8 @@ def migrate(
             case = None
         if case is not None:
             cases.append(case)
+            if progress is not None:
+                progress(case)
     return MigrationReport(
         plan.file,
         plan.process,

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ExpressionError, PlanError, Problem, Severity
+from engine.errors import DefinitionError, ExpressionError, PlanError, Problem, Severity
 from engine.expressions import Expression, compile_expression, to_json
 from engine.loader import LocatedDocument, load_file
 from engine.model import Process, StateKind, thaw_json
@@ -101,7 +101,11 @@ class MigrationPlan:
 
 def load_plan(path: str | Path) -> MigrationPlan:
     """The plan in ``path``; ``PlanError`` lists every problem in its YAML or its shape, with its place."""
-    return read_plan(load_file(path), Path(path).parent)
+    try:
+        document = load_file(path)
+    except DefinitionError as exc:  # its YAML: the same located problems, as a plan's
+        raise PlanError(exc.problems) from exc
+    return read_plan(document, Path(path).parent)
 
 
 def read_plan(document: LocatedDocument, folder: Path) -> MigrationPlan:

@@ -55,7 +55,7 @@ from engine.impact import Impact, impact
 from engine.inputs import json_object
 from engine.instances import Entry, Instance, Link, OpenDeadline, RecordVersion
 from engine.loader import MAX_FILE_BYTES
-from engine.migrating import MigrationReport, migrate
+from engine.migrating import CaseMigration, MigrationReport, migrate
 from engine.migration import MigrationPlan, load_plan
 from engine.model import Process, thaw_json
 from engine.processes import load_process, load_process_text
@@ -357,12 +357,14 @@ class Workflows:
         *,
         dry_run: bool = False,
         at: datetime.datetime | None = None,
+        progress: Callable[[CaseMigration], None] | None = None,
     ) -> MigrationReport:
         """Move the open cases a migration plan selects onto its new revision (``engine.migrating``):
         every case checked first, then each written in its own conditional transaction, recorded as a
         migration entry; with ``dry_run`` nothing is written. ``PlanError`` (nothing changed) for a plan
         that cannot be used: its YAML, its shape, a revision the store does not hold, steps or fields the
-        revisions do not have, a new required field without a value."""
+        revisions do not have, a new required field without a value. ``progress`` is told of each case
+        as soon as it is done (written, or checked in a dry run)."""
         loaded = plan if isinstance(plan, MigrationPlan) else load_plan(plan)
         return migrate(
             loaded,
@@ -372,6 +374,7 @@ class Workflows:
             dry_run=dry_run,
             now=lambda instance: at or self._now_after(instance),
             retries=self._retries,
+            progress=progress,
         )
 
     def get(self, instance_id: str) -> Instance:
