@@ -5,7 +5,9 @@ or get every problem and warning without raising with ``validate_file(path)``. R
 ``Runtime(process)``: ``start``, ``fire``, ``available``, ``overdue``, ``advance``, ``verify``.
 Keep instances in a store with ``Workflows(store_url)``: ``register``, ``start``, ``fire``, ``get``,
 ``list``, ``fire_due``. Compare two versions of a definition with ``diff_processes(old, new)``
-(``load_definition`` reads either from a file or from ``git:REV:PATH``).
+(``load_definition`` reads either from a file or from ``git:REV:PATH``); see which open cases a change
+touches with ``Workflows.impact(old, new)``, and move them onto the new revision with a migration plan
+(``load_plan``) and ``Workflows.migrate(plan, actor, dry_run=...)``, which returns a ``MigrationReport``.
 """
 
 from engine.changes import Change, FieldChange, diff_processes
@@ -33,6 +35,7 @@ from engine.errors import (
     KeyReused,
     LayoutTimeout,
     LimitReached,
+    MigrationRefused,
     MissingRecord,
     MissingSignature,
     MoveRefused,
@@ -40,6 +43,7 @@ from engine.errors import (
     PartAlreadyDone,
     PartsOpen,
     PermissionDenied,
+    PlanError,
     Problem,
     ProcflowError,
     RenderError,
@@ -53,6 +57,7 @@ from engine.errors import (
     UnknownTrigger,
     UnreachableDeadline,
 )
+from engine.impact import Impact, Touched
 from engine.instances import (
     BranchTaken,
     ClockMark,
@@ -65,6 +70,8 @@ from engine.instances import (
     instance_from_json,
     instance_to_json,
 )
+from engine.migrating import CaseMigration, MigrationReport
+from engine.migration import MigrationPlan, load_plan
 from engine.model import (
     Branch,
     Calendar,
@@ -90,6 +97,14 @@ from engine.source import SourceLocation
 from engine.stores import Damaged, InstanceSummary, ProcessRef, open_store
 
 __all__ = [
+    "CaseMigration",
+    "Impact",
+    "MigrationPlan",
+    "MigrationRefused",
+    "MigrationReport",
+    "PlanError",
+    "Touched",
+    "load_plan",
     "Change",
     "FieldChange",
     "RevisionError",

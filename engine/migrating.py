@@ -25,6 +25,7 @@ from engine.errors import (
     EventRefused,
     ExpressionEvaluationError,
     NotFound,
+    PermissionDenied,
     PlanError,
     Problem,
     Severity,
@@ -32,6 +33,7 @@ from engine.errors import (
 )
 from engine.instances import Instance, Migration, RevisionMark
 from engine.migration import MigrationPlan, RevisionSpec, check_plan
+from engine.model import Process
 from engine.processes import load_process
 from engine.runtime import Actor, Runtime
 from engine.stores import InstanceSummary, ProcessRef, Store
@@ -170,6 +172,7 @@ def migrate(
     problems = check_plan(plan, old.process, new.process)
     if any(p.severity is Severity.ERROR for p in problems):
         raise PlanError(problems)
+    _check_administrator(actor, new.process)
     mark = Migration(
         plan.title or Path(plan.file).name,
         RevisionMark(source.revision, source.version, source.content_hash),
@@ -267,6 +270,19 @@ class _Mover:
 
     def _refused(self, instance: Instance, values: Mapping[str, Any], why: str) -> CaseMigration:
         return CaseMigration(instance.id, "refused", instance.state, self.plan.maps(instance.state), values, why)
+
+
+def _check_administrator(actor: Actor, process: Process) -> None:
+    """Only an administrator of the new revision moves cases onto it (``Runtime.adopt`` checks it again
+    for each case, and on replay)."""
+    administrators = frozenset(process.administrators)
+    if not actor.roles & administrators:
+        needs = (
+            f"one of {', '.join(f'`{r}`' for r in sorted(administrators))}"
+            if administrators
+            else "an administrator, and the new revision names none (add `administrators: [role]` to it)"
+        )
+        raise PermissionDenied(f"`{actor.id}` may not migrate cases of `{process.id}`: that needs {needs}")
 
 
 def _deadline_words(instance: Instance) -> str:

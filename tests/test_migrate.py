@@ -21,7 +21,7 @@ import pytest
 from conftest import position
 from store_support import dump, finish, spawn
 
-from engine import Actor, Runtime, instance_from_json, instance_to_json, load_process
+from engine import Actor, PermissionDenied, Runtime, instance_from_json, instance_to_json, load_process
 from engine.cli import run
 from engine.errors import PlanError, ReplayMismatch
 from engine.instances import entry_to_json
@@ -240,9 +240,10 @@ def test_a_value_the_data_cannot_give_refuses_that_case(tmp_path, claims):
 def test_only_an_administrator_of_the_new_revision_may_migrate(sqlite_claims):
     url, workflows = sqlite_claims
     before = dump(url)
-    report = workflows.migrate(PLAN, CLERK)
-    assert {c.outcome for c in report.cases} == {"refused"}
-    assert "supervisor" in report.cases[0].detail
+    with pytest.raises(PermissionDenied, match="`supervisor`"):
+        workflows.migrate(PLAN, CLERK)
+    code, _, err = cli("migrate", "claim", "--plan", str(PLAN), "--store", url, "--as", "li:clerk")
+    assert code == 1 and "may not migrate" in err and "Traceback" not in err
     assert dump(url) == before
 
 
