@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import re
 import shutil
 import signal
 from pathlib import Path
@@ -21,7 +22,15 @@ import pytest
 from conftest import position
 from store_support import dump, finish, spawn
 
-from engine import Actor, PermissionDenied, Runtime, instance_from_json, instance_to_json, load_process
+from engine import (
+    Actor,
+    PermissionDenied,
+    Runtime,
+    instance_from_json,
+    instance_to_json,
+    load_process,
+    load_process_text,
+)
 from engine.cli import run
 from engine.errors import PlanError, ReplayMismatch
 from engine.instances import entry_to_json
@@ -340,6 +349,24 @@ def test_a_plan_naming_a_definition_file_the_store_does_not_hold_is_refused(tmp_
         claims.migrate(plan, SUPERVISOR)
 
 
+def test_the_report_as_json_fits_its_schema(sqlite_claims):
+    url, _ = sqlite_claims
+    args = ("migrate", "claim", "--plan", str(PLAN), "--store", url, "--as", "zhou:supervisor", "--format", "json")
+    code, out, err = cli(*args, "--dry-run")
+    report = json.loads(out)
+    jsonschema.validate(report, bundled_schema("migration-report.schema.json"))
+    assert (code, report["dry_run"], report["summary"]["would move"]) == (0, True, 4), err
+    code, out, _ = cli(*args)
+    assert (code, json.loads(out)["summary"]["moved"]) == (0, 4)
+
+
+@pytest.mark.parametrize("name", ["migration.schema.json", "migration-report.schema.json"])
+def test_the_migration_schemas_are_json_schemas_that_describe_what_they_hold(name):
+    schema = bundled_schema(name)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["description"] and all("description" in p for p in schema["properties"].values())
+
+
 def test_the_shipped_plan_fits_its_schema_and_loads():
     plan = load_plan(PLAN)
     assert (plan.maps("triage"), plan.maps("review")) == ("review", "review")
@@ -407,4 +434,39 @@ def test_a_migration_racing_live_events_on_postgresql_loses_none_and_moves_each_
             if "ack" in event:
                 assert keys.get(event["ack"]) == event["instance"], f"acknowledged {event} is not stored"
         assert len(keys) == sum(1 for e in acknowledged if "ack" in e)  # no refused event was stored
+        assert workflows.verify_store().ok
+
+
+# --- stores written by earlier procflows ---------------------------------------------------------------
+
+FORMATS = sorted(p for p in (Path(__file__).parent / "fixtures" / "formats").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("folder", FORMATS, ids=[f.name for f in FORMATS])
+def test_the_open_cases_of_an_old_store_move_onto_a_new_revision_and_verify(folder, tmp_path):
+    shutil.copy(folder / "store.db", tmp_path / "store.db")
+    with Workflows(f"sqlite:///{tmp_path / 'store.db'}") as workflows:
+        processes = sorted({d.ref.id for d in workflows.store.definitions()})
+        moved = 0
+        for process_id in processes:
+            stored = workflows.store.definition(process_id)
+            text = re.sub(
+                r"(?m)^version: *(\d+)", lambda m: f"version: {int(m.group(1)) + 100}", stored.source, count=1
+            )
+            if not re.search(r"(?m)^administrators:", text):
+                text += "\nadministrators: [procflow_admin]\n"
+            text = re.sub(
+                r"(?m)^roles:\n", "roles:\n  procflow_admin: {zh: 管理员, en: Administrator}\n", text, count=1
+            )
+            new = workflows.register(load_process_text(text, f"{process_id}-new.yaml"))
+            plan = tmp_path / f"{process_id}.plan.yaml"
+            plan.write_text(
+                f"migration: 1\nprocess: {process_id}\nfrom: {stored.ref.revision}\nto: {new.revision}\n",
+                encoding="utf-8",
+            )
+            admins = load_process_text(text, "x.yaml").administrators
+            report = workflows.migrate(plan, Actor("admin", admins))
+            assert report.ok, report.lines()
+            moved += report.count("moved")
+        assert moved >= len(processes)  # each procedure has open cases
         assert workflows.verify_store().ok
