@@ -4,12 +4,12 @@ Before anything is written the plan is checked against the two revisions it name
 case is moved on a private copy by the new revision's runtime (``Runtime.adopt``: the step exists and a
 case may rest there, the data fits, time limits, deadlines and clocks are worked out afresh, the parts
 done fit the new step). A dry run stops there and reports, per case, what would happen or why it is
-refused. Otherwise each case is written on its own, in one transaction conditional on the version it
-was read at (the store's ``save``, as an event is): a worker that fires an event meanwhile makes the
-write stale, and the case is read again and checked again. So a case is either on its old revision or
-moved, never half-moved, and a migration killed midway leaves each case one or the other. Running the
-plan again skips (and reports) the cases it has moved already; a case refused or lost to the race is
-reported and left as it was.
+refused. Otherwise each case that passed is read again, checked again and written on its own, in one
+transaction conditional on the version it was read at (the store's ``save``, as an event is): a worker
+that fires an event meanwhile makes the write stale, and the case is read and checked once more. So a
+case is either on its old revision or moved, never half-moved, and a migration killed midway leaves
+each case one or the other. Running the plan again skips (and reports) the cases it has moved
+already; a case refused or lost to the race is reported and left as it was.
 """
 
 from __future__ import annotations
@@ -180,20 +180,24 @@ def migrate(
         tuple(plan.steps.items()),
     )
     mover = _Mover(plan, actor, store, old, new, mark, now, retries)
-    cases = []
+    checked = []  # every selected case checked before any is written
     for item in store.summaries(plan.process):
         if not isinstance(item, InstanceSummary):
             continue  # a damaged record is `procflow verify`'s to report; it is not touched
         if item.process.content_hash == source.content_hash and not old.process.states[item.state].is_final:
-            case = mover.case(item.id, dry_run)
+            checked.append(mover.case(item.id, dry_run=True))
         elif item.process.content_hash == target.content_hash:
-            case = mover.moved_before(item.id)
-        else:
-            case = None
-        if case is not None:
-            cases.append(case)
-            if progress is not None:
-                progress(case)
+            checked.append(mover.moved_before(item.id))
+    cases = []
+    for case in (c for c in checked if c is not None):
+        if case.outcome == "would move" and not dry_run:
+            done = mover.case(case.instance_id, dry_run=False)  # read and checked again as it is now
+            if done is None:
+                continue  # an event since took it out of the plan's selection
+            case = done
+        cases.append(case)
+        if progress is not None:
+            progress(case)
     return MigrationReport(
         plan.file,
         plan.process,

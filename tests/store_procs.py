@@ -2,7 +2,8 @@
 
 writer URL ID,ID,...           fire `remind` round the instances forever, printing "ID N" once each
                                event N is acknowledged (the crash test kills it mid-stream)
-migrator URL PLAN             migrate as the plan says, printing "ID OUTCOME" as each case is done
+migrator URL PLAN [GO]        (once the file GO exists) migrate as the plan says, printing "ID OUTCOME"
+                               as each case is done
 noter URL TAG COUNT ID,ID,... GO
                                as firer, with the `note` of tests/fixtures/migrate/claim_v*.yaml, while
                                the cases may be moved onto another revision (a refusal is printed too)
@@ -34,8 +35,11 @@ def writer(url: str, ids: list[str]) -> None:
             print(instance_id, n, flush=True)
 
 
-def migrator(url: str, plan: str) -> None:
+def migrator(url: str, plan: str, go: Path | None = None) -> None:
     with Workflows(url) as workflows:
+        print(json.dumps({"ready": "migrator"}), flush=True)
+        while go is not None and not go.exists():
+            time.sleep(0.005)
         workflows.migrate(
             plan, Actor("zhou", ["supervisor"]), progress=lambda c: print(c.instance_id, c.outcome, flush=True)
         )
@@ -86,7 +90,7 @@ if __name__ == "__main__":
     if command == "writer":
         writer(rest[0], rest[1].split(","))
     elif command == "migrator":
-        migrator(rest[0], rest[1])
+        migrator(rest[0], rest[1], Path(rest[2]) if len(rest) > 2 else None)
     elif command == "noter":
         noter(rest[0], rest[1], int(rest[2]), rest[3].split(","), Path(rest[4]))
     elif command == "firer":
