@@ -186,6 +186,9 @@ def check_plan(plan: MigrationPlan, old: Process, new: Process) -> list[Problem]
             found.append(
                 plan.problem(("steps", step), f"`{to}` is not a step of the new revision{hint}", "unknown-step")
             )
+        elif target.is_final:
+            message = f"`{to}` is a final step: a migration moves a case on, it does not end it"
+            found.append(plan.problem(("steps", step), message, "final"))
         elif target.kind is StateKind.DECISION:
             found.append(
                 plan.problem(

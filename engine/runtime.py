@@ -432,8 +432,8 @@ class Runtime:
         else from the migration (a new stay, in another step). Each clock's next points are worked out
         from the running time it has used, against this revision's limits. Refused, changing nothing:
         ``PermissionDenied`` unless ``actor`` holds one of this revision's ``administrators`` roles;
-        ``MigrationRefused`` for a case not on the revision the migration leaves or already ended, a
-        step this revision lacks or cannot rest in, a case waiting for a procedure it started that would
+        ``MigrationRefused`` for a case not on the revision the migration leaves, a step this revision
+        lacks, a decision or a final step, a case waiting for a procedure it started that would
         leave its step, parts done in the stay that the new step does not have; ``InvalidData`` when
         the data does not fit this revision's data schema; ``UnreachableDeadline`` as for any entry."""
         try:
@@ -479,6 +479,10 @@ class Runtime:
             )
         if target.kind is StateKind.DECISION:
             raise MigrationRefused(f"`{to}` is a decision, which a case never rests in; map it to a step after it")
+        if target.is_final:
+            raise MigrationRefused(
+                f"`{to}` is a final step: a migration moves a case on, it does not end it (cancel it instead)"
+            )
         stays = to == instance.state
         waiting = _waiting_child(instance)
         if waiting is not None and not (stays and target.starts is not None):

@@ -96,6 +96,14 @@ def sqlite_claims(sqlite_url: str):  # type: ignore[no-untyped-def]
         yield sqlite_url, workflows
 
 
+@pytest.fixture
+def durable_claims(durable_url: str):  # type: ignore[no-untyped-def]
+    """On SQLite and PostgreSQL, whose tables ``dump`` reads."""
+    with Workflows(durable_url, clock=lambda: MIGRATED_AT) as workflows:
+        cases_on_revision_1(workflows)
+        yield durable_url, workflows
+
+
 def cli(*args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = run(list(args), out, err)
@@ -140,8 +148,8 @@ def test_diff_with_a_store_lists_the_touched_cases_as_text_and_as_json_that_fits
 # --- moving them ---------------------------------------------------------------------------------------
 
 
-def test_a_dry_run_says_per_case_what_would_happen_and_changes_nothing(sqlite_claims):
-    url, workflows = sqlite_claims
+def test_a_dry_run_says_per_case_what_would_happen_and_changes_nothing(durable_claims):
+    url, workflows = durable_claims
     before = dump(url)
     report = workflows.migrate(PLAN, SUPERVISOR, dry_run=True)
     assert dump(url) == before
@@ -203,8 +211,8 @@ def test_moved_cases_go_on_under_the_new_revision_and_still_verify(claims):
     assert claims.verify_store().ok
 
 
-def test_a_rerun_skips_the_cases_already_moved_and_changes_nothing(sqlite_claims):
-    url, workflows = sqlite_claims
+def test_a_rerun_skips_the_cases_already_moved_and_changes_nothing(durable_claims):
+    url, workflows = durable_claims
     workflows.migrate(PLAN, SUPERVISOR)
     before = dump(url)
     again = workflows.migrate(PLAN, SUPERVISOR)
@@ -246,8 +254,8 @@ def test_a_value_the_data_cannot_give_refuses_that_case(tmp_path, claims):
     assert all("`set:`" in c.detail for c in report.cases)
 
 
-def test_only_an_administrator_of_the_new_revision_may_migrate(sqlite_claims):
-    url, workflows = sqlite_claims
+def test_only_an_administrator_of_the_new_revision_may_migrate(durable_claims):
+    url, workflows = durable_claims
     before = dump(url)
     with pytest.raises(PermissionDenied, match="`supervisor`"):
         workflows.migrate(PLAN, CLERK)
@@ -300,6 +308,7 @@ def _plan(
 BAD_PLANS = {
     "unknown-old-step": (dict(steps="  triag: review\n  refund: payout\n"), "triag", "did you mean `triage`?"),
     "unknown-new-step": (dict(steps="  triage: reviw\n  refund: payout\n"), "reviw", "did you mean `review`?"),
+    "final-step": (dict(steps="  triage: done\n  refund: payout\n"), "done", "does not end it"),
     "bad-expression": (dict(values='  priority: "data.estimate >"\n'), "data.estimate >", "`set.priority`"),
     "missing-value": (dict(values="  estimate: 1\n"), "estimate: 1", "requires the data field `priority`"),
     "unknown-field": (dict(values="  priorty: \"'normal'\"\n"), "priorty", "did you mean `priority`?"),
