@@ -482,3 +482,13 @@ def test_the_open_cases_of_an_old_store_move_onto_a_new_revision_and_verify(fold
             moved += report.count("moved")
         assert moved >= len(processes)  # each procedure has open cases
         assert workflows.verify_store().ok
+
+
+def test_a_migrated_case_is_drawn_over_its_new_revision_from_its_migration_on(claims, tmp_path):
+    claims.migrate(PLAN, SUPERVISOR)
+    history = tmp_path / "in-triage.json"
+    history.write_text(json.dumps(instance_to_json(claims.get("in-triage")), ensure_ascii=False), encoding="utf-8")
+    code, _, err = cli("render", str(V2), "--instance", str(history), "-o", str(tmp_path / "case.dot"), "--lang", "en")
+    assert code == 0, err
+    drawn = (tmp_path / "case.dot").read_text(encoding="utf-8")
+    assert "since its migration" in drawn and '"triage"' not in drawn  # a step of revision 1 only
