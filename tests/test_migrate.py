@@ -492,3 +492,23 @@ def test_a_migrated_case_is_drawn_over_its_new_revision_from_its_migration_on(cl
     assert code == 0, err
     drawn = (tmp_path / "case.dot").read_text(encoding="utf-8")
     assert "since its migration" in drawn and '"triage"' not in drawn  # a step of revision 1 only
+
+
+def test_a_removed_step_the_plan_does_not_map_is_warned_of_and_its_cases_refused(tmp_path, claims):
+    plan = _plan(tmp_path, "", steps="  refund: payout\n")
+    report = claims.migrate(plan, SUPERVISOR)
+    assert [w.code for w in report.warnings] == ["unmapped-step"]
+    assert "step `triage` is not in the new revision" in report.warnings[0].message
+    refused = {c.instance_id: c.detail for c in report.cases if c.outcome == "refused"}
+    assert list(refused) == ["in-triage"] and "map `triage`" in refused["in-triage"]
+    assert claims.get("in-triage").process_version == 1
+    assert report.count("moved") == 3
+
+
+def test_the_history_says_who_migrated_a_case_from_which_revision_to_which(sqlite_claims):
+    url, workflows = sqlite_claims
+    workflows.migrate(PLAN, SUPERVISOR)
+    code, out, err = cli("history", "in-refund", "--store", url)
+    assert code == 0, err
+    assert "migrated           zhou [supervisor]            refund → payout" in out
+    assert "migrated from revision 1 (version 1) to revision 2 (version 2) by plan claims onto revision 2" in out
