@@ -20,6 +20,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 from conftest import position
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from store_support import dump, finish, spawn
 
 from engine import (
@@ -72,10 +74,13 @@ STEPS = {  # case id → the events that bring it to its step on revision 1
 }
 
 
-def cases_on_revision_1(workflows: Workflows, steps: dict[str, list[tuple[str, Actor]]] = STEPS) -> None:
+def cases_on_revision_1(
+    workflows: Workflows, steps: dict[str, list[tuple[str, Actor]]] = STEPS, estimate: int | None = None
+) -> None:
     workflows.register(V1)
     for number, (case, events) in enumerate(steps.items()):
-        workflows.start("claim", CUSTOMER, {"estimate": 300 * number}, instance_id=case, at=MONDAY)
+        data = {"estimate": 300 * number if estimate is None else estimate}
+        workflows.start("claim", CUSTOMER, data, instance_id=case, at=MONDAY)
         for hour, (trigger, actor) in enumerate(events, start=1):
             payload = {"amount": 10} if trigger == "refunded" else {}
             workflows.fire(case, trigger, actor, payload, at=MONDAY + dt.timedelta(hours=hour))
@@ -512,3 +517,29 @@ def test_the_history_says_who_migrated_a_case_from_which_revision_to_which(sqlit
     assert code == 0, err
     assert "migrated           zhou [supervisor]            refund → payout" in out
     assert "migrated from revision 1 (version 1) to revision 2 (version 2) by plan claims onto revision 2" in out
+
+
+PATH_ON_1 = STEPS["done"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    before=st.sampled_from([0, 1, 2, 3, 5]),  # 4: check_account done in review, a part revision 2 lacks
+    estimate=st.integers(0, 2_000),
+    hours=st.integers(0, 100),
+    notes=st.integers(0, 3),
+)
+def test_any_open_case_moved_then_carried_on_replays_exactly(before, estimate, hours, notes):
+    """Wherever a case is on revision 1 and whatever it holds, once moved it verifies, and goes on
+    verifying as events are sent on revision 2."""
+    when = MONDAY + dt.timedelta(hours=len(PATH_ON_1) + hours)
+    with Workflows("memory:", clock=lambda: when) as workflows:
+        cases_on_revision_1(workflows, {"case": PATH_ON_1[:before]}, estimate)
+        report = workflows.migrate(PLAN, SUPERVISOR)
+        assert [(c.outcome, c.values) for c in report.cases] == [
+            ("moved", {"priority": "high" if estimate > 500 else "normal"})
+        ]
+        workflows.verify("case")
+        for n in range(notes if workflows.get("case").state == "review" else 0):  # review's own loop
+            workflows.fire("case", "note", CLERK, at=when + dt.timedelta(minutes=n))
+        assert workflows.verify_store().ok
