@@ -5,7 +5,9 @@ or get every problem and warning without raising with ``validate_file(path)``. R
 ``Runtime(process)``: ``start``, ``fire``, ``available``, ``overdue``, ``advance``, ``verify``.
 Keep instances in a store with ``Workflows(store_url)``: ``register``, ``start``, ``fire``, ``get``,
 ``list``, ``fire_due``. Compare two versions of a definition with ``diff_processes(old, new)``
-(``load_definition`` reads either from a file or from ``git:REV:PATH``).
+(``load_definition`` reads either from a file or from ``git:REV:PATH``); see which open cases a change
+touches with ``Workflows.impact(old, new)``, and move them onto the new revision with a migration plan
+(``load_plan``) and ``Workflows.migrate(plan, actor, dry_run=...)``, which returns a ``MigrationReport``.
 """
 
 from engine.changes import Change, FieldChange, diff_processes
@@ -35,6 +37,7 @@ from engine.errors import (
     KeyReused,
     LayoutTimeout,
     LimitReached,
+    MigrationRefused,
     MissingRecord,
     MissingSignature,
     MoveRefused,
@@ -42,6 +45,7 @@ from engine.errors import (
     PartAlreadyDone,
     PartsOpen,
     PermissionDenied,
+    PlanError,
     Problem,
     ProcflowError,
     RenderError,
@@ -56,6 +60,7 @@ from engine.errors import (
     UnknownTrigger,
     UnreachableDeadline,
 )
+from engine.impact import Impact, Touched
 from engine.instances import (
     Assignment,
     BranchTaken,
@@ -69,6 +74,8 @@ from engine.instances import (
     instance_from_json,
     instance_to_json,
 )
+from engine.migrating import CaseMigration, MigrationReport
+from engine.migration import MigrationPlan, load_plan
 from engine.model import (
     Branch,
     Calendar,
@@ -95,6 +102,14 @@ from engine.stores import Damaged, InstanceSummary, ProcessRef, open_store
 from engine.work import Offer
 
 __all__ = [
+    "CaseMigration",
+    "Impact",
+    "MigrationPlan",
+    "MigrationRefused",
+    "MigrationReport",
+    "PlanError",
+    "Touched",
+    "load_plan",
     "Change",
     "FieldChange",
     "RevisionError",

@@ -26,7 +26,10 @@
     * StepClaimed — someone else holds the step; ``claimed_by`` names them
     * ClaimRefused — a claim, release or assignment that may not be made (``claimed_by``)
   * InvalidQuery — a worklist asked for with a cursor it did not give, or a role not held
+    * MoveRefused — an administrator's move by hand that cannot be made
+    * MigrationRefused — a case cannot be moved onto the plan's new revision (``procflow migrate``)
   * ReplayMismatch — replaying a history does not reproduce the recorded instance
+  * PlanError — a migration plan cannot be used (a DefinitionError: every problem located)
   * StoreError — a store cannot be opened, upgraded or used; names the store (password hidden)
     * StoreURLError — the store URL is not one of the accepted forms
     * DamagedRecord — a stored record cannot be read, or does not match itself (``instance_id``)
@@ -121,6 +124,10 @@ class DefinitionError(ProcflowError):
     @property
     def errors(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.severity is Severity.ERROR)
+
+
+class PlanError(DefinitionError):
+    """A migration plan has errors: its YAML, its shape, or what it names in the two revisions."""
 
 
 class ExpressionError(ProcflowError):
@@ -281,6 +288,14 @@ class PartAlreadyDone(EventRefused):
     """The part (for that item) was already done during this stay in the step."""
 
     code = "part-done"
+
+
+class MigrationRefused(EventRefused):
+    """A case cannot be moved onto another revision of its definition: the plan maps it to a step the
+    new revision lacks or that it cannot rest in, it is not on the revision the plan moves from, or the
+    parts done in its step are not parts of the new one."""
+
+    code = "migration-refused"
 
 
 class MoveRefused(EventRefused):

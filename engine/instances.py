@@ -24,6 +24,11 @@ claimed, released or assigned the step (``engine.work``): its trigger is null, i
 the step. And ``"correction": {"reason": "…"}``, written only on an administrator's move by hand
 (``Runtime.move``): its trigger is null, its dest the step the case was put in.
 
+An entry that moved the case onto another revision of its definition (``procflow migrate``) says so in
+``"migration"``: ``{"format": "procflow-migration/1", "plan": "…", "from": {"revision": 1, "version": 1,
+"content_hash": "…"}, "to": {…}, "steps": {"old": "new"}}``; its ``payload`` holds the data the plan set.
+The key is left out on every other entry, so entries written before migrations keep their text and digests.
+
 ``notifications`` is written only on an entry that made some due (so the entries written before it
 existed keep their text and digests).
                   "records": [{"record": "repair_record", "version": 1, "fields": {...}}]}],
@@ -162,6 +167,32 @@ class Assignment:
     """The roles the holder was given the step with (an assignee's, as the supervisor named them)."""
 
 
+MIGRATION_FORMAT = "procflow-migration/1"
+"""The format of the ``migration`` of a history entry (``Migration``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionMark:
+    """One stored revision of a definition, as a migration entry names it."""
+
+    revision: int
+    version: int
+    """The ``version:`` the definition declares."""
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """What a migration entry records besides who and when: the plan, the revision the case left and the
+    one it went to, and the plan's mapping of old steps to new ones (those it names; any other step
+    maps to the step of the same id)."""
+
+    plan: str
+    source: RevisionMark
+    target: RevisionMark
+    steps: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One event applied to an instance. Entries are only ever appended."""
@@ -204,6 +235,11 @@ class Entry:
     """An administrator moved the case to ``dest`` by hand (``Runtime.move``): the reason they gave.
     Such an entry has no trigger."""
 
+    migration: Migration | None = None
+    """The case was moved onto another revision of its definition (``procflow migrate``): from which to
+    which, by which plan. Such an entry has no trigger; ``payload`` holds the data the plan set, and every
+    entry after it runs on the new revision."""
+
     part: str | None = None
     """The part of its step this event did (its trigger is the part's id); ``None`` for any other event."""
     item: str | None = None
@@ -214,7 +250,13 @@ class Entry:
     @property
     def clock_only(self) -> bool:
         """A clock's warning or breach recorded on its own: no transition was taken."""
-        return self.trigger is None and self.source is not None and self.assignment is None and self.correction is None
+        return (
+            self.trigger is None
+            and self.source is not None
+            and self.assignment is None
+            and self.correction is None
+            and self.migration is None
+        )
 
     @property
     def state(self) -> str:
@@ -386,7 +428,44 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
         | ({"limit_reached": True} if entry.limit_reached else {})
         | ({"correction": {"reason": entry.correction}} if entry.correction is not None else {})
         | ({"assignment": _assignment_to_json(entry.assignment)} if entry.assignment is not None else {})
+        | ({"migration": _migration_to_json(entry.migration)} if entry.migration is not None else {})
         | {name: _link_to_json(link) for name, link in _links(entry) if link is not None}
+    )
+
+
+def _migration_to_json(migration: Migration) -> dict[str, Any]:
+    return {
+        "format": MIGRATION_FORMAT,
+        "plan": migration.plan,
+        "from": _revision_to_json(migration.source),
+        "to": _revision_to_json(migration.target),
+        "steps": dict(migration.steps),
+    }
+
+
+def _revision_to_json(mark: RevisionMark) -> dict[str, Any]:
+    return {"revision": mark.revision, "version": mark.version, "content_hash": mark.content_hash}
+
+
+def _migration_from_json(value: Any, where: str) -> Migration:
+    doc = _mapping(value, where)
+    if doc.get("format") != MIGRATION_FORMAT:
+        raise InstanceFormatError(f'{where}.format must be "{MIGRATION_FORMAT}", got {doc.get("format")!r}')
+    steps = _mapping(doc.get("steps", {}), f"{where}.steps")
+    return Migration(
+        plan=_string(doc.get("plan"), f"{where}.plan"),
+        source=_revision_from_json(doc.get("from"), f"{where}.from"),
+        target=_revision_from_json(doc.get("to"), f"{where}.to"),
+        steps=tuple((_text(old, f"{where}.steps"), _text(new, f"{where}.steps.{old}")) for old, new in steps.items()),
+    )
+
+
+def _revision_from_json(value: Any, where: str) -> RevisionMark:
+    doc = _mapping(value, where)
+    return RevisionMark(
+        revision=_integer(doc.get("revision"), f"{where}.revision"),
+        version=_integer(doc.get("version"), f"{where}.version"),
+        content_hash=_text(doc.get("content_hash"), f"{where}.content_hash"),
     )
 
 
@@ -578,6 +657,7 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         correction = _string(
             _mapping(doc["correction"], f"{where}.correction").get("reason"), f"{where}.correction.reason"
         )
+    migration = None if "migration" not in doc else _migration_from_json(doc["migration"], f"{where}.migration")
     return Entry(
         at=_time(doc.get("at"), f"{where}.at"),
         actor=_name(doc.get("actor"), f"{where}.actor"),
@@ -601,6 +681,7 @@ def entry_from_json(document: Any, where: str = "the entry") -> Entry:
         item=item,
         correction=correction,
         assignment=_assignment_from_json(doc.get("assignment"), f"{where}.assignment"),
+        migration=migration,
     )
 
 

@@ -43,6 +43,7 @@ from engine.errors import (
     InvalidPayload,
     InvalidTime,
     LimitReached,
+    MigrationRefused,
     MissingRecord,
     MissingSignature,
     MoveRefused,
@@ -63,6 +64,7 @@ from engine.instances import (
     Entry,
     Instance,
     Link,
+    Migration,
     NotificationDue,
     OpenDeadline,
     RecordVersion,
@@ -427,6 +429,129 @@ class Runtime:
         instance.history.append(entry)
         return entry
 
+    def adopt(
+        self,
+        instance: Instance,
+        migration: Migration,
+        to: str,
+        values: Mapping[str, Any],
+        actor: Actor,
+        *,
+        at: datetime.datetime | None = None,
+    ) -> Entry:
+        """Move a case of another revision of this process onto this one (``procflow migrate``): put it in
+        step ``to`` with ``values`` written over its data, and record a migration entry. ``instance`` is
+        the case as its own revision left it; it is changed only once everything below has passed.
+
+        Its time limits and deadlines are worked out afresh on this revision: from when the case entered
+        its step when ``to`` is the step of the same id (the stay goes on, with the parts done in it),
+        else from the migration (a new stay, in another step). Each clock's next points are worked out
+        from the running time it has used, against this revision's limits. Refused, changing nothing:
+        ``PermissionDenied`` unless ``actor`` holds one of this revision's ``administrators`` roles;
+        ``MigrationRefused`` for a case not on the revision the migration leaves, a step this revision
+        lacks, a decision or a final step, a case waiting for a procedure it started that would
+        leave its step, parts done in the stay that the new step does not have; ``InvalidData`` when
+        the data does not fit this revision's data schema; ``UnreachableDeadline`` as for any entry."""
+        try:
+            return self._adopt(instance, migration, to, values, actor, self._moment(at, instance))
+        except EventRefused as refusal:
+            refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, None
+            raise
+
+    def _adopt(
+        self,
+        instance: Instance,
+        migration: Migration,
+        to: str,
+        values: Mapping[str, Any],
+        actor: Actor,
+        moment: datetime.datetime,
+    ) -> Entry:
+        process = self.process
+        if (instance.process_id, instance.content_hash) != (process.id, migration.source.content_hash):
+            raise MigrationRefused(
+                f"instance `{instance.id}` runs on `{instance.process_id}` ({instance.content_hash[:12]}), "
+                f"not on the revision {migration.source.revision} of `{process.id}` the migration moves from"
+            )
+        if migration.target.content_hash != process.content_hash:
+            raise MigrationRefused(
+                f"the migration moves to revision {migration.target.revision} "
+                f"({migration.target.content_hash[:12]}), not to this one ({process.content_hash[:12]})"
+            )
+        administrators = frozenset(process.administrators)
+        if not actor.roles & administrators:
+            who = f"`{actor.id}` (roles: {_names(actor.roles)})"
+            if not administrators:
+                raise PermissionDenied(
+                    f"{who} may not migrate cases of `{process.id}`: the new revision names no administrators "
+                    "(add `administrators: [role]` to the definition)"
+                )
+            raise PermissionDenied(f"{who} may not migrate cases: that needs one of {_names(administrators)}")
+        target = process.states.get(to)
+        if target is None:
+            raise MigrationRefused(
+                f"step `{to}` is not in the new revision{did_you_mean(to, list(process.states))}; "
+                f"map `{instance.state}` to one of its steps under `steps:`"
+            )
+        if target.kind is StateKind.DECISION:
+            raise MigrationRefused(f"`{to}` is a decision, which a case never rests in; map it to a step after it")
+        if target.is_final:
+            raise MigrationRefused(
+                f"`{to}` is a final step: a migration moves a case on, it does not end it (cancel it instead)"
+            )
+        stays = to == instance.state
+        waiting = _waiting_child(instance)
+        if waiting is not None and not (stays and target.starts is not None):
+            raise MigrationRefused(
+                f"step `{instance.state}` waits for instance `{waiting}` it started; "
+                "migrate the case once that one has ended"
+            )
+        if target.starts is not None and not stays:
+            raise MigrationRefused(
+                f"`{to}` starts another procedure (`{target.starts.process}`), which a migration does not; "
+                "map the case to the step before it"
+            )
+        data = json_object({**instance.data, **values}, "data", InvalidData)
+        if self.compiled.data_check is not None:
+            problems = self.compiled.data_check.problems(data)
+            if problems:
+                raise InvalidData(
+                    "the data does not fit the data schema of the new revision:\n  " + "\n  ".join(problems),
+                    problems=problems,
+                )
+        if stays:
+            parts = self.compiled.parts.get(to, {})
+            lost = sorted({e.part for e in _stay(instance) if e.part is not None and e.part not in parts})
+            if lost:
+                raise MigrationRefused(
+                    f"the parts done in `{to}` ({_names(lost)}) are not parts of `{to}` in the new revision"
+                )
+        entered = instance.entered_at if stays else moment
+        deadlines = self._deadlines_of(to, entered, data)  # may refuse: the calendar, a limit from the data
+        marks: tuple[ClockMark, ...] = ()
+        if process.clocks:
+            runs = clock_rules.runs_of(process, instance.history)
+            if not stays:
+                marks = clock_rules.marks_for_event(process, runs, moment, None, instance.state, (), to)
+            timed = clock_rules.clock_deadlines(process, runs, to, moment, (), tuple(process.clocks))
+            deadlines = _in_order(deadlines + timed)
+        entry = Entry(
+            at=moment,
+            actor=actor.id,
+            roles=_role_names(actor.roles),
+            trigger=None,
+            source=instance.state,
+            dest=to,
+            payload=dict(values),
+            notifications=() if stays else _due(self.compiled.on_enter[to], {"data": data}, moment),
+            clocks=marks,
+            migration=migration,
+        )
+        instance.process_version, instance.content_hash = process.version, process.content_hash
+        instance.state, instance.data, instance.entered_at, instance.deadlines = to, dict(data), entered, deadlines
+        instance.history.append(entry)
+        return entry
+
     def _check_cancellable(self, instance: Instance, trigger: str | None) -> None:
         """A step waiting for a procedure it started is not left by a cancellation or a move: the
         child would run on with nobody waiting for it."""
@@ -785,10 +910,14 @@ class Runtime:
 
     def replay(self, history: Sequence[Entry], *, instance_id: str) -> Instance:
         """The instance that ``history`` produces on this definition, checking at each event that the
-        replay records exactly what the history says (``ReplayMismatch`` otherwise)."""
+        replay records exactly what the history says (``ReplayMismatch`` otherwise).
+
+        A migration entry ends what this definition replays: the instance returned is the case as it
+        stood before it (its history that far), to be carried on with ``replay_migration`` on the
+        runtime of the revision the entry names (``Workflows`` does)."""
         if not history or history[0].trigger is not None:
             raise ReplayMismatch("a history begins with the entry that started the instance (it has no trigger)")
-        first, index = history[0], 0
+        first = history[0]
         try:
             instance = self.start(
                 Actor(first.actor, first.roles),
@@ -799,7 +928,33 @@ class Runtime:
                 parent=first.parent,
             )
             _same_entry(0, instance.history[0], first)
-            for index, recorded in enumerate(history[1:], start=1):
+        except EventRefused as refusal:
+            raise ReplayMismatch(f"entry 0: replaying it is refused: {refusal}") from refusal
+        return self._replay_rest(instance, history)
+
+    def replay_migration(self, instance: Instance, history: Sequence[Entry]) -> Instance:
+        """Carry on a replay that stopped at a migration entry (``instance``: the case replayed on its
+        earlier revision, up to that entry): apply the entry on this revision, check it gives what is
+        recorded, and replay on from there up to the next migration entry."""
+        index = len(instance.history)
+        recorded = history[index] if index < len(history) else None
+        if recorded is None or recorded.migration is None:
+            raise ReplayMismatch(f"entry {index} is not a migration entry")
+        try:
+            actor = Actor(recorded.actor, recorded.roles)
+            entry = self.adopt(instance, recorded.migration, recorded.dest, recorded.payload, actor, at=recorded.at)
+        except EventRefused as refusal:
+            raise ReplayMismatch(f"entry {index}: replaying the migration is refused: {refusal}") from refusal
+        _same_entry(index, entry, recorded)
+        return self._replay_rest(instance, history)
+
+    def _replay_rest(self, instance: Instance, history: Sequence[Entry]) -> Instance:
+        index = len(instance.history)
+        try:
+            for index in range(len(instance.history), len(history)):
+                recorded = history[index]
+                if recorded.migration is not None:
+                    break
                 _same_entry(index, self._replay_one(instance, index, recorded), recorded)
         except EventRefused as refusal:
             raise ReplayMismatch(f"entry {index}: replaying it is refused: {refusal}") from refusal
@@ -861,10 +1016,21 @@ class Runtime:
 
     def verify(self, instance: Instance) -> None:
         """Replay the instance's history and check it gives the instance's state, data and deadlines;
-        ``ReplayMismatch`` says what differs. This is how an auditor checks a stored record."""
+        ``ReplayMismatch`` says what differs. This is how an auditor checks a stored record.
+
+        A case that was migrated is replayed segment by segment, each on its own revision: that is
+        ``Workflows.verify``'s to do (this runtime knows one revision); here it is ``ReplayMismatch``."""
         self._check_belongs(instance)
-        replayed = self.replay(instance.history, instance_id=instance.id)
-        for name in ("state", "data", "entered_at", "deadlines", "records"):
+        if any(e.migration is not None for e in instance.history):
+            raise ReplayMismatch(
+                f"instance `{instance.id}` was migrated between revisions; verify it through the store "
+                "(`Workflows.verify`, `procflow verify`), which replays each revision's part on that revision"
+            )
+        self.check_replayed(instance, self.replay(instance.history, instance_id=instance.id))
+
+    def check_replayed(self, instance: Instance, replayed: Instance) -> None:
+        """``ReplayMismatch`` unless ``replayed`` has the recorded instance's state, data and deadlines."""
+        for name in ("content_hash", "state", "data", "entered_at", "deadlines", "records"):
             recorded, derived = getattr(instance, name), getattr(replayed, name)
             if recorded != derived:
                 raise ReplayMismatch(
@@ -1430,6 +1596,16 @@ class Runtime:
 
 _CLOCK = Actor(CLOCK_ACTOR, ())
 _CHILD = Actor(CHILD_ACTOR, ())
+
+
+def _waiting_child(instance: Instance) -> str | None:
+    """The child the current stay waits for, read from the history alone (any revision's)."""
+    for entry in reversed(instance.history):
+        if entry.child is not None:
+            return entry.child.instance if entry.child.state == instance.state else None
+        if entry.state != instance.state:
+            break
+    return None
 
 
 def _in_order(deadlines: tuple[OpenDeadline, ...]) -> tuple[OpenDeadline, ...]:

@@ -30,6 +30,7 @@ from engine.source import DocumentPath
 
 SCHEMA_FILE = "process.schema.json"
 SCENARIO_SCHEMA_FILE = "scenario.schema.json"
+MIGRATION_SCHEMA_FILE = "migration.schema.json"
 
 _TYPE_WORDS = {
     "string": "text",
@@ -80,7 +81,7 @@ def _as_the_engine_reads(schema: Mapping[str, Any]) -> Mapping[str, Any]:
 def bundled_registry() -> referencing.Registry[Any]:
     """The JSON Schema specifications and our own schemas; nothing is ever fetched from a file or URL."""
     resources = []
-    for name in (SCHEMA_FILE, SCENARIO_SCHEMA_FILE):
+    for name in (SCHEMA_FILE, SCENARIO_SCHEMA_FILE, MIGRATION_SCHEMA_FILE):
         schema = _as_the_engine_reads(bundled_schema(name))
         resource = referencing.Resource.from_contents(schema, default_specification=referencing.jsonschema.DRAFT202012)
         resources.append((schema["$id"], resource))

@@ -42,6 +42,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from engine.changes import diff_processes
 from engine.checks import check_children
 from engine.clocks import ClockReport
 from engine.errors import (
@@ -60,9 +61,12 @@ from engine.errors import (
     SubProcessRefused,
 )
 from engine.files import read_bounded
+from engine.impact import Impact, impact
 from engine.inputs import json_object
 from engine.instances import Entry, Instance, Link, OpenDeadline, RecordVersion
 from engine.loader import MAX_FILE_BYTES
+from engine.migrating import CaseMigration, MigrationReport, migrate
+from engine.migration import MigrationPlan, load_plan
 from engine.model import Process, Text, thaw_json
 from engine.processes import load_process, load_process_text
 from engine.runtime import Actor, ChildStart, Choice, Runtime, Spawn, utc_now
@@ -475,6 +479,44 @@ class Workflows:
         except ProcflowError:
             return None
 
+    # --- changing definitions under running cases -----------------------------------------------
+
+    def impact(self, old: Process, new: Process) -> Impact:
+        """The open cases of ``old`` (a stored revision, found by its content) that changing it into
+        ``new`` touches, grouped by how (``engine.impact``). None when the store does not hold ``old``."""
+        cases = []
+        for item in self.store.summaries(old.id):
+            if isinstance(item, InstanceSummary) and item.process.content_hash == old.content_hash:
+                cases.append(self.store.load(item.id))
+        return impact(old, new, diff_processes(old, new), cases)
+
+    def migrate(
+        self,
+        plan: MigrationPlan | str | Path,
+        actor: Actor,
+        *,
+        dry_run: bool = False,
+        at: datetime.datetime | None = None,
+        progress: Callable[[CaseMigration], None] | None = None,
+    ) -> MigrationReport:
+        """Move the open cases a migration plan selects onto its new revision (``engine.migrating``):
+        every case checked first, then each written in its own conditional transaction, recorded as a
+        migration entry; with ``dry_run`` nothing is written. ``PlanError`` (nothing changed) for a plan
+        that cannot be used: its YAML, its shape, a revision the store does not hold, steps or fields the
+        revisions do not have, a new required field without a value. ``progress`` is told of each case
+        as soon as it is done (written, or checked in a dry run)."""
+        loaded = plan if isinstance(plan, MigrationPlan) else load_plan(plan)
+        return migrate(
+            loaded,
+            actor,
+            self.store,
+            self.runtime,
+            dry_run=dry_run,
+            now=lambda instance: at or self._now_after(instance),
+            retries=self._retries,
+            progress=progress,
+        )
+
     def get(self, instance_id: str) -> Instance:
         """The instance as stored, with its history; ``NotFound`` for an unknown id."""
         return self._read(instance_id)[0]
@@ -499,9 +541,32 @@ class Workflows:
         return runtime.clocks(instance, self._clock() if at is None else at)
 
     def verify(self, instance_id: str) -> None:
-        """Replay the stored history on the instance's definition; ``ReplayMismatch`` if it differs."""
+        """Replay the stored history on the instance's definition; ``ReplayMismatch`` if it differs. A
+        migrated case is replayed revision by revision (``replay``)."""
         instance, runtime = self._read(instance_id)
-        runtime.verify(instance)
+        runtime.check_replayed(instance, self.replay(instance))
+
+    def replay(
+        self,
+        instance: Instance,
+        upto: int | None = None,
+        runtime_of: Callable[[str, str], Runtime] | None = None,
+    ) -> Instance:
+        """The instance its stored history (its first ``upto`` entries) produces, each part replayed on
+        the revision it ran on: up to the first migration entry on the revision that entry moved from,
+        then each migration on the runtime of the revision it moved to, which replays on from the
+        migrated state up to the next one. ``ReplayMismatch`` when any part differs from the record."""
+        history = instance.history[:upto]
+        runtime_of = runtime_of or self.runtime
+        first = next((e.migration for e in instance.history if e.migration is not None), None)
+        runtime = runtime_of(instance.process_id, instance.content_hash if first is None else first.source.content_hash)
+        replayed = runtime.replay(history, instance_id=instance.id)
+        while len(replayed.history) < len(history):
+            migration = history[len(replayed.history)].migration
+            assert migration is not None  # a replay stops early only at a migration entry
+            runtime = runtime_of(instance.process_id, migration.target.content_hash)
+            replayed = runtime.replay_migration(replayed, history)
+        return replayed
 
     def _read(self, instance_id: str) -> tuple[Instance, Runtime]:
         """The stored instance and its definition's runtime; ``DamagedRecord`` if the instance names a
@@ -563,7 +628,9 @@ class Workflows:
                 f"`{instance.process_id}`, but the definition it runs on declares {runtime.process.version}",
                 instance_id=instance_id,
             )
-        runtime.verify(instance)
+        runtime.check_replayed(
+            instance, self.replay(instance, runtime_of=lambda p, h: self._checked_runtime(p, h, runtimes))
+        )
 
     def _damaged_definitions(self, runtimes: dict[tuple[str, str], Runtime]) -> list[str]:
         """What is wrong with each stored definition: unreadable, its text changed, declaring another
@@ -825,8 +892,8 @@ class Workflows:
                 f"instance `{instance.id}`: key `{key}` already recorded `{entry.trigger}` with payload "
                 f"{json.dumps(entry.payload, ensure_ascii=False)}; a different event needs a new key"
             )
-        runtime = self.runtime(instance.process_id, instance.content_hash)
-        before = runtime.replay(instance.history[:index], instance_id=instance.id)
+        before = self.replay(instance, index)  # on the revision the event was sent to, if migrated since
+        runtime = self.runtime(before.process_id, before.content_hash)
         runtime.fire(before, trigger, actor, payload, at=entry.at, key=key, spawn=_the_child_recorded(entry))
         return entry
 

@@ -2,6 +2,11 @@
 
 writer URL ID,ID,...           fire `remind` round the instances forever, printing "ID N" once each
                                event N is acknowledged (the crash test kills it mid-stream)
+migrator URL PLAN [GO]        (once the file GO exists) migrate as the plan says, printing "ID OUTCOME"
+                               as each case is done
+noter URL TAG COUNT ID,ID,... GO
+                               as firer, with the `note` of tests/fixtures/migrate/claim_v*.yaml, while
+                               the cases may be moved onto another revision (a refusal is printed too)
 firer URL TAG COUNT ID,ID,... GO
                                wait for the file GO, then fire COUNT `remind`s with unique keys at
                                random instances; one JSON line per event: acknowledged or conflict
@@ -16,7 +21,7 @@ import time
 from pathlib import Path
 
 from engine import Actor
-from engine.errors import EventConflict
+from engine.errors import EventConflict, EventRefused
 from engine.service import Workflows
 
 CLERK = Actor("li", ["clerk"])
@@ -28,6 +33,32 @@ def writer(url: str, ids: list[str]) -> None:
             instance_id = ids[n % len(ids)]
             workflows.fire(instance_id, "remind", CLERK, {"n": n})
             print(instance_id, n, flush=True)
+
+
+def migrator(url: str, plan: str, go: Path | None = None) -> None:
+    with Workflows(url) as workflows:
+        print(json.dumps({"ready": "migrator"}), flush=True)
+        while go is not None and not go.exists():
+            time.sleep(0.005)
+        workflows.migrate(
+            plan, Actor("zhou", ["supervisor"]), progress=lambda c: print(c.instance_id, c.outcome, flush=True)
+        )
+
+
+def noter(url: str, tag: str, count: int, ids: list[str], go: Path) -> None:
+    chooser = random.Random(tag)
+    with Workflows(url) as workflows:
+        print(json.dumps({"ready": tag}), flush=True)
+        while not go.exists():
+            time.sleep(0.005)
+        for n in range(count):
+            instance_id, key = chooser.choice(ids), f"{tag}-{n}"
+            try:
+                workflows.fire(instance_id, "note", CLERK, key=key)
+            except (EventConflict, EventRefused) as refused:
+                print(json.dumps({"refused": key, "instance": instance_id, "message": str(refused)}), flush=True)
+                continue
+            print(json.dumps({"ack": key, "instance": instance_id}), flush=True)
 
 
 def firer(url: str, tag: str, count: int, ids: list[str], go: Path) -> None:
@@ -58,6 +89,10 @@ if __name__ == "__main__":
     command, *rest = sys.argv[1:]
     if command == "writer":
         writer(rest[0], rest[1].split(","))
+    elif command == "migrator":
+        migrator(rest[0], rest[1], Path(rest[2]) if len(rest) > 2 else None)
+    elif command == "noter":
+        noter(rest[0], rest[1], int(rest[2]), rest[3].split(","), Path(rest[4]))
     elif command == "firer":
         firer(rest[0], rest[1], int(rest[2]), rest[3].split(","), Path(rest[4]))
     else:

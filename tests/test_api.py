@@ -65,6 +65,12 @@ PINNED = {
     "FieldChange",
     "diff_processes",
     "load_definition",
+    "Impact",
+    "Touched",
+    "MigrationPlan",
+    "MigrationReport",
+    "CaseMigration",
+    "load_plan",
 }
 
 

@@ -51,6 +51,7 @@ FILE_SLOTS = {
     "start": ("start", "{bad}", *STARTER, "--store", "memory:"),
     "diff-old": ("diff", "{bad}", "{good}"),
     "diff-new": ("diff", "{good}", "{bad}", "-o", "{out}.dot"),
+    "migrate-plan": ("migrate", "claim", "--plan", "{bad}", "--store", "memory:", "--as", "zhou:supervisor"),
 }
 HISTORY_SLOTS = {
     "render-instance": ("render", "{good}", "-o", "{out}.dot", "--instance", "{bad}"),

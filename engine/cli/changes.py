@@ -1,4 +1,5 @@
-"""``procflow diff OLD NEW``: what changed between two versions of a procedure, in words, as JSON, or drawn.
+"""``procflow diff OLD NEW``: what changed between two versions of a procedure, in words, as JSON, or drawn;
+with ``--store URL``, also which open cases of OLD kept there the change touches (``engine.impact``).
 
 Exit status as ``diff``'s: 0 the two define the same procedure, 1 they differ, 2 trouble (a usage
 error, a missing file, a bad ``git:REV:PATH``, an invalid definition on either side, a drawing that
@@ -14,10 +15,12 @@ from typing import TextIO
 
 from engine.changes import CHANGE_KINDS, changes_json, diff_processes
 from engine.cli.options import MAX_TIMEOUT, Parser, UsageError, seconds
-from engine.errors import DefinitionError, ProcflowError
+from engine.errors import DefinitionError, ProcflowError, StoreURLError
+from engine.impact import Impact
 from engine.render import LANGS
 from engine.render.changes import DIFF_FORMATS, render_changes_to_file
 from engine.revisions import git_file, load_definition
+from engine.service import Workflows
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_TROUBLE = 0, 1, 2
 
@@ -49,6 +52,11 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
         metavar="SECONDS",
         help=f"with -o: layout time bound, up to {MAX_TIMEOUT:g} s (default 30)",
     )
+    diff.add_argument(
+        "--store",
+        metavar="URL",
+        help="also list the open cases of OLD in this store that the change touches, grouped by how",
+    )
     diff.set_defaults(handler=_diff)
 
 
@@ -66,17 +74,27 @@ def _diff(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         old = load_definition(args.old)
         new = load_definition(args.new)
         changes = diff_processes(old, new)
+        touched: Impact | None = None
+        store = ""
+        if args.store is not None:
+            with Workflows(args.store) as workflows:
+                touched, store = workflows.impact(old, new), workflows.store.url
         if args.output is not None:
             render_changes_to_file(old, new, changes, args.output, lang=args.lang, timeout=args.timeout)
     except DefinitionError as exc:
         for problem in exc.problems:
             stderr.write(f"{problem}\n")
         return EXIT_TROUBLE
+    except StoreURLError as exc:
+        raise UsageError(f"procflow diff: {exc}") from exc
     except ProcflowError as exc:  # a bad git:REV:PATH, no Graphviz, a layout past its bound, an unwritable -o
         stderr.write(f"procflow diff: {exc}\n")
         return EXIT_TROUBLE
     if args.format == "json":
-        json.dump(changes_json(old, new, changes), stdout, ensure_ascii=False, indent=2)
+        document = changes_json(old, new, changes)
+        if touched is not None:
+            document["cases"] = {"store": store, **touched.as_json()}
+        json.dump(document, stdout, ensure_ascii=False, indent=2)
         stdout.write("\n")
     elif not changes:
         stdout.write(f"no changes: {args.old} and {args.new} define the same procedure\n")
@@ -88,6 +106,9 @@ def _diff(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         for _, lines in said:
             for line in lines:
                 stdout.write(f"  {line}\n")
+    if touched is not None and args.format != "json":
+        stdout.write(f"open cases of {args.old} in {store}: ")
+        stdout.write("".join(f"{line}\n" if i == 0 else f"  {line}\n" for i, line in enumerate(touched.lines())))
     if args.output is not None:
         (stderr if args.format == "json" else stdout).write(f"wrote {args.output}\n")
     return EXIT_DIFFERENT if changes else EXIT_SAME

@@ -107,8 +107,10 @@ def trail_lines(process: Process, entry: Entry) -> str:
     lines = [f"{entry.at.isoformat()}  {what:<18} {who:<28} {move}"]
     indent = " " * 27
     for taken in entry.branches:
-        decision = process.states[taken.decision]
-        branch = decision.default if taken.branch is None else decision.branches[taken.branch]
+        decision = process.states.get(taken.decision)  # None: a step of the revision before a migration
+        branch = None
+        if decision is not None and (taken.branch is None or taken.branch < len(decision.branches)):
+            branch = decision.default if taken.branch is None else decision.branches[taken.branch]
         label = f"{branch.label.zh} / {branch.label.en}" if branch else "?"
         lines.append(f"{indent}decision `{taken.decision}`: {label} → {taken.dest}")
     for signature in entry.signatures:
@@ -122,11 +124,14 @@ def trail_lines(process: Process, entry: Entry) -> str:
 
 
 def _what(entry: Entry) -> str:
-    """What an entry without a trigger did: a move by hand, a claim, release or assignment, or the start."""
+    """What an entry without a trigger did: a move by hand, a claim, release or assignment, a migration,
+    or the start."""
     if entry.correction is not None:
         return "moved by hand"
     if entry.assignment is not None:
         return entry.assignment.action
+    if entry.migration is not None:
+        return "migrated"
     return "start"
 
 
@@ -136,6 +141,12 @@ def link_lines(entry: Entry) -> list[str]:
     lines = []
     if entry.correction is not None:
         lines.append(f"reason: {entry.correction}")
+    if entry.migration is not None:
+        moved = entry.migration
+        lines.append(
+            f"migrated from revision {moved.source.revision} (version {moved.source.version}) to revision "
+            f"{moved.target.revision} (version {moved.target.version}) by plan {_one_line(moved.plan)}"
+        )
     if entry.limit_reached:
         lines.append(f"limit reached: led to `{entry.dest}` instead")
     if entry.child is not None:

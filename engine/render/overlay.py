@@ -5,6 +5,8 @@ moves were made in which order, where the instance is now and which of its time 
 how long instances stayed in each step. ``dot.py`` draws it in the chart's language.
 
 A history is only drawn over the definition it ran on: its process id and content hash must match.
+A case moved onto another revision (a migration entry) is drawn from its migration on: the entries
+before it ran on the revision it left.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ def instance_overlay(process: Process, instance: Instance, now: datetime.datetim
     if moment.tzinfo is None:
         raise InstanceFormatError(f"the time to mark overdue steps at must carry its UTC offset, got {moment}")
     order: defaultdict[Step, list[int]] = defaultdict(list)
-    for position, step in enumerate(_moves(instance.history), start=1):
+    for position, step in enumerate(_moves(on_this_revision(instance)), start=1):
         order[step].append(position)
     visits = _visits([instance])
     overdue = [d.due for d in instance.overdue(moment) if d.state == instance.state]
@@ -103,9 +105,11 @@ def instance_overlay(process: Process, instance: Instance, now: datetime.datetim
     )
     state = process.states[instance.state]
     stamp = moment.isoformat(timespec="minutes")
+    migrated = len(on_this_revision(instance)) < len(instance.history)
     caption = Text(
-        f"实例 {instance.id} · 当前:{state.label.zh} · 截至 {stamp}",
-        f"instance {instance.id} · now in: {state.label.en} · as of {stamp}",
+        f"实例 {instance.id} · 当前:{state.label.zh} · 截至 {stamp}" + (" · 自迁移起" if migrated else ""),
+        f"instance {instance.id} · now in: {state.label.en} · as of {stamp}"
+        + (" · since its migration" if migrated else ""),
     )
     steps = {step: EdgeMark(len(positions), tuple(positions)) for step, positions in order.items()}
     return Overlay("instance", caption, MappingProxyType(nodes), MappingProxyType(steps))
@@ -119,11 +123,11 @@ def heatmap_overlay(process: Process, instances: Iterable[Instance]) -> Overlay:
         raise InstanceFormatError("a heat map needs at least one history")
     for instance in histories:
         check_belongs(process, instance)
-    counts: Counter[Step] = Counter(step for instance in histories for step in _moves(instance.history))
+    counts: Counter[Step] = Counter(step for instance in histories for step in _moves(on_this_revision(instance)))
     visits = _visits(histories)
     stays: defaultdict[str, list[datetime.timedelta]] = defaultdict(list)
     for instance in histories:
-        for state_id, spent in _stays(process, instance.history):
+        for state_id, spent in _stays(process, on_this_revision(instance)):
             stays[state_id].append(spent)
     nodes = {
         state_id: NodeMark(
@@ -152,13 +156,20 @@ def check_belongs(process: Process, instance: Instance) -> None:
             f"(content hash {instance.content_hash[:12]}), but this definition is version {process.version} "
             f"(content hash {process.content_hash[:12]}): draw it over the definition it ran on"
         )
-    named = {instance.state} | {e.dest for e in instance.history} | {d.state for d in instance.deadlines}
-    named |= {b.dest for e in instance.history for b in e.branches}
+    history = on_this_revision(instance)
+    named = {instance.state} | {e.dest for e in history} | {d.state for d in instance.deadlines}
+    named |= {b.dest for e in history for b in e.branches}
     unknown = sorted(name for name in named if name not in process.states)
     if unknown:
         raise InstanceFormatError(
             f"history `{instance.id}` names states `{process.id}` does not have: {', '.join(unknown)}"
         )
+
+
+def on_this_revision(instance: Instance) -> list[Entry]:
+    """The entries made on the revision the instance runs on: all of them, or from its last migration on."""
+    last = max((i for i, e in enumerate(instance.history) if e.migration is not None), default=0)
+    return instance.history[last:]
 
 
 def _moves(history: Iterable[Entry]) -> Iterable[Step]:
@@ -174,7 +185,7 @@ def _visits(instances: Iterable[Instance]) -> Counter[str]:
     an escalation) is a move on its loop, not a new entry."""
     visits: Counter[str] = Counter()
     for instance in instances:
-        for entry in instance.history:
+        for entry in on_this_revision(instance):
             if entry.source != entry.dest:
                 visits[entry.dest] += 1
             visits.update(taken.dest for taken in entry.branches)

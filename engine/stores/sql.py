@@ -466,6 +466,7 @@ class SqlStore:
             and deadlines_kept
             and len(new) == 1
             and new[0].key is None
+            and new[0].migration is None  # a migration switches the revision, which that statement keeps
         ):
             text = entry_text(new[0])
             if not self._move_on(row, expected_version, text, digest(instance.id, expected_version, text), work):
@@ -475,9 +476,9 @@ class SqlStore:
             return
         with self._transaction(write=True) as tx:
             moved_on = tx.run(
-                "UPDATE instances SET state = ?, data = ?, entered_at = ?, deadlines = ?, version = ? "
-                "WHERE id = ? AND version = ?",
-                (row[4], row[5], row[6], row[7], row[8], instance.id, expected_version),
+                "UPDATE instances SET process_version = ?, content_hash = ?, state = ?, data = ?, entered_at = ?, "
+                "deadlines = ?, version = ? WHERE id = ? AND version = ?",
+                (*row[2:9], instance.id, expected_version),
             )
             if not moved_on:
                 self._refuse_stale(tx, instance.id, expected_version)
