@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import (
+    ClaimRefused,
     ConflictError,
     DamagedRecord,
     EventConflict,
@@ -32,6 +33,7 @@ from engine.errors import (
     InvalidData,
     InvalidIdentifier,
     InvalidPayload,
+    InvalidQuery,
     KeyReused,
     LimitReached,
     MissingRecord,
@@ -39,9 +41,11 @@ from engine.errors import (
     NotFound,
     PartsOpen,
     PermissionDenied,
+    PlanError,
     ProcflowError,
     RenderError,
     StaleVersion,
+    StepClaimed,
     StoreError,
     UnknownTrigger,
 )
@@ -101,6 +105,10 @@ def problem_for(error: ProcflowError) -> Problem:
         return Problem(404, "not-found", str(error))
     if isinstance(error, InvalidIdentifier):
         return Problem(400, "invalid-identifier", str(error))
+    if isinstance(error, InvalidQuery):
+        return Problem(400, "invalid-query", str(error))
+    if isinstance(error, PlanError):
+        return _plan(error)
     if isinstance(error, StaleVersion):  # only ever raised out of the service when If-Match named a version
         return Problem(412, "version-mismatch", str(error), {"expected": error.expected, "found": error.found})
     if isinstance(error, KeyReused):
@@ -119,9 +127,20 @@ def problem_for(error: ProcflowError) -> Problem:
     return Problem(500, "internal", str(error))
 
 
+_CLAIM_STATUS = {"finished": 409, "unclaimed": 409, "held": 409, "not-allowed": 403, "cannot-act": 422}
+"""A refused claim, release or assignment by ``ClaimRefused.reason``: the step's state stands in the
+way (409), the caller's roles do (403), or the one it would be assigned to has nothing to do there (422)."""
+
+
 def _refused(error: EventRefused) -> Problem:
     status = 403 if isinstance(error, PermissionDenied) else 422
     extra: dict[str, Any] = {}
+    if isinstance(error, StepClaimed):
+        status, extra["claimed_by"] = 409, error.claimed_by
+    if isinstance(error, ClaimRefused):
+        status, extra["reason"] = _CLAIM_STATUS.get(error.reason, 422), error.reason
+        if error.claimed_by is not None:
+            extra["claimed_by"] = error.claimed_by
     if isinstance(error, (InvalidPayload, InvalidData)) and error.problems:
         root = "payload" if isinstance(error, InvalidPayload) else "data"
         extra["errors"] = [_located(problem, root) for problem in error.problems]
@@ -138,6 +157,24 @@ def _refused(error: EventRefused) -> Problem:
         if value is not None:
             extra[name] = value
     return Problem(status, error.code, error.message, extra)
+
+
+def _plan(error: PlanError) -> Problem:
+    """A plan that cannot be used: each problem at its line and column in the body sent (warnings too)."""
+    errors = error.errors or error.problems
+    located = [
+        {
+            "pointer": "",
+            "detail": p.message,
+            "line": p.location.line,
+            "column": p.location.column,
+            "severity": p.severity.value,
+            "code": p.code,
+        }
+        for p in error.problems
+    ]
+    detail = f"the migration plan cannot be used ({len(errors)} problem(s)): {errors[0]}" if errors else str(error)
+    return Problem(422, "invalid-plan", detail, {"errors": located})
 
 
 _PLACE = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
