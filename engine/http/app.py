@@ -6,6 +6,14 @@ the service in a worker thread (the store is blocking), and answer JSON; every r
 details (``engine.http.problems``). A case's version is its ``ETag``; firing with ``If-Match`` applies
 the event only while the case is still at that version (412 otherwise), and ``Idempotency-Key`` is
 the engine's idempotency key (the same event sent again takes effect once).
+
+The work routes act for the caller alone: ``/worklist`` is the signed-in user's (``role`` only narrows
+it to one of the roles the users file gives them); ``claim``, ``release`` and ``assign`` are
+``Workflows``' (an assignee is a user of the users file, with the file's roles); ``cancel`` fires the
+current step's ``cancels: true`` transition; ``move`` and ``migrations`` are for the procedure's
+``administrators``, as the engine checks. A migration plan is sent as YAML or JSON text and read as a
+plan file is (its problems at their lines), but names stored revisions by number only: a file on the
+server is not the caller's to name.
 """
 
 from __future__ import annotations

@@ -6,7 +6,10 @@ and each trigger of a procedure (each transition, part and ``sign:`` of a transi
 signatures) has its own path whose request body is that trigger's payload schema. A ``$ref`` into
 the definition (``#/records/return_application/fields``) becomes a schema under
 ``components/schemas`` named after the procedure and the place it points at, so the document
-resolves on its own. Every refusal is described as RFC 9457 problem details (``engine.http.problems``).
+resolves on its own. The routes over work (``/worklist``, a case's ``claim``, ``release``, ``assign``,
+``cancel`` and ``move``, a procedure's ``migrations`` and ``impact``) have the fixed schemas below; a
+cancellation's body is described by the fields every such form asks for (``reason``), its own form
+checked by the engine. Every refusal is described as RFC 9457 problem details (``engine.http.problems``).
 """
 
 from __future__ import annotations

@@ -8,11 +8,14 @@ does not fit its schema lists each problem at its place in ``errors`` (a JSON po
 request body, and what is wrong there); the refusals that name what is missing keep those names
 (``allowed``, ``missing``, ``open``).
 
-Statuses follow HTTP: 400 a request that is not JSON or names an unusable id or key, 401 no one
-known is calling, 403 the caller's roles do not allow it, 404 no such procedure or case, 409 another
-writer got there first or an idempotency key came again with another event, 412 ``If-Match`` names
-a version the case is no longer at, 422 the engine refused the event, 429 too many failed sign-ins
-from the caller's address; 500 and 503 only for the
+Statuses follow HTTP: 400 a request that is not JSON or names an unusable id or key, or a worklist
+query that cannot be used (``invalid-query``), 401 no one known is calling, 403 the caller's roles do
+not allow it, 404 no such procedure or case, 409 another writer got there first, an idempotency key
+came again with another event, someone else holds the step (``claimed``, with ``claimed_by``) or the
+step stands in the way of a claim (``claim`` with ``reason``) or a cancellation, 412 ``If-Match``
+names a version the case is no longer at, 422 the engine refused the event (a move by hand:
+``move-refused``; a migration plan that cannot be used: ``invalid-plan``, each problem at its line
+and column), 429 too many failed sign-ins from the caller's address; 500 and 503 only for the
 server's own trouble (a damaged record, a store or Graphviz that cannot be used), never for what a
 caller sent, and never with a traceback.
 """
