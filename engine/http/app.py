@@ -286,7 +286,7 @@ class _Service:
             raise Problem(
                 422,
                 "not-a-cancellation",
-                f"`{named}` is not a transition of {where} that cancels the case",
+                f"`{named[:80]}` is not a transition of {where} that cancels the case",
                 {"allowed": cancelling},
             )
         mine = [c.trigger for c in self.workflows.available(instance.id, call.caller.actor) if c.trigger in cancelling]
