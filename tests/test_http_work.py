@@ -230,7 +230,8 @@ def test_a_supervisor_assigns_the_step_to_a_user_with_the_roles_the_users_file_g
 @pytest.mark.parametrize(
     ("who", "body", "status", "code", "reason"),
     [
-        ("li", {"to": "chen"}, 403, "claim", "not-allowed"),  # a clerk does not assign
+        ("li", {"to": "chen"}, 403, "permission", None),  # a clerk does not assign
+        ("li", {"to": "nobody"}, 403, "permission", None),  # nor learns who is in the users file
         ("sam", {"to": "nobody"}, 422, "unknown-user", None),
         ("sam", {"to": "chen", "roles": ["supervisor"]}, 422, "roles-not-held", None),
         ("sam", {"to": "chen", "roles": []}, 422, "roles-not-held", None),
@@ -243,6 +244,7 @@ def test_a_supervisor_assigns_the_step_to_a_user_with_the_roles_the_users_file_g
     ],
     ids=[
         "clerk",
+        "clerk-asks-of-nobody",
         "unknown-user",
         "role-not-held",
         "no-roles",

@@ -48,6 +48,7 @@ from engine.render import layout, render_dot
 from engine.runtime import Actor, Choice
 from engine.service import Workflows, WorkItem
 from engine.stores import InstanceSummary, ProcessRef
+from engine.work import SUPERVISOR_ROLE
 
 LOG = logging.getLogger("procflow.http")
 
@@ -351,6 +352,9 @@ class _Service:
         """A supervisor gives the step to a user of the users file, acting with the roles the file gives
         them (or those of them the body names): never roles the file does not."""
         fields = _fields(call.body, {"to": "text"}, {"roles": "names"})
+        # Before the users file is looked at: who is in it is not for every caller to learn.
+        if SUPERVISOR_ROLE not in call.caller.actor.roles:
+            raise Problem(403, "permission", f"only a `{SUPERVISOR_ROLE}` may assign a step")
         name: str = fields["to"]
         user = self.authenticator.user(name)
         if user is None:
