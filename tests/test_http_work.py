@@ -106,7 +106,7 @@ def test_roles_named_in_the_request_give_none_to_any_new_route(client, users, wo
     move = {"to": "refund", "reason": "forged"}
     unchanged(workflows, case, 2, client.post(f"/cases/{case}/move", headers=li, json=move), 403, "permission")
     assign = {"to": "chen"}
-    unchanged(workflows, case, 2, client.post(f"/cases/{case}/assign", headers=li, json=assign), 403, "claim")
+    unchanged(workflows, case, 2, client.post(f"/cases/{case}/assign", headers=li, json=assign), 403, "permission")
     cancel = {"reason": "forged", "roles": ["customer"]}
     unchanged(workflows, case, 2, client.post(f"/cases/{case}/cancel", headers=li, json=cancel), 403, "permission")
     listed = client.get("/worklist?role=supervisor&roles=supervisor", headers=li)
