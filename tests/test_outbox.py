@@ -72,12 +72,15 @@ def quoted(flows: Workflows) -> Instance:
 def test_each_event_writes_its_messages_with_stable_ids(store_url, told_file):
     with opened(store_url, told_file) as flows:
         case = quoted(flows)
+        flows.claim(case.id, SUPERVISOR, at=MONDAY)  # an event that keeps the deadlines: PostgreSQL's one statement
         rows = flows.outbox()
     assert [(r.message.id, r.message.kind, r.state, r.attempts) for r in rows] == [
         (f"{case.id}/0/0", "event", PENDING, 0),
         (f"{case.id}/1/0", "event", PENDING, 0),
         (f"{case.id}/1/1", "notification", PENDING, 0),
+        (f"{case.id}/2/0", "event", PENDING, 0),
     ]
+    assert rows[3].message.payload["event"]["assignment"]["action"] == "claim"
     note = rows[2].message
     assert note.roles == ("clerk",)
     assert note.payload["notification"]["en"] == "Model X1 needs a quote"
@@ -152,6 +155,19 @@ def test_a_clock_warning_or_breach_is_told_and_other_clock_marks_are_not():
     ]
     assert told[1].payload["clock"] == {"clock": "promise", "event": "warning", "notify": ["lead"]}
     assert messages(case, 1) == told  # the same entry always gives the same ids
+
+
+def test_a_claim_holds_until_its_lease_runs_out(store_url, told_file):
+    with opened(store_url, told_file) as flows:
+        quoted(flows)
+        now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+        lease = dt.timedelta(seconds=30)
+        first = flows.store.claim_outbox(now, 2, "worker-a", lease)
+        second = flows.store.claim_outbox(now, 10, "worker-b", lease)
+        later = flows.store.claim_outbox(now + lease, 10, "worker-c", lease)
+    assert len(first) == 2 and len(second) == 1
+    assert {r.message.id for r in first}.isdisjoint(r.message.id for r in second)
+    assert {r.message.id for r in later} == {r.message.id for r in first + second}
 
 
 # --- a receiver -------------------------------------------------------------------------------------
