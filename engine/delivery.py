@@ -48,9 +48,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from engine.errors import AddressBookError, DeliveryFailed
+from engine.errors import AddressBookError, DefinitionError, DeliveryFailed
+from engine.loader import load_file
 from engine.outbox import KINDS, OutboxRow, RetryPolicy
 
 FORMAT = "procflow-addresses/1"
@@ -59,7 +58,6 @@ TIMEOUT = 10.0
 """Seconds a webhook or the SMTP server has to answer."""
 TOLERANCE = datetime.timedelta(minutes=5)
 """How far a signed timestamp may be from the receiver's clock."""
-MAX_BOOK_BYTES = 1_000_000
 
 Callback = Callable[[OutboxRow], None]
 """An embedder's delivery: return to accept the row, raise to have it retried."""
@@ -107,16 +105,10 @@ def load_address_book(path: str | Path, environ: Mapping[str, str] = os.environ)
     """Read an address book; ``AddressBookError`` naming the file and key of the first thing wrong."""
     where = str(path)
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise AddressBookError(f"{where}: cannot read the address book: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_BOOK_BYTES:
-        raise AddressBookError(f"{where}: the address book is larger than {MAX_BOOK_BYTES} bytes")
-    try:
-        document = yaml.safe_load(raw.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise AddressBookError(f"{where}: not a YAML document: {str(exc).splitlines()[0]}") from exc
-    return address_book(document, where, environ)
+        document = load_file(path)
+    except DefinitionError as exc:  # unreadable, not YAML, too large or too deep: said with its place
+        raise AddressBookError(str(exc)) from exc
+    return address_book(document.data, where, environ)
 
 
 def address_book(document: Any, where: str = "address book", environ: Mapping[str, str] = os.environ) -> AddressBook:
