@@ -21,6 +21,11 @@ worklist page is one index range per role, merged and cut at the page (keyset: t
 due time and id, never an offset). A write given no work items marks the instance in
 ``work_pending`` instead, for ``Workflows.fill_work``.
 
+The same transaction writes the entries' outbox rows (``engine.outbox``: one per message, with its
+stable delivery id as primary key), so an event is never stored without what it tells, nor told without
+being stored. Workers claim deadlines and outbox rows alike (``_claim``: one ``UPDATE ... WHERE key IN
+(SELECT ... LIMIT ?) RETURNING``, with the dialect's ``_skip_locked``), each claim held for a lease.
+
 Each entry is written with its digest (``integrity``); ``read_checked`` reads everything afresh and
 compares. A row that cannot be read is ``DamagedRecord`` when loaded, a ``Damaged`` item when listed,
 and set aside (``refused``) when a worker claims its deadline, so one bad row never stops the rest.
