@@ -319,12 +319,18 @@ class StepClaimed(EventRefused):
 
 class ClaimRefused(EventRefused):
     """A claim, release or assignment that may not be made: the actor may not act on the step, the
-    case has finished, the claim is someone else's, or only a supervisor may assign."""
+    case has finished, the claim is someone else's, or only a supervisor may assign.
+
+    ``reason`` says which, for programs: ``finished`` (nothing left to hold), ``unclaimed`` (nothing
+    to release), ``held`` (someone holds it already: ``claimed_by``), ``not-allowed`` (the actor's
+    roles do not let them do this) or ``cannot-act`` (the one it would be assigned to has nothing to do
+    in the step)."""
 
     code = "claim"
 
-    def __init__(self, message: str, *, claimed_by: str | None = None):
+    def __init__(self, message: str, *, reason: str, claimed_by: str | None = None):
         super().__init__(message)
+        self.reason = reason
         self.claimed_by = claimed_by
 
 

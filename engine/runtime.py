@@ -734,18 +734,20 @@ class Runtime:
         where = f"step `{step.id}` ({step.label.zh}, {step.label.en}) of instance `{instance.id}`"
         if step.is_final:
             raise ClaimRefused(
-                f"instance `{instance.id}` has finished (state `{step.id}`); there is nothing to {action}"
+                f"instance `{instance.id}` has finished (state `{step.id}`); there is nothing to {action}",
+                reason="finished",
             )
         work = self.work(instance, moment)
         holder = work.claimed_by
         supervises = work.supervises(actor.roles)
         if action == "release":
             if holder is None:
-                raise ClaimRefused(f"{where} is not claimed by anyone; there is nothing to release")
+                raise ClaimRefused(f"{where} is not claimed by anyone; there is nothing to release", reason="unclaimed")
             if holder != actor.id and not supervises:
                 raise ClaimRefused(
                     f"{where} is claimed by `{holder}`; only they or a supervisor "
                     f"(role `{SUPERVISOR_ROLE}`) may release it",
+                    reason="not-allowed",
                     claimed_by=holder,
                 )
         elif action == "assign":
@@ -753,16 +755,18 @@ class Runtime:
                 raise ClaimRefused(
                     f"`{actor.id}` (roles: {_names(actor.roles)}) may not assign {where}: only a supervisor "
                     f"(role `{SUPERVISOR_ROLE}`) may"
-                    + ("" if work.supervised else f", and `{self.process.id}` declares no `{SUPERVISOR_ROLE}` role")
+                    + ("" if work.supervised else f", and `{self.process.id}` declares no `{SUPERVISOR_ROLE}` role"),
+                    reason="not-allowed",
                 )
         assert to is not None or action == "release"
         if to is not None:
             if holder == to.id:
-                raise ClaimRefused(f"{where} is already held by `{holder}`", claimed_by=holder)
+                raise ClaimRefused(f"{where} is already held by `{holder}`", reason="held", claimed_by=holder)
             if action == "claim" and holder is not None:
                 raise ClaimRefused(
                     f"{where} is claimed by `{holder}`; they may release it, or a supervisor "
                     f"(role `{SUPERVISOR_ROLE}`) may assign it to you",
+                    reason="held",
                     claimed_by=holder,
                 )
             theirs = [kind for kind, _, _ in offered(work, to.id, to.roles, claims=False)]
@@ -771,7 +775,8 @@ class Runtime:
                 what = "only a cancellation there, which no claim holds up" if theirs else "nothing to do in it"
                 raise ClaimRefused(
                     f"`{to.id}` (roles: {_names(to.roles)}) may not act on {where}: {who} {what} "
-                    f"(it takes one of the roles {_names(work.roles)})"
+                    f"(it takes one of the roles {_names(work.roles)})",
+                    reason="not-allowed" if to is actor else "cannot-act",
                 )
         return Entry(
             at=moment,

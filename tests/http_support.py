@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 
 from engine.http import auth
+from engine.http.problems import MEDIA_TYPE
 
 PASSWORD = "correct horse battery staple"
 """The password of the people in the users file (each file's hash is its own)."""
@@ -59,3 +60,14 @@ class Client:
 
     def post(self, url: str, **options) -> httpx.Response:
         return self.request("POST", url, **options)
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict:
+    """The problem details of a refusal, checked to be RFC 9457 with that status and stable code."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == MEDIA_TYPE
+    body = response.json()
+    assert (body["status"], body["code"], body["type"]) == (status, code, f"urn:procflow:problem:{code}")
+    assert body["title"] and body["detail"] and body["instance"] == response.request.url.path
+    assert "Traceback" not in response.text
+    return body

@@ -17,6 +17,7 @@ import shutil
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ from engine.render.dot import clean
 from engine.render.overlay import Overlay
 
 etree = pytest.importorskip("lxml.etree")  # the dev extra's lxml (SpiffWorkflow reads BPMN with it)
+BpmnParser = pytest.importorskip("SpiffWorkflow.bpmn.parser.BpmnParser").BpmnParser
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 PROCEDURES = SHIPPED + EXAMPLES
@@ -74,8 +76,6 @@ def test_every_procedure_is_valid_against_the_omg_bpmn_xsd(documents: dict[str, 
 
 @pytest.mark.parametrize("path", PROCEDURES, ids=lambda p: p.stem)
 def test_spiffworkflow_reads_every_step_back(documents: dict[str, bytes], path: Path) -> None:
-    from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
-
     parser = BpmnParser()
     parser.add_bpmn_str(documents[path.stem], filename=f"{path.stem}.bpmn")
     process = load_process(path)
@@ -167,6 +167,131 @@ def test_names_follow_the_chosen_language(lang: str, expected: str) -> None:
     root = etree.fromstring(render_bpmn(load_process(FIXTURE), lang=lang))  # type: ignore[arg-type]
     assert root.find("bpmn:process", NS).get("name") == expected
     assert root.find("bpmn:collaboration/bpmn:participant", NS).get("name") == expected
+
+
+DI = {
+    "bpmndi": NS["bpmndi"],
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+}
+
+
+def bounds(root: object, element_id: str) -> tuple[float, float, float, float]:
+    """The drawn shape of ``element_id``: x, y, width, height."""
+    box = root.find(f".//bpmndi:BPMNShape[@bpmnElement='{element_id}']/dc:Bounds", DI)  # type: ignore[attr-defined]
+    return tuple(float(box.get(k)) for k in ("x", "y", "width", "height"))  # type: ignore[return-value]
+
+
+def waypoints(root: object, flow_id: str) -> list[tuple[float, float]]:
+    edge = root.find(f".//bpmndi:BPMNEdge[@bpmnElement='{flow_id}']", DI)  # type: ignore[attr-defined]
+    return [(float(p.get("x")), float(p.get("y"))) for p in edge.findall("di:waypoint", DI)]
+
+
+def test_each_withdrawable_step_carries_a_boundary_event_whose_flow_leads_to_withdrawn() -> None:
+    """A shared transition is, on each of its steps, an interrupting message boundary event on the
+    step's bottom edge with a flow to its destination: not an event nothing leads into."""
+    process = load_process(ROOT / "processes" / "exchange.yaml")
+    withdraw = next(t for t in process.shared_transitions if t.trigger == "withdraw")
+    xml = render_bpmn(process, lang="en")
+    root = etree.fromstring(xml)
+    messages = root.findall("bpmn:message", NS)
+    assert [(m.get("id"), m.get("name")) for m in messages] == [("message-withdraw", withdraw.label.en)]
+    events = {
+        e.get("attachedToRef"): e
+        for e in root.iter(f"{{{BPMN_NS}}}boundaryEvent")
+        if e.find("bpmn:messageEventDefinition", NS) is not None
+    }
+    assert (
+        set(events)
+        == set(withdraw.sources)
+        == {"review", "await_information", "instruct_return", "await_return", "collect_return"}
+    )
+    flows = {f.get("id"): f for f in root.iter(f"{{{BPMN_NS}}}sequenceFlow")}
+    for step, event in events.items():
+        assert event.get("cancelActivity") == "true"
+        assert event.find("bpmn:messageEventDefinition", NS).get("messageRef") == "message-withdraw"
+        assert "cancels the case" in event.findtext("bpmn:documentation", namespaces=NS)
+        assert event.find("bpmn:extensionElements/procflow:shared", NS).attrib == {
+            "trigger": "withdraw",
+            "roles": "customer cs_agent",
+            "cancels": "true",
+        }
+        (outgoing,) = [o.text for o in event.findall("bpmn:outgoing", NS)]
+        flow = flows[outgoing]
+        assert (flow.get("sourceRef"), flow.get("targetRef")) == (event.get("id"), "withdrawn")
+        move = flow.find("bpmn:extensionElements/procflow:move", NS)
+        assert move.attrib == {"kind": "transition", "from": step, "trigger": "withdraw", "cancels": "true"}
+        assert flow.find("bpmn:conditionExpression", NS) is None  # withdraw has no conditions
+        # The task itself does not fork into it: the event is the only way the flow starts.
+        task = root.find(f".//*[@id='{step}']")
+        assert outgoing not in [o.text for o in task.findall("bpmn:outgoing", NS)]
+        # Drawn on the task's bottom edge, the flow from the event to the end event's circle.
+        x, y, width, height = bounds(root, step)
+        ex, ey, ew, eh = bounds(root, event.get("id"))
+        assert ey + eh / 2 == y + height and x <= ex + ew / 2 <= x + width
+        route = waypoints(root, outgoing)
+        assert route[0] == (ex + ew / 2, ey + eh)
+        wx, wy, ww, wh = bounds(root, "withdrawn")
+        assert wx <= route[-1][0] <= wx + ww and wy <= route[-1][1] <= wy + wh
+    assert not ids(xml, "intermediateThrowEvent")
+    assert not [e for e in root.iter() if (e.get("id") or "").startswith("any-")]
+
+
+def test_spiffworkflow_reaches_withdrawn_when_the_message_arrives_in_a_withdrawable_step() -> None:
+    from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+    from SpiffWorkflow.bpmn.util.event import BpmnEvent
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+
+    process = load_process(ROOT / "processes" / "exchange.yaml")
+    parser = BpmnParser()
+    parser.add_bpmn_str(render_bpmn(process, lang="en"), filename="exchange.bpmn")
+    workflow = BpmnWorkflow(parser.get_spec(process.id))
+    workflow.do_engine_steps()
+    (apply,) = workflow.get_tasks(state=TaskState.READY, manual=True)
+    assert apply.task_spec.bpmn_id == "apply"
+    apply.run()
+    workflow.do_engine_steps()
+    assert [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True)] == ["review"]
+    withdraw = next(t for t in process.shared_transitions if t.trigger == "withdraw")
+    workflow.catch(BpmnEvent(MessageEventDefinition(withdraw.label.en)))
+    workflow.do_engine_steps()
+    assert workflow.completed
+    done = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id]
+    assert done == ["start-event", "apply", "event-review-withdraw", "withdrawn"]
+    assert "review" in [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.CANCELLED)]
+
+
+def test_a_shared_transition_skips_decisions_spreads_its_events_and_guards_each_flow(fixture_text: str) -> None:
+    """``source: '*'`` takes in the decision, which no event can reach (it is left as it is entered); a
+    task with a time limit, a deadline and two shared transitions has four events side by side; a shared
+    transition's conditions are each of its flows' condition."""
+    text = mutate(
+        fixture_text, ("    source: [quote, accept]\n", "    source: [quote, accept]\n    conditions: data.quote > 0\n")
+    )
+    process = load_process_text(text, "shared.yaml")
+    xml = render_bpmn(process, lang="en")
+    root = etree.fromstring(xml)
+    assert xsd().validate(root)  # type: ignore[attr-defined]
+    parser = BpmnParser()
+    parser.add_bpmn_str(xml, filename="shared.bpmn")
+    assert set(ids(xml, *FLOW_NODES)) <= set(parser.get_spec(process.id).task_specs)
+    attached = Counter(e.get("attachedToRef") for e in root.iter(f"{{{BPMN_NS}}}boundaryEvent"))
+    assert attached == {"apply": 1, "quote": 4, "accept": 3, "on_hold": 3}
+    assert "check_warranty" not in attached
+    assert len(root.findall("bpmn:message", NS)) == 2
+    held = [f for f in root.iter(f"{{{BPMN_NS}}}sequenceFlow") if f.get("sourceRef", "").endswith("-hold")]
+    assert sorted(f.get("sourceRef") for f in held) == ["event-accept-hold", "event-quote-hold"]
+    for flow in held:
+        condition = flow.find("bpmn:conditionExpression", NS)
+        assert (condition.text, condition.get("language")) == ("data.quote > 0", EXPRESSION_LANGUAGE)
+        assert flow.get("targetRef") == "on_hold"
+    x, y, width, height = bounds(root, "quote")
+    shapes = sorted(
+        bounds(root, e.get("id")) for e in root.iter(f"{{{BPMN_NS}}}boundaryEvent") if e.get("attachedToRef") == "quote"
+    )
+    assert all(sy + sh / 2 == y + height and x <= sx + sw / 2 <= x + width for sx, sy, sw, sh in shapes)
+    assert all(right[0] >= left[0] + left[2] for left, right in pairwise(shapes))  # none on another
 
 
 def test_markup_in_a_label_stays_text(fixture_text: str) -> None:

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 from conftest import FIXTURE, SHIPPED, mutate
-from http_support import PASSWORD, Client, basic, make_users
+from http_support import PASSWORD, Client, assert_problem, basic, make_users
 from openapi_spec_validator import validate
 
 from engine.errors import (
@@ -24,7 +24,7 @@ from engine.errors import (
 )
 from engine.http import Authenticator, TrustedProxy, create_app
 from engine.http import auth as auth_module
-from engine.http.problems import MEDIA_TYPE, problem_for
+from engine.http.problems import problem_for
 from engine.model import thaw_json
 from engine.processes import load_process
 from engine.service import Workflows
@@ -58,16 +58,6 @@ def start(client, users, name="cara"):
 
 def fire(client, headers, case, trigger, payload=None, **extra):
     return client.post(f"{CASES}/{case}/events/{trigger}", headers=headers | extra, json=payload or {})
-
-
-def assert_problem(response, status, code):
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == MEDIA_TYPE
-    body = response.json()
-    assert (body["status"], body["code"], body["type"]) == (status, code, f"urn:procflow:problem:{code}")
-    assert body["title"] and body["detail"] and body["instance"] == response.request.url.path
-    assert "Traceback" not in response.text
-    return body
 
 
 # --- who is calling ---------------------------------------------------------------------------------
@@ -330,24 +320,6 @@ def test_a_bug_is_a_500_without_its_traceback(client, users, workflows, monkeypa
     assert_problem(response, 500, "internal")
     assert "secret internals" not in response.text
     assert "secret internals" in caplog.text  # the log keeps what the caller is not shown
-
-
-def test_the_worklist_says_when_the_store_keeps_none(client, users, workflows, monkeypatch):
-    for owner in (type(workflows), type(workflows.store)):
-        monkeypatch.delattr(owner, "worklist", raising=False)
-    assert_problem(client.get("/worklist", headers=users.bearer("sam")), 501, "not-implemented")
-
-
-def test_the_worklist_is_asked_for_the_caller_and_never_for_roles_in_the_request(client, users, workflows, monkeypatch):
-    asked = []
-    monkeypatch.delattr(type(workflows), "worklist", raising=False)
-    monkeypatch.setattr(
-        workflows.store, "worklist", lambda actor, **filters: asked.append((actor, filters)) or [], raising=False
-    )
-    response = client.get("/worklist?process=p&overdue=1&roles=customer", headers=users.bearer("sam"))
-    assert response.status_code == 200
-    [(actor, filters)] = asked
-    assert (actor.id, actor.roles, filters) == ("sam", frozenset({"supervisor"}), {"process": "p", "overdue": "1"})
 
 
 # --- procedures -------------------------------------------------------------------------------------

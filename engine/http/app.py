@@ -6,6 +6,14 @@ the service in a worker thread (the store is blocking), and answer JSON; every r
 details (``engine.http.problems``). A case's version is its ``ETag``; firing with ``If-Match`` applies
 the event only while the case is still at that version (412 otherwise), and ``Idempotency-Key`` is
 the engine's idempotency key (the same event sent again takes effect once).
+
+The work routes act for the caller alone: ``/worklist`` is the signed-in user's (``role`` only narrows
+it to one of the roles the users file gives them); ``claim``, ``release`` and ``assign`` are
+``Workflows``' (an assignee is a user of the users file, with the file's roles); ``cancel`` fires the
+current step's ``cancels: true`` transition; ``move`` and ``migrations`` are for the procedure's
+``administrators``, as the engine checks. A migration plan is sent as YAML or JSON text and read as a
+plan file is (its problems at their lines), but names stored revisions by number only: a file on the
+server is not the caller's to name.
 """
 
 from __future__ import annotations
@@ -13,9 +21,11 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -25,16 +35,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine.clocks import ClockReport
-from engine.errors import InvalidData, InvalidPayload, NotFound, ProcflowError
+from engine.errors import DefinitionError, InvalidData, InvalidPayload, NotFound, PlanError, ProcflowError
 from engine.http.auth import CHALLENGE, Authenticator, Caller, Refusal, Throttled
-from engine.http.openapi import openapi_document
+from engine.http.openapi import FLAGS, MAX_PAGE, openapi_document
 from engine.http.problems import MEDIA_TYPE, Problem, problem_for
 from engine.inputs import MAX_CHARACTERS, read_json
 from engine.instances import Entry, Instance, deadline_to_json, entry_to_json, record_version_to_json
+from engine.loader import MAX_FILE_BYTES, load_text
+from engine.migration import MigrationPlan, read_plan
 from engine.model import Process, thaw_json
 from engine.render import layout, render_dot
-from engine.runtime import Choice
-from engine.service import Workflows
+from engine.runtime import Actor, Choice
+from engine.service import Workflows, WorkItem
 from engine.stores import InstanceSummary, ProcessRef
 
 LOG = logging.getLogger("procflow.http")
@@ -60,15 +72,17 @@ class Call:
 
 
 Handler = Callable[[Call], Response]
+Body = Literal["payload", "data", "fields", "plan"]
+"""What a POST's body is: an event's payload, the data a case starts with, a route's own fields
+(JSON objects all three), or a migration plan (YAML or JSON text, read as the plan's located document)."""
 
 
 def create_app(workflows: Workflows, authenticator: Authenticator) -> Starlette:
     """The ASGI application serving ``workflows`` to the callers ``authenticator`` knows."""
-    service = _Service(workflows)
+    service = _Service(workflows, authenticator)
 
-    def route(path: str, get: Handler | None = None, post: Handler | None = None, *, starts: bool = False) -> Route:
-        """One path, its GET and POST; a POST's body is the payload of an event, or with ``starts`` the
-        data a case starts with."""
+    def route(path: str, get: Handler | None = None, post: Handler | None = None, *, body: Body = "fields") -> Route:
+        """One path, its GET and POST, and what a POST's body is."""
         handlers = {method: h for method, h in (("GET", get), ("POST", post)) if h is not None}
 
         async def endpoint(request: Request) -> Response:
@@ -82,7 +96,9 @@ def create_app(workflows: Workflows, authenticator: Authenticator) -> Starlette:
                     raise Problem(429, "too-many-failures", detail, retry_after=known.retry_after)
                 if isinstance(known, Refusal):
                     raise Problem(401, "unauthenticated", f"sign in with HTTP Basic or a bearer token: {known.reason}")
-                payload = await _json_body(request, starts) if request.method == "POST" else None
+                payload = None
+                if request.method == "POST":
+                    payload = await (_plan_text(request) if body == "plan" else _json_body(request, body == "data"))
                 return await run_in_threadpool(handler, Call(request, known, payload))
             except Problem as problem:
                 return _problem(problem, request)
@@ -102,13 +118,20 @@ def create_app(workflows: Workflows, authenticator: Authenticator) -> Starlette:
         route("/procedures", service.procedures),
         route("/procedures/{process}", service.procedure),
         route("/procedures/{process}/chart.svg", service.chart),
-        route("/procedures/{process}/cases", service.cases, service.start, starts=True),
-        route("/procedures/{process}/cases/{case}/events/{trigger}", post=service.fire),
+        route("/procedures/{process}/impact", service.impact),
+        route("/procedures/{process}/migrations", post=service.migrate, body="plan"),
+        route("/procedures/{process}/cases", service.cases, service.start, body="data"),
+        route("/procedures/{process}/cases/{case}/events/{trigger}", post=service.fire, body="payload"),
         route("/cases/{case}", service.case),
         route("/cases/{case}/history", service.history),
         route("/cases/{case}/records", service.records),
         route("/cases/{case}/clocks", service.clocks),
         route("/cases/{case}/actions", service.actions),
+        route("/cases/{case}/claim", post=service.claim),
+        route("/cases/{case}/release", post=service.release),
+        route("/cases/{case}/assign", post=service.assign),
+        route("/cases/{case}/cancel", post=service.cancel, body="payload"),
+        route("/cases/{case}/move", post=service.move),
         route("/worklist", service.worklist),
     ]
 
@@ -129,8 +152,9 @@ def create_app(workflows: Workflows, authenticator: Authenticator) -> Starlette:
 class _Service:
     """The routes' work, each in a worker thread."""
 
-    def __init__(self, workflows: Workflows):
+    def __init__(self, workflows: Workflows, authenticator: Authenticator):
         self.workflows = workflows
+        self.authenticator = authenticator
         self._charts: dict[str, bytes] = {}
         self._openapi: tuple[tuple[str, ...], bytes] | None = None
 
@@ -146,7 +170,7 @@ class _Service:
         procedures = self._latest()
         seen = tuple(ref.content_hash for ref, _ in procedures)
         if self._openapi is None or self._openapi[0] != seen:
-            document = openapi_document(procedures, worklist=self._worklist_query() is not None)
+            document = openapi_document(procedures)
             text = json.dumps(document, ensure_ascii=False).encode("utf-8")
             self._openapi = (seen, text)
         return Response(self._openapi[1], media_type="application/json", headers=_SECURITY_HEADERS)
@@ -198,7 +222,11 @@ class _Service:
             key=_key(call),
             if_version=expected,
         )
-        after = self.workflows.get(instance.id)
+        return self._fired(entry, instance.id)
+
+    def _fired(self, entry: Entry, case: str) -> Response:
+        """The entry an event (a claim, a move...) recorded, and the case after it, with its ETag."""
+        after = self.workflows.get(case)
         return _json({"entry": _entry(entry), "case": self._case(after)}, 200, {"ETag": _etag(after.version)})
 
     def _read(self, call: Call) -> Instance:
@@ -237,20 +265,132 @@ class _Service:
         base = f"/procedures/{instance.process_id}/cases/{instance.id}/events/"
         return _json([_choice(c, base) for c in self.workflows.available(instance.id, call.caller.actor)])
 
+    def cancel(self, call: Call) -> Response:
+        """Fire the current step's transition that cancels the case (``cancels: true``), one the caller
+        may fire; the body is its form (which asks for a ``reason``), with ``trigger`` naming which
+        when the caller may fire several."""
+        instance = self._read(call)
+        payload = dict(_object(call.body))
+        named = payload.pop("trigger", None)
+        if named is not None and not isinstance(named, str):
+            raise _invalid_body("`trigger` names a transition of the step", [("/trigger", "must be a string")])
+        runtime = self.workflows.runtime(instance.process_id, instance.content_hash)
+        compiled = runtime.compiled.transitions.get(instance.state, ())
+        cancelling = list(dict.fromkeys(c.trigger for c in compiled if c.transition.cancels))
+        where = f"step `{instance.state}` of case `{instance.id}`"
+        if not cancelling:
+            finished = runtime.process.states[instance.state].is_final
+            detail = f"case `{instance.id}` has finished" if finished else f"nothing in {where} cancels the case"
+            raise Problem(409, "not-cancellable", detail, {"state": instance.state})
+        if named is not None and named not in cancelling:
+            raise Problem(
+                422,
+                "not-a-cancellation",
+                f"`{named[:80]}` is not a transition of {where} that cancels the case",
+                {"allowed": cancelling},
+            )
+        mine = [c.trigger for c in self.workflows.available(instance.id, call.caller.actor) if c.trigger in cancelling]
+        if named is None and len(mine) > 1:
+            raise Problem(
+                422,
+                "trigger-required",
+                f"{where} may be cancelled in several ways: name one as `trigger`",
+                {"allowed": mine},
+            )
+        trigger = named or (mine or cancelling)[0]  # one the caller may not fire: the engine says why not
+        entry = self.workflows.fire(
+            instance.id,
+            trigger,
+            call.caller.actor,
+            payload,
+            key=_key(call),
+            if_version=_if_match(call, instance),
+        )
+        return self._fired(entry, instance.id)
+
+    def move(self, call: Call) -> Response:
+        """An administrator's correction: the case put in another step by hand, with the reason."""
+        fields = _fields(call.body, {"to": "text", "reason": "text"})
+        entry = self.workflows.move(call.param("case"), fields["to"], call.caller.actor, fields["reason"])
+        return self._fired(entry, call.param("case"))
+
     # --- work queues ---------------------------------------------------------------------------------
 
-    def _worklist_query(self) -> Callable[..., Any] | None:
-        query = getattr(self.workflows, "worklist", None) or getattr(self.workflows.store, "worklist", None)
-        return query if callable(query) else None
-
     def worklist(self, call: Call) -> Response:
-        # WORKLIST: the query itself is the store's (issue 13, "Work queues", done beside this change):
-        # this route only hands it the caller (never roles from the request) and the filters asked for.
-        query = self._worklist_query()
-        if query is None:
-            raise Problem(501, "not-implemented", "this store keeps no worklist yet")
-        filters = {k: v for k, v in call.request.query_params.items() if k in ("process", "role", "overdue", "after")}
-        return _json(_plain(query(call.caller.actor, **filters)))
+        """The caller's worklist: always for who signed in, with the roles the users file gives them."""
+        query = call.request.query_params
+        process = query.get("process")
+        if process is not None and not _PROCESS_ID.fullmatch(process):
+            raise Problem(400, "invalid-query", f"`{process[:80]}` is not a procedure id")
+        limit = _whole(call, "limit", 1, MAX_PAGE, 50)
+        page = self.workflows.worklist(
+            call.caller.actor,
+            process=process,
+            role=query.get("role"),
+            overdue=_flag(call, "overdue"),
+            limit=limit,
+            after=query.get("after"),
+        )
+        return _json(
+            {
+                "items": [_work_item(item) for item in page.items],
+                "next": page.next,
+                "damaged": [d.instance_id for d in page.damaged],
+            }
+        )
+
+    def claim(self, call: Call) -> Response:
+        _fields(call.body, {})
+        return self._fired(self.workflows.claim(call.param("case"), call.caller.actor), call.param("case"))
+
+    def release(self, call: Call) -> Response:
+        _fields(call.body, {})
+        return self._fired(self.workflows.release(call.param("case"), call.caller.actor), call.param("case"))
+
+    def assign(self, call: Call) -> Response:
+        """A supervisor gives the step to a user of the users file, acting with the roles the file gives
+        them (or those of them the body names): never roles the file does not."""
+        fields = _fields(call.body, {"to": "text"}, {"roles": "names"})
+        name: str = fields["to"]
+        user = self.authenticator.user(name)
+        if user is None:
+            raise Problem(422, "unknown-user", f"`{name[:80]}` is not in the users file", _errors(("/to", "unknown")))
+        roles: list[str] = fields.get("roles", list(user.roles))
+        others = sorted(set(roles) - set(user.roles))
+        if others or not roles:
+            held = ", ".join(f"`{r}`" for r in user.roles) or "none"
+            raise Problem(
+                422,
+                "roles-not-held",
+                f"`{name}` holds the roles {held}, "
+                + (f"not {', '.join(f'`{r}`' for r in others)}" if others else "and is assigned with one at least"),
+                _errors(("/roles", "must be roles the users file gives them")),
+            )
+        entry = self.workflows.assign(call.param("case"), Actor(name, roles), call.caller.actor)
+        return self._fired(entry, call.param("case"))
+
+    # --- changing definitions under running cases ---------------------------------------------------
+
+    def migrate(self, call: Call) -> Response:
+        """Move the open cases a migration plan selects (``Workflows.migrate``); ``?dry_run=true`` only checks."""
+        ref, _ = self._procedure(call)
+        dry_run = _flag(call, "dry_run")
+        plan = _plan(call.body, ref.id)
+        return _json(self.workflows.migrate(plan, call.caller.actor, dry_run=dry_run).as_json())
+
+    def impact(self, call: Call) -> Response:
+        """The open cases of revision ``from`` that changing it into revision ``to`` touches (by default
+        the latest revision and the one before it)."""
+        latest = self.workflows.latest(call.param("process"))
+        revisions = {d.ref.revision: d.ref for d in self.workflows.store.definitions() if d.ref.id == latest.id}
+        new = _whole(call, "to", 1, latest.revision, latest.revision)
+        old = _whole(call, "from", 1, latest.revision, max(new - 1, 1))
+        for number in (old, new):
+            if number not in revisions:  # cannot happen with revisions numbered 1, 2, 3...; verify says why
+                raise NotFound(f"`{latest.id}` has no revision {number}")
+        before, after = (self.workflows.runtime(latest.id, revisions[n].content_hash).process for n in (old, new))
+        found = self.workflows.impact(before, after)
+        return _json({"from": _reference(revisions[old]), "to": _reference(revisions[new])} | found.as_json())
 
 
 # --- reading the request ------------------------------------------------------------------------------
@@ -279,11 +419,113 @@ async def _json_body(request: Request, start: bool) -> Any:
         raise Problem(400, "bad-json", f"the body is not JSON: {exc}") from None
 
 
-def _object(body: Any) -> dict[str, Any]:
+_PLAN_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json")
+_PLAN_FILE = "<request body>"
+"""The file name a plan sent over HTTP is located in (its problems read ``<request body>:3:5``)."""
+
+
+async def _plan_text(request: Request) -> str:
+    """A migration plan's text, YAML or JSON (which YAML reads too); 415 for another media type."""
+    kind = request.headers.get("content-type", "application/yaml").split(";")[0].strip().lower()
+    if kind not in _PLAN_TYPES and not kind.endswith(("+json", "+yaml")):
+        raise Problem(
+            415, "unsupported-media-type", f"send the plan as application/yaml or application/json, not `{kind[:60]}`"
+        )
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_FILE_BYTES:
+            raise Problem(413, "too-large", f"a plan is at most {MAX_FILE_BYTES:,} bytes")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Problem(400, "bad-body", "the plan is not UTF-8 text") from None
+
+
+def _plan(text: str, process_id: str) -> MigrationPlan:
+    """The plan sent, read and checked as a plan file is; it must name stored revisions by number (a
+    file on the server is not the caller's to name) and be one for the procedure it was sent to."""
+    try:
+        plan = read_plan(load_text(text, _PLAN_FILE), Path("."))
+    except PlanError:
+        raise
+    except DefinitionError as exc:  # its YAML: the same located problems, as a plan's
+        raise PlanError(exc.problems) from exc
+    problems = [
+        plan.problem(spec.path, f"over HTTP `{spec.path[0]}` names a stored revision by its number", "revision-file")
+        for spec in (plan.source, plan.target)
+        if spec.file is not None
+    ]
+    if plan.process != process_id:
+        message = f"the plan moves cases of `{plan.process}`, but it was sent to `{process_id}`'s migrations"
+        problems.append(plan.problem(("process",), message, "wrong-process"))
+    if problems:
+        raise PlanError(problems)
+    return plan
+
+
+Field = Literal["text", "names"]
+
+
+def _fields(body: Any, required: Mapping[str, Field], optional: Mapping[str, Field] | None = None) -> dict[str, Any]:
+    """A route's own body: a JSON object with these fields (``text``: a string, ``names``: a list of
+    strings) and no others; 422 naming each field that is missing, extra or of the wrong kind."""
+    given = _object(body, "invalid-body")
+    known = {**required, **(optional or {})}
+    wrong = [(f"/{name}", "is required") for name in required if name not in given]
+    for name, value in given.items():
+        kind = known.get(name)
+        if kind is None:
+            wrong.append((_pointer(name), f"is not a field of this request (it takes {', '.join(known) or 'none'})"))
+        elif kind == "text" and not isinstance(value, str):
+            wrong.append((f"/{name}", "must be a string"))
+        elif kind == "names" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            wrong.append((f"/{name}", "must be a list of strings"))
+    if wrong:
+        raise _invalid_body("the body does not fit this request", wrong)
+    return given
+
+
+def _pointer(name: str) -> str:
+    return "/" + name.replace("~", "~0").replace("/", "~1")
+
+
+def _errors(*found: tuple[str, str]) -> dict[str, Any]:
+    return {"errors": [{"pointer": pointer, "detail": detail} for pointer, detail in found]}
+
+
+def _invalid_body(detail: str, found: list[tuple[str, str]]) -> Problem:
+    return Problem(422, "invalid-body", detail, _errors(*found))
+
+
+_PROCESS_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def _flag(call: Call, name: str) -> bool:
+    """A yes-or-no query parameter: ``true`` or ``1``, ``false`` or ``0`` (``false`` when left out)."""
+    given = call.request.query_params.get(name)
+    if given is None:
+        return False
+    if given not in FLAGS:
+        raise Problem(400, "invalid-query", f"`{name}` is one of {', '.join(FLAGS)}, not `{given[:40]}`")
+    return FLAGS[given]
+
+
+def _whole(call: Call, name: str, low: int, high: int, default: int) -> int:
+    """A whole-number query parameter from ``low`` to ``high``."""
+    given = call.request.query_params.get(name)
+    if given is None:
+        return default
+    if not re.fullmatch(r"[0-9]{1,6}", given) or not low <= int(given) <= high:
+        raise Problem(400, "invalid-query", f"`{name}` is a whole number from {low} to {high}, not `{given[:40]}`")
+    return int(given)
+
+
+def _object(body: Any, code: str = "invalid-payload") -> dict[str, Any]:
     if not isinstance(body, dict):
         raise Problem(
             422,
-            "invalid-payload",
+            code,
             "the body must be a JSON object ({...})",
             {"errors": [{"pointer": "", "detail": "must be a set of fields"}]},
         )
@@ -389,14 +631,36 @@ def _time(moment: datetime.datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def _plain(value: Any) -> Any:
-    """What a store query returns (dataclasses, tuples, times) as JSON values."""
-    if hasattr(value, "__dataclass_fields__"):
-        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, frozenset, set)):
-        return [_plain(v) for v in value]
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()
-    return value
+def _work_item(item: WorkItem) -> dict[str, Any]:
+    events = f"/procedures/{item.process_id}/cases/{item.instance_id}/events/"
+    return {
+        "process": item.process_id,
+        "case": item.instance_id,
+        "href": f"/cases/{item.instance_id}",
+        "step": {"id": item.step, "label": {"zh": item.step_label.zh, "en": item.step_label.en}},
+        "triggers": [
+            {
+                "trigger": offer.trigger,
+                "label": {"zh": offer.zh, "en": offer.en},
+                "dest": offer.dest,
+                "form": None if offer.form is None else thaw_json(offer.form),
+                "part": offer.part,
+                "items": list(offer.items),
+                "href": events + offer.trigger,
+            }
+            for offer in item.offers
+        ],
+        "due": _time(item.due),
+        "overdue": item.overdue,
+        "clocks": [
+            {
+                "clock": clock.clock,
+                "label": {"zh": clock.zh, "en": clock.en},
+                "status": status,
+                "points": [{"point": point, "due": due.isoformat()} for point, due in clock.points],
+            }
+            for clock, status in item.clocks
+        ],
+        "claimed_by": item.claimed_by,
+        "cursor": item.cursor,
+    }

@@ -313,6 +313,13 @@ class Authenticator:
         self._verified = {}
         self._seen = seen
 
+    def user(self, name: str) -> User | None:
+        """The user of that name as the users file holds them now, or ``None``: whom a supervisor may
+        assign a step to, with the roles the file gives them."""
+        with self._lock:
+            self._reload()
+            return self._users.get(name)
+
     def authenticate(self, headers: Mapping[str, str], peer: str | None) -> Caller | Refusal | Throttled:
         """The caller, or why not (already logged). ``headers`` are the request's, by lower-case name.
         An address whose credentials failed ``failures`` times within ``window`` seconds is throttled

@@ -6,7 +6,10 @@ and each trigger of a procedure (each transition, part and ``sign:`` of a transi
 signatures) has its own path whose request body is that trigger's payload schema. A ``$ref`` into
 the definition (``#/records/return_application/fields``) becomes a schema under
 ``components/schemas`` named after the procedure and the place it points at, so the document
-resolves on its own. Every refusal is described as RFC 9457 problem details (``engine.http.problems``).
+resolves on its own. The routes over work (``/worklist``, a case's ``claim``, ``release``, ``assign``,
+``cancel`` and ``move``, a procedure's ``migrations`` and ``impact``) have the fixed schemas below; a
+cancellation's body is described by the fields every such form asks for (``reason``), its own form
+checked by the engine. Every refusal is described as RFC 9457 problem details (``engine.http.problems``).
 """
 
 from __future__ import annotations
@@ -25,14 +28,17 @@ VERSION = "3.1.0"
 TITLE = "procflow"
 
 _JSON = "application/json"
+_YAML = "application/yaml"
 _NAME = re.compile(r"[^A-Za-z0-9._-]")
 
+FLAGS = {"true": True, "1": True, "false": False, "0": False}
+"""The spellings a yes-or-no query parameter (``overdue``, ``dry_run``) takes; any other is a 400."""
+MAX_PAGE = 200
+"""The most items one page of the worklist holds."""
 
-def openapi_document(
-    procedures: Sequence[tuple[ProcessRef, Process]], *, worklist: bool = False, version: str = "0.1.0"
-) -> dict[str, Any]:
-    """The whole document for these definitions (the latest revision of each registered procedure);
-    ``/worklist`` is in it only when the store keeps one."""
+
+def openapi_document(procedures: Sequence[tuple[ProcessRef, Process]], *, version: str = "0.1.0") -> dict[str, Any]:
+    """The whole document for these definitions (the latest revision of each registered procedure)."""
     components: dict[str, Any] = dict(_COMMON_SCHEMAS)
     process_param = {**_PROCESS, "schema": {"type": "string", "enum": sorted(ref.id for ref, _ in procedures)}}
     paths: dict[str, Any] = {
@@ -62,13 +68,73 @@ def openapi_document(
             ),
         },
     }
-    if worklist:
-        paths["/worklist"] = {
-            "get": _operation(
-                "worklist",
-                "The open steps the caller may act on now",
-                {"200": _json_response({"type": ["object", "array"]}), **_problems(400)},
-            )
+    paths["/procedures/{process}/impact"] = {
+        "parameters": [process_param],
+        "get": _operation(
+            "getImpact",
+            "The open cases of revision `from` that changing it into revision `to` touches, grouped by how",
+            {"200": _json_response(_ref("Impact")), **_problems(400, 404)},
+            parameters=[
+                _revision_param("from", "default: the revision before `to`"),
+                _revision_param("to", "default: the latest"),
+            ],
+        ),
+    }
+    paths["/procedures/{process}/migrations"] = {
+        "parameters": [process_param],
+        "post": _operation(
+            "migrate",
+            "Move the open cases a migration plan selects onto another stored revision (administrators of the "
+            "new revision only); with `dry_run` every case is checked and nothing is written",
+            {"200": _json_response(_ref("MigrationReport")), **_problems(400, 403, 404, 422)},
+            body=_PLAN_BODY,
+            parameters=[_flag_param("dry_run", "check every case and report, writing nothing")],
+            media={_YAML: {"schema": {"type": "string", "description": "the plan, as a plan file holds it"}}},
+        ),
+    }
+    paths["/worklist"] = {
+        "get": _operation(
+            "worklist",
+            "The open steps the caller (with the roles the users file gives them) may act on, earliest due first",
+            {"200": _json_response(_ref("Worklist")), **_problems(400)},
+            parameters=[
+                {**process_param, "in": "query", "required": False, "description": "only cases of this procedure"},
+                {
+                    "name": "role",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "only steps for this one of the caller's roles (400 for a role they do not hold)",
+                },
+                _flag_param("overdue", "only steps whose case is overdue now"),
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "description": "items per page (default 50)",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                },
+                {
+                    "name": "after",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "the `next` of the page before, as given",
+                },
+            ],
+        )
+    }
+    for action, (summary, body, statuses) in _CASE_ACTIONS.items():
+        paths[f"/cases/{{case}}/{action}"] = {
+            "parameters": [_CASE],
+            "post": _operation(
+                f"{action}Case",
+                summary,
+                {"200": _json_response(_ref("Fired"), headers=_ETAG), **_problems(400, 403, 404, *statuses)},
+                body=body,
+                parameters=[_IDEMPOTENCY, _IF_MATCH] if action == "cancel" else None,
+                required=body is not None and bool(body.get("required")),
+            ),
         }
     for sub, (summary, schema) in _CASE_VIEWS.items():
         paths["/cases/{case}" + sub] = {
@@ -235,6 +301,7 @@ def _operation(
     body: dict[str, Any] | None = None,
     parameters: list[dict[str, Any]] | None = None,
     required: bool = True,
+    media: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": operation_id,
@@ -244,7 +311,7 @@ def _operation(
     if parameters:
         operation["parameters"] = parameters
     if body is not None:
-        operation["requestBody"] = {"required": required, "content": {_JSON: {"schema": body}}}
+        operation["requestBody"] = {"required": required, "content": {_JSON: {"schema": body}, **(media or {})}}
     return operation
 
 
@@ -306,6 +373,28 @@ _IF_MATCH = {
     "description": "The case's version (its ETag): the event is applied only if the case is still there",
     "schema": {"type": "string"},
 }
+
+
+def _flag_param(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": f"{description}: {', '.join(FLAGS)} (default false)",
+        "schema": {"type": "boolean"},
+    }
+
+
+def _revision_param(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": f"a revision number ({description})",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+
+
 _ETAG = {"ETag": {"description": "The case's version after the event", "schema": {"type": "string"}}}
 
 _TEXT = {"type": "object", "required": ["zh", "en"], "properties": {"zh": {"type": "string"}, "en": {"type": "string"}}}
@@ -461,3 +550,170 @@ _CASE_VIEWS: dict[str, tuple[str, dict[str, Any]]] = {
     "/clocks": ("The case's clocks now", {"type": "array", "items": _ref("Clock")}),
     "/actions": ("What the caller may fire on the case now", {"type": "array", "items": _ref("Action")}),
 }
+
+_NAMES = {"type": "array", "items": {"type": "string"}}
+_CASE_ACTIONS: dict[str, tuple[str, dict[str, Any] | None, tuple[int, ...]]] = {
+    "claim": (
+        "Take the case's current step: others see who has it, and only they or a supervisor move it on",
+        None,
+        (409,),
+    ),
+    "release": ("Give the current step back: its holder, or a supervisor", None, (409,)),
+    "assign": (
+        "A supervisor gives the current step to a user of the users file, acting with the roles the file gives "
+        "them (or those of them `roles` names)",
+        {
+            "type": "object",
+            "required": ["to"],
+            "properties": {"to": {"type": "string"}, "roles": _NAMES},
+            "additionalProperties": False,
+        },
+        (409, 422),
+    ),
+    "cancel": (
+        "Fire the current step's transition that cancels the case, one the caller may fire; the body is its "
+        "form, with `trigger` naming which when the caller may fire several",
+        {
+            "type": "object",
+            "required": ["reason"],
+            "properties": {"trigger": {"type": "string"}, "reason": {"type": "string", "minLength": 1}},
+        },
+        (409, 412, 422),
+    ),
+    "move": (
+        "An administrator's correction: put the case in step `to` by hand, with the reason (recorded)",
+        {
+            "type": "object",
+            "required": ["to", "reason"],
+            "properties": {"to": {"type": "string"}, "reason": {"type": "string", "minLength": 1}},
+            "additionalProperties": False,
+        },
+        (409, 422),
+    ),
+}
+"""``POST /cases/{case}/<action>``: summary, body schema (none: no body) and the statuses beyond 400/403/404."""
+
+_PLAN_BODY: dict[str, Any] = {
+    "type": "object",
+    "description": "a migration plan (schemas/migration.schema.json); `from` and `to` name stored revisions by number",
+    "required": ["migration", "process", "from", "to"],
+    "properties": {
+        "migration": {"const": 1},
+        "title": {"type": "string"},
+        "process": {"type": "string"},
+        "from": {"type": "integer", "minimum": 1},
+        "to": {"type": "integer", "minimum": 1},
+        "steps": {"type": "object", "additionalProperties": {"type": "string"}},
+        "set": {"type": "object"},
+        "cases": {"type": "object"},
+    },
+}
+
+_REVISION = {
+    "type": "object",
+    "required": ["revision", "version", "content_hash"],
+    "properties": {"revision": {"type": "integer"}, "version": {"type": "integer"}, "content_hash": {"type": "string"}},
+}
+_WORK_SCHEMAS: dict[str, Any] = {
+    "WorkItem": {
+        "type": "object",
+        "required": ["process", "case", "href", "step", "triggers", "due", "overdue", "clocks", "claimed_by", "cursor"],
+        "properties": {
+            "process": {"type": "string"},
+            "case": {"type": "string"},
+            "href": {"type": "string"},
+            "step": {
+                "type": "object",
+                "required": ["id", "label"],
+                "properties": {"id": {"type": "string"}, "label": _TEXT},
+            },
+            "triggers": {
+                "type": "array",
+                "description": "what the caller may send now (none while someone else holds the step)",
+                "items": {
+                    "type": "object",
+                    "required": ["trigger", "label", "dest", "form", "href"],
+                    "properties": {
+                        "trigger": {"type": "string"},
+                        "label": _TEXT,
+                        "dest": {"type": "string"},
+                        "form": {"type": ["object", "null"], "description": "the JSON Schema of its payload"},
+                        "part": {"type": ["string", "null"]},
+                        "items": _NAMES,
+                        "href": {"type": "string", "description": "where to POST it"},
+                    },
+                },
+            },
+            "due": _NULLABLE_TIME,
+            "overdue": {"type": "boolean"},
+            "clocks": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["clock", "label", "status"],
+                    "properties": {
+                        "clock": {"type": "string"},
+                        "label": _TEXT,
+                        "status": {"type": "string"},
+                        "points": {
+                            "type": "array",
+                            "items": {"type": "object", "properties": {"point": {"type": "string"}, "due": _TIME}},
+                        },
+                    },
+                },
+            },
+            "claimed_by": {"type": ["string", "null"]},
+            "cursor": {"type": "string"},
+        },
+    },
+    "Worklist": {
+        "type": "object",
+        "required": ["items", "next", "damaged"],
+        "properties": {
+            "items": {"type": "array", "items": _ref("WorkItem")},
+            "next": {"type": ["string", "null"], "description": "pass it as `after` for the next page"},
+            "damaged": {"type": "array", "items": {"type": "string"}, "description": "cases `procflow verify` reports"},
+        },
+    },
+    "MigrationReport": {
+        "type": "object",
+        "required": ["plan", "process", "from", "to", "dry_run", "summary", "warnings", "cases"],
+        "properties": {
+            "format": {"type": "integer"},
+            "plan": {"type": "string"},
+            "process": {"type": "string"},
+            "from": _REVISION,
+            "to": _REVISION,
+            "dry_run": {"type": "boolean"},
+            "summary": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "warnings": {"type": "array", "items": {"type": "object"}},
+            "cases": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "outcome", "from", "to", "set", "detail"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "outcome": {"enum": ["moved", "would move", "already moved", "refused", "failed"]},
+                        "from": {"type": "string"},
+                        "to": {"type": "string"},
+                        "set": {"type": "object"},
+                        "detail": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "Impact": {
+        "type": "object",
+        "required": ["from", "to", "checked", "touched", "groups"],
+        "properties": {
+            "from": _ref("Reference"),
+            "to": _ref("Reference"),
+            "checked": {"type": "integer"},
+            "touched": {"type": "integer"},
+            "groups": {"type": "object", "additionalProperties": {"type": "object"}},
+        },
+    },
+}
+_COMMON_SCHEMAS.update(_WORK_SCHEMAS)

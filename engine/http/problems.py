@@ -8,11 +8,14 @@ does not fit its schema lists each problem at its place in ``errors`` (a JSON po
 request body, and what is wrong there); the refusals that name what is missing keep those names
 (``allowed``, ``missing``, ``open``).
 
-Statuses follow HTTP: 400 a request that is not JSON or names an unusable id or key, 401 no one
-known is calling, 403 the caller's roles do not allow it, 404 no such procedure or case, 409 another
-writer got there first or an idempotency key came again with another event, 412 ``If-Match`` names
-a version the case is no longer at, 422 the engine refused the event, 429 too many failed sign-ins
-from the caller's address; 500 and 503 only for the
+Statuses follow HTTP: 400 a request that is not JSON or names an unusable id or key, or a worklist
+query that cannot be used (``invalid-query``), 401 no one known is calling, 403 the caller's roles do
+not allow it, 404 no such procedure or case, 409 another writer got there first, an idempotency key
+came again with another event, someone else holds the step (``claimed``, with ``claimed_by``) or the
+step stands in the way of a claim (``claim`` with ``reason``) or a cancellation, 412 ``If-Match``
+names a version the case is no longer at, 422 the engine refused the event (a move by hand:
+``move-refused``; a migration plan that cannot be used: ``invalid-plan``, each problem at its line
+and column), 429 too many failed sign-ins from the caller's address; 500 and 503 only for the
 server's own trouble (a damaged record, a store or Graphviz that cannot be used), never for what a
 caller sent, and never with a traceback.
 """
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import (
+    ClaimRefused,
     ConflictError,
     DamagedRecord,
     EventConflict,
@@ -32,6 +36,7 @@ from engine.errors import (
     InvalidData,
     InvalidIdentifier,
     InvalidPayload,
+    InvalidQuery,
     KeyReused,
     LimitReached,
     MissingRecord,
@@ -39,9 +44,11 @@ from engine.errors import (
     NotFound,
     PartsOpen,
     PermissionDenied,
+    PlanError,
     ProcflowError,
     RenderError,
     StaleVersion,
+    StepClaimed,
     StoreError,
     UnknownTrigger,
 )
@@ -101,6 +108,10 @@ def problem_for(error: ProcflowError) -> Problem:
         return Problem(404, "not-found", str(error))
     if isinstance(error, InvalidIdentifier):
         return Problem(400, "invalid-identifier", str(error))
+    if isinstance(error, InvalidQuery):
+        return Problem(400, "invalid-query", str(error))
+    if isinstance(error, PlanError):
+        return _plan(error)
     if isinstance(error, StaleVersion):  # only ever raised out of the service when If-Match named a version
         return Problem(412, "version-mismatch", str(error), {"expected": error.expected, "found": error.found})
     if isinstance(error, KeyReused):
@@ -119,9 +130,20 @@ def problem_for(error: ProcflowError) -> Problem:
     return Problem(500, "internal", str(error))
 
 
+_CLAIM_STATUS = {"finished": 409, "unclaimed": 409, "held": 409, "not-allowed": 403, "cannot-act": 422}
+"""A refused claim, release or assignment by ``ClaimRefused.reason``: the step's state stands in the
+way (409), the caller's roles do (403), or the one it would be assigned to has nothing to do there (422)."""
+
+
 def _refused(error: EventRefused) -> Problem:
     status = 403 if isinstance(error, PermissionDenied) else 422
     extra: dict[str, Any] = {}
+    if isinstance(error, StepClaimed):
+        status, extra["claimed_by"] = 409, error.claimed_by
+    if isinstance(error, ClaimRefused):
+        status, extra["reason"] = _CLAIM_STATUS.get(error.reason, 422), error.reason
+        if error.claimed_by is not None:
+            extra["claimed_by"] = error.claimed_by
     if isinstance(error, (InvalidPayload, InvalidData)) and error.problems:
         root = "payload" if isinstance(error, InvalidPayload) else "data"
         extra["errors"] = [_located(problem, root) for problem in error.problems]
@@ -138,6 +160,24 @@ def _refused(error: EventRefused) -> Problem:
         if value is not None:
             extra[name] = value
     return Problem(status, error.code, error.message, extra)
+
+
+def _plan(error: PlanError) -> Problem:
+    """A plan that cannot be used: each problem at its line and column in the body sent (warnings too)."""
+    errors = error.errors or error.problems
+    located = [
+        {
+            "pointer": "",
+            "detail": p.message,
+            "line": p.location.line,
+            "column": p.location.column,
+            "severity": p.severity.value,
+            "code": p.code,
+        }
+        for p in error.problems
+    ]
+    detail = f"the migration plan cannot be used ({len(errors)} problem(s)): {errors[0]}" if errors else str(error)
+    return Problem(422, "invalid-plan", detail, {"errors": located})
 
 
 _PLACE = re.compile(r"\.([^.\[]+)|\[(\d+)\]")

@@ -24,6 +24,20 @@ What maps to what (the README repeats it for the people who open the file in a B
 * a step's ``time_limit`` is a non-interrupting boundary ``bpmn:timerEventDefinition``
   (``timeDuration`` as ISO 8601, or the procflow expression the limit is read from); a ``deadline``
   is an interrupting one, and the transition it fires leaves from it;
+* a shared transition (top-level ``transitions:``, ``source:`` a list or ``'*'``; the chart's
+  ``any of N steps`` note) is, on each of its steps that is an activity, an interrupting
+  ``bpmn:boundaryEvent`` ``event-STEP-TRIGGER`` catching a ``bpmn:message`` (``message-TRIGGER``,
+  one per trigger, named by the transition's label, as the event is): the event fired, in whichever
+  of those steps the case is. Its one ``bpmn:sequenceFlow`` (unnamed: the event carries the name)
+  leads to the transition's destination, the transition's conditions as its ``conditionExpression``;
+  ``procflow:shared`` on the event (trigger, roles, ``cancels``) and ``cancels="true"`` on the
+  flow's ``procflow:move`` say what a ``cancels: true`` transition does, and so does
+  ``bpmn:documentation``. A message rather than a flow from a throw event, because nothing in the
+  process leads into such an event (a reader drops it and all behind it); a decision among the
+  steps (``'*'`` takes them in) gets none, as a case never rests in one. A step fired into the
+  transition by its deadline keeps the timer's flow;
+* a step's boundary events sit on its bottom edge, side by side (the layout makes the step wide
+  enough): the time limit leftmost, an event alone on the right, clear of the name;
 * what BPMN has no element for is written twice: in words in ``bpmn:documentation`` (what a
   modeller shows) and as data under ``extensionElements`` in the ``PROCFLOW_NS`` namespace:
   ``procflow:signoff`` and ``procflow:part`` on tasks, ``procflow:timer`` (working time, days
@@ -32,7 +46,8 @@ What maps to what (the README repeats it for the people who open the file in a B
 
 Labels are in ``zh``, ``en`` or ``both`` (``中文 / English`` on one line). Positions, sizes, lane
 rectangles and edge routes come from ``dot -Tjson`` on the chart's own DOT text (``dot.to_dot``)
-with the start event added, so the diagram opens laid out as the chart is.
+with the start event, the ``choice-`` gateways and one edge per step of each shared transition in
+place of its note, so the diagram opens laid out as the chart is.
 """
 
 from __future__ import annotations
@@ -44,8 +59,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.errors import RenderError
-from engine.model import DataLimit, Duration, Process, State, Text
-from engine.render.diagram import Diagram, Edge, Lang, Node, extract
+from engine.model import DataLimit, Duration, Process, State, Text, Transition
+from engine.render.diagram import Diagram, Edge, Lang, Node, Step, extract
 from engine.render.dot import clean, to_dot
 from engine.render.graphviz_run import DEFAULT_TIMEOUT, layout
 
@@ -55,7 +70,8 @@ DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
 DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 PROCFLOW_NS = "https://procflow.dev/schemas/bpmn-1"
-"""The namespace of what procflow adds under ``extensionElements`` (sign-offs, parts, clocks, timers)."""
+"""The namespace of what procflow adds under ``extensionElements`` (sign-offs, parts, clocks, timers,
+moves, shared transitions)."""
 EXPRESSION_LANGUAGE = "https://procflow.dev/schemas/expression-1"
 """The ``language`` of every condition and timer expression: procflow's expression language."""
 
@@ -64,11 +80,24 @@ START_EVENT = "_start"
 """The node id of the start event in the layout (state ids begin with a letter, so it is no state's)."""
 CHOICE = "_choice_"
 """The node id prefix of the gateway after a step with several ways out."""
+ANY = "_any_"
+"""The chart's node id prefix of the origin of a shared transition (not drawn in BPMN)."""
+CANCELS = Text(
+    "撤销案件:不论步骤中未完成的分工和结束状态要求的记录",
+    "cancels the case: taken whatever the step's open parts and the records its final state requires",
+)
+"""What a ``cancels: true`` transition's flow (and boundary event) says in ``bpmn:documentation``."""
+TASK_KINDS = frozenset({"start", "task", "wait"})
+"""The chart's kinds of the steps that are BPMN activities (a task, user task or call activity)."""
 EVENT_SIZE = 36.0
 GATEWAY_SIZE = 50.0
 TASK_WIDTH = 100.0
 TASK_HEIGHT = 60.0
 MARGIN = 20.0
+BOUNDARY_GAP = 8.0
+"""The space between two events side by side on a task's border."""
+LABEL_SPREAD = 40.0
+"""How far a name below an event or gateway reaches past it on either side."""
 _POINTS_PER_INCH = 72.0
 
 
@@ -80,42 +109,92 @@ def to_bpmn(process: Process, lang: Lang = "both", *, timeout: float = DEFAULT_T
     """The process as BPMN 2.0 XML (UTF-8), laid out by Graphviz's ``dot`` within ``timeout`` seconds.
 
     Raises ``RenderError`` when ``dot`` is missing or fails, ``LayoutTimeout`` past the bound."""
-    drawn = _with_bpmn_nodes(extract(process, lang), lang)
-    positions = _Layout(json.loads(layout(_sized_for_bpmn(to_dot(drawn, lang)), "json", timeout=timeout)))
-    return _Writer(process, drawn, lang, positions).document()
+    drawn, escapes = _with_bpmn_nodes(process, extract(process, lang), lang)
+    widths = {
+        step: (count + 1) * (EVENT_SIZE + BOUNDARY_GAP) for step, count in _border_events(process, escapes).items()
+    }
+    dot_text = _sized_for_bpmn(
+        to_dot(drawn, lang), {step: width for step, width in widths.items() if width > TASK_WIDTH}
+    )
+    positions = _Layout(json.loads(layout(dot_text, "json", timeout=timeout)))
+    return _Writer(process, drawn, escapes, lang, positions).document()
 
 
-def _sized_for_bpmn(dot_text: str) -> str:
+def _sized_for_bpmn(dot_text: str, widths: Mapping[str, float]) -> str:
     """The chart's DOT text with every node at least BPMN's usual task size (Graphviz reads ``width`` and
-    ``height`` as minimums), so a task's name and its marker fit, and events have room for their names."""
+    ``height`` as minimums), so a task's name and its marker fit, and events have room for their names;
+    a step in ``widths`` at least that wide, so the events on its border sit side by side."""
     default = "\n  node ["
     at = dot_text.index(default)
     end = dot_text.index("\n", at + 1)
     minimum = f'\n  node [width="{TASK_WIDTH / _POINTS_PER_INCH:.3f}", height="{TASK_HEIGHT / _POINTS_PER_INCH:.3f}"];'
-    return dot_text[:end] + minimum + dot_text[end:]
+    wider = "".join(f'  "{step}" [width="{width / _POINTS_PER_INCH:.3f}"];\n' for step, width in widths.items())
+    close = dot_text.rindex("}")
+    text = dot_text[:close] + wider + dot_text[close:]
+    return text[:end] + minimum + text[end:]
 
 
-def _with_bpmn_nodes(diagram: Diagram, lang: Lang) -> Diagram:
+def _border_events(process: Process, escapes: Mapping[Edge, Escape]) -> dict[str, int]:
+    """How many boundary events each step has: its time limit, its deadlines, the shared transitions leaving it."""
+    counts: dict[str, int] = {}
+    for state in process.states.values():
+        limited = state.time_limit is not None or state.time_limit_from is not None
+        counts[state.id] = int(limited) + len(state.deadlines)
+    for escape in escapes.values():
+        counts[escape.step] = counts.get(escape.step, 0) + 1
+    return counts
+
+
+@dataclass(frozen=True)
+class Escape:
+    """A shared transition as it leaves one of its steps: an interrupting message boundary event on the
+    step's border, and the flow from it to the transition's destination."""
+
+    transition: Transition
+    step: str
+    event: str
+    """The boundary event's id, ``event-STEP-TRIGGER``."""
+
+
+def _with_bpmn_nodes(process: Process, diagram: Diagram, lang: Lang) -> tuple[Diagram, dict[Edge, Escape]]:
     """The chart with what BPMN draws and a flowchart does not, so that Graphviz places it too: the start
-    event above the start step, and after a step with several ways out an exclusive gateway (``choice-``)
-    that takes the way of the event fired (BPMN reads several flows out of a task as a fork)."""
-    nodes = list(diagram.nodes)
-    edges = list(diagram.edges)
+    event above the start step; each shared transition (the chart's ``any of N steps`` note) as one edge
+    from each of its steps that is a task to its destination, each the flow out of a boundary event
+    (returned beside the diagram); and after a step with several ways out an exclusive gateway
+    (``choice-``) that takes the way of the event fired (BPMN reads several flows out of a task as a fork)."""
+    nodes = [n for n in diagram.nodes if n.kind != "any"]
+    edges = [e for e in diagram.edges if not e.source.startswith(ANY)]
     start = next((n for n in nodes if n.kind == "start"), None)
     if start is not None:
         nodes.insert(0, Node(START_EVENT, "start", _words(lang, "开始", "Start"), start.lane, None, (), None, None))
         edges.insert(0, Edge(START_EVENT, start.id, "transition", (), frozenset()))
+    escapes: dict[Edge, Escape] = {}
+    kinds = {n.id: n.kind for n in nodes}
+    for index, shared in enumerate(process.shared_transitions):
+        drawn = next(e for e in diagram.edges if e.source == f"{ANY}{index}")
+        for step in shared.sources:
+            if kinds.get(step) not in TASK_KINDS:
+                continue  # a case never rests in a decision: no event can reach it there
+            move = frozenset([Step("transition", step, shared.trigger, shared.dest)])
+            if _deadline_id(process, step, shared.trigger) is not None:
+                # Fired by the step's deadline: the flow leaves from that timer, as a step's own would.
+                edges.append(Edge(step, shared.dest, "deadline", drawn.labels, move, drawn.addition))
+                continue
+            # Unlabelled for the layout: the event carries the transition's name, not each of its flows.
+            edge = Edge(step, shared.dest, "transition", (), move, drawn.addition)
+            edges.append(edge)
+            escapes[edge] = Escape(shared, step, f"event-{step}-{shared.trigger}")
     for node in diagram.nodes:
-        if node.kind == "decision":
+        if node.kind in ("decision", "any"):
             continue
-        ways = [e for e in edges if e.source == node.id and e.kind != "deadline"]
+        ways = [e for e in edges if e.source == node.id and e.kind != "deadline" and e not in escapes]
         if len(ways) < 2:
             continue
         choice = CHOICE + node.id
         nodes.append(Node(choice, "decision", "", node.lane, None, (), None, None))
         edges = [replace(e, source=choice) if e in ways else e for e in edges]
         edges.insert(edges.index(replace(ways[0], source=choice)), Edge(node.id, choice, "transition", (), frozenset()))
-    return replace(diagram, nodes=tuple(nodes), edges=tuple(edges))
+    return replace(diagram, nodes=tuple(nodes), edges=tuple(edges)), escapes
 
 
 # --- the layout ---------------------------------------------------------------------------------
@@ -205,6 +284,10 @@ def _border(box: Box, toward: tuple[float, float]) -> tuple[float, float]:
     return round(cx + dx * scale, 1), round(cy + dy * scale, 1)
 
 
+def _inside(box: Box, point: tuple[float, float]) -> bool:
+    return box.x <= point[0] <= box.x + box.width and box.y <= point[1] <= box.y + box.height
+
+
 def _bezier(
     p0: tuple[float, float], p1: tuple[float, float], p2: tuple[float, float], p3: tuple[float, float], t: float
 ) -> tuple[float, float]:
@@ -219,8 +302,11 @@ def _bezier(
 
 
 class _Writer:
-    def __init__(self, process: Process, diagram: Diagram, lang: Lang, positions: _Layout):
-        self.process, self.diagram, self.lang, self.layout = process, diagram, lang, positions
+    def __init__(
+        self, process: Process, diagram: Diagram, escapes: Mapping[Edge, Escape], lang: Lang, positions: _Layout
+    ):
+        self.process, self.diagram, self.escapes, self.lang, self.layout = process, diagram, escapes, lang, positions
+        self.escape_of = {(escape.step, escape.transition.trigger): edge for edge, escape in escapes.items()}
         for prefix, uri in _PREFIXES.items():
             ET.register_namespace(prefix, uri)
         self.root = ET.Element(
@@ -265,6 +351,7 @@ class _Writer:
         if process.description is not None:
             _documentation(participant, self.words(process.description))
         self.root.append(self.bpmn_process)
+        self._messages()
         extensions = self._process_extensions()
         if len(extensions):
             self.bpmn_process.append(extensions)
@@ -334,6 +421,7 @@ class _Writer:
                 ids.append((f"limit-{state.id}", node.id))
             for deadline in state.deadlines:
                 ids.append((f"deadline-{state.id}-{deadline.fire}", node.id))
+            ids.extend((escape.event, node.id) for escape in self.escapes.values() if escape.step == node.id)
         return ids
 
     # --- flow nodes ---
@@ -343,7 +431,7 @@ class _Writer:
             state = self.process.states.get(node.id)
             element = self._node(node, state)
             if state is not None:
-                self._timers(state, element.get("id", ""))
+                self._boundary_events(state, element.get("id", ""))
 
     def _node(self, node: Node, state: State | None) -> ET.Element:
         node_id = _node_id(node.id)
@@ -360,12 +448,6 @@ class _Writer:
             self._shape(node_id, box, label=bool(name), marker=True)
         elif node.kind == "final":
             element = ET.SubElement(self.bpmn_process, _q("bpmn", "endEvent"), {"id": node_id, "name": name})
-            self._shape(node_id, self._sized(node.id, EVENT_SIZE, EVENT_SIZE), label=True)
-        elif node.kind == "any":
-            # A transition every one of several steps has: an event thrown from any of them.
-            element = ET.SubElement(
-                self.bpmn_process, _q("bpmn", "intermediateThrowEvent"), {"id": node_id, "name": name}
-            )
             self._shape(node_id, self._sized(node.id, EVENT_SIZE, EVENT_SIZE), label=True)
         else:
             tag = "callActivity" if state is not None and state.starts is not None else "userTask"
@@ -386,7 +468,7 @@ class _Writer:
             if edge.dest == node.id:
                 ET.SubElement(element, _q("bpmn", "incoming")).text = self._flow_id(edge)
         for edge in self.diagram.edges:
-            if edge.source == node.id and edge.kind != "deadline":
+            if edge.source == node.id and edge.kind != "deadline" and edge not in self.escapes:
                 ET.SubElement(element, _q("bpmn", "outgoing")).text = self._flow_id(edge)
         return element
 
@@ -442,10 +524,13 @@ class _Writer:
             ET.SubElement(extensions, _q("procflow", "part"), attrs)
         return extensions
 
-    def _timers(self, state: State, attached: str) -> None:
+    def _boundary_events(self, state: State, attached: str) -> None:
+        """The events on the step's border, spread along its bottom edge: its time limit, its deadlines,
+        then the shared transitions that leave it."""
         box = self.layout.nodes.get(state.id)
         if box is None:
             return
+        events: list[str] = []
         limit: Duration | DataLimit | None = state.time_limit or state.time_limit_from
         if limit is not None:
             event_id = f"limit-{state.id}"
@@ -456,16 +541,8 @@ class _Writer:
                 self.phrase("到期标记为逾期,不离开步骤", "when it passes, the step is overdue; nothing leaves it"),
                 first=True,
             )
-            self._shape(
-                event_id,
-                Box(
-                    box.x + box.width * 0.2 - EVENT_SIZE / 2,
-                    box.y + box.height - EVENT_SIZE / 2,
-                    EVENT_SIZE,
-                    EVENT_SIZE,
-                ),
-            )
-        for index, deadline in enumerate(state.deadlines):
+            events.append(event_id)
+        for deadline in state.deadlines:
             after: Duration | DataLimit | None = deadline.after or deadline.after_from
             event_id = f"deadline-{state.id}-{deadline.fire}"
             self.boundary[(state.id, deadline.fire)] = event_id
@@ -476,8 +553,69 @@ class _Writer:
                 self.phrase(f"到期自动触发 {deadline.fire}", f"when it passes, the engine fires {deadline.fire}"),
                 first=True,
             )
-            x = box.x + box.width * (0.8 - 0.15 * index) - EVENT_SIZE / 2
-            self._shape(event_id, Box(x, box.y + box.height - EVENT_SIZE / 2, EVENT_SIZE, EVENT_SIZE))
+            events.append(event_id)
+        for transition in state.transitions:
+            edge = self.escape_of.get((state.id, transition.trigger))
+            if edge is not None:
+                events.append(self._escape(self.escapes[edge], attached, edge))
+        # Spread along the bottom edge (the layout made the step wide enough), the time limit leftmost; alone,
+        # a limit sits at the left and an event a flow leaves at the right, clear of the name in the middle.
+        places = (
+            [0.2 if limit is not None else 0.8]
+            if len(events) == 1
+            else [(index + 1) / (len(events) + 1) for index in range(len(events))]
+        )
+        named = {escape.event for escape in self.escapes.values()}  # a timer's name is its kind: no label
+        for event_id, place in zip(events, places, strict=True):
+            x = box.x + box.width * place - EVENT_SIZE / 2
+            box_of_event = Box(x, box.y + box.height - EVENT_SIZE / 2, EVENT_SIZE, EVENT_SIZE)
+            self._shape(event_id, box_of_event, label=event_id in named)
+
+    def _escape(self, escape: Escape, attached: str, edge: Edge) -> str:
+        """A shared transition leaving a step: an interrupting boundary event catching the transition's
+        message (the event fired, from whichever of its steps the case is in), with the flow to where it leads."""
+        transition = escape.transition
+        element = ET.SubElement(
+            self.bpmn_process,
+            _q("bpmn", "boundaryEvent"),
+            {
+                "id": escape.event,
+                "name": self.words(transition.label).replace("\n", " / "),
+                "attachedToRef": attached,
+                "cancelActivity": "true",
+            },
+        )
+        steps = len(transition.sources)
+        said = [
+            self.phrase(
+                f"{steps} 个步骤共有的转移 {transition.trigger}", f"{transition.trigger}, shared by {steps} steps"
+            )
+        ]
+        if transition.cancels:
+            said.append(self.phrase(CANCELS.zh, CANCELS.en))
+        _documentation(element, "; ".join(said))
+        extensions = ET.SubElement(element, _q("bpmn", "extensionElements"))
+        attrs = {"trigger": transition.trigger, "roles": " ".join(transition.roles)}
+        if transition.cancels:
+            attrs["cancels"] = "true"
+        ET.SubElement(extensions, _q("procflow", "shared"), {k: v for k, v in attrs.items() if v})
+        ET.SubElement(element, _q("bpmn", "outgoing")).text = self._flow_id(edge)
+        ET.SubElement(
+            element,
+            _q("bpmn", "messageEventDefinition"),
+            {"id": f"{escape.event}-message", "messageRef": _message_id(transition.trigger)},
+        )
+        return escape.event
+
+    def _messages(self) -> None:
+        """One ``bpmn:message`` per shared transition that leaves a task, named by its label."""
+        shared = {escape.transition.trigger: escape.transition for escape in self.escapes.values()}
+        for transition in shared.values():
+            ET.SubElement(
+                self.root,
+                _q("bpmn", "message"),
+                {"id": _message_id(transition.trigger), "name": self.words(transition.label).replace("\n", " / ")},
+            )
 
     def _boundary(
         self, event_id: str, attached: str, name: str, limit: Duration | DataLimit | None, *, interrupting: bool
@@ -519,7 +657,13 @@ class _Writer:
     def _flows(self) -> None:
         for edge in self.diagram.edges:
             flow_id = self._flow_id(edge)
-            source = self._deadline_source(edge) if edge.kind == "deadline" else _node_id(edge.source)
+            escape = self.escapes.get(edge)
+            if escape is not None:
+                source = escape.event
+            elif edge.kind == "deadline":
+                source = self._deadline_source(edge)
+            else:
+                source = _node_id(edge.source)
             name = "; ".join(clean(label.text).replace("\n", " / ") for label in edge.labels)
             attrs = {"id": flow_id, "sourceRef": source, "targetRef": _node_id(edge.dest)}
             if name:
@@ -527,15 +671,30 @@ class _Writer:
             flow = ET.SubElement(self.bpmn_process, _q("bpmn", "sequenceFlow"), attrs)
             notes = [clean(label.note).replace("\n", "; ") for label in edge.labels if label.note]
             notes += [clean(label.addition) for label in edge.labels if label.addition]
+            if any(self._cancels(step) for step in edge.steps):
+                notes.append(self.phrase(CANCELS.zh, CANCELS.en))
+            if escape is not None and escape.transition.addition is not None:
+                notes.append(self.words(escape.transition.addition))
             if notes:
                 _documentation(flow, "\n".join(notes))
             extensions = ET.SubElement(flow, _q("bpmn", "extensionElements"))
             for step in sorted(edge.steps):
                 kind = "branch" if step.kind == "branch" else "transition"
                 key = "branch" if step.kind == "branch" else "trigger"
-                ET.SubElement(extensions, _q("procflow", "move"), {"kind": kind, "from": step.source, key: step.via})
+                move = {"kind": kind, "from": step.source, key: step.via}
+                if self._cancels(step):
+                    move["cancels"] = "true"
+                ET.SubElement(extensions, _q("procflow", "move"), move)
             guards = [label.guard for label in edge.labels if label.guard]
-            if edge.source.startswith(CHOICE):
+            if escape is not None and escape.transition.conditions:
+                condition = ET.SubElement(
+                    flow, _q("bpmn", "conditionExpression"), {**_formal(), "language": EXPRESSION_LANGUAGE}
+                )
+                conditions = escape.transition.conditions
+                condition.text = clean(
+                    conditions[0] if len(conditions) == 1 else " and ".join(f"({c})" for c in conditions)
+                )
+            elif edge.source.startswith(CHOICE):
                 condition = ET.SubElement(
                     flow, _q("bpmn", "conditionExpression"), {**_formal(), "language": EXPRESSION_LANGUAGE}
                 )
@@ -548,6 +707,11 @@ class _Writer:
             route, label = self.layout.take_edge(edge.source, edge.dest)
             self._edge(flow_id, self._attached(route, edge, source), label, name)
 
+    def _cancels(self, step: Step) -> bool:
+        state = self.process.states.get(step.source)
+        transitions = state.transitions if state is not None and step.kind == "transition" else ()
+        return any(t.trigger == step.via and t.cancels for t in transitions)
+
     def _attached(self, route: list[tuple[float, float]], edge: Edge, source: str) -> list[tuple[float, float]]:
         """The route with its ends on the shapes as drawn: an event or gateway is smaller than the node Graphviz
         placed, and a flow fired by a deadline leaves from its timer on the step's border."""
@@ -558,6 +722,9 @@ class _Writer:
         if source != _node_id(edge.source) and drawn is not None:
             cx, cy = drawn.center
             route[0] = (round(cx, 1), round(cy + EVENT_SIZE / 2, 1))
+            task = self.layout.nodes.get(edge.source)
+            while len(route) > 2 and task is not None and _inside(task, route[1]):
+                del route[1]  # Graphviz left from the step's side: no going back across it
         elif drawn is not None and drawn != self.layout.nodes.get(edge.source):
             route[0] = _border(drawn, route[1])
         target = self._box_of(_node_id(edge.dest))
@@ -668,7 +835,7 @@ class _Writer:
         _bounds(shape, box)
         self.shapes[element_id] = box
         if label:  # the name below the event or gateway, as BPM tools place it
-            self._label(shape, Box(box.x - 40, box.y + box.height + 4, box.width + 80, 28))
+            self._label(shape, Box(box.x - LABEL_SPREAD, box.y + box.height + 4, box.width + 2 * LABEL_SPREAD, 28))
 
     def _label(self, parent: ET.Element, box: Box) -> None:
         _bounds(ET.SubElement(parent, _q("bpmndi", "BPMNLabel")), box)
@@ -676,12 +843,16 @@ class _Writer:
 
 def _node_id(node: str) -> str:
     """The BPMN id of a layout node: a state keeps its id (letters, digits, ``_``); the others have a ``-``:
-    ``start-event``, ``choice-STEP``, and ``any-N`` for the origin of a shared transition."""
+    ``start-event``, ``choice-STEP``."""
     if node == START_EVENT:
         return "start-event"
     if node.startswith(CHOICE):
         return "choice-" + node.removeprefix(CHOICE)
-    return f"any-{node.removeprefix('_any_')}" if node.startswith("_any_") else node
+    return node
+
+
+def _message_id(trigger: str) -> str:
+    return f"message-{trigger}"
 
 
 def _deadline_id(process: Process, state_id: str, trigger: str) -> str | None:
