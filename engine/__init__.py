@@ -13,11 +13,13 @@ touches with ``Workflows.impact(old, new)``, and move them onto the new revision
 from engine.changes import Change, FieldChange, diff_processes
 from engine.clocks import ClockReport
 from engine.errors import (
+    AddressBookError,
     BookError,
     ClaimRefused,
     ConflictError,
     DamagedRecord,
     DefinitionError,
+    DeliveryFailed,
     DuplicateInstance,
     DuplicateKey,
     EventConflict,
@@ -102,6 +104,8 @@ from engine.stores import Damaged, InstanceSummary, ProcessRef, open_store
 from engine.work import Offer
 
 __all__ = [
+    "AddressBookError",
+    "DeliveryFailed",
     "CaseMigration",
     "Impact",
     "MigrationPlan",

@@ -46,6 +46,8 @@
   * BookError — the audit book cannot be written: no definitions found, or an unusable output folder
   * RevisionError — a ``git:REV:PATH`` cannot be read: no git, no repository, no such revision or file
   * InitRefused — ``procflow init`` would overwrite a file, or cannot write its folder; nothing is left behind
+  * AddressBookError — the worker's address book (``engine.delivery``) cannot be read; names file and key
+  * DeliveryFailed — one attempt to deliver an outbox row to one target failed (to be retried)
 
 Each ``Problem`` names where it is (``SourceLocation``), what is wrong and, where we can tell, what
 to write instead.
@@ -428,3 +430,13 @@ class DuplicateInstance(ConflictError):
 
 class InitRefused(ProcflowError):
     """``procflow init`` wrote nothing: a file it would write is already there, or the folder cannot be written."""
+
+
+class AddressBookError(ProcflowError):
+    """The address book the worker delivers by cannot be read or used: the message names the file and
+    the key (``webhooks[0].url``) and what to write instead."""
+
+
+class DeliveryFailed(ProcflowError):
+    """An attempt to deliver an outbox row to one target (a webhook, an address, the callback) failed;
+    the worker retries it with backoff and dead-letters it after the policy's limit."""

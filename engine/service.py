@@ -15,6 +15,11 @@ earliest due first, a page at a time by cursor. What each item offers is ``engin
 stored work, the function ``Runtime.available`` itself asks. ``claim``, ``release`` and ``assign``
 are events like any other (history entries, replayed), with the rules of ``engine.work``.
 
+Every write also carries the event's outbox rows (``engine.outbox``), in the same transaction: a worker
+given an address book or a ``deliver`` callback (``deliver_due``, and ``work``) claims them with a
+lease and delivers them (``engine.delivery``) at least once, retrying with backoff and dead-lettering
+after the policy's limit.
+
 Damage is contained: a worker sets aside an instance it cannot read and fires the rest, and
 ``verify_store`` replays every stored instance and reports each one that does not match.
 
@@ -45,6 +50,7 @@ from typing import Any
 from engine.changes import diff_processes
 from engine.checks import check_children
 from engine.clocks import ClockReport
+from engine.delivery import AddressBook, Callback, Deliverer
 from engine.errors import (
     DamagedRecord,
     DefinitionError,
@@ -68,6 +74,7 @@ from engine.loader import MAX_FILE_BYTES
 from engine.migrating import CaseMigration, MigrationReport, migrate
 from engine.migration import MigrationPlan, load_plan
 from engine.model import Process, Text, thaw_json
+from engine.outbox import DEAD, DELIVERED, PENDING, OutboxRow
 from engine.processes import load_process, load_process_text
 from engine.runtime import Actor, ChildStart, Choice, Runtime, Spawn, utc_now
 from engine.stores import (
@@ -90,6 +97,7 @@ RETRIES = 5
 _Children = list[Instance]
 """The child instances an event started, to be stored with it (``Workflows.list`` shadows the name)."""
 _Saves = list[tuple[Instance, int]]
+_Rows = list[OutboxRow]
 
 _MAX_DEADLINE_STEPS = 1000
 """Bound on the deadline firings one worker does on one instance in one pass (a broken calendar guard)."""
@@ -104,6 +112,20 @@ class Batch:
     set_aside: tuple[Damaged, ...] = ()
     """Instances whose deadlines could not be read or fired because their record is damaged: no worker
     claims them again until they are next written."""
+    deliveries: Deliveries | None = None
+    """What the same pass delivered from the outbox, when the worker delivers."""
+
+
+@dataclass(frozen=True)
+class Deliveries:
+    """What one ``deliver_due`` pass did with the outbox rows it claimed."""
+
+    claimed: int
+    delivered: tuple[str, ...] = ()
+    retried: tuple[OutboxRow, ...] = ()
+    """Rows that failed this time and will be tried again (``last_error`` says why)."""
+    dead: tuple[OutboxRow, ...] = ()
+    """Rows that failed for the last time the policy allows: dead-lettered."""
 
 
 class Workflows:
@@ -120,8 +142,13 @@ class Workflows:
         store: Store | None = None,
         clock: Callable[[], datetime.datetime] = utc_now,
         retries: int = RETRIES,
+        addresses: AddressBook | None = None,
+        deliver: Callback | None = None,
     ):
+        """``addresses`` and ``deliver`` make ``work`` deliver the outbox too: to the address book's
+        webhooks and addresses, and to ``deliver`` (called with each ``OutboxRow``; raising means retry)."""
         self.store: Store = store if store is not None else open_store(store_url)
+        self._deliverer = Deliverer(addresses, deliver) if addresses is not None or deliver is not None else None
         self._clock = clock
         self._retries = retries
         self._runtimes: dict[tuple[str, str], Runtime] = {}
@@ -723,6 +750,77 @@ class Workflows:
             self.store.release(worker)
         return Batch(len(claimed), fired, tuple(set_aside))
 
+    # --- the outbox --------------------------------------------------------------------------------
+
+    @property
+    def delivers(self) -> bool:
+        """Whether this ``Workflows`` was given somewhere to deliver the outbox (``addresses``, ``deliver``)."""
+        return self._deliverer is not None
+
+    def deliver_due(
+        self,
+        now: datetime.datetime | None = None,
+        *,
+        limit: int = 100,
+        worker_id: str | None = None,
+        lease: datetime.timedelta = DEFAULT_LEASE,
+    ) -> Deliveries:
+        """Claim up to ``limit`` outbox rows due for an attempt and deliver each to its targets. ``now``
+        is the wall clock (not the ``clock`` events are stamped with): retries wait real time. A row
+        whose every target took it is delivered; otherwise it is tried again after the policy's backoff,
+        or dead-lettered once its attempts are spent. A worker killed mid-delivery leaves its rows
+        claimed until ``lease`` runs out, then another delivers them again, with the same delivery id."""
+        if self._deliverer is None:
+            return Deliveries(0)
+        now = now or datetime.datetime.now(datetime.UTC)
+        worker = worker_id or worker_name()
+        rows = self.store.claim_outbox(now, limit, worker, lease)
+        delivered, retried, dead = list[str](), _Rows(), _Rows()
+        policy = self._deliverer.retry
+        try:
+            for row in rows:
+                attempt = self._deliverer.attempt(row)
+                if not attempt.errors:
+                    self.store.record_delivery(
+                        row.message.id,
+                        state=DELIVERED,
+                        attempts=row.attempts + 1,
+                        next_attempt=row.next_attempt,
+                        sent_to=attempt.sent_to,
+                        error=None,
+                        now=now,
+                    )
+                    delivered.append(row.message.id)
+                    continue
+                failures = row.attempts + 1
+                state = DEAD if policy.gives_up(failures) else PENDING
+                after = row.next_attempt if state == DEAD else now + policy.delay(failures)
+                error = "; ".join(attempt.errors)
+                self.store.record_delivery(
+                    row.message.id,
+                    state=state,
+                    attempts=failures,
+                    next_attempt=after,
+                    sent_to=attempt.sent_to,
+                    error=error,
+                    now=now,
+                )
+                failed = replace(
+                    row, attempts=failures, next_attempt=after, state=state, sent_to=attempt.sent_to, last_error=error
+                )
+                (dead if state == DEAD else retried).append(failed)
+        finally:
+            self.store.release(worker)
+        return Deliveries(len(rows), tuple(delivered), tuple(retried), tuple(dead))
+
+    def outbox(self, *, dead: bool = False, state: str | None = None, limit: int = 100) -> _Rows:
+        """The outbox rows, oldest first: every one, those in ``state``, or (``dead``) the dead letters."""
+        return self.store.outbox(DEAD if dead else state, limit)
+
+    def retry_dead(self, delivery_ids: Iterable[str] = ()) -> int:
+        """Put dead letters (those named, or all) back in the outbox, due now, attempts counted afresh."""
+        return self.store.retry_dead(tuple(delivery_ids), now=datetime.datetime.now(datetime.UTC))
+
     def work(
         self,
         *,
@@ -732,16 +830,20 @@ class Workflows:
         stop: threading.Event | None = None,
         report: Callable[[Batch], None] | None = None,
         on_error: Callable[[StoreError], None] | None = None,
+        lease: datetime.timedelta = DEFAULT_LEASE,
     ) -> int:
-        """Fire due deadlines until ``stop`` is set (or, with ``once``, until none are due); return how
-        many were fired. A full batch is followed at once by another; otherwise it waits ``interval``
-        seconds. With ``on_error``, a store error (the database restarting, the network dropping) is
+        """Fire due deadlines, and deliver due outbox rows when given somewhere to deliver them, until
+        ``stop`` is set (or, with ``once``, until none are due); return how many deadlines were fired. A
+        full batch is followed at once by another; otherwise it waits ``interval`` seconds. With
+        ``on_error``, a store error (the database restarting, the network dropping) is
         passed to it and the worker carries on after ``interval``; otherwise it ends the loop."""
         stop = stop or threading.Event()
         worker, total = worker_name(), 0
         while not stop.is_set():
             try:
-                done = self.fire_due_batch(limit=batch, worker_id=worker)
+                done = self.fire_due_batch(limit=batch, worker_id=worker, lease=lease)
+                if self._deliverer is not None:
+                    done = replace(done, deliveries=self.deliver_due(limit=batch, worker_id=worker, lease=lease))
             except StoreError as error:
                 if on_error is None or once:
                     raise
@@ -751,7 +853,7 @@ class Workflows:
             total += done.fired
             if report is not None:
                 report(done)
-            if done.claimed >= batch:
+            if done.claimed >= batch or (done.deliveries is not None and done.deliveries.claimed >= batch):
                 continue
             if once:
                 break

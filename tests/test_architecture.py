@@ -26,6 +26,8 @@ LAYERS = [
     "inputs",
     "instances",
     "work",
+    "outbox",
+    "delivery",
     "clocks",
     "definition",
     "checks",

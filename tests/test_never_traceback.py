@@ -52,6 +52,7 @@ FILE_SLOTS = {
     "diff-old": ("diff", "{bad}", "{good}"),
     "diff-new": ("diff", "{good}", "{bad}", "-o", "{out}.dot"),
     "migrate-plan": ("migrate", "claim", "--plan", "{bad}", "--store", "memory:", "--as", "zhou:supervisor"),
+    "worker-addresses": ("worker", "--addresses", "{bad}", "--store", "memory:", "--once"),
 }
 HISTORY_SLOTS = {
     "render-instance": ("render", "{good}", "-o", "{out}.dot", "--instance", "{bad}"),
@@ -198,6 +199,8 @@ BAD_ARGUMENTS = {
     "move-unknown": (("move", "nope", "--to", "x", "--reason", "r", *STARTER, "--store", "memory:"), "nope"),
     "move-no-reason": (("move", "nope", "--to", "x", *STARTER, "--store", "memory:"), "--reason"),
     "show-unknown": (("show", "nope", "--store", "memory:"), "nope"),
+    "outbox-limit-zero": (("outbox", "--limit", "0", "--store", "memory:"), "--limit"),
+    "outbox-state": (("outbox", "--state", "lost", "--store", "memory:"), "--state"),
     "inbox-no-role": (("inbox", "--as", "li", "--store", "memory:"), "--as"),
     "inbox-limit-zero": (("inbox", *STARTER, "--limit", "0", "--store", "memory:"), "--limit"),
     "inbox-cursor": (("inbox", *STARTER, "--after", "x" * 5_000, "--store", "memory:"), "not a worklist cursor"),

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import TextIO, cast
 
-from engine.cli import changes, definitions, drawing, migrate, running, serving, stored, work
+from engine.cli import changes, definitions, drawing, migrate, outbox, running, serving, stored, work
 from engine.cli.options import (
     EXIT_INTERNAL,
     EXIT_INVALID,
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     stored.add_commands(commands)
     work.add_commands(commands)
     migrate.add_commands(commands)
+    outbox.add_commands(commands)
     serving.add_commands(commands)
     return parser
 

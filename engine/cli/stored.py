@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import signal
 import sys
 import threading
@@ -27,7 +28,10 @@ from engine.cli.options import (
 )
 from engine.cli.running import notification_lines, trail_lines
 from engine.clocks import ClockReport
+from engine.delivery import ENVIRONMENT_VARIABLE as ADDRESSES_VARIABLE
+from engine.delivery import load_address_book
 from engine.errors import (
+    AddressBookError,
     ConflictError,
     EventRefused,
     InvalidData,
@@ -44,7 +48,7 @@ from engine.instances import instance_to_json, record_version_to_json
 from engine.model import Process, thaw_json
 from engine.runtime import Actor, LimitLeft, PartStatus
 from engine.service import Batch, Workflows
-from engine.stores import Damaged, InstanceSummary, ProcessRef
+from engine.stores import DEFAULT_LEASE, Damaged, InstanceSummary, ProcessRef
 from engine.stores.identifiers import shown
 
 
@@ -107,7 +111,26 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     list_.add_argument("--state", type=text, metavar="S", help="only instances in this state")
     list_.add_argument("--overdue", action="store_true", help="only instances with a time limit or deadline passed")
 
-    worker = command("worker", "fire due deadlines until stopped (SIGINT or SIGTERM end it cleanly)", _run_worker)
+    worker = command(
+        "worker",
+        "fire due deadlines and deliver the outbox until stopped (SIGINT or SIGTERM end it cleanly)",
+        _run_worker,
+    )
+    worker.add_argument(
+        "--addresses",
+        type=text,
+        metavar="FILE",
+        help=f"the address book to deliver the outbox by (default: ${ADDRESSES_VARIABLE}; without one, "
+        "the outbox is kept and not delivered)",
+    )
+    worker.add_argument(
+        "--lease",
+        type=seconds(MAX_INTERVAL),
+        default=DEFAULT_LEASE.total_seconds(),
+        metavar="S",
+        help="how long a claim on a deadline or outbox row holds before another worker may take it over "
+        f"(default {DEFAULT_LEASE.total_seconds():g})",
+    )
     worker.add_argument(
         "--interval",
         type=seconds(MAX_INTERVAL),
@@ -143,7 +166,15 @@ def stored(
             raise UsageError(f"procflow {args.command}: {exc}") from exc
         except EventRefused as exc:
             stderr.write(f"procflow {args.command}: refused: {exc}\n")
-        except (NotFound, ConflictError, StoreError, ReplayMismatch, InvalidIdentifier, InvalidQuery) as exc:
+        except (
+            NotFound,
+            ConflictError,
+            StoreError,
+            ReplayMismatch,
+            InvalidIdentifier,
+            InvalidQuery,
+            AddressBookError,
+        ) as exc:
             stderr.write(f"procflow {args.command}: {exc}\n")
         return EXIT_INVALID
 
@@ -405,6 +436,9 @@ def _verify_store(args: argparse.Namespace, workflows: Workflows, stdout: TextIO
 
 
 def _run_worker(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
+    book_file = args.addresses or os.environ.get(ADDRESSES_VARIABLE) or None
+    if book_file is not None:
+        workflows = Workflows(store=workflows.store, addresses=load_address_book(book_file))
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
 
@@ -415,8 +449,19 @@ def _run_worker(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) 
             stdout.flush()
         for item in batch.set_aside:
             sys.stderr.write(f"procflow worker: set aside instance {shown(item.instance_id)}: {item.problem}\n")
+        if batch.deliveries is not None and batch.deliveries.claimed:
+            told = batch.deliveries
+            now = datetime.datetime.now(datetime.UTC).isoformat()
+            stdout.write(
+                f"{now}  delivered {len(told.delivered)} of {told.claimed} outbox row(s), "
+                f"{len(told.retried)} to retry, {len(told.dead)} dead-lettered\n"
+            )
+            stdout.flush()
+            for row in told.dead:
+                sys.stderr.write(f"procflow worker: dead letter {shown(row.message.id)}: {row.last_error}\n")
 
-    stdout.write(f"worker on {workflows.store.url}: firing due deadlines, {args.batch} at a time\n")
+    delivering = f", delivering the outbox by {book_file}" if workflows.delivers else ""
+    stdout.write(f"worker on {workflows.store.url}: firing due deadlines{delivering}, {args.batch} at a time\n")
     stdout.flush()
 
     def complain(error: StoreError) -> None:
@@ -424,7 +469,13 @@ def _run_worker(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) 
 
     try:
         total = workflows.work(
-            interval=args.interval, batch=args.batch, once=args.once, stop=stop, report=report, on_error=complain
+            interval=args.interval,
+            batch=args.batch,
+            once=args.once,
+            stop=stop,
+            report=report,
+            on_error=complain,
+            lease=datetime.timedelta(seconds=args.lease),
         )
     finally:
         for sig, handler in previous.items():

@@ -2,7 +2,9 @@
 
 A store keeps definitions (by process id and content hash, numbered by revision, with their YAML text),
 instances (state, data, open deadlines and the version they are at), their append-only history,
-the deadlines workers fire, and idempotency keys. It knows nothing of firing rules: the service
+the deadlines workers fire, idempotency keys, and the outbox (``engine.outbox``: what each event tells
+other systems, written by ``insert``, ``save`` and ``save_linked`` in the event's own transaction).
+It knows nothing of firing rules: the service
 (``engine.service``) moves instances with the runtime and asks the store to write the result, in one
 transaction, only if the instance is still at the version it read.
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from engine.instances import Entry, Instance, OpenDeadline
+from engine.outbox import OutboxRow
 from engine.work import CaseWork
 
 NO_DUE = datetime.datetime(9999, 12, 30, tzinfo=datetime.UTC)
@@ -240,4 +243,38 @@ class Store(Protocol):
 
     def release(self, worker: str) -> None:
         """Drop the worker's remaining claims (a worker stopping cleanly)."""
+        ...
+
+    # --- the outbox ---
+
+    def claim_outbox(
+        self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
+    ) -> list[OutboxRow]:
+        """Claim up to ``limit`` pending outbox rows whose next attempt is due at ``now`` and that no live
+        claim of another worker holds, by next attempt then id. The claim ends with ``record_delivery``,
+        ``release``, or after ``lease`` (a worker killed mid-delivery: another delivers the row again)."""
+        ...
+
+    def record_delivery(
+        self,
+        delivery_id: str,
+        *,
+        state: str,
+        attempts: int,
+        next_attempt: datetime.datetime,
+        sent_to: Sequence[str],
+        error: str | None,
+        now: datetime.datetime,
+    ) -> None:
+        """Write the outcome of an attempt on a pending row and end its claim: ``delivered``, ``dead``, or
+        still ``pending`` until ``next_attempt``. A row no longer pending is left as it is."""
+        ...
+
+    def outbox(self, state: str | None = None, limit: int = 100) -> list[OutboxRow]:
+        """Outbox rows (in ``state`` if given), oldest first."""
+        ...
+
+    def retry_dead(self, delivery_ids: Sequence[str] = (), *, now: datetime.datetime) -> int:
+        """Put dead-lettered rows (those named, or every one) back to pending, due at ``now``, with their
+        attempts counted from nought; how many."""
         ...

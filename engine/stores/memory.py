@@ -10,10 +10,11 @@ import datetime
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine.errors import DamagedRecord, DuplicateInstance, DuplicateKey, InstanceFormatError, NotFound, StaleVersion
 from engine.instances import Entry, Instance, OpenDeadline, instance_from_json, instance_to_json
+from engine.outbox import DEAD, PENDING, OutboxRow, messages
 from engine.stores.base import (
     DEFAULT_LEASE,
     NO_DUE,
@@ -50,12 +51,21 @@ class _Record:
     pending: bool = True
 
 
+@dataclass
+class _Told:
+    """An outbox row and the claim a worker holds on it."""
+
+    row: OutboxRow
+    claim: _Claim = field(default_factory=_Claim)
+
+
 class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._definitions: list[StoredDefinition] = []
         self._instances: dict[str, _Record] = {}
         self._start_keys: dict[tuple[str, str], str] = {}
+        self._outbox: dict[str, _Told] = {}
 
     @property
     def url(self) -> str:
@@ -113,6 +123,7 @@ class MemoryStore:
             )
             if key is not None:
                 self._start_keys[(instance.process_id, key)] = instance.id
+            self._tell(instance, 0)
         return instance
 
     def load(self, instance_id: str) -> Instance:
@@ -157,6 +168,7 @@ class MemoryStore:
             record.claims, record.set_aside = {}, None
             record.keys.update({e.key: i for i, e in new if e.key is not None})
             record.work, record.pending = work, work is None
+            self._tell(instance, expected_version)
 
     def save_linked(
         self,
@@ -206,6 +218,7 @@ class MemoryStore:
                 self._instances[child.id] = _Record(
                     _dumps(child), digests=_digests(child), work=given, pending=given is None
                 )
+                self._tell(child, 0)
             for instance, expected in saves:
                 record = self._instances[instance.id]
                 record.document = _dumps(instance)
@@ -216,6 +229,7 @@ class MemoryStore:
                 )
                 record.work = work.get(instance.id)
                 record.pending = record.work is None
+                self._tell(instance, expected)
 
     def read_checked(self, instance_id: str) -> Instance:
         check_instance_id(instance_id)
@@ -367,6 +381,74 @@ class MemoryStore:
                 for claim in record.claims.values():
                     if claim.worker == worker:
                         claim.worker = claim.until = None
+            for told in self._outbox.values():
+                if told.claim.worker == worker:
+                    told.claim = _Claim()
+
+    # --- the outbox ---
+
+    def _tell(self, instance: Instance, first: int) -> None:
+        """The outbox rows of the entries from ``first`` on, written with them (under the lock)."""
+        now = datetime.datetime.now(datetime.UTC)
+        for message in messages(instance, first):
+            self._outbox[message.id] = _Told(OutboxRow(message, now, 0, now, PENDING))
+
+    def claim_outbox(
+        self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
+    ) -> list[OutboxRow]:
+        with self._lock:
+            free = [
+                t
+                for t in self._outbox.values()
+                if t.row.state == PENDING
+                and t.row.next_attempt <= now
+                and (t.claim.until is None or t.claim.until <= now)
+            ]
+            chosen = sorted(free, key=lambda t: (t.row.next_attempt, t.row.message.id))[: max(0, limit)]
+            for told in chosen:
+                told.claim = _Claim(worker, now + lease)
+            return [t.row for t in chosen]
+
+    def record_delivery(
+        self,
+        delivery_id: str,
+        *,
+        state: str,
+        attempts: int,
+        next_attempt: datetime.datetime,
+        sent_to: Sequence[str],
+        error: str | None,
+        now: datetime.datetime,
+    ) -> None:
+        with self._lock:
+            told = self._outbox.get(delivery_id)
+            if told is None or told.row.state != PENDING:
+                return
+            told.row = replace(
+                told.row,
+                state=state,
+                attempts=attempts,
+                next_attempt=next_attempt,
+                sent_to=tuple(sent_to),
+                last_error=error,
+            )
+            told.claim = _Claim()
+
+    def outbox(self, state: str | None = None, limit: int = 100) -> list[OutboxRow]:
+        with self._lock:
+            rows = [t.row for t in self._outbox.values() if state is None or t.row.state == state]
+        return sorted(rows, key=lambda r: (r.created_at, r.message.id))[:limit]
+
+    def retry_dead(self, delivery_ids: Sequence[str] = (), *, now: datetime.datetime) -> int:
+        with self._lock:
+            dead = [
+                t
+                for t in self._outbox.values()
+                if t.row.state == DEAD and (not delivery_ids or t.row.message.id in delivery_ids)
+            ]
+            for told in dead:
+                told.row = replace(told.row, state=PENDING, attempts=0, next_attempt=now)
+            return len(dead)
 
 
 _EARLIEST = datetime.datetime.min.replace(tzinfo=datetime.UTC)

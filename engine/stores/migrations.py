@@ -199,6 +199,34 @@ _WORK = [
     _both("INSERT INTO work_pending (instance_id) SELECT id FROM instances"),
 ]
 
+# The transactional outbox (``engine.outbox``): what each event tells other systems, one row per message,
+# written in the event's own transaction, claimed by workers with a lease as deadlines are, and kept once
+# delivered or dead-lettered (``procflow outbox``). Events stored before it are not announced.
+_OUTBOX = [
+    _both(
+        """CREATE TABLE outbox (
+            id TEXT PRIMARY KEY,
+            instance_id TEXT NOT NULL REFERENCES instances (id),
+            process_id TEXT NOT NULL,
+            entry_index INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            roles {json} NOT NULL,
+            payload {json} NOT NULL,
+            created_at {time} NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt {time} NOT NULL,
+            state TEXT NOT NULL,
+            sent_to {json} NOT NULL,
+            last_error TEXT,
+            claimed_by TEXT,
+            claimed_until {time},
+            finished_at {time}
+        )"""
+    ),
+    _both("CREATE INDEX outbox_due ON outbox (next_attempt) WHERE state = 'pending'"),
+    _both("CREATE INDEX outbox_by_state ON outbox (state, created_at)"),
+]
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -242,6 +270,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         tuple(s for s, _ in _WORK),
         tuple(p for _, p in _WORK),
     ),
+    Migration(
+        8,
+        "the outbox: what each event tells other systems, written in the event's transaction",
+        tuple(s for s, _ in _OUTBOX),
+        tuple(p for _, p in _OUTBOX),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].number
@@ -249,6 +283,8 @@ DIGESTS_FROM = 5
 """The migration that gave history entries their digest."""
 WORK_FROM = 7
 """The migration that gave stores their work items."""
+OUTBOX_FROM = 8
+"""The migration that gave stores their outbox."""
 
 BOOKKEEPING = _both(
     "CREATE TABLE IF NOT EXISTS schema_migrations "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, LiteralString
@@ -20,8 +20,9 @@ from typing import Any, LiteralString
 import psycopg
 
 from engine.errors import StoreError
+from engine.outbox import PENDING, Message
 from engine.stores import migrations
-from engine.stores.base import DEFAULT_LEASE, NO_DUE, Damaged, DueDeadline
+from engine.stores.base import NO_DUE
 from engine.stores.integrity import canonical
 from engine.stores.sql import Params, Row, SqlStore, Transaction
 from engine.work import CaseWork, work_to_json
@@ -29,8 +30,6 @@ from engine.work import CaseWork, work_to_json
 CONNECT_TIMEOUT = 10
 _MIGRATION_LOCK = 0x70726F63  # "proc": any constant the application owns will do
 _DEFINITIONS_LOCK = 0x64656673  # "defs", with the hash of schema and process id as the second key
-_EARLIEST = datetime.datetime(1, 1, 2, tzinfo=datetime.UTC)
-"""The earliest due time read back: any session time zone still gives a Python ``datetime``."""
 
 
 class PostgresStore(SqlStore):
@@ -94,9 +93,16 @@ class PostgresStore(SqlStore):
         return value
 
     _moves_in_one_statement = True
+    _skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def _move_on(
-        self, row: tuple[Any, ...], expected_version: int, entry: str, entry_digest: str, work: CaseWork | None
+        self,
+        row: tuple[Any, ...],
+        expected_version: int,
+        entry: str,
+        entry_digest: str,
+        work: CaseWork | None,
+        told: Sequence[Message],
     ) -> bool:
         # One statement runs atomically on its own: no BEGIN and COMMIT round trips. Its parts all see
         # the row as it was, and the entry, the end of the claims and the work items follow only if the
@@ -135,6 +141,19 @@ class PostgresStore(SqlStore):
                 params += [work.process_id, due, canonical(work_to_json(work))]
             else:
                 parts.append("uncased AS (DELETE FROM work_cases WHERE instance_id IN (SELECT id FROM moved))")
+        if told:
+            now = datetime.datetime.now(datetime.UTC)
+            parts.append(
+                "told AS (INSERT INTO outbox (id, instance_id, process_id, entry_index, kind, roles, payload, "
+                "created_at, attempts, next_attempt, state, sent_to) "
+                "SELECT o.id, moved.id, CAST(? AS TEXT), CAST(? AS INTEGER), o.kind, CAST(o.roles AS JSON), "
+                f"CAST(o.payload AS JSON), CAST(? AS TIMESTAMPTZ), 0, CAST(? AS TIMESTAMPTZ), '{PENDING}', "
+                "CAST('[]' AS JSON) FROM moved, unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), "
+                "CAST(? AS TEXT[])) AS o(id, kind, roles, payload))"
+            )
+            params += [told[0].process_id, expected_version, now, now]
+            params += [[m.id for m in told], [m.kind for m in told]]
+            params += [[canonical(list(m.roles)) for m in told], [canonical(m.payload) for m in told]]
         params += [expected_version, entry, entry_digest]
         with self._transaction(write=False) as tx:
             return bool(
@@ -144,24 +163,6 @@ class PostgresStore(SqlStore):
                     params,
                 )
             )
-
-    def claim_due(
-        self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
-    ) -> list[DueDeadline | Damaged]:
-        # A time Python cannot hold (before year 1, -infinity) comes back as NULL, to be set aside.
-        with self._transaction(write=True) as tx:
-            rows = tx.all(
-                "UPDATE deadlines SET claimed_by = ?, claimed_until = ? "
-                "WHERE (instance_id, position) IN ("
-                "  SELECT instance_id, position FROM deadlines "
-                "  WHERE fire IS NOT NULL AND refused IS NULL AND due <= ? "
-                "  AND (claimed_until IS NULL OR claimed_until <= ?) "
-                "  ORDER BY due LIMIT ? FOR UPDATE SKIP LOCKED) "
-                "RETURNING instance_id, state, "
-                "CASE WHEN due >= CAST(? AS TIMESTAMPTZ) THEN due END, fire, position",
-                (worker, now + lease, now, now, limit, _EARLIEST),
-            )
-            return self._due(tx, rows)
 
 
 class _Transaction:

@@ -21,6 +21,11 @@ worklist page is one index range per role, merged and cut at the page (keyset: t
 due time and id, never an offset). A write given no work items marks the instance in
 ``work_pending`` instead, for ``Workflows.fill_work``.
 
+The same transaction writes the entries' outbox rows (``engine.outbox``: one per message, with its
+stable delivery id as primary key), so an event is never stored without what it tells, nor told without
+being stored. Workers claim deadlines and outbox rows alike (``_claim``: one ``UPDATE ... WHERE key IN
+(SELECT ... LIMIT ?) RETURNING``, with the dialect's ``_skip_locked``), each claim held for a lease.
+
 Each entry is written with its digest (``integrity``); ``read_checked`` reads everything afresh and
 compares. A row that cannot be read is ``DamagedRecord`` when loaded, a ``Damaged`` item when listed,
 and set aside (``refused``) when a worker claims its deadline, so one bad row never stops the rest.
@@ -53,6 +58,7 @@ from engine.instances import (
     deadline_to_json,
     entry_from_json,
 )
+from engine.outbox import DEAD, DELIVERED, PENDING, Message, OutboxRow, messages
 from engine.stores import migrations
 from engine.stores.base import (
     DEFAULT_LEASE,
@@ -83,6 +89,13 @@ class Transaction(Protocol):
 
     def all(self, sql: str, params: Params = ()) -> list[Row]: ...
 
+
+_OUTBOX_COLUMNS = (
+    "id, instance_id, process_id, entry_index, kind, roles, payload, created_at, attempts, next_attempt, "
+    "state, sent_to, last_error"
+)
+_EARLIEST_DUE = datetime.datetime(1, 1, 2, tzinfo=datetime.UTC)
+"""The earliest due time read back: any session time zone still gives a Python ``datetime``."""
 
 _DEFINITION_COLUMNS = (
     "SELECT process_id, revision, version, content_hash, source, file, registered_at, source_sha256 FROM definitions "
@@ -155,10 +168,9 @@ class SqlStore:
         """A JSON column's value as read (text on SQLite; psycopg decodes ``json`` itself)."""
         raise NotImplementedError
 
-    def claim_due(
-        self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
-    ) -> list[DueDeadline | Damaged]:
-        raise NotImplementedError
+    _skip_locked = ""
+    """What a claim's choice of rows ends with, so that workers claiming at once skip each other's rows
+    (PostgreSQL's ``FOR UPDATE SKIP LOCKED``; SQLite's write lock lets one worker claim at a time)."""
 
     def close(self) -> None:
         raise NotImplementedError
@@ -171,9 +183,13 @@ class SqlStore:
     _work = True
     """Whether the store keeps work items (its tables are at ``WORK_FROM`` or later)."""
 
+    _outbox = True
+    """Whether the store keeps an outbox (its tables are at ``OUTBOX_FROM`` or later)."""
+
     def _migrate(self, target: int = migrations.LATEST) -> None:
         self._digests = target >= migrations.DIGESTS_FROM  # only a test opens a store at an older schema
         self._work = target >= migrations.WORK_FROM
+        self._outbox = target >= migrations.OUTBOX_FROM
         bookkeeping = migrations.BOOKKEEPING[0 if self.dialect == "sqlite" else 1]
         with self._transaction(write=True) as tx:
             self._lock_for_migration(tx)
@@ -302,6 +318,7 @@ class SqlStore:
                 self._append(tx, instance, 0)
                 self._write_deadlines(tx, instance)
                 self._write_work(tx, instance.id, work, new=True)
+                self._write_outbox(tx, instance, 0)
                 if start.key is not None and not tx.run(
                     "INSERT INTO start_keys (process_id, key, instance_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (instance.process_id, start.key, instance.id),
@@ -467,9 +484,11 @@ class SqlStore:
             and len(new) == 1
             and new[0].key is None
             and new[0].migration is None  # a migration switches the revision, which that statement keeps
+            and self._outbox
         ):
             text = entry_text(new[0])
-            if not self._move_on(row, expected_version, text, digest(instance.id, expected_version, text), work):
+            told = messages(instance, expected_version)
+            if not self._move_on(row, expected_version, text, digest(instance.id, expected_version, text), work, told):
                 with self._transaction(write=False) as tx:
                     self._refuse_stale(tx, instance.id, expected_version)
             self._remember(instance, row[7])
@@ -495,6 +514,7 @@ class SqlStore:
                 tx.run("DELETE FROM deadlines WHERE instance_id = ?", (instance.id,))
                 self._write_deadlines(tx, instance)
             self._write_work(tx, instance.id, work)
+            self._write_outbox(tx, instance, expected_version)
         self._remember(instance, row[7])
 
     def save_linked(
@@ -524,6 +544,7 @@ class SqlStore:
                 self._append(tx, child, 0)
                 self._write_deadlines(tx, child)
                 self._write_work(tx, child.id, work.get(child.id), new=True)
+                self._write_outbox(tx, child, 0)
             for instance, expected in saves:
                 row = self._instance_row(instance)
                 if not tx.run(
@@ -536,6 +557,7 @@ class SqlStore:
                 tx.run("DELETE FROM deadlines WHERE instance_id = ?", (instance.id,))
                 self._write_deadlines(tx, instance)
                 self._write_work(tx, instance.id, work.get(instance.id))
+                self._write_outbox(tx, instance, expected)
         for child in inserts:
             self._remember(child, None)
         for instance, _ in saves:
@@ -545,10 +567,17 @@ class SqlStore:
     """Whether the dialect writes the common event in one statement (``_move_on``)."""
 
     def _move_on(
-        self, row: tuple[Any, ...], expected_version: int, entry: str, entry_digest: str, work: CaseWork | None
+        self,
+        row: tuple[Any, ...],
+        expected_version: int,
+        entry: str,
+        entry_digest: str,
+        work: CaseWork | None,
+        told: Sequence[Message],
     ) -> bool:
         """Write the common event (one new entry, no key, deadlines kept, their claims and refusals
-        ended, its work items) in a single statement; whether the instance was still at ``expected_version``."""
+        ended, its work items, its outbox rows ``told``) in a single statement; whether the instance was
+        still at ``expected_version``."""
         raise NotImplementedError
 
     def _refuse_stale(self, tx: Transaction, instance_id: str, expected_version: int) -> NoReturn:
@@ -598,6 +627,35 @@ class SqlStore:
                 "INSERT INTO deadlines (instance_id, position, state, due, fire) VALUES (?, ?, ?, ?, ?)",
                 (instance.id, position, deadline.state, self._time(deadline.due), deadline.fire),
             )
+
+    def _write_outbox(self, tx: Transaction, instance: Instance, first: int) -> None:
+        """The outbox rows of the entries from ``first`` on (``engine.outbox``), in the event's transaction."""
+        if not self._outbox:
+            return
+        told = messages(instance, first)
+        if not told:
+            return
+        now = self._time(_utc_now())
+        tx.run(
+            "INSERT INTO outbox (id, instance_id, process_id, entry_index, kind, roles, payload, created_at, "
+            "attempts, next_attempt, state, sent_to) VALUES "
+            + ", ".join([f"(?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '{PENDING}', '[]')"] * len(told)),
+            [
+                value
+                for m in told
+                for value in (
+                    m.id,
+                    m.instance_id,
+                    m.process_id,
+                    m.entry_index,
+                    m.kind,
+                    canonical(list(m.roles)),
+                    canonical(m.payload),
+                    now,
+                    now,
+                )
+            ],
+        )
 
     def _write_work(self, tx: Transaction, instance_id: str, work: CaseWork | None, *, new: bool = False) -> None:
         """Replace the instance's work items with ``work``; without it, mark them as still to be worked
@@ -792,7 +850,55 @@ class SqlStore:
         except (InstanceFormatError, InvalidIdentifier, ValueError, TypeError) as exc:
             return Damaged(str(row[0]), f"stored in a form procflow cannot read: {exc}")
 
+    # --- claims ----------------------------------------------------------------------------------
+
+    def _claim(
+        self,
+        tx: Transaction,
+        table: str,
+        keys: str,
+        choose: str,
+        params: Params,
+        returning: str,
+        returning_params: Params,
+        worker: str,
+        until: datetime.datetime,
+        now: datetime.datetime,
+        limit: int,
+    ) -> list[Row]:
+        """Claim up to ``limit`` rows of ``table`` for ``worker`` until ``until``: those ``choose`` (a
+        condition and its order, ``... ORDER BY ...``) picks among the unclaimed and those whose claim has
+        run out at ``now``; one statement, the rows ``returning`` names back. How deadlines and outbox
+        rows are claimed, with the dialect's ``_skip_locked``."""
+        where, order = choose.split(" ORDER BY ")
+        return tx.all(
+            f"UPDATE {table} SET claimed_by = ?, claimed_until = ? WHERE ({keys}) IN ("
+            f"SELECT {keys} FROM {table} WHERE {where} AND (claimed_until IS NULL OR claimed_until <= ?) "
+            f"ORDER BY {order} LIMIT ?{self._skip_locked}) RETURNING {returning}",
+            (worker, self._time(until), *params, self._time(now), limit, *returning_params),
+        )
+
     # --- timers ----------------------------------------------------------------------------------
+
+    def claim_due(
+        self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
+    ) -> list[DueDeadline | Damaged]:
+        # A time Python cannot hold (before year 1, -infinity on PostgreSQL) comes back as NULL, to be set aside.
+        with self._transaction(write=True) as tx:
+            rows = self._claim(
+                tx,
+                "deadlines",
+                "instance_id, position",
+                "fire IS NOT NULL AND refused IS NULL AND due <= ? ORDER BY due",
+                (self._time(now),),
+                "instance_id, state, CASE WHEN due >= ? THEN due END, fire, position",
+                (self._time(_EARLIEST_DUE),),
+                worker,
+                now + lease,
+                now,
+                limit,
+            )
+            return self._due(tx, rows)
 
     def mark_refused(self, instance_id: str, deadline: OpenDeadline, version: int, reason: str) -> None:
         with self._transaction(write=True) as tx:
@@ -818,6 +924,105 @@ class SqlStore:
     def release(self, worker: str) -> None:
         with self._transaction(write=True) as tx:
             tx.run("UPDATE deadlines SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", (worker,))
+            if self._outbox:
+                tx.run("UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", (worker,))
+
+    # --- the outbox --------------------------------------------------------------------------------
+
+    def claim_outbox(
+        self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
+    ) -> list[OutboxRow]:
+        if not self._outbox or limit < 1:
+            return []
+        with self._transaction(write=True) as tx:
+            rows = self._claim(
+                tx,
+                "outbox",
+                "id",
+                f"state = '{PENDING}' AND next_attempt <= ? ORDER BY next_attempt, id",
+                (self._time(now),),
+                _OUTBOX_COLUMNS,
+                (),
+                worker,
+                now + lease,
+                now,
+                limit,
+            )
+        return sorted((self._outbox_row(r) for r in rows), key=lambda r: (r.next_attempt, r.message.id))
+
+    def record_delivery(
+        self,
+        delivery_id: str,
+        *,
+        state: str,
+        attempts: int,
+        next_attempt: datetime.datetime,
+        sent_to: Sequence[str],
+        error: str | None,
+        now: datetime.datetime,
+    ) -> None:
+        with self._transaction(write=True) as tx:
+            tx.run(
+                "UPDATE outbox SET state = ?, attempts = ?, next_attempt = ?, sent_to = ?, last_error = ?, "
+                "claimed_by = NULL, claimed_until = NULL, finished_at = ? WHERE id = ? AND state = ?",
+                (
+                    state,
+                    attempts,
+                    self._time(next_attempt),
+                    canonical(list(sent_to)),
+                    error,
+                    self._time(now) if state in (DELIVERED, DEAD) else None,
+                    delivery_id,
+                    PENDING,
+                ),
+            )
+
+    def outbox(self, state: str | None = None, limit: int = 100) -> list[OutboxRow]:
+        if not self._outbox:
+            return []
+        where, params = ("WHERE state = ? ", [state]) if state is not None else ("", [])
+        with self._transaction(write=False) as tx:
+            rows = tx.all(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox {where}ORDER BY created_at, id LIMIT ?", [*params, limit]
+            )
+        return [self._outbox_row(r) for r in rows]
+
+    def retry_dead(self, delivery_ids: Sequence[str] = (), *, now: datetime.datetime) -> int:
+        if not self._outbox:
+            return 0
+        sql = (
+            f"UPDATE outbox SET state = '{PENDING}', attempts = 0, next_attempt = ?, finished_at = NULL "
+            f"WHERE state = '{DEAD}'"
+        )
+        params: list[Any] = [self._time(now)]
+        if delivery_ids:
+            sql += " AND id IN (" + ", ".join("?" * len(delivery_ids)) + ")"
+            params += list(delivery_ids)
+        with self._transaction(write=True) as tx:
+            return tx.run(sql, params)
+
+    def _outbox_row(self, row: Row) -> OutboxRow:
+        try:
+            message = Message(
+                str(row[0]),
+                str(row[4]),
+                str(row[1]),
+                str(row[2]),
+                int(row[3]),
+                self._from_json(row[6]),
+                tuple(self._from_json(row[5])),
+            )
+            return OutboxRow(
+                message,
+                created_at=self._from_time(row[7]),
+                attempts=int(row[8]),
+                next_attempt=self._from_time(row[9]),
+                state=str(row[10]),
+                sent_to=tuple(self._from_json(row[11])),
+                last_error=row[12],
+            )
+        except (ValueError, TypeError, StoreError) as exc:
+            raise DamagedRecord(f"{self.url}: outbox row {row[0]!r} cannot be read: {exc}") from exc
 
     def _due(self, tx: Transaction, rows: Sequence[Row]) -> list[DueDeadline | Damaged]:
         """The claimed rows (instance id, state, due, fire, position) as deadlines, earliest first; a row

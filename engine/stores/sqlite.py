@@ -2,8 +2,8 @@
 
 The file runs in WAL mode, so readers never wait for the writer. Every write takes the database's
 write lock at its start (``BEGIN IMMEDIATE``): two writers queue instead of both reading and then
-one failing to upgrade its lock, and the claim of due deadlines needs no ``SKIP LOCKED`` because
-only one worker claims at a time. A writer waits up to ``BUSY_TIMEOUT`` for the lock.
+one failing to upgrade its lock, and the claim of due deadlines and outbox rows needs no ``SKIP LOCKED``
+because only one worker claims at a time. A writer waits up to ``BUSY_TIMEOUT`` for the lock.
 ``synchronous=FULL``: an event acknowledged is on disk, even across a power cut.
 """
 
@@ -20,7 +20,6 @@ from typing import Any
 
 from engine.errors import StoreError
 from engine.stores import migrations
-from engine.stores.base import DEFAULT_LEASE, Damaged, DueDeadline
 from engine.stores.integrity import source_digest
 from engine.stores.sql import Params, Row, SqlStore, Transaction
 
@@ -118,24 +117,6 @@ class SQLiteStore(SqlStore):
 
     def _from_json(self, value: Any) -> Any:
         return json.loads(value)
-
-    def claim_due(
-        self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
-    ) -> list[DueDeadline | Damaged]:
-        # The write lock is held from BEGIN IMMEDIATE, so no other worker claims in between.
-        with self._transaction(write=True) as tx:
-            rows = tx.all(
-                "SELECT instance_id, state, due, fire, position FROM deadlines "
-                "WHERE fire IS NOT NULL AND refused IS NULL AND due <= ? "
-                "AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY due LIMIT ?",
-                (self._time(now), self._time(now), limit),
-            )
-            for row in rows:
-                tx.run(
-                    "UPDATE deadlines SET claimed_by = ?, claimed_until = ? WHERE instance_id = ? AND position = ?",
-                    (worker, self._time(now + lease), row[0], row[4]),
-                )
-            return self._due(tx, rows)
 
 
 class _Transaction:
