@@ -32,7 +32,7 @@ FOLDERS = sorted(p for p in FIXTURES.iterdir() if p.is_dir())
 
 def test_there_is_a_fixture_of_each_store_format_since_the_first_release():
     versions = {_schema_version(folder / "store.db") for folder in FOLDERS}
-    assert {4, 5} <= versions
+    assert {4, 5, 8} <= versions
 
 
 def _schema_version(db: Path) -> int:
