@@ -17,13 +17,14 @@ from typing import Any
 
 from benchmarks.report import SIZES, Row, Size, markdown, table
 
-SECTIONS = ("events", "stores", "loading", "rendering", "worklist")
+SECTIONS = ("events", "stores", "loading", "rendering", "worklist", "http")
 SECTION_TITLES = {
     "events": "1 per event",
     "stores": "3 stores",
     "loading": "4 loading",
     "rendering": "5 rendering",
     "worklist": "6 worklist",
+    "http": "7 HTTP",
 }
 PACKAGES = (
     "procflow",
@@ -106,12 +107,19 @@ def _worklist(size: Size) -> list[Row]:
     return worklist.worklist(size)
 
 
+def _http(size: Size) -> list[Row]:
+    from benchmarks import serving
+
+    return serving.serving(size)
+
+
 RUNNERS: dict[str, Callable[[Size], list[Row]]] = {
     "events": _events,
     "stores": _stores,
     "loading": _loading,
     "rendering": _rendering,
     "worklist": _worklist,
+    "http": _http,
 }
 
 

@@ -49,11 +49,14 @@ class Size:
     rendered_states: int
     worklist_cases: tuple[int, ...]
     """The numbers of open cases a role's first worklist page is measured on."""
+    http_instances: int
+    """Cases each HTTP contender and the in-process one drive along the path in a round (split between
+    the concurrent clients)."""
 
 
 SIZES = {
-    "tiny": Size("tiny", 1, 0.0, 20, 5, 20, 40, 10, 10, (40, 80), 30, (200,)),
-    "full": Size("full", 7, 0.4, 10_000, 1_000, 2_000, 4_000, 100, 500, (1_000, 10_000), 500, (1_000, 100_000)),
+    "tiny": Size("tiny", 1, 0.0, 20, 5, 20, 40, 10, 10, (40, 80), 30, (200,), 4),
+    "full": Size("full", 7, 0.4, 10_000, 1_000, 2_000, 4_000, 100, 500, (1_000, 10_000), 500, (1_000, 100_000), 28),
 }
 
 

@@ -11,7 +11,7 @@ from conftest import ROOT
 pytest.importorskip("statemachine", reason="the benchmark peers come with the `bench` extra")
 pytest.importorskip("SpiffWorkflow", reason="the benchmark peers come with the `bench` extra")
 
-EVERY_SECTION = {"1 per event", "2 instances", "3 stores", "4 loading", "5 rendering", "6 worklist"}
+EVERY_SECTION = {"1 per event", "2 instances", "3 stores", "4 loading", "5 rendering", "6 worklist", "7 HTTP"}
 CONTENDERS = ("procflow", "transitions (bare)", "python-statemachine", "SpiffWorkflow")
 
 
