@@ -211,8 +211,8 @@ def start_case(base: str, users: Users) -> str:
     return str(case["id"])
 
 
-def queue(base: str) -> list[dict[str, Any]]:
-    status, _, page = call(base, "GET", "/worklist?process=quick_review", clerk())
+def queue(base: str, query: str = "") -> list[dict[str, Any]]:
+    status, _, page = call(base, "GET", f"/worklist?process=quick_review{query}", clerk())
     assert status == 200, page
     items: list[dict[str, Any]] = page["items"]
     return items
@@ -259,6 +259,9 @@ def test_one_server_on_sqlite_serves_the_queue_the_api_and_the_overdue_webhook(t
         assert status == 200 and headers["etag"] == '"3"' and shown["state"]["id"] == "waiting"
         (waiting,) = [i for i in queue(base) if i["case"] == case]  # the clerk may chase it now
         assert waiting["step"]["id"] == "waiting" and [t["trigger"] for t in waiting["triggers"]] == ["chase"]
+        assert waiting["overdue"] is False and waiting["due"] is not None
+        # The limit runs out: the staff member's queue says so before any worker has run.
+        until(lambda: [i["case"] for i in queue(base, "&overdue=true")] == [case], "the case to show as overdue")
 
         book = address_book(tmp_path, receiver)
 
