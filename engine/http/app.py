@@ -221,7 +221,7 @@ class _Service:
         if instance.process_id != process_id:
             raise NotFound(f"`{process_id}` has no case `{instance.id}` (it is a case of `{instance.process_id}`)")
         expected = _if_match(call, instance)
-        entry = self.workflows.fire(
+        entry, after = self.workflows.fire_and_get(
             instance.id,
             call.param("trigger"),
             call.caller.actor,
@@ -229,11 +229,13 @@ class _Service:
             key=_key(call),
             if_version=expected,
         )
-        return self._fired(entry, instance.id)
+        return self._answer(entry, after)
 
     def _fired(self, entry: Entry, case: str) -> Response:
         """The entry an event (a claim, a move...) recorded, and the case after it, with its ETag."""
-        after = self.workflows.get(case)
+        return self._answer(entry, self.workflows.get(case))
+
+    def _answer(self, entry: Entry, after: Instance) -> Response:
         return _json({"entry": _entry(entry), "case": self._case(after)}, 200, {"ETag": _etag(after.version)})
 
     def _read(self, call: Call) -> Instance:
