@@ -300,6 +300,21 @@ class Workflows:
         is applied only to the instance at that version (an HTTP ``If-Match``), never retried on a
         newer one: ``StaleVersion`` otherwise, unless ``key`` recorded this very event already.
         """
+        return self.fire_and_get(instance_id, trigger, actor, payload, key=key, at=at, if_version=if_version)[0]
+
+    def fire_and_get(
+        self,
+        instance_id: str,
+        trigger: str,
+        actor: Actor,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        at: datetime.datetime | None = None,
+        if_version: int | None = None,
+    ) -> tuple[Entry, Instance]:
+        """``fire``, and the instance as the event left it in the store (read again only when ``key``
+        had recorded the event already): what an HTTP reply shows, without a second read."""
         payload = json_object(payload or {}, "payload")  # within the limits before it is compared or stored
         for attempt in range(self._retries):
             instance, runtime = self._read(instance_id)
@@ -307,7 +322,9 @@ class Workflows:
             if if_version is not None and read != if_version:
                 recorded = None if key is None else self.store.entry_for_key(instance_id, key)
                 if recorded is not None:
-                    return self._same_event(instance, key or "", recorded, trigger, actor, payload)
+                    return self._same_event(instance, key or "", recorded, trigger, actor, payload), self.get(
+                        instance_id
+                    )
                 raise StaleVersion(
                     f"instance `{instance_id}` is at version {read}, not {if_version}: read it again and decide "
                     "whether the event still applies",
@@ -331,7 +348,9 @@ class Workflows:
                 # a key recorded for an event that is still allowed is caught by the store on writing.
                 recorded = None if key is None else self.store.entry_for_key(instance_id, key)
                 if recorded is not None:
-                    return self._same_event(instance, key or "", recorded, trigger, actor, payload)
+                    return self._same_event(instance, key or "", recorded, trigger, actor, payload), self.get(
+                        instance_id
+                    )
                 if attempt == 0:
                     raise
                 raise EventConflict(
@@ -346,15 +365,16 @@ class Workflows:
                 # A resent key whose event another writer already stored has nothing left to race for.
                 recorded = None if key is None else self.store.entry_for_key(instance_id, key)
                 if recorded is not None:  # judged on the history as stored, which holds the recorded event
-                    return self._same_event(self._read(instance_id)[0], key or "", recorded, trigger, actor, payload)
+                    stored = self._read(instance_id)[0]
+                    return self._same_event(stored, key or "", recorded, trigger, actor, payload), self.get(instance_id)
                 _pause(attempt)
                 continue
             except DuplicateKey as duplicate:
                 recorded = self.store.entry_for_key(instance_id, key or "")
                 if recorded is None:  # cannot happen: the key is only ever added
                     raise StoreError(f"{self.store.url}: key `{key}` reported but not found") from duplicate
-                return self._same_event(instance, key or "", recorded, trigger, actor, payload)
-            return entry
+                return self._same_event(instance, key or "", recorded, trigger, actor, payload), self.get(instance_id)
+            return entry, instance
         raise EventConflict(
             f"instance `{instance_id}`: `{trigger}` lost the race to other writers {self._retries} times; "
             "nothing was written, send it again"

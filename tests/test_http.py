@@ -229,6 +229,23 @@ def test_an_idempotency_key_makes_a_resent_event_take_effect_once(client, users,
     assert workflows.get(case).version == 2
 
 
+@pytest.mark.parametrize("url", ["memory:", "sqlite"])
+def test_an_event_answers_with_the_case_as_stored_after_it_and_its_etag(users, tmp_path, url):
+    with Workflows(f"sqlite:///{tmp_path / 'cases.db'}" if url == "sqlite" else url) as flows:
+        flows.register(FIXTURE)
+        client = Client(create_app(flows, Authenticator(users.path)))
+        case = start(client, users)
+        headers = users.bearer("cara") | {"Idempotency-Key": "order-8"}
+        for _ in range(2):  # the second time the key answers with the event it recorded
+            fired = fire(client, headers, case, "submit", {"in_warranty": True, "model": "X1"})
+            read = client.get(f"/cases/{case}", headers=users.bearer("cara"))
+            assert fired.status_code == read.status_code == 200
+            assert fired.json()["case"] == read.json() and fired.headers["etag"] == read.headers["etag"] == '"2"'
+            assert (
+                fired.json()["entry"] == client.get(f"/cases/{case}/history", headers=users.bearer("cara")).json()[-1]
+            )
+
+
 def test_if_match_applies_an_event_only_at_that_version(client, users, workflows):
     case = start(client, users)
     stale = fire(client, users.bearer("cara"), case, "withdraw", **{"If-Match": '"7"'})

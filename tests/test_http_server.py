@@ -129,6 +129,17 @@ def test_a_token_revoked_with_the_command_is_refused_by_the_running_server(serve
     assert (status, problem["code"]) == (401, "unauthenticated")
 
 
+def test_requests_are_logged_one_a_line_only_with_access_log(tmp_path):
+    users = make_users(tmp_path)
+    logs = {}
+    for options in ((), ("--access-log",)):
+        with serving(tmp_path, f"sqlite:///{tmp_path / 'store.db'}", users.path, [FIXTURE], *options) as (base, log):
+            assert call(base, "GET", "/procedures", users.bearer("cara"))[0] == 200
+        logs[options] = log.read_text(encoding="utf-8")
+    assert '"GET /procedures HTTP/1.1" 200' not in logs[()]
+    assert '"GET /procedures HTTP/1.1" 200' in logs[("--access-log",)]
+
+
 def test_the_users_commands_add_people_and_systems(tmp_path):
     users = str(tmp_path / "users.yaml")
     added = procflow(

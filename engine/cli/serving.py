@@ -42,6 +42,11 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
         metavar="N",
         help="failed sign-ins an address may have in a minute before it must wait (default 20)",
     )
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log every request (uvicorn's access log; off by default: it costs each request a log line)",
+    )
     serve.set_defaults(handler=_serve)
 
     users = commands.add_parser("users", help="the users the HTTP API knows, with their roles, passwords and tokens")
@@ -96,6 +101,7 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             host=args.host,
             port=args.port,
             log_level="info",
+            access_log=args.access_log,
             proxy_headers=False,  # the peer address is what --trusted-proxy is compared with
             server_header=False,
         )

@@ -91,7 +91,10 @@ def create_app(workflows: Workflows, authenticator: Authenticator) -> Starlette:
             try:
                 headers = {k.lower(): v for k, v in request.headers.items()}
                 peer = request.client.host if request.client else None
-                known = await run_in_threadpool(authenticator.authenticate, headers, peer)  # argon2 takes a while
+                if authenticator.costly(headers):  # argon2 takes a while: not on the event loop
+                    known = await run_in_threadpool(authenticator.authenticate, headers, peer)
+                else:  # a token's digest or the proxy's header: cheaper here than a hop to a worker thread
+                    known = authenticator.authenticate(headers, peer)
                 if isinstance(known, Throttled):
                     detail = f"too many failed sign-ins from this address; try again in {known.retry_after} s"
                     raise Problem(429, "too-many-failures", detail, retry_after=known.retry_after)
@@ -157,6 +160,9 @@ class _Service:
         self.workflows = workflows
         self.authenticator = authenticator
         self._charts: dict[str, bytes] = {}
+        self._refs: dict[tuple[str, str], ProcessRef] = {}
+        """The stored reference of each definition a case runs on, by process and content hash: read
+        once, as ``Workflows.runtime`` compiles each one once (a stored definition never changes)."""
         self._openapi: tuple[tuple[str, ...], bytes] | None = None
 
     # --- procedures ----------------------------------------------------------------------------------
@@ -215,7 +221,7 @@ class _Service:
         if instance.process_id != process_id:
             raise NotFound(f"`{process_id}` has no case `{instance.id}` (it is a case of `{instance.process_id}`)")
         expected = _if_match(call, instance)
-        entry = self.workflows.fire(
+        entry, after = self.workflows.fire_and_get(
             instance.id,
             call.param("trigger"),
             call.caller.actor,
@@ -223,11 +229,13 @@ class _Service:
             key=_key(call),
             if_version=expected,
         )
-        return self._fired(entry, instance.id)
+        return self._answer(entry, after)
 
     def _fired(self, entry: Entry, case: str) -> Response:
         """The entry an event (a claim, a move...) recorded, and the case after it, with its ETag."""
-        after = self.workflows.get(case)
+        return self._answer(entry, self.workflows.get(case))
+
+    def _answer(self, entry: Entry, after: Instance) -> Response:
         return _json({"entry": _entry(entry), "case": self._case(after)}, 200, {"ETag": _etag(after.version)})
 
     def _read(self, call: Call) -> Instance:
@@ -238,7 +246,7 @@ class _Service:
         state = runtime.process.states[instance.state]
         return {
             "id": instance.id,
-            "process": _reference(self.workflows.ref_of(instance)),
+            "process": _reference(self._ref_of(instance)),
             "state": {"id": state.id, "label": {"zh": state.label.zh, "en": state.label.en}},
             "data": instance.data,
             "entered_at": instance.entered_at.isoformat(),
@@ -246,6 +254,13 @@ class _Service:
             "version": instance.version,
             "finished": state.is_final,
         }
+
+    def _ref_of(self, instance: Instance) -> ProcessRef:
+        key = (instance.process_id, instance.content_hash)
+        ref = self._refs.get(key)
+        if ref is None:
+            ref = self._refs.setdefault(key, self.workflows.ref_of(instance))
+        return ref
 
     def case(self, call: Call) -> Response:
         instance = self._read(call)

@@ -320,6 +320,13 @@ class Authenticator:
             self._reload()
             return self._users.get(name)
 
+    def costly(self, headers: Mapping[str, str]) -> bool:
+        """Whether signing this request in may take argon2's time (it sends HTTP Basic), so that the
+        caller does it away from its event loop. A bearer token, the proxy's header or no credentials
+        cost a digest and a look-up."""
+        scheme = headers.get("authorization", "").strip().partition(" ")[0]
+        return scheme.lower() == "basic"
+
     def authenticate(self, headers: Mapping[str, str], peer: str | None) -> Caller | Refusal | Throttled:
         """The caller, or why not (already logged). ``headers`` are the request's, by lower-case name.
         An address whose credentials failed ``failures`` times within ``window`` seconds is throttled
