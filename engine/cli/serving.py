@@ -9,6 +9,7 @@ import argparse
 import getpass
 import logging
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from engine.cli.options import EXIT_INVALID, EXIT_OK, Parser, UsageError, require_files, text, whole_number
@@ -41,6 +42,12 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
         default=20,
         metavar="N",
         help="failed sign-ins an address may have in a minute before it must wait (default 20)",
+    )
+    serve.add_argument(
+        "--session-key",
+        metavar="FILE",
+        help="the key that signs the pages' sign-ins, made when missing (default: the users file's name "
+        "+ .session-key); give every server process the same file",
     )
     serve.add_argument(
         "--access-log",
@@ -78,13 +85,18 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
         from engine.http import Authenticator, TrustedProxy, create_app
         from engine.http.auth import users_path
+        from engine.web.routes import page_routes
+        from engine.web.sessions import Sessions, session_key
     except ImportError:
         stderr.write(f"procflow serve: {_EXTRA}\n")
         return EXIT_INVALID
     from engine.service import Workflows
 
     proxy = TrustedProxy(args.trusted_proxy, args.proxy_header) if args.trusted_proxy else None
-    authenticator = Authenticator(users_path(args.users), proxy, failures=args.max_failures)
+    users = users_path(args.users)
+    authenticator = Authenticator(users, proxy, failures=args.max_failures)
+    key_file = Path(args.session_key) if args.session_key else users.with_name(users.name + ".session-key")
+    sessions = Sessions(session_key(key_file))
     try:
         workflows = Workflows(args.store)
     except StoreURLError as exc:
@@ -97,7 +109,7 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         stdout.write(f"procflow serve: {workflows.store.url} on http://{args.host}:{args.port}\n")
         stdout.flush()
         uvicorn.run(
-            create_app(workflows, authenticator),
+            create_app(workflows, authenticator, pages=page_routes(workflows, authenticator, sessions)),
             host=args.host,
             port=args.port,
             log_level="info",

@@ -22,7 +22,7 @@ import datetime
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from engine.clocks import ClockReport
 from engine.errors import DefinitionError, InvalidData, InvalidPayload, NotFound, PlanError, ProcflowError
@@ -78,8 +78,9 @@ Body = Literal["payload", "data", "fields", "plan"]
 (JSON objects all three), or a migration plan (YAML or JSON text, read as the plan's located document)."""
 
 
-def create_app(workflows: Workflows, authenticator: Authenticator) -> Starlette:
-    """The ASGI application serving ``workflows`` to the callers ``authenticator`` knows."""
+def create_app(workflows: Workflows, authenticator: Authenticator, *, pages: Sequence[BaseRoute] = ()) -> Starlette:
+    """The ASGI application serving ``workflows`` to the callers ``authenticator`` knows, with the web
+    pages' routes (``engine.web``) beside the API when given."""
     service = _Service(workflows, authenticator)
 
     def route(path: str, get: Handler | None = None, post: Handler | None = None, *, body: Body = "fields") -> Route:
@@ -137,6 +138,7 @@ def create_app(workflows: Workflows, authenticator: Authenticator) -> Starlette:
         route("/cases/{case}/cancel", post=service.cancel, body="payload"),
         route("/cases/{case}/move", post=service.move),
         route("/worklist", service.worklist),
+        *pages,
     ]
 
     async def not_routed(request: Request, exc: Exception) -> Response:

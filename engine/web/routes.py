@@ -1,0 +1,36 @@
+"""The pages' paths, all under ``/app``; ``/`` leads to the inbox."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from engine.http.auth import Authenticator
+from engine.service import Workflows
+from engine.web.cases import CaseViews
+from engine.web.inbox import InboxViews
+from engine.web.pages import BASE, Site
+from engine.web.sessions import Sessions
+
+
+def page_routes(workflows: Workflows, authenticator: Authenticator, sessions: Sessions) -> list[BaseRoute]:
+    site = Site(authenticator, sessions)
+    inbox = InboxViews(site, workflows)
+    cases = CaseViews(site, workflows)
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse(f"{BASE}/inbox", 303)
+
+    return [
+        Route("/", home, methods=["GET"]),
+        site.route(f"{BASE}/login", inbox.login_form, inbox.login, public=True),
+        site.route(f"{BASE}/logout", post=inbox.logout),
+        site.route(f"{BASE}/inbox", inbox.inbox),
+        site.route(f"{BASE}/cases/{{case}}", cases.page),
+        site.route(f"{BASE}/cases/{{case}}/chart.svg", cases.chart),
+        site.route(f"{BASE}/cases/{{case}}/claim", post=cases.claim),
+        site.route(f"{BASE}/cases/{{case}}/release", post=cases.release),
+        site.route(f"{BASE}/cases/{{case}}/events/{{trigger}}", post=cases.fire),
+        site.static(),
+    ]

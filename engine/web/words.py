@@ -1,0 +1,109 @@
+"""The pages' own words, in Chinese and English, and how a page picks its language.
+
+A page is in ``zh``, ``en`` or ``both`` (Chinese with the English beside it, as the charts are):
+the visitor's choice (a cookie the language switch sets), else what their browser asks for first.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from engine.model import Text
+
+PageLang = Literal["zh", "en", "both"]
+LANGS: tuple[PageLang, ...] = ("zh", "en", "both")
+LANG_COOKIE = "procflow_lang"
+
+WORDS: dict[str, tuple[str, str]] = {
+    "app": ("售后流程", "After-sales procedures"),
+    "inbox": ("待办", "Inbox"),
+    "studio": ("流程编辑", "Studio"),
+    "book": ("审计手册", "Audit book"),
+    "sign_in": ("登录", "Sign in"),
+    "sign_out": ("退出", "Sign out"),
+    "user": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "bad_sign_in": ("用户名或密码不正确。", "The user name or password is not right."),
+    "throttled": ("失败次数过多，请稍后再试。", "Too many failed sign-ins; try again later."),
+    "signed_in_as": ("当前用户", "Signed in as"),
+    "roles": ("角色", "Roles"),
+    "language": ("语言", "Language"),
+    "mine": ("我认领的", "Claimed by me"),
+    "for_roles": ("我的角色可处理的", "Waiting for my roles"),
+    "nothing_waiting": ("没有待办事项。", "Nothing is waiting."),
+    "procedure": ("流程", "Procedure"),
+    "case": ("案例", "Case"),
+    "step": ("步骤", "Step"),
+    "due": ("期限", "Due"),
+    "clocks": ("时限", "Clocks"),
+    "claimed_by": ("认领人", "Claimed by"),
+    "actions": ("可执行的操作", "Actions"),
+    "any": ("全部", "Any"),
+    "overdue_only": ("仅显示逾期", "Overdue only"),
+    "overdue": ("已逾期", "overdue"),
+    "filter": ("筛选", "Filter"),
+    "next_page": ("下一页", "Next page"),
+    "open": ("打开", "Open"),
+    "claim": ("认领", "Claim"),
+    "release": ("释放", "Release"),
+    "data": ("案例数据", "Case data"),
+    "records": ("记录与表单", "Records and forms"),
+    "parts": ("分项工作", "Parts of the step"),
+    "history": ("处理记录", "History"),
+    "signatures": ("签字", "Signatures"),
+    "chart": ("流程图与路径", "Chart and path taken"),
+    "when": ("时间", "When"),
+    "who": ("人员", "Who"),
+    "what": ("操作", "What"),
+    "from_to": ("从 → 到", "From → to"),
+    "version": ("版本", "Version"),
+    "now_at": ("当前步骤", "Now at"),
+    "finished": ("已结束", "Finished"),
+    "no_actions": ("您现在无可执行的操作。", "There is nothing you may do here now."),
+    "held_by_other": ("此步骤已被他人认领：", "This step is claimed by "),
+    "submit": ("提交", "Submit"),
+    "working_left": ("剩余工作时间", "working time left"),
+    "time_left": ("剩余时间", "time left"),
+    "not_found": ("找不到该页面。", "There is no such page."),
+    "forbidden": ("您的角色不能打开此页面。", "Your roles do not open this page."),
+    "forged": (
+        "表单已过期或不是从本站提交的，请重新打开页面再提交。",
+        "The form has expired or was not sent from this site: open the page again and resend it.",
+    ),
+    "refused": ("未能执行", "Not done"),
+    "back": ("返回", "Back"),
+    "zoom_in": ("放大", "Zoom in"),
+    "zoom_out": ("缩小", "Zoom out"),
+    "status_idle": ("未开始", "not started"),
+    "status_running": ("计时中", "running"),
+    "status_paused": ("暂停", "paused"),
+    "status_warned": ("即将到期", "due soon"),
+    "status_breached": ("已超时", "breached"),
+    "status_stopped": ("已完成", "stopped"),
+    "skip": ("跳到正文", "Skip to content"),
+    "none": ("无", "none"),
+}
+
+
+def word(key: str, lang: PageLang) -> str:
+    zh, en = WORDS[key]
+    return {"zh": zh, "en": en, "both": f"{zh} {en}"}[lang]
+
+
+def label(text: Text | tuple[str, str], lang: PageLang) -> str:
+    """A definition's label in the page's language; both as ``中文 / English`` when they differ."""
+    zh, en = (text.zh, text.en) if isinstance(text, Text) else text
+    if lang == "zh":
+        return zh or en
+    if lang == "en":
+        return en or zh
+    return zh if zh == en or not en else f"{zh} / {en}" if zh else en
+
+
+def chosen_lang(cookie: str | None, accept_language: str | None) -> PageLang:
+    """The visitor's language: their cookie's, else Chinese when their browser puts Chinese first."""
+    for lang in LANGS:
+        if cookie == lang:
+            return lang
+    first = (accept_language or "").split(",")[0].strip().lower()
+    return "zh" if first.startswith("zh") else "en"
