@@ -252,3 +252,42 @@ def test_a_wrong_password_counts_towards_the_same_throttle_as_the_api(tmp_path):
         )
     assert statuses == [401, 401, 429]
     workflows.close()
+
+
+def test_the_agent_starts_a_case_from_the_inbox_and_lands_on_its_page(site):
+    app, workflows, _ = site
+    browser = sign_in(app, "wang")
+    inbox = browser.get("/app/inbox")
+    assert 'action="/app/procedures/return_repair/start"' in inbox.text
+    started = browser.post("/app/procedures/return_repair/start", data={"csrf_token": csrf(inbox.text)})
+    assert started.status_code == 303
+    case = started.headers["location"].split("/app/cases/")[1].split("?")[0]
+    assert workflows.get(case).history[0].actor == "wang"
+    engineer = sign_in(app, "zhao")
+    assert 'action="/app/procedures/return_repair/start"' not in engineer.get("/app/inbox").text
+    refused = engineer.post(
+        "/app/procedures/return_repair/start", data={"csrf_token": csrf(engineer.get("/app/inbox").text)}
+    )
+    assert refused.status_code == 403
+    assert len(workflows.list("return_repair")) == 1
+
+
+def test_a_supervisor_assigns_the_step_to_someone_and_only_a_supervisor_may(site):
+    app, workflows, _ = site
+    case = new_case(workflows)
+    supervisor = sign_in(app, "sun")
+    page = supervisor.get(f"/app/cases/{case}")
+    assert 'action="/app/cases/' + case + '/assign"' in page.text
+    unknown = supervisor.post(f"/app/cases/{case}/assign", data={"csrf_token": csrf(page.text), "to": "ghost"})
+    assert unknown.status_code == 422 and "ghost" in unknown.text
+    given = supervisor.post(f"/app/cases/{case}/assign", data={"csrf_token": csrf(page.text), "to": "wang"})
+    assert given.status_code == 303
+    assert [(e.assignment.action, e.assignment.to) for e in workflows.history(case) if e.assignment] == [
+        ("assign", "wang")
+    ]
+    agent = sign_in(app, "wang")
+    page = agent.get(f"/app/cases/{case}")
+    assert "/assign" not in page.text
+    assert (
+        agent.post(f"/app/cases/{case}/assign", data={"csrf_token": csrf(page.text), "to": "wang"}).status_code == 403
+    )

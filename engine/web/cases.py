@@ -20,6 +20,7 @@ from engine.web.forms import Form, at_fields, form_for, payload_from
 from engine.web.inbox import shown_time
 from engine.web.pages import AUDITOR_ROLE, BASE, HEADERS, Page, PageError, Site, Visit
 from engine.web.words import word
+from engine.work import SUPERVISOR_ROLE
 
 CHART_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 """A chart is our own SVG: no script, the inline styles Graphviz writes, nothing from elsewhere."""
@@ -85,6 +86,7 @@ class CaseViews:
             "done": visit.query("done"),
             "shown_time": lambda moment: shown_time(moment, zone),
             "action_base": f"{BASE}/cases/{instance.id}",
+            "supervises": SUPERVISOR_ROLE in actor.roles and not state.is_final,
         }
         status = 422 if refused is not None else 200
         return Page("case.html", context, status, f"{instance.id} · {process.title.zh}")
@@ -111,6 +113,14 @@ class CaseViews:
     def release(self, visit: Visit) -> Response:
         self.workflows.release(visit.param("case"), visit.actor)
         return self._back(visit, "release")
+
+    def assign(self, visit: Visit) -> Response:
+        name = visit.field("to") or ""
+        user = self.site.authenticator.user(name)
+        if user is None:
+            raise PageError(422, f"{word('no_such_user', visit.lang)} `{name}`")
+        self.workflows.assign(visit.param("case"), Actor(user.name, user.roles), visit.actor)
+        return self._back(visit, "assign")
 
     def fire(self, visit: Visit) -> Page | Response:
         instance, process = self._open(visit)

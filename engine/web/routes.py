@@ -31,6 +31,8 @@ def page_routes(workflows: Workflows, authenticator: Authenticator, sessions: Se
         site.route(f"{BASE}/cases/{{case}}/chart.svg", cases.chart),
         site.route(f"{BASE}/cases/{{case}}/claim", post=cases.claim),
         site.route(f"{BASE}/cases/{{case}}/release", post=cases.release),
+        site.route(f"{BASE}/cases/{{case}}/assign", post=cases.assign),
+        site.route(f"{BASE}/procedures/{{process}}/start", post=inbox.start),
         site.route(f"{BASE}/cases/{{case}}/events/{{trigger}}", post=cases.fire),
         site.static(),
     ]

@@ -82,6 +82,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "status_stopped": ("已完成", "stopped"),
     "skip": ("跳到正文", "Skip to content"),
     "none": ("无", "none"),
+    "start_case": ("新建案例", "Start a case"),
+    "start": ("新建", "Start"),
+    "assign": ("指派", "Assign"),
+    "assign_to": ("指派给（用户名）", "Assign to (user name)"),
+    "no_such_user": ("用户不存在：", "There is no such user:"),
 }
 
 
