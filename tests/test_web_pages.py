@@ -291,3 +291,28 @@ def test_a_supervisor_assigns_the_step_to_someone_and_only_a_supervisor_may(site
     assert (
         agent.post(f"/app/cases/{case}/assign", data={"csrf_token": csrf(page.text), "to": "wang"}).status_code == 403
     )
+
+
+def test_a_step_shared_by_several_people_shows_each_part_open_or_done_and_by_whom(tmp_path):
+    from test_parts import DEMO, ENGINEER, MANAGER
+
+    users = tmp_path / "users.yaml"
+    auth.add_user(users, "gao", ["manager"], PASSWORD)
+    workflows = Workflows(f"sqlite:///{tmp_path / 'cases.db'}")
+    source = tmp_path / "parts_demo.yaml"
+    source.write_text(DEMO, encoding="utf-8")
+    workflows.register(source)
+    case = workflows.start("parts_demo", MANAGER).id
+    workflows.fire(case, "opened", MANAGER, {"amount": 50, "units": []})
+    workflows.fire(case, "engineer_opinion", ENGINEER, {"opinion": "可修复"})
+    authenticator = Authenticator(users)
+    sessions = Sessions(session_key(tmp_path / "key"))
+    app = create_app(workflows, authenticator, pages=page_routes(workflows, authenticator, sessions))
+    page = sign_in(app, "gao").get(f"/app/cases/{case}?lang=en")
+    parts = page.text.split('id="parts-h"')[1].split("</section>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", parts, re.S)
+    engineer = next(r for r in rows if "Engineer&#39;s opinion" in r or "Engineer's opinion" in r)
+    assert "done" in engineer and ENGINEER.id in engineer
+    clerk = next(r for r in rows if "Clerk" in r)
+    assert "open" in clerk
+    workflows.close()

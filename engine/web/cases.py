@@ -72,12 +72,16 @@ class CaseViews:
             else:
                 actions.append(Action(choice, form, {}, at_fields(form, ())))
         state = process.states[instance.state]
+        work = runtime.case_work(instance).work
+        still_open = {part.part for part in work.parts}
+        parts = [(part, part.id in still_open, _done_by(instance, part.id)) for part in state.parts]
         rows = [_history_row(process, entry, zone, visit) for entry in instance.history]
         context = {
             "case": instance,
             "process": process,
             "state": state,
-            "holder": runtime.case_work(instance).work.claimed_by,
+            "holder": work.claimed_by,
+            "parts": parts,
             "data": sorted(instance.data.items()),
             "records": instance.records,
             "history": rows,
@@ -153,6 +157,12 @@ def may_view(process: Process, actor: Actor) -> bool:
     one of its administrators, or they audit."""
     roles = set(actor.roles)
     return bool(roles & set(process.roles)) or actor.id in process.administrators or AUDITOR_ROLE in roles
+
+
+def _done_by(instance: Instance, part_id: str) -> tuple[str, ...]:
+    """Who did the part in the current stay in the step (a part's trigger is its id)."""
+    stay = [e for e in instance.history if e.at >= instance.entered_at]
+    return tuple(dict.fromkeys(e.actor for e in stay if e.trigger == part_id))
 
 
 def _history_row(process: Process, entry: Entry, zone: str, visit: Visit) -> HistoryRow:

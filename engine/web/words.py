@@ -82,6 +82,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "status_stopped": ("已完成", "stopped"),
     "skip": ("跳到正文", "Skip to content"),
     "none": ("无", "none"),
+    "part_open": ("待完成", "open"),
+    "part_done": ("已完成", "done"),
     "start_case": ("新建案例", "Start a case"),
     "start": ("新建", "Start"),
     "assign": ("指派", "Assign"),
