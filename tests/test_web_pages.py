@@ -8,10 +8,10 @@ import pytest
 from web_support import Browser
 
 from engine.http import Authenticator, auth, create_app
+from engine.http.sessions import COOKIE, Session, Sessions, session_key
 from engine.runtime import Actor
 from engine.service import Workflows
 from engine.web.routes import page_routes
-from engine.web.sessions import COOKIE, Session, Sessions, session_key
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
@@ -33,7 +33,7 @@ def site(tmp_path):
     workflows.register(ROOT / "processes" / "return_repair.yaml")
     authenticator = Authenticator(users)
     sessions = Sessions(session_key(tmp_path / "session.key"))
-    app = create_app(workflows, authenticator, pages=page_routes(workflows, authenticator, sessions))
+    app = create_app(workflows, authenticator, sessions=sessions, pages=page_routes(workflows, authenticator, sessions))
     yield app, workflows, users
     workflows.close()
 
@@ -316,3 +316,16 @@ def test_a_step_shared_by_several_people_shows_each_part_open_or_done_and_by_who
     clerk = next(r for r in rows if "Clerk" in r)
     assert "open" in clerk
     workflows.close()
+
+
+def test_the_api_takes_a_page_session_and_a_post_only_with_its_csrf_token(site):
+    app, workflows, _ = site
+    case = new_case(workflows)
+    browser = sign_in(app, "wang")
+    assert browser.get(f"/cases/{case}/actions").status_code == 200
+    forged = browser.post(f"/cases/{case}/claim", json={})
+    assert forged.status_code == 403 and forged.json()["code"] == "csrf"
+    assert workflows.get(case).version == 2
+    token = csrf(browser.get("/app/inbox").text)
+    assert browser.post(f"/cases/{case}/claim", json={}, headers={"X-CSRF-Token": token}).status_code == 200
+    assert client(app).get(f"/cases/{case}/actions").status_code == 401  # no cookie, no credentials

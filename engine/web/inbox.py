@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from starlette.responses import RedirectResponse, Response
 
 from engine.http.auth import Caller, Throttled
+from engine.http.sessions import COOKIE, LOGIN_COOKIE
 from engine.model import Duration, Process, Text
 from engine.runtime import Actor
 from engine.service import Workflows, WorkItem
 from engine.timing import running_time
 from engine.web.pages import BASE, Page, PageError, Site, Visit, safe_target
-from engine.web.sessions import COOKIE, LOGIN_COOKIE
 from engine.web.words import label, word
 
 PAGE_SIZE = 25

@@ -7,11 +7,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from engine.http.auth import Authenticator
+from engine.http.sessions import Sessions
 from engine.service import Workflows
 from engine.web.cases import CaseViews
 from engine.web.inbox import InboxViews
 from engine.web.pages import BASE, Site
-from engine.web.sessions import Sessions
 
 
 def page_routes(workflows: Workflows, authenticator: Authenticator, sessions: Sessions) -> list[BaseRoute]:
