@@ -329,3 +329,11 @@ def test_the_api_takes_a_page_session_and_a_post_only_with_its_csrf_token(site):
     token = csrf(browser.get("/app/inbox").text)
     assert browser.post(f"/cases/{case}/claim", json={}, headers={"X-CSRF-Token": token}).status_code == 200
     assert client(app).get(f"/cases/{case}/actions").status_code == 401  # no cookie, no credentials
+
+
+def test_a_page_that_does_not_exist_is_a_404_page_in_the_visitors_language(site):
+    app, _, _ = site
+    missing = client(app).get("/app/no-such-page?lang=en")
+    assert missing.status_code == 404 and "There is no such page" in missing.text
+    assert missing.headers["content-type"].startswith("text/html")
+    assert client(app).get("/app/static/app.css").status_code == 200

@@ -184,6 +184,9 @@ class Site:
     def login_token(request: Request) -> str:
         return request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
 
+    def not_found(self, visit: Visit) -> Response:
+        return self.error(visit, 404, word("not_found", visit.lang))
+
     # --- answering -----------------------------------------------------------------------------------
 
     def render(self, visit: Visit, page: Page) -> Response:

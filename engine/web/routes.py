@@ -35,4 +35,5 @@ def page_routes(workflows: Workflows, authenticator: Authenticator, sessions: Se
         site.route(f"{BASE}/procedures/{{process}}/start", post=inbox.start),
         site.route(f"{BASE}/cases/{{case}}/events/{{trigger}}", post=cases.fire),
         site.static(),
+        site.route(f"{BASE}/{{rest:path}}", site.not_found, site.not_found, public=True),  # last: what no page is
     ]
