@@ -94,6 +94,8 @@ RENDER_LAYERS = [
     "overlay",
     "dot",
     "graphviz_run",
+    "pdf_pages",
+    "paper",
     "mermaid",
     "bpmn",
     "changes",
