@@ -102,6 +102,7 @@ RENDER_LAYERS = [
     "__init__",
     "book_style",
     "book_html",
+    "book_chart",
     "book_controls",
     "conditions",
     "book_revisions",
