@@ -16,6 +16,7 @@ table.control th {{ background: var(--band); font-weight: normal; color: var(--m
 .broken {{ color: #a3261b; }}
 p.note {{ color: var(--muted); font-size: 0.9rem; }}
 footer {{ margin: 0 auto; padding: 0 1.5rem; }}
+header, main {{ padding-left: 1.5rem; padding-right: 1.5rem; }}
 header {{ padding-top: 1rem; }}
 nav a, a {{ color: var(--accent); }}
 h1 {{ font-size: 1.6rem; margin: 0.5rem 0 0.25rem; }}
