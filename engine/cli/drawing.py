@@ -182,6 +182,8 @@ def _render(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             f"wrote {args.output}: {len(printed.windows)} sheet(s) of {printed.sheet.label}{grid}, "
             f"at {printed.scale:.0%} of full size, smallest text {printed.smallest_printed:g} pt\n"
         )
+    elif suffix == ".pdf":
+        stdout.write(f"wrote {args.output}: one page at the chart's full size; to print it, --paper A4 or A3\n")
     else:
         stdout.write(f"wrote {args.output}\n")
     return EXIT_OK
