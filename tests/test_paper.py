@@ -16,6 +16,7 @@ from engine.cli import run
 from engine.errors import RenderError
 from engine.render import paper
 from engine.render.paper import MIN_TEXT, PAPERS, Box, plan, sheet
+from engine.render.pdf_pages import combine
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 PRINTED = [*SHIPPED, *EXAMPLES]
@@ -127,3 +128,11 @@ def test_paper_options_that_do_not_go_together_are_usage_mistakes(argv: list[str
     code, _, err = call("render", str(SHIPPED[0]), "-o", str(out), *argv)
     assert code == 2 and err.strip() and "Traceback" not in err
     assert not out.exists()
+
+
+def test_pages_that_cannot_be_put_together_are_refused_not_misread() -> None:
+    with pytest.raises(RenderError, match="no pages"):
+        combine([])
+    xref_stream = b"%PDF-1.7\n1 0 obj\n<< /Type /XRef >>\nstream\nendstream\nendobj\nstartxref\n9\n%%EOF\n"
+    with pytest.raises(RenderError, match="in a stream"):
+        combine([xref_stream])
