@@ -14,7 +14,9 @@ is made.
 
 from __future__ import annotations
 
+import html
 import re
+from dataclasses import dataclass
 
 from engine.model import Text
 from engine.render import Lang
@@ -69,6 +71,7 @@ def print_sheets(svg: str, lang: Lang) -> str:
     a4_width, a4_height = PAPERS["A4"]
     sheet = Sheet("A4", False, a4_width, a4_height - CAPTION_ROOM)
     found = plan(Box(0, 0, width, height), smallest, sheet, _marks(svg, height))
+    lanes = _lanes(svg)
     note = label(_PRINTED, lang).replace("{pt}", f"{found.smallest_printed:g}")
     figures = []
     for number, (window, (row, column)) in enumerate(zip(found.windows, found.places, strict=True), start=1):
@@ -81,13 +84,80 @@ def print_sheets(svg: str, lang: Lang) -> str:
             f'<figure class="sheet"><svg viewBox="{x:.2f} {y:.2f} {w:.2f} {h:.2f}" '
             f'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" role="img" '
             f'aria-label="{esc(_plain(_DIAGRAM, lang))} {esc(where)}">'
-            f'<use href="#{esc(graph)}" xlink:href="#{esc(graph)}"/></svg>'
+            f'<use href="#{esc(graph)}" xlink:href="#{esc(graph)}"/>{_lane_titles(lanes, (x, y, x + w, y + h))}</svg>'
             f"<figcaption>{label(_DIAGRAM, lang)} · {where}{f'. {note}' if number == 1 else ''}</figcaption></figure>"
         )
     body = "\n".join(figures)
     return f'<section class="print-chart" aria-hidden="true">\n{body}</section>'
 
 
+@dataclass(frozen=True)
+class _Lane:
+    """A lane or department as drawn: its box and its title's lines, in the SVG's coordinates."""
+
+    box: tuple[float, float, float, float]
+    """Left, top, right, bottom."""
+    title_at: tuple[float, float]
+    lines: tuple[tuple[str, str], ...]
+    """Each line's text attributes (font, size, weight, colour) and its text, as Graphviz escaped it."""
+    size: float
+
+
+def _lanes(svg: str) -> list[_Lane]:
+    moved = _TRANSLATE.search(svg)
+    dx, dy = (float(moved.group(1)), float(moved.group(2))) if moved else (0.0, 0.0)
+    found = []
+    for cluster in _CLUSTER.finditer(svg):
+        body = cluster.group(1)
+        pairs = [(float(x) + dx, float(y) + dy) for shape in _SHAPE.findall(body) for x, y in _PAIR.findall(shape)]
+        texts = _TEXT.findall(body)
+        if not pairs or not texts:
+            continue
+        xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
+        first = _TEXT_AT.search(body)
+        at = (float(first.group(1)) + dx, float(first.group(2)) + dy) if first else (min(xs), min(ys))
+        lines = tuple((" ".join(_STYLE.findall(attrs)), text) for attrs, text in texts)
+        sized = _FONT.search(texts[0][0])
+        size = float(sized.group(1)) if sized else 11.0
+        found.append(_Lane((min(xs), min(ys), max(xs), max(ys)), at, lines, size))
+    return found
+
+
+def _lane_titles(lanes: list[_Lane], window: tuple[float, float, float, float]) -> str:
+    """The titles of the lanes this sheet cuts off from their own, again at the top left of the part shown."""
+    left, top, right, bottom = window
+    placed: list[tuple[float, float, float, float]] = []
+    marks = []
+    for lane in lanes:
+        l_left, l_top, l_right, l_bottom = lane.box
+        if not (l_left < right and left < l_right and l_top < bottom and top < l_bottom):
+            continue
+        if left <= lane.title_at[0] <= right and top <= lane.title_at[1] - lane.size <= bottom:
+            continue
+        step = lane.size * 1.25
+        w = max(sum(1.0 if ord(c) > 0x2E80 else 0.6 for c in html.unescape(t)) for _, t in lane.lines) * lane.size + 8
+        h = len(lane.lines) * step + 4
+        x, y = max(left, l_left) + 4, max(top, l_top) + 4
+        for other in placed:  # a department and its lane both cut: one title under the other
+            if x < other[2] and other[0] < x + w and y < other[3] and other[1] < y + h:
+                y = other[3] + 2
+        placed.append((x, y, x + w, y + h))
+        lines = "".join(
+            f'<text x="{x + 4:.2f}" y="{y + 2 + (n + 1) * step - lane.size * 0.3:.2f}" {attrs}>{text}</text>'
+            for n, (attrs, text) in enumerate(lane.lines)
+        )
+        marks.append(
+            f'<g class="lane-title"><rect x="{x:.2f}" y="{y:.2f}" width="{w:.2f}" height="{h:.2f}" fill="#F5F7FA" '
+            f'fill-opacity="0.92" stroke="#90A4AE" stroke-dasharray="3 2"/>{lines}</g>'
+        )
+    return "".join(marks)
+
+
+_CLUSTER = re.compile(
+    r'<g id="[^"]*" class="cluster">\s*<title>cluster_(?:lane|dept)_[^<]*</title>(.*?)</a>\s*</g>\s*</g>', re.S
+)
+_TEXT = re.compile(r"<text\b([^>]*)>([^<]*)</text>")
+_STYLE = re.compile(r'\b(?:font-family|font-size|font-weight|fill)="[^"]*"')
 _NUMBER = r"-?\d+(?:\.\d+)?"
 _PAIR = re.compile(rf"({_NUMBER})\s*,\s*({_NUMBER})")
 _SHAPE = re.compile(r'\b(?:points|d)="([^"]*)"')
