@@ -21,7 +21,16 @@ from engine.cli.options import (
 )
 from engine.errors import DefinitionError, ProcflowError, StoreURLError
 from engine.processes import load_process
-from engine.render import FILE_FORMATS, LANGS, heatmap_overlay, instance_overlay, read_history, render_to_file
+from engine.render import (
+    FILE_FORMATS,
+    LANGS,
+    PAPERS,
+    heatmap_overlay,
+    instance_overlay,
+    read_history,
+    render_to_file,
+    sheet,
+)
 from engine.render.book import MAX_REVISIONS_ALLOWED, write_book
 from engine.revisions import MAX_REVISIONS
 from engine.service import Workflows
@@ -69,6 +78,12 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     render.add_argument(
         "--sources", type=text, metavar="URL", help="link each step to its source document under this folder/URL"
     )
+    render.add_argument(
+        "--paper",
+        choices=tuple(PAPERS),
+        help="with .pdf: print on sheets of this paper, text at 7 pt or more, cut across sheets if need be",
+    )
+    render.add_argument("--landscape", action="store_true", help="with --paper: the sheets turned sideways")
     render.set_defaults(handler=_render)
 
 
@@ -132,6 +147,10 @@ def _render(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         raise UsageError(
             f"procflow render: cannot tell the format of {args.output}: use one of {', '.join(FILE_FORMATS)}"
         )
+    if args.paper is not None and suffix != ".pdf":
+        raise UsageError(f"procflow render: --paper goes with a .pdf output, not {suffix}")
+    if args.landscape and args.paper is None:
+        raise UsageError("procflow render: --landscape goes with --paper A4 or --paper A3")
     if args.at is not None and args.instance is None:
         raise UsageError("procflow render: --at goes with --instance (the moment to mark overdue steps at)")
     process = load_process(args.process)
@@ -141,11 +160,30 @@ def _render(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             overlay = instance_overlay(process, read_history(args.instance), now=args.at)
         elif args.heatmap:
             overlay = heatmap_overlay(process, [read_history(path) for path in args.heatmap])
-        render_to_file(
-            process, args.output, lang=args.lang, overlay=overlay, timeout=args.timeout, source_base=args.sources
+        paper = sheet(args.paper, landscape=args.landscape) if args.paper else None
+        printed = render_to_file(
+            process,
+            args.output,
+            lang=args.lang,
+            overlay=overlay,
+            timeout=args.timeout,
+            source_base=args.sources,
+            paper=paper,
         )
     except ProcflowError as exc:  # a history of another process, no Graphviz, a layout past its time bound
         stderr.write(f"procflow render: {exc}\n")
         return EXIT_INVALID
-    stdout.write(f"wrote {args.output}\n")
+    if printed is not None:
+        grid = ""
+        if printed.columns * printed.rows > 1:
+            blank = printed.columns * printed.rows - len(printed.windows)
+            grid = f" ({printed.columns} across × {printed.rows} down{f', {blank} blank left out' if blank else ''})"
+        stdout.write(
+            f"wrote {args.output}: {len(printed.windows)} sheet(s) of {printed.sheet.label}{grid}, "
+            f"at {printed.scale:.0%} of full size, smallest text {printed.smallest_printed:g} pt\n"
+        )
+    elif suffix == ".pdf":
+        stdout.write(f"wrote {args.output}: one page at the chart's full size; to print it, --paper A4 or A3\n")
+    else:
+        stdout.write(f"wrote {args.output}\n")
     return EXIT_OK

@@ -21,6 +21,7 @@ from engine.render.dot import to_dot
 from engine.render.graphviz_run import DEFAULT_TIMEOUT, LAYOUT_FORMATS, layout
 from engine.render.mermaid import to_mermaid
 from engine.render.overlay import Overlay, heatmap_overlay, instance_overlay, read_history
+from engine.render.paper import PAPERS, Plan, Sheet, paper_pdf, sheet
 
 FILE_FORMATS = (".dot", ".svg", ".png", ".pdf", ".mmd", ".bpmn")
 
@@ -29,9 +30,12 @@ __all__ = [
     "FILE_FORMATS",
     "LANGS",
     "LAYOUT_FORMATS",
+    "PAPERS",
     "Diagram",
     "Lang",
     "Overlay",
+    "Plan",
+    "Sheet",
     "extract",
     "heatmap_overlay",
     "instance_overlay",
@@ -41,6 +45,7 @@ __all__ = [
     "render_dot",
     "render_mermaid",
     "render_to_file",
+    "sheet",
 ]
 
 
@@ -73,9 +78,12 @@ def render_to_file(
     overlay: Overlay | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     source_base: str | None = None,
-) -> None:
+    paper: Sheet | None = None,
+) -> Plan | None:
     """Draw ``process`` into ``path``, in the format its suffix names (``.dot .svg .png .pdf .mmd .bpmn``).
 
+    ``paper``: a ``.pdf`` on sheets of that paper, its text at 7 pt or more, cut across sheets when
+    it must be (``engine.render.paper``); the plan it was printed by is returned.
     Nothing is written unless the drawing succeeded, and the file is replaced whole or not at all.
     """
     target = Path(path)
@@ -86,7 +94,18 @@ def render_to_file(
             f"use one of {', '.join(FILE_FORMATS)}"
         )
     content: bytes
-    if suffix == ".mmd":
+    printed = None
+    if paper is not None and suffix != ".pdf":
+        raise RenderError(f"{target}: a paper size goes with .pdf, not {suffix or 'no suffix'}")
+    if paper is not None:
+        chart = paper_pdf(
+            render_dot(process, lang=lang, overlay=overlay, source_base=source_base),
+            paper,
+            title=process.id,
+            timeout=timeout,
+        )
+        content, printed = chart.pdf, chart.plan
+    elif suffix == ".mmd":
         if overlay is not None:
             raise RenderError(f"{target}: Mermaid charts carry no overlay; draw it as .svg, .png, .pdf or .dot")
         content = render_mermaid(process, lang=lang).encode("utf-8")
@@ -101,3 +120,4 @@ def render_to_file(
         write_replacing(target, content)
     except OSError as exc:
         raise RenderError(f"{target}: cannot write the diagram: {exc.strerror or exc}") from exc
+    return printed

@@ -5,6 +5,7 @@ languages, headings, tables and the page around them. Text from a definition pas
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
@@ -30,11 +31,27 @@ def document(title: str, body: str, lang: Lang) -> str:
 
 
 def table_section(anchor: str, title: str, head: str, rows: Sequence[str]) -> str:
+    names = [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split()) for cell in _HEAD_CELL.findall(head)]
     return (
         f'<section id="{anchor}"><h2>{title}</h2>\n<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n'
-        + "\n".join(rows)
+        + "\n".join(_labelled(row, names) for row in rows)
         + "\n</tbody>\n</table></section>"
     )
+
+
+_HEAD_CELL = re.compile(r"<th\b[^>]*>(.*?)</th>", re.S)
+_CELL = re.compile(r"<td\b")
+
+
+def _labelled(row: str, names: Sequence[str]) -> str:
+    """Each cell of ``row`` with its column's heading as ``data-label``, which a phone's stacked rows show."""
+    cells = iter(names)
+
+    def named(match: re.Match[str]) -> str:
+        name = next(cells, None)
+        return match.group(0) if name is None else f'<td data-label="{esc(name)}"'
+
+    return _CELL.sub(named, row)
 
 
 def heads(lang: Lang, *headings: Text) -> str:

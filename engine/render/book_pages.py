@@ -27,6 +27,7 @@ from engine.model import (
     thaw_json,
 )
 from engine.render import Lang
+from engine.render.book_chart import print_sheets, screen_figure
 from engine.render.book_controls import (
     clock_notifications,
     clocks_section,
@@ -140,6 +141,7 @@ def procedure_page(
         _records_section(process, lang),
         _sources_section(process, lang),
         "</main>",
+        print_sheets(inline_svg(svg), lang),
         f"<footer>{label(_FOOTER, lang)} <code>{esc(Path(process.file).name)}</code> · "
         f'<span class="hash">{esc(process.content_hash)}</span></footer>',
     ]
@@ -183,11 +185,9 @@ def _diagram_section(svg: str, files: DiagramFiles, lang: Lang) -> str:
         f'<a href="{esc(name)}">{kind}</a>'
         for kind, name in ((label(_FULL_SIZE_SVG, lang), files.svg), ("Mermaid", files.mermaid), ("DOT", files.dot))
     )
-    return (
-        f'<section id="diagram"><h2>{label(_DIAGRAM, lang)}</h2>\n'
-        f'<figure class="diagram">\n{inline_svg(svg)}\n'
-        f"<figcaption>{label(_DOWNLOAD, lang)}: {links}</figcaption></figure></section>"
-    )
+    caption = f"{label(_DOWNLOAD, lang)}: {links}"
+    figure = screen_figure(inline_svg(svg), caption, lang)
+    return f'<section id="diagram"><h2>{label(_DIAGRAM, lang)}</h2>\n{figure}</section>'
 
 
 def _steps_section(process: Process, lang: Lang) -> str:

@@ -18,6 +18,8 @@ from engine.errors import LayoutTimeout, RenderError
 LAYOUT_FORMATS = ("svg", "png", "pdf")
 JSON = "json"
 """Graphviz's ``-Tjson``: the laid-out positions and routes, which ``bpmn.py`` turns into BPMN DI."""
+LAID_OUT = "dot"
+"""Graphviz's ``-Tdot``: the DOT text again with every position, which ``paper.py`` draws page by page."""
 DEFAULT_TIMEOUT = 30.0
 """Seconds a layout may take before it is stopped."""
 PNG_DPI = 144
@@ -25,20 +27,26 @@ PNG_DPI = 144
 INSTALL_HINT = "install Graphviz: `apt-get install graphviz` (Debian/Ubuntu) or `brew install graphviz` (macOS)"
 
 
-def layout(dot_text: str, fmt: str, *, timeout: float = DEFAULT_TIMEOUT) -> bytes:
-    """``dot_text`` drawn as ``fmt`` (``svg``, ``png`` or ``pdf``, or laid out as ``json``) by Graphviz's ``dot``.
+def layout(
+    dot_text: str, fmt: str, *, timeout: float = DEFAULT_TIMEOUT, laid_out: bool = False, options: tuple[str, ...] = ()
+) -> bytes:
+    """``dot_text`` drawn as ``fmt`` (``svg``, ``png`` or ``pdf``, or laid out as ``json`` or ``dot``) by
+    Graphviz's ``dot``; with ``laid_out``, ``dot_text`` already holds every position (``-Tdot``'s output)
+    and is drawn as it is (``neato -n2``). ``options``: more ``-G`` attributes for this drawing only.
 
     Raises ``RenderError`` when ``dot`` is missing or fails, and ``LayoutTimeout`` when it runs past
     ``timeout`` seconds (the process is killed first).
     """
-    if fmt not in (*LAYOUT_FORMATS, JSON):
+    if fmt not in (*LAYOUT_FORMATS, JSON, LAID_OUT):
         raise RenderError(f"Graphviz cannot draw {fmt!r} here: choose one of {', '.join(LAYOUT_FORMATS)}")
     if not timeout > 0:
         raise RenderError(f"the layout time bound must be a positive number of seconds, got {timeout}")
-    program = shutil.which("dot")
+    name = "neato" if laid_out else "dot"
+    program = shutil.which(name)
     if program is None:
-        raise RenderError(f"drawing .{fmt} needs Graphviz's `dot` program, which is not on PATH: {INSTALL_HINT}")
-    command = [program, f"-T{fmt}"] + ([f"-Gdpi={PNG_DPI}"] if fmt == "png" else [])
+        raise RenderError(f"drawing .{fmt} needs Graphviz's `{name}` program, which is not on PATH: {INSTALL_HINT}")
+    command = [program, *(["-n2"] if laid_out else []), f"-T{fmt}", *options]
+    command += [f"-Gdpi={PNG_DPI}"] if fmt == "png" else []
     try:
         process = subprocess.Popen(
             command,
@@ -48,7 +56,7 @@ def layout(dot_text: str, fmt: str, *, timeout: float = DEFAULT_TIMEOUT) -> byte
             start_new_session=True,  # its own process group, so a timeout kills anything it started
         )
     except OSError as exc:
-        raise RenderError(f"could not run Graphviz's `dot` ({program}): {exc.strerror or exc}") from exc
+        raise RenderError(f"could not run Graphviz's `{name}` ({program}): {exc.strerror or exc}") from exc
     try:
         output, errors = process.communicate(dot_text.encode("utf-8"), timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -64,7 +72,7 @@ def layout(dot_text: str, fmt: str, *, timeout: float = DEFAULT_TIMEOUT) -> byte
     if process.returncode != 0:
         message = errors.decode("utf-8", "replace").strip().splitlines()
         reason = message[0] if message else f"exit status {process.returncode}"
-        raise RenderError(f"Graphviz's `dot` could not draw the diagram: {reason}")
+        raise RenderError(f"Graphviz's `{name}` could not draw the diagram: {reason}")
     return output
 
 
