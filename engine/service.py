@@ -761,13 +761,27 @@ class Workflows:
         rows = self.store.search(query, after=_read_cursor(after, "search"), limit=limit + 1)
         shown = rows[:limit]
         more = len(rows) > limit
-        cases = tuple(row.case for row in shown if isinstance(row.case, InstanceSummary))
+        kept = [row for row in shown if isinstance(row.case, InstanceSummary)]
+        cases = tuple(row.case for row in kept if isinstance(row.case, InstanceSummary))
+        started = tuple(row.started_at for row in kept)
         damaged = tuple(row.case for row in shown if isinstance(row.case, Damaged))
         if not more:
-            return Cases(cases, None, damaged)
+            return Cases(cases, None, damaged, started)
         last = shown[-1].case
         last_id = last.instance_id if isinstance(last, Damaged) else last.id
-        return Cases(cases, _cursor(shown[-1].started_at, last_id), damaged)
+        return Cases(cases, _cursor(shown[-1].started_at, last_id), damaged, started)
+
+    def open_cases(self) -> dict[tuple[str, str], int]:
+        """How many cases are not in a final step, by process id and content hash (counted in the store)."""
+        counts: dict[tuple[str, str], int] = {}
+        for (process_id, content_hash, state), count in self.store.case_counts().items():
+            try:
+                states = self.runtime(process_id, content_hash).process.states
+            except ProcflowError:  # a definition that cannot be read: its cases counted as open
+                states = {}
+            if state not in states or not states[state].is_final:
+                counts[(process_id, content_hash)] = counts.get((process_id, content_hash), 0) + count
+        return counts
 
     # --- timers ----------------------------------------------------------------------------------
 
@@ -1099,6 +1113,8 @@ class Cases:
     """The cursor of the following page; ``None`` when this is the last."""
     damaged: tuple[Damaged, ...] = ()
     """Cases on this page whose stored record cannot be read (``procflow verify`` says more)."""
+    started: tuple[datetime.datetime, ...] = ()
+    """When each of ``cases`` started, in the same order."""
 
 
 def _item(case: CaseWork, actor: Actor, now: datetime.datetime) -> WorkItem | None:

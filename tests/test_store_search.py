@@ -136,3 +136,13 @@ def test_a_case_found_carries_its_revision(stocked):
     workflows, _ = stocked
     page = workflows.search(case="b-01")
     assert [type(c) for c in page.cases] == [InstanceSummary] and page.cases[0].process.revision == 1
+
+
+def test_open_cases_are_counted_in_the_store_by_revision(stocked):
+    workflows, _ = stocked
+    ref = workflows.latest("minimal_repair")
+    open_now = [
+        s for s in workflows.list() if not workflows.runtime(ref.id, ref.content_hash).process.states[s.state].is_final
+    ]
+    assert workflows.open_cases() == {(ref.id, ref.content_hash): len(open_now)}
+    assert sum(workflows.store.case_counts().values()) == CASES

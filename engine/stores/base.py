@@ -226,6 +226,10 @@ class Store(Protocol):
         in its place (where the filters can still be applied to it), and the rest are listed."""
         ...
 
+    def case_counts(self) -> dict[tuple[str, str, str], int]:
+        """How many cases there are by process id, content hash and state (one ``GROUP BY``)."""
+        ...
+
     def search(
         self, query: CaseQuery, *, after: tuple[datetime.datetime, str] | None = None, limit: int = 50
     ) -> list[Found]:

@@ -298,6 +298,16 @@ class MemoryStore:
                 listed.append(((instance.history[0].at, instance.id), summary))
         return [item for _, item in sorted(listed, key=lambda pair: pair[0])]
 
+    def case_counts(self) -> dict[tuple[str, str, str], int]:
+        with self._lock:
+            read = [self._readable(i, r.document) for i, r in self._instances.items()]
+        counts: dict[tuple[str, str, str], int] = {}
+        for instance in read:
+            if isinstance(instance, Instance):
+                key = (instance.process_id, instance.content_hash, instance.state)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
     def search(
         self, query: CaseQuery, *, after: tuple[datetime.datetime, str] | None = None, limit: int = 50
     ) -> list[Found]:

@@ -828,6 +828,11 @@ class SqlStore:
             rows = tx.all(sql + " ORDER BY i.started_at, i.id", params)
         return [self._summary(row) for row in rows]
 
+    def case_counts(self) -> dict[tuple[str, str, str], int]:
+        with self._transaction(write=False) as tx:
+            rows = tx.all("SELECT process_id, content_hash, state, COUNT(*) FROM instances GROUP BY 1, 2, 3")
+        return {(str(r[0]), str(r[1]), str(r[2])): int(r[3]) for r in rows}
+
     def search(
         self, query: CaseQuery, *, after: tuple[datetime.datetime, str] | None = None, limit: int = 50
     ) -> list[Found]:
