@@ -85,6 +85,7 @@ class CaseViews:
             "done": visit.query("done"),
             "shown_time": lambda moment: shown_time(moment, zone),
             "action_base": f"{BASE}/cases/{instance.id}",
+            "ref": self.workflows.ref_of(instance),
         }
         status = 422 if refused is not None else 200
         return Page("case.html", context, status, f"{instance.id} · {process.title.zh}")
