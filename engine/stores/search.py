@@ -7,7 +7,8 @@ in as a parameter too (the JSON path on SQLite, the key on PostgreSQL).
 
 The order is start time, then id by code point (PostgreSQL's ``COLLATE "C"``, which is SQLite's and
 Python's order), so a page ends at a keyset cursor (start time, id), never an offset. A process filter
-reads the ``instances_by_process_started`` index range; the others are conditions on the rows read.
+reads the ``instances_by_process_started`` index range, any other search ``instances_by_started``
+(start time and id, migration 9) in its order; the other filters are conditions on the rows read.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def search_sql(
         where.append("i.started_at < ?")
         params.append(time(query.started_to))
     if after is not None:
-        where.append(f"(i.started_at > ? OR (i.started_at = ? AND i.id{collate} > ?))")
+        # The first condition alone is an index range; the second cuts the ties at the cursor's id.
+        where.append(f"i.started_at >= ? AND (i.started_at > ? OR i.id{collate} > ?)")
         params += [time(after[0]), time(after[0]), after[1]]
     sql = (
         f"SELECT {columns}, defn.revision, i.started_at FROM instances i LEFT JOIN definitions defn "
