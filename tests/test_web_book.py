@@ -157,6 +157,9 @@ def test_the_case_page_tells_an_auditor_the_revision_and_content_the_case_runs_o
         ("case=mr-00&prefix=1", ["mr-001", "mr-002", "mr-003"]),
         ("case=mr-00", []),
         ("field=model&value=X1", ["mr-001", "mr-003"]),
+        ("field=in_warranty&value=true&kind=boolean", ["mr-001"]),
+        ("field=in_warranty&value=false&kind=boolean", ["mr-002", "mr-003"]),
+        ("field=in_warranty&value=true", []),  # the text "true" is not the boolean
         ("from=2026-11-03&to=2026-11-04", ["mr-002", "mr-003"]),
         ("from=2026-11-03T16:30%2B08:00", ["mr-002", "mr-003", "other-004"]),  # 08:30 UTC
     ],
@@ -198,6 +201,7 @@ def test_a_hostile_data_value_is_searched_and_shown_escaped(cases):
         ({"from": "yesterday"}, "`from`"),
         ({"overdue_at": "2026-13-40"}, "`overdue_at`"),
         ({"after": "forged"}, "search cursor"),
+        ({"field": "quote", "value": "lots", "kind": "number"}, "`value`"),
     ],
 )
 def test_a_bad_query_is_a_400_page_naming_what_is_wrong(cases, query, named):

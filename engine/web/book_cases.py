@@ -30,6 +30,8 @@ HEAT_CASES = 5000
 """The most histories one heat map reads."""
 DEFAULT_DAYS = 30
 _SEARCHED = ("process", "step", "case", "field", "value", "from", "to", "overdue_at")
+KINDS = ("text", "number", "boolean")
+"""How the search form's value is read: the data field holds text, a number, or true/false."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class BookCaseViews:
                 case=chosen["case"] or None,
                 prefix=flags["prefix"],
                 field=chosen["field"] or None,
-                value=chosen["value"] if chosen["field"] else (chosen["value"] or None),
+                value=typed_value(visit, chosen["value"]) if chosen["field"] else (chosen["value"] or None),
                 started_from=moment(visit, "from"),
                 started_to=moment(visit, "to", end_of_day=True),
                 limit=PAGE_SIZE,
@@ -107,6 +109,8 @@ class BookCaseViews:
             "procedures": sorted({d.ref.id for d in self.workflows.store.definitions()}),
             "steps": self._step_ids(),
             "request_made": searched,
+            "kind": visit.query("kind") or "text",
+            "kinds": KINDS,
         }
         return Page("book_cases.html", context, title=word("find_cases", visit.lang))
 
@@ -218,6 +222,24 @@ def moment(visit: Visit, name: str, *, end_of_day: bool = False) -> datetime.dat
     except ValueError:
         raise PageError(400, f"`{name}`: {word('bad_time', visit.lang)} {text[:40]}") from None
     return found if found.tzinfo is not None else found.replace(tzinfo=datetime.UTC)
+
+
+def typed_value(visit: Visit, text: str) -> str | int | float | bool:
+    """The form's value as the kind chosen says; a 400 page naming it when it does not read so."""
+    kind = visit.query("kind") or "text"
+    if kind == "text":
+        return text
+    if kind == "boolean" and text.strip().lower() in ("true", "false"):
+        return text.strip().lower() == "true"
+    if kind == "number":
+        try:
+            number = float(text)
+        except ValueError:
+            pass
+        else:
+            if number == number and abs(number) != float("inf"):
+                return int(number) if number.is_integer() and "." not in text else number
+    raise PageError(400, f"`value`: {word('bad_value', visit.lang)} {kind}: {text[:40]}")
 
 
 def period(visit: Visit) -> tuple[datetime.datetime, datetime.datetime]:
