@@ -235,6 +235,15 @@ class Runtime:
 
     # --- the public API ------------------------------------------------------------------------
 
+    @property
+    def starting_roles(self) -> frozenset[str]:
+        """The roles that may start an instance: the start step's and those that may act on it (none:
+        anyone may)."""
+        start = self.process.start
+        assert start is not None  # CompiledProcess refuses a process without one
+        acting = {r for t in self.compiled.transitions[start.id] for r in t.roles}
+        return frozenset(acting if start.role is None else acting | {start.role})
+
     def start(
         self,
         actor: Actor,
@@ -253,7 +262,7 @@ class Runtime:
         start = self.process.start
         assert start is not None  # CompiledProcess refuses a process without one
         moment = self._moment(at, None)
-        allowed = {r for t in self.compiled.transitions[start.id] for r in t.roles} | ({start.role} - {None})
+        allowed = self.starting_roles
         if allowed and not actor.roles & allowed:
             raise PermissionDenied(
                 f"`{actor.id}` (roles: {_names(actor.roles)}) may not start `{self.process.id}`: "

@@ -8,10 +8,10 @@ import pytest
 from web_support import Browser
 
 from engine.http import Authenticator, auth, create_app
+from engine.http.sessions import COOKIE, Session, Sessions, session_key
 from engine.runtime import Actor
 from engine.service import Workflows
 from engine.web.routes import page_routes
-from engine.web.sessions import COOKIE, Session, Sessions, session_key
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
@@ -33,7 +33,7 @@ def site(tmp_path):
     workflows.register(ROOT / "processes" / "return_repair.yaml")
     authenticator = Authenticator(users)
     sessions = Sessions(session_key(tmp_path / "session.key"))
-    app = create_app(workflows, authenticator, pages=page_routes(workflows, authenticator, sessions))
+    app = create_app(workflows, authenticator, sessions=sessions, pages=page_routes(workflows, authenticator, sessions))
     yield app, workflows, users
     workflows.close()
 
@@ -252,3 +252,88 @@ def test_a_wrong_password_counts_towards_the_same_throttle_as_the_api(tmp_path):
         )
     assert statuses == [401, 401, 429]
     workflows.close()
+
+
+def test_the_agent_starts_a_case_from_the_inbox_and_lands_on_its_page(site):
+    app, workflows, _ = site
+    browser = sign_in(app, "wang")
+    inbox = browser.get("/app/inbox")
+    assert 'action="/app/procedures/return_repair/start"' in inbox.text
+    started = browser.post("/app/procedures/return_repair/start", data={"csrf_token": csrf(inbox.text)})
+    assert started.status_code == 303
+    case = started.headers["location"].split("/app/cases/")[1].split("?")[0]
+    assert workflows.get(case).history[0].actor == "wang"
+    engineer = sign_in(app, "zhao")
+    assert 'action="/app/procedures/return_repair/start"' not in engineer.get("/app/inbox").text
+    refused = engineer.post(
+        "/app/procedures/return_repair/start", data={"csrf_token": csrf(engineer.get("/app/inbox").text)}
+    )
+    assert refused.status_code == 403
+    assert len(workflows.list("return_repair")) == 1
+
+
+def test_a_supervisor_assigns_the_step_to_someone_and_only_a_supervisor_may(site):
+    app, workflows, _ = site
+    case = new_case(workflows)
+    supervisor = sign_in(app, "sun")
+    page = supervisor.get(f"/app/cases/{case}")
+    assert 'action="/app/cases/' + case + '/assign"' in page.text
+    unknown = supervisor.post(f"/app/cases/{case}/assign", data={"csrf_token": csrf(page.text), "to": "ghost"})
+    assert unknown.status_code == 422 and "ghost" in unknown.text
+    given = supervisor.post(f"/app/cases/{case}/assign", data={"csrf_token": csrf(page.text), "to": "wang"})
+    assert given.status_code == 303
+    assert [(e.assignment.action, e.assignment.to) for e in workflows.history(case) if e.assignment] == [
+        ("assign", "wang")
+    ]
+    agent = sign_in(app, "wang")
+    page = agent.get(f"/app/cases/{case}")
+    assert "/assign" not in page.text
+    assert (
+        agent.post(f"/app/cases/{case}/assign", data={"csrf_token": csrf(page.text), "to": "wang"}).status_code == 403
+    )
+
+
+def test_a_step_shared_by_several_people_shows_each_part_open_or_done_and_by_whom(tmp_path):
+    from test_parts import DEMO, ENGINEER, MANAGER
+
+    users = tmp_path / "users.yaml"
+    auth.add_user(users, "gao", ["manager"], PASSWORD)
+    workflows = Workflows(f"sqlite:///{tmp_path / 'cases.db'}")
+    source = tmp_path / "parts_demo.yaml"
+    source.write_text(DEMO, encoding="utf-8")
+    workflows.register(source)
+    case = workflows.start("parts_demo", MANAGER).id
+    workflows.fire(case, "opened", MANAGER, {"amount": 50, "units": []})
+    workflows.fire(case, "engineer_opinion", ENGINEER, {"opinion": "可修复"})
+    authenticator = Authenticator(users)
+    sessions = Sessions(session_key(tmp_path / "key"))
+    app = create_app(workflows, authenticator, pages=page_routes(workflows, authenticator, sessions))
+    page = sign_in(app, "gao").get(f"/app/cases/{case}?lang=en")
+    parts = page.text.split('id="parts-h"')[1].split("</section>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", parts, re.S)
+    engineer = next(r for r in rows if "Engineer&#39;s opinion" in r or "Engineer's opinion" in r)
+    assert "done" in engineer and ENGINEER.id in engineer
+    clerk = next(r for r in rows if "Clerk" in r)
+    assert "open" in clerk
+    workflows.close()
+
+
+def test_the_api_takes_a_page_session_and_a_post_only_with_its_csrf_token(site):
+    app, workflows, _ = site
+    case = new_case(workflows)
+    browser = sign_in(app, "wang")
+    assert browser.get(f"/cases/{case}/actions").status_code == 200
+    forged = browser.post(f"/cases/{case}/claim", json={})
+    assert forged.status_code == 403 and forged.json()["code"] == "csrf"
+    assert workflows.get(case).version == 2
+    token = csrf(browser.get("/app/inbox").text)
+    assert browser.post(f"/cases/{case}/claim", json={}, headers={"X-CSRF-Token": token}).status_code == 200
+    assert client(app).get(f"/cases/{case}/actions").status_code == 401  # no cookie, no credentials
+
+
+def test_a_page_that_does_not_exist_is_a_404_page_in_the_visitors_language(site):
+    app, _, _ = site
+    missing = client(app).get("/app/no-such-page?lang=en")
+    assert missing.status_code == 404 and "There is no such page" in missing.text
+    assert missing.headers["content-type"].startswith("text/html")
+    assert client(app).get("/app/static/app.css").status_code == 200

@@ -85,8 +85,8 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
         from engine.http import Authenticator, TrustedProxy, create_app
         from engine.http.auth import users_path
+        from engine.http.sessions import Sessions, session_key
         from engine.web.routes import page_routes
-        from engine.web.sessions import Sessions, session_key
     except ImportError:
         stderr.write(f"procflow serve: {_EXTRA}\n")
         return EXIT_INVALID
@@ -109,7 +109,9 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         stdout.write(f"procflow serve: {workflows.store.url} on http://{args.host}:{args.port}\n")
         stdout.flush()
         uvicorn.run(
-            create_app(workflows, authenticator, pages=page_routes(workflows, authenticator, sessions)),
+            create_app(
+                workflows, authenticator, sessions=sessions, pages=page_routes(workflows, authenticator, sessions)
+            ),
             host=args.host,
             port=args.port,
             log_level="info",

@@ -22,6 +22,7 @@ import datetime
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ from engine.errors import DefinitionError, InvalidData, InvalidPayload, NotFound
 from engine.http.auth import CHALLENGE, Authenticator, Caller, Refusal, Throttled
 from engine.http.openapi import FLAGS, MAX_PAGE, openapi_document
 from engine.http.problems import MEDIA_TYPE, Problem, problem_for
+from engine.http.sessions import COOKIE, CSRF_HEADER, Sessions
 from engine.inputs import MAX_CHARACTERS, read_json
 from engine.instances import Entry, Instance, deadline_to_json, entry_to_json, record_version_to_json
 from engine.loader import MAX_FILE_BYTES, load_text
@@ -78,9 +80,16 @@ Body = Literal["payload", "data", "fields", "plan"]
 (JSON objects all three), or a migration plan (YAML or JSON text, read as the plan's located document)."""
 
 
-def create_app(workflows: Workflows, authenticator: Authenticator, *, pages: Sequence[BaseRoute] = ()) -> Starlette:
+def create_app(
+    workflows: Workflows,
+    authenticator: Authenticator,
+    *,
+    sessions: Sessions | None = None,
+    pages: Sequence[BaseRoute] = (),
+) -> Starlette:
     """The ASGI application serving ``workflows`` to the callers ``authenticator`` knows, with the web
-    pages' routes (``engine.web``) beside the API when given."""
+    pages' routes (``engine.web``) beside the API when given; with ``sessions``, the API also takes a
+    page's session cookie (and its CSRF token in ``X-CSRF-Token`` on a POST)."""
     service = _Service(workflows, authenticator)
 
     def route(path: str, get: Handler | None = None, post: Handler | None = None, *, body: Body = "fields") -> Route:
@@ -92,9 +101,12 @@ def create_app(workflows: Workflows, authenticator: Authenticator, *, pages: Seq
             try:
                 headers = {k.lower(): v for k, v in request.headers.items()}
                 peer = request.client.host if request.client else None
-                if authenticator.costly(headers):  # argon2 takes a while: not on the event loop
+                known: Caller | Refusal | Throttled | None = None
+                if sessions is not None and "authorization" not in headers:
+                    known = _session_caller(sessions, authenticator, request, headers)
+                if known is None and authenticator.costly(headers):  # argon2 takes a while: not on the event loop
                     known = await run_in_threadpool(authenticator.authenticate, headers, peer)
-                else:  # a token's digest or the proxy's header: cheaper here than a hop to a worker thread
+                elif known is None:  # a token's digest or the proxy's header: cheaper here than a worker thread
                     known = authenticator.authenticate(headers, peer)
                 if isinstance(known, Throttled):
                     detail = f"too many failed sign-ins from this address; try again in {known.retry_after} s"
@@ -572,6 +584,20 @@ def _if_match(call: Call, instance: Instance) -> int | None:
 
 
 # --- writing the answer -------------------------------------------------------------------------------
+
+
+def _session_caller(
+    sessions: Sessions, authenticator: Authenticator, request: Request, headers: Mapping[str, str]
+) -> Caller | None:
+    """The person a page's session cookie names, for the pages' own scripts; a POST must also carry the
+    session's CSRF token, so that another site's page cannot post with the cookie."""
+    signed_in = sessions.signed_in(request.cookies.get(COOKIE), authenticator, time.time())
+    if signed_in is None:
+        return None
+    session, user = signed_in
+    if request.method == "POST" and not sessions.csrf_ok(session, headers.get(CSRF_HEADER.lower())):
+        raise Problem(403, "csrf", f"a POST signed in by a page's session cookie must carry its {CSRF_HEADER}")
+    return Caller(user, "session")
 
 
 def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

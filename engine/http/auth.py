@@ -98,7 +98,7 @@ class Caller:
 
     user: User
     method: str
-    """``basic``, ``bearer`` or ``proxy``."""
+    """``basic``, ``bearer``, ``proxy`` or ``session`` (a page's cookie, ``engine.http.sessions``)."""
 
     @property
     def actor(self) -> Actor:

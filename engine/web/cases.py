@@ -20,6 +20,7 @@ from engine.web.forms import Form, at_fields, form_for, payload_from
 from engine.web.inbox import shown_time
 from engine.web.pages import AUDITOR_ROLE, BASE, HEADERS, Page, PageError, Site, Visit
 from engine.web.words import word
+from engine.work import SUPERVISOR_ROLE
 
 CHART_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 """A chart is our own SVG: no script, the inline styles Graphviz writes, nothing from elsewhere."""
@@ -71,12 +72,16 @@ class CaseViews:
             else:
                 actions.append(Action(choice, form, {}, at_fields(form, ())))
         state = process.states[instance.state]
+        work = runtime.case_work(instance).work
+        still_open = {part.part for part in work.parts}
+        parts = [(part, part.id in still_open, _done_by(instance, part.id)) for part in state.parts]
         rows = [_history_row(process, entry, zone, visit) for entry in instance.history]
         context = {
             "case": instance,
             "process": process,
             "state": state,
-            "holder": runtime.case_work(instance).work.claimed_by,
+            "holder": work.claimed_by,
+            "parts": parts,
             "data": sorted(instance.data.items()),
             "records": instance.records,
             "history": rows,
@@ -85,6 +90,7 @@ class CaseViews:
             "done": visit.query("done"),
             "shown_time": lambda moment: shown_time(moment, zone),
             "action_base": f"{BASE}/cases/{instance.id}",
+            "supervises": SUPERVISOR_ROLE in actor.roles and not state.is_final,
             "ref": self.workflows.ref_of(instance),
         }
         status = 422 if refused is not None else 200
@@ -112,6 +118,14 @@ class CaseViews:
     def release(self, visit: Visit) -> Response:
         self.workflows.release(visit.param("case"), visit.actor)
         return self._back(visit, "release")
+
+    def assign(self, visit: Visit) -> Response:
+        name = visit.field("to") or ""
+        user = self.site.authenticator.user(name)
+        if user is None:
+            raise PageError(422, f"{word('no_such_user', visit.lang)} `{name}`")
+        self.workflows.assign(visit.param("case"), Actor(user.name, user.roles), visit.actor)
+        return self._back(visit, "assign")
 
     def fire(self, visit: Visit) -> Page | Response:
         instance, process = self._open(visit)
@@ -144,6 +158,12 @@ def may_view(process: Process, actor: Actor) -> bool:
     one of its administrators, or they audit."""
     roles = set(actor.roles)
     return bool(roles & set(process.roles)) or actor.id in process.administrators or AUDITOR_ROLE in roles
+
+
+def _done_by(instance: Instance, part_id: str) -> tuple[str, ...]:
+    """Who did the part in the current stay in the step (a part's trigger is its id)."""
+    stay = [e for e in instance.history if e.at >= instance.entered_at]
+    return tuple(dict.fromkeys(e.actor for e in stay if e.trigger == part_id))
 
 
 def _history_row(process: Process, entry: Entry, zone: str, visit: Visit) -> HistoryRow:

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from starlette.responses import RedirectResponse, Response
 
 from engine.http.auth import Caller, Throttled
-from engine.model import Duration, Process
+from engine.http.sessions import COOKIE, LOGIN_COOKIE
+from engine.model import Duration, Process, Text
+from engine.runtime import Actor
 from engine.service import Workflows, WorkItem
 from engine.timing import running_time
 from engine.web.pages import BASE, Page, PageError, Site, Visit, safe_target
-from engine.web.sessions import COOKIE, LOGIN_COOKIE
 from engine.web.words import label, word
 
 PAGE_SIZE = 25
@@ -88,16 +89,31 @@ class InboxViews:
             actor, process=process, role=role, overdue=overdue, limit=PAGE_SIZE, after=visit.query("after"), at=now
         )
         rows = [self._row(item, visit, now) for item in listed.items]
-        procedures = sorted({stored.ref.id for stored in self.workflows.store.definitions()})
+        startable = self._startable(actor)
         context = {
+            "startable": [(p, label(t, visit.lang)) for p, t in startable],
             "mine": [r for r in rows if r.item.claimed_by == actor.id],
             "waiting": [r for r in rows if r.item.claimed_by != actor.id],
             "next": listed.next,
-            "procedures": procedures,
+            "procedures": sorted({stored.ref.id for stored in self.workflows.store.definitions()}),
             "chosen": {"process": process or "", "role": role or "", "overdue": overdue},
             "roles": sorted(actor.roles),
         }
         return Page("inbox.html", context, title=word("inbox", visit.lang))
+
+    def start(self, visit: Visit) -> Response:
+        instance = self.workflows.start(visit.param("process"), visit.actor)
+        return RedirectResponse(f"{BASE}/cases/{instance.id}?done=start", 303)
+
+    def _startable(self, actor: Actor) -> list[tuple[str, Text]]:
+        """The procedures whose cases the actor may start, with their titles."""
+        found = []
+        for process_id in sorted({stored.ref.id for stored in self.workflows.store.definitions()}):
+            ref = self.workflows.latest(process_id)
+            runtime = self.workflows.runtime(ref.id, ref.content_hash)
+            if not runtime.starting_roles or runtime.starting_roles & set(actor.roles):
+                found.append((process_id, runtime.process.title))
+        return found
 
     def _row(self, item: WorkItem, visit: Visit, now: datetime.datetime) -> Row:
         process = self._process(item.process_id)

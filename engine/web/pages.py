@@ -30,8 +30,8 @@ from starlette.staticfiles import StaticFiles
 from engine.errors import ProcflowError
 from engine.http.auth import Authenticator, Caller, Throttled, User
 from engine.http.problems import problem_for
+from engine.http.sessions import COOKIE, LOGIN_COOKIE, Session, Sessions
 from engine.runtime import Actor
-from engine.web.sessions import COOKIE, LOGIN_COOKIE, Session, Sessions
 from engine.web.words import LANG_COOKIE, LANGS, PageLang, chosen_lang, label, word
 
 LOG = logging.getLogger("procflow.web")
@@ -159,17 +159,8 @@ class Site:
     # --- who is visiting -----------------------------------------------------------------------------
 
     def _visitor(self, request: Request) -> tuple[Session | None, User | None]:
-        cookie = request.cookies.get(COOKIE)
-        if not cookie:
-            return None, None
-        session = self.sessions.read(cookie, self._password_of, time.time())
-        if session is None:
-            return None, None
-        return session, self.authenticator.user(session.user)
-
-    def _password_of(self, name: str) -> tuple[bool, str | None]:
-        user = self.authenticator.user(name)
-        return (False, None) if user is None else (True, user.password)
+        found = self.sessions.signed_in(request.cookies.get(COOKIE), self.authenticator, time.time())
+        return (None, None) if found is None else found
 
     def sign_in(self, request: Request, name: str, password: str) -> Caller | Throttled | None:
         """The person, if the users file knows them by this password (counted and logged as the API's
@@ -192,6 +183,9 @@ class Site:
     @staticmethod
     def login_token(request: Request) -> str:
         return request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+
+    def not_found(self, visit: Visit) -> Response:
+        return self.error(visit, 404, word("not_found", visit.lang))
 
     # --- answering -----------------------------------------------------------------------------------
 

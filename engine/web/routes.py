@@ -7,13 +7,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from engine.http.auth import Authenticator
+from engine.http.sessions import Sessions
 from engine.service import Workflows
 from engine.web.book import BOOK, BookViews
 from engine.web.book_cases import BookCaseViews
 from engine.web.cases import CaseViews
 from engine.web.inbox import InboxViews
 from engine.web.pages import BASE, Site
-from engine.web.sessions import Sessions
 
 
 def page_routes(workflows: Workflows, authenticator: Authenticator, sessions: Sessions) -> list[BaseRoute]:
@@ -35,6 +35,8 @@ def page_routes(workflows: Workflows, authenticator: Authenticator, sessions: Se
         site.route(f"{BASE}/cases/{{case}}/chart.svg", cases.chart),
         site.route(f"{BASE}/cases/{{case}}/claim", post=cases.claim),
         site.route(f"{BASE}/cases/{{case}}/release", post=cases.release),
+        site.route(f"{BASE}/cases/{{case}}/assign", post=cases.assign),
+        site.route(f"{BASE}/procedures/{{process}}/start", post=inbox.start),
         site.route(f"{BASE}/cases/{{case}}/events/{{trigger}}", post=cases.fire),
         site.route(BOOK, book.index),
         site.route(f"{BOOK}/cases", found.search),
@@ -45,4 +47,5 @@ def page_routes(workflows: Workflows, authenticator: Authenticator, sessions: Se
         site.route(f"{BOOK}/heatmap/{{process}}", found.heatmap),
         site.route(f"{BOOK}/heatmap/{{process}}/chart.svg", found.chart),
         site.static(),
+        site.route(f"{BASE}/{{rest:path}}", site.not_found, site.not_found, public=True),  # last: what no page is
     ]

@@ -130,6 +130,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "too_many": ("案例过多，仅绘入前", "Too many cases: only the first drawn:"),
     "skip": ("跳到正文", "Skip to content"),
     "none": ("无", "none"),
+    "part_open": ("待完成", "open"),
+    "part_done": ("已完成", "done"),
+    "start_case": ("新建案例", "Start a case"),
+    "start": ("新建", "Start"),
+    "assign": ("指派", "Assign"),
+    "assign_to": ("指派给（用户名）", "Assign to (user name)"),
+    "no_such_user": ("用户不存在：", "There is no such user:"),
 }
 
 

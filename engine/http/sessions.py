@@ -6,6 +6,9 @@ hash, so that changing or removing a password ends every session made with the o
 never in it: each request takes them from the users file as it is then. Any server process holding
 the same key file accepts it, so several processes on several hosts share sign-ins.
 
+The API takes the same cookie from the pages' own scripts (the studio's editor), with the token in
+an ``X-CSRF-Token`` header on every POST.
+
 Each form carries a CSRF token: an HMAC of the session's own random id, which a page from another
 site cannot read (the cookie is HttpOnly and SameSite=Strict as well). The sign-in form, before
 there is a session, uses a random cookie the form must repeat (double submit).
@@ -25,9 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ProcflowError
+from engine.http.auth import Authenticator, User
 
 COOKIE = "procflow_session"
 LOGIN_COOKIE = "procflow_login"
+CSRF_HEADER = "X-CSRF-Token"
 LIFETIME_SECONDS = 12 * 3600
 """A working day and a half: a person signs in once a shift."""
 KEY_BYTES = 32
@@ -99,6 +104,14 @@ class Sessions:
             return None
         return Session(user, session_id, expires)
 
+    def signed_in(self, cookie: str | None, users: Authenticator, now: float) -> tuple[Session, User] | None:
+        """The session a request's cookie holds and its user as the users file has them now."""
+        if not cookie:
+            return None
+        session = self.read(cookie, lambda name: _password_of(users, name), now)
+        user = None if session is None else users.user(session.user)
+        return None if session is None or user is None else (session, user)
+
     def csrf(self, session: Session) -> str:
         """The token every form of this session carries."""
         return hmac.new(self._key, f"csrf:{session.id}".encode(), hashlib.sha256).hexdigest()
@@ -109,3 +122,8 @@ class Sessions:
     def _sign(self, text: str, password_hash: str | None) -> str:
         bound = hashlib.sha256((password_hash or "").encode()).hexdigest()
         return hmac.new(self._key, f"{text}|{bound}".encode(), hashlib.sha256).hexdigest()
+
+
+def _password_of(users: Authenticator, name: str) -> tuple[bool, str | None]:
+    user = users.user(name)
+    return (False, None) if user is None else (True, user.password)
