@@ -80,9 +80,11 @@ from engine.runtime import Actor, ChildStart, Choice, Runtime, Spawn, utc_now
 from engine.stores import (
     DEFAULT_LEASE,
     NO_DUE,
+    CaseQuery,
     Damaged,
     DueDeadline,
     InstanceSummary,
+    JsonScalar,
     NewDefinition,
     ProcessRef,
     Store,
@@ -732,6 +734,55 @@ class Workflows:
         deadline passed by then. A record that cannot be read is listed as ``Damaged`` in its place."""
         return self.store.summaries(process, state, overdue_at)
 
+    def search(
+        self,
+        *,
+        process: str | None = None,
+        step: str | None = None,
+        overdue_at: datetime.datetime | None = None,
+        case: str | None = None,
+        prefix: bool = False,
+        field: str | None = None,
+        value: JsonScalar | None = None,
+        started_from: datetime.datetime | None = None,
+        started_to: datetime.datetime | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Cases:
+        """Stored cases (without histories) by start time then id, ``limit`` at a time (pass the page's
+        ``next`` as ``after``), kept by every filter given: the process, the step they are in, an open
+        deadline or time limit due by ``overdue_at``, the id (``prefix``: ids starting with ``case``), the
+        data field ``field`` holding ``value`` (a plain name; the same JSON type and value), started in
+        [``started_from``, ``started_to``). Filtered and cut by the store's SQL. ``InvalidQuery`` for a
+        field that is not a plain name, times without offsets, or a cursor this method did not give."""
+        if limit < 1:
+            raise InvalidQuery(f"a page holds at least one case, not {limit}")
+        query = CaseQuery(process, step, overdue_at, case, prefix, field, value, started_from, started_to)
+        rows = self.store.search(query, after=_read_cursor(after, "search"), limit=limit + 1)
+        shown = rows[:limit]
+        more = len(rows) > limit
+        kept = [row for row in shown if isinstance(row.case, InstanceSummary)]
+        cases = tuple(row.case for row in kept if isinstance(row.case, InstanceSummary))
+        started = tuple(row.started_at for row in kept)
+        damaged = tuple(row.case for row in shown if isinstance(row.case, Damaged))
+        if not more:
+            return Cases(cases, None, damaged, started)
+        last = shown[-1].case
+        last_id = last.instance_id if isinstance(last, Damaged) else last.id
+        return Cases(cases, _cursor(shown[-1].started_at, last_id), damaged, started)
+
+    def open_cases(self) -> dict[tuple[str, str], int]:
+        """How many cases are not in a final step, by process id and content hash (counted in the store)."""
+        counts: dict[tuple[str, str], int] = {}
+        for (process_id, content_hash, state), count in self.store.case_counts().items():
+            try:
+                states = self.runtime(process_id, content_hash).process.states
+            except ProcflowError:  # a definition that cannot be read: its cases counted as open
+                states = {}
+            if state not in states or not states[state].is_final:
+                counts[(process_id, content_hash)] = counts.get((process_id, content_hash), 0) + count
+        return counts
+
     # --- timers ----------------------------------------------------------------------------------
 
     def fire_due(
@@ -1053,6 +1104,19 @@ class Worklist:
     """Cases whose stored work items cannot be read (``procflow verify`` says more)."""
 
 
+@dataclass(frozen=True)
+class Cases:
+    """A page of ``Workflows.search``."""
+
+    cases: tuple[InstanceSummary, ...]
+    next: str | None
+    """The cursor of the following page; ``None`` when this is the last."""
+    damaged: tuple[Damaged, ...] = ()
+    """Cases on this page whose stored record cannot be read (``procflow verify`` says more)."""
+    started: tuple[datetime.datetime, ...] = ()
+    """When each of ``cases`` started, in the same order."""
+
+
 def _item(case: CaseWork, actor: Actor, now: datetime.datetime) -> WorkItem | None:
     """The case as ``actor``'s work item: ``None`` unless they may act on its step, if not now then once
     whoever holds it lets go (one barred from every signature it needs has nothing there)."""
@@ -1079,7 +1143,7 @@ def _cursor(due: datetime.datetime, instance_id: str) -> str:
     return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
 
 
-def _read_cursor(cursor: str | None) -> tuple[datetime.datetime, str] | None:
+def _read_cursor(cursor: str | None, kind: str = "worklist") -> tuple[datetime.datetime, str] | None:
     if cursor is None:
         return None
     try:
@@ -1090,7 +1154,7 @@ def _read_cursor(cursor: str | None) -> tuple[datetime.datetime, str] | None:
         check_instance_id(instance_id)
     except (ValueError, TypeError, UnicodeDecodeError, InvalidIdentifier, binascii.Error):
         raise InvalidQuery(
-            f"`{cursor[:80]}` is not a worklist cursor; pass the `next` of the page before, as given"
+            f"`{cursor[:80]}` is not a {kind} cursor; pass the `next` of the page before, as given"
         ) from None
     return moment, instance_id
 

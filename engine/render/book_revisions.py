@@ -27,7 +27,8 @@ class History:
     generated: str
     """When the book was generated, as shown (``SOURCE_DATE_EPOCH`` when set, so a book can be rebuilt
     byte for byte)."""
-    git: ChangeLog
+    git: ChangeLog | None
+    """``None`` on a page served live from a store (``engine.web.book``): the store's log stands in."""
     store: ChangeLog | None = None
     store_url: str | None = None
     limit: int = MAX_REVISIONS
@@ -35,8 +36,12 @@ class History:
 
 def history_sections(process: Process, history: History, lang: Lang) -> list[str]:
     """The document-control block, the changes since the previous revision, the change log(s)."""
-    sections = [document_control(process, history, lang), _latest_changes(history.git, lang)]
-    sections.append(_log_section("change-log", label(_CHANGE_LOG, lang), history.git, history.limit, lang))
+    main = history.git if history.git is not None else history.store
+    sections = [document_control(process, history, lang)]
+    if main is not None:
+        sections.append(_latest_changes(main, lang))
+    if history.git is not None:
+        sections.append(_log_section("change-log", label(_CHANGE_LOG, lang), history.git, history.limit, lang))
     if history.store is not None:
         title = f"{label(_STORE_LOG, lang)} <code>{esc(history.store_url or '')}</code>"
         sections.append(_log_section("store-log", title, history.store, history.limit, lang))
@@ -51,7 +56,9 @@ def document_control(process: Process, history: History, lang: Lang) -> str:
         (_VERSION, esc(str(process.version))),
         (_HASH, f'<code class="hash" title="{esc(process.content_hash)}">{esc(short)}</code>'),
         (_FILE, f"<code>{esc(Path(process.file).name)}</code>"),
-        (_REVISION, _git_revision(history.git, lang)),
+        (_REVISION, _git_revision(history.git, lang))
+        if history.git is not None
+        else (_STORE_REVISION, _git_revision(history.store, lang) if history.store else none()),
         (_GENERATED, f"<time>{esc(history.generated)}</time>"),
     ]
     body = "\n".join(f"<tr><th>{label(name, lang)}</th><td>{value}</td></tr>" for name, value in rows)
@@ -188,6 +195,7 @@ _VERSION = Text("声明版本", "Declared version")
 _HASH = Text("内容哈希", "Content hash")
 _FILE = Text("定义文件", "Definition file")
 _REVISION = Text("git 修订", "Git revision")
+_STORE_REVISION = Text("存储中的修订", "Revision in the store")
 _GENERATED = Text("本手册生成于", "Book generated")
 _NOT_IN_GIT = Text("不在 git 中", "not in git")
 _UNCOMMITTED = Text("文件在此修订后有未提交的修改", "the file has changes not committed since")

@@ -21,9 +21,12 @@ from engine.errors import StoreURLError
 from engine.stores.base import (
     DEFAULT_LEASE,
     NO_DUE,
+    CaseQuery,
     Damaged,
     DueDeadline,
+    Found,
     InstanceSummary,
+    JsonScalar,
     NewDefinition,
     ProcessRef,
     Store,
@@ -38,6 +41,9 @@ ACCEPTED = (
 )
 
 __all__ = [
+    "CaseQuery",
+    "Found",
+    "JsonScalar",
     "ACCEPTED",
     "DEFAULT_LEASE",
     "DEFAULT_URL",

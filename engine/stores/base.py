@@ -99,6 +99,40 @@ class Damaged:
     problem: str
 
 
+JsonScalar = str | int | float | bool
+"""A value a case search compares one data field with: JSON's text, number or boolean."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseQuery:
+    """Which cases a search keeps: every condition given must hold (none given: every case).
+
+    ``field`` names one top-level data field (``engine.stores.search.FIELD_NAME``) that must hold
+    ``value``: the same JSON type (a boolean is not a number) and the same value (numbers by value)."""
+
+    process_id: str | None = None
+    state: str | None = None
+    overdue_at: datetime.datetime | None = None
+    """Keep the cases with an open deadline or time limit due by then."""
+    case_id: str | None = None
+    id_prefix: bool = False
+    """``case_id`` is the start of the ids kept, not the whole id."""
+    field: str | None = None
+    value: JsonScalar | None = None
+    started_from: datetime.datetime | None = None
+    """Keep the cases started at or after this moment..."""
+    started_to: datetime.datetime | None = None
+    """...and before this one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A case a search found, with the start time it is sorted by (with its id)."""
+
+    case: InstanceSummary | Damaged
+    started_at: datetime.datetime
+
+
 class Store(Protocol):
     """The interface ``engine.service`` uses; ``sqlite.py``, ``postgres.py`` and ``memory.py`` implement it.
 
@@ -190,6 +224,18 @@ class Store(Protocol):
         """Instances without their histories, oldest first; ``overdue_at`` keeps those with a
         deadline or time limit due by then. A record that cannot be read is listed as ``Damaged``
         in its place (where the filters can still be applied to it), and the rest are listed."""
+        ...
+
+    def case_counts(self) -> dict[tuple[str, str, str], int]:
+        """How many cases there are by process id, content hash and state (one ``GROUP BY``)."""
+        ...
+
+    def search(
+        self, query: CaseQuery, *, after: tuple[datetime.datetime, str] | None = None, limit: int = 50
+    ) -> list[Found]:
+        """Up to ``limit`` cases that ``query`` keeps, by start time then id (by code point), from just
+        after ``after`` (the start time and id of the last one of the page before). Filtered and cut in
+        the database. A record that cannot be read is ``Damaged`` where its row sorts."""
         ...
 
     # --- the worklist ---

@@ -18,8 +18,10 @@ from engine.outbox import DEAD, PENDING, OutboxRow, messages
 from engine.stores.base import (
     DEFAULT_LEASE,
     NO_DUE,
+    CaseQuery,
     Damaged,
     DueDeadline,
+    Found,
     InstanceSummary,
     NewDefinition,
     ProcessRef,
@@ -27,6 +29,7 @@ from engine.stores.base import (
 )
 from engine.stores.identifiers import check_instance_id, check_key, check_written
 from engine.stores.integrity import digest, entry_text
+from engine.stores.search import check_query, keeps
 from engine.work import CaseWork
 
 
@@ -294,6 +297,41 @@ class MemoryStore:
                 )
                 listed.append(((instance.history[0].at, instance.id), summary))
         return [item for _, item in sorted(listed, key=lambda pair: pair[0])]
+
+    def case_counts(self) -> dict[tuple[str, str, str], int]:
+        with self._lock:
+            read = [self._readable(i, r.document) for i, r in self._instances.items()]
+        counts: dict[tuple[str, str, str], int] = {}
+        for instance in read:
+            if isinstance(instance, Instance):
+                key = (instance.process_id, instance.content_hash, instance.state)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def search(
+        self, query: CaseQuery, *, after: tuple[datetime.datetime, str] | None = None, limit: int = 50
+    ) -> list[Found]:
+        check_query(query)
+        with self._lock:
+            read = [self._readable(i, r.document) for i, r in self._instances.items()]
+            refs = {(d.ref.id, d.ref.content_hash): d.ref for d in self._definitions}
+        found = []
+        for instance in read:
+            if isinstance(instance, Damaged):
+                continue  # nothing of it can be read, not even where it sorts
+            key = (instance.history[0].at, instance.id)
+            if keeps(query, instance) and (after is None or key > after):
+                summary = InstanceSummary(
+                    instance.id,
+                    refs[(instance.process_id, instance.content_hash)],
+                    instance.state,
+                    instance.data,
+                    instance.entered_at,
+                    instance.deadlines,
+                    instance.version,
+                )
+                found.append((key, Found(summary, key[0])))
+        return [item for _, item in sorted(found, key=lambda pair: pair[0])[: max(0, limit)]]
 
     @staticmethod
     def _readable(instance_id: str, document: str) -> Instance | Damaged:

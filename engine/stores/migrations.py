@@ -227,6 +227,15 @@ _OUTBOX = [
     _both("CREATE INDEX outbox_by_state ON outbox (state, created_at)"),
 ]
 
+# Searching cases (``engine.stores.search``) pages by start time then id (by code point: PostgreSQL's
+# "C" collation, so the index serves that order). Neither column ever changes: only a start writes it.
+_SEARCH = [
+    (
+        "CREATE INDEX instances_by_started ON instances (started_at, id)",
+        'CREATE INDEX instances_by_started ON instances (started_at, id COLLATE "C")',
+    ),
+]
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -275,6 +284,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "the outbox: what each event tells other systems, written in the event's transaction",
         tuple(s for s, _ in _OUTBOX),
         tuple(p for _, p in _OUTBOX),
+    ),
+    Migration(
+        9,
+        "cases searched in start order: an index on start time and id, which only a start writes",
+        tuple(s for s, _ in _SEARCH),
+        tuple(p for _, p in _SEARCH),
     ),
 )
 

@@ -63,8 +63,10 @@ from engine.stores import migrations
 from engine.stores.base import (
     DEFAULT_LEASE,
     NO_DUE,
+    CaseQuery,
     Damaged,
     DueDeadline,
+    Found,
     InstanceSummary,
     NewDefinition,
     ProcessRef,
@@ -72,6 +74,7 @@ from engine.stores.base import (
 )
 from engine.stores.identifiers import check_instance_id, check_key, check_written
 from engine.stores.integrity import canonical, digest, entry_text, source_digest
+from engine.stores.search import check_query, search_sql
 from engine.work import CaseWork, work_from_json, work_to_json
 
 Row = Sequence[Any]
@@ -824,6 +827,24 @@ class SqlStore:
         with self._transaction(write=False) as tx:
             rows = tx.all(sql + " ORDER BY i.started_at, i.id", params)
         return [self._summary(row) for row in rows]
+
+    def case_counts(self) -> dict[tuple[str, str, str], int]:
+        with self._transaction(write=False) as tx:
+            rows = tx.all("SELECT process_id, content_hash, state, COUNT(*) FROM instances GROUP BY 1, 2, 3")
+        return {(str(r[0]), str(r[1]), str(r[2])): int(r[3]) for r in rows}
+
+    def search(
+        self, query: CaseQuery, *, after: tuple[datetime.datetime, str] | None = None, limit: int = 50
+    ) -> list[Found]:
+        if limit < 1:
+            return []
+        columns = ", ".join(f"i.{c.strip()}" for c in _INSTANCE_COLUMNS.split(","))
+        sql, params = search_sql(
+            check_query(query), dialect=self.dialect, columns=columns, time=self._time, after=after, limit=limit
+        )
+        with self._transaction(write=False) as tx:
+            rows = tx.all(sql, params)
+        return [Found(self._summary(row), self._from_time(row[10])) for row in rows]
 
     def _summary(self, row: Row) -> InstanceSummary | Damaged:
         try:

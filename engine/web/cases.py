@@ -91,6 +91,7 @@ class CaseViews:
             "shown_time": lambda moment: shown_time(moment, zone),
             "action_base": f"{BASE}/cases/{instance.id}",
             "supervises": SUPERVISOR_ROLE in actor.roles and not state.is_final,
+            "ref": self.workflows.ref_of(instance),
         }
         status = 422 if refused is not None else 200
         return Page("case.html", context, status, f"{instance.id} · {process.title.zh}")

@@ -9,6 +9,8 @@ from starlette.routing import BaseRoute, Route
 from engine.http.auth import Authenticator
 from engine.http.sessions import Sessions
 from engine.service import Workflows
+from engine.web.book import BOOK, BookViews
+from engine.web.book_cases import BookCaseViews
 from engine.web.cases import CaseViews
 from engine.web.inbox import InboxViews
 from engine.web.pages import BASE, Site
@@ -18,6 +20,8 @@ def page_routes(workflows: Workflows, authenticator: Authenticator, sessions: Se
     site = Site(authenticator, sessions)
     inbox = InboxViews(site, workflows)
     cases = CaseViews(site, workflows)
+    book = BookViews(site, workflows)
+    found = BookCaseViews(site, workflows)
 
     async def home(request: Request) -> Response:
         return RedirectResponse(f"{BASE}/inbox", 303)
@@ -34,6 +38,14 @@ def page_routes(workflows: Workflows, authenticator: Authenticator, sessions: Se
         site.route(f"{BASE}/cases/{{case}}/assign", post=cases.assign),
         site.route(f"{BASE}/procedures/{{process}}/start", post=inbox.start),
         site.route(f"{BASE}/cases/{{case}}/events/{{trigger}}", post=cases.fire),
+        site.route(BOOK, book.index),
+        site.route(f"{BOOK}/cases", found.search),
+        site.route(f"{BOOK}/procedures/index.html", book.to_index),
+        site.route(f"{BOOK}/procedures/{{process}}/{{revision:int}}", book.page),
+        site.route(f"{BOOK}/procedures/{{process}}/{{revision:int}}/chart.{{kind}}", book.chart),
+        site.route(f"{BOOK}/procedures/{{process}}/{{child}}.html", book.to_child),
+        site.route(f"{BOOK}/heatmap/{{process}}", found.heatmap),
+        site.route(f"{BOOK}/heatmap/{{process}}/chart.svg", found.chart),
         site.static(),
         site.route(f"{BASE}/{{rest:path}}", site.not_found, site.not_found, public=True),  # last: what no page is
     ]
