@@ -31,10 +31,12 @@ from engine.web.words import PageLang, word
 BOOK = f"{BASE}/book"
 _STYLE_HASH = base64.b64encode(hashlib.sha256(CSS.encode("utf-8")).digest()).decode("ascii")
 BOOK_POLICY = (
-    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src data:; form-action 'none'; "
+    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; style-src-attr 'unsafe-inline'; img-src data:; "
+    "form-action 'none'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-"""A book page: its own stylesheet (by hash), the inline chart, no script, nothing from elsewhere."""
+"""A book page: its own stylesheet (by hash), the chart box's size in a style attribute, the inline
+chart, no script, nothing from elsewhere."""
 CHART_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _KEPT = 64
 
