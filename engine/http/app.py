@@ -39,6 +39,7 @@ from engine.errors import DefinitionError, InvalidData, InvalidPayload, NotFound
 from engine.http.auth import CHALLENGE, Authenticator, Caller, Refusal, Throttled
 from engine.http.openapi import FLAGS, MAX_PAGE, openapi_document
 from engine.http.problems import MEDIA_TYPE, Problem, problem_for
+from engine.http.studio import Studio
 from engine.inputs import MAX_CHARACTERS, read_json
 from engine.instances import Entry, Instance, deadline_to_json, entry_to_json, record_version_to_json
 from engine.loader import MAX_FILE_BYTES, load_text
@@ -81,6 +82,7 @@ Body = Literal["payload", "data", "fields", "plan"]
 def create_app(workflows: Workflows, authenticator: Authenticator) -> Starlette:
     """The ASGI application serving ``workflows`` to the callers ``authenticator`` knows."""
     service = _Service(workflows, authenticator)
+    studio = Studio(workflows)
 
     def route(path: str, get: Handler | None = None, post: Handler | None = None, *, body: Body = "fields") -> Route:
         """One path, its GET and POST, and what a POST's body is."""
@@ -137,6 +139,9 @@ def create_app(workflows: Workflows, authenticator: Authenticator) -> Starlette:
         route("/cases/{case}/cancel", post=service.cancel, body="payload"),
         route("/cases/{case}/move", post=service.move),
         route("/worklist", service.worklist),
+        route("/studio/check", post=studio.check, body="plan"),  # a draft's YAML text, read as a plan's
+        route("/studio/diff/{process}", post=studio.diff, body="plan"),
+        route("/studio/publish/{process}", post=studio.publish, body="plan"),
     ]
 
     async def not_routed(request: Request, exc: Exception) -> Response:
