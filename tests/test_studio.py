@@ -83,7 +83,7 @@ def test_diff_lists_the_changes_and_draws_them(client, users):
     body = post(client, users, f"/studio/diff/{PROCESS}", RENAMED, name="sam").json()
     assert body["published"]["revision"] == 1
     assert {"kind": "renamed", "element": "step", "id": "warranty_check"}.items() <= body["changes"][0].items()
-    assert "<svg" in body["svg"]
+    assert "<svg" in body["svg"] and any("warranty_check" in line for line in body["lines"])
 
 
 def test_diff_of_a_draft_with_errors_is_422_with_the_problems_at_their_places(client, users):

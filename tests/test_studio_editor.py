@@ -57,13 +57,13 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def type_at_end_of_line(browser: DevTools, editor: str, line: int, text: str) -> None:
-    browser.evaluate(
+def type_at_end_of_line(devtools: DevTools, editor: str, line: int, text: str) -> None:
+    devtools.evaluate(
         f"""(() => {{ const view = {editor}.view; const at = view.state.doc.line({line}).to;
         view.focus(); view.dispatch({{selection: {{anchor: at}}}}); return true; }})()"""
     )
     for character in text:  # as typed, one key at a time (completion opens on typing)
-        browser.call("Input.insertText", page=True, text=character)
+        devtools.call("Input.insertText", page=True, text=character)
 
 
 def test_the_editor_mounts_on_the_textarea_and_keeps_it_in_sync(browser: DevTools, page: Path) -> None:  # noqa: F811

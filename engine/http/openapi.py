@@ -651,7 +651,7 @@ def _studio_paths(process_param: dict[str, Any]) -> dict[str, Any]:
             "post": _operation(
                 "studioDiff",
                 "The changes from the latest published revision to the draft, and the drawn diff (SVG)",
-                {"200": _json_response({"type": "object", "required": ["published", "changes", "svg"]})}
+                {"200": _json_response({"type": "object", "required": ["published", "changes", "lines", "svg"]})}
                 | _problems(400, 404, 422),
                 **draft,  # type: ignore[arg-type]
             ),

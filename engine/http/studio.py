@@ -68,7 +68,9 @@ class Studio:
             raise NotFound(f"`{draft.id}` has no published revision to compare the draft with")
         ref, old = found
         drawn = diff(old, draft, _lang(call))
-        return _json({"published": _reference(ref)} | drawn.document | {"svg": drawn.svg.decode("utf-8")})
+        said = [line for change in drawn.changes for line in change.lines()]  # `procflow diff`'s words
+        drawing = {"lines": said, "svg": drawn.svg.decode("utf-8")}
+        return _json({"published": _reference(ref)} | drawn.document | drawing)
 
     def publish(self, call: StudioCall) -> Response:
         if PUBLISHER_ROLE not in call.caller.actor.roles:
