@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.changes import Change, changes_json, diff_processes
@@ -98,12 +98,14 @@ def diff(published: Process, draft: Process, lang: Lang = "both") -> Diff:
 
 
 def published(workflows: Workflows, process_id: str) -> tuple[ProcessRef, Process] | None:
-    """The latest revision of a procedure in the store, or None when it has none."""
+    """The latest revision of a procedure in the store, or None when it has none; named by its revision
+    (``minimal_repair@1``), not by the file it was registered from, which is the server's business."""
     try:
         ref = workflows.latest(process_id)
     except NotFound:
         return None
-    return ref, workflows.runtime(ref.id, ref.content_hash).process
+    process = workflows.runtime(ref.id, ref.content_hash).process
+    return ref, replace(process, source_map=replace(process.source_map, file=f"{ref.id}@{ref.revision}"))
 
 
 def publish(workflows: Workflows, text: str, actor: Actor, name: str = DRAFT_FILE) -> Published:

@@ -82,6 +82,7 @@ def test_check_takes_a_definition_as_json_too(client, users):
 def test_diff_lists_the_changes_and_draws_them(client, users):
     body = post(client, users, f"/studio/diff/{PROCESS}", RENAMED, name="sam").json()
     assert body["published"]["revision"] == 1
+    assert body["old"]["file"] == f"{PROCESS}@1" and str(FIXTURE.parent) not in body["svg"]  # not the server's path
     assert {"kind": "renamed", "element": "step", "id": "warranty_check"}.items() <= body["changes"][0].items()
     assert "<svg" in body["svg"] and any("warranty_check" in line for line in body["lines"])
 
