@@ -119,7 +119,7 @@ def publish(workflows: Workflows, text: str, actor: Actor, name: str = DRAFT_FIL
     if checked.process is None:
         raise DefinitionError(checked.problems)
     before = published(workflows, checked.process.id)
-    ref = workflows.register(checked.process)
+    ref = workflows.register(checked.process, text=text)  # stored as written, comments and all
     if before is None:
         return Published(ref, True, None, None, None)
     old_ref, old = before

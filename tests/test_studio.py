@@ -128,6 +128,7 @@ def test_publishing_creates_the_next_revision_with_its_impact_and_plan(client, u
     assert "from: 1\nto: 2\nsteps:\n  check_warranty: warranty_check\n" in body["plan"]
     shown = client.get(f"/procedures/{PROCESS}", headers=users.bearer("sam")).json()
     assert shown["revision"] == 2 and "warranty_check" in shown["definition"]["states"]
+    assert workflows.store.definition(PROCESS).source == RENAMED  # the owner's YAML as written, comments and all
     again = post(client, users, f"/studio/publish/{PROCESS}", RENAMED, name="pat")
     assert again.status_code == 200 and again.json()["created"] is False
     assert workflows.latest(PROCESS).revision == 2
