@@ -7,6 +7,7 @@ from http_support import Client, assert_problem, make_users
 
 from engine import studio
 from engine.http import Authenticator, auth, create_app
+from engine.loader import MAX_FILE_BYTES
 from engine.processes import validate_file
 from engine.runtime import Actor
 from engine.service import Workflows
@@ -137,3 +138,10 @@ def test_publishing_creates_the_next_revision_with_its_impact_and_plan(client, u
 def test_the_studio_routes_are_in_the_openapi_document(client, users):
     paths = client.get("/openapi.json", headers=users.bearer("sam")).json()["paths"]
     assert {"/studio/check", "/studio/diff/{process}", "/studio/publish/{process}"} <= set(paths)
+
+
+def test_a_draft_past_a_definition_files_size_or_of_another_type_is_refused(client, users):
+    too_big = "# " + "x" * (MAX_FILE_BYTES + 1)
+    assert_problem(post(client, users, "/studio/check", too_big, name="sam"), 413, "too-large")
+    html = client.post("/studio/check", headers=users.bearer("sam") | {"Content-Type": "text/html"}, content=b"id: x")
+    assert_problem(html, 415, "unsupported-media-type")

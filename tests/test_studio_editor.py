@@ -4,6 +4,9 @@ server check returns at their lines. The screenshot is kept in out/screenshots/ 
 
 import base64
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -111,3 +114,15 @@ def test_the_servers_problems_are_marked_at_their_lines(browser: DevTools, page:
     browser.evaluate("document.querySelector('#checked + .cm-editor').scrollIntoView()")
     shot = browser.call("Page.captureScreenshot", page=True, format="png")["data"]
     (SHOTS / "studio-editor-server-problem.png").write_bytes(base64.b64decode(str(shot)))
+
+
+def test_the_committed_bundle_is_built_from_the_sources_as_they_are(tmp_path: Path) -> None:
+    tools = ROOT / "tools" / "studio-editor"
+    if not (tools / "node_modules").is_dir() or shutil.which("node") is None:
+        pytest.skip("cd tools/studio-editor && npm ci: the editor's build tools are not installed")
+    out = tmp_path / "studio.js"
+    built = subprocess.run(
+        ["node", "build.mjs"], cwd=tools, env={**os.environ, "STUDIO_OUT": str(out)}, capture_output=True, text=True
+    )
+    assert built.returncode == 0, built.stderr
+    assert out.read_bytes() == BUNDLE.read_bytes(), "rebuild it: cd tools/studio-editor && npm run build"

@@ -29,7 +29,7 @@ const result = await build({
   plugins: [plainMarkdown],
   metafile: true,
   write: false,
-  outfile: here("../../engine/web/static/studio.js"),
+  outfile: process.env.STUDIO_OUT || here("../../engine/web/static/studio.js"), // STUDIO_OUT: the test's copy
 });
 
 // Name every package bundled, with its licence, at the top of the file (their notices travel with it).
