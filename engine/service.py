@@ -169,17 +169,19 @@ class Workflows:
 
     # --- definitions -----------------------------------------------------------------------------
 
-    def register(self, source: str | Path | Process) -> ProcessRef:
+    def register(self, source: str | Path | Process, *, text: str | None = None) -> ProcessRef:
         """Store a definition (a YAML file, or a loaded ``Process``) and return its reference.
 
         Each distinct content of a process is stored under the next revision (1, 2, 3...), whatever
         ``version:`` it declares; registering the same content again returns the revision it already
         has. Instances already started keep running on the definition they started with; ``start``
-        by process id uses the highest revision.
+        by process id uses the highest revision. ``text``: the YAML a ``Process`` was read from when it
+        has no file (the Studio's draft), stored as written when it holds that very content.
         """
         process = source if isinstance(source, Process) else load_process(source)
         self._check_children(process)
-        text, file = _source_text(process)
+        given = text is not None and load_process_text(text, process.file).content_hash == process.content_hash
+        text, file = (text, process.file) if given and text is not None else _source_text(process)
         stored = self.store.add_definition(
             NewDefinition(process.id, process.version, process.content_hash, text, file, utc_now())
         )

@@ -47,6 +47,7 @@ LAYERS = [
     "simulate",
     "render",
     "scaffold",
+    "studio",
     "http",
     "web",
     "cli",

@@ -59,6 +59,9 @@ def test_the_wheel_carries_the_schema_the_types_and_the_command(distributions):
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     templates = {f"engine/templates/{p.name}" for p in (ROOT / "engine" / "templates").iterdir()}
     assert templates and templates <= names  # what `procflow init` writes
+    studio = {"engine/web/static/studio.js", "engine/web/static/studio-page.js", "engine/web/templates/studio.html"}
+    assert studio <= names  # the Studio page's assets: served from the package, no CDN
+    assert not any("node_modules" in n for n in names)
 
 
 def test_the_sdist_carries_the_license_the_examples_and_what_its_tests_need(distributions, tmp_path):

@@ -41,6 +41,7 @@ from engine.http.auth import CHALLENGE, Authenticator, Caller, Refusal, Throttle
 from engine.http.openapi import FLAGS, MAX_PAGE, openapi_document
 from engine.http.problems import MEDIA_TYPE, Problem, problem_for
 from engine.http.sessions import COOKIE, CSRF_HEADER, Sessions
+from engine.http.studio import Studio
 from engine.inputs import MAX_CHARACTERS, read_json
 from engine.instances import Entry, Instance, deadline_to_json, entry_to_json, record_version_to_json
 from engine.loader import MAX_FILE_BYTES, load_text
@@ -91,6 +92,7 @@ def create_app(
     pages' routes (``engine.web``) beside the API when given; with ``sessions``, the API also takes a
     page's session cookie (and its CSRF token in ``X-CSRF-Token`` on a POST)."""
     service = _Service(workflows, authenticator)
+    studio = Studio(workflows)
 
     def route(path: str, get: Handler | None = None, post: Handler | None = None, *, body: Body = "fields") -> Route:
         """One path, its GET and POST, and what a POST's body is."""
@@ -150,6 +152,9 @@ def create_app(
         route("/cases/{case}/cancel", post=service.cancel, body="payload"),
         route("/cases/{case}/move", post=service.move),
         route("/worklist", service.worklist),
+        route("/studio/check", post=studio.check, body="plan"),  # a draft's YAML text, read as a plan's
+        route("/studio/diff/{process}", post=studio.diff, body="plan"),
+        route("/studio/publish/{process}", post=studio.publish, body="plan"),
         *pages,
     ]
 

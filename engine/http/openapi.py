@@ -92,6 +92,7 @@ def openapi_document(procedures: Sequence[tuple[ProcessRef, Process]], *, versio
             media={_YAML: {"schema": {"type": "string", "description": "the plan, as a plan file holds it"}}},
         ),
     }
+    paths.update(_studio_paths(process_param))
     paths["/worklist"] = {
         "get": _operation(
             "worklist",
@@ -608,6 +609,69 @@ _PLAN_BODY: dict[str, Any] = {
         "cases": {"type": "object"},
     },
 }
+
+_DRAFT_BODY: dict[str, Any] = {
+    "type": "object",
+    "description": "a process definition (schemas/process.schema.json) as JSON; as YAML text with application/yaml",
+}
+_DRAFT_MEDIA = {_YAML: {"schema": {"type": "string", "description": "the draft, as a definition file holds it"}}}
+_STUDIO_CHECK = {
+    "type": "object",
+    "required": ["valid", "process", "problems", "svg"],
+    "properties": {
+        "valid": {"type": "boolean"},
+        "process": {"type": ["object", "null"]},
+        "problems": {"type": "array", "items": {"type": "object", "required": ["line", "column", "end", "message"]}},
+        "svg": {"type": ["string", "null"], "description": "the draft's chart, when it has no errors"},
+    },
+}
+
+
+def _studio_paths(process_param: dict[str, Any]) -> dict[str, Any]:
+    """The Studio's routes (``engine.http.studio``): a draft's problems, its diff, publishing it."""
+    lang = {
+        "name": "lang",
+        "in": "query",
+        "required": False,
+        "schema": {"enum": ["zh", "en", "both"]},
+        "description": "chart labels (default both)",
+    }
+    draft = {"body": _DRAFT_BODY, "media": _DRAFT_MEDIA, "parameters": [lang]}
+    return {
+        "/studio/check": {
+            "post": _operation(
+                "studioCheck",
+                "A draft's problems as `procflow validate` finds them, at their lines, and its chart when valid",
+                {"200": _json_response(_STUDIO_CHECK), **_problems(400)},
+                **draft,  # type: ignore[arg-type]
+            )
+        },
+        "/studio/diff/{process}": {
+            "parameters": [process_param],
+            "post": _operation(
+                "studioDiff",
+                "The changes from the latest published revision to the draft, and the drawn diff (SVG)",
+                {"200": _json_response({"type": "object", "required": ["published", "changes", "lines", "svg"]})}
+                | _problems(400, 404, 422),
+                **draft,  # type: ignore[arg-type]
+            ),
+        },
+        "/studio/publish/{process}": {
+            "parameters": [_PROCESS],
+            "post": _operation(
+                "studioPublish",
+                "Publish the draft as the procedure's next revision (role `publisher` only), with the impact on "
+                "open cases and a draft migration plan; 200 when the store already holds this content",
+                {
+                    "201": _json_response({"type": "object", "required": ["revision", "created", "impact", "plan"]}),
+                    "200": _json_response({"type": "object", "required": ["revision", "created"]}),
+                }
+                | _problems(400, 403, 422),
+                **draft,  # type: ignore[arg-type]
+            ),
+        },
+    }
+
 
 _REVISION = {
     "type": "object",

@@ -32,6 +32,7 @@ from engine.http.auth import Authenticator, Caller, Throttled, User
 from engine.http.problems import problem_for
 from engine.http.sessions import COOKIE, LOGIN_COOKIE, Session, Sessions
 from engine.runtime import Actor
+from engine.studio import PUBLISHER_ROLE
 from engine.web.words import LANG_COOKIE, LANGS, PageLang, chosen_lang, label, word
 
 LOG = logging.getLogger("procflow.web")
@@ -49,7 +50,6 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 AUDITOR_ROLE = "auditor"
-PUBLISHER_ROLE = "publisher"
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,14 @@ from engine.web.book_cases import BookCaseViews
 from engine.web.cases import CaseViews
 from engine.web.inbox import InboxViews
 from engine.web.pages import BASE, Site
+from engine.web.studio_pages import StudioPages
 
 
 def page_routes(workflows: Workflows, authenticator: Authenticator, sessions: Sessions) -> list[BaseRoute]:
     site = Site(authenticator, sessions)
     inbox = InboxViews(site, workflows)
     cases = CaseViews(site, workflows)
+    studio = StudioPages(workflows)
     book = BookViews(site, workflows)
     found = BookCaseViews(site, workflows)
 
@@ -37,6 +39,9 @@ def page_routes(workflows: Workflows, authenticator: Authenticator, sessions: Se
         site.route(f"{BASE}/cases/{{case}}/release", post=cases.release),
         site.route(f"{BASE}/cases/{{case}}/assign", post=cases.assign),
         site.route(f"{BASE}/procedures/{{process}}/start", post=inbox.start),
+        site.route(f"{BASE}/studio", studio.index),
+        site.route(f"{BASE}/studio/new", studio.new),
+        site.route(f"{BASE}/studio/{{process}}", studio.edit),
         site.route(f"{BASE}/cases/{{case}}/events/{{trigger}}", post=cases.fire),
         site.route(BOOK, book.index),
         site.route(f"{BOOK}/cases", found.search),
