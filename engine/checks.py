@@ -682,6 +682,40 @@ def check_unused(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
             )
 
 
+def check_field_names(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+    """A glossary entry no form, record or ``data`` uses is a leftover or a misspelt key."""
+    if not process.fields:
+        return
+    used = schema_field_names(process.document)
+    for name in process.fields.values():
+        if name.id not in used:
+            hint = did_you_mean(name.id, sorted(used))
+            yield _warning(
+                process,
+                name.path,
+                "unused-field-name",
+                f"field name `{name.id}` is in `fields` but no form (`payload`), record or `data` has such a field"
+                f"{hint}",
+            )
+
+
+def schema_field_names(document: FrozenJson) -> frozenset[str]:
+    """Every key under a ``properties`` anywhere in the definition: the fields of its forms, records
+    and data, nested ones too (a ``$ref`` points at one of these, so it needs no resolving)."""
+    found: set[str] = set()
+    pending: list[Any] = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            properties = node.get("properties")
+            if isinstance(properties, Mapping):
+                found.update(properties)
+            pending.extend(node.values())
+        elif isinstance(node, tuple):
+            pending.extend(node)
+    return frozenset(found)
+
+
 def check_sources_cited(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
     for state in process.states.values():
         if state.source is None and state.addition is None and state.kind is not StateKind.FINAL:
@@ -1515,6 +1549,7 @@ CHECKS: tuple[Check, ...] = (
     check_decision_cycles,
     check_ambiguous_triggers,
     check_unused,
+    check_field_names,
     check_sources_cited,
     check_signoff_order,
     check_additions,

@@ -26,6 +26,7 @@ from engine.model import (
     Deadline,
     Department,
     Duration,
+    FieldName,
     Limit,
     Notification,
     Part,
@@ -99,6 +100,9 @@ def build_process(document: LocatedDocument) -> Process:
         source_map=document.source_map,
         clocks=_frozen({k: builder.clock(k, v) for k, v in data.get("clocks", {}).items()}),
         administrators=tuple(data.get("administrators", ())),
+        fields=_frozen(
+            {k: FieldName(k, _text(v), v.get("description"), ("fields", k)) for k, v in data.get("fields", {}).items()}
+        ),
     )
 
 

@@ -171,6 +171,17 @@ class Record:
 
 
 @dataclass(frozen=True)
+class FieldName:
+    """``fields: {customer_name: {zh: 顾客姓名, en: Customer name}}``: a field's name in the glossary,
+    the same in every form, record and ``data`` it appears in (a property's ``title`` overrides it there)."""
+
+    id: str
+    label: Text
+    description: str | None
+    path: DocumentPath
+
+
+@dataclass(frozen=True)
 class RecordBinding:
     """A record a transition writes from its payload (``produces``), or corrects (``amends``)."""
 
@@ -498,6 +509,8 @@ class Process:
     """Promises across steps, in the order the file lists them."""
     administrators: tuple[str, ...] = ()
     """Roles that may move a case to another step by hand, with a reason (``Runtime.move``)."""
+    fields: Mapping[str, FieldName] = field(default_factory=lambda: MappingProxyType({}))
+    """The glossary of field names, in the order the file lists them."""
 
     @property
     def file(self) -> str:
@@ -512,6 +525,15 @@ class Process:
         """Each transition once, states' own in file order, then the shared ones."""
         own = [t for s in self.states.values() for t in s.transitions if not t.shared]
         return tuple(own) + self.shared_transitions
+
+    def field_label(self, name: str, schema: FrozenJson = None) -> Text | None:
+        """The name a form or record shows for its field ``name`` whose JSON Schema is ``schema``: the
+        property's own ``title`` (one string, both languages), else the glossary's, else ``None``."""
+        title = schema.get("title") if isinstance(schema, Mapping) else None
+        if isinstance(title, str) and title.strip():
+            return Text(title, title)
+        entry = self.fields.get(name)
+        return entry.label if entry is not None else None
 
     def locate(self, path: DocumentPath, *, key: bool = False) -> SourceLocation:
         """The file, line and column of the node at ``path`` (of its key, with ``key=True``)."""

@@ -447,6 +447,7 @@ _COLLECTIONS = {
     "records": "record",
     "departments": "department",
     "sources": "source",
+    "fields": "field name",
 }
 _ITEMS = {
     "on": "transition",

@@ -368,19 +368,30 @@ def _parts_section(process: Process, lang: Lang) -> str:
             if part.for_each:
                 key = f" ({esc(part.key)})" if part.key else ""
                 needed.append(f"{label(_FOR_EACH, lang)} <code>data.{esc(part.for_each)}</code>{key}")
-            fields = _required_fields(part.payload_schema)
+            fields = _required_fields(process, part.payload_schema, lang)
             rows.append(
                 f'<tr><td><a href="#step-{esc(state.id)}"><code>{esc(state.id)}</code></a></td>'
                 f"<td><code>{esc(part.id)}</code></td>{labels}<td>{who}</td>"
                 f"<td>{'<br>'.join(needed) or label(_ALWAYS, lang)}</td>"
-                f"<td>{' '.join(f'<code>{esc(f)}</code>' for f in fields) or none()}</td></tr>"
+                f"<td>{' '.join(fields) or none()}</td></tr>"
             )
     return table_section("parts", label(_PARTS, lang), head, rows)
 
 
-def _required_fields(schema: Any) -> list[str]:
+def _required_fields(process: Process, schema: Any, lang: Lang) -> list[str]:
     properties = schema.get("properties") if isinstance(schema, Mapping) else None
-    return [str(name) for name in properties] if isinstance(properties, Mapping) else []
+    if not isinstance(properties, Mapping):
+        return []
+    return [_field_key(process, str(name), field, lang) for name, field in properties.items()]
+
+
+def _field_key(process: Process, name: str, field: FrozenJson, lang: Lang) -> str:
+    """A field's key with its name beside it (the property's ``title``, else the glossary's)."""
+    named = process.field_label(name, field)
+    if named is None:
+        return f"<code>{esc(name)}</code>"
+    shown = esc(named.zh) if named.zh == named.en else texts(named, lang, sep=" / ")
+    return f"<code>{esc(name)}</code> ({shown})"
 
 
 def _roles_section(process: Process, lang: Lang) -> str:
@@ -408,7 +419,7 @@ def _records_section(process: Process, lang: Lang) -> str:
         archived = label(_YES, lang) if is_archived(process, record.id) else label(_NO, lang)
         rows.append(
             f'<tr id="record-{esc(record.id)}"><td><code>{esc(record.id)}</code></td>{labels}'
-            f"<td>{archived}</td><td>{_fields(record.fields, lang)}</td>"
+            f"<td>{archived}</td><td>{_fields(process, record.fields, lang)}</td>"
             f"<td>{_writers(process, record.id, lang)}</td><td>{_requirers(process, record.id)}</td></tr>"
         )
     return table_section("records", label(_RECORDS, lang), head, rows)
@@ -453,7 +464,7 @@ def _requirers(process: Process, record_id: str) -> str:
     return html_list(items) if items else none()
 
 
-def _fields(schema: FrozenJson | None, lang: Lang) -> str:
+def _fields(process: Process, schema: FrozenJson | None, lang: Lang) -> str:
     """A record's fields as a list: name, type, required; a nested schema is named, not expanded."""
     if not isinstance(schema, Mapping):
         return none()
@@ -471,7 +482,7 @@ def _fields(schema: FrozenJson | None, lang: Lang) -> str:
         if name in required_names:
             details.append(label(_REQUIRED, lang))
         description = field.get("description") if isinstance(field, Mapping) else None
-        line = f"<code>{esc(name)}</code> " + ", ".join(d for d in details if d)
+        line = f"{_field_key(process, name, field, lang)} " + ", ".join(d for d in details if d)
         if isinstance(description, str):
             line += f' <span class="sub">{esc(description)}</span>'
         items.append(line)

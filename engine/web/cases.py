@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.responses import RedirectResponse, Response
 
 from engine.errors import EventRefused
 from engine.http.problems import problem_for
 from engine.instances import Entry, Instance
-from engine.model import Process
+from engine.model import Process, Text
 from engine.render import instance_overlay, layout, render_dot
 from engine.runtime import Actor, Choice
 from engine.service import Workflows
-from engine.web.forms import Form, at_fields, form_for, payload_from
+from engine.web.forms import Form, PlacedProblems, at_fields, defaults, form_for, payload_from
 from engine.web.inbox import shown_time
 from engine.web.pages import AUDITOR_ROLE, BASE, HEADERS, Page, PageError, Site, Visit
 from engine.web.words import word
@@ -31,8 +30,9 @@ _CHARTS_KEPT = 256
 class Action:
     choice: Choice
     form: Form
-    values: dict[str, Any]
-    problems: Any
+    values: dict[str, list[str]]
+    """What the inputs hold: the defaults, or what was sent when it was refused."""
+    problems: PlacedProblems
     """The server's problems placed at the form's fields (``at_fields``), after a refused send."""
 
 
@@ -59,7 +59,7 @@ class CaseViews:
             raise PageError(403, word("forbidden", visit.lang))
         return instance, process
 
-    def page(self, visit: Visit, *, refused: tuple[str, Form, dict[str, Any], Any] | None = None) -> Page:
+    def page(self, visit: Visit, *, refused: tuple[str, Form, PlacedProblems] | None = None) -> Page:
         instance, process = self._open(visit)
         actor = visit.actor
         runtime = self.workflows.runtime(instance.process_id, instance.content_hash)
@@ -68,9 +68,9 @@ class CaseViews:
         for choice in self.workflows.available(instance.id, actor):
             form = form_for(choice, process, visit.lang)
             if refused is not None and refused[0] == choice.trigger:
-                actions.append(Action(choice, refused[1], refused[2], refused[3]))
+                actions.append(Action(choice, refused[1], dict(visit.form), refused[2]))
             else:
-                actions.append(Action(choice, form, {}, at_fields(form, ())))
+                actions.append(Action(choice, form, defaults(form), PlacedProblems()))
         state = process.states[instance.state]
         work = runtime.case_work(instance).work
         still_open = {part.part for part in work.parts}
@@ -136,18 +136,24 @@ class CaseViews:
         form = form_for(choice, process, visit.lang)
         payload, problems = payload_from(form, visit.form)
         if problems:
-            return self.page(visit, refused=(trigger, form, dict(visit.form), at_fields(form, problems)))
-        if choice.signoffs:
-            password = visit.field("confirm_password") or ""
-            if self.site.sign_in(visit.request, visit.actor.id, password) is None:
-                problem = [{"pointer": "/confirm_password", "detail": word("bad_sign_in", visit.lang)}]
-                return self.page(visit, refused=(trigger, form, dict(visit.form), at_fields(form, problem)))
+            return self.page(visit, refused=(trigger, form, at_fields(form, problems)))
+        if form.items and visit.field("item"):
+            payload["item"] = visit.field("item")
+        if form.signers and not self._signer_confirms(visit):
+            wrong = word("bad_sign_in", visit.lang)
+            return self.page(
+                visit, refused=(trigger, form, PlacedProblems({"signoff_password": (Text(wrong, wrong),)}))
+            )
         try:
             self.workflows.fire(instance.id, trigger, visit.actor, payload)
         except EventRefused as refusal:
             found = problem_for(refusal).extra.get("errors") or [{"pointer": "", "detail": str(refusal)}]
-            return self.page(visit, refused=(trigger, form, dict(visit.form), at_fields(form, found)))
+            return self.page(visit, refused=(trigger, form, at_fields(form, found)))
         return self._back(visit, trigger)
+
+    def _signer_confirms(self, visit: Visit) -> bool:
+        """A sign-off is given only with the signer's password, asked again as they sign."""
+        return self.site.sign_in(visit.request, visit.actor.id, visit.field("signoff_password") or "") is not None
 
     def _back(self, visit: Visit, done: str) -> Response:
         return RedirectResponse(f"{BASE}/cases/{visit.param('case')}?done={done}", 303)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Undefined
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -33,6 +33,7 @@ from engine.http.problems import problem_for
 from engine.http.sessions import COOKIE, LOGIN_COOKIE, Session, Sessions
 from engine.runtime import Actor
 from engine.studio import PUBLISHER_ROLE
+from engine.web.templating import environment
 from engine.web.words import LANG_COOKIE, LANGS, PageLang, chosen_lang, label, word
 
 LOG = logging.getLogger("procflow.web")
@@ -106,12 +107,7 @@ class Site:
     def __init__(self, authenticator: Authenticator, sessions: Sessions):
         self.authenticator = authenticator
         self.sessions = sessions
-        self.templates = Environment(
-            loader=PackageLoader("engine.web", "templates"),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.templates = environment(Undefined)
 
     # --- routes --------------------------------------------------------------------------------------
 
