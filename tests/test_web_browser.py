@@ -15,6 +15,7 @@ from conftest import PROCESSES
 from test_book import PICTURE_STATISTICS, DevTools, browser  # noqa: F401  (browser: the shared Chromium fixture)
 from test_http_server import call, serving
 
+from benchmarks.workload import load_workload
 from engine.http import auth
 
 PASSWORD = "a long pass phrase for the test"
@@ -23,6 +24,7 @@ PEOPLE = {
     "li": ["cs_agent"],
     "chen": ["receiver"],
     "liu": ["engineer"],
+    "sun": ["engineer"],
     "zhou": ["supervisor"],
     "zhao": ["sales_manager"],
     "qian": ["auditor"],
@@ -137,3 +139,93 @@ def test_the_inbox_and_case_page_are_real_pictures_that_fit_the_width(browser, s
         assert (picture["width"], picture["height"]) == size
         assert picture["white"] < 0.97 and picture["colours"] > 20  # text and colour, not an empty page
         assert picture["scroll_width"] <= size[0], name  # nothing scrolls sideways but the chart
+
+
+def pointers(value: object, at: str = "") -> dict[str, object]:
+    """A payload as the form's inputs name its leaves: JSON pointers."""
+    if isinstance(value, dict):
+        found: dict[str, object] = {}
+        for key, inner in value.items():
+            found |= pointers(inner, f"{at}/{key}")
+        return found
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        found = {}
+        for index, inner in enumerate(value):
+            found |= pointers(inner, f"{at}/{index}")
+        return found
+    return {at: value}
+
+
+FILL = """((form, name, value) => {
+  const input = [...form.elements].find(e => e.name === name);
+  if (!input) return false;
+  if (input.type === 'checkbox') input.checked = Boolean(value);
+  else if (input.type === 'datetime-local') input.value = String(value).slice(0, 19);
+  else input.value = String(value);
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+  return true;
+})(%s, %s, %s)"""
+
+
+def send(person: Person, case: str, trigger: str, payload: dict) -> None:
+    """Open the case, fill the trigger's form as its payload says (asking for list rows as needed),
+    confirm a sign-off with the password, send it, and see it done."""
+    person.open(f"/app/cases/{case}")
+    form = f"document.querySelector('form[action$=\"/events/{trigger}\"]')"
+    assert person.js(f"!!{form}"), (trigger, person.text(".actions"))
+    person.js(f"{form}.closest('details').open = true")  # as a click on the action's summary does
+    for name, value in pointers(payload).items():
+        while not person.js(FILL % (form, json.dumps(name), json.dumps(value))):
+            listed = name.rsplit("/", 2)[0]
+            assert person.js(f"!!{form}.querySelector('button[name=more_rows][value=\"{listed}\"]')"), name
+            person.click(f"form[action$='/events/{trigger}'] button[name=more_rows][value='{listed}']")
+    if person.js(f"!!{form}.querySelector('[name=signoff_password]')"):
+        person.type(f"form[action$='/events/{trigger}'] [name=signoff_password]", PASSWORD)
+    person.submit(f"form[action$='/events/{trigger}'] [name=csrf_token]")
+    assert person.text(".done") == f"✓ {trigger}", person.text("main")[:2000]
+
+
+def test_people_run_a_return_repair_case_from_application_to_follow_up_in_the_browser(browser, server):  # noqa: F811
+    base, tokens, _ = server
+    workload = load_workload()
+    customer = {"Authorization": f"Bearer {tokens['wang']}"}
+    status, _, case = call(base, "POST", "/procedures/return_repair/cases", customer, {})  # from the phone app
+    assert status == 201
+    person = Person(browser, base)
+    first, *rest = workload.events
+    # The agent takes the application down on the phone: finds the case in the inbox, leaves out the
+    # fault, sees it refused at that field, and sends it complete.
+    person.sign_in("li")
+    person.click(f"a[href='/app/cases/{case['id']}']")
+    form = "document.querySelector('form[action$=\"/events/submit\"]')"
+    for name, value in pointers(dict(first.payload)).items():
+        if name != "/fault_description":
+            assert person.js(FILL % (form, json.dumps(name), json.dumps(value)))
+    person.submit("form[action$='/events/submit'] [name=csrf_token]")
+    assert person.js("document.querySelector('[name=\"/fault_description\"]').getAttribute('aria-invalid')") == "true"
+    problem = person.text("[id$='fault_description-problems']")
+    assert problem, person.text(".actions")
+    assert person.js(f"{form}.querySelector('[name=\"/customer_name\"]').value") == "王先生"  # kept as typed
+    send(person, case["id"], "submit", dict(first.payload))
+    signed_in = "li"
+    for event in rest:
+        if event.actor.id != signed_in:
+            person.sign_in(event.actor.id)
+            signed_in = event.actor.id
+            if event.trigger in ("diagnosed", "approve"):  # the engineer and the supervisor find it in their queue
+                assert case["id"] in person.text("main")
+        send(person, case["id"], event.trigger, dict(event.payload))
+    status, _, finished = call(base, "GET", f"/cases/{case['id']}", customer)
+    assert finished["state"]["id"] == workload.final_state and finished["finished"]
+    # The auditor finds the case and sees its path on the chart.
+    person.sign_in("qian")
+    person.open(f"/app/book/cases?case={case['id']}")
+    person.click(f"a[href='/app/cases/{case['id']}']")
+    signatures = person.text("table.history")
+    assert "zhou (supervisor)" in signatures and "wang (customer)" in signatures
+    chart = person.devtools.evaluate(
+        "fetch(document.querySelector('#case-chart img').src).then(r => r.text())", wait=True
+    )
+    assert isinstance(chart, str) and chart.count('stroke="#1565c0"') + chart.count('stroke="#1565C0"') >= 10
+    assert person.js("document.querySelector('#case-chart img').naturalWidth") > 200
+    person.screenshot("audited-case", DESKTOP)

@@ -153,6 +153,17 @@ def test_posted_strings_become_json(minimal: Process) -> None:
     assert payload == {"ok": False, "count": 3, "amount": 2.5, "on": "2026-10-08", "at": "2026-10-08T09:30:00+08:00"}
 
 
+def test_a_required_box_left_blank_is_a_problem_at_its_field_not_an_empty_text(minimal: Process) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"fault": {"type": "string"}, "note": {"type": "string"}},
+        "required": ["fault"],
+    }
+    form = form_for(choice(schema), minimal)
+    payload, problems = payload_from(form, {"/fault": [""], "/note": [""]})
+    assert payload == {} and problems == (FieldProblem("/fault", Text("此项必填", "This is required")),)
+
+
 def test_a_value_that_does_not_convert_is_a_problem_at_its_field(minimal: Process) -> None:
     schema = {
         "type": "object",

@@ -337,3 +337,26 @@ def test_a_page_that_does_not_exist_is_a_404_page_in_the_visitors_language(site)
     assert missing.status_code == 404 and "There is no such page" in missing.text
     assert missing.headers["content-type"].startswith("text/html")
     assert client(app).get("/app/static/app.css").status_code == 200
+
+
+def test_a_publisher_opens_the_studio_on_the_published_text_and_its_script_checks_with_the_session(site, tmp_path):
+    app, workflows, users = site
+    auth.add_user(users, "pat", ["publisher"], PASSWORD)
+    browser = sign_in(app, "pat")
+    index = browser.get("/app/studio")
+    assert index.status_code == 200 and 'href="/app/studio/return_repair"' in index.text
+    editor = browser.get("/app/studio/return_repair")
+    assert editor.status_code == 200 and 'id="studio-publish-button"' in editor.text
+    assert "返厂维修管理流程" in editor.text  # the published YAML is the draft
+    token = csrf(editor.text)
+    text = (ROOT / "processes" / "return_repair.yaml").read_text(encoding="utf-8")
+    checked = browser.post(
+        "/studio/check", content=text.encode(), headers={"Content-Type": "application/yaml", "X-CSRF-Token": token}
+    )
+    assert checked.status_code == 200 and checked.json()["valid"] is True
+    forged = browser.post(
+        "/studio/publish/return_repair", content=text.encode(), headers={"Content-Type": "application/yaml"}
+    )
+    assert forged.status_code == 403
+    agent = sign_in(app, "wang")
+    assert 'id="studio-publish-button"' not in agent.get("/app/studio/return_repair").text

@@ -59,7 +59,7 @@ class CaseViews:
             raise PageError(403, word("forbidden", visit.lang))
         return instance, process
 
-    def page(self, visit: Visit, *, refused: tuple[str, Form, PlacedProblems] | None = None) -> Page:
+    def page(self, visit: Visit, *, refused: tuple[str, Form, PlacedProblems] | None = None, status: int = 422) -> Page:
         instance, process = self._open(visit)
         actor = visit.actor
         runtime = self.workflows.runtime(instance.process_id, instance.content_hash)
@@ -93,8 +93,7 @@ class CaseViews:
             "supervises": SUPERVISOR_ROLE in actor.roles and not state.is_final,
             "ref": self.workflows.ref_of(instance),
         }
-        status = 422 if refused is not None else 200
-        return Page("case.html", context, status, f"{instance.id} · {process.title.zh}")
+        return Page("case.html", context, status if refused is not None else 200, f"{instance.id} · {process.title.zh}")
 
     def chart(self, visit: Visit) -> Response:
         instance, process = self._open(visit)
@@ -134,6 +133,8 @@ class CaseViews:
         if choice is None:
             raise PageError(409, word("no_actions", visit.lang))
         form = form_for(choice, process, visit.lang)
+        if visit.field("more_rows"):  # the form again, what was filled in kept, with a blank row more
+            return self.page(visit, refused=(trigger, form, PlacedProblems()), status=200)
         payload, problems = payload_from(form, visit.form)
         if problems:
             return self.page(visit, refused=(trigger, form, at_fields(form, problems)))

@@ -416,7 +416,9 @@ def _read(form: Form, f: Field, name: str, posted: Posted, problems: list[FieldP
     if text == "" and f.kind in ("text", "textarea"):
         if f.nullable and name in posted:
             return True, None
-        return (True, "") if f.required else (False, None)
+        if f.required:  # a person who leaves a required box blank has not given it
+            problems.append(FieldProblem(name, Text("此项必填", "This is required")))
+        return False, None
     converted = _convert(form, f, text)
     if isinstance(converted, Text):
         problems.append(FieldProblem(name, converted))

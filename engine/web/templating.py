@@ -3,6 +3,7 @@ the helpers the form template calls."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,7 +26,13 @@ def environment(undefined: type[jinja2.Undefined] = jinja2.StrictUndefined) -> j
         lstrip_blocks=True,
     )
     env.globals.update(child_name=child_name, html_id=html_id, row_count=row_count, shown=shown)
+    env.filters["as_json"] = as_json
     return env
+
+
+def as_json(value: Any) -> str:
+    """A data value as people read it: text as it is, anything else as JSON (``true``, ``[...]``)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def child_name(name: str, key: str) -> str:

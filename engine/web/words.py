@@ -130,6 +130,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "too_many": ("案例过多，仅绘入前", "Too many cases: only the first drawn:"),
     "skip": ("跳到正文", "Skip to content"),
     "none": ("无", "none"),
+    "status": ("状态", "Status"),
     "edit": ("编辑", "Edit"),
     "new_procedure": ("新建流程", "New procedure"),
     "studio.title": ("流程编辑", "Studio"),
