@@ -22,6 +22,7 @@ from types import MappingProxyType
 from urllib.parse import quote as quote_url
 
 from engine.render.diagram import ADDITION, ClockBand, Diagram, Edge, Lang, Node, Step
+from engine.render.layout_check import LABEL_NODE_PREFIX
 from engine.render.overlay import EdgeMark, NodeMark, Overlay
 
 FONT = "Noto Sans CJK SC"
@@ -76,7 +77,18 @@ class Marks:
     caption: str | None = None
 
 
-def to_dot(diagram: Diagram, lang: Lang, overlay: Overlay | None = None, marks: Marks | None = None) -> str:
+def to_dot(
+    diagram: Diagram,
+    lang: Lang,
+    overlay: Overlay | None = None,
+    marks: Marks | None = None,
+    *,
+    label_nodes: bool = True,
+) -> str:
+    """The chart as DOT text. With ``label_nodes`` (the default) an arrow's text is a small node in the
+    middle of the arrow, so dot gives it room of its own: two arrows running both ways between two
+    steps cannot print their texts on one spot, and no arrow is drawn through another's text.
+    ``bpmn.py`` lays out the chart without them, since BPMN wants one route per flow."""
     lines = [f"digraph {quote(diagram.id)} {{"]
     caption = _caption(diagram, lang, overlay)
     if marks is not None and marks.caption:
@@ -103,27 +115,35 @@ def to_dot(diagram: Diagram, lang: Lang, overlay: Overlay | None = None, marks: 
     lines.append(
         "  edge " + attributes({"fontname": FONT, "fontsize": "9", "color": "#546E7A", "arrowsize": "0.7"}) + ";"
     )
-    by_lane: dict[str | None, list[Node]] = {}
+    by_lane: dict[str | None, list[str]] = {}
+    lane_of = {node.id: node.lane for node in diagram.nodes}
     for node in diagram.nodes:
-        by_lane.setdefault(node.lane, []).append(node)
+        by_lane.setdefault(node.lane, []).append(
+            f"{quote(node.id)} {attributes(_node_attributes(node, lang, overlay, marks))};"
+        )
+    edge_lines = []
+    for index, edge in enumerate(diagram.edges):
+        attrs = _edge_attributes(edge, lang, overlay, marks)
+        if not (label_nodes and attrs.get("label") and edge.source != edge.dest):
+            edge_lines.append(f"  {quote(edge.source)} -> {quote(edge.dest)} {attributes(attrs)};")
+            continue
+        # The text as a node of its own, in the lane of the step the arrow leaves.
+        name = f"{LABEL_NODE_PREFIX}{index}"
+        by_lane.setdefault(lane_of.get(edge.source), []).append(f"{quote(name)} {attributes(_label_node(attrs))};")
+        line = {k: v for k, v in attrs.items() if k not in ("label", "fontcolor")}
+        tail_half = {**line, "arrowhead": "none", "id": f"arrow{index}-tail"}
+        edge_lines.append(f"  {quote(edge.source)} -> {quote(name)} {attributes(tail_half)};")
+        edge_lines.append(f"  {quote(name)} -> {quote(edge.dest)} {attributes(line)};")
     for group in diagram.groups:
         lines.append(f"  subgraph {quote('cluster_dept_' + group.id)} {{")
         lines.append("    graph " + attributes(_group_style(group.label)) + ";")
         for lane in (lane for lane in diagram.lanes if lane.group == group.id):
-            lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), lang, overlay, marks, "    "))
+            lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), "    "))
         lines.append("  }")
     for lane in (lane for lane in diagram.lanes if lane.group is None):
-        lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), lang, overlay, marks, "  "))
-    outside = by_lane.get(None, [])
-    for node in outside:
-        lines.append(f"  {quote(node.id)} {attributes(_node_attributes(node, lang, overlay, marks))};")
-    finals = [node for node in outside if node.kind == "final"]
-    if finals:
-        lines.append("  { rank=max; " + " ".join(quote(n.id) for n in finals) + " }")
-    for edge in diagram.edges:
-        lines.append(
-            f"  {quote(edge.source)} -> {quote(edge.dest)} {attributes(_edge_attributes(edge, lang, overlay, marks))};"
-        )
+        lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), "  "))
+    lines.extend("  " + line for line in by_lane.get(None, []))
+    lines.extend(edge_lines)
     entries = list(marks.legend) if marks is not None else []
     if diagram.has_additions or entries:
         lines.extend(_legend(lang, diagram.has_additions, entries))
@@ -163,21 +183,33 @@ def _legend(lang: Lang, additions: bool, entries: list[tuple[str, Mark]]) -> lis
     ]
 
 
-def _lane(
-    lane_id: str,
-    label: str,
-    nodes: list[Node],
-    lang: Lang,
-    overlay: Overlay | None,
-    marks: Marks | None,
-    indent: str,
-) -> list[str]:
+def _lane(lane_id: str, label: str, nodes: list[str], indent: str) -> list[str]:
     lines = [f"{indent}subgraph {quote('cluster_lane_' + lane_id)} {{"]
     lines.append(f"{indent}  graph " + attributes(_lane_style(label)) + ";")
-    for node in nodes:
-        lines.append(f"{indent}  {quote(node.id)} {attributes(_node_attributes(node, lang, overlay, marks))};")
+    lines.extend(f"{indent}  {node}" for node in nodes)
     lines.append(f"{indent}}}")
     return lines
+
+
+def _label_node(edge: Mapping[str, str]) -> dict[str, str]:
+    """An arrow's text as a borderless node with a white ground, so the arrow reads as passing through it."""
+    attrs = {
+        "shape": "box",
+        "style": "rounded,filled",
+        "color": "#FFFFFF",
+        "fillcolor": "#FFFFFF",
+        "fontsize": "9",
+        "margin": "0.04,0.02",
+        "width": "0",
+        "height": "0",
+        "label": edge["label"],
+        "tooltip": edge["tooltip"],
+    }
+    if "fontcolor" in edge:
+        attrs["fontcolor"] = edge["fontcolor"]
+    if "class" in edge:
+        attrs["class"] = edge["class"]
+    return attrs
 
 
 def _group_style(label: str) -> dict[str, str]:
