@@ -22,7 +22,7 @@ from types import MappingProxyType
 from urllib.parse import quote as quote_url
 
 from engine.render.diagram import ADDITION, ClockBand, Diagram, Edge, Lang, Node, Step
-from engine.render.layout_check import LABEL_NODE_PREFIX
+from engine.render.layout_check import LABEL_NODE_PREFIX, TITLE_NODE_PREFIX
 from engine.render.overlay import EdgeMark, NodeMark, Overlay
 
 FONT = "Noto Sans CJK SC"
@@ -134,14 +134,21 @@ def to_dot(
         tail_half = {**line, "arrowhead": "none", "id": f"arrow{index}-tail"}
         edge_lines.append(f"  {quote(edge.source)} -> {quote(name)} {attributes(tail_half)};")
         edge_lines.append(f"  {quote(name)} -> {quote(edge.dest)} {attributes(line)};")
+    titles = label_nodes  # lane titles as nodes too, so arrows are routed round them, not through them
+    first = _first_steps(diagram)
     for group in diagram.groups:
         lines.append(f"  subgraph {quote('cluster_dept_' + group.id)} {{")
-        lines.append("    graph " + attributes(_group_style(group.label)) + ";")
-        for lane in (lane for lane in diagram.lanes if lane.group == group.id):
-            lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), "    "))
+        lines.append("    graph " + attributes(_group_style(group.label, titles)) + ";")
+        lanes = [lane for lane in diagram.lanes if lane.group == group.id]
+        if titles:
+            words = _tag("B", _html_lines(group.label, TITLE_WIDTH * 2))
+            heads = [TITLE_NODE_PREFIX + "lane_" + lane.id for lane in lanes]
+            lines.extend(_title_node(TITLE_NODE_PREFIX + "dept_" + group.id, words, "13", heads[:1], "    "))
+        for lane in lanes:
+            lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), first.get(lane.id), titles, "    "))
         lines.append("  }")
     for lane in (lane for lane in diagram.lanes if lane.group is None):
-        lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), "  "))
+        lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), first.get(lane.id), titles, "  "))
     lines.extend("  " + line for line in by_lane.get(None, []))
     lines.extend(edge_lines)
     entries = list(marks.legend) if marks is not None else []
@@ -183,9 +190,14 @@ def _legend(lang: Lang, additions: bool, entries: list[tuple[str, Mark]]) -> lis
     ]
 
 
-def _lane(lane_id: str, label: str, nodes: list[str], indent: str) -> list[str]:
+def _lane(lane_id: str, label: str, nodes: list[str], first: str | None, titles: bool, indent: str) -> list[str]:
     lines = [f"{indent}subgraph {quote('cluster_lane_' + lane_id)} {{"]
-    lines.append(f"{indent}  graph " + attributes(_lane_style(label)) + ";")
+    lines.append(f"{indent}  graph " + attributes(_lane_style(label, titles)) + ";")
+    if titles:
+        name = TITLE_NODE_PREFIX + "lane_" + lane_id
+        lines.extend(
+            _title_node(name, _html_lines(label, TITLE_WIDTH * 2), "11", [first] if first else [], indent + "  ")
+        )
     lines.extend(f"{indent}  {node}" for node in nodes)
     lines.append(f"{indent}}}")
     return lines
@@ -212,9 +224,39 @@ def _label_node(edge: Mapping[str, str]) -> dict[str, str]:
     return attrs
 
 
-def _group_style(label: str) -> dict[str, str]:
+def _first_steps(diagram: Diagram) -> dict[str, str]:
+    """Each lane's earliest step: fewest arrows from a start (file order breaks ties), where its title goes."""
+    depth = {node.id: 0 for node in diagram.nodes if node.kind == "start"}
+    queue = list(depth)
+    following: dict[str, list[str]] = {}
+    for edge in diagram.edges:
+        following.setdefault(edge.source, []).append(edge.dest)
+    while queue:
+        current = queue.pop(0)
+        for dest in following.get(current, []):
+            if dest not in depth:
+                depth[dest] = depth[current] + 1
+                queue.append(dest)
+    first: dict[str, str] = {}
+    for node in sorted(diagram.nodes, key=lambda n: depth.get(n.id, len(diagram.nodes))):  # stable: file order
+        if node.lane is not None:
+            first.setdefault(node.lane, node.id)
+    return first
+
+
+def _title_node(name: str, label: str, size: str, below: list[str], indent: str) -> list[str]:
+    """A lane's (or department's) title as a node, held by an invisible edge one rank above the first
+    step in it: dot routes arrows round nodes, where it draws them through a cluster's own label."""
+    style = {"shape": "plain", "label": Html(label), "fontsize": size, "fontcolor": "#455A64"}
+    lines = [f"{indent}{quote(name)} {attributes(style)};"]
+    lines.extend(f"{indent}{quote(name)} -> {quote(b)} [style=invis];" for b in below)
+    return lines
+
+
+def _group_style(label: str, titles: bool = False) -> dict[str, str]:
     return {
-        "label": Html(_tag("B", _html_lines(label, TITLE_WIDTH * 2))),
+        "label": Html("" if titles else _tag("B", _html_lines(label, TITLE_WIDTH * 2))),
+        "tooltip": label,
         "style": "rounded",
         "color": "#90A4AE",
         "penwidth": "1.5",
@@ -223,9 +265,10 @@ def _group_style(label: str) -> dict[str, str]:
     }
 
 
-def _lane_style(label: str) -> dict[str, str]:
+def _lane_style(label: str, titles: bool = False) -> dict[str, str]:
     return {
-        "label": Html(_html_lines(label, TITLE_WIDTH * 2)),
+        "label": Html("" if titles else _html_lines(label, TITLE_WIDTH * 2)),
+        "tooltip": label,
         "style": "filled",
         "fillcolor": "#F5F7FA",
         "color": "#CFD8DC",

@@ -75,6 +75,8 @@ class Findings:
         return len(self.label_overlaps) + len(self.arrow_crossings)
 
 
+TITLE_NODE_PREFIX = "_title_"
+"""Names of the nodes that carry a lane's or a department's title (see ``dot.py``)."""
 LABEL_NODE_PREFIX = "_label_"
 """Names of the small nodes that carry an arrow's text in the middle of the arrow (see ``dot.py``)."""
 
@@ -97,6 +99,9 @@ def read(json_text: str | bytes) -> Layout:
         if name.startswith(LABEL_NODE_PREFIX):
             edge_labels.extend(text)
             continue
+        if name.startswith(TITLE_NODE_PREFIX):
+            titles.extend(Box(b.x0, b.y0, b.x1, b.y1, "title:" + name) for b in text)
+            continue
         x, y = (float(v) for v in str(obj["pos"]).split(",")[:2])
         half_w, half_h = float(obj["width"]) * 36, float(obj["height"]) * 36
         nodes.append(Box(x - half_w, y - half_h, x + half_w, y + half_h, name))
@@ -106,7 +111,7 @@ def read(json_text: str | bytes) -> Layout:
         tail, head = names[int(edge["tail"])], names[int(edge["head"])]
         label = f"{tail}->{head}"
         edge_labels.extend(_text_box(_ops(edge.get("_ldraw_")), "label:" + label))
-        if tail.startswith("clock_") or tail.startswith("_legend"):
+        if tail.startswith(("clock_", "_legend", TITLE_NODE_PREFIX)):
             continue
         carries = next((n for n in (tail, head) if n.startswith(LABEL_NODE_PREFIX)), None)
         arrows.append(Arrow(label, tuple(_spline_points(_ops(edge.get("_draw_")))), carries))
@@ -182,14 +187,14 @@ def _bezier(c: Sequence[tuple[float, float]]) -> Iterable[tuple[float, float]]:
 def arrows(graph: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     """The chart's arrows as the reader sees them, from parsed ``-Tjson``/``-Tjson0`` output: the two
     halves of an arrow through a label node joined into one (tail, head, attributes) with the label's
-    text and tooltip, in the order dot holds them."""
+    text and tooltip, in the order dot holds them; the invisible edges placing lane titles left out."""
     objects = graph["objects"]
     label_nodes = {o["_gvid"]: o for o in objects if str(o.get("name", "")).startswith(LABEL_NODE_PREFIX)}
     into = {e["head"]: e for e in graph.get("edges", []) if e["head"] in label_nodes}
     found = []
     for edge in graph.get("edges", []):
-        if edge["head"] in label_nodes:
-            continue
+        if edge["head"] in label_nodes or str(objects[edge["tail"]]["name"]).startswith(TITLE_NODE_PREFIX):
+            continue  # a first half (joined below), or the invisible edge that places a title
         attrs = dict(edge)
         tail = edge["tail"]
         if tail in label_nodes:
