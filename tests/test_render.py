@@ -167,7 +167,10 @@ def test_a_deadline_transition_is_dashed_and_says_when_it_fires(minimal):
 def test_a_step_shows_its_time_limit_and_records(repair, minimal):
     nodes = nodes_by_name(graph(render_dot(repair, lang="both")))
     # The rework promise is a clock across repair and QC, drawn as its own note (tests/test_clocks.py).
-    assert plain(nodes["repair"]["label"]) == "维修实施 Repair 《维修记录》 / Repair record"
+    # The supervisor, who has a lane of its own, signs the repair off here: named at the step.
+    assert plain(nodes["repair"]["label"]) == (
+        "维修实施 Repair 办理:维修主管 / acted on by: Repair supervisor 《维修记录》 / Repair record"
+    )
     zh = nodes_by_name(graph(render_dot(minimal, lang="zh")))
     assert plain(zh["quote"]["label"]) == "报价 时限 3 个工作日"
     assert plain(zh["accept"]["label"]) == "维修申请受理 时限 24小时 《返厂维修单》"

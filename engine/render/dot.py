@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import quote as quote_url
 
+from engine.model import Text
 from engine.render.diagram import ADDITION, ClockBand, Diagram, Edge, Lang, Node, Step
 from engine.render.layout_check import LABEL_NODE_PREFIX, TITLE_NODE_PREFIX
 from engine.render.overlay import EdgeMark, NodeMark, Overlay
@@ -152,22 +153,53 @@ def to_dot(
     lines.extend("  " + line for line in by_lane.get(None, []))
     lines.extend(edge_lines)
     entries = list(marks.legend) if marks is not None else []
-    if diagram.has_additions or entries:
-        lines.extend(_legend(lang, diagram.has_additions, entries))
+    keys = _keys(diagram, lang)
+    if keys or entries:
+        lines.extend(_legend(lang, keys, entries))
     for index, band in enumerate(diagram.clocks):
         lines.extend(_clock_lines(band, index))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _legend(lang: Lang, additions: bool, entries: list[tuple[str, Mark]]) -> list[str]:
-    """The key to the addition style (drawn only on a chart that has additions), then the marks'."""
+CLOCK_KEY = Text(
+    "时钟：跨步骤的承诺时限，点线连到它计时的步骤（虚线：等待客户时暂停）",
+    "Clock: a promise across steps, dotted to the steps it times (dashed: paused while waiting)",
+)
+PART_KEY = Text(
+    "▸ 分工 — 由谁做：步骤中由各角色分担的工作（条件在括号内）",
+    "▸ part — by whom: a share of the step's work and the roles that do it (when, in brackets)",
+)
+ACTED_KEY = Text("办理：在此步骤推进流程的其他角色", "acted on by: other roles that move the work on from this step")
+
+
+def _keys(diagram: Diagram, lang: Lang) -> list[str]:
+    """The legend's keys for what this chart draws that a flowchart reader would not know:
+    additions not in the source, clocks, parts of a step, roles acting at another's step."""
     keys = []
-    if additions:
+    if diagram.has_additions:
         words = _words(lang, ADDITION.zh, ADDITION.en)
         node = {"shape": "box", **ADDITION_NODE, "fontsize": "10", "label": Html(_html_lines(words, TITLE_WIDTH * 3))}
         node["id"] = "legend-addition"
         keys.append(f"    {quote('_legend_addition')} {attributes(node)};")
+    plain = {"shape": "box", "style": "filled", "fillcolor": "#FFFFFF", "color": "#37474F", "fontsize": "9"}
+    if diagram.clocks:
+        node = {"shape": "note", "style": "filled", "fillcolor": "#F3E5F5", "color": CLOCK_COLOURS[0]}
+        node.update({"fontcolor": CLOCK_COLOURS[0], "fontsize": "9", "id": "legend-clock"})
+        node["label"] = Html(_html_lines(_words(lang, CLOCK_KEY.zh, CLOCK_KEY.en), TITLE_WIDTH * 3))
+        keys.append(f"    {quote('_legend_clock')} {attributes(node)};")
+    if any(node.parts for node in diagram.nodes):
+        label = Html(_html_lines(_words(lang, PART_KEY.zh, PART_KEY.en), TITLE_WIDTH * 3))
+        keys.append(f"    {quote('_legend_part')} {attributes({**plain, 'label': label, 'id': 'legend-part'})};")
+    if any(node.acted_by for node in diagram.nodes):
+        label = Html(_html_lines(_words(lang, ACTED_KEY.zh, ACTED_KEY.en), TITLE_WIDTH * 3))
+        keys.append(f"    {quote('_legend_acted')} {attributes({**plain, 'label': label, 'id': 'legend-acted'})};")
+    return keys
+
+
+def _legend(lang: Lang, keys: list[str], entries: list[tuple[str, Mark]]) -> list[str]:
+    """The chart's own keys, then the marks'."""
+    keys = list(keys)
     for words, mark in entries:
         node = {"shape": "box", "style": "filled", "fillcolor": "#FFFFFF", **mark.attributes, "fontsize": "10"}
         node.update({"label": Html(_html_lines(words, TITLE_WIDTH * 3)), "id": f"legend-{mark.css_class}"})
@@ -282,7 +314,7 @@ def _node_attributes(node: Node, lang: Lang, overlay: Overlay | None, marks: Mar
     attrs = dict(_SHAPES[node.kind])
     lines = [_tag("B", _html_lines(node.title, TITLE_WIDTH))]
     details = (
-        [d for d in (node.starts, node.limit, node.time_limit) if d]
+        [d for d in (node.starts, node.limit, node.time_limit, node.acted_by) if d]
         + list(node.records)
         + [part.line for part in node.parts]
     )
@@ -530,7 +562,47 @@ def wrap(line: str, width: int) -> list[str]:
             current += token
     if current.strip() or not pieces:
         pieces.append(current.rstrip())
+    for _ in range(len(pieces)):  # each round only moves characters forward or joins lines: it settles
+        mended = _by_chinese_rules(list(pieces))
+        if mended == pieces:
+            break
+        pieces = mended
     return pieces
+
+
+CLOSING = frozenset("，。、；：？！）》」』】〕〉〗”’…‥·—～,.;:?!)]}%％")
+"""Punctuation no line may begin with (Chinese typesetting's 行首禁则), half-width kin included."""
+OPENING = frozenset("（《「『【〔〈〖“‘([{")
+"""Punctuation no line may end with (行尾禁则)."""
+
+
+def _by_chinese_rules(pieces: list[str]) -> list[str]:
+    """Lines mended after wrapping: closing punctuation at a line's start hangs at the end of the line
+    before (past the width, as Chinese typesetting does); opening punctuation at a line's end moves
+    down; a line that would hold one wide character alone takes the one before with it."""
+    for i in range(1, len(pieces)):
+        while pieces[i] and pieces[i][0] in CLOSING:
+            pieces[i - 1] += pieces[i][0]
+            pieces[i] = pieces[i][1:].lstrip()
+        while len(pieces[i - 1]) > 1 and pieces[i - 1][-1] in OPENING and pieces[i]:
+            pieces[i] = pieces[i - 1][-1] + pieces[i]
+            pieces[i - 1] = pieces[i - 1][:-1]
+    pieces = [piece for index, piece in enumerate(pieces) if piece or index == 0]
+    for i in range(1, len(pieces)):
+        if len(pieces[i]) == 1 and _columns(pieces[i]) == 2:
+            # Take the previous line's last character (with any punctuation that must not start a line).
+            take = 1
+            while take < len(pieces[i - 1]) - 1 and pieces[i - 1][-take] in CLOSING:
+                take += 1
+            while take < len(pieces[i - 1]) - 1 and pieces[i - 1][-take - 1] in OPENING:
+                take += 1
+            if len(pieces[i - 1]) - take >= 2 and _columns(pieces[i - 1][-take:]) == 2 * take:
+                pieces[i] = pieces[i - 1][-take:] + pieces[i]
+                pieces[i - 1] = pieces[i - 1][:-take]
+            elif _columns(pieces[i - 1]) == 2 * len(pieces[i - 1]):  # too short to share: one line
+                pieces[i] = pieces[i - 1] + pieces[i]
+                pieces[i - 1] = ""
+    return [piece for index, piece in enumerate(pieces) if piece or index == len(pieces) - 1]
 
 
 def _tokens(line: str) -> Iterable[str]:
