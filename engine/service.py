@@ -316,12 +316,17 @@ class Workflows:
         key: str | None = None,
         at: datetime.datetime | None = None,
         if_version: int | None = None,
+        process: str | None = None,
     ) -> tuple[Entry, Instance]:
         """``fire``, and the instance as the event left it in the store (read again only when ``key``
-        had recorded the event already): what an HTTP reply shows, without a second read."""
+        had recorded the event already): what an HTTP reply shows, without a second read. With
+        ``process``, an instance of another process is ``NotFound`` (nothing written): the HTTP route
+        names the process, and this checks it on the one read the event needs."""
         payload = json_object(payload or {}, "payload")  # within the limits before it is compared or stored
         for attempt in range(self._retries):
             instance, runtime = self._read(instance_id)
+            if process is not None and instance.process_id != process:
+                raise NotFound(f"`{process}` has no case `{instance.id}` (it is a case of `{instance.process_id}`)")
             read = instance.version
             if if_version is not None and read != if_version:
                 recorded = None if key is None else self.store.entry_for_key(instance_id, key)

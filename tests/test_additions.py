@@ -140,7 +140,7 @@ def test_the_dot_chart_draws_exactly_the_marked_elements_dashed_in_the_addition_
 
 def test_a_chart_without_additions_has_no_legend_and_nothing_in_the_addition_colour():
     dot_text = render_dot(load_process(FIXTURE), lang="both")
-    assert ADDITION_COLOR not in dot_text and "cluster_legend" not in dot_text
+    assert ADDITION_COLOR not in dot_text and "_legend_addition" not in dot_text
 
 
 def test_the_svg_shows_the_addition_style_and_legend_and_the_reason_as_tooltip():

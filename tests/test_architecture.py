@@ -94,6 +94,7 @@ def test_layers_import_only_from_layers_above(layer):
 RENDER_LAYERS = [
     "diagram",
     "overlay",
+    "layout_check",
     "dot",
     "graphviz_run",
     "pdf_pages",

@@ -27,6 +27,7 @@ from engine.http import auth as auth_module
 from engine.http.problems import problem_for
 from engine.model import thaw_json
 from engine.processes import load_process
+from engine.runtime import Actor
 from engine.service import Workflows
 
 PROCESS = "minimal_repair"
@@ -319,12 +320,27 @@ def test_what_does_not_exist_is_a_404(client, users, path):
     assert_problem(client.get(path, headers=users.bearer("cara")), 404, "not-found")
 
 
-def test_an_event_for_a_case_of_another_procedure_is_a_404(client, users, workflows):
+@pytest.mark.parametrize("if_match", [None, '"1"', '"abc"'])
+def test_an_event_for_a_case_of_another_procedure_is_a_404_and_changes_nothing(client, users, workflows, if_match):
     workflows.register(SHIPPED[0])
     case = start(client, users)
     other = load_process(SHIPPED[0]).id
-    response = client.post(f"/procedures/{other}/cases/{case}/events/submit", headers=users.bearer("cara"), json={})
-    assert_problem(response, 404, "not-found")
+    headers = users.bearer("cara") | ({} if if_match is None else {"If-Match": if_match})
+    before = workflows.get(case)
+    response = client.post(f"/procedures/{other}/cases/{case}/events/withdraw", headers=headers, json={})
+    body = assert_problem(response, 404, "not-found")
+    assert case in body["detail"] and PROCESS in body["detail"]
+    assert workflows.get(case) == before
+
+
+def test_the_service_fires_only_on_a_case_of_the_process_it_is_told(workflows):
+    workflows.register(SHIPPED[0])
+    case = workflows.start(PROCESS, Actor("cara", ("customer",))).id
+    with pytest.raises(NotFound, match="has no case"):
+        workflows.fire_and_get(case, "withdraw", Actor("cara", ("customer",)), process=load_process(SHIPPED[0]).id)
+    assert workflows.get(case).version == 1
+    entry, after = workflows.fire_and_get(case, "withdraw", Actor("cara", ("customer",)), process=PROCESS)
+    assert entry.trigger == "withdraw" and after.version == 2
 
 
 def test_a_bug_is_a_500_without_its_traceback(client, users, workflows, monkeypatch, caplog):

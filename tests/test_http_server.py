@@ -118,6 +118,7 @@ def test_a_session_over_http_starts_a_case_and_moves_it_on(server):
     log = server[2].read_text(encoding="utf-8")
     assert "authentication failed from 127.0.0.1: no credentials" in log
     assert PASSWORD not in log and users.tokens["cara"] not in log
+    assert "Finished processing state" not in log  # the state machine's INFO lines, two an event
 
 
 def test_a_token_revoked_with_the_command_is_refused_by_the_running_server(server):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 from conftest import FIXTURE, SHIPPED
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +15,7 @@ from engine.model import StateKind
 from engine.render import render_mermaid
 from engine.render.diagram import Diagram, Edge, EdgeLabel, Lane, Node
 from engine.render.dot import clean
-from engine.render.mermaid import label, to_mermaid
+from engine.render.mermaid import label, one_line, to_mermaid
 
 SHAPES = {
     StateKind.START: ('(["', '"])'),
@@ -39,7 +40,8 @@ def node_line(chart: str, state: str) -> str:
 
 def test_the_chart_is_a_top_down_flowchart_with_a_title(minimal):
     chart = render_mermaid(minimal)
-    assert chart.startswith('---\ntitle: "简易维修 / Simple repair"\n---\nflowchart TD\n')
+    assert chart.startswith('---\ntitle: "简易维修 / Simple repair"\n')
+    assert "\n---\nflowchart TD\n" in chart
 
 
 @pytest.mark.parametrize("path", SHIPPED + [FIXTURE], ids=lambda p: p.stem)
@@ -146,5 +148,17 @@ def test_lane_and_node_labels_are_always_quoted(lane_label, title):
         "p", title, "", (), (Lane("r", lane_label, None),), (Node("a", "task", title, "r", None, (), None, None),), ()
     )
     chart = to_mermaid(diagram)
-    assert f'subgraph lane_r["{label(lane_label)}"]' in chart
+    assert f'subgraph lane_r["{label(one_line(lane_label))}"]' in chart
     assert f's_a["<b>{label(title)}</b>"]' in chart or (not title and 's_a["<b></b>"]' in chart)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_no_lane_title_has_a_second_line_for_the_first_node_to_hide(path):
+    """Mermaid sizes a subgraph's title for one line: each title is one line, and the front matter
+    keeps a margin under it (for a title Mermaid wraps itself)."""
+    chart = render_mermaid(load_process(path), lang="both")
+    front = yaml.safe_load(chart.split("---\n")[1])
+    assert front["config"]["flowchart"]["subGraphTitleMargin"]["bottom"] >= 16
+    titles = [m[1] for m in re.finditer(r'^\s*subgraph \S+?\["(.*)"\]$', chart, re.M)]
+    assert titles and all("<br/>" not in t for t in titles)
+    assert any(" / " in t for t in titles)  # both languages still there, side by side

@@ -18,6 +18,7 @@ from engine.errors import InstanceFormatError
 from engine.instances import Instance
 from engine.render import heatmap_overlay, instance_overlay, read_history, render_dot
 from engine.render.diagram import Step
+from engine.render.layout_check import arrows
 from engine.render.overlay import EdgeMark
 from engine.scenarios import load_scenario, play
 
@@ -40,9 +41,8 @@ def node_attrs(dot_text: str) -> dict[str, dict]:
 
 
 def edge_attrs(dot_text: str) -> dict[tuple[str, str], dict]:
-    parsed = graph(dot_text)
-    objects = parsed["objects"]
-    return {(objects[e["tail"]]["name"], objects[e["head"]]["name"]): e for e in parsed["edges"]}
+    """Arrows by (tail, head); an arrow drawn through its label node counts once."""
+    return {(tail, head): e for tail, head, e in arrows(graph(dot_text))}
 
 
 @pytest.fixture(scope="module")

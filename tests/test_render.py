@@ -32,6 +32,7 @@ from engine.model import StateKind
 from engine.render import FILE_FORMATS, graphviz_run, layout, render_dot, render_mermaid, render_to_file
 from engine.render.diagram import Diagram, Edge, EdgeLabel, Group, Lane, Node, Step
 from engine.render.dot import FONT, to_dot
+from engine.render.layout_check import LABEL_NODE_PREFIX, TITLE_NODE_PREFIX, arrows
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
@@ -43,8 +44,14 @@ def graph(dot_text: str) -> dict:
     return json.loads(done.stdout)
 
 
-def nodes_by_name(parsed: dict) -> dict[str, dict]:
-    return {o["name"]: o for o in parsed["objects"] if "nodes" not in o and not o["name"].startswith("cluster")}
+def nodes_by_name(parsed: dict, keep_titles: bool = True) -> dict[str, dict]:
+    return {
+        o["name"]: o
+        for o in parsed["objects"]
+        if "nodes" not in o
+        and not o["name"].startswith(("cluster", LABEL_NODE_PREFIX))
+        and (keep_titles or not o["name"].startswith(TITLE_NODE_PREFIX))
+    }
 
 
 def clusters(parsed: dict) -> dict[str, dict]:
@@ -63,8 +70,8 @@ def plain(label: str) -> str:
 
 
 def edges(parsed: dict) -> list[tuple[str, str, dict]]:
-    objects = parsed["objects"]
-    return [(objects[e["tail"]]["name"], objects[e["head"]]["name"], e) for e in parsed.get("edges", [])]
+    """The arrows as a reader sees them (an arrow drawn through its label node counts once)."""
+    return arrows(parsed)
 
 
 @pytest.fixture(scope="module")
@@ -110,10 +117,15 @@ def test_each_step_sits_in_its_roles_lane_inside_its_departments_group(path):
 
 
 def test_lanes_and_groups_are_labelled_with_the_role_and_department(repair):
-    found = clusters(graph(render_dot(repair, lang="both")))
-    assert "维修工程师" in found["cluster_lane_engineer"]["label"]
-    assert "Repair engineer" in found["cluster_lane_engineer"]["label"]
-    assert "维修中心" in found["cluster_dept_repair_center"]["label"]
+    # The titles are nodes inside their lane and department (arrows are routed round nodes).
+    parsed = graph(render_dot(repair, lang="both"))
+    found = clusters(parsed)
+    lane_title = nodes_by_name(parsed)[f"{TITLE_NODE_PREFIX}lane_engineer"]
+    assert f"{TITLE_NODE_PREFIX}lane_engineer" in members(parsed, found["cluster_lane_engineer"])
+    assert "维修工程师" in lane_title["label"] and "Repair engineer" in lane_title["label"]
+    dept_title = nodes_by_name(parsed)[f"{TITLE_NODE_PREFIX}dept_repair_center"]
+    assert f"{TITLE_NODE_PREFIX}dept_repair_center" in members(parsed, found["cluster_dept_repair_center"])
+    assert "维修中心" in dept_title["label"]
 
 
 @pytest.mark.parametrize(
@@ -155,7 +167,10 @@ def test_a_deadline_transition_is_dashed_and_says_when_it_fires(minimal):
 def test_a_step_shows_its_time_limit_and_records(repair, minimal):
     nodes = nodes_by_name(graph(render_dot(repair, lang="both")))
     # The rework promise is a clock across repair and QC, drawn as its own note (tests/test_clocks.py).
-    assert plain(nodes["repair"]["label"]) == "维修实施 Repair 《维修记录》 / Repair record"
+    # The supervisor, who has a lane of its own, signs the repair off here: named at the step.
+    assert plain(nodes["repair"]["label"]) == (
+        "维修实施 Repair 办理:维修主管 / acted on by: Repair supervisor 《维修记录》 / Repair record"
+    )
     zh = nodes_by_name(graph(render_dot(minimal, lang="zh")))
     assert plain(zh["quote"]["label"]) == "报价 时限 3 个工作日"
     assert plain(zh["accept"]["label"]) == "维修申请受理 时限 24小时 《返厂维修单》"
@@ -279,8 +294,8 @@ def test_no_label_text_breaks_the_dot_syntax(title, lane, label, guard, tooltip,
     )
     dot_text = to_dot(diagram, "both")
     parsed = graph(dot_text)
-    names = nodes_by_name(parsed)
-    assert len(names) == 2 and len(parsed["edges"]) == 1
+    names = nodes_by_name(parsed, keep_titles=False)
+    assert len(names) == 2 and len(edges(parsed)) == 1
     svg = layout(dot_text, "svg")
     ET.fromstring(svg)  # well-formed XML
     drawn = visible("".join(t.text or "" for t in ET.fromstring(svg).iter(f"{SVG}text")))

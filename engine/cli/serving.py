@@ -106,6 +106,9 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             ref = workflows.register(load_process(path))
             stdout.write(f"registered {ref.id} revision {ref.revision} from {path}\n")
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # transitions says at INFO each state it leaves and enters: two log lines an event, which the
+        # history records already, at a cost each request would pay.
+        logging.getLogger("transitions").setLevel(logging.WARNING)
         stdout.write(f"procflow serve: {workflows.store.url} on http://{args.host}:{args.port}\n")
         stdout.flush()
         uvicorn.run(

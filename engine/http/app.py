@@ -18,18 +18,19 @@ server is not the caller's to name.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -58,6 +59,8 @@ LOG = logging.getLogger("procflow.http")
 MAX_BODY_BYTES = 4 * MAX_CHARACTERS
 """The largest request body read: the engine's limit on the text one value holds, at four bytes a character."""
 _SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+WORKERS = 40
+"""Worker threads the routes' blocking work runs on (as many as Starlette's own thread pool allows)."""
 _SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 """A chart is Graphviz's SVG of the definition's labels: no script of any kind runs in it."""
 
@@ -93,6 +96,12 @@ def create_app(
     page's session cookie (and its CSRF token in ``X-CSRF-Token`` on a POST)."""
     service = _Service(workflows, authenticator)
     studio = Studio(workflows)
+    # A plain executor: one hop to a worker thread costs less than Starlette's run_in_threadpool (anyio's
+    # limiter and cancel scope), and the routes need neither (a request's work runs to its end).
+    workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="procflow-http")
+
+    async def in_worker(work: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(workers, work, *args)
 
     def route(path: str, get: Handler | None = None, post: Handler | None = None, *, body: Body = "fields") -> Route:
         """One path, its GET and POST, and what a POST's body is."""
@@ -101,13 +110,13 @@ def create_app(
         async def endpoint(request: Request) -> Response:
             handler = handlers["GET" if request.method == "HEAD" else request.method]
             try:
-                headers = {k.lower(): v for k, v in request.headers.items()}
+                headers = request.headers  # looked up by lower-case name, as the authenticator does
                 peer = request.client.host if request.client else None
                 known: Caller | Refusal | Throttled | None = None
                 if sessions is not None and "authorization" not in headers:
                     known = _session_caller(sessions, authenticator, request, headers)
                 if known is None and authenticator.costly(headers):  # argon2 takes a while: not on the event loop
-                    known = await run_in_threadpool(authenticator.authenticate, headers, peer)
+                    known = await in_worker(authenticator.authenticate, headers, peer)
                 elif known is None:  # a token's digest or the proxy's header: cheaper here than a worker thread
                     known = authenticator.authenticate(headers, peer)
                 if isinstance(known, Throttled):
@@ -118,7 +127,8 @@ def create_app(
                 payload = None
                 if request.method == "POST":
                     payload = await (_plan_text(request) if body == "plan" else _json_body(request, body == "data"))
-                return await run_in_threadpool(handler, Call(request, known, payload))
+                done: Response = await in_worker(handler, Call(request, known, payload))
+                return done
             except Problem as problem:
                 return _problem(problem, request)
             except ProcflowError as error:
@@ -132,7 +142,8 @@ def create_app(
 
         return Route(path, endpoint, methods=list(handlers))
 
-    routes = [
+    routes = [  # the event route first: matching tries each in turn, and it is the busiest
+        route("/procedures/{process}/cases/{case}/events/{trigger}", post=service.fire, body="payload"),
         route("/openapi.json", service.openapi),
         route("/procedures", service.procedures),
         route("/procedures/{process}", service.procedure),
@@ -140,7 +151,6 @@ def create_app(
         route("/procedures/{process}/impact", service.impact),
         route("/procedures/{process}/migrations", post=service.migrate, body="plan"),
         route("/procedures/{process}/cases", service.cases, service.start, body="data"),
-        route("/procedures/{process}/cases/{case}/events/{trigger}", post=service.fire, body="payload"),
         route("/cases/{case}", service.case),
         route("/cases/{case}/history", service.history),
         route("/cases/{case}/records", service.records),
@@ -235,20 +245,25 @@ class _Service:
         return _json(case, 201, headers)
 
     def fire(self, call: Call) -> Response:
-        instance = self._read(call)
-        process_id = call.param("process")
-        if instance.process_id != process_id:
-            raise NotFound(f"`{process_id}` has no case `{instance.id}` (it is a case of `{instance.process_id}`)")
-        expected = _if_match(call, instance)
+        # One read of the case: fire_and_get checks its process and If-Match's version on the read the event needs.
+        process_id, case_id = call.param("process"), call.param("case")
+        expected = _if_match(call, lambda: self._of_process(case_id, process_id))
         entry, after = self.workflows.fire_and_get(
-            instance.id,
+            case_id,
             call.param("trigger"),
             call.caller.actor,
             _object(call.body),
             key=_key(call),
             if_version=expected,
+            process=process_id,
         )
         return self._answer(entry, after)
+
+    def _of_process(self, case_id: str, process_id: str) -> Instance:
+        instance = self.workflows.get(case_id)
+        if instance.process_id != process_id:
+            raise NotFound(f"`{process_id}` has no case `{instance.id}` (it is a case of `{instance.process_id}`)")
+        return instance
 
     def _fired(self, entry: Entry, case: str) -> Response:
         """The entry an event (a claim, a move...) recorded, and the case after it, with its ETag."""
@@ -339,7 +354,7 @@ class _Service:
             call.caller.actor,
             payload,
             key=_key(call),
-            if_version=_if_match(call, instance),
+            if_version=_if_match(call, lambda: instance),
         )
         return self._fired(entry, instance.id)
 
@@ -574,8 +589,9 @@ def _key(call: Call) -> str | None:
     return call.request.headers.get("idempotency-key")
 
 
-def _if_match(call: Call, instance: Instance) -> int | None:
-    """The version ``If-Match`` names (``None`` without one, or with ``*``); 412 when it names none."""
+def _if_match(call: Call, case: Callable[[], Instance]) -> int | None:
+    """The version ``If-Match`` names (``None`` without one, or with ``*``); 412 when it names none
+    (the case is read only then, for the answer to say its version)."""
     given = call.request.headers.get("if-match")
     if given is None or given.strip() == "*":
         return None
@@ -583,6 +599,7 @@ def _if_match(call: Call, instance: Instance) -> int | None:
         text = tag.strip().removeprefix("W/").strip('"')
         if text.isdigit() and len(text) < 19:
             return int(text)
+    instance = case()
     raise Problem(
         412, "version-mismatch", f"If-Match names no version of case `{instance.id}` (it is at {instance.version})"
     )

@@ -114,7 +114,7 @@ def to_bpmn(process: Process, lang: Lang = "both", *, timeout: float = DEFAULT_T
         step: (count + 1) * (EVENT_SIZE + BOUNDARY_GAP) for step, count in _border_events(process, escapes).items()
     }
     dot_text = _sized_for_bpmn(
-        to_dot(drawn, lang), {step: width for step, width in widths.items() if width > TASK_WIDTH}
+        to_dot(drawn, lang, label_nodes=False), {step: width for step, width in widths.items() if width > TASK_WIDTH}
     )
     positions = _Layout(json.loads(layout(dot_text, "json", timeout=timeout)))
     return _Writer(process, drawn, escapes, lang, positions).document()

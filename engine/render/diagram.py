@@ -79,6 +79,9 @@ class Node:
     """How often the step may be entered, in words (``≤3×, then → escalate``); ``None``: no limit."""
     parts: tuple[NodePart, ...] = ()
     """The work shared in this step, each part with who does it, drawn inside the step's box."""
+    acted_by: str | None = None
+    """The roles other than the lane's that move the work on from here, in words (``办理:主管 / acted
+    on by: Supervisor``): a role that only fires transitions has no lane, so it is named at its steps."""
 
 
 @dataclass(frozen=True)
@@ -313,6 +316,7 @@ def _node(process: Process, state: State, lang: Lang, source_base: str | None) -
             f"≤{times}× entered at most {state.limit.text} times" + (f", then → {then}" if then else ""),
         )
     parts = tuple(_node_part(process, part, lang) for part in state.parts)
+    acted_by = _acted_by(process, state.role, [t for t in state.transitions if not t.shared], lang)
     return Node(
         state.id,
         state.kind.value,
@@ -326,7 +330,18 @@ def _node(process: Process, state: State, lang: Lang, source_base: str | None) -
         starts,
         entries,
         parts,
+        acted_by,
     )
+
+
+def _acted_by(process: Process, owner: str | None, transitions: list[Transition], lang: Lang) -> str | None:
+    """The roles besides ``owner`` that fire ``transitions``, in file order, in words; ``None``: none."""
+    others = dict.fromkeys(r for t in transitions for r in t.roles if r != owner)
+    if not others:
+        return None
+    zh = "、".join(_role_text(process, r).zh for r in others)
+    en = ", ".join(_role_text(process, r).en for r in others)
+    return _words(lang, f"办理:{zh}", f"acted on by: {en}")
 
 
 def _node_part(process: Process, part: Part, lang: Lang) -> NodePart:
@@ -345,7 +360,8 @@ def _any_node(process: Process, node_id: str, shared: Transition, lang: Lang) ->
     """Ids start with a letter, so ``node_id`` (``_any_0``) cannot be a state's."""
     count = len(shared.sources)
     title = text(Text(f"任一步骤({count} 个)", f"any of {count} steps"), lang)
-    return Node(node_id, "any", title, None, None, (), "from: " + ", ".join(shared.sources), None)
+    acted_by = _acted_by(process, None, [shared], lang)
+    return Node(node_id, "any", title, None, None, (), "from: " + ", ".join(shared.sources), None, acted_by=acted_by)
 
 
 def _record_label(process: Process, record_id: str, lang: Lang) -> str:

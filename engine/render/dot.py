@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import quote as quote_url
 
+from engine.model import Text
 from engine.render.diagram import ADDITION, ClockBand, Diagram, Edge, Lang, Node, Step
+from engine.render.layout_check import LABEL_NODE_PREFIX, TITLE_NODE_PREFIX
 from engine.render.overlay import EdgeMark, NodeMark, Overlay
 
 FONT = "Noto Sans CJK SC"
@@ -76,7 +78,18 @@ class Marks:
     caption: str | None = None
 
 
-def to_dot(diagram: Diagram, lang: Lang, overlay: Overlay | None = None, marks: Marks | None = None) -> str:
+def to_dot(
+    diagram: Diagram,
+    lang: Lang,
+    overlay: Overlay | None = None,
+    marks: Marks | None = None,
+    *,
+    label_nodes: bool = True,
+) -> str:
+    """The chart as DOT text. With ``label_nodes`` (the default) an arrow's text is a small node in the
+    middle of the arrow, so dot gives it room of its own: two arrows running both ways between two
+    steps cannot print their texts on one spot, and no arrow is drawn through another's text.
+    ``bpmn.py`` lays out the chart without them, since BPMN wants one route per flow."""
     lines = [f"digraph {quote(diagram.id)} {{"]
     caption = _caption(diagram, lang, overlay)
     if marks is not None and marks.caption:
@@ -103,44 +116,90 @@ def to_dot(diagram: Diagram, lang: Lang, overlay: Overlay | None = None, marks: 
     lines.append(
         "  edge " + attributes({"fontname": FONT, "fontsize": "9", "color": "#546E7A", "arrowsize": "0.7"}) + ";"
     )
-    by_lane: dict[str | None, list[Node]] = {}
+    by_lane: dict[str | None, list[str]] = {}
+    lane_of = {node.id: node.lane for node in diagram.nodes}
     for node in diagram.nodes:
-        by_lane.setdefault(node.lane, []).append(node)
+        by_lane.setdefault(node.lane, []).append(
+            f"{quote(node.id)} {attributes(_node_attributes(node, lang, overlay, marks))};"
+        )
+    edge_lines = []
+    for index, edge in enumerate(diagram.edges):
+        attrs = _edge_attributes(edge, lang, overlay, marks)
+        if not (label_nodes and attrs.get("label") and edge.source != edge.dest):
+            edge_lines.append(f"  {quote(edge.source)} -> {quote(edge.dest)} {attributes(attrs)};")
+            continue
+        # The text as a node of its own, in the lane of the step the arrow leaves.
+        name = f"{LABEL_NODE_PREFIX}{index}"
+        by_lane.setdefault(lane_of.get(edge.source), []).append(f"{quote(name)} {attributes(_label_node(attrs))};")
+        line = {k: v for k, v in attrs.items() if k not in ("label", "fontcolor")}
+        tail_half = {**line, "arrowhead": "none", "id": f"arrow{index}-tail"}
+        edge_lines.append(f"  {quote(edge.source)} -> {quote(name)} {attributes(tail_half)};")
+        edge_lines.append(f"  {quote(name)} -> {quote(edge.dest)} {attributes(line)};")
+    titles = label_nodes  # lane titles as nodes too, so arrows are routed round them, not through them
+    first = _first_steps(diagram)
     for group in diagram.groups:
         lines.append(f"  subgraph {quote('cluster_dept_' + group.id)} {{")
-        lines.append("    graph " + attributes(_group_style(group.label)) + ";")
-        for lane in (lane for lane in diagram.lanes if lane.group == group.id):
-            lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), lang, overlay, marks, "    "))
+        lines.append("    graph " + attributes(_group_style(group.label, titles)) + ";")
+        lanes = [lane for lane in diagram.lanes if lane.group == group.id]
+        if titles:
+            words = _tag("B", _html_lines(group.label, TITLE_WIDTH * 2))
+            heads = [TITLE_NODE_PREFIX + "lane_" + lane.id for lane in lanes]
+            lines.extend(_title_node(TITLE_NODE_PREFIX + "dept_" + group.id, words, "13", heads[:1], "    "))
+        for lane in lanes:
+            lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), first.get(lane.id), titles, "    "))
         lines.append("  }")
     for lane in (lane for lane in diagram.lanes if lane.group is None):
-        lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), lang, overlay, marks, "  "))
-    outside = by_lane.get(None, [])
-    for node in outside:
-        lines.append(f"  {quote(node.id)} {attributes(_node_attributes(node, lang, overlay, marks))};")
-    finals = [node for node in outside if node.kind == "final"]
-    if finals:
-        lines.append("  { rank=max; " + " ".join(quote(n.id) for n in finals) + " }")
-    for edge in diagram.edges:
-        lines.append(
-            f"  {quote(edge.source)} -> {quote(edge.dest)} {attributes(_edge_attributes(edge, lang, overlay, marks))};"
-        )
+        lines.extend(_lane(lane.id, lane.label, by_lane.get(lane.id, []), first.get(lane.id), titles, "  "))
+    lines.extend("  " + line for line in by_lane.get(None, []))
+    lines.extend(edge_lines)
     entries = list(marks.legend) if marks is not None else []
-    if diagram.has_additions or entries:
-        lines.extend(_legend(lang, diagram.has_additions, entries))
+    keys = _keys(diagram, lang)
+    if keys or entries:
+        lines.extend(_legend(lang, keys, entries))
     for index, band in enumerate(diagram.clocks):
         lines.extend(_clock_lines(band, index))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _legend(lang: Lang, additions: bool, entries: list[tuple[str, Mark]]) -> list[str]:
-    """The key to the addition style (drawn only on a chart that has additions), then the marks'."""
+CLOCK_KEY = Text(
+    "时钟：跨步骤的承诺时限，点线连到它计时的步骤（虚线：等待客户时暂停）",
+    "Clock: a promise across steps, dotted to the steps it times (dashed: paused while waiting)",
+)
+PART_KEY = Text(
+    "▸ 分工 — 由谁做：步骤中由各角色分担的工作（条件在括号内）",
+    "▸ part — by whom: a share of the step's work and the roles that do it (when, in brackets)",
+)
+ACTED_KEY = Text("办理：在此步骤推进流程的其他角色", "acted on by: other roles that move the work on from this step")
+
+
+def _keys(diagram: Diagram, lang: Lang) -> list[str]:
+    """The legend's keys for what this chart draws that a flowchart reader would not know:
+    additions not in the source, clocks, parts of a step, roles acting at another's step."""
     keys = []
-    if additions:
+    if diagram.has_additions:
         words = _words(lang, ADDITION.zh, ADDITION.en)
         node = {"shape": "box", **ADDITION_NODE, "fontsize": "10", "label": Html(_html_lines(words, TITLE_WIDTH * 3))}
         node["id"] = "legend-addition"
         keys.append(f"    {quote('_legend_addition')} {attributes(node)};")
+    plain = {"shape": "box", "style": "filled", "fillcolor": "#FFFFFF", "color": "#37474F", "fontsize": "9"}
+    if diagram.clocks:
+        node = {"shape": "note", "style": "filled", "fillcolor": "#F3E5F5", "color": CLOCK_COLOURS[0]}
+        node.update({"fontcolor": CLOCK_COLOURS[0], "fontsize": "9", "id": "legend-clock"})
+        node["label"] = Html(_html_lines(_words(lang, CLOCK_KEY.zh, CLOCK_KEY.en), TITLE_WIDTH * 3))
+        keys.append(f"    {quote('_legend_clock')} {attributes(node)};")
+    if any(node.parts for node in diagram.nodes):
+        label = Html(_html_lines(_words(lang, PART_KEY.zh, PART_KEY.en), TITLE_WIDTH * 3))
+        keys.append(f"    {quote('_legend_part')} {attributes({**plain, 'label': label, 'id': 'legend-part'})};")
+    if any(node.acted_by for node in diagram.nodes):
+        label = Html(_html_lines(_words(lang, ACTED_KEY.zh, ACTED_KEY.en), TITLE_WIDTH * 3))
+        keys.append(f"    {quote('_legend_acted')} {attributes({**plain, 'label': label, 'id': 'legend-acted'})};")
+    return keys
+
+
+def _legend(lang: Lang, keys: list[str], entries: list[tuple[str, Mark]]) -> list[str]:
+    """The chart's own keys, then the marks'."""
+    keys = list(keys)
     for words, mark in entries:
         node = {"shape": "box", "style": "filled", "fillcolor": "#FFFFFF", **mark.attributes, "fontsize": "10"}
         node.update({"label": Html(_html_lines(words, TITLE_WIDTH * 3)), "id": f"legend-{mark.css_class}"})
@@ -163,26 +222,73 @@ def _legend(lang: Lang, additions: bool, entries: list[tuple[str, Mark]]) -> lis
     ]
 
 
-def _lane(
-    lane_id: str,
-    label: str,
-    nodes: list[Node],
-    lang: Lang,
-    overlay: Overlay | None,
-    marks: Marks | None,
-    indent: str,
-) -> list[str]:
+def _lane(lane_id: str, label: str, nodes: list[str], first: str | None, titles: bool, indent: str) -> list[str]:
     lines = [f"{indent}subgraph {quote('cluster_lane_' + lane_id)} {{"]
-    lines.append(f"{indent}  graph " + attributes(_lane_style(label)) + ";")
-    for node in nodes:
-        lines.append(f"{indent}  {quote(node.id)} {attributes(_node_attributes(node, lang, overlay, marks))};")
+    lines.append(f"{indent}  graph " + attributes(_lane_style(label, titles)) + ";")
+    if titles:
+        name = TITLE_NODE_PREFIX + "lane_" + lane_id
+        lines.extend(
+            _title_node(name, _html_lines(label, TITLE_WIDTH * 2), "11", [first] if first else [], indent + "  ")
+        )
+    lines.extend(f"{indent}  {node}" for node in nodes)
     lines.append(f"{indent}}}")
     return lines
 
 
-def _group_style(label: str) -> dict[str, str]:
+def _label_node(edge: Mapping[str, str]) -> dict[str, str]:
+    """An arrow's text as a borderless node with a white ground, so the arrow reads as passing through it."""
+    attrs = {
+        "shape": "box",
+        "style": "rounded,filled",
+        "color": "#FFFFFF",
+        "fillcolor": "#FFFFFF",
+        "fontsize": "9",
+        "margin": "0.04,0.02",
+        "width": "0",
+        "height": "0",
+        "label": edge["label"],
+        "tooltip": edge["tooltip"],
+    }
+    if "fontcolor" in edge:
+        attrs["fontcolor"] = edge["fontcolor"]
+    if "class" in edge:
+        attrs["class"] = edge["class"]
+    return attrs
+
+
+def _first_steps(diagram: Diagram) -> dict[str, str]:
+    """Each lane's earliest step: fewest arrows from a start (file order breaks ties), where its title goes."""
+    depth = {node.id: 0 for node in diagram.nodes if node.kind == "start"}
+    queue = list(depth)
+    following: dict[str, list[str]] = {}
+    for edge in diagram.edges:
+        following.setdefault(edge.source, []).append(edge.dest)
+    while queue:
+        current = queue.pop(0)
+        for dest in following.get(current, []):
+            if dest not in depth:
+                depth[dest] = depth[current] + 1
+                queue.append(dest)
+    first: dict[str, str] = {}
+    for node in sorted(diagram.nodes, key=lambda n: depth.get(n.id, len(diagram.nodes))):  # stable: file order
+        if node.lane is not None:
+            first.setdefault(node.lane, node.id)
+    return first
+
+
+def _title_node(name: str, label: str, size: str, below: list[str], indent: str) -> list[str]:
+    """A lane's (or department's) title as a node, held by an invisible edge one rank above the first
+    step in it: dot routes arrows round nodes, where it draws them through a cluster's own label."""
+    style = {"shape": "plain", "label": Html(label), "fontsize": size, "fontcolor": "#455A64"}
+    lines = [f"{indent}{quote(name)} {attributes(style)};"]
+    lines.extend(f"{indent}{quote(name)} -> {quote(b)} [style=invis];" for b in below)
+    return lines
+
+
+def _group_style(label: str, titles: bool = False) -> dict[str, str]:
     return {
-        "label": Html(_tag("B", _html_lines(label, TITLE_WIDTH * 2))),
+        "label": Html("" if titles else _tag("B", _html_lines(label, TITLE_WIDTH * 2))),
+        "tooltip": label,
         "style": "rounded",
         "color": "#90A4AE",
         "penwidth": "1.5",
@@ -191,9 +297,10 @@ def _group_style(label: str) -> dict[str, str]:
     }
 
 
-def _lane_style(label: str) -> dict[str, str]:
+def _lane_style(label: str, titles: bool = False) -> dict[str, str]:
     return {
-        "label": Html(_html_lines(label, TITLE_WIDTH * 2)),
+        "label": Html("" if titles else _html_lines(label, TITLE_WIDTH * 2)),
+        "tooltip": label,
         "style": "filled",
         "fillcolor": "#F5F7FA",
         "color": "#CFD8DC",
@@ -207,7 +314,7 @@ def _node_attributes(node: Node, lang: Lang, overlay: Overlay | None, marks: Mar
     attrs = dict(_SHAPES[node.kind])
     lines = [_tag("B", _html_lines(node.title, TITLE_WIDTH))]
     details = (
-        [d for d in (node.starts, node.limit, node.time_limit) if d]
+        [d for d in (node.starts, node.limit, node.time_limit, node.acted_by) if d]
         + list(node.records)
         + [part.line for part in node.parts]
     )
@@ -455,7 +562,47 @@ def wrap(line: str, width: int) -> list[str]:
             current += token
     if current.strip() or not pieces:
         pieces.append(current.rstrip())
+    for _ in range(len(pieces)):  # each round only moves characters forward or joins lines: it settles
+        mended = _by_chinese_rules(list(pieces))
+        if mended == pieces:
+            break
+        pieces = mended
     return pieces
+
+
+CLOSING = frozenset("，。、；：？！）》」』】〕〉〗”’…‥·—～,.;:?!)]}%％")
+"""Punctuation no line may begin with (Chinese typesetting's 行首禁则), half-width kin included."""
+OPENING = frozenset("（《「『【〔〈〖“‘([{")
+"""Punctuation no line may end with (行尾禁则)."""
+
+
+def _by_chinese_rules(pieces: list[str]) -> list[str]:
+    """Lines mended after wrapping: closing punctuation at a line's start hangs at the end of the line
+    before (past the width, as Chinese typesetting does); opening punctuation at a line's end moves
+    down; a line that would hold one wide character alone takes the one before with it."""
+    for i in range(1, len(pieces)):
+        while pieces[i] and pieces[i][0] in CLOSING:
+            pieces[i - 1] += pieces[i][0]
+            pieces[i] = pieces[i][1:].lstrip()
+        while len(pieces[i - 1]) > 1 and pieces[i - 1][-1] in OPENING and pieces[i]:
+            pieces[i] = pieces[i - 1][-1] + pieces[i]
+            pieces[i - 1] = pieces[i - 1][:-1]
+    pieces = [piece for index, piece in enumerate(pieces) if piece or index == 0]
+    for i in range(1, len(pieces)):
+        if len(pieces[i]) == 1 and _columns(pieces[i]) == 2:
+            # Take the previous line's last character (with any punctuation that must not start a line).
+            take = 1
+            while take < len(pieces[i - 1]) - 1 and pieces[i - 1][-take] in CLOSING:
+                take += 1
+            while take < len(pieces[i - 1]) - 1 and pieces[i - 1][-take - 1] in OPENING:
+                take += 1
+            if len(pieces[i - 1]) - take >= 2 and _columns(pieces[i - 1][-take:]) == 2 * take:
+                pieces[i] = pieces[i - 1][-take:] + pieces[i]
+                pieces[i - 1] = pieces[i - 1][:-take]
+            elif _columns(pieces[i - 1]) == 2 * len(pieces[i - 1]):  # too short to share: one line
+                pieces[i] = pieces[i - 1] + pieces[i]
+                pieces[i - 1] = ""
+    return [piece for index, piece in enumerate(pieces) if piece or index == len(pieces) - 1]
 
 
 def _tokens(line: str) -> Iterable[str]:

@@ -42,12 +42,15 @@ def to_mermaid(diagram: Diagram) -> str:
     ids = _safe_ids(diagram)
     # The front matter is YAML; a JSON string is a valid YAML scalar whatever the title holds.
     title = json.dumps(clean(diagram.title).replace("\n", " / "), ensure_ascii=False)
-    lines = ["---", f"title: {title}", "---", "flowchart TD"]
+    # Mermaid sizes a subgraph's title for one line and draws the first node over any second line:
+    # titles go on one line (``zh / en``), with a margin below them for a title Mermaid wraps itself.
+    lines = ["---", f"title: {title}", "config:", "  flowchart:", "    subGraphTitleMargin: {top: 4, bottom: 22}"]
+    lines += ["---", "flowchart TD"]
     by_lane: dict[str | None, list[Node]] = {}
     for node in diagram.nodes:
         by_lane.setdefault(node.lane, []).append(node)
     for group in diagram.groups:
-        lines.append(f'  subgraph {ids.group(group.id)}["{label(group.label)}"]')
+        lines.append(f'  subgraph {ids.group(group.id)}["{label(one_line(group.label))}"]')
         for lane in (lane for lane in diagram.lanes if lane.group == group.id):
             lines.extend(_lane(ids.lane(lane.id), lane.label, by_lane.get(lane.id, []), ids, "    "))
         lines.append("  end")
@@ -86,7 +89,7 @@ def _additions(diagram: Diagram, ids: _Ids) -> list[str]:
 
 
 def _lane(lane_id: str, title: str, nodes: list[Node], ids: _Ids, indent: str) -> list[str]:
-    lines = [f'{indent}subgraph {lane_id}["{label(title)}"]']
+    lines = [f'{indent}subgraph {lane_id}["{label(one_line(title))}"]']
     lines.extend(f"{indent}  {_node(node, ids)}" for node in nodes)
     lines.append(f"{indent}end")
     return lines
@@ -95,7 +98,7 @@ def _lane(lane_id: str, title: str, nodes: list[Node], ids: _Ids, indent: str) -
 def _node(node: Node, ids: _Ids) -> str:
     opening, closing = ("[[", "]]") if node.starts is not None else _SHAPES[node.kind]  # a subroutine box
     details = (
-        [d for d in (node.starts, node.limit, node.time_limit) if d]
+        [d for d in (node.starts, node.limit, node.time_limit, node.acted_by) if d]
         + list(node.records)
         + [part.line for part in node.parts]
     )
@@ -124,6 +127,11 @@ def _clock(band: ClockBand, ids: _Ids) -> list[str]:
         link = '-. "paused" .-' if state in band.paused else "-.-"
         lines.append(f"{note} {link} {ids.node(state)}")
     return lines
+
+
+def one_line(value: str) -> str:
+    """A title on one line: its lines (Chinese, then English) joined by `` / ``."""
+    return " / ".join(part.strip() for part in value.split("\n") if part.strip())
 
 
 def label(value: str) -> str:
