@@ -7,6 +7,7 @@ out/screenshots/ (not committed) for a person to look at."""
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 from pathlib import Path
 
@@ -229,3 +230,12 @@ def test_printed_table_rows_are_not_split_across_pages(browser: DevTools, book: 
         assert browser.evaluate("getComputedStyle(document.querySelector('nav')).display") == "none"
     finally:
         browser.call("Emulation.setEmulatedMedia", page=True, media="")
+
+
+def test_printed_sheets_cut_off_from_a_lane_title_repeat_it(book: Path) -> None:
+    # The PDF's text cannot tell a repeated title from a step naming the role, so read the sheets' marks.
+    page = (book / "procedures" / "complaint.html").read_text(encoding="utf-8")
+    sheets = page.split('<figure class="sheet"')[1:]
+    repeated = [re.findall(r'<g class="lane-title">.*?</g>', sheet) for sheet in sheets]
+    assert sum(any(">Customer</text>" in mark for mark in marks) for marks in repeated) >= 3
+    assert sum(any(">Customer service agent</text>" in mark for mark in marks) for marks in repeated) >= 2
