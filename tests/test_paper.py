@@ -72,10 +72,11 @@ def test_a_large_chart_is_cut_across_sheets_that_repeat_its_lane_titles(tmp_path
 
 
 def test_a_small_chart_is_one_sheet_at_full_size(tmp_path: Path) -> None:
-    said, pdf = printed(ROOT / "examples" / "vehicle_workshop_4s.yaml", "A4", False, tmp_path / "small.pdf")
+    # 770 × 621 pt since arrow texts are nodes of their own: wider than A4 at 7 pt, well inside A3
+    said, pdf = printed(ROOT / "examples" / "vehicle_workshop_4s.yaml", "A3", False, tmp_path / "small.pdf")
     [page] = pages(pdf)
     assert min(page.font_sizes) == 9.0  # the edge labels' 9 pt, not shrunk and not blown up
-    assert "1 sheet(s) of A4 portrait, at 100% of full size" in said
+    assert "1 sheet(s) of A3 portrait, at 100% of full size" in said
 
 
 def test_the_same_chart_gives_the_same_bytes(tmp_path: Path) -> None:
@@ -94,7 +95,7 @@ def test_a_chart_that_needs_too_many_sheets_names_the_paper_and_writes_nothing(
     assert code == 1
     assert err == (
         "procflow render: the chart would take 4 sheets of A4 portrait (2 × 2) with its text at 7 pt; "
-        "it fits one sheet of A3, or draw it as .svg\n"
+        "it fits one sheet of A2, or draw it as .svg\n"
     )
     assert not out.exists()
     code, _, err = call("render", str(ROOT / "processes" / "complaint.yaml"), "-o", str(out), "--paper", "A3")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from engine.model import Text
 from engine.render import Lang
 from engine.render.book_html import esc, label
+from engine.render.dot import title_node
 from engine.render.paper import MIN_TEXT, PAPERS, Box, Sheet, plan
 
 ZOOMS = (("fit", None), ("100", 1.0), ("150", 1.5), ("200", 2.0))
@@ -106,15 +107,18 @@ class _Lane:
 def _lanes(svg: str) -> list[_Lane]:
     moved = _TRANSLATE.search(svg)
     dx, dy = (float(moved.group(1)), float(moved.group(2))) if moved else (0.0, 0.0)
+    titles = {html.unescape(node.group(1)): node.group(2) for node in _TITLE_NODE.finditer(svg)}
     found = []
     for cluster in _CLUSTER.finditer(svg):
-        body = cluster.group(1)
+        body = cluster.group(2)
         pairs = [(float(x) + dx, float(y) + dy) for shape in _SHAPE.findall(body) for x, y in _PAIR.findall(shape)]
-        texts = _TEXT.findall(body)
+        # the title is a node of its own (``dot.title_node``), or the cluster's label when it has one
+        title = body if _TEXT.search(body) else titles.get(title_node(html.unescape(cluster.group(1))) or "", "")
+        texts = _TEXT.findall(title)
         if not pairs or not texts:
             continue
         xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
-        first = _TEXT_AT.search(body)
+        first = _TEXT_AT.search(title)
         at = (float(first.group(1)) + dx, float(first.group(2)) + dy) if first else (min(xs), min(ys))
         lines = tuple((" ".join(_STYLE.findall(attrs)), text) for attrs, text in texts)
         sized = _FONT.search(texts[0][0])
@@ -154,8 +158,9 @@ def _lane_titles(lanes: list[_Lane], window: tuple[float, float, float, float]) 
 
 
 _CLUSTER = re.compile(
-    r'<g id="[^"]*" class="cluster">\s*<title>cluster_(?:lane|dept)_[^<]*</title>(.*?)</a>\s*</g>\s*</g>', re.S
+    r'<g id="[^"]*" class="cluster">\s*<title>(cluster_(?:lane|dept)_[^<]*)</title>(.*?)</a>\s*</g>\s*</g>', re.S
 )
+_TITLE_NODE = re.compile(r'<g id="[^"]*" class="node">\s*<title>(_title_(?:lane|dept)_[^<]*)</title>(.*?)</g>', re.S)
 _TEXT = re.compile(r"<text\b([^>]*)>([^<]*)</text>")
 _STYLE = re.compile(r'\b(?:font-family|font-size|font-weight|fill)="[^"]*"')
 _NUMBER = r"-?\d+(?:\.\d+)?"

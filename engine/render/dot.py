@@ -276,6 +276,14 @@ def _first_steps(diagram: Diagram) -> dict[str, str]:
     return first
 
 
+def title_node(cluster: str) -> str | None:
+    """The name of the node that carries the title of the lane or department drawn as ``cluster``
+    (``cluster_lane_<role>`` → ``_title_lane_<role>``); ``None`` for other clusters (the legend)."""
+    if cluster.startswith(("cluster_lane_", "cluster_dept_")):
+        return TITLE_NODE_PREFIX + cluster.removeprefix("cluster_")
+    return None
+
+
 def _title_node(name: str, label: str, size: str, below: list[str], indent: str) -> list[str]:
     """A lane's (or department's) title as a node, held by an invisible edge one rank above the first
     step in it: dot routes arrows round nodes, where it draws them through a cluster's own label."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import RenderError
-from engine.render.dot import FONT, Html, attributes, quote
+from engine.render.dot import FONT, Html, attributes, quote, title_node
 from engine.render.graphviz_run import DEFAULT_TIMEOUT, LAID_OUT, layout
 from engine.render.pdf_pages import combine
 
@@ -240,22 +240,31 @@ def _box(text: str) -> Box:
 
 
 def _clusters(read: Mapping[str, Any]) -> list[Cluster]:
-    """The lanes and departments (``cluster_lane_*``, ``cluster_dept_*``) with where their titles are."""
+    """The lanes and departments (``cluster_lane_*``, ``cluster_dept_*``) with where their titles are:
+    the title's own node (``dot.title_node``), or the cluster's label when the DOT gives it one."""
+    objects = read.get("objects", [])
+    count = int(read.get("_subgraph_cnt", 0))
+    nodes = {str(item.get("name", "")): item for item in objects[count:]}
     found = []
-    for item in read.get("objects", [])[: int(read.get("_subgraph_cnt", 0))]:
+    for item in objects[:count]:
         name = str(item.get("name", ""))
         if not name.startswith(("cluster_lane_", "cluster_dept_")) or "bb" not in item:
             continue
-        label_at = tuple(float(v) for v in item["lp"].split(",")) if "lp" in item else None
+        title = nodes.get(title_node(name) or "")
+        if title is not None and "pos" in title:
+            text, at, width, height = title, title["pos"], title.get("width", 1), title.get("height", 0.3)
+        else:
+            text, at, width, height = item, item.get("lp"), item.get("lwidth", 1), item.get("lheight", 0.3)
+        label_at = tuple(float(v) for v in str(at).split(",")[:2]) if at else None
         found.append(
             Cluster(
                 name,
                 _box(item["bb"]),
                 (label_at[0], label_at[1]) if label_at else None,
-                str(item.get("label", "")),
-                float(item.get("fontsize", 11)),
-                float(item.get("lwidth", 1)) * 72,
-                float(item.get("lheight", 0.3)) * 72,
+                str(text.get("label", "")),
+                float(text.get("fontsize", 11)),
+                float(width) * 72,
+                float(height) * 72,
             )
         )
     return found
