@@ -360,3 +360,8 @@ def test_a_publisher_opens_the_studio_on_the_published_text_and_its_script_check
     assert forged.status_code == 403
     agent = sign_in(app, "wang")
     assert 'id="studio-publish-button"' not in agent.get("/app/studio/return_repair").text
+
+
+def test_the_icon_browsers_ask_for_is_no_content_rather_than_an_error(site):
+    app, _, _ = site
+    assert client(app).get("/favicon.ico").status_code == 204

@@ -28,8 +28,12 @@ def page_routes(workflows: Workflows, authenticator: Authenticator, sessions: Se
     async def home(request: Request) -> Response:
         return RedirectResponse(f"{BASE}/inbox", 303)
 
+    async def no_icon(request: Request) -> Response:  # browsers ask every site for one
+        return Response(status_code=204)
+
     return [
         Route("/", home, methods=["GET"]),
+        Route("/favicon.ico", no_icon, methods=["GET"]),
         site.route(f"{BASE}/login", inbox.login_form, inbox.login, public=True),
         site.route(f"{BASE}/logout", post=inbox.logout),
         site.route(f"{BASE}/inbox", inbox.inbox),
