@@ -286,15 +286,7 @@ class MemoryStore:
                 and state in (None, instance.state)
                 and (overdue_at is None or instance.overdue(overdue_at))
             ):
-                summary = InstanceSummary(
-                    instance.id,
-                    refs[(instance.process_id, instance.content_hash)],
-                    instance.state,
-                    instance.data,
-                    instance.entered_at,
-                    instance.deadlines,
-                    instance.version,
-                )
+                summary = _summary(instance, refs)
                 listed.append(((instance.history[0].at, instance.id), summary))
         return [item for _, item in sorted(listed, key=lambda pair: pair[0])]
 
@@ -321,15 +313,7 @@ class MemoryStore:
                 continue  # nothing of it can be read, not even where it sorts
             key = (instance.history[0].at, instance.id)
             if keeps(query, instance) and (after is None or key > after):
-                summary = InstanceSummary(
-                    instance.id,
-                    refs[(instance.process_id, instance.content_hash)],
-                    instance.state,
-                    instance.data,
-                    instance.entered_at,
-                    instance.deadlines,
-                    instance.version,
-                )
+                summary = _summary(instance, refs)
                 found.append((key, Found(summary, key[0])))
         return [item for _, item in sorted(found, key=lambda pair: pair[0])[: max(0, limit)]]
 
@@ -508,3 +492,16 @@ def _digests(instance: Instance, first: int = 0) -> list[str]:
 
 def _dumps(instance: Instance) -> str:
     return json.dumps(instance_to_json(instance), ensure_ascii=False, allow_nan=False)
+
+
+def _summary(instance: Instance, refs: Mapping[tuple[str, str], ProcessRef]) -> InstanceSummary:
+    """An instance without its history, under the reference of the definition it runs on."""
+    return InstanceSummary(
+        instance.id,
+        refs[(instance.process_id, instance.content_hash)],
+        instance.state,
+        instance.data,
+        instance.entered_at,
+        instance.deadlines,
+        instance.version,
+    )

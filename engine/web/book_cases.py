@@ -21,8 +21,8 @@ from engine.render.overlay import Overlay
 from engine.service import Workflows
 from engine.stores import InstanceSummary, StoredDefinition
 from engine.web.book import CHART_POLICY, require_auditor, revision_path
-from engine.web.inbox import shown_time
 from engine.web.pages import HEADERS, Page, PageError, Site, Visit
+from engine.web.templating import shown_time, span
 from engine.web.words import label, word
 
 PAGE_SIZE = 25
@@ -152,7 +152,7 @@ class BookCaseViews:
                     state.id,
                     label(state.label, visit.lang),
                     mark.visits if mark else 0,
-                    _duration(median) if median is not None else "",
+                    span(median) if median is not None else "",
                     mark.stays if mark else 0,
                 )
             )
@@ -252,14 +252,3 @@ def period(visit: Visit) -> tuple[datetime.datetime, datetime.datetime]:
     if end <= start:
         raise PageError(400, f"`to`: {word('bad_time', visit.lang)} {visit.query('to') or ''}")
     return start, end
-
-
-def _duration(span: datetime.timedelta) -> str:
-    minutes = int(span.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min"

@@ -16,8 +16,8 @@ from engine.render import instance_overlay, layout, render_dot
 from engine.runtime import Actor, Choice
 from engine.service import Workflows
 from engine.web.forms import Form, PlacedProblems, at_fields, defaults, form_for, payload_from
-from engine.web.inbox import shown_time
 from engine.web.pages import AUDITOR_ROLE, BASE, HEADERS, Page, PageError, Site, Visit
+from engine.web.templating import shown_time
 from engine.web.words import word
 from engine.work import SUPERVISOR_ROLE
 

@@ -15,6 +15,7 @@ from engine.runtime import Actor
 from engine.service import Workflows, WorkItem
 from engine.timing import running_time
 from engine.web.pages import BASE, Page, PageError, Site, Visit, safe_target
+from engine.web.templating import shown_time, span
 from engine.web.words import label, word
 
 PAGE_SIZE = 25
@@ -137,15 +138,6 @@ class InboxViews:
         return self._processes.get(process_id)
 
 
-def shown_time(moment: datetime.datetime | None, zone: str) -> str:
-    """A moment in the procedure's own time zone, to the minute."""
-    if moment is None:
-        return ""
-    import zoneinfo
-
-    return moment.astimezone(zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
-
-
 def _left(
     process: Process | None,
     clock_id: str,
@@ -166,15 +158,3 @@ def _left(
         left = due - now
     words = word("working_left" if working else "time_left", visit.lang)
     return f"{words} {span(left, days=not working)}"
-
-
-def span(length: datetime.timedelta, *, days: bool = True) -> str:
-    """A length to the minute; working time in hours (a working day is not 24 of them)."""
-    minutes = int(length.total_seconds() // 60)
-    whole_days, rest = divmod(minutes, 24 * 60) if days else (0, minutes)
-    hours, minutes = divmod(rest, 60)
-    if whole_days:
-        return f"{whole_days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min"

@@ -3,8 +3,10 @@ the helpers the form template calls."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -65,3 +67,22 @@ def render_form(form: Any, values: Any, problems: Any, csrf_token: str, action: 
     """The form's HTML (``form.html``'s ``render_form`` macro)."""
     macro = environment().get_template("form.html").module.render_form  # type: ignore[attr-defined]
     return str(macro(form, values, problems, csrf_token, action, lang))
+
+
+def shown_time(moment: datetime.datetime | None, zone: str) -> str:
+    """A moment in the procedure's own time zone, to the minute."""
+    if moment is None:
+        return ""
+    return moment.astimezone(zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def span(length: datetime.timedelta, *, days: bool = True) -> str:
+    """A length to the minute; working time in hours (a working day is not 24 of them)."""
+    minutes = int(length.total_seconds() // 60)
+    whole_days, rest = divmod(minutes, 24 * 60) if days else (0, minutes)
+    hours, minutes = divmod(rest, 60)
+    if whole_days:
+        return f"{whole_days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"
