@@ -683,9 +683,14 @@ def test_the_records_table_lists_each_records_fields_and_the_transitions_that_wr
     rows = {row[0]: row for row in tables(page_of(process)).rows["records"]}
     _, _, _, archived, fields, written_by, required_by = rows["repair_plan"]
     assert archived == "是 yes"  # the final step `completed` requires every record
-    for name, kind in [("repair_content", "string"), ("parts", "array"), ("cost_estimate", "number")]:
+    # each key with its glossary name (`fields:`), its type and whether it is required
+    for name, kind in [
+        ("repair_content ( 维修内容 / Repair work)", "string"),
+        ("parts ( 所需配件 / Parts needed)", "array"),
+        ("cost_estimate ( 成本评估 / Cost estimate)", "number"),
+    ]:
         assert f"{name} {kind}, 必填 required" in fields
-    assert "quote number" in fields and "quote number, 必填" not in fields
+    assert "quote ( 报价 / Quote) number" in fields and "quote ( 报价 / Quote) number, 必填" not in fields
     assert "plan_repair · submit_plan" in written_by
     assert "prepare_quote · send_quote (quote) (修订) (amends)" in written_by
     assert required_by == "completed"
