@@ -111,14 +111,17 @@ class CaseViews:
         return Response(svg, media_type="image/svg+xml", headers=headers)
 
     def claim(self, visit: Visit) -> Response:
+        self._open(visit)  # one who may not see the case is refused before anything about its step
         self.workflows.claim(visit.param("case"), visit.actor)
         return self._back(visit, "claim")
 
     def release(self, visit: Visit) -> Response:
+        self._open(visit)
         self.workflows.release(visit.param("case"), visit.actor)
         return self._back(visit, "release")
 
     def assign(self, visit: Visit) -> Response:
+        self._open(visit)
         name = visit.field("to") or ""
         user = self.site.authenticator.user(name)
         if user is None:
