@@ -127,13 +127,17 @@ def test_an_agent_finds_a_new_case_in_the_inbox_and_opens_it(browser, server):  
 
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_the_inbox_and_case_page_are_real_pictures_that_fit_the_width(browser, server, size):  # noqa: F811
+def test_the_inbox_case_page_and_studio_are_real_pictures_that_fit_the_width(browser, server, size):  # noqa: F811
     base, tokens, _ = server
     customer = {"Authorization": f"Bearer {tokens['wang']}"}
     _, _, case = call(base, "POST", "/procedures/return_repair/cases", customer, {})
     person = Person(browser, base)
     person.sign_in("li")
-    for name, path in (("inbox", "/app/inbox"), ("case", f"/app/cases/{case['id']}")):
+    for name, path in (
+        ("inbox", "/app/inbox"),
+        ("case", f"/app/cases/{case['id']}"),
+        ("studio", "/app/studio/return_repair"),
+    ):
         person.open(path)
         picture = person.screenshot(name, size)
         assert (picture["width"], picture["height"]) == size

@@ -43,6 +43,7 @@ POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+EDITOR_POLICY = POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 HEADERS = {
     "Content-Security-Policy": POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -87,6 +88,8 @@ class Page:
     context: dict[str, Any]
     status: int = 200
     title: str = ""
+    styles_inline: bool = False
+    """The page's script sets styles of its own (the studio's editor): allow inline styles, never script."""
 
 
 View = Callable[[Visit], "Page | Response"]
@@ -187,7 +190,8 @@ class Site:
 
     def render(self, visit: Visit, page: Page) -> Response:
         html = self.templates.get_template(page.template).render(self.context(visit, page.title) | page.context)
-        return HTMLResponse(html, page.status, headers=HEADERS)
+        headers = HEADERS | {"Content-Security-Policy": EDITOR_POLICY} if page.styles_inline else HEADERS
+        return HTMLResponse(html, page.status, headers=headers)
 
     def error(self, visit: Visit, status: int, message: str) -> Response:
         title = word("refused", visit.lang)

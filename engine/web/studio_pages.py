@@ -50,4 +50,5 @@ class StudioPages:
             "schema": thaw_json(process_schema()),
             "static_url": f"{BASE}/static",
         }
-        return Page("studio.html", context, title=f"{word('studio', visit.lang)} · {process_id or ''}")
+        title = f"{word('studio', visit.lang)} · {process_id or ''}"
+        return Page("studio.html", context, title=title, styles_inline=True)  # CodeMirror styles itself
