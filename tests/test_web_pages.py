@@ -358,8 +358,22 @@ def test_a_publisher_opens_the_studio_on_the_published_text_and_its_script_check
         "/studio/publish/return_repair", content=text.encode(), headers={"Content-Type": "application/yaml"}
     )
     assert forged.status_code == 403
+    changed = text.replace("en: Initial review", "en: First review", 1)
+    published = browser.post(
+        "/studio/publish/return_repair",
+        content=changed.encode(),
+        headers={"Content-Type": "application/yaml", "X-CSRF-Token": token},
+    )
+    assert published.status_code == 201 and published.json()["revision"]["revision"] == 2
+    assert workflows.latest("return_repair").revision == 2
     agent = sign_in(app, "wang")
     assert 'id="studio-publish-button"' not in agent.get("/app/studio/return_repair").text
+    refused = agent.post(
+        "/studio/publish/return_repair",
+        content=text.encode(),
+        headers={"Content-Type": "application/yaml", "X-CSRF-Token": csrf(agent.get("/app/inbox").text)},
+    )
+    assert refused.status_code == 403 and workflows.latest("return_repair").revision == 2
 
 
 def test_the_icon_browsers_ask_for_is_no_content_rather_than_an_error(site):
