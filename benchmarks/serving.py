@@ -36,6 +36,8 @@ from benchmarks.workload import PROCESS_FILE, ROOT, Workload, load_workload
 
 SECTION = "7 HTTP"
 CLIENTS = 4
+WORKERS = max(2, os.cpu_count() or 1)
+"""Server processes of the deployed server: one per core (two at least, so the row shows more than one)."""
 TARGET = 0.5
 """The issue's bound: events over HTTP at least half as many per second as in process."""
 READY_SECONDS = 30.0
@@ -88,17 +90,24 @@ def _measure(
 
     per_client = max(1, size.http_instances // CLIENTS)
     instances = per_client * CLIENTS
-    names = ("local", "one", "many")
+    names = ("local", "one", "many", "cores")
     rates: dict[str, list[float]] = {name: [] for name in names}
     cpus = dict.fromkeys(names, 0.0)
-    served: dict[str, float | None] = {"one": 0.0, "many": 0.0}
-    with Workflows(url_of("local")) as flows, _server(url_of("http"), folder / "users.yaml") as (port, pid):
+    served: dict[str, float | None] = dict.fromkeys(names[1:], 0.0)
+    users = folder / "users.yaml"
+    with (
+        Workflows(url_of("local")) as flows,
+        _server(url_of("http"), users) as single,
+        _server(url_of("http"), users, WORKERS) as several,
+    ):
         flows.register(PROCESS_FILE)
+        contenders = [("one", single, [instances]), ("many", single, [per_client] * CLIENTS)]
+        contenders.append(("cores", several, [per_client] * CLIENTS))
         for _ in range(size.rounds):
             rate, cpu = _in_process(flows, workload, instances)
             rates["local"].append(rate)
             cpus["local"] += cpu
-            for name, shares in (("one", [instances]), ("many", [per_client] * CLIENTS)):
+            for name, (port, pid), shares in contenders:
                 before = _cpu_of(pid)
                 rate, cpu = _over_http(port, workload, tokens, shares)
                 after = _cpu_of(pid)
@@ -118,22 +127,29 @@ def _measure(
             "events/s",
             note=f"CPU {cpus['local'] / total * 1e6:.0f} µs/event",
         ),
-        _http_row(store, "1 client", statistics.median(rates["one"]), cpus["one"], served["one"], local, total),
-        _http_row(
-            store,
-            f"{CLIENTS} clients at once",
-            statistics.median(rates["many"]),
-            cpus["many"],
-            served["many"],
-            local,
-            total,
+        *(
+            _http_row(store, clients, statistics.median(rates[name]), cpus[name], served[name], local, total, target)
+            for name, clients, target in (
+                ("one", "1 client, 1 server process", False),
+                ("many", f"{CLIENTS} clients at once, 1 server process", False),
+                ("cores", f"{CLIENTS} clients at once, {WORKERS} server processes (`--workers`)", True),
+            )
         ),
     ]
 
 
 def _http_row(
-    store: str, clients: str, rate: float, cpu: float, server_cpu: float | None, local: float, total: int
+    store: str,
+    clients: str,
+    rate: float,
+    cpu: float,
+    server_cpu: float | None,
+    local: float,
+    total: int,
+    target: bool,
 ) -> Row:
+    """A row of HTTP events per second against ``local``; the issue's bound is checked on the server as
+    it is deployed (a process per core), the other rows show what one process gives."""
     server = "" if server_cpu is None else f", server CPU {server_cpu / total * 1e6:.0f} µs/event"
     return Row(
         SECTION,
@@ -142,8 +158,8 @@ def _http_row(
         "events/s",
         rate / local,
         f"{rate / local:.2f}× in process",
-        f"≥ {TARGET}× in process",
-        rate / local >= TARGET,
+        f"≥ {TARGET}× in process" if target else "",
+        rate / local >= TARGET if target else None,
         f"client CPU {cpu / total * 1e6:.0f} µs/event{server}",
     )
 
@@ -208,12 +224,17 @@ def _call(client: http.client.HTTPConnection, path: str, body: bytes, token: str
 
 
 def _cpu_of(pid: int) -> float | None:
-    """CPU seconds (user + system) the process has used so far, from /proc (``None`` elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds (user + system) the process and its children (``--workers``) have used so far, from
+    /proc (``None`` elsewhere)."""
+    ticks = 0
+    for stat in (Path("/proc") / str(pid) / "stat", *Path("/proc").glob("[0-9]*/stat")):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK") if ticks or Path(f"/proc/{pid}").exists() else None
 
 
 def _free_port() -> int:
@@ -224,12 +245,12 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _server(store: str, users: Path) -> Iterator[tuple[int, int]]:
-    """``procflow serve`` on a free port, until it answers: its port and process id. Stopped (and
-    waited for) afterwards."""
+def _server(store: str, users: Path, workers: int = 1) -> Iterator[tuple[int, int]]:
+    """``procflow serve`` with ``workers`` processes on a free port, until it answers: its port and
+    process id. Stopped (and waited for) afterwards."""
     port = _free_port()
     command = [sys.executable, "-m", "engine", "serve", str(PROCESS_FILE), "--store", store]
-    command += ["--port", str(port), "--users", str(users)]
+    command += ["--port", str(port), "--users", str(users), "--workers", str(workers)]
     log = tempfile.TemporaryFile()
     environment = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log, env=environment)

@@ -5,12 +5,14 @@ import base64
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from conftest import FIXTURE, PROCESSES, ROOT, python_tool
@@ -223,3 +225,40 @@ def test_two_servers_on_one_postgresql_store_serve_the_same_cases(tmp_path, pg_u
             {},
         )
         assert (stale[0], stale[2]["code"]) == (412, "version-mismatch")
+
+
+def _started(log: Path) -> set[str]:
+    """The server processes uvicorn's log says it started."""
+    return set(re.findall(r"Started server process \[(\d+)\]", log.read_text(encoding="utf-8")))
+
+
+def test_serve_with_two_worker_processes_shares_one_sqlite_store(tmp_path):
+    users = make_users(tmp_path)
+    cara = users.bearer("cara")
+    with serving(tmp_path, f"sqlite:///{tmp_path / 'store.db'}", users.path, [FIXTURE], "--workers", "2") as (
+        base,
+        log,
+    ):
+        deadline = time.monotonic() + 30
+        while len(_started(log)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_started(log)) == 2, log.read_text()
+        cases = [call(base, "POST", "/procedures/minimal_repair/cases", cara, {})[2]["id"] for _ in range(6)]
+        for case in cases:  # each call on a new connection: the two processes take them as they come
+            status, _, fired = call(
+                base,
+                "POST",
+                f"/procedures/minimal_repair/cases/{case}/events/submit",
+                cara,
+                {"in_warranty": False, "model": "X"},
+            )
+            assert (status, fired["case"]["state"]["id"]) == (200, "quote")
+        read = [call(base, "GET", f"/cases/{case}", cara)[2]["state"]["id"] for case in cases]
+        assert read == ["quote"] * 6
+
+
+def test_serve_refuses_worker_processes_on_a_store_they_cannot_share(tmp_path):
+    users = make_users(tmp_path)
+    result = procflow("serve", "--users", str(users.path), "--store", "memory:", "--workers", "2")
+    assert result.returncode == 2
+    assert "--workers 2 needs a store the processes share" in result.stderr and "Traceback" not in result.stderr

@@ -6,15 +6,22 @@ Both need the ``serve`` extra (``pip install 'procflow[serve]'``); without it th
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
+import json
 import logging
+import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from engine.cli.options import EXIT_INVALID, EXIT_OK, Parser, UsageError, require_files, text, whole_number
 from engine.errors import ProcflowError, StoreURLError
 from engine.processes import load_process
+
+if TYPE_CHECKING:
+    from engine.http.app import EventsFirst
+    from engine.service import Workflows
 
 _EXTRA = "the HTTP service needs the `serve` extra: pip install 'procflow[serve]'"
 
@@ -50,6 +57,13 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
         "+ .session-key); give every server process the same file",
     )
     serve.add_argument(
+        "--workers",
+        type=whole_number(1, 64),
+        default=1,
+        metavar="N",
+        help="server processes sharing the port (default 1; one per core to use them all; not with an in-memory store)",
+    )
+    serve.add_argument(
         "--access-log",
         action="store_true",
         help="log every request (uvicorn's access log; off by default: it costs each request a log line)",
@@ -82,49 +96,92 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     require_files(*args.paths)
     try:
         import uvicorn
-
-        from engine.http import Authenticator, TrustedProxy, create_app
-        from engine.http.auth import users_path
-        from engine.http.sessions import Sessions, session_key
-        from engine.web.routes import page_routes
     except ImportError:
         stderr.write(f"procflow serve: {_EXTRA}\n")
         return EXIT_INVALID
     from engine.service import Workflows
 
-    proxy = TrustedProxy(args.trusted_proxy, args.proxy_header) if args.trusted_proxy else None
-    users = users_path(args.users)
-    authenticator = Authenticator(users, proxy, failures=args.max_failures)
-    key_file = Path(args.session_key) if args.session_key else users.with_name(users.name + ".session-key")
-    sessions = Sessions(session_key(key_file))
+    setting = _Setting.of(args)
     try:
         workflows = Workflows(args.store)
     except StoreURLError as exc:
         raise UsageError(f"procflow serve: {exc}") from exc
     try:
+        if args.workers > 1 and workflows.store.url in _PRIVATE_STORES:
+            raise UsageError(
+                f"procflow serve: --workers {args.workers} needs a store the processes share, not {args.store}"
+            )
         for path in args.paths:
             ref = workflows.register(load_process(path))
             stdout.write(f"registered {ref.id} revision {ref.revision} from {path}\n")
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        # transitions says at INFO each state it leaves and enters: two log lines an event, which the
-        # history records already, at a cost each request would pay.
-        logging.getLogger("transitions").setLevel(logging.WARNING)
-        stdout.write(f"procflow serve: {workflows.store.url} on http://{args.host}:{args.port}\n")
+        processes = f", {args.workers} processes" if args.workers > 1 else ""
+        stdout.write(f"procflow serve: {workflows.store.url} on http://{args.host}:{args.port}{processes}\n")
         stdout.flush()
-        uvicorn.run(
-            create_app(
-                workflows, authenticator, sessions=sessions, pages=page_routes(workflows, authenticator, sessions)
-            ),
-            host=args.host,
-            port=args.port,
-            log_level="info",
-            access_log=args.access_log,
-            proxy_headers=False,  # the peer address is what --trusted-proxy is compared with
-            server_header=False,
-        )
+        options: dict[str, Any] = {
+            "host": args.host,
+            "port": args.port,
+            "log_level": "info",
+            "access_log": args.access_log,
+            "proxy_headers": False,  # the peer address is what --trusted-proxy is compared with
+            "server_header": False,
+        }
+        if args.workers == 1:
+            uvicorn.run(setting.application(workflows), **options)
+        else:  # each process builds its own application from the setting (uvicorn starts them afresh)
+            workflows.close()
+            os.environ[_SETTING] = json.dumps(dataclasses.asdict(setting))
+            uvicorn.run(f"{__name__}:application_from_setting", factory=True, workers=args.workers, **options)
     finally:
         workflows.close()
     return EXIT_OK
+
+
+_SETTING = "PROCFLOW_SERVE_SETTING"
+"""Where a server process started by ``serve --workers`` finds the setting it is to serve with."""
+_PRIVATE_STORES = ("memory:", "sqlite://:memory:")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Setting:
+    """What every process of ``serve`` needs to build the same application."""
+
+    store: str | None
+    users: str | None
+    trusted_proxy: str | None
+    proxy_header: str
+    max_failures: int
+    session_key: str | None
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> _Setting:
+        return cls(args.store, args.users, args.trusted_proxy, args.proxy_header, args.max_failures, args.session_key)
+
+    def application(self, workflows: Workflows) -> EventsFirst:
+        from engine.http import Authenticator, TrustedProxy, create_app
+        from engine.http.auth import users_path
+        from engine.http.sessions import Sessions, session_key
+        from engine.web.routes import page_routes
+
+        proxy = TrustedProxy(self.trusted_proxy, self.proxy_header) if self.trusted_proxy else None
+        users = users_path(self.users)
+        authenticator = Authenticator(users, proxy, failures=self.max_failures)
+        key_file = Path(self.session_key) if self.session_key else users.with_name(users.name + ".session-key")
+        sessions = Sessions(session_key(key_file))
+        # transitions says at INFO each state it leaves and enters: two log lines an event, which the
+        # history records already, at a cost each request would pay.
+        logging.getLogger("transitions").setLevel(logging.WARNING)
+        return create_app(
+            workflows, authenticator, sessions=sessions, pages=page_routes(workflows, authenticator, sessions)
+        )
+
+
+def application_from_setting() -> EventsFirst:
+    """The application of one process of ``serve --workers N`` (uvicorn calls this in each)."""
+    from engine.service import Workflows
+
+    setting = _Setting(**json.loads(os.environ[_SETTING]))
+    return setting.application(Workflows(setting.store))
 
 
 def _users(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

@@ -34,7 +34,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Receive, Scope, Send
 
 from engine.clocks import ClockReport
 from engine.errors import DefinitionError, InvalidData, InvalidPayload, NotFound, PlanError, ProcflowError
@@ -90,7 +91,7 @@ def create_app(
     *,
     sessions: Sessions | None = None,
     pages: Sequence[BaseRoute] = (),
-) -> Starlette:
+) -> EventsFirst:
     """The ASGI application serving ``workflows`` to the callers ``authenticator`` knows, with the web
     pages' routes (``engine.web``) beside the API when given; with ``sessions``, the API also takes a
     page's session cookie (and its CSRF token in ``X-CSRF-Token`` on a POST)."""
@@ -142,8 +143,9 @@ def create_app(
 
         return Route(path, endpoint, methods=list(handlers))
 
+    events = route("/procedures/{process}/cases/{case}/events/{trigger}", post=service.fire, body="payload")
     routes = [  # the event route first: matching tries each in turn, and it is the busiest
-        route("/procedures/{process}/cases/{case}/events/{trigger}", post=service.fire, body="payload"),
+        events,
         route("/openapi.json", service.openapi),
         route("/procedures", service.procedures),
         route("/procedures/{process}", service.procedure),
@@ -179,7 +181,30 @@ def create_app(
             answer.headers.update(exc.headers)  # a 405's Allow
         return answer
 
-    return Starlette(routes=routes, exception_handlers={HTTPException: not_routed, Exception: not_routed})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: not_routed, Exception: not_routed})
+    return EventsFirst(app, events)
+
+
+class EventsFirst:
+    """The ASGI application: an event's POST goes straight to its route's endpoint, every other request
+    through Starlette's router and middleware.
+
+    The endpoint answers every failure itself (as a problem), so the middleware adds nothing to an event
+    but its cost: a fifth of the server's own time per event, where events are most of the traffic."""
+
+    def __init__(self, app: Starlette, events: Route):
+        self.app = app
+        self.events = events
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            match, matched = self.events.matches(scope)
+            if match is Match.FULL:
+                scope.update(matched)
+                response: Response = await self.events.endpoint(Request(scope, receive))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class _Service:
