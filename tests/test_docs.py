@@ -2,6 +2,8 @@
 
 - ```` ```yaml ```` a whole definition: it validates with no error.
   ```` ```yaml fragment ```` part of one: it is YAML procflow reads (YAML 1.2, no duplicate keys).
+  ```` ```yaml from PATH ```` part of a shipped file, as it is there: each key and value of the block
+  is found, at one place, in PATH (`...` stands for whatever is there, `…` inside a text for any part of it).
   ```` ```yaml invalid CODE ```` a bad example: validating it gives a problem with that code.
   ```` ```yaml addresses ```` a worker's address book: `engine.delivery` reads it.
   ```` ```yaml plan ```` a migration plan: it loads, against the revisions `given=claim-revisions` holds.
@@ -48,7 +50,7 @@ import error_codes  # noqa: E402
 PAGES = [ROOT / "README.md", ROOT / "ARCHITECTURE.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```(.*)$")
 KINDS = {
-    "yaml": {"", "fragment", "invalid", "addresses", "plan"},
+    "yaml": {"", "fragment", "from", "invalid", "addresses", "plan"},
     "python": {"", "given"},
     "console": {"", "given"},
     "sh": set(),
@@ -98,7 +100,9 @@ def _block(page: Path, line: int, info: str, text: str) -> Block:
     rest = rest.strip()
     if rest.startswith("no-run"):
         return Block(page, line, lang, "no-run", rest.removeprefix("no-run").lstrip(":").strip(), text)
-    mode, _, argument = rest.replace("=", " ", 1).partition(" ")
+    mode, _, argument = rest.partition(" ")
+    if "=" in mode:  # given=NAME
+        mode, argument = mode.split("=", 1)
     return Block(page, line, lang, mode, argument.strip(), text)
 
 
@@ -160,6 +164,39 @@ def check_invalid(block: Block, folder: Path) -> None:
 
 def check_fragment(block: Block, folder: Path) -> None:
     load_text(block.text, block.name)  # raises DefinitionError, located, for YAML procflow does not read
+
+
+def check_excerpt(block: Block, folder: Path) -> None:
+    excerpt = load_text(block.text, block.name).data
+    shipped = load_text((ROOT / block.argument).read_text(encoding="utf-8"), block.argument).data
+    assert _found_in(excerpt, shipped), f"the block no longer shows what {block.argument} says"
+
+
+def _found_in(excerpt: object, document: object) -> bool:
+    if _matches(excerpt, document):
+        return True
+    children = document.values() if isinstance(document, dict) else document if isinstance(document, list) else []
+    return any(_found_in(excerpt, child) for child in children)
+
+
+ELLIPSES = ("...", "…")
+
+
+def _matches(excerpt: object, value: object) -> bool:
+    if isinstance(excerpt, str) and excerpt in ELLIPSES:
+        return True
+    if isinstance(excerpt, str) and "…" in excerpt:
+        pattern = ".*".join(re.escape(part) for part in excerpt.split("…"))
+        return isinstance(value, str) and re.fullmatch(pattern, value, flags=re.S) is not None
+    if isinstance(excerpt, dict):
+        return isinstance(value, dict) and all(
+            key in ELLIPSES or (key in value and _matches(item, value[key])) for key, item in excerpt.items()
+        )
+    if isinstance(excerpt, list):
+        return isinstance(value, list) and all(
+            any(_matches(item, candidate) for candidate in value) for item in excerpt if item not in ELLIPSES
+        )
+    return excerpt == value
 
 
 def check_addresses(block: Block, folder: Path) -> None:
@@ -300,6 +337,7 @@ CHECKS: dict[tuple[str, str], Callable[[Block, Path], None]] = {
     ("yaml", ""): check_definition,
     ("yaml", "invalid"): check_invalid,
     ("yaml", "fragment"): check_fragment,
+    ("yaml", "from"): check_excerpt,
     ("yaml", "addresses"): check_addresses,
     ("yaml", "plan"): check_plan,
     ("python", ""): check_python,

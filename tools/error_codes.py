@@ -81,8 +81,8 @@ def _codes_in(tree: ast.Module, family: str) -> Iterator[tuple[str, str, str]]:
             if index is not None and index < len(node.args):
                 yield from _literal(node.args[index], severity, kind)
         if isinstance(node, ast.FunctionDef):  # a helper's default code, given whenever a caller names none
-            arguments = node.args.posonlyargs + node.args.args
-            defaults = dict(zip([a.arg for a in arguments][len(arguments) - len(node.args.defaults) :], node.args.defaults))
+            names = [a.arg for a in node.args.posonlyargs + node.args.args]
+            defaults = dict(zip(names[len(names) - len(node.args.defaults) :], node.args.defaults, strict=True))
             if "code" in defaults:
                 yield from _literal(defaults["code"], "", family)
         if isinstance(node, (ast.Yield, ast.Return)) and isinstance(node.value, ast.Tuple):
@@ -172,7 +172,14 @@ def generate() -> str:
     ]
     for family in FAMILIES:
         title, intro = TITLES[family]
-        lines += [f"## {title}", "", *_wrap(intro), "", "| code | means | fix | given by |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"## {title}",
+            "",
+            *_wrap(intro),
+            "",
+            "| code | means | fix | given by |",
+            "| --- | --- | --- | --- |",
+        ]
         for code in sorted(written[family]):
             entry = written[family][code]
             where = found[family].get(code, Emitted())
