@@ -1,4 +1,4 @@
-"""The README's runtime example (`examples/out_of_warranty.py`) runs and prints what the README says:
+"""The runtime example of docs/embedding.md (`examples/out_of_warranty.py`) runs and prints what the page says:
 the out-of-warranty path, a wrong role and a bad form refused, the escalation on advance, the replay."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ invalid-payload: the payload of `repaired` does not fit its form:
 """
 
 
-def test_the_out_of_warranty_example_prints_what_the_readme_shows():
+def test_the_out_of_warranty_example_prints_what_the_page_shows():
     # Run as a reader would, from the checkout: `.venv/bin/python examples/out_of_warranty.py`.
     done = subprocess.run(
         [sys.executable, str(EXAMPLE.relative_to(ROOT))],
@@ -36,7 +36,6 @@ def test_the_out_of_warranty_example_prints_what_the_readme_shows():
     assert done.stdout == EXPECTED
 
 
-def test_the_readme_shows_the_example_as_it_is():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert f"```python\n{EXAMPLE.read_text(encoding='utf-8')}```" in readme
-    assert EXPECTED in readme
+def test_the_embedding_page_shows_the_example_as_it_is():
+    page = (ROOT / "docs" / "embedding.md").read_text(encoding="utf-8")
+    assert f"```python\n{EXAMPLE.read_text(encoding='utf-8')}```\n\nIt prints:\n\n```text output\n{EXPECTED}```" in page
