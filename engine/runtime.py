@@ -20,7 +20,7 @@ import datetime
 import functools
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -857,16 +857,22 @@ class Runtime:
         # Each firing either leaves the state (new deadlines, all later than now's due ones were) or
         # closes the deadline it fired, so this ends; the bound only guards against a broken calendar.
         for _ in range(len(instance.deadlines) + 1000):
-            due = [d for d in instance.deadlines if d.fire is not None and d.due <= now and d not in dict(refused)]
-            if not due:
+            deadline = self.next_due(instance, now, {d for d, _ in refused})
+            if deadline is None:
                 break
-            deadline = min(due, key=lambda d: d.due)
-            moment = max(deadline.due, instance.history[-1].at)
             try:
-                fired.append(self._fire_open(instance, deadline, moment, spawn))
+                fired.append(self._fire_open(instance, deadline, _firing_time(instance, deadline), spawn))
             except EventRefused as refusal:
                 refused.append((deadline, refusal))
         return Advanced(tuple(fired), tuple(refused))
+
+    def next_due(
+        self, instance: Instance, at: datetime.datetime, passed: Collection[OpenDeadline] = ()
+    ) -> OpenDeadline | None:
+        """The deadline ``advance`` fires next at ``at``: the earliest one due that fires a trigger,
+        leaving out those ``passed`` (already refused); ``None`` when none is."""
+        due = [d for d in instance.deadlines if d.fire is not None and d.due <= at and d not in passed]
+        return min(due, key=lambda d: d.due, default=None)
 
     def fire_deadline(self, instance: Instance, deadline: OpenDeadline, *, spawn: Spawn | None = None) -> Entry:
         """Fire one open deadline of the instance as ``advance`` does, at its due time (or the last
@@ -874,8 +880,7 @@ class Runtime:
         self._check_belongs(instance)
         if deadline.fire is None or deadline not in instance.deadlines:
             raise UnknownTrigger(f"instance `{instance.id}` has no open deadline {deadline!r} that fires a trigger")
-        moment = max(deadline.due, instance.history[-1].at)
-        return self._fire_open(instance, deadline, moment, spawn)
+        return self._fire_open(instance, deadline, _firing_time(instance, deadline), spawn)
 
     def _fire_open(
         self, instance: Instance, deadline: OpenDeadline, moment: datetime.datetime, spawn: Spawn | None = None
@@ -2217,3 +2222,9 @@ def _role_names(roles: frozenset[str]) -> tuple[str, ...]:
 def _field(name: str, value: Any) -> Any:
     """A value a ``set`` computed, checked where it will sit: one level down in the data."""
     return json_copy({name: value}, "data", ExpressionEvaluationError)[name]
+
+
+def _firing_time(instance: Instance, deadline: OpenDeadline) -> datetime.datetime:
+    """A deadline fires at its due time, or at the last event's when that was later (a history never
+    goes back in time)."""
+    return max(deadline.due, instance.history[-1].at)

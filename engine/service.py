@@ -948,10 +948,9 @@ class Workflows:
             except NotFound:
                 break  # the instance itself is gone
             instance, runtime = self._with_runtime(stored)
-            due = [d for d in instance.deadlines if d.fire is not None and d.due <= now and d not in refused]
-            if not due:
+            deadline = runtime.next_due(instance, now, refused)
+            if deadline is None:
                 break
-            deadline = min(due, key=lambda d: d.due)
             read = instance.version
             children: list[Instance] = []
             try:
