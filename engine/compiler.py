@@ -1,6 +1,6 @@
 """A definition → one shared ``transitions`` machine, compiled once and reused by every instance.
 
-Instances are plain values (``engine.instances``), so the machine holds none of them. To fire an
+The machine holds no instance (``engine.instances``): every instance of the definition shares it. To fire an
 event the runtime puts the instance's state on a small cursor, asks the machine to trigger, and
 reads the state back. The machine tries the transitions that leave the state by that trigger in the
 order the definition lists them, and takes the first one the ``Gate`` admits; the gate (the

@@ -1,6 +1,7 @@
-"""An instance of a process as plain data, and its history: what the runtime changes, what stores
-save and load, and what renderers overlay on a chart. No behaviour lives here beyond reading and
-writing JSON; firing events is ``engine.runtime``'s job.
+"""An instance of a process and its history: a mutable record that the runtime changes in place
+(only after an event has passed every check), that stores save and load, and that renderers overlay
+on a chart. No behaviour lives here beyond reading and writing JSON; firing events is
+``engine.runtime``'s job.
 
 The JSON form (``instance_to_json``) is the history file ``procflow history --json`` writes and
 ``procflow render --instance`` reads::

@@ -484,7 +484,8 @@ class Clock:
 
 @dataclass(frozen=True)
 class Process:
-    """A validated process definition."""
+    """A process definition built from a document the schema accepted. ``engine.checks`` judges it
+    afterwards; ``load_process`` hands out only the ones it passed."""
 
     id: str
     version: int
