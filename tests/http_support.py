@@ -7,8 +7,9 @@ from pathlib import Path
 
 import httpx
 
-from engine.http import auth
+from engine.http import Authenticator, auth, create_app
 from engine.http.problems import MEDIA_TYPE
+from engine.service import Workflows
 
 PASSWORD = "correct horse battery staple"
 """The password of the people in the users file (each file's hash is its own)."""
@@ -28,13 +29,16 @@ def basic(name: str, password: str = PASSWORD) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()}
 
 
-def make_users(folder: Path) -> Users:
+SYSTEMS = {"cara": "customer", "sam": "supervisor", "mo": "supervisor"}
+
+
+def make_users(folder: Path, **more: str) -> Users:
     """``li`` (a clerk) signs in with a password; ``cara`` (a customer), ``sam`` and ``mo``
-    (supervisors) are systems with tokens."""
+    (supervisors), and each of ``more`` (name=role), are systems with tokens."""
     path = folder / "users.yaml"
     auth.add_user(path, "li", ["clerk"], PASSWORD)
     tokens = {}
-    for name, role in (("cara", "customer"), ("sam", "supervisor"), ("mo", "supervisor")):
+    for name, role in (SYSTEMS | more).items():
         auth.add_user(path, name, [role], None)
         tokens[name] = auth.new_token(path, name)
     return Users(path, tokens)
@@ -71,3 +75,8 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict:
     assert body["title"] and body["detail"] and body["instance"] == response.request.url.path
     assert "Traceback" not in response.text
     return body
+
+
+def api_client(workflows: Workflows, users: Users) -> Client:
+    """The API (no pages) for the people of ``users``, called in this process."""
+    return Client(create_app(workflows, Authenticator(users.path)))

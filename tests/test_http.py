@@ -5,7 +5,7 @@ import logging
 
 import pytest
 from conftest import FIXTURE, SHIPPED, mutate
-from http_support import PASSWORD, Client, assert_problem, basic, make_users
+from http_support import PASSWORD, Client, api_client, assert_problem, basic, make_users
 from openapi_spec_validator import validate
 
 from engine.errors import (
@@ -48,7 +48,7 @@ def workflows():
 
 @pytest.fixture
 def client(workflows, users):
-    return Client(create_app(workflows, Authenticator(users.path)))
+    return api_client(workflows, users)
 
 
 def start(client, users, name="cara"):

@@ -9,11 +9,10 @@ import json
 
 import pytest
 from conftest import FIXTURE, ROOT, mutate
-from http_support import Client, assert_problem, basic, make_users
+from http_support import Client, api_client, assert_problem, basic, make_users
 
 from engine.errors import ClaimRefused, InvalidQuery, MigrationRefused, MoveRefused, PlanError, Problem, StepClaimed
 from engine.http import Authenticator, create_app
-from engine.http import auth as auth_module
 from engine.http.problems import problem_for
 from engine.runtime import Actor
 from engine.service import Workflows
@@ -37,12 +36,7 @@ set:
 
 @pytest.fixture
 def users(tmp_path):
-    made = make_users(tmp_path)
-    auth_module.add_user(made.path, "chen", ["clerk"], None)
-    auth_module.add_user(made.path, "qian", ["finance"], None)
-    made.tokens["chen"] = auth_module.new_token(made.path, "chen")
-    made.tokens["qian"] = auth_module.new_token(made.path, "qian")
-    return made
+    return make_users(tmp_path, chen="clerk", qian="finance")
 
 
 @pytest.fixture
@@ -55,7 +49,7 @@ def workflows():
 
 @pytest.fixture
 def client(workflows, users):
-    return Client(create_app(workflows, Authenticator(users.path)))
+    return api_client(workflows, users)
 
 
 def in_review(client, users) -> str:

@@ -3,10 +3,9 @@ the published revision, and published (role `publisher` only) with its impact an
 
 import pytest
 from conftest import FIXTURE
-from http_support import Client, assert_problem, make_users
+from http_support import api_client, assert_problem, make_users
 
 from engine import studio
-from engine.http import Authenticator, auth, create_app
 from engine.loader import MAX_FILE_BYTES
 from engine.processes import validate_file
 from engine.runtime import Actor
@@ -20,10 +19,7 @@ YAML = {"Content-Type": "application/yaml"}
 
 @pytest.fixture
 def users(tmp_path):
-    made = make_users(tmp_path)
-    auth.add_user(made.path, "pat", ["publisher"], None)
-    made.tokens["pat"] = auth.new_token(made.path, "pat")
-    return made
+    return make_users(tmp_path, pat="publisher")
 
 
 @pytest.fixture
@@ -35,7 +31,7 @@ def workflows():
 
 @pytest.fixture
 def client(workflows, users):
-    return Client(create_app(workflows, Authenticator(users.path)))
+    return api_client(workflows, users)
 
 
 def post(client, users, path, text, name="li"):

@@ -8,18 +8,14 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
-from web_support import Browser
+from web_support import Browser, add_people, pages_app, sign_in
 
-from engine.http import Authenticator, auth, create_app
-from engine.http.sessions import Sessions, session_key
 from engine.render import heatmap_overlay
 from engine.runtime import Actor
 from engine.service import Workflows
-from engine.web.routes import page_routes
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL = ROOT / "tests" / "fixtures" / "minimal.yaml"
-PASSWORD = "correct horse battery staple"
 PEOPLE = {"qian": ["auditor"], "wang": ["cs_agent"], "li": ["clerk"]}
 CUSTOMER = Actor("cara", ("customer",))
 CLERK = Actor("li", ("clerk",))
@@ -30,25 +26,12 @@ HOSTILE = "<script>alert(1)</script>"
 
 @pytest.fixture
 def site(tmp_path):
-    users = tmp_path / "users.yaml"
-    for name, roles in PEOPLE.items():
-        auth.add_user(users, name, roles, PASSWORD)
+    users = add_people(tmp_path / "users.yaml", PEOPLE)
     workflows = Workflows(f"sqlite:///{tmp_path / 'cases.db'}")
     workflows.register(ROOT / "processes" / "return_repair.yaml")
     workflows.register(MINIMAL)
-    authenticator = Authenticator(users)
-    sessions = Sessions(session_key(tmp_path / "session.key"))
-    app = create_app(workflows, authenticator, sessions=sessions, pages=page_routes(workflows, authenticator, sessions))
-    yield app, workflows
+    yield pages_app(workflows, users), workflows
     workflows.close()
-
-
-def sign_in(app, name: str) -> Browser:
-    browser = Browser(app)
-    token = re.search(r'name="login_token" value="([^"]+)"', browser.get("/app/login").text).group(1)
-    answer = browser.post("/app/login", data={"login_token": token, "user": name, "password": PASSWORD})
-    assert answer.status_code == 303
-    return browser
 
 
 def case(workflows: Workflows, name: str, when: dt.datetime, *, warranty: bool | None, model: str = "X1", hold=False):

@@ -5,14 +5,11 @@ it), then the case page, the inbox and the book's search show that text escaped,
 from pathlib import Path
 
 import pytest
-from test_web_pages import PASSWORD, sign_in
+from web_support import add_people, pages_app, sign_in
 
 from engine.errors import EventRefused
-from engine.http import Authenticator, auth, create_app
-from engine.http.sessions import Sessions, session_key
 from engine.scenarios import load_scenario
 from engine.service import Workflows
-from engine.web.routes import page_routes
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -51,13 +48,8 @@ def test_markup_people_typed_is_shown_as_text_on_every_page(tmp_path, path):
             except EventRefused:
                 break
     assert taken > 0, "no form of the procedure took free text"
-    users = tmp_path / "users.yaml"
-    auth.add_user(users, "qian", ["auditor"], PASSWORD)
     roles = sorted(workflows.runtime(path.stem, workflows.get(case).content_hash).process.roles)
-    auth.add_user(users, "every", roles, PASSWORD)
-    authenticator = Authenticator(users)
-    sessions = Sessions(session_key(tmp_path / "key"))
-    app = create_app(workflows, authenticator, sessions=sessions, pages=page_routes(workflows, authenticator, sessions))
+    app = pages_app(workflows, add_people(tmp_path / "users.yaml", {"qian": ["auditor"], "every": roles}))
     auditor = sign_in(app, "qian")
     for page in (auditor.get(f"/app/cases/{case}"), sign_in(app, "every").get("/app/inbox")):
         assert page.status_code == 200

@@ -5,16 +5,14 @@ import time
 from pathlib import Path
 
 import pytest
-from web_support import Browser
+from web_support import PASSWORD, Browser, add_people, pages_app, sign_in
 
-from engine.http import Authenticator, auth, create_app
+from engine.http import Authenticator, auth
 from engine.http.sessions import COOKIE, Session, Sessions, session_key
 from engine.runtime import Actor
 from engine.service import Workflows
-from engine.web.routes import page_routes
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "correct horse battery staple"
 PEOPLE = {
     "wang": ["cs_agent"],
     "zhao": ["engineer"],
@@ -26,29 +24,15 @@ PEOPLE = {
 
 @pytest.fixture
 def site(tmp_path):
-    users = tmp_path / "users.yaml"
-    for name, roles in PEOPLE.items():
-        auth.add_user(users, name, roles, PASSWORD)
+    users = add_people(tmp_path / "users.yaml", PEOPLE)
     workflows = Workflows(f"sqlite:///{tmp_path / 'cases.db'}")
     workflows.register(ROOT / "processes" / "return_repair.yaml")
-    authenticator = Authenticator(users)
-    sessions = Sessions(session_key(tmp_path / "session.key"))
-    app = create_app(workflows, authenticator, sessions=sessions, pages=page_routes(workflows, authenticator, sessions))
-    yield app, workflows, users
+    yield pages_app(workflows, users), workflows, users
     workflows.close()
 
 
 def client(app) -> Browser:
     return Browser(app)
-
-
-def sign_in(app, name: str, password: str = PASSWORD) -> Browser:
-    browser = client(app)
-    form = browser.get("/app/login")
-    token = re.search(r'name="login_token" value="([^"]+)"', form.text).group(1)
-    answer = browser.post("/app/login", data={"login_token": token, "user": name, "password": password, "next": ""})
-    assert answer.status_code == 303, answer.text
-    return browser
 
 
 def csrf(page_html: str) -> str:
@@ -240,9 +224,7 @@ def test_a_wrong_password_counts_towards_the_same_throttle_as_the_api(tmp_path):
     users = tmp_path / "users.yaml"
     auth.add_user(users, "wang", ["cs_agent"], PASSWORD)
     workflows = Workflows(f"sqlite:///{tmp_path / 'cases.db'}")
-    authenticator = Authenticator(users, failures=2, clock=time.monotonic)
-    sessions = Sessions(session_key(tmp_path / "key"))
-    app = create_app(workflows, authenticator, pages=page_routes(workflows, authenticator, sessions))
+    app = pages_app(workflows, users, authenticator=Authenticator(users, failures=2, clock=time.monotonic))
     browser = client(app)
     statuses = []
     for _ in range(3):
@@ -305,9 +287,7 @@ def test_a_step_shared_by_several_people_shows_each_part_open_or_done_and_by_who
     case = workflows.start("parts_demo", MANAGER).id
     workflows.fire(case, "opened", MANAGER, {"amount": 50, "units": []})
     workflows.fire(case, "engineer_opinion", ENGINEER, {"opinion": "可修复"})
-    authenticator = Authenticator(users)
-    sessions = Sessions(session_key(tmp_path / "key"))
-    app = create_app(workflows, authenticator, pages=page_routes(workflows, authenticator, sessions))
+    app = pages_app(workflows, users)
     page = sign_in(app, "gao").get(f"/app/cases/{case}?lang=en")
     parts = page.text.split('id="parts-h"')[1].split("</section>")[0]
     rows = re.findall(r"<tr>(.*?)</tr>", parts, re.S)
