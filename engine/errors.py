@@ -354,8 +354,12 @@ class LayoutTimeout(RenderError):
         self.timeout = timeout
 
 
+class NoDefinitions(ProcflowError):
+    """The paths given hold no definition to read: one does not exist, or no folder has a ``.yaml`` file."""
+
+
 class BookError(ProcflowError):
-    """The book cannot be written: no definitions found, or the output folder cannot be used."""
+    """The book cannot be written: its options are wrong, or the output folder cannot be used."""
 
 
 class RevisionError(ProcflowError):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from engine.checks import check_process
 from engine.definition import build_process
-from engine.errors import DefinitionError, Problem, Severity
+from engine.errors import DefinitionError, NoDefinitions, Problem, Severity
 from engine.fragments import fragment_problems
 from engine.loader import LocatedDocument, load_bytes, load_file, load_text
 from engine.model import Process
@@ -72,6 +72,36 @@ def load_process_bytes(raw: bytes, file: str) -> Process:
     """The checked model of a definition read from somewhere other than a file (``git show``): the
     same checks and located errors as ``load_process``, ``file`` naming where it came from."""
     return _model_or_raise(validate_document(load_bytes(raw, file)))
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """The checked definitions found at some paths, each beside the file it was read from."""
+
+    processes: tuple[Process, ...]
+    files: tuple[Path, ...]
+    """``files[i]`` holds ``processes[i]`` (``Process.file`` is its name as shown, escaped where not UTF-8)."""
+    warnings: tuple[Problem, ...]
+    """The warnings of every definition: they stop nothing."""
+
+
+def load_definitions(paths: str | Path | Iterable[str | Path]) -> Definitions:
+    """Every definition at ``paths`` (files, or folders of ``.yaml`` files), checked; ``DefinitionError``
+    with the problems of every file that has errors, ``NoDefinitions`` when there is nothing to read."""
+    given = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    missing = [str(p) for p in given if not Path(p).exists()]
+    if missing:
+        raise NoDefinitions(f"no such file or folder: {', '.join(missing)}")
+    files = definition_files(given)
+    if not files:
+        raise NoDefinitions(f"no .yaml or .yml definitions in {', '.join(str(p) for p in given)}")
+    reports = [validate_file(f) for f in files]
+    failing = [problem for report in reports if not report.ok for problem in report.problems]
+    if failing:
+        raise DefinitionError(failing)
+    processes = tuple(report.process for report in reports if report.process is not None)
+    warnings = tuple(problem for report in reports for problem in report.warnings)
+    return Definitions(processes, tuple(files), warnings)
 
 
 def definition_files(paths: Iterable[str | Path], *, recursive: bool = False) -> list[Path]:

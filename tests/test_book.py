@@ -25,9 +25,9 @@ import pytest
 from conftest import FIXTURE, PROCESSES, SHIPPED, mutate
 
 from engine.cli import run
-from engine.errors import DefinitionError, LayoutTimeout
+from engine.errors import DefinitionError, LayoutTimeout, NoDefinitions
 from engine.model import Process
-from engine.processes import load_process, load_process_text
+from engine.processes import load_definitions, load_process, load_process_text
 from engine.render import render_dot, render_mermaid
 from engine.render.book import MARKER, BookError, write_book
 from engine.render.book_pages import diagram_files, index_page, is_archived, procedure_page
@@ -219,7 +219,7 @@ def processes_copy(tmp_path: Path) -> Path:
 def test_the_book_has_an_index_and_a_page_svg_and_mermaid_file_per_procedure(
     needs_dot: None, processes_copy: Path, tmp_path: Path
 ) -> None:
-    report = write_book(processes_copy, tmp_path / "book")
+    report = write_book(load_definitions(processes_copy), tmp_path / "book")
     book = tmp_path / "book"
     assert report.index == book / "index.html"
     assert report.pages == tuple(book / "procedures" / f"{p.stem}.html" for p in SHIPPED)
@@ -250,8 +250,8 @@ def test_the_same_definitions_give_the_same_bytes(
     # The pages say when the book was generated: SOURCE_DATE_EPOCH fixes that moment, as reproducible
     # builds do, and then nothing else in the book may vary.
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1780000000")
-    write_book(processes_copy, tmp_path / "first")
-    write_book(processes_copy, tmp_path / "second")
+    write_book(load_definitions(processes_copy), tmp_path / "first")
+    write_book(load_definitions(processes_copy), tmp_path / "second")
     assert files_of(tmp_path / "first") == files_of(tmp_path / "second")
 
 
@@ -259,18 +259,18 @@ def test_an_invalid_definition_stops_the_book_and_keeps_the_previous_one(
     needs_dot: None, processes_copy: Path, tmp_path: Path
 ) -> None:
     book = tmp_path / "book"
-    write_book(processes_copy, book)
+    write_book(load_definitions(processes_copy), book)
     before = files_of(book)
     broken = processes_copy / "exchange.yaml"
     broken.write_text(broken.read_text(encoding="utf-8").replace("role: cs_agent", "role: cs_agnet", 1), "utf-8")
     with pytest.raises(DefinitionError) as caught:
-        write_book(processes_copy, book)
+        write_book(load_definitions(processes_copy), book)
     [problem] = caught.value.errors
     assert problem.location.file == str(broken) and problem.location.line > 1
     assert "cs_agnet" in problem.message
     assert files_of(book) == before
     with pytest.raises(DefinitionError):
-        write_book(processes_copy, tmp_path / "fresh")
+        write_book(load_definitions(processes_copy), tmp_path / "fresh")
     assert not (tmp_path / "fresh").exists()
 
 
@@ -278,7 +278,7 @@ def test_a_layout_past_its_time_bound_stops_the_book_with_one_line(
     needs_dot: None, processes_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     book = tmp_path / "book"
-    write_book(processes_copy, book)
+    write_book(load_definitions(processes_copy), book)
     before = files_of(book)
 
     def too_slow(dot_text: str, fmt: str, *, timeout: float) -> bytes:
@@ -296,7 +296,7 @@ def test_two_definitions_with_one_id_are_refused_at_the_second_id(
 ) -> None:
     shutil.copy(processes_copy / "exchange.yaml", processes_copy / "exchange_copy.yaml")
     with pytest.raises(DefinitionError) as caught:
-        write_book(processes_copy, tmp_path / "book")
+        write_book(load_definitions(processes_copy), tmp_path / "book")
     [problem] = caught.value.errors
     assert problem.location.file.endswith("exchange_copy.yaml") and problem.location.line == 3
     assert "`exchange`" in problem.message
@@ -308,25 +308,25 @@ def test_a_folder_that_is_not_a_book_is_not_overwritten(processes_copy: Path, tm
     notes.mkdir()
     (notes / "mine.txt").write_text("keep me", encoding="utf-8")
     with pytest.raises(BookError, match="not an audit book"):
-        write_book(processes_copy, notes)
+        write_book(load_definitions(processes_copy), notes)
     assert [p.name for p in notes.iterdir()] == ["mine.txt"]
 
 
 def test_a_previous_book_is_replaced_whole(needs_dot: None, processes_copy: Path, tmp_path: Path) -> None:
     book = tmp_path / "book"
-    write_book(processes_copy, book)
+    write_book(load_definitions(processes_copy), book)
     (processes_copy / "sales_service.yaml").unlink()
-    write_book(processes_copy, book)
+    write_book(load_definitions(processes_copy), book)
     assert (book / MARKER).is_file()
     assert not list(book.rglob("sales_service.*"))
     assert (book / "procedures" / "exchange.html").is_file()
 
 
 def test_no_definitions_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(BookError, match=r"no \.yaml or \.yml definitions"):
-        write_book(tmp_path, tmp_path / "book")
-    with pytest.raises(BookError, match="no such file or folder"):
-        write_book(tmp_path / "nowhere", tmp_path / "book")
+    with pytest.raises(NoDefinitions, match=r"no \.yaml or \.yml definitions"):
+        load_definitions(tmp_path)
+    with pytest.raises(NoDefinitions, match="no such file or folder"):
+        load_definitions(tmp_path / "nowhere")
 
 
 # --- the command -----------------------------------------------------------------------------------
@@ -478,7 +478,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     hostile = folder / "exchange.yaml"
     hostile.write_text(hostile.read_text(encoding="utf-8").replace("zh: 售后退换货", f"zh: '{HOSTILE}'", 1), "utf-8")
     out = tmp_path_factory.mktemp("book") / "book"
-    write_book(folder, out)
+    write_book(load_definitions(folder), out)
     return out
 
 

@@ -19,7 +19,7 @@ from test_book import files_of, tables
 
 from engine.cli import run
 from engine.errors import BookError
-from engine.processes import load_process
+from engine.processes import load_definitions, load_process
 from engine.render.book import write_book
 from engine.service import Workflows
 
@@ -85,7 +85,7 @@ class Repo:
 
 
 def book_page(source: Path, out: Path, **options: object) -> str:
-    report = write_book(source, out, **options)  # type: ignore[arg-type]
+    report = write_book(load_definitions(source), out, **options)  # type: ignore[arg-type]
     return report.pages[0].read_text(encoding="utf-8")
 
 
@@ -222,7 +222,7 @@ def test_at_most_the_asked_number_of_revisions_is_read_and_the_page_says_so(hist
     assert "step inspect added" in rows[2][4]
     assert "Only the newest 2 revisions are read; older ones are left out." in page
     with pytest.raises(BookError, match="1 to 200 revisions"):
-        write_book(repo.file.parent, repo.root / "other", revisions=0)
+        write_book(load_definitions(repo.file.parent), repo.root / "other", revisions=0)
 
 
 def test_a_renamed_file_keeps_its_history(history: tuple[Repo, list[str]]) -> None:
@@ -239,12 +239,12 @@ def test_the_same_history_gives_the_same_bytes_and_the_date_comes_from_source_da
     history: tuple[Repo, list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo, _ = history
-    write_book(repo.file.parent, repo.root / "first")
-    write_book(repo.file.parent, repo.root / "second")
+    write_book(load_definitions(repo.file.parent), repo.root / "first")
+    write_book(load_definitions(repo.file.parent), repo.root / "second")
     assert files_of(repo.root / "first") == files_of(repo.root / "second")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
     with pytest.raises(BookError, match="SOURCE_DATE_EPOCH must be a whole number of seconds"):
-        write_book(repo.file.parent, repo.root / "third")
+        write_book(load_definitions(repo.file.parent), repo.root / "third")
     assert not (repo.root / "third").exists()
 
 

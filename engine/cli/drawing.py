@@ -20,7 +20,7 @@ from engine.cli.options import (
     whole_number,
 )
 from engine.errors import DefinitionError, ProcflowError, StoreURLError
-from engine.processes import load_process
+from engine.processes import load_definitions, load_process
 from engine.render import (
     FILE_FORMATS,
     LANGS,
@@ -94,7 +94,7 @@ def _book(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     try:
         stored = _stored_revisions(args.store) if args.store is not None else None
         report = write_book(
-            args.paths,
+            load_definitions(args.paths),
             args.output,
             lang=args.lang,
             timeout=args.timeout,

@@ -26,14 +26,14 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.changelog import ChangeLog, Revision, change_log, git_revisions
 from engine.errors import BookError, DefinitionError, Problem, RevisionError, Severity
 from engine.model import Process
-from engine.processes import definition_files, validate_file
+from engine.processes import Definitions
 from engine.render import DEFAULT_TIMEOUT, LANGS, Lang, layout, render_dot, render_mermaid
 from engine.render.book_pages import PROCEDURES, diagram_files, index_page, page_path, procedure_page
 from engine.render.book_revisions import History
@@ -58,7 +58,7 @@ class BookReport:
 
 
 def write_book(
-    paths: str | Path | Sequence[str | Path],
+    definitions: Definitions,
     out_dir: str | Path,
     *,
     lang: Lang = "both",
@@ -68,11 +68,11 @@ def write_book(
     store_url: str | None = None,
     generated_at: datetime.datetime | None = None,
 ) -> BookReport:
-    """Write the audit book of the definitions at ``paths`` (files, or folders of ``.yaml`` files) to ``out_dir``.
+    """Write the audit book of ``definitions`` (``engine.processes.load_definitions``) to ``out_dir``.
 
-    Raises ``DefinitionError`` with every error of every invalid file and writes nothing; ``BookError``
-    when there is nothing to write or ``out_dir`` cannot be used; the renderer's errors (no Graphviz,
-    a layout past ``timeout`` seconds) likewise before anything is written.
+    Raises ``DefinitionError`` when two definitions have one id, and ``BookError`` when ``out_dir``
+    cannot be used, both before anything is written; the renderer's errors (no Graphviz, a layout past
+    ``timeout`` seconds) likewise.
 
     ``revisions``: how many of each file's newest git revisions the change log reads (1 to
     ``MAX_REVISIONS_ALLOWED``). ``stored``: by process id, the revisions a store holds (newest first),
@@ -86,10 +86,11 @@ def write_book(
     target = Path(out_dir)
     _check_target(target)
     generated = _generated(generated_at)
-    processes, files, warnings = _load_all(_as_list(paths))
+    processes = definitions.processes
+    _refuse_duplicate_ids(processes)
     histories = {
         p.id: _history(p, file, generated, revisions, None if stored is None else stored.get(p.id, ()), store_url)
-        for p, file in zip(processes, files, strict=True)
+        for p, file in zip(processes, definitions.files, strict=True)
     }
     contents = _render_all(processes, lang, timeout, histories)
     _publish(contents, target)
@@ -98,7 +99,7 @@ def write_book(
         pages=tuple(target / page_path(p) for p in processes),
         files=len(contents),
         bytes=sum(len(data) for data in contents.values()),
-        warnings=warnings,
+        warnings=definitions.warnings,
     )
 
 
@@ -141,31 +142,6 @@ def _history(
     if stored is not None:
         store = change_log(process, text, stored, source="store", limit=limit, absent="not in the store")
     return History(generated, git, store, store_url, limit)
-
-
-def _as_list(paths: str | Path | Sequence[str | Path]) -> list[str | Path]:
-    return [paths] if isinstance(paths, (str, Path)) else list(paths)
-
-
-def _load_all(paths: Iterable[str | Path]) -> tuple[list[Process], list[Path], tuple[Problem, ...]]:
-    """Every definition's model and the file it was read from (``Process.file`` is its name as shown,
-    escaped where not UTF-8), or ``DefinitionError`` with the problems of every file that has errors."""
-    paths = list(paths)
-    missing = [str(p) for p in paths if not Path(p).exists()]
-    if missing:
-        raise BookError(f"no such file or folder: {', '.join(missing)}")
-    files = definition_files(paths)
-    if not files:
-        raise BookError(f"no .yaml or .yml definitions in {', '.join(str(p) for p in paths)}")
-    reports = [validate_file(f) for f in files]
-    failing = [problem for report in reports if not report.ok for problem in report.problems]
-    if failing:
-        raise DefinitionError(failing)
-    loaded = [(report.process, file) for report, file in zip(reports, files, strict=True) if report.process]
-    processes = [process for process, _ in loaded]
-    _refuse_duplicate_ids(processes)
-    warnings = tuple(p for report in reports for p in report.warnings)
-    return processes, [file for _, file in loaded], warnings
 
 
 def _refuse_duplicate_ids(processes: Sequence[Process]) -> None:
