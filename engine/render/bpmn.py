@@ -438,6 +438,9 @@ class _Writer:
         self.taken: list[Box] = []
         """What a flow's name must keep clear of: every shape and name drawn, every lane's and the pool's title."""
         self.tasks: dict[str, Box] = {}
+        self.named: list[str] = []
+        """The events and gateways whose names are placed once the flows' routes are known."""
+        self.routes: dict[Edge, tuple[list[tuple[float, float]], tuple[float, float] | None]] = {}
         self.escape_of = {(escape.step, escape.transition.trigger): edge for edge, escape in escapes.items()}
         for prefix, uri in _PREFIXES.items():
             ET.register_namespace(prefix, uri)
@@ -567,16 +570,19 @@ class _Writer:
         name = clean(node.title).replace("\n", " / ")
         if node.id == START_EVENT:
             element = ET.SubElement(self.bpmn_process, _q("bpmn", "startEvent"), {"id": node_id, "name": name})
-            self._shape(node_id, self._drawn(node.id), label=self._name_below(node.id))
+            self._shape(node_id, self._drawn(node.id))
+            self.named.append(node.id)
         elif node.kind == "decision":
             element = ET.SubElement(self.bpmn_process, _q("bpmn", "exclusiveGateway"), {"id": node_id, "name": name})
             default = next((e for e in self.diagram.edges if e.source == node.id and e.kind == "default"), None)
             if default is not None:
                 element.set("default", self._flow_id(default))
-            self._shape(node_id, self._drawn(node.id), label=self._name_below(node.id), marker=True)
+            self._shape(node_id, self._drawn(node.id), marker=True)
+            self.named.append(node.id)
         elif node.kind == "final":
             element = ET.SubElement(self.bpmn_process, _q("bpmn", "endEvent"), {"id": node_id, "name": name})
-            self._shape(node_id, self._drawn(node.id), label=self._name_below(node.id))
+            self._shape(node_id, self._drawn(node.id))
+            self.named.append(node.id)
         else:
             tag = "callActivity" if state is not None and state.starts is not None else "userTask"
             if node.lane is None:
@@ -793,16 +799,65 @@ class _Writer:
     def _flow_id(self, edge: Edge) -> str:
         return f"flow-{self.diagram.edges.index(edge) + 1}"
 
+    def _source(self, edge: Edge) -> str:
+        """The flow node a flow leaves from: the step, its deadline's timer, or a shared transition's event."""
+        escape = self.escapes.get(edge)
+        if escape is not None:
+            return escape.event
+        if edge.kind == "deadline":
+            return self._deadline_source(edge)
+        return _node_id(edge.source)
+
+    def _route_flows(self) -> None:
+        """Every flow's route, before any name is placed, so that no name goes where a flow runs."""
+        for edge in self.diagram.edges:
+            source = self._source(edge)
+            route, label = self.layout.take_edge(edge.source, edge.dest)
+            ends = {source, _node_id(edge.dest), _node_id(edge.source)}
+            self.routes[edge] = (self._around(self._attached(route, edge, source), ends), label)
+        for node_id in self.named:
+            element_id = _node_id(node_id)
+            below = self._name_below(node_id)
+            if below is None:
+                continue
+            # Below the shape as BPM tools put it; when a flow runs through it there, above it (the layout
+            # keeps as much room there), else beside it, where that is clear and in the lane.
+            shape = self.shapes[element_id]
+            middle = shape.y + shape.height / 2 - below.height / 2
+            candidates = [
+                below,
+                replace(below, y=shape.y - LABEL_GAP - below.height),
+                replace(below, x=shape.x + shape.width + LABEL_GAP, y=middle),
+                replace(below, x=shape.x - LABEL_GAP - below.width, y=middle),
+            ]
+            lane = self.lane_of.get(node_id)
+            area = self.shapes.get(f"lane-{lane}") if lane is not None else None
+            box = next(
+                (
+                    b
+                    for i, b in enumerate(candidates)
+                    if not self._crossed(b)
+                    and (i < 2 or (not any(_overlap(b, t) for t in self.taken) and (area is None or _within(b, area))))
+                ),
+                below,
+            )
+            self._label(self.shape_elements[element_id], box)
+
+    def _crossed(self, box: Box, own: Edge | None = None) -> bool:
+        """Whether a flow (other than ``own``) runs through ``box``."""
+        return any(
+            _crosses(a, b, box)
+            for edge, (route, _) in self.routes.items()
+            if edge != own
+            for a, b in zip(route, route[1:], strict=False)
+        )
+
     def _flows(self) -> None:
+        self._route_flows()
         for edge in self.diagram.edges:
             flow_id = self._flow_id(edge)
             escape = self.escapes.get(edge)
-            if escape is not None:
-                source = escape.event
-            elif edge.kind == "deadline":
-                source = self._deadline_source(edge)
-            else:
-                source = _node_id(edge.source)
+            source = self._source(edge)
             name = "; ".join(clean(label.text).replace("\n", " / ") for label in edge.labels)
             attrs = {"id": flow_id, "sourceRef": source, "targetRef": _node_id(edge.dest)}
             if name:
@@ -843,12 +898,10 @@ class _Writer:
                     flow, _q("bpmn", "conditionExpression"), {**_formal(), "language": EXPRESSION_LANGUAGE}
                 )
                 condition.text = clean(guards[0] if len(guards) == 1 else " or ".join(f"({g})" for g in guards))
-            route, label = self.layout.take_edge(edge.source, edge.dest)
-            ends = {source, _node_id(edge.dest), _node_id(edge.source)}
-            route = self._around(self._attached(route, edge, source), ends)
-            self._edge(flow_id, route, label, name)
+            route, label = self.routes[edge]
+            self._edge(flow_id, route, label, name, edge)
             if escape is not None and label is not None:  # the event's name, beside the flow it starts
-                box = self._free(_label_box(label, _event_name(escape.transition, self.lang)), route)
+                box = self._free(_label_box(label, _event_name(escape.transition, self.lang)), edge)
                 self._label(self.shape_elements[escape.event], box)
 
     def _cancels(self, step: Step) -> bool:
@@ -897,17 +950,20 @@ class _Writer:
         route: list[tuple[float, float]],
         label: tuple[float, float] | None = None,
         name: str = "",
+        flow: Edge | None = None,
     ) -> None:
         edge = ET.SubElement(self.plane, _q("bpmndi", "BPMNEdge"), {"id": f"{flow_id}-di", "bpmnElement": flow_id})
         for x, y in route:
             ET.SubElement(edge, _q("di", "waypoint"), {"x": _n(x), "y": _n(y)})
-        if label is not None and name:
-            self._label(edge, self._free(_label_box(label, name), route))
+        if label is not None and name and flow is not None:
+            self._label(edge, self._free(_label_box(label, name), flow))
 
-    def _free(self, box: Box, route: list[tuple[float, float]]) -> Box:
+    def _free(self, box: Box, flow: Edge) -> Box:
         """Where a flow's name goes: where the layout put it, unless that covers a shape or a name drawn before
-        (dot places a label on a node now and then, as on flows between clusters); then the first place
-        beside the flow, from its middle outwards, that is clear; failing any, where the layout put it."""
+        (dot places a label on a node now and then, as on flows between clusters) or another flow runs
+        through it; then the first place beside the flow, from its middle outwards, that is clear; failing
+        any, the first that covers nothing; failing that, where the layout put it."""
+        route = self.routes[flow][0]
         candidates = [box]
         for fraction in (0.5, 0.35, 0.65, 0.2, 0.8, 0.1, 0.9):
             x, y = _along(route, fraction)
@@ -918,7 +974,8 @@ class _Writer:
                 Box(x - box.width / 2, y + gap, box.width, box.height),
                 Box(x - box.width / 2, y - gap - box.height, box.width, box.height),
             ]
-        return next((c for c in candidates if not any(_overlap(c, taken) for taken in self.taken)), box)
+        clear = [c for c in candidates if not any(_overlap(c, taken) for taken in self.taken)]
+        return next((c for c in clear if not self._crossed(c, flow)), clear[0] if clear else box)
 
     def _around(self, route: list[tuple[float, float]], ends: set[str]) -> list[tuple[float, float]]:
         """The route with a detour round each task (other than its ends) that a piece of it runs through:
@@ -1037,6 +1094,15 @@ class _Writer:
     def _label(self, parent: ET.Element, box: Box) -> None:
         self.taken.append(box)
         _bounds(ET.SubElement(parent, _q("bpmndi", "BPMNLabel")), box)
+
+
+def _within(inner: Box, outer: Box) -> bool:
+    return (
+        inner.x >= outer.x
+        and inner.y >= outer.y
+        and inner.x + inner.width <= outer.x + outer.width
+        and inner.y + inner.height <= outer.y + outer.height
+    )
 
 
 def _overlap(a: Box, b: Box) -> bool:
