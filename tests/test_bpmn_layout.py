@@ -1,7 +1,9 @@
 """The BPMN diagram as bpmn-js draws it is readable: for each procedure, read from bpmn-js's
 elementRegistry (shapes, waypoints) and from the drawn SVG (where each text really is), then check
-that no text covers another or a shape, no two shapes sit on each other, each flow node is inside its
-lane, and no flow runs through a task on its way.
+that each task's, lane's and annotation's text stays inside it, no text covers another or a shape,
+no two shapes sit on each other (a boundary event on its task excepted), each flow node is inside
+its lane, and no flow runs through a task on its way. A screenshot of each, at the diagram's actual
+size, is kept in out/bpmn-layout.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SHIPPED
 from test_book import DevTools, browser, png_size  # noqa: F401  (browser: the shared Chromium fixture)
-from test_bpmn import EXAMPLES, PAGE, SCREEN, documents, viewer  # noqa: F401  (the fixtures the test uses)
+from test_bpmn import EXAMPLES, documents, viewer  # noqa: F401  (documents and viewer: the fixtures the test uses)
 
 SCREENSHOTS = ROOT / "out" / "bpmn-layout"
 PROCEDURES = SHIPPED + EXAMPLES
