@@ -85,9 +85,12 @@ node:
 # drives over LSP: installed from tests/editor/package-lock.json into tests/editor/node_modules.
 # And bpmn-js, the BPMN viewer tests/test_bpmn.py opens each procedure's .bpmn in (in headless Chromium,
 # its dist files served from localhost): installed from tests/bpmn/package-lock.json into tests/bpmn/node_modules.
+# And mermaid, the renderer tests/test_mermaid_render.py draws each procedure's Mermaid chart with (the same
+# way): installed from tests/mermaid/package-lock.json into tests/mermaid/node_modules.
 EDITOR_TOOLS := tests/editor/node_modules/.package-lock.json
 BPMN_TOOLS := tests/bpmn/node_modules/.package-lock.json
-editor-tools: $(EDITOR_TOOLS) $(BPMN_TOOLS)
+MERMAID_TOOLS := tests/mermaid/node_modules/.package-lock.json
+editor-tools: $(EDITOR_TOOLS) $(BPMN_TOOLS) $(MERMAID_TOOLS)
 
 $(EDITOR_TOOLS): tests/editor/package.json tests/editor/package-lock.json | node
 	cd tests/editor && npm ci --no-audit --no-fund --loglevel=error
@@ -95,6 +98,10 @@ $(EDITOR_TOOLS): tests/editor/package.json tests/editor/package-lock.json | node
 
 $(BPMN_TOOLS): tests/bpmn/package.json tests/bpmn/package-lock.json | node
 	cd tests/bpmn && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(MERMAID_TOOLS): tests/mermaid/package.json tests/mermaid/package-lock.json | node
+	cd tests/mermaid && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # As root with apt-get: install (refreshing the package lists only if the first try fails, and
@@ -114,4 +121,5 @@ INSTALL_MISSING = \
 	fi
 
 clean:
-	rm -rf $(VENV) $(LATEST) out dist .pytest_cache .hypothesis tests/editor/node_modules tests/bpmn/node_modules
+	rm -rf $(VENV) $(LATEST) out dist .pytest_cache .hypothesis tests/editor/node_modules tests/bpmn/node_modules \
+		tests/mermaid/node_modules

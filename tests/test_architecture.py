@@ -100,6 +100,7 @@ RENDER_LAYERS = [
     "pdf_pages",
     "paper",
     "mermaid",
+    "bpmn_layout",
     "bpmn",
     "changes",
     "__init__",

@@ -367,7 +367,7 @@ PAGE = """<!doctype html>
 </head><body><div id="canvas"></div><script>
 window.show = async (name) => {
   document.getElementById('canvas').innerHTML = '';
-  const viewer = new BpmnJS({ container: '#canvas' });
+  const viewer = window.viewer = new BpmnJS({ container: '#canvas' });
   const xml = await (await fetch('/files/' + name + '.bpmn')).text();
   const { warnings } = await viewer.importXML(xml);
   viewer.get('canvas').zoom('fit-viewport');

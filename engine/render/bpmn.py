@@ -45,14 +45,18 @@ What maps to what (the README repeats it for the people who open the file in a B
   a ``bpmn:textAnnotation`` associated with the steps it times.
 
 Labels are in ``zh``, ``en`` or ``both`` (``中文 / English`` on one line). Positions, sizes, lane
-rectangles and edge routes come from ``dot -Tjson`` on the chart's own DOT text (``dot.to_dot``)
-with the start event, the ``choice-`` gateways and one edge per step of each shared transition in
-place of its note, so the diagram opens laid out as the chart is.
+rectangles and edge routes come from ``dot -Tjson`` on the chart's lanes, steps and arrows with the
+start event, the ``choice-`` gateways and one edge per step of each shared transition in place of its
+note (``bpmn_layout.layout_dot``), each node and name given the room a viewer draws it in, so the
+diagram opens laid out as the chart is and readable: no name on another or on a shape, every flow
+node in its lane, no flow across a task. Where dot still puts a flow's name on something, the name
+moves beside the flow; where it runs a flow through a task, the flow goes round it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -60,8 +64,9 @@ from typing import Any
 
 from engine.errors import RenderError
 from engine.model import DataLimit, Duration, Process, State, Text, Transition
+from engine.render.bpmn_layout import LABEL_SIZE, TEXT_SIZE, Box, Room, layout_dot, text_box, text_lines
 from engine.render.diagram import Diagram, Edge, Lang, Node, Step, extract
-from engine.render.dot import clean, to_dot
+from engine.render.dot import clean
 from engine.render.graphviz_run import DEFAULT_TIMEOUT, layout
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -98,6 +103,24 @@ BOUNDARY_GAP = 8.0
 """The space between two events side by side on a task's border."""
 LABEL_SPREAD = 40.0
 """How far a name below an event or gateway reaches past it on either side."""
+LABEL_GAP = 4.0
+"""The space between a shape and the name written below it."""
+TASK_MAX_WIDTH = 220.0
+TASK_LINES = 3
+"""A task is made wider (up to ``TASK_MAX_WIDTH``) until its name takes at most this many lines."""
+TASK_PADDING = 7.0
+"""bpmn-js's padding round a task's name."""
+TASK_CLEARANCE = 26.0
+"""The room kept above and below a task's name (which bpmn-js centres): its type icon in the top-left
+corner, the events on its bottom edge."""
+BOUNDARY_LABEL_WIDTH = 72.0
+"""The width of a timer's name under its event on a task's border."""
+FLOW_LABEL_WIDTH = 150.0
+"""The widest a flow's name is drawn before it is wrapped."""
+TITLE_BAND = 30.0
+"""The height of the band at the top of a lane or pool where bpmn-js writes its title."""
+ANNOTATION_WIDTH = 200.0
+ANNOTATION_PADDING = 7.0
 _POINTS_PER_INCH = 72.0
 
 
@@ -110,28 +133,123 @@ def to_bpmn(process: Process, lang: Lang = "both", *, timeout: float = DEFAULT_T
 
     Raises ``RenderError`` when ``dot`` is missing or fails, ``LayoutTimeout`` past the bound."""
     drawn, escapes = _with_bpmn_nodes(process, extract(process, lang), lang)
-    widths = {
-        step: (count + 1) * (EVENT_SIZE + BOUNDARY_GAP) for step, count in _border_events(process, escapes).items()
-    }
-    dot_text = _sized_for_bpmn(
-        to_dot(drawn, lang, label_nodes=False), {step: width for step, width in widths.items() if width > TASK_WIDTH}
-    )
+    rooms = _rooms(process, drawn, escapes, lang)
+    flow_labels = [_flow_label_size(_label_of_flow(process, edge, escapes, lang)) for edge in drawn.edges]
+    dot_text = layout_dot(drawn, rooms, flow_labels, _titles(process, drawn, lang))
     positions = _Layout(json.loads(layout(dot_text, "json", timeout=timeout)))
-    return _Writer(process, drawn, escapes, lang, positions).document()
+    return _Writer(process, drawn, escapes, lang, positions, rooms).document()
 
 
-def _sized_for_bpmn(dot_text: str, widths: Mapping[str, float]) -> str:
-    """The chart's DOT text with every node at least BPMN's usual task size (Graphviz reads ``width`` and
-    ``height`` as minimums), so a task's name and its marker fit, and events have room for their names;
-    a step in ``widths`` at least that wide, so the events on its border sit side by side."""
-    default = "\n  node ["
-    at = dot_text.index(default)
-    end = dot_text.index("\n", at + 1)
-    minimum = f'\n  node [width="{TASK_WIDTH / _POINTS_PER_INCH:.3f}", height="{TASK_HEIGHT / _POINTS_PER_INCH:.3f}"];'
-    wider = "".join(f'  "{step}" [width="{width / _POINTS_PER_INCH:.3f}"];\n' for step, width in widths.items())
-    close = dot_text.rindex("}")
-    text = dot_text[:close] + wider + dot_text[close:]
-    return text[:end] + minimum + text[end:]
+def _drawn_kind(node: Node) -> str:
+    """What the layout node is drawn as: ``event`` (start or end), ``gateway`` or ``task``."""
+    if node.id == START_EVENT or node.kind == "final":
+        return "event"
+    return "gateway" if node.kind == "decision" else "task"
+
+
+def _one_line(text: str) -> str:
+    return clean(text).replace("\n", " / ")
+
+
+def _rooms(process: Process, diagram: Diagram, escapes: Mapping[Edge, Escape], lang: Lang) -> dict[str, Room]:
+    """The room each layout node takes as a viewer draws it: a task wide enough for its name in a few
+    lines and for the events on its border, with a band below for their lower halves and the timers'
+    names; an event or gateway with its name below it (as much room above, so it stays centred); a
+    clock's annotation the size of its text."""
+    rooms: dict[str, Room] = {}
+    for node in diagram.nodes:
+        name = _one_line(node.title)
+        kind = _drawn_kind(node)
+        if kind == "task":
+            rooms[node.id] = _task_room(name, _border_names(process, node.id, escapes, lang))
+            continue
+        size = GATEWAY_SIZE if kind == "gateway" else EVENT_SIZE
+        if not name:
+            rooms[node.id] = Room(size, size, size, size, centred=True)
+            continue
+        label_width = size + 2 * LABEL_SPREAD
+        label_height = text_box(name, LABEL_SIZE, label_width)[1]
+        height = size + 2 * (LABEL_GAP + label_height)
+        rooms[node.id] = Room(label_width, height, size, size, True, label_width, label_height)
+    for band in diagram.clocks:
+        width, height = text_box(clean(band.title), TEXT_SIZE, ANNOTATION_WIDTH)
+        width, height = width + 2 * ANNOTATION_PADDING, height + 2 * ANNOTATION_PADDING
+        rooms[f"clock_{band.id}"] = Room(width, height, width, height, centred=False)
+    return rooms
+
+
+def _task_room(name: str, border: list[str | None]) -> Room:
+    slot = max(((BOUNDARY_LABEL_WIDTH if label else EVENT_SIZE) + BOUNDARY_GAP for label in border), default=0.0)
+    width = max(TASK_WIDTH, (len(border) + 1) * slot) if border else TASK_WIDTH
+    while width < TASK_MAX_WIDTH and len(text_lines(name, TEXT_SIZE, width - 2 * TASK_PADDING)) > TASK_LINES:
+        width += 10
+    height = max(TASK_HEIGHT, text_box(name, TEXT_SIZE, width - 2 * TASK_PADDING)[1] + 2 * TASK_CLEARANCE)
+    band = 0.0
+    if border:
+        named = [text_box(label, LABEL_SIZE, BOUNDARY_LABEL_WIDTH)[1] for label in border if label]
+        band = EVENT_SIZE / 2 + (LABEL_GAP + max(named) if named else LABEL_GAP)
+    return Room(width, height + band, width, height, centred=False)
+
+
+def _border_names(process: Process, step: str, escapes: Mapping[Edge, Escape], lang: Lang) -> list[str | None]:
+    """The events on a step's border in the order they are placed, each with the name written under it
+    (None: a shared transition's event, whose name goes beside the flow it starts)."""
+    state = process.states.get(step)
+    if state is None:
+        return []
+    names: list[str | None] = []
+    if state.time_limit is not None or state.time_limit_from is not None:
+        names.append(_words(lang, "时限", "time limit"))
+    names.extend(_words(lang, "期限", "deadline") for _ in state.deadlines)
+    names.extend(None for escape in escapes.values() if escape.step == step)
+    return names
+
+
+def _label_of_flow(process: Process, edge: Edge, escapes: Mapping[Edge, Escape], lang: Lang) -> str:
+    """The text written beside a flow: its name, or for a shared transition's flow its event's name."""
+    escape = escapes.get(edge)
+    if escape is not None:
+        return _event_name(escape.transition, lang)
+    return _flow_name(edge)
+
+
+def _flow_name(edge: Edge) -> str:
+    return "; ".join(_one_line(label.text) for label in edge.labels)
+
+
+def _event_name(transition: Transition, lang: Lang) -> str:
+    return _one_line(_in(lang, transition.label))
+
+
+def _flow_label_size(name: str) -> tuple[float, float] | None:
+    if not name:
+        return None
+    width, height = text_box(name, LABEL_SIZE, FLOW_LABEL_WIDTH)
+    return width + 4, height + 4
+
+
+def _titles(process: Process, diagram: Diagram, lang: Lang) -> dict[str, tuple[float, float]]:
+    """The title band of each lane (``cluster_lane_ROLE``, ``cluster_dept_DEPARTMENT``) and of the pool
+    (``graph``): wide enough for the title in two lines, as high as bpmn-js's band."""
+    titles = {f"cluster_lane_{lane.id}": _title(lane.label) for lane in diagram.lanes}
+    titles.update({f"cluster_dept_{group.id}": _title(group.label) for group in diagram.groups})
+    titles["graph"] = _title(_in(lang, process.title))
+    return titles
+
+
+def _in(lang: Lang, label: Text) -> str:
+    """A label in the chosen language; ``both``: ``中文 / English`` (once when they are the same)."""
+    if lang == "both":
+        return clean(label.zh if label.zh == label.en else f"{label.zh} / {label.en}")
+    return clean(label.zh if lang == "zh" else label.en)
+
+
+def _title(label: str) -> tuple[float, float]:
+    name = _one_line(label)
+    width = 60.0
+    while len(text_lines(name, TEXT_SIZE, width)) > 2:
+        width += 5
+    return width + 10, TITLE_BAND + 4
 
 
 def _border_events(process: Process, escapes: Mapping[Edge, Escape]) -> dict[str, int]:
@@ -200,18 +318,6 @@ def _with_bpmn_nodes(process: Process, diagram: Diagram, lang: Lang) -> tuple[Di
 # --- the layout ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Box:
-    x: float
-    y: float
-    width: float
-    height: float
-
-    @property
-    def center(self) -> tuple[float, float]:
-        return self.x + self.width / 2, self.y + self.height / 2
-
-
 class _Layout:
     """Positions read from ``dot -Tjson``, turned into BPMN DI coordinates: pixels, y downwards."""
 
@@ -257,14 +363,21 @@ class _Layout:
                 end = self._point(token[2:])
             elif not token.startswith("s,"):
                 controls.append(self._point(token))
+        # Each Bézier segment at its quarters, so the straight pieces between the waypoints keep to the curve,
+        # which dot routes round the nodes, and cut no corner across a node; points in line are dropped.
         points = controls[:1]
         for i in range(0, len(controls) - 3, 3):
             p0, p1, p2, p3 = controls[i : i + 4]
-            points.append(_bezier(p0, p1, p2, p3, 0.5))
+            points.extend(_bezier(p0, p1, p2, p3, t) for t in (0.25, 0.5, 0.75))
             points.append(p3)
         if end is not None:
             points.append(end)
-        return [(round(x, 1), round(y, 1)) for x, y in points]
+        rounded = [(round(x, 1), round(y, 1)) for x, y in points]
+        return [
+            p
+            for i, p in enumerate(rounded)
+            if i in (0, len(rounded) - 1) or not _in_line(rounded[i - 1], p, rounded[i + 1])
+        ]
 
     def take_edge(self, source: str, dest: str) -> tuple[list[tuple[float, float]], tuple[float, float] | None]:
         """The next laid-out edge from ``source`` to ``dest``, in the order the DOT text wrote them."""
@@ -282,6 +395,14 @@ def _border(box: Box, toward: tuple[float, float]) -> tuple[float, float]:
         return round(cx, 1), round(cy, 1)
     scale = min(box.width / 2 / abs(dx) if dx else float("inf"), box.height / 2 / abs(dy) if dy else float("inf"))
     return round(cx + dx * scale, 1), round(cy + dy * scale, 1)
+
+
+def _in_line(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float]) -> bool:
+    """Whether ``b`` lies (within half a pixel) on the straight line from ``a`` to ``c``."""
+    length = math.hypot(c[0] - a[0], c[1] - a[1])
+    if length == 0:
+        return True
+    return abs((c[0] - a[0]) * (a[1] - b[1]) - (a[0] - b[0]) * (c[1] - a[1])) / length < 0.5
 
 
 def _inside(box: Box, point: tuple[float, float]) -> bool:
@@ -303,9 +424,23 @@ def _bezier(
 
 class _Writer:
     def __init__(
-        self, process: Process, diagram: Diagram, escapes: Mapping[Edge, Escape], lang: Lang, positions: _Layout
+        self,
+        process: Process,
+        diagram: Diagram,
+        escapes: Mapping[Edge, Escape],
+        lang: Lang,
+        positions: _Layout,
+        rooms: Mapping[str, Room],
     ):
         self.process, self.diagram, self.escapes, self.lang, self.layout = process, diagram, escapes, lang, positions
+        self.rooms = rooms
+        self.shape_elements: dict[str, ET.Element] = {}
+        self.taken: list[Box] = []
+        """What a flow's name must keep clear of: every shape and name drawn, every lane's and the pool's title."""
+        self.tasks: dict[str, Box] = {}
+        self.named: list[str] = []
+        """The events and gateways whose names are placed once the flows' routes are known."""
+        self.routes: dict[Edge, tuple[list[tuple[float, float]], tuple[float, float] | None]] = {}
         self.escape_of = {(escape.step, escape.transition.trigger): edge for edge, escape in escapes.items()}
         for prefix, uri in _PREFIXES.items():
             ET.register_namespace(prefix, uri)
@@ -332,11 +467,7 @@ class _Writer:
         self.lane_of: dict[str, str | None] = {n.id: n.lane for n in diagram.nodes}
 
     def words(self, label: Text) -> str:
-        if self.lang == "zh":
-            return clean(label.zh)
-        if self.lang == "en":
-            return clean(label.en)
-        return clean(label.zh if label.zh == label.en else f"{label.zh} / {label.en}")
+        return _in(self.lang, label)
 
     def phrase(self, zh: str, en: str) -> str:
         return self.words(Text(zh, en))
@@ -364,6 +495,7 @@ class _Writer:
         self._shape(f"pool-{process.id}", self.layout.bounds, horizontal=False)
         self._lanes()
         self._nodes()
+        self.taken.extend(self.layout.nodes[f"clock_{band.id}"] for band in self.diagram.clocks)
         self._flows()
         self._clocks()
         ET.indent(self.root, space="  ")
@@ -438,17 +570,19 @@ class _Writer:
         name = clean(node.title).replace("\n", " / ")
         if node.id == START_EVENT:
             element = ET.SubElement(self.bpmn_process, _q("bpmn", "startEvent"), {"id": node_id, "name": name})
-            self._shape(node_id, self._sized(node.id, EVENT_SIZE, EVENT_SIZE), label=True)
+            self._shape(node_id, self._drawn(node.id))
+            self.named.append(node.id)
         elif node.kind == "decision":
             element = ET.SubElement(self.bpmn_process, _q("bpmn", "exclusiveGateway"), {"id": node_id, "name": name})
             default = next((e for e in self.diagram.edges if e.source == node.id and e.kind == "default"), None)
             if default is not None:
                 element.set("default", self._flow_id(default))
-            box = self._sized(node.id, GATEWAY_SIZE, GATEWAY_SIZE)
-            self._shape(node_id, box, label=bool(name), marker=True)
+            self._shape(node_id, self._drawn(node.id), marker=True)
+            self.named.append(node.id)
         elif node.kind == "final":
             element = ET.SubElement(self.bpmn_process, _q("bpmn", "endEvent"), {"id": node_id, "name": name})
-            self._shape(node_id, self._sized(node.id, EVENT_SIZE, EVENT_SIZE), label=True)
+            self._shape(node_id, self._drawn(node.id))
+            self.named.append(node.id)
         else:
             tag = "callActivity" if state is not None and state.starts is not None else "userTask"
             if node.lane is None:
@@ -456,7 +590,8 @@ class _Writer:
             element = ET.SubElement(self.bpmn_process, _q("bpmn", tag), {"id": node_id, "name": name})
             if state is not None and state.starts is not None:
                 element.set("calledElement", state.starts.process)
-            self._shape(node_id, self.layout.nodes[node.id])
+            self._shape(node_id, self._drawn(node.id))
+            self.tasks[node_id] = self._drawn(node.id)
         documentation = self._node_documentation(node, state)
         if documentation:
             element.insert(0, _documentation_element(documentation))
@@ -527,9 +662,9 @@ class _Writer:
     def _boundary_events(self, state: State, attached: str) -> None:
         """The events on the step's border, spread along its bottom edge: its time limit, its deadlines,
         then the shared transitions that leave it."""
-        box = self.layout.nodes.get(state.id)
-        if box is None:
+        if state.id not in self.layout.nodes:
             return
+        box = self._drawn(state.id)
         events: list[str] = []
         limit: Duration | DataLimit | None = state.time_limit or state.time_limit_from
         if limit is not None:
@@ -565,11 +700,21 @@ class _Writer:
             if len(events) == 1
             else [(index + 1) / (len(events) + 1) for index in range(len(events))]
         )
-        named = {escape.event for escape in self.escapes.values()}  # a timer's name is its kind: no label
-        for event_id, place in zip(events, places, strict=True):
-            x = box.x + box.width * place - EVENT_SIZE / 2
-            box_of_event = Box(x, box.y + box.height - EVENT_SIZE / 2, EVENT_SIZE, EVENT_SIZE)
-            self._shape(event_id, box_of_event, label=event_id in named)
+        # A timer's name is written under it, in the band the layout kept below the step (kept clear of the
+        # step's ends); a shared transition's beside the flow it starts (see _flows).
+        named = _border_names(self.process, state.id, self.escapes, self.lang)
+        for event_id, place, title in zip(events, places, named, strict=True):
+            cx = box.x + box.width * place
+            if title:
+                half = BOUNDARY_LABEL_WIDTH / 2
+                cx = min(max(cx, box.x + half), box.x + box.width - half)
+            box_of_event = Box(cx - EVENT_SIZE / 2, box.y + box.height - EVENT_SIZE / 2, EVENT_SIZE, EVENT_SIZE)
+            label = None
+            if title:
+                height = text_box(title, LABEL_SIZE, BOUNDARY_LABEL_WIDTH)[1]
+                top = box.y + box.height + EVENT_SIZE / 2 + LABEL_GAP
+                label = Box(cx - BOUNDARY_LABEL_WIDTH / 2, top, BOUNDARY_LABEL_WIDTH, height)
+            self._shape(event_id, box_of_event, label=label)
 
     def _escape(self, escape: Escape, attached: str, edge: Edge) -> str:
         """A shared transition leaving a step: an interrupting boundary event catching the transition's
@@ -654,16 +799,65 @@ class _Writer:
     def _flow_id(self, edge: Edge) -> str:
         return f"flow-{self.diagram.edges.index(edge) + 1}"
 
+    def _source(self, edge: Edge) -> str:
+        """The flow node a flow leaves from: the step, its deadline's timer, or a shared transition's event."""
+        escape = self.escapes.get(edge)
+        if escape is not None:
+            return escape.event
+        if edge.kind == "deadline":
+            return self._deadline_source(edge)
+        return _node_id(edge.source)
+
+    def _route_flows(self) -> None:
+        """Every flow's route, before any name is placed, so that no name goes where a flow runs."""
+        for edge in self.diagram.edges:
+            source = self._source(edge)
+            route, label = self.layout.take_edge(edge.source, edge.dest)
+            ends = {source, _node_id(edge.dest), _node_id(edge.source)}
+            self.routes[edge] = (self._around(self._attached(route, edge, source), ends), label)
+        for node_id in self.named:
+            element_id = _node_id(node_id)
+            below = self._name_below(node_id)
+            if below is None:
+                continue
+            # Below the shape as BPM tools put it; when a flow runs through it there, above it (the layout
+            # keeps as much room there), else beside it, where that is clear and in the lane.
+            shape = self.shapes[element_id]
+            middle = shape.y + shape.height / 2 - below.height / 2
+            candidates = [
+                below,
+                replace(below, y=shape.y - LABEL_GAP - below.height),
+                replace(below, x=shape.x + shape.width + LABEL_GAP, y=middle),
+                replace(below, x=shape.x - LABEL_GAP - below.width, y=middle),
+            ]
+            lane = self.lane_of.get(node_id)
+            area = self.shapes.get(f"lane-{lane}") if lane is not None else None
+            box = next(
+                (
+                    b
+                    for i, b in enumerate(candidates)
+                    if not self._crossed(b)
+                    and (i < 2 or (not any(_overlap(b, t) for t in self.taken) and (area is None or _within(b, area))))
+                ),
+                below,
+            )
+            self._label(self.shape_elements[element_id], box)
+
+    def _crossed(self, box: Box, own: Edge | None = None) -> bool:
+        """Whether a flow (other than ``own``) runs through ``box``."""
+        return any(
+            _crosses(a, b, box)
+            for edge, (route, _) in self.routes.items()
+            if edge != own
+            for a, b in zip(route, route[1:], strict=False)
+        )
+
     def _flows(self) -> None:
+        self._route_flows()
         for edge in self.diagram.edges:
             flow_id = self._flow_id(edge)
             escape = self.escapes.get(edge)
-            if escape is not None:
-                source = escape.event
-            elif edge.kind == "deadline":
-                source = self._deadline_source(edge)
-            else:
-                source = _node_id(edge.source)
+            source = self._source(edge)
             name = "; ".join(clean(label.text).replace("\n", " / ") for label in edge.labels)
             attrs = {"id": flow_id, "sourceRef": source, "targetRef": _node_id(edge.dest)}
             if name:
@@ -704,8 +898,11 @@ class _Writer:
                     flow, _q("bpmn", "conditionExpression"), {**_formal(), "language": EXPRESSION_LANGUAGE}
                 )
                 condition.text = clean(guards[0] if len(guards) == 1 else " or ".join(f"({g})" for g in guards))
-            route, label = self.layout.take_edge(edge.source, edge.dest)
-            self._edge(flow_id, self._attached(route, edge, source), label, name)
+            route, label = self.routes[edge]
+            self._edge(flow_id, route, label, name, edge)
+            if escape is not None and label is not None:  # the event's name, beside the flow it starts
+                box = self._free(_label_box(label, _event_name(escape.transition, self.lang)), edge)
+                self._label(self.shape_elements[escape.event], box)
 
     def _cancels(self, step: Step) -> bool:
         state = self.process.states.get(step.source)
@@ -753,14 +950,54 @@ class _Writer:
         route: list[tuple[float, float]],
         label: tuple[float, float] | None = None,
         name: str = "",
+        flow: Edge | None = None,
     ) -> None:
         edge = ET.SubElement(self.plane, _q("bpmndi", "BPMNEdge"), {"id": f"{flow_id}-di", "bpmnElement": flow_id})
         for x, y in route:
             ET.SubElement(edge, _q("di", "waypoint"), {"x": _n(x), "y": _n(y)})
-        if label is not None and name:
-            width = min(max(len(name) * 6.5, 30.0), 180.0)
-            height = 14.0 * (1 + int(len(name) * 6.5 // 180))
-            self._label(edge, Box(label[0] - width / 2, label[1] - height / 2, width, height))
+        if label is not None and name and flow is not None:
+            self._label(edge, self._free(_label_box(label, name), flow))
+
+    def _free(self, box: Box, flow: Edge) -> Box:
+        """Where a flow's name goes: where the layout put it, unless that covers a shape or a name drawn before
+        (dot places a label on a node now and then, as on flows between clusters) or another flow runs
+        through it; then the first place beside the flow, from its middle outwards, that is clear; failing
+        any, the first that covers nothing; failing that, where the layout put it."""
+        route = self.routes[flow][0]
+        candidates = [box]
+        for fraction in (0.5, 0.35, 0.65, 0.2, 0.8, 0.1, 0.9):
+            x, y = _along(route, fraction)
+            gap = 6.0
+            candidates += [
+                Box(x + gap, y - box.height / 2, box.width, box.height),
+                Box(x - gap - box.width, y - box.height / 2, box.width, box.height),
+                Box(x - box.width / 2, y + gap, box.width, box.height),
+                Box(x - box.width / 2, y - gap - box.height, box.width, box.height),
+            ]
+        clear = [c for c in candidates if not any(_overlap(c, taken) for taken in self.taken)]
+        return next((c for c in clear if not self._crossed(c, flow)), clear[0] if clear else box)
+
+    def _around(self, route: list[tuple[float, float]], ends: set[str]) -> list[tuple[float, float]]:
+        """The route with a detour round each task (other than its ends) that a piece of it runs through:
+        dot now and then draws a flow between clusters, or from a node back past the one above it, across a node."""
+        route = list(route)
+        obstacles = [box for task, box in self.tasks.items() if task not in ends]
+        for _ in range(2 * len(obstacles)):
+            hit = next(
+                ((i, b) for i in range(len(route) - 1) for b in obstacles if _crosses(route[i], route[i + 1], b)),
+                None,
+            )
+            if hit is None:
+                break
+            index, box = hit
+            after = index + 1  # the first point past the box: the points inside it are left out
+            while after < len(route) - 1 and _inside(box, route[after]):
+                after += 1
+            detour = _detour(route[index], route[after], box, obstacles)
+            if detour is None:
+                break
+            route[index + 1 : after] = detour
+        return route
 
     # --- clocks ---
 
@@ -778,7 +1015,7 @@ class _Writer:
                     {"id": association_id, "sourceRef": annotation_id, "targetRef": _node_id(state_id)},
                 )
                 self.layout.take_edge(f"clock_{band.id}", state_id)  # routed around the chart: drawn straight
-                note, step = self.layout.nodes[f"clock_{band.id}"], self.layout.nodes[state_id]
+                note, step = self.layout.nodes[f"clock_{band.id}"], self._drawn(state_id)
                 self._edge(association_id, [_border(note, step.center), _border(step, note.center)])
 
     def _process_extensions(self) -> ET.Element:
@@ -818,13 +1055,28 @@ class _Writer:
     def _box_of(self, element_id: str) -> Box | None:
         return self.shapes.get(element_id)
 
-    def _sized(self, node_id: str, width: float, height: float) -> Box:
-        """A shape of BPMN's own size (an event, a gateway) where Graphviz put the node's centre."""
-        cx, cy = self.layout.nodes[node_id].center
-        return Box(cx - width / 2, cy - height / 2, width, height)
+    def _drawn(self, node_id: str) -> Box:
+        """The shape of a layout node where Graphviz placed the node: a task at the top of its room, an event or
+        gateway (of BPMN's own size) in the middle."""
+        return self.rooms[node_id].shape(self.layout.nodes[node_id])
+
+    def _name_below(self, node_id: str) -> Box | None:
+        """Where an event's or gateway's name is written: below it, in the room the layout kept."""
+        room = self.rooms[node_id]
+        if not room.label_height:
+            return None
+        shape = self._drawn(node_id)
+        cx = shape.center[0]
+        return Box(cx - room.label_width / 2, shape.y + shape.height + LABEL_GAP, room.label_width, room.label_height)
 
     def _shape(
-        self, element_id: str, box: Box, *, horizontal: bool | None = None, label: bool = False, marker: bool = False
+        self,
+        element_id: str,
+        box: Box,
+        *,
+        horizontal: bool | None = None,
+        label: Box | None = None,
+        marker: bool = False,
     ) -> None:
         attrs = {"id": f"{element_id}-di", "bpmnElement": element_id}
         if horizontal is not None:
@@ -834,11 +1086,98 @@ class _Writer:
         shape = ET.SubElement(self.plane, _q("bpmndi", "BPMNShape"), attrs)
         _bounds(shape, box)
         self.shapes[element_id] = box
-        if label:  # the name below the event or gateway, as BPM tools place it
-            self._label(shape, Box(box.x - LABEL_SPREAD, box.y + box.height + 4, box.width + 2 * LABEL_SPREAD, 28))
+        self.shape_elements[element_id] = shape
+        self.taken.append(box if horizontal is None else Box(box.x, box.y, box.width, TITLE_BAND))
+        if label is not None:
+            self._label(shape, label)
 
     def _label(self, parent: ET.Element, box: Box) -> None:
+        self.taken.append(box)
         _bounds(ET.SubElement(parent, _q("bpmndi", "BPMNLabel")), box)
+
+
+def _within(inner: Box, outer: Box) -> bool:
+    return (
+        inner.x >= outer.x
+        and inner.y >= outer.y
+        and inner.x + inner.width <= outer.x + outer.width
+        and inner.y + inner.height <= outer.y + outer.height
+    )
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return min(a.x + a.width, b.x + b.width) > max(a.x, b.x) and min(a.y + a.height, b.y + b.height) > max(a.y, b.y)
+
+
+def _along(route: list[tuple[float, float]], fraction: float) -> tuple[float, float]:
+    """The point ``fraction`` of the way along the route."""
+    pieces = list(zip(route, route[1:], strict=False))
+    lengths = [math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in pieces]
+    left = sum(lengths) * fraction
+    for (a, b), length in zip(pieces, lengths, strict=True):
+        if left <= length and length > 0:
+            t = left / length
+            return a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
+        left -= length
+    return route[-1]
+
+
+def _crosses(a: tuple[float, float], b: tuple[float, float], box: Box) -> bool:
+    """Whether the straight piece from ``a`` to ``b`` runs through the inside of ``box`` (Liang-Barsky)."""
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    low, high = 0.0, 1.0
+    edges = (
+        (-dx, a[0] - box.x - 1),
+        (dx, box.x + box.width - 1 - a[0]),
+        (-dy, a[1] - box.y - 1),
+        (dy, box.y + box.height - 1 - a[1]),
+    )
+    for p, q in edges:
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            low = max(low, t)
+        else:
+            high = min(high, t)
+        if low > high:
+            return False
+    return high - low > 1e-9
+
+
+def _detour(
+    a: tuple[float, float], b: tuple[float, float], box: Box, obstacles: list[Box]
+) -> list[tuple[float, float]] | None:
+    """Two corners just outside ``box`` that take the piece from ``a`` to ``b`` round it, on the side that is
+    shortest and crosses no obstacle; None when no side does."""
+    gap = 12.0
+    left, right = box.x - gap, box.x + box.width + gap
+    top, bottom = box.y - gap, box.y + box.height + gap
+    sides = [
+        [(left, top), (left, bottom)],
+        [(right, top), (right, bottom)],
+        [(left, top), (right, top)],
+        [(left, bottom), (right, bottom)],
+    ]
+    best: tuple[float, list[tuple[float, float]]] | None = None
+    for corners in sides:
+        near, far = sorted(corners, key=lambda c: (c[0] - a[0]) ** 2 + (c[1] - a[1]) ** 2)
+        path = [a, near, far, b]
+        if any(_crosses(p, q, o) for p, q in zip(path, path[1:], strict=False) for o in obstacles):
+            continue
+        length = sum(math.hypot(q[0] - p[0], q[1] - p[1]) for p, q in zip(path, path[1:], strict=False))
+        if best is None or length < best[0]:
+            best = (length, [(round(near[0], 1), round(near[1], 1)), (round(far[0], 1), round(far[1], 1))])
+    return best[1] if best is not None else None
+
+
+def _label_box(centre: tuple[float, float], name: str) -> Box:
+    """The label box of a flow's (or shared transition's event's) name, centred where the layout put it."""
+    size = _flow_label_size(name)
+    width, height = size if size is not None else (0.0, 0.0)
+    return Box(centre[0] - width / 2, centre[1] - height / 2, width, height)
 
 
 def _node_id(node: str) -> str:
