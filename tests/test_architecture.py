@@ -52,7 +52,7 @@ LAYERS = [
     "web",
     "cli",
 ]
-PACKAGES = {"stores", "render", "http", "web", "cli"}
+PACKAGES = {"expressions", "stores", "render", "http", "web", "cli"}
 # Renderers draw the model and recorded histories; they never run anything.
 RENDER_MAY_NOT_IMPORT = {"compiler", "runtime", "stores", "service", "scenarios", "simulate", "cli"}
 STANDARD_LIBRARY_ONLY = {"files", "model", "source", "errors", "timing"}
