@@ -187,7 +187,6 @@ def _parse(source: str, indent: int) -> ast.Expression:
 
 _CONTROL_CHARACTERS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
-
 _BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 """Marks that change the order in which text is shown (the "Trojan Source" characters)."""
 

@@ -98,7 +98,6 @@ def negate_of(operand: Run, negate: bool, where: str, offset: int) -> Run:
 
 _Arithmetic = Callable[[float, float], float]
 
-
 ARITHMETIC: dict[type[ast.operator], tuple[str, _Arithmetic]] = {
     ast.Add: ("+", operator.add),
     ast.Sub: ("-", operator.sub),
@@ -153,14 +152,12 @@ def _check_length(length: int, where: str, offset: int) -> None:
 Test = Callable[[object, object], bool]
 """One comparison of a (possibly chained) ``Compare``, checking its operands' types."""
 
-
 ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
     ">": operator.gt,
     ">=": operator.ge,
 }
-
 
 _ORDER_FAMILY: dict[type, str] = {
     int: "number",
@@ -280,7 +277,6 @@ FUNCTIONS: dict[str, tuple[int, int, str]] = {
     "count": (1, 3, "`count(data.parts)`, `count(data.parts, 'ok')` or `count(data.parts, 'status', 'open')`"),
 }
 """Every function an expression may call: its fewest and most arguments, and how to write it."""
-
 
 _DATE_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 

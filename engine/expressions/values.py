@@ -11,36 +11,27 @@ from typing import TypeGuard, Union
 
 MAX_EXPRESSION_LENGTH = 1000
 
-
 MAX_DEPTH = 32
 """How deeply expression nodes may nest (``not not … x``, ``(((a + b) + c) …)``)."""
-
 
 MAX_SEQUENCE_LENGTH = 10_000
 """The longest text or list that ``+`` may build."""
 
-
 MAX_NUMBER = 2**63
 """The largest magnitude an arithmetic result may have."""
 
-
 Scope = Mapping[str, object]
 
-
 Run = Callable[[Scope], object]
-
 
 Step = Union[str, int]
 """One step of a path: a mapping key (``.name``, ``['name']``) or a list index (``[0]``)."""
 
-
 CONSTANT_NAMES: dict[str, object] = {"true": True, "false": False, "null": None}
-
 
 NOW = "now"
 """The name of the event's time in expressions: the runtime passes it in the scope, so a replay
 evaluates exactly what the event did (never the wall clock)."""
-
 
 MAX_DAYS_APART = 3660
 """The furthest apart (ten years, as for time limits) two dates may be for ``working_days_between``."""
@@ -56,7 +47,6 @@ class ExpressionCalendar:
 
 
 WEEKDAYS_UTC = ExpressionCalendar(datetime.UTC, lambda day: day.weekday() < 5)
-
 
 SHOWN_SOURCE = 60
 
