@@ -110,6 +110,8 @@ RENDER_LAYERS = [
     "book_controls",
     "conditions",
     "book_revisions",
+    "book_words",
+    "book_sections",
     "book_pages",
     "book",
 ]

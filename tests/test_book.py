@@ -30,7 +30,8 @@ from engine.model import Process
 from engine.processes import load_definitions, load_process, load_process_text
 from engine.render import render_dot, render_mermaid
 from engine.render.book import MARKER, BookError, write_book
-from engine.render.book_pages import diagram_files, index_page, is_archived, procedure_page
+from engine.render.book_pages import diagram_files, index_page, procedure_page
+from engine.render.book_sections import is_archived
 
 # `make test` sets this, so that there a missing browser or Graphviz fails the suite instead of skipping.
 REQUIRED = os.environ.get("PROCFLOW_REQUIRE_TOOLS") == "1"

@@ -13,7 +13,7 @@ from conftest import PROCESSES, ROOT, SHIPPED, mutate
 from test_book import HOSTILE, needs_dot, tables  # noqa: F401  (needs_dot is a fixture)
 
 from engine.model import CLOCK_THRESHOLDS, Process
-from engine.processes import load_process, load_process_text
+from engine.processes import load_definitions, load_process, load_process_text
 from engine.render.book import write_book
 from engine.render.book_pages import diagram_files, procedure_page
 
@@ -147,7 +147,7 @@ def test_a_child_procedure_outside_the_book_is_named_and_said_to_be_missing() ->
 
 @pytest.mark.usefixtures("needs_dot")
 def test_the_book_links_a_step_to_the_page_of_the_procedure_it_starts(tmp_path: Path) -> None:
-    report = write_book(SUBPROCESS, tmp_path / "book")
+    report = write_book(load_definitions(SUBPROCESS), tmp_path / "book")
     intake = (tmp_path / "book" / "procedures" / "intake.html").read_text(encoding="utf-8")
     assert '<a href="workshop_repair.html">' in intake
     assert (tmp_path / "book" / "procedures" / "workshop_repair.html") in report.pages

@@ -16,6 +16,7 @@ from conftest import FIXTURE, ROOT, SHIPPED
 from pdf_support import pages
 from test_book import DevTools, browser  # noqa: F401  (the browser fixture, one Chromium per module)
 
+from engine.processes import load_definitions
 from engine.render.book import write_book
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -60,7 +61,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(path, folder / path.name)
     (folder / "long_chain.yaml").write_text(long_procedure(), encoding="utf-8")
     out = tmp_path_factory.mktemp("book") / "book"
-    write_book(folder, out)
+    write_book(load_definitions(folder), out)
     return out
 
 

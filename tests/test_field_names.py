@@ -6,7 +6,7 @@ from conftest import mutate, position
 
 from engine.model import Text
 from engine.processes import validate_text
-from engine.render.book_pages import _fields
+from engine.render.book_sections import fields_table
 
 GLOSSARY = (
     "data:\n",
@@ -60,7 +60,7 @@ def test_nested_fields_and_record_fields_count_as_used(fixture_text: str) -> Non
 def test_the_book_shows_a_records_field_names_beside_their_keys(fixture_text: str) -> None:
     process = validate_text(mutate(fixture_text, GLOSSARY), "m.yaml").process
     assert process is not None
-    shown = _fields(process, process.records["repair_order"].fields, "both")
+    shown = fields_table(process, process.records["repair_order"].fields, "both")
     assert "<code>model</code> (" in shown and "型号" in shown and "Model" in shown
-    escaped = _fields(process, {"properties": {"x": {"type": "string", "title": "<b>"}}}, "zh")
+    escaped = fields_table(process, {"properties": {"x": {"type": "string", "title": "<b>"}}}, "zh")
     assert "&lt;b&gt;" in escaped and "<b>" not in escaped

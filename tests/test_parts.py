@@ -549,10 +549,10 @@ def test_procflow_show_prints_the_steps_parts_open_and_done(tmp_path):
 
 
 def test_the_book_lists_the_parts_and_the_signatures_rules():
-    from engine.render.book_pages import _parts_section, _signoff
+    from engine.render.book_sections import parts_section, signoff_cell
 
     process = load_process_text(DEMO, "demo.yaml")
-    section = _parts_section(process, "en")
+    section = parts_section(process, "en")
     assert 'id="parts"' in section
     assert "<code>engineer_opinion</code>" in section and "<code>opinion</code>" in section
     assert "only when</span> <code>data.amount &gt; 100</code>" in section
@@ -562,9 +562,9 @@ def test_the_book_lists_the_parts_and_the_signatures_rules():
 
     signed = load_process_text(SIGNED, "signed.yaml")
     rules = {t.trigger: t.signoffs for t in signed.transitions}
-    assert "only when</span> <code>data.amount &gt; 1000</code>" in _signoff(signed, rules["approve"][2], "en")
-    assert "the actor of</span> <code>work</code> (" in _signoff(signed, rules["confirm_round"][0], "en")
-    assert "this round" in _signoff(signed, rules["confirm_round"][0], "en")
+    assert "only when</span> <code>data.amount &gt; 1000</code>" in signoff_cell(signed, rules["approve"][2], "en")
+    assert "the actor of</span> <code>work</code> (" in signoff_cell(signed, rules["confirm_round"][0], "en")
+    assert "this round" in signoff_cell(signed, rules["confirm_round"][0], "en")
 
 
 @pytest.mark.parametrize(
