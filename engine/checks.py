@@ -10,6 +10,7 @@ import re
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from engine.digraph import Digraph
@@ -709,12 +710,13 @@ def schema_field_names(document: FrozenJson) -> frozenset[str]:
     pending: list[Any] = [document]
     while pending:
         node = pending.pop()
-        if isinstance(node, Mapping):
+        kind = type(node)  # a frozen document holds only these; exact types, as the Mapping ABC is slow
+        if kind is MappingProxyType or kind is dict:
             properties = node.get("properties")
-            if isinstance(properties, Mapping):
+            if type(properties) is MappingProxyType or type(properties) is dict:
                 found.update(properties)
             pending.extend(node.values())
-        elif isinstance(node, tuple):
+        elif kind is tuple or kind is list:
             pending.extend(node)
     return frozenset(found)
 
