@@ -1,5 +1,6 @@
-"""``python -m benchmarks [--size tiny|full] [--json FILE] [--only SECTION ...]``: run the suite,
-print the table, and write every row with the machine it ran on as JSON."""
+"""``python -m benchmarks [--size tiny|full] [--json FILE] [--readme PAGE] [--only SECTION ...]``: run the
+suite, print the table and issue 16's targets, write every row with the machine it ran on as JSON, and
+regenerate the figures of benchmarks/README.md from it."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from benchmarks.readme import write_readme
 from benchmarks.report import SIZES, Row, Size, markdown, table
+from benchmarks.targets import judge, targets_table
 
-SECTIONS = ("events", "stores", "loading", "rendering", "worklist", "http")
+SECTIONS = ("events", "stores", "loading", "rendering", "worklist", "http", "startup")
 SECTION_TITLES = {
     "events": "1 per event",
     "stores": "3 stores",
@@ -25,6 +28,7 @@ SECTION_TITLES = {
     "rendering": "5 rendering",
     "worklist": "6 worklist",
     "http": "7 HTTP",
+    "startup": "8 start-up",
 }
 PACKAGES = (
     "procflow",
@@ -43,8 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
     parser.add_argument("--json", type=Path, help="write the rows and the machine here")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown too")
+    parser.add_argument(
+        "--readme", type=Path, metavar="PAGE", help="with --json: regenerate this page's figures from the JSON"
+    )
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     args = parser.parse_args(argv)
+    if args.readme is not None and args.json is None:
+        parser.error("--readme regenerates the page from the run's JSON: give --json FILE too")
     size = SIZES[args.size]
 
     rows: list[Row] = []
@@ -59,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows.append(Row(SECTION_TITLES[name], "not measured", None, "", note=f"failed: {exc}"))
                 failed = True
     print(table(rows))
+    print()
+    print(targets_table(judge(row.as_json() for row in rows)))
     if args.markdown:
         print()
         print(markdown(rows))
@@ -67,6 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.json}", file=sys.stderr)
+        if args.readme is not None:
+            write_readme(args.readme, document)
+            print(f"wrote {args.readme}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -113,6 +127,12 @@ def _http(size: Size) -> list[Row]:
     return serving.serving(size)
 
 
+def _startup(size: Size) -> list[Row]:
+    from benchmarks import startup
+
+    return startup.startup(size)
+
+
 RUNNERS: dict[str, Callable[[Size], list[Row]]] = {
     "events": _events,
     "stores": _stores,
@@ -120,6 +140,7 @@ RUNNERS: dict[str, Callable[[Size], list[Row]]] = {
     "rendering": _rendering,
     "worklist": _worklist,
     "http": _http,
+    "startup": _startup,
 }
 
 

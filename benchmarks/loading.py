@@ -14,8 +14,9 @@ from engine.compiler import CompiledProcess
 from engine.definition import build_process
 
 SECTION = "4 loading"
-SHIPPED_TARGET_MS = 20.0
+SHIPPED_TARGET_MS = 10.0
 CHECKS_TARGET_S = 0.5
+LARGE_TARGET_S = 2.0
 
 
 def shipped_files() -> list[str]:
@@ -34,7 +35,7 @@ def loading(size: Size) -> list[Row]:
                 f"{name}: YAML + schema + checks + compile",
                 ms,
                 "ms",
-                target="< 20 ms",
+                target=f"< {SHIPPED_TARGET_MS:g} ms",
                 met=ms < SHIPPED_TARGET_MS,
             )
         )
@@ -58,6 +59,20 @@ def loading(size: Size) -> list[Row]:
             )
         )
         text = definition_text(large)
+        began = time.perf_counter()
+        CompiledProcess(load_process_text(text, f"generated_{large}.yaml"))
+        seconds = time.perf_counter() - began
+        rows.append(
+            Row(
+                SECTION,
+                f"generated, {large:,} states: YAML + schema + checks + compile",
+                seconds,
+                "s",
+                target=f"< {LARGE_TARGET_S:g} s",
+                met=seconds < LARGE_TARGET_S,
+                note=f"{len(text.encode()):,} bytes of YAML",
+            )
+        )
         process = build_process(engine.loader.load_text(text, f"generated_{large}.yaml"))
         problems = check_process(process)
         seconds = timed(lambda: check_process(process), size, minimum_runs=3)

@@ -10,99 +10,204 @@ touches with ``Workflows.impact(old, new)``, and move them onto the new revision
 (``load_plan``) and ``Workflows.migrate(plan, actor, dry_run=...)``, which returns a ``MigrationReport``.
 """
 
-from engine.changes import Change, FieldChange, diff_processes
-from engine.clocks import ClockReport
-from engine.errors import (
-    AddressBookError,
-    BookError,
-    ClaimRefused,
-    ConflictError,
-    DamagedRecord,
-    DefinitionError,
-    DeliveryFailed,
-    DuplicateInstance,
-    DuplicateKey,
-    EventConflict,
-    EventRefused,
-    ExpressionError,
-    ExpressionEvaluationError,
-    ExpressionSyntaxError,
-    GuardFailed,
-    InitRefused,
-    InstanceFormatError,
-    InvalidActor,
-    InvalidData,
-    InvalidIdentifier,
-    InvalidPayload,
-    InvalidQuery,
-    InvalidTime,
-    KeyReused,
-    LayoutTimeout,
-    LimitReached,
-    MigrationRefused,
-    MissingRecord,
-    MissingSignature,
-    MoveRefused,
-    NoDefinitions,
-    NotFound,
-    PartAlreadyDone,
-    PartsOpen,
-    PermissionDenied,
-    PlanError,
-    Problem,
-    ProcflowError,
-    RenderError,
-    ReplayMismatch,
-    RevisionError,
-    Severity,
-    StaleVersion,
-    StepClaimed,
-    StoreError,
-    StoreURLError,
-    SubProcessRefused,
-    UnknownTrigger,
-    UnreachableDeadline,
-)
-from engine.impact import Impact, Touched
-from engine.instances import (
-    Assignment,
-    BranchTaken,
-    ClockMark,
-    Entry,
-    Instance,
-    OpenDeadline,
-    RecordVersion,
-    RecordWritten,
-    Signature,
-    instance_from_json,
-    instance_to_json,
-)
-from engine.migrating import CaseMigration, MigrationReport
-from engine.migration import MigrationPlan, load_plan
-from engine.model import (
-    Branch,
-    Calendar,
-    Clock,
-    Deadline,
-    Duration,
-    Part,
-    Process,
-    Record,
-    RecordBinding,
-    Role,
-    SignOff,
-    State,
-    StateKind,
-    Text,
-    Transition,
-)
-from engine.processes import ValidationReport, load_process, load_process_text, validate_file, validate_text
-from engine.revisions import load_definition
-from engine.runtime import Actor, Advanced, Choice, PartStatus, Runtime
-from engine.service import Verified, Workflows, WorkItem, Worklist
-from engine.source import SourceLocation
-from engine.stores import Damaged, InstanceSummary, ProcessRef, open_store
-from engine.work import Offer
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Every name is imported on its first use, not with the package: `procflow validate` must not pay for
+# the runtime, the stores and the renderers (tests/test_startup.py). These imports are for mypy only.
+if TYPE_CHECKING:
+    from engine.changes import Change, FieldChange, diff_processes
+    from engine.clocks import ClockReport
+    from engine.errors import (
+        AddressBookError,
+        BookError,
+        ClaimRefused,
+        ConflictError,
+        DamagedRecord,
+        DefinitionError,
+        DeliveryFailed,
+        DuplicateInstance,
+        DuplicateKey,
+        EventConflict,
+        EventRefused,
+        ExpressionError,
+        ExpressionEvaluationError,
+        ExpressionSyntaxError,
+        GuardFailed,
+        InitRefused,
+        InstanceFormatError,
+        InvalidActor,
+        InvalidData,
+        InvalidIdentifier,
+        InvalidPayload,
+        InvalidQuery,
+        InvalidTime,
+        KeyReused,
+        LayoutTimeout,
+        LimitReached,
+        MigrationRefused,
+        MissingRecord,
+        MissingSignature,
+        MoveRefused,
+        NoDefinitions,
+        NotFound,
+        PartAlreadyDone,
+        PartsOpen,
+        PermissionDenied,
+        PlanError,
+        Problem,
+        ProcflowError,
+        RenderError,
+        ReplayMismatch,
+        RevisionError,
+        Severity,
+        StaleVersion,
+        StepClaimed,
+        StoreError,
+        StoreURLError,
+        SubProcessRefused,
+        UnknownTrigger,
+        UnreachableDeadline,
+    )
+    from engine.impact import Impact, Touched
+    from engine.instances import (
+        Assignment,
+        BranchTaken,
+        ClockMark,
+        Entry,
+        Instance,
+        OpenDeadline,
+        RecordVersion,
+        RecordWritten,
+        Signature,
+        instance_from_json,
+        instance_to_json,
+    )
+    from engine.migrating import CaseMigration, MigrationReport
+    from engine.migration import MigrationPlan, load_plan
+    from engine.model import (
+        Branch,
+        Calendar,
+        Clock,
+        Deadline,
+        Duration,
+        Part,
+        Process,
+        Record,
+        RecordBinding,
+        Role,
+        SignOff,
+        State,
+        StateKind,
+        Text,
+        Transition,
+    )
+    from engine.processes import ValidationReport, load_process, load_process_text, validate_file, validate_text
+    from engine.revisions import load_definition
+    from engine.runtime import Actor, Advanced, Choice, PartStatus, Runtime
+    from engine.service import Verified, Workflows, WorkItem, Worklist
+    from engine.source import SourceLocation
+    from engine.stores import Damaged, InstanceSummary, ProcessRef, open_store
+    from engine.work import Offer
+
+_EXPORTED_FROM: dict[str, tuple[str, ...]] = {
+    "engine.changes": ("Change", "FieldChange", "diff_processes"),
+    "engine.clocks": ("ClockReport",),
+    "engine.errors": (
+        "AddressBookError",
+        "BookError",
+        "ClaimRefused",
+        "ConflictError",
+        "DamagedRecord",
+        "DefinitionError",
+        "DeliveryFailed",
+        "DuplicateInstance",
+        "DuplicateKey",
+        "EventConflict",
+        "EventRefused",
+        "ExpressionError",
+        "ExpressionEvaluationError",
+        "ExpressionSyntaxError",
+        "GuardFailed",
+        "InitRefused",
+        "InstanceFormatError",
+        "InvalidActor",
+        "InvalidData",
+        "InvalidIdentifier",
+        "InvalidPayload",
+        "InvalidQuery",
+        "InvalidTime",
+        "KeyReused",
+        "LayoutTimeout",
+        "LimitReached",
+        "MigrationRefused",
+        "MissingRecord",
+        "MissingSignature",
+        "MoveRefused",
+        "NoDefinitions",
+        "NotFound",
+        "PartAlreadyDone",
+        "PartsOpen",
+        "PermissionDenied",
+        "PlanError",
+        "Problem",
+        "ProcflowError",
+        "RenderError",
+        "ReplayMismatch",
+        "RevisionError",
+        "Severity",
+        "StaleVersion",
+        "StepClaimed",
+        "StoreError",
+        "StoreURLError",
+        "SubProcessRefused",
+        "UnknownTrigger",
+        "UnreachableDeadline",
+    ),
+    "engine.impact": ("Impact", "Touched"),
+    "engine.instances": (
+        "Assignment",
+        "BranchTaken",
+        "ClockMark",
+        "Entry",
+        "Instance",
+        "OpenDeadline",
+        "RecordVersion",
+        "RecordWritten",
+        "Signature",
+        "instance_from_json",
+        "instance_to_json",
+    ),
+    "engine.migrating": ("CaseMigration", "MigrationReport"),
+    "engine.migration": ("MigrationPlan", "load_plan"),
+    "engine.model": (
+        "Branch",
+        "Calendar",
+        "Clock",
+        "Deadline",
+        "Duration",
+        "Part",
+        "Process",
+        "Record",
+        "RecordBinding",
+        "Role",
+        "SignOff",
+        "State",
+        "StateKind",
+        "Text",
+        "Transition",
+    ),
+    "engine.processes": ("ValidationReport", "load_process", "load_process_text", "validate_file", "validate_text"),
+    "engine.revisions": ("load_definition",),
+    "engine.runtime": ("Actor", "Advanced", "Choice", "PartStatus", "Runtime"),
+    "engine.service": ("Verified", "Workflows", "WorkItem", "Worklist"),
+    "engine.source": ("SourceLocation",),
+    "engine.stores": ("Damaged", "InstanceSummary", "ProcessRef", "open_store"),
+    "engine.work": ("Offer",),
+}
+_HOME = {name: module for module, names in _EXPORTED_FROM.items() for name in names}
 
 __all__ = [
     "AddressBookError",
@@ -126,6 +231,7 @@ __all__ = [
     "InvalidIdentifier",
     "Verified",
     "BookError",
+    "NoDefinitions",
     "DuplicateKey",
     "ExpressionEvaluationError",
     "ExpressionSyntaxError",
@@ -200,7 +306,6 @@ __all__ = [
     "EventConflict",
     "InstanceSummary",
     "KeyReused",
-    "NoDefinitions",
     "NotFound",
     "ProcessRef",
     "StaleVersion",
@@ -212,3 +317,16 @@ __all__ = [
     "Offer",
     "open_store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next use is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -10,11 +10,10 @@ import re
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
-import networkx as nx
-
-from engine.clocks import order_problems
+from engine.digraph import Digraph
 from engine.errors import ExpressionError, ExpressionSyntaxError, Problem, Severity
 from engine.expressions import MAX_NUMBER, NOW, compile_expression
 from engine.fragments import date_fields, resolve_pointer
@@ -36,21 +35,24 @@ from engine.model import (
 )
 from engine.schema import did_you_mean, zero_time_limit
 from engine.source import DocumentPath
-from engine.timing import limit_problem
+from engine.timing import limit_problem, order_problems
 
-Check = Callable[[Process, "nx.DiGraph[str]"], Iterator[Problem]]
+Check = Callable[[Process, Digraph], Iterator[Problem]]
 
 
-def state_graph(process: Process) -> nx.DiGraph[str]:
+def state_graph(process: Process) -> Digraph:
     """States as nodes; an edge wherever a transition or branch leads to a declared state."""
-    graph: nx.DiGraph[str] = nx.DiGraph()
-    graph.add_nodes_from(process.states)
+    graph = Digraph(process.states)
     for state in process.states.values():
-        graph.add_edges_from((state.id, dest) for dest in state.exits() if dest in process.states)
+        for dest in state.exits():
+            if dest in process.states:
+                graph.add_edge(state.id, dest)
     for state in process.states.values():  # an event that would enter a step past its limit goes to `then`
         then = state.limit.then if state.limit is not None else None
         if then is not None and then in process.states:
-            graph.add_edges_from((source, then) for source in list(graph.predecessors(state.id)) if source != state.id)
+            for source in graph.predecessors(state.id):
+                if source != state.id:
+                    graph.add_edge(source, then)
     return graph
 
 
@@ -62,7 +64,7 @@ def check_process(process: Process) -> list[Problem]:
 # --- references -------------------------------------------------------------------------------------
 
 
-def check_single_start(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_single_start(process: Process, graph: Digraph) -> Iterator[Problem]:
     starts = [s for s in process.states.values() if s.kind is StateKind.START]
     if not starts:
         yield _error(
@@ -77,7 +79,7 @@ def check_single_start(process: Process, graph: nx.DiGraph[str]) -> Iterator[Pro
         )
 
 
-def check_state_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_state_references(process: Process, graph: Digraph) -> Iterator[Problem]:
     for state in process.states.values():
         for transition in _own_transitions(state):
             yield from _reference(process, transition.path + ("dest",), transition.dest, process.states, "state")
@@ -101,7 +103,7 @@ def check_state_references(process: Process, graph: nx.DiGraph[str]) -> Iterator
                 )
 
 
-def check_role_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_role_references(process: Process, graph: Digraph) -> Iterator[Problem]:
     owners = {**process.departments, **process.roles}
     yield from _reference(process, ("owner",), process.owner, owners, "department or role")
     for role in process.roles.values():
@@ -135,7 +137,7 @@ def check_role_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[
         yield from _reference(process, ("administrators", index), role_id, process.roles, "role")
 
 
-def check_cancellations(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_cancellations(process: Process, graph: Digraph) -> Iterator[Problem]:
     """A transition that cancels the case ends it, and says why: its `dest` is a final state and its
     form requires a `reason`."""
     for transition in process.transitions:
@@ -160,7 +162,7 @@ def check_cancellations(process: Process, graph: nx.DiGraph[str]) -> Iterator[Pr
             )
 
 
-def check_source_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_source_references(process: Process, graph: Digraph) -> Iterator[Problem]:
     owners: list[State | Record] = [*process.states.values(), *process.records.values()]
     for owner in owners:
         if owner.source is not None:
@@ -169,7 +171,7 @@ def check_source_references(process: Process, graph: nx.DiGraph[str]) -> Iterato
             )
 
 
-def check_zero_time_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_zero_time_limits(process: Process, graph: Digraph) -> Iterator[Problem]:
     """``PT0M`` fits the schema's ISO 8601 pattern but is no time at all (``0m`` the schema refuses)."""
     for state in process.states.values():
         written = [state.path + ("time_limit",)] if state.time_limit is None else []
@@ -193,7 +195,7 @@ def _get_text(process: Process, path: DocumentPath) -> str | None:
     return node if isinstance(node, str) else None
 
 
-def check_deadlines(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_deadlines(process: Process, graph: Digraph) -> Iterator[Problem]:
     for state in process.states.values():
         for deadline in state.deadlines:
             if (
@@ -247,7 +249,7 @@ def _required_fields(schema: FrozenJson | None) -> tuple[str, ...]:
     return ()
 
 
-def check_calendar(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_calendar(process: Process, graph: Digraph) -> Iterator[Problem]:
     calendar = process.calendar
     try:
         zoneinfo.ZoneInfo(calendar.timezone)
@@ -281,7 +283,7 @@ def check_calendar(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem
         )
 
 
-def check_limit_lengths(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_limit_lengths(process: Process, graph: Digraph) -> Iterator[Problem]:
     """Every time limit must be one the runtime can count: see ``engine.timing.limit_problem``."""
     for state in process.states.values():
         limits = [(state.path + ("time_limit",), state.time_limit)]
@@ -295,7 +297,7 @@ def check_limit_lengths(process: Process, graph: nx.DiGraph[str]) -> Iterator[Pr
 # --- expressions --------------------------------------------------------------------------------------
 
 
-def check_expressions(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_expressions(process: Process, graph: Digraph) -> Iterator[Problem]:
     data_fields = _properties(process, process.data_schema)
     for state in process.states.values():
         for branch in state.branches:
@@ -342,7 +344,7 @@ _LIMIT_KEYS = {
 }
 
 
-def check_data_time_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_data_time_limits(process: Process, graph: Digraph) -> Iterator[Problem]:
     """A time limit from the data reads fields that exist; ``at`` reads a field declared as a date."""
     data_fields = _properties(process, process.data_schema)
     dates = date_fields(process.document, process.data_schema, "data")
@@ -455,7 +457,7 @@ def _expression(
             )
 
 
-def check_optional_copies(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_optional_copies(process: Process, graph: Digraph) -> Iterator[Problem]:
     """``set: {model: payload.model}`` where the payload may leave ``model`` out and the data field does
     not allow null: every event that leaves it out would be refused when the data is checked."""
     data_fields = _properties(process, process.data_schema)
@@ -550,11 +552,11 @@ def _offset_of(text: str, root: str, name: str) -> int | None:
 # --- the graph ------------------------------------------------------------------------------------------
 
 
-def check_reachable(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_reachable(process: Process, graph: Digraph) -> Iterator[Problem]:
     start = process.start
     if start is None:
         return
-    reached = nx.descendants(graph, start.id) | {start.id}
+    reached = graph.reach([start.id])
     for state in process.states.values():
         if state.id not in reached:
             yield _error(
@@ -567,7 +569,7 @@ def check_reachable(process: Process, graph: nx.DiGraph[str]) -> Iterator[Proble
             )
 
 
-def check_dead_ends(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_dead_ends(process: Process, graph: Digraph) -> Iterator[Problem]:
     for state in process.states.values():
         if not state.is_final and not state.exits():
             yield _error(
@@ -579,17 +581,15 @@ def check_dead_ends(process: Process, graph: nx.DiGraph[str]) -> Iterator[Proble
             )
 
 
-def check_final_reachable(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_final_reachable(process: Process, graph: Digraph) -> Iterator[Problem]:
     finals = {s.id for s in process.states.values() if s.is_final}
     if not finals:
         yield _error(process, ("states",), "no-final", "there is no final state; add one with `type: final`", key=True)
         return
-    can_finish = set(finals)
-    for final in finals:
-        can_finish |= nx.ancestors(graph, final)
+    can_finish = graph.reach(finals, backwards=True)
     for state in process.states.values():
         if state.id not in can_finish and state.exits():
-            leads_to = sorted(nx.descendants(graph, state.id) - {state.id})
+            leads_to = sorted(graph.descendants(state.id))
             where = (
                 f"it only leads to {', '.join(f'`{s}`' for s in leads_to)}"
                 if leads_to
@@ -600,7 +600,7 @@ def check_final_reachable(process: Process, graph: nx.DiGraph[str]) -> Iterator[
             )
 
 
-def check_decision_defaults(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_decision_defaults(process: Process, graph: Digraph) -> Iterator[Problem]:
     for state in process.states.values():
         if state.kind is StateKind.DECISION and state.default is None:
             yield _error(
@@ -612,9 +612,13 @@ def check_decision_defaults(process: Process, graph: nx.DiGraph[str]) -> Iterato
             )
 
 
-def check_decision_cycles(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
-    decisions = [s.id for s in process.states.values() if s.kind is StateKind.DECISION]
-    for cycle in nx.simple_cycles(graph.subgraph(decisions)):
+def check_decision_cycles(process: Process, graph: Digraph) -> Iterator[Problem]:
+    decisions = graph.subgraph(s.id for s in process.states.values() if s.kind is StateKind.DECISION)
+    if not decisions.has_cycle():
+        return
+    import networkx as nx  # only to list the cycles: a definition with none never imports it
+
+    for cycle in nx.simple_cycles(nx.DiGraph(decisions.edges)):
         first = min(cycle, key=list(process.states).index)
         ordered = cycle[cycle.index(first) :] + cycle[: cycle.index(first)]
         yield _error(
@@ -629,7 +633,7 @@ def check_decision_cycles(process: Process, graph: nx.DiGraph[str]) -> Iterator[
         )
 
 
-def check_ambiguous_triggers(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_ambiguous_triggers(process: Process, graph: Digraph) -> Iterator[Problem]:
     for state in process.states.values():
         by_trigger: dict[str, list[Transition]] = defaultdict(list)
         for transition in state.transitions:
@@ -651,7 +655,7 @@ def check_ambiguous_triggers(process: Process, graph: nx.DiGraph[str]) -> Iterat
 # --- warnings: legal, but probably not what the owner meant ------------------------------------------
 
 
-def check_unused(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_unused(process: Process, graph: Digraph) -> Iterator[Problem]:
     used_roles = {process.owner}
     used_roles |= {s.role for s in process.states.values() if s.role}
     used_roles |= {r for t in process.transitions for r in t.roles}
@@ -682,7 +686,7 @@ def check_unused(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
             )
 
 
-def check_field_names(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_field_names(process: Process, graph: Digraph) -> Iterator[Problem]:
     """A glossary entry no form, record or ``data`` uses is a leftover or a misspelt key."""
     if not process.fields:
         return
@@ -706,17 +710,18 @@ def schema_field_names(document: FrozenJson) -> frozenset[str]:
     pending: list[Any] = [document]
     while pending:
         node = pending.pop()
-        if isinstance(node, Mapping):
+        kind = type(node)  # a frozen document holds only these; exact types, as the Mapping ABC is slow
+        if kind is MappingProxyType or kind is dict:
             properties = node.get("properties")
-            if isinstance(properties, Mapping):
+            if type(properties) is MappingProxyType or type(properties) is dict:
                 found.update(properties)
             pending.extend(node.values())
-        elif isinstance(node, tuple):
+        elif kind is tuple or kind is list:
             pending.extend(node)
     return frozenset(found)
 
 
-def check_sources_cited(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_sources_cited(process: Process, graph: Digraph) -> Iterator[Problem]:
     for state in process.states.values():
         if state.source is None and state.addition is None and state.kind is not StateKind.FINAL:
             yield _warning(
@@ -731,7 +736,7 @@ def check_sources_cited(process: Process, graph: nx.DiGraph[str]) -> Iterator[Pr
 # --- additions and notifications --------------------------------------------------------------------
 
 
-def check_additions(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_additions(process: Process, graph: Digraph) -> Iterator[Problem]:
     """A step either cites the document it comes from or is declared an addition, never both."""
     for state in process.states.values():
         if state.addition is not None and state.source is not None:
@@ -745,7 +750,7 @@ def check_additions(process: Process, graph: nx.DiGraph[str]) -> Iterator[Proble
             )
 
 
-def check_notifications(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_notifications(process: Process, graph: Digraph) -> Iterator[Problem]:
     data_fields = _properties(process, process.data_schema)
     for state in process.states.values():
         for notification in state.notify:
@@ -801,7 +806,7 @@ def _notification(
                 )
 
 
-def check_signoff_order(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_signoff_order(process: Process, graph: Digraph) -> Iterator[Problem]:
     for transition in process.transitions:
         for signoff in transition.signoffs:
             for index, state_id in enumerate(signoff.not_actor_of):
@@ -816,7 +821,7 @@ def check_signoff_order(process: Process, graph: nx.DiGraph[str]) -> Iterator[Pr
                         f"`{state_id}` is a decision, which the engine takes itself; name a step someone performs",
                     )
                 elif not any(
-                    state_id in nx.ancestors(graph, source) | {source}
+                    state_id in graph.reach([source], backwards=True)
                     for source in transition.sources
                     if source in graph
                 ):
@@ -831,7 +836,7 @@ def check_signoff_order(process: Process, graph: nx.DiGraph[str]) -> Iterator[Pr
 # --- records: what transitions write, and what steps require -----------------------------------------
 
 
-def check_record_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_record_references(process: Process, graph: Digraph) -> Iterator[Problem]:
     for transition in process.transitions:
         for binding in transition.produces:
             path = binding.path if _get_text(process, binding.path) is not None else binding.path + ("record",)
@@ -847,7 +852,7 @@ def _required_references(process: Process, path: DocumentPath, required: tuple[s
             yield from _reference(process, path + ("requires", index), record, process.records, "record")
 
 
-def check_record_fields(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_record_fields(process: Process, graph: Digraph) -> Iterator[Problem]:
     """Each record a transition writes is filled from its payload: the fields it names are fields of
     both, every field the record requires comes from the payload, and the types agree."""
     writers = [*process.transitions, *(p.as_transition(s.id) for s in process.states.values() for p in s.parts)]
@@ -982,7 +987,7 @@ def _type_mismatch(process: Process, given: Any, wanted: Any) -> str | None:
     return None
 
 
-def check_required_records_on_paths(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_required_records_on_paths(process: Process, graph: Digraph) -> Iterator[Problem]:
     """Every path from the start to a step (or transition) that requires a record passes an event that
     writes it: otherwise the requirement refuses the instances that take that path."""
     start = process.start
@@ -1002,7 +1007,7 @@ def check_required_records_on_paths(process: Process, graph: nx.DiGraph[str]) ->
             if binding.amend:
                 for source in transition.sources:
                     wanted.append((binding.record, binding.path, source, f"{what} (it amends it)"))
-    without: dict[str, nx.DiGraph[str]] = {}
+    without: dict[str, Digraph] = {}
     for record, path, state_id, what in wanted:
         if record not in process.records or state_id not in process.states:
             continue
@@ -1027,10 +1032,9 @@ def _requires_path(process: Process, path: DocumentPath, index: int) -> Document
     return item if _written(process, item) else path + ("requires",)
 
 
-def _graph_without(process: Process, record: str) -> nx.DiGraph[str]:
+def _graph_without(process: Process, record: str) -> Digraph:
     """The state graph with only the edges that can be taken without writing ``record``."""
-    graph: nx.DiGraph[str] = nx.DiGraph()
-    graph.add_nodes_from(process.states)
+    graph = Digraph(process.states)
     for state in process.states.values():
         # A part always required that writes the record makes it before the step can be left.
         made_here = any(
@@ -1053,18 +1057,13 @@ def _graph_without(process: Process, record: str) -> nx.DiGraph[str]:
     return graph
 
 
-def _route(graph: nx.DiGraph[str], start: str, state: str) -> list[str] | None:
+def _route(graph: Digraph, start: str, state: str) -> list[str] | None:
     """A shortest path from the start to ``state`` on ``graph``, or ``None``. (An instance starts
     holding no records, so a start that requires one is on a path of its own.)"""
-    if state == start:
-        return [start]
-    try:
-        return list(nx.shortest_path(graph, start, state))
-    except nx.NetworkXNoPath:
-        return None
+    return graph.shortest_path(start, state)
 
 
-def check_unbound_records(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_unbound_records(process: Process, graph: Digraph) -> Iterator[Problem]:
     """Once a definition binds records to transitions, a step that only lists a record under
     ``produces`` keeps nothing: say where the binding is missing."""
     if not any(t.produces for t in process.transitions):
@@ -1087,7 +1086,7 @@ def check_unbound_records(process: Process, graph: nx.DiGraph[str]) -> Iterator[
 # --- loops and sub-procedures ---------------------------------------------------------------------
 
 
-def check_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_limits(process: Process, graph: Digraph) -> Iterator[Problem]:
     """A limit's ``then`` names a declared state that is not where the event would go anyway; a ``times``
     from the data reads declared fields (a plain field is declared a number)."""
     data_fields = _properties(process, process.data_schema)
@@ -1140,7 +1139,7 @@ def _limit_then(process: Process, limit: Limit, pointless: str, what: str, said:
         )
 
 
-def check_sub_processes(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_sub_processes(process: Process, graph: Digraph) -> Iterator[Problem]:
     """A step that starts another procedure: its ``on_end`` triggers leave the step, its data
     expressions read declared fields, and it is not the start step (nothing would start the child)."""
     data_fields = _properties(process, process.data_schema)
@@ -1261,7 +1260,7 @@ def check_children(process: Process, children: Mapping[str, Process | None]) -> 
 # --- clocks ------------------------------------------------------------------------------------------
 
 
-def check_clock_references(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_clock_references(process: Process, graph: Digraph) -> Iterator[Problem]:
     """Every state, trigger and role a clock names is declared; a trigger its points fire needs no person."""
     triggers = {t.trigger: t for t in process.transitions}
     for clock in process.clocks.values():
@@ -1301,7 +1300,7 @@ def check_clock_references(process: Process, graph: nx.DiGraph[str]) -> Iterator
                         yield from _deadline_trigger_problems(process, deadline, transition)
 
 
-def check_clock_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_clock_limits(process: Process, graph: Digraph) -> Iterator[Problem]:
     """Each point is a usable time; the warning comes before the limit, the ceiling after it."""
     for clock in process.clocks.values():
         lengths = {}
@@ -1322,14 +1321,14 @@ def check_clock_limits(process: Process, graph: nx.DiGraph[str]) -> Iterator[Pro
             yield _error(process, clock.path + (name,), "clock-order", problem)
 
 
-def check_clock_paths(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_clock_paths(process: Process, graph: Digraph) -> Iterator[Problem]:
     """Each clock can start on some path from the start, and stop on some path after it starts; warnings
     for a clock that can stop on no path from one of its starts, and for one that can never breach
     (it only ever runs in decisions and pauses)."""
     start = process.start
     if start is None:
         return
-    reachable = {start.id} | nx.descendants(graph, start.id)
+    reachable = graph.reach([start.id])
     for clock in process.clocks.values():
         begins = {
             s for s in _clock_point_states(process, graph, clock.starts) & reachable if not process.states[s].is_final
@@ -1361,9 +1360,7 @@ def check_clock_paths(process: Process, graph: nx.DiGraph[str]) -> Iterator[Prob
                 f"clock `{clock.id}` started in `{begin}` can stop on no path after it; "
                 "only the end of the case stops it",
             )
-        running = set(begins)
-        for begin in begins:
-            running |= nx.descendants(graph, begin)
+        running = graph.reach(begins)
         timed = {
             s
             for s in running
@@ -1378,7 +1375,7 @@ def check_clock_paths(process: Process, graph: nx.DiGraph[str]) -> Iterator[Prob
             )
 
 
-def _clock_point_states(process: Process, graph: nx.DiGraph[str], point: ClockPoint) -> set[str]:
+def _clock_point_states(process: Process, graph: Digraph, point: ClockPoint) -> set[str]:
     """The states a case can be in just after one of the point's moments."""
     states = {s for s in point.enter if s in process.states}
     states |= {d for s in point.leave if s in graph for d in graph.successors(s)}
@@ -1386,8 +1383,8 @@ def _clock_point_states(process: Process, graph: nx.DiGraph[str], point: ClockPo
     return states
 
 
-def _can_stop(process: Process, graph: nx.DiGraph[str], point: ClockPoint, ends: set[str], begin: str) -> bool:
-    after = nx.descendants(graph, begin)
+def _can_stop(process: Process, graph: Digraph, point: ClockPoint, ends: set[str], begin: str) -> bool:
+    after = graph.descendants(begin)
     if ends & after:
         return True
     around = after | {begin}
@@ -1399,7 +1396,7 @@ def _can_stop(process: Process, graph: nx.DiGraph[str], point: ClockPoint, ends:
 # --- parts of a step, and signatures ----------------------------------------------------------------
 
 
-def check_parts(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_parts(process: Process, graph: Digraph) -> Iterator[Problem]:
     """Each part names declared roles, a list field of the data to go over, an item field that exists, a
     condition over declared data; its id is no trigger of its step; and it can be required."""
     data_fields = _properties(process, process.data_schema)
@@ -1497,7 +1494,7 @@ def _for_each_problems(process: Process, part: Part, data_fields: Mapping[str, A
         )
 
 
-def check_signatures(process: Process, graph: nx.DiGraph[str]) -> Iterator[Problem]:
+def check_signatures(process: Process, graph: Digraph) -> Iterator[Problem]:
     """A conditional signature's ``when`` reads declared data; ``same_actor_as`` names steps someone does."""
     data_fields = _properties(process, process.data_schema)
     for transition in process.transitions:

@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.instances import CLOCK_FIRE, ClockMark, Entry, OpenDeadline
-from engine.model import CLOCK_THRESHOLDS, Calendar, Clock, ClockPoint, DataLimit, Duration, Process, StateKind, Text
-from engine.timing import due_after, limit_length, running_time
+from engine.model import CLOCK_THRESHOLDS, Clock, ClockPoint, DataLimit, Duration, Process, StateKind, Text
+from engine.timing import due_after, limit_length, order_problems, running_time
 
 _BREACHES = ("limit", "ceiling")
 
@@ -167,23 +167,6 @@ def _shown(point: Point, due: datetime.datetime) -> str:
 
 def _point_text(point: Point) -> str:
     return point.isoformat() if isinstance(point, datetime.datetime) else point.text
-
-
-def order_problems(clock: Clock, lengths: Mapping[str, Duration], calendar: Calendar) -> list[tuple[str, str]]:
-    """The points that are out of order, and why: the warning must come before the limit and the ceiling not
-    before it. Working and elapsed time are not compared (the calendar decides which comes first)."""
-    limit = lengths.get("limit")
-    problems = []
-    for name, wrong in (("warning", "before"), ("ceiling", "after")):
-        other = lengths.get(name)
-        if limit is None or other is None or other.working != limit.working:
-            continue
-        shorter = limit_length(other, calendar) < limit_length(limit, calendar)
-        if shorter != (name == "warning"):
-            problems.append(
-                (name, f"clock `{clock.id}`: its {name} `{other.text}` must come {wrong} its limit `{limit.text}`")
-            )
-    return problems
 
 
 def runs_of(process: Process, history: Iterable[Entry]) -> dict[str, ClockRun]:

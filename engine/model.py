@@ -11,6 +11,7 @@ import datetime
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Literal, Union
 
@@ -517,11 +518,12 @@ class Process:
     def file(self) -> str:
         return self.source_map.file
 
-    @property
+    # Worked out once: the checks and the compiler ask for them again and again, and a process never changes.
+    @cached_property
     def start(self) -> State | None:
         return next((s for s in self.states.values() if s.kind is StateKind.START), None)
 
-    @property
+    @cached_property
     def transitions(self) -> tuple[Transition, ...]:
         """Each transition once, states' own in file order, then the shared ones."""
         own = [t for s in self.states.values() for t in s.transitions if not t.shared]

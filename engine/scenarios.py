@@ -15,15 +15,19 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import DefinitionError, EventRefused, InvalidActor, InvalidData, Problem, Severity
-from engine.instances import Entry, Instance
 from engine.loader import LocatedDocument, load_file
 from engine.processes import DEFINITION_SUFFIXES, ValidationReport, load_process, validate_document
-from engine.runtime import Actor, Runtime
 from engine.schema import SCENARIO_SCHEMA_FILE, schema_problems
 from engine.source import DocumentPath, SourceLocation
+
+# The runtime is imported where a scenario is read or played: validating a process file, which
+# `procflow validate` does through this module, needs none of it.
+if TYPE_CHECKING:
+    from engine.instances import Entry, Instance
+    from engine.runtime import Actor, Runtime
 
 DEFAULT_INSTANCE_ID = "scenario"
 
@@ -159,6 +163,8 @@ def _checked_against_its_process(scenario: Scenario, document: LocatedDocument, 
                 code="broken-process",
             )
         ]
+    from engine.runtime import Runtime
+
     try:
         return list(play(Runtime(process), scenario).failures)
     except DefinitionError as exc:
@@ -288,6 +294,8 @@ class _Reader:
         )
 
     def actor(self, text: str, path: DocumentPath) -> Actor:
+        from engine.runtime import Actor
+
         name, roles = text.split(":", 1)
         try:
             return Actor(name, roles.split(","))

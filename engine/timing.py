@@ -1,14 +1,15 @@
 """Time limits: as written in definitions (``24h``, ``3 working days``, ``P1DT12H``) → ``Duration``,
-and when a limit begun at a given moment ends on a business calendar."""
+and when a limit begun at a given moment ends on a business calendar; whether a clock's points come in order."""
 
 from __future__ import annotations
 
 import datetime
 import re
 import zoneinfo
+from collections.abc import Mapping
 
 from engine.errors import InvalidData, UnreachableDeadline
-from engine.model import END_OF_DAY, Calendar, DataLimit, Duration, TimeUnit
+from engine.model import END_OF_DAY, Calendar, Clock, DataLimit, Duration, TimeUnit
 
 MAX_CALENDAR_DAYS = 3660
 """Ten years: the longest a time limit may be, and how far ahead a working-time limit looks for
@@ -273,3 +274,20 @@ def _due_at(value: object, limit: DataLimit, calendar: Calendar, where: str) -> 
         return moment - limit.before.as_timedelta() if limit.before is not None else moment
     except OverflowError:
         raise UnreachableDeadline(f"{where}: `{limit.text}` would end before the year 1") from None
+
+
+def order_problems(clock: Clock, lengths: Mapping[str, Duration], calendar: Calendar) -> list[tuple[str, str]]:
+    """The points that are out of order, and why: the warning must come before the limit and the ceiling not
+    before it. Working and elapsed time are not compared (the calendar decides which comes first)."""
+    limit = lengths.get("limit")
+    problems = []
+    for name, wrong in (("warning", "before"), ("ceiling", "after")):
+        other = lengths.get(name)
+        if limit is None or other is None or other.working != limit.working:
+            continue
+        shorter = limit_length(other, calendar) < limit_length(limit, calendar)
+        if shorter != (name == "warning"):
+            problems.append(
+                (name, f"clock `{clock.id}`: its {name} `{other.text}` must come {wrong} its limit `{limit.text}`")
+            )
+    return problems

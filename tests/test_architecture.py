@@ -30,6 +30,7 @@ LAYERS = [
     "delivery",
     "clocks",
     "definition",
+    "digraph",
     "checks",
     "processes",
     "revisions",
@@ -55,7 +56,7 @@ LAYERS = [
 PACKAGES = {"expressions", "stores", "render", "http", "web", "cli"}
 # Renderers draw the model and recorded histories; they never run anything.
 RENDER_MAY_NOT_IMPORT = {"compiler", "runtime", "stores", "service", "scenarios", "simulate", "cli"}
-STANDARD_LIBRARY_ONLY = {"files", "model", "source", "errors", "timing"}
+STANDARD_LIBRARY_ONLY = {"files", "model", "source", "errors", "timing", "digraph"}
 
 
 def module_files(layer: str) -> list:

@@ -11,7 +11,16 @@ from conftest import ROOT
 pytest.importorskip("statemachine", reason="the benchmark peers come with the `bench` extra")
 pytest.importorskip("SpiffWorkflow", reason="the benchmark peers come with the `bench` extra")
 
-EVERY_SECTION = {"1 per event", "2 instances", "3 stores", "4 loading", "5 rendering", "6 worklist", "7 HTTP"}
+EVERY_SECTION = {
+    "1 per event",
+    "2 instances",
+    "3 stores",
+    "4 loading",
+    "5 rendering",
+    "6 worklist",
+    "7 HTTP",
+    "8 start-up",
+}
 CONTENDERS = ("procflow", "transitions (bare)", "python-statemachine", "SpiffWorkflow")
 
 
@@ -78,6 +87,34 @@ def test_the_machine_it_ran_on_is_recorded(tiny_run):
     assert machine["python"].count(".") == 2
     for package in ("transitions", "python-statemachine", "SpiffWorkflow"):
         assert machine["packages"][package], package
+
+
+def test_the_run_ends_with_every_target_measured_or_said_not_to_be(tiny_run):
+    from benchmarks.targets import TARGETS
+
+    run, _ = tiny_run
+    listed = run.stdout.split("\ntarget ", 1)[1].splitlines()[2:]
+    assert [line.split("  ")[0] for line in listed] == [target.title for target in TARGETS]
+    startup = next(line for line in listed if line.startswith("`procflow validate` start-up"))
+    assert "not measured" not in startup  # the tiny run measures it; a 10,000-state load it does not
+    assert "not measured" in next(line for line in listed if line.startswith("a 10,000-state definition"))
+
+
+def test_the_committed_figures_are_the_ones_latest_json_gives():
+    from benchmarks.readme import LATEST, README, regenerated
+
+    page = README.read_text(encoding="utf-8")
+    assert regenerated(page, json.loads(LATEST.read_text(encoding="utf-8"))) == page, (
+        "benchmarks/README.md's figures differ from latest.json: run `.venv/bin/python -m benchmarks.readme` "
+        "(never edit between the generated markers)"
+    )
+
+
+def test_a_page_without_its_markers_is_refused_naming_them():
+    from benchmarks.readme import LATEST, regenerated
+
+    with pytest.raises(ValueError, match="generated: NAME"):
+        regenerated("# Benchmarks\n", json.loads(LATEST.read_text(encoding="utf-8")))
 
 
 def test_the_committed_bpmn_file_is_the_one_the_graph_gives():

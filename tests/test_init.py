@@ -160,7 +160,7 @@ def test_the_hook_repository_can_be_named(tmp_path: Path) -> None:
 def test_installed_without_a_checkout_the_hook_runs_the_installed_procflow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("engine.cli.definitions.this_checkout", lambda: None)
+    monkeypatch.setattr("engine.scaffold.this_checkout", lambda: None)
     call("init", str(tmp_path))
     (repo,) = pre_commit_config(tmp_path)["repos"]  # type: ignore[misc]
     (hook,) = repo["hooks"]

@@ -8,14 +8,14 @@ worker, move) and ``serving`` (serve, users); ``options`` holds what they share.
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from engine.cli import changes, definitions, drawing, migrate, outbox, running, serving, stored, work
 from engine.cli.options import (
     EXIT_INTERNAL,
     EXIT_INVALID,
@@ -26,27 +26,47 @@ from engine.cli.options import (
     Parser,
     UsageError,
 )
-from engine.cli.running import trail_lines
 from engine.errors import DefinitionError, ProcflowError
+
+if TYPE_CHECKING:
+    from engine.cli.running import trail_lines
 
 __all__ = ["EXIT_INTERNAL", "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "build_parser", "main", "run", "trail_lines"]
 
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
+# The commands each module adds, in the order `procflow --help` lists them. A command line that names
+# a command imports only its module, so `procflow validate` never loads the runtime, the stores or the
+# renderers that other commands need (tests/test_startup.py).
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "definitions": ("validate", "schema", "init"),
+    "running": ("run", "simulate"),
+    "drawing": ("book", "render"),
+    "changes": ("diff",),
+    "stored": ("start", "fire", "move", "show", "history", "records", "list", "worker", "verify"),
+    "work": ("inbox", "claim", "release", "assign"),
+    "migrate": ("migrate",),
+    "outbox": ("outbox",),
+    "serving": ("serve", "users"),
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; given ``command``, of only those its module adds."""
     parser = Parser(prog="procflow", description="Validate, run and draw written procedures as state graphs.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    definitions.add_commands(commands)
-    running.add_commands(commands)
-    drawing.add_commands(commands)
-    changes.add_commands(commands)
-    stored.add_commands(commands)
-    work.add_commands(commands)
-    migrate.add_commands(commands)
-    outbox.add_commands(commands)
-    serving.add_commands(commands)
+    for module, names in COMMAND_MODULES.items():
+        if command is None or command in names:
+            importlib.import_module(f"engine.cli.{module}").add_commands(commands)
     return parser
+
+
+def __getattr__(name: str) -> Any:
+    if name == "trail_lines":  # kept importable from here without importing the runtime with the CLI
+        from engine.cli.running import trail_lines
+
+        return trail_lines
+    raise AttributeError(f"module 'engine.cli' has no attribute {name!r}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,7 +95,8 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     0 done, 1 refused (the error names the file, line or option at fault), 2 a wrong command line,
     3 an internal error (a bug: one line, or the traceback when ``PROCFLOW_DEBUG=1`` is set).
     """
-    parser = build_parser()
+    named = argv[0] if argv and any(argv[0] in names for names in COMMAND_MODULES.values()) else None
+    parser = build_parser(named)  # the whole parser for --help, or a command line naming no command
     command = "procflow"
     try:
         args = parser.parse_args(argv)

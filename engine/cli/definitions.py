@@ -10,7 +10,6 @@ from typing import TextIO
 from engine.cli.options import EXIT_INVALID, EXIT_OK, Parser, UsageError
 from engine.errors import InitRefused
 from engine.processes import ValidationReport, definition_files
-from engine.scaffold import HookSource, init_folder, this_checkout
 from engine.scenarios import validate_process_or_scenario
 from engine.schema import schema_path
 
@@ -99,6 +98,8 @@ def _schema(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _init(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from engine.scaffold import HookSource, init_folder, this_checkout  # not on `validate`'s start-up
+
     if bool(args.hook_repo) != bool(args.hook_rev):
         raise UsageError("procflow init: --hook-repo and --hook-rev go together (a repository and its revision)")
     hook = HookSource(args.hook_repo, args.hook_rev) if args.hook_repo else this_checkout()
