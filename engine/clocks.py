@@ -244,11 +244,15 @@ def marks_for_event(
 
 
 def _meets(point: ClockPoint, trigger: str | None, left: Sequence[str], entered: Sequence[str]) -> bool:
-    return (
-        (trigger is not None and trigger in point.on)
-        or any(s in point.leave for s in left)
-        or any(s in point.enter for s in entered)
-    )
+    if trigger is not None and trigger in point.on:
+        return True
+    for state in left:  # loops, not any(): this runs for every clock on every event
+        if state in point.leave:
+            return True
+    for state in entered:
+        if state in point.enter:
+            return True
+    return False
 
 
 def clock_deadlines(
@@ -272,8 +276,11 @@ def clock_deadlines(
     earlier = {(d.clock, d.threshold): d for d in before if d.clock is not None and d.fire is not None}
     moved = frozenset(changed)
     deadlines = []
+    kept = {name for name, _ in earlier}
     for clock in process.clocks.values():
         run = runs[clock.id]
+        if not run.active and run.since is None and clock.id not in kept:
+            continue  # idle or stopped, and nothing due kept from before: no point of it is open
         for name in clock.thresholds:
             if is_moment(clock, name):
                 when = run.moments.get(name)

@@ -55,7 +55,7 @@ from engine.errors import (
     SubProcessRefused,
     UnknownTrigger,
 )
-from engine.expressions import NOW, to_json
+from engine.expressions import MAX_NUMBER, NOW, to_json
 from engine.inputs import check_name, check_note, check_time, json_copy, json_object
 from engine.instances import (
     Assignment,
@@ -1176,8 +1176,10 @@ class Runtime:
         else:
             self._records.check_entering([attempt.first_dest, *(b.dest for b in attempt.branches)], attempt)
 
+        # Without a deadline firing the event, none of the open ones is it: no comparison needed.
+        unfired = instance.deadlines if deadline is None else tuple(d for d in instance.deadlines if d != deadline)
         if dest == instance.state:
-            deadlines = tuple(d for d in instance.deadlines if d != deadline and d.clock is None)
+            deadlines = tuple(d for d in unfired if d.clock is None)
             entered = instance.entered_at
         else:
             deadlines, entered = self._deadlines_of(dest, moment, attempt.data), moment  # may refuse: the calendar
@@ -1191,7 +1193,7 @@ class Runtime:
                 self.process, runs, moment, trigger, instance.state, passed, dest, lengths
             )  # may refuse: a clock's points from the data
             marks += moved
-            before = tuple(d for d in instance.deadlines if d != deadline)
+            before = unfired
             changed = {m.clock for m in moved if m.event in ("started", "restarted", "resumed")}
             deadlines = _in_order(
                 deadlines + clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)
@@ -1845,6 +1847,8 @@ class _Records:
         self.process = process
         self.checks = checks
         self.requiring = {s.id: s.requires for s in process.states.values() if s.requires}
+        self.declared = {record.id: _properties(record.fields) for record in process.records.values()}
+        """The field names each record declares under ``properties`` (``None``: it does not say)."""
 
     def write(
         self,
@@ -1905,8 +1909,7 @@ class _Records:
         if binding.fields is not None:
             return {name: scope[root][field] for name, root, field in binding.fields if field in scope[root]}
         payload = scope["payload"]
-        record = self.process.records.get(binding.record)
-        declared = _properties(record.fields if record is not None else None)
+        declared = self.declared.get(binding.record)
         names: Iterable[str] = payload.keys() if declared is None else [n for n in declared if n in payload]
         return {name: payload[name] for name in names}
 
@@ -2216,4 +2219,7 @@ def _role_names(roles: frozenset[str]) -> tuple[str, ...]:
 
 def _field(name: str, value: Any) -> Any:
     """A value a ``set`` computed, checked where it will sit: one level down in the data."""
+    kind = type(value)
+    if kind is bool or value is None or (kind is int and -MAX_NUMBER <= value <= MAX_NUMBER):
+        return value  # what the walk would give, without it: a scalar within the limits is kept as it is
     return json_copy({name: value}, "data", ExpressionEvaluationError)[name]
