@@ -1,5 +1,6 @@
-"""``python -m benchmarks [--size tiny|full] [--json FILE] [--only SECTION ...]``: run the suite,
-print the table, and write every row with the machine it ran on as JSON."""
+"""``python -m benchmarks [--size tiny|full] [--json FILE] [--only SECTION ...] [--callgrind]``: run the
+suite, print the table, and write every row with the machine it ran on as JSON. ``--callgrind`` adds
+the instruction counts under valgrind (slow: minutes), which no section runs unless asked."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from typing import Any
 from benchmarks.report import SIZES, Row, Size, markdown, table
 
 SECTIONS = ("events", "stores", "loading", "rendering", "worklist", "http")
+OPT_IN = ("callgrind",)
+"""Sections run only when asked for, by ``--callgrind`` or ``--only``."""
 SECTION_TITLES = {
     "events": "1 per event",
     "stores": "3 stores",
@@ -25,6 +28,7 @@ SECTION_TITLES = {
     "rendering": "5 rendering",
     "worklist": "6 worklist",
     "http": "7 HTTP",
+    "callgrind": "8 instructions",
 }
 PACKAGES = (
     "procflow",
@@ -43,13 +47,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
     parser.add_argument("--json", type=Path, help="write the rows and the machine here")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown too")
-    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--only", nargs="+", choices=SECTIONS + OPT_IN, default=list(SECTIONS))
+    parser.add_argument(
+        "--callgrind", action="store_true", help="also count instructions per event under valgrind (slow)"
+    )
     args = parser.parse_args(argv)
     size = SIZES[args.size]
+    if args.callgrind:
+        args.only.append("callgrind")
 
     rows: list[Row] = []
     failed = False
-    for name in SECTIONS:
+    for name in SECTIONS + OPT_IN:
         if name in args.only:
             print(f"… {name}", file=sys.stderr, flush=True)
             try:
@@ -113,6 +122,12 @@ def _http(size: Size) -> list[Row]:
     return serving.serving(size)
 
 
+def _callgrind(size: Size) -> list[Row]:
+    from benchmarks import callgrind
+
+    return callgrind.callgrind(size)
+
+
 RUNNERS: dict[str, Callable[[Size], list[Row]]] = {
     "events": _events,
     "stores": _stores,
@@ -120,6 +135,7 @@ RUNNERS: dict[str, Callable[[Size], list[Row]]] = {
     "rendering": _rendering,
     "worklist": _worklist,
     "http": _http,
+    "callgrind": _callgrind,
 }
 
 
