@@ -232,6 +232,8 @@ class Runtime:
         self._clock = clock
         self._new_id = new_id
         self._forms: dict[int, Mapping[str, Any]] = {}
+        self._engine_fired = {state.id: _engine_fired(state.starts) for state in process.states.values()}
+        """The triggers of each step that only the engine fires (its ``on_end`` continuations)."""
 
     # --- the public API ------------------------------------------------------------------------
 
@@ -1129,7 +1131,7 @@ class Runtime:
     ) -> Entry:
         if deadline is not None:  # a time given to fire is checked on the way in, a deadline's due time here
             check_time(moment, "the deadline's due time")
-        parts = self.compiled.parts.get(instance.state, {})
+        parts = self.compiled.parts.get(instance.state, _NO_PARTS)
         if deadline is None and trigger in parts:
             return self._do_part(instance, parts[trigger], actor, payload, moment, key)
         if deadline is None and trigger.startswith(SIGN):
@@ -1150,7 +1152,7 @@ class Runtime:
         payload_copy = json_object(payload or {}, "payload", InvalidPayload)
         attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check, self._records, moment)
         attempt.automatic = child_ended is not None
-        attempt.engine_fired = _engine_fired(self.process.states[instance.state].starts)
+        attempt.engine_fired = self._engine_fired[instance.state]
         if deadline is None and parts:
             attempt.parts_open = self._parts_open_refusal(
                 instance, self._open_parts(instance, moment, required_only=True)
@@ -1207,7 +1209,7 @@ class Runtime:
             dest=attempt.first_dest,
             payload=attempt.payload,
             branches=tuple(attempt.branches),
-            signatures=tuple(Signature(s.role, actor.id, moment) for s in attempt.given),
+            signatures=tuple([Signature(s.role, actor.id, moment) for s in attempt.given]),
             by_deadline=deadline is not None,
             key=key,
             notifications=self._notifications(instance.state, attempt, moment),
@@ -1611,6 +1613,8 @@ class Runtime:
 
 
 _CLOCK = Actor(CLOCK_ACTOR, ())
+_NO_PARTS: Mapping[str, CompiledPart] = {}
+_NO_SCOPE: dict[str, Any] = {}
 _CHILD = Actor(CHILD_ACTOR, ())
 
 
@@ -1751,7 +1755,11 @@ class _Attempt:
                     f"the payload of `{candidate.trigger}` does not fit its form:\n  " + "\n  ".join(problems),
                     problems,
                 )
-        scope = {"data": self.instance.data, "payload": self.payload, NOW: self.moment}
+        scope = (
+            {"data": self.instance.data, "payload": self.payload, NOW: self.moment}
+            if candidate.guards or candidate.assignments
+            else _NO_SCOPE
+        )
         for guard in candidate.guards:
             try:
                 holds = bool(guard.evaluate(scope))
