@@ -1,6 +1,7 @@
-"""``python -m benchmarks [--size tiny|full] [--json FILE] [--readme PAGE] [--only SECTION ...]``: run the
-suite, print the table and issue 16's targets, write every row with the machine it ran on as JSON, and
-regenerate the figures of benchmarks/README.md from it."""
+"""``python -m benchmarks [--size tiny|full] [--json FILE] [--readme PAGE] [--only SECTION ...] [--callgrind]``:
+run the suite, print the table and issue 16's targets, write every row with the machine it ran on as
+JSON, and regenerate the figures of benchmarks/README.md from it. ``--callgrind`` adds the instruction
+counts under valgrind (slow: minutes), which no section runs unless asked."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from benchmarks.report import SIZES, Row, Size, markdown, table
 from benchmarks.targets import judge, targets_table
 
 SECTIONS = ("events", "stores", "loading", "rendering", "worklist", "http", "startup")
+OPT_IN = ("callgrind",)
+"""Sections run only when asked for, by ``--callgrind`` or ``--only``."""
 SECTION_TITLES = {
     "events": "1 per event",
     "stores": "3 stores",
@@ -29,6 +32,7 @@ SECTION_TITLES = {
     "worklist": "6 worklist",
     "http": "7 HTTP",
     "startup": "8 start-up",
+    "callgrind": "9 instructions",
 }
 PACKAGES = (
     "procflow",
@@ -50,15 +54,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--readme", type=Path, metavar="PAGE", help="with --json: regenerate this page's figures from the JSON"
     )
-    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--only", nargs="+", choices=SECTIONS + OPT_IN, default=list(SECTIONS))
+    parser.add_argument(
+        "--callgrind", action="store_true", help="also count instructions per event under valgrind (slow)"
+    )
     args = parser.parse_args(argv)
     if args.readme is not None and args.json is None:
         parser.error("--readme regenerates the page from the run's JSON: give --json FILE too")
     size = SIZES[args.size]
+    if args.callgrind:
+        args.only.append("callgrind")
 
     rows: list[Row] = []
     failed = False
-    for name in SECTIONS:
+    for name in SECTIONS + OPT_IN:
         if name in args.only:
             print(f"… {name}", file=sys.stderr, flush=True)
             try:
@@ -133,6 +142,12 @@ def _startup(size: Size) -> list[Row]:
     return startup.startup(size)
 
 
+def _callgrind(size: Size) -> list[Row]:
+    from benchmarks import callgrind
+
+    return callgrind.callgrind(size)
+
+
 RUNNERS: dict[str, Callable[[Size], list[Row]]] = {
     "events": _events,
     "stores": _stores,
@@ -141,6 +156,7 @@ RUNNERS: dict[str, Callable[[Size], list[Row]]] = {
     "worklist": _worklist,
     "http": _http,
     "startup": _startup,
+    "callgrind": _callgrind,
 }
 
 

@@ -201,11 +201,12 @@ def marks_for_event(
     for clock in process.clocks.values():
         run = runs[clock.id]
         events = []
-        if run.active and (final or _meets(clock.stops, trigger, left, entered)):
+        stopped = run.active and (final or _meets(clock.stops, trigger, left, entered))
+        if stopped:
             events.append("stopped")
         elif not run.active and not final and _meets(clock.starts, trigger, left, entered):
             events.append("restarted" if clock.restart and run.started_at is not None else "started")
-        if events != ["stopped"] and (run.active or events):
+        if not stopped and (run.active or events):
             waiting = dest in clock.pauses
             if waiting and (events or not run.paused):
                 events.append("paused")
@@ -215,11 +216,15 @@ def marks_for_event(
             starting = event in ("started", "restarted") and clock.from_data
             before = ClockRun() if event == "restarted" else run
             computed = lengths(clock, before) if lengths is not None and starting else ()
-            mark = ClockMark(
-                clock.id,
-                event,
-                lengths=tuple((n, p) for n, p in computed if isinstance(p, Duration)),
-                moments=tuple((n, p) for n, p in computed if isinstance(p, datetime.datetime)),
+            mark = (
+                ClockMark(
+                    clock.id,
+                    event,
+                    lengths=tuple((n, p) for n, p in computed if isinstance(p, Duration)),
+                    moments=tuple((n, p) for n, p in computed if isinstance(p, datetime.datetime)),
+                )
+                if computed
+                else ClockMark(clock.id, event)
             )
             run.apply(mark, at)
             marks.append(mark)
@@ -227,11 +232,15 @@ def marks_for_event(
 
 
 def _meets(point: ClockPoint, trigger: str | None, left: Sequence[str], entered: Sequence[str]) -> bool:
-    return (
-        (trigger is not None and trigger in point.on)
-        or any(s in point.leave for s in left)
-        or any(s in point.enter for s in entered)
-    )
+    if trigger is not None and trigger in point.on:
+        return True
+    for state in left:  # loops, not any(): this runs for every clock on every event
+        if state in point.leave:
+            return True
+    for state in entered:
+        if state in point.enter:
+            return True
+    return False
 
 
 def clock_deadlines(
@@ -255,20 +264,28 @@ def clock_deadlines(
     earlier = {(d.clock, d.threshold): d for d in before if d.clock is not None and d.fire is not None}
     moved = frozenset(changed)
     deadlines = []
+    kept = {name for name, _ in earlier}
     for clock in process.clocks.values():
         run = runs[clock.id]
-        for name in clock.thresholds:
-            if is_moment(clock, name):
-                when = run.moments.get(name)
-                if run.active and when is not None and name not in run.reached:  # paused or not: it does not move
-                    deadlines.append(OpenDeadline(state, when, CLOCK_FIRE, clock.id, name))
-                continue
-            duration = length(clock, run, name)
+        if not run.active and run.since is None and clock.id not in kept:
+            continue  # idle or stopped, and nothing due kept from before: no point of it is open
+        for name, (written, _) in clock.thresholds.items():
+            # is_moment and length, inline: this runs for every point of every clock on every event
+            if isinstance(written, DataLimit):
+                if written.unit is None:
+                    when = run.moments.get(name)
+                    if run.active and when is not None and name not in run.reached:  # paused or not: it does not move
+                        deadlines.append(OpenDeadline(state, when, CLOCK_FIRE, clock.id, name))
+                    continue
+                duration = run.lengths.get(name)
+            else:
+                duration = written
             if duration is None or name in run.reached:
                 continue
             old = earlier.get((clock.id, name))
             if old is not None and (old.due <= at or (run.running and clock.id not in moved)):
-                deadlines.append(OpenDeadline(state, old.due, CLOCK_FIRE, clock.id, name))
+                kept_as_is = old.state == state and old.fire == CLOCK_FIRE  # frozen: the same value may be shared
+                deadlines.append(old if kept_as_is else OpenDeadline(state, old.due, CLOCK_FIRE, clock.id, name))
             elif run.running and run.since is not None:
                 left = limit_length(duration, process.calendar) - run.used(duration, process, at)
                 deadlines.append(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import logging
 import threading
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
@@ -23,7 +24,10 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 import jsonschema
 import referencing
-from transitions import EventData, Machine
+from transitions import Event, EventData, Machine
+from transitions import State as MachineState
+from transitions import Transition as MachineTransition
+from transitions.core import MachineError
 
 from engine.expressions import NOW, Expression, ExpressionCalendar, compile_expression
 from engine.fragments import date_fields, definition_registry, fragment_validator, quick_check, quick_field_checks
@@ -325,7 +329,7 @@ class CompiledProcess:
             return self._cursor.procflow_state if moved else None
 
     def _build_machine(self, initial: str) -> Machine:
-        machine = Machine(
+        machine = _LeanMachine(
             model=None,
             states=list(self.process.states),
             initial=initial,
@@ -346,6 +350,79 @@ class CompiledProcess:
             for branch in branches:
                 machine.add_transition(DECIDE, branch.decision, branch.branch.dest, conditions=[_takes(branch)])
         return machine
+
+
+_TRANSITIONS_LOG = logging.getLogger("transitions.core")
+
+
+class _LeanState(MachineState):
+    """A state without callbacks: entered and left without transitions' per-call log lines, unless
+    someone listens to them (its logger at INFO or below)."""
+
+    def enter(self, event_data: EventData) -> None:
+        if self.on_enter or _TRANSITIONS_LOG.isEnabledFor(logging.INFO):
+            super().enter(event_data)
+
+    def exit(self, event_data: EventData) -> None:
+        if self.on_exit or _TRANSITIONS_LOG.isEnabledFor(logging.INFO):
+            super().exit(event_data)
+
+
+class _LeanTransition(MachineTransition):
+    """``Transition.execute`` as transitions writes it, without the calls for callbacks this machine
+    never has and the log lines nobody listens to; with either, transitions' own."""
+
+    def execute(self, event_data: EventData) -> bool:
+        machine = event_data.machine
+        if (
+            self.prepare
+            or self.before
+            or self.after
+            or machine.before_state_change
+            or machine.after_state_change
+            or _TRANSITIONS_LOG.isEnabledFor(logging.DEBUG)
+        ):
+            return bool(super().execute(event_data))
+        for condition in self.conditions:
+            if not condition.check(event_data):
+                return False
+        if self.dest:
+            self._change_state(event_data)
+        return True
+
+
+class _LeanEvent(Event):
+    """``Event.trigger`` without the partial, the queue and the machine-wide callbacks this machine never
+    has, nor the log lines nobody listens to; with any of those, transitions' own. Each transition that
+    leaves the state is still tried in order by transitions, and moves the model."""
+
+    def trigger(self, model: Any, *args: Any, **kwargs: Any) -> bool:
+        machine = self.machine
+        if (
+            machine.has_queue
+            or machine.prepare_event
+            or machine.finalize_event
+            or machine.on_exception
+            or _TRANSITIONS_LOG.isEnabledFor(logging.DEBUG)
+        ):
+            return bool(super().trigger(model, *args, **kwargs))
+        if machine._transition_queue:
+            raise MachineError("Attempt to process events synchronously while transition queue is not empty!")
+        event_data = EventData(None, self, machine, model, args=args, kwargs=kwargs)
+        event_data.state = state = machine.get_model_state(model)
+        if self._is_valid_source(state):  # a trigger that does not leave the state raises, as transitions does
+            for transition in self.transitions[state.name]:
+                event_data.transition = transition
+                if transition.execute(event_data):
+                    event_data.result = True
+                    break
+        return bool(event_data.result)
+
+
+class _LeanMachine(Machine):
+    state_cls = _LeanState
+    transition_cls = _LeanTransition
+    event_cls = _LeanEvent
 
 
 def _admits(candidate: CompiledTransition) -> Any:

@@ -72,7 +72,7 @@ def json_copy(value: Any, where: str, refuse: Refusal = InvalidPayload, *, sized
 
 def json_object(value: Any, where: str, refuse: Refusal = InvalidPayload) -> dict[str, Any]:
     """``json_copy`` of a value that must be an object (a payload, the data an instance starts with)."""
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):  # a dict first: no ABC check
         raise _refusal(
             refuse, f"the {where} must be an object (a mapping of names to values), got {type(value).__name__}"
         )
@@ -186,13 +186,15 @@ def _copy(value: Any, depth: int, budget: _Budget) -> Any:
         if not -MAX_NUMBER <= value <= MAX_NUMBER:
             raise _Bad(f" is a number too large to keep; {_NUMBER_RULE}")
         return value
-    if isinstance(value, Mapping) or isinstance(value, (list, tuple)):
+    # Exact dicts and lists first: the Mapping ABC's check costs more than the copy of a small value.
+    mapping = kind is dict or (kind is not list and isinstance(value, Mapping))
+    if mapping or kind is list or isinstance(value, (list, tuple)):
         if depth >= MAX_DEPTH:
             raise _Bad(f" is nested more than {MAX_DEPTH} levels deep; send flatter data")
         if budget.items < 0 or budget.characters < 0:
             return None  # over the budget: json_copy refuses it, and there is no need to copy the rest
         budget.items -= len(value)
-        if isinstance(value, Mapping):
+        if mapping:
             return _copy_object(value, depth, budget)
         return _copy_list(value, depth, budget)
     if isinstance(value, float):
@@ -223,6 +225,10 @@ def _copy_object(value: Mapping[Any, Any], depth: int, budget: _Budget) -> dict[
             kind = type(inner)
             if kind is str and inner.isascii() and "\x00" not in inner:
                 characters += len(inner)
+                copied[key] = inner
+            elif kind is str:  # other text inline too, counted at once as _copy counts it
+                _check_text(inner)
+                budget.characters -= len(inner)
                 copied[key] = inner
             elif kind is bool or inner is None or (kind is int and -MAX_NUMBER <= inner <= MAX_NUMBER):
                 copied[key] = inner

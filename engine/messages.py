@@ -93,7 +93,7 @@ def _placeholder(name: str, offset: int) -> Placeholder:
 def _value(placeholder: Placeholder, scope: Mapping[str, Any]) -> str:
     value: Any = scope.get(placeholder.root, {})
     for field in placeholder.fields:
-        if not isinstance(value, Mapping) or field not in value:
+        if (type(value) is not dict and not isinstance(value, Mapping)) or field not in value:
             return MISSING
         value = value[field]
     if value is None:

@@ -55,7 +55,7 @@ from engine.errors import (
     SubProcessRefused,
     UnknownTrigger,
 )
-from engine.expressions import NOW, to_json
+from engine.expressions import MAX_NUMBER, NOW, to_json
 from engine.inputs import check_name, check_note, check_time, json_copy, json_object
 from engine.instances import (
     Assignment,
@@ -232,6 +232,8 @@ class Runtime:
         self._clock = clock
         self._new_id = new_id
         self._forms: dict[int, Mapping[str, Any]] = {}
+        self._engine_fired = {state.id: _engine_fired(state.starts) for state in process.states.values()}
+        """The triggers of each step that only the engine fires (its ``on_end`` continuations)."""
 
     # --- the public API ------------------------------------------------------------------------
 
@@ -1134,7 +1136,7 @@ class Runtime:
     ) -> Entry:
         if deadline is not None:  # a time given to fire is checked on the way in, a deadline's due time here
             check_time(moment, "the deadline's due time")
-        parts = self.compiled.parts.get(instance.state, {})
+        parts = self.compiled.parts.get(instance.state, _NO_PARTS)
         if deadline is None and trigger in parts:
             return self._do_part(instance, parts[trigger], actor, payload, moment, key)
         if deadline is None and trigger.startswith(SIGN):
@@ -1155,7 +1157,7 @@ class Runtime:
         payload_copy = json_object(payload or {}, "payload", InvalidPayload)
         attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check, self._records, moment)
         attempt.automatic = child_ended is not None
-        attempt.engine_fired = _engine_fired(self.process.states[instance.state].starts)
+        attempt.engine_fired = self._engine_fired[instance.state]
         if deadline is None and parts:
             attempt.parts_open = self._parts_open_refusal(
                 instance, self._open_parts(instance, moment, required_only=True)
@@ -1181,8 +1183,10 @@ class Runtime:
         else:
             self._records.check_entering([attempt.first_dest, *(b.dest for b in attempt.branches)], attempt)
 
+        # Without a deadline firing the event, none of the open ones is it: no comparison needed.
+        unfired = instance.deadlines if deadline is None else tuple(d for d in instance.deadlines if d != deadline)
         if dest == instance.state:
-            deadlines = tuple(d for d in instance.deadlines if d != deadline and d.clock is None)
+            deadlines = tuple(d for d in unfired if d.clock is None)
             entered = instance.entered_at
         else:
             deadlines, entered = self._deadlines_of(dest, moment, attempt.data), moment  # may refuse: the calendar
@@ -1196,7 +1200,7 @@ class Runtime:
                 self.process, runs, moment, trigger, instance.state, passed, dest, lengths
             )  # may refuse: a clock's points from the data
             marks += moved
-            before = tuple(d for d in instance.deadlines if d != deadline)
+            before = unfired
             changed = {m.clock for m in moved if m.event in ("started", "restarted", "resumed")}
             deadlines = _in_order(
                 deadlines + clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)
@@ -1210,7 +1214,7 @@ class Runtime:
             dest=attempt.first_dest,
             payload=attempt.payload,
             branches=tuple(attempt.branches),
-            signatures=tuple(Signature(s.role, actor.id, moment) for s in attempt.given),
+            signatures=tuple([Signature(s.role, actor.id, moment) for s in attempt.given]),
             by_deadline=deadline is not None,
             key=key,
             notifications=self._notifications(instance.state, attempt, moment),
@@ -1614,6 +1618,8 @@ class Runtime:
 
 
 _CLOCK = Actor(CLOCK_ACTOR, ())
+_NO_PARTS: Mapping[str, CompiledPart] = {}
+_NO_SCOPE: dict[str, Any] = {}
 _CHILD = Actor(CHILD_ACTOR, ())
 
 
@@ -1754,7 +1760,11 @@ class _Attempt:
                     f"the payload of `{candidate.trigger}` does not fit its form:\n  " + "\n  ".join(problems),
                     problems,
                 )
-        scope = {"data": self.instance.data, "payload": self.payload, NOW: self.moment}
+        scope = (
+            {"data": self.instance.data, "payload": self.payload, NOW: self.moment}
+            if candidate.guards or candidate.assignments
+            else _NO_SCOPE
+        )
         for guard in candidate.guards:
             try:
                 holds = bool(guard.evaluate(scope))
@@ -1850,6 +1860,8 @@ class _Records:
         self.process = process
         self.checks = checks
         self.requiring = {s.id: s.requires for s in process.states.values() if s.requires}
+        self.declared = {record.id: _properties(record.fields) for record in process.records.values()}
+        """The field names each record declares under ``properties`` (``None``: it does not say)."""
 
     def write(
         self,
@@ -1910,8 +1922,7 @@ class _Records:
         if binding.fields is not None:
             return {name: scope[root][field] for name, root, field in binding.fields if field in scope[root]}
         payload = scope["payload"]
-        record = self.process.records.get(binding.record)
-        declared = _properties(record.fields if record is not None else None)
+        declared = self.declared.get(binding.record)
         names: Iterable[str] = payload.keys() if declared is None else [n for n in declared if n in payload]
         return {name: payload[name] for name in names}
 
@@ -2221,6 +2232,9 @@ def _role_names(roles: frozenset[str]) -> tuple[str, ...]:
 
 def _field(name: str, value: Any) -> Any:
     """A value a ``set`` computed, checked where it will sit: one level down in the data."""
+    kind = type(value)
+    if kind is bool or value is None or (kind is int and -MAX_NUMBER <= value <= MAX_NUMBER):
+        return value  # what the walk would give, without it: a scalar within the limits is kept as it is
     return json_copy({name: value}, "data", ExpressionEvaluationError)[name]
 
 

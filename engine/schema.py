@@ -699,8 +699,18 @@ class QuickCompiler:
                 raise Unsupported from None
             return lambda v: type(v) is not str or search(v)
         if key == "format" and isinstance(spec, str):
-            formats = self._formats
-            return lambda v: formats.conforms(v, spec)
+            # FormatChecker.conforms without its exception on a miss: the format's function, looked up once.
+            if spec not in self._formats.checkers:
+                return lambda v: True
+            conforms, raises = self._formats.checkers[spec]
+
+            def format_check(value: Any) -> bool:
+                try:
+                    return bool(conforms(value))
+                except raises:
+                    return False
+
+            return format_check
         if key in ("anyOf", "allOf") and isinstance(spec, list) and spec:
             parts = tuple(self.compile(sub) for sub in spec)
             if key == "anyOf":

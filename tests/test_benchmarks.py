@@ -2,6 +2,7 @@
 machines are noisy, and the targets are for the full run written up in benchmarks/README.md."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -134,3 +135,33 @@ def test_every_peer_takes_the_same_path_to_the_same_end():
     workload = load_workload()
     assert (workload.resting_state, workload.final_state) == ("approve_plan", "completed")
     assert len(contenders(workload)) == len(CONTENDERS)  # it raises naming any that strays
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="instruction counts need valgrind")
+def test_the_callgrind_run_gives_every_peer_its_ratio_and_says_whether_each_target_is_met(tmp_path):
+    out = tmp_path / "callgrind.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--size", "tiny", "--only", "callgrind", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert run.returncode == 0, run.stderr
+    rows = {row["name"]: row for row in json.loads(out.read_text(encoding="utf-8"))["rows"]}
+    assert set(rows) == {
+        "procflow, everything on: per event",
+        "transitions (bare): per event",
+        "python-statemachine: per event",
+        "procflow: per completed instance",
+        "SpiffWorkflow: per completed instance",
+    }
+    for row in rows.values():
+        assert row["section"] == "9 instructions"
+        assert row["value"] > 0, row
+        assert row["unit"] in ("instructions/event", "instructions/instance")
+    targeted = [rows[n] for n in ("transitions (bare): per event", "python-statemachine: per event")]
+    targeted.append(rows["SpiffWorkflow: per completed instance"])
+    for row in targeted:
+        assert row["target"] and isinstance(row["met"], bool) and row["ratio"] > 0, row
+        assert row["name"] in run.stdout
