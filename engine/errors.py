@@ -5,6 +5,10 @@
   * ExpressionError — a condition or ``set`` expression is malformed or cannot be evaluated
     * ExpressionSyntaxError — refused when compiled (bad syntax, forbidden construct, unknown name)
     * ExpressionEvaluationError — refused while evaluating (wrong operand types, too large a value)
+  * UnresolvableReference — a ``$ref`` (or JSON pointer) cannot be followed: not inside the document,
+    or not a pointer (``ref``)
+    * PointerToNowhere — the pointer names no node of the document (``found``: the path up to the gap)
+    * ReferenceCycle — ``$ref``s lead back to themselves without reaching a schema (``chain``)
   * InstanceFormatError — a JSON document is not an instance record (or not one of this definition)
   * EventRefused — an event was refused and the instance is unchanged; ``code`` names the reason
     * UnknownTrigger — the trigger does not leave the current state; ``allowed`` lists those that do
@@ -155,6 +159,33 @@ class ExpressionEvaluationError(ExpressionError):
 
 def _problem_order(problem: Problem) -> tuple[object, ...]:
     return (problem.location, problem.severity is not Severity.ERROR, problem.message)
+
+
+class UnresolvableReference(ProcflowError):
+    """A ``$ref`` or JSON pointer that cannot be followed: it points outside the document (only
+    ``#/...`` references inside it are followed), or is not an RFC 6901 pointer."""
+
+    def __init__(self, message: str, *, ref: str):
+        super().__init__(message)
+        self.ref = ref
+
+
+class PointerToNowhere(UnresolvableReference):
+    """The pointer is well formed but names no node of the document."""
+
+    def __init__(self, message: str, *, ref: str, found: tuple[str | int, ...]):
+        super().__init__(message, ref=ref)
+        self.found = found
+        """The path that does exist, up to the token that names nothing."""
+
+
+class ReferenceCycle(UnresolvableReference):
+    """Following ``$ref``s comes back to one already followed before reaching a schema."""
+
+    def __init__(self, message: str, *, ref: str, chain: tuple[str, ...]):
+        super().__init__(message, ref=ref)
+        self.chain = chain
+        """The references followed, in order, ending with the one met again."""
 
 
 class InstanceFormatError(ProcflowError):

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Siz
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import jsonschema
 import referencing
@@ -23,9 +22,10 @@ import referencing.jsonschema
 from jsonschema.exceptions import ValidationError
 from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 
-from engine.errors import Problem
+from engine.errors import Problem, UnresolvableReference
 from engine.loader import LocatedDocument
 from engine.patterns import FORMATS, PatternNotSupported, Search, pattern_search
+from engine.pointers import is_local, resolve
 from engine.source import DocumentPath
 
 SCHEMA_FILE = "process.schema.json"
@@ -719,18 +719,15 @@ class QuickCompiler:
             return conditional
         if key in ("then", "else"):
             return lambda v: True  # applied with `if`, and meaningless without it
-        if key == "$ref" and isinstance(spec, str) and spec.startswith("#/"):
+        if key == "$ref" and isinstance(spec, str) and is_local(spec):
             return self._reference(spec)
         raise Unsupported
 
     def _reference(self, ref: str) -> QuickCheck:
         if ref not in self._refs:
             try:
-                target = self.document
-                for segment in ref[2:].split("/"):
-                    part = unquote(segment).replace("~1", "/").replace("~0", "~")
-                    target = target[int(part)] if isinstance(target, list) else target[part]
-            except (KeyError, IndexError, TypeError, ValueError):
+                target = resolve(self.document, ref)
+            except UnresolvableReference:
                 raise Unsupported from None
             refs = self._refs
             refs[ref] = lambda v: refs[ref](v)  # a recursive reference reaches the compiled check late

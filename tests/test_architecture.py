@@ -14,6 +14,7 @@ LAYERS = [
     "files",
     "source",
     "errors",
+    "pointers",
     "patterns",
     "loader",
     "schema",
@@ -55,7 +56,7 @@ LAYERS = [
 PACKAGES = {"stores", "render", "http", "web", "cli"}
 # Renderers draw the model and recorded histories; they never run anything.
 RENDER_MAY_NOT_IMPORT = {"compiler", "runtime", "stores", "service", "scenarios", "simulate", "cli"}
-STANDARD_LIBRARY_ONLY = {"files", "model", "source", "errors", "timing"}
+STANDARD_LIBRARY_ONLY = {"files", "model", "source", "errors", "pointers", "timing"}
 
 
 def module_files(layer: str) -> list:
