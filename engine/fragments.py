@@ -27,7 +27,8 @@ from jsonschema.exceptions import ValidationError
 from engine.errors import UnresolvableReference
 from engine.patterns import FORMATS, pattern_problem, pattern_search
 from engine.pointers import is_local, locate, node_at, reference, resolve
-from engine.schema import ANNOTATIONS, QuickCheck, QuickCompiler, Unsupported, bundled_registry
+from engine.quick_checks import ANNOTATIONS, QuickCheck, QuickCompiler, Unsupported
+from engine.schema import bundled_registry
 from engine.source import DocumentPath
 
 DEFINITION_URI = "urn:procflow:definition"
@@ -312,7 +313,7 @@ def _endless_references(
 
 # --- quick validity tests ------------------------------------------------------------------------
 # jsonschema walks a schema on every call (a new validator per keyword and level), which made payload
-# and data checks over 80% of firing an event; ``engine.schema.QuickCompiler`` compiles a fragment
+# and data checks over 80% of firing an event; ``engine.quick_checks.QuickCompiler`` compiles a fragment
 # once into closures instead, and jsonschema decides whenever they cannot say "valid" for sure.
 
 

@@ -17,6 +17,7 @@ LAYERS = [
     "pointers",
     "patterns",
     "loader",
+    "quick_checks",
     "schema",
     "value_errors",
     "fragments",
