@@ -1626,9 +1626,6 @@ def _in_order(deadlines: tuple[OpenDeadline, ...]) -> tuple[OpenDeadline, ...]:
     return tuple(sorted(deadlines, key=lambda d: d.due))
 
 
-_STAGES = ("permission", "signature", "payload", "guard", "data")
-
-
 class _DecisionFailed(Exception):
     pass
 
