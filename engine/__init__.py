@@ -48,8 +48,10 @@ from engine.errors import (
     PartsOpen,
     PermissionDenied,
     PlanError,
+    PointerToNowhere,
     Problem,
     ProcflowError,
+    ReferenceCycle,
     RenderError,
     ReplayMismatch,
     RevisionError,
@@ -61,6 +63,7 @@ from engine.errors import (
     SubProcessRefused,
     UnknownTrigger,
     UnreachableDeadline,
+    UnresolvableReference,
 )
 from engine.impact import Impact, Touched
 from engine.instances import (
@@ -112,6 +115,9 @@ __all__ = [
     "MigrationRefused",
     "MigrationReport",
     "PlanError",
+    "PointerToNowhere",
+    "ReferenceCycle",
+    "UnresolvableReference",
     "Touched",
     "load_plan",
     "Change",

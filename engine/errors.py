@@ -2,6 +2,7 @@
 
 * ProcflowError
   * DefinitionError — a definition file cannot be used; carries every ``Problem`` found
+    * PlanError — a migration plan cannot be used: its YAML, its shape, or what it names
   * ExpressionError — a condition or ``set`` expression is malformed or cannot be evaluated
     * ExpressionSyntaxError — refused when compiled (bad syntax, forbidden construct, unknown name)
     * ExpressionEvaluationError — refused while evaluating (wrong operand types, too large a value)
@@ -29,11 +30,9 @@
     * MoveRefused — an administrator's move by hand cannot be made (where to, or no reason)
     * StepClaimed — someone else holds the step; ``claimed_by`` names them
     * ClaimRefused — a claim, release or assignment that may not be made (``claimed_by``)
-  * InvalidQuery — a worklist asked for with a cursor it did not give, or a role not held
-    * MoveRefused — an administrator's move by hand that cannot be made
     * MigrationRefused — a case cannot be moved onto the plan's new revision (``procflow migrate``)
+  * InvalidQuery — a worklist asked for with a cursor it did not give, or a role not held
   * ReplayMismatch — replaying a history does not reproduce the recorded instance
-  * PlanError — a migration plan cannot be used (a DefinitionError: every problem located)
   * StoreError — a store cannot be opened, upgraded or used; names the store (password hidden)
     * StoreURLError — the store URL is not one of the accepted forms
     * DamagedRecord — a stored record cannot be read, or does not match itself (``instance_id``)
