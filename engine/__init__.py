@@ -57,8 +57,10 @@ if TYPE_CHECKING:
         PartsOpen,
         PermissionDenied,
         PlanError,
+        PointerToNowhere,
         Problem,
         ProcflowError,
+        ReferenceCycle,
         RenderError,
         ReplayMismatch,
         RevisionError,
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
         SubProcessRefused,
         UnknownTrigger,
         UnreachableDeadline,
+        UnresolvableReference,
     )
     from engine.impact import Impact, Touched
     from engine.instances import (
@@ -152,8 +155,10 @@ _EXPORTED_FROM: dict[str, tuple[str, ...]] = {
         "PartsOpen",
         "PermissionDenied",
         "PlanError",
+        "PointerToNowhere",
         "Problem",
         "ProcflowError",
+        "ReferenceCycle",
         "RenderError",
         "ReplayMismatch",
         "RevisionError",
@@ -165,6 +170,7 @@ _EXPORTED_FROM: dict[str, tuple[str, ...]] = {
         "SubProcessRefused",
         "UnknownTrigger",
         "UnreachableDeadline",
+        "UnresolvableReference",
     ),
     "engine.impact": ("Impact", "Touched"),
     "engine.instances": (
@@ -232,6 +238,9 @@ __all__ = [
     "Verified",
     "BookError",
     "NoDefinitions",
+    "PointerToNowhere",
+    "ReferenceCycle",
+    "UnresolvableReference",
     "DuplicateKey",
     "ExpressionEvaluationError",
     "ExpressionSyntaxError",

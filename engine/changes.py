@@ -35,7 +35,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from engine.fragments import resolve_pointer
 from engine.model import (
     Clock,
     ClockPoint,
@@ -56,6 +55,7 @@ from engine.model import (
     Transition,
     thaw_json,
 )
+from engine.pointers import is_local, resolve
 
 ChangeKind = Literal["added", "removed", "renamed", "changed"]
 CHANGE_KINDS: tuple[ChangeKind, ...] = get_args(ChangeKind)
@@ -783,8 +783,8 @@ def _resolved(process: Process, schema: Any) -> tuple[dict[str, Any], set[str], 
             required |= {n for n in names if isinstance(n, str)}
         rest.update({k: v for k, v in current.items() if k not in _STRUCTURE})
         ref = current.get("$ref")
-        if isinstance(ref, str):
-            todo.append(resolve_pointer(process.document, ref))
+        if isinstance(ref, str) and is_local(ref):  # both definitions loaded: their references resolve
+            todo.append(resolve(process.document, ref))
         parts = current.get("allOf")
         todo.extend(parts if isinstance(parts, tuple) else ())
     return properties, required, rest

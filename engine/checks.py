@@ -14,9 +14,9 @@ from types import MappingProxyType
 from typing import Any
 
 from engine.digraph import Digraph
-from engine.errors import ExpressionError, ExpressionSyntaxError, Problem, Severity
+from engine.errors import ExpressionError, ExpressionSyntaxError, Problem, Severity, UnresolvableReference
 from engine.expressions import MAX_NUMBER, NOW, compile_expression
-from engine.fragments import date_fields, resolve_pointer
+from engine.fragments import date_fields
 from engine.messages import parse_message
 from engine.model import (
     ClockPoint,
@@ -33,6 +33,7 @@ from engine.model import (
     StateKind,
     Transition,
 )
+from engine.pointers import follow, resolve
 from engine.schema import did_you_mean, zero_time_limit
 from engine.source import DocumentPath
 from engine.timing import limit_problem, order_problems
@@ -489,17 +490,17 @@ def check_optional_copies(process: Process, graph: Digraph) -> Iterator[Problem]
 _COPY = re.compile(r"^\s*payload\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
 
 
-def _required(process: Process, schema: FrozenJson | None) -> frozenset[str]:
-    """The top-level properties a schema requires, following ``allOf`` and references into records."""
+def _required(process: Process, schema: FrozenJson | None, seen: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The top-level properties a schema requires, following ``allOf`` and references into the definition."""
     if not isinstance(schema, Mapping):
         return frozenset()
     found = set(_required_fields(schema))
     parts = schema.get("allOf")
     for part in parts if isinstance(parts, tuple) else ():
-        found |= _required(process, part)
+        found |= _required(process, part, seen)
     ref = schema.get("$ref")
-    if isinstance(ref, str):
-        found |= _required(process, _local_target(process, ref))
+    if isinstance(ref, str) and ref not in seen:
+        found |= _required(process, _target(process, ref), seen | {ref})
     return frozenset(found)
 
 
@@ -517,30 +518,31 @@ def _allows_null(schema: Any) -> bool:
     return True
 
 
-def _properties(process: Process, schema: FrozenJson | None) -> Mapping[str, Any] | None:
-    """The top-level properties a schema declares, following ``allOf`` and references into records."""
+def _properties(
+    process: Process, schema: FrozenJson | None, seen: frozenset[str] = frozenset()
+) -> Mapping[str, Any] | None:
+    """The top-level properties a schema declares, following ``allOf`` and references into the definition."""
     if not isinstance(schema, Mapping):
         return None
     properties = schema.get("properties")
     found: dict[str, Any] = dict(properties) if isinstance(properties, Mapping) else {}
     parts = schema.get("allOf")
     for part in parts if isinstance(parts, tuple) else ():
-        found.update(_properties(process, part) or {})
+        found.update(_properties(process, part, seen) or {})
     ref = schema.get("$ref")
-    if isinstance(ref, str):
-        target = _local_target(process, ref)
-        found.update(_properties(process, target) or {})
+    if isinstance(ref, str) and ref not in seen:
+        found.update(_properties(process, _target(process, ref), seen | {ref}) or {})
     return found
 
 
-def _local_target(process: Process, ref: str) -> FrozenJson | None:
-    parts = ref.split("/")
-    if len(parts) == 4 and parts[0] == "#" and parts[1] == "records" and parts[3] == "fields":
-        record = process.records.get(parts[2])
-        return record.fields if record else None
-    if ref == "#/data":
-        return process.data_schema
-    return None
+def _target(process: Process, ref: str) -> FrozenJson | None:
+    """What a ``$ref`` into the definition names; ``None`` for one that names nothing there (reported
+    as `unresolvable-ref`) or points elsewhere (the JSON Schema specifications)."""
+    try:
+        target: FrozenJson = resolve(process.document, ref)
+    except UnresolvableReference:
+        return None
+    return target
 
 
 def _offset_of(text: str, root: str, name: str) -> int | None:
@@ -930,15 +932,13 @@ def _binding_problems(
 
 
 def _object_schema(process: Process, schema: FrozenJson | None) -> Mapping[str, Any]:
-    """A fragment with its top-level ``$ref`` into the definition followed (as far as it goes)."""
-    for _ in range(16):
-        if not isinstance(schema, Mapping):
-            return {}
-        ref = schema.get("$ref")
-        if not isinstance(ref, str):
-            return schema
-        schema = resolve_pointer(process.document, ref)
-    return {}
+    """A fragment with its top-level ``$ref``s into the definition followed; ``{}`` when they lead to
+    nothing, or only back to themselves (both reported as they load)."""
+    try:
+        target = follow(process.document, schema)[-1]
+    except UnresolvableReference:
+        return {}
+    return target if isinstance(target, Mapping) and not isinstance(target.get("$ref"), str) else {}
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

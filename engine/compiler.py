@@ -45,7 +45,7 @@ from engine.model import (
     Transition,
     thaw_json,
 )
-from engine.schema import QuickCheck
+from engine.quick_checks import QuickCheck
 from engine.source import DocumentPath
 from engine.timing import is_working_day
 from engine.value_errors import value_problems

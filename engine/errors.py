@@ -2,9 +2,14 @@
 
 * ProcflowError
   * DefinitionError — a definition file cannot be used; carries every ``Problem`` found
+    * PlanError — a migration plan cannot be used: its YAML, its shape, or what it names
   * ExpressionError — a condition or ``set`` expression is malformed or cannot be evaluated
     * ExpressionSyntaxError — refused when compiled (bad syntax, forbidden construct, unknown name)
     * ExpressionEvaluationError — refused while evaluating (wrong operand types, too large a value)
+  * UnresolvableReference — a ``$ref`` (or JSON pointer) cannot be followed: not inside the document,
+    or not a pointer (``ref``)
+    * PointerToNowhere — the pointer names no node of the document (``found``: the path up to the gap)
+    * ReferenceCycle — ``$ref``s lead back to themselves without reaching a schema (``chain``)
   * InstanceFormatError — a JSON document is not an instance record (or not one of this definition)
   * EventRefused — an event was refused and the instance is unchanged; ``code`` names the reason
     * UnknownTrigger — the trigger does not leave the current state; ``allowed`` lists those that do
@@ -25,11 +30,9 @@
     * MoveRefused — an administrator's move by hand cannot be made (where to, or no reason)
     * StepClaimed — someone else holds the step; ``claimed_by`` names them
     * ClaimRefused — a claim, release or assignment that may not be made (``claimed_by``)
-  * InvalidQuery — a worklist asked for with a cursor it did not give, or a role not held
-    * MoveRefused — an administrator's move by hand that cannot be made
     * MigrationRefused — a case cannot be moved onto the plan's new revision (``procflow migrate``)
+  * InvalidQuery — a worklist asked for with a cursor it did not give, or a role not held
   * ReplayMismatch — replaying a history does not reproduce the recorded instance
-  * PlanError — a migration plan cannot be used (a DefinitionError: every problem located)
   * StoreError — a store cannot be opened, upgraded or used; names the store (password hidden)
     * StoreURLError — the store URL is not one of the accepted forms
     * DamagedRecord — a stored record cannot be read, or does not match itself (``instance_id``)
@@ -43,7 +46,8 @@
     * DuplicateInstance — an instance with that id already exists
   * RenderError — a diagram cannot be drawn: unknown output format, no Graphviz, Graphviz failed
     * LayoutTimeout — Graphviz's layout ran past its time bound and was stopped
-  * BookError — the audit book cannot be written: no definitions found, or an unusable output folder
+  * NoDefinitions — the paths given hold no definition file to read
+  * BookError — the audit book cannot be written: its options are wrong, or an unusable output folder
   * RevisionError — a ``git:REV:PATH`` cannot be read: no git, no repository, no such revision or file
   * InitRefused — ``procflow init`` would overwrite a file, or cannot write its folder; nothing is left behind
   * AddressBookError — the worker's address book (``engine.delivery``) cannot be read; names file and key
@@ -155,6 +159,33 @@ class ExpressionEvaluationError(ExpressionError):
 
 def _problem_order(problem: Problem) -> tuple[object, ...]:
     return (problem.location, problem.severity is not Severity.ERROR, problem.message)
+
+
+class UnresolvableReference(ProcflowError):
+    """A ``$ref`` or JSON pointer that cannot be followed: it points outside the document (only
+    ``#/...`` references inside it are followed), or is not an RFC 6901 pointer."""
+
+    def __init__(self, message: str, *, ref: str):
+        super().__init__(message)
+        self.ref = ref
+
+
+class PointerToNowhere(UnresolvableReference):
+    """The pointer is well formed but names no node of the document."""
+
+    def __init__(self, message: str, *, ref: str, found: tuple[str | int, ...]):
+        super().__init__(message, ref=ref)
+        self.found = found
+        """The path that does exist, up to the token that names nothing."""
+
+
+class ReferenceCycle(UnresolvableReference):
+    """Following ``$ref``s comes back to one already followed before reaching a schema."""
+
+    def __init__(self, message: str, *, ref: str, chain: tuple[str, ...]):
+        super().__init__(message, ref=ref)
+        self.chain = chain
+        """The references followed, in order, ending with the one met again."""
 
 
 class InstanceFormatError(ProcflowError):

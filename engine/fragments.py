@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from typing import Any
-from urllib.parse import quote, unquote
 
 import jsonschema
 import jsonschema.validators
@@ -25,8 +24,11 @@ import referencing.exceptions
 import referencing.jsonschema
 from jsonschema.exceptions import ValidationError
 
+from engine.errors import UnresolvableReference
 from engine.patterns import FORMATS, pattern_problem, pattern_search
-from engine.schema import ANNOTATIONS, QuickCheck, QuickCompiler, Unsupported, bundled_registry
+from engine.pointers import is_local, locate, node_at, reference, resolve
+from engine.quick_checks import ANNOTATIONS, QuickCheck, QuickCompiler, Unsupported
+from engine.schema import bundled_registry
 from engine.source import DocumentPath
 
 DEFINITION_URI = "urn:procflow:definition"
@@ -42,7 +44,7 @@ def definition_registry(document: Mapping[str, Any]) -> referencing.Registry[Any
 def fragment_validator(registry: referencing.Registry[Any], path: DocumentPath) -> jsonschema.protocols.Validator:
     """A validator for the fragment at ``path``, whose ``#/...`` references mean this definition."""
     validator: jsonschema.protocols.Validator = FragmentValidator(
-        {"$ref": DEFINITION_URI + json_pointer(path)}, registry=registry, format_checker=FORMATS
+        {"$ref": DEFINITION_URI + reference(path)}, registry=registry, format_checker=FORMATS
     )
     return validator
 
@@ -108,15 +110,20 @@ FragmentValidator: Any = jsonschema.validators.extend(  # type: ignore[no-untype
 
 
 def unresolvable_references(
-    registry: referencing.Registry[Any], fragment: Any, path: DocumentPath
+    registry: referencing.Registry[Any], document: Any, fragment: Any, path: DocumentPath
 ) -> Iterator[tuple[DocumentPath, str]]:
-    """Each ``$ref`` under ``fragment`` that does not resolve, with its path and the reason in words."""
+    """Each ``$ref`` under ``fragment`` that does not resolve, with its path and the reason in words.
+    A reference into this file is followed by ``engine.pointers``, any other only to the bundled schemas."""
     resolver = registry.resolver(base_uri=DEFINITION_URI)
     for ref_path, ref in _references(fragment, path):
+        if is_local(ref):
+            try:
+                locate(document, ref)
+            except UnresolvableReference:
+                yield ref_path, f"`$ref` `{ref}` points to nothing in this file"
+            continue
         try:
             resolver.lookup(ref)
-        except referencing.exceptions.PointerToNowhere:
-            yield ref_path, f"`$ref` `{ref}` points to nothing in this file"
         except referencing.exceptions.Unresolvable:
             yield (
                 ref_path,
@@ -125,12 +132,6 @@ def unresolvable_references(
                     "e.g. `#/records/<record>/fields`, or at the JSON Schema specifications"
                 ),
             )
-
-
-def json_pointer(path: DocumentPath) -> str:
-    """``("records", "x", "fields")`` → ``#/records/x/fields``, escaped for use in a URI."""
-    segments = (str(p).replace("~", "~0").replace("/", "~1") for p in path)
-    return "#/" + "/".join(quote(s, safe="") for s in segments)
 
 
 def _references(value: Any, path: DocumentPath) -> Iterator[tuple[DocumentPath, str]]:
@@ -165,7 +166,7 @@ def fragment_problems(document: Mapping[str, Any]) -> Iterator[tuple[DocumentPat
     """Each problem in the definition's fragments that would stop a value from being checked, as
     ``(path, code, message)``: unresolvable or endless ``$ref``s and what the validator does not run."""
     registry = definition_registry(document)
-    fragments = {path: resolve(document, path) for path in fragment_paths(document)}
+    fragments = {path: node_at(document, path) for path in fragment_paths(document)}
     schemas = [
         (path, sub)
         for fragment_path, fragment in fragments.items()
@@ -173,7 +174,7 @@ def fragment_problems(document: Mapping[str, Any]) -> Iterator[tuple[DocumentPat
     ]
     unevaluated_with_patterns = any("patternProperties" in sub for _, sub in schemas)
     for path, fragment in fragments.items():
-        for ref_path, message in unresolvable_references(registry, fragment, path):
+        for ref_path, message in unresolvable_references(registry, document, fragment, path):
             yield ref_path, "unresolvable-ref", message
     for path, schema in schemas:
         yield from _keyword_problems(path, schema, unevaluated_with_patterns)
@@ -285,12 +286,13 @@ def _endless_references(
         if not isinstance(ref, str) or not ref.startswith("#"):
             continue
         refs[path] = ref
-        target_path = pointer_path(document, ref)
-        if target_path is None:
+        try:
+            target_path = locate(document, ref)
+        except UnresolvableReference:
             continue  # reported as unresolvable
         follows[path] = {
             inner_path
-            for inner_path, inner in subschemas(resolve(document, target_path), target_path, in_place_only=True)
+            for inner_path, inner in subschemas(node_at(document, target_path), target_path, in_place_only=True)
             if isinstance(inner.get("$ref"), str)
         }
     endless: set[DocumentPath] = set()
@@ -309,42 +311,9 @@ def _endless_references(
         yield path + ("$ref",), refs[path]
 
 
-def pointer_path(document: Any, ref: str) -> DocumentPath | None:
-    """The path a ``#/...`` reference names in ``document`` (list positions as numbers), or ``None``
-    when it names nothing there."""
-    if not ref.startswith("#/") and ref != "#":
-        return None
-    path: list[str | int] = []
-    target = document
-    for segment in ref[2:].split("/") if ref not in ("#", "#/") else ():
-        part = unquote(segment).replace("~1", "/").replace("~0", "~")
-        if isinstance(target, Mapping) and part in target:
-            target = target[part]
-            path.append(part)
-        elif isinstance(target, (list, tuple)) and part.isdigit() and int(part) < len(target):
-            target = target[int(part)]
-            path.append(int(part))
-        else:
-            return None
-    return tuple(path)
-
-
-def resolve_pointer(document: Any, ref: str) -> Any:
-    """What a ``#/...`` reference points to in ``document``, or ``None`` when it points to nothing."""
-    path = pointer_path(document, ref)
-    return None if path is None else resolve(document, path)
-
-
-def resolve(document: Any, path: DocumentPath) -> Any:
-    """The node at ``path`` (the schema proved it is there)."""
-    for part in path:
-        document = document[part]
-    return document
-
-
 # --- quick validity tests ------------------------------------------------------------------------
 # jsonschema walks a schema on every call (a new validator per keyword and level), which made payload
-# and data checks over 80% of firing an event; ``engine.schema.QuickCompiler`` compiles a fragment
+# and data checks over 80% of firing an event; ``engine.quick_checks.QuickCompiler`` compiles a fragment
 # once into closures instead, and jsonschema decides whenever they cannot say "valid" for sure.
 
 
@@ -352,7 +321,7 @@ def quick_check(document: Mapping[str, Any], path: DocumentPath) -> QuickCheck |
     """A fast test that a value fits the fragment at ``path``, or ``None`` when the fragment uses a
     keyword the quick compiler does not know. True means valid; False means "ask jsonschema"."""
     try:
-        return QuickCompiler(document).compile(resolve(document, path))
+        return QuickCompiler(document).compile(node_at(document, path))
     except Unsupported:
         return None
 
@@ -361,7 +330,7 @@ def quick_field_checks(document: Mapping[str, Any], path: DocumentPath) -> dict[
     """A quick check per property, when the fragment at ``path`` is an object whose properties are
     independent (only ``type: object``, ``properties`` and ``required``): then data that fitted
     still fits after some fields are set, if each new value fits its property."""
-    schema = resolve(document, path)
+    schema = node_at(document, path)
     if not isinstance(schema, Mapping) or schema.get("type") != "object":
         return None
     if not set(schema) - ANNOTATIONS <= {"type", "properties", "required"}:
@@ -401,8 +370,12 @@ def _collect_dates(
     if not isinstance(schema, Mapping) or depth > _MAX_DATE_DEPTH:
         return
     ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/") and ref not in seen:
-        _collect_dates(document, resolve_pointer(document, ref), path, found, depth + 1, seen | {ref})
+    if isinstance(ref, str) and is_local(ref) and ref not in seen:
+        try:
+            target = resolve(document, ref)
+        except UnresolvableReference:
+            target = None  # reported when the definition loads
+        _collect_dates(document, target, path, found, depth + 1, seen | {ref})
     form = schema.get("format")
     if len(path) > 1 and isinstance(form, str) and form in _DATE_FORMATS:
         found.setdefault(path, form)

@@ -202,170 +202,207 @@ _PLAIN_TEXT_STARTS = frozenset("~nNtTfF0123456789+-.")
 def _build(next_event: Callable[[], Any], text: str, file: str) -> LocatedDocument:
     """Fold the parser's events into plain data and the parser's mark for every key and value.
 
-    One loop with the state of the open container in local variables: this runs once per event
-    (thousands for a shipped process), so it avoids per-event method calls and objects, and keeps
-    the parser's marks as they are (``SourceMap`` turns one into a location only when asked).
-    Events are told apart by their exact type and read by attribute, hence ``Any``: the kinds are
-    PyYAML's event classes, which libyaml's parser and the pure-Python one both produce.
-
-    The loop also holds the rules of YAML 1.2 that libyaml does not (see ``_Yaml12``), which need
-    the column of the innermost block collection and whether the parser is inside a flow collection.
+    This runs once per event (thousands for a shipped process): scalars, most of them, are handled
+    in the loop itself, calling nothing they need not; the rest by ``_Builder``. The parser's marks
+    are kept as they are (``SourceMap`` turns one into a location only when asked). Events are told
+    apart by their exact type and read by attribute, hence ``Any``: the kinds are PyYAML's event
+    classes, which libyaml's parser and the pure-Python one both produce.
     """
-    values: dict[DocumentPath, Mark] = {}
-    keys: dict[DocumentPath, Mark] = {}
-    text_shifts: dict[DocumentPath, int] = {}
-    anchors: dict[str, tuple[JsonValue, int]] = {}
-    # The open container: what it is, where it is, the key awaiting its value (mappings only), how
-    # many values it holds with aliases counted in full, and its anchor. Enclosing ones wait on `outer`.
-    container: _Container = None
-    is_mapping = False
-    path: DocumentPath = ()
-    key: str | None = None
-    size = 0
-    anchor: str | None = None
-    outer: list[tuple[_Container, bool, DocumentPath, str | None, int, str | None]] = []
-    root: JsonValue = None
-    total = 0  # every value once, an alias counted as all it stands for
-    by_aliases = 0  # how much of `total` the aliases added
-    documents = 0
-    yaml12 = _Yaml12(text, file)
-    glued = yaml12.may_glue_comments
-    blocks: list[int] = []  # the column of each open block collection (flow ones hold none)
-    block_column = -1  # of the innermost
-    flow_depth = 0  # how many flow collections are open
-
+    builder = _Builder(text, file)
+    others: dict[type, Callable[[Any], None]] = {
+        yaml.MappingStartEvent: builder.opens,
+        yaml.SequenceStartEvent: builder.opens,
+        yaml.MappingEndEvent: builder.closes,
+        yaml.SequenceEndEvent: builder.closes,
+        yaml.AliasEvent: builder.alias,
+        yaml.DocumentStartEvent: builder.document_starts,
+    }  # stream start and end and document end hold nothing
+    yaml12, values, keys, text_shifts = builder.yaml12, builder.values, builder.keys, builder.text_shifts
+    event: Any
     while (event := next_event()) is not None:
-        kind = type(event)
-        mark = event.start_mark
-        if kind is yaml.ScalarEvent:
-            text = event.value
-            style = event.style
-            if style == '"' or style == "'":
-                if glued:
-                    yaml12.comment_after(event.end_mark.index)
-                if event.end_mark.line != mark.line:
-                    yaml12.quoted_lines(mark, event.end_mark, block_column, flow_depth)
-            elif style:
-                yaml12.block_scalar(mark, block_column)
-            elif flow_depth:
-                if text[:1] in _INDICATORS:
-                    yaml12.flow_plain_scalar(event)
-                if glued:
-                    yaml12.comment_after(event.end_mark.index)
-            if is_mapping and key is None:
-                if text == "<<" and event.implicit[0]:
-                    raise _refuse(file, mark, "merge-key", _NO_MERGE_KEYS)
-                assert isinstance(container, dict)
-                if text in container:
-                    raise _refuse(
-                        file,
-                        mark,
-                        "duplicate-key",
-                        f"duplicate key `{text}` (first at line {keys[path + (text,)].line + 1}); "
-                        "a key may appear once in a mapping",
-                    )
-                key = text
-                keys[path + (text,)] = mark
-                continue
-            value: JsonValue
-            if event.tag is None and event.implicit[0]:
-                value = text if text and text[0] not in _PLAIN_TEXT_STARTS else _resolve_plain(text, file, mark)
-            else:
-                value = _resolve_tagged(event.tag, text, file, mark)
-        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            opens_mapping = kind is yaml.MappingStartEvent
-            if event.tag not in (None, "!", _MAP_TAG if opens_mapping else _SEQ_TAG):
-                raise _refuse(file, mark, "tag", _tag_message(event.tag))
-            if len(outer) >= MAX_DEPTH:
-                raise _refuse(file, mark, "too-deep", _TOO_DEEP)
-            if event.flow_style:
-                if not flow_depth:
-                    yaml12.flow_opens(mark, block_column)
-                flow_depth += 1
-            else:  # a flow collection holds no block ones
-                block_column = mark.column
-                blocks.append(block_column)
-            value = {} if opens_mapping else []
-        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-            if flow_depth:
-                flow_depth -= 1
-                if glued:
-                    yaml12.comment_after(event.end_mark.index)
-                if not flow_depth:
-                    yaml12.flow_closes(event)
-            else:
-                blocks.pop()
-                block_column = blocks[-1] if blocks else -1
-            if anchor is not None:
-                anchors[anchor] = (container, size)
-            closed_size = size
-            container, is_mapping, path, key, size, anchor = outer.pop()
-            size += closed_size
+        if type(event) is not yaml.ScalarEvent:
+            handler = others.get(type(event))
+            if handler is not None:
+                handler(event)
             continue
-        elif kind is yaml.AliasEvent:
-            name = event.anchor
-            if name not in anchors:
-                raise _refuse(
-                    file, mark, "alias", f"the alias `*{name}` is used before its anchor `&{name}` is complete"
-                )
-            if is_mapping and key is None:
-                raise _refuse(file, mark, "alias", "an alias cannot be used as a key")
-            value = anchors[name][0]
-        elif kind is yaml.DocumentStartEvent:
-            documents += 1
-            if documents > 1:
-                raise _refuse(
-                    file, mark, "yaml-syntax", "a definition file holds one YAML document; remove the second `---`"
-                )
-            continue
-        else:  # stream start and end, document end
-            continue
-
-        # Put the value where the parser is and record where it came from.
-        if is_mapping:
-            if key is None:
-                raise _refuse(file, mark, "complex-key", "a key must be plain text, not a list or mapping")
+        style = event.style
+        if style or yaml12.flow_depth:
+            yaml12.scalar(event)
+        text = event.value
+        mark: Any = event.start_mark
+        inside = builder.open
+        container = inside.value
+        if inside.is_mapping:
             assert isinstance(container, dict)
-            value_path = path + (key,)
+            key = inside.key
+            if key is None:  # the scalar is a key
+                if (text == "<<" and event.implicit[0]) or text in container:
+                    raise builder.bad_key(inside, text, event.implicit[0], mark)
+                inside.key = text
+                keys[inside.path + (text,)] = mark
+                continue
+        value: JsonValue
+        if event.tag is None and event.implicit[0]:
+            value = text if text and text[0] not in _PLAIN_TEXT_STARTS else _resolve_plain(text, file, mark)
+        else:
+            value = _resolve_tagged(event.tag, text, file, mark)
+        if inside.is_mapping:
+            assert isinstance(container, dict) and key is not None
+            path = inside.path + (key,)
             container[key] = value
-            key = None
+            inside.key = None
+            values[path] = mark
+        else:
+            path = builder.place(value, mark)
+        end: Any = event.end_mark
+        if style in _ONE_LINE_STYLES and mark.line == end.line:
+            text_shifts[path] = 0 if not style else 1  # past the opening quote
+        if event.anchor is not None:
+            builder.anchors[event.anchor] = (value, 1)
+        inside.size += 1
+        builder.total += 1
+        if builder.total > MAX_VALUES:
+            raise builder.too_large(mark)
+    return builder.document()
+
+
+class _Open:
+    """A mapping or list being filled, or (``value`` None) the document, before its root value."""
+
+    __slots__ = ("anchor", "is_mapping", "key", "path", "size", "value")
+
+    def __init__(self, value: _Container, path: DocumentPath, anchor: str | None):
+        self.value = value
+        self.is_mapping = isinstance(value, dict)
+        self.path = path
+        self.key: str | None = None
+        """In a mapping, the key read whose value comes next."""
+        self.size = 1
+        """What it holds, an alias counted as all it stands for: what an alias of its anchor adds."""
+        self.anchor = anchor
+
+
+class _Builder:
+    """The document being built from events: its values, the marks of its keys and values, its
+    anchors, and the open mappings and lists, the innermost in ``open``."""
+
+    __slots__ = (
+        "anchors", "by_aliases", "documents", "file", "keys", "open", "outer", "root", "text_shifts", "total",
+        "values", "yaml12",
+    )  # fmt: skip
+
+    def __init__(self, text: str, file: str):
+        self.file = file
+        self.values: dict[DocumentPath, Mark] = {}
+        self.keys: dict[DocumentPath, Mark] = {}
+        self.text_shifts: dict[DocumentPath, int] = {}
+        """Where a one-line text's characters begin, past its opening quote (0 or 1 columns)."""
+        self.anchors: dict[str, tuple[JsonValue, int]] = {}
+        """Each anchor's value and its size (``_Open.size``)."""
+        self.open = _Open(None, (), None)
+        self.outer: list[_Open] = []
+        """The open mappings and lists around ``open``, outermost first."""
+        self.root: JsonValue = None
+        self.total = 0
+        """Every value once, an alias counted as all it stands for."""
+        self.by_aliases = 0
+        """How much of ``total`` the aliases added."""
+        self.documents = 0
+        self.yaml12 = _Yaml12(text, file)
+
+    def document(self) -> LocatedDocument:
+        self.yaml12.check_continuation_lines()
+        return LocatedDocument(self.root, SourceMap.from_marks(self.file, self.values, self.keys, self.text_shifts))
+
+    def bad_key(self, mapping: _Open, text: str, plain: bool, mark: Mark) -> DefinitionError:
+        """Why a merge key (``<<``), or a key that is in the mapping already, is refused."""
+        if text == "<<" and plain:
+            return _refuse(self.file, mark, "merge-key", _NO_MERGE_KEYS)
+        return _refuse(
+            self.file,
+            mark,
+            "duplicate-key",
+            f"duplicate key `{text}` (first at line {self.keys[mapping.path + (text,)].line + 1}); "
+            "a key may appear once in a mapping",
+        )
+
+    def opens(self, event: Any) -> None:
+        mark = event.start_mark
+        is_mapping = type(event) is yaml.MappingStartEvent
+        if event.tag not in (None, "!", _MAP_TAG if is_mapping else _SEQ_TAG):
+            raise _refuse(self.file, mark, "tag", _tag_message(event.tag))
+        if len(self.outer) >= MAX_DEPTH:
+            raise _refuse(self.file, mark, "too-deep", _TOO_DEEP)
+        self.yaml12.opens(event)
+        value: dict[str, JsonValue] | list[JsonValue] = {} if is_mapping else []
+        path = self.place(value, mark)
+        self.outer.append(self.open)
+        self.open = _Open(value, path, event.anchor)
+        self.count(1, mark)
+
+    def closes(self, event: Any) -> None:
+        self.yaml12.closes(event)
+        closed = self.open
+        if closed.anchor is not None:
+            self.anchors[closed.anchor] = (closed.value, closed.size)
+        self.open = self.outer.pop()
+        self.open.size += closed.size
+
+    def alias(self, event: Any) -> None:
+        mark = event.start_mark
+        name = event.anchor
+        if name not in self.anchors:
+            raise _refuse(
+                self.file, mark, "alias", f"the alias `*{name}` is used before its anchor `&{name}` is complete"
+            )
+        if self.open.is_mapping and self.open.key is None:
+            raise _refuse(self.file, mark, "alias", "an alias cannot be used as a key")
+        value, size = self.anchors[name]
+        self.place(value, mark)
+        self.by_aliases += size
+        self.count(size, mark)
+
+    def document_starts(self, event: Any) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            raise _refuse(
+                self.file,
+                event.start_mark,
+                "yaml-syntax",
+                "a definition file holds one YAML document; remove the second `---`",
+            )
+
+    def place(self, value: JsonValue, mark: Mark) -> DocumentPath:
+        """Put the value where the parser is, record where it came from, and say where that is."""
+        inside = self.open
+        container = inside.value
+        if inside.is_mapping:
+            key = inside.key
+            if key is None:
+                raise _refuse(self.file, mark, "complex-key", "a key must be plain text, not a list or mapping")
+            assert isinstance(container, dict)
+            path = inside.path + (key,)
+            container[key] = value
+            inside.key = None
         elif container is None:
-            root = value
-            value_path = ()
+            self.root = value
+            path = ()
         else:
             assert isinstance(container, list)
-            value_path = path + (len(container),)
+            path = inside.path + (len(container),)
             container.append(value)
-        values[value_path] = mark
+        self.values[path] = mark
+        return path
 
-        if kind is yaml.ScalarEvent:
-            style = event.style
-            if style in _ONE_LINE_STYLES and mark.line == event.end_mark.line:
-                text_shifts[value_path] = 0 if not style else 1  # past the opening quote
-            if event.anchor is not None:
-                anchors[event.anchor] = (value, 1)
-            added = 1
-        elif kind is yaml.AliasEvent:
-            added = anchors[event.anchor][1]
-            by_aliases += added
-        else:  # a mapping or list opens; what it holds is added to its size as it closes
-            outer.append((container, is_mapping, path, key, size, anchor))
-            container, is_mapping, path, key, size, anchor = (
-                value,  # type: ignore[assignment]
-                isinstance(value, dict),
-                value_path,
-                None,
-                1,
-                event.anchor,
-            )
-            added = 1
-        size += added
-        total += added
-        if total > MAX_VALUES:
-            raise _refuse(file, mark, "too-large", _too_large(total - by_aliases))
+    def count(self, added: int, mark: Mark) -> None:
+        """Add values to the open collection's size and the document's, within ``MAX_VALUES``."""
+        self.open.size += added
+        self.total += added
+        if self.total > MAX_VALUES:
+            raise self.too_large(mark)
 
-    yaml12.check_continuation_lines()
-    return LocatedDocument(root, SourceMap.from_marks(file, values, keys, text_shifts))
+    def too_large(self, mark: Mark) -> DefinitionError:
+        return _refuse(self.file, mark, "too-large", _too_large(self.total - self.by_aliases))
 
 
 _MAP_TAG = _CORE + "map"
@@ -400,12 +437,53 @@ class _Yaml12:
         """(the mark on the first line, the last line, spaces needed, whether lines starting with `#`
         are comments): the lines after the first, up to the last, must be indented that far."""
         self.quoted: set[int] = set()
+        """Lines inside a quoted text in a flow collection: a `#` there is text, not a comment."""
         self.closing_lines: list[tuple[int, str, int]] = []
         """A flow collection's closing line that starts with its bracket: number, indent, spaces needed."""
-        """Lines inside a quoted text in a flow collection: a `#` there is text, not a comment."""
         self.flow_start: tuple[Any, int] = (None, 0)  # the outermost open flow collection: mark, spaces needed
         self.may_glue_comments = _GLUED_ANYWHERE.search(text) is not None
         """Whether a `#` follows a quote, a bracket or a comma anywhere; if not, no comment is glued."""
+        self.blocks: list[int] = []
+        """The column of each open block collection (flow ones hold none)."""
+        self.block_column = -1
+        """The column of the innermost open block collection."""
+        self.flow_depth = 0
+        """How many flow collections are open."""
+
+    def scalar(self, event: Any) -> None:
+        style = event.style
+        if style == '"' or style == "'":
+            if self.may_glue_comments:
+                self.comment_after(event.end_mark.index)
+            if event.end_mark.line != event.start_mark.line:
+                self.quoted_lines(event.start_mark, event.end_mark)
+        elif style:
+            self.block_scalar(event.start_mark)
+        elif self.flow_depth:
+            if event.value[:1] in _INDICATORS:
+                self.flow_plain_scalar(event)
+            if self.may_glue_comments:
+                self.comment_after(event.end_mark.index)
+
+    def opens(self, event: Any) -> None:
+        if event.flow_style:
+            if not self.flow_depth:
+                self.flow_start = (event.start_mark, self.block_column + 1)
+            self.flow_depth += 1
+        else:  # a flow collection holds no block ones
+            self.block_column = event.start_mark.column
+            self.blocks.append(self.block_column)
+
+    def closes(self, event: Any) -> None:
+        if self.flow_depth:
+            self.flow_depth -= 1
+            if self.may_glue_comments:
+                self.comment_after(event.end_mark.index)
+            if not self.flow_depth:
+                self.flow_closes(event)
+        else:
+            self.blocks.pop()
+            self.block_column = self.blocks[-1] if self.blocks else -1
 
     def lines_after(self, mark: Any) -> Iterator[tuple[int, str]]:
         """The number (from 0) and text of each line after the one ``mark`` is on."""
@@ -416,12 +494,12 @@ class _Yaml12:
             end = _LINE_BREAK.search(text, found.end())
             yield number, text[found.end() : end.start() if end is not None else len(text)]
 
-    def quoted_lines(self, start: Any, end: Any, block_column: int, flow_depth: int) -> None:
+    def quoted_lines(self, start: Any, end: Any) -> None:
         """A quoted text over several lines: its lines are text, and in block context need indenting."""
-        if flow_depth:
+        if self.flow_depth:
             self.quoted.update(range(start.line + 1, end.line + 1))
         else:
-            self.continued.append((start, end.line, block_column + 1, False))
+            self.continued.append((start, end.line, self.block_column + 1, False))
 
     def flow_plain_scalar(self, event: Any) -> None:
         value = event.value
@@ -433,9 +511,6 @@ class _Yaml12:
                 f"YAML syntax: `{value[0]}` cannot begin a plain value inside `[...]` or `{{...}}`; "
                 f'quote it, e.g. "{value}"',
             )
-
-    def flow_opens(self, mark: Any, block_column: int) -> None:
-        self.flow_start = (mark, block_column + 1)
 
     def flow_closes(self, event: Any) -> None:
         """The outermost flow collection closes: its lines need indenting past the block it is in."""
@@ -463,7 +538,7 @@ class _Yaml12:
                 "YAML syntax: a comment needs a space before its `#`; write ` #`, or quote the text that holds `#`",
             )
 
-    def block_scalar(self, mark: Any, block_column: int) -> None:
+    def block_scalar(self, mark: Any) -> None:
         header = _BLOCK_HEADER.match(self.text, mark.index)
         if header is None:
             return
@@ -485,7 +560,7 @@ class _Yaml12:
                 blank.append((spaces, number))
                 continue
             wider = [at for n, at in blank if n > spaces]
-            if spaces > block_column and wider:
+            if spaces > self.block_column and wider:
                 raise _error(
                     self.file,
                     wider[0] + 1,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
-import urllib.parse
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -86,6 +85,7 @@ from engine.model import (
     Text,
     Transition,
 )
+from engine.pointers import resolve
 from engine.schema import did_you_mean
 from engine.timing import data_duration, due_from_data, due_time, shown_amount, whole_number
 from engine.work import (
@@ -1637,9 +1637,6 @@ def _in_order(deadlines: tuple[OpenDeadline, ...]) -> tuple[OpenDeadline, ...]:
     return tuple(sorted(deadlines, key=lambda d: d.due))
 
 
-_STAGES = ("permission", "signature", "payload", "guard", "data")
-
-
 class _DecisionFailed(Exception):
     pass
 
@@ -2185,10 +2182,7 @@ def _standalone(schema: FrozenJson, document: FrozenJson, seen: frozenset[str] =
     ref = schema.get("$ref")
     if not isinstance(ref, str) or not ref.startswith("#/") or ref in seen:
         return {key: _standalone(value, document, seen) for key, value in schema.items()}
-    target: Any = document  # the checks at load have proven that the reference resolves
-    for segment in ref[2:].split("/"):
-        name = urllib.parse.unquote(segment).replace("~1", "/").replace("~0", "~")
-        target = target[int(name)] if isinstance(target, tuple) else target[name]
+    target = resolve(document, ref)  # the checks at load have proven that the reference resolves
     written_out = _standalone(target, document, seen | {ref})
     siblings = {key: _standalone(value, document, seen) for key, value in schema.items() if key != "$ref"}
     if not siblings:

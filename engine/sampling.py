@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-from engine.fragments import resolve_pointer
+from engine.pointers import is_local, resolve
 
 MAX_DEPTH = 12
 LONGEST = 100_000
@@ -62,8 +62,8 @@ class Sampler:
             return {}
         parts: list[Any] = [{k: v for k, v in schema.items() if k not in _COMBINERS}]
         ref = schema.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#"):
-            parts.append(resolve_pointer(self.document, ref))
+        if isinstance(ref, str) and is_local(ref):  # the definition loaded: its references resolve
+            parts.append(resolve(self.document, ref))
         parts.extend(_as_list(schema.get("allOf")))
         for key in ("anyOf", "oneOf"):
             alternatives = _as_list(schema.get(key))

@@ -23,17 +23,6 @@ class SourceLocation:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-def format_path(path: DocumentPath) -> str:
-    """``("states", "diagnose", "on", 0)`` → ``states.diagnose.on[0]``, the way a reader scans YAML."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
-    return text or "(top level)"
-
-
 class Mark(Protocol):
     """A place as the YAML parser reports it: ``line`` and ``column`` count from 0."""
 

@@ -3,11 +3,13 @@
 import dataclasses
 import importlib
 import pkgutil
+import re
 
 import pytest
 from conftest import FIXTURE
 
 import engine
+import engine.errors
 from engine import DefinitionError, Severity, load_process, load_process_text, validate_file
 
 # The API besides the exceptions, pinned: a name leaves or joins it only on purpose.
@@ -178,3 +180,24 @@ def test_semantic_checks_wait_when_the_shape_is_unusable(fixture_text):
     )
     messages = [p.message for p in engine.validate_text(broken, "b.yaml").errors]
     assert len(messages) == 1 and "unknown key `destt` — did you mean `dest`?" in messages[0]
+
+
+def test_the_error_tree_drawn_in_errors_py_is_the_tree_of_the_classes():
+    """Each bullet of ``engine.errors``' docstring sits under its base class, and every class is drawn once."""
+    drawn: dict[str, str] = {}
+    parents: list[tuple[int, str]] = []
+    for line in (engine.errors.__doc__ or "").splitlines():
+        found = re.match(r"^( *)\* (\w+)", line)
+        if found is None:
+            continue
+        depth, name = len(found.group(1)), found.group(2)
+        parents = [(d, n) for d, n in parents if d < depth]
+        assert name not in drawn, f"`{name}` is drawn twice"
+        drawn[name] = parents[-1][1] if parents else ""
+        parents.append((depth, name))
+    classes = {name: cls for name, cls in vars(engine.errors).items() if isinstance(cls, type)}
+    errors = {name for name, cls in classes.items() if issubclass(cls, engine.ProcflowError)}
+    assert set(drawn) == errors
+    for name, parent in drawn.items():
+        if parent:
+            assert classes[name].__bases__ == (classes[parent],), f"`{name}` is drawn under `{parent}`"

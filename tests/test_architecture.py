@@ -14,8 +14,10 @@ LAYERS = [
     "files",
     "source",
     "errors",
+    "pointers",
     "patterns",
     "loader",
+    "quick_checks",
     "schema",
     "value_errors",
     "fragments",
@@ -56,7 +58,7 @@ LAYERS = [
 PACKAGES = {"expressions", "stores", "render", "http", "web", "cli"}
 # Renderers draw the model and recorded histories; they never run anything.
 RENDER_MAY_NOT_IMPORT = {"compiler", "runtime", "stores", "service", "scenarios", "simulate", "cli"}
-STANDARD_LIBRARY_ONLY = {"files", "model", "source", "errors", "timing", "digraph"}
+STANDARD_LIBRARY_ONLY = {"files", "model", "source", "errors", "pointers", "timing", "digraph"}
 
 
 def module_files(layer: str) -> list:

@@ -883,6 +883,13 @@ def test_ref_resolution_touches_neither_network_nor_disk(fixture_text: str, tmp_
     assert f"`{ref}`" in problem.message and problem.severity is ERROR
 
 
+def test_a_schema_referring_to_itself_is_reported_not_followed_forever(fixture_text: str) -> None:
+    text = mutate(fixture_text, ("data:\n  type: object\n", "data:\n  $ref: '#/data'\n  type: object\n"))
+    report = validate(text)
+    problem = problem_at(report, "endless-ref", *position(text, "$ref: '#/data'", "'"))
+    assert "`#/data` leads back to itself" in problem.message
+
+
 def test_ref_inside_the_file_resolves(fixture_text: str) -> None:
     edit = ("properties: {quote: {type: number}}", "properties: {quote: {$ref: '#/data/properties/quote'}}")
     text = mutate(fixture_text, edit)

@@ -1,4 +1,4 @@
-"""The quick validity tests (``engine.schema.QuickCompiler``) may only ever say "valid" where jsonschema
+"""The quick validity tests (``engine.quick_checks.QuickCompiler``) may only ever say "valid" where jsonschema
 says so too: they are a shortcut, and every answer they cannot give for sure goes to jsonschema.
 These tests throw mutated definitions, payloads and data at them and compare."""
 

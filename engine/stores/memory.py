@@ -1,7 +1,8 @@
 """A store held in a dict, for tests and trials: the same contract as the SQL stores, in one process.
 
-Everything goes in and out as JSON, as it would through a database, so a caller can never change a
-stored instance by holding on to an object.
+Instances go in and out as JSON, as they would through a database, so a caller can never change a
+stored instance by holding on to an object; definitions, work items and outbox rows are kept as the
+frozen values they are given as.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The stores' tables, as numbered migrations that the stores apply themselves when opened.
 
 A store records each migration it has applied in ``schema_migrations``. Opening a store applies the
-missing ones, in order, each in its own transaction (both SQLite and PostgreSQL run DDL inside
-transactions, so a failed step leaves the store as it was), while holding the store's write lock
-so two processes opening one store at once do not both upgrade it. A store written by a newer
+missing ones, in order, all in one transaction (both SQLite and PostgreSQL run DDL inside
+transactions, so a failed step leaves the store as it was, earlier steps included), while holding
+the store's write lock so two processes opening one store at once do not both upgrade it. A store written by a newer
 procflow than this one is refused rather than guessed at.
 
 Add a migration by appending to ``MIGRATIONS``; never edit one that has shipped. Each step is

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from engine.model import Process, Text, thaw_json
+from engine.pointers import escape, follow
 from engine.runtime import Choice
 
 Kind = Literal[
@@ -151,27 +152,17 @@ def form_for(choice: Choice, process: Process, lang: str = "both") -> Form:
     return Form(choice.trigger, choice.label, fields, signers, process.calendar.timezone, choice.part, choice.items)
 
 
-def _resolve(process: Process, schema: Any, depth: int = 0) -> Any:
-    while isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str) and depth < _MAX_DEPTH:
-        target = _pointer_target(thaw_json(process.document), schema["$ref"])
-        rest = {k: v for k, v in schema.items() if k != "$ref"}
-        schema = {**target, **rest} if isinstance(target, Mapping) else rest
-        depth += 1
-    return schema
-
-
-def _pointer_target(document: Any, ref: str) -> Any:
-    if not ref.startswith("#"):
-        return None
-    for raw in ref[1:].split("/")[1:]:
-        part = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(document, Mapping) and part in document:
-            document = document[part]
-        elif isinstance(document, (list, tuple)) and part.isdigit() and int(part) < len(document):
-            document = document[int(part)]
-        else:
-            return None
-    return document
+def _resolve(process: Process, schema: Any) -> Any:
+    """``schema`` with what its top-level ``$ref``s lead to written in, the keys beside a reference
+    taking precedence (a schema the runtime left a ``$ref`` in refers back into itself)."""
+    chain = follow(process.document, schema)
+    if len(chain) == 1:
+        return schema
+    merged: dict[str, Any] = {}
+    for each in reversed(chain):
+        if isinstance(each, Mapping):
+            merged.update((key, thaw_json(value)) for key, value in each.items() if key != "$ref")
+    return merged
 
 
 def _object_fields(process: Process, schema: Mapping[str, Any], pointer: str, depth: int) -> tuple[Field, ...]:
@@ -180,13 +171,9 @@ def _object_fields(process: Process, schema: Mapping[str, Any], pointer: str, de
         return ()
     required = set(schema.get("required") or ())
     return tuple(
-        _field(process, str(key), _resolve(process, sub), f"{pointer}/{_escape(str(key))}", key in required, depth)
+        _field(process, str(key), _resolve(process, sub), f"{pointer}/{escape(str(key))}", key in required, depth)
         for key, sub in properties.items()
     )
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _field(process: Process, key: str, schema: Any, pointer: str, required: bool, depth: int) -> Field:
@@ -324,7 +311,7 @@ def _encode_fields(form: Form, fields: Sequence[Field], value: Any, prefix: str,
         return
     for f in fields:
         if f.key in value:
-            _encode(form, f, value[f.key], prefix + "/" + _escape(f.key), out)
+            _encode(form, f, value[f.key], prefix + "/" + escape(f.key), out)
 
 
 def _encode(form: Form, f: Field, value: Any, name: str, out: dict[str, list[str]]) -> None:
@@ -377,7 +364,7 @@ def _read_fields(
 ) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for f in fields:
-        name = prefix + "/" + _escape(f.key)
+        name = prefix + "/" + escape(f.key)
         found, value = _read(form, f, name, posted, problems)
         if found:
             result[f.key] = value

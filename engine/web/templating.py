@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 
 from engine.model import Text
+from engine.pointers import escape
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -38,7 +39,7 @@ def as_json(value: Any) -> str:
 
 
 def child_name(name: str, key: str) -> str:
-    return f"{name}/{key.replace('~', '~0').replace('/', '~1')}"
+    return f"{name}/{escape(key)}"
 
 
 def html_id(name: str) -> str:
