@@ -1,0 +1,173 @@
+"""What every part of the SQL stores shares: the transaction a dialect supplies, rows read by column
+name, how a statement joins a batch (``Workflows.batch``), and how a deadline row reads back.
+
+Rows are read by name (``row["state"]``): SQLite's ``sqlite3.Row`` and psycopg's ``dict_row``. Both
+cost a few per cent more than plain tuples on a load (measured; the statements dominate), and no
+statement has to keep its columns in an order another place counts on.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
+
+from engine.instances import Entry, OpenDeadline
+
+Row = Mapping[str, Any]
+Params = Sequence[Any]
+
+
+class Transaction(Protocol):
+    """One open transaction: run statements written with ``?`` placeholders; rows are read by name."""
+
+    def run(self, sql: str, params: Params = ()) -> int:
+        """Execute; the number of rows changed."""
+        ...
+
+    def one(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    def all(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+
+class Known:
+    """What this store last read or wrote of an instance: its history (entries never change once
+    committed; the version is its length) and the deadlines it had at that version."""
+
+    __slots__ = ("deadlines", "history")
+
+    def __init__(self, history: tuple[Entry, ...], deadlines: tuple[OpenDeadline, ...]):
+        self.history = history
+        self.deadlines = deadlines
+
+
+class Batch:
+    """A transaction several events share (``SqlBase.batch``): the thread that holds it, and what its
+    events wrote, remembered only once it commits."""
+
+    __slots__ = ("known", "thread", "tx")
+
+    def __init__(self, tx: Transaction):
+        self.tx = tx
+        self.thread = threading.get_ident()
+        self.known: dict[str, Known | None] = {}
+        """Instances written or read in the batch (``None``: forget what was known before it)."""
+
+
+class SqlBase:
+    """The dialect's part (``sqlite.py``, ``postgres.py``) and the batch every statement joins."""
+
+    dialect = ""
+
+    def __init__(self, url: str):
+        self._url = url
+        self._batch: Batch | None = None
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # --- what a dialect supplies -----------------------------------------------------------------
+
+    def _transaction(self, *, write: bool) -> AbstractContextManager[Transaction]:
+        """A transaction; ``write`` ones hold the database's write lock where it has one. Reads may
+        run each statement on its own: every read here is one statement, or (``_load``) a row and then
+        entries below its version, which entries being append-only keeps consistent. Driver errors
+        leave it as ``StoreError``; any error rolls it back."""
+        raise NotImplementedError
+
+    def _driver_errors(self) -> AbstractContextManager[None]:
+        """Driver errors raised inside leave as ``StoreError``."""
+        raise NotImplementedError
+
+    def _time(self, moment: datetime.datetime) -> Any:
+        raise NotImplementedError
+
+    def _from_time(self, value: Any) -> datetime.datetime:
+        raise NotImplementedError
+
+    def _from_json(self, value: Any) -> Any:
+        """A JSON column's value as read (text on SQLite; psycopg decodes ``json`` itself)."""
+        raise NotImplementedError
+
+    _skip_locked = ""
+    """What a claim's choice of rows ends with, so that workers claiming at once skip each other's rows
+    (PostgreSQL's ``FOR UPDATE SKIP LOCKED``; SQLite's write lock lets one worker claim at a time)."""
+
+    _reads_in_savepoints = False
+    """Whether a read inside a batch needs a savepoint of its own (PostgreSQL: a failed statement
+    aborts the whole transaction; SQLite's does not)."""
+
+    # --- flags set by the schema version (only a test opens a store at an older one) -------------
+
+    _digests = True
+    """Whether entries are written with their digest (the store's tables are at ``DIGESTS_FROM`` or later)."""
+
+    _work = True
+    """Whether the store keeps work items (its tables are at ``WORK_FROM`` or later)."""
+
+    _outbox = True
+    """Whether the store keeps an outbox (its tables are at ``OUTBOX_FROM`` or later)."""
+
+    # --- batches ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every write of this thread inside the block joins one transaction, committed when the block
+        ends and rolled back, all of it, if an exception leaves the block. Each write keeps its own
+        savepoint, so a write that fails (a stale version, a key already recorded) changes nothing and
+        the others stand. Other threads wait for the block to end. Nested, the inner block is part of
+        the outer one."""
+        if self._in_batch() is not None:
+            yield
+            return
+        with self._transaction(write=True) as tx:
+            batch = Batch(tx)
+            self._batch = batch
+            try:
+                yield
+            finally:
+                self._batch = None
+        self._batch_committed(batch)
+
+    def _batch_committed(self, batch: Batch) -> None:
+        """Remember what the batch's events wrote, now that it is committed."""
+
+    def _in_batch(self) -> Batch | None:
+        batch = self._batch
+        return batch if batch is not None and batch.thread == threading.get_ident() else None
+
+    @contextmanager
+    def _tx(self, *, write: bool) -> Iterator[Transaction]:
+        """The transaction a store method runs in: its own, or, in this thread's batch, a savepoint of
+        the batch's (so a write that fails leaves the batch as it was before the write)."""
+        batch = self._in_batch()
+        if batch is None:
+            with self._transaction(write=write) as tx:
+                yield tx
+            return
+        if not write and not self._reads_in_savepoints:
+            with self._driver_errors():
+                yield batch.tx
+            return
+        with self._driver_errors():
+            batch.tx.run("SAVEPOINT procflow_event")
+        try:
+            with self._driver_errors():
+                yield batch.tx
+        except BaseException:
+            with self._driver_errors():
+                batch.tx.run("ROLLBACK TO SAVEPOINT procflow_event")
+                batch.tx.run("RELEASE SAVEPOINT procflow_event")
+            raise
+        with self._driver_errors():
+            batch.tx.run("RELEASE SAVEPOINT procflow_event")
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
