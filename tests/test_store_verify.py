@@ -270,12 +270,11 @@ CONTENT = {
         "state",
         "data",
         "entered_at",
-        "deadlines",
         "version",
         "started_at",
     ),
     "entries": ("instance_id", "idx", "entry", "digest"),
-    "deadlines": ("instance_id", "position", "state", "due", "fire"),
+    "deadlines": ("instance_id", "position", "state", "due", "fire", "due_offset"),  # no clocks in `varied`
     "idempotency_keys": ("instance_id", "key", "entry_index"),
     "start_keys": ("process_id", "key", "instance_id"),
     "definitions": ("process_id", "revision", "version", "content_hash", "source"),

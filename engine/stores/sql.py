@@ -41,14 +41,14 @@ from engine.errors import (
     StaleVersion,
     StoreError,
 )
-from engine.instances import Instance, deadline_from_json, deadline_to_json, entry_from_json
+from engine.instances import Instance, deadline_to_json, entry_from_json
 from engine.outbox import PENDING, messages
 from engine.stores import migrations
 from engine.stores.base import NO_DUE, NewDefinition, ProcessRef, StoredDefinition
 from engine.stores.identifiers import check_instance_id, check_written
 from engine.stores.integrity import canonical, digest, entry_text, source_digest
 from engine.stores.sql_base import Batch, Known, Params, Row, Transaction, utc_now
-from engine.stores.sql_listing import INSTANCE_COLUMNS, SqlListing, instance_columns
+from engine.stores.sql_listing import SqlListing, instance_columns
 from engine.stores.sql_queues import SqlQueues
 from engine.work import CaseWork, work_to_json
 
@@ -57,8 +57,6 @@ __all__ = ["KNOWN_ENTRIES", "Params", "Row", "SqlStore", "Transaction"]
 _DEFINITION_COLUMNS = (
     "SELECT process_id, revision, version, content_hash, source, file, registered_at, source_sha256 FROM definitions "
 )
-_WRITTEN_COLUMNS = (*INSTANCE_COLUMNS, "deadlines")
-"""The columns an event writes; a start writes ``started_at`` too."""
 
 KNOWN_ENTRIES = 400_000
 """How many parsed history entries a store keeps, of the instances most recently used: ten thousand
@@ -124,9 +122,7 @@ class SqlStore(SqlQueues, SqlListing):
     # --- migrations ------------------------------------------------------------------------------
 
     def _migrate(self, target: int = migrations.LATEST) -> None:
-        self._digests = target >= migrations.DIGESTS_FROM  # only a test opens a store at an older schema
-        self._work = target >= migrations.WORK_FROM
-        self._outbox = target >= migrations.OUTBOX_FROM
+        self._set_schema(target)  # only a test opens a store at an older schema
         bookkeeping = migrations.BOOKKEEPING[0 if self.dialect == "sqlite" else 1]
         with self._transaction(write=True) as tx:
             self._lock_for_migration(tx)
@@ -259,9 +255,15 @@ class SqlStore(SqlQueues, SqlListing):
             return self._load(tx, instance_id)
 
     def _load(self, tx: Transaction, instance_id: str) -> Instance:
-        row = tx.one(f"SELECT {instance_columns()} FROM instances WHERE id = ?", (instance_id,))
-        if row is None:
+        # One statement: the row and its deadlines as one commit left them.
+        rows = tx.all(
+            f"SELECT {instance_columns('i')}, {self._deadline_columns('d')} FROM instances i "
+            "LEFT JOIN deadlines d ON d.instance_id = i.id WHERE i.id = ? ORDER BY d.position",
+            (instance_id,),
+        )
+        if not rows:
             raise NotFound(f"{self.url} holds no instance `{instance_id}`")
+        row = rows[0]
         version = int(row["version"])
         if version < 1:
             raise DamagedRecord(
@@ -295,7 +297,7 @@ class SqlStore(SqlQueues, SqlListing):
                 deadlines=(
                     known.deadlines
                     if known is not None and up_to_date
-                    else tuple(deadline_from_json(d) for d in self._from_json(row["deadlines"]))
+                    else tuple(self._deadline(r) for r in rows if r["deadline_position"] is not None)
                 ),
                 history=history,
             )
@@ -325,14 +327,9 @@ class SqlStore(SqlQueues, SqlListing):
                 (instance_id,),
             )
             started = tx.one(
-                "SELECT started_at, CAST(data AS TEXT) AS data, entered_at, CAST(deadlines AS TEXT) AS deadlines "
-                "FROM instances WHERE id = ?",
-                (instance_id,),
+                "SELECT started_at, CAST(data AS TEXT) AS data, entered_at FROM instances WHERE id = ?", (instance_id,)
             )
-            deadlines = tx.all(
-                "SELECT position, state, due, fire FROM deadlines WHERE instance_id = ? ORDER BY position",
-                (instance_id,),
-            )
+            positions = tx.all("SELECT position FROM deadlines WHERE instance_id = ? ORDER BY position", (instance_id,))
             keys = tx.all("SELECT key, entry_index FROM idempotency_keys WHERE instance_id = ?", (instance_id,))
             start_keys = tx.all("SELECT process_id, key FROM start_keys WHERE instance_id = ?", (instance_id,))
         problems = []
@@ -348,17 +345,15 @@ class SqlStore(SqlQueues, SqlListing):
             elif text != entry_text(instance.history[index]):
                 problems.append(f"entry {index} holds more or other than procflow writes")
         written = self._columns(instance)
-        if started is not None and any(started[c] != written[c] for c in ("data", "entered_at", "deadlines")):
-            problems.append("its row holds more or other than procflow writes (in its data, times or deadlines)")
+        if started is not None and any(started[c] != written[c] for c in ("data", "entered_at")):
+            problems.append("its row holds more or other than procflow writes (in its data or times)")
         try:
             if started is None or self._from_time(started["started_at"]) != instance.history[0].at:
                 problems.append("its start time differs from its first entry's")
-            rows = [(int(d["position"]), d["state"], self._from_time(d["due"]), d["fire"]) for d in deadlines]
         except (ValueError, TypeError, StoreError) as exc:
             problems.append(f"a stored time cannot be read: {exc}")
-        else:
-            if rows != [(i, d.state, d.due, d.fire) for i, d in enumerate(instance.deadlines)]:
-                problems.append("the deadlines workers claim differ from the instance's deadlines")
+        if [int(p["position"]) for p in positions] != list(range(len(positions))):
+            problems.append(f"its deadlines are numbered {[int(p['position']) for p in positions]}, with gaps")
         if {(k["key"], int(k["entry_index"])) for k in keys} != _event_keys(instance):
             problems.append("the idempotency keys recorded differ from the keys of its entries")
         first = instance.history[0].key
@@ -420,8 +415,9 @@ class SqlStore(SqlQueues, SqlListing):
     # --- the one write path ----------------------------------------------------------------------
 
     def _columns(self, instance: Instance) -> dict[str, Any]:
-        """What the instance's row holds, by column (``_WRITTEN_COLUMNS``)."""
-        return {
+        """What the instance's row holds, by column (``INSTANCE_COLUMNS``; with the deadlines' JSON too
+        before ``DEADLINES_ONCE_FROM``)."""
+        columns = {
             "id": instance.id,
             "process_id": instance.process_id,
             "process_version": instance.process_version,
@@ -429,9 +425,11 @@ class SqlStore(SqlQueues, SqlListing):
             "state": instance.state,
             "data": canonical(instance.data),
             "entered_at": instance.entered_at.isoformat(),
-            "deadlines": canonical([deadline_to_json(d) for d in instance.deadlines]),
             "version": instance.version,
         }
+        if not self._deadlines_once:
+            columns["deadlines"] = canonical([deadline_to_json(d) for d in instance.deadlines])
+        return columns
 
     def _write(self, tx: Transaction, instance: Instance, expected: int | None, work: CaseWork | None) -> None:
         """Write an event in ``tx``: a start (``expected`` is ``None``: insert the row) or the entries
@@ -441,14 +439,14 @@ class SqlStore(SqlQueues, SqlListing):
         if expected is None:
             self._require_definition(tx, instance)
             if not tx.run(
-                f"INSERT INTO instances ({', '.join(_WRITTEN_COLUMNS)}, started_at) "
-                f"VALUES ({', '.join('?' * (len(_WRITTEN_COLUMNS) + 1))}) ON CONFLICT DO NOTHING",
-                (*(columns[c] for c in _WRITTEN_COLUMNS), self._time(instance.history[0].at)),
+                f"INSERT INTO instances ({', '.join(columns)}, started_at) "
+                f"VALUES ({', '.join('?' * (len(columns) + 1))}) ON CONFLICT DO NOTHING",
+                (*columns.values(), self._time(instance.history[0].at)),
             ):
                 raise DuplicateInstance(f"{self.url} already holds an instance `{instance.id}`")
             kept = False
         else:
-            moved = [c for c in _WRITTEN_COLUMNS if c != "id"]
+            moved = [c for c in columns if c != "id"]
             if not tx.run(
                 f"UPDATE instances SET {', '.join(f'{c} = ?' for c in moved)} WHERE id = ? AND version = ?",
                 (*(columns[c] for c in moved), instance.id, expected),
@@ -530,14 +528,17 @@ class SqlStore(SqlQueues, SqlListing):
     def _write_deadlines(self, tx: Transaction, instance: Instance) -> None:
         if not instance.deadlines:
             return
+        values: list[tuple[Any, ...]] = [
+            (instance.id, position, d.state, self._time(d.due), d.fire, _offset(d.due), d.clock, d.threshold)
+            for position, d in enumerate(instance.deadlines)
+        ]
+        columns = "instance_id, position, state, due, fire, due_offset, clock, threshold"
+        if not self._deadlines_once:
+            values, columns = [v[:5] for v in values], "instance_id, position, state, due, fire"
+        marks = "(" + ", ".join("?" * len(values[0])) + ")"
         tx.run(
-            "INSERT INTO deadlines (instance_id, position, state, due, fire) VALUES "
-            + ", ".join(["(?, ?, ?, ?, ?)"] * len(instance.deadlines)),
-            [
-                value
-                for position, deadline in enumerate(instance.deadlines)
-                for value in (instance.id, position, deadline.state, self._time(deadline.due), deadline.fire)
-            ],
+            f"INSERT INTO deadlines ({columns}) VALUES " + ", ".join([marks] * len(values)),
+            [value for row in values for value in row],
         )
 
     def _write_outbox(self, tx: Transaction, instance: Instance, first: int) -> None:
@@ -607,6 +608,12 @@ class SqlStore(SqlQueues, SqlListing):
                 for value in (instance_id, role, work.process_id, work.work.state, due, work.work.claimed_by)
             ],
         )
+
+
+def _offset(moment: datetime.datetime) -> int:
+    """The UTC offset a due time was given in, in seconds, so it reads back as it was written."""
+    offset = moment.utcoffset()
+    return 0 if offset is None else int(offset.total_seconds())
 
 
 def _event_keys(instance: Instance) -> set[tuple[str, int]]:

@@ -15,9 +15,14 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
 from engine.instances import Entry, OpenDeadline
+from engine.stores import migrations
 
 Row = Mapping[str, Any]
 Params = Sequence[Any]
+
+
+_IN_LIST = 500
+"""How many ids one ``IN (...)`` lists (SQLite allows 32,766 parameters; a listing reads a page or all)."""
 
 
 class Transaction(Protocol):
@@ -113,6 +118,55 @@ class SqlBase:
 
     _outbox = True
     """Whether the store keeps an outbox (its tables are at ``OUTBOX_FROM`` or later)."""
+
+    _deadlines_once = True
+    """Whether deadlines are kept only in their rows (the tables are at ``DEADLINES_ONCE_FROM`` or later);
+    before, the instance's row held them as JSON too, and the rows had no clock nor offset."""
+
+    def _set_schema(self, version: int) -> None:
+        self._digests = version >= migrations.DIGESTS_FROM
+        self._work = version >= migrations.WORK_FROM
+        self._outbox = version >= migrations.OUTBOX_FROM
+        self._deadlines_once = version >= migrations.DEADLINES_ONCE_FROM
+
+    def _deadline_columns(self, alias: str = "") -> str:
+        """What a deadline is read from (named ``deadline_*``), of table ``alias`` if given."""
+        prefix = f"{alias}." if alias else ""
+        details = (
+            f"{prefix}due_offset AS deadline_offset, {prefix}clock AS deadline_clock, "
+            f"{prefix}threshold AS deadline_threshold"
+            if self._deadlines_once
+            else "0 AS deadline_offset, NULL AS deadline_clock, NULL AS deadline_threshold"
+        )
+        return (
+            f"{prefix}position AS deadline_position, {prefix}state AS deadline_state, {prefix}due AS deadline_due, "
+            f"{prefix}fire AS deadline_fire, {details}"
+        )
+
+    def _deadline(self, row: Row) -> OpenDeadline:
+        """The deadline a row read with ``_deadline_columns`` holds, its due time in the offset it was given in."""
+        offset = datetime.timezone(datetime.timedelta(seconds=int(row["deadline_offset"])))
+        return OpenDeadline(
+            row["deadline_state"],
+            self._from_time(row["deadline_due"]).astimezone(offset),
+            row["deadline_fire"],
+            row["deadline_clock"],
+            row["deadline_threshold"],
+        )
+
+    def _deadlines_of(self, tx: Transaction, instance_ids: Sequence[str]) -> dict[str, list[OpenDeadline]]:
+        """The deadlines of the instances, each in position order (instances without any are left out)."""
+        found: dict[str, list[OpenDeadline]] = {}
+        for start in range(0, len(instance_ids), _IN_LIST):
+            chunk = instance_ids[start : start + _IN_LIST]
+            rows = tx.all(
+                f"SELECT instance_id, {self._deadline_columns()} FROM deadlines WHERE instance_id IN "
+                f"({', '.join('?' * len(chunk))}) ORDER BY instance_id, position",
+                chunk,
+            )
+            for row in rows:
+                found.setdefault(row["instance_id"], []).append(self._deadline(row))
+        return found
 
     # --- batches ---------------------------------------------------------------------------------
 

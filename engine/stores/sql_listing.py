@@ -12,22 +12,22 @@ import datetime
 from collections.abc import Sequence
 from typing import Any
 
-from engine.errors import DamagedRecord, InstanceFormatError, InvalidIdentifier
-from engine.instances import Entry, deadline_from_json, entry_from_json
+from engine.errors import DamagedRecord, InstanceFormatError, InvalidIdentifier, StoreError
+from engine.instances import Entry, OpenDeadline, entry_from_json
 from engine.stores.base import CaseQuery, Damaged, Found, InstanceSummary, ProcessRef
 from engine.stores.identifiers import check_instance_id, check_key
 from engine.stores.search import check_query, search_sql
-from engine.stores.sql_base import Row, SqlBase
+from engine.stores.sql_base import Row, SqlBase, Transaction
 from engine.work import CaseWork, work_from_json
 
 INSTANCE_COLUMNS = ("id", "process_id", "process_version", "content_hash", "state", "data", "entered_at", "version")
-"""The instance columns a load or a listing reads (with the deadlines, as the schema keeps them)."""
+"""The instance columns a load or a listing reads; its deadlines are rows of their own."""
 
 
 def instance_columns(alias: str = "") -> str:
     """The columns an instance is read from, each of table ``alias`` if given."""
     prefix = f"{alias}." if alias else ""
-    return ", ".join(f"{prefix}{c}" for c in (*INSTANCE_COLUMNS, "deadlines"))
+    return ", ".join(f"{prefix}{c}" for c in INSTANCE_COLUMNS)
 
 
 class SqlListing(SqlBase):
@@ -55,7 +55,8 @@ class SqlListing(SqlBase):
             sql += " WHERE " + " AND ".join(where)
         with self._tx(write=False) as tx:
             rows = tx.all(sql + " ORDER BY i.started_at, i.id", params)
-        return [self._summary(row) for row in rows]
+            deadlines = self._listed_deadlines(tx, rows)
+        return [self._summary(row, deadlines) for row in rows]
 
     def case_counts(self) -> dict[tuple[str, str, str], int]:
         with self._tx(write=False) as tx:
@@ -77,9 +78,17 @@ class SqlListing(SqlBase):
         )
         with self._tx(write=False) as tx:
             rows = tx.all(sql, params)
-        return [Found(self._summary(row), self._from_time(row["started_at"])) for row in rows]
+            deadlines = self._listed_deadlines(tx, rows)
+        return [Found(self._summary(row, deadlines), self._from_time(row["started_at"])) for row in rows]
 
-    def _summary(self, row: Row) -> InstanceSummary | Damaged:
+    def _listed_deadlines(self, tx: Transaction, rows: Sequence[Row]) -> dict[str, list[OpenDeadline]] | Exception:
+        """The listed instances' deadlines, or why they cannot be read (each listed as ``Damaged`` then)."""
+        try:
+            return self._deadlines_of(tx, [str(row["id"]) for row in rows])
+        except (ValueError, TypeError, StoreError) as exc:
+            return exc
+
+    def _summary(self, row: Row, deadlines: dict[str, list[OpenDeadline]] | Exception) -> InstanceSummary | Damaged:
         try:
             check_instance_id(row["id"])
             if row["revision"] is None:
@@ -90,9 +99,8 @@ class SqlListing(SqlBase):
             data = self._from_json(row["data"])
             if not isinstance(data, dict):
                 raise InstanceFormatError(f"its data must be an object, got {type(data).__name__}")
-            deadlines = self._from_json(row["deadlines"])
-            if not isinstance(deadlines, list):
-                raise InstanceFormatError(f"its deadlines must be a list, got {type(deadlines).__name__}")
+            if isinstance(deadlines, Exception):
+                raise InstanceFormatError(f"its deadlines cannot be read: {deadlines}")
             return InstanceSummary(
                 id=row["id"],
                 process=ProcessRef(
@@ -101,7 +109,7 @@ class SqlListing(SqlBase):
                 state=row["state"],
                 data=data,
                 entered_at=datetime.datetime.fromisoformat(row["entered_at"]),
-                deadlines=tuple(deadline_from_json(d, f"deadline {i}") for i, d in enumerate(deadlines)),
+                deadlines=tuple(deadlines.get(row["id"], ())),
                 version=int(row["version"]),
             )
         except (InstanceFormatError, InvalidIdentifier, ValueError, TypeError) as exc:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.errors import DamagedRecord, StoreError
-from engine.instances import OpenDeadline, deadline_from_json
+from engine.instances import OpenDeadline
 from engine.outbox import DEAD, DELIVERED, PENDING, Message, OutboxRow
 from engine.stores.base import DEFAULT_LEASE, Damaged, DueDeadline
 from engine.stores.integrity import canonical
@@ -76,10 +76,10 @@ class SqlQueues(SqlBase):
 
     def mark_refused(self, instance_id: str, deadline: OpenDeadline, version: int, reason: str) -> None:
         with self._tx(write=True) as tx:
-            row = tx.one("SELECT deadlines, version FROM instances WHERE id = ?", (instance_id,))
+            row = tx.one("SELECT version FROM instances WHERE id = ?", (instance_id,))
             if row is None or int(row["version"]) != version:
                 return
-            open_now = [deadline_from_json(d) for d in self._from_json(row["deadlines"])]
+            open_now = self._deadlines_of(tx, [instance_id]).get(instance_id, [])
             if deadline not in open_now:
                 return
             tx.run(
