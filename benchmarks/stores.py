@@ -145,8 +145,8 @@ def _cpu_per_event(folder: Path, instances: int) -> Row:
 
 
 def _active(folder: Path, size: Size) -> Row:
-    """Events per second on a sample of instances when ten times as many are active (each has taken
-    the path's first events), the same events measured."""
+    """Events per second when ten times as many instances are active (each has taken the path's first
+    events), each then taking the next three, in batches so that the flush to disk does not hide the CPU."""
     from engine.service import Event, Workflows
 
     workload = load_workload()
@@ -166,12 +166,12 @@ def _active(folder: Path, size: Size) -> Row:
                     flows.fire_many(
                         Event(i, event.trigger, event.actor, event.payload) for i in ids[start : start + BATCH]
                     )
-            measured = random.Random(3).sample(ids, few)
             began, done = time.perf_counter(), 0
-            for event in workload.events[3:6]:
-                for instance_id in measured:
-                    flows.fire(instance_id, event.trigger, event.actor, event.payload)
-                    done += 1
+            for event in workload.events[3:6]:  # on every active instance, so none stays in a small cache
+                for start in range(0, count, BATCH):
+                    chunk = ids[start : start + BATCH]
+                    flows.fire_many(Event(i, event.trigger, event.actor, event.payload) for i in chunk)
+                    done += len(chunk)
             rates[count] = done / (time.perf_counter() - began)
     ratio = rates[many] / rates[few]
     return Row(
@@ -183,7 +183,7 @@ def _active(folder: Path, size: Size) -> Row:
         f"{ratio:.2f}× the rate at {few}",
         "≥ 0.9× (no cliff)",
         ratio >= 0.9,
-        f"{few} instances sampled, 3 events each",
+        f"3 events on every instance, in batches of {BATCH}",
     )
 
 
