@@ -274,13 +274,14 @@ CONTENT = {
         "started_at",
     ),
     "entries": ("instance_id", "idx", "entry", "digest"),
-    "deadlines": ("instance_id", "position", "state", "due", "fire", "due_offset"),  # no clocks in `varied`
+    "deadlines": ("instance_id", "position", "state", "due", "fire"),
     "idempotency_keys": ("instance_id", "key", "entry_index"),
     "start_keys": ("process_id", "key", "instance_id"),
     "definitions": ("process_id", "revision", "version", "content_hash", "source"),
 }
 """Every stored column that holds content. Left out: where a definition was read from and when it was
-registered (notes for people), and the workers' claims and refusals (bookkeeping that changes)."""
+registered (notes for people), the workers' claims and refusals (bookkeeping that changes), and the UTC
+offset a due time is shown in (the moment is the same; a migrated case and its replay may differ in it)."""
 
 _PRINTABLE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -_:.,{}[]\"'#@+"
 
