@@ -1,9 +1,9 @@
 """What every part of the SQL stores shares: the transaction a dialect supplies, rows read by column
 name, how a statement joins a batch (``Workflows.batch``), and how a deadline row reads back.
 
-Rows are read by name (``row["state"]``): SQLite's ``sqlite3.Row`` and psycopg's ``dict_row``. Both
-cost a few per cent more than plain tuples on a load (measured; the statements dominate), and no
-statement has to keep its columns in an order another place counts on.
+Rows are read by name (``row["state"]``): SQLite's ``sqlite3.Row`` and psycopg's ``dict_row``, so no
+statement has to keep its columns in an order another place counts on. Measured on a one-row read:
+``sqlite3.Row`` 5.0 µs against 3.0 µs for a tuple, about two of an event's near 1,000 µs of CPU here.
 """
 
 from __future__ import annotations
