@@ -44,7 +44,7 @@ class Size:
     store_events: int
     contended_instances: int
     contended_events: int
-    """Events each of the 4 contending workers fires."""
+    """Events each of the 8 contending workers fires."""
     generated_states: tuple[int, int]
     rendered_states: int
     worklist_cases: tuple[int, ...]

@@ -4,8 +4,12 @@ SQLite is set against its floor: a bare ``sqlite3`` transaction doing the same t
 needs (update the instance row, insert the history row), with the same pragmas (WAL,
 ``synchronous=FULL``), the same ``BEGIN IMMEDIATE``, and the very JSON texts our events wrote.
 
+Then the store's own CPU per event (in ``Store.load`` and ``Store.save``) against the runtime's (in
+``Runtime.fire``); events per second with ten times as many active instances; and ``Workflows.fire_many``
+in batches of 50 against one transaction per event (one flush to disk per batch instead of per event).
+
 PostgreSQL runs 1, 2 and 4 worker processes, each driving its own instances along the workload's
-path; then 4 workers fire at the same 100 instances at once. Each contended event carries a unique
+path; then 8 workers fire at the same 100 instances at once. Each contended event carries a unique
 marker in its payload and an idempotency key; afterwards every history is read back and each
 acknowledged marker must be there exactly once (lost = 0, doubled = 0).
 """
@@ -36,6 +40,8 @@ DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 CONTENDED_TRIGGER = "contact_customer"
 """fault_detection → fault_detection: always allowed, so contending writers only ever race on versions."""
 CONTENDED_ACTOR = ("liu", ("engineer",))
+CONTENDING_WORKERS = 8
+BATCH = 50
 
 
 def stores(size: Size) -> list[Row]:
@@ -73,6 +79,11 @@ def _sqlite(size: Size) -> list[Row]:
             ours = instances * len(events) / (time.perf_counter() - began)
             writes = _written_rows(flows, ids[0])
         floor = _bare_sqlite(Path(folder) / "bare.db", writes, instances)
+        extra = [
+            _cpu_per_event(Path(folder), instances),
+            _active(Path(folder), size),
+            _batched(Path(folder), instances),
+        ]
     return [
         Row(SECTION, "bare sqlite3: update instance + insert history, one transaction", floor, "events/s"),
         Row(
@@ -82,11 +93,131 @@ def _sqlite(size: Size) -> list[Row]:
             "events/s",
             ours / floor,
             f"{ours / floor:.2f}× the bare rate",
-            "≥ 0.5× bare",
-            ours / floor >= 0.5,
+            "≥ 0.8× bare",
+            ours / floor >= 0.8,
             "synchronous=FULL and WAL on both",
         ),
+        *extra,
     ]
+
+
+def _timed(target: Any, name: str, spent: list[float]) -> None:
+    """Add the CPU time each call of ``target.name`` takes to ``spent[0]``."""
+    call = getattr(target, name)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        began = time.thread_time()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            spent[0] += time.thread_time() - began
+
+    setattr(target, name, timed)
+
+
+def _cpu_per_event(folder: Path, instances: int) -> Row:
+    from engine.service import Workflows
+
+    workload = load_workload()
+    store_cpu, runtime_cpu = [0.0], [0.0]
+    with Workflows(f"sqlite:///{folder / 'cpu.db'}") as flows:
+        flows.register(PROCESS_FILE)
+        ids = [flows.start(workload.process.id, workload.starter).id for _ in range(instances)]
+        _timed(flows.runtime(workload.process.id, workload.process.content_hash), "fire", runtime_cpu)
+        for name in ("load", "save", "save_linked"):
+            _timed(flows.store, name, store_cpu)
+        for event in workload.events:
+            for instance_id in ids:
+                flows.fire(instance_id, event.trigger, event.actor, event.payload)
+    events = instances * len(workload.events)
+    ours, runtime = store_cpu[0] / events * 1e6, runtime_cpu[0] / events * 1e6
+    return Row(
+        SECTION,
+        "SQLite store CPU per event (load + save), against the runtime's (Runtime.fire)",
+        ours,
+        "µs",
+        ours / runtime,
+        f"{ours / runtime:.2f}× the runtime's {runtime:.0f} µs",
+        "≤ 1× the runtime's",
+        ours <= runtime,
+        "thread CPU time, the flush to disk included",
+    )
+
+
+def _active(folder: Path, size: Size) -> Row:
+    """Events per second when ten times as many instances are active (each has taken the path's first
+    events), each then taking the next three, in batches so that the flush to disk does not hide the CPU."""
+    from engine.service import Event, Workflows
+
+    workload = load_workload()
+    few, many = max(10, size.instances // 10), max(100, size.instances)
+    rates = {}
+    for count in (few, many):
+        with Workflows(f"sqlite:///{folder / f'active-{count}.db'}") as flows:
+            flows.register(PROCESS_FILE)
+            ids: list[str] = []
+            for start in range(0, count, BATCH):
+                with flows.batch():
+                    ids += [
+                        flows.start(workload.process.id, workload.starter).id for _ in range(min(BATCH, count - start))
+                    ]
+            for event in workload.events[:3]:
+                for start in range(0, count, BATCH):
+                    flows.fire_many(
+                        Event(i, event.trigger, event.actor, event.payload) for i in ids[start : start + BATCH]
+                    )
+            began, done = time.perf_counter(), 0
+            for event in workload.events[3:6]:  # on every active instance, so none stays in a small cache
+                for start in range(0, count, BATCH):
+                    chunk = ids[start : start + BATCH]
+                    flows.fire_many(Event(i, event.trigger, event.actor, event.payload) for i in chunk)
+                    done += len(chunk)
+            rates[count] = done / (time.perf_counter() - began)
+    ratio = rates[many] / rates[few]
+    return Row(
+        SECTION,
+        f"SQLite with {many} active instances, against {few}",
+        rates[many],
+        "events/s",
+        ratio,
+        f"{ratio:.2f}× the rate at {few}",
+        "≥ 0.9× (no cliff)",
+        ratio >= 0.9,
+        f"3 events on every instance, in batches of {BATCH}",
+    )
+
+
+def _batched(folder: Path, instances: int) -> Row:
+    """The path's events through ``fire_many`` in batches of ``BATCH``, against one transaction each."""
+    from engine.service import Event, Workflows
+
+    workload = load_workload()
+    rates = {}
+    for batch in (1, BATCH):
+        with Workflows(f"sqlite:///{folder / f'batch-{batch}.db'}") as flows:
+            flows.register(PROCESS_FILE)
+            ids = [flows.start(workload.process.id, workload.starter).id for _ in range(instances)]
+            began = time.perf_counter()
+            for event in workload.events:
+                for start in range(0, instances, batch):
+                    chunk = ids[start : start + batch]
+                    if batch == 1:
+                        flows.fire(chunk[0], event.trigger, event.actor, event.payload)
+                    else:
+                        flows.fire_many(Event(i, event.trigger, event.actor, event.payload) for i in chunk)
+            rates[batch] = instances * len(workload.events) / (time.perf_counter() - began)
+    ratio = rates[BATCH] / rates[1]
+    return Row(
+        SECTION,
+        f"SQLite, Workflows.fire_many in batches of {BATCH}, against one transaction per event",
+        rates[BATCH],
+        "events/s",
+        ratio,
+        f"{ratio:.1f}× one per transaction ({rates[1]:.0f} events/s)",
+        "≥ 5×",
+        ratio >= 5,
+        "synchronous=FULL",
+    )
 
 
 def _written_rows(flows: Any, instance_id: str) -> list[tuple[str, str, str, str, str]]:
@@ -183,7 +314,7 @@ def _contended(url: str, size: Size) -> Row:
     from engine.service import Workflows
 
     ids = _started(url, size.contended_instances, to_fault_detection=True)
-    results = _run_workers(url, [ids] * 4, "contend", size.contended_events)
+    results = _run_workers(url, [ids] * CONTENDING_WORKERS, "contend", size.contended_events)
     acknowledged = [marker for r in results["workers"] for marker in r["markers"]]
     with Workflows(url) as flows:
         found: Counter[str] = Counter()
@@ -198,7 +329,7 @@ def _contended(url: str, size: Size) -> Row:
     rate = len(acknowledged) / results["seconds"]
     return Row(
         SECTION,
-        f"PostgreSQL, 4 workers contending on the same {size.contended_instances} instances",
+        f"PostgreSQL, {CONTENDING_WORKERS} workers contending on the same {size.contended_instances} instances",
         rate,
         "events/s",
         ratio_text=f"lost={lost} doubled={doubled}",
@@ -285,7 +416,7 @@ def _worker(url: str, ids: list[str], job: str, count: int, index: int, ready: A
                     report["conflicts"] += 1
                     raise
 
-            flows.store.save = counting_save  # type: ignore[method-assign]
+            flows.store.save = counting_save  # type: ignore[method-assign,assignment]
             ready.put(index)
             go.wait()
             if job == "path":

@@ -126,7 +126,6 @@ def _fill(store: Any, cases: int, templates: list[tuple[Any, Any]]) -> None:
     """``cases`` open cases, each a template under its own id and due time, written in bulk with the rows
     ``Store.insert`` writes for an instance and its work items (the history rows left out)."""
     from engine.stores.integrity import canonical
-    from engine.stores.sql import _INSTANCE_COLUMNS
     from engine.work import work_to_json
 
     chooser = random.Random(7)
@@ -137,16 +136,17 @@ def _fill(store: Any, cases: int, templates: list[tuple[Any, Any]]) -> None:
         instance_id = f"wl-{n:07d}"
         due = now + datetime.timedelta(minutes=chooser.randint(-30 * 24 * 60, 30 * 24 * 60))
         work = replace(work, instance_id=instance_id, due=due)
-        row = store._instance_row(instance)
-        instances.append((instance_id, *row[1:], store._time(instance.history[0].at)))
+        columns = {**store._columns(instance), "id": instance_id}
+        instances.append((*columns.values(), store._time(instance.history[0].at)))
         due_order = store._time(due)
         work_cases.append((instance_id, work.process_id, due_order, canonical(work_to_json(work))))
         work_items += [
             (instance_id, role, work.process_id, work.work.state, due_order, None) for role in sorted(work.roles)
         ]
-    marks = ", ".join(["?"] * 10)
+    names = ", ".join(store._columns(templates[0][0]))
+    marks = ", ".join(["?"] * (len(store._columns(templates[0][0])) + 1))
     statements = [
-        (f"INSERT INTO instances ({_INSTANCE_COLUMNS}, started_at) VALUES ({marks})", instances),
+        (f"INSERT INTO instances ({names}, started_at) VALUES ({marks})", instances),
         (
             "INSERT INTO work_cases (instance_id, process_id, due_order, item) VALUES (?, ?, ?, ?)",
             work_cases,

@@ -20,6 +20,12 @@ given an address book or a ``deliver`` callback (``deliver_due``, and ``work``) 
 lease and delivers them (``engine.delivery``) at least once, retrying with backoff and dead-lettering
 after the policy's limit.
 
+Many events can share one transaction (``batch``, ``fire_many``): one commit, one flush to disk, for
+all of them. The rule: each event is whole or nothing on its own (a savepoint each), and the batch is
+committed when its block ends, or rolled back, every event of it, when an exception leaves the block.
+``fire_many`` is all or nothing: the first event refused raises, and none of the batch is stored.
+The worker (``fire_due_batch``, ``work``) fires each claimed batch of deadlines in one.
+
 Damage is contained: a worker sets aside an instance it cannot read and fires the rest, and
 ``verify_store`` replays every stored instance and reports each one that does not match.
 
@@ -41,8 +47,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -128,6 +135,18 @@ class Deliveries:
     """Rows that failed this time and will be tried again (``last_error`` says why)."""
     dead: tuple[OutboxRow, ...] = ()
     """Rows that failed for the last time the policy allows: dead-lettered."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of ``Workflows.fire_many``: what ``fire`` is given."""
+
+    instance_id: str
+    trigger: str
+    actor: Actor
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    key: str | None = None
+    at: datetime.datetime | None = None
 
 
 class Workflows:
@@ -305,6 +324,35 @@ class Workflows:
         newer one: ``StaleVersion`` otherwise, unless ``key`` recorded this very event already.
         """
         return self.fire_and_get(instance_id, trigger, actor, payload, key=key, at=at, if_version=if_version)[0]
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every event this thread stores inside the block shares one transaction, committed when the
+        block ends. An event refused or lost to another writer raises as outside a batch and writes
+        nothing; the events before and after it are still committed if the caller carries on. An
+        exception that leaves the block rolls back every event of the batch. The store is held by this
+        thread until the block ends; keep batches short (tens of events, not thousands)."""
+        with self.store.batch():
+            yield
+
+    def fire_many(self, events: Iterable[Event]) -> list[Entry]:
+        """Fire ``events`` in order in one transaction (``batch``); their entries. All or nothing: the
+        first that cannot be stored raises, noted with its place in the batch, and none is stored."""
+        entries: list[Entry] = []
+        with self.batch():
+            for index, event in enumerate(events):
+                try:
+                    entries.append(
+                        self.fire(
+                            event.instance_id, event.trigger, event.actor, event.payload, key=event.key, at=event.at
+                        )
+                    )
+                except ProcflowError as error:
+                    error.add_note(
+                        f"event {index} of the batch (on `{event.instance_id}`): none of the batch was stored"
+                    )
+                    raise
+        return entries
 
     def fire_and_get(
         self,
@@ -800,8 +848,8 @@ class Workflows:
         worker_id: str | None = None,
         lease: datetime.timedelta = DEFAULT_LEASE,
     ) -> int:
-        """Claim up to ``limit`` due deadlines and fire them, each at its own due time and each in its
-        own transaction; return how many were fired. Several workers may run this at once: each due
+        """Claim up to ``limit`` due deadlines and fire them, each at its own due time, all in one
+        transaction (``batch``); return how many were fired. Several workers may run this at once: each due
         deadline fires exactly once."""
         return self.fire_due_batch(now, limit=limit, worker_id=worker_id, lease=lease).fired
 
@@ -818,12 +866,13 @@ class Workflows:
         claimed = self.store.claim_due(now, limit, worker, lease)
         fired, set_aside = 0, [c for c in claimed if isinstance(c, Damaged)]
         try:
-            for instance_id in dict.fromkeys(c.instance_id for c in claimed if isinstance(c, DueDeadline)):
-                try:
-                    fired += self._fire_due_on(instance_id, now)
-                except (DamagedRecord, NotFound) as damage:  # NotFound: the definition it names is gone
-                    self.store.set_aside(instance_id, str(damage))
-                    set_aside.append(Damaged(instance_id, str(damage)))
+            with self.batch():  # one commit for the claimed batch: should it fail, none fired, all claimable again
+                for instance_id in dict.fromkeys(c.instance_id for c in claimed if isinstance(c, DueDeadline)):
+                    try:
+                        fired += self._fire_due_on(instance_id, now)
+                    except (DamagedRecord, NotFound) as damage:  # NotFound: the definition it names is gone
+                        self.store.set_aside(instance_id, str(damage))
+                        set_aside.append(Damaged(instance_id, str(damage)))
         finally:
             self.store.release(worker)
         return Batch(len(claimed), fired, tuple(set_aside))

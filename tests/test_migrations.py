@@ -70,7 +70,7 @@ def applied(url: str) -> list[int]:
     store = open_at(url, 0)
     try:
         with store._transaction(write=False) as tx:
-            return [int(row[0]) for row in tx.all("SELECT version FROM schema_migrations ORDER BY version")]
+            return [int(row["version"]) for row in tx.all("SELECT version FROM schema_migrations ORDER BY version")]
     finally:
         store.close()
 

@@ -270,7 +270,6 @@ CONTENT = {
         "state",
         "data",
         "entered_at",
-        "deadlines",
         "version",
         "started_at",
     ),
@@ -281,7 +280,8 @@ CONTENT = {
     "definitions": ("process_id", "revision", "version", "content_hash", "source"),
 }
 """Every stored column that holds content. Left out: where a definition was read from and when it was
-registered (notes for people), and the workers' claims and refusals (bookkeeping that changes)."""
+registered (notes for people), the workers' claims and refusals (bookkeeping that changes), and the UTC
+offset a due time is shown in (the moment is the same; a migrated case and its replay may differ in it)."""
 
 _PRINTABLE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -_:.,{}[]\"'#@+"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -149,6 +150,14 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Every write this thread makes inside the block joins one transaction, committed when the
+        block ends; an exception that leaves the block rolls all of it back. Each write inside is still
+        whole or nothing on its own (a savepoint each): one that fails (``StaleVersion``, ``DuplicateKey``)
+        changes nothing and raises, and the writes before and after it commit with the batch if the
+        caller carries on. Other threads using the store wait until the block ends."""
+        ...
 
     # --- definitions ---
 

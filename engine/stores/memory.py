@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from engine.errors import DamagedRecord, DuplicateInstance, DuplicateKey, InstanceFormatError, NotFound, StaleVersion
@@ -70,10 +71,36 @@ class MemoryStore:
         self._instances: dict[str, _Record] = {}
         self._start_keys: dict[tuple[str, str], str] = {}
         self._outbox: dict[str, _Told] = {}
+        self._batching = False
 
     @property
     def url(self) -> str:
         return "memory:"
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """As the SQL stores' ``batch``: an exception leaving the block puts back what the store held
+        when it began (each write inside is already whole or nothing on its own). Meant for one thread
+        at a time, as this store is for tests and trials."""
+        if self._batching:
+            yield
+            return
+        with self._lock:
+            before = (
+                list(self._definitions),
+                {i: _copied(r) for i, r in self._instances.items()},
+                dict(self._start_keys),
+                {i: _Told(t.row, replace(t.claim)) for i, t in self._outbox.items()},
+            )
+        self._batching = True
+        try:
+            yield
+        except BaseException:
+            with self._lock:
+                self._definitions, self._instances, self._start_keys, self._outbox = before
+            raise
+        finally:
+            self._batching = False
 
     def close(self) -> None:
         pass
@@ -485,6 +512,15 @@ def _read(instance_id: str, document: str) -> Instance:
         raise DamagedRecord(
             f"memory: instance `{instance_id}` is held in a form procflow cannot read: {exc}", instance_id=instance_id
         ) from exc
+
+
+def _copied(record: _Record) -> _Record:
+    return replace(
+        record,
+        claims={p: replace(c) for p, c in record.claims.items()},
+        keys=dict(record.keys),
+        digests=list(record.digests),
+    )
 
 
 def _digests(instance: Instance, first: int = 0) -> list[str]:

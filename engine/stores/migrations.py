@@ -236,6 +236,44 @@ _SEARCH = [
     ),
 ]
 
+# Deadlines kept once: the rows workers claim hold all of a deadline (its clock and threshold, and the
+# UTC offset its due time was given in, so it reads back as written), and the instance's JSON copy goes.
+# Each event that changed its deadlines wrote them twice; a listing now reads the rows. The offset is
+# worked out from the JSON's due time (local time less the UTC instant, to the minute).
+_DEADLINE_DETAILS = (
+    "ADD COLUMN due_offset INTEGER NOT NULL DEFAULT 0",
+    "ADD COLUMN clock TEXT",
+    "ADD COLUMN threshold TEXT",
+)
+_DUE = "json_extract(j.value, '$.due')"
+_DEADLINES_ONCE_SQLITE = (
+    *(f"ALTER TABLE deadlines {column}" for column in _DEADLINE_DETAILS),
+    "UPDATE deadlines SET "
+    + ", ".join(
+        f"{column} = (SELECT {value} FROM instances i, json_each(i.deadlines) j "
+        "WHERE i.id = deadlines.instance_id AND j.key = deadlines.position)"
+        for column, value in (
+            ("clock", "json_extract(j.value, '$.clock')"),
+            ("threshold", "json_extract(j.value, '$.threshold')"),
+            (
+                "due_offset",
+                f"CAST(ROUND((julianday(substr({_DUE}, 1, 19)) - julianday({_DUE})) * 1440) AS INTEGER) * 60",
+            ),
+        )
+    )
+    + " WHERE EXISTS (SELECT 1 FROM instances i WHERE i.id = deadlines.instance_id)",
+    "ALTER TABLE instances DROP COLUMN deadlines",
+)
+_DEADLINES_ONCE_POSTGRESQL = (
+    "ALTER TABLE deadlines " + ", ".join(_DEADLINE_DETAILS),
+    "UPDATE deadlines d SET clock = j.value->>'clock', threshold = j.value->>'threshold', "
+    "due_offset = CAST(ROUND(EXTRACT(EPOCH FROM (CAST(substr(j.value->>'due', 1, 19) AS TIMESTAMP) "
+    "- (CAST(j.value->>'due' AS TIMESTAMPTZ) AT TIME ZONE 'UTC'))) / 60) AS INTEGER) * 60 "
+    "FROM instances i, json_array_elements(i.deadlines) WITH ORDINALITY AS j(value, n) "
+    "WHERE i.id = d.instance_id AND j.n - 1 = d.position",
+    "ALTER TABLE instances DROP COLUMN deadlines",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -291,6 +329,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         tuple(s for s, _ in _SEARCH),
         tuple(p for _, p in _SEARCH),
     ),
+    Migration(
+        10,
+        "deadlines kept once, in the rows workers claim: with their clock and the offset they were given in",
+        _DEADLINES_ONCE_SQLITE,
+        _DEADLINES_ONCE_POSTGRESQL,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].number
@@ -300,6 +344,8 @@ WORK_FROM = 7
 """The migration that gave stores their work items."""
 OUTBOX_FROM = 8
 """The migration that gave stores their outbox."""
+DEADLINES_ONCE_FROM = 10
+"""The migration that kept deadlines only in their rows."""
 
 BOOKKEEPING = _both(
     "CREATE TABLE IF NOT EXISTS schema_migrations "

@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import datetime
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, LiteralString
+from typing import Any, LiteralString, cast
 
 import psycopg
+from psycopg.rows import dict_row
 
 from engine.errors import StoreError
-from engine.outbox import PENDING, Message
 from engine.stores import migrations
-from engine.stores.base import NO_DUE
-from engine.stores.integrity import canonical
 from engine.stores.sql import Params, Row, SqlStore, Transaction
-from engine.work import CaseWork, work_to_json
 
 CONNECT_TIMEOUT = 10
 _MIGRATION_LOCK = 0x70726F63  # "proc": any constant the application owns will do
@@ -46,9 +43,11 @@ class PostgresStore(SqlStore):
             self._connection.close()
             raise
 
-    def _connect(self) -> psycopg.Connection[Any]:
+    def _connect(self) -> psycopg.Connection[dict[str, Any]]:
         try:
-            return psycopg.connect(self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            return psycopg.connect(
+                self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT, row_factory=dict_row
+            )
         except psycopg.Error as exc:
             raise StoreError(f"{self.url}: cannot connect to PostgreSQL: {_first_line(exc)}") from exc
 
@@ -92,83 +91,21 @@ class PostgresStore(SqlStore):
     def _from_json(self, value: Any) -> Any:
         return value
 
-    _moves_in_one_statement = True
     _skip_locked = " FOR UPDATE SKIP LOCKED"
+    _reads_in_savepoints = True
 
-    def _move_on(
-        self,
-        row: tuple[Any, ...],
-        expected_version: int,
-        entry: str,
-        entry_digest: str,
-        work: CaseWork | None,
-        told: Sequence[Message],
-    ) -> bool:
-        # One statement runs atomically on its own: no BEGIN and COMMIT round trips. Its parts all see
-        # the row as it was, and the entry, the end of the claims and the work items follow only if the
-        # row moved. The work rows of roles kept are upserted and the others deleted: no row is touched
-        # twice, as one statement may not.
-        parts = [
-            "moved AS ("
-            "  UPDATE instances SET state = ?, data = CAST(? AS JSON), entered_at = ?, "
-            "  deadlines = CAST(? AS JSON), version = ? WHERE id = ? AND version = ? RETURNING id)",
-            "cleared AS ("
-            "  UPDATE deadlines SET claimed_by = NULL, claimed_until = NULL, refused = NULL "
-            "  WHERE instance_id IN (SELECT id FROM moved))",
-        ]
-        params: list[Any] = [*row[4:9], row[0], expected_version]
-        if self._work and work is not None:
-            roles = sorted(work.roles)
-            parts.append(
-                "gone AS (DELETE FROM work_items WHERE instance_id IN (SELECT id FROM moved) "
-                "AND NOT role = ANY(CAST(? AS TEXT[])))"
-            )
-            params.append(roles)
-            if roles:
-                due = work.due if work.due is not None else NO_DUE
-                parts += [
-                    "items AS (INSERT INTO work_items (instance_id, role, process_id, state, due_order, claimed_by) "
-                    "SELECT id, r, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TIMESTAMPTZ), CAST(? AS TEXT) "
-                    "FROM moved, unnest(CAST(? AS TEXT[])) AS r "
-                    "ON CONFLICT (instance_id, role) DO UPDATE SET process_id = excluded.process_id, "
-                    "state = excluded.state, due_order = excluded.due_order, claimed_by = excluded.claimed_by)",
-                    "cased AS (INSERT INTO work_cases (instance_id, process_id, due_order, item) "
-                    "SELECT id, CAST(? AS TEXT), CAST(? AS TIMESTAMPTZ), CAST(? AS JSON) FROM moved "
-                    "ON CONFLICT (instance_id) DO UPDATE SET process_id = excluded.process_id, "
-                    "due_order = excluded.due_order, item = excluded.item)",
-                ]
-                params += [work.process_id, work.work.state, due, work.work.claimed_by, roles]
-                params += [work.process_id, due, canonical(work_to_json(work))]
-            else:
-                parts.append("uncased AS (DELETE FROM work_cases WHERE instance_id IN (SELECT id FROM moved))")
-        if told:
-            now = datetime.datetime.now(datetime.UTC)
-            parts.append(
-                "told AS (INSERT INTO outbox (id, instance_id, process_id, entry_index, kind, roles, payload, "
-                "created_at, attempts, next_attempt, state, sent_to) "
-                "SELECT o.id, moved.id, CAST(? AS TEXT), CAST(? AS INTEGER), o.kind, CAST(o.roles AS JSON), "
-                f"CAST(o.payload AS JSON), CAST(? AS TIMESTAMPTZ), 0, CAST(? AS TIMESTAMPTZ), '{PENDING}', "
-                "CAST('[]' AS JSON) FROM moved, unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), "
-                "CAST(? AS TEXT[])) AS o(id, kind, roles, payload))"
-            )
-            params += [told[0].process_id, expected_version, now, now]
-            params += [[m.id for m in told], [m.kind for m in told]]
-            params += [[canonical(list(m.roles)) for m in told], [canonical(m.payload) for m in told]]
-        params += [expected_version, entry, entry_digest]
-        with self._transaction(write=False) as tx:
-            return bool(
-                tx.run(
-                    "WITH " + ", ".join(parts) + " INSERT INTO entries (instance_id, idx, entry, digest) "
-                    "SELECT id, CAST(? AS INTEGER), CAST(? AS JSON), CAST(? AS TEXT) FROM moved",
-                    params,
-                )
-            )
+    @contextmanager
+    def _driver_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.url}: {_first_line(exc)}") from exc
 
 
 class _Transaction:
     __slots__ = ("_cursor",)
 
-    def __init__(self, cursor: psycopg.Cursor[Any]):
+    def __init__(self, cursor: psycopg.Cursor[dict[str, Any]]):
         self._cursor = cursor
 
     def run(self, sql: str, params: Params = ()) -> int:
@@ -179,7 +116,7 @@ class _Transaction:
         return row
 
     def all(self, sql: str, params: Params = ()) -> list[Row]:
-        return self._cursor.execute(_placeholders(sql), params).fetchall()
+        return cast(list[Row], self._cursor.execute(_placeholders(sql), params).fetchall())  # dicts are rows
 
 
 @lru_cache(maxsize=256)

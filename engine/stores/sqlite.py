@@ -48,6 +48,7 @@ class SQLiteStore(SqlStore):
             ):
                 self._connection.execute(pragma)
             self._connection.create_function("procflow_sha256", 1, source_digest, deterministic=True)
+            self._connection.row_factory = sqlite3.Row
         except sqlite3.Error as exc:
             raise StoreError(f"{self.url}: cannot open the SQLite file {str(path)!r}: {exc}") from exc
         try:
@@ -80,7 +81,7 @@ class SQLiteStore(SqlStore):
         if broken:
             raise StoreError(
                 f"{self.url}: migration {number} would leave {len(broken)} row(s) referring to rows that do "
-                f"not exist (first: table {broken[0][0]}, row {broken[0][1]}); nothing was changed"
+                f"not exist (first: table {broken[0]['table']}, row {broken[0]['rowid']}); nothing was changed"
             )
 
     @contextmanager
@@ -108,6 +109,13 @@ class SQLiteStore(SqlStore):
             except BaseException:
                 _rollback(connection)
                 raise
+
+    @contextmanager
+    def _driver_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.url}: {exc}") from exc
 
     def _time(self, moment: datetime.datetime) -> str:
         return moment.astimezone(datetime.UTC).strftime(_TIME_FORMAT)

@@ -1,0 +1,286 @@
+"""What an event writes in a SQL store, always the same way (``_write``), and what the store remembers
+of the instances it wrote or read (``Known``: their parsed histories, so a load reads only the entries
+it has not seen, usually none).
+
+A write moves the instance's row on with ``UPDATE ... WHERE id = ? AND version = ?`` (or inserts it,
+for a start), appends the history entries with their digests and keys, replaces the deadline rows when
+they changed (else ends their claims), the work items and the outbox rows, in the caller's transaction.
+In a batch, what was written is remembered only once the batch commits.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections import OrderedDict
+from typing import Any, NoReturn
+
+from engine.errors import DuplicateInstance, DuplicateKey, NotFound, StaleVersion
+from engine.instances import Instance, deadline_to_json
+from engine.outbox import PENDING, messages
+from engine.stores.base import NO_DUE
+from engine.stores.integrity import canonical, digest, entry_text
+from engine.stores.sql_base import Batch, Known, SqlBase, Transaction, utc_now
+from engine.work import CaseWork, work_to_json
+
+KNOWN_ENTRIES = 400_000
+"""How many parsed history entries a store keeps, of the instances most recently used: ten thousand
+active instances with forty events each. Bounded by entries, not instances, so many short cases do not
+push each other out (a cache of a thousand instances made every event past a thousand active cases
+read and parse its whole history again: 0.68× the events per second)."""
+
+
+class SqlWrites(SqlBase):
+    def __init__(self, url: str):
+        super().__init__(url)
+        self._known: OrderedDict[str, Known] = OrderedDict()
+        self._known_entries = 0
+        self._known_lock = threading.Lock()
+
+    # --- what this store remembers of the instances it read or wrote ---------------------------
+
+    def _recall(self, instance_id: str) -> Known | None:
+        batch = self._in_batch()
+        if batch is not None and instance_id in batch.known:
+            return batch.known[instance_id]
+        with self._known_lock:
+            known = self._known.get(instance_id)
+            if known is not None:
+                self._known.move_to_end(instance_id)
+            return known
+
+    def _remember(self, instance: Instance) -> None:
+        """Note an instance as committed (read from the store, or written in a committed transaction);
+        in a batch, as written in it, to be remembered once the batch commits."""
+        known = Known(tuple(instance.history), instance.deadlines)
+        batch = self._in_batch()
+        if batch is not None:
+            batch.known[instance.id] = known
+            return
+        self._keep(instance.id, known)
+
+    def _forget(self, instance_id: str) -> None:
+        batch = self._in_batch()
+        if batch is not None:
+            batch.known[instance_id] = None
+        self._keep(instance_id, None)
+
+    def _keep(self, instance_id: str, known: Known | None) -> None:
+        with self._known_lock:
+            before = self._known.pop(instance_id, None)
+            if before is not None:
+                self._known_entries -= len(before.history)
+            if known is None:
+                return
+            self._known[instance_id] = known
+            self._known_entries += len(known.history)
+            while self._known_entries > KNOWN_ENTRIES and len(self._known) > 1:
+                _, dropped = self._known.popitem(last=False)
+                self._known_entries -= len(dropped.history)
+
+    def _batch_committed(self, batch: Batch) -> None:
+        for instance_id, known in batch.known.items():
+            self._keep(instance_id, known)
+
+    # --- the one write path ----------------------------------------------------------------------
+
+    def _columns(self, instance: Instance) -> dict[str, Any]:
+        """What the instance's row holds, by column (``INSTANCE_COLUMNS``; with the deadlines' JSON too
+        before ``DEADLINES_ONCE_FROM``)."""
+        columns = {
+            "id": instance.id,
+            "process_id": instance.process_id,
+            "process_version": instance.process_version,
+            "content_hash": instance.content_hash,
+            "state": instance.state,
+            "data": canonical(instance.data),
+            "entered_at": instance.entered_at.isoformat(),
+            "version": instance.version,
+        }
+        if not self._deadlines_once:
+            columns["deadlines"] = canonical([deadline_to_json(d) for d in instance.deadlines])
+        return columns
+
+    def _write(self, tx: Transaction, instance: Instance, expected: int | None, work: CaseWork | None) -> None:
+        """Write an event in ``tx``: a start (``expected`` is ``None``: insert the row) or the entries
+        from ``expected`` on, if the stored instance is still there; ``StaleVersion``, ``DuplicateKey``,
+        ``DuplicateInstance`` or ``NotFound`` (its definition) otherwise, and the caller rolls back."""
+        columns = self._columns(instance)
+        if expected is None:
+            self._require_definition(tx, instance)
+            if not tx.run(
+                f"INSERT INTO instances ({', '.join(columns)}, started_at) "
+                f"VALUES ({', '.join('?' * (len(columns) + 1))}) ON CONFLICT DO NOTHING",
+                (*columns.values(), self._time(instance.history[0].at)),
+            ):
+                raise DuplicateInstance(f"{self.url} already holds an instance `{instance.id}`")
+            kept = False
+        else:
+            moved = [c for c in columns if c != "id"]
+            if not tx.run(
+                f"UPDATE instances SET {', '.join(f'{c} = ?' for c in moved)} WHERE id = ? AND version = ?",
+                (*(columns[c] for c in moved), instance.id, expected),
+            ):
+                self._refuse_stale(tx, instance.id, expected)
+            known = self._recall(instance.id)
+            kept = known is not None and len(known.history) == expected and known.deadlines == instance.deadlines
+        first = expected or 0
+        self._append(tx, instance, first)
+        if kept:
+            if instance.deadlines:  # the rows hold these deadlines: end their claims and refusals only
+                tx.run(
+                    "UPDATE deadlines SET claimed_by = NULL, claimed_until = NULL, refused = NULL "
+                    "WHERE instance_id = ?",
+                    (instance.id,),
+                )
+        else:
+            if expected is not None:
+                tx.run("DELETE FROM deadlines WHERE instance_id = ?", (instance.id,))
+            self._write_deadlines(tx, instance)
+        self._write_work(tx, instance.id, work, new=expected is None)
+        self._write_outbox(tx, instance, first)
+
+    def _require_definition(self, tx: Transaction, instance: Instance) -> None:
+        # The foreign key would refuse it too, but as a driver error: say it as the other stores do.
+        if (
+            tx.one(
+                "SELECT 1 AS held FROM definitions WHERE process_id = ? AND content_hash = ?",
+                (instance.process_id, instance.content_hash),
+            )
+            is None
+        ):
+            raise NotFound(
+                f"{self.url} holds no definition of process `{instance.process_id}` with content "
+                f"{instance.content_hash[:12]}; register it first"
+            )
+
+    def _refuse_stale(self, tx: Transaction, instance_id: str, expected_version: int) -> NoReturn:
+        current = tx.one("SELECT version FROM instances WHERE id = ?", (instance_id,))
+        if current is None:
+            raise NotFound(f"{self.url} holds no instance `{instance_id}`")
+        raise StaleVersion(
+            f"instance `{instance_id}` is at version {current['version']}, not {expected_version}: "
+            "another writer moved it on since it was read",
+            expected=expected_version,
+            found=int(current["version"]),
+        )
+
+    def _append(self, tx: Transaction, instance: Instance, first: int) -> None:
+        """Insert the entries from ``first`` on and record their keys; ``DuplicateKey`` (so the
+        transaction is rolled back) if a key is already recorded for the instance."""
+        for index, entry in enumerate(instance.history[first:], start=first):
+            text = entry_text(entry)
+            if self._digests:
+                tx.run(
+                    "INSERT INTO entries (instance_id, idx, entry, digest) VALUES (?, ?, ?, ?)",
+                    (instance.id, index, text, digest(instance.id, index, text)),
+                )
+            else:
+                tx.run("INSERT INTO entries (instance_id, idx, entry) VALUES (?, ?, ?)", (instance.id, index, text))
+            if entry.key is not None and index > 0:
+                recorded = tx.run(
+                    "INSERT INTO idempotency_keys (instance_id, key, entry_index) VALUES (?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    (instance.id, entry.key, index),
+                )
+                if not recorded:
+                    found = tx.one(
+                        "SELECT entry_index FROM idempotency_keys WHERE instance_id = ? AND key = ?",
+                        (instance.id, entry.key),
+                    )
+                    raise DuplicateKey(
+                        f"instance `{instance.id}`: key `{entry.key}` is already recorded"
+                        + (f" (entry {found['entry_index']})" if found is not None else ""),
+                        instance_id=instance.id,
+                        index=int(found["entry_index"]) if found is not None else -1,
+                    )
+
+    def _write_deadlines(self, tx: Transaction, instance: Instance) -> None:
+        if not instance.deadlines:
+            return
+        values: list[tuple[Any, ...]] = [
+            (instance.id, position, d.state, self._time(d.due), d.fire, _offset(d.due), d.clock, d.threshold)
+            for position, d in enumerate(instance.deadlines)
+        ]
+        columns = "instance_id, position, state, due, fire, due_offset, clock, threshold"
+        if not self._deadlines_once:
+            values, columns = [v[:5] for v in values], "instance_id, position, state, due, fire"
+        marks = "(" + ", ".join("?" * len(values[0])) + ")"
+        tx.run(
+            f"INSERT INTO deadlines ({columns}) VALUES " + ", ".join([marks] * len(values)),
+            [value for row in values for value in row],
+        )
+
+    def _write_outbox(self, tx: Transaction, instance: Instance, first: int) -> None:
+        """The outbox rows of the entries from ``first`` on (``engine.outbox``), in the event's transaction."""
+        if not self._outbox:
+            return
+        told = messages(instance, first)
+        if not told:
+            return
+        now = self._time(utc_now())
+        tx.run(
+            "INSERT INTO outbox (id, instance_id, process_id, entry_index, kind, roles, payload, created_at, "
+            "attempts, next_attempt, state, sent_to) VALUES "
+            + ", ".join([f"(?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '{PENDING}', '[]')"] * len(told)),
+            [
+                value
+                for m in told
+                for value in (
+                    m.id,
+                    m.instance_id,
+                    m.process_id,
+                    m.entry_index,
+                    m.kind,
+                    canonical(list(m.roles)),
+                    canonical(m.payload),
+                    now,
+                    now,
+                )
+            ],
+        )
+
+    def _write_work(self, tx: Transaction, instance_id: str, work: CaseWork | None, *, new: bool = False) -> None:
+        """Replace the instance's work items with ``work``; without it, mark them as still to be worked
+        out. A pending mark is left where it is when work is given: working it out again is harmless
+        (``write_work``), and it saves the event a statement."""
+        if not self._work:
+            return
+        if not new:
+            tx.run("DELETE FROM work_items WHERE instance_id = ?", (instance_id,))
+        if work is None or not work.roles:
+            if not new:
+                tx.run("DELETE FROM work_cases WHERE instance_id = ?", (instance_id,))
+            if work is None:
+                tx.run("INSERT INTO work_pending (instance_id) VALUES (?) ON CONFLICT DO NOTHING", (instance_id,))
+            return
+        self._insert_work(tx, instance_id, work)
+
+    def _insert_work(self, tx: Transaction, instance_id: str, work: CaseWork) -> None:
+        """The case's work (its JSON, and a row per role), over any it had; a case nobody acts on (a
+        finished one, or one waiting for a sub-procedure) has none."""
+        roles = sorted(work.roles)
+        if not roles:
+            return
+        due = self._time(work.due if work.due is not None else NO_DUE)
+        tx.run(
+            "INSERT INTO work_cases (instance_id, process_id, due_order, item) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (instance_id) DO UPDATE SET process_id = excluded.process_id, "
+            "due_order = excluded.due_order, item = excluded.item",
+            (instance_id, work.process_id, due, canonical(work_to_json(work))),
+        )
+        tx.run(
+            "INSERT INTO work_items (instance_id, role, process_id, state, due_order, claimed_by) VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(roles)),
+            [
+                value
+                for role in roles
+                for value in (instance_id, role, work.process_id, work.work.state, due, work.work.claimed_by)
+            ],
+        )
+
+
+def _offset(moment: datetime.datetime) -> int:
+    """The UTC offset a due time was given in, in seconds, so it reads back as it was written."""
+    offset = moment.utcoffset()
+    return 0 if offset is None else int(offset.total_seconds())
