@@ -102,7 +102,9 @@ TARGETS = (
         2,
         "s",
     ),
-    Target("SQLite store CPU per event ≤ the runtime's", "3 stores / SQLite: CPU per event*", "ratio", "<=", 1, "×"),
+    Target(
+        "SQLite store CPU per event ≤ the runtime's", "3 stores / SQLite store CPU per event*", "ratio", "<=", 1, "×"
+    ),
     Target(
         "SQLite ≥ 0.8× the bare sqlite3 loop (synchronous=FULL)",
         "3 stores / SQLite through Workflows.fire*",
@@ -112,7 +114,7 @@ TARGETS = (
         "×",
     ),
     Target("a batch of 50 events ≥ 5× the events/s", "3 stores / *batch of 50*", "ratio", ">=", 5, "×"),
-    Target("no cliff up to 10,000 active instances", "2 instances / *10,000 active*", "met"),
+    Target("no cliff up to 10,000 active instances", "3 stores / SQLite with * active instances, against *", "met"),
     Target(
         "PostgreSQL 4 workers ≥ 1.5× one",
         "3 stores / PostgreSQL, 4 worker process(es), distinct instances",
