@@ -30,11 +30,11 @@ lint:
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict
 
-# The benchmarks beside the peers; a few minutes. It prints every row and issue 16's targets, writes
-# the rows to benchmarks/latest.json (BENCH_JSON: elsewhere) and regenerates benchmarks/README.md's
-# figures from them.
+# The benchmarks beside the peers, instruction counts (valgrind) included; about fifteen minutes. It
+# prints every row and issue 16's targets, writes the rows to benchmarks/latest.json (BENCH_JSON:
+# elsewhere) and regenerates benchmarks/README.md's figures from them.
 bench: setup
-	$(BIN)/python -m benchmarks --size full --json $(or $(BENCH_JSON),benchmarks/latest.json) --readme benchmarks/README.md
+	$(BIN)/python -m benchmarks --size full --callgrind --json $(or $(BENCH_JSON),benchmarks/latest.json) --readme benchmarks/README.md
 
 setup: $(STAMP) system
 
