@@ -50,8 +50,9 @@ class Arrow:
     """Points sampled along the drawn spline."""
     carries: str | None
     """The name of the label node this arrow enters or leaves (its own text), if any."""
-    tail: str = ""
-    head: str = ""
+    tail: str
+    head: str
+    """The names of the nodes it joins, as dot has them (what ``graphviz_run`` routes again by)."""
 
 
 @dataclass(frozen=True)
