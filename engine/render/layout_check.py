@@ -50,6 +50,9 @@ class Arrow:
     """Points sampled along the drawn spline."""
     carries: str | None
     """The name of the label node this arrow enters or leaves (its own text), if any."""
+    tail: str
+    head: str
+    """The names of the nodes it joins, as dot has them (what ``graphviz_run`` routes again by)."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,8 @@ def read(json_text: str | bytes) -> Layout:
         if tail.startswith(("clock_", "_legend", TITLE_NODE_PREFIX)):
             continue
         carries = next((n for n in (tail, head) if n.startswith(LABEL_NODE_PREFIX)), None)
-        arrows.append(Arrow(label, tuple(_spline_points(_ops(edge.get("_draw_")))), carries))
+        points = tuple(_spline_points(_ops(edge.get("_draw_"))))
+        arrows.append(Arrow(label, points, carries, tail, head))
     return Layout(tuple(edge_labels), tuple(nodes), tuple(node_texts), tuple(titles), tuple(arrows))
 
 
@@ -127,16 +131,30 @@ def check(layout: Layout) -> Findings:
             if first.name != second.name and first.meets(second):
                 overlaps.append((first.name, second.name))
         overlaps.extend((first.name, other.name) for other in others if first.meets(other))
+    crossings = tuple((arrow.name, box.name) for arrow, box in _crossings(layout))
+    return Findings(tuple(overlaps), crossings)
+
+
+def arrows_through_nodes(layout: Layout) -> frozenset[tuple[str, str]]:
+    """The (tail, head) of each arrow that runs through the text of a node: a step, an arrow's text
+    or a title drawn as a node. Routed again round the nodes, such an arrow misses them; a title
+    that is a cluster's own label is no node, and no router knows to go round it."""
+    cluster_title = "title:cluster_"
+    return frozenset((a.tail, a.head) for a, box in _crossings(layout) if not box.name.startswith(cluster_title))
+
+
+def _crossings(layout: Layout) -> Iterable[tuple[Arrow, Box]]:
     texts = [b.shrunk(TOLERANCE) for b in (*layout.node_texts, *layout.titles)]
-    label_texts = [b.shrunk(TOLERANCE) for b in layout.edge_labels if b.name.startswith(LABEL_NODE_PREFIX)]
-    crossings = []
+    texts += [b.shrunk(TOLERANCE) for b in layout.edge_labels if b.name.startswith(LABEL_NODE_PREFIX)]
     for arrow in layout.arrows:
-        for box in (*texts, *label_texts):
-            if box.name == arrow.carries:
-                continue
-            if any(box.holds(x, y) for x, y in arrow.points):
-                crossings.append((arrow.name, box.name))
-    return Findings(tuple(overlaps), tuple(crossings))
+        if not arrow.points:
+            continue
+        xs, ys = [x for x, _ in arrow.points], [y for _, y in arrow.points]
+        reach = Box(min(xs), min(ys), max(xs), max(ys), arrow.name)
+        for box in texts:
+            # A point strictly inside a box puts the arrow's extent over it: the cheap test goes first.
+            if box.name != arrow.carries and box.meets(reach) and any(box.holds(x, y) for x, y in arrow.points):
+                yield arrow, box
 
 
 def _ops(value: Any) -> list[Mapping[str, Any]]:
