@@ -1,6 +1,6 @@
 """A process as BPMN 2.0 XML, drawn (BPMN DI) from the same Graphviz layout as the chart.
 
-What maps to what (the README repeats it for the people who open the file in a BPM tool):
+What maps to what (docs/charts.md repeats it for the people who open the file in a BPM tool):
 
 * the process is one ``bpmn:process`` inside a ``bpmn:collaboration`` with one pool
   (``bpmn:participant``); each department is a lane whose child lanes are its roles, a role without

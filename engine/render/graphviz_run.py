@@ -8,7 +8,7 @@ chart's arrows cross no text whatever the procedure (``gvpr`` clears the routes 
 ``dot`` runs as a child process in its own process group: a layout that runs past the bound (dot
 can take minutes on a large tangled graph) is killed, group and all, and reported as
 ``LayoutTimeout``. In-process layout (pygraphviz) is faster on small charts but cannot be stopped
-once started; the README gives the figures.
+once started; docs/charts.md gives the figures.
 """
 
 from __future__ import annotations
