@@ -16,6 +16,7 @@ chinese = st.lists(st.one_of(HAN, HAN, HAN, PUNCT), min_size=1, max_size=80).map
 @given(text=chinese, width=st.integers(min_value=6, max_value=48))
 @example(text="审核通过，记录保修状态", width=20)
 @example(text="客户返回产品实物，提出客户要求", width=16)
+@example(text="一《《一", width=6)  # found by Hypothesis: the opening marks moved down left "一" alone
 def test_no_line_begins_with_closing_punctuation_or_holds_one_character_alone(text, width):
     pieces = wrap(text, width)
     assert "".join(pieces) == text  # nothing lost, nothing added, order kept

@@ -596,6 +596,10 @@ def _by_chinese_rules(pieces: list[str]) -> list[str]:
             pieces[i] = pieces[i - 1][-1] + pieces[i]
             pieces[i - 1] = pieces[i - 1][:-1]
     pieces = [piece for index, piece in enumerate(pieces) if piece or index == 0]
+    if len(pieces) > 1 and len(pieces[0]) == 1 and _columns(pieces[0]) == 2:
+        # A first line left with one character (its opening punctuation moved down) goes down with it.
+        pieces[1] = pieces[0] + pieces[1]
+        pieces[0] = ""
     for i in range(1, len(pieces)):
         if len(pieces[i]) == 1 and _columns(pieces[i]) == 2:
             # Take the previous line's last character (with any punctuation that must not start a line).
