@@ -8,13 +8,10 @@ BPM tools embed) in headless Chromium with no import warning and every flow node
 from __future__ import annotations
 
 import base64
-import functools
-import http.server
 import io
 import json
 import os
 import shutil
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from itertools import pairwise
@@ -22,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURE, ROOT, SHIPPED, missing_tool, mutate
+from drawing_support import served
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from test_book import DevTools, browser, png_size  # noqa: F401  (browser: the shared Chromium fixture)
@@ -391,21 +389,8 @@ def viewer(tmp_path_factory: pytest.TempPathFactory, documents: dict[str, bytes]
     (site / "files").mkdir()
     for name, xml in documents.items():
         (site / "files" / f"{name}.bpmn").write_bytes(xml)
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
-        pass
+    with served(site) as address:
+        yield address
 
 
 SCREEN = (1200, 2000)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SHIPPED
+from drawing_support import TOLERANCE, Rect, inside, overlap
 from test_book import DevTools, browser, png_size  # noqa: F401  (browser: the shared Chromium fixture)
 from test_bpmn import EXAMPLES, documents, viewer  # noqa: F401  (documents and viewer: the fixtures the test uses)
 
@@ -55,9 +56,6 @@ GEOMETRY = """(() => {
   return { shapes, flows, labels };
 })()"""
 
-Rect = tuple[float, float, float, float]
-TOLERANCE = 1.0
-"""Pixels two boxes may share (anti-aliased borders touching) before they count as overlapping."""
 FLOW_NODE_TYPES = (
     "Task",
     "UserTask",
@@ -68,22 +66,6 @@ FLOW_NODE_TYPES = (
     "BoundaryEvent",
 )
 TASK_TYPES = ("Task", "UserTask", "CallActivity")
-
-
-def overlap(a: Rect, b: Rect) -> bool:
-    return (
-        min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]) > TOLERANCE
-        and min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]) > TOLERANCE
-    )
-
-
-def inside(inner: Rect, outer: Rect) -> bool:
-    return (
-        inner[0] >= outer[0] - TOLERANCE
-        and inner[1] >= outer[1] - TOLERANCE
-        and inner[0] + inner[2] <= outer[0] + outer[2] + TOLERANCE
-        and inner[1] + inner[3] <= outer[1] + outer[3] + TOLERANCE
-    )
 
 
 def crosses(segment: tuple[tuple[float, float], tuple[float, float]], rect: Rect) -> bool:

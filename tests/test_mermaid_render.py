@@ -6,16 +6,14 @@ is a node, every lane's title is in full view (no node on it), and no two arrow 
 from __future__ import annotations
 
 import base64
-import functools
-import http.server
 import re
-import threading
 from collections.abc import Iterator
 from itertools import combinations
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, SHIPPED, missing_tool
+from drawing_support import Rect, inside, overlap, served
 from test_book import DevTools, browser, png_size  # noqa: F401  (browser: the shared Chromium fixture)
 
 from engine.processes import load_process
@@ -62,26 +60,6 @@ window.draw = async (name) => {
 </script></body></html>
 """.replace("PAD", str(PADDING))
 
-Rect = tuple[float, float, float, float]
-TOLERANCE = 1.0
-"""Pixels two boxes may share (anti-aliased edges touching) before they count as overlapping."""
-
-
-def overlap(a: Rect, b: Rect) -> bool:
-    return (
-        min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]) > TOLERANCE
-        and min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]) > TOLERANCE
-    )
-
-
-def inside(inner: Rect, outer: Rect) -> bool:
-    return (
-        inner[0] >= outer[0] - TOLERANCE
-        and inner[1] >= outer[1] - TOLERANCE
-        and inner[0] + inner[2] <= outer[0] + outer[2] + TOLERANCE
-        and inner[1] + inner[3] <= outer[1] + outer[3] + TOLERANCE
-    )
-
 
 @pytest.fixture(scope="module")
 def charts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -94,21 +72,8 @@ def charts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (site / "files").mkdir()
     for path in SHIPPED:
         (site / "files" / f"{path.stem}.mmd").write_text(render_mermaid(load_process(path)), encoding="utf-8")
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
-        pass
+    with served(site) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
