@@ -262,3 +262,5 @@ def test_serve_refuses_worker_processes_on_a_store_they_cannot_share(tmp_path):
     result = procflow("serve", "--users", str(users.path), "--store", "memory:", "--workers", "2")
     assert result.returncode == 2
     assert "--workers 2 needs a store the processes share" in result.stderr and "Traceback" not in result.stderr
+    none = procflow("serve", "--users", str(users.path), "--store", "memory:", "--workers", "0")
+    assert none.returncode == 2 and "--workers" in none.stderr and "Traceback" not in none.stderr
