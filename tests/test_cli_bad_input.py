@@ -21,6 +21,7 @@ from engine.cli.options import MAX_BATCH, MAX_INTERVAL, MAX_TIMEOUT, seconds, wh
 from engine.files import FileTooLarge, NotAFile, read_bounded, write_replacing
 from engine.loader import MAX_FILE_BYTES
 from engine.render.overlay import MAX_HISTORY_BYTES
+from engine.service import Workflows
 
 SCENARIO = """scenario: 1
 start:
@@ -76,6 +77,19 @@ def test_starting_data_the_schema_rejects_is_a_located_refusal(tmp_path):
     assert err.count("\n") == 1
     assert err.startswith(f"{path}:5:9: error: the scenario cannot start: the initial data does not fit")
     assert "data.quote: must be at least 0, got `-5`" in err
+
+
+@pytest.mark.parametrize(
+    ("starter", "data", "words"),
+    [("li:clerk", "{}", "needs one of the roles `customer`"), ("zhang:customer", '{"quote": -5}', "at least 0")],
+)
+def test_a_refused_stored_start_registers_nothing(tmp_path, starter, data, words):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    code, out, err = call("start", FIXTURE, "--as", starter, "--data", data, "--store", url)
+    assert (code, out) == (EXIT_INVALID, "")
+    assert words in err
+    with Workflows(url) as workflows:
+        assert list(workflows.store.definitions()) == []
 
 
 # --- reading: bounded, regular files only --------------------------------------------------------

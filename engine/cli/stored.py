@@ -206,15 +206,16 @@ def _start_instance(args: argparse.Namespace, workflows: Workflows, stdout: Text
     actor, data = actor_arg(args.actor), _json_arg(args.data, "--data")
     process: str | ProcessRef = args.process
     given = Path(args.process)
-    if given.suffix in (".yaml", ".yml") or given.is_file() or len(given.parts) > 1:  # a file, not a process id
-        require_files(args.process)
-        process = workflows.register(args.process)
-    else:
-        try:
-            text(args.process)
-        except argparse.ArgumentTypeError as exc:
-            raise UsageError(f"procflow start: the process id {exc}") from None
-    instance = workflows.start(process, actor, data, key=args.key, instance_id=args.instance_id)
+    with workflows.batch():  # a refused start registers no definition either
+        if given.suffix in (".yaml", ".yml") or given.is_file() or len(given.parts) > 1:  # a file, not an id
+            require_files(args.process)
+            process = workflows.register(args.process)
+        else:
+            try:
+                text(args.process)
+            except argparse.ArgumentTypeError as exc:
+                raise UsageError(f"procflow start: the process id {exc}") from None
+        instance = workflows.start(process, actor, data, key=args.key, instance_id=args.instance_id)
     runtime = workflows.runtime(instance.process_id, instance.content_hash)
     ref = workflows.ref_of(instance)
     stdout.write(f"{instance.id}\n")
