@@ -18,6 +18,7 @@ SCHEMA = ROOT / "schemas" / "process.schema.json"
 SHOTS = ROOT / "out" / "screenshots"
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>studio editor</title>
+<link rel="icon" href="data:,">
 <style>body {{ font: 14px sans-serif; margin: 1em; }} .cm-editor {{ height: 30em; border: 1px solid #999; }}</style>
 </head><body>
 <textarea id="draft">{text}</textarea>

@@ -28,6 +28,7 @@ from engine.service import Workflows
 
 WEB = ROOT / "engine" / "web"
 BASE = """<!doctype html><html><head><meta charset="utf-8"><title>{% block title %}{% endblock %}</title>
+<link rel="icon" href="data:,">
 <style>body { font: 14px sans-serif; margin: 1em; } .cm-editor { height: 24em; border: 1px solid #999; }
 .studio-chart img { max-width: 100%; }</style></head><body>{% block main %}{% endblock %}</body></html>"""
 TEXT = FIXTURE.read_text(encoding="utf-8")
