@@ -17,6 +17,7 @@ from typing import Any, Union
 
 import yaml
 
+from engine.collector import collector_paused
 from engine.errors import DefinitionError, Problem
 from engine.files import FileTooLarge, display_name, read_bounded
 from engine.source import DocumentPath, Mark, SourceLocation, SourceMap
@@ -126,7 +127,8 @@ def load_text(text: str, file: str = "<text>") -> LocatedDocument:
 def _parse(loader: Any, text: str, file: str) -> LocatedDocument:
     parser = loader(text)
     try:
-        return _build(parser.get_event, text, file)
+        with collector_paused():
+            return _build(parser.get_event, text, file)
     finally:
         parser.dispose()
 
