@@ -33,7 +33,7 @@ from engine.model import (
     StateKind,
     Transition,
 )
-from engine.pointers import follow, resolve
+from engine.pointers import follow, holds, resolve
 from engine.schema import did_you_mean, zero_time_limit
 from engine.source import DocumentPath
 from engine.timing import limit_problem, order_problems
@@ -442,6 +442,8 @@ def _expression(
             continue
         root, name = chain[0], chain[1]
         known = fields.get(root)
+        if known is not None and name in known:
+            continue
         place = process.source_map.locate_within(path, _offset_of(text, root, name))
         if known is None:
             if root == "payload":
@@ -451,11 +453,10 @@ def _expression(
                     code="unknown-field",
                 )
             continue
-        if name not in known:
-            where = "`data.properties`" if root == "data" else "this transition's `payload.properties`"
-            yield Problem(
-                place, f"`{root}.{name}` is not declared under {where}{did_you_mean(name, known)}", code="unknown-field"
-            )
+        where = "`data.properties`" if root == "data" else "this transition's `payload.properties`"
+        yield Problem(
+            place, f"`{root}.{name}` is not declared under {where}{did_you_mean(name, known)}", code="unknown-field"
+        )
 
 
 def check_optional_copies(process: Process, graph: Digraph) -> Iterator[Problem]:
@@ -777,8 +778,11 @@ def _notification(
             yield Problem(process.source_map.locate_within(path, exc.offset), exc.message, code="notification-text")
             continue
         for placeholder in message.placeholders:
-            place = process.source_map.locate_within(path, placeholder.offset)
             name = placeholder.fields[0]
+            known = fields.get(placeholder.root)
+            if known is not None and name in known:
+                continue
+            place = process.source_map.locate_within(path, placeholder.offset)
             if placeholder.root not in fields:
                 yield Problem(
                     place,
@@ -788,7 +792,6 @@ def _notification(
                     code="unknown-field",
                 )
                 continue
-            known = fields[placeholder.root]
             if known is None:
                 if placeholder.root == "payload":
                     yield Problem(
@@ -798,14 +801,13 @@ def _notification(
                         code="unknown-field",
                     )
                 continue
-            if name not in known:
-                where = "`data.properties`" if placeholder.root == "data" else f"the `payload.properties` of {owner}"
-                yield Problem(
-                    place,
-                    f"the notification of {owner} names `{{{placeholder.name}}}`, but `{name}` is not declared "
-                    f"under {where}{did_you_mean(name, known)}",
-                    code="unknown-field",
-                )
+            where = "`data.properties`" if placeholder.root == "data" else f"the `payload.properties` of {owner}"
+            yield Problem(
+                place,
+                f"the notification of {owner} names `{{{placeholder.name}}}`, but `{name}` is not declared "
+                f"under {where}{did_you_mean(name, known)}",
+                code="unknown-field",
+            )
 
 
 def check_signoff_order(process: Process, graph: Digraph) -> Iterator[Problem]:
@@ -1567,7 +1569,7 @@ CHECKS: tuple[Check, ...] = (
 
 def _written(process: Process, path: DocumentPath) -> bool:
     """Whether the YAML itself holds this node (rather than a default or an expansion of ``'*'``)."""
-    return path in process.source_map.values
+    return holds(process.document, path)
 
 
 def _own_transitions(state: State) -> Iterable[Transition]:

@@ -91,6 +91,18 @@ def node_at(document: Any, path: DocumentPath) -> Any:
     return document
 
 
+def holds(document: Any, path: DocumentPath) -> bool:
+    """Whether ``document`` has a node at ``path``."""
+    for part in path:
+        if isinstance(part, str) and isinstance(document, Mapping) and part in document:
+            document = document[part]
+        elif isinstance(part, int) and _is_list(document) and 0 <= part < len(document):
+            document = document[part]
+        else:
+            return False
+    return True
+
+
 def follow(document: Any, schema: Any) -> tuple[Any, ...]:
     """``schema`` and each schema its top-level ``$ref`` leads to in turn, until one without a local
     ``$ref``; ``ReferenceCycle`` when the references come back to one already followed."""
