@@ -33,7 +33,7 @@ from engine.model import (
     StateKind,
     Transition,
 )
-from engine.pointers import follow, holds, resolve
+from engine.pointers import follow, holds, lookup, resolve
 from engine.schema import did_you_mean, zero_time_limit
 from engine.source import DocumentPath
 from engine.timing import limit_problem, order_problems
@@ -90,8 +90,8 @@ def check_state_references(process: Process, graph: Digraph) -> Iterator[Problem
             yield from _reference(process, state.path + ("produces", index), record, process.records, "record")
     for transition in process.shared_transitions:
         yield from _reference(process, transition.path + ("dest",), transition.dest, process.states, "state")
-        for index, source in enumerate(transition.sources):
-            if _written(process, transition.path + ("source", index)):
+        if _written(process, transition.path + ("source", 0)):  # a list, not `"*"`
+            for index, source in enumerate(transition.sources):
                 yield from _reference(process, transition.path + ("source", index), source, process.states, "state")
         for index, source in enumerate(transition.sources):
             if source in process.states and process.states[source].is_final:
@@ -185,14 +185,7 @@ def check_zero_time_limits(process: Process, graph: Digraph) -> Iterator[Problem
 
 def _get_text(process: Process, path: DocumentPath) -> str | None:
     """The text written at ``path`` in the definition, if there is text there."""
-    node: Any = process.document
-    for part in path:
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, tuple) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
-            return None
+    node = lookup(process.document, path)
     return node if isinstance(node, str) else None
 
 
@@ -493,7 +486,7 @@ _COPY = re.compile(r"^\s*payload\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
 
 def _required(process: Process, schema: FrozenJson | None, seen: frozenset[str] = frozenset()) -> frozenset[str]:
     """The top-level properties a schema requires, following ``allOf`` and references into the definition."""
-    if not isinstance(schema, Mapping):
+    if schema is None or not isinstance(schema, Mapping):
         return frozenset()
     found = set(_required_fields(schema))
     parts = schema.get("allOf")
@@ -523,7 +516,7 @@ def _properties(
     process: Process, schema: FrozenJson | None, seen: frozenset[str] = frozenset()
 ) -> Mapping[str, Any] | None:
     """The top-level properties a schema declares, following ``allOf`` and references into the definition."""
-    if not isinstance(schema, Mapping):
+    if schema is None or not isinstance(schema, Mapping):  # None first: most transitions take no payload
         return None
     properties = schema.get("properties")
     found: dict[str, Any] = dict(properties) if isinstance(properties, Mapping) else {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -91,16 +92,25 @@ def node_at(document: Any, path: DocumentPath) -> Any:
     return document
 
 
+_ABSENT = object()
+
+
 def holds(document: Any, path: DocumentPath) -> bool:
     """Whether ``document`` has a node at ``path``."""
+    return lookup(document, path, _ABSENT) is not _ABSENT
+
+
+def lookup(document: Any, path: DocumentPath, default: Any = None) -> Any:
+    """The node at ``path`` in ``document``, or ``default`` when there is none."""
     for part in path:
-        if isinstance(part, str) and isinstance(document, Mapping) and part in document:
-            document = document[part]
-        elif isinstance(part, int) and _is_list(document) and 0 <= part < len(document):
-            document = document[part]
-        else:
-            return False
-    return True
+        kind = type(document)  # exact types first: the checks ask this often, and the ABCs are slow
+        if isinstance(part, str):
+            if not ((kind is dict or kind is MappingProxyType or isinstance(document, Mapping)) and part in document):
+                return default
+        elif not ((kind is tuple or kind is list or _is_list(document)) and 0 <= part < len(document)):
+            return default
+        document = document[part]
+    return document
 
 
 def follow(document: Any, schema: Any) -> tuple[Any, ...]:
