@@ -167,7 +167,8 @@ def schema_vocabulary() -> set[str]:
 
 
 def keys_read_by(module: str) -> set[str]:
-    """String keys the module looks up: ``raw["x"]``, ``raw.get("x")`` and ``"x" in raw``."""
+    """String keys the module looks up: ``raw["x"]``, ``raw.get("x")``, ``"x" in raw``, and the keys of
+    the paths it takes frozen parts of the document at, ``frozen(path + ("x",))``."""
     tree = ast.parse((ENGINE / f"{module}.py").read_text(encoding="utf-8"))
     keys = set()
     for node in ast.walk(tree):
@@ -186,6 +187,10 @@ def keys_read_by(module: str) -> set[str]:
             and isinstance(node.args[0].value, str)
         ):
             keys.add(node.args[0].value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "frozen":
+            keys |= {
+                c.value for c in ast.walk(node.args[0]) if isinstance(c, ast.Constant) and isinstance(c.value, str)
+            }
         elif (
             isinstance(node, ast.Compare)
             and isinstance(node.left, ast.Constant)
