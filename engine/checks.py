@@ -35,7 +35,7 @@ from engine.model import (
 )
 from engine.pointers import follow, resolve
 from engine.schema import did_you_mean, zero_time_limit
-from engine.source import DocumentPath
+from engine.source import DocumentPath, SourceLocation
 from engine.timing import limit_problem, order_problems
 
 Check = Callable[[Process, Digraph], Iterator[Problem]]
@@ -442,11 +442,10 @@ def _expression(
             continue
         root, name = chain[0], chain[1]
         known = fields.get(root)
-        place = process.source_map.locate_within(path, _offset_of(text, root, name))
         if known is None:
             if root == "payload":
                 yield Problem(
-                    place,
+                    _place(process, path, text, root, name),
                     f"`{root}.{name}`: this transition takes no payload; declare `payload:` with the fields it reads",
                     code="unknown-field",
                 )
@@ -454,7 +453,9 @@ def _expression(
         if name not in known:
             where = "`data.properties`" if root == "data" else "this transition's `payload.properties`"
             yield Problem(
-                place, f"`{root}.{name}` is not declared under {where}{did_you_mean(name, known)}", code="unknown-field"
+                _place(process, path, text, root, name),
+                f"`{root}.{name}` is not declared under {where}{did_you_mean(name, known)}",
+                code="unknown-field",
             )
 
 
@@ -543,6 +544,12 @@ def _target(process: Process, ref: str) -> FrozenJson | None:
     except UnresolvableReference:
         return None
     return target
+
+
+def _place(process: Process, path: DocumentPath, text: str, root: str, name: str) -> SourceLocation:
+    """Where ``root.name`` is written in the expression at ``path``: found only for a problem, since
+    each search compiles a pattern of its own."""
+    return process.source_map.locate_within(path, _offset_of(text, root, name))
 
 
 def _offset_of(text: str, root: str, name: str) -> int | None:

@@ -14,7 +14,6 @@ value, ``$dynamicRef`` and its kin, a pattern RE2 cannot run, an ``enum`` that a
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from fractions import Fraction
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,8 @@ from engine.schema import bundled_registry
 from engine.source import DocumentPath
 
 if TYPE_CHECKING:  # imported where a value is checked, not to load a definition (tests/test_startup.py)
+    from fractions import Fraction
+
     import jsonschema
     import referencing
     from jsonschema.exceptions import ValidationError
@@ -102,6 +103,8 @@ def _multiple_of(validator: Any, step: Any, instance: Any, schema: Any) -> Itera
 
 def _exact(number: int | float) -> Fraction:
     """The number as written: a float by its shortest decimal form, so ``0.01`` is 1/100 exactly."""
+    from fractions import Fraction
+
     return Fraction(repr(number)) if isinstance(number, float) else Fraction(number)
 
 

@@ -8,7 +8,6 @@ file's ``yaml-language-server`` modeline, and the loader validates with the very
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -162,9 +161,9 @@ PLAIN_SCHEMA: Mapping[str, Any] = {
 
 @cache
 def _quick_definition_check() -> QuickCheck | None:
-    variant = copy.deepcopy(dict(bundled_schema(SCHEMA_FILE)))
-    variant["$defs"]["plain_schema"] = PLAIN_SCHEMA
-    variant["$defs"]["object_schema"] = {"allOf": [_PLAIN, {"type": "object"}]}
+    schema = bundled_schema(SCHEMA_FILE)  # read, never changed: the variant shares all but two `$defs`
+    plain = {"plain_schema": PLAIN_SCHEMA, "object_schema": {"allOf": [_PLAIN, {"type": "object"}]}}
+    variant = {**schema, "$defs": {**schema["$defs"], **plain}}
     root = {key: value for key, value in variant.items() if key not in ("$schema", "$id", "$defs")}
     try:  # our own patterns, with the engine jsonschema runs them with: Python's `re`
         return QuickCompiler(variant, search=_python_search, formats=_definition_formats).compile(root)
@@ -235,6 +234,8 @@ def _offending_paths(error: ValidationError, data: Any) -> Iterator[DocumentPath
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` — did you mean `x`?`` when a choice is close to ``word``, else an empty string."""
+    import difflib  # only for a name that is wrong
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" — did you mean `{close[0]}`?" if close else ""
 
