@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -74,7 +73,7 @@ def write_replacing(path: str | os.PathLike[str], content: bytes) -> None:
         existing = None  # a new file: it gets the permissions the umask leaves
     if existing is not None:
         _require_regular(str(target), existing)
-    staging = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    staging = target.with_name(f".{target.name}.{os.urandom(4).hex()}.tmp")
     descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
         with os.fdopen(descriptor, "wb") as file:

@@ -14,28 +14,31 @@ value, ``$dynamicRef`` and its kin, a pattern RE2 cannot run, an ``enum`` that a
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from fractions import Fraction
-from typing import Any
-
-import jsonschema
-import jsonschema.validators
-import referencing
-import referencing.exceptions
-import referencing.jsonschema
-from jsonschema.exceptions import ValidationError
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import UnresolvableReference
-from engine.patterns import FORMATS, pattern_problem, pattern_search
+from engine.patterns import formats, pattern_problem, pattern_search
 from engine.pointers import is_local, locate, node_at, reference, resolve
 from engine.quick_checks import ANNOTATIONS, QuickCheck, QuickCompiler, Unsupported
 from engine.schema import bundled_registry
 from engine.source import DocumentPath
+
+if TYPE_CHECKING:  # imported where a value is checked, not to load a definition (tests/test_startup.py)
+    from fractions import Fraction
+
+    import jsonschema
+    import referencing
+    from jsonschema.exceptions import ValidationError
+    from referencing._core import Resolver
 
 DEFINITION_URI = "urn:procflow:definition"
 
 
 def definition_registry(document: Mapping[str, Any]) -> referencing.Registry[Any]:
     """The bundled schemas plus this definition, under ``DEFINITION_URI``."""
+    import referencing.jsonschema
+
     resource = referencing.Resource.from_contents(document, default_specification=referencing.jsonschema.DRAFT202012)
     registry: referencing.Registry[Any] = bundled_registry().with_resource(DEFINITION_URI, resource)
     return registry
@@ -43,8 +46,8 @@ def definition_registry(document: Mapping[str, Any]) -> referencing.Registry[Any
 
 def fragment_validator(registry: referencing.Registry[Any], path: DocumentPath) -> jsonschema.protocols.Validator:
     """A validator for the fragment at ``path``, whose ``#/...`` references mean this definition."""
-    validator: jsonschema.protocols.Validator = FragmentValidator(
-        {"$ref": DEFINITION_URI + reference(path)}, registry=registry, format_checker=FORMATS
+    validator: jsonschema.protocols.Validator = fragment_validator_class()(
+        {"$ref": DEFINITION_URI + reference(path)}, registry=registry, format_checker=formats()
     )
     return validator
 
@@ -57,6 +60,8 @@ def fragment_validator(registry: referencing.Registry[Any], path: DocumentPath) 
 
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    from jsonschema.exceptions import ValidationError
+
     if validator.is_type(instance, "string") and not pattern_search(pattern)(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
@@ -81,6 +86,8 @@ def _additional_properties(validator: Any, extra: Any, instance: Any, schema: An
         for name in extras:
             yield from validator.descend(instance[name], extra, path=name)
     elif not extra and extras:
+        from jsonschema.exceptions import ValidationError
+
         shown = ", ".join(repr(n) for n in sorted(extras))
         yield ValidationError(
             f"Additional properties are not allowed ({shown} {'was' if len(extras) == 1 else 'were'} unexpected)"
@@ -88,33 +95,40 @@ def _additional_properties(validator: Any, extra: Any, instance: Any, schema: An
 
 
 def _multiple_of(validator: Any, step: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    from jsonschema.exceptions import ValidationError
+
     if validator.is_type(instance, "number") and _exact(instance) % _exact(step) != 0:
         yield ValidationError(f"{instance!r} is not a multiple of {step!r}")
 
 
 def _exact(number: int | float) -> Fraction:
     """The number as written: a float by its shortest decimal form, so ``0.01`` is 1/100 exactly."""
+    from fractions import Fraction
+
     return Fraction(repr(number)) if isinstance(number, float) else Fraction(number)
 
 
-FragmentValidator: Any = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
-    jsonschema.Draft202012Validator,
-    {
-        "pattern": _pattern,
-        "patternProperties": _pattern_properties,
-        "additionalProperties": _additional_properties,
-        "multipleOf": _multiple_of,
-    },
-)
-"""Draft 2020-12 with RE2 patterns and exact ``multipleOf``: the validator of every fragment."""
+@cache
+def fragment_validator_class() -> Any:
+    """Draft 2020-12 with RE2 patterns and exact ``multipleOf``: the validator of every fragment."""
+    import jsonschema.validators
+
+    return jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        jsonschema.Draft202012Validator,
+        {
+            "pattern": _pattern,
+            "patternProperties": _pattern_properties,
+            "additionalProperties": _additional_properties,
+            "multipleOf": _multiple_of,
+        },
+    )
 
 
-def unresolvable_references(
-    registry: referencing.Registry[Any], document: Any, fragment: Any, path: DocumentPath
-) -> Iterator[tuple[DocumentPath, str]]:
+def unresolvable_references(document: Any, fragment: Any, path: DocumentPath) -> Iterator[tuple[DocumentPath, str]]:
     """Each ``$ref`` under ``fragment`` that does not resolve, with its path and the reason in words.
-    A reference into this file is followed by ``engine.pointers``, any other only to the bundled schemas."""
-    resolver = registry.resolver(base_uri=DEFINITION_URI)
+    A reference into this file is followed by ``engine.pointers``, any other only to the bundled schemas
+    (through a registry built only then: most definitions refer only inside themselves)."""
+    resolver: Resolver[Any] | None = None
     for ref_path, ref in _references(fragment, path):
         if is_local(ref):
             try:
@@ -122,6 +136,10 @@ def unresolvable_references(
             except UnresolvableReference:
                 yield ref_path, f"`$ref` `{ref}` points to nothing in this file"
             continue
+        import referencing.exceptions
+
+        if resolver is None:
+            resolver = definition_registry(document).resolver(base_uri=DEFINITION_URI)
         try:
             resolver.lookup(ref)
         except referencing.exceptions.Unresolvable:
@@ -165,7 +183,6 @@ def fragment_paths(document: Mapping[str, Any]) -> Iterator[DocumentPath]:
 def fragment_problems(document: Mapping[str, Any]) -> Iterator[tuple[DocumentPath, str, str]]:
     """Each problem in the definition's fragments that would stop a value from being checked, as
     ``(path, code, message)``: unresolvable or endless ``$ref``s and what the validator does not run."""
-    registry = definition_registry(document)
     fragments = {path: node_at(document, path) for path in fragment_paths(document)}
     schemas = [
         (path, sub)
@@ -174,7 +191,7 @@ def fragment_problems(document: Mapping[str, Any]) -> Iterator[tuple[DocumentPat
     ]
     unevaluated_with_patterns = any("patternProperties" in sub for _, sub in schemas)
     for path, fragment in fragments.items():
-        for ref_path, message in unresolvable_references(registry, document, fragment, path):
+        for ref_path, message in unresolvable_references(document, fragment, path):
             yield ref_path, "unresolvable-ref", message
     for path, schema in schemas:
         yield from _keyword_problems(path, schema, unevaluated_with_patterns)

@@ -152,8 +152,10 @@ def _too_deep_from_python_parser(text: str, file: str, mark: yaml.Mark | None) -
     return _refuse(file, mark, "too-deep", _TOO_DEEP)
 
 
-_NOT_ALLOWED_CHARACTER = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-"""YAML 1.2's printable characters, less three that YAML 1.1 (so libyaml) reads as line breaks."""
+_NOT_ALLOWED_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+"""Not YAML 1.2's printable characters, less three that YAML 1.1 (so libyaml) reads as line breaks
+(U+0085, U+2028, U+2029). Listed as the few refused, not as "none of" the many allowed: compiling that
+class took 8 ms, a tenth of `procflow validate`'s start-up."""
 _LINE_SEPARATORS = {"\x85": "next line", "\u2028": "line separator", "\u2029": "paragraph separator"}
 _ESCAPES = {"\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"}
 

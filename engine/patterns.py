@@ -10,17 +10,15 @@ so matching never fails, it only answers.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
-import jsonschema
-import re2
+if TYPE_CHECKING:
+    import jsonschema
+    import re2
 
 Search = Callable[[str], bool]
 """True when the pattern matches somewhere in the text (JSON Schema patterns are not anchored)."""
-
-_OPTIONS = re2.Options()
-_OPTIONS.log_errors = False  # RE2 writes each refused pattern to stderr otherwise
-_OPTIONS.max_mem = 8 << 20  # the compiled program's memory, RE2's default, written down
 
 # RE2's messages, by their opening words, turned into what to write instead.
 _CONSTRUCTS = (
@@ -40,7 +38,14 @@ _CONSTRUCTS = (
 _BACKREFERENCE = "backreferences such as `\\1` are not supported"
 
 
-def _formats() -> jsonschema.FormatChecker:
+@cache
+def formats() -> jsonschema.FormatChecker:
+    """The formats a definition's schemas check: those of draft 2020-12, with ``regex`` meaning a pattern
+    RE2 can run (Python's own ``re.compile`` recurses on deeply nested groups, and would run backtracking
+    patterns later). Built at the first use: importing jsonschema costs more than the rest of validating
+    a valid definition, which needs none of it (``engine.quick_checks``)."""
+    import jsonschema
+
     checker = jsonschema.FormatChecker(())
     checker.checkers = {**jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers, "regex": (is_regex, ())}
     return checker
@@ -69,10 +74,22 @@ def is_regex(value: object) -> bool:
     return not isinstance(value, str) or pattern_problem(value) is None
 
 
+@cache
+def _options() -> re2.Options:
+    import re2  # at the first pattern, not with the engine: most definitions bring none
+
+    options = re2.Options()
+    options.log_errors = False  # RE2 writes each refused pattern to stderr otherwise
+    options.max_mem = 8 << 20  # the compiled program's memory, RE2's default, written down
+    return options
+
+
 @lru_cache(maxsize=4096)
 def _compiled(pattern: str) -> Search:
+    import re2
+
     try:
-        regexp = re2.compile(_utf8(pattern), _OPTIONS)
+        regexp = re2.compile(_utf8(pattern), _options())
     except re2.error as exc:
         raise PatternNotSupported(_words(pattern, _reason(exc))) from None
     search = regexp.search
@@ -99,9 +116,3 @@ def _words(pattern: str, reason: str) -> str:
         f"the pattern `{shown}` cannot be used: {words}. Patterns run with RE2, in time proportional to "
         "the text: write it without backreferences, lookaround or possessive repetition"
     )
-
-
-FORMATS = _formats()
-"""The formats a definition's schemas check: those of draft 2020-12, with ``regex`` meaning a pattern
-RE2 can run (Python's own ``re.compile`` recurses on deeply nested groups, and would run backtracking
-patterns later)."""

@@ -11,13 +11,16 @@ errors. A schema with any other keyword raises ``Unsupported``: jsonschema decid
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Callable, Mapping, Sized
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import UnresolvableReference
-from engine.patterns import FORMATS, PatternNotSupported, Search, pattern_search
+from engine.patterns import PatternNotSupported, Search, formats, pattern_search
+
+if TYPE_CHECKING:
+    import jsonschema
 from engine.pointers import is_local, resolve
 
 QuickCheck = Callable[[Any], bool]
@@ -64,15 +67,15 @@ class Unsupported(Exception):
 class QuickCompiler:
     """Compiles schemas whose ``$ref``s point into ``document`` (``#/...``), recursion included.
 
-    ``search`` and ``formats`` must be the pattern engine and format checker of the validator the
-    checks stand in for: by default those of a definition's fragments (``engine.patterns``)."""
+    ``search`` and ``formats`` must be the pattern engine and (the maker of) the format checker of the
+    validator the checks stand in for: by default those of a definition's fragments (``engine.patterns``)."""
 
     def __init__(
         self,
         document: Any,
         *,
         search: Callable[[str], Search] = pattern_search,
-        formats: jsonschema.FormatChecker = FORMATS,
+        formats: Callable[[], jsonschema.FormatChecker] = formats,
     ):
         self.document = document
         self._search = search
@@ -160,18 +163,7 @@ class QuickCompiler:
                 raise Unsupported from None
             return lambda v: type(v) is not str or search(v)
         if key == "format" and isinstance(spec, str):
-            # FormatChecker.conforms without its exception on a miss: the format's function, looked up once.
-            if spec not in self._formats.checkers:
-                return lambda v: True
-            conforms, raises = self._formats.checkers[spec]
-
-            def format_check(value: Any) -> bool:
-                try:
-                    return bool(conforms(value))
-                except raises:
-                    return False
-
-            return format_check
+            return _format_check(spec, self._formats)
         if key in ("anyOf", "allOf") and isinstance(spec, list) and spec:
             parts = tuple(self.compile(sub) for sub in spec)
             if key == "anyOf":
@@ -204,6 +196,63 @@ class QuickCompiler:
             refs[ref] = lambda v: refs[ref](v)  # a recursive reference reaches the compiled check late
             refs[ref] = self.compile(target)
         return self._refs[ref]
+
+
+# Formats decided here, not by jsonschema's checker, so that a valid definition is checked without
+# importing jsonschema, which costs more than the rest of `procflow validate`: `date` exactly as
+# jsonschema's draft 2020-12 checker decides it (jsonschema/_format.py; every checker given to
+# QuickCompiler has it, tests/test_quick_checks.py compares them), and a `$ref` into the same file,
+# `#/…` in plain characters, which is a `uri-reference` to whichever URI library jsonschema finds, if any.
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+_LOCAL_REFERENCE = re.compile(r"#[A-Za-z0-9_.~/$-]*", re.ASCII)
+
+
+def is_date(value: Any) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        return bool(_DATE.fullmatch(value) and datetime.date.fromisoformat(value))
+    except ValueError:
+        return False
+
+
+def _is_local_reference(value: Any) -> bool:
+    return type(value) is str and _LOCAL_REFERENCE.fullmatch(value) is not None
+
+
+_SURELY_CONFORMING: Mapping[str, QuickCheck] = {"uri-reference": _is_local_reference}
+
+
+def _format_check(name: str, formats: Callable[[], jsonschema.FormatChecker]) -> QuickCheck:
+    if name == "date":
+        return is_date
+    surely = _SURELY_CONFORMING.get(name)
+    looked_up: QuickCheck | None = None
+
+    def format_check(value: Any) -> bool:
+        nonlocal looked_up
+        if surely is not None and surely(value):
+            return True
+        if looked_up is None:  # at the first value that needs it: building the checker imports jsonschema
+            looked_up = _conforms(formats(), name)
+        return looked_up(value)
+
+    return format_check
+
+
+def _conforms(checker: jsonschema.FormatChecker, name: str) -> QuickCheck:
+    """FormatChecker.conforms without its exception on a miss: the format's function, looked up once."""
+    if name not in checker.checkers:
+        return lambda value: True
+    conforms, raises = checker.checkers[name]
+
+    def conforming(value: Any) -> bool:
+        try:
+            return bool(conforms(value))
+        except raises:
+            return False
+
+    return conforming
 
 
 def _unique(value: Any) -> bool:

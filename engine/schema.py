@@ -8,25 +8,23 @@ file's ``yaml-language-server`` modeline, and the loader validates with the very
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-import referencing
-import referencing.jsonschema
-from jsonschema.exceptions import ValidationError
-from jsonschema_specifications import REGISTRY as SPECIFICATIONS
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import Problem
 from engine.loader import LocatedDocument
-from engine.patterns import FORMATS, Search
+from engine.patterns import Search, formats
 from engine.quick_checks import QuickCheck, QuickCompiler, Unsupported
 from engine.source import DocumentPath
+
+if TYPE_CHECKING:  # jsonschema is imported only to word the problems of a definition the quick check refuses
+    import jsonschema
+    import referencing
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_FILE = "process.schema.json"
 SCENARIO_SCHEMA_FILE = "scenario.schema.json"
@@ -80,6 +78,9 @@ def _as_the_engine_reads(schema: Mapping[str, Any]) -> Mapping[str, Any]:
 @lru_cache(maxsize=1)
 def bundled_registry() -> referencing.Registry[Any]:
     """The JSON Schema specifications and our own schemas; nothing is ever fetched from a file or URL."""
+    import referencing.jsonschema
+    from jsonschema_specifications import REGISTRY as SPECIFICATIONS
+
     resources = []
     for name in (SCHEMA_FILE, SCENARIO_SCHEMA_FILE, MIGRATION_SCHEMA_FILE):
         schema = _as_the_engine_reads(bundled_schema(name))
@@ -93,18 +94,25 @@ def bundled_registry() -> referencing.Registry[Any]:
 def _validator(name: str = SCHEMA_FILE) -> jsonschema.protocols.Validator:
     # Entering through a one-line root keeps the (pre-crawled) registry intact: given the whole schema
     # as its root, the validator adds it as an uncrawled resource that every `$dynamicRef` re-crawls.
+    import jsonschema
+
     return jsonschema.Draft202012Validator(
         {"$ref": bundled_schema(name)["$id"]},
         registry=bundled_registry(),
-        format_checker=_DEFINITION_FORMATS,
+        format_checker=_definition_formats(),
     )
 
 
-# The metaschema asks that a definition's patterns be of format `regex`; that one is left out here
-# (Python's `re.compile` recurses on deeply nested groups) for ``fragments.fragment_problems``, which
-# tries each pattern with RE2, the engine that runs them, and says what it cannot run.
-_DEFINITION_FORMATS = jsonschema.FormatChecker(())
-_DEFINITION_FORMATS.checkers = {name: check for name, check in FORMATS.checkers.items() if name != "regex"}
+@cache
+def _definition_formats() -> jsonschema.FormatChecker:
+    # The metaschema asks that a definition's patterns be of format `regex`; that one is left out here
+    # (Python's `re.compile` recurses on deeply nested groups) for ``fragments.fragment_problems``, which
+    # tries each pattern with RE2, the engine that runs them, and says what it cannot run.
+    import jsonschema
+
+    checker = jsonschema.FormatChecker(())
+    checker.checkers = {name: check for name, check in formats().checkers.items() if name != "regex"}
+    return checker
 
 
 # Checking each JSON Schema a definition embeds (data, record fields, payloads) against the draft
@@ -153,12 +161,12 @@ PLAIN_SCHEMA: Mapping[str, Any] = {
 
 @cache
 def _quick_definition_check() -> QuickCheck | None:
-    variant = copy.deepcopy(dict(bundled_schema(SCHEMA_FILE)))
-    variant["$defs"]["plain_schema"] = PLAIN_SCHEMA
-    variant["$defs"]["object_schema"] = {"allOf": [_PLAIN, {"type": "object"}]}
+    schema = bundled_schema(SCHEMA_FILE)  # read, never changed: the variant shares all but two `$defs`
+    plain = {"plain_schema": PLAIN_SCHEMA, "object_schema": {"allOf": [_PLAIN, {"type": "object"}]}}
+    variant = {**schema, "$defs": {**schema["$defs"], **plain}}
     root = {key: value for key, value in variant.items() if key not in ("$schema", "$id", "$defs")}
     try:  # our own patterns, with the engine jsonschema runs them with: Python's `re`
-        return QuickCompiler(variant, search=_python_search, formats=_DEFINITION_FORMATS).compile(root)
+        return QuickCompiler(variant, search=_python_search, formats=_definition_formats).compile(root)
     except Unsupported:  # the schema grew a keyword the quick compiler does not know: always the full way
         return None
 
@@ -226,6 +234,8 @@ def _offending_paths(error: ValidationError, data: Any) -> Iterator[DocumentPath
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` — did you mean `x`?`` when a choice is close to ``word``, else an empty string."""
+    import difflib  # only for a name that is wrong
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" — did you mean `{close[0]}`?" if close else ""
 
@@ -341,7 +351,9 @@ class _ErrorTranslator:
         depth = len(error.absolute_path)
         kind_errors = [e for e in context if e.validator in ("type", "const") and len(e.absolute_path) == depth]
         meant = [e for e in context if e not in kind_errors]
-        best = jsonschema.exceptions.best_match(meant) if meant else None
+        from jsonschema.exceptions import best_match
+
+        best = best_match(meant) if meant else None
         if best is not None:
             yield from self.translate(best)
             return

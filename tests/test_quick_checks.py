@@ -15,7 +15,9 @@ from engine import Runtime, load_process
 from engine.fragments import definition_registry, fragment_paths, fragment_validator, quick_check
 from engine.loader import load_file
 from engine.model import thaw_json
-from engine.schema import _quick_definition_check, _validator, schema_problems
+from engine.patterns import formats
+from engine.quick_checks import QuickCompiler, is_date
+from engine.schema import _definition_formats, _quick_definition_check, _validator, schema_problems
 
 DOCUMENTS = {path.name: load_file(path) for path in [*SHIPPED, FIXTURE]}
 RETURN_REPAIR = Runtime(load_process(next(path for path in SHIPPED if path.name == "return_repair.yaml")))
@@ -160,3 +162,26 @@ def test_a_value_jsonschema_decides_is_reported_the_same():
     assert check is not None
     assert not check({"n": 1.0}) and jsonschema.Draft202012Validator(schema).is_valid({"n": 1.0})
     assert check({"n": 1}) and not check({"n": -1}) and not check({"n": True})
+
+
+dates = st.sampled_from(["2026-10-01", "2026-02-29", "2024-02-29", "2026-13-01", "2026-1-01", "20261001", "٢٠٢٦-١٠-٠١"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=dates | st.from_regex(r"\A\d{4}-\d{2}-\d{2}\Z") | st.text(max_size=12) | json_values)
+def test_the_quick_date_format_is_jsonschemas(value):
+    """`date` is decided without jsonschema's checker (importing it would double `procflow validate`'s
+    start-up), so it must be the very function of every checker the quick checks stand in for."""
+    for checker in (formats(), _definition_formats()):
+        assert is_date(value) == checker.conforms(value, "date")
+
+
+def _no_checker() -> jsonschema.FormatChecker:
+    raise AssertionError("the format checker was built")
+
+
+@pytest.mark.parametrize("ref", ["#/records/claim/fields", "#/$defs/a_b-c.d~0", "#"])
+def test_a_local_reference_is_a_uri_reference_without_building_the_checker(ref):
+    check = QuickCompiler({}, formats=_no_checker).compile({"format": "uri-reference"})
+    assert check(ref)
+    assert all(checker.conforms(ref, "uri-reference") for checker in (formats(), _definition_formats()))

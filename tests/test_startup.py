@@ -1,5 +1,6 @@
 """Start-up: ``procflow validate`` imports what validating needs and nothing a command it does not run needs
-(the runtime, the stores, the renderers, the HTTP service; networkx unless a definition has a decision cycle).
+(the runtime, the stores, the renderers, the HTTP service; networkx unless a definition has a decision cycle;
+jsonschema unless a definition has a problem to word; RE2 unless a definition has a pattern).
 
 Each case runs in a fresh interpreter and reads ``sys.modules`` after the command: what it imported, not
 how long that took (benchmarks/README.md has the start-up figures).
@@ -15,8 +16,12 @@ from conftest import FIXTURE, PROCESSES, ROOT
 
 from engine.cli import COMMAND_MODULES, build_parser
 
-# Modules only other commands need; each costs start-up time when imported.
+# Modules only other commands need, or only an invalid definition; each costs start-up time when imported.
 NOT_FOR_VALIDATE = (
+    "jsonschema",
+    "jsonschema_specifications",
+    "referencing",
+    "re2",
     "networkx",
     "transitions",
     "graphviz",

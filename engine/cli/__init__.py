@@ -12,7 +12,6 @@ import importlib
 import io
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
@@ -120,6 +119,8 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     except Exception as exc:  # a bug: say so in one line, and ask for the report
         stderr.write(f"procflow: internal error: {type(exc).__name__}: {_one_line(str(exc))} — please report this\n")
         if os.environ.get("PROCFLOW_DEBUG") == "1":
+            import traceback  # only here: it costs every command's start-up otherwise
+
             traceback.print_exc(file=stderr)
         return EXIT_INTERNAL
 

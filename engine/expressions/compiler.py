@@ -4,7 +4,6 @@ reads; every node outside the whitelist is refused here, at load, with the reaso
 from __future__ import annotations
 
 import ast
-import difflib
 from collections.abc import Collection, Mapping
 from typing import NoReturn
 
@@ -132,6 +131,8 @@ class Compiler:
             self.fail(_refusal(node), node)
         name = func.id
         if name not in FUNCTIONS:
+            import difflib  # for a refusal only: not with every expression compiled
+
             guess = difflib.get_close_matches(name, list(FUNCTIONS), n=1)
             self.fail(
                 f"unknown function `{name}`; the functions are {_listing(FUNCTIONS, 'and')}"
@@ -252,6 +253,8 @@ class Compiler:
         allowed = sorted(self.roots)
         message = f"unknown name `{name}`; "
         message += f"conditions can read {_listing(allowed, 'and')}" if allowed else "no data can be read here"
+        import difflib
+
         guess = difflib.get_close_matches(name, [*allowed, *CONSTANT_NAMES, NOW], n=1)
         if guess:
             message += f" — did you mean `{guess[0]}`?"
