@@ -20,7 +20,7 @@ import threading
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ParamSpec, Protocol, TypeVar, cast
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import jsonschema
 import referencing
@@ -361,7 +361,8 @@ class _LeanTransition(MachineTransition):
         there are none of, the log lines, and the state objects' exit and enter (which would only run
         those callbacks and log) are left out."""
         for condition in self.conditions:
-            if cast(Callable[[EventData], bool], condition.func)(event_data) != condition.target:
+            predicate: Callable[[EventData], bool] = condition.func  # type: ignore[assignment]  # plain: callables
+            if predicate(event_data) != condition.target:
                 return False
         if self.dest:
             setattr(event_data.model, event_data.machine.model_attribute, self.dest)
@@ -386,9 +387,10 @@ class _LeanEvent(Event):
             return bool(super().trigger(model, *args, **kwargs))
         event_data = EventData(None, self, machine, model, args=args, kwargs=kwargs)
         event_data.state = machine.states[transitions[0].source]
-        for transition in transitions:
+        lean: list[_LeanTransition] = transitions  # type: ignore[assignment]  # its transition_cls
+        for transition in lean:
             event_data.transition = transition
-            if cast(_LeanTransition, transition).move(event_data):
+            if transition.move(event_data):
                 event_data.result = True
                 return True
         return False
