@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
+import operator
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -1155,15 +1156,13 @@ class Runtime:
         if deadline is None and child_ended is None:
             self._refuse_if_held(instance, trigger, actor)
         payload_copy = json_object(payload or {}, "payload", InvalidPayload)
-        attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check, self._records, moment)
+        attempt = _Attempt(self, instance, actor, payload_copy, deadline, moment)
         attempt.automatic = child_ended is not None
         attempt.engine_fired = self._engine_fired[instance.state]
         if deadline is None and parts:
             attempt.parts_open = self._parts_open_refusal(
                 instance, self._open_parts(instance, moment, required_only=True)
             )
-        attempt.signatures = functools.partial(self._signatures, actor=actor, instance=instance, moment=moment)
-        attempt.limit_times = functools.partial(self.limit_times, data=instance.data, moment=moment)
         dest = self.compiled.fire(instance.state, trigger, attempt)
         if dest is None or attempt.chosen is None:
             raise attempt.refusal()
@@ -1514,12 +1513,16 @@ class Runtime:
         """The transition's notifications, then those of each state the event enters (a transition back
         into the same state enters none), rendered on the data after the event."""
         assert attempt.chosen is not None
-        entered = [attempt.first_dest, *(b.dest for b in attempt.branches)]
+        on_enter = self.compiled.on_enter
+        first = attempt.first_dest
+        entered = [first, *(b.dest for b in attempt.branches)] if attempt.branches else [first]
         if entered == [source]:
             entered = []
         declared = list(attempt.chosen.notify)
         for state in entered:
-            declared.extend(self.compiled.on_enter[state])
+            declared.extend(on_enter[state])
+        if not declared:
+            return ()
         return _due(declared, {"data": attempt.data, "payload": attempt.payload}, moment)
 
     def _decide(self, decision: str, attempt: _Attempt) -> str:
@@ -1548,7 +1551,7 @@ class Runtime:
             elif deadline.after_from is not None:
                 due = self._due_from_data(state_id, deadline.after_from, entered, data, f"deadline `{deadline.fire}`")
                 deadlines.append(OpenDeadline(state_id, due, deadline.fire))
-        return tuple(sorted(deadlines, key=lambda d: d.due))
+        return tuple(sorted(deadlines, key=_due_time)) if len(deadlines) > 1 else tuple(deadlines)
 
     def _due_from_data(
         self,
@@ -1634,7 +1637,10 @@ def _waiting_child(instance: Instance) -> str | None:
 
 
 def _in_order(deadlines: tuple[OpenDeadline, ...]) -> tuple[OpenDeadline, ...]:
-    return tuple(sorted(deadlines, key=lambda d: d.due))
+    return tuple(sorted(deadlines, key=_due_time)) if len(deadlines) > 1 else deadlines
+
+
+_due_time = operator.attrgetter("due")
 
 
 class _DecisionFailed(Exception):
@@ -1645,6 +1651,7 @@ class _Attempt:
     """One event being checked: the ``Gate`` the compiled machine consults for each candidate."""
 
     __slots__ = (
+        "runtime",
         "instance",
         "actor",
         "payload",
@@ -1662,28 +1669,27 @@ class _Attempt:
         "automatic",
         "engine_fired",
         "parts_open",
-        "signatures",
         "given",
-        "limit_times",
     )
 
     def __init__(
         self,
+        runtime: Runtime,
         instance: Instance,
         actor: Actor,
         payload: dict[str, Any],
         deadline: OpenDeadline | None,
-        data_check: SchemaCheck | None,
-        records: _Records,
-        moment: datetime.datetime | None = None,
+        moment: datetime.datetime,
     ):
+        self.runtime = runtime
+        """Whose account of a transition's signatures and loop limits the checks ask for."""
         self.moment = moment
         self.instance = instance
         self.actor = actor
         self.payload = payload
         self.deadline = deadline
-        self.data_check = data_check
-        self.records = records
+        self.data_check = runtime.compiled.data_check
+        self.records = runtime._records
         self.data: dict[str, Any] = instance.data
         self.chosen: CompiledTransition | None = None
         self.branches: list[BranchTaken] = []
@@ -1698,12 +1704,8 @@ class _Attempt:
         """Triggers of the current step that only the engine fires (its ``on_end`` continuations)."""
         self.parts_open: tuple[str, tuple[str, ...]] | None = None
         """Why the step may not be left yet, and the parts still open; ``None`` when it may."""
-        self.signatures: Callable[..., tuple[list[SignOff], list[tuple[SignOff, str]]]] | None = None
-        """The runtime's account of a transition's signatures, for this actor and instance."""
         self.given: list[SignOff] = []
         """The signatures the chosen transition takes from the actor now."""
-        self.limit_times: Callable[..., int] | None = None
-        """How many times a loop limit allows, worked out on the data as the event finds it."""
 
     @property
     def first_dest(self) -> str:
@@ -1730,13 +1732,10 @@ class _Attempt:
         ):
             return self._refuse(1, PartsOpen, *self.parts_open)
         given: list[SignOff] = []
-        if (
-            self.deadline is None
-            and not self.automatic
-            and candidate.transition.signoffs
-            and self.signatures is not None
-        ):
-            given, missing = self.signatures(candidate.transition, data=self.instance.data)
+        if self.deadline is None and not self.automatic and candidate.transition.signoffs:
+            given, missing = self.runtime._signatures(
+                candidate.transition, self.actor, self.instance, self.instance.data, self.moment
+            )
             if missing:
                 roles = tuple(dict.fromkeys(s.role for s, _ in missing))
                 return self._refuse(
@@ -1774,9 +1773,9 @@ class _Attempt:
         limit = candidate.transition.limit
         redirect = None
         if limit is not None:
-            assert self.limit_times is not None
             try:
-                times = self.limit_times(limit, what=f"`{candidate.source}.{candidate.trigger}`")
+                what = f"`{candidate.source}.{candidate.trigger}`"
+                times = self.runtime.limit_times(limit, self.instance.data, self.moment, what)
             except InvalidData as refusal:
                 return self._refuse(3, InvalidData, str(refusal))
             if _times_taken(self.instance, candidate) >= times:
