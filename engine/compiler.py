@@ -90,7 +90,10 @@ class SchemaCheck:
 
     def problems(self, value: Any) -> tuple[str, ...]:
         """What is wrong with ``value``, one line per problem, in document order; empty when valid."""
+        quick = self._quick
         try:
+            if quick is not None and quick(value):  # compiled once; see fragments.quick_check
+                return ()
             return self._problems(value)
         except RecursionError:
             # The checks at load refuse the schemas that loop; a value nested deeper than the checker's
@@ -98,8 +101,6 @@ class SchemaCheck:
             return (f"{self._root}: is nested too deeply to be checked; send flatter data",)
 
     def _problems(self, value: Any) -> tuple[str, ...]:
-        if self._quick is not None and self._quick(value):  # compiled once; see fragments.quick_check
-            return ()
         if self._validator.is_valid(value):  # the common case, and several times cheaper than iter_errors
             return ()
         return value_problems(self._root, list(self._validator.iter_errors(value)))

@@ -233,6 +233,7 @@ class Runtime:
         self._clock = clock
         self._new_id = new_id
         self._forms: dict[int, Mapping[str, Any]] = {}
+        self._clock_moments = clock_rules.ClockMoments(process)
         self._engine_fired = {state.id: _engine_fired(state.starts) for state in process.states.values()}
         """The triggers of each step that only the engine fires (its ``on_end`` continuations)."""
 
@@ -706,9 +707,15 @@ class Runtime:
     def claimant(self, instance: Instance) -> str | None:
         """Who holds the current step (claimed, or was assigned it), if anyone: read from the history of
         this stay, so it ends when the case leaves the step."""
-        for entry in reversed(_stay(instance)):
+        history, state = instance.history, instance.state
+        index = len(history) - 1
+        while index >= 1:  # _stay(instance), latest first, without the copy: this runs on every event
+            entry = history[index]
+            if entry.source != state or entry.dest != state:
+                break
             if entry.assignment is not None:
                 return entry.assignment.to
+            index -= 1
         return None
 
     def claim(self, instance: Instance, actor: Actor, *, at: datetime.datetime | None = None) -> Entry:
@@ -1177,10 +1184,11 @@ class Runtime:
                 raise LimitReached(_state_limit_message(dest, limited, times), times=times, limit=dest)
             attempt.redirect, attempt.branches = limited.then, []  # the entry records where it went instead
             dest = self._through_decisions(limited.then, attempt, trigger)
+        first_dest = attempt.first_dest
         if attempt.chosen.transition.cancels:
             self._check_cancellable(instance, trigger)
-        else:
-            self._records.check_entering([attempt.first_dest, *(b.dest for b in attempt.branches)], attempt)
+        elif self._records.requiring:
+            self._records.check_entering([first_dest, *(b.dest for b in attempt.branches)], attempt)
 
         # Without a deadline firing the event, none of the open ones is it: no comparison needed.
         unfired = instance.deadlines if deadline is None else tuple(d for d in instance.deadlines if d != deadline)
@@ -1193,12 +1201,14 @@ class Runtime:
             runs = clock_rules.runs_of(self.process, instance.history)
             for mark in marks:
                 runs[mark.clock].apply(mark, moment)
-            passed = tuple(b.decision for b in attempt.branches)
-            lengths = self._clock_lengths(attempt.data, moment)
-            moved = clock_rules.marks_for_event(
-                self.process, runs, moment, trigger, instance.state, passed, dest, lengths
-            )  # may refuse: a clock's points from the data
-            marks += moved
+            passed = tuple(b.decision for b in attempt.branches) if attempt.branches else ()
+            moved: tuple[ClockMark, ...] = ()
+            if not self._clock_moments.quiet(runs, trigger, instance.state, passed, dest):
+                lengths = self._clock_lengths(attempt.data, moment)
+                moved = clock_rules.marks_for_event(
+                    self.process, runs, moment, trigger, instance.state, passed, dest, lengths
+                )  # may refuse: a clock's points from the data
+                marks += moved
             before = unfired
             changed = {m.clock for m in moved if m.event in ("started", "restarted", "resumed")}
             deadlines = _in_order(
@@ -1210,10 +1220,10 @@ class Runtime:
             roles=_role_names(actor.roles),
             trigger=trigger,
             source=instance.state,
-            dest=attempt.first_dest,
+            dest=first_dest,
             payload=attempt.payload,
             branches=tuple(attempt.branches),
-            signatures=tuple([Signature(s.role, actor.id, moment) for s in attempt.given]),
+            signatures=tuple([Signature(s.role, actor.id, moment) for s in attempt.given]) if attempt.given else (),
             by_deadline=deadline is not None,
             key=key,
             notifications=self._notifications(instance.state, attempt, moment),
