@@ -201,12 +201,16 @@ class ClockMoments:
         a history may hold from a revision with pauses) resumes wherever it goes, so it is never quiet."""
         if self.pauses or dest in self.finals or (trigger is not None and trigger in self.triggers):
             return False
-        if any(run.paused for run in runs.values()):
-            return False
-        if source != dest and (source in self.leaving or dest in self.entering):
-            return False
+        for run in runs.values():  # loops, not any(): this runs on every event
+            if run.paused:
+                return False
         leaving, entering = self.leaving, self.entering
-        return not any(state in leaving or state in entering for state in passed)
+        if source != dest and (source in leaving or dest in entering):
+            return False
+        for state in passed:
+            if state in leaving or state in entering:
+                return False
+        return True
 
 
 def marks_for_event(
@@ -290,10 +294,18 @@ def clock_deadlines(
     """
     if not process.clocks:
         return ()
-    earlier = {(d.clock, d.threshold): d for d in before if d.clock is not None and d.fire is not None}
-    kept = {name for name, _ in earlier}
-    if not kept and not any(run.active or run.since is not None for run in runs.values()):
-        return ()  # every clock idle or stopped, nothing due kept from before: no point is open
+    earlier: dict[tuple[str, str | None], OpenDeadline] = {}
+    kept: set[str] = set()
+    for d in before:
+        if d.clock is not None and d.fire is not None:
+            earlier[d.clock, d.threshold] = d
+            kept.add(d.clock)
+    if not kept:
+        for run in runs.values():
+            if run.active or run.since is not None:
+                break
+        else:
+            return ()  # every clock idle or stopped, nothing due kept from before: no point is open
     moved = frozenset(changed)
     deadlines = []
     for clock in process.clocks.values():

@@ -1210,7 +1210,7 @@ class Runtime:
                 )  # may refuse: a clock's points from the data
                 marks += moved
             before = unfired
-            changed = {m.clock for m in moved if m.event in ("started", "restarted", "resumed")}
+            changed = {m.clock for m in moved if m.event in ("started", "restarted", "resumed")} if moved else ()
             deadlines = _in_order(
                 deadlines + clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)
             )  # may refuse: the calendar
