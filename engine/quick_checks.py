@@ -87,6 +87,10 @@ class QuickCompiler:
         if not isinstance(schema, Mapping):
             raise Unsupported
         keys = sorted((key for key in schema if key not in ANNOTATIONS), key=lambda key: key != "type")
+        if schema.get("type") == "object" and set(keys) <= {"type", "properties", "required"}:
+            fused = self._object(schema)
+            if fused is not None:
+                return fused
         checks = tuple(self._keyword(schema, key) for key in keys)
         if "type" in schema:  # tested first, it admits plain JSON values only
             if len(checks) == 1:
@@ -104,6 +108,40 @@ class QuickCompiler:
             return True
 
         return check
+
+    def _object(self, schema: Mapping[str, Any]) -> QuickCheck | None:
+        """``type: object`` with ``properties`` and ``required`` as one closure, the forms and records of
+        most definitions: what ``_keyword`` compiles them to, joined, and a property whose schema is a
+        ``type`` alone tested inline (no call per field). ``None`` for forms ``_keyword`` decides."""
+        spec = schema.get("properties", {})
+        names = schema.get("required", [])
+        if not isinstance(spec, Mapping) or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            return None
+        required = frozenset(names)
+        types: dict[str, frozenset[type]] = {}
+        inner: dict[str, QuickCheck] = {}
+        for name, sub in spec.items():
+            written = sub.get("type") if isinstance(sub, Mapping) and set(sub) - ANNOTATIONS == {"type"} else None
+            if isinstance(written, str) and written in _PYTHON_TYPES:
+                types[name] = _PYTHON_TYPES[written]
+            else:
+                inner[name] = self.compile(sub)
+
+        def fields(value: Any) -> bool:
+            if type(value) is not dict:
+                return False
+            for name, item in value.items():
+                allowed = types.get(name)
+                if allowed is not None:
+                    if type(item) not in allowed:
+                        return False
+                    continue
+                each = inner.get(name)
+                if each is not None and not each(item):
+                    return False
+            return required <= value.keys()
+
+        return fields
 
     def _keyword(self, schema: Mapping[str, Any], key: str) -> QuickCheck:
         spec = schema[key]
