@@ -56,7 +56,7 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.expressions import MAX_NUMBER, NOW, to_json
-from engine.inputs import check_name, check_note, check_time, json_copy, json_object
+from engine.inputs import MAX_CHARACTERS, check_name, check_note, check_time, json_copy, json_object
 from engine.instances import (
     Assignment,
     BranchTaken,
@@ -2238,6 +2238,15 @@ def _field(name: str, value: Any) -> Any:
     kind = type(value)
     if kind is bool or value is None or (kind is int and -MAX_NUMBER <= value <= MAX_NUMBER):
         return value  # what the walk would give, without it: a scalar within the limits is kept as it is
+    if (
+        kind is str
+        and value.isascii()
+        and "\x00" not in value
+        and name.isascii()
+        and "\x00" not in name
+        and len(name) + len(value) <= MAX_CHARACTERS
+    ):
+        return value  # so is plain text within the limit on characters, the field's name counted
     return json_copy({name: value}, "data", ExpressionEvaluationError)[name]
 
 
