@@ -1877,8 +1877,10 @@ class _Records:
         written: list[RecordWritten],
     ) -> tuple[type[EventRefused], str, tuple[str, ...]] | None:
         """Fill ``written`` with the versions ``transition`` writes, or say why it may not."""
-        missing = [r for r in transition.requires if r not in held]
-        missing += [b.record for b in transition.produces if b.amend and b.record not in held]
+        missing = [r for r in transition.requires if r not in held] if transition.requires else []
+        for binding in transition.produces:
+            if binding.amend and binding.record not in held:
+                missing.append(binding.record)
         if missing:
             return (
                 MissingRecord,
@@ -1891,7 +1893,11 @@ class _Records:
             )
         for binding in transition.produces:
             fields = self._fields(binding, scope)
-            before = next((w for w in reversed(written) if w.record == binding.record), held.get(binding.record))
+            before = held.get(binding.record)
+            for earlier in reversed(written):  # written twice by one event: the later version follows the first
+                if earlier.record == binding.record:
+                    before = earlier
+                    break
             if binding.amend and before is not None:
                 fields = {**before.fields, **fields}
             check = self.checks.get(binding.record)
@@ -1929,8 +1935,13 @@ class _Records:
             return {name: scope[root][field] for name, root, field in binding.fields if field in scope[root]}
         payload = scope["payload"]
         declared = self.declared.get(binding.record)
-        names: Iterable[str] = payload.keys() if declared is None else [n for n in declared if n in payload]
-        return {name: payload[name] for name in names}
+        if declared is None:
+            return dict(payload)
+        fields = {}
+        for name in declared:  # in the order the record declares them
+            if name in payload:
+                fields[name] = payload[name]
+        return fields
 
     def _name(self, record_id: str) -> str:
         record = self.process.records.get(record_id)
