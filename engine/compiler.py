@@ -356,29 +356,34 @@ _TRANSITIONS_LOG = logging.getLogger("transitions.core")
 
 
 class _LeanTransition(MachineTransition):
-    def move(self, event_data: EventData) -> bool:
-        """``execute`` as transitions does it on a plain machine (``_is_plain``) whose log nobody listens
-        to: each condition asked in order, then the model moved to ``dest``. The calls for callbacks
-        there are none of, the log lines, and the state objects' exit and enter (which would only run
-        those callbacks and log) are left out."""
+    """``execute``, as transitions does it on a plain machine (``_is_plain``) whose log nobody listens to,
+    in its two halves: ``allows`` asks each condition in order, ``move`` moves the model to ``dest``. The
+    calls for callbacks there are none of, the log lines, and the state objects' exit and enter (which
+    would only run those callbacks and log) are left out."""
+
+    def allows(self, event_data: EventData) -> bool:
         for condition in self.conditions:
             predicate: Callable[[EventData], bool] = condition.func  # type: ignore[assignment]  # plain: callables
             if predicate(event_data) != condition.target:
                 return False
-        if self.dest:
-            setattr(event_data.model, event_data.machine.model_attribute, self.dest)
         return True
+
+    def move(self, model: Any, attribute: str) -> None:
+        if self.dest:
+            setattr(model, attribute, self.dest)
 
 
 class _LeanEvent(Event):
     """``Event.trigger`` on a plain machine whose log nobody listens to (its logger below DEBUG): without
-    the partial, the queue and the callbacks the machine has none of. Each transition that leaves the
-    state is still tried in order by transitions and moves the model. Otherwise, and for a trigger that
-    does not leave the state (transitions raises), transitions' own."""
+    the partial, the queue and the callbacks the machine has none of, and without an ``EventData`` until
+    a transition has a condition to give it to. Each transition that leaves the state is still tried in
+    order by transitions and moves the model. Otherwise, and for a trigger that does not leave the state
+    (transitions raises), transitions' own."""
 
     def trigger(self, model: Any, *args: Any, **kwargs: Any) -> bool:
         machine = self.machine
-        transitions = self.transitions.get(getattr(model, machine.model_attribute))
+        attribute = machine.model_attribute
+        transitions = self.transitions.get(getattr(model, attribute))
         if (
             not machine.plain
             or not transitions
@@ -386,14 +391,17 @@ class _LeanEvent(Event):
             or _TRANSITIONS_LOG.isEnabledFor(logging.DEBUG)
         ):
             return bool(super().trigger(model, *args, **kwargs))
-        event_data = EventData(None, self, machine, model, args=args, kwargs=kwargs)
-        event_data.state = machine.states[transitions[0].source]
+        event_data: EventData | None = None
         lean: list[_LeanTransition] = transitions  # type: ignore[assignment]  # its transition_cls
         for transition in lean:
-            event_data.transition = transition
-            if transition.move(event_data):
-                event_data.result = True
-                return True
+            if transition.conditions:
+                if event_data is None:
+                    event_data = EventData(machine.states[transition.source], self, machine, model, args, kwargs)
+                event_data.transition = transition
+                if not transition.allows(event_data):
+                    continue
+            transition.move(model, attribute)
+            return True
         return False
 
 
