@@ -13,6 +13,7 @@ ENGINE = ROOT / "engine"
 LAYERS = [
     "files",
     "collector",
+    "frozen",
     "source",
     "errors",
     "pointers",
@@ -59,7 +60,7 @@ LAYERS = [
 PACKAGES = {"expressions", "stores", "render", "http", "web", "cli"}
 # Renderers draw the model and recorded histories; they never run anything.
 RENDER_MAY_NOT_IMPORT = {"compiler", "runtime", "stores", "service", "scenarios", "simulate", "cli"}
-STANDARD_LIBRARY_ONLY = {"files", "collector", "model", "source", "errors", "pointers", "timing", "digraph"}
+STANDARD_LIBRARY_ONLY = {"files", "collector", "frozen", "model", "source", "errors", "pointers", "timing", "digraph"}
 
 
 def module_files(layer: str) -> list:
