@@ -57,7 +57,7 @@ LAYERS = [
     "web",
     "cli",
 ]
-PACKAGES = {"expressions", "stores", "render", "http", "web", "cli"}
+PACKAGES = {"expressions", "checks", "stores", "render", "http", "web", "cli"}
 # Renderers draw the model and recorded histories; they never run anything.
 RENDER_MAY_NOT_IMPORT = {"compiler", "runtime", "stores", "service", "scenarios", "simulate", "cli"}
 STANDARD_LIBRARY_ONLY = {"files", "collector", "frozen", "model", "source", "errors", "pointers", "timing", "digraph"}

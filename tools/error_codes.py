@@ -32,7 +32,7 @@ CATALOGUE = Path(__file__).resolve().with_suffix(".yaml")
 PAGE = ROOT / "docs" / "errors.md"
 FAMILIES = ("definition", "refusal", "http")
 CODE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
-WARNING_HELPERS = frozenset({"_warning", "_warning_at"})
+WARNING_HELPERS = frozenset({"_warning", "_warning_at", "warning", "warning_on_item"})
 
 
 @dataclass
@@ -47,11 +47,14 @@ class Emitted:
 def emitted() -> dict[str, dict[str, Emitted]]:
     """``{family: {code: Emitted}}`` for every code a module of engine/ gives as a literal (read once)."""
     found: dict[str, dict[str, Emitted]] = {family: defaultdict(Emitted) for family in FAMILIES}
+    trees = {}
     for path in sorted(ENGINE.rglob("*.py")):
         module = path.relative_to(ROOT).as_posix()
-        tree = ast.parse(path.read_text("utf-8"), module)
-        family = "http" if module.startswith("engine/http/") else "definition"
-        for code, severity, kind in _codes_in(tree, family):
+        trees[module] = ast.parse(path.read_text("utf-8"), module)
+    helpers = {_dotted(module): _code_positions(tree, _family(module)) for module, tree in trees.items()}
+    for module, tree in trees.items():
+        family = _family(module)
+        for code, severity, kind in _codes_in(tree, family, _imported_helpers(tree, helpers)):
             entry = found[kind][code]
             entry.modules.add(module)
             if severity:
@@ -59,9 +62,29 @@ def emitted() -> dict[str, dict[str, Emitted]]:
     return {family: dict(codes) for family, codes in found.items()}
 
 
-def _codes_in(tree: ast.Module, family: str) -> Iterator[tuple[str, str, str]]:
-    """``(code, severity, family)`` for each literal code in one module."""
-    positions = _code_positions(tree, family)
+def _family(module: str) -> str:
+    return "http" if module.startswith("engine/http/") else "definition"
+
+
+def _dotted(module: str) -> str:
+    """``engine/checks/support.py`` → ``engine.checks.support`` (a package's ``__init__`` is the package)."""
+    return module.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
+def _imported_helpers(tree: ast.Module, helpers: dict[str, dict[str, int]]) -> dict[str, int]:
+    """The code positions of the helpers a module imports by name from another module of engine/."""
+    positions: dict[str, int] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module in helpers:
+            known = helpers[node.module]
+            positions.update((a.name, known[a.name]) for a in node.names if a.name in known and a.asname is None)
+    return positions
+
+
+def _codes_in(tree: ast.Module, family: str, imported: dict[str, int]) -> Iterator[tuple[str, str, str]]:
+    """``(code, severity, family)`` for each literal code in one module; ``imported`` are the positions of
+    ``code`` in the helpers it imports."""
+    positions = imported | _code_positions(tree, family)
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef) and _refusal_class(node):
             for statement in node.body:
