@@ -52,6 +52,9 @@
   * InitRefused — ``procflow init`` would overwrite a file, or cannot write its folder; nothing is left behind
   * AddressBookError — the worker's address book (``engine.delivery``) cannot be read; names file and key
   * DeliveryFailed — one attempt to deliver an outbox row to one target failed (to be retried)
+  * UsersFileError — the HTTP service's users file cannot be read or written, or names no such user
+  * SessionKeyError — the pages' session key file cannot be read or made
+  * OutputError — a command's standard output cannot be written (a full disk, a closed terminal)
 
 Each ``Problem`` names where it is (``SourceLocation``), what is wrong and, where we can tell, what
 to write instead.
@@ -475,3 +478,18 @@ class AddressBookError(ProcflowError):
 class DeliveryFailed(ProcflowError):
     """An attempt to deliver an outbox row to one target (a webhook, an address, the callback) failed;
     the worker retries it with backoff and dead-letters it after the policy's limit."""
+
+
+class UsersFileError(ProcflowError):
+    """The users file cannot be read or written, or a user named in a command is not in it."""
+
+
+class SessionKeyError(ProcflowError):
+    """The session key file cannot be read or made."""
+
+
+class OutputError(ProcflowError):
+    """Standard output cannot be written (a full disk, ``/dev/full``, a closed terminal)."""
+
+    def __init__(self, error: OSError):
+        super().__init__(f"cannot write the output: {error.strerror or error}")

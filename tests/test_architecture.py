@@ -1,11 +1,13 @@
 """The shape of the code: data flows one way, and the schema and the definition reader share one vocabulary."""
 
 import ast
+import importlib
 import json
 
 import pytest
 from conftest import ROOT
 
+from engine import errors
 from engine.schema import EMBEDDED_SCHEMA
 
 ENGINE = ROOT / "engine"
@@ -205,3 +207,18 @@ def keys_read_by(module: str) -> set[str]:
 def test_the_definition_reader_reads_exactly_the_schemas_keys():
     # `procflow` is the language version: the schema pins it, so the model has nothing to keep.
     assert keys_read_by("definition") == schema_vocabulary() - {"procflow"}
+
+
+def test_every_procflow_error_is_declared_in_the_error_tree() -> None:
+    # errors.py's docstring draws the tree: an error class declared anywhere else would be missing from it.
+    for path in sorted(ENGINE.rglob("*.py")):
+        if path.name != "__main__.py":  # the command itself: importing it runs it
+            importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"))
+    tree = (ENGINE / "errors.py").read_text(encoding="utf-8").split('"""', 2)[1]
+    pending, found = [errors.ProcflowError], []
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    assert [c.__name__ for c in found if c.__module__ != "engine.errors"] == []
+    assert [c.__name__ for c in found[1:] if f"* {c.__name__} —" not in tree] == []

@@ -21,11 +21,10 @@ from engine.cli.options import (
     EXIT_OK,
     EXIT_USAGE,
     GuardedOutput,
-    OutputError,
     Parser,
     UsageError,
 )
-from engine.errors import DefinitionError, ProcflowError
+from engine.errors import DefinitionError, OutputError, ProcflowError
 
 if TYPE_CHECKING:
     from engine.cli.running import trail_lines

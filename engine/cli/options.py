@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, TextIO, TypeVar
 
-from engine.errors import ProcflowError
+from engine.errors import OutputError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 """Done; refused (bad input, or output that cannot be written); a wrong command line; a bug."""
@@ -28,13 +28,6 @@ _T = TypeVar("_T")
 
 class UsageError(Exception):
     """The command line is wrong: printed with the usage, exit status 2."""
-
-
-class OutputError(ProcflowError):
-    """Standard output cannot be written (a full disk, ``/dev/full``, a closed terminal)."""
-
-    def __init__(self, error: OSError):
-        super().__init__(f"cannot write the output: {error.strerror or error}")
 
 
 class Parser(argparse.ArgumentParser):

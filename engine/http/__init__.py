@@ -5,7 +5,8 @@ calling: users, passwords, tokens, a trusted proxy), ``problems`` (RFC 9457 refu
 ``openapi`` (the OpenAPI 3.1 document, generated from the registered definitions).
 """
 
+from engine.errors import UsersFileError
 from engine.http.app import create_app
-from engine.http.auth import Authenticator, TrustedProxy, UsersFileError
+from engine.http.auth import Authenticator, TrustedProxy
 
 __all__ = ["Authenticator", "TrustedProxy", "UsersFileError", "create_app"]

@@ -43,7 +43,7 @@ import yaml
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from engine.errors import ProcflowError, printable
+from engine.errors import ProcflowError, UsersFileError, printable
 from engine.files import write_replacing
 from engine.inputs import check_name
 from engine.runtime import Actor
@@ -68,10 +68,6 @@ forgotten all at once)."""
 FAILURES_ALLOWED = 20
 FAILURE_WINDOW = 60.0
 """An address may fail to sign in ``FAILURES_ALLOWED`` times in ``FAILURE_WINDOW`` seconds, then waits."""
-
-
-class UsersFileError(ProcflowError):
-    """The users file cannot be read or written, or a user named in a command is not in it."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import ProcflowError
+from engine.errors import SessionKeyError
 from engine.http.auth import Authenticator, User
 
 COOKIE = "procflow_session"
@@ -39,10 +39,6 @@ KEY_BYTES = 32
 
 PasswordOf = Callable[[str], tuple[bool, "str | None"]]
 """Whether a user is known, and their password hash as the users file has it now."""
-
-
-class SessionKeyError(ProcflowError):
-    """The session key file cannot be read or made."""
 
 
 @dataclass(frozen=True)
