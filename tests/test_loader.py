@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from engine.errors import DefinitionError
 from engine.loader import MAX_DEPTH, MAX_FILE_BYTES, load_bytes, load_text
+from engine.processes import validate_text
 from engine.source import SourceLocation
 
 
@@ -160,3 +161,10 @@ def test_every_node_of_any_document_has_a_location_in_the_file(data):
         assert doc.locate(path) == place
     for path, start in doc.source_map.text_starts.items():
         assert start.line == values[path].line and start.column - values[path].column in (0, 1)
+
+
+def test_text_holding_a_lone_surrogate_is_refused_at_its_place() -> None:
+    # A str from an embedding program may hold half of a surrogate pair, which no file can: refused, not a traceback.
+    report = validate_text("procflow: 1\nid: x\ud800\n", "draft.yaml")
+    assert [(p.location.line, p.location.column, p.code) for p in report.problems] == [(2, 6, "character")]
+    assert "U+D800" in report.problems[0].message
