@@ -464,7 +464,7 @@ class _Yaml12:
         self.closing_lines: list[tuple[int, str, int]] = []
         """A flow collection's closing line that starts with its bracket: number, indent, spaces needed."""
         self.flow_start: tuple[Any, int] = (None, 0)  # the outermost open flow collection: mark, spaces needed
-        self.may_glue_comments = _GLUED_ANYWHERE.search(text) is not None
+        self.may_glue_comments = _glues_a_comment(text)
         """Whether a `#` follows a quote, a bracket or a comma anywhere; if not, no comment is glued."""
         self.blocks: list[int] = []
         """The column of each open block collection (flow ones hold none)."""
@@ -622,7 +622,6 @@ class _Yaml12:
 
 
 _GLUED_COMMENT = re.compile(r"(?:[ \t]*,)?#")
-_GLUED_ANYWHERE = re.compile(r"[\"'\]},]#")
 _INDICATORS = frozenset("-?:")
 _BLOCK_HEADER = re.compile(r"([|>][0-9+-]{0,2})(#)?")
 
@@ -714,3 +713,14 @@ def _character_at(text: str, line: int, column: int) -> str:
 
 def _error(file: str, line: int, column: int, code: str, message: str) -> DefinitionError:
     return DefinitionError([Problem(SourceLocation(file, line, column), message, code=code)])
+
+
+def _glues_a_comment(text: str) -> bool:
+    """Whether a `#` follows a quote, a bracket or a comma anywhere: a few `#`s found by ``str.find``,
+    where a pattern would test every character of the file."""
+    at = text.find("#", 1)
+    while at != -1:
+        if text[at - 1] in "\"']},":
+            return True
+        at = text.find("#", at + 1)
+    return False
