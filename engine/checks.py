@@ -33,9 +33,9 @@ from engine.model import (
     StateKind,
     Transition,
 )
-from engine.pointers import follow, resolve
+from engine.pointers import follow, holds, lookup, resolve
 from engine.schema import did_you_mean, zero_time_limit
-from engine.source import DocumentPath, SourceLocation
+from engine.source import DocumentPath
 from engine.timing import limit_problem, order_problems
 
 Check = Callable[[Process, Digraph], Iterator[Problem]]
@@ -90,8 +90,8 @@ def check_state_references(process: Process, graph: Digraph) -> Iterator[Problem
             yield from _reference(process, state.path + ("produces", index), record, process.records, "record")
     for transition in process.shared_transitions:
         yield from _reference(process, transition.path + ("dest",), transition.dest, process.states, "state")
-        for index, source in enumerate(transition.sources):
-            if _written(process, transition.path + ("source", index)):
+        if _written(process, transition.path + ("source", 0)):  # a list, not `"*"`
+            for index, source in enumerate(transition.sources):
                 yield from _reference(process, transition.path + ("source", index), source, process.states, "state")
         for index, source in enumerate(transition.sources):
             if source in process.states and process.states[source].is_final:
@@ -185,14 +185,7 @@ def check_zero_time_limits(process: Process, graph: Digraph) -> Iterator[Problem
 
 def _get_text(process: Process, path: DocumentPath) -> str | None:
     """The text written at ``path`` in the definition, if there is text there."""
-    node: Any = process.document
-    for part in path:
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, tuple) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
-            return None
+    node = lookup(process.document, path)
     return node if isinstance(node, str) else None
 
 
@@ -442,21 +435,21 @@ def _expression(
             continue
         root, name = chain[0], chain[1]
         known = fields.get(root)
+        if known is not None and name in known:
+            continue
+        place = process.source_map.locate_within(path, _offset_of(text, root, name))
         if known is None:
             if root == "payload":
                 yield Problem(
-                    _place(process, path, text, root, name),
+                    place,
                     f"`{root}.{name}`: this transition takes no payload; declare `payload:` with the fields it reads",
                     code="unknown-field",
                 )
             continue
-        if name not in known:
-            where = "`data.properties`" if root == "data" else "this transition's `payload.properties`"
-            yield Problem(
-                _place(process, path, text, root, name),
-                f"`{root}.{name}` is not declared under {where}{did_you_mean(name, known)}",
-                code="unknown-field",
-            )
+        where = "`data.properties`" if root == "data" else "this transition's `payload.properties`"
+        yield Problem(
+            place, f"`{root}.{name}` is not declared under {where}{did_you_mean(name, known)}", code="unknown-field"
+        )
 
 
 def check_optional_copies(process: Process, graph: Digraph) -> Iterator[Problem]:
@@ -493,7 +486,7 @@ _COPY = re.compile(r"^\s*payload\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
 
 def _required(process: Process, schema: FrozenJson | None, seen: frozenset[str] = frozenset()) -> frozenset[str]:
     """The top-level properties a schema requires, following ``allOf`` and references into the definition."""
-    if not isinstance(schema, Mapping):
+    if schema is None or not isinstance(schema, Mapping):
         return frozenset()
     found = set(_required_fields(schema))
     parts = schema.get("allOf")
@@ -523,7 +516,7 @@ def _properties(
     process: Process, schema: FrozenJson | None, seen: frozenset[str] = frozenset()
 ) -> Mapping[str, Any] | None:
     """The top-level properties a schema declares, following ``allOf`` and references into the definition."""
-    if not isinstance(schema, Mapping):
+    if schema is None or not isinstance(schema, Mapping):  # None first: most transitions take no payload
         return None
     properties = schema.get("properties")
     found: dict[str, Any] = dict(properties) if isinstance(properties, Mapping) else {}
@@ -544,12 +537,6 @@ def _target(process: Process, ref: str) -> FrozenJson | None:
     except UnresolvableReference:
         return None
     return target
-
-
-def _place(process: Process, path: DocumentPath, text: str, root: str, name: str) -> SourceLocation:
-    """Where ``root.name`` is written in the expression at ``path``: found only for a problem, since
-    each search compiles a pattern of its own."""
-    return process.source_map.locate_within(path, _offset_of(text, root, name))
 
 
 def _offset_of(text: str, root: str, name: str) -> int | None:
@@ -784,8 +771,11 @@ def _notification(
             yield Problem(process.source_map.locate_within(path, exc.offset), exc.message, code="notification-text")
             continue
         for placeholder in message.placeholders:
-            place = process.source_map.locate_within(path, placeholder.offset)
             name = placeholder.fields[0]
+            known = fields.get(placeholder.root)
+            if known is not None and name in known:
+                continue
+            place = process.source_map.locate_within(path, placeholder.offset)
             if placeholder.root not in fields:
                 yield Problem(
                     place,
@@ -795,7 +785,6 @@ def _notification(
                     code="unknown-field",
                 )
                 continue
-            known = fields[placeholder.root]
             if known is None:
                 if placeholder.root == "payload":
                     yield Problem(
@@ -805,14 +794,13 @@ def _notification(
                         code="unknown-field",
                     )
                 continue
-            if name not in known:
-                where = "`data.properties`" if placeholder.root == "data" else f"the `payload.properties` of {owner}"
-                yield Problem(
-                    place,
-                    f"the notification of {owner} names `{{{placeholder.name}}}`, but `{name}` is not declared "
-                    f"under {where}{did_you_mean(name, known)}",
-                    code="unknown-field",
-                )
+            where = "`data.properties`" if placeholder.root == "data" else f"the `payload.properties` of {owner}"
+            yield Problem(
+                place,
+                f"the notification of {owner} names `{{{placeholder.name}}}`, but `{name}` is not declared "
+                f"under {where}{did_you_mean(name, known)}",
+                code="unknown-field",
+            )
 
 
 def check_signoff_order(process: Process, graph: Digraph) -> Iterator[Problem]:
@@ -1574,7 +1562,7 @@ CHECKS: tuple[Check, ...] = (
 
 def _written(process: Process, path: DocumentPath) -> bool:
     """Whether the YAML itself holds this node (rather than a default or an expansion of ``'*'``)."""
-    return path in process.source_map.values
+    return holds(process.document, path)
 
 
 def _own_transitions(state: State) -> Iterable[Transition]:

@@ -30,7 +30,7 @@ from engine.timing import due_after, limit_length, order_problems, running_time
 _BREACHES = ("limit", "ceiling")
 
 
-@dataclass
+@dataclass(slots=True)
 class ClockRun:
     """One clock's course so far: its running spans, and the points it has reached (and when)."""
 
@@ -173,11 +173,44 @@ def runs_of(process: Process, history: Iterable[Entry]) -> dict[str, ClockRun]:
     """Each clock's course after the entries of ``history``, from the marks they record."""
     runs = {name: ClockRun() for name in process.clocks}
     for entry in history:
-        for mark in entry.clocks:
-            run = runs.get(mark.clock)
-            if run is not None:
-                run.apply(mark, entry.at)
+        if entry.clocks:  # most entries mark no clock: no loop set up for them
+            for mark in entry.clocks:
+                run = runs.get(mark.clock)
+                if run is not None:
+                    run.apply(mark, entry.at)
     return runs
+
+
+class ClockMoments:
+    """Where any clock of a process can start, stop, pause or resume: the triggers and steps its ``starts``
+    and ``stops`` name, its pauses and the final steps. An event that meets none of them leaves every
+    clock as it was (``marks_for_event`` would mark nothing), so the runtime need not ask it."""
+
+    def __init__(self, process: Process):
+        points = [point for clock in process.clocks.values() for point in (clock.starts, clock.stops)]
+        self.triggers = frozenset(trigger for point in points for trigger in point.on)
+        self.leaving = frozenset(state for point in points for state in point.leave)
+        self.entering = frozenset(state for point in points for state in point.enter)
+        self.pauses = any(clock.pauses for clock in process.clocks.values())
+        self.finals = frozenset(s.id for s in process.states.values() if s.kind is StateKind.FINAL)
+
+    def quiet(
+        self, runs: Mapping[str, ClockRun], trigger: str | None, source: str, passed: Iterable[str], dest: str
+    ) -> bool:
+        """Whether an event (as ``marks_for_event`` takes it) surely marks no clock. A paused course (which
+        a history may hold from a revision with pauses) resumes wherever it goes, so it is never quiet."""
+        if self.pauses or dest in self.finals or (trigger is not None and trigger in self.triggers):
+            return False
+        for run in runs.values():  # loops, not any(): this runs on every event
+            if run.paused:
+                return False
+        leaving, entering = self.leaving, self.entering
+        if source != dest and (source in leaving or dest in entering):
+            return False
+        for state in passed:
+            if state in leaving or state in entering:
+                return False
+        return True
 
 
 def marks_for_event(
@@ -261,10 +294,20 @@ def clock_deadlines(
     """
     if not process.clocks:
         return ()
-    earlier = {(d.clock, d.threshold): d for d in before if d.clock is not None and d.fire is not None}
+    earlier: dict[tuple[str, str | None], OpenDeadline] = {}
+    kept: set[str] = set()
+    for d in before:
+        if d.clock is not None and d.fire is not None:
+            earlier[d.clock, d.threshold] = d
+            kept.add(d.clock)
+    if not kept:
+        for run in runs.values():
+            if run.active or run.since is not None:
+                break
+        else:
+            return ()  # every clock idle or stopped, nothing due kept from before: no point is open
     moved = frozenset(changed)
     deadlines = []
-    kept = {name for name, _ in earlier}
     for clock in process.clocks.values():
         run = runs[clock.id]
         if not run.active and run.since is None and clock.id not in kept:

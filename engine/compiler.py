@@ -14,21 +14,19 @@ payload and data validators built, roles as sets.
 from __future__ import annotations
 
 import functools
-import gc
 import logging
 import threading
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, Protocol
 
 import jsonschema
 import referencing
 from transitions import Event, EventData, Machine
-from transitions import State as MachineState
 from transitions import Transition as MachineTransition
-from transitions.core import MachineError
 
+from engine.collector import collector_paused
 from engine.expressions import NOW, Expression, ExpressionCalendar, compile_expression
 from engine.fragments import date_fields, definition_registry, fragment_validator, quick_check, quick_field_checks
 from engine.messages import Message, parse_message
@@ -92,7 +90,10 @@ class SchemaCheck:
 
     def problems(self, value: Any) -> tuple[str, ...]:
         """What is wrong with ``value``, one line per problem, in document order; empty when valid."""
+        quick = self._quick
         try:
+            if quick is not None and quick(value):  # compiled once; see fragments.quick_check
+                return ()
             return self._problems(value)
         except RecursionError:
             # The checks at load refuse the schemas that loop; a value nested deeper than the checker's
@@ -100,8 +101,6 @@ class SchemaCheck:
             return (f"{self._root}: is nested too deeply to be checked; send flatter data",)
 
     def _problems(self, value: Any) -> tuple[str, ...]:
-        if self._quick is not None and self._quick(value):  # compiled once; see fragments.quick_check
-            return ()
         if self._validator.is_valid(value):  # the common case, and several times cheaper than iter_errors
             return ()
         return value_problems(self._root, list(self._validator.iter_errors(value)))
@@ -185,33 +184,10 @@ class _Cursor:
         self.procflow_state = ""
 
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _collector_paused(build: Callable[_P, _R]) -> Callable[_P, _R]:
-    """``build`` with the cyclic garbage collector off while it runs. A compiled definition is made of
-    many small objects that live as long as it does, and each full collection while they were made
-    scanned all of them again: for 10,000 states, 11 collections and 1.4 s of the 2.1 s compile.
-    What the build leaves as garbage is collected as usual after it."""
-
-    @functools.wraps(build)
-    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return build(*args, **kwargs)
-        finally:
-            if was_enabled:
-                gc.enable()
-
-    return paused
-
-
 class CompiledProcess:
     """A process ready to run. Build it once per definition; it is safe to share between threads."""
 
-    @_collector_paused
+    @collector_paused()
     def __init__(self, process: Process):
         start = process.start
         if start is None:
@@ -349,80 +325,93 @@ class CompiledProcess:
         for branches in self.branches.values():
             for branch in branches:
                 machine.add_transition(DECIDE, branch.decision, branch.branch.dest, conditions=[_takes(branch)])
+        machine.plain = _is_plain(machine)
         return machine
 
 
 _TRANSITIONS_LOG = logging.getLogger("transitions.core")
 
 
-class _LeanState(MachineState):
-    """A state without callbacks: entered and left without transitions' per-call log lines, unless
-    someone listens to them (its logger at INFO or below)."""
-
-    def enter(self, event_data: EventData) -> None:
-        if self.on_enter or _TRANSITIONS_LOG.isEnabledFor(logging.INFO):
-            super().enter(event_data)
-
-    def exit(self, event_data: EventData) -> None:
-        if self.on_exit or _TRANSITIONS_LOG.isEnabledFor(logging.INFO):
-            super().exit(event_data)
-
-
 class _LeanTransition(MachineTransition):
-    """``Transition.execute`` as transitions writes it, without the calls for callbacks this machine
-    never has and the log lines nobody listens to; with either, transitions' own."""
+    """``execute``, as transitions does it on a plain machine (``_is_plain``) whose log nobody listens to,
+    in its two halves: ``allows`` asks each condition in order, ``move`` moves the model to ``dest``. The
+    calls for callbacks there are none of, the log lines, and the state objects' exit and enter (which
+    would only run those callbacks and log) are left out."""
 
-    def execute(self, event_data: EventData) -> bool:
-        machine = event_data.machine
-        if (
-            self.prepare
-            or self.before
-            or self.after
-            or machine.before_state_change
-            or machine.after_state_change
-            or _TRANSITIONS_LOG.isEnabledFor(logging.DEBUG)
-        ):
-            return bool(super().execute(event_data))
+    def allows(self, event_data: EventData) -> bool:
         for condition in self.conditions:
-            if not condition.check(event_data):
+            predicate: Callable[[EventData], bool] = condition.func  # type: ignore[assignment]  # plain: callables
+            if predicate(event_data) != condition.target:
                 return False
-        if self.dest:
-            self._change_state(event_data)
         return True
+
+    def move(self, model: Any, attribute: str) -> None:
+        if self.dest:
+            setattr(model, attribute, self.dest)
 
 
 class _LeanEvent(Event):
-    """``Event.trigger`` without the partial, the queue and the machine-wide callbacks this machine never
-    has, nor the log lines nobody listens to; with any of those, transitions' own. Each transition that
-    leaves the state is still tried in order by transitions, and moves the model."""
+    """``Event.trigger`` on a plain machine whose log nobody listens to (its logger below DEBUG): without
+    the partial, the queue and the callbacks the machine has none of, and without an ``EventData`` until
+    a transition has a condition to give it to. Each transition that leaves the state is still tried in
+    order by transitions and moves the model. Otherwise, and for a trigger that does not leave the state
+    (transitions raises), transitions' own."""
 
     def trigger(self, model: Any, *args: Any, **kwargs: Any) -> bool:
         machine = self.machine
+        attribute = machine.model_attribute
+        transitions = self.transitions.get(getattr(model, attribute))
         if (
-            machine.has_queue
-            or machine.prepare_event
-            or machine.finalize_event
-            or machine.on_exception
+            not machine.plain
+            or not transitions
+            or machine._transition_queue
             or _TRANSITIONS_LOG.isEnabledFor(logging.DEBUG)
         ):
             return bool(super().trigger(model, *args, **kwargs))
-        if machine._transition_queue:
-            raise MachineError("Attempt to process events synchronously while transition queue is not empty!")
-        event_data = EventData(None, self, machine, model, args=args, kwargs=kwargs)
-        event_data.state = state = machine.get_model_state(model)
-        if self._is_valid_source(state):  # a trigger that does not leave the state raises, as transitions does
-            for transition in self.transitions[state.name]:
+        event_data: EventData | None = None
+        lean: list[_LeanTransition] = transitions  # type: ignore[assignment]  # its transition_cls
+        for transition in lean:
+            if transition.conditions:
+                if event_data is None:
+                    event_data = EventData(machine.states[transition.source], self, machine, model, args, kwargs)
                 event_data.transition = transition
-                if transition.execute(event_data):
-                    event_data.result = True
-                    break
-        return bool(event_data.result)
+                if not transition.allows(event_data):
+                    continue
+            transition.move(model, attribute)
+            return True
+        return False
 
 
 class _LeanMachine(Machine):
-    state_cls = _LeanState
     transition_cls = _LeanTransition
     event_cls = _LeanEvent
+    plain = False
+    """No queue and no callback anywhere (machine, events, transitions, states): set once it is built."""
+
+
+def _is_plain(machine: Machine) -> bool:
+    """Whether the machine has no queue and no callback of any kind, so that firing it only asks the
+    conditions and moves the model (``_LeanEvent``)."""
+    if machine.has_queue or any(
+        (
+            machine.prepare_event,
+            machine.finalize_event,
+            machine.on_exception,
+            machine.before_state_change,
+            machine.after_state_change,
+            machine.on_final,
+        )
+    ):
+        return False
+    if any(state.on_enter or state.on_exit or state.final for state in machine.states.values()):
+        return False
+    return all(
+        not (transition.prepare or transition.before or transition.after)
+        and all(not isinstance(condition.func, str) for condition in transition.conditions)
+        for event in machine.events.values()
+        for transitions in event.transitions.values()
+        for transition in transitions
+    )
 
 
 def _admits(candidate: CompiledTransition) -> Any:

@@ -27,6 +27,7 @@ from engine.model import (
     Department,
     Duration,
     FieldName,
+    FrozenJson,
     Limit,
     Notification,
     Part,
@@ -45,6 +46,7 @@ from engine.model import (
     Transition,
     freeze_json,
 )
+from engine.pointers import lookup
 from engine.source import DocumentPath
 from engine.timing import parse_duration
 
@@ -55,8 +57,9 @@ _T = TypeVar("_T")
 def build_process(document: LocatedDocument) -> Process:
     """The model of a document that has passed ``engine.schema``."""
     data: dict[str, Any] = document.data  # type: ignore[assignment]
+    frozen = freeze_json(data)
     sources = {key: _source_document(key, value) for key, value in data["sources"].items()}
-    builder = _StateBuilder(default_document=next(iter(sources)), records=tuple(data.get("records", {})))
+    builder = _StateBuilder(next(iter(sources)), tuple(data.get("records", {})), frozen)
     shared = tuple(
         builder.shared_transition(t, ("transitions", i), data["states"])
         for i, t in enumerate(data.get("transitions", []))
@@ -92,7 +95,7 @@ def build_process(document: LocatedDocument) -> Process:
                 k: Record(
                     k,
                     _text(v),
-                    _optional_json(v.get("fields")),
+                    builder.frozen(("records", k, "fields")),
                     v.get("archived", False),
                     builder.source_ref(v.get("source")),
                     ("records", k),
@@ -100,10 +103,10 @@ def build_process(document: LocatedDocument) -> Process:
                 for k, v in data.get("records", {}).items()
             }
         ),
-        data_schema=_optional_json(data.get("data")),
+        data_schema=builder.frozen(("data",)),
         states=_frozen(states),
         shared_transitions=shared,
-        document=freeze_json(data),
+        document=frozen,
         content_hash=content_hash(data),
         source_map=document.source_map,
         clocks=_frozen({k: builder.clock(k, v) for k, v in data.get("clocks", {}).items()}),
@@ -122,10 +125,16 @@ def content_hash(data: Any) -> str:
 
 
 class _StateBuilder:
-    def __init__(self, default_document: str, records: tuple[str, ...] = ()):
+    def __init__(self, default_document: str, records: tuple[str, ...], document: FrozenJson):
         self.default_document = default_document
         self.records = records
         """Every declared record, in order: what ``requires: all`` stands for."""
+        self.document = document
+        """The whole document, frozen once: the model's schemas are its parts, not copies."""
+
+    def frozen(self, path: DocumentPath) -> Any:
+        """The frozen node at ``path``, or ``None`` where the document has none."""
+        return lookup(self.document, path)
 
     def state(self, state_id: str, raw: Mapping[str, Any], shared: tuple[Transition, ...]) -> State:
         """The state ``state_id``; ``shared`` are the shared transitions that leave it."""
@@ -172,7 +181,7 @@ class _StateBuilder:
             id=raw["id"],
             label=_text(raw),
             roles=tuple(raw["roles"]),
-            payload_schema=_optional_json(raw.get("payload")),
+            payload_schema=self.frozen(path + ("payload",)),
             produces=tuple(
                 self.record_binding(b, path + ("produces", i), amend=False)
                 for i, b in enumerate(raw.get("produces", []))
@@ -215,7 +224,7 @@ class _StateBuilder:
             dest=raw["dest"],
             conditions=(conditions,) if isinstance(conditions, str) else tuple(conditions),
             roles=tuple(roles),
-            payload_schema=_optional_json(raw.get("payload")),
+            payload_schema=self.frozen(path + ("payload",)),
             assignments=tuple(
                 _assignment(name, value, path + ("set", name)) for name, value in raw.get("set", {}).items()
             ),
@@ -402,10 +411,6 @@ def _optional_text(raw: Mapping[str, Any] | None) -> Text | None:
 
 def _notifications(raw: Any, path: DocumentPath) -> tuple[Notification, ...]:
     return tuple(Notification(tuple(n["roles"]), _text(n["text"]), path + (i,)) for i, n in enumerate(raw))
-
-
-def _optional_json(raw: Any) -> Any:
-    return freeze_json(raw) if raw is not None else None
 
 
 def _frozen(mapping: dict[str, _T]) -> Mapping[str, _T]:

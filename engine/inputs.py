@@ -44,6 +44,7 @@ Refusal = Callable[[str], ProcflowError]
 """How a caller wants a value refused: ``InvalidPayload``, ``InvalidData``, ``InstanceFormatError``…"""
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_find_surrogate = _SURROGATE.search
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_BREAKS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -60,7 +61,11 @@ def json_copy(value: Any, where: str, refuse: Refusal = InvalidPayload, *, sized
     budget = _Budget(MAX_ITEMS, MAX_CHARACTERS) if sized else _Budget(sys.maxsize, sys.maxsize)
     budget.items -= 1
     try:
-        copied = _copy(value, 0, budget)
+        if type(value) is dict:  # what _copy does with an object at the top, without the call
+            budget.items -= len(value)
+            copied = _copy_object(value, 0, budget)
+        else:
+            copied = _copy(value, 0, budget)
     except _Bad as bad:
         raise _refusal(refuse, where + _path(bad.steps[::-1]) + bad.reason) from None
     if budget.items < 0:
@@ -227,7 +232,8 @@ def _copy_object(value: Mapping[Any, Any], depth: int, budget: _Budget) -> dict[
                 characters += len(inner)
                 copied[key] = inner
             elif kind is str:  # other text inline too, counted at once as _copy counts it
-                _check_text(inner)
+                if _find_surrogate(inner) is not None or "\x00" in inner:
+                    _check_text(inner)  # says what is wrong
                 budget.characters -= len(inner)
                 copied[key] = inner
             elif kind is bool or inner is None or (kind is int and -MAX_NUMBER <= inner <= MAX_NUMBER):

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import InstanceFormatError
+from engine.frozen import quick_init
 from engine.inputs import check_name, json_copy
 from engine.model import CLOCK_THRESHOLDS, Duration, TimeUnit
 from engine.timing import amount_duration
@@ -61,6 +62,7 @@ from engine.timing import amount_duration
 FORMAT = "procflow-instance/1"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Signature:
     """A named person's signature given with an event: who, as which role, when."""
@@ -70,6 +72,7 @@ class Signature:
     at: datetime.datetime
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class BranchTaken:
     """The branch a decision took on entry."""
@@ -85,6 +88,7 @@ CLOCK_EVENTS = ("started", "restarted", "paused", "resumed", "stopped", "warning
 that threshold (``limit`` and ``ceiling`` are breaches)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ClockMark:
     """Something that happened to one of the process's clocks, recorded on the history entry of the
@@ -102,6 +106,7 @@ class ClockMark:
     (``limit: {at: data.pickup_at}``), worked out then and held like ``lengths``."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NotificationDue:
     """Someone to tell something, recorded with the event that made it due; delivering it is not the
@@ -115,6 +120,7 @@ class NotificationDue:
     at: datetime.datetime
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RecordWritten:
     """A version of a record an event wrote: the record's whole content at that version."""
@@ -127,6 +133,7 @@ class RecordWritten:
     """Written by ``amends``: the previous version's fields with the payload's written over them."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RecordVersion:
     """One version of a record as the instance keeps it: its content, who wrote it (with the roles
@@ -143,6 +150,7 @@ class RecordVersion:
     amended: bool
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Link:
     """One end of the link between a step that started another procedure and the instance it started:
@@ -156,6 +164,7 @@ class Link:
 ASSIGNMENT_ACTIONS = ("claim", "release", "assign")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Assignment:
     """Who holds a step (``engine.work``): its actor claimed it, released it, or assigned it to ``to``."""
@@ -172,6 +181,7 @@ MIGRATION_FORMAT = "procflow-migration/1"
 """The format of the ``migration`` of a history entry (``Migration``)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RevisionMark:
     """One stored revision of a definition, as a migration entry names it."""
@@ -182,6 +192,7 @@ class RevisionMark:
     content_hash: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Migration:
     """What a migration entry records besides who and when: the plan, the revision the case left and the
@@ -194,6 +205,7 @@ class Migration:
     steps: tuple[tuple[str, str], ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One event applied to an instance. Entries are only ever appended."""
@@ -272,6 +284,7 @@ class Entry:
             yield taken.decision, taken.dest
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OpenDeadline:
     """A time limit of the current stay. ``fire`` is the trigger to fire when it passes, or

@@ -17,6 +17,7 @@ from typing import Any, Union
 
 import yaml
 
+from engine.collector import collector_paused
 from engine.errors import DefinitionError, Problem
 from engine.files import FileTooLarge, display_name, read_bounded
 from engine.source import DocumentPath, Mark, SourceLocation, SourceMap
@@ -106,7 +107,10 @@ def load_text(text: str, file: str = "<text>") -> LocatedDocument:
         raise _error(file, 1, 1, "too-large", f"a definition may be at most {MAX_FILE_BYTES:,} bytes")
     _refuse_characters(text, file)
     try:
-        return _parse(_Loader, text, file)
+        try:
+            return _parse(_Loader, text, file)
+        except DefinitionError:  # worded again with every place known, as some messages cite another
+            return _parse(_Loader, text, file, record=True)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if _NESTING_LIMIT in (exc.problem or ""):
@@ -123,10 +127,13 @@ def load_text(text: str, file: str = "<text>") -> LocatedDocument:
         raise _error(file, 1, 1, "yaml-syntax", f"YAML syntax: {str(exc).splitlines()[0]}") from exc
 
 
-def _parse(loader: Any, text: str, file: str) -> LocatedDocument:
+def _parse(loader: Any, text: str, file: str, *, record: bool = False) -> LocatedDocument:
+    """The document in ``text``; the places of its nodes recorded now with ``record``, else by
+    parsing it again the first time one is asked for (most loads never ask)."""
     parser = loader(text)
     try:
-        return _build(parser.get_event, text, file)
+        with collector_paused():
+            return _build(parser.get_event, text, file, record)
     finally:
         parser.dispose()
 
@@ -201,7 +208,7 @@ _PLAIN_TEXT_STARTS = frozenset("~nNtTfF0123456789+-.")
 """The first characters of every plain scalar that is not text (null, booleans, numbers, .inf/.nan)."""
 
 
-def _build(next_event: Callable[[], Any], text: str, file: str) -> LocatedDocument:
+def _build(next_event: Callable[[], Any], text: str, file: str, record: bool) -> LocatedDocument:
     """Fold the parser's events into plain data and the parser's mark for every key and value.
 
     This runs once per event (thousands for a shipped process): scalars, most of them, are handled
@@ -210,7 +217,7 @@ def _build(next_event: Callable[[], Any], text: str, file: str) -> LocatedDocume
     apart by their exact type and read by attribute, hence ``Any``: the kinds are PyYAML's event
     classes, which libyaml's parser and the pure-Python one both produce.
     """
-    builder = _Builder(text, file)
+    builder = _Builder(text, file, record)
     others: dict[type, Callable[[Any], None]] = {
         yaml.MappingStartEvent: builder.opens,
         yaml.SequenceStartEvent: builder.opens,
@@ -241,7 +248,8 @@ def _build(next_event: Callable[[], Any], text: str, file: str) -> LocatedDocume
                 if (text == "<<" and event.implicit[0]) or text in container:
                     raise builder.bad_key(inside, text, event.implicit[0], mark)
                 inside.key = text
-                keys[inside.path + (text,)] = mark
+                if record:
+                    keys[inside.path + (text,)] = mark
                 continue
         value: JsonValue
         if event.tag is None and event.implicit[0]:
@@ -250,15 +258,17 @@ def _build(next_event: Callable[[], Any], text: str, file: str) -> LocatedDocume
             value = _resolve_tagged(event.tag, text, file, mark)
         if inside.is_mapping:
             assert isinstance(container, dict) and key is not None
-            path = inside.path + (key,)
             container[key] = value
             inside.key = None
-            values[path] = mark
+            if record:
+                path = inside.path + (key,)
+                values[path] = mark
         else:
             path = builder.place(value, mark)
-        end: Any = event.end_mark
-        if style in _ONE_LINE_STYLES and mark.line == end.line:
-            text_shifts[path] = 0 if not style else 1  # past the opening quote
+        if record and style in _ONE_LINE_STYLES:
+            end: Any = event.end_mark
+            if mark.line == end.line:
+                text_shifts[path] = 0 if not style else 1  # past the opening quote
         if event.anchor is not None:
             builder.anchors[event.anchor] = (value, 1)
         inside.size += 1
@@ -289,12 +299,16 @@ class _Builder:
     anchors, and the open mappings and lists, the innermost in ``open``."""
 
     __slots__ = (
-        "anchors", "by_aliases", "documents", "file", "keys", "open", "outer", "root", "text_shifts", "total",
-        "values", "yaml12",
+        "anchors", "by_aliases", "documents", "file", "keys", "open", "outer", "record", "root", "text", "text_shifts",
+        "total", "values", "yaml12",
     )  # fmt: skip
 
-    def __init__(self, text: str, file: str):
+    def __init__(self, text: str, file: str, record: bool):
+        self.text = text
         self.file = file
+        self.record = record
+        """Whether the marks are kept (and the paths that key them made); without, the map is
+        recorded by parsing the text again when first asked."""
         self.values: dict[DocumentPath, Mark] = {}
         self.keys: dict[DocumentPath, Mark] = {}
         self.text_shifts: dict[DocumentPath, int] = {}
@@ -314,18 +328,24 @@ class _Builder:
 
     def document(self) -> LocatedDocument:
         self.yaml12.check_continuation_lines()
-        return LocatedDocument(self.root, SourceMap.from_marks(self.file, self.values, self.keys, self.text_shifts))
+        if self.record:
+            return LocatedDocument(self.root, SourceMap.from_marks(self.file, self.values, self.keys, self.text_shifts))
+        text, file = self.text, self.file
+        return LocatedDocument(
+            self.root, SourceMap.when_asked(file, lambda: _parse(_Loader, text, file, record=True).source_map)
+        )
 
     def bad_key(self, mapping: _Open, text: str, plain: bool, mark: Mark) -> DefinitionError:
         """Why a merge key (``<<``), or a key that is in the mapping already, is refused."""
         if text == "<<" and plain:
             return _refuse(self.file, mark, "merge-key", _NO_MERGE_KEYS)
+        first = self.keys.get(mapping.path + (text,))  # known when recording; load_text records to say it
+        first_at = f" (first at line {first.line + 1})" if first is not None else ""
         return _refuse(
             self.file,
             mark,
             "duplicate-key",
-            f"duplicate key `{text}` (first at line {self.keys[mapping.path + (text,)].line + 1}); "
-            "a key may appear once in a mapping",
+            f"duplicate key `{text}`{first_at}; a key may appear once in a mapping",
         )
 
     def opens(self, event: Any) -> None:
@@ -337,7 +357,7 @@ class _Builder:
             raise _refuse(self.file, mark, "too-deep", _TOO_DEEP)
         self.yaml12.opens(event)
         value: dict[str, JsonValue] | list[JsonValue] = {} if is_mapping else []
-        path = self.place(value, mark)
+        path = self.place(value, mark)  # () when not recording: the children need no path either
         self.outer.append(self.open)
         self.open = _Open(value, path, event.anchor)
         self.count(1, mark)
@@ -375,7 +395,7 @@ class _Builder:
             )
 
     def place(self, value: JsonValue, mark: Mark) -> DocumentPath:
-        """Put the value where the parser is, record where it came from, and say where that is."""
+        """Put the value where the parser is and, when recording, note where it came from and say where that is."""
         inside = self.open
         container = inside.value
         if inside.is_mapping:
@@ -383,7 +403,7 @@ class _Builder:
             if key is None:
                 raise _refuse(self.file, mark, "complex-key", "a key must be plain text, not a list or mapping")
             assert isinstance(container, dict)
-            path = inside.path + (key,)
+            path = inside.path + (key,) if self.record else ()
             container[key] = value
             inside.key = None
         elif container is None:
@@ -391,9 +411,10 @@ class _Builder:
             path = ()
         else:
             assert isinstance(container, list)
-            path = inside.path + (len(container),)
+            path = inside.path + (len(container),) if self.record else ()
             container.append(value)
-        self.values[path] = mark
+        if self.record:
+            self.values[path] = mark
         return path
 
     def count(self, added: int, mark: Mark) -> None:

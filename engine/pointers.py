@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -87,6 +88,27 @@ def resolve(document: Any, ref: str) -> Any:
 def node_at(document: Any, path: DocumentPath) -> Any:
     """The node at ``path``, one that is known to be there (the schema or ``locate`` proved it)."""
     for part in path:
+        document = document[part]
+    return document
+
+
+_ABSENT = object()
+
+
+def holds(document: Any, path: DocumentPath) -> bool:
+    """Whether ``document`` has a node at ``path``."""
+    return lookup(document, path, _ABSENT) is not _ABSENT
+
+
+def lookup(document: Any, path: DocumentPath, default: Any = None) -> Any:
+    """The node at ``path`` in ``document``, or ``default`` when there is none."""
+    for part in path:
+        kind = type(document)  # exact types first: the checks ask this often, and the ABCs are slow
+        if isinstance(part, str):
+            if not ((kind is dict or kind is MappingProxyType or isinstance(document, Mapping)) and part in document):
+                return default
+        elif not ((kind is tuple or kind is list or _is_list(document)) and 0 <= part < len(document)):
+            return default
         document = document[part]
     return document
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.checks import check_process
+from engine.collector import collector_paused
 from engine.definition import build_process
 from engine.errors import DefinitionError, NoDefinitions, Problem, Severity
 from engine.fragments import fragment_problems
@@ -43,6 +44,7 @@ class ValidationReport:
         return tuple(p for p in self.problems if p.severity is Severity.WARNING)
 
 
+@collector_paused()
 def validate_file(path: str | Path) -> ValidationReport:
     try:
         document = load_file(path)
@@ -51,6 +53,7 @@ def validate_file(path: str | Path) -> ValidationReport:
     return validate_document(document)
 
 
+@collector_paused()
 def validate_text(text: str, file: str = "<text>") -> ValidationReport:
     try:
         document = load_text(text, file)
@@ -68,6 +71,7 @@ def load_process_text(text: str, file: str = "<text>") -> Process:
     return _model_or_raise(validate_text(text, file))
 
 
+@collector_paused()
 def load_process_bytes(raw: bytes, file: str) -> Process:
     """The checked model of a definition read from somewhere other than a file (``git show``): the
     same checks and located errors as ``load_process``, ``file`` naming where it came from."""
@@ -150,6 +154,7 @@ def started_definitions(process: Process, paths: Iterable[str | Path]) -> dict[s
     return result
 
 
+@collector_paused()
 def validate_document(document: LocatedDocument) -> ValidationReport:
     """Every problem in a loaded process definition and, when it has no errors, its model."""
     shape_problems = schema_problems(document)

@@ -12,6 +12,7 @@ errors. A schema with any other keyword raises ``Unsupported``: jsonschema decid
 from __future__ import annotations
 
 import datetime
+import operator
 import re
 from collections.abc import Callable, Mapping, Sized
 from typing import TYPE_CHECKING, Any
@@ -45,11 +46,12 @@ _PYTHON_TYPES: dict[str, frozenset[type]] = {
     "null": frozenset({type(None)}),
 }
 _BOUNDS: dict[str, Callable[[Any, Any], bool]] = {
-    "minimum": lambda v, b: v >= b,
-    "maximum": lambda v, b: v <= b,
-    "exclusiveMinimum": lambda v, b: v > b,
-    "exclusiveMaximum": lambda v, b: v < b,
+    "minimum": operator.ge,
+    "maximum": operator.le,
+    "exclusiveMinimum": operator.gt,
+    "exclusiveMaximum": operator.lt,
 }
+_NUMBERS = (int, float)
 _LENGTHS: dict[str, tuple[type[Sized], Callable[[int, int], bool]]] = {
     "minItems": (list, lambda n, b: n >= b),
     "maxItems": (list, lambda n, b: n <= b),
@@ -90,6 +92,16 @@ class QuickCompiler:
         if not isinstance(schema, Mapping):
             raise Unsupported
         keys = sorted((key for key in schema if key not in ANNOTATIONS), key=lambda key: key != "type")
+        if schema.get("type") == "object" and set(keys) <= {"type", "properties", "required"}:
+            fused = self._object(schema)
+            if fused is not None:
+                return fused
+        if keys and keys[0] == "type" and len(keys) > 1 and all(key in _BOUNDS for key in keys[1:]):
+            fused = self._number(schema, keys[1:])
+            if fused is not None:
+                return fused
+        if keys == ["enum"] or keys == ["const"]:
+            return self._keyword(schema, keys[0])  # it admits plain scalars only, as `check` would first
         checks = tuple(self._keyword(schema, key) for key in keys)
         if "type" in schema:  # tested first, it admits plain JSON values only
             if len(checks) == 1:
@@ -107,6 +119,64 @@ class QuickCompiler:
             return True
 
         return check
+
+    def _object(self, schema: Mapping[str, Any]) -> QuickCheck | None:
+        """``type: object`` with ``properties`` and ``required`` as one closure, the forms and records of
+        most definitions: what ``_keyword`` compiles them to, joined, and a property whose schema is a
+        ``type`` alone tested inline (no call per field). ``None`` for forms ``_keyword`` decides."""
+        spec = schema.get("properties", {})
+        names = schema.get("required", [])
+        if not isinstance(spec, Mapping) or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            return None
+        required = frozenset(names)
+        types: dict[str, frozenset[type]] = {}
+        inner: dict[str, QuickCheck] = {}
+        for name, sub in spec.items():
+            written = sub.get("type") if isinstance(sub, Mapping) and set(sub) - ANNOTATIONS == {"type"} else None
+            if isinstance(written, str) and written in _PYTHON_TYPES:
+                types[name] = _PYTHON_TYPES[written]
+            else:
+                inner[name] = self.compile(sub)
+
+        def fields(value: Any) -> bool:
+            if type(value) is not dict:
+                return False
+            for name, item in value.items():
+                allowed = types.get(name)
+                if allowed is not None:
+                    if type(item) not in allowed:
+                        return False
+                    continue
+                each = inner.get(name)
+                if each is not None and not each(item):
+                    return False
+            return required <= value.keys()
+
+        return fields
+
+    def _number(self, schema: Mapping[str, Any], bounds: list[str]) -> QuickCheck | None:
+        """A ``type`` with bounds (``{type: number, minimum: 0}``) as one closure: what ``_keyword``
+        compiles them to, joined. ``None`` for forms ``_keyword`` decides."""
+        if not all(type(schema[key]) in _NUMBERS for key in bounds):
+            return None
+        written = schema["type"]
+        names = [written] if isinstance(written, str) else written
+        if not isinstance(names, list) or not names or not all(n in _PYTHON_TYPES for n in names):
+            return None
+        python_types = frozenset().union(*(_PYTHON_TYPES[n] for n in names))
+        limits = tuple((_BOUNDS[key], schema[key]) for key in bounds)
+
+        def number(value: Any) -> bool:
+            kind = type(value)
+            if kind not in python_types:
+                return False
+            if kind is int or kind is float:
+                for compare, bound in limits:
+                    if not compare(value, bound):
+                        return False
+            return True
+
+        return number
 
     def _keyword(self, schema: Mapping[str, Any], key: str) -> QuickCheck:
         spec = schema[key]
@@ -140,7 +210,15 @@ class QuickCompiler:
             return lambda v: type(v) is not dict or all(names_check(k) for k in v)
         if key == "items" and "prefixItems" not in schema:
             each = self.compile(spec)
-            return lambda v: type(v) is not list or all(each(x) for x in v)
+
+            def items(value: Any) -> bool:
+                if type(value) is list:
+                    for item in value:  # a loop, not all(): no generator per list
+                        if not each(item):
+                            return False
+                return True
+
+            return items
         if key in ("enum", "const"):
             allowed = spec if key == "enum" else [spec]
             if not isinstance(allowed, list):
@@ -150,7 +228,7 @@ class QuickCompiler:
             return lambda v: type(v) in _SCALARS and (type(v), v) in scalars
         if key in _BOUNDS and type(spec) in (int, float):
             compare = _BOUNDS[key]
-            return lambda v: type(v) not in (int, float) or compare(v, spec)
+            return lambda v: type(v) not in _NUMBERS or compare(v, spec)
         if key in _LENGTHS and type(spec) is int:
             kind, count = _LENGTHS[key]
             return lambda v: type(v) is not kind or count(len(v), spec)

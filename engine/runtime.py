@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
+import operator
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.expressions import MAX_NUMBER, NOW, to_json
-from engine.inputs import check_name, check_note, check_time, json_copy, json_object
+from engine.inputs import MAX_CHARACTERS, check_name, check_note, check_time, json_copy, json_object
 from engine.instances import (
     Assignment,
     BranchTaken,
@@ -232,6 +233,7 @@ class Runtime:
         self._clock = clock
         self._new_id = new_id
         self._forms: dict[int, Mapping[str, Any]] = {}
+        self._clock_moments = clock_rules.ClockMoments(process)
         self._engine_fired = {state.id: _engine_fired(state.starts) for state in process.states.values()}
         """The triggers of each step that only the engine fires (its ``on_end`` continuations)."""
 
@@ -705,9 +707,15 @@ class Runtime:
     def claimant(self, instance: Instance) -> str | None:
         """Who holds the current step (claimed, or was assigned it), if anyone: read from the history of
         this stay, so it ends when the case leaves the step."""
-        for entry in reversed(_stay(instance)):
+        history, state = instance.history, instance.state
+        index = len(history) - 1
+        while index >= 1:  # _stay(instance), latest first, without the copy: this runs on every event
+            entry = history[index]
+            if entry.source != state or entry.dest != state:
+                break
             if entry.assignment is not None:
                 return entry.assignment.to
+            index -= 1
         return None
 
     def claim(self, instance: Instance, actor: Actor, *, at: datetime.datetime | None = None) -> Entry:
@@ -1155,15 +1163,13 @@ class Runtime:
         if deadline is None and child_ended is None:
             self._refuse_if_held(instance, trigger, actor)
         payload_copy = json_object(payload or {}, "payload", InvalidPayload)
-        attempt = _Attempt(instance, actor, payload_copy, deadline, self.compiled.data_check, self._records, moment)
+        attempt = _Attempt(self, instance, actor, payload_copy, deadline, moment)
         attempt.automatic = child_ended is not None
         attempt.engine_fired = self._engine_fired[instance.state]
         if deadline is None and parts:
             attempt.parts_open = self._parts_open_refusal(
                 instance, self._open_parts(instance, moment, required_only=True)
             )
-        attempt.signatures = functools.partial(self._signatures, actor=actor, instance=instance, moment=moment)
-        attempt.limit_times = functools.partial(self.limit_times, data=instance.data, moment=moment)
         dest = self.compiled.fire(instance.state, trigger, attempt)
         if dest is None or attempt.chosen is None:
             raise attempt.refusal()
@@ -1178,10 +1184,11 @@ class Runtime:
                 raise LimitReached(_state_limit_message(dest, limited, times), times=times, limit=dest)
             attempt.redirect, attempt.branches = limited.then, []  # the entry records where it went instead
             dest = self._through_decisions(limited.then, attempt, trigger)
+        first_dest = attempt.first_dest
         if attempt.chosen.transition.cancels:
             self._check_cancellable(instance, trigger)
-        else:
-            self._records.check_entering([attempt.first_dest, *(b.dest for b in attempt.branches)], attempt)
+        elif self._records.requiring:
+            self._records.check_entering([first_dest, *(b.dest for b in attempt.branches)], attempt)
 
         # Without a deadline firing the event, none of the open ones is it: no comparison needed.
         unfired = instance.deadlines if deadline is None else tuple(d for d in instance.deadlines if d != deadline)
@@ -1194,14 +1201,16 @@ class Runtime:
             runs = clock_rules.runs_of(self.process, instance.history)
             for mark in marks:
                 runs[mark.clock].apply(mark, moment)
-            passed = tuple(b.decision for b in attempt.branches)
-            lengths = self._clock_lengths(attempt.data, moment)
-            moved = clock_rules.marks_for_event(
-                self.process, runs, moment, trigger, instance.state, passed, dest, lengths
-            )  # may refuse: a clock's points from the data
-            marks += moved
+            passed = tuple(b.decision for b in attempt.branches) if attempt.branches else ()
+            moved: tuple[ClockMark, ...] = ()
+            if not self._clock_moments.quiet(runs, trigger, instance.state, passed, dest):
+                lengths = self._clock_lengths(attempt.data, moment)
+                moved = clock_rules.marks_for_event(
+                    self.process, runs, moment, trigger, instance.state, passed, dest, lengths
+                )  # may refuse: a clock's points from the data
+                marks += moved
             before = unfired
-            changed = {m.clock for m in moved if m.event in ("started", "restarted", "resumed")}
+            changed = {m.clock for m in moved if m.event in ("started", "restarted", "resumed")} if moved else ()
             deadlines = _in_order(
                 deadlines + clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)
             )  # may refuse: the calendar
@@ -1211,10 +1220,10 @@ class Runtime:
             roles=_role_names(actor.roles),
             trigger=trigger,
             source=instance.state,
-            dest=attempt.first_dest,
+            dest=first_dest,
             payload=attempt.payload,
             branches=tuple(attempt.branches),
-            signatures=tuple([Signature(s.role, actor.id, moment) for s in attempt.given]),
+            signatures=tuple([Signature(s.role, actor.id, moment) for s in attempt.given]) if attempt.given else (),
             by_deadline=deadline is not None,
             key=key,
             notifications=self._notifications(instance.state, attempt, moment),
@@ -1514,12 +1523,16 @@ class Runtime:
         """The transition's notifications, then those of each state the event enters (a transition back
         into the same state enters none), rendered on the data after the event."""
         assert attempt.chosen is not None
-        entered = [attempt.first_dest, *(b.dest for b in attempt.branches)]
+        on_enter = self.compiled.on_enter
+        first = attempt.first_dest
+        entered = [first, *(b.dest for b in attempt.branches)] if attempt.branches else [first]
         if entered == [source]:
             entered = []
         declared = list(attempt.chosen.notify)
         for state in entered:
-            declared.extend(self.compiled.on_enter[state])
+            declared.extend(on_enter[state])
+        if not declared:
+            return ()
         return _due(declared, {"data": attempt.data, "payload": attempt.payload}, moment)
 
     def _decide(self, decision: str, attempt: _Attempt) -> str:
@@ -1548,7 +1561,7 @@ class Runtime:
             elif deadline.after_from is not None:
                 due = self._due_from_data(state_id, deadline.after_from, entered, data, f"deadline `{deadline.fire}`")
                 deadlines.append(OpenDeadline(state_id, due, deadline.fire))
-        return tuple(sorted(deadlines, key=lambda d: d.due))
+        return tuple(sorted(deadlines, key=_due_time)) if len(deadlines) > 1 else tuple(deadlines)
 
     def _due_from_data(
         self,
@@ -1634,7 +1647,10 @@ def _waiting_child(instance: Instance) -> str | None:
 
 
 def _in_order(deadlines: tuple[OpenDeadline, ...]) -> tuple[OpenDeadline, ...]:
-    return tuple(sorted(deadlines, key=lambda d: d.due))
+    return tuple(sorted(deadlines, key=_due_time)) if len(deadlines) > 1 else deadlines
+
+
+_due_time = operator.attrgetter("due")
 
 
 class _DecisionFailed(Exception):
@@ -1645,6 +1661,7 @@ class _Attempt:
     """One event being checked: the ``Gate`` the compiled machine consults for each candidate."""
 
     __slots__ = (
+        "runtime",
         "instance",
         "actor",
         "payload",
@@ -1662,28 +1679,27 @@ class _Attempt:
         "automatic",
         "engine_fired",
         "parts_open",
-        "signatures",
         "given",
-        "limit_times",
     )
 
     def __init__(
         self,
+        runtime: Runtime,
         instance: Instance,
         actor: Actor,
         payload: dict[str, Any],
         deadline: OpenDeadline | None,
-        data_check: SchemaCheck | None,
-        records: _Records,
-        moment: datetime.datetime | None = None,
+        moment: datetime.datetime,
     ):
+        self.runtime = runtime
+        """Whose account of a transition's signatures and loop limits the checks ask for."""
         self.moment = moment
         self.instance = instance
         self.actor = actor
         self.payload = payload
         self.deadline = deadline
-        self.data_check = data_check
-        self.records = records
+        self.data_check = runtime.compiled.data_check
+        self.records = runtime._records
         self.data: dict[str, Any] = instance.data
         self.chosen: CompiledTransition | None = None
         self.branches: list[BranchTaken] = []
@@ -1698,12 +1714,8 @@ class _Attempt:
         """Triggers of the current step that only the engine fires (its ``on_end`` continuations)."""
         self.parts_open: tuple[str, tuple[str, ...]] | None = None
         """Why the step may not be left yet, and the parts still open; ``None`` when it may."""
-        self.signatures: Callable[..., tuple[list[SignOff], list[tuple[SignOff, str]]]] | None = None
-        """The runtime's account of a transition's signatures, for this actor and instance."""
         self.given: list[SignOff] = []
         """The signatures the chosen transition takes from the actor now."""
-        self.limit_times: Callable[..., int] | None = None
-        """How many times a loop limit allows, worked out on the data as the event finds it."""
 
     @property
     def first_dest(self) -> str:
@@ -1730,13 +1742,10 @@ class _Attempt:
         ):
             return self._refuse(1, PartsOpen, *self.parts_open)
         given: list[SignOff] = []
-        if (
-            self.deadline is None
-            and not self.automatic
-            and candidate.transition.signoffs
-            and self.signatures is not None
-        ):
-            given, missing = self.signatures(candidate.transition, data=self.instance.data)
+        if self.deadline is None and not self.automatic and candidate.transition.signoffs:
+            given, missing = self.runtime._signatures(
+                candidate.transition, self.actor, self.instance, self.instance.data, self.moment
+            )
             if missing:
                 roles = tuple(dict.fromkeys(s.role for s, _ in missing))
                 return self._refuse(
@@ -1774,9 +1783,9 @@ class _Attempt:
         limit = candidate.transition.limit
         redirect = None
         if limit is not None:
-            assert self.limit_times is not None
             try:
-                times = self.limit_times(limit, what=f"`{candidate.source}.{candidate.trigger}`")
+                what = f"`{candidate.source}.{candidate.trigger}`"
+                times = self.runtime.limit_times(limit, self.instance.data, self.moment, what)
             except InvalidData as refusal:
                 return self._refuse(3, InvalidData, str(refusal))
             if _times_taken(self.instance, candidate) >= times:
@@ -1868,8 +1877,10 @@ class _Records:
         written: list[RecordWritten],
     ) -> tuple[type[EventRefused], str, tuple[str, ...]] | None:
         """Fill ``written`` with the versions ``transition`` writes, or say why it may not."""
-        missing = [r for r in transition.requires if r not in held]
-        missing += [b.record for b in transition.produces if b.amend and b.record not in held]
+        missing = [r for r in transition.requires if r not in held] if transition.requires else []
+        for binding in transition.produces:
+            if binding.amend and binding.record not in held:
+                missing.append(binding.record)
         if missing:
             return (
                 MissingRecord,
@@ -1882,7 +1893,11 @@ class _Records:
             )
         for binding in transition.produces:
             fields = self._fields(binding, scope)
-            before = next((w for w in reversed(written) if w.record == binding.record), held.get(binding.record))
+            before = held.get(binding.record)
+            for earlier in reversed(written):  # written twice by one event: the later version follows the first
+                if earlier.record == binding.record:
+                    before = earlier
+                    break
             if binding.amend and before is not None:
                 fields = {**before.fields, **fields}
             check = self.checks.get(binding.record)
@@ -1920,8 +1935,13 @@ class _Records:
             return {name: scope[root][field] for name, root, field in binding.fields if field in scope[root]}
         payload = scope["payload"]
         declared = self.declared.get(binding.record)
-        names: Iterable[str] = payload.keys() if declared is None else [n for n in declared if n in payload]
-        return {name: payload[name] for name in names}
+        if declared is None:
+            return dict(payload)
+        fields = {}
+        for name in declared:  # in the order the record declares them
+            if name in payload:
+                fields[name] = payload[name]
+        return fields
 
     def _name(self, record_id: str) -> str:
         record = self.process.records.get(record_id)
@@ -2229,6 +2249,15 @@ def _field(name: str, value: Any) -> Any:
     kind = type(value)
     if kind is bool or value is None or (kind is int and -MAX_NUMBER <= value <= MAX_NUMBER):
         return value  # what the walk would give, without it: a scalar within the limits is kept as it is
+    if (
+        kind is str
+        and value.isascii()
+        and "\x00" not in value
+        and name.isascii()
+        and "\x00" not in name
+        and len(name) + len(value) <= MAX_CHARACTERS
+    ):
+        return value  # so is plain text within the limit on characters, the field's name counted
     return json_copy({name: value}, "data", ExpressionEvaluationError)[name]
 
 

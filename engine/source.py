@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, Union
 
@@ -89,6 +89,13 @@ class SourceMap:
             _LocationsOfMarks(file, values, text_shifts),
         )
 
+    @classmethod
+    def when_asked(cls, file: str, record: Callable[[], SourceMap]) -> SourceMap:
+        """A map that ``record`` makes the first time any place is asked for: a document whose map is
+        never read (a valid definition, most often) costs nothing for it."""
+        once = _Once(record)
+        return cls(file, _Deferred(once, "values"), _Deferred(once, "keys"), _Deferred(once, "text_starts"))
+
     def locate(self, path: DocumentPath, *, key: bool = False) -> SourceLocation:
         """The place of the node at ``path`` (of its key, with ``key=True``), or of its nearest ancestor."""
         if key and path in self.keys:
@@ -105,3 +112,47 @@ class SourceMap:
             return self.locate(path)
         start = self.text_starts[path]
         return SourceLocation(start.file, start.line, start.column + offset)
+
+
+class _Once:
+    """A source map made by ``record`` on first use and kept (two threads may both make it; either is right)."""
+
+    __slots__ = ("_made", "_record")
+
+    def __init__(self, record: Callable[[], SourceMap]):
+        self._record: Callable[[], SourceMap] | None = record
+        self._made: SourceMap | None = None
+
+    def map(self) -> SourceMap:
+        made = self._made
+        if made is None:
+            assert self._record is not None
+            made = self._made = self._record()
+            self._record = None  # what it holds (the text) is no longer needed
+        return made
+
+
+class _Deferred(Mapping[DocumentPath, SourceLocation]):
+    """One of a ``_Once`` map's mappings, read through it."""
+
+    __slots__ = ("_field", "_once")
+
+    def __init__(self, once: _Once, field: str):
+        self._once = once
+        self._field = field
+
+    def _mapping(self) -> Mapping[DocumentPath, SourceLocation]:
+        mapping: Mapping[DocumentPath, SourceLocation] = getattr(self._once.map(), self._field)
+        return mapping
+
+    def __getitem__(self, path: DocumentPath) -> SourceLocation:
+        return self._mapping()[path]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._mapping()
+
+    def __iter__(self) -> Iterator[DocumentPath]:
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self._mapping())

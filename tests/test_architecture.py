@@ -12,6 +12,8 @@ ENGINE = ROOT / "engine"
 # A module may import only modules listed before it (the order of ../shared/STYLE.md's table).
 LAYERS = [
     "files",
+    "collector",
+    "frozen",
     "source",
     "errors",
     "pointers",
@@ -58,7 +60,7 @@ LAYERS = [
 PACKAGES = {"expressions", "stores", "render", "http", "web", "cli"}
 # Renderers draw the model and recorded histories; they never run anything.
 RENDER_MAY_NOT_IMPORT = {"compiler", "runtime", "stores", "service", "scenarios", "simulate", "cli"}
-STANDARD_LIBRARY_ONLY = {"files", "model", "source", "errors", "pointers", "timing", "digraph"}
+STANDARD_LIBRARY_ONLY = {"files", "collector", "frozen", "model", "source", "errors", "pointers", "timing", "digraph"}
 
 
 def module_files(layer: str) -> list:
@@ -166,7 +168,8 @@ def schema_vocabulary() -> set[str]:
 
 
 def keys_read_by(module: str) -> set[str]:
-    """String keys the module looks up: ``raw["x"]``, ``raw.get("x")`` and ``"x" in raw``."""
+    """String keys the module looks up: ``raw["x"]``, ``raw.get("x")``, ``"x" in raw``, and the keys of
+    the paths it takes frozen parts of the document at, ``frozen(path + ("x",))``."""
     tree = ast.parse((ENGINE / f"{module}.py").read_text(encoding="utf-8"))
     keys = set()
     for node in ast.walk(tree):
@@ -185,6 +188,10 @@ def keys_read_by(module: str) -> set[str]:
             and isinstance(node.args[0].value, str)
         ):
             keys.add(node.args[0].value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "frozen":
+            keys |= {
+                c.value for c in ast.walk(node.args[0]) if isinstance(c, ast.Constant) and isinstance(c.value, str)
+            }
         elif (
             isinstance(node, ast.Compare)
             and isinstance(node.left, ast.Constant)

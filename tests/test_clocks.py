@@ -582,3 +582,40 @@ def test_a_clock_trigger_that_leaves_several_states_is_warned_about():
     found = problems(text)
     assert any("`shipped` leaves several states" in p and "`leave: [" in p for p in found), found
     assert problems((PROCESSES / "return_repair.yaml").read_text(encoding="utf-8")) == []
+
+
+def _courses(process):
+    """A clock course of each kind for every clock of ``process``: idle, running, paused, stopped."""
+    from engine.clocks import ClockRun
+
+    at = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
+    kinds = [
+        ClockRun(),
+        ClockRun(active=True, since=at, started_at=at),
+        ClockRun(active=True, paused=True, started_at=at),
+        ClockRun(started_at=at, stopped_at=at),
+    ]
+    for kind in kinds:
+        fields = {name: getattr(kind, name) for name in ClockRun.__dataclass_fields__}
+        yield {clock: ClockRun(**fields) for clock in process.clocks}
+
+
+@pytest.mark.parametrize("path", sorted([*PROCESSES.glob("*.yaml"), *FIXTURE.parent.glob("*.yaml")]), ids=str)
+def test_an_event_the_clock_moments_call_quiet_marks_no_clock_in_any_course(path):
+    from engine.clocks import ClockMoments, marks_for_event
+
+    try:
+        process = load_process(path)
+    except DefinitionError:
+        return
+    moments = ClockMoments(process)
+    at = dt.datetime(2026, 11, 24, 9, tzinfo=dt.UTC)
+    decisions = [s.id for s in process.states.values() if s.branches or s.default is not None]
+    for state in process.states.values():
+        for transition in state.transitions:
+            for passed in ((), tuple(decisions[:1]), tuple(decisions)):
+                for dest in {transition.dest, *process.states}:
+                    for runs in _courses(process):
+                        if not moments.quiet(runs, transition.trigger, state.id, passed, dest):
+                            continue
+                        assert marks_for_event(process, runs, at, transition.trigger, state.id, passed, dest) == ()

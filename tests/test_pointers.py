@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.errors import PointerToNowhere, ReferenceCycle, UnresolvableReference
-from engine.pointers import escape, follow, locate, pointer, reference, resolve, tokens, unescape
+from engine.pointers import escape, follow, holds, locate, pointer, reference, resolve, tokens, unescape
 
 # Keys made of the characters pointers and URIs treat specially, mixed with plain and non-ASCII ones.
 KEYS = st.text(st.sampled_from("~/%01 #aé?"), max_size=6) | st.text(max_size=6)
@@ -120,3 +120,15 @@ def test_following_stops_at_a_schema_even_one_that_refers_to_itself_inside() -> 
     assert follow(document, {"$ref": "https://json-schema.org/draft/2020-12/schema"})[-1] == {
         "$ref": "https://json-schema.org/draft/2020-12/schema"
     }
+
+
+def test_holds_says_whether_a_node_is_there() -> None:
+    document = {"states": {"a": {"roles": ["clerk"]}}, "list": [0, {"x": None}]}
+    assert holds(document, ("states", "a", "roles", 0))
+    assert holds(document, ("list", 1, "x"))
+    assert holds(document, ())
+    assert not holds(document, ("states", "b"))
+    assert not holds(document, ("list", 2))
+    assert not holds(document, ("list", -1))
+    assert not holds(document, ("states", "a", "roles", "0"))
+    assert not holds(document, ("list", 1, "x", "y"))

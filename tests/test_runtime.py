@@ -387,6 +387,17 @@ def test_one_transitions_machine_serves_every_instance(monkeypatch):
     assert len(built) == 1
 
 
+def test_with_transitions_log_on_the_machine_takes_transitions_own_way_to_the_same_place(minimal, caplog):
+    # The lean event leaves out transitions' log lines; whoever turns them on gets transitions' own trigger.
+    quiet = quoted(minimal)
+    with caplog.at_level("DEBUG", logger="transitions.core"):
+        logged = quoted(minimal)
+        minimal.fire(logged, "send_quote", SUPERVISOR, {"quote": 10}, at=MONDAY)
+    minimal.fire(quiet, "send_quote", SUPERVISOR, {"quote": 10}, at=MONDAY)
+    assert any("Initiating transition" in record.getMessage() for record in caplog.records)
+    assert (logged.state, logged.data, logged.history[1:]) == (quiet.state, quiet.data, quiet.history[1:])
+
+
 def test_a_runtime_refuses_an_instance_of_another_definition(minimal, repair):
     instance = minimal.start(CUSTOMER)
     with pytest.raises(InstanceFormatError, match="runs on `minimal_repair` version 1"):
