@@ -20,6 +20,7 @@ from engine import Actor, InvalidData, Runtime, load_process_text
 from engine.checks import check_dead_ends, state_graph
 from engine.errors import Problem, Severity
 from engine.processes import ValidationReport, validate_text
+from engine.schema import bundled_registry
 
 FILE = "m.yaml"
 JARGON = ("is not valid under any of the given schemas", "Additional properties", "Failed validating")
@@ -869,7 +870,8 @@ def test_ref_resolution_touches_neither_network_nor_disk(fixture_text: str, tmp_
     if ref == "FILE":
         ref = secret.as_uri()  # a real, valid schema: fetched, it would resolve and give no error
     text = mutate(fixture_text, ("properties: {quote: {type: number}}", f"properties: {{quote: {{$ref: '{ref}'}}}}"))
-    validate(fixture_text)  # warm the caches (bundled schema, time zones) outside the recording
+    validate(fixture_text)  # warm the caches (bundled schema, time zones) outside the recording,
+    bundled_registry()  # and the bundled schemas' registry, which only a `$ref` out of the file needs
     if not _AUDIT_INSTALLED:
         sys.addaudithook(_audit)
         _AUDIT_INSTALLED = True
