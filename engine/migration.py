@@ -32,7 +32,8 @@ from engine.errors import DefinitionError, ExpressionError, PlanError, Problem, 
 from engine.expressions import Expression, compile_expression, to_json
 from engine.loader import LocatedDocument, load_file
 from engine.model import Process, StateKind, thaw_json
-from engine.schema import MIGRATION_SCHEMA_FILE, did_you_mean, schema_problems
+from engine.schema import MIGRATION_SCHEMA_FILE, schema_problems
+from engine.schema_errors import did_you_mean
 from engine.source import DocumentPath, SourceLocation
 
 

@@ -87,7 +87,7 @@ from engine.model import (
     Transition,
 )
 from engine.pointers import resolve
-from engine.schema import did_you_mean
+from engine.schema_errors import did_you_mean
 from engine.timing import data_duration, due_from_data, due_time, shown_amount, whole_number
 from engine.work import (
     SUPERVISOR_ROLE,

@@ -15,7 +15,7 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 
 from engine.patterns import pattern_search
-from engine.schema import did_you_mean
+from engine.schema_errors import did_you_mean
 
 _KINDS = {
     "string": "text",

@@ -22,6 +22,7 @@ LAYERS = [
     "patterns",
     "loader",
     "quick_checks",
+    "schema_errors",
     "schema",
     "value_errors",
     "fragments",

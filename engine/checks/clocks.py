@@ -16,7 +16,7 @@ from engine.model import (
     Process,
     StateKind,
 )
-from engine.schema import zero_time_limit
+from engine.schema_errors import zero_time_limit
 from engine.timing import limit_problem, order_problems
 
 

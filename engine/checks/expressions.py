@@ -27,7 +27,7 @@ from engine.model import (
     Deadline,
     Process,
 )
-from engine.schema import did_you_mean
+from engine.schema_errors import did_you_mean
 
 
 def check_expressions(process: Process, graph: Digraph) -> Iterator[Problem]:

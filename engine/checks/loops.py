@@ -22,7 +22,7 @@ from engine.model import (
     Process,
     StateKind,
 )
-from engine.schema import did_you_mean
+from engine.schema_errors import did_you_mean
 
 
 def check_limits(process: Process, graph: Digraph) -> Iterator[Problem]:

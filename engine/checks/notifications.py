@@ -13,7 +13,7 @@ from engine.model import (
     Notification,
     Process,
 )
-from engine.schema import did_you_mean
+from engine.schema_errors import did_you_mean
 
 
 def check_notifications(process: Process, graph: Digraph) -> Iterator[Problem]:

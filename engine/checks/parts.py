@@ -26,7 +26,7 @@ from engine.model import (
     Process,
     StateKind,
 )
-from engine.schema import did_you_mean
+from engine.schema_errors import did_you_mean
 
 
 def check_signoff_order(process: Process, graph: Digraph) -> Iterator[Problem]:

@@ -25,7 +25,7 @@ from engine.model import (
     RecordBinding,
     Transition,
 )
-from engine.schema import did_you_mean
+from engine.schema_errors import did_you_mean
 from engine.source import DocumentPath
 
 

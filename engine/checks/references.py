@@ -24,7 +24,7 @@ from engine.model import (
     State,
     StateKind,
 )
-from engine.schema import zero_time_limit
+from engine.schema_errors import zero_time_limit
 from engine.timing import limit_problem
 
 

@@ -18,7 +18,7 @@ from engine.model import (
     Transition,
 )
 from engine.pointers import follow, holds, lookup, resolve
-from engine.schema import did_you_mean
+from engine.schema_errors import did_you_mean
 from engine.source import DocumentPath
 
 
