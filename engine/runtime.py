@@ -1175,7 +1175,8 @@ class Runtime:
             raise attempt.refusal()
         if attempt.redirect is not None:
             dest = attempt.redirect
-        dest = self._through_decisions(dest, attempt, trigger)
+        if dest in self.compiled.branches:
+            dest = self._through_decisions(dest, attempt, trigger)
         limited = self.process.states[dest].limit
         entering = limited is not None and dest != instance.state
         times = self.limit_times(limited, instance.data, moment, f"step `{dest}`") if limited and entering else 0
@@ -1226,7 +1227,7 @@ class Runtime:
             signatures=tuple([Signature(s.role, actor.id, moment) for s in attempt.given]) if attempt.given else (),
             by_deadline=deadline is not None,
             key=key,
-            notifications=self._notifications(instance.state, attempt, moment),
+            notifications=self._notifications(instance.state, first_dest, attempt, moment),
             records=tuple(attempt.written),
             limit_reached=attempt.redirect is not None,
             child_ended=child_ended,
@@ -1519,12 +1520,14 @@ class Runtime:
             who += f" by the one who acted on {_states(signoff.same_actor_as)}{round_} ({_names(allowed)})"
         return who + f" (with `{SIGN}{trigger}` first, or by firing `{trigger}`)"
 
-    def _notifications(self, source: str, attempt: _Attempt, moment: datetime.datetime) -> tuple[NotificationDue, ...]:
-        """The transition's notifications, then those of each state the event enters (a transition back
-        into the same state enters none), rendered on the data after the event."""
+    def _notifications(
+        self, source: str, first: str, attempt: _Attempt, moment: datetime.datetime
+    ) -> tuple[NotificationDue, ...]:
+        """The transition's notifications, then those of each state the event enters (``first``, where
+        the transition led, then the decisions' branches; a transition back into the same state enters
+        none), rendered on the data after the event."""
         assert attempt.chosen is not None
         on_enter = self.compiled.on_enter
-        first = attempt.first_dest
         entered = [first, *(b.dest for b in attempt.branches)] if attempt.branches else [first]
         if entered == [source]:
             entered = []
@@ -1548,6 +1551,8 @@ class Runtime:
         self, state_id: str, entered: datetime.datetime, data: Mapping[str, Any] | None = None
     ) -> tuple[OpenDeadline, ...]:
         state = self.process.states[state_id]
+        if state.time_limit is None and state.time_limit_from is None and not state.deadlines:
+            return ()
         deadlines = []
         if state.time_limit is not None:
             deadlines.append(OpenDeadline(state_id, due_time(entered, state.time_limit, self.process.calendar), None))
