@@ -326,7 +326,8 @@ def clock_deadlines(
             if duration is None or name in run.reached:
                 continue
             old = earlier.get((clock.id, name))
-            if old is not None and (old.due <= at or (run.running and clock.id not in moved)):
+            # A clock running on is tested first: comparing times of two zones asks both for their offsets.
+            if old is not None and ((run.since is not None and clock.id not in moved) or old.due <= at):
                 kept_as_is = old.state == state and old.fire == CLOCK_FIRE  # frozen: the same value may be shared
                 deadlines.append(old if kept_as_is else OpenDeadline(state, old.due, CLOCK_FIRE, clock.id, name))
             elif run.running and run.since is not None:
