@@ -1483,19 +1483,22 @@ class Runtime:
         self, transition: Transition, instance: Instance, data: Mapping[str, Any], moment: datetime.datetime
     ) -> tuple[Signer, ...]:
         """The signatures of ``transition`` still needed in this stay, each with who may not or must give it."""
-        signed = {s.role for e in _stay(instance) if e.trigger == SIGN + transition.trigger for s in e.signatures}
-        return tuple(
-            Signer(
-                signoff.role,
-                frozenset(_actors_of(instance, signoff.not_actor_of, signoff.scope)),
-                frozenset(_actors_of(instance, signoff.same_actor_as, signoff.scope))
-                if signoff.same_actor_as
-                else None,
-                index,
+        signing = SIGN + transition.trigger
+        signed = {s.role for e in _stay(instance) if e.trigger == signing for s in e.signatures}
+        signers = []
+        for index, signoff in enumerate(transition.signoffs):
+            if signoff.role in signed or not self._signature_needed(signoff, data, moment):
+                continue
+            barred = (
+                frozenset(_actors_of(instance, signoff.not_actor_of, signoff.scope))
+                if signoff.not_actor_of
+                else _NOBODY
             )
-            for index, signoff in enumerate(transition.signoffs)
-            if signoff.role not in signed and self._signature_needed(signoff, data, moment)
-        )
+            only = (
+                frozenset(_actors_of(instance, signoff.same_actor_as, signoff.scope)) if signoff.same_actor_as else None
+            )
+            signers.append(Signer(signoff.role, barred, only, index))
+        return tuple(signers)
 
     def _signature_needed(self, signoff: SignOff, data: Mapping[str, Any], moment: datetime.datetime) -> bool:
         condition = self.compiled.signature_conditions.get(signoff.path)
@@ -1636,6 +1639,7 @@ class Runtime:
 
 
 _CLOCK = Actor(CLOCK_ACTOR, ())
+_NOBODY: frozenset[str] = frozenset()
 _NO_PARTS: Mapping[str, CompiledPart] = {}
 _NO_SCOPE: dict[str, Any] = {}
 _CHILD = Actor(CHILD_ACTOR, ())
