@@ -75,6 +75,12 @@ def json_copy(value: Any, where: str, refuse: Refusal = InvalidPayload, *, sized
     return copied
 
 
+def kept_as_is(text: str) -> bool:
+    """Whether ``json_copy`` keeps this text as it is (valid Unicode, no NUL), its limit on characters
+    aside: for a caller that checks one text where a walk would be all the work."""
+    return (text.isascii() or _find_surrogate(text) is None) and "\x00" not in text
+
+
 def json_object(value: Any, where: str, refuse: Refusal = InvalidPayload) -> dict[str, Any]:
     """``json_copy`` of a value that must be an object (a payload, the data an instance starts with)."""
     if type(value) is not dict and not isinstance(value, Mapping):  # a dict first: no ABC check

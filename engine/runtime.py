@@ -56,7 +56,7 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.expressions import MAX_NUMBER, NOW, to_json
-from engine.inputs import MAX_CHARACTERS, check_name, check_note, check_time, json_copy, json_object
+from engine.inputs import MAX_CHARACTERS, check_name, check_note, check_time, json_copy, json_object, kept_as_is
 from engine.instances import (
     Assignment,
     BranchTaken,
@@ -1189,7 +1189,8 @@ class Runtime:
         if attempt.chosen.transition.cancels:
             self._check_cancellable(instance, trigger)
         elif self._records.requiring:
-            self._records.check_entering([first_dest, *(b.dest for b in attempt.branches)], attempt)
+            enters = [first_dest, *(b.dest for b in attempt.branches)] if attempt.branches else [first_dest]
+            self._records.check_entering(enters, attempt)
 
         # Without a deadline firing the event, none of the open ones is it: no comparison needed.
         unfired = instance.deadlines if deadline is None else tuple(d for d in instance.deadlines if d != deadline)
@@ -2258,15 +2259,8 @@ def _field(name: str, value: Any) -> Any:
     kind = type(value)
     if kind is bool or value is None or (kind is int and -MAX_NUMBER <= value <= MAX_NUMBER):
         return value  # what the walk would give, without it: a scalar within the limits is kept as it is
-    if (
-        kind is str
-        and value.isascii()
-        and "\x00" not in value
-        and name.isascii()
-        and "\x00" not in name
-        and len(name) + len(value) <= MAX_CHARACTERS
-    ):
-        return value  # so is plain text within the limit on characters, the field's name counted
+    if kind is str and len(name) + len(value) <= MAX_CHARACTERS and kept_as_is(value) and kept_as_is(name):
+        return value  # so is text within the limit on characters, the field's name counted
     return json_copy({name: value}, "data", ExpressionEvaluationError)[name]
 
 
