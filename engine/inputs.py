@@ -58,8 +58,8 @@ def json_copy(value: Any, where: str, refuse: Refusal = InvalidPayload, *, sized
     grows event by event from checked parts."""
     if type(value) is dict and not value:
         return {}  # most events carry no payload
-    budget = _Budget(MAX_ITEMS, MAX_CHARACTERS) if sized else _Budget(sys.maxsize, sys.maxsize)
-    budget.items -= 1
+    budget = _Budget()
+    budget.items, budget.characters = (MAX_ITEMS - 1, MAX_CHARACTERS) if sized else (sys.maxsize - 1, sys.maxsize)
     try:
         if type(value) is dict:  # what _copy does with an object at the top, without the call
             budget.items -= len(value)
@@ -166,11 +166,12 @@ _NUMBER_RULE = f"numbers are at most {MAX_NUMBER:,} in magnitude; send larger on
 
 
 class _Budget:
-    __slots__ = ("items", "characters")
+    """What is left of the limits on values and characters in all, as a walk spends them (made with no
+    ``__init__``: a call fewer per copy)."""
 
-    def __init__(self, items: int, characters: int) -> None:
-        self.items = items
-        self.characters = characters
+    __slots__ = ("items", "characters")
+    items: int
+    characters: int
 
 
 class _Bad(Exception):

@@ -234,6 +234,10 @@ class Runtime:
         self._new_id = new_id
         self._forms: dict[int, Mapping[str, Any]] = {}
         self._clock_moments = clock_rules.ClockMoments(process)
+        self._timed = frozenset(
+            s.id for s in process.states.values() if s.time_limit or s.time_limit_from or s.deadlines
+        )
+        """The steps with time limits or deadlines: ``_deadlines_of`` is asked only for these."""
         self._engine_fired = {state.id: _engine_fired(state.starts) for state in process.states.values()}
         """The triggers of each step that only the engine fires (its ``on_end`` continuations)."""
 
@@ -1160,8 +1164,9 @@ class Runtime:
                 + ", ".join(f"`{t}`" for t in allowed),
                 allowed=allowed,
             )
-        if deadline is None and child_ended is None:
-            self._refuse_if_held(instance, trigger, actor)
+        last = instance.history[-1]
+        if deadline is None and child_ended is None and last.source == last.dest == instance.state:
+            self._refuse_if_held(instance, trigger, actor)  # only an event of the stay can have claimed it
         payload_copy = json_object(payload or {}, "payload", InvalidPayload)
         attempt = _Attempt(self, instance, actor, payload_copy, deadline, moment)
         attempt.automatic = child_ended is not None
@@ -1188,7 +1193,7 @@ class Runtime:
         first_dest = attempt.first_dest
         if attempt.chosen.transition.cancels:
             self._check_cancellable(instance, trigger)
-        elif self._records.requiring:
+        elif self._records.requiring and (attempt.branches or first_dest in self._records.requiring):
             enters = [first_dest, *(b.dest for b in attempt.branches)] if attempt.branches else [first_dest]
             self._records.check_entering(enters, attempt)
 
@@ -1198,7 +1203,8 @@ class Runtime:
             deadlines = tuple(d for d in unfired if d.clock is None)
             entered = instance.entered_at
         else:
-            deadlines, entered = self._deadlines_of(dest, moment, attempt.data), moment  # may refuse: the calendar
+            entered = moment
+            deadlines = self._deadlines_of(dest, moment, attempt.data) if dest in self._timed else ()  # may refuse
         if self.process.clocks:
             runs = clock_rules.runs_of(self.process, instance.history)
             for mark in marks:
