@@ -213,8 +213,8 @@ class Advanced:
     refused: tuple[tuple[OpenDeadline, EventRefused], ...] = ()
 
 
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
+utc_now: Callable[[], datetime.datetime] = functools.partial(datetime.datetime.now, datetime.UTC)
+"""The real clock: now, in UTC (a partial of ``datetime.now``, so that reading it runs no Python frame)."""
 
 
 class Runtime:
@@ -1190,8 +1190,9 @@ class Runtime:
                 raise LimitReached(_state_limit_message(dest, limited, times), times=times, limit=dest)
             attempt.redirect, attempt.branches = limited.then, []  # the entry records where it went instead
             dest = self._through_decisions(limited.then, attempt, trigger)
-        first_dest = attempt.first_dest
-        if attempt.chosen.transition.cancels:
+        chosen = attempt.chosen.transition
+        first_dest = attempt.redirect if attempt.redirect is not None else chosen.dest  # attempt.first_dest
+        if chosen.cancels:
             self._check_cancellable(instance, trigger)
         elif self._records.requiring and (attempt.branches or first_dest in self._records.requiring):
             enters = [first_dest, *(b.dest for b in attempt.branches)] if attempt.branches else [first_dest]
@@ -1219,9 +1220,9 @@ class Runtime:
                 marks += moved
             before = unfired
             changed = {m.clock for m in moved if m.event in ("started", "restarted", "resumed")} if moved else ()
-            deadlines = _in_order(
-                deadlines + clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)
-            )  # may refuse: the calendar
+            deadlines += clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)  # may refuse
+            if len(deadlines) > 1:
+                deadlines = _in_order(deadlines)
         entry = Entry(
             at=moment,
             actor=actor.id,
@@ -1234,7 +1235,9 @@ class Runtime:
             signatures=tuple([Signature(s.role, actor.id, moment) for s in attempt.given]) if attempt.given else (),
             by_deadline=deadline is not None,
             key=key,
-            notifications=self._notifications(instance.state, first_dest, attempt, moment),
+            notifications=self._notifications(instance.state, first_dest, attempt, moment)
+            if attempt.chosen.notify or attempt.branches or self.compiled.on_enter[first_dest]
+            else (),
             records=tuple(attempt.written),
             limit_reached=attempt.redirect is not None,
             child_ended=child_ended,
@@ -1740,14 +1743,14 @@ class _Attempt:
         return self.redirect if self.redirect is not None else self.chosen.transition.dest
 
     def admit(self, candidate: CompiledTransition) -> bool:
-        if candidate.trigger in self.engine_fired and not self.automatic:
+        if self.engine_fired and candidate.trigger in self.engine_fired and not self.automatic:
             return self._refuse(
                 0,
                 SubProcessRefused,
                 f"`{candidate.trigger}` leaves step `{candidate.source}` when the procedure it started ends; "
                 "the engine fires it then, not a person",
             )
-        if self.deadline is None and not self.automatic:
+        if self.deadline is None and not self.automatic and candidate.roles.isdisjoint(self.actor.roles):
             problem = _permission_problem(candidate, self.actor, self.instance)
             if problem is not None:
                 return self._refuse(*problem)
