@@ -331,7 +331,8 @@ class Runtime:
         An event that enters a step starting another procedure (``starts``) needs ``spawn`` to start
         it: ``Runtime`` alone knows one definition only, so without it such an event is refused with
         ``SubProcessRefused`` (``Workflows`` gives the hook, and stores both instances together)."""
-        self._check_belongs(instance)
+        if instance.content_hash != self.process.content_hash or instance.process_id != self.process.id:
+            self._check_belongs(instance)  # refuses, saying which definition each is of
         moment = self._moment(at, instance)
         return self._apply(instance, trigger, actor, payload, moment, key, deadline=None, spawn=spawn)
 
