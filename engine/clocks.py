@@ -201,11 +201,37 @@ class ClockMoments:
     ) -> bool:
         """Whether an event (as ``marks_for_event`` takes it) surely marks no clock. A paused course (which
         a history may hold from a revision with pauses) resumes wherever it goes, so it is never quiet."""
-        if self.pauses or dest in self.finals or (trigger is not None and trigger in self.triggers):
-            return False
         for run in runs.values():  # loops, not any(): this runs on every event
             if run.paused:
                 return False
+        return self.quiet_event(trigger, source, passed, dest)
+
+    def untouched(
+        self,
+        history: Sequence[Entry],
+        deadlines: Iterable[OpenDeadline],
+        trigger: str | None,
+        source: str,
+        passed: Iterable[str],
+        dest: str,
+    ) -> bool:
+        """Whether every clock is idle before the event (no entry of ``history`` marks one, no point of one is
+        among the open ``deadlines``) and the event is quiet: then every clock is idle after it too, so the
+        event marks none and opens no point of one (``clock_deadlines`` gives none), with no course worked out."""
+        for deadline in deadlines:
+            if deadline.clock is not None:
+                return False
+        if not self.quiet_event(trigger, source, passed, dest):
+            return False
+        for entry in history:
+            if entry.clocks:
+                return False
+        return True
+
+    def quiet_event(self, trigger: str | None, source: str, passed: Iterable[str], dest: str) -> bool:
+        """``quiet`` for clocks none of which is paused."""
+        if self.pauses or dest in self.finals or (trigger is not None and trigger in self.triggers):
+            return False
         leaving, entering = self.leaving, self.entering
         if source != dest and (source in leaving or dest in entering):
             return False

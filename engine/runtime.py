@@ -1207,11 +1207,13 @@ class Runtime:
         else:
             entered = moment
             deadlines = self._deadlines_of(dest, moment, attempt.data) if dest in self._timed else ()  # may refuse
-        if self.process.clocks:
+        passed = tuple(b.decision for b in attempt.branches) if attempt.branches else ()
+        if self.process.clocks and (
+            marks or not self._clock_moments.untouched(instance.history, unfired, trigger, instance.state, passed, dest)
+        ):
             runs = clock_rules.runs_of(self.process, instance.history)
             for mark in marks:
                 runs[mark.clock].apply(mark, moment)
-            passed = tuple(b.decision for b in attempt.branches) if attempt.branches else ()
             moved: tuple[ClockMark, ...] = ()
             if not self._clock_moments.quiet(runs, trigger, instance.state, passed, dest):
                 lengths = self._clock_lengths(attempt.data, moment)
@@ -1222,8 +1224,8 @@ class Runtime:
             before = unfired
             changed = {m.clock for m in moved if m.event in ("started", "restarted", "resumed")} if moved else ()
             deadlines += clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)  # may refuse
-            if len(deadlines) > 1:
-                deadlines = _in_order(deadlines)
+        if self.process.clocks and len(deadlines) > 1:
+            deadlines = _in_order(deadlines)
         entry = Entry(
             at=moment,
             actor=actor.id,
