@@ -171,7 +171,9 @@ def _point_text(point: Point) -> str:
 
 def runs_of(process: Process, history: Iterable[Entry]) -> dict[str, ClockRun]:
     """Each clock's course after the entries of ``history``, from the marks they record."""
-    runs = {name: ClockRun() for name in process.clocks}
+    runs = {}
+    for name in process.clocks:  # a loop, not a comprehension: a call fewer on every event
+        runs[name] = ClockRun()
     for entry in history:
         if entry.clocks:  # most entries mark no clock: no loop set up for them
             for mark in entry.clocks:
@@ -199,11 +201,37 @@ class ClockMoments:
     ) -> bool:
         """Whether an event (as ``marks_for_event`` takes it) surely marks no clock. A paused course (which
         a history may hold from a revision with pauses) resumes wherever it goes, so it is never quiet."""
-        if self.pauses or dest in self.finals or (trigger is not None and trigger in self.triggers):
-            return False
         for run in runs.values():  # loops, not any(): this runs on every event
             if run.paused:
                 return False
+        return self.quiet_event(trigger, source, passed, dest)
+
+    def untouched(
+        self,
+        history: Sequence[Entry],
+        deadlines: Iterable[OpenDeadline],
+        trigger: str | None,
+        source: str,
+        passed: Iterable[str],
+        dest: str,
+    ) -> bool:
+        """Whether every clock is idle before the event (no entry of ``history`` marks one, no point of one is
+        among the open ``deadlines``) and the event is quiet: then every clock is idle after it too, so the
+        event marks none and opens no point of one (``clock_deadlines`` gives none), with no course worked out."""
+        for deadline in deadlines:
+            if deadline.clock is not None:
+                return False
+        if not self.quiet_event(trigger, source, passed, dest):
+            return False
+        for entry in history:
+            if entry.clocks:
+                return False
+        return True
+
+    def quiet_event(self, trigger: str | None, source: str, passed: Iterable[str], dest: str) -> bool:
+        """``quiet`` for clocks none of which is paused."""
+        if self.pauses or dest in self.finals or (trigger is not None and trigger in self.triggers):
+            return False
         leaving, entering = self.leaving, self.entering
         if source != dest and (source in leaving or dest in entering):
             return False
@@ -326,7 +354,8 @@ def clock_deadlines(
             if duration is None or name in run.reached:
                 continue
             old = earlier.get((clock.id, name))
-            if old is not None and (old.due <= at or (run.running and clock.id not in moved)):
+            # A clock running on is tested first: comparing times of two zones asks both for their offsets.
+            if old is not None and ((run.since is not None and clock.id not in moved) or old.due <= at):
                 kept_as_is = old.state == state and old.fire == CLOCK_FIRE  # frozen: the same value may be shared
                 deadlines.append(old if kept_as_is else OpenDeadline(state, old.due, CLOCK_FIRE, clock.id, name))
             elif run.running and run.since is not None:

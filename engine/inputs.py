@@ -58,8 +58,8 @@ def json_copy(value: Any, where: str, refuse: Refusal = InvalidPayload, *, sized
     grows event by event from checked parts."""
     if type(value) is dict and not value:
         return {}  # most events carry no payload
-    budget = _Budget(MAX_ITEMS, MAX_CHARACTERS) if sized else _Budget(sys.maxsize, sys.maxsize)
-    budget.items -= 1
+    budget = _Budget()
+    budget.items, budget.characters = (MAX_ITEMS - 1, MAX_CHARACTERS) if sized else (sys.maxsize - 1, sys.maxsize)
     try:
         if type(value) is dict:  # what _copy does with an object at the top, without the call
             budget.items -= len(value)
@@ -73,6 +73,12 @@ def json_copy(value: Any, where: str, refuse: Refusal = InvalidPayload, *, sized
     if budget.characters < 0:
         raise _refusal(refuse, f"{where} holds more than {MAX_CHARACTERS:,} characters of text in all; send less")
     return copied
+
+
+def kept_as_is(text: str) -> bool:
+    """Whether ``json_copy`` keeps this text as it is (valid Unicode, no NUL), its limit on characters
+    aside: for a caller that checks one text where a walk would be all the work."""
+    return (text.isascii() or _find_surrogate(text) is None) and "\x00" not in text
 
 
 def json_object(value: Any, where: str, refuse: Refusal = InvalidPayload) -> dict[str, Any]:
@@ -160,11 +166,12 @@ _NUMBER_RULE = f"numbers are at most {MAX_NUMBER:,} in magnitude; send larger on
 
 
 class _Budget:
-    __slots__ = ("items", "characters")
+    """What is left of the limits on values and characters in all, as a walk spends them (made with no
+    ``__init__``: a call fewer per copy)."""
 
-    def __init__(self, items: int, characters: int) -> None:
-        self.items = items
-        self.characters = characters
+    __slots__ = ("items", "characters")
+    items: int
+    characters: int
 
 
 class _Bad(Exception):

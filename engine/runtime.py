@@ -56,7 +56,7 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.expressions import MAX_NUMBER, NOW, to_json
-from engine.inputs import MAX_CHARACTERS, check_name, check_note, check_time, json_copy, json_object
+from engine.inputs import MAX_CHARACTERS, check_name, check_note, check_time, json_copy, json_object, kept_as_is
 from engine.instances import (
     Assignment,
     BranchTaken,
@@ -213,8 +213,8 @@ class Advanced:
     refused: tuple[tuple[OpenDeadline, EventRefused], ...] = ()
 
 
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
+utc_now: Callable[[], datetime.datetime] = functools.partial(datetime.datetime.now, datetime.UTC)
+"""The real clock: now, in UTC (a partial of ``datetime.now``, so that reading it runs no Python frame)."""
 
 
 class Runtime:
@@ -234,6 +234,10 @@ class Runtime:
         self._new_id = new_id
         self._forms: dict[int, Mapping[str, Any]] = {}
         self._clock_moments = clock_rules.ClockMoments(process)
+        self._timed = frozenset(
+            s.id for s in process.states.values() if s.time_limit or s.time_limit_from or s.deadlines
+        )
+        """The steps with time limits or deadlines: ``_deadlines_of`` is asked only for these."""
         self._engine_fired = {state.id: _engine_fired(state.starts) for state in process.states.values()}
         """The triggers of each step that only the engine fires (its ``on_end`` continuations)."""
 
@@ -327,7 +331,8 @@ class Runtime:
         An event that enters a step starting another procedure (``starts``) needs ``spawn`` to start
         it: ``Runtime`` alone knows one definition only, so without it such an event is refused with
         ``SubProcessRefused`` (``Workflows`` gives the hook, and stores both instances together)."""
-        self._check_belongs(instance)
+        if instance.content_hash != self.process.content_hash or instance.process_id != self.process.id:
+            self._check_belongs(instance)  # refuses, saying which definition each is of
         moment = self._moment(at, instance)
         return self._apply(instance, trigger, actor, payload, moment, key, deadline=None, spawn=spawn)
 
@@ -1160,8 +1165,9 @@ class Runtime:
                 + ", ".join(f"`{t}`" for t in allowed),
                 allowed=allowed,
             )
-        if deadline is None and child_ended is None:
-            self._refuse_if_held(instance, trigger, actor)
+        last = instance.history[-1]
+        if deadline is None and child_ended is None and last.source == last.dest == instance.state:
+            self._refuse_if_held(instance, trigger, actor)  # only an event of the stay can have claimed it
         payload_copy = json_object(payload or {}, "payload", InvalidPayload)
         attempt = _Attempt(self, instance, actor, payload_copy, deadline, moment)
         attempt.automatic = child_ended is not None
@@ -1175,7 +1181,8 @@ class Runtime:
             raise attempt.refusal()
         if attempt.redirect is not None:
             dest = attempt.redirect
-        dest = self._through_decisions(dest, attempt, trigger)
+        if dest in self.compiled.branches:
+            dest = self._through_decisions(dest, attempt, trigger)
         limited = self.process.states[dest].limit
         entering = limited is not None and dest != instance.state
         times = self.limit_times(limited, instance.data, moment, f"step `{dest}`") if limited and entering else 0
@@ -1184,11 +1191,13 @@ class Runtime:
                 raise LimitReached(_state_limit_message(dest, limited, times), times=times, limit=dest)
             attempt.redirect, attempt.branches = limited.then, []  # the entry records where it went instead
             dest = self._through_decisions(limited.then, attempt, trigger)
-        first_dest = attempt.first_dest
-        if attempt.chosen.transition.cancels:
+        chosen = attempt.chosen.transition
+        first_dest = attempt.redirect if attempt.redirect is not None else chosen.dest  # attempt.first_dest
+        if chosen.cancels:
             self._check_cancellable(instance, trigger)
-        elif self._records.requiring:
-            self._records.check_entering([first_dest, *(b.dest for b in attempt.branches)], attempt)
+        elif self._records.requiring and (attempt.branches or first_dest in self._records.requiring):
+            enters = [first_dest, *(b.dest for b in attempt.branches)] if attempt.branches else [first_dest]
+            self._records.check_entering(enters, attempt)
 
         # Without a deadline firing the event, none of the open ones is it: no comparison needed.
         unfired = instance.deadlines if deadline is None else tuple(d for d in instance.deadlines if d != deadline)
@@ -1196,12 +1205,15 @@ class Runtime:
             deadlines = tuple(d for d in unfired if d.clock is None)
             entered = instance.entered_at
         else:
-            deadlines, entered = self._deadlines_of(dest, moment, attempt.data), moment  # may refuse: the calendar
-        if self.process.clocks:
+            entered = moment
+            deadlines = self._deadlines_of(dest, moment, attempt.data) if dest in self._timed else ()  # may refuse
+        passed = tuple(b.decision for b in attempt.branches) if attempt.branches else ()
+        if self.process.clocks and (
+            marks or not self._clock_moments.untouched(instance.history, unfired, trigger, instance.state, passed, dest)
+        ):
             runs = clock_rules.runs_of(self.process, instance.history)
             for mark in marks:
                 runs[mark.clock].apply(mark, moment)
-            passed = tuple(b.decision for b in attempt.branches) if attempt.branches else ()
             moved: tuple[ClockMark, ...] = ()
             if not self._clock_moments.quiet(runs, trigger, instance.state, passed, dest):
                 lengths = self._clock_lengths(attempt.data, moment)
@@ -1211,9 +1223,9 @@ class Runtime:
                 marks += moved
             before = unfired
             changed = {m.clock for m in moved if m.event in ("started", "restarted", "resumed")} if moved else ()
-            deadlines = _in_order(
-                deadlines + clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)
-            )  # may refuse: the calendar
+            deadlines += clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)  # may refuse
+        if self.process.clocks and len(deadlines) > 1:
+            deadlines = _in_order(deadlines)
         entry = Entry(
             at=moment,
             actor=actor.id,
@@ -1226,7 +1238,9 @@ class Runtime:
             signatures=tuple([Signature(s.role, actor.id, moment) for s in attempt.given]) if attempt.given else (),
             by_deadline=deadline is not None,
             key=key,
-            notifications=self._notifications(instance.state, attempt, moment),
+            notifications=self._notifications(instance.state, first_dest, attempt, moment)
+            if attempt.chosen.notify or attempt.branches or self.compiled.on_enter[first_dest]
+            else (),
             records=tuple(attempt.written),
             limit_reached=attempt.redirect is not None,
             child_ended=child_ended,
@@ -1482,19 +1496,22 @@ class Runtime:
         self, transition: Transition, instance: Instance, data: Mapping[str, Any], moment: datetime.datetime
     ) -> tuple[Signer, ...]:
         """The signatures of ``transition`` still needed in this stay, each with who may not or must give it."""
-        signed = {s.role for e in _stay(instance) if e.trigger == SIGN + transition.trigger for s in e.signatures}
-        return tuple(
-            Signer(
-                signoff.role,
-                frozenset(_actors_of(instance, signoff.not_actor_of, signoff.scope)),
-                frozenset(_actors_of(instance, signoff.same_actor_as, signoff.scope))
-                if signoff.same_actor_as
-                else None,
-                index,
+        signing = SIGN + transition.trigger
+        signed = {s.role for e in _stay(instance) if e.trigger == signing for s in e.signatures}
+        signers = []
+        for index, signoff in enumerate(transition.signoffs):
+            if signoff.role in signed or not self._signature_needed(signoff, data, moment):
+                continue
+            barred = (
+                frozenset(_actors_of(instance, signoff.not_actor_of, signoff.scope))
+                if signoff.not_actor_of
+                else _NOBODY
             )
-            for index, signoff in enumerate(transition.signoffs)
-            if signoff.role not in signed and self._signature_needed(signoff, data, moment)
-        )
+            only = (
+                frozenset(_actors_of(instance, signoff.same_actor_as, signoff.scope)) if signoff.same_actor_as else None
+            )
+            signers.append(Signer(signoff.role, barred, only, index))
+        return tuple(signers)
 
     def _signature_needed(self, signoff: SignOff, data: Mapping[str, Any], moment: datetime.datetime) -> bool:
         condition = self.compiled.signature_conditions.get(signoff.path)
@@ -1519,12 +1536,14 @@ class Runtime:
             who += f" by the one who acted on {_states(signoff.same_actor_as)}{round_} ({_names(allowed)})"
         return who + f" (with `{SIGN}{trigger}` first, or by firing `{trigger}`)"
 
-    def _notifications(self, source: str, attempt: _Attempt, moment: datetime.datetime) -> tuple[NotificationDue, ...]:
-        """The transition's notifications, then those of each state the event enters (a transition back
-        into the same state enters none), rendered on the data after the event."""
+    def _notifications(
+        self, source: str, first: str, attempt: _Attempt, moment: datetime.datetime
+    ) -> tuple[NotificationDue, ...]:
+        """The transition's notifications, then those of each state the event enters (``first``, where
+        the transition led, then the decisions' branches; a transition back into the same state enters
+        none), rendered on the data after the event."""
         assert attempt.chosen is not None
         on_enter = self.compiled.on_enter
-        first = attempt.first_dest
         entered = [first, *(b.dest for b in attempt.branches)] if attempt.branches else [first]
         if entered == [source]:
             entered = []
@@ -1548,6 +1567,8 @@ class Runtime:
         self, state_id: str, entered: datetime.datetime, data: Mapping[str, Any] | None = None
     ) -> tuple[OpenDeadline, ...]:
         state = self.process.states[state_id]
+        if state.time_limit is None and state.time_limit_from is None and not state.deadlines:
+            return ()
         deadlines = []
         if state.time_limit is not None:
             deadlines.append(OpenDeadline(state_id, due_time(entered, state.time_limit, self.process.calendar), None))
@@ -1631,6 +1652,7 @@ class Runtime:
 
 
 _CLOCK = Actor(CLOCK_ACTOR, ())
+_NOBODY: frozenset[str] = frozenset()
 _NO_PARTS: Mapping[str, CompiledPart] = {}
 _NO_SCOPE: dict[str, Any] = {}
 _CHILD = Actor(CHILD_ACTOR, ())
@@ -1724,14 +1746,14 @@ class _Attempt:
         return self.redirect if self.redirect is not None else self.chosen.transition.dest
 
     def admit(self, candidate: CompiledTransition) -> bool:
-        if candidate.trigger in self.engine_fired and not self.automatic:
+        if self.engine_fired and candidate.trigger in self.engine_fired and not self.automatic:
             return self._refuse(
                 0,
                 SubProcessRefused,
                 f"`{candidate.trigger}` leaves step `{candidate.source}` when the procedure it started ends; "
                 "the engine fires it then, not a person",
             )
-        if self.deadline is None and not self.automatic:
+        if self.deadline is None and not self.automatic and candidate.roles.isdisjoint(self.actor.roles):
             problem = _permission_problem(candidate, self.actor, self.instance)
             if problem is not None:
                 return self._refuse(*problem)
@@ -2249,15 +2271,8 @@ def _field(name: str, value: Any) -> Any:
     kind = type(value)
     if kind is bool or value is None or (kind is int and -MAX_NUMBER <= value <= MAX_NUMBER):
         return value  # what the walk would give, without it: a scalar within the limits is kept as it is
-    if (
-        kind is str
-        and value.isascii()
-        and "\x00" not in value
-        and name.isascii()
-        and "\x00" not in name
-        and len(name) + len(value) <= MAX_CHARACTERS
-    ):
-        return value  # so is plain text within the limit on characters, the field's name counted
+    if kind is str and len(name) + len(value) <= MAX_CHARACTERS and kept_as_is(value) and kept_as_is(name):
+        return value  # so is text within the limit on characters, the field's name counted
     return json_copy({name: value}, "data", ExpressionEvaluationError)[name]
 
 

@@ -619,3 +619,23 @@ def test_an_event_the_clock_moments_call_quiet_marks_no_clock_in_any_course(path
                         if not moments.quiet(runs, transition.trigger, state.id, passed, dest):
                             continue
                         assert marks_for_event(process, runs, at, transition.trigger, state.id, passed, dest) == ()
+
+
+@pytest.mark.parametrize("path", sorted([*PROCESSES.glob("*.yaml"), *FIXTURE.parent.glob("*.yaml")]), ids=str)
+def test_an_event_the_clock_moments_call_untouched_leaves_every_clock_idle_with_no_point_open(path):
+    from engine.clocks import ClockMoments, ClockRun, clock_deadlines, marks_for_event
+
+    try:
+        process = load_process(path)
+    except DefinitionError:
+        return
+    moments = ClockMoments(process)
+    at = dt.datetime(2026, 11, 24, 9, tzinfo=dt.UTC)
+    for state in process.states.values():
+        for transition in state.transitions:
+            for dest in {transition.dest, *process.states}:
+                if not moments.untouched((), (), transition.trigger, state.id, (), dest):
+                    continue
+                runs = {clock: ClockRun() for clock in process.clocks}
+                assert marks_for_event(process, runs, at, transition.trigger, state.id, (), dest) == ()
+                assert clock_deadlines(process, runs, dest, at, (), ()) == ()
