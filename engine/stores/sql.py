@@ -179,7 +179,7 @@ class SqlStore(SqlWrites, SqlQueues, SqlListing):
                 existing = self._started_with(tx, instance.process_id, start.key or "")
                 assert existing is not None
                 return self._load(tx, existing)
-        self._remember(instance)
+        self._remember(instance, work)
         return instance
 
     @staticmethod
@@ -310,7 +310,7 @@ class SqlStore(SqlWrites, SqlQueues, SqlListing):
         check_written(instance, expected_version)
         with self._tx(write=True) as tx:
             self._write(tx, instance, expected_version, work)
-        self._remember(instance)
+        self._remember(instance, work)
 
     def save_linked(
         self,
@@ -333,9 +333,9 @@ class SqlStore(SqlWrites, SqlQueues, SqlListing):
             for instance, expected in saves:
                 self._write(tx, instance, expected, work.get(instance.id))
         for child in inserts:
-            self._remember(child)
+            self._remember(child, work.get(child.id))
         for instance, _ in saves:
-            self._remember(instance)
+            self._remember(instance, work.get(instance.id))
 
     def write_work(self, instance_id: str, version: int | None, work: CaseWork | None) -> bool:
         with self._tx(write=True) as tx:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from engine.instances import Entry, OpenDeadline
 from engine.stores import migrations
+from engine.work import CaseWork
 
 Row = Mapping[str, Any]
 Params = Sequence[Any]
@@ -39,13 +40,30 @@ class Transaction(Protocol):
 
 class Known:
     """What this store last read or wrote of an instance: its history (entries never change once
-    committed; the version is its length) and the deadlines it had at that version."""
+    committed; the version is its length), the deadlines it had at that version, the revision it ran
+    on (process id, version, content hash), and the work items written with it (``UNKNOWN`` after a
+    read: a load does not read them)."""
 
-    __slots__ = ("deadlines", "history")
+    __slots__ = ("deadlines", "history", "revision", "work")
 
-    def __init__(self, history: tuple[Entry, ...], deadlines: tuple[OpenDeadline, ...]):
+    def __init__(
+        self,
+        history: tuple[Entry, ...],
+        deadlines: tuple[OpenDeadline, ...],
+        revision: tuple[str, int, str],
+        work: CaseWork | None | Unknown,
+    ):
         self.history = history
         self.deadlines = deadlines
+        self.revision = revision
+        self.work = work
+
+
+class Unknown:
+    """What ``Known.work`` holds when the store did not write the work items itself."""
+
+
+UNKNOWN = Unknown()
 
 
 class Batch:
