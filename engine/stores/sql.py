@@ -57,6 +57,8 @@ _DEFINITION_COLUMNS = (
 class SqlStore(SqlWrites, SqlQueues, SqlListing):
     """A store over a SQL database; subclasses supply the dialect."""
 
+    _load_sql = ""
+
     # --- migrations ------------------------------------------------------------------------------
 
     def _migrate(self, target: int = migrations.LATEST) -> None:
@@ -194,11 +196,12 @@ class SqlStore(SqlWrites, SqlQueues, SqlListing):
 
     def _load(self, tx: Transaction, instance_id: str) -> Instance:
         # One statement: the row and its deadlines as one commit left them.
-        rows = tx.all(
-            f"SELECT {instance_columns('i')}, {self._deadline_columns('d')} FROM instances i "
-            "LEFT JOIN deadlines d ON d.instance_id = i.id WHERE i.id = ? ORDER BY d.position",
-            (instance_id,),
-        )
+        if not self._load_sql:  # its deadline columns depend on the schema version, set once opened
+            self._load_sql = (
+                f"SELECT {instance_columns('i')}, {self._deadline_columns('d')} FROM instances i "
+                "LEFT JOIN deadlines d ON d.instance_id = i.id WHERE i.id = ? ORDER BY d.position"
+            )
+        rows = tx.all(self._load_sql, (instance_id,))
         if not rows:
             raise NotFound(f"{self.url} holds no instance `{instance_id}`")
         row = rows[0]

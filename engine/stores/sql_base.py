@@ -214,15 +214,16 @@ class SqlBase:
         batch = self._batch
         return batch if batch is not None and batch.thread == threading.get_ident() else None
 
-    @contextmanager
-    def _tx(self, *, write: bool) -> Iterator[Transaction]:
+    def _tx(self, *, write: bool) -> AbstractContextManager[Transaction]:
         """The transaction a store method runs in: its own, or, in this thread's batch, a savepoint of
         the batch's (so a write that fails leaves the batch as it was before the write)."""
         batch = self._in_batch()
         if batch is None:
-            with self._transaction(write=write) as tx:
-                yield tx
-            return
+            return self._transaction(write=write)
+        return self._in_batch_tx(batch, write=write)
+
+    @contextmanager
+    def _in_batch_tx(self, batch: Batch, *, write: bool) -> Iterator[Transaction]:
         if not write and not self._reads_in_savepoints:
             with self._driver_errors():
                 yield batch.tx

@@ -283,42 +283,45 @@ class SqlWrites(SqlBase):
         the version before, if known: with the same roles, the rows are moved on in place."""
         if not self._work:
             return
+        roles: frozenset[str] = frozenset() if work is None else work.roles  # worked out on each call
         if (
             not new
             and work is not None
             and isinstance(before, CaseWork)
-            and before.roles
-            and before.roles == work.roles
-            and self._move_work(tx, instance_id, work, before)
+            and roles
+            and before.roles == roles
+            and self._move_work(tx, instance_id, work, before, len(roles))
         ):
             return
         if not new:
             tx.run("DELETE FROM work_items WHERE instance_id = ?", (instance_id,))
-        if work is None or not work.roles:
+        if work is None or not roles:
             if not new:
                 tx.run("DELETE FROM work_cases WHERE instance_id = ?", (instance_id,))
             if work is None:
                 tx.run("INSERT INTO work_pending (instance_id) VALUES (?) ON CONFLICT DO NOTHING", (instance_id,))
             return
-        self._insert_work(tx, instance_id, work)
+        self._insert_work(tx, instance_id, work, roles)
 
-    def _move_work(self, tx: Transaction, instance_id: str, work: CaseWork, before: CaseWork) -> bool:
-        """Update the rows of the roles ``before`` wrote, which ``work`` has too, in place (their indexes
-        are rewritten only when the due time or the process changed); whether the rows were all there
-        (else the caller writes them afresh)."""
+    def _move_work(self, tx: Transaction, instance_id: str, work: CaseWork, before: CaseWork, rows: int) -> bool:
+        """Update the ``rows`` rows of the roles ``before`` wrote, which ``work`` has too, in place (their
+        indexes are rewritten only when the due time or the process changed); whether the rows were all
+        there (else the caller writes them afresh)."""
         due = self._time(work.due if work.due is not None else NO_DUE)
         if work.due == before.due and work.process_id == before.process_id:
             moved = tx.run(_MOVE_WORK, (work.work.state, work.work.claimed_by, instance_id))
         else:
             moved = tx.run(_MOVE_WORK_DUE, (work.process_id, work.work.state, due, work.work.claimed_by, instance_id))
-        if moved != len(work.roles):
+        if moved != rows:
             return False
         return bool(tx.run(_MOVE_WORK_CASE, (work.process_id, due, canonical(work_to_json(work)), instance_id)))
 
-    def _insert_work(self, tx: Transaction, instance_id: str, work: CaseWork) -> None:
-        """The case's work (its JSON, and a row per role), over any it had; a case nobody acts on (a
-        finished one, or one waiting for a sub-procedure) has none."""
-        roles = sorted(work.roles)
+    def _insert_work(
+        self, tx: Transaction, instance_id: str, work: CaseWork, of_roles: frozenset[str] | None = None
+    ) -> None:
+        """The case's work (its JSON, and a row per role: ``of_roles``, if the caller has them already),
+        over any it had; a case nobody acts on (a finished one, or one waiting for a sub-procedure) has none."""
+        roles = sorted(work.roles if of_roles is None else of_roles)
         if not roles:
             return
         due = self._time(work.due if work.due is not None else NO_DUE)
