@@ -230,15 +230,12 @@ class SqlBase:
             return
         with self._driver_errors():
             batch.tx.run("SAVEPOINT procflow_event")
-        try:
-            with self._driver_errors():
+            try:
                 yield batch.tx
-        except BaseException:
-            with self._driver_errors():
+            except BaseException:
                 batch.tx.run("ROLLBACK TO SAVEPOINT procflow_event")
                 batch.tx.run("RELEASE SAVEPOINT procflow_event")
-            raise
-        with self._driver_errors():
+                raise
             batch.tx.run("RELEASE SAVEPOINT procflow_event")
 
 
