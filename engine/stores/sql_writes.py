@@ -6,6 +6,14 @@ A write moves the instance's row on with ``UPDATE ... WHERE id = ? AND version =
 for a start), appends the history entries with their digests and keys, replaces the deadline rows when
 they changed (else ends their claims), the work items and the outbox rows, in the caller's transaction.
 In a batch, what was written is remembered only once the batch commits.
+
+What the store wrote last of an instance spares the next write what did not change: the row's
+revision columns (an index and a foreign key cover them), deadline rows, and work item rows of roles
+the case keeps (moved in place; any gone missing are written afresh). Each JSON is encoded once: an
+outbox event message sets in the entry's text (``engine.outbox.payload_text``). A statement's text
+repeats (a multi-row insert has one per row count), so the driver's cache prepares each once;
+``executemany`` would save about 0.3 µs a row (measured on SQLite), which is why a batch shares the
+transaction and its flush to disk, not the statements.
 """
 
 from __future__ import annotations
