@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,14 +68,31 @@ class OutboxRow:
     last_error: str | None = None
 
 
-def messages(instance: Instance, first: int = 0) -> list[Message]:
-    """The messages of the instance's entries from ``first`` on, in order."""
-    return [m for index in range(first, len(instance.history)) for m in _entry_messages(instance, index)]
+def messages(instance: Instance, first: int = 0, documents: Sequence[Mapping[str, Any]] | None = None) -> list[Message]:
+    """The messages of the instance's entries from ``first`` on, in order; ``documents``, if given,
+    holds those entries' ``entry_to_json`` already built (the store has just encoded them)."""
+    return [
+        m
+        for index in range(first, len(instance.history))
+        for m in _entry_messages(
+            instance, index, entry_to_json(instance.history[index]) if documents is None else documents[index - first]
+        )
+    ]
 
 
-def _entry_messages(instance: Instance, index: int) -> list[Message]:
+def payload_text(message: Message, encode: Callable[[Any], str], entry_text: str) -> str:
+    """``encode(message.payload)`` for an encoder of compact JSON (separators ``,`` and ``:``, keys in
+    order), given ``entry_text``, the entry's JSON as that encoder wrote it: an ``event`` message's last
+    member is the entry, set in as already encoded instead of encoded a second time."""
+    if message.kind != "event":
+        return encode(message.payload)
+    head = encode({name: value for name, value in message.payload.items() if name != "event"})
+    return f'{head[:-1]},"event":{entry_text}}}'
+
+
+def _entry_messages(instance: Instance, index: int, document: Mapping[str, Any]) -> list[Message]:
     entry = instance.history[index]
-    found: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [("event", {"event": entry_to_json(entry)}, ())]
+    found: list[tuple[str, Mapping[str, Any], tuple[str, ...]]] = [("event", {"event": document}, ())]
     if entry.by_deadline:
         found.append(("deadline", {"deadline": _deadline(entry)}, ()))
     for mark in entry.clocks:

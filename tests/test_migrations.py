@@ -14,6 +14,7 @@ from store_support import (
     CUSTOMER,
     LONG_AGO,
     MINIMAL,
+    MONDAY,
     OUT_OF_WARRANTY,
     SUPERVISOR,
     finish,
@@ -134,6 +135,22 @@ def test_definitions_stored_by_version_are_numbered_by_revision_and_their_instan
         third = upgraded.register(load_process_text(edited(2, 700), "edit.yaml"))
         assert (third.revision, third.version) == (3, 2)
         assert upgraded.start("minimal_repair", CUSTOMER).content_hash == third.content_hash
+
+
+def test_work_items_written_before_they_were_kept_by_case_read_the_same_and_move_on(durable_url):
+    with Workflows(store=open_at(durable_url, 10), clock=lambda: MONDAY) as old:
+        old.register(MINIMAL)
+        case = old.start("minimal_repair", CUSTOMER).id
+        old.fire(case, "submit", CUSTOMER, OUT_OF_WARRANTY)
+        before = old.worklist(CLERK).items
+    assert applied(durable_url) == list(range(1, 11)) and len(before) == 1
+    with Workflows(durable_url, clock=lambda: MONDAY) as upgraded:
+        assert applied(durable_url) == list(range(1, LATEST + 1))
+        assert upgraded.worklist(CLERK).items == before
+        upgraded.claim(case, CLERK)  # the same roles: the migrated rows are moved on in place
+        (item,) = upgraded.worklist(CLERK).items
+        assert item.instance_id == case and item.claimed_by == "li"
+        upgraded.verify(case)
 
 
 def test_a_sqlite_rebuild_that_would_break_a_reference_is_refused_and_changes_nothing(sqlite_url):

@@ -26,9 +26,10 @@ from engine import Actor
 from engine.cli import run
 from engine.delivery import address_book, load_address_book, signature, verify_signature
 from engine.errors import AddressBookError, EventRefused, StoreError
-from engine.instances import ClockMark, Entry, Instance
-from engine.outbox import DEAD, DELIVERED, PENDING, RetryPolicy, messages
+from engine.instances import ClockMark, Entry, Instance, entry_to_json
+from engine.outbox import DEAD, DELIVERED, PENDING, RetryPolicy, messages, payload_text
 from engine.service import Workflows
+from engine.stores.integrity import canonical
 
 pytest_plugins = ["store_support"]
 
@@ -155,6 +156,19 @@ def test_a_clock_warning_or_breach_is_told_and_other_clock_marks_are_not():
     ]
     assert told[1].payload["clock"] == {"clock": "promise", "event": "warning", "notify": ["lead"]}
     assert messages(case, 1) == told  # the same entry always gives the same ids
+
+
+def test_a_stored_payload_sets_in_the_entry_text_as_encoding_it_again_would():
+    at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    start = Entry(at, "li", ("clerk",), None, None, "repair", {"note": "开始"})
+    alert = Entry(
+        at, "procflow", (), None, "repair", "repair", {"n": [1, 2.5, None]}, clocks=(ClockMark("p", "limit"),)
+    )
+    case = Instance("c1", "p", 1, "h", "repair", {}, at, (), [start, alert])
+    documents = [entry_to_json(e) for e in case.history]
+    for message in messages(case, 0, documents):
+        text = payload_text(message, canonical, canonical(documents[message.entry_index]))
+        assert text == canonical(message.payload)
 
 
 def test_a_claim_holds_until_its_lease_runs_out(store_url, told_file):

@@ -10,7 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from store_support import CLERK, CUSTOMER, MINIMAL, MONDAY, at, minimal_runtime, on_hold, snapshot
+from store_support import (
+    CLERK,
+    CUSTOMER,
+    MINIMAL,
+    MONDAY,
+    OUT_OF_WARRANTY,
+    at,
+    execute,
+    minimal_runtime,
+    on_hold,
+    snapshot,
+)
 
 from engine.service import Workflows
 
@@ -89,3 +100,20 @@ def test_a_write_that_changes_the_deadlines_replaces_them(durable_url):
             assert [s.id for s in fresh.list(overdue_at=limit.due)] == [instance_id]
             assert fresh.list(overdue_at=limit.due - dt.timedelta(seconds=1)) == []
         assert limit.state == "accept"
+
+
+def test_a_write_that_keeps_the_roles_moves_the_work_items_on_and_rewrites_any_gone_missing(durable_url):
+    with Workflows(durable_url, clock=lambda: MONDAY) as workflows:
+        workflows.register(MINIMAL)
+        case = workflows.start("minimal_repair", CUSTOMER).id
+        workflows.fire(case, "submit", CUSTOMER, OUT_OF_WARRANTY)
+        workflows.claim(case, CLERK)  # the same roles as the step had: its rows are moved on in place
+        (claimed,) = workflows.worklist(CLERK).items
+        assert claimed.instance_id == case and claimed.claimed_by == "li"
+        execute(durable_url, "DELETE FROM work_items WHERE instance_id = ?", (case,))  # behind procflow's back
+        assert workflows.worklist(CLERK).items == ()
+        workflows.release(case, CLERK)
+        (released,) = workflows.worklist(CLERK).items
+        assert released.instance_id == case and released.claimed_by is None
+        with Workflows(durable_url, clock=lambda: MONDAY) as fresh:  # what a process that wrote nothing reads
+            assert fresh.worklist(CLERK).items == (released,)

@@ -274,6 +274,33 @@ _DEADLINES_ONCE_POSTGRESQL = (
     "ALTER TABLE instances DROP COLUMN deadlines",
 )
 
+# Work items kept by case: on SQLite a table clustered on (instance, role) (``WITHOUT ROWID``), so an
+# event's change of the case's roles writes the case's own page instead of a row at the table's end and
+# an entry in its key's index too; the rows are small, as such tables want. PostgreSQL keeps rows in
+# heaps: there, the rows every event moves on in place (the instance's, its work items') get room on
+# their page, so the update of columns no index holds (state, data, claims) leaves the indexes alone.
+_WORK_COLUMNS = "instance_id, role, process_id, state, due_order, claimed_by"
+_WORK_BY_CASE_SQLITE = (
+    """CREATE TABLE work_items_by_case (
+        instance_id TEXT NOT NULL REFERENCES instances (id),
+        role TEXT NOT NULL,
+        process_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        due_order TEXT NOT NULL,
+        claimed_by TEXT,
+        PRIMARY KEY (instance_id, role)
+    ) WITHOUT ROWID""",
+    f"INSERT INTO work_items_by_case ({_WORK_COLUMNS}) SELECT {_WORK_COLUMNS} FROM work_items",
+    "DROP TABLE work_items",
+    "ALTER TABLE work_items_by_case RENAME TO work_items",
+    "CREATE INDEX work_items_by_role ON work_items (role, due_order, instance_id)",
+    "CREATE INDEX work_items_by_process ON work_items (process_id, role, due_order, instance_id)",
+)
+_WORK_BY_CASE_POSTGRESQL = (
+    "ALTER TABLE instances SET (fillfactor = 70)",
+    "ALTER TABLE work_items SET (fillfactor = 70)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -334,6 +361,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "deadlines kept once, in the rows workers claim: with their clock and the offset they were given in",
         _DEADLINES_ONCE_SQLITE,
         _DEADLINES_ONCE_POSTGRESQL,
+    ),
+    Migration(
+        11,
+        "work items kept by case (SQLite), and room for the rows each event moves on in place (PostgreSQL)",
+        _WORK_BY_CASE_SQLITE,
+        _WORK_BY_CASE_POSTGRESQL,
     ),
 )
 

@@ -57,6 +57,8 @@ _DEFINITION_COLUMNS = (
 class SqlStore(SqlWrites, SqlQueues, SqlListing):
     """A store over a SQL database; subclasses supply the dialect."""
 
+    _load_sql = ""
+
     # --- migrations ------------------------------------------------------------------------------
 
     def _migrate(self, target: int = migrations.LATEST) -> None:
@@ -179,7 +181,7 @@ class SqlStore(SqlWrites, SqlQueues, SqlListing):
                 existing = self._started_with(tx, instance.process_id, start.key or "")
                 assert existing is not None
                 return self._load(tx, existing)
-        self._remember(instance)
+        self._remember(instance, work)
         return instance
 
     @staticmethod
@@ -194,11 +196,12 @@ class SqlStore(SqlWrites, SqlQueues, SqlListing):
 
     def _load(self, tx: Transaction, instance_id: str) -> Instance:
         # One statement: the row and its deadlines as one commit left them.
-        rows = tx.all(
-            f"SELECT {instance_columns('i')}, {self._deadline_columns('d')} FROM instances i "
-            "LEFT JOIN deadlines d ON d.instance_id = i.id WHERE i.id = ? ORDER BY d.position",
-            (instance_id,),
-        )
+        if not self._load_sql:  # its deadline columns depend on the schema version, set once opened
+            self._load_sql = (
+                f"SELECT {instance_columns('i')}, {self._deadline_columns('d')} FROM instances i "
+                "LEFT JOIN deadlines d ON d.instance_id = i.id WHERE i.id = ? ORDER BY d.position"
+            )
+        rows = tx.all(self._load_sql, (instance_id,))
         if not rows:
             raise NotFound(f"{self.url} holds no instance `{instance_id}`")
         row = rows[0]
@@ -310,7 +313,7 @@ class SqlStore(SqlWrites, SqlQueues, SqlListing):
         check_written(instance, expected_version)
         with self._tx(write=True) as tx:
             self._write(tx, instance, expected_version, work)
-        self._remember(instance)
+        self._remember(instance, work)
 
     def save_linked(
         self,
@@ -333,9 +336,9 @@ class SqlStore(SqlWrites, SqlQueues, SqlListing):
             for instance, expected in saves:
                 self._write(tx, instance, expected, work.get(instance.id))
         for child in inserts:
-            self._remember(child)
+            self._remember(child, work.get(child.id))
         for instance, _ in saves:
-            self._remember(instance)
+            self._remember(instance, work.get(instance.id))
 
     def write_work(self, instance_id: str, version: int | None, work: CaseWork | None) -> bool:
         with self._tx(write=True) as tx:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from engine.instances import Entry, OpenDeadline
 from engine.stores import migrations
+from engine.work import CaseWork
 
 Row = Mapping[str, Any]
 Params = Sequence[Any]
@@ -39,13 +40,30 @@ class Transaction(Protocol):
 
 class Known:
     """What this store last read or wrote of an instance: its history (entries never change once
-    committed; the version is its length) and the deadlines it had at that version."""
+    committed; the version is its length), the deadlines it had at that version, the revision it ran
+    on (process id, version, content hash), and the work items written with it (``UNKNOWN`` after a
+    read: a load does not read them)."""
 
-    __slots__ = ("deadlines", "history")
+    __slots__ = ("deadlines", "history", "revision", "work")
 
-    def __init__(self, history: tuple[Entry, ...], deadlines: tuple[OpenDeadline, ...]):
+    def __init__(
+        self,
+        history: tuple[Entry, ...],
+        deadlines: tuple[OpenDeadline, ...],
+        revision: tuple[str, int, str],
+        work: CaseWork | None | Unknown,
+    ):
         self.history = history
         self.deadlines = deadlines
+        self.revision = revision
+        self.work = work
+
+
+class Unknown:
+    """What ``Known.work`` holds when the store did not write the work items itself."""
+
+
+UNKNOWN = Unknown()
 
 
 class Batch:
@@ -196,30 +214,28 @@ class SqlBase:
         batch = self._batch
         return batch if batch is not None and batch.thread == threading.get_ident() else None
 
-    @contextmanager
-    def _tx(self, *, write: bool) -> Iterator[Transaction]:
+    def _tx(self, *, write: bool) -> AbstractContextManager[Transaction]:
         """The transaction a store method runs in: its own, or, in this thread's batch, a savepoint of
         the batch's (so a write that fails leaves the batch as it was before the write)."""
         batch = self._in_batch()
         if batch is None:
-            with self._transaction(write=write) as tx:
-                yield tx
-            return
+            return self._transaction(write=write)
+        return self._in_batch_tx(batch, write=write)
+
+    @contextmanager
+    def _in_batch_tx(self, batch: Batch, *, write: bool) -> Iterator[Transaction]:
         if not write and not self._reads_in_savepoints:
             with self._driver_errors():
                 yield batch.tx
             return
         with self._driver_errors():
             batch.tx.run("SAVEPOINT procflow_event")
-        try:
-            with self._driver_errors():
+            try:
                 yield batch.tx
-        except BaseException:
-            with self._driver_errors():
+            except BaseException:
                 batch.tx.run("ROLLBACK TO SAVEPOINT procflow_event")
                 batch.tx.run("RELEASE SAVEPOINT procflow_event")
-            raise
-        with self._driver_errors():
+                raise
             batch.tx.run("RELEASE SAVEPOINT procflow_event")
 
 
