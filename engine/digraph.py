@@ -16,20 +16,19 @@ class Digraph:
     """Nodes in the order they were added; each node's successors and predecessors in that order too."""
 
     def __init__(self, nodes: Iterable[str] = ()) -> None:
-        self._out: dict[str, dict[str, None]] = {}
-        self._in: dict[str, dict[str, None]] = {}
-        for node in nodes:
-            self.add_node(node)
+        self._out: dict[str, dict[str, None]] = {node: {} for node in nodes}
+        self._in: dict[str, dict[str, None]] = {node: {} for node in self._out}
 
     def add_node(self, node: str) -> None:
         self._out.setdefault(node, {})
         self._in.setdefault(node, {})
 
     def add_edge(self, source: str, dest: str) -> None:
-        self.add_node(source)
-        self.add_node(dest)
-        self._out[source][dest] = None
-        self._in[dest][source] = None
+        # The checks add every edge of the graph, several graphs a definition: no call per end.
+        self._out.setdefault(source, {})[dest] = None
+        self._in.setdefault(source, {})
+        self._in.setdefault(dest, {})[source] = None
+        self._out.setdefault(dest, {})
 
     def __contains__(self, node: object) -> bool:
         return node in self._out

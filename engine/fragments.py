@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import UnresolvableReference
 from engine.patterns import formats, pattern_problem, pattern_search
-from engine.pointers import is_local, locate, node_at, reference, resolve
+from engine.pointers import MAPPINGS, is_local, locate, node_at, reference, resolve
 from engine.quick_checks import ANNOTATIONS, QuickCheck, QuickCompiler, Unsupported
 from engine.schema import bundled_registry
 from engine.source import DocumentPath
@@ -153,7 +153,7 @@ def unresolvable_references(document: Any, fragment: Any, path: DocumentPath) ->
 
 
 def _references(value: Any, path: DocumentPath) -> Iterator[tuple[DocumentPath, str]]:
-    if isinstance(value, Mapping):
+    if isinstance(value, MAPPINGS):
         for key, inner in value.items():
             if key == "$ref" and isinstance(inner, str):
                 yield path + (key,), inner
@@ -274,13 +274,13 @@ def subschemas(
 ) -> Iterator[tuple[DocumentPath, Mapping[str, Any]]]:
     """``schema`` and every schema inside it, with their paths; with ``in_place_only``, only those
     that check the very same value (``allOf``, ``not``, ``then``…), not a property or an item of it."""
-    if not isinstance(schema, Mapping):
+    if not isinstance(schema, MAPPINGS):
         return
     yield path, schema
     for keyword, inner in schema.items():
         if in_place_only and keyword not in _IN_PLACE:
             continue
-        if keyword in _SCHEMA_MAPS and isinstance(inner, Mapping):
+        if keyword in _SCHEMA_MAPS and isinstance(inner, MAPPINGS):
             for name, sub in inner.items():
                 yield from subschemas(sub, path + (keyword, name), in_place_only)
         elif keyword in _SCHEMA_LISTS and isinstance(inner, list):
@@ -348,7 +348,7 @@ def quick_field_checks(document: Mapping[str, Any], path: DocumentPath) -> dict[
     independent (only ``type: object``, ``properties`` and ``required``): then data that fitted
     still fits after some fields are set, if each new value fits its property."""
     schema = node_at(document, path)
-    if not isinstance(schema, Mapping) or schema.get("type") != "object":
+    if not isinstance(schema, MAPPINGS) or schema.get("type") != "object":
         return None
     if not set(schema) - ANNOTATIONS <= {"type", "properties", "required"}:
         return None
@@ -384,7 +384,7 @@ def _collect_dates(
     depth: int,
     seen: frozenset[str],
 ) -> None:
-    if not isinstance(schema, Mapping) or depth > _MAX_DATE_DEPTH:
+    if not isinstance(schema, MAPPINGS) or depth > _MAX_DATE_DEPTH:
         return
     ref = schema.get("$ref")
     if isinstance(ref, str) and is_local(ref) and ref not in seen:
@@ -399,6 +399,6 @@ def _collect_dates(
     for part in schema.get("allOf", ()) if isinstance(schema.get("allOf"), (list, tuple)) else ():
         _collect_dates(document, part, path, found, depth + 1, seen)
     properties = schema.get("properties")
-    if isinstance(properties, Mapping):
+    if isinstance(properties, MAPPINGS):
         for name, sub in properties.items():
             _collect_dates(document, sub, (*path, str(name)), found, depth + 1, seen)

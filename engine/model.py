@@ -28,23 +28,22 @@ _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def freeze_json(value: Any) -> FrozenJson:
-    if type(value) in _JSON_SCALARS:
-        return value  # type: ignore[no-any-return]
+    # Scalars, most of a document, are kept where they stand: no call per scalar.
+    scalars = _JSON_SCALARS
     if isinstance(value, (list, tuple)):
-        return tuple([freeze_json(v) for v in value])
+        return tuple([v if type(v) in scalars else freeze_json(v) for v in value])
     if isinstance(value, (dict, Mapping)):  # dict first: a plain type test, not the ABC's
-        return MappingProxyType({str(k): freeze_json(v) for k, v in value.items()})
+        return MappingProxyType({str(k): v if type(v) in scalars else freeze_json(v) for k, v in value.items()})
     return value  # type: ignore[no-any-return]
 
 
 def thaw_json(value: FrozenJson) -> Any:
     """A plain, mutable copy (dicts and lists), for libraries that want JSON as ``json.load`` gives it."""
-    if type(value) in _JSON_SCALARS:
-        return value
+    scalars = _JSON_SCALARS
     if isinstance(value, tuple):
-        return [thaw_json(v) for v in value]
+        return [v if type(v) in scalars else thaw_json(v) for v in value]
     if isinstance(value, (MappingProxyType, Mapping)):  # the frozen kind first: a plain type test
-        return {k: thaw_json(v) for k, v in value.items()}
+        return {k: v if type(v) in scalars else thaw_json(v) for k, v in value.items()}
     return value
 
 

@@ -20,6 +20,10 @@ from engine.source import DocumentPath, PathPart
 
 _INDEX = re.compile(r"0|[1-9][0-9]*")
 
+MAPPINGS = (dict, MappingProxyType, Mapping)
+"""What a JSON mapping is here, plain or frozen: ``isinstance(x, MAPPINGS)`` answers in C for the two
+kinds documents hold, where ``isinstance(x, MAPPINGS)`` runs the ABC's Python hook on every call."""
+
 
 def escape(token: PathPart) -> str:
     """A key (or list position) as a pointer token: ``a/b~c`` → ``a~1b~0c``."""
@@ -64,7 +68,7 @@ def locate(document: Any, ref: str) -> DocumentPath:
     found: list[PathPart] = []
     node = document
     for token in tokens(ref):
-        if isinstance(node, Mapping) and token in node:
+        if isinstance(node, MAPPINGS) and token in node:
             node = node[token]
             found.append(token)
         elif _is_list(node) and _INDEX.fullmatch(token) and int(token) < len(node):
@@ -105,7 +109,7 @@ def lookup(document: Any, path: DocumentPath, default: Any = None) -> Any:
     for part in path:
         kind = type(document)  # exact types first: the checks ask this often, and the ABCs are slow
         if isinstance(part, str):
-            if not ((kind is dict or kind is MappingProxyType or isinstance(document, Mapping)) and part in document):
+            if not (isinstance(document, MAPPINGS) and part in document):
                 return default
         elif not ((kind is tuple or kind is list or _is_list(document)) and 0 <= part < len(document)):
             return default
@@ -118,7 +122,7 @@ def follow(document: Any, schema: Any) -> tuple[Any, ...]:
     ``$ref``; ``ReferenceCycle`` when the references come back to one already followed."""
     chain = [schema]
     followed: list[str] = []
-    while isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str) and is_local(schema["$ref"]):
+    while isinstance(schema, MAPPINGS) and isinstance(schema.get("$ref"), str) and is_local(schema["$ref"]):
         ref = schema["$ref"]
         if ref in followed:
             shown = " → ".join(f"`{r}`" for r in [*followed, ref])

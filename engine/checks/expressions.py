@@ -27,6 +27,7 @@ from engine.model import (
     Deadline,
     Process,
 )
+from engine.pointers import MAPPINGS
 from engine.schema_errors import did_you_mean
 
 
@@ -185,7 +186,7 @@ _COPY = re.compile(r"^\s*payload\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
 
 def _allows_null(schema: Any) -> bool:
     """Whether a field's schema lets it hold null; a schema this cannot tell counts as allowing it."""
-    if not isinstance(schema, Mapping):
+    if not isinstance(schema, MAPPINGS):
         return True
     if "type" in schema:
         kinds = schema["type"]

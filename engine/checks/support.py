@@ -17,7 +17,7 @@ from engine.model import (
     State,
     Transition,
 )
-from engine.pointers import follow, holds, lookup, resolve
+from engine.pointers import MAPPINGS, follow, holds, lookup, resolve
 from engine.schema_errors import did_you_mean
 from engine.source import DocumentPath
 
@@ -52,7 +52,7 @@ def deadline_trigger_problems(process: Process, deadline: Deadline, transition: 
 
 
 def required_fields(schema: FrozenJson | None) -> tuple[str, ...]:
-    if isinstance(schema, Mapping):
+    if isinstance(schema, MAPPINGS):
         required = schema.get("required")
         if isinstance(required, tuple):
             return tuple(str(name) for name in required)
@@ -63,7 +63,7 @@ PLAIN_DATA_PATH = re.compile(r"^\s*data((?:\.[a-z][a-z0-9_]*)+)\s*$")
 
 
 def schema_types(schema: Any) -> set[str]:
-    written = schema.get("type") if isinstance(schema, Mapping) else None
+    written = schema.get("type") if isinstance(schema, MAPPINGS) else None
     if isinstance(written, str):
         return {written}
     return {str(t) for t in written} if isinstance(written, tuple) else set()
@@ -107,7 +107,7 @@ def required_properties(
     process: Process, schema: FrozenJson | None, seen: frozenset[str] = frozenset()
 ) -> frozenset[str]:
     """The top-level properties a schema requires, following ``allOf`` and references into the definition."""
-    if schema is None or not isinstance(schema, Mapping):
+    if schema is None or not isinstance(schema, MAPPINGS):
         return frozenset()
     found = set(required_fields(schema))
     parts = schema.get("allOf")
@@ -123,10 +123,10 @@ def declared_properties(
     process: Process, schema: FrozenJson | None, seen: frozenset[str] = frozenset()
 ) -> Mapping[str, Any] | None:
     """The top-level properties a schema declares, following ``allOf`` and references into the definition."""
-    if schema is None or not isinstance(schema, Mapping):  # None first: most transitions take no payload
+    if schema is None or not isinstance(schema, MAPPINGS):  # None first: most transitions take no payload
         return None
     properties = schema.get("properties")
-    found: dict[str, Any] = dict(properties) if isinstance(properties, Mapping) else {}
+    found: dict[str, Any] = dict(properties) if isinstance(properties, MAPPINGS) else {}
     parts = schema.get("allOf")
     for part in parts if isinstance(parts, tuple) else ():
         found.update(declared_properties(process, part, seen) or {})
@@ -159,11 +159,11 @@ def object_schema(process: Process, schema: FrozenJson | None) -> Mapping[str, A
         target = follow(process.document, schema)[-1]
     except UnresolvableReference:
         return {}
-    return target if isinstance(target, Mapping) and not isinstance(target.get("$ref"), str) else {}
+    return target if isinstance(target, MAPPINGS) and not isinstance(target.get("$ref"), str) else {}
 
 
 def as_mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return value if isinstance(value, MAPPINGS) else {}
 
 
 def is_written(process: Process, path: DocumentPath) -> bool:
