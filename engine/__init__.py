@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         MoveRefused,
         NoDefinitions,
         NotFound,
+        OutputError,
         PartAlreadyDone,
         PartsOpen,
         PermissionDenied,
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
         RenderError,
         ReplayMismatch,
         RevisionError,
+        SessionKeyError,
         Severity,
         StaleVersion,
         StepClaimed,
@@ -73,6 +75,7 @@ if TYPE_CHECKING:
         UnknownTrigger,
         UnreachableDeadline,
         UnresolvableReference,
+        UsersFileError,
     )
     from engine.impact import Impact, Touched
     from engine.instances import (
@@ -151,6 +154,7 @@ _EXPORTED_FROM: dict[str, tuple[str, ...]] = {
         "MoveRefused",
         "NoDefinitions",
         "NotFound",
+        "OutputError",
         "PartAlreadyDone",
         "PartsOpen",
         "PermissionDenied",
@@ -162,6 +166,7 @@ _EXPORTED_FROM: dict[str, tuple[str, ...]] = {
         "RenderError",
         "ReplayMismatch",
         "RevisionError",
+        "SessionKeyError",
         "Severity",
         "StaleVersion",
         "StepClaimed",
@@ -171,6 +176,7 @@ _EXPORTED_FROM: dict[str, tuple[str, ...]] = {
         "UnknownTrigger",
         "UnreachableDeadline",
         "UnresolvableReference",
+        "UsersFileError",
     ),
     "engine.impact": ("Impact", "Touched"),
     "engine.instances": (
@@ -218,6 +224,9 @@ _HOME = {name: module for module, names in _EXPORTED_FROM.items() for name in na
 __all__ = [
     "AddressBookError",
     "DeliveryFailed",
+    "OutputError",
+    "SessionKeyError",
+    "UsersFileError",
     "CaseMigration",
     "Impact",
     "MigrationPlan",
