@@ -44,6 +44,7 @@ text an auditor reads is the text that runs.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import tokenize
@@ -158,13 +159,21 @@ def compile_expression(
     indent = len(one_line) - len(source)
     if not source.strip():
         raise ExpressionSyntaxError("the expression is empty", 0)
-    tree = _parse(source, indent)
-    _refuse_look_alike_names(source, indent)
+    tree = _checked_tree(source, indent)
     compiler = Compiler(
         source, indent, frozenset([roots] if isinstance(roots, str) else roots), dates or {}, calendar or WEEKDAYS_UTC
     )
     run = compiler.compile(tree.body, 1)
     return Expression(text, frozenset(compiler.paths), run)
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_tree(source: str, indent: int) -> ast.Expression:
+    """The parsed text, refused if it hides a look-alike name. Kept per text: the checks and the compiler
+    of a definition compile each condition, and the compiler only reads the tree."""
+    tree = _parse(source, indent)
+    _refuse_look_alike_names(source, indent)
+    return tree
 
 
 def _parse(source: str, indent: int) -> ast.Expression:
