@@ -209,7 +209,8 @@ _PLAIN_TEXT_STARTS = frozenset("~nNtTfF0123456789+-.")
 
 
 def _build(next_event: Callable[[], Any], text: str, file: str, record: bool) -> LocatedDocument:
-    """Fold the parser's events into plain data and the parser's mark for every key and value.
+    """Fold the parser's events into plain data and, with ``record``, the parser's mark for every key
+    and value (without, the document's map records them by parsing again when first asked).
 
     This runs once per event (thousands for a shipped process): scalars, most of them, are handled
     in the loop itself, calling nothing they need not; the rest by ``_Builder``. The parser's marks
