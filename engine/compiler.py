@@ -28,7 +28,13 @@ from transitions import Transition as MachineTransition
 
 from engine.collector import collector_paused
 from engine.expressions import NOW, Expression, ExpressionCalendar, compile_expression
-from engine.fragments import date_fields, definition_registry, fragment_validator, quick_check, quick_field_checks
+from engine.fragments import (
+    date_fields,
+    definition_registry,
+    fragment_validator,
+    quick_check,
+    quick_field_checks,
+)
 from engine.messages import Message, parse_message
 from engine.model import (
     Branch,
@@ -43,7 +49,8 @@ from engine.model import (
     Transition,
     thaw_json,
 )
-from engine.quick_checks import QuickCheck
+from engine.pointers import node_at
+from engine.quick_checks import ObjectShape, QuickCheck, QuickCompiler, Unsupported
 from engine.source import DocumentPath
 from engine.timing import is_working_day
 from engine.value_errors import value_problems
@@ -61,12 +68,16 @@ class SchemaCheck:
         root: str,
         quick: QuickCheck | None = None,
         fields: Mapping[str, QuickCheck] | None = None,
+        shape: ObjectShape | None = None,
     ):
         self._make_validator = validator
         self._built: jsonschema.protocols.Validator | None = None
         self._root = root
         self._quick = quick
         self._fields = fields
+        self.shape = shape
+        """The fields of an object schema as ``quick`` tests them, for a copy that tests as it goes
+        (``engine.inputs.json_object_fitting``): a value it finds fitting has no problems."""
 
     @property
     def _validator(self) -> jsonschema.protocols.Validator:
@@ -279,7 +290,10 @@ class CompiledProcess:
         for candidates in self.transitions.values():
             for candidate in candidates:
                 by_trigger.setdefault((candidate.source, candidate.trigger), []).append(candidate)
-        self._only = {key: group[0] for key, group in by_trigger.items() if len(group) == 1}
+        self.only: dict[tuple[str, str], CompiledTransition] = {
+            key: group[0] for key, group in by_trigger.items() if len(group) == 1
+        }
+        """The transition of each ``(state, trigger)`` that has one only."""
         self._machine = self._build_machine(start.id)
         self._cursor = _Cursor()
         self._lock = threading.Lock()
@@ -289,7 +303,7 @@ class CompiledProcess:
 
         The caller has checked that ``trigger`` leaves ``state``.
         """
-        only = self._only.get((state, trigger))
+        only = self.only.get((state, trigger))
         if only is not None and not gate.admit(only):
             return None
         return self._run(state, trigger, gate)
@@ -317,7 +331,7 @@ class CompiledProcess:
             for candidate in candidates:
                 # The only candidate of its trigger is admitted by ``fire`` before the machine runs:
                 # the same answer, without transitions' condition machinery on most events.
-                only = self._only.get((candidate.source, candidate.trigger)) is candidate
+                only = self.only.get((candidate.source, candidate.trigger)) is candidate
                 conditions = [] if only else [_admits(candidate)]
                 machine.add_transition(
                     candidate.trigger, candidate.source, candidate.transition.dest, conditions=conditions
@@ -527,4 +541,13 @@ def _schema_check(
 ) -> SchemaCheck:
     fields = quick_field_checks(document, path) if root == "data" else None  # only data is set field by field
     validator = functools.partial(fragment_validator, registry, path)
-    return SchemaCheck(validator, root, quick_check(document, path), fields)
+    quick = quick_check(document, path)
+    shape = _shape(document, path) if root == "payload" and quick is not None else None  # copied as checked
+    return SchemaCheck(validator, root, quick, fields, shape)
+
+
+def _shape(document: Mapping[str, Any], path: DocumentPath) -> ObjectShape | None:
+    try:
+        return QuickCompiler(document).shape(node_at(document, path))
+    except Unsupported:
+        return None

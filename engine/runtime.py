@@ -56,7 +56,16 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.expressions import MAX_NUMBER, NOW, to_json
-from engine.inputs import MAX_CHARACTERS, check_name, check_note, check_time, json_copy, json_object, kept_as_is
+from engine.inputs import (
+    MAX_CHARACTERS,
+    check_name,
+    check_note,
+    check_time,
+    json_copy,
+    json_object,
+    json_object_fitting,
+    kept_as_is,
+)
 from engine.instances import (
     Assignment,
     BranchTaken,
@@ -1168,8 +1177,15 @@ class Runtime:
         last = instance.history[-1]
         if deadline is None and child_ended is None and last.source == last.dest == instance.state:
             self._refuse_if_held(instance, trigger, actor)  # only an event of the stay can have claimed it
-        payload_copy = json_object(payload or {}, "payload", InvalidPayload)
+        only = self.compiled.only.get((instance.state, trigger))
+        form = only.payload if only is not None else None
+        if form is not None and form.shape is not None:  # copied and checked in one walk
+            payload_copy, fits = json_object_fitting(payload or {}, "payload", InvalidPayload, form.shape)
+        else:
+            payload_copy, fits = json_object(payload or {}, "payload", InvalidPayload), False
         attempt = _Attempt(self, instance, actor, payload_copy, deadline, moment)
+        if fits:
+            attempt.fitting = form
         attempt.automatic = child_ended is not None
         attempt.engine_fired = self._engine_fired[instance.state]
         if deadline is None and parts:
@@ -1702,6 +1718,7 @@ class _Attempt:
         "engine_fired",
         "parts_open",
         "given",
+        "fitting",
     )
 
     def __init__(
@@ -1738,6 +1755,8 @@ class _Attempt:
         """Why the step may not be left yet, and the parts still open; ``None`` when it may."""
         self.given: list[SignOff] = []
         """The signatures the chosen transition takes from the actor now."""
+        self.fitting: SchemaCheck | None = None
+        """A payload check the payload is already known to pass (tested as it was copied)."""
 
     @property
     def first_dest(self) -> str:
@@ -1779,7 +1798,7 @@ class _Attempt:
                     + "; ".join(why for _, why in missing),
                     roles,
                 )
-        if candidate.payload is not None:
+        if candidate.payload is not None and candidate.payload is not self.fitting:
             problems = candidate.payload.problems(self.payload)
             if problems:
                 return self._refuse(

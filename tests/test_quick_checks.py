@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import Runtime, load_process
+from engine.errors import InvalidPayload
 from engine.fragments import definition_registry, fragment_paths, fragment_validator, quick_check
+from engine.inputs import json_object, json_object_fitting
 from engine.loader import load_file
 from engine.model import thaw_json
 from engine.patterns import formats
@@ -185,3 +187,49 @@ def test_a_local_reference_is_a_uri_reference_without_building_the_checker(ref):
     check = QuickCompiler({}, formats=_no_checker).compile({"format": "uri-reference"})
     assert check(ref)
     assert all(checker.conforms(ref, "uri-reference") for checker in (formats(), _definition_formats()))
+
+
+class _Text(str):
+    """Text of a subclass: the copy keeps it as plain text."""
+
+
+def _copy_or_refusal(copy: Any) -> Any:
+    try:
+        return copy()
+    except InvalidPayload as refused:
+        return ("refused", str(refused), refused.problems)
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_a_payload_copied_as_checked_is_the_copy_and_the_quick_checks_verdict(name):
+    # json_object_fitting copies a payload and tests it against its form's shape in one walk: the copy,
+    # or the refusal, must be json_object's, and "fits" exactly what the form's quick check says of the copy.
+    runtime = Runtime(load_process(DOCUMENTS[name].file))
+    forms = [
+        candidate.payload
+        for candidates in runtime.compiled.transitions.values()
+        for candidate in candidates
+        if candidate.payload is not None and candidate.payload.shape is not None
+    ]
+    assert forms, "no payload form of this definition is copied as checked"
+    document = thaw_json(load_process(DOCUMENTS[name].file).document)
+    enums = enum_values(document)
+    fields = sorted({field for form in forms for field in [*form.shape.types, *form.shape.inner]}) or ["x"]
+    atoms = (
+        json_values
+        | st.sampled_from([*enums, "2026-10-01", "x\ud800", "\x00", 2**64, float("nan"), _Text("t"), (1, 2)])
+        | st.lists(st.dictionaries(st.sampled_from(fields), json_values, max_size=3), max_size=2)
+    )
+    payloads = st.dictionaries(st.sampled_from(fields) | st.sampled_from(["x", "\udc80"]), atoms, max_size=6)
+
+    @settings(max_examples=30 * len(forms), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(form=st.sampled_from(forms), payload=payloads)
+    def the_same(form, payload):
+        expected = _copy_or_refusal(lambda: json_object(payload, "payload", InvalidPayload))
+        got = _copy_or_refusal(lambda: json_object_fitting(payload, "payload", InvalidPayload, form.shape))
+        if isinstance(expected, tuple):
+            assert got == expected
+            return
+        assert got == (expected, form._quick(expected))
+
+    the_same()
