@@ -56,6 +56,7 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.expressions import MAX_NUMBER, NOW, to_json
+from engine.frozen import quick_maker
 from engine.inputs import (
     MAX_CHARACTERS,
     check_name,
@@ -1183,11 +1184,9 @@ class Runtime:
             payload_copy, fits = json_object_fitting(payload or {}, "payload", InvalidPayload, form.shape)
         else:
             payload_copy, fits = json_object(payload or {}, "payload", InvalidPayload), False
-        attempt = _Attempt(self, instance, actor, payload_copy, deadline, moment)
-        if fits:
-            attempt.fitting = form
-        attempt.automatic = child_ended is not None
-        attempt.engine_fired = self._engine_fired[instance.state]
+        attempt = _Attempt.begin(
+            self, instance, actor, payload_copy, deadline, moment, child_ended is not None, form if fits else None
+        )
         if deadline is None and parts:
             attempt.parts_open = self._parts_open_refusal(
                 instance, self._open_parts(instance, moment, required_only=True)
@@ -1242,25 +1241,27 @@ class Runtime:
             deadlines += clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)  # may refuse
         if self.process.clocks and len(deadlines) > 1:
             deadlines = _in_order(deadlines)
-        entry = Entry(
-            at=moment,
-            actor=actor.id,
-            roles=_role_names(actor.roles),
-            trigger=trigger,
-            source=instance.state,
-            dest=first_dest,
-            payload=attempt.payload,
-            branches=tuple(attempt.branches),
-            signatures=tuple([Signature(s.role, actor.id, moment) for s in attempt.given]) if attempt.given else (),
-            by_deadline=deadline is not None,
-            key=key,
-            notifications=self._notifications(instance.state, first_dest, attempt, moment)
+        entry = _new_entry(  # Entry's fields in order, positionally: keywords would cost a tenth of the event
+            moment,  # at
+            actor.id,  # actor
+            _role_names(actor.roles),  # roles
+            trigger,  # trigger
+            instance.state,  # source
+            first_dest,  # dest
+            attempt.payload,  # payload
+            tuple(attempt.branches),  # branches
+            tuple([Signature(s.role, actor.id, moment) for s in attempt.given]) if attempt.given else (),  # signatures
+            deadline is not None,  # by_deadline
+            key,  # key
+            self._notifications(instance.state, first_dest, attempt, moment)  # notifications
             if attempt.chosen.notify or attempt.branches or self.compiled.on_enter[first_dest]
             else (),
-            records=tuple(attempt.written),
-            limit_reached=attempt.redirect is not None,
-            child_ended=child_ended,
-            clocks=marks,
+            tuple(attempt.written),  # records
+            attempt.redirect is not None,  # limit_reached
+            None,  # child
+            None,  # parent
+            child_ended,  # child_ended
+            marks,  # clocks
         )
         if dest != instance.state:
             starts = self.process.states[dest].starts
@@ -1667,6 +1668,8 @@ class Runtime:
             )
 
 
+_new_entry = quick_maker(Entry)
+_new_object = object.__new__
 _CLOCK = Actor(CLOCK_ACTOR, ())
 _NOBODY: frozenset[str] = frozenset()
 _NO_PARTS: Mapping[str, CompiledPart] = {}
@@ -1721,42 +1724,68 @@ class _Attempt:
         "fitting",
     )
 
-    def __init__(
-        self,
+    runtime: Runtime
+    """Whose account of a transition's signatures and loop limits the checks ask for."""
+    moment: datetime.datetime
+    instance: Instance
+    actor: Actor
+    payload: dict[str, Any]
+    deadline: OpenDeadline | None
+    data_check: SchemaCheck | None
+    records: _Records
+    data: dict[str, Any]
+    chosen: CompiledTransition | None
+    branches: list[BranchTaken]
+    written: list[RecordWritten]
+    _held: dict[str, RecordWritten] | None
+    _refusal: tuple[int, type[EventRefused], str, tuple[str, ...]] | None
+    redirect: str | None
+    """The limit's ``then``, when the chosen transition has reached its limit."""
+    automatic: bool
+    """Fired by the engine when a child ended: no person's permission is asked."""
+    engine_fired: frozenset[str]
+    """Triggers of the current step that only the engine fires (its ``on_end`` continuations)."""
+    parts_open: tuple[str, tuple[str, ...]] | None
+    """Why the step may not be left yet, and the parts still open; ``None`` when it may."""
+    given: list[SignOff]
+    """The signatures the chosen transition takes from the actor now."""
+    fitting: SchemaCheck | None
+    """A payload check the payload is already known to pass (tested as it was copied)."""
+
+    @staticmethod
+    def begin(
         runtime: Runtime,
         instance: Instance,
         actor: Actor,
         payload: dict[str, Any],
         deadline: OpenDeadline | None,
         moment: datetime.datetime,
-    ):
-        self.runtime = runtime
-        """Whose account of a transition's signatures and loop limits the checks ask for."""
-        self.moment = moment
-        self.instance = instance
-        self.actor = actor
-        self.payload = payload
-        self.deadline = deadline
-        self.data_check = runtime.compiled.data_check
-        self.records = runtime._records
-        self.data: dict[str, Any] = instance.data
-        self.chosen: CompiledTransition | None = None
-        self.branches: list[BranchTaken] = []
-        self.written: list[RecordWritten] = []
-        self._held: dict[str, RecordWritten] | None = None
-        self._refusal: tuple[int, type[EventRefused], str, tuple[str, ...]] | None = None
-        self.redirect: str | None = None
-        """The limit's ``then``, when the chosen transition has reached its limit."""
-        self.automatic = False
-        """Fired by the engine when a child ended: no person's permission is asked."""
-        self.engine_fired: frozenset[str] = frozenset()
-        """Triggers of the current step that only the engine fires (its ``on_end`` continuations)."""
-        self.parts_open: tuple[str, tuple[str, ...]] | None = None
-        """Why the step may not be left yet, and the parts still open; ``None`` when it may."""
-        self.given: list[SignOff] = []
-        """The signatures the chosen transition takes from the actor now."""
-        self.fitting: SchemaCheck | None = None
-        """A payload check the payload is already known to pass (tested as it was copied)."""
+        automatic: bool,
+        fitting: SchemaCheck | None,
+    ) -> _Attempt:
+        """A new attempt; made without a type call or ``__init__`` (a class call costs three times this)."""
+        attempt: _Attempt = _new_object(_Attempt)
+        attempt.runtime = runtime
+        attempt.moment = moment
+        attempt.instance = instance
+        attempt.actor = actor
+        attempt.payload = payload
+        attempt.deadline = deadline
+        attempt.data_check = runtime.compiled.data_check
+        attempt.records = runtime._records
+        attempt.data = instance.data
+        attempt.chosen = None
+        attempt.branches = []
+        attempt.written = []
+        attempt._held = None
+        attempt._refusal = None
+        attempt.redirect = None
+        attempt.automatic = automatic
+        attempt.engine_fired = runtime._engine_fired[instance.state]
+        attempt.parts_open = None
+        attempt.given = []
+        attempt.fitting = fitting
+        return attempt
 
     @property
     def first_dest(self) -> str:
