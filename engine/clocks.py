@@ -82,6 +82,20 @@ class ClockRun:
             self.reached.setdefault(event, at)
 
 
+def idle_run() -> ClockRun:
+    """``ClockRun()``, a clock not yet started, made without the type call and the dataclass's ``__init__``
+    (about half the cost: ``runs_of`` makes one for every clock on most events)."""
+    run: ClockRun = _new_object(ClockRun)
+    run.active = run.paused = False
+    run.since = run.started_at = run.stopped_at = None
+    run.spans = []
+    run.reached, run.lengths, run.moments = {}, {}, {}
+    return run
+
+
+_new_object = object.__new__
+
+
 @dataclass(frozen=True)
 class ClockReport:
     """A clock of an instance at a moment: what ``Runtime.clocks`` and ``procflow show`` report.
@@ -173,7 +187,7 @@ def runs_of(process: Process, history: Iterable[Entry]) -> dict[str, ClockRun]:
     """Each clock's course after the entries of ``history``, from the marks they record."""
     runs = {}
     for name in process.clocks:  # a loop, not a comprehension: a call fewer on every event
-        runs[name] = ClockRun()
+        runs[name] = idle_run()
     for entry in history:
         if entry.clocks:  # most entries mark no clock: no loop set up for them
             for mark in entry.clocks:

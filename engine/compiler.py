@@ -315,7 +315,7 @@ class CompiledProcess:
     def _run(self, state: str, trigger: str, gate: Gate) -> str | None:
         with self._lock:
             self._cursor.procflow_state = state
-            moved = self._machine.events[trigger].trigger(self._cursor, gate=gate)
+            moved = self._machine.events[trigger].trigger(self._cursor, gate)  # positionally: no dict of keywords
             return self._cursor.procflow_state if moved else None
 
     def _build_machine(self, initial: str) -> Machine:
@@ -430,7 +430,8 @@ def _is_plain(machine: Machine) -> bool:
 
 def _admits(candidate: CompiledTransition) -> Any:
     def condition(event: EventData) -> bool:
-        gate: Gate = event.kwargs["gate"]
+        gate: Gate
+        (gate,) = event.args  # the gate ``_run`` gives the trigger
         return gate.admit(candidate)
 
     return condition
@@ -438,7 +439,8 @@ def _admits(candidate: CompiledTransition) -> Any:
 
 def _takes(branch: CompiledBranch) -> Any:
     def condition(event: EventData) -> bool:
-        gate: Gate = event.kwargs["gate"]
+        gate: Gate
+        (gate,) = event.args
         return gate.take(branch)
 
     return condition

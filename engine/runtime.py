@@ -344,7 +344,7 @@ class Runtime:
         if instance.content_hash != self.process.content_hash or instance.process_id != self.process.id:
             self._check_belongs(instance)  # refuses, saying which definition each is of
         moment = self._moment(at, instance)
-        return self._apply(instance, trigger, actor, payload, moment, key, deadline=None, spawn=spawn)
+        return self._apply(instance, trigger, actor, payload, moment, key, None, spawn)  # positionally: cheaper
 
     def child_ended(
         self,
