@@ -23,6 +23,7 @@ import datetime
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from engine.frozen import quick_maker
 from engine.instances import CLOCK_FIRE, ClockMark, Entry, OpenDeadline
 from engine.model import CLOCK_THRESHOLDS, Clock, ClockPoint, DataLimit, Duration, Process, StateKind, Text
 from engine.timing import due_after, limit_length, order_problems, running_time
@@ -94,6 +95,8 @@ def idle_run() -> ClockRun:
 
 
 _new_object = object.__new__
+_new_deadline = quick_maker(OpenDeadline)
+"""``OpenDeadline`` without a type call (``engine.frozen``): its fields in order."""
 
 
 @dataclass(frozen=True)
@@ -360,7 +363,7 @@ def clock_deadlines(
                 if written.unit is None:
                     when = run.moments.get(name)
                     if run.active and when is not None and name not in run.reached:  # paused or not: it does not move
-                        deadlines.append(OpenDeadline(state, when, CLOCK_FIRE, clock.id, name))
+                        deadlines.append(_new_deadline(state, when, CLOCK_FIRE, clock.id, name))
                     continue
                 duration = run.lengths.get(name)
             else:
@@ -371,17 +374,17 @@ def clock_deadlines(
             # A clock running on is tested first: comparing times of two zones asks both for their offsets.
             if old is not None and ((run.since is not None and clock.id not in moved) or old.due <= at):
                 kept_as_is = old.state == state and old.fire == CLOCK_FIRE  # frozen: the same value may be shared
-                deadlines.append(old if kept_as_is else OpenDeadline(state, old.due, CLOCK_FIRE, clock.id, name))
+                deadlines.append(old if kept_as_is else _new_deadline(state, old.due, CLOCK_FIRE, clock.id, name))
             elif run.running and run.since is not None:
                 left = limit_length(duration, process.calendar) - run.used(duration, process, at)
                 deadlines.append(
-                    OpenDeadline(state, due_after(at, left, duration, process.calendar), CLOCK_FIRE, clock.id, name)
+                    _new_deadline(state, due_after(at, left, duration, process.calendar), CLOCK_FIRE, clock.id, name)
                 )
         breached = [
             when for name, when in run.reached.items() if name in clock.thresholds and clock.thresholds[name][1].overdue
         ]
         if run.active and breached:
-            deadlines.append(OpenDeadline(state, min(breached), None, clock.id, "overdue"))
+            deadlines.append(_new_deadline(state, min(breached), None, clock.id, "overdue"))
     return tuple(deadlines)
 
 

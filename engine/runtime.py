@@ -344,7 +344,11 @@ class Runtime:
         if instance.content_hash != self.process.content_hash or instance.process_id != self.process.id:
             self._check_belongs(instance)  # refuses, saying which definition each is of
         moment = self._moment(at, instance)
-        return self._apply(instance, trigger, actor, payload, moment, key, None, spawn)  # positionally: cheaper
+        try:  # what _apply does, without its call: positionally, as keywords cost more than the call
+            return self._check_and_apply(instance, trigger, actor, payload, moment, key, None, spawn)
+        except EventRefused as refusal:
+            _say_where(refusal, instance, trigger)
+            raise
 
     def child_ended(
         self,
@@ -1102,7 +1106,7 @@ class Runtime:
                 instance, trigger, actor, payload, moment, key, deadline, spawn, child_ended, marks
             )
         except EventRefused as refusal:
-            refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, trigger
+            _say_where(refusal, instance, trigger)
             raise
 
     def limit_left(self, instance: Instance, candidate: CompiledTransition, at: datetime.datetime) -> LimitLeft | None:
@@ -1250,7 +1254,9 @@ class Runtime:
             first_dest,  # dest
             attempt.payload,  # payload
             tuple(attempt.branches),  # branches
-            tuple([Signature(s.role, actor.id, moment) for s in attempt.given]) if attempt.given else (),  # signatures
+            tuple([_new_signature(s.role, actor.id, moment) for s in attempt.given])
+            if attempt.given
+            else (),  # signatures
             deadline is not None,  # by_deadline
             key,  # key
             self._notifications(instance.state, first_dest, attempt, moment)  # notifications
@@ -1668,13 +1674,22 @@ class Runtime:
             )
 
 
+# The objects made on every event, made without a type call (``engine.frozen``): fields in order.
 _new_entry = quick_maker(Entry)
+_new_signature = quick_maker(Signature)
+_new_branch = quick_maker(BranchTaken)
+_new_record = quick_maker(RecordWritten)
 _new_object = object.__new__
 _CLOCK = Actor(CLOCK_ACTOR, ())
 _NOBODY: frozenset[str] = frozenset()
 _NO_PARTS: Mapping[str, CompiledPart] = {}
 _NO_SCOPE: dict[str, Any] = {}
 _CHILD = Actor(CHILD_ACTOR, ())
+
+
+def _say_where(refusal: EventRefused, instance: Instance, trigger: str) -> None:
+    """A refusal names the instance, the state it stays in and the trigger refused."""
+    refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, trigger
 
 
 def _waiting_child(instance: Instance) -> str | None:
@@ -1913,7 +1928,7 @@ class _Attempt:
                 raise _DecisionFailed(f"{where} could not be evaluated: {exc}") from None
             if not holds:
                 return False
-        self.branches.append(BranchTaken(branch.decision, branch.index, branch.branch.dest))
+        self.branches.append(_new_branch(branch.decision, branch.index, branch.branch.dest))
         return True
 
     def refusal(self) -> EventRefused:
@@ -1980,7 +1995,7 @@ class _Records:
                     problems,
                 )
             version = 1 if before is None else before.version + 1
-            written.append(RecordWritten(binding.record, version, fields, binding.amend))
+            written.append(_new_record(binding.record, version, fields, binding.amend))
         return None
 
     def check_entering(self, states: Sequence[str], attempt: _Attempt) -> None:
