@@ -251,9 +251,8 @@ def _copy_object(
     ``budget.fits`` says whether the copy fits it (as ``shape``'s quick check would say)."""
     copied = {}
     characters = 0
-    types = checks = None
-    if shape is not None:
-        types, checks = shape.types, shape.inner
+    named = shape.named if shape is not None else None
+    required = 0
     for key, inner in value.items():
         if type(key) is not str:
             if not isinstance(key, str):
@@ -277,23 +276,25 @@ def _copy_object(
         except _Bad as bad:
             bad.steps.append(_key_step(key))
             raise
-        if types is not None:  # the field as the shape's quick check tests it, on the copy
-            allowed = types.get(key)
-            if allowed is not None:
-                if kind not in allowed:
-                    types = checks = None
-            else:
-                each = checks.get(key)  # type: ignore[union-attr]  # set with types
-                if each is not None:
+        if named is not None:  # the field as the shape's quick check tests it, on the copy
+            field = named.get(key)
+            if field is not None:
+                allowed, each, needed = field
+                if allowed is not None:
+                    if kind not in allowed:
+                        named = None
+                elif each is not None:
                     try:
                         fits = each(inner)
                     except RecursionError:  # too deep for the quick check: jsonschema decides
                         fits = False
                     if not fits:
-                        types = checks = None
+                        named = None
+                if needed:
+                    required += 1
     budget.characters -= characters
-    if shape is not None:
-        budget.fits = types is not None and shape.required <= copied.keys()
+    if shape is not None:  # each key once: every required name was met when as many were counted
+        budget.fits = named is not None and required == len(shape.required)
     return copied
 
 

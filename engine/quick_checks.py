@@ -77,6 +77,10 @@ class ObjectShape:
     """The fields whose schema is a ``type`` alone, tested inline."""
     inner: Mapping[str, QuickCheck]
     required: frozenset[str]
+    named: Mapping[str, tuple[frozenset[type] | None, QuickCheck | None, bool]]
+    """The same, by field, for a walk that tests each field it meets with one look-up: its types (or
+    ``None``), its check (or ``None``), and whether it is required (counting them is cheaper than testing
+    ``required`` against the keys)."""
 
 
 class QuickCompiler:
@@ -156,7 +160,9 @@ class QuickCompiler:
                 types[name] = _PYTHON_TYPES[written]
             else:
                 inner[name] = self.compile(sub)
-        return ObjectShape(types, inner, frozenset(names))
+        required = frozenset(names)
+        named = {name: (types.get(name), inner.get(name), name in required) for name in {*spec, *required}}
+        return ObjectShape(types, inner, required, named)
 
     def _object(self, schema: Mapping[str, Any]) -> QuickCheck | None:
         """``type: object`` with ``properties`` and ``required`` as one closure, the forms and records of
