@@ -50,7 +50,7 @@ from engine.model import (
     thaw_json,
 )
 from engine.pointers import node_at
-from engine.quick_checks import ObjectShape, QuickCheck, QuickCompiler, Unsupported
+from engine.quick_checks import ANNOTATIONS, ObjectShape, QuickCheck, QuickCompiler, Unsupported
 from engine.source import DocumentPath
 from engine.timing import is_working_day
 from engine.value_errors import value_problems
@@ -222,6 +222,22 @@ class CompiledProcess:
             if record.fields is not None
         }
         """The check of each record's content against its ``fields``, for the records that declare them."""
+        self.records_as_payload: frozenset[DocumentPath] = frozenset(
+            binding.path
+            for t in process.transitions
+            if t.payload_schema is not None
+            for binding in t.produces
+            if binding.fields is None
+            and not binding.amend
+            and process.records[binding.record].fields is not None
+            and _fits_as_payload(
+                node_at(document, process.records[binding.record].path + ("fields",)),
+                node_at(document, t.path + ("payload",)),
+            )
+        )
+        """The ``produces`` (by place) whose record needs no check of its own once the payload fits its form:
+        every field the record declares is declared by the form exactly so, and what the record requires the
+        form requires too. The record is the payload's fields it declares, so it fits."""
         self.transitions: dict[str, tuple[CompiledTransition, ...]] = {
             state.id: tuple(
                 _compile_transition(
@@ -546,6 +562,31 @@ def _schema_check(
     quick = quick_check(document, path)
     shape = _shape(document, path) if root == "payload" and quick is not None else None  # copied as checked
     return SchemaCheck(validator, root, quick, fields, shape)
+
+
+def _fits_as_payload(record: Any, payload: Any) -> bool:
+    """Whether every object that fits ``payload`` gives a record, its fields that ``record`` declares, that
+    fits ``record``: both are ``type: object`` with ``properties`` and ``required`` only, each property of
+    the record is the payload's (annotations aside), and the record requires only properties it declares
+    and the payload requires."""
+    if not all(isinstance(s, Mapping) and s.get("type") == "object" for s in (record, payload)):
+        return False
+    if any({k for k in s if k not in ANNOTATIONS} - {"type", "properties", "required"} for s in (record, payload)):
+        return False
+    declared, given = record.get("properties"), payload.get("properties", {})
+    needed, promised = record.get("required", []), payload.get("required", [])
+    if not (isinstance(declared, Mapping) and isinstance(given, Mapping)):
+        return False
+    if not (isinstance(needed, list) and isinstance(promised, list)):
+        return False
+    if not all(isinstance(n, str) and n in declared and n in promised for n in needed):
+        return False
+    return all(name in given and _bare(sub) == _bare(given[name]) for name, sub in declared.items())
+
+
+def _bare(schema: Any) -> Any:
+    """A schema without its annotations at the top (they decide nothing)."""
+    return {k: v for k, v in schema.items() if k not in ANNOTATIONS} if isinstance(schema, Mapping) else schema
 
 
 def _shape(document: Mapping[str, Any], path: DocumentPath) -> ObjectShape | None:

@@ -98,6 +98,7 @@ from engine.model import (
 )
 from engine.pointers import resolve
 from engine.schema_errors import did_you_mean
+from engine.source import DocumentPath
 from engine.timing import data_duration, due_from_data, due_time, shown_amount, whole_number
 from engine.work import (
     SUPERVISOR_ROLE,
@@ -239,7 +240,7 @@ class Runtime:
     ):
         self.process = process
         self.compiled = CompiledProcess(process)
-        self._records = _Records(process, self.compiled.record_checks)
+        self._records = _Records(process, self.compiled.record_checks, self.compiled.records_as_payload)
         self._clock = clock
         self._new_id = new_id
         self._forms: dict[int, Mapping[str, Any]] = {}
@@ -1947,9 +1948,11 @@ class _Attempt:
 class _Records:
     """Writing records from payloads, and the records steps and transitions require."""
 
-    def __init__(self, process: Process, checks: Mapping[str, SchemaCheck]):
+    def __init__(self, process: Process, checks: Mapping[str, SchemaCheck], as_payload: frozenset[DocumentPath]):
         self.process = process
         self.checks = checks
+        self.as_payload = as_payload
+        """The ``produces`` whose record fits whenever the payload fits its form (checked before they write)."""
         self.requiring = {s.id: s.requires for s in process.states.values() if s.requires}
         self.declared = {record.id: _properties(record.fields) for record in process.records.values()}
         """The field names each record declares under ``properties`` (``None``: it does not say)."""
@@ -1985,7 +1988,7 @@ class _Records:
                     break
             if binding.amend and before is not None:
                 fields = {**before.fields, **fields}
-            check = self.checks.get(binding.record)
+            check = self.checks.get(binding.record) if binding.path not in self.as_payload else None
             problems = check.problems(fields) if check is not None else ()
             if problems:
                 return (

@@ -3,6 +3,8 @@ says so too: they are a shortcut, and every answer they cannot give for sure goe
 These tests throw mutated definitions, payloads and data at them and compare."""
 
 import copy
+import dataclasses
+import itertools
 from typing import Any
 
 import jsonschema
@@ -233,3 +235,52 @@ def test_a_payload_copied_as_checked_is_the_copy_and_the_quick_checks_verdict(na
         assert got == (expected, form._quick(expected))
 
     the_same()
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_a_record_left_unchecked_fits_whenever_its_payload_fits(name):
+    # CompiledProcess.records_as_payload names the `produces` whose record is not checked once the payload
+    # fits its form; each record made from a payload that jsonschema finds fitting must fit its own fields.
+    process = load_process(DOCUMENTS[name].file)
+    runtime = Runtime(process)
+    registry = definition_registry(thaw_json(process.document))
+    pairs = [
+        (transition, binding)
+        for transition in process.transitions
+        for binding in transition.produces
+        if binding.path in runtime.compiled.records_as_payload
+    ]
+    if not pairs:
+        return
+    document = thaw_json(process.document)
+    plain = [True, 1, 0, 1.5, "text", "2026-10-01", None, [{"name": "x", "quantity": 1}], {}]
+    made = 0
+    for transition, binding in pairs:
+        form = document_at(document, transition.path + ("payload",))
+        options = {name: [*sub.get("enum", []), *plain] for name, sub in form["properties"].items()}
+        names = sorted(options)
+        for values in itertools.islice(itertools.product(*(options[n] for n in names)), 20_000):
+            for present in (names, [n for n in names if n in form.get("required", [])]):
+                payload = {n: v for n, v in zip(names, values, strict=True) if n in present}
+                if not fragment_validator(registry, transition.path + ("payload",)).is_valid(payload):
+                    continue
+                written: list = []
+                alone = dataclasses.replace(transition, produces=(binding,), requires=())  # this record only
+                assert runtime._records.write(alone, {}, {"payload": payload, "data": {}}, written) is None
+                assert runtime.compiled.record_checks[binding.record].problems(written[-1].fields) == ()
+                made += 1
+    assert made, "no payload tried fitted its form, so no record was compared"
+
+
+def document_at(document: Any, path: tuple) -> Any:
+    for part in path:
+        document = document[part]
+    return document
+
+
+def test_a_record_whose_field_the_form_does_not_declare_is_checked():
+    process = load_process(next(path for path in SHIPPED if path.name == "return_repair.yaml"))
+    unchecked = Runtime(process).compiled.records_as_payload
+    made = {t.trigger: b.path for t in process.transitions for b in t.produces}
+    assert made["submit"] in unchecked  # the form declares each field as the record does (descriptions aside)
+    assert made["issue_order"] not in unchecked  # the record declares `in_warranty`, the form does not
