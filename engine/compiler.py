@@ -28,7 +28,13 @@ from transitions import Transition as MachineTransition
 
 from engine.collector import collector_paused
 from engine.expressions import NOW, Expression, ExpressionCalendar, compile_expression
-from engine.fragments import date_fields, definition_registry, fragment_validator, quick_check, quick_field_checks
+from engine.fragments import (
+    date_fields,
+    definition_registry,
+    fragment_validator,
+    quick_check,
+    quick_field_checks,
+)
 from engine.messages import Message, parse_message
 from engine.model import (
     Branch,
@@ -43,7 +49,8 @@ from engine.model import (
     Transition,
     thaw_json,
 )
-from engine.quick_checks import QuickCheck
+from engine.pointers import node_at
+from engine.quick_checks import ANNOTATIONS, ObjectShape, QuickCheck, QuickCompiler, Unsupported
 from engine.source import DocumentPath
 from engine.timing import is_working_day
 from engine.value_errors import value_problems
@@ -61,12 +68,16 @@ class SchemaCheck:
         root: str,
         quick: QuickCheck | None = None,
         fields: Mapping[str, QuickCheck] | None = None,
+        shape: ObjectShape | None = None,
     ):
         self._make_validator = validator
         self._built: jsonschema.protocols.Validator | None = None
         self._root = root
         self._quick = quick
         self._fields = fields
+        self.shape = shape
+        """The fields of an object schema as ``quick`` tests them, for a copy that tests as it goes
+        (``engine.inputs.json_object_fitting``): a value it finds fitting has no problems."""
 
     @property
     def _validator(self) -> jsonschema.protocols.Validator:
@@ -211,6 +222,22 @@ class CompiledProcess:
             if record.fields is not None
         }
         """The check of each record's content against its ``fields``, for the records that declare them."""
+        self.records_as_payload: frozenset[DocumentPath] = frozenset(
+            binding.path
+            for t in process.transitions
+            if t.payload_schema is not None
+            for binding in t.produces
+            if binding.fields is None
+            and not binding.amend
+            and process.records[binding.record].fields is not None
+            and _fits_as_payload(
+                node_at(document, process.records[binding.record].path + ("fields",)),
+                node_at(document, t.path + ("payload",)),
+            )
+        )
+        """The ``produces`` (by place) whose record needs no check of its own once the payload fits its form:
+        every field the record declares is declared by the form exactly so, and what the record requires the
+        form requires too. The record is the payload's fields it declares, so it fits."""
         self.transitions: dict[str, tuple[CompiledTransition, ...]] = {
             state.id: tuple(
                 _compile_transition(
@@ -279,7 +306,10 @@ class CompiledProcess:
         for candidates in self.transitions.values():
             for candidate in candidates:
                 by_trigger.setdefault((candidate.source, candidate.trigger), []).append(candidate)
-        self._only = {key: group[0] for key, group in by_trigger.items() if len(group) == 1}
+        self.only: dict[tuple[str, str], CompiledTransition] = {
+            key: group[0] for key, group in by_trigger.items() if len(group) == 1
+        }
+        """The transition of each ``(state, trigger)`` that has one only."""
         self._machine = self._build_machine(start.id)
         self._cursor = _Cursor()
         self._lock = threading.Lock()
@@ -289,7 +319,7 @@ class CompiledProcess:
 
         The caller has checked that ``trigger`` leaves ``state``.
         """
-        only = self._only.get((state, trigger))
+        only = self.only.get((state, trigger))
         if only is not None and not gate.admit(only):
             return None
         return self._run(state, trigger, gate)
@@ -301,7 +331,7 @@ class CompiledProcess:
     def _run(self, state: str, trigger: str, gate: Gate) -> str | None:
         with self._lock:
             self._cursor.procflow_state = state
-            moved = self._machine.events[trigger].trigger(self._cursor, gate=gate)
+            moved = self._machine.events[trigger].trigger(self._cursor, gate)  # positionally: no dict of keywords
             return self._cursor.procflow_state if moved else None
 
     def _build_machine(self, initial: str) -> Machine:
@@ -317,7 +347,7 @@ class CompiledProcess:
             for candidate in candidates:
                 # The only candidate of its trigger is admitted by ``fire`` before the machine runs:
                 # the same answer, without transitions' condition machinery on most events.
-                only = self._only.get((candidate.source, candidate.trigger)) is candidate
+                only = self.only.get((candidate.source, candidate.trigger)) is candidate
                 conditions = [] if only else [_admits(candidate)]
                 machine.add_transition(
                     candidate.trigger, candidate.source, candidate.transition.dest, conditions=conditions
@@ -416,7 +446,8 @@ def _is_plain(machine: Machine) -> bool:
 
 def _admits(candidate: CompiledTransition) -> Any:
     def condition(event: EventData) -> bool:
-        gate: Gate = event.kwargs["gate"]
+        gate: Gate
+        (gate,) = event.args  # the gate ``_run`` gives the trigger
         return gate.admit(candidate)
 
     return condition
@@ -424,7 +455,8 @@ def _admits(candidate: CompiledTransition) -> Any:
 
 def _takes(branch: CompiledBranch) -> Any:
     def condition(event: EventData) -> bool:
-        gate: Gate = event.kwargs["gate"]
+        gate: Gate
+        (gate,) = event.args
         return gate.take(branch)
 
     return condition
@@ -527,4 +559,38 @@ def _schema_check(
 ) -> SchemaCheck:
     fields = quick_field_checks(document, path) if root == "data" else None  # only data is set field by field
     validator = functools.partial(fragment_validator, registry, path)
-    return SchemaCheck(validator, root, quick_check(document, path), fields)
+    quick = quick_check(document, path)
+    shape = _shape(document, path) if root == "payload" and quick is not None else None  # copied as checked
+    return SchemaCheck(validator, root, quick, fields, shape)
+
+
+def _fits_as_payload(record: Any, payload: Any) -> bool:
+    """Whether every object that fits ``payload`` gives a record, its fields that ``record`` declares, that
+    fits ``record``: both are ``type: object`` with ``properties`` and ``required`` only, each property of
+    the record is the payload's (annotations aside), and the record requires only properties it declares
+    and the payload requires."""
+    if not all(isinstance(s, Mapping) and s.get("type") == "object" for s in (record, payload)):
+        return False
+    if any({k for k in s if k not in ANNOTATIONS} - {"type", "properties", "required"} for s in (record, payload)):
+        return False
+    declared, given = record.get("properties"), payload.get("properties", {})
+    needed, promised = record.get("required", []), payload.get("required", [])
+    if not (isinstance(declared, Mapping) and isinstance(given, Mapping)):
+        return False
+    if not (isinstance(needed, list) and isinstance(promised, list)):
+        return False
+    if not all(isinstance(n, str) and n in declared and n in promised for n in needed):
+        return False
+    return all(name in given and _bare(sub) == _bare(given[name]) for name, sub in declared.items())
+
+
+def _bare(schema: Any) -> Any:
+    """A schema without its annotations at the top (they decide nothing)."""
+    return {k: v for k, v in schema.items() if k not in ANNOTATIONS} if isinstance(schema, Mapping) else schema
+
+
+def _shape(document: Mapping[str, Any], path: DocumentPath) -> ObjectShape | None:
+    try:
+        return QuickCompiler(document).shape(node_at(document, path))
+    except Unsupported:
+        return None

@@ -27,6 +27,7 @@ from typing import Any
 
 from engine.errors import InvalidActor, InvalidData, InvalidPayload, InvalidTime, ProcflowError
 from engine.expressions import MAX_NUMBER
+from engine.quick_checks import ObjectShape
 
 MAX_DEPTH = 64
 """How deeply objects and lists may nest inside one value (the value itself is level 0)."""
@@ -90,6 +91,26 @@ def json_object(value: Any, where: str, refuse: Refusal = InvalidPayload) -> dic
     copied = json_copy(value, where, refuse)
     assert isinstance(copied, dict)
     return copied
+
+
+def json_object_fitting(value: Any, where: str, refuse: Refusal, shape: ObjectShape) -> tuple[dict[str, Any], bool]:
+    """``json_object``, and whether the copy surely fits ``shape`` (what its quick check would say of the
+    copy), found in the same walk: False means "ask the schema's check"."""
+    if type(value) is not dict:
+        return json_object(value, where, refuse), False  # another mapping: rare, the check decides
+    if not value:
+        return {}, not shape.required
+    budget = _Budget()
+    budget.items, budget.characters = MAX_ITEMS - 1 - len(value), MAX_CHARACTERS
+    try:
+        copied = _copy_object(value, 0, budget, shape)
+    except _Bad as bad:
+        raise _refusal(refuse, where + _path(bad.steps[::-1]) + bad.reason) from None
+    if budget.items < 0:
+        raise _refusal(refuse, f"{where} holds more than {MAX_ITEMS:,} values in all; send less")
+    if budget.characters < 0:
+        raise _refusal(refuse, f"{where} holds more than {MAX_CHARACTERS:,} characters of text in all; send less")
+    return copied, budget.fits
 
 
 def read_json(text: str, where: str, refuse: Refusal = InvalidPayload) -> Any:
@@ -167,11 +188,12 @@ _NUMBER_RULE = f"numbers are at most {MAX_NUMBER:,} in magnitude; send larger on
 
 class _Budget:
     """What is left of the limits on values and characters in all, as a walk spends them (made with no
-    ``__init__``: a call fewer per copy)."""
+    ``__init__``: a call fewer per copy); and whether the object copied fits the shape it was given."""
 
-    __slots__ = ("items", "characters")
+    __slots__ = ("items", "characters", "fits")
     items: int
     characters: int
+    fits: bool
 
 
 class _Bad(Exception):
@@ -222,9 +244,15 @@ def _copy(value: Any, depth: int, budget: _Budget) -> Any:
     raise _Bad(f": {type(value).__name__} values cannot be stored (only JSON data can)")
 
 
-def _copy_object(value: Mapping[Any, Any], depth: int, budget: _Budget) -> dict[str, Any]:
+def _copy_object(
+    value: Mapping[Any, Any], depth: int, budget: _Budget, shape: ObjectShape | None = None
+) -> dict[str, Any]:
+    """A copy of an object; with a ``shape``, each field copied is also tested against it on the way, and
+    ``budget.fits`` says whether the copy fits it (as ``shape``'s quick check would say)."""
     copied = {}
     characters = 0
+    named = shape.named if shape is not None else None
+    required = 0
     for key, inner in value.items():
         if type(key) is not str:
             if not isinstance(key, str):
@@ -237,20 +265,36 @@ def _copy_object(value: Mapping[Any, Any], depth: int, budget: _Budget) -> dict[
             kind = type(inner)
             if kind is str and inner.isascii() and "\x00" not in inner:
                 characters += len(inner)
-                copied[key] = inner
             elif kind is str:  # other text inline too, counted at once as _copy counts it
                 if _find_surrogate(inner) is not None or "\x00" in inner:
                     _check_text(inner)  # says what is wrong
                 budget.characters -= len(inner)
-                copied[key] = inner
-            elif kind is bool or inner is None or (kind is int and -MAX_NUMBER <= inner <= MAX_NUMBER):
-                copied[key] = inner
-            else:
-                copied[key] = _copy(inner, depth + 1, budget)
+            elif not (kind is bool or inner is None or (kind is int and -MAX_NUMBER <= inner <= MAX_NUMBER)):
+                inner = _copy(inner, depth + 1, budget)
+                kind = type(inner)
+            copied[key] = inner
         except _Bad as bad:
             bad.steps.append(_key_step(key))
             raise
+        if named is not None:  # the field as the shape's quick check tests it, on the copy
+            field = named.get(key)
+            if field is not None:
+                allowed, each, needed = field
+                if allowed is not None:
+                    if kind not in allowed:
+                        named = None
+                elif each is not None:
+                    try:
+                        fits = each(inner)
+                    except RecursionError:  # too deep for the quick check: jsonschema decides
+                        fits = False
+                    if not fits:
+                        named = None
+                if needed:
+                    required += 1
     budget.characters -= characters
+    if shape is not None:  # each key once: every required name was met when as many were counted
+        budget.fits = named is not None and required == len(shape.required)
     return copied
 
 

@@ -15,6 +15,7 @@ import datetime
 import operator
 import re
 from collections.abc import Callable, Mapping, Sized
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import UnresolvableReference
@@ -64,6 +65,22 @@ _LENGTHS: dict[str, tuple[type[Sized], Callable[[int, int], bool]]] = {
 
 class Unsupported(Exception):
     """The schema uses a keyword (or a form of one) the quick compiler does not know."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectShape:
+    """An object schema's fields as its quick check tests them: a value fits when it is a ``dict`` holding
+    the ``required`` names, each field named in ``types`` of exactly one of its types, and each named in
+    ``inner`` passing that check (other fields are free)."""
+
+    types: Mapping[str, frozenset[type]]
+    """The fields whose schema is a ``type`` alone, tested inline."""
+    inner: Mapping[str, QuickCheck]
+    required: frozenset[str]
+    named: Mapping[str, tuple[frozenset[type] | None, QuickCheck | None, bool]]
+    """The same, by field, for a walk that tests each field it meets with one look-up: its types (or
+    ``None``), its check (or ``None``), and whether it is required (counting them is cheaper than testing
+    ``required`` against the keys)."""
 
 
 class QuickCompiler:
@@ -120,15 +137,21 @@ class QuickCompiler:
 
         return check
 
-    def _object(self, schema: Mapping[str, Any]) -> QuickCheck | None:
-        """``type: object`` with ``properties`` and ``required`` as one closure, the forms and records of
-        most definitions: what ``_keyword`` compiles them to, joined, and a property whose schema is a
-        ``type`` alone tested inline (no call per field). ``None`` for forms ``_keyword`` decides."""
+    def shape(self, schema: Any) -> ObjectShape | None:
+        """The fields of an object schema that ``compile`` makes one closure of (``type: object`` with
+        ``properties`` and ``required`` only), for a walk that tests each field as it passes
+        (``engine.inputs.json_object_fitting``); ``None`` for any other schema."""
+        if not isinstance(schema, Mapping) or schema.get("type") != "object":
+            return None
+        if not {key for key in schema if key not in ANNOTATIONS} <= {"type", "properties", "required"}:
+            return None
+        return self._shape(schema)
+
+    def _shape(self, schema: Mapping[str, Any]) -> ObjectShape | None:
         spec = schema.get("properties", {})
         names = schema.get("required", [])
         if not isinstance(spec, Mapping) or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             return None
-        required = frozenset(names)
         types: dict[str, frozenset[type]] = {}
         inner: dict[str, QuickCheck] = {}
         for name, sub in spec.items():
@@ -137,6 +160,18 @@ class QuickCompiler:
                 types[name] = _PYTHON_TYPES[written]
             else:
                 inner[name] = self.compile(sub)
+        required = frozenset(names)
+        named = {name: (types.get(name), inner.get(name), name in required) for name in {*spec, *required}}
+        return ObjectShape(types, inner, required, named)
+
+    def _object(self, schema: Mapping[str, Any]) -> QuickCheck | None:
+        """``type: object`` with ``properties`` and ``required`` as one closure, the forms and records of
+        most definitions: what ``_keyword`` compiles them to, joined, and a property whose schema is a
+        ``type`` alone tested inline (no call per field). ``None`` for forms ``_keyword`` decides."""
+        shape = self._shape(schema)
+        if shape is None:
+            return None
+        types, inner, required = shape.types, shape.inner, shape.required
 
         def fields(value: Any) -> bool:
             if type(value) is not dict:

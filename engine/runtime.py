@@ -56,7 +56,17 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.expressions import MAX_NUMBER, NOW, to_json
-from engine.inputs import MAX_CHARACTERS, check_name, check_note, check_time, json_copy, json_object, kept_as_is
+from engine.frozen import quick_maker
+from engine.inputs import (
+    MAX_CHARACTERS,
+    check_name,
+    check_note,
+    check_time,
+    json_copy,
+    json_object,
+    json_object_fitting,
+    kept_as_is,
+)
 from engine.instances import (
     Assignment,
     BranchTaken,
@@ -88,6 +98,7 @@ from engine.model import (
 )
 from engine.pointers import resolve
 from engine.schema_errors import did_you_mean
+from engine.source import DocumentPath
 from engine.timing import data_duration, due_from_data, due_time, shown_amount, whole_number
 from engine.work import (
     SUPERVISOR_ROLE,
@@ -229,7 +240,7 @@ class Runtime:
     ):
         self.process = process
         self.compiled = CompiledProcess(process)
-        self._records = _Records(process, self.compiled.record_checks)
+        self._records = _Records(process, self.compiled.record_checks, self.compiled.records_as_payload)
         self._clock = clock
         self._new_id = new_id
         self._forms: dict[int, Mapping[str, Any]] = {}
@@ -334,7 +345,11 @@ class Runtime:
         if instance.content_hash != self.process.content_hash or instance.process_id != self.process.id:
             self._check_belongs(instance)  # refuses, saying which definition each is of
         moment = self._moment(at, instance)
-        return self._apply(instance, trigger, actor, payload, moment, key, deadline=None, spawn=spawn)
+        try:  # what _apply does, without its call: positionally, as keywords cost more than the call
+            return self._check_and_apply(instance, trigger, actor, payload, moment, key, None, spawn)
+        except EventRefused as refusal:
+            _say_where(refusal, instance, trigger)
+            raise
 
     def child_ended(
         self,
@@ -1092,7 +1107,7 @@ class Runtime:
                 instance, trigger, actor, payload, moment, key, deadline, spawn, child_ended, marks
             )
         except EventRefused as refusal:
-            refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, trigger
+            _say_where(refusal, instance, trigger)
             raise
 
     def limit_left(self, instance: Instance, candidate: CompiledTransition, at: datetime.datetime) -> LimitLeft | None:
@@ -1168,10 +1183,15 @@ class Runtime:
         last = instance.history[-1]
         if deadline is None and child_ended is None and last.source == last.dest == instance.state:
             self._refuse_if_held(instance, trigger, actor)  # only an event of the stay can have claimed it
-        payload_copy = json_object(payload or {}, "payload", InvalidPayload)
-        attempt = _Attempt(self, instance, actor, payload_copy, deadline, moment)
-        attempt.automatic = child_ended is not None
-        attempt.engine_fired = self._engine_fired[instance.state]
+        only = self.compiled.only.get((instance.state, trigger))
+        form = only.payload if only is not None else None
+        if form is not None and form.shape is not None:  # copied and checked in one walk
+            payload_copy, fits = json_object_fitting(payload or {}, "payload", InvalidPayload, form.shape)
+        else:
+            payload_copy, fits = json_object(payload or {}, "payload", InvalidPayload), False
+        attempt = _Attempt.begin(
+            self, instance, actor, payload_copy, deadline, moment, child_ended is not None, form if fits else None
+        )
         if deadline is None and parts:
             attempt.parts_open = self._parts_open_refusal(
                 instance, self._open_parts(instance, moment, required_only=True)
@@ -1226,25 +1246,29 @@ class Runtime:
             deadlines += clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)  # may refuse
         if self.process.clocks and len(deadlines) > 1:
             deadlines = _in_order(deadlines)
-        entry = Entry(
-            at=moment,
-            actor=actor.id,
-            roles=_role_names(actor.roles),
-            trigger=trigger,
-            source=instance.state,
-            dest=first_dest,
-            payload=attempt.payload,
-            branches=tuple(attempt.branches),
-            signatures=tuple([Signature(s.role, actor.id, moment) for s in attempt.given]) if attempt.given else (),
-            by_deadline=deadline is not None,
-            key=key,
-            notifications=self._notifications(instance.state, first_dest, attempt, moment)
+        entry = _new_entry(  # Entry's fields in order, positionally: keywords would cost a tenth of the event
+            moment,  # at
+            actor.id,  # actor
+            _role_names(actor.roles),  # roles
+            trigger,  # trigger
+            instance.state,  # source
+            first_dest,  # dest
+            attempt.payload,  # payload
+            tuple(attempt.branches),  # branches
+            tuple([_new_signature(s.role, actor.id, moment) for s in attempt.given])
+            if attempt.given
+            else (),  # signatures
+            deadline is not None,  # by_deadline
+            key,  # key
+            self._notifications(instance.state, first_dest, attempt, moment)  # notifications
             if attempt.chosen.notify or attempt.branches or self.compiled.on_enter[first_dest]
             else (),
-            records=tuple(attempt.written),
-            limit_reached=attempt.redirect is not None,
-            child_ended=child_ended,
-            clocks=marks,
+            tuple(attempt.written),  # records
+            attempt.redirect is not None,  # limit_reached
+            None,  # child
+            None,  # parent
+            child_ended,  # child_ended
+            marks,  # clocks
         )
         if dest != instance.state:
             starts = self.process.states[dest].starts
@@ -1651,11 +1675,22 @@ class Runtime:
             )
 
 
+# The objects made on every event, made without a type call (``engine.frozen``): fields in order.
+_new_entry = quick_maker(Entry)
+_new_signature = quick_maker(Signature)
+_new_branch = quick_maker(BranchTaken)
+_new_record = quick_maker(RecordWritten)
+_new_object = object.__new__
 _CLOCK = Actor(CLOCK_ACTOR, ())
 _NOBODY: frozenset[str] = frozenset()
 _NO_PARTS: Mapping[str, CompiledPart] = {}
 _NO_SCOPE: dict[str, Any] = {}
 _CHILD = Actor(CHILD_ACTOR, ())
+
+
+def _say_where(refusal: EventRefused, instance: Instance, trigger: str) -> None:
+    """A refusal names the instance, the state it stays in and the trigger refused."""
+    refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, trigger
 
 
 def _waiting_child(instance: Instance) -> str | None:
@@ -1702,42 +1737,71 @@ class _Attempt:
         "engine_fired",
         "parts_open",
         "given",
+        "fitting",
     )
 
-    def __init__(
-        self,
+    runtime: Runtime
+    """Whose account of a transition's signatures and loop limits the checks ask for."""
+    moment: datetime.datetime
+    instance: Instance
+    actor: Actor
+    payload: dict[str, Any]
+    deadline: OpenDeadline | None
+    data_check: SchemaCheck | None
+    records: _Records
+    data: dict[str, Any]
+    chosen: CompiledTransition | None
+    branches: list[BranchTaken]
+    written: list[RecordWritten]
+    _held: dict[str, RecordWritten] | None
+    _refusal: tuple[int, type[EventRefused], str, tuple[str, ...]] | None
+    redirect: str | None
+    """The limit's ``then``, when the chosen transition has reached its limit."""
+    automatic: bool
+    """Fired by the engine when a child ended: no person's permission is asked."""
+    engine_fired: frozenset[str]
+    """Triggers of the current step that only the engine fires (its ``on_end`` continuations)."""
+    parts_open: tuple[str, tuple[str, ...]] | None
+    """Why the step may not be left yet, and the parts still open; ``None`` when it may."""
+    given: list[SignOff]
+    """The signatures the chosen transition takes from the actor now."""
+    fitting: SchemaCheck | None
+    """A payload check the payload is already known to pass (tested as it was copied)."""
+
+    @staticmethod
+    def begin(
         runtime: Runtime,
         instance: Instance,
         actor: Actor,
         payload: dict[str, Any],
         deadline: OpenDeadline | None,
         moment: datetime.datetime,
-    ):
-        self.runtime = runtime
-        """Whose account of a transition's signatures and loop limits the checks ask for."""
-        self.moment = moment
-        self.instance = instance
-        self.actor = actor
-        self.payload = payload
-        self.deadline = deadline
-        self.data_check = runtime.compiled.data_check
-        self.records = runtime._records
-        self.data: dict[str, Any] = instance.data
-        self.chosen: CompiledTransition | None = None
-        self.branches: list[BranchTaken] = []
-        self.written: list[RecordWritten] = []
-        self._held: dict[str, RecordWritten] | None = None
-        self._refusal: tuple[int, type[EventRefused], str, tuple[str, ...]] | None = None
-        self.redirect: str | None = None
-        """The limit's ``then``, when the chosen transition has reached its limit."""
-        self.automatic = False
-        """Fired by the engine when a child ended: no person's permission is asked."""
-        self.engine_fired: frozenset[str] = frozenset()
-        """Triggers of the current step that only the engine fires (its ``on_end`` continuations)."""
-        self.parts_open: tuple[str, tuple[str, ...]] | None = None
-        """Why the step may not be left yet, and the parts still open; ``None`` when it may."""
-        self.given: list[SignOff] = []
-        """The signatures the chosen transition takes from the actor now."""
+        automatic: bool,
+        fitting: SchemaCheck | None,
+    ) -> _Attempt:
+        """A new attempt; made without a type call or ``__init__`` (a class call costs three times this)."""
+        attempt: _Attempt = _new_object(_Attempt)
+        attempt.runtime = runtime
+        attempt.moment = moment
+        attempt.instance = instance
+        attempt.actor = actor
+        attempt.payload = payload
+        attempt.deadline = deadline
+        attempt.data_check = runtime.compiled.data_check
+        attempt.records = runtime._records
+        attempt.data = instance.data
+        attempt.chosen = None
+        attempt.branches = []
+        attempt.written = []
+        attempt._held = None
+        attempt._refusal = None
+        attempt.redirect = None
+        attempt.automatic = automatic
+        attempt.engine_fired = runtime._engine_fired[instance.state]
+        attempt.parts_open = None
+        attempt.given = []
+        attempt.fitting = fitting
+        return attempt
 
     @property
     def first_dest(self) -> str:
@@ -1779,7 +1843,7 @@ class _Attempt:
                     + "; ".join(why for _, why in missing),
                     roles,
                 )
-        if candidate.payload is not None:
+        if candidate.payload is not None and candidate.payload is not self.fitting:
             problems = candidate.payload.problems(self.payload)
             if problems:
                 return self._refuse(
@@ -1865,7 +1929,7 @@ class _Attempt:
                 raise _DecisionFailed(f"{where} could not be evaluated: {exc}") from None
             if not holds:
                 return False
-        self.branches.append(BranchTaken(branch.decision, branch.index, branch.branch.dest))
+        self.branches.append(_new_branch(branch.decision, branch.index, branch.branch.dest))
         return True
 
     def refusal(self) -> EventRefused:
@@ -1884,9 +1948,11 @@ class _Attempt:
 class _Records:
     """Writing records from payloads, and the records steps and transitions require."""
 
-    def __init__(self, process: Process, checks: Mapping[str, SchemaCheck]):
+    def __init__(self, process: Process, checks: Mapping[str, SchemaCheck], as_payload: frozenset[DocumentPath]):
         self.process = process
         self.checks = checks
+        self.as_payload = as_payload
+        """The ``produces`` whose record fits whenever the payload fits its form (checked before they write)."""
         self.requiring = {s.id: s.requires for s in process.states.values() if s.requires}
         self.declared = {record.id: _properties(record.fields) for record in process.records.values()}
         """The field names each record declares under ``properties`` (``None``: it does not say)."""
@@ -1922,7 +1988,7 @@ class _Records:
                     break
             if binding.amend and before is not None:
                 fields = {**before.fields, **fields}
-            check = self.checks.get(binding.record)
+            check = self.checks.get(binding.record) if binding.path not in self.as_payload else None
             problems = check.problems(fields) if check is not None else ()
             if problems:
                 return (
@@ -1932,7 +1998,7 @@ class _Records:
                     problems,
                 )
             version = 1 if before is None else before.version + 1
-            written.append(RecordWritten(binding.record, version, fields, binding.amend))
+            written.append(_new_record(binding.record, version, fields, binding.amend))
         return None
 
     def check_entering(self, states: Sequence[str], attempt: _Attempt) -> None:

@@ -12,6 +12,7 @@ from conftest import FIXTURE, PROCESSES, mutate
 
 from engine import Actor, Runtime, instance_from_json, instance_to_json, load_process, load_process_text
 from engine.cli import run
+from engine.clocks import ClockRun, idle_run
 from engine.errors import DefinitionError
 from engine.instances import ClockMark
 from engine.processes import validate_text
@@ -639,3 +640,10 @@ def test_an_event_the_clock_moments_call_untouched_leaves_every_clock_idle_with_
                 runs = {clock: ClockRun() for clock in process.clocks}
                 assert marks_for_event(process, runs, at, transition.trigger, state.id, (), dest) == ()
                 assert clock_deadlines(process, runs, dest, at, (), ()) == ()
+
+
+def test_an_idle_run_is_a_new_clock_run():
+    made = idle_run()
+    assert type(made) is ClockRun and made == ClockRun() and not made.running
+    made.spans.append((dt.datetime(2026, 1, 1, tzinfo=dt.UTC),) * 2)
+    assert idle_run().spans == []  # each run its own lists and dicts

@@ -3,6 +3,8 @@ says so too: they are a shortcut, and every answer they cannot give for sure goe
 These tests throw mutated definitions, payloads and data at them and compare."""
 
 import copy
+import dataclasses
+import itertools
 from typing import Any
 
 import jsonschema
@@ -12,7 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import Runtime, load_process
+from engine.errors import InvalidPayload
 from engine.fragments import definition_registry, fragment_paths, fragment_validator, quick_check
+from engine.inputs import json_object, json_object_fitting
 from engine.loader import load_file
 from engine.model import thaw_json
 from engine.patterns import formats
@@ -185,3 +189,98 @@ def test_a_local_reference_is_a_uri_reference_without_building_the_checker(ref):
     check = QuickCompiler({}, formats=_no_checker).compile({"format": "uri-reference"})
     assert check(ref)
     assert all(checker.conforms(ref, "uri-reference") for checker in (formats(), _definition_formats()))
+
+
+class _Text(str):
+    """Text of a subclass: the copy keeps it as plain text."""
+
+
+def _copy_or_refusal(copy: Any) -> Any:
+    try:
+        return copy()
+    except InvalidPayload as refused:
+        return ("refused", str(refused), refused.problems)
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_a_payload_copied_as_checked_is_the_copy_and_the_quick_checks_verdict(name):
+    # json_object_fitting copies a payload and tests it against its form's shape in one walk: the copy,
+    # or the refusal, must be json_object's, and "fits" exactly what the form's quick check says of the copy.
+    runtime = Runtime(load_process(DOCUMENTS[name].file))
+    forms = [
+        candidate.payload
+        for candidates in runtime.compiled.transitions.values()
+        for candidate in candidates
+        if candidate.payload is not None and candidate.payload.shape is not None
+    ]
+    assert forms, "no payload form of this definition is copied as checked"
+    document = thaw_json(load_process(DOCUMENTS[name].file).document)
+    enums = enum_values(document)
+    fields = sorted({field for form in forms for field in [*form.shape.types, *form.shape.inner]}) or ["x"]
+    atoms = (
+        json_values
+        | st.sampled_from([*enums, "2026-10-01", "x\ud800", "\x00", 2**64, float("nan"), _Text("t"), (1, 2)])
+        | st.lists(st.dictionaries(st.sampled_from(fields), json_values, max_size=3), max_size=2)
+    )
+    payloads = st.dictionaries(st.sampled_from(fields) | st.sampled_from(["x", "\udc80"]), atoms, max_size=6)
+
+    @settings(max_examples=30 * len(forms), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(form=st.sampled_from(forms), payload=payloads)
+    def the_same(form, payload):
+        expected = _copy_or_refusal(lambda: json_object(payload, "payload", InvalidPayload))
+        got = _copy_or_refusal(lambda: json_object_fitting(payload, "payload", InvalidPayload, form.shape))
+        if isinstance(expected, tuple):
+            assert got == expected
+            return
+        assert got == (expected, form._quick(expected))
+
+    the_same()
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_a_record_left_unchecked_fits_whenever_its_payload_fits(name):
+    # CompiledProcess.records_as_payload names the `produces` whose record is not checked once the payload
+    # fits its form; each record made from a payload that jsonschema finds fitting must fit its own fields.
+    process = load_process(DOCUMENTS[name].file)
+    runtime = Runtime(process)
+    registry = definition_registry(thaw_json(process.document))
+    pairs = [
+        (transition, binding)
+        for transition in process.transitions
+        for binding in transition.produces
+        if binding.path in runtime.compiled.records_as_payload
+    ]
+    if not pairs:
+        return
+    document = thaw_json(process.document)
+    plain = [True, 1, 0, 1.5, "text", "2026-10-01", None, [{"name": "x", "quantity": 1}], {}]
+    made = 0
+    for transition, binding in pairs:
+        form = document_at(document, transition.path + ("payload",))
+        options = {name: [*sub.get("enum", []), *plain] for name, sub in form["properties"].items()}
+        names = sorted(options)
+        for values in itertools.islice(itertools.product(*(options[n] for n in names)), 20_000):
+            for present in (names, [n for n in names if n in form.get("required", [])]):
+                payload = {n: v for n, v in zip(names, values, strict=True) if n in present}
+                if not fragment_validator(registry, transition.path + ("payload",)).is_valid(payload):
+                    continue
+                written: list = []
+                alone = dataclasses.replace(transition, produces=(binding,), requires=())  # this record only
+                assert runtime._records.write(alone, {}, {"payload": payload, "data": {}}, written) is None
+                assert runtime.compiled.record_checks[binding.record].problems(written[-1].fields) == ()
+                made += 1
+    assert made, "no payload tried fitted its form, so no record was compared"
+
+
+def document_at(document: Any, path: tuple) -> Any:
+    for part in path:
+        document = document[part]
+    return document
+
+
+def test_a_record_whose_field_the_form_does_not_declare_is_checked():
+    process = load_process(next(path for path in SHIPPED if path.name == "return_repair.yaml"))
+    unchecked = Runtime(process).compiled.records_as_payload
+    made = {t.trigger: b.path for t in process.transitions for b in t.produces}
+    assert made["submit"] in unchecked  # the form declares each field as the record does (descriptions aside)
+    assert made["issue_order"] not in unchecked  # the record declares `in_warranty`, the form does not
