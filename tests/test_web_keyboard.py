@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from test_book import DevTools, browser  # noqa: F401  (browser: the shared Chromium fixture)
 from test_http_server import call
+from test_studio_editor import until
 from test_web_browser import PASSWORD, Person, server  # noqa: F401  (server: the module's procflow serve)
 
 KEYS = {"Tab": 9, "Enter": 13}
@@ -39,7 +40,9 @@ def test_a_person_signs_in_and_opens_a_case_with_the_keyboard_only(browser, serv
     person = Person(browser, base)
     person.devtools.call("Network.clearBrowserCookies", page=True)
     person.open("/app/login?lang=en")
-    assert focused(person) == "user"  # the name box has the focus from the start
+    # The name box has the focus from the start: Chromium gives `autofocus` the focus at its next
+    # rendering step, which may come after the load event, so the focus is awaited once.
+    assert person.devtools.evaluate(until("document.activeElement.id"), wait=True) == "user"
     person.devtools.call("Input.insertText", page=True, text="li")
     press(person.devtools, "Tab")
     assert focused(person) == "password"
