@@ -69,11 +69,16 @@ def json_copy(value: Any, where: str, refuse: Refusal = InvalidPayload, *, sized
             copied = _copy(value, 0, budget)
     except _Bad as bad:
         raise _refusal(refuse, where + _path(bad.steps[::-1]) + bad.reason) from None
+    _within_budget(budget, where, refuse)
+    return copied
+
+
+def _within_budget(budget: _Budget, where: str, refuse: Refusal) -> None:
+    """Refuse a value whose walk used more than the values or the characters of text allowed in all."""
     if budget.items < 0:
         raise _refusal(refuse, f"{where} holds more than {MAX_ITEMS:,} values in all; send less")
     if budget.characters < 0:
         raise _refusal(refuse, f"{where} holds more than {MAX_CHARACTERS:,} characters of text in all; send less")
-    return copied
 
 
 def kept_as_is(text: str) -> bool:
@@ -106,10 +111,7 @@ def json_object_fitting(value: Any, where: str, refuse: Refusal, shape: ObjectSh
         copied = _copy_object(value, 0, budget, shape)
     except _Bad as bad:
         raise _refusal(refuse, where + _path(bad.steps[::-1]) + bad.reason) from None
-    if budget.items < 0:
-        raise _refusal(refuse, f"{where} holds more than {MAX_ITEMS:,} values in all; send less")
-    if budget.characters < 0:
-        raise _refusal(refuse, f"{where} holds more than {MAX_CHARACTERS:,} characters of text in all; send less")
+    _within_budget(budget, where, refuse)
     return copied, budget.fits
 
 
