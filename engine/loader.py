@@ -103,7 +103,7 @@ def load_bytes(raw: bytes, file: str) -> LocatedDocument:
 
 def load_text(text: str, file: str = "<text>") -> LocatedDocument:
     """Parse YAML text into a located document, or raise ``DefinitionError`` with the place."""
-    _refuse_characters(text, file)  # first: a lone surrogate (sent as JSON text, say) cannot be encoded
+    _refuse_characters(text, file)  # first: a lone surrogate (in a str from an embedding program) cannot be encoded
     if len(text.encode("utf-8")) > MAX_FILE_BYTES:
         raise _error(file, 1, 1, "too-large", f"a definition may be at most {MAX_FILE_BYTES:,} bytes")
     try:

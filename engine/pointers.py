@@ -22,7 +22,7 @@ _INDEX = re.compile(r"0|[1-9][0-9]*")
 
 MAPPINGS = (dict, MappingProxyType, Mapping)
 """What a JSON mapping is here, plain or frozen: ``isinstance(x, MAPPINGS)`` answers in C for the two
-kinds documents hold, where ``isinstance(x, MAPPINGS)`` runs the ABC's Python hook on every call."""
+kinds documents hold, where ``isinstance(x, Mapping)`` runs the ABC's Python hook on every call."""
 
 
 def escape(token: PathPart) -> str:
