@@ -321,6 +321,9 @@ class Instance:
     """When the current stay in ``state`` began (a transition back into the same state keeps it)."""
     deadlines: tuple[OpenDeadline, ...] = ()
     history: list[Entry] = field(default_factory=list)
+    facts_cache: dict[Any, Any] | None = field(default=None, repr=False, compare=False)
+    """What ``engine.history_facts`` has worked out of ``history`` so far, by kind, for the next event
+    to read only the entries after it: a cache that module alone reads, checked against the history."""
 
     @property
     def version(self) -> int:

@@ -57,6 +57,7 @@ from engine.errors import (
 )
 from engine.expressions import MAX_NUMBER, NOW, to_json
 from engine.frozen import quick_maker
+from engine.history_facts import actors_of, loops_of, records_of
 from engine.inputs import (
     MAX_CHARACTERS,
     check_name,
@@ -2091,46 +2092,21 @@ def _signer_problem(transition: Transition, signoff: SignOff, actor: Actor, inst
     return None
 
 
-def _actors_of(instance: Instance, states: Sequence[str], scope: str = "history") -> dict[str, set[str]]:
+def _actors_of(instance: Instance, states: tuple[str, ...], scope: str = "history") -> dict[str, set[str]]:
     """Who did something in each of ``states`` (fired an event from it, did a part of it), by actor: in
     the whole history, or (``round``) only in the latest stay in each state."""
-    actors: dict[str, set[str]] = {}
-    history = instance.history
-    for state in states:
-        start = 0
-        if scope == "round":
-            entered = [i for i, e in enumerate(history) if e.state == state and (e.source != state or e.dest != state)]
-            start = entered[-1] if entered else len(history)
-        for entry in history[start:]:
-            if entry.source == state and not entry.by_deadline and entry.assignment is None:
-                actors.setdefault(entry.actor, set()).add(state)
-                if scope == "round" and (entry.state != state or entry.dest != state):
-                    break  # the stay ended here
-    return actors
+    return actors_of(instance, states).who_acted(instance.history, scope)
 
 
 def _times_taken(instance: Instance, candidate: CompiledTransition) -> int:
     """How many events of the history took this transition to its own ``dest`` (not to a limit's
     ``then``): read from the history, so a replay counts exactly the same."""
-    dest = candidate.transition.dest
-    return sum(
-        1
-        for entry in instance.history
-        if entry.source == candidate.source
-        and entry.trigger == candidate.trigger
-        and entry.dest == dest
-        and not entry.limit_reached
-    )
+    return loops_of(instance).times_taken(candidate.source, candidate.trigger, candidate.transition.dest)
 
 
 def _times_entered(instance: Instance, state: str) -> int:
     """How many events of the history entered ``state`` from another state (the start included)."""
-    count, previous = 0, None
-    for entry in instance.history:
-        if entry.state == state and previous != state:
-            count += 1
-        previous = entry.state
-    return count
+    return loops_of(instance).times_entered(state)
 
 
 def _state_limit_message(state: str, limit: Limit, times: int) -> str:
@@ -2239,11 +2215,7 @@ def _by_part(found: Iterable[tuple[CompiledPart, str | None]]) -> list[tuple[Com
 
 def _held(instance: Instance) -> dict[str, RecordWritten]:
     """The latest version of each record the instance holds."""
-    held: dict[str, RecordWritten] = {}
-    for entry in instance.history:
-        for version in entry.records:
-            held[version.record] = version
-    return held
+    return records_of(instance).held()
 
 
 def _refusal(kind: type[EventRefused], message: str, problems: tuple[str, ...]) -> EventRefused:
@@ -2267,8 +2239,7 @@ def _lacks_records(candidate: CompiledTransition, instance: Instance) -> bool:
     needed = [*transition.requires, *(b.record for b in transition.produces if b.amend)]
     if not needed:
         return False
-    held = {w.record for entry in instance.history for w in entry.records}
-    return any(record not in held for record in needed)
+    return records_of(instance).lacks(needed)
 
 
 def _ready(candidate: CompiledTransition, data: Mapping[str, Any], now: datetime.datetime) -> bool | None:

@@ -36,6 +36,7 @@ LAYERS = [
     "outbox",
     "delivery",
     "clocks",
+    "history_facts",
     "definition",
     "digraph",
     "checks",

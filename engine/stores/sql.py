@@ -241,6 +241,7 @@ class SqlStore(SqlWrites, SqlQueues, SqlListing):
                     else tuple(self._deadline(r) for r in rows if r["deadline_position"] is not None)
                 ),
                 history=history,
+                facts_cache=None if known is None or known.facts is None else dict(known.facts),
             )
         except (InstanceFormatError, ValueError, TypeError) as exc:
             raise DamagedRecord(

@@ -41,10 +41,11 @@ class Transaction(Protocol):
 class Known:
     """What this store last read or wrote of an instance: its history (entries never change once
     committed; the version is its length), the deadlines it had at that version, the revision it ran
-    on (process id, version, content hash), and the work items written with it (``UNKNOWN`` after a
-    read: a load does not read them)."""
+    on (process id, version, content hash), the work items written with it (``UNKNOWN`` after a
+    read: a load does not read them), and what the runtime had worked out of the history
+    (``Instance.facts_cache``), handed to the next load so its event reads only the entries after it."""
 
-    __slots__ = ("deadlines", "history", "revision", "work")
+    __slots__ = ("deadlines", "facts", "history", "revision", "work")
 
     def __init__(
         self,
@@ -52,11 +53,13 @@ class Known:
         deadlines: tuple[OpenDeadline, ...],
         revision: tuple[str, int, str],
         work: CaseWork | None | Unknown,
+        facts: dict[Any, Any] | None = None,
     ):
         self.history = history
         self.deadlines = deadlines
         self.revision = revision
         self.work = work
+        self.facts = facts
 
 
 class Unknown:

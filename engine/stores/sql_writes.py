@@ -82,6 +82,7 @@ class SqlWrites(SqlBase):
             instance.deadlines,
             (instance.process_id, instance.process_version, instance.content_hash),
             work,
+            dict(instance.facts_cache) if isinstance(instance.facts_cache, dict) else None,
         )
         batch = self._in_batch()
         if batch is not None:

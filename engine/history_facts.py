@@ -1,0 +1,211 @@
+"""What an instance's history has shown so far, kept up to date one entry at a time.
+
+The runtime asks a history the same few questions: how often a transition was taken and a step
+entered (loop limits), who acted in a step, in all or in its latest stay (sign-offs), which records it
+holds (``requires``, ``amends``). Reading the whole history for each answer
+makes an event cost more the longer its case has run (a sign-off's ``round`` reads the latest stay
+only, from where it began). Here each kind of answer is kept for the first
+``length`` entries and extended by the entries appended since, when it is next asked, so each entry
+is read once per kind, and a kind never asked (a procedure without loop limits) costs nothing.
+
+A kept answer never changes (a refused event leaves nothing behind, and two threads may read one):
+extending it builds another, copying a table only when an entry changes it (one row per transition,
+step or record, not per entry). The instance keeps the latest of each kind (``Instance.facts_cache``)
+and a store that keeps its entries keeps them with those, so the next event on a reloaded instance
+reads only its new entries. A kept answer is used only for a history that goes on from it: the entry
+it ends with must be the very object at that place (entries are only appended, never replaced, so that
+one comparison stands for the rest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from functools import partial
+from typing import TypeVar
+
+from engine.instances import Entry, Instance, RecordWritten
+
+Transition = tuple[str | None, str | None, str]
+"""A transition as entries record it: source, trigger, destination."""
+
+_new_object = object.__new__
+_NOBODY: frozenset[str] = frozenset()
+
+
+class _Kept:
+    """One kind of answer for the first ``length`` entries of a history, the last of them ``last``."""
+
+    __slots__ = ("last", "length")
+
+    def __init__(self) -> None:
+        self.length = 0
+        self.last: Entry | None = None
+
+    def extended(self, entries: Sequence[Entry]) -> _Kept:
+        raise NotImplementedError
+
+
+class Loops(_Kept):
+    """How often each transition was taken and each step entered: what loop limits count."""
+
+    __slots__ = ("_entered", "_previous", "_taken")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._taken: dict[Transition, int] = {}
+        self._entered: dict[str, int] = {}
+        self._previous: str | None = None
+
+    def times_taken(self, source: str, trigger: str, dest: str) -> int:
+        """How many events took this transition to its own ``dest`` (not to a limit's ``then``)."""
+        return self._taken.get((source, trigger, dest), 0)
+
+    def times_entered(self, state: str) -> int:
+        """How many events entered ``state`` from another state (the start included)."""
+        return self._entered.get(state, 0)
+
+    def extended(self, entries: Sequence[Entry]) -> Loops:
+        taken, entered, previous = dict(self._taken), self._entered, self._previous
+        for entry in entries:
+            if not entry.limit_reached:
+                key = (entry.source, entry.trigger, entry.dest)
+                taken[key] = taken.get(key, 0) + 1
+            state = entry.state
+            if state != previous:
+                if entered is self._entered:
+                    entered = dict(entered)
+                entered[state] = entered.get(state, 0) + 1
+            previous = state
+        made: Loops = _new_object(Loops)  # no __init__: every slot is set here
+        made.length, made.last = self.length + len(entries), entries[-1]
+        made._taken, made._entered, made._previous = taken, entered, previous
+        return made
+
+
+class Actors(_Kept):
+    """Who acted in each of some steps (fired an event from it, did a part of it), and where each one's
+    latest stay began: what a sign-off asks of the steps it names (``watched``; the rest are not read)."""
+
+    __slots__ = ("_actors", "_stays", "watched")
+
+    def __init__(self, watched: frozenset[str] = _NOBODY) -> None:
+        super().__init__()
+        self.watched = watched
+        self._actors: dict[str, frozenset[str]] = {}
+        self._stays: dict[str, int] = {}
+        """The index of the entry each step's latest stay began with."""
+
+    def who_acted(self, history: Sequence[Entry], scope: str = "history") -> dict[str, set[str]]:
+        """Who did something in each watched step, by actor: in the whole ``history`` (the one these
+        answers were made from), or (``round``) only in the latest stay in each step, read from where it
+        began."""
+        actors: dict[str, set[str]] = {}
+        for state in self.watched:
+            if scope != "round":
+                for actor in self._actors.get(state, _NOBODY):
+                    actors.setdefault(actor, set()).add(state)
+                continue
+            start = self._stays.get(state)
+            if start is None:
+                continue
+            for entry in history[start:]:
+                if entry.source == state and not entry.by_deadline and entry.assignment is None:
+                    actors.setdefault(entry.actor, set()).add(state)
+                    if entry.state != state or entry.dest != state:
+                        break  # they ended the stay
+        return actors
+
+    def extended(self, entries: Sequence[Entry]) -> Actors:
+        actors, stays, watched = self._actors, self._stays, self.watched
+        for index, entry in enumerate(entries, self.length):
+            source, dest = entry.source, entry.dest
+            state = entry.branches[-1].dest if entry.branches else dest  # Entry.state, without the call
+            if state in watched and (source != state or dest != state):  # a stay in ``state`` begins here
+                if stays is self._stays:
+                    stays = dict(stays)
+                stays[state] = index
+            if source in watched and not entry.by_deadline and entry.assignment is None:  # acted there
+                if entry.actor not in actors.get(source, _NOBODY):
+                    if actors is self._actors:
+                        actors = dict(actors)
+                    actors[source] = actors.get(source, _NOBODY) | {entry.actor}
+        made: Actors = _new_object(Actors)  # no __init__: every slot is set here
+        made.length, made.last, made.watched = self.length + len(entries), entries[-1], watched
+        made._actors, made._stays = actors, stays
+        return made
+
+
+class Records(_Kept):
+    """The latest version of each record the history holds."""
+
+    __slots__ = ("_held",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._held: dict[str, RecordWritten] = {}
+
+    def held(self) -> dict[str, RecordWritten]:
+        return dict(self._held)
+
+    def lacks(self, records: Iterable[str]) -> bool:
+        """Whether any of ``records`` is not held yet."""
+        held = self._held
+        for record in records:
+            if record not in held:
+                return True
+        return False
+
+    def extended(self, entries: Sequence[Entry]) -> Records:
+        held = self._held
+        for entry in entries:
+            if entry.records:
+                if held is self._held:
+                    held = dict(held)
+                for written in entry.records:
+                    held[written.record] = written
+        made: Records = _new_object(Records)  # no __init__: every slot is set here
+        made.length, made.last = self.length + len(entries), entries[-1]
+        made._held = held
+        return made
+
+
+K = TypeVar("K", bound=_Kept)
+
+
+def facts_of(key: Hashable, empty: K, instance: Instance) -> K:
+    """The answers kept under ``key`` for the instance's whole history, from what it (or its store)
+    kept and the entries appended since, starting from ``empty`` when nothing is kept; kept on the
+    instance for the next question. (Asked on most events: no call it can do without.)"""
+    history = instance.history
+    cache = instance.facts_cache
+    if cache is None:
+        cache = instance.facts_cache = {}
+    kept: K | None = cache.get(key)
+    if kept is not None:
+        length = kept.length
+        if length == len(history) and history[-1] is kept.last:
+            return kept  # the usual answer: asked again within an event
+        if not (length < len(history) and history[length - 1] is kept.last):
+            kept = None
+    if kept is None:
+        kept = empty
+        if not history:
+            return kept
+    facts: K = kept.extended(history[kept.length :])  # type: ignore[assignment]
+    cache[key] = facts
+    return facts
+
+
+loops_of: Callable[[Instance], Loops] = partial(facts_of, Loops, Loops())
+records_of: Callable[[Instance], Records] = partial(facts_of, Records, Records())
+
+_UNREAD: dict[tuple[str, ...], Actors] = {}
+"""An empty answer for each set of steps sign-offs name (a few per definition)."""
+
+
+def actors_of(instance: Instance, states: tuple[str, ...]) -> Actors:
+    """Who acted in ``states``, as a sign-off that names them asks."""
+    empty = _UNREAD.get(states)
+    if empty is None:
+        empty = _UNREAD.setdefault(states, Actors(frozenset(states)))
+    return facts_of(states, empty, instance)

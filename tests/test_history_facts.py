@@ -1,0 +1,172 @@
+"""``engine.history_facts`` answers what reading the whole history would answer, however the history
+was folded in (all at once, or an event at a time as a case runs), and a snapshot is used only for
+the history it was made from."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.history_facts import actors_of, loops_of, records_of
+from engine.instances import Assignment, BranchTaken, Entry, Instance, RecordWritten
+
+AT = datetime.datetime(2026, 12, 3, tzinfo=datetime.UTC)
+STATES = ("a", "b", "c")
+
+
+# --- what reading the whole history answers (the runtime's rules, written out plainly) --------------
+
+
+def actors_by_reading(history: list[Entry], states: tuple[str, ...], scope: str) -> dict[str, set[str]]:
+    actors: dict[str, set[str]] = {}
+    for state in states:
+        start = 0
+        if scope == "round":
+            entered = [i for i, e in enumerate(history) if e.state == state and (e.source != state or e.dest != state)]
+            start = entered[-1] if entered else len(history)
+        for entry in history[start:]:
+            if entry.source == state and not entry.by_deadline and entry.assignment is None:
+                actors.setdefault(entry.actor, set()).add(state)
+                if scope == "round" and (entry.state != state or entry.dest != state):
+                    break
+    return actors
+
+
+def taken_by_reading(history: list[Entry], source: str, trigger: str, dest: str) -> int:
+    return sum(
+        1 for e in history if e.source == source and e.trigger == trigger and e.dest == dest and not e.limit_reached
+    )
+
+
+def entered_by_reading(history: list[Entry], state: str) -> int:
+    count, previous = 0, None
+    for entry in history:
+        if entry.state == state and previous != state:
+            count += 1
+        previous = entry.state
+    return count
+
+
+def held_by_reading(history: list[Entry]) -> dict[str, RecordWritten]:
+    return {w.record: w for e in history for w in e.records}
+
+
+# --- histories --------------------------------------------------------------------------------------
+
+
+@st.composite
+def entries(draw: st.DrawFn) -> Entry:
+    source = draw(st.sampled_from(STATES))
+    dest = draw(st.sampled_from(STATES))
+    branched = draw(st.booleans())
+    return Entry(
+        actor=draw(st.sampled_from(("ann", "bo", "cy"))),
+        roles=(),
+        trigger=draw(st.sampled_from(("go", "back", None))),
+        source=source,
+        dest=dest,
+        payload={},
+        branches=(BranchTaken(dest, None, draw(st.sampled_from(STATES))),) if branched else (),
+        by_deadline=draw(st.booleans()),
+        limit_reached=draw(st.booleans()),
+        assignment=Assignment("claim", "ann") if draw(st.integers(0, 4)) == 0 else None,
+        records=tuple(
+            RecordWritten(record, draw(st.integers(1, 9)), {})
+            for record in draw(st.lists(st.sampled_from(("form", "report")), max_size=2))
+        ),
+        at=AT + datetime.timedelta(hours=draw(st.integers(0, 1000))),
+    )
+
+
+def start() -> Entry:
+    return Entry(AT, "ann", (), None, None, "a", {})
+
+
+def instance(history: list[Entry]) -> Instance:
+    return Instance("case", "p", 1, "hash", history[-1].state, {}, AT, (), history)
+
+
+def assert_same_answers(case: Instance) -> None:
+    history = case.history
+    for kept in (loops_of(case), actors_of(case, STATES), records_of(case)):
+        assert kept.length == len(history)
+    for scope in ("history", "round"):
+        for states in (("a",), ("b", "c"), STATES):
+            assert actors_of(case, states).who_acted(history, scope) == actors_by_reading(history, states, scope)
+    loops = loops_of(case)
+    for source in STATES:
+        for dest in STATES:
+            for trigger in ("go", "back"):
+                assert loops.times_taken(source, trigger, dest) == taken_by_reading(history, source, trigger, dest)
+    for state in STATES:
+        assert loops.times_entered(state) == entered_by_reading(history, state)
+    held = records_of(case)
+    assert held.held() == held_by_reading(history)
+    assert list(held.held()) == list(held_by_reading(history))  # records in the order first made
+    for needed in (("form",), ("report",), ("form", "report"), ()):
+        assert held.lacks(needed) == any(r not in held_by_reading(history) for r in needed)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(entries(), max_size=25), st.lists(st.integers(0, 25), max_size=6))
+def test_facts_folded_in_any_steps_answer_as_reading_the_history(later, asked_at):
+    case = instance([start()])
+    for cut in sorted(asked_at):  # a case asked now and then, as events come
+        while case.version <= min(cut, len(later)):
+            case.history.append(later[case.version - 1])
+        assert_same_answers(case)
+    case.history.extend(later[case.version - 1 :])
+    assert_same_answers(case)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(entries(), min_size=2, max_size=12), st.data())
+def test_an_answer_kept_is_not_used_for_another_history(later, data):
+    case = instance([start(), *later])
+    assert_same_answers(case)
+    # A history whose last entry is another (an event undone and another taken, as a caller holding an
+    # old copy might write), or a shorter one: the answers kept for the first cannot answer for it.
+    other = replace(case, history=[*case.history[:-1], data.draw(entries())])
+    assert other.facts_cache is case.facts_cache
+    assert_same_answers(other)
+    shorter = replace(case, history=case.history[: data.draw(st.integers(1, len(case.history) - 1))])
+    assert_same_answers(shorter)
+
+
+def test_an_event_reads_only_the_entries_appended_since():
+    case = instance([start(), *[Entry(AT, "bo", (), "go", "a", "a", {}) for _ in range(500)]])
+    before = loops_of(case)
+    case.history.append(Entry(AT, "cy", (), "go", "a", "b", {}))
+    after = loops_of(case)
+    assert after.length == before.length + 1
+    assert loops_of(case) is after  # asked again: nothing more is read
+    assert before.times_taken("a", "go", "a") == 500 and before.times_taken("a", "go", "b") == 0  # unchanged
+    assert after.times_taken("a", "go", "b") == 1
+
+
+def test_a_store_hands_the_answers_to_the_next_event(tmp_path, monkeypatch):
+    """Reloaded from a SQLite store, an instance comes with what its last event worked out, so a later
+    event reads only the entries since, however long the case has run."""
+    from benchmarks.workload import PROCESS_FILE, load_workload
+    from engine.history_facts import Actors
+    from engine.service import Workflows
+
+    workload = load_workload()
+    to_plan, again = workload.events[:8], workload.events[8:10]  # to the plan's review; send back, resubmit
+    with Workflows(f"sqlite:///{tmp_path / 'store.db'}") as flows:
+        flows.register(PROCESS_FILE)
+        case = flows.start(workload.process.id, workload.starter).id
+        for event in [*to_plan, *again * 20]:
+            flows.fire(case, event.trigger, event.actor, event.payload)
+        read: list[int] = []
+        extend = Actors.extended
+        monkeypatch.setattr(
+            Actors, "extended", lambda self, entries: read.append(len(entries)) or extend(self, entries)
+        )
+        for event in again * 3:  # the plan's review asks who planned it (its sign-off), each time
+            flows.fire(case, event.trigger, event.actor, event.payload)
+        assert flows.get(case).version == 1 + 8 + 2 * 23
+    assert read and max(read) == 2  # asked on every other event (the review's), it reads the two since
