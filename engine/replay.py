@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from engine.errors import ReplayMismatch
 from engine.instances import ClockMark, Entry, Instance, OpenDeadline
+from engine.model import CLOCK_THRESHOLDS
 from engine.subprocesses import ChildStart, Spawn
-
-_POINTS = ("warning", "limit", "ceiling")
 
 CHECKED = ("content_hash", "state", "data", "entered_at", "deadlines", "records")
 """What a replayed instance must have as recorded (``check_replayed``)."""
@@ -16,7 +15,7 @@ CHECKED = ("content_hash", "state", "data", "entered_at", "deadlines", "records"
 def point_reached(recorded: Entry) -> ClockMark | None:
     """The clock point a recorded entry says was reached by the clock itself, if it says one was."""
     point = recorded.clocks[0] if recorded.by_deadline and recorded.clocks else None
-    return point if point is not None and point.event in _POINTS else None
+    return point if point is not None and point.event in CLOCK_THRESHOLDS else None
 
 
 def point_deadline(instance: Instance, index: int, recorded: Entry, point: ClockMark) -> OpenDeadline:
