@@ -13,7 +13,7 @@ Time comes from the injected clock, or an explicit ``at``; a deadline fires at i
 which ``advance`` catches up on. Working-time limits count on the definition's business calendar.
 
 ``Runtime`` is the one entrance; each concern is worked out in a module of its own: ``engine.firing``
-(the event path), ``engine.attempt`` (the checks of one event), ``engine.offers`` (what a step offers),
+(the event path), ``engine.attempt`` (the checks of one event), ``engine.choices`` (what a step offers),
 ``engine.parts``, ``engine.signoffs``, ``engine.limits``, ``engine.records``, ``engine.deadlines``,
 ``engine.subprocesses``, ``engine.claims``, ``engine.corrections`` and ``engine.replay``.
 """
@@ -29,6 +29,7 @@ from typing import Any
 
 from engine import clocks as clock_rules
 from engine.actors import CHILD, CHILD_ACTOR, CLOCK, CLOCK_ACTOR, Actor
+from engine.choices import Choice, Forms, case_work, choices_for, step_work
 from engine.claims import assignment
 from engine.compiler import CompiledTransition
 from engine.corrections import MAX_REASON_LENGTH, adopt, move
@@ -39,7 +40,6 @@ from engine.inputs import check_time
 from engine.instances import Entry, Instance, Link, Migration, OpenDeadline, RecordVersion
 from engine.limits import LimitLeft, limit_left, limit_times
 from engine.model import Limit, Process
-from engine.offers import Choice, Forms, case_work, choices_for, step_work
 from engine.parts import PartStatus, open_parts, part_statuses
 from engine.replay import check_replayed, fired_deadline, point_deadline, point_reached, recorded_child, same_entry
 from engine.signoffs import SIGN
@@ -176,6 +176,8 @@ class Runtime:
     def returns_of(self, state: str, child_data: Mapping[str, Any]) -> dict[str, Any]:
         """The continuation's payload: the child's data fields the step's ``returns`` names."""
         return returns_of(self.process, state, child_data)
+
+    # --- loop limits -------------------------------------------------------------------------------
 
     def limit_left(self, instance: Instance, candidate: CompiledTransition, at: datetime.datetime) -> LimitLeft | None:
         """The loop limit that binds a transition of the current state at ``at`` (its own, or that of the

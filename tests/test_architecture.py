@@ -52,7 +52,7 @@ LAYERS = [
     "notifying",
     "parts",
     "subprocesses",
-    "offers",
+    "choices",
     "claims",
     "corrections",
     "replay",
