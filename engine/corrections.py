@@ -12,7 +12,7 @@ from engine import clocks as clock_rules
 from engine.actors import Actor, names, role_names
 from engine.attempt import check_data
 from engine.compiler import CompiledProcess
-from engine.deadlines import deadlines_of, in_order, set_running
+from engine.deadlines import RUNNING_AGAIN, deadlines_of, in_order
 from engine.errors import InvalidData, MigrationRefused, MoveRefused, PermissionDenied
 from engine.inputs import check_note, json_object
 from engine.instances import ClockMark, Entry, Instance, Migration
@@ -55,7 +55,7 @@ def move(
         runs = clock_rules.runs_of(process, instance.history)
         marks = clock_rules.marks_for_event(process, runs, moment, None, instance.state, (), to)
         kept = tuple(d for d in instance.deadlines if d.clock is not None)
-        changed = set_running(marks)
+        changed = {m.clock for m in marks if m.event in RUNNING_AGAIN}
         deadlines = in_order(deadlines + clock_rules.clock_deadlines(process, runs, to, moment, kept, changed))
     entry = Entry(
         at=moment,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 import operator
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from engine import clocks as clock_rules
@@ -20,7 +20,8 @@ from engine.model import Clock, DataLimit, Duration
 from engine.timing import data_duration, due_from_data, due_time
 
 _due_time = operator.attrgetter("due")
-_RUNNING_AGAIN = ("started", "restarted", "resumed")
+RUNNING_AGAIN = ("started", "restarted", "resumed")
+"""The marks that set a clock running (again): its points ahead are worked out afresh."""
 
 
 def in_order(deadlines: Sequence[OpenDeadline]) -> tuple[OpenDeadline, ...]:
@@ -104,11 +105,6 @@ def clock_lengths(compiled: CompiledProcess, data: Mapping[str, Any], moment: da
         return tuple(worked)
 
     return lengths
-
-
-def set_running(marks: Iterable[ClockMark]) -> set[str]:
-    """The clocks an event's marks start, restart or resume: their points ahead are worked out afresh."""
-    return {m.clock for m in marks if m.event in _RUNNING_AGAIN}
 
 
 def next_due(instance: Instance, at: datetime.datetime, passed: Collection[OpenDeadline] = ()) -> OpenDeadline | None:

@@ -14,7 +14,7 @@ from engine.actors import CLOCK, Actor, names, role_names
 from engine.attempt import Attempt, check_data, through_decisions
 from engine.claims import refuse_if_held
 from engine.compiler import CompiledPart, CompiledProcess
-from engine.deadlines import clock_lengths, clock_point, deadlines_of, in_order, record_point, set_running
+from engine.deadlines import RUNNING_AGAIN, clock_lengths, clock_point, deadlines_of, in_order, record_point
 from engine.errors import EventRefused, InvalidData, InvalidPayload, LimitReached, PermissionDenied, UnknownTrigger
 from engine.frozen import quick_maker
 from engine.inputs import check_time, json_object, json_object_fitting
@@ -239,7 +239,7 @@ class Firing:
                 )  # may refuse: a clock's points from the data
                 marks += moved
             before = unfired
-            changed = set_running(moved) if moved else ()
+            changed = {m.clock for m in moved if m.event in RUNNING_AGAIN} if moved else ()
             deadlines += clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)  # may refuse
         if self.process.clocks and len(deadlines) > 1:
             deadlines = in_order(deadlines)
