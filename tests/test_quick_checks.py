@@ -266,7 +266,7 @@ def test_a_record_left_unchecked_fits_whenever_its_payload_fits(name):
                     continue
                 written: list = []
                 alone = dataclasses.replace(transition, produces=(binding,), requires=())  # this record only
-                assert runtime._records.write(alone, {}, {"payload": payload, "data": {}}, written) is None
+                assert runtime._firing.records.write(alone, {}, {"payload": payload, "data": {}}, written) is None
                 assert runtime.compiled.record_checks[binding.record].problems(written[-1].fields) == ()
                 made += 1
     assert made, "no payload tried fitted its form, so no record was compared"

@@ -1,0 +1,217 @@
+"""What the current step offers, worked out for an instance: a ``Choice`` for each transition and part
+(its form, whether it is ready, what its limit leaves), the step's ``StepWork`` with who may sign and
+who holds it, what one actor may do there, and the ``CaseWork`` a store keeps for the worklist."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine import clocks as clock_rules
+from engine.actors import Actor
+from engine.compiler import CompiledPart, CompiledProcess, CompiledTransition
+from engine.errors import ExpressionEvaluationError
+from engine.expressions import NOW
+from engine.instances import Instance
+from engine.limits import limit_left
+from engine.model import FrozenJson, Process, SignOff, Text, Transition
+from engine.parts import by_part, open_parts
+from engine.pointers import resolve
+from engine.records import lacks_records
+from engine.signoffs import SIGN, signers
+from engine.stays import claimant
+from engine.work import SUPERVISOR_ROLE, CaseWork, ClockShown, MoveWork, Offer, PartWork, StepWork, offered
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A trigger an actor may fire now: what a form or a button needs."""
+
+    trigger: str
+    label: Text
+    dest: str
+    payload_schema: Mapping[str, Any] | None
+    """The JSON Schema of the form to fill in, or ``None`` when the trigger takes no input. Shared by
+    the choices of one transition: read it, do not change it."""
+    conditions: tuple[str, ...]
+    signoffs: tuple[SignOff, ...]
+    """Signatures the actor gives by firing it."""
+    ready: bool | None
+    """Whether its conditions hold on the current data: ``None`` when one reads the payload; ``False``
+    also when it requires (or amends) a record the instance does not hold yet, leaves a step whose
+    required parts are open, or its limit is reached and it would be refused."""
+    remaining: int | None = None
+    """How many more times it may be taken before its ``limit``; ``None`` when it has none."""
+    then: str | None = None
+    """Where it leads once ``remaining`` is 0 (the limit's ``then``); ``None``: it is refused then."""
+    part: str | None = None
+    """When the trigger does a part of the step (it stays there): the part's id."""
+    items: tuple[str, ...] = ()
+    """For a part done per item of a list: the keys of the items still open (send one as ``item``)."""
+
+
+class Forms:
+    """Each transition's payload schema as a plain, standalone JSON Schema, worked out once and shared
+    by every ``Choice`` of it (read-only, as ``Choice.payload_schema`` says)."""
+
+    def __init__(self, document: FrozenJson):
+        self._document = document
+        self._made: dict[int, Mapping[str, Any]] = {}
+
+    def of(self, transition: Transition) -> Mapping[str, Any] | None:
+        if transition.payload_schema is None:
+            return None
+        key = id(transition)
+        form = self._made.get(key)
+        if form is None:
+            form = self._made[key] = _standalone(transition.payload_schema, self._document)
+        return form
+
+
+def step_work(
+    compiled: CompiledProcess,
+    forms: Forms,
+    engine_fired: frozenset[str],
+    instance: Instance,
+    now: datetime.datetime,
+    readiness: bool,
+) -> StepWork[Choice]:
+    """What can be done in the instance's current step at ``now``, whoever asks (``Runtime.work``); the
+    triggers ``engine_fired`` are the step's that only the engine fires."""
+    process = compiled.process
+    parts = tuple(
+        PartWork(part.part.id, part.roles, _part_choice(process.document, part, keys))
+        for part, keys in by_part(open_parts(compiled, instance, now, quiet=True))
+    )
+    parts_open = readiness and bool(open_parts(compiled, instance, now, quiet=True, required_only=True))
+    moves = []
+    for candidate in compiled.transitions[instance.state]:
+        transition = candidate.transition
+        bound = limit_left(compiled, instance, candidate, now)
+        limit, remaining = (bound.limit, bound.left) if bound is not None else (None, None)
+        unknown = bound is not None and bound.times is None  # its times from the data give no number
+        refused_by_limit = unknown or (remaining == 0 and limit is not None and limit.then is None)
+        leaves = transition.dest != instance.state
+        choice = Choice(
+            trigger=candidate.trigger,
+            label=transition.label,
+            dest=transition.dest,
+            payload_schema=forms.of(transition),
+            conditions=transition.conditions,
+            signoffs=transition.signoffs,
+            ready=None
+            if not readiness
+            else False
+            if refused_by_limit
+            or lacks_records(candidate, instance)
+            or (leaves and parts_open and not transition.cancels)  # a cancellation is not held up by parts
+            else _ready(candidate, instance.data, now),
+            remaining=remaining,
+            then=None if limit is None else limit.then,
+        )
+        # Offered to those who sign ahead of someone else firing it; its signoffs narrowed to theirs.
+        signs = (
+            Choice(SIGN + candidate.trigger, transition.label, instance.state, None, (), transition.signoffs, True)
+            if transition.signoffs
+            else None
+        )
+        who_signs = signers(compiled, transition, instance, instance.data, now)
+        moves.append(
+            MoveWork(
+                candidate.trigger,
+                candidate.roles,
+                candidate.trigger in engine_fired,
+                choice,
+                who_signs,
+                signs,
+                transition.cancels,
+            )
+        )
+    return StepWork(instance.state, parts, tuple(moves), claimant(instance), SUPERVISOR_ROLE in process.roles)
+
+
+def choices_for(work: StepWork[Choice], actor: Actor) -> tuple[Choice, ...]:
+    """The choices of a step's work ``actor`` may take, each once, in definition order (``engine.work.offered``);
+    a signing choice carries only the signatures they can give."""
+    return tuple(
+        dataclasses.replace(choice, signoffs=tuple(choice.signoffs[s.index] for s in who_signs))
+        if kind == "sign"
+        else choice
+        for kind, choice, who_signs in offered(work, actor.id, actor.roles)
+    )
+
+
+def case_work(process: Process, instance: Instance, work: StepWork[Choice]) -> CaseWork:
+    """The work of the instance's step as a store keeps it for the worklist: each choice as an ``Offer``,
+    with the step's label, the earliest due time and each clock's status and points ahead."""
+    step = process.states[instance.state]
+    ahead: dict[str, list[tuple[str, datetime.datetime]]] = {}
+    for deadline in instance.deadlines:
+        if deadline.clock is not None and deadline.fire is not None and deadline.threshold is not None:
+            ahead.setdefault(deadline.clock, []).append((deadline.threshold, deadline.due))
+    now_of = clock_rules.statuses(process, instance.history)
+    clocks = tuple(
+        ClockShown(
+            clock.id,
+            clock.label.zh,
+            clock.label.en,
+            now_of[clock.id],
+            tuple(sorted(ahead.get(clock.id, ()), key=lambda p: p[1])),
+        )
+        for clock in process.clocks.values()
+    )
+    due = min((d.due for d in instance.deadlines), default=None)
+    return CaseWork(instance.id, process.id, step.label.zh, step.label.en, due, clocks, work.map(_offer))
+
+
+def _part_choice(document: FrozenJson, compiled: CompiledPart, keys: tuple[str | None, ...]) -> Choice:
+    part = compiled.part
+    schema = _standalone(part.payload_schema, document) if part.payload_schema is not None else None
+    if part.for_each is not None:
+        schema = dict(schema or {"type": "object"})
+        schema["properties"] = {**schema.get("properties", {}), "item": {"enum": list(keys)}}
+        schema["required"] = [*schema.get("required", []), "item"]
+    open_keys = tuple(i for i in keys if i is not None)
+    return Choice(part.id, part.label, compiled.state, schema, (), (), True, part=part.id, items=open_keys)
+
+
+def _offer(choice: Choice) -> Offer:
+    return Offer(
+        choice.trigger,
+        choice.label.zh,
+        choice.label.en,
+        choice.dest,
+        choice.payload_schema,
+        choice.part,
+        choice.items,
+    )
+
+
+def _ready(candidate: CompiledTransition, data: Mapping[str, Any], now: datetime.datetime) -> bool | None:
+    if any(path[0] == "payload" for guard in candidate.guards for path in guard.paths):
+        return None
+    try:
+        return all(bool(guard.evaluate({"data": data, NOW: now})) for guard in candidate.guards)
+    except ExpressionEvaluationError:
+        return False
+
+
+def _standalone(schema: FrozenJson, document: FrozenJson, seen: frozenset[str] = frozenset()) -> Any:
+    """A plain copy of a fragment with its ``$ref``s into the definition (``#/records/x/fields``) written
+    out, so that a form built from it needs nothing else. A reference back into itself stays a ``$ref``."""
+    if isinstance(schema, tuple):
+        return [_standalone(item, document, seen) for item in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    ref = schema.get("$ref")
+    if not isinstance(ref, str) or not ref.startswith("#/") or ref in seen:
+        return {key: _standalone(value, document, seen) for key, value in schema.items()}
+    target = resolve(document, ref)  # the checks at load have proven that the reference resolves
+    written_out = _standalone(target, document, seen | {ref})
+    siblings = {key: _standalone(value, document, seen) for key, value in schema.items() if key != "$ref"}
+    if not siblings:
+        return written_out
+    return {**siblings, "allOf": [*siblings.get("allOf", []), written_out]}

@@ -1,0 +1,307 @@
+"""The event path of one definition: an instance started, an event checked completely and then applied,
+a deadline or a clock's point fired. Nothing changes until every check has passed (the module docstring
+of ``engine.runtime`` lists them), so a refused event changes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine import clocks as clock_rules
+from engine.actors import CLOCK, Actor, names, role_names
+from engine.attempt import Attempt, check_data, through_decisions
+from engine.claims import refuse_if_held
+from engine.compiler import CompiledPart, CompiledProcess
+from engine.deadlines import RUNNING_AGAIN, clock_lengths, clock_point, deadlines_of, in_order, record_point
+from engine.errors import EventRefused, InvalidData, InvalidPayload, LimitReached, PermissionDenied, UnknownTrigger
+from engine.frozen import quick_maker
+from engine.inputs import check_time, json_object, json_object_fitting
+from engine.instances import ClockMark, Entry, Instance, Link, OpenDeadline, Signature
+from engine.limits import limit_times, state_limit_message, times_entered
+from engine.model import Process
+from engine.notifying import due, notifications
+from engine.parts import do_part, open_parts, parts_open_refusal
+from engine.records import Records
+from engine.signoffs import SIGN, sign
+from engine.subprocesses import Spawn, check_cancellable, engine_fired, start_child
+
+# The objects made on every event, made without a type call (``engine.frozen``): fields in order.
+_new_entry = quick_maker(Entry)
+_new_signature = quick_maker(Signature)
+_NO_PARTS: Mapping[str, CompiledPart] = {}
+
+
+class Firing:
+    """A definition ready to take events: its compiled machine, and the tables the event path reads."""
+
+    __slots__ = ("process", "compiled", "records", "timed", "engine_fired", "clock_moments")
+
+    def __init__(self, process: Process):
+        self.process = process
+        self.compiled = CompiledProcess(process)
+        self.records = Records(process, self.compiled.record_checks, self.compiled.records_as_payload)
+        self.timed = frozenset(
+            s.id for s in process.states.values() if s.time_limit or s.time_limit_from or s.deadlines
+        )
+        """The steps with time limits or deadlines: ``deadlines_of`` is asked only for these."""
+        self.engine_fired = {state.id: engine_fired(state.starts) for state in process.states.values()}
+        """The triggers of each step that only the engine fires (its ``on_end`` continuations)."""
+        self.clock_moments = clock_rules.ClockMoments(process)
+
+    @property
+    def starting_roles(self) -> frozenset[str]:
+        """The roles that may start an instance: the start step's and those that may act on it (none:
+        anyone may)."""
+        start = self.process.start
+        assert start is not None  # CompiledProcess refuses a process without one
+        acting = {r for t in self.compiled.transitions[start.id] for r in t.roles}
+        return frozenset(acting if start.role is None else acting | {start.role})
+
+    def start(
+        self,
+        actor: Actor,
+        data: Mapping[str, Any] | None,
+        moment: datetime.datetime,
+        instance_id: str | None,
+        new_id: Callable[[], str],
+        key: str | None,
+        parent: Link | None,
+    ) -> Instance:
+        """A new instance in the start state at ``moment`` (``Runtime.start`` says what is refused); without
+        an ``instance_id``, ``new_id`` gives one once every check has passed."""
+        start = self.process.start
+        assert start is not None  # CompiledProcess refuses a process without one
+        allowed = self.starting_roles
+        if allowed and not actor.roles & allowed:
+            raise PermissionDenied(
+                f"`{actor.id}` (roles: {names(actor.roles)}) may not start `{self.process.id}`: "
+                f"that needs one of the roles {names(allowed)}"
+            )
+        initial = json_object(data or {}, "data", InvalidData)
+        check_data(self.compiled, initial, f"the initial data does not fit the data schema of `{self.process.id}`")
+        runs = clock_rules.runs_of(self.process, ())
+        lengths = clock_lengths(self.compiled, initial, moment)
+        marks = clock_rules.marks_for_event(self.process, runs, moment, None, None, (), start.id, lengths)
+        timed = clock_rules.clock_deadlines(self.process, runs, start.id, moment, (), ())
+        entry = Entry(
+            at=moment,
+            actor=actor.id,
+            roles=role_names(actor.roles),
+            trigger=None,
+            source=None,
+            dest=start.id,
+            payload=initial,
+            key=key,
+            notifications=due(self.compiled.on_enter[start.id], {"data": initial}, moment),
+            parent=parent,
+            clocks=marks,
+        )
+        return Instance(
+            id=instance_id or new_id(),
+            process_id=self.process.id,
+            process_version=self.process.version,
+            content_hash=self.process.content_hash,
+            state=start.id,
+            data=dict(initial),
+            entered_at=moment,
+            deadlines=in_order(deadlines_of(self.compiled, start.id, moment, initial) + timed),
+            history=[entry],
+        )
+
+    def apply(
+        self,
+        instance: Instance,
+        trigger: str,
+        actor: Actor,
+        payload: Mapping[str, Any] | None,
+        moment: datetime.datetime,
+        key: str | None,
+        deadline: OpenDeadline | None,
+        spawn: Spawn | None = None,
+        child_ended: Link | None = None,
+        marks: tuple[ClockMark, ...] = (),
+    ) -> Entry:
+        """``check_and_apply``, and a refusal names the instance, its state and the trigger."""
+        try:
+            return self.check_and_apply(
+                instance, trigger, actor, payload, moment, key, deadline, spawn, child_ended, marks
+            )
+        except EventRefused as refusal:
+            say_where(refusal, instance, trigger)
+            raise
+
+    def check_and_apply(
+        self,
+        instance: Instance,
+        trigger: str,
+        actor: Actor,
+        payload: Mapping[str, Any] | None,
+        moment: datetime.datetime,
+        key: str | None,
+        deadline: OpenDeadline | None,
+        spawn: Spawn | None = None,
+        child_ended: Link | None = None,
+        marks: tuple[ClockMark, ...] = (),
+    ) -> Entry:
+        """Check one event completely, then change the instance and append the event's entry; otherwise
+        ``EventRefused``, and nothing changed. A part of the step, or a signature given ahead, is an event
+        of its own kind (``engine.parts``, ``engine.signoffs``)."""
+        if deadline is not None:  # a time given to fire is checked on the way in, a deadline's due time here
+            check_time(moment, "the deadline's due time")
+        parts = self.compiled.parts.get(instance.state, _NO_PARTS)
+        if deadline is None and trigger in parts:
+            return do_part(self.records, instance, parts[trigger], actor, payload, moment, key)
+        if deadline is None and trigger.startswith(SIGN):
+            return sign(self.compiled, instance, trigger, actor, payload, moment, key)
+        allowed = self.compiled.triggers[instance.state]
+        if trigger not in allowed:
+            if not allowed:
+                raise UnknownTrigger(
+                    f"instance `{instance.id}` has finished (state `{instance.state}`); it takes no more events",
+                )
+            raise UnknownTrigger(
+                f"`{trigger}` does not leave state `{instance.state}`; the triggers that do are: "
+                + ", ".join(f"`{t}`" for t in allowed),
+                allowed=allowed,
+            )
+        last = instance.history[-1]
+        if deadline is None and child_ended is None and last.source == last.dest == instance.state:
+            refuse_if_held(self.compiled, instance, trigger, actor)  # only an event of the stay can have claimed it
+        only = self.compiled.only.get((instance.state, trigger))
+        form = only.payload if only is not None else None
+        if form is not None and form.shape is not None:  # copied and checked in one walk
+            payload_copy, fits = json_object_fitting(payload or {}, "payload", InvalidPayload, form.shape)
+        else:
+            payload_copy, fits = json_object(payload or {}, "payload", InvalidPayload), False
+        attempt = Attempt.begin(
+            self.compiled,
+            self.records,
+            self.engine_fired[instance.state],
+            instance,
+            actor,
+            payload_copy,
+            deadline,
+            moment,
+            child_ended is not None,
+            form if fits else None,
+        )
+        if deadline is None and parts:
+            still_open = open_parts(self.compiled, instance, moment, required_only=True)
+            attempt.parts_open = parts_open_refusal(self.compiled, instance, still_open)
+        dest = self.compiled.fire(instance.state, trigger, attempt)
+        if dest is None or attempt.chosen is None:
+            raise attempt.refusal()
+        if attempt.redirect is not None:
+            dest = attempt.redirect
+        if dest in self.compiled.branches:
+            dest = through_decisions(self.compiled, dest, attempt, trigger)
+        limited = self.process.states[dest].limit
+        entering = limited is not None and dest != instance.state
+        times = (
+            limit_times(self.compiled, limited, instance.data, moment, f"step `{dest}`") if limited and entering else 0
+        )
+        if limited is not None and entering and times_entered(instance, dest) >= times:
+            if limited.then is None:
+                raise LimitReached(state_limit_message(dest, limited, times), times=times, limit=dest)
+            attempt.redirect, attempt.branches = limited.then, []  # the entry records where it went instead
+            dest = through_decisions(self.compiled, limited.then, attempt, trigger)
+        chosen = attempt.chosen.transition
+        first_dest = attempt.redirect if attempt.redirect is not None else chosen.dest  # attempt.first_dest
+        if chosen.cancels:
+            check_cancellable(self.process, instance, trigger)
+        elif self.records.requiring and (attempt.branches or first_dest in self.records.requiring):
+            enters = [first_dest, *(b.dest for b in attempt.branches)] if attempt.branches else [first_dest]
+            self.records.check_entering(enters, attempt.held, attempt.written)
+
+        # Without a deadline firing the event, none of the open ones is it: no comparison needed.
+        unfired = instance.deadlines if deadline is None else tuple(d for d in instance.deadlines if d != deadline)
+        if dest == instance.state:
+            deadlines = tuple(d for d in unfired if d.clock is None)
+            entered = instance.entered_at
+        else:
+            entered = moment
+            # may refuse: the calendar, a limit from the data (asked only of a step that has one)
+            deadlines = deadlines_of(self.compiled, dest, moment, attempt.data) if dest in self.timed else ()
+        passed = tuple(b.decision for b in attempt.branches) if attempt.branches else ()
+        if self.process.clocks and (
+            marks or not self.clock_moments.untouched(instance.history, unfired, trigger, instance.state, passed, dest)
+        ):
+            runs = clock_rules.runs_of(self.process, instance.history)
+            for mark in marks:
+                runs[mark.clock].apply(mark, moment)
+            moved: tuple[ClockMark, ...] = ()
+            if not self.clock_moments.quiet(runs, trigger, instance.state, passed, dest):
+                lengths = clock_lengths(self.compiled, attempt.data, moment)
+                moved = clock_rules.marks_for_event(
+                    self.process, runs, moment, trigger, instance.state, passed, dest, lengths
+                )  # may refuse: a clock's points from the data
+                marks += moved
+            before = unfired
+            changed = {m.clock for m in moved if m.event in RUNNING_AGAIN} if moved else ()
+            deadlines += clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)  # may refuse
+        if self.process.clocks and len(deadlines) > 1:
+            deadlines = in_order(deadlines)
+        entry = _new_entry(  # Entry's fields in order, positionally: keywords would cost a tenth of the event
+            moment,  # at
+            actor.id,  # actor
+            role_names(actor.roles),  # roles
+            trigger,  # trigger
+            instance.state,  # source
+            first_dest,  # dest
+            attempt.payload,  # payload
+            tuple(attempt.branches),  # branches
+            tuple([_new_signature(s.role, actor.id, moment) for s in attempt.given])
+            if attempt.given
+            else (),  # signatures
+            deadline is not None,  # by_deadline
+            key,  # key
+            notifications(self.compiled, instance.state, first_dest, attempt, moment)  # notifications
+            if attempt.chosen.notify or attempt.branches or self.compiled.on_enter[first_dest]
+            else (),
+            tuple(attempt.written),  # records
+            attempt.redirect is not None,  # limit_reached
+            None,  # child
+            None,  # parent
+            child_ended,  # child_ended
+            marks,  # clocks
+        )
+        if dest != instance.state:
+            starts = self.process.states[dest].starts
+            if starts is not None:  # last: the child is started only for an event that passed every check
+                child = start_child(self.compiled, instance, dest, starts, actor, attempt.data, moment, spawn)
+                entry = dataclasses.replace(entry, child=child)
+        # Everything is checked; from here on nothing can fail.
+        instance.entered_at = entered
+        instance.deadlines = deadlines
+        instance.state = dest
+        instance.data = attempt.data
+        instance.history.append(entry)
+        return entry
+
+    def fire_open(
+        self, instance: Instance, deadline: OpenDeadline, moment: datetime.datetime, spawn: Spawn | None = None
+    ) -> Entry:
+        """Fire an open deadline at ``moment``: a clock reaching its point, or the deadline's trigger."""
+        if deadline.clock is not None:
+            return self.reach_point(instance, deadline, moment, spawn)
+        return self.apply(instance, deadline.fire or "", CLOCK, {}, moment, None, deadline=deadline, spawn=spawn)
+
+    def reach_point(
+        self, instance: Instance, deadline: OpenDeadline, moment: datetime.datetime, spawn: Spawn | None = None
+    ) -> Entry:
+        """A clock reaching its warning, limit or ceiling: fire its action's trigger when the current state
+        has it and admits it, else record the point on an entry of its own."""
+        mark, fire = clock_point(self.compiled, instance, deadline)
+        if fire is not None:
+            try:
+                return self.apply(instance, fire, CLOCK, {}, moment, None, deadline, spawn, marks=(mark,))
+            except EventRefused:
+                pass  # the point is still reached and recorded; the trigger is not taken
+        return record_point(self.compiled, instance, deadline, mark, moment)
+
+
+def say_where(refusal: EventRefused, instance: Instance, trigger: str | None) -> None:
+    """A refusal names the instance, the state it stays in and the trigger refused."""
+    refusal.instance_id, refusal.state, refusal.trigger = instance.id, instance.state, trigger
