@@ -15,6 +15,7 @@ from engine.actors import Actor
 from engine.compiler import CompiledPart, CompiledProcess, CompiledTransition
 from engine.errors import ExpressionEvaluationError
 from engine.expressions import NOW
+from engine.history_facts import clocks_of
 from engine.instances import Instance
 from engine.limits import limit_left
 from engine.model import FrozenJson, Process, SignOff, Text, Transition
@@ -152,7 +153,7 @@ def case_work(process: Process, instance: Instance, work: StepWork[Choice]) -> C
     for deadline in instance.deadlines:
         if deadline.clock is not None and deadline.fire is not None and deadline.threshold is not None:
             ahead.setdefault(deadline.clock, []).append((deadline.threshold, deadline.due))
-    now_of = clock_rules.statuses(process, instance.history)
+    now_of = clock_rules.statuses(clocks_of(instance).runs(process))
     clocks = tuple(
         ClockShown(
             clock.id,

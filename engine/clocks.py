@@ -59,6 +59,14 @@ class ClockRun:
             total += running_time(self.since, at, duration, process.calendar)
         return total
 
+    def copied(self) -> ClockRun:
+        """This course, to change without changing this one."""
+        run: ClockRun = _new_object(ClockRun)
+        run.active, run.paused, run.since = self.active, self.paused, self.since
+        run.started_at, run.stopped_at, run.spans = self.started_at, self.stopped_at, list(self.spans)
+        run.reached, run.lengths, run.moments = dict(self.reached), dict(self.lengths), dict(self.moments)
+        return run
+
     def apply(self, mark: ClockMark, at: datetime.datetime) -> None:
         event = mark.event
         if event in ("started", "restarted"):
@@ -225,25 +233,20 @@ class ClockMoments:
 
     def untouched(
         self,
-        history: Sequence[Entry],
         deadlines: Iterable[OpenDeadline],
         trigger: str | None,
         source: str,
         passed: Iterable[str],
         dest: str,
     ) -> bool:
-        """Whether every clock is idle before the event (no entry of ``history`` marks one, no point of one is
-        among the open ``deadlines``) and the event is quiet: then every clock is idle after it too, so the
-        event marks none and opens no point of one (``clock_deadlines`` gives none), with no course worked out."""
+        """Whether no point of a clock is among the open ``deadlines`` and the event is quiet: then, if no
+        entry of the history marks a clock either (``history_facts.Clocks.marked``), every clock is idle
+        before the event and after it, so the event marks none and opens no point of one
+        (``clock_deadlines`` gives none), with no course worked out."""
         for deadline in deadlines:
             if deadline.clock is not None:
                 return False
-        if not self.quiet_event(trigger, source, passed, dest):
-            return False
-        for entry in history:
-            if entry.clocks:
-                return False
-        return True
+        return self.quiet_event(trigger, source, passed, dest)
 
     def quiet_event(self, trigger: str | None, source: str, passed: Iterable[str], dest: str) -> bool:
         """``quiet`` for clocks none of which is paused."""
@@ -402,10 +405,10 @@ def report(
     return tuple(_report(process, clock, runs[clock.id], at, due) for clock in process.clocks.values())
 
 
-def statuses(process: Process, history: Iterable[Entry]) -> dict[str, str]:
-    """Each clock's status from the points its history records (``report`` also counts a point due by
+def statuses(runs: Mapping[str, ClockRun]) -> dict[str, str]:
+    """Each clock's status from the points its course records (``report`` also counts a point due by
     its moment but not yet recorded; ``engine.work.ClockShown`` does that from the due times)."""
-    return {name: status_of(run, run.reached) for name, run in runs_of(process, history).items()}
+    return {name: status_of(run, run.reached) for name, run in runs.items()}
 
 
 def status_of(run: ClockRun, reached: Mapping[str, datetime.datetime]) -> str:

@@ -14,6 +14,7 @@ from engine.attempt import check_data
 from engine.compiler import CompiledProcess
 from engine.deadlines import RUNNING_AGAIN, deadlines_of, in_order
 from engine.errors import InvalidData, MigrationRefused, MoveRefused, PermissionDenied
+from engine.history_facts import clocks_of
 from engine.inputs import check_note, json_object
 from engine.instances import ClockMark, Entry, Instance, Migration
 from engine.model import Process, StateKind
@@ -52,7 +53,7 @@ def move(
     deadlines = deadlines_of(compiled, to, moment, instance.data)  # may refuse: the calendar
     marks: tuple[ClockMark, ...] = ()
     if process.clocks:
-        runs = clock_rules.runs_of(process, instance.history)
+        runs = clocks_of(instance).runs(process)
         marks = clock_rules.marks_for_event(process, runs, moment, None, instance.state, (), to)
         kept = tuple(d for d in instance.deadlines if d.clock is not None)
         changed = {m.clock for m in marks if m.event in RUNNING_AGAIN}
@@ -133,7 +134,7 @@ def adopt(
     deadlines = deadlines_of(compiled, to, entered, data)  # may refuse: the calendar, a limit from the data
     marks: tuple[ClockMark, ...] = ()
     if process.clocks:
-        runs = clock_rules.runs_of(process, instance.history)
+        runs = clocks_of(instance).runs(process)
         if not stays:
             marks = clock_rules.marks_for_event(process, runs, moment, None, instance.state, (), to)
         timed = clock_rules.clock_deadlines(process, runs, to, moment, (), tuple(process.clocks))

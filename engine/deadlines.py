@@ -14,6 +14,7 @@ from engine.actors import CLOCK_ACTOR
 from engine.compiler import CompiledProcess
 from engine.errors import ExpressionEvaluationError, InvalidData, UnknownTrigger
 from engine.expressions import NOW
+from engine.history_facts import clocks_of
 from engine.inputs import check_time
 from engine.instances import ClockMark, Entry, Instance, OpenDeadline
 from engine.model import Clock, DataLimit, Duration
@@ -140,7 +141,7 @@ def record_point(
     next points opened."""
     process = compiled.process
     check_time(moment, "the clock's due time")
-    runs = clock_rules.runs_of(process, instance.history)
+    runs = clocks_of(instance).runs(process)
     runs[mark.clock].apply(mark, moment)
     kept = tuple(d for d in instance.deadlines if d.clock is None)
     before = tuple(d for d in instance.deadlines if d != deadline)

@@ -17,6 +17,7 @@ from engine.compiler import CompiledPart, CompiledProcess
 from engine.deadlines import RUNNING_AGAIN, clock_lengths, clock_point, deadlines_of, in_order, record_point
 from engine.errors import EventRefused, InvalidData, InvalidPayload, LimitReached, PermissionDenied, UnknownTrigger
 from engine.frozen import quick_maker
+from engine.history_facts import clocks_of
 from engine.inputs import check_time, json_object, json_object_fitting
 from engine.instances import ClockMark, Entry, Instance, Link, OpenDeadline, Signature
 from engine.limits import limit_times, state_limit_message, times_entered
@@ -225,10 +226,11 @@ class Firing:
             # may refuse: the calendar, a limit from the data (asked only of a step that has one)
             deadlines = deadlines_of(self.compiled, dest, moment, attempt.data) if dest in self.timed else ()
         passed = tuple(b.decision for b in attempt.branches) if attempt.branches else ()
-        if self.process.clocks and (
-            marks or not self.clock_moments.untouched(instance.history, unfired, trigger, instance.state, passed, dest)
+        clocks = clocks_of(instance) if self.process.clocks else None
+        if clocks is not None and (
+            marks or clocks.marked or not self.clock_moments.untouched(unfired, trigger, instance.state, passed, dest)
         ):
-            runs = clock_rules.runs_of(self.process, instance.history)
+            runs = clocks.runs(self.process)
             for mark in marks:
                 runs[mark.clock].apply(mark, moment)
             moved: tuple[ClockMark, ...] = ()

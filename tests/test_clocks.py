@@ -652,7 +652,7 @@ def test_an_event_the_clock_moments_call_untouched_leaves_every_clock_idle_with_
     at = dt.datetime(2026, 11, 24, 9, tzinfo=dt.UTC)
     checked = 0
     for state, transition, dest in _moves(process):
-        if moments.untouched((), (), transition.trigger, state.id, (), dest):
+        if moments.untouched((), transition.trigger, state.id, (), dest):
             runs = {clock: ClockRun() for clock in process.clocks}
             assert marks_for_event(process, runs, at, transition.trigger, state.id, (), dest) == ()
             assert clock_deadlines(process, runs, dest, at, (), ()) == ()

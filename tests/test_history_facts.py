@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import replace
+from types import SimpleNamespace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.history_facts import actors_of, loops_of, records_of
-from engine.instances import Assignment, BranchTaken, Entry, Instance, RecordWritten
+from engine.clocks import runs_of
+from engine.history_facts import actors_of, clocks_of, loops_of, records_of
+from engine.instances import Assignment, BranchTaken, ClockMark, Entry, Instance, RecordWritten
 
 AT = datetime.datetime(2026, 12, 3, tzinfo=datetime.UTC)
 STATES = ("a", "b", "c")
+CLOCKED = SimpleNamespace(clocks={"promise": None, "follow_up": None})
+"""What the clocks' courses are asked for: a process with two clocks (a third, ``gone``, is one a
+history may still mark from an earlier revision)."""
 
 
 # --- what reading the whole history answers (the runtime's rules, written out plainly) --------------
@@ -77,6 +82,18 @@ def entries(draw: st.DrawFn) -> Entry:
             RecordWritten(record, draw(st.integers(1, 9)), {})
             for record in draw(st.lists(st.sampled_from(("form", "report")), max_size=2))
         ),
+        clocks=tuple(
+            ClockMark(clock, event)
+            for clock, event in draw(
+                st.lists(
+                    st.tuples(
+                        st.sampled_from(("promise", "follow_up", "gone")),
+                        st.sampled_from(("started", "restarted", "paused", "resumed", "stopped", "warning", "limit")),
+                    ),
+                    max_size=2,
+                )
+            )
+        ),
         at=AT + datetime.timedelta(hours=draw(st.integers(0, 1000))),
     )
 
@@ -103,6 +120,15 @@ def assert_same_answers(case: Instance) -> None:
                 assert loops.times_taken(source, trigger, dest) == taken_by_reading(history, source, trigger, dest)
     for state in STATES:
         assert loops.times_entered(state) == entered_by_reading(history, state)
+    clocks = clocks_of(case)
+    assert clocks.length == len(history)
+    assert clocks.marked == any(e.clocks for e in history)
+    runs = clocks.runs(CLOCKED)  # type: ignore[arg-type]
+    assert runs == runs_of(CLOCKED, history)  # type: ignore[arg-type]
+    for run in runs.values():  # the caller's to change: the courses kept stay as they were
+        run.spans.append((AT, AT))
+        run.reached["limit"] = AT
+    assert clocks.runs(CLOCKED) == runs_of(CLOCKED, history)  # type: ignore[arg-type]
     held = records_of(case)
     assert held.held() == held_by_reading(history)
     assert list(held.held()) == list(held_by_reading(history))  # records in the order first made
