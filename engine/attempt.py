@@ -82,7 +82,7 @@ class Attempt:
     chosen: CompiledTransition | None
     branches: list[BranchTaken]
     written: list[RecordWritten]
-    _held: dict[str, RecordWritten] | None
+    _held: Mapping[str, RecordWritten] | None
     _refusal: tuple[int, type[EventRefused], str, tuple[str, ...]] | None
     redirect: str | None
     """The limit's ``then``, when the chosen transition has reached its limit."""
@@ -247,7 +247,7 @@ class Attempt:
         self.given = given
         return True
 
-    def held(self) -> dict[str, RecordWritten]:
+    def held(self) -> Mapping[str, RecordWritten]:
         """The latest version of each record the instance holds before this event."""
         if self._held is None:
             self._held = held(self.instance)

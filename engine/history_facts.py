@@ -20,7 +20,7 @@ never replaced, so that one comparison stands for the rest); any other history i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TypeVar
 
@@ -144,37 +144,35 @@ class Actors(_Kept):
 class Records(_Kept):
     """The latest version of each record the history holds."""
 
-    __slots__ = ("_held",)
+    __slots__ = ("held",)
 
     def __init__(self) -> None:
         super().__init__()
-        self._held: dict[str, RecordWritten] = {}
-
-    def held(self) -> dict[str, RecordWritten]:
-        return dict(self._held)
+        self.held: Mapping[str, RecordWritten] = {}
+        """By record id, in the order first made; read-only, as every table kept here."""
 
     def lacks(self, records: Iterable[str]) -> bool:
         """Whether any of ``records`` is not held yet."""
-        held = self._held
+        held = self.held
         for record in records:
             if record not in held:
                 return True
         return False
 
     def extended(self, entries: Sequence[Entry]) -> Records:
-        held = self._held
+        changed: dict[str, RecordWritten] | None = None
         for entry in entries:
             if entry.records:
-                if held is self._held:
-                    held = dict(held)
+                if changed is None:
+                    changed = dict(self.held)
                 for written in entry.records:
-                    held[written.record] = written
-        if held is self._held and self.length:  # no table changed: this answer covers them too
+                    changed[written.record] = written
+        if changed is None and self.length:  # no table changed: this answer covers them too
             self.length, self.last = self.length + len(entries), entries[-1]
             return self
         made: Records = _new_object(Records)  # no __init__: every slot is set here
         made.length, made.last = self.length + len(entries), entries[-1]
-        made._held = held
+        made.held = self.held if changed is None else changed
         return made
 
 

@@ -114,9 +114,9 @@ class Records:
         return f"`{record_id}` ({record.label.zh}, {record.label.en})" if record is not None else f"`{record_id}`"
 
 
-def held(instance: Instance) -> dict[str, RecordWritten]:
+def held(instance: Instance) -> Mapping[str, RecordWritten]:
     """The latest version of each record the instance holds."""
-    return records_of(instance).held()
+    return records_of(instance).held
 
 
 def lacks_records(candidate: CompiledTransition, instance: Instance) -> bool:

@@ -130,8 +130,8 @@ def assert_same_answers(case: Instance) -> None:
         run.reached["limit"] = AT
     assert clocks.runs(CLOCKED) == runs_of(CLOCKED, history)  # type: ignore[arg-type]
     held = records_of(case)
-    assert held.held() == held_by_reading(history)
-    assert list(held.held()) == list(held_by_reading(history))  # records in the order first made
+    assert held.held == held_by_reading(history)
+    assert list(held.held) == list(held_by_reading(history))  # records in the order first made
     for needed in (("form",), ("report",), ("form", "report"), ()):
         assert held.lacks(needed) == any(r not in held_by_reading(history) for r in needed)
 
