@@ -15,10 +15,10 @@ import datetime
 import operator
 import re
 from collections.abc import Callable, Mapping, Sized
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import UnresolvableReference
+from engine.frozen import frozen
 from engine.patterns import PatternNotSupported, Search, formats, pattern_search
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class Unsupported(Exception):
     """The schema uses a keyword (or a form of one) the quick compiler does not know."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class ObjectShape:
     """An object schema's fields as its quick check tests them: a value fits when it is a ``dict`` holding
     the ``required`` names, each field named in ``types`` of exactly one of its types, and each named in

@@ -51,7 +51,6 @@ import tokenize
 import unicodedata
 import warnings
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 
 from engine.errors import ExpressionEvaluationError, ExpressionSyntaxError
 from engine.expressions.compiler import Compiler
@@ -68,6 +67,7 @@ from engine.expressions.values import (
     kind_of,
     to_json,
 )
+from engine.frozen import field, frozen
 
 __all__ = [
     "MAX_DEPTH",
@@ -83,7 +83,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@frozen
 class Expression:
     """A compiled expression. Build it with ``compile_expression``.
 
