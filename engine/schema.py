@@ -7,7 +7,6 @@ file's ``yaml-language-server`` modeline, and the loader validates with the very
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Mapping
@@ -61,6 +60,8 @@ EMBEDDED_SCHEMA = "json_schema"
 def _as_the_engine_reads(schema: Mapping[str, Any]) -> Mapping[str, Any]:
     if EMBEDDED_SCHEMA not in schema.get("$defs", {}):
         return schema
+    import copy  # only for the full check: not on a valid definition's way
+
     strict = copy.deepcopy(dict(schema))
     strict["$defs"][EMBEDDED_SCHEMA] = {"$ref": schema["$schema"]}
     return strict
@@ -195,6 +196,8 @@ def without_invalid_nodes(data: Any) -> Any:
         if not (is_unknown_key(error) or is_forbidden_key(error)):
             return None  # a value that is there but wrong would change what the checks see
         offending.update(offending_paths(error, data))
+    import copy
+
     pruned = copy.deepcopy(data)
     for path in offending:
         parent = lookup(pruned, path[:-1])

@@ -18,6 +18,11 @@ from engine.cli import COMMAND_MODULES, build_parser
 
 # Modules only other commands need, or only an invalid definition; each costs start-up time when imported.
 NOT_FOR_VALIDATE = (
+    "dataclasses",  # with inspect: engine.frozen defines the classes validate makes without it
+    "inspect",
+    "_hashlib",  # OpenSSL: engine.definition hashes with the standard library's own SHA-256
+    "copy",  # the full schema check's, as tokenize is a non-ASCII expression's
+    "tokenize",
     "jsonschema",
     "jsonschema_specifications",
     "referencing",

@@ -47,8 +47,6 @@ import ast
 import functools
 import io
 import re
-import tokenize
-import unicodedata
 import warnings
 from collections.abc import Collection, Mapping
 
@@ -204,6 +202,9 @@ def _refuse_look_alike_names(source: str, indent: int) -> None:
     """Python reads names in their NFKC form, so ``ｄａｔａ`` (full-width letters) would run as ``data``."""
     if source.isascii():
         return
+    import tokenize  # here: most expressions are ASCII, and it costs start-up time
+    import unicodedata
+
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError):  # ast.parse accepted it; nothing more to find here
