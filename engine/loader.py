@@ -14,12 +14,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Union
 
-import yaml
-
 from engine.collector import collector_paused
 from engine.errors import DefinitionError, Problem
 from engine.files import FileTooLarge, display_name, read_bounded
 from engine.frozen import frozen
+from engine.pyyaml import yaml
 from engine.source import DocumentPath, Mark, SourceLocation, SourceMap
 
 MAX_FILE_BYTES = 1_000_000
