@@ -8,11 +8,13 @@ worker, move) and ``serving`` (serve, users); ``options`` holds what they share.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import io
 import os
 import sys
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from engine.cli.options import (
@@ -24,6 +26,7 @@ from engine.cli.options import (
     Parser,
     UsageError,
 )
+from engine.collector import collector_paused
 from engine.errors import DefinitionError, OutputError, ProcflowError
 
 if TYPE_CHECKING:
@@ -53,10 +56,29 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command; given ``command``, of only those its module adds."""
     parser = Parser(prog="procflow", description="Validate, run and draw written procedures as state graphs.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module, names in COMMAND_MODULES.items():
-        if command is None or command in names:
-            importlib.import_module(f"engine.cli.{module}").add_commands(commands)
+    for module in _command_modules(command):
+        module.add_commands(commands)
     return parser
+
+
+def _command_modules(command: str | None) -> list[ModuleType]:
+    """The modules adding ``command`` (all of them for ``None``), imported."""
+    wanted = [module for module, names in COMMAND_MODULES.items() if command is None or command in names]
+    return [importlib.import_module(f"engine.cli.{module}") for module in wanted]
+
+
+def _named_command(argv: Sequence[str]) -> str | None:
+    return argv[0] if argv and any(argv[0] in names for names in COMMAND_MODULES.values()) else None
+
+
+def _import_for_good(command: str | None) -> None:
+    """Import what ``command`` needs with the collector paused, then set every object made so far apart
+    from its scans (``gc.freeze``): the modules, classes and functions live as long as the process,
+    and the collections their making set off (a full one among them) scanned them all again and again
+    (a twentieth of ``procflow validate``'s instructions)."""
+    with collector_paused():
+        _command_modules(command)
+    gc.freeze()
 
 
 def __getattr__(name: str) -> Any:
@@ -72,8 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
     output = GuardedOutput(sys.stdout)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # run as the program, not called by one that has objects of its own to collect
+        _import_for_good(_named_command(arguments))
     try:
-        status = run(list(sys.argv[1:] if argv is None else argv), cast(TextIO, output), sys.stderr)
+        status = run(arguments, cast(TextIO, output), sys.stderr)
         if not output.failed:
             output.flush()
     except BrokenPipeError:  # `procflow show ID | head`: the reader has gone, which is not an error
@@ -93,8 +118,7 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     0 done, 1 refused (the error names the file, line or option at fault), 2 a wrong command line,
     3 an internal error (a bug: one line, or the traceback when ``PROCFLOW_DEBUG=1`` is set).
     """
-    named = argv[0] if argv and any(argv[0] in names for names in COMMAND_MODULES.values()) else None
-    parser = build_parser(named)  # the whole parser for --help, or a command line naming no command
+    parser = build_parser(_named_command(argv))  # the whole parser for --help, or a command line naming no command
     command = "procflow"
     try:
         args = parser.parse_args(argv)
