@@ -109,3 +109,19 @@ def test_every_command_is_built_alone_as_in_the_whole_parser():
     for name, parser in commands.choices.items():
         (alone,) = [a for a in build_parser(name)._actions if a.dest == "command"]
         assert alone.choices[name].format_help() == parser.format_help()
+
+
+def test_run_as_the_program_the_imports_are_frozen_and_the_collector_back_on():
+    """``main()`` with no arguments (the program) sets its imports apart from the collector's scans;
+    called with arguments (by another program, as tests do) it leaves the collector as it found it."""
+    script = (
+        "import gc, sys; from engine.cli import main\n"
+        "main(['validate', sys.argv[1]]); called = gc.get_freeze_count()\n"
+        "sys.argv[1:] = ['validate', sys.argv[1]]; main()\n"
+        "print(called, gc.get_freeze_count() > 1000, gc.isenabled())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(PROCESSES / "exchange.yaml")], capture_output=True, text=True, env=env
+    )
+    assert done.stdout.splitlines()[-1] == "0 True True"
