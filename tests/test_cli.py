@@ -117,3 +117,17 @@ def test_a_closed_pipe_ends_the_command_quietly(monkeypatch):
     with open(write_end, "w", encoding="utf-8") as closed_pipe:
         monkeypatch.setattr("sys.stdout", closed_pipe)
         assert main(["schema"]) == 0
+
+
+def test_help_is_as_wide_as_shutil_says_the_terminal_is(monkeypatch):
+    import shutil
+
+    from engine.cli.options import _terminal_columns
+
+    for columns in ("57", "0", "wide", None):
+        if columns is None:
+            monkeypatch.delenv("COLUMNS", raising=False)
+        else:
+            monkeypatch.setenv("COLUMNS", columns)
+        monkeypatch.setenv("LINES", "30")
+        assert _terminal_columns() == shutil.get_terminal_size().columns

@@ -23,6 +23,7 @@ NOT_FOR_VALIDATE = (
     "_hashlib",  # OpenSSL: engine.definition hashes with the standard library's own SHA-256
     "copy",  # the full schema check's, as tokenize is a non-ASCII expression's
     "tokenize",
+    "shutil",  # argparse's for the terminal's width, which engine.cli.options asks for itself
     "jsonschema",
     "jsonschema_specifications",
     "referencing",
