@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import attrgetter
+from types import CodeType, FunctionType
 from typing import Any, TypeVar, cast, dataclass_transform, overload
 
 _T = TypeVar("_T")
@@ -137,31 +138,53 @@ def _slotted(cls: type[_T], names: tuple[str, ...]) -> type[_T]:
 
 
 def _init(cls: type, fields: dict[str, _Field], annotations: dict[str, Any]) -> Callable[..., None]:
-    """``dataclass``'s ``__init__`` for a frozen class: each field set through ``object.__setattr__``."""
-    namespace: dict[str, Any] = {"_set": object.__setattr__, "_FACTORY": _FACTORY}
-    parameters, body, defaulted = [], [], None
+    """``dataclass``'s ``__init__`` for a frozen class: each field set through ``object.__setattr__``, those
+    left out given their default or their ``default_factory()``.
+
+    Made from a template of the same shape (how many fields, which have a factory) with the field names
+    put in: one compile per shape rather than per class, as a compile costs more than the rest of
+    defining a class."""
+    names = tuple(fields)
+    factories = tuple(spec.default_factory is not _MISSING for spec in fields.values())
+    defaults: list[Any] = []
     for name, spec in fields.items():
-        value = name
-        if spec.default_factory is not _MISSING:
-            namespace[f"_factory_{name}"] = spec.default_factory
-            parameters.append(f"{name}=_FACTORY")
-            value = f"_factory_{name}() if {name} is _FACTORY else {name}"
-        elif spec.default is not _MISSING:
-            namespace[f"_default_{name}"] = spec.default
-            parameters.append(f"{name}=_default_{name}")
-        elif defaulted is not None:
-            raise TypeError(f"non-default argument {name!r} follows default argument")
-        else:
-            parameters.append(name)
         if spec.default is not _MISSING or spec.default_factory is not _MISSING:
-            defaulted = name
-        body.append(f"    _set(self, {name!r}, {value})\n")
-    source = f"def __init__(self, {', '.join(parameters)}):\n" + ("".join(body) or "    pass\n")
-    exec(source, namespace)  # noqa: S102 - made of the class's own field names, as dataclasses does
-    init: Callable[..., None] = namespace["__init__"]
+            defaults.append(_FACTORY if spec.default_factory is not _MISSING else spec.default)
+        elif defaults:
+            raise TypeError(f"non-default argument {name!r} follows default argument")
+    template = _TEMPLATES.get(factories) or _template(factories)
+    placeholders = [f"_{i}" for i in range(len(names))]
+    renamed = dict(zip(placeholders, names, strict=True))
+    code = template.replace(
+        co_varnames=("self", *names),
+        co_consts=tuple(renamed.get(c, c) if type(c) is str else c for c in template.co_consts),
+        co_qualname=f"{cls.__qualname__}.__init__",
+    )
+    namespace: dict[str, Any] = {"_set": object.__setattr__, "_FACTORY": _FACTORY, "__builtins__": __builtins__}
+    namespace.update({f"_factory{i}": fields[n].default_factory for i, n in enumerate(names) if factories[i]})
+    init: Callable[..., None] = FunctionType(code, namespace, "__init__", tuple(defaults) or None)
     init.__annotations__ = {**{name: annotations[name] for name in fields}, "return": None}
     init.__module__ = cls.__module__
     return init
+
+
+_TEMPLATES: dict[tuple[bool, ...], CodeType] = {}
+"""The code of ``__init__`` by shape: for each field, whether it has a ``default_factory``."""
+
+
+def _template(factories: tuple[bool, ...]) -> CodeType:
+    parameters = [f"_{i}" for i in range(len(factories))]
+    body = "".join(
+        f"    _set(self, '_{i}', _factory{i}() if _{i} is _FACTORY else _{i})\n"
+        if factory
+        else f"    _set(self, '_{i}', _{i})\n"
+        for i, factory in enumerate(factories)
+    )
+    namespace: dict[str, Any] = {}
+    exec(f"def __init__(self, {', '.join(parameters)}):\n" + (body or "    pass\n"), namespace)  # noqa: S102
+    code: CodeType = namespace["__init__"].__code__
+    _TEMPLATES[factories] = code
+    return code
 
 
 def _values_of(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
