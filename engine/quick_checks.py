@@ -95,10 +95,12 @@ class QuickCompiler:
         *,
         search: Callable[[str], Search] = pattern_search,
         formats: Callable[[], jsonschema.FormatChecker] = formats,
+        when_used: bool = False,
     ):
         self.document = document
         self._search = search
         self._formats = formats
+        self._when_used = when_used
         self._refs: dict[str, QuickCheck] = {}
 
     def compile(self, schema: Any) -> QuickCheck:
@@ -159,7 +161,7 @@ class QuickCompiler:
             if isinstance(written, str) and written in _PYTHON_TYPES:
                 types[name] = _PYTHON_TYPES[written]
             else:
-                inner[name] = self.compile(sub)
+                inner[name] = self._property(sub)
         required = frozenset(names)
         named = {name: (types.get(name), inner.get(name), name in required) for name in {*spec, *required}}
         return ObjectShape(types, inner, required, named)
@@ -222,7 +224,7 @@ class QuickCompiler:
             python_types = frozenset().union(*(_PYTHON_TYPES[n] for n in names))
             return lambda v: type(v) in python_types
         if key == "properties" and isinstance(spec, Mapping):
-            inner = {name: self.compile(sub) for name, sub in spec.items()}
+            inner = {name: self._property(sub) for name, sub in spec.items()}
 
             def properties(value: Any) -> bool:
                 if type(value) is dict:
@@ -298,6 +300,21 @@ class QuickCompiler:
         if key == "$ref" and isinstance(spec, str) and is_local(spec):
             return self._reference(spec)
         raise Unsupported
+
+    def _property(self, schema: Any) -> QuickCheck:
+        """The check of a property's schema; made ``when_used``, at the property's first value (a definition
+        uses a few of the language's properties, and compiling the rest cost more than checking)."""
+        if not self._when_used:
+            return self.compile(schema)
+        compiled: QuickCheck | None = None
+
+        def compile_then_check(value: Any) -> bool:
+            nonlocal compiled
+            if compiled is None:
+                compiled = self.compile(schema)
+            return compiled(value)
+
+        return compile_then_check
 
     def _reference(self, ref: str) -> QuickCheck:
         if ref not in self._refs:

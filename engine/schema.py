@@ -152,13 +152,17 @@ PLAIN_SCHEMA: Mapping[str, Any] = {
 
 
 @cache
-def _quick_definition_check() -> QuickCheck | None:
+def _quick_definition_check(when_used: bool = True) -> QuickCheck | None:
+    """The definition schema's quick check; its properties' checks compiled ``when_used`` (a subschema
+    the quick compiler does not know then raises ``Unsupported`` at its first value, which
+    ``schema_problems`` takes as a refusal: checked the full way)."""
     schema = bundled_schema(SCHEMA_FILE)  # read, never changed: the variant shares all but two `$defs`
     plain = {"plain_schema": PLAIN_SCHEMA, "object_schema": {"allOf": [_PLAIN, {"type": "object"}]}}
     variant = {**schema, "$defs": {**schema["$defs"], **plain}}
     root = {key: value for key, value in variant.items() if key not in ("$schema", "$id", "$defs")}
     try:  # our own patterns, with the engine jsonschema runs them with: Python's `re`
-        return QuickCompiler(variant, search=_python_search, formats=_definition_formats).compile(root)
+        compiler = QuickCompiler(variant, search=_python_search, formats=_definition_formats, when_used=when_used)
+        return compiler.compile(root)
     except Unsupported:  # the schema grew a keyword the quick compiler does not know: always the full way
         return None
 
@@ -172,7 +176,7 @@ def schema_problems(
     if document.data is None:
         return [Problem(document.locate(()), empty, code="empty")]
     quick = _quick_definition_check() if schema_file == SCHEMA_FILE else None
-    if quick is not None and quick(document.data):
+    if quick is not None and _passes_quickly(quick, document.data):
         return []
     errors = list(_validator(schema_file).iter_errors(document.data))
     unknown = {path for error in errors if is_unknown_key(error) for path in offending_paths(error, document.data)}
@@ -182,6 +186,13 @@ def schema_problems(
         for problem in translator.translate(error):
             problems.setdefault((problem.location, problem.message), problem)
     return list(problems.values())
+
+
+def _passes_quickly(quick: QuickCheck, data: Any) -> bool:
+    try:
+        return quick(data)
+    except Unsupported:  # met a subschema the quick compiler does not know: the full way decides
+        return False
 
 
 def without_invalid_nodes(data: Any) -> Any:
