@@ -11,6 +11,7 @@ errors. A schema with any other keyword raises ``Unsupported``: jsonschema decid
 
 from __future__ import annotations
 
+import _thread
 import datetime
 import operator
 import re
@@ -101,6 +102,9 @@ class QuickCompiler:
         self._search = search
         self._formats = formats
         self._when_used = when_used
+        self._compiling = _thread.allocate_lock()
+        """Held while a check compiles ``when_used``: a thread meeting a reference another is compiling
+        would find its placeholder, which calls itself until the compiled check replaces it."""
         self._refs: dict[str, QuickCheck] = {}
 
     def compile(self, schema: Any) -> QuickCheck:
@@ -311,7 +315,9 @@ class QuickCompiler:
         def compile_then_check(value: Any) -> bool:
             nonlocal compiled
             if compiled is None:
-                compiled = self.compile(schema)
+                with self._compiling:
+                    if compiled is None:
+                        compiled = self.compile(schema)
             return compiled(value)
 
         return compile_then_check
