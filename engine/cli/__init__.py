@@ -71,6 +71,17 @@ def _named_command(argv: Sequence[str]) -> str | None:
     return argv[0] if argv and any(argv[0] in names for names in COMMAND_MODULES.values()) else None
 
 
+def _plain_validate(argv: Sequence[str]) -> argparse.Namespace | None:
+    """``procflow validate PATH...`` with no option, the line pre-commit hooks and CI run, read as argparse
+    would read it, without building its parser (which asks gettext for its every word: a fortieth of
+    the command's start-up); ``None`` for any other command line, which is argparse's to read."""
+    if len(argv) < 2 or argv[0] != "validate" or any(arg.startswith("-") for arg in argv[1:]):
+        return None
+    from engine.cli.definitions import validate_arguments
+
+    return validate_arguments(list(argv[1:]))
+
+
 def _import_for_good(command: str | None) -> None:
     """Import what ``command`` needs with the collector paused, then set every object made so far apart
     from its scans (``gc.freeze``): the modules, classes and functions live as long as the process,
@@ -118,10 +129,12 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     0 done, 1 refused (the error names the file, line or option at fault), 2 a wrong command line,
     3 an internal error (a bug: one line, or the traceback when ``PROCFLOW_DEBUG=1`` is set).
     """
-    parser = build_parser(_named_command(argv))  # the whole parser for --help, or a command line naming no command
+    plain = _plain_validate(argv)
+    if plain is None:  # the whole parser for --help, or a command line naming no command
+        parser = build_parser(_named_command(argv))
     command = "procflow"
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(argv) if plain is None else plain
         command = f"procflow {args.command}"
         handler: Handler = args.handler
         return handler(args, stdout, stderr)

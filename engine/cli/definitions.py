@@ -45,6 +45,11 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     init.set_defaults(handler=_init)
 
 
+def validate_arguments(paths: list[str]) -> argparse.Namespace:
+    """What the parser makes of ``validate PATH...`` with no option (tests/test_cli.py compares them)."""
+    return argparse.Namespace(command="validate", paths=paths, format="text", strict=False, handler=_validate)
+
+
 def _validate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
