@@ -89,7 +89,7 @@ def _import_for_good(command: str | None) -> None:
     (a twentieth of ``procflow validate``'s instructions)."""
     with collector_paused():
         _command_modules(command)
-    gc.freeze()
+        gc.freeze()  # before the collector is back on, or its first collection scans them all once more
 
 
 def __getattr__(name: str) -> Any:
