@@ -123,7 +123,7 @@ def test_a_closed_pipe_ends_the_command_quietly(monkeypatch):
 def test_help_is_as_wide_as_shutil_says_the_terminal_is(monkeypatch):
     import shutil
 
-    from engine.cli.options import _terminal_columns
+    from engine.cli.parser import _terminal_columns
 
     for columns in ("57", "0", "wide", None):
         if columns is None:

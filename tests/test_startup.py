@@ -24,7 +24,9 @@ NOT_FOR_VALIDATE = (
     "copy",  # the full schema check's, as tokenize is a non-ASCII expression's
     "tokenize",
     "shutil",  # argparse's for the terminal's width, which engine.cli.options asks for itself
-    "locale",  # gettext's, when argparse builds a parser, which `validate PATH...` does without
+    "argparse",  # with gettext and locale: `validate PATH...` is read without a parser
+    "gettext",
+    "locale",
     "jsonschema",
     "jsonschema_specifications",
     "referencing",

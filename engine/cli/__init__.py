@@ -7,7 +7,6 @@ worker, move) and ``serving`` (serve, users); ``options`` holds what they share.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import importlib
 import io
@@ -17,24 +16,18 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from engine.cli.options import (
-    EXIT_INTERNAL,
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_USAGE,
-    GuardedOutput,
-    Parser,
-    UsageError,
-)
+from engine.cli.options import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_USAGE, GuardedOutput, UsageError
 from engine.collector import collector_paused
 from engine.errors import DefinitionError, OutputError, ProcflowError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # argparse only where a parser is built: `validate PATH...` reads its line without one
+    import argparse
+
     from engine.cli.running import trail_lines
 
-__all__ = ["EXIT_INTERNAL", "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "build_parser", "main", "run", "trail_lines"]
+    Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
-Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
+__all__ = ["EXIT_INTERNAL", "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "build_parser", "main", "run", "trail_lines"]
 
 # The commands each module adds, in the order `procflow --help` lists them. A command line that names
 # a command imports only its module, so `procflow validate` never loads the runtime, the stores or the
@@ -54,6 +47,8 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command; given ``command``, of only those its module adds."""
+    from engine.cli.parser import Parser
+
     parser = Parser(prog="procflow", description="Validate, run and draw written procedures as state graphs.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in _command_modules(command):

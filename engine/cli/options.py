@@ -1,16 +1,19 @@
-"""What every command shares: exit statuses, the usage error, the parser and the option types."""
+"""What every command shares: exit statuses, the usage error and the option types (``parser`` has the parser).
+
+Nothing here imports argparse until an option is refused: ``procflow validate PATH...`` never builds a parser."""
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from engine.errors import OutputError
+
+if TYPE_CHECKING:
+    import argparse
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 """Done; refused (bad input, or output that cannot be written); a wrong command line; a bug."""
@@ -31,39 +34,6 @@ class UsageError(Exception):
     """The command line is wrong: printed with the usage, exit status 2."""
 
 
-class Parser(argparse.ArgumentParser):
-    def __init__(self, **options: Any):
-        options.setdefault("formatter_class", _HelpFormatter)
-        super().__init__(**options)
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}\n{self.format_usage().strip()}")
-
-
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse's own, given the width it would ask ``shutil.get_terminal_size`` for: argparse makes one
-    for every option it adds, and importing ``shutil`` (with ``bz2``, ``lzma`` and ``zlib``) for it cost
-    ``procflow validate`` 2 % of its start-up."""
-
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
-        super().__init__(prog, indent_increment, max_help_position, _terminal_columns() - 2 if width is None else width)
-
-
-def _terminal_columns() -> int:
-    """The columns ``shutil.get_terminal_size()`` gives: ``$COLUMNS``, else standard output's terminal's, else 80."""
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns > 0:
-        return columns
-    try:
-        size = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
-    except (AttributeError, ValueError, OSError):
-        return 80
-    return size.columns or 80
-
-
 def whole_number(low: int, high: int) -> Callable[[str], int]:
     """An option type: a whole number from ``low`` to ``high``."""
 
@@ -71,9 +41,9 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+            raise _refused(f"expected a whole number, got {text[:40]!r}") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {text[:40]}")
+            raise _refused(f"must be from {low} to {high}, got {text[:40]}")
         return value
 
     return convert
@@ -86,9 +56,9 @@ def seconds(high: float) -> Callable[[str], float]:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text[:40]!r}") from None
+            raise _refused(f"expected a number of seconds, got {text[:40]!r}") from None
         if not 0 < value <= high:
-            raise argparse.ArgumentTypeError(f"must be more than 0 and at most {high:g} seconds, got {text[:40]}")
+            raise _refused(f"must be more than 0 and at most {high:g} seconds, got {text[:40]}")
         return value
 
     return convert
@@ -103,8 +73,15 @@ def text(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         shown = os.fsencode(value).decode("utf-8", "backslashreplace")
-        raise argparse.ArgumentTypeError(f"is not UTF-8 text: `{shown[:60]}`") from None
+        raise _refused(f"is not UTF-8 text: `{shown[:60]}`") from None
     return value
+
+
+def _refused(message: str) -> argparse.ArgumentTypeError:
+    """How an option type refuses a value (argparse is imported by then: it is parsing)."""
+    import argparse
+
+    return argparse.ArgumentTypeError(message)
 
 
 def require_files(*paths: str) -> None:
