@@ -5,9 +5,9 @@ defaults, ``field(default_factory=...)``), ``repr``, equality, hash, ordering wi
 ``slots=True``, ``__match_args__`` and ``FrozenInstanceError`` on assignment; ``dataclasses.fields``, ``replace``,
 ``asdict`` and ``is_dataclass`` take it as a dataclass. It is cheaper to define: ``dataclass`` compiles six
 functions per frozen class from source (about 40 µs each on CPython 3.11) and imports ``inspect`` (with ``ast``,
-``dis`` and ``tokenize``); ``@frozen`` compiles only ``__init__``, makes the other methods as closures, and
-imports ``dataclasses`` only when something asks for the fields. ``procflow validate`` defines forty of these
-classes on every start.
+``dis`` and ``tokenize``); ``@frozen`` makes the other methods as closures, ``__init__`` from one compiled
+template per shape of class (``_init``), and imports ``dataclasses`` only when something asks for the
+fields. ``procflow validate`` defines forty of these classes on every start.
 
 ``@quick_init`` (under ``@dataclass(frozen=True, slots=True)``) gives a class an ``__init__`` of the same
 signature that lends the new object, for the time of its making, a twin class with the same slots and no
