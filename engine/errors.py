@@ -64,9 +64,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import StrEnum
 
+from engine.frozen import frozen
 from engine.source import SourceLocation
 
 
@@ -75,7 +75,7 @@ class Severity(StrEnum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True)
+@frozen
 class Problem:
     """One finding about a definition, printed as ``file:line:column: severity: message``."""
 

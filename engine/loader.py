@@ -11,15 +11,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
-
-import yaml
 
 from engine.collector import collector_paused
 from engine.errors import DefinitionError, Problem
 from engine.files import FileTooLarge, display_name, read_bounded
+from engine.frozen import frozen
+from engine.pyyaml import yaml
 from engine.source import DocumentPath, Mark, SourceLocation, SourceMap
 
 MAX_FILE_BYTES = 1_000_000
@@ -55,7 +54,7 @@ _SYNTAX_HINTS = (
 JsonValue = Union[None, bool, int, float, str, list["JsonValue"], dict[str, "JsonValue"]]
 
 
-@dataclass(frozen=True)
+@frozen
 class LocatedDocument:
     """Plain data (dicts, lists, text, numbers, booleans, None) with the place of every node."""
 

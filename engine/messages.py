@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import ExpressionSyntaxError
+from engine.frozen import frozen
 
 ROOTS = ("data", "payload")
 MISSING = "—"
@@ -24,7 +24,7 @@ _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-@dataclass(frozen=True)
+@frozen
 class Placeholder:
     root: str
     fields: tuple[str, ...]
@@ -36,7 +36,7 @@ class Placeholder:
         return ".".join((self.root, *self.fields))
 
 
-@dataclass(frozen=True)
+@frozen
 class Message:
     text: str
     parts: tuple[str | Placeholder, ...]

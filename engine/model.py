@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Literal, Union
 
+from engine.frozen import field, frozen
 from engine.source import DocumentPath, SourceLocation, SourceMap
 
 FrozenJson = Union[None, bool, int, float, str, tuple["FrozenJson", ...], Mapping[str, "FrozenJson"]]
@@ -55,7 +55,7 @@ class StateKind(enum.StrEnum):
     FINAL = "final"
 
 
-@dataclass(frozen=True)
+@frozen
 class Text:
     """A label in the documents' Chinese with its English rendering."""
 
@@ -63,7 +63,7 @@ class Text:
     en: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Duration:
     """A time limit as written (``text``) and as an amount of a unit.
 
@@ -81,7 +81,7 @@ class Duration:
         return datetime.timedelta(**{f"{self.unit}s": self.amount})
 
 
-@dataclass(frozen=True)
+@frozen
 class DataLimit:
     """A time limit taken from the data: a state's, evaluated when the state is entered
     (``time_limit: {at: ...}``), or a clock's point, evaluated when the clock starts (``limit: {hours: ...}``).
@@ -112,7 +112,7 @@ END_OF_DAY = datetime.time.max
 working time counts it as the very end of the day, midnight of the next."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Calendar:
     """The business calendar that working-day and working-hour limits count on."""
 
@@ -126,7 +126,7 @@ class Calendar:
     """Days worked although their weekday is not a working day (调休)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceDocument:
     key: str
     file: str
@@ -134,7 +134,7 @@ class SourceDocument:
     sections: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceRef:
     """A section of one of the process's source documents."""
 
@@ -142,14 +142,14 @@ class SourceRef:
     section: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Department:
     id: str
     label: Text
     path: DocumentPath
 
 
-@dataclass(frozen=True)
+@frozen
 class Role:
     id: str
     label: Text
@@ -158,7 +158,7 @@ class Role:
     path: DocumentPath
 
 
-@dataclass(frozen=True)
+@frozen
 class Record:
     """A record or form the procedure produces, with the JSON Schema of its fields."""
 
@@ -170,7 +170,7 @@ class Record:
     path: DocumentPath
 
 
-@dataclass(frozen=True)
+@frozen
 class FieldName:
     """``fields: {customer_name: {zh: 顾客姓名, en: Customer name}}``: a field's name in the glossary,
     the same in every form, record and ``data`` it appears in (a property's ``title`` overrides it there)."""
@@ -181,7 +181,7 @@ class FieldName:
     path: DocumentPath
 
 
-@dataclass(frozen=True)
+@frozen
 class RecordBinding:
     """A record a transition writes from its payload (``produces``), or corrects (``amends``)."""
 
@@ -194,7 +194,7 @@ class RecordBinding:
     path: DocumentPath
 
 
-@dataclass(frozen=True)
+@frozen
 class Assignment:
     """``set: {field: ...}``: a data field set by a transition, to an expression or a constant."""
 
@@ -210,7 +210,7 @@ class Assignment:
 SignatureScope = Literal["history", "round"]
 
 
-@dataclass(frozen=True)
+@frozen
 class SignOff:
     role: str
     label: Text | None
@@ -226,7 +226,7 @@ class SignOff:
     only those of the latest stay in the state (``round``: the current round of a loop)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Notification:
     """``notify: [{roles, text}]``: who is told what when a state is entered or a transition fires.
 
@@ -237,7 +237,7 @@ class Notification:
     path: DocumentPath
 
 
-@dataclass(frozen=True)
+@frozen
 class Limit:
     """``limit: {times: 3, then: escalate}``: how many times a transition may be taken in one instance.
 
@@ -259,7 +259,7 @@ class Limit:
         return str(self.times) if self.times_from is None else self.times_from
 
 
-@dataclass(frozen=True)
+@frozen
 class SubProcess:
     """``starts: {process, data, as, on_end, returns}``: a step that hands the work to another procedure
     and waits for it to end. Only ``Workflows`` (which knows every registered definition) can run it."""
@@ -279,7 +279,7 @@ class SubProcess:
         return dict(self.on_end).get(final_state)
 
 
-@dataclass(frozen=True)
+@frozen
 class Transition:
     trigger: str
     label: Text
@@ -310,7 +310,7 @@ class Transition:
     """It cancels the case: taken whatever the step's open parts and the records its final state requires."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Part:
     """A share of a step's work done by someone with one of ``roles``, by its own event (the trigger
     is ``id``). While a required part is open the step's transitions out are refused."""
@@ -350,7 +350,7 @@ class Part:
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class Branch:
     """A decision's branch; the default branch has no ``condition``."""
 
@@ -360,7 +360,7 @@ class Branch:
     path: DocumentPath
 
 
-@dataclass(frozen=True)
+@frozen
 class Deadline:
     after: Duration | None
     """As written, or the state's ``time_limit`` when the YAML gives no ``after`` (``None`` only in a
@@ -374,7 +374,7 @@ class Deadline:
     """When ``after`` (or the state's time limit it defaults to) comes from the data."""
 
 
-@dataclass(frozen=True)
+@frozen
 class State:
     id: str
     kind: StateKind
@@ -430,7 +430,7 @@ class State:
         return tuple(dict.fromkeys(dests))
 
 
-@dataclass(frozen=True)
+@frozen
 class ClockPoint:
     """Moments of a case: entering or leaving any of ``enter`` / ``leave``, or firing any of ``on``."""
 
@@ -439,7 +439,7 @@ class ClockPoint:
     on: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class ClockAction:
     """What reaching a clock's warning, limit or ceiling does, besides its history entry."""
 
@@ -455,7 +455,7 @@ CLOCK_THRESHOLDS = ("warning", "limit", "ceiling")
 """A clock's points, in the order they are reached."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Clock:
     """A promise that spans steps (``clocks:``): running time counted from ``starts`` to ``stops``, not
     counted in ``pauses``, measured against ``limit`` (and an optional ``warning`` and ``ceiling``)."""
@@ -482,7 +482,7 @@ class Clock:
     path: DocumentPath
 
 
-@dataclass(frozen=True)
+@frozen
 class Process:
     """A process definition built from a document the schema accepted. ``engine.checks`` judges it
     afterwards; ``load_process`` hands out only the ones it passed."""

@@ -8,7 +8,6 @@ pipeline before the model is built, because the later stages rely on the shape t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from engine.checks import check_process
@@ -16,6 +15,7 @@ from engine.collector import collector_paused
 from engine.definition import build_process
 from engine.errors import DefinitionError, NoDefinitions, Problem, Severity
 from engine.fragments import fragment_problems
+from engine.frozen import frozen
 from engine.loader import LocatedDocument, load_bytes, load_file, load_text
 from engine.model import Process
 from engine.schema import schema_problems, without_invalid_nodes
@@ -23,7 +23,7 @@ from engine.schema import schema_problems, without_invalid_nodes
 DEFINITION_SUFFIXES = (".yaml", ".yml")
 
 
-@dataclass(frozen=True)
+@frozen
 class ValidationReport:
     """Every problem found in one file and, when it has no errors, its model."""
 
@@ -78,7 +78,7 @@ def load_process_bytes(raw: bytes, file: str) -> Process:
     return _model_or_raise(validate_document(load_bytes(raw, file)))
 
 
-@dataclass(frozen=True)
+@frozen
 class Definitions:
     """The checked definitions found at some paths, each beside the file it was read from."""
 

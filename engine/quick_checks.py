@@ -11,14 +11,15 @@ errors. A schema with any other keyword raises ``Unsupported``: jsonschema decid
 
 from __future__ import annotations
 
+import _thread
 import datetime
 import operator
 import re
 from collections.abc import Callable, Mapping, Sized
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import UnresolvableReference
+from engine.frozen import frozen
 from engine.patterns import PatternNotSupported, Search, formats, pattern_search
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class Unsupported(Exception):
     """The schema uses a keyword (or a form of one) the quick compiler does not know."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class ObjectShape:
     """An object schema's fields as its quick check tests them: a value fits when it is a ``dict`` holding
     the ``required`` names, each field named in ``types`` of exactly one of its types, and each named in
@@ -95,10 +96,15 @@ class QuickCompiler:
         *,
         search: Callable[[str], Search] = pattern_search,
         formats: Callable[[], jsonschema.FormatChecker] = formats,
+        when_used: bool = False,
     ):
         self.document = document
         self._search = search
         self._formats = formats
+        self._when_used = when_used
+        self._compiling = _thread.allocate_lock()
+        """Held while a check compiles ``when_used``: a thread meeting a reference another is compiling
+        would find its placeholder, which calls itself until the compiled check replaces it."""
         self._refs: dict[str, QuickCheck] = {}
 
     def compile(self, schema: Any) -> QuickCheck:
@@ -159,7 +165,7 @@ class QuickCompiler:
             if isinstance(written, str) and written in _PYTHON_TYPES:
                 types[name] = _PYTHON_TYPES[written]
             else:
-                inner[name] = self.compile(sub)
+                inner[name] = self._property(sub)
         required = frozenset(names)
         named = {name: (types.get(name), inner.get(name), name in required) for name in {*spec, *required}}
         return ObjectShape(types, inner, required, named)
@@ -222,7 +228,7 @@ class QuickCompiler:
             python_types = frozenset().union(*(_PYTHON_TYPES[n] for n in names))
             return lambda v: type(v) in python_types
         if key == "properties" and isinstance(spec, Mapping):
-            inner = {name: self.compile(sub) for name, sub in spec.items()}
+            inner = {name: self._property(sub) for name, sub in spec.items()}
 
             def properties(value: Any) -> bool:
                 if type(value) is dict:
@@ -298,6 +304,23 @@ class QuickCompiler:
         if key == "$ref" and isinstance(spec, str) and is_local(spec):
             return self._reference(spec)
         raise Unsupported
+
+    def _property(self, schema: Any) -> QuickCheck:
+        """The check of a property's schema; made ``when_used``, at the property's first value (a definition
+        uses a few of the language's properties, and compiling the rest cost more than checking)."""
+        if not self._when_used:
+            return self.compile(schema)
+        compiled: QuickCheck | None = None
+
+        def compile_then_check(value: Any) -> bool:
+            nonlocal compiled
+            if compiled is None:
+                with self._compiling:
+                    if compiled is None:
+                        compiled = self.compile(schema)
+            return compiled(value)
+
+        return compile_then_check
 
     def _reference(self, ref: str) -> QuickCheck:
         if ref not in self._refs:

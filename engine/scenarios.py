@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import DefinitionError, EventRefused, InvalidActor, InvalidData, Problem, Severity
+from engine.frozen import field, frozen
 from engine.loader import LocatedDocument, load_file
 from engine.processes import DEFINITION_SUFFIXES, ValidationReport, load_process, validate_document
 from engine.schema import SCENARIO_SCHEMA_FILE, schema_problems
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 DEFAULT_INSTANCE_ID = "scenario"
 
 
-@dataclass(frozen=True)
+@frozen
 class ScenarioEvent:
     """A person firing a trigger, or (with ``advance``) time passing."""
 
@@ -47,7 +47,7 @@ class ScenarioEvent:
     advance: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class Scenario:
     file: str
     title: str | None
@@ -65,7 +65,7 @@ class Scenario:
     expect_location: SourceLocation | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Step:
     """What one scripted event did: the deadline events that fired first, then its own entry or refusal."""
 
@@ -77,7 +77,7 @@ class Step:
     """Why the run stops here, when it does: an unexpected refusal, or an expected one that did not come."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Playthrough:
     instance: Instance
     steps: tuple[Step, ...]

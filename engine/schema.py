@@ -7,7 +7,6 @@ file's ``yaml-language-server`` modeline, and the loader validates with the very
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Mapping
@@ -61,6 +60,8 @@ EMBEDDED_SCHEMA = "json_schema"
 def _as_the_engine_reads(schema: Mapping[str, Any]) -> Mapping[str, Any]:
     if EMBEDDED_SCHEMA not in schema.get("$defs", {}):
         return schema
+    import copy  # only for the full check: not on a valid definition's way
+
     strict = copy.deepcopy(dict(schema))
     strict["$defs"][EMBEDDED_SCHEMA] = {"$ref": schema["$schema"]}
     return strict
@@ -151,13 +152,17 @@ PLAIN_SCHEMA: Mapping[str, Any] = {
 
 
 @cache
-def _quick_definition_check() -> QuickCheck | None:
+def _quick_definition_check(when_used: bool = True) -> QuickCheck | None:
+    """The definition schema's quick check; its properties' checks compiled ``when_used`` (a subschema
+    the quick compiler does not know then raises ``Unsupported`` at its first value, which
+    ``schema_problems`` takes as a refusal: checked the full way)."""
     schema = bundled_schema(SCHEMA_FILE)  # read, never changed: the variant shares all but two `$defs`
     plain = {"plain_schema": PLAIN_SCHEMA, "object_schema": {"allOf": [_PLAIN, {"type": "object"}]}}
     variant = {**schema, "$defs": {**schema["$defs"], **plain}}
     root = {key: value for key, value in variant.items() if key not in ("$schema", "$id", "$defs")}
     try:  # our own patterns, with the engine jsonschema runs them with: Python's `re`
-        return QuickCompiler(variant, search=_python_search, formats=_definition_formats).compile(root)
+        compiler = QuickCompiler(variant, search=_python_search, formats=_definition_formats, when_used=when_used)
+        return compiler.compile(root)
     except Unsupported:  # the schema grew a keyword the quick compiler does not know: always the full way
         return None
 
@@ -171,7 +176,7 @@ def schema_problems(
     if document.data is None:
         return [Problem(document.locate(()), empty, code="empty")]
     quick = _quick_definition_check() if schema_file == SCHEMA_FILE else None
-    if quick is not None and quick(document.data):
+    if quick is not None and _passes_quickly(quick, document.data):
         return []
     errors = list(_validator(schema_file).iter_errors(document.data))
     unknown = {path for error in errors if is_unknown_key(error) for path in offending_paths(error, document.data)}
@@ -181,6 +186,13 @@ def schema_problems(
         for problem in translator.translate(error):
             problems.setdefault((problem.location, problem.message), problem)
     return list(problems.values())
+
+
+def _passes_quickly(quick: QuickCheck, data: Any) -> bool:
+    try:
+        return quick(data)
+    except Unsupported:  # met a subschema the quick compiler does not know: the full way decides
+        return False
 
 
 def without_invalid_nodes(data: Any) -> Any:
@@ -195,6 +207,8 @@ def without_invalid_nodes(data: Any) -> Any:
         if not (is_unknown_key(error) or is_forbidden_key(error)):
             return None  # a value that is there but wrong would change what the checks see
         offending.update(offending_paths(error, data))
+    import copy
+
     pruned = copy.deepcopy(data)
     for path in offending:
         parent = lookup(pruned, path[:-1])

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Protocol, Union
+
+from engine.frozen import field, frozen
 
 PathPart = Union[str, int]
 DocumentPath = tuple[PathPart, ...]
 """Keys and list indexes from the document's root to a node, e.g. ``("states", "diagnose", "role")``."""
 
 
-@dataclass(frozen=True, order=True)
+@frozen(order=True)
 class SourceLocation:
     """A place in a definition file. ``line`` and ``column`` count from 1, as editors do."""
 
@@ -62,7 +63,7 @@ class _LocationsOfMarks(Mapping[DocumentPath, SourceLocation]):
         return len(self._marks if self._shifts is None else self._shifts)
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceMap:
     """Where each node of a document is: its value, and (for mapping entries) its key."""
 

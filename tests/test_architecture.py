@@ -20,6 +20,7 @@ LAYERS = [
     "errors",
     "pointers",
     "patterns",
+    "pyyaml",
     "loader",
     "quick_checks",
     "schema_errors",

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import FIXTURE, PROCESSES, ROOT
 
 from engine.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, run
@@ -117,3 +118,37 @@ def test_a_closed_pipe_ends_the_command_quietly(monkeypatch):
     with open(write_end, "w", encoding="utf-8") as closed_pipe:
         monkeypatch.setattr("sys.stdout", closed_pipe)
         assert main(["schema"]) == 0
+
+
+def test_help_is_as_wide_as_shutil_says_the_terminal_is(monkeypatch):
+    import shutil
+
+    from engine.cli.parser import _terminal_columns
+
+    for columns in ("57", "0", "wide", None):
+        if columns is None:
+            monkeypatch.delenv("COLUMNS", raising=False)
+        else:
+            monkeypatch.setenv("COLUMNS", columns)
+        monkeypatch.setenv("LINES", "30")
+        assert _terminal_columns() == shutil.get_terminal_size().columns
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["validate", "a.yaml"], ["validate", "a.yaml", "folder", ""], ["validate", "validate", "@list", "中文.yaml"]],
+    ids=["one", "several", "odd-names"],
+)
+def test_validate_without_options_is_read_as_argparse_reads_it(argv):
+    from engine.cli import _plain_validate, build_parser
+
+    assert vars(_plain_validate(argv)) == vars(build_parser("validate").parse_args(argv))
+
+
+@pytest.mark.parametrize(
+    "argv", [["validate"], ["validate", "a", "--strict"], ["validate", "-"], ["validate", "--", "a"], ["run", "a"]]
+)
+def test_any_other_command_line_is_left_to_argparse(argv):
+    from engine.cli import _plain_validate
+
+    assert _plain_validate(argv) is None

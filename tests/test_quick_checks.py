@@ -69,6 +69,9 @@ def mutated(draw: st.DrawFn, document: Any) -> Any:
 def test_every_shipped_definition_takes_the_quick_path():
     quick = _quick_definition_check()
     assert quick is not None
+    # Compiled whole, the schema has no part the quick compiler does not know: the check compiled as it
+    # is used never meets one.
+    assert _quick_definition_check(when_used=False) is not None
     for name, document in DOCUMENTS.items():
         assert quick(document.data), name
 
@@ -284,3 +287,14 @@ def test_a_record_whose_field_the_form_does_not_declare_is_checked():
     made = {t.trigger: b.path for t in process.transitions for b in t.produces}
     assert made["submit"] in unchecked  # the form declares each field as the record does (descriptions aside)
     assert made["issue_order"] not in unchecked  # the record declares `in_warranty`, the form does not
+
+
+def test_checks_compiled_when_used_may_be_shared_by_threads():
+    """Threads meeting the same uncompiled parts at once each get the finished check, never a placeholder."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for _ in range(5):
+        quick = _quick_definition_check.__wrapped__()  # a new one: nothing compiled yet
+        assert quick is not None
+        with ThreadPoolExecutor(8) as pool:
+            assert all(pool.map(quick, [document.data for document in DOCUMENTS.values()] * 4))

@@ -7,31 +7,27 @@ worker, move) and ``serving`` (serve, users); ``options`` holds what they share.
 
 from __future__ import annotations
 
-import argparse
+import gc
 import importlib
 import io
 import os
 import sys
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from engine.cli.options import (
-    EXIT_INTERNAL,
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_USAGE,
-    GuardedOutput,
-    Parser,
-    UsageError,
-)
+from engine.cli.options import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_USAGE, GuardedOutput, UsageError
+from engine.collector import collector_paused
 from engine.errors import DefinitionError, OutputError, ProcflowError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # argparse only where a parser is built: `validate PATH...` reads its line without one
+    import argparse
+
     from engine.cli.running import trail_lines
 
-__all__ = ["EXIT_INTERNAL", "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "build_parser", "main", "run", "trail_lines"]
+    Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
-Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
+__all__ = ["EXIT_INTERNAL", "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "build_parser", "main", "run", "trail_lines"]
 
 # The commands each module adds, in the order `procflow --help` lists them. A command line that names
 # a command imports only its module, so `procflow validate` never loads the runtime, the stores or the
@@ -51,12 +47,44 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command; given ``command``, of only those its module adds."""
+    from engine.cli.parser import Parser
+
     parser = Parser(prog="procflow", description="Validate, run and draw written procedures as state graphs.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module, names in COMMAND_MODULES.items():
-        if command is None or command in names:
-            importlib.import_module(f"engine.cli.{module}").add_commands(commands)
+    for module in _command_modules(command):
+        module.add_commands(commands)
     return parser
+
+
+def _command_modules(command: str | None) -> list[ModuleType]:
+    """The modules adding ``command`` (all of them for ``None``), imported."""
+    wanted = [module for module, names in COMMAND_MODULES.items() if command is None or command in names]
+    return [importlib.import_module(f"engine.cli.{module}") for module in wanted]
+
+
+def _named_command(argv: Sequence[str]) -> str | None:
+    return argv[0] if argv and any(argv[0] in names for names in COMMAND_MODULES.values()) else None
+
+
+def _plain_validate(argv: Sequence[str]) -> argparse.Namespace | None:
+    """``procflow validate PATH...`` with no option, the line pre-commit hooks and CI run, read as argparse
+    would read it, without building its parser (which asks gettext for its every word: a fortieth of
+    the command's start-up); ``None`` for any other command line, which is argparse's to read."""
+    if len(argv) < 2 or argv[0] != "validate" or any(arg.startswith("-") for arg in argv[1:]):
+        return None
+    from engine.cli.definitions import validate_arguments
+
+    return validate_arguments(list(argv[1:]))
+
+
+def _import_for_good(command: str | None) -> None:
+    """Import what ``command`` needs with the collector paused, then set every object made so far apart
+    from its scans (``gc.freeze``): the modules, classes and functions live as long as the process,
+    and the collections their making set off (a full one among them) scanned them all again and again
+    (a twentieth of ``procflow validate``'s instructions)."""
+    with collector_paused():
+        _command_modules(command)
+        gc.freeze()  # before the collector is back on, or its first collection scans them all once more
 
 
 def __getattr__(name: str) -> Any:
@@ -72,8 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
     output = GuardedOutput(sys.stdout)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # run as the program, not called by one that has objects of its own to collect
+        _import_for_good(_named_command(arguments))
     try:
-        status = run(list(sys.argv[1:] if argv is None else argv), cast(TextIO, output), sys.stderr)
+        status = run(arguments, cast(TextIO, output), sys.stderr)
         if not output.failed:
             output.flush()
     except BrokenPipeError:  # `procflow show ID | head`: the reader has gone, which is not an error
@@ -93,11 +124,12 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     0 done, 1 refused (the error names the file, line or option at fault), 2 a wrong command line,
     3 an internal error (a bug: one line, or the traceback when ``PROCFLOW_DEBUG=1`` is set).
     """
-    named = argv[0] if argv and any(argv[0] in names for names in COMMAND_MODULES.values()) else None
-    parser = build_parser(named)  # the whole parser for --help, or a command line naming no command
+    plain = _plain_validate(argv)
+    if plain is None:  # the whole parser for --help, or a command line naming no command
+        parser = build_parser(_named_command(argv))
     command = "procflow"
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(argv) if plain is None else plain
         command = f"procflow {args.command}"
         handler: Handler = args.handler
         return handler(args, stdout, stderr)

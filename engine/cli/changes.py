@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TextIO
 
 from engine.changes import CHANGE_KINDS, changes_json, diff_processes
-from engine.cli.options import MAX_TIMEOUT, Parser, UsageError, seconds
+from engine.cli.options import MAX_TIMEOUT, UsageError, seconds
+from engine.cli.parser import Parser
 from engine.errors import DefinitionError, ProcflowError, StoreURLError
 from engine.impact import Impact
 from engine.render import LANGS

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
-from typing import TextIO
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, TextIO, cast
 
-from engine.cli.options import EXIT_INVALID, EXIT_OK, Parser, UsageError
+from engine.cli.options import EXIT_INVALID, EXIT_OK, UsageError
 from engine.errors import InitRefused
 from engine.processes import ValidationReport, definition_files
 from engine.scenarios import validate_process_or_scenario
 from engine.schema import schema_path
+
+if TYPE_CHECKING:
+    import argparse
+
+    from engine.cli.parser import Parser
 
 
 def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -43,6 +48,13 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     init.add_argument("--hook-rev", metavar="REV", help="with --hook-repo: the tag or commit of it to pin")
     init.set_defaults(handler=_init)
+
+
+def validate_arguments(paths: list[str]) -> argparse.Namespace:
+    """What the parser makes of ``validate PATH...`` with no option: the same attributes (tests/test_cli.py
+    compares them), without importing argparse for its ``Namespace``."""
+    made = SimpleNamespace(command="validate", paths=paths, format="text", strict=False, handler=_validate)
+    return cast("argparse.Namespace", made)
 
 
 def _validate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

@@ -12,13 +12,13 @@ from engine.cli.options import (
     EXIT_INVALID,
     EXIT_OK,
     MAX_TIMEOUT,
-    Parser,
     UsageError,
     require_files,
     seconds,
     text,
     whole_number,
 )
+from engine.cli.parser import Parser
 from engine.errors import DefinitionError, ProcflowError, StoreURLError
 from engine.processes import load_definitions, load_process
 from engine.render import (

@@ -12,7 +12,8 @@ import argparse
 import json
 from typing import TextIO
 
-from engine.cli.options import EXIT_INVALID, EXIT_OK, EXIT_USAGE, Parser, UsageError, require_files, text
+from engine.cli.options import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UsageError, require_files, text
+from engine.cli.parser import Parser
 from engine.cli.stored import actor_arg
 from engine.errors import DefinitionError, EventRefused, NotFound, ProcflowError, StoreURLError
 from engine.migration import load_plan

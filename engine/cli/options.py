@@ -1,15 +1,19 @@
-"""What every command shares: exit statuses, the usage error, the parser and the option types."""
+"""What every command shares: exit statuses, the usage error and the option types (``parser`` has the parser).
+
+Nothing here imports argparse until an option is refused: ``procflow validate PATH...`` never builds a parser."""
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from engine.errors import OutputError
+
+if TYPE_CHECKING:
+    import argparse
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 """Done; refused (bad input, or output that cannot be written); a wrong command line; a bug."""
@@ -30,11 +34,6 @@ class UsageError(Exception):
     """The command line is wrong: printed with the usage, exit status 2."""
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}\n{self.format_usage().strip()}")
-
-
 def whole_number(low: int, high: int) -> Callable[[str], int]:
     """An option type: a whole number from ``low`` to ``high``."""
 
@@ -42,9 +41,9 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+            raise _refused(f"expected a whole number, got {text[:40]!r}") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {text[:40]}")
+            raise _refused(f"must be from {low} to {high}, got {text[:40]}")
         return value
 
     return convert
@@ -57,9 +56,9 @@ def seconds(high: float) -> Callable[[str], float]:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text[:40]!r}") from None
+            raise _refused(f"expected a number of seconds, got {text[:40]!r}") from None
         if not 0 < value <= high:
-            raise argparse.ArgumentTypeError(f"must be more than 0 and at most {high:g} seconds, got {text[:40]}")
+            raise _refused(f"must be more than 0 and at most {high:g} seconds, got {text[:40]}")
         return value
 
     return convert
@@ -74,8 +73,15 @@ def text(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         shown = os.fsencode(value).decode("utf-8", "backslashreplace")
-        raise argparse.ArgumentTypeError(f"is not UTF-8 text: `{shown[:60]}`") from None
+        raise _refused(f"is not UTF-8 text: `{shown[:60]}`") from None
     return value
+
+
+def _refused(message: str) -> argparse.ArgumentTypeError:
+    """How an option type refuses a value (argparse is imported by then: it is parsing)."""
+    import argparse
+
+    return argparse.ArgumentTypeError(message)
 
 
 def require_files(*paths: str) -> None:

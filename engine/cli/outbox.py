@@ -7,7 +7,8 @@ import argparse
 import json
 from typing import TextIO
 
-from engine.cli.options import EXIT_OK, Parser, text, whole_number
+from engine.cli.options import EXIT_OK, text, whole_number
+from engine.cli.parser import Parser
 from engine.cli.stored import stored
 from engine.outbox import OUTBOX_STATES, OutboxRow
 from engine.service import Workflows

@@ -8,16 +8,8 @@ from pathlib import Path
 from typing import TextIO
 
 from engine.checks import check_children
-from engine.cli.options import (
-    EXIT_INVALID,
-    EXIT_OK,
-    MAX_STEPS,
-    MAX_WALKS,
-    SEED_RANGE,
-    Parser,
-    require_files,
-    whole_number,
-)
+from engine.cli.options import EXIT_INVALID, EXIT_OK, MAX_STEPS, MAX_WALKS, SEED_RANGE, require_files, whole_number
+from engine.cli.parser import Parser
 from engine.errors import DefinitionError
 from engine.files import write_replacing
 from engine.instances import Entry, instance_to_json

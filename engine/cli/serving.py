@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from engine.cli.options import EXIT_INVALID, EXIT_OK, Parser, UsageError, require_files, text, whole_number
+from engine.cli.options import EXIT_INVALID, EXIT_OK, UsageError, require_files, text, whole_number
+from engine.cli.parser import Parser
 from engine.errors import ProcflowError, StoreURLError
 from engine.processes import load_process
 

@@ -19,13 +19,13 @@ from engine.cli.options import (
     EXIT_OK,
     MAX_BATCH,
     MAX_INTERVAL,
-    Parser,
     UsageError,
     require_files,
     seconds,
     text,
     whole_number,
 )
+from engine.cli.parser import Parser
 from engine.cli.running import notification_lines, trail_lines
 from engine.clocks import ClockReport
 from engine.delivery import ENVIRONMENT_VARIABLE as ADDRESSES_VARIABLE

@@ -12,7 +12,8 @@ import argparse
 import json
 from typing import Any, TextIO
 
-from engine.cli.options import EXIT_OK, MAX_BATCH, Parser, UsageError, text, whole_number
+from engine.cli.options import EXIT_OK, MAX_BATCH, UsageError, text, whole_number
+from engine.cli.parser import Parser
 from engine.cli.stored import actor_arg, stored
 from engine.runtime import Actor
 from engine.service import Workflows, WorkItem, Worklist

@@ -47,11 +47,8 @@ import ast
 import functools
 import io
 import re
-import tokenize
-import unicodedata
 import warnings
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 
 from engine.errors import ExpressionEvaluationError, ExpressionSyntaxError
 from engine.expressions.compiler import Compiler
@@ -68,6 +65,7 @@ from engine.expressions.values import (
     kind_of,
     to_json,
 )
+from engine.frozen import field, frozen
 
 __all__ = [
     "MAX_DEPTH",
@@ -83,7 +81,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@frozen
 class Expression:
     """A compiled expression. Build it with ``compile_expression``.
 
@@ -204,6 +202,9 @@ def _refuse_look_alike_names(source: str, indent: int) -> None:
     """Python reads names in their NFKC form, so ``ｄａｔａ`` (full-width letters) would run as ``data``."""
     if source.isascii():
         return
+    import tokenize  # here: most expressions are ASCII, and it costs start-up time
+    import unicodedata
+
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError):  # ast.parse accepted it; nothing more to find here

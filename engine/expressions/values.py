@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TypeGuard, Union
+
+from engine.frozen import frozen
 
 MAX_EXPRESSION_LENGTH = 1000
 
@@ -37,7 +38,7 @@ MAX_DAYS_APART = 3660
 """The furthest apart (ten years, as for time limits) two dates may be for ``working_days_between``."""
 
 
-@dataclass(frozen=True)
+@frozen
 class ExpressionCalendar:
     """What date functions need of the business calendar: its time zone (a date-time's day is its
     day there) and which days are working days."""

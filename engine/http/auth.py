@@ -39,13 +39,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from engine.errors import ProcflowError, UsersFileError, printable
 from engine.files import write_replacing
 from engine.inputs import check_name
+from engine.pyyaml import yaml
 from engine.runtime import Actor
 
 LOG = logging.getLogger("procflow.http.auth")
