@@ -110,6 +110,11 @@ class _Record:
     def version(self) -> int:
         return len(self.entries.history)
 
+    def copy(self) -> _Record:
+        """A copy to put back, sharing the entries (which a batch cuts back instead)."""
+        claims = {position: replace(claim) for position, claim in self.claims.items()}
+        return _Record(self.row, self.entries, claims, self.set_aside, self.work, self.pending)
+
 
 @dataclass(frozen=True, slots=True)
 class _Write:
@@ -205,9 +210,7 @@ class MemoryStore:
         undo = self._undo
         if undo is not None and instance_id not in undo.instances:
             record = self._instances.get(instance_id)
-            undo.instances[instance_id] = (
-                None if record is None else _Before(replace(record, claims=_copied(record.claims)), record.version)
-            )
+            undo.instances[instance_id] = None if record is None else _Before(record.copy(), record.version)
 
     def _changing_told(self, delivery_id: str) -> None:
         """Before the outbox row is written or changed (under the lock): in a batch, keep it as it was, once."""
@@ -664,10 +667,6 @@ def _unreadable(instance_id: str, problem: object) -> DamagedRecord:
     return DamagedRecord(
         f"memory: instance `{instance_id}` is held in a form procflow cannot read: {problem}", instance_id=instance_id
     )
-
-
-def _copied(claims: dict[int, _Claim]) -> dict[int, _Claim]:
-    return {position: replace(claim) for position, claim in claims.items()}
 
 
 def _summary(instance: Instance, refs: Mapping[tuple[str, str], ProcessRef]) -> InstanceSummary:
