@@ -52,7 +52,9 @@ def test_an_event_encodes_its_new_entry_only_and_a_load_parses_none(quoting, mon
     for n in range(LONGER):
         escalate(quoting, n)
     assert (encoded[0], parsed[0]) == (LONGER, 0)
-    assert quoting.get("A").version == 2 + LONGER
+    loaded = quoting.get("A")
+    assert loaded.version == 2 + LONGER
+    assert loaded.facts_cache, "a load hands over what the runtime worked out of the history"
 
 
 def calls_made(action: Callable[[], Any]) -> int:
