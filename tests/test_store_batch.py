@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from store_support import CLERK, CUSTOMER, MINIMAL, MONDAY, OUT_OF_WARRANTY, SUPERVISOR, at, dump
 
-from engine.errors import EventRefused, GuardFailed
+from engine.errors import EventRefused, GuardFailed, NotFound
 from engine.service import Event, Workflows
 
 pytest_plugins = ["store_support"]
@@ -103,6 +103,23 @@ def test_an_error_leaving_the_batch_block_rolls_back_every_event_of_it(workflows
     assert workflows.outbox(limit=1000) == told
     workflows.fire(first, "send_quote", SUPERVISOR, {"quote": 300})  # what was read in the batch is forgotten
     assert [e.trigger for e in workflows.history(first)] == [None, "submit", "send_quote"]
+
+
+def test_a_batch_rolled_back_leaves_no_instance_key_or_outbox_row_of_it(workflows):
+    first, _, _ = _quoting(workflows)
+    before, told = workflows.get(first), workflows.outbox(limit=1000)
+    with pytest.raises(RuntimeError, match="stop"), workflows.batch():
+        workflows.start("minimal_repair", CUSTOMER, instance_id="started", key="start-1", at=MONDAY)
+        workflows.fire(first, "escalate", SUPERVISOR, key="k-1")
+        workflows.fire(first, "escalate", SUPERVISOR, key="k-2")
+        raise RuntimeError("stop")
+    assert workflows.get(first) == before and workflows.outbox(limit=1000) == told
+    with pytest.raises(NotFound):
+        workflows.get("started")
+    assert workflows.start("minimal_repair", CUSTOMER, instance_id="other", key="start-1", at=MONDAY).id == "other"
+    workflows.fire(first, "escalate", SUPERVISOR, key="k-2")  # a new event: the key was not kept
+    assert [e.key for e in workflows.history(first)] == [None, None, "k-2"]
+    assert workflows.verify_store().ok
 
 
 def test_a_key_recorded_earlier_in_the_same_batch_is_found(workflows):

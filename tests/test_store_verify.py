@@ -3,17 +3,17 @@ lists the rest, a worker sets a poison case aside and fires the others, and `pro
 reports every stored instance that cannot be read or does not replay to what is stored.
 
 Damage is made behind procflow's back, with SQL run on the database directly (and, for the memory
-store, by replacing the JSON it holds).
+store, by replacing what it holds).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import random
 import shutil
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -54,19 +54,15 @@ def damage_data(flows: Workflows, url: str, instance_id: str) -> None:
     memory store's record is made unreadable instead)."""
     if url == "memory:":
         record = flows.store._instances[instance_id]  # type: ignore[attr-defined]
-        record.document += "broken"  # no longer JSON at all
+        record.row = replace(record.row, data=record.row.data + "broken")  # no longer JSON at all
     else:
         execute(url, "UPDATE instances SET data = ? WHERE id = ?", ("[1, 2]", instance_id))
 
 
 def damage_due(flows: Workflows, url: str, instance_id: str) -> None:
     """Make the due time of the instance's deadlines unreadable (yet, as stored, earlier than now)."""
-    if url == "memory:":
-        record = flows.store._instances[instance_id]  # type: ignore[attr-defined]
-        document = json.loads(record.document)
-        for deadline in document["deadlines"]:
-            deadline["due"] = "2026-02-30T09:00:00+08:00"
-        record.document = json.dumps(document)
+    if url == "memory:":  # it holds deadlines as the values written, never as text: its data is made unreadable
+        damage_data(flows, url, instance_id)
     elif url.startswith("sqlite:"):
         execute(url, "UPDATE deadlines SET due = '2026-02-30T01:00:00.000000Z' WHERE instance_id = ?", (instance_id,))
     else:
@@ -77,9 +73,7 @@ def damage_state(flows: Workflows, url: str, instance_id: str) -> None:
     """Put the instance in a state its definition does not have."""
     if url == "memory:":
         record = flows.store._instances[instance_id]  # type: ignore[attr-defined]
-        document = json.loads(record.document)
-        document["state"] = "qoute"
-        record.document = json.dumps(document, ensure_ascii=False)
+        record.row = replace(record.row, state="qoute")
     else:
         execute(url, "UPDATE instances SET state = 'qoute' WHERE id = ?", (instance_id,))
 
@@ -253,8 +247,8 @@ def test_verify_notices_a_moved_deadline_and_a_changed_definition(durable_url):
 def test_verify_notices_a_record_the_memory_store_holds_changed():
     with Workflows("memory:") as flows:
         varied(flows)
-        record = flows.store._instances["B"]  # type: ignore[attr-defined]
-        record.document = record.document.replace("照片", "发票")
+        texts = flows.store._instances["B"].entries.texts  # type: ignore[attr-defined]
+        texts[:] = [text.replace("照片", "发票") for text in texts]
         found = flows.verify_store()
         assert [d.instance_id for d in found.damaged] == ["B"]
 

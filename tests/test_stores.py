@@ -86,6 +86,23 @@ def test_what_is_stored_comes_back_exactly_as_the_runtime_made_it(workflows):
     assert summary.deadlines == expected.deadlines
 
 
+def test_an_instance_read_or_written_can_be_changed_without_changing_the_store(workflows):
+    workflows.start("minimal_repair", CUSTOMER, {"model": "X"}, at=at(), instance_id="I-1")
+    entry, written = workflows.fire_and_get("I-1", "submit", CUSTOMER, OUT_OF_WARRANTY, at=at(hours=1))
+    stored = workflows.get("I-1")
+    for instance in (written, stored):
+        instance.data["model"] = "changed"
+        instance.state, instance.deadlines = "done", ()
+        instance.history.append(entry)
+        if instance.facts_cache is not None:  # what was worked out of the history, if the store kept it
+            instance.facts_cache["kept"] = "nothing"
+        loaded = workflows.get("I-1")
+        assert (loaded.state, loaded.data["model"], loaded.version) == ("quote", "X1", 2) and loaded.deadlines
+        assert "kept" not in (loaded.facts_cache or {})
+    workflows.fire("I-1", "escalate", SUPERVISOR, at=at(hours=2))
+    assert [e.trigger for e in workflows.history("I-1")] == [None, "submit", "escalate"]
+
+
 def test_a_new_connection_reads_what_another_wrote(durable_url):
     with Workflows(durable_url, clock=lambda: MONDAY) as first:
         first.register(MINIMAL)

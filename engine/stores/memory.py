@@ -1,8 +1,14 @@
 """A store held in a dict, for tests and trials: the same contract as the SQL stores, in one process.
 
-Instances go in and out as JSON, as they would through a database, so a caller can never change a
-stored instance by holding on to an object; definitions, work items and outbox rows are kept as the
-frozen values they are given as.
+Each instance is kept as its parts, so an event costs the same however long its case's history: the
+history entries as the caller wrote them (frozen, so every load hands out a copy of the list, not of
+the entries), each with its canonical text and digest made once, when written (``engine.stores.integrity``;
+``read_checked`` reads the texts afresh, as the SQL stores read their rows), and a row that each write
+replaces whole: state, data as JSON text (parsed afresh on every load, so no caller shares it), the
+open deadlines (frozen) and what the runtime worked out of the history (``Instance.facts_cache``).
+Definitions, work items and outbox rows are kept as the frozen values they are given as.
+
+A batch keeps what it changes as it was before the first change (``_Undo``), not a copy of the store.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from engine.errors import DamagedRecord, DuplicateInstance, DuplicateKey, InstanceFormatError, NotFound, StaleVersion
-from engine.instances import Entry, Instance, OpenDeadline, instance_from_json, instance_to_json
+from engine.instances import Entry, Instance, OpenDeadline, entry_from_json, entry_to_json
 from engine.outbox import DEAD, PENDING, OutboxRow, messages
 from engine.stores.base import (
     DEFAULT_LEASE,
@@ -30,7 +37,7 @@ from engine.stores.base import (
     StoredDefinition,
 )
 from engine.stores.identifiers import check_instance_id, check_key, check_written
-from engine.stores.integrity import digest, entry_text
+from engine.stores.integrity import canonical, digest, entry_text
 from engine.stores.search import check_query, keeps
 from engine.work import CaseWork
 
@@ -42,18 +49,84 @@ class _Claim:
     refused: str | None = None
 
 
+_UNCLAIMED = _Claim()
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """What each write of an instance replaces whole: all of it but its history."""
+
+    process_id: str
+    process_version: int
+    content_hash: str
+    state: str
+    data: str
+    """Canonical JSON text, parsed afresh on every load."""
+    entered_at: datetime.datetime
+    deadlines: tuple[OpenDeadline, ...]
+    facts: Mapping[Any, Any] | None
+    """``Instance.facts_cache`` as the write left it (its answers are frozen; each load gets the dict copied)."""
+
+
+@dataclass(slots=True)
+class _Entries:
+    """An instance's history as written: only ever appended to, but for a failed batch, which cuts it back."""
+
+    history: list[Entry]
+    texts: list[str]
+    """Each entry's canonical text, as written."""
+    digests: list[str]
+    keys: dict[str, int]
+    """The idempotency key of each event that had one (not the start's), and the entry it recorded."""
+
+    def append(self, write: _Write) -> None:
+        for index, (entry, text) in enumerate(zip(write.entries, write.texts, strict=True), write.first):
+            self.history.append(entry)
+            self.texts.append(text)
+            self.digests.append(digest(write.instance.id, index, text))
+            if entry.key is not None and index > 0:
+                self.keys[entry.key] = index
+
+    def cut(self, length: int) -> None:
+        """Back to the first ``length`` entries."""
+        for entry in self.history[length:]:
+            if entry.key is not None:
+                self.keys.pop(entry.key, None)
+        del self.history[length:], self.texts[length:], self.digests[length:]
+
+
 @dataclass
 class _Record:
-    document: str
+    row: _Row
+    entries: _Entries
     claims: dict[int, _Claim] = field(default_factory=dict)
-    keys: dict[str, int] = field(default_factory=dict)
-    digests: list[str] = field(default_factory=list)
-    """Each entry's digest as written (``engine.stores.integrity``)."""
     set_aside: str | None = None
     """Why workers no longer claim the instance's deadlines, until it is next written."""
     work: CaseWork | None = None
     """Its work items as the last write gave them; ``None`` while ``pending`` or when it has none."""
     pending: bool = True
+
+    @property
+    def version(self) -> int:
+        return len(self.entries.history)
+
+    def copy(self) -> _Record:
+        """A copy to put back, sharing the entries (which a batch cuts back instead)."""
+        claims = {position: replace(claim) for position, claim in self.claims.items()}
+        return _Record(self.row, self.entries, claims, self.set_aside, self.work, self.pending)
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """An instance's write, encoded (so nothing is written if its JSON cannot be): its row and its entries
+    from ``first`` on, with their JSON and its text."""
+
+    instance: Instance
+    first: int
+    row: _Row
+    entries: list[Entry]
+    documents: list[dict[str, Any]]
+    texts: list[str]
 
 
 @dataclass
@@ -64,6 +137,25 @@ class _Told:
     claim: _Claim = field(default_factory=_Claim)
 
 
+@dataclass(frozen=True, slots=True)
+class _Before:
+    """An instance as it was before a batch first changed it: its record (sharing the entries, which
+    only grow) and how many entries it had."""
+
+    record: _Record
+    length: int
+
+
+@dataclass
+class _Undo:
+    """What an open batch changed, to put back should it fail: how many definitions there were, and each
+    instance and outbox row as it was before its first change (``None``: not there yet)."""
+
+    definitions: int
+    instances: dict[str, _Before | None] = field(default_factory=dict)
+    outbox: dict[str, _Told | None] = field(default_factory=dict)
+
+
 class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -71,7 +163,7 @@ class MemoryStore:
         self._instances: dict[str, _Record] = {}
         self._start_keys: dict[tuple[str, str], str] = {}
         self._outbox: dict[str, _Told] = {}
-        self._batching = False
+        self._undo: _Undo | None = None
 
     @property
     def url(self) -> str:
@@ -82,25 +174,50 @@ class MemoryStore:
         """As the SQL stores' ``batch``: an exception leaving the block puts back what the store held
         when it began (each write inside is already whole or nothing on its own). Meant for one thread
         at a time, as this store is for tests and trials."""
-        if self._batching:
+        if self._undo is not None:
             yield
             return
         with self._lock:
-            before = (
-                list(self._definitions),
-                {i: _copied(r) for i, r in self._instances.items()},
-                dict(self._start_keys),
-                {i: _Told(t.row, replace(t.claim)) for i, t in self._outbox.items()},
-            )
-        self._batching = True
+            self._undo = undo = _Undo(len(self._definitions))
         try:
             yield
         except BaseException:
             with self._lock:
-                self._definitions, self._instances, self._start_keys, self._outbox = before
+                self._put_back(undo)
             raise
         finally:
-            self._batching = False
+            self._undo = None
+
+    def _put_back(self, undo: _Undo) -> None:
+        del self._definitions[undo.definitions :]
+        for instance_id, before in undo.instances.items():
+            if before is None:  # inserted by the batch
+                record = self._instances.pop(instance_id)
+                start = record.entries.history[0].key
+                if start is not None:
+                    del self._start_keys[(record.row.process_id, start)]
+            else:
+                before.record.entries.cut(before.length)
+                self._instances[instance_id] = before.record
+        for delivery_id, told in undo.outbox.items():
+            if told is None:
+                del self._outbox[delivery_id]
+            else:
+                self._outbox[delivery_id] = told
+
+    def _changing(self, instance_id: str) -> None:
+        """Before the instance's record is changed (under the lock): in a batch, keep it as it was, once."""
+        undo = self._undo
+        if undo is not None and instance_id not in undo.instances:
+            record = self._instances.get(instance_id)
+            undo.instances[instance_id] = None if record is None else _Before(record.copy(), record.version)
+
+    def _changing_told(self, delivery_id: str) -> None:
+        """Before the outbox row is written or changed (under the lock): in a batch, keep it as it was, once."""
+        undo = self._undo
+        if undo is not None and delivery_id not in undo.outbox:
+            told = self._outbox.get(delivery_id)
+            undo.outbox[delivery_id] = None if told is None else _Told(told.row, replace(told.claim))
 
     def close(self) -> None:
         pass
@@ -137,25 +254,24 @@ class MemoryStore:
         check_written(instance)
         key = instance.history[0].key
         with self._lock:
-            if not any(
-                d.ref.id == instance.process_id and d.ref.content_hash == instance.content_hash
-                for d in self._definitions
-            ):
-                raise NotFound(
-                    f"memory: holds no definition of process `{instance.process_id}` with content "
-                    f"{instance.content_hash[:12]}; register it first"
-                )
+            self._require_definition(instance)
             if key is not None and (instance.process_id, key) in self._start_keys:
                 return self._load(self._start_keys[(instance.process_id, key)])
             if instance.id in self._instances:
                 raise DuplicateInstance(f"memory: already holds an instance `{instance.id}`")
-            self._instances[instance.id] = _Record(
-                _dumps(instance), digests=_digests(instance), work=work, pending=work is None
-            )
+            self._add(_encoded(instance, 0), work)
             if key is not None:
                 self._start_keys[(instance.process_id, key)] = instance.id
-            self._tell(instance, 0)
         return instance
+
+    def _require_definition(self, instance: Instance) -> None:
+        if not any(
+            d.ref.id == instance.process_id and d.ref.content_hash == instance.content_hash for d in self._definitions
+        ):
+            raise NotFound(
+                f"memory: holds no definition of process `{instance.process_id}` with content "
+                f"{instance.content_hash[:12]}; register it first"
+            )
 
     def load(self, instance_id: str) -> Instance:
         check_instance_id(instance_id)
@@ -166,40 +282,15 @@ class MemoryStore:
         record = self._instances.get(instance_id)
         if record is None:
             raise NotFound(f"memory: holds no instance `{instance_id}`")
-        return _read(instance_id, record.document)
+        return _instance(instance_id, record.row, list(record.entries.history))
 
     def save(self, instance: Instance, expected_version: int, work: CaseWork | None = None) -> None:
         if not expected_version < instance.version:
             raise ValueError("save() needs at least one new history entry")
         check_written(instance, expected_version)
         with self._lock:
-            record = self._instances.get(instance.id)
-            if record is None:
-                raise NotFound(f"memory: holds no instance `{instance.id}`")
-            # In the SQL stores' order: the version first (the row's update), then the keys (their rows).
-            found = len(record.digests)  # one per entry written
-            if found != expected_version:
-                raise StaleVersion(
-                    f"instance `{instance.id}` is at version {found}, not {expected_version}: "
-                    "another writer moved it on since it was read",
-                    expected=expected_version,
-                    found=found,
-                )
-            new = list(enumerate(instance.history[expected_version:], start=expected_version))
-            for _, entry in new:
-                if entry.key is not None and entry.key in record.keys:
-                    raise DuplicateKey(
-                        f"instance `{instance.id}`: key `{entry.key}` is already recorded "
-                        f"(entry {record.keys[entry.key]})",
-                        instance_id=instance.id,
-                        index=record.keys[entry.key],
-                    )
-            record.document = _dumps(instance)
-            record.digests = record.digests + _digests(instance, expected_version)
-            record.claims, record.set_aside = {}, None
-            record.keys.update({e.key: i for i, e in new if e.key is not None})
-            record.work, record.pending = work, work is None
-            self._tell(instance, expected_version)
+            write = self._checked(instance, expected_version)
+            self._apply(write, work)
 
     def save_linked(
         self,
@@ -209,58 +300,66 @@ class MemoryStore:
     ) -> None:
         work = work or {}
         with self._lock:  # checked first, all of them, then written: nothing half-applied
+            added = []
             for child in inserts:
                 check_written(child)
                 if child.history[0].key is not None:
                     raise ValueError("save_linked() inserts instances started without a key")
-                if not any(
-                    d.ref.id == child.process_id and d.ref.content_hash == child.content_hash for d in self._definitions
-                ):
-                    raise NotFound(
-                        f"memory: holds no definition of process `{child.process_id}` with content "
-                        f"{child.content_hash[:12]}; register it first"
-                    )
+                self._require_definition(child)
                 if child.id in self._instances:
                     raise DuplicateInstance(f"memory: already holds an instance `{child.id}`")
+                added.append(_encoded(child, 0))
+            saved = []
             for instance, expected in saves:
                 if not expected < instance.version:
                     raise ValueError("save_linked() needs at least one new history entry for each instance saved")
                 check_written(instance, expected)
-                record = self._instances.get(instance.id)
-                if record is None:
-                    raise NotFound(f"memory: holds no instance `{instance.id}`")
-                if len(record.digests) != expected:
-                    raise StaleVersion(
-                        f"instance `{instance.id}` is at version {len(record.digests)}, not {expected}: "
-                        "another writer moved it on since it was read",
-                        expected=expected,
-                        found=len(record.digests),
-                    )
-                for entry in instance.history[expected:]:
-                    if entry.key is not None and entry.key in record.keys:
-                        raise DuplicateKey(
-                            f"instance `{instance.id}`: key `{entry.key}` is already recorded",
-                            instance_id=instance.id,
-                            index=record.keys[entry.key],
-                        )
-            # Each write below is what insert() and save() do once their checks have passed.
-            for child in inserts:
-                given = work.get(child.id)
-                self._instances[child.id] = _Record(
-                    _dumps(child), digests=_digests(child), work=given, pending=given is None
+                saved.append(self._checked(instance, expected))
+            for write in added:
+                self._add(write, work.get(write.instance.id))
+            for write in saved:
+                self._apply(write, work.get(write.instance.id))
+
+    def _checked(self, instance: Instance, expected: int) -> _Write:
+        """The write of the instance's entries from ``expected`` on, if the store can take it: in the SQL
+        stores' order, the version first (the row's update), then the keys (their rows)."""
+        record = self._instances.get(instance.id)
+        if record is None:
+            raise NotFound(f"memory: holds no instance `{instance.id}`")
+        if record.version != expected:
+            raise StaleVersion(
+                f"instance `{instance.id}` is at version {record.version}, not {expected}: "
+                "another writer moved it on since it was read",
+                expected=expected,
+                found=record.version,
+            )
+        keys = record.entries.keys
+        for entry in instance.history[expected:]:
+            if entry.key is not None and entry.key in keys:
+                raise DuplicateKey(
+                    f"instance `{instance.id}`: key `{entry.key}` is already recorded (entry {keys[entry.key]})",
+                    instance_id=instance.id,
+                    index=keys[entry.key],
                 )
-                self._tell(child, 0)
-            for instance, expected in saves:
-                record = self._instances[instance.id]
-                record.document = _dumps(instance)
-                record.digests = record.digests + _digests(instance, expected)
-                record.claims, record.set_aside = {}, None
-                record.keys.update(
-                    {e.key: i for i, e in enumerate(instance.history[expected:], start=expected) if e.key is not None}
-                )
-                record.work = work.get(instance.id)
-                record.pending = record.work is None
-                self._tell(instance, expected)
+        return _encoded(instance, expected)
+
+    def _add(self, write: _Write, work: CaseWork | None) -> None:
+        """Write a new instance (under the lock, its checks passed)."""
+        self._changing(write.instance.id)
+        entries = _Entries([], [], [], {})
+        entries.append(write)
+        self._instances[write.instance.id] = _Record(write.row, entries, work=work, pending=work is None)
+        self._tell(write)
+
+    def _apply(self, write: _Write, work: CaseWork | None) -> None:
+        """Write the instance's new entries and its row (under the lock, its checks passed)."""
+        self._changing(write.instance.id)
+        record = self._instances[write.instance.id]
+        record.entries.append(write)
+        record.row = write.row
+        record.claims, record.set_aside = {}, None
+        record.work, record.pending = work, work is None
+        self._tell(write)
 
     def read_checked(self, instance_id: str) -> Instance:
         check_instance_id(instance_id)
@@ -268,20 +367,36 @@ class MemoryStore:
             record = self._instances.get(instance_id)
             if record is None:
                 raise NotFound(f"memory: holds no instance `{instance_id}`")
-            instance = _read(instance_id, record.document)
+            entries = record.entries
+            texts, digests, kept = list(entries.texts), list(entries.digests), list(entries.history)
+            keys = set(entries.keys.items())
             start_keys = {k for k, i in self._start_keys.items() if i == instance_id}
-            problems = []
-            if record.document != _dumps(instance):
-                problems.append("its record holds more or other than procflow writes")
-            if record.digests != _digests(instance):
-                problems.append("its entries are not the entries written (their digests differ)")
-            if {(k, i) for k, i in record.keys.items()} != {
-                (e.key, i) for i, e in enumerate(instance.history) if i > 0 and e.key is not None
-            }:
-                problems.append("the idempotency keys recorded differ from the keys of its entries")
-            first = instance.history[0].key
-            if start_keys != ({(instance.process_id, first)} if first is not None else set()):
-                problems.append("the key recorded for its start differs from its first entry's")
+            row = record.row
+        problems = []
+        if not len(texts) == len(digests) == len(kept):
+            problems.append(f"it holds {len(texts)} entry texts, {len(digests)} digests and {len(kept)} entries")
+        history = []
+        for index, text in enumerate(texts):
+            try:
+                entry = entry_from_json(json.loads(text), f"entry {index}")
+            except (InstanceFormatError, ValueError, TypeError) as exc:
+                raise _unreadable(instance_id, exc) from exc
+            history.append(entry)
+            if index < len(digests) and digests[index] != digest(instance_id, index, text):
+                problems.append(f"entry {index} is not the entry written there (its digest differs)")
+            elif entry_text(entry) != text:
+                problems.append(f"entry {index} holds more or other than procflow writes")
+        if history != kept:
+            problems.append("the entries it hands out differ from the entries written (one was changed in place)")
+        instance = _instance(instance_id, row, history)
+        instance.facts_cache = None  # read afresh: nothing worked out of what it was read from
+        if canonical(instance.data) != row.data:
+            problems.append("its data holds more or other than procflow writes")
+        if keys != {(e.key, i) for i, e in enumerate(history) if i > 0 and e.key is not None}:
+            problems.append("the idempotency keys recorded differ from the keys of its entries")
+        first = history[0].key if history else None
+        if start_keys != ({(instance.process_id, first)} if first is not None else set()):
+            problems.append("the key recorded for its start differs from its first entry's")
         if problems:
             raise DamagedRecord(f"memory: instance `{instance_id}`: " + "; ".join(problems), instance_id=instance_id)
         return instance
@@ -291,10 +406,10 @@ class MemoryStore:
         check_key(key)
         with self._lock:
             record = self._instances.get(instance_id)
-            if record is None or key not in record.keys:
+            if record is None or key not in record.entries.keys:
                 return None
-            index = record.keys[key]
-            return index, _read(instance_id, record.document).history[index]
+            index = record.entries.keys[key]
+            return index, record.entries.history[index]
 
     def summaries(
         self,
@@ -303,12 +418,12 @@ class MemoryStore:
         overdue_at: datetime.datetime | None = None,
     ) -> list[InstanceSummary | Damaged]:
         with self._lock:
-            read = [(i, self._readable(i, r.document)) for i, r in self._instances.items()]
+            read = [_readable(i, r) for i, r in self._instances.items()]
             refs = {(d.ref.id, d.ref.content_hash): d.ref for d in self._definitions}
         listed: list[tuple[tuple[datetime.datetime, str], InstanceSummary | Damaged]] = []
-        for instance_id, instance in read:
+        for instance in read:
             if isinstance(instance, Damaged):  # nothing of it can be read, so no filter applies
-                listed.append(((_EARLIEST, instance_id), instance))
+                listed.append(((_EARLIEST, instance.instance_id), instance))
             elif (
                 process_id in (None, instance.process_id)
                 and state in (None, instance.state)
@@ -320,12 +435,11 @@ class MemoryStore:
 
     def case_counts(self) -> dict[tuple[str, str, str], int]:
         with self._lock:
-            read = [self._readable(i, r.document) for i, r in self._instances.items()]
+            rows = [r.row for r in self._instances.values()]
         counts: dict[tuple[str, str, str], int] = {}
-        for instance in read:
-            if isinstance(instance, Instance):
-                key = (instance.process_id, instance.content_hash, instance.state)
-                counts[key] = counts.get(key, 0) + 1
+        for row in rows:
+            key = (row.process_id, row.content_hash, row.state)
+            counts[key] = counts.get(key, 0) + 1
         return counts
 
     def search(
@@ -333,7 +447,7 @@ class MemoryStore:
     ) -> list[Found]:
         check_query(query)
         with self._lock:
-            read = [self._readable(i, r.document) for i, r in self._instances.items()]
+            read = [_readable(i, r) for i, r in self._instances.items()]
             refs = {(d.ref.id, d.ref.content_hash): d.ref for d in self._definitions}
         found = []
         for instance in read:
@@ -344,13 +458,6 @@ class MemoryStore:
                 summary = _summary(instance, refs)
                 found.append((key, Found(summary, key[0])))
         return [item for _, item in sorted(found, key=lambda pair: pair[0])[: max(0, limit)]]
-
-    @staticmethod
-    def _readable(instance_id: str, document: str) -> Instance | Damaged:
-        try:
-            return _read(instance_id, document)
-        except DamagedRecord as exc:
-            return Damaged(instance_id, str(exc))
 
     def worklist(
         self,
@@ -381,66 +488,67 @@ class MemoryStore:
     def write_work(self, instance_id: str, version: int | None, work: CaseWork | None) -> bool:
         with self._lock:
             record = self._instances.get(instance_id)
-            if record is None or (version is not None and len(record.digests) != version):
+            if record is None or (version is not None and record.version != version):
                 return False
+            self._changing(instance_id)
             record.work, record.pending = (work if version is not None else None), False
             return True
 
     def claim_due(
         self, now: datetime.datetime, limit: int, worker: str, lease: datetime.timedelta = DEFAULT_LEASE
     ) -> list[DueDeadline | Damaged]:
+        """As the SQL stores' ``claim_due``; the deadlines held here are the values written, so none of
+        them can be unreadable (a record whose data cannot be read is set aside when it is fired)."""
         with self._lock:
-            candidates, damaged = [], list[Damaged]()
+            candidates = []
             for instance_id, record in self._instances.items():
                 if record.set_aside is not None:
                     continue
-                instance = self._readable(instance_id, record.document)
-                if isinstance(instance, Damaged):
-                    record.set_aside, record.claims = instance.problem, {}
-                    damaged.append(instance)
-                    continue
-                for position, deadline in enumerate(instance.deadlines):
-                    claim = record.claims.setdefault(position, _Claim())
+                for position, deadline in enumerate(record.row.deadlines):
+                    claim = record.claims.get(position, _UNCLAIMED)
                     free = claim.until is None or claim.until <= now
                     if deadline.fire is not None and deadline.due <= now and claim.refused is None and free:
                         candidates.append((deadline.due, instance_id, position, deadline))
-            chosen = sorted(candidates, key=lambda c: (c[0], c[1]))[: max(0, limit - len(damaged))]
+            chosen = sorted(candidates, key=lambda c: (c[0], c[1]))[: max(0, limit)]
             for _, instance_id, position, _ in chosen:
+                self._changing(instance_id)
                 self._instances[instance_id].claims[position] = _Claim(worker, now + lease)
-            due: list[DueDeadline | Damaged] = [DueDeadline(i, d.state, d.due, d.fire or "") for _, i, _, d in chosen]
-            return due + damaged[:limit]
+            return [DueDeadline(i, d.state, d.due, d.fire or "") for _, i, _, d in chosen]
 
     def set_aside(self, instance_id: str, reason: str) -> None:
         with self._lock:
             record = self._instances.get(instance_id)
             if record is not None:
+                self._changing(instance_id)
                 record.set_aside, record.claims = reason, {}
 
     def mark_refused(self, instance_id: str, deadline: OpenDeadline, version: int, reason: str) -> None:
         with self._lock:
             record = self._instances.get(instance_id)
-            if record is None:
-                return
-            instance = self._readable(instance_id, record.document)
-            if isinstance(instance, Instance) and instance.version == version and deadline in instance.deadlines:
-                record.claims[instance.deadlines.index(deadline)] = _Claim(refused=reason)
+            if record is not None and record.version == version and deadline in record.row.deadlines:
+                self._changing(instance_id)
+                record.claims[record.row.deadlines.index(deadline)] = _Claim(refused=reason)
 
     def release(self, worker: str) -> None:
         with self._lock:
-            for record in self._instances.values():
-                for claim in record.claims.values():
-                    if claim.worker == worker:
-                        claim.worker = claim.until = None
-            for told in self._outbox.values():
+            for instance_id, record in self._instances.items():
+                if any(claim.worker == worker for claim in record.claims.values()):
+                    self._changing(instance_id)
+                    for claim in record.claims.values():
+                        if claim.worker == worker:
+                            claim.worker = claim.until = None
+            for delivery_id, told in self._outbox.items():
                 if told.claim.worker == worker:
+                    self._changing_told(delivery_id)
                     told.claim = _Claim()
 
     # --- the outbox ---
 
-    def _tell(self, instance: Instance, first: int) -> None:
-        """The outbox rows of the entries from ``first`` on, written with them (under the lock)."""
+    def _tell(self, write: _Write) -> None:
+        """The outbox rows of the entries written, with them (under the lock)."""
         now = datetime.datetime.now(datetime.UTC)
-        for message in messages(instance, first):
+        for message in messages(write.instance, write.first, write.documents):
+            self._changing_told(message.id)
             self._outbox[message.id] = _Told(OutboxRow(message, now, 0, now, PENDING))
 
     def claim_outbox(
@@ -456,6 +564,7 @@ class MemoryStore:
             ]
             chosen = sorted(free, key=lambda t: (t.row.next_attempt, t.row.message.id))[: max(0, limit)]
             for told in chosen:
+                self._changing_told(told.row.message.id)
                 told.claim = _Claim(worker, now + lease)
             return [t.row for t in chosen]
 
@@ -474,6 +583,7 @@ class MemoryStore:
             told = self._outbox.get(delivery_id)
             if told is None or told.row.state != PENDING:
                 return
+            self._changing_told(delivery_id)
             told.row = replace(
                 told.row,
                 state=state,
@@ -497,6 +607,7 @@ class MemoryStore:
                 if t.row.state == DEAD and (not delivery_ids or t.row.message.id in delivery_ids)
             ]
             for told in dead:
+                self._changing_told(told.row.message.id)
                 told.row = replace(told.row, state=PENDING, attempts=0, next_attempt=now)
             return len(dead)
 
@@ -505,30 +616,57 @@ _EARLIEST = datetime.datetime.min.replace(tzinfo=datetime.UTC)
 """Where a record that cannot be read is listed: first, as its start time cannot be read either."""
 
 
-def _read(instance_id: str, document: str) -> Instance:
+def _encoded(instance: Instance, first: int) -> _Write:
+    """The write of the instance's row and of its entries from ``first`` on; ``ValueError`` or
+    ``TypeError`` (nothing written) if any of it is not JSON."""
+    entries = instance.history[first:]
+    documents = [entry_to_json(e) for e in entries]
+    row = _Row(
+        instance.process_id,
+        instance.process_version,
+        instance.content_hash,
+        instance.state,
+        canonical(instance.data),
+        instance.entered_at,
+        instance.deadlines,
+        dict(instance.facts_cache) if isinstance(instance.facts_cache, dict) else None,
+    )
+    return _Write(instance, first, row, entries, documents, [canonical(d) for d in documents])
+
+
+def _instance(instance_id: str, row: _Row, history: list[Entry]) -> Instance:
+    """The instance of that row and history, for the caller to change: the data parsed afresh."""
     try:
-        return instance_from_json(json.loads(document))
-    except (InstanceFormatError, ValueError, TypeError) as exc:
-        raise DamagedRecord(
-            f"memory: instance `{instance_id}` is held in a form procflow cannot read: {exc}", instance_id=instance_id
-        ) from exc
-
-
-def _copied(record: _Record) -> _Record:
-    return replace(
-        record,
-        claims={p: replace(c) for p, c in record.claims.items()},
-        keys=dict(record.keys),
-        digests=list(record.digests),
+        data = json.loads(row.data)
+    except ValueError as exc:
+        raise _unreadable(instance_id, exc) from exc
+    if not isinstance(data, dict):
+        raise _unreadable(instance_id, f"its data must be an object, got {type(data).__name__}")
+    return Instance(
+        id=instance_id,
+        process_id=row.process_id,
+        process_version=row.process_version,
+        content_hash=row.content_hash,
+        state=row.state,
+        data=data,
+        entered_at=row.entered_at,
+        deadlines=row.deadlines,
+        history=history,
+        facts_cache=None if row.facts is None else dict(row.facts),
     )
 
 
-def _digests(instance: Instance, first: int = 0) -> list[str]:
-    return [digest(instance.id, i, entry_text(e)) for i, e in enumerate(instance.history[first:], start=first)]
+def _readable(instance_id: str, record: _Record) -> Instance | Damaged:
+    try:
+        return _instance(instance_id, record.row, list(record.entries.history))
+    except DamagedRecord as exc:
+        return Damaged(instance_id, str(exc))
 
 
-def _dumps(instance: Instance) -> str:
-    return json.dumps(instance_to_json(instance), ensure_ascii=False, allow_nan=False)
+def _unreadable(instance_id: str, problem: object) -> DamagedRecord:
+    return DamagedRecord(
+        f"memory: instance `{instance_id}` is held in a form procflow cannot read: {problem}", instance_id=instance_id
+    )
 
 
 def _summary(instance: Instance, refs: Mapping[tuple[str, str], ProcessRef]) -> InstanceSummary:
