@@ -165,7 +165,7 @@ class QuickCompiler:
             if isinstance(written, str) and written in _PYTHON_TYPES:
                 types[name] = _PYTHON_TYPES[written]
             else:
-                inner[name] = self._property(sub)
+                inner[name] = self._property(sub, inner, name)
         required = frozenset(names)
         named = {name: (types.get(name), inner.get(name), name in required) for name in {*spec, *required}}
         return ObjectShape(types, inner, required, named)
@@ -228,7 +228,9 @@ class QuickCompiler:
             python_types = frozenset().union(*(_PYTHON_TYPES[n] for n in names))
             return lambda v: type(v) in python_types
         if key == "properties" and isinstance(spec, Mapping):
-            inner = {name: self._property(sub) for name, sub in spec.items()}
+            inner: dict[str, QuickCheck] = {}
+            for name, sub in spec.items():
+                inner[name] = self._property(sub, inner, name)
 
             def properties(value: Any) -> bool:
                 if type(value) is dict:
@@ -305,9 +307,10 @@ class QuickCompiler:
             return self._reference(spec)
         raise Unsupported
 
-    def _property(self, schema: Any) -> QuickCheck:
-        """The check of a property's schema; made ``when_used``, at the property's first value (a definition
-        uses a few of the language's properties, and compiling the rest cost more than checking)."""
+    def _property(self, schema: Any, table: dict[str, QuickCheck], name: str) -> QuickCheck:
+        """The check of a property's schema, kept as ``table[name]``; made ``when_used``, at the property's
+        first value (a definition uses a few of the language's properties, and compiling the rest cost more
+        than checking), when it takes its place in ``table`` so later values go to it directly."""
         if not self._when_used:
             return self.compile(schema)
         compiled: QuickCheck | None = None
@@ -318,6 +321,7 @@ class QuickCompiler:
                 with self._compiling:
                     if compiled is None:
                         compiled = self.compile(schema)
+                        table[name] = compiled
             return compiled(value)
 
         return compile_then_check
