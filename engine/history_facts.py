@@ -245,7 +245,9 @@ _NO_CLOCKS = Clocks()
 
 
 def clocks_of(instance: Instance) -> Clocks:
-    """``facts_of`` for the clocks, with the fold written in: one call on the event's path, not three."""
+    """``facts_of`` for the clocks, with ``extended`` written in: nearly every event asks it, and
+    ``partial(facts_of, Clocks, ...)`` with the fold as a method measured 2.1 k instructions more per
+    event (1.49x bare transitions against 1.47x): the look-up below is ``facts_of``'s, kept the same."""
     history = instance.history
     cache = instance.facts_cache
     if cache is None:
