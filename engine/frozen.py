@@ -111,6 +111,7 @@ def _define(cls: type[_T], order: bool, slots: bool) -> type[_T]:
         "__dataclass_params__": _DataclassInfo("__dataclass_params__", fields, annotations, order),
     }
     methods["__setattr__"], methods["__delattr__"] = _refusals(cls, frozenset(names))
+    methods["__replace__"] = _replace  # copy.replace, from Python 3.13, as dataclass defines it there
     if order:
         methods["__lt__"] = _compare(cls, compared, "__lt__", lambda mine, theirs: mine < theirs)
         methods["__le__"] = _compare(cls, compared, "__le__", lambda mine, theirs: mine <= theirs)
@@ -126,6 +127,12 @@ def _define(cls: type[_T], order: bool, slots: bool) -> type[_T]:
     if cls.__doc__ is None:  # as dataclass writes it, from the signature
         cls.__doc__ = f"{cls.__name__}({', '.join(_parameter(n, annotations[n], f) for n, f in fields.items())})"
     return cls
+
+
+def _replace(self: Any, /, **changes: Any) -> Any:
+    import dataclasses  # only when a copy is asked for (see the module docstring)
+
+    return dataclasses.replace(self, **changes)
 
 
 def _slotted(cls: type[_T], names: tuple[str, ...]) -> type[_T]:

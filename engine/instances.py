@@ -321,9 +321,11 @@ class Instance:
     """When the current stay in ``state`` began (a transition back into the same state keeps it)."""
     deadlines: tuple[OpenDeadline, ...] = ()
     history: list[Entry] = field(default_factory=list)
-    facts_cache: dict[Any, Any] | None = field(default=None, repr=False, compare=False)
+    facts_cache: dict[Any, Any] | None = field(default=None, init=False, repr=False, compare=False)
     """What ``engine.history_facts`` has worked out of ``history`` so far, by kind, for the next event
-    to read only the entries after it: a cache that module alone reads, checked against the history."""
+    to read only the entries after it: a cache that module alone reads, checked against the history's
+    last entry. ``history`` is only ever appended to; code that changes it otherwise sets this to
+    ``None``. Not an argument: a copy (``dataclasses.replace``) starts without it."""
 
     @property
     def version(self) -> int:

@@ -10,7 +10,8 @@ match the same characters, every one of them). Where a Python keeps that cache o
 compiles its own pattern, as it would anyway.
 
 Modules import PyYAML from here (``from engine.pyyaml import yaml``), so whichever imports it first
-finds the pattern in the cache.
+finds the pattern in the cache. The cache is the whole process's: anyone else's ``re.compile`` of that
+very text gets the equivalent pattern too (the same matches; its ``.pattern`` reads differently).
 """
 
 from __future__ import annotations

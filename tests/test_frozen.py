@@ -90,6 +90,7 @@ def test_frozen_defines_what_a_frozen_dataclass_does(options):
     assert hash(a) == hash(b) == hash(("a", 2, ("x",), None)) and a.shown == "a x2"
     assert ours("a").cache == {} and ours("a").cache is not ours("a").cache
     assert dataclasses.replace(a, count=5) == ours("a", 5, ("x",)) and dataclasses.asdict(a) == dataclasses.asdict(b)
+    assert a.__replace__(count=5) == ours("a", 5, ("x",))  # what copy.replace calls, from Python 3.13
     assert copy.copy(a) == a and copy.deepcopy(a) == a
     for made in (a, b):
         with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'count'"):

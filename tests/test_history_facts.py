@@ -148,18 +148,36 @@ def test_facts_folded_in_any_steps_answer_as_reading_the_history(later, asked_at
     assert_same_answers(case)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(entries(), min_size=2, max_size=12), st.data())
+def test_a_history_rewritten_is_read_afresh_once_its_answers_are_dropped(later, data):
+    """Entries are only appended; code that rewrites a history (corrects an entry by hand) drops what
+    was worked out of it, and is then answered from the history as it now is."""
+    case = instance([start(), *later])
+    assert_same_answers(case)
+    index = data.draw(st.integers(1, len(later)))
+    case.history[index] = data.draw(entries())
+    del case.history[data.draw(st.integers(1, len(case.history) - 1))]
+    case.facts_cache = None
+    assert_same_answers(case)
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(entries(), min_size=2, max_size=12), st.data())
 def test_an_answer_kept_is_not_used_for_another_history(later, data):
     case = instance([start(), *later])
     assert_same_answers(case)
-    # A history whose last entry is another (an event undone and another taken, as a caller holding an
-    # old copy might write), or a shorter one: the answers kept for the first cannot answer for it.
+    # Another history handed the answers kept (as a store hands them to each load) whose last entry is
+    # another (an event undone and another taken), or a shorter one: they cannot answer for it.
     other = replace(case, history=[*case.history[:-1], data.draw(entries())])
-    assert other.facts_cache is case.facts_cache
+    assert other.facts_cache is None  # a copy starts without them
+    other.facts_cache = dict(case.facts_cache or {})
     assert_same_answers(other)
     shorter = replace(case, history=case.history[: data.draw(st.integers(1, len(case.history) - 1))])
+    shorter.facts_cache = dict(case.facts_cache or {})
     assert_same_answers(shorter)
+    case.history.append(data.draw(entries()))  # and the first goes on from its own
+    assert_same_answers(case)
 
 
 def test_an_event_reads_only_the_entries_appended_since():

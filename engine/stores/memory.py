@@ -642,7 +642,7 @@ def _instance(instance_id: str, row: _Row, history: list[Entry]) -> Instance:
         raise _unreadable(instance_id, exc) from exc
     if not isinstance(data, dict):
         raise _unreadable(instance_id, f"its data must be an object, got {type(data).__name__}")
-    return Instance(
+    instance = Instance(
         id=instance_id,
         process_id=row.process_id,
         process_version=row.process_version,
@@ -652,8 +652,10 @@ def _instance(instance_id: str, row: _Row, history: list[Entry]) -> Instance:
         entered_at=row.entered_at,
         deadlines=row.deadlines,
         history=history,
-        facts_cache=None if row.facts is None else dict(row.facts),
     )
+    if row.facts is not None:
+        instance.facts_cache = dict(row.facts)
+    return instance
 
 
 def _readable(instance_id: str, record: _Record) -> Instance | Damaged:

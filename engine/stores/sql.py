@@ -241,8 +241,9 @@ class SqlStore(SqlWrites, SqlQueues, SqlListing):
                     else tuple(self._deadline(r) for r in rows if r["deadline_position"] is not None)
                 ),
                 history=history,
-                facts_cache=None if known is None or known.facts is None else dict(known.facts),
             )
+            if known is not None and known.facts is not None:
+                instance.facts_cache = dict(known.facts)
         except (InstanceFormatError, ValueError, TypeError) as exc:
             raise DamagedRecord(
                 f"{self.url}: instance `{instance_id}` is stored in a form procflow cannot read: {exc}",
