@@ -38,6 +38,11 @@ STATEMACHINE_FEWER = 6.0
 """python-statemachine's instructions per event at least this many times procflow's."""
 SPIFF_FEWER = 15.0
 """SpiffWorkflow's instructions per completed instance at least this many times procflow's."""
+LONG_HISTORY = "long history"
+"""Not a contender: procflow on SQLite, an event on a long case against the same event on a short one."""
+FLAT_AT_MOST = 1.1
+"""An event on a case of about 1,000 entries at most this many times one on a case of about 30."""
+MEASURED_ROUNDS = 5
 
 TOGGLE_SOURCE = """#include <valgrind/callgrind.h>
 void procflow_count_on(void) { CALLGRIND_ZERO_STATS; CALLGRIND_START_INSTRUMENTATION; }
@@ -80,7 +85,31 @@ def callgrind(size: Size) -> list[Row]:
     with tempfile.TemporaryDirectory() as scratch:
         toggle = _toggle_library(Path(scratch))
         counts = {name: count(valgrind, name, n, events, toggle) for name, n in instances_for(size).items()}
-    return rows(counts, exact=toggle is not None)
+        history = _long_history_row(valgrind, toggle, size) if toggle is not None else []
+    return rows(counts, exact=toggle is not None) + history
+
+
+def _long_history_row(valgrind: str, toggle: Path, size: Size) -> list[Row]:
+    from benchmarks.stores import LONG_CASES, long_history_rounds
+
+    rounds = long_history_rounds(size)
+    events = MEASURED_ROUNDS * 2 * LONG_CASES
+    short, long = (_instructions(valgrind, LONG_HISTORY, n, toggle) / events for n in (0, rounds))
+    ratio = long / short
+    return [
+        Row(
+            SECTION,
+            f"procflow on SQLite: per event on histories of about {9 + 2 * (rounds + 1):,} entries, against about 15",
+            long,
+            "instructions/event",
+            ratio,
+            f"{ratio:.2f}× the short histories' {short:,.0f}",
+            f"≤ {FLAT_AT_MOST:g}× (flat)",
+            ratio <= FLAT_AT_MOST,
+            f"{LONG_CASES} cases, send_back and submit_plan again in batches; {events} events counted, "
+            "the store's and SQLite's work included",
+        )
+    ]
 
 
 def count(valgrind: str, contender: str, instances: int, events: int, toggle: Path | None) -> Count:
@@ -169,6 +198,24 @@ def _instructions(valgrind: str, contender: str, instances: int, toggle: Path | 
     return int(found[-1])
 
 
+def drive_long_history(rounds: int, toggle: str) -> None:
+    """Cases on a SQLite file taken ``rounds`` times round the plan's review, then ``MEASURED_ROUNDS``
+    more, counted."""
+    from benchmarks.stores import long_history_cases, send_back_and_resubmit
+    from benchmarks.workload import PROCESS_FILE
+    from engine.service import Workflows
+
+    switch = ctypes.CDLL(toggle)
+    with tempfile.TemporaryDirectory() as scratch, Workflows(f"sqlite:///{Path(scratch) / 'long.db'}") as flows:
+        flows.register(PROCESS_FILE)
+        ids = long_history_cases(flows)
+        send_back_and_resubmit(flows, ids, rounds + 1)  # one more, to fill the caches
+        gc.collect()
+        switch.procflow_count_on()
+        send_back_and_resubmit(flows, ids, MEASURED_ROUNDS)
+        switch.procflow_count_off()
+
+
 def drive(contender_name: str, instances: int, toggle: str | None) -> None:
     """Build the contender, drive one instance to fill its caches, then ``instances`` more, counted."""
     from benchmarks.contenders import BareTransitions, Procflow, PythonStatemachine, Spiff
@@ -197,4 +244,7 @@ def drive(contender_name: str, instances: int, toggle: str | None) -> None:
 
 
 if __name__ == "__main__":
-    drive(sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
+    if sys.argv[1] == LONG_HISTORY:
+        drive_long_history(int(sys.argv[2]), sys.argv[3])
+    else:
+        drive(sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)

@@ -221,32 +221,55 @@ def _batched(folder: Path, instances: int) -> Row:
     )
 
 
-def _long_history(folder: Path, size: Size) -> Row:
-    """CPU per event on cases whose histories are long, against the same events on short ones: the
-    supervisor sends the plan back and the engineer submits it again, over and over (each time the
-    plan comes back, the sign-off of ``approve`` asks who planned the repair)."""
-    from engine.service import Event, Workflows
+LONG_CASES = 10
+
+
+def long_history_cases(flows: Any) -> list[str]:
+    """``LONG_CASES`` cases driven along the path to the plan's review (``_long_history``)."""
+    from engine.service import Event
 
     workload = load_workload()
-    cases, rounds = 10, max(5, size.store_events // 8)
-    to_plan, again = workload.events[:8], workload.events[8:10]  # up to the first plan; send back, resubmit
+    ids = [flows.start(workload.process.id, workload.starter).id for _ in range(LONG_CASES)]
+    for event in workload.events[:8]:
+        flows.fire_many(Event(i, event.trigger, event.actor, event.payload) for i in ids)
+    return ids
+
+
+def send_back_and_resubmit(flows: Any, ids: list[str], rounds: int) -> int:
+    """The supervisor sends each case's plan back and the engineer submits it again, ``rounds`` times
+    (the review's sign-off asks who planned the repair each time); how many events that was."""
+    from engine.service import Event
+
+    again = load_workload().events[8:10]
+    for _ in range(rounds):
+        for event in again:
+            flows.fire_many(Event(i, event.trigger, event.actor, event.payload) for i in ids)
+    return rounds * len(again) * len(ids)
+
+
+def long_history_rounds(size: Size) -> int:
+    """How many times the plan goes back and forth to make a long history: 1,000 entries in a full run."""
+    return max(5, size.store_events // 8)
+
+
+def _long_history(folder: Path, size: Size) -> Row:
+    """CPU per event on cases whose histories are long, against the same events on short ones (in
+    instructions, section 9 has the same comparison)."""
+    from engine.service import Workflows
+
     with Workflows(f"sqlite:///{folder / 'long.db'}") as flows:
         flows.register(PROCESS_FILE)
-        ids = [flows.start(workload.process.id, workload.starter).id for _ in range(cases)]
-        for event in to_plan:
-            flows.fire_many(Event(i, event.trigger, event.actor, event.payload) for i in ids)
+        ids = long_history_cases(flows)
 
-        def cpu_per_event(times: int) -> float:
+        def cpu_per_event() -> float:
             began = time.process_time()
-            for _ in range(times):
-                for event in again:
-                    flows.fire_many(Event(i, event.trigger, event.actor, event.payload) for i in ids)
-            return (time.process_time() - began) / (times * len(again) * cases)
+            events = send_back_and_resubmit(flows, ids, 5)
+            return (time.process_time() - began) / events
 
-        short = min(cpu_per_event(5) for _ in range(3))
-        cpu_per_event(rounds)
+        short = min(cpu_per_event() for _ in range(3))
+        send_back_and_resubmit(flows, ids, long_history_rounds(size))
         length = flows.get(ids[0]).version
-        long = min(cpu_per_event(5) for _ in range(3))
+        long = min(cpu_per_event() for _ in range(3))
     ratio = long / short
     return Row(
         SECTION,
@@ -255,9 +278,9 @@ def _long_history(folder: Path, size: Size) -> Row:
         "µs",
         ratio,
         f"{ratio:.2f}× the short histories' {short * 1e6:.0f} µs",
-        "≤ 1.1× (flat)",
-        ratio <= 1.1,
-        f"{cases} cases in batches, send_back and submit_plan again; best of 3 runs of 5 rounds",
+        note=f"{LONG_CASES} cases in batches, send_back and submit_plan again; best of 3 runs of 5 rounds; "
+        "the target reads section 9's count of the same, in instructions (time also follows the cache "
+        "misses of a larger working set)",
     )
 
 
