@@ -11,7 +11,6 @@ from conftest import FIXTURE, ROOT
 
 import engine
 import engine.errors
-import engine.runtime
 from engine import DefinitionError, Severity, load_process, load_process_text, validate_file
 
 # The API besides the exceptions, pinned: a name leaves or joins it only on purpose.
@@ -205,17 +204,25 @@ def test_the_error_tree_drawn_in_errors_py_is_the_tree_of_the_classes():
             assert classes[name].__bases__ == (classes[parent],), f"`{name}` is drawn under `{parent}`"
 
 
-def test_the_runtime_still_offers_what_its_users_import():
-    """``engine.runtime`` is the façade over the modules that do its work: every name the code, the tests
-    and the benchmarks import from it is still there, and in its ``__all__``."""
+@pytest.mark.parametrize(
+    ("facade", "known"),
+    [
+        ("engine.runtime", {"Runtime", "Actor", "Choice", "ChildStart", "SIGN"}),
+        ("engine.service", {"Workflows", "Event", "Batch", "WorkItem", "Worklist"}),
+    ],
+)
+def test_a_split_module_still_offers_what_its_users_import(facade, known):
+    """``engine.runtime`` and ``engine.service`` are assembled from modules that do their work: every
+    name the code, the tests and the benchmarks import from them is still there, and in its ``__all__``."""
     imported = {
         alias.name
         for folder in ("engine", "tests", "benchmarks")
         for path in (ROOT / folder).rglob("*.py")
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-        if isinstance(node, ast.ImportFrom) and node.module == "engine.runtime"
+        if isinstance(node, ast.ImportFrom) and node.module == facade
         for alias in node.names
     }
-    assert {"Runtime", "Actor", "Choice", "ChildStart", "SIGN"} <= imported
-    assert imported <= set(engine.runtime.__all__)
-    assert all(hasattr(engine.runtime, name) for name in engine.runtime.__all__)
+    module = importlib.import_module(facade)
+    assert known <= imported
+    assert imported <= set(module.__all__)
+    assert all(hasattr(module, name) for name in module.__all__)
