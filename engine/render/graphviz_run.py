@@ -27,7 +27,7 @@ from engine.render.layout_check import arrows_through_nodes, read
 
 LAYOUT_FORMATS = ("svg", "png", "pdf")
 JSON = "json"
-"""Graphviz's ``-Tjson``: the laid-out positions and routes, which ``bpmn.py`` turns into BPMN DI."""
+"""Graphviz's ``-Tjson``: the laid-out positions and routes, which ``bpmn_geometry.py`` turns into BPMN DI."""
 LAID_OUT = "dot"
 """Graphviz's ``-Tdot``: the DOT text again with every position, which ``paper.py`` draws page by page."""
 DEFAULT_TIMEOUT = 30.0
