@@ -314,12 +314,12 @@ class CompiledProcess:
         self._cursor = _Cursor()
         self._lock = threading.Lock()
 
-    def fire(self, state: str, trigger: str, gate: Gate) -> str | None:
+    def fire(self, state: str, trigger: str, gate: Gate, only: CompiledTransition | None) -> str | None:
         """The state the first transition the gate admits leads to, or ``None`` when it admits none.
 
-        The caller has checked that ``trigger`` leaves ``state``.
+        The caller has checked that ``trigger`` leaves ``state``, and gives ``only``, the transition of
+        ``(state, trigger)`` when it has one only (``self.only``'s), ``None`` otherwise.
         """
-        only = self.only.get((state, trigger))
         if only is not None and not gate.admit(only):
             return None
         return self._run(state, trigger, gate)

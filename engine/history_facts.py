@@ -226,7 +226,7 @@ class Clocks(_Kept):
     """Each clock's course by the marks so far, whatever process it is asked for. Read on nearly every
     event, so kept in one call (``clocks_of``) that folds any new entries in itself."""
 
-    __slots__ = ("_runs", "marked")
+    __slots__ = ("_read", "_runs", "marked")
 
     def __init__(self) -> None:
         super().__init__()
@@ -234,6 +234,19 @@ class Clocks(_Kept):
         """Never changed once here: ``runs`` hands out copies."""
         self.marked = False
         """Whether any entry marks a clock."""
+        self._read: tuple[Process, Mapping[str, ClockRun]] | None = None
+        """What ``current`` last gave, and for which process."""
+
+    def current(self, process: Process) -> Mapping[str, ClockRun]:
+        """``runs``, to read only (an event that marks no clock): the courses kept, not copies, made once
+        per answer and process."""
+        read = self._read
+        if read is not None and read[0] is process:
+            return read[1]
+        kept = self._runs
+        runs = {name: kept.get(name) or _IDLE for name in process.clocks}
+        self._read = (process, runs)
+        return runs
 
     def runs(self, process: Process) -> dict[str, ClockRun]:
         """Each of the process's clocks' course (``clocks.runs_of``), for the caller to change as it likes."""
@@ -246,6 +259,8 @@ class Clocks(_Kept):
 
 
 _NO_CLOCKS = Clocks()
+_IDLE = idle_run()
+"""A clock not yet started, shared by every ``Clocks.current``: never changed."""
 
 
 def clocks_of(instance: Instance) -> Clocks:
@@ -284,5 +299,6 @@ def clocks_of(instance: Instance) -> Clocks:
         return kept
     made: Clocks = _new_object(Clocks)  # no __init__: every slot is set here
     made.length, made.last, made._runs, made.marked = len(history), history[-1], runs, kept.marked or copied is not None
+    made._read = None
     cache[Clocks] = made
     return made
