@@ -20,12 +20,22 @@ claim like any other. The runtime decides when to call these; nothing here chang
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.frozen import quick_maker
 from engine.instances import CLOCK_FIRE, ClockMark, Entry, OpenDeadline
-from engine.model import CLOCK_THRESHOLDS, Clock, ClockPoint, DataLimit, Duration, Process, StateKind, Text
+from engine.model import (
+    CLOCK_THRESHOLDS,
+    Calendar,
+    Clock,
+    ClockPoint,
+    DataLimit,
+    Duration,
+    Process,
+    StateKind,
+    Text,
+)
 from engine.timing import due_after, limit_length, order_problems, running_time
 
 _BREACHES = ("limit", "ceiling")
@@ -54,7 +64,9 @@ class ClockRun:
 
     def used(self, duration: Duration, process: Process, at: datetime.datetime) -> datetime.timedelta:
         """How much of ``duration`` the clock has used by ``at``."""
-        total = sum((running_time(a, b, duration, process.calendar) for a, b in self.spans), datetime.timedelta(0))
+        total = _NO_TIME
+        for a, b in self.spans:  # a loop, not sum() over a generator: most courses have no span yet
+            total += running_time(a, b, duration, process.calendar)
         if self.since is not None and at > self.since:
             total += running_time(self.since, at, duration, process.calendar)
         return total
@@ -103,6 +115,9 @@ def idle_run() -> ClockRun:
 
 
 _new_object = object.__new__
+_NO_TIME = datetime.timedelta(0)
+_ELAPSED_LENGTHS: dict[tuple[int, str], datetime.timedelta] = {}
+"""``limit_length`` of the elapsed durations met so far, by amount and unit (the same few on every event)."""
 _new_deadline = quick_maker(OpenDeadline)
 """``OpenDeadline`` without a type call (``engine.frozen``): its fields in order."""
 
@@ -330,7 +345,7 @@ def clock_deadlines(
     state: str,
     at: datetime.datetime,
     before: Iterable[OpenDeadline],
-    changed: Iterable[str],
+    changed: Collection[str],
 ) -> tuple[OpenDeadline, ...]:
     """The open points of every clock after an event at ``at`` that leaves the case in ``state``.
 
@@ -343,52 +358,67 @@ def clock_deadlines(
     if not process.clocks:
         return ()
     earlier: dict[tuple[str, str | None], OpenDeadline] = {}
-    kept: set[str] = set()
     for d in before:
         if d.clock is not None and d.fire is not None:
             earlier[d.clock, d.threshold] = d
-            kept.add(d.clock)
-    if not kept:
+    if not earlier:
         for run in runs.values():
             if run.active or run.since is not None:
                 break
         else:
             return ()  # every clock idle or stopped, nothing due kept from before: no point is open
-    moved = frozenset(changed)
     deadlines = []
+    calendar = process.calendar
     for clock in process.clocks.values():
-        run = runs[clock.id]
-        if not run.active and run.since is None and clock.id not in kept:
+        clock_id = clock.id
+        run = runs[clock_id]
+        running = run.since is not None
+        if not run.active and not running and not (earlier and any(key[0] == clock_id for key in earlier)):
             continue  # idle or stopped, and nothing due kept from before: no point of it is open
+        reached = run.reached
         for name, (written, _) in clock.thresholds.items():
             # is_moment and length, inline: this runs for every point of every clock on every event
-            if isinstance(written, DataLimit):
+            if type(written) is Duration:
+                duration: Duration | None = written
+            elif isinstance(written, DataLimit):
                 if written.unit is None:
                     when = run.moments.get(name)
-                    if run.active and when is not None and name not in run.reached:  # paused or not: it does not move
-                        deadlines.append(_new_deadline(state, when, CLOCK_FIRE, clock.id, name))
+                    if run.active and when is not None and name not in reached:  # paused or not: it does not move
+                        deadlines.append(_new_deadline(state, when, CLOCK_FIRE, clock_id, name))
                     continue
                 duration = run.lengths.get(name)
             else:
                 duration = written
-            if duration is None or name in run.reached:
+            if duration is None or name in reached:
                 continue
-            old = earlier.get((clock.id, name))
+            old = earlier.get((clock_id, name)) if earlier else None
             # A clock running on is tested first: comparing times of two zones asks both for their offsets.
-            if old is not None and ((run.since is not None and clock.id not in moved) or old.due <= at):
+            if old is not None and ((running and clock_id not in changed) or old.due <= at):
                 kept_as_is = old.state == state and old.fire == CLOCK_FIRE  # frozen: the same value may be shared
-                deadlines.append(old if kept_as_is else _new_deadline(state, old.due, CLOCK_FIRE, clock.id, name))
-            elif run.running and run.since is not None:
-                left = limit_length(duration, process.calendar) - run.used(duration, process, at)
+                deadlines.append(old if kept_as_is else _new_deadline(state, old.due, CLOCK_FIRE, clock_id, name))
+            elif running:
+                assert run.since is not None
+                left = _length(duration, calendar) - run.used(duration, process, at)
                 deadlines.append(
-                    _new_deadline(state, due_after(at, left, duration, process.calendar), CLOCK_FIRE, clock.id, name)
+                    _new_deadline(state, due_after(at, left, duration, calendar), CLOCK_FIRE, clock_id, name)
                 )
-        breached = [
-            when for name, when in run.reached.items() if name in clock.thresholds and clock.thresholds[name][1].overdue
-        ]
-        if run.active and breached:
-            deadlines.append(_new_deadline(state, min(breached), None, clock.id, "overdue"))
+        if run.active and reached:
+            thresholds = clock.thresholds
+            breached = [when for name, when in reached.items() if name in thresholds and thresholds[name][1].overdue]
+            if breached:
+                deadlines.append(_new_deadline(state, min(breached), None, clock_id, "overdue"))
     return tuple(deadlines)
+
+
+def _length(duration: Duration, calendar: Calendar) -> datetime.timedelta:
+    """``limit_length``, remembered for an elapsed duration (a working one depends on the calendar)."""
+    if duration.working:
+        return limit_length(duration, calendar)
+    key = (duration.amount, duration.unit)
+    found = _ELAPSED_LENGTHS.get(key)
+    if found is None:
+        found = _ELAPSED_LENGTHS[key] = limit_length(duration, calendar)
+    return found
 
 
 def is_clock_deadline(deadline: OpenDeadline) -> bool:
