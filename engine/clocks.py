@@ -119,6 +119,7 @@ _NO_TIME = datetime.timedelta(0)
 _ELAPSED_LENGTHS: dict[tuple[int, str], datetime.timedelta] = {}
 """``limit_length`` of the elapsed durations met so far, by amount and unit (the same few on every event)."""
 _new_deadline = quick_maker(OpenDeadline)
+_new_mark = quick_maker(ClockMark)
 """``OpenDeadline`` without a type call (``engine.frozen``): its fields in order."""
 
 
@@ -290,13 +291,15 @@ def marks_for_event(
     (both ``None`` for the start), passes the decisions ``passed`` and rests in ``dest``. A clock that starts
     records the points it takes from the data, as ``lengths`` works them out."""
     moved = source != dest
-    left = ([source] if moved and source is not None else []) + list(passed)
-    entered = list(passed) + ([dest] if moved else [])
+    left: Sequence[str] = (source,) if moved and source is not None else ()
+    entered: Sequence[str] = (dest,) if moved else ()
+    if passed:
+        left, entered = (*left, *passed), (*passed, *entered)
     final = process.states[dest].kind is StateKind.FINAL
     marks: list[ClockMark] = []
     for clock in process.clocks.values():
         run = runs[clock.id]
-        events = []
+        events: list[str] = []
         stopped = run.active and (final or _meets(clock.stops, trigger, left, entered))
         if stopped:
             events.append("stopped")
@@ -309,7 +312,7 @@ def marks_for_event(
             elif not waiting and run.paused:
                 events.append("resumed")
         for event in events:
-            starting = event in ("started", "restarted") and clock.from_data
+            starting = lengths is not None and event in ("started", "restarted") and clock.from_data
             before = ClockRun() if event == "restarted" else run
             computed = lengths(clock, before) if lengths is not None and starting else ()
             mark = (
@@ -320,7 +323,7 @@ def marks_for_event(
                     moments=tuple((n, p) for n, p in computed if isinstance(p, datetime.datetime)),
                 )
                 if computed
-                else ClockMark(clock.id, event)
+                else _new_mark(clock.id, event)
             )
             run.apply(mark, at)
             marks.append(mark)
