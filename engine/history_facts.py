@@ -273,10 +273,13 @@ def clocks_of(instance: Instance) -> Clocks:
         cache = instance.facts_cache = {}
     kept: Clocks | None = cache.get(Clocks)
     if kept is not None:
-        length = kept.length
-        if length == len(history) and history[-1] is kept.last:
+        length, now = kept.length, len(history)
+        if length == now and history[-1] is kept.last:
             return kept
-        if not (length < len(history) and history[length - 1] is kept.last):
+        if 0 < length == now - 1 and history[-2] is kept.last and not history[-1].clocks:
+            kept.length, kept.last = now, history[-1]  # one entry since, the usual case, that marks no clock
+            return kept
+        if not (length < now and history[length - 1] is kept.last):
             kept = None
     if kept is None:
         kept = _NO_CLOCKS
