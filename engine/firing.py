@@ -63,7 +63,16 @@ class Step:
 class Firing:
     """A definition ready to take events: its compiled machine, and the tables the event path reads."""
 
-    __slots__ = ("process", "compiled", "records", "engine_fired", "clock_moments", "clocked", "steps")
+    __slots__ = (
+        "process",
+        "compiled",
+        "records",
+        "engine_fired",
+        "clock_moments",
+        "clocked",
+        "steps",
+        "starting_roles",
+    )
 
     def __init__(self, process: Process):
         self.process = process
@@ -73,6 +82,9 @@ class Firing:
         """The triggers of each step that only the engine fires (its ``on_end`` continuations)."""
         self.clock_moments = clock_rules.ClockMoments(process)
         self.clocked = bool(process.clocks)
+        self.starting_roles = self._starting_roles()
+        """The roles that may start an instance: the start step's and those that may act on it (none:
+        anyone may)."""
         only: dict[str, dict[str, CompiledTransition]] = {state: {} for state in process.states}
         for (state, trigger), transition in self.compiled.only.items():
             only[state][trigger] = transition
@@ -80,10 +92,7 @@ class Firing:
             s.id: Step(self.compiled, s, only[s.id], self.engine_fired[s.id]) for s in process.states.values()
         }
 
-    @property
-    def starting_roles(self) -> frozenset[str]:
-        """The roles that may start an instance: the start step's and those that may act on it (none:
-        anyone may)."""
+    def _starting_roles(self) -> frozenset[str]:
         start = self.process.start
         assert start is not None  # CompiledProcess refuses a process without one
         acting = {r for t in self.compiled.transitions[start.id] for r in t.roles}
@@ -115,18 +124,25 @@ class Firing:
         lengths = clock_lengths(self.compiled, initial, moment)
         marks = clock_rules.marks_for_event(self.process, runs, moment, None, None, (), start.id, lengths)
         timed = clock_rules.clock_deadlines(self.process, runs, start.id, moment, (), ())
-        entry = Entry(
-            at=moment,
-            actor=actor.id,
-            roles=role_names(actor.roles),
-            trigger=None,
-            source=None,
-            dest=start.id,
-            payload=initial,
-            key=key,
-            notifications=due(self.compiled.on_enter[start.id], {"data": initial}, moment),
-            parent=parent,
-            clocks=marks,
+        entry = _new_entry(  # Entry's fields in order, positionally, as for every event
+            moment,  # at
+            actor.id,  # actor
+            role_names(actor.roles),  # roles
+            None,  # trigger
+            None,  # source
+            start.id,  # dest
+            initial,  # payload
+            (),  # branches
+            (),  # signatures
+            False,  # by_deadline
+            key,  # key
+            due(self.compiled.on_enter[start.id], {"data": initial}, moment),  # notifications
+            (),  # records
+            False,  # limit_reached
+            None,  # child
+            parent,  # parent
+            None,  # child_ended
+            marks,  # clocks
         )
         return Instance(
             id=instance_id or new_id(),
