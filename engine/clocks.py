@@ -279,17 +279,21 @@ class ClockMoments:
 
 def marks_for_event(
     process: Process,
-    runs: Mapping[str, ClockRun],
+    runs: dict[str, ClockRun],
     at: datetime.datetime,
     trigger: str | None,
     source: str | None,
     passed: Sequence[str],
     dest: str,
     lengths: Lengths | None = None,
+    *,
+    shared: bool = False,
 ) -> tuple[ClockMark, ...]:
     """What an event does to each clock, applied to ``runs``: the event fires ``trigger`` from ``source``
     (both ``None`` for the start), passes the decisions ``passed`` and rests in ``dest``. A clock that starts
-    records the points it takes from the data, as ``lengths`` works them out."""
+    records the points it takes from the data, as ``lengths`` works them out. With ``shared``, the courses
+    in ``runs`` are others' too (``history_facts.Clocks.current``): one is copied into ``runs`` before the
+    event changes it."""
     moved = source != dest
     left: Sequence[str] = (source,) if moved and source is not None else ()
     entered: Sequence[str] = (dest,) if moved else ()
@@ -311,6 +315,8 @@ def marks_for_event(
                 events.append("paused")
             elif not waiting and run.paused:
                 events.append("resumed")
+        if events and shared:
+            run = runs[clock.id] = run.copied()
         for event in events:
             starting = lengths is not None and event in ("started", "restarted") and clock.from_data
             before = ClockRun() if event == "restarted" else run

@@ -286,14 +286,17 @@ class Firing:
                     # marks no clock: the courses are read as they are, not copied
                     deadlines += clock_rules.clock_deadlines(process, current, dest, moment, unfired, ())
                 else:
-                    runs = clocks.runs(process)
-                    for mark in marks:
-                        runs[mark.clock].apply(mark, moment)
+                    if current is None:  # a point reached: its mark applied to copies first
+                        runs = clocks.runs(process)
+                        for mark in marks:
+                            runs[mark.clock].apply(mark, moment)
+                    else:  # the courses as kept, each copied only if this event changes it
+                        runs = dict(current)
                     moved: tuple[ClockMark, ...] = ()
                     if not (marks and clock_moments.quiet(runs, trigger, state, passed, dest)):
                         lengths = clock_lengths(compiled, attempt.data, moment)
                         moved = clock_rules.marks_for_event(
-                            process, runs, moment, trigger, state, passed, dest, lengths
+                            process, runs, moment, trigger, state, passed, dest, lengths, shared=current is not None
                         )  # may refuse: a clock's points from the data
                         marks += moved
                     changed = {m.clock for m in moved if m.event in RUNNING_AGAIN} if moved else ()
