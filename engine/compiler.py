@@ -186,15 +186,11 @@ class Gate(Protocol):
 
 
 class _Cursor:
-    """Where the shared machine reads and writes the state of the instance being moved."""
+    """Where the shared machine reads and writes the state of the instance being moved (set before each
+    run: no ``__init__``, so making one runs no Python frame)."""
 
     __slots__ = ("procflow_state",)
-
-    def __init__(self) -> None:
-        self.procflow_state = ""
-
-
-_new_object = object.__new__
+    procflow_state: str
 
 
 class CompiledProcess:
@@ -329,7 +325,7 @@ class CompiledProcess:
         return self._run(decision, DECIDE, gate)
 
     def _run(self, state: str, trigger: str, gate: Gate) -> str | None:
-        cursor: _Cursor = _new_object(_Cursor)  # one per run, so threads share no cursor (and need no lock)
+        cursor = _Cursor()  # one per run, so threads share no cursor (and need no lock)
         cursor.procflow_state = state
         moved = self._machine.events[trigger].trigger(cursor, gate)  # positionally: no dict of keywords
         return cursor.procflow_state if moved else None
