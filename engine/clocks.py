@@ -20,12 +20,22 @@ claim like any other. The runtime decides when to call these; nothing here chang
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.frozen import quick_maker
 from engine.instances import CLOCK_FIRE, ClockMark, Entry, OpenDeadline
-from engine.model import CLOCK_THRESHOLDS, Clock, ClockPoint, DataLimit, Duration, Process, StateKind, Text
+from engine.model import (
+    CLOCK_THRESHOLDS,
+    Calendar,
+    Clock,
+    ClockPoint,
+    DataLimit,
+    Duration,
+    Process,
+    StateKind,
+    Text,
+)
 from engine.timing import due_after, limit_length, order_problems, running_time
 
 _BREACHES = ("limit", "ceiling")
@@ -54,7 +64,9 @@ class ClockRun:
 
     def used(self, duration: Duration, process: Process, at: datetime.datetime) -> datetime.timedelta:
         """How much of ``duration`` the clock has used by ``at``."""
-        total = sum((running_time(a, b, duration, process.calendar) for a, b in self.spans), datetime.timedelta(0))
+        total = _NO_TIME
+        for a, b in self.spans:  # a loop, not sum() over a generator: most courses have no span yet
+            total += running_time(a, b, duration, process.calendar)
         if self.since is not None and at > self.since:
             total += running_time(self.since, at, duration, process.calendar)
         return total
@@ -103,7 +115,11 @@ def idle_run() -> ClockRun:
 
 
 _new_object = object.__new__
+_NO_TIME = datetime.timedelta(0)
+_ELAPSED_LENGTHS: dict[tuple[int, str], datetime.timedelta] = {}
+"""``limit_length`` of the elapsed durations met so far, by amount and unit (the same few on every event)."""
 _new_deadline = quick_maker(OpenDeadline)
+_new_mark = quick_maker(ClockMark)
 """``OpenDeadline`` without a type call (``engine.frozen``): its fields in order."""
 
 
@@ -263,25 +279,31 @@ class ClockMoments:
 
 def marks_for_event(
     process: Process,
-    runs: Mapping[str, ClockRun],
+    runs: dict[str, ClockRun],
     at: datetime.datetime,
     trigger: str | None,
     source: str | None,
     passed: Sequence[str],
     dest: str,
     lengths: Lengths | None = None,
+    *,
+    shared: bool = False,
 ) -> tuple[ClockMark, ...]:
     """What an event does to each clock, applied to ``runs``: the event fires ``trigger`` from ``source``
     (both ``None`` for the start), passes the decisions ``passed`` and rests in ``dest``. A clock that starts
-    records the points it takes from the data, as ``lengths`` works them out."""
+    records the points it takes from the data, as ``lengths`` works them out. With ``shared``, the courses
+    in ``runs`` are others' too (``history_facts.Clocks.current``): one is copied into ``runs`` before the
+    event changes it."""
     moved = source != dest
-    left = ([source] if moved and source is not None else []) + list(passed)
-    entered = list(passed) + ([dest] if moved else [])
+    left: Sequence[str] = (source,) if moved and source is not None else ()
+    entered: Sequence[str] = (dest,) if moved else ()
+    if passed:
+        left, entered = (*left, *passed), (*passed, *entered)
     final = process.states[dest].kind is StateKind.FINAL
     marks: list[ClockMark] = []
     for clock in process.clocks.values():
         run = runs[clock.id]
-        events = []
+        events: list[str] = []
         stopped = run.active and (final or _meets(clock.stops, trigger, left, entered))
         if stopped:
             events.append("stopped")
@@ -293,8 +315,10 @@ def marks_for_event(
                 events.append("paused")
             elif not waiting and run.paused:
                 events.append("resumed")
+        if events and shared:
+            run = runs[clock.id] = run.copied()
         for event in events:
-            starting = event in ("started", "restarted") and clock.from_data
+            starting = lengths is not None and event in ("started", "restarted") and clock.from_data
             before = ClockRun() if event == "restarted" else run
             computed = lengths(clock, before) if lengths is not None and starting else ()
             mark = (
@@ -305,7 +329,7 @@ def marks_for_event(
                     moments=tuple((n, p) for n, p in computed if isinstance(p, datetime.datetime)),
                 )
                 if computed
-                else ClockMark(clock.id, event)
+                else _new_mark(clock.id, event)
             )
             run.apply(mark, at)
             marks.append(mark)
@@ -330,7 +354,7 @@ def clock_deadlines(
     state: str,
     at: datetime.datetime,
     before: Iterable[OpenDeadline],
-    changed: Iterable[str],
+    changed: Collection[str],
 ) -> tuple[OpenDeadline, ...]:
     """The open points of every clock after an event at ``at`` that leaves the case in ``state``.
 
@@ -343,52 +367,67 @@ def clock_deadlines(
     if not process.clocks:
         return ()
     earlier: dict[tuple[str, str | None], OpenDeadline] = {}
-    kept: set[str] = set()
     for d in before:
         if d.clock is not None and d.fire is not None:
             earlier[d.clock, d.threshold] = d
-            kept.add(d.clock)
-    if not kept:
+    if not earlier:
         for run in runs.values():
             if run.active or run.since is not None:
                 break
         else:
             return ()  # every clock idle or stopped, nothing due kept from before: no point is open
-    moved = frozenset(changed)
     deadlines = []
+    calendar = process.calendar
     for clock in process.clocks.values():
-        run = runs[clock.id]
-        if not run.active and run.since is None and clock.id not in kept:
+        clock_id = clock.id
+        run = runs[clock_id]
+        running = run.since is not None
+        if not run.active and not running and not (earlier and any(key[0] == clock_id for key in earlier)):
             continue  # idle or stopped, and nothing due kept from before: no point of it is open
+        reached = run.reached
         for name, (written, _) in clock.thresholds.items():
             # is_moment and length, inline: this runs for every point of every clock on every event
-            if isinstance(written, DataLimit):
+            if type(written) is Duration:
+                duration: Duration | None = written
+            elif isinstance(written, DataLimit):
                 if written.unit is None:
                     when = run.moments.get(name)
-                    if run.active and when is not None and name not in run.reached:  # paused or not: it does not move
-                        deadlines.append(_new_deadline(state, when, CLOCK_FIRE, clock.id, name))
+                    if run.active and when is not None and name not in reached:  # paused or not: it does not move
+                        deadlines.append(_new_deadline(state, when, CLOCK_FIRE, clock_id, name))
                     continue
                 duration = run.lengths.get(name)
             else:
                 duration = written
-            if duration is None or name in run.reached:
+            if duration is None or name in reached:
                 continue
-            old = earlier.get((clock.id, name))
+            old = earlier.get((clock_id, name)) if earlier else None
             # A clock running on is tested first: comparing times of two zones asks both for their offsets.
-            if old is not None and ((run.since is not None and clock.id not in moved) or old.due <= at):
+            if old is not None and ((running and clock_id not in changed) or old.due <= at):
                 kept_as_is = old.state == state and old.fire == CLOCK_FIRE  # frozen: the same value may be shared
-                deadlines.append(old if kept_as_is else _new_deadline(state, old.due, CLOCK_FIRE, clock.id, name))
-            elif run.running and run.since is not None:
-                left = limit_length(duration, process.calendar) - run.used(duration, process, at)
+                deadlines.append(old if kept_as_is else _new_deadline(state, old.due, CLOCK_FIRE, clock_id, name))
+            elif running:
+                assert run.since is not None
+                left = _length(duration, calendar) - run.used(duration, process, at)
                 deadlines.append(
-                    _new_deadline(state, due_after(at, left, duration, process.calendar), CLOCK_FIRE, clock.id, name)
+                    _new_deadline(state, due_after(at, left, duration, calendar), CLOCK_FIRE, clock_id, name)
                 )
-        breached = [
-            when for name, when in run.reached.items() if name in clock.thresholds and clock.thresholds[name][1].overdue
-        ]
-        if run.active and breached:
-            deadlines.append(_new_deadline(state, min(breached), None, clock.id, "overdue"))
+        if run.active and reached:
+            thresholds = clock.thresholds
+            breached = [when for name, when in reached.items() if name in thresholds and thresholds[name][1].overdue]
+            if breached:
+                deadlines.append(_new_deadline(state, min(breached), None, clock_id, "overdue"))
     return tuple(deadlines)
+
+
+def _length(duration: Duration, calendar: Calendar) -> datetime.timedelta:
+    """``limit_length``, remembered for an elapsed duration (a working one depends on the calendar)."""
+    if duration.working:
+        return limit_length(duration, calendar)
+    key = (duration.amount, duration.unit)
+    found = _ELAPSED_LENGTHS.get(key)
+    if found is None:
+        found = _ELAPSED_LENGTHS[key] = limit_length(duration, calendar)
+    return found
 
 
 def is_clock_deadline(deadline: OpenDeadline) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -187,12 +186,11 @@ class Gate(Protocol):
 
 
 class _Cursor:
-    """Where the shared machine reads and writes the state of the instance being moved."""
+    """Where the shared machine reads and writes the state of the instance being moved (set before each
+    run: no ``__init__``, so making one runs no Python frame)."""
 
     __slots__ = ("procflow_state",)
-
-    def __init__(self) -> None:
-        self.procflow_state = ""
+    procflow_state: str
 
 
 class CompiledProcess:
@@ -311,15 +309,13 @@ class CompiledProcess:
         }
         """The transition of each ``(state, trigger)`` that has one only."""
         self._machine = self._build_machine(start.id)
-        self._cursor = _Cursor()
-        self._lock = threading.Lock()
 
-    def fire(self, state: str, trigger: str, gate: Gate) -> str | None:
+    def fire(self, state: str, trigger: str, gate: Gate, only: CompiledTransition | None) -> str | None:
         """The state the first transition the gate admits leads to, or ``None`` when it admits none.
 
-        The caller has checked that ``trigger`` leaves ``state``.
+        The caller has checked that ``trigger`` leaves ``state``, and gives ``only``, the transition of
+        ``(state, trigger)`` when it has one only (``self.only``'s), ``None`` otherwise.
         """
-        only = self.only.get((state, trigger))
         if only is not None and not gate.admit(only):
             return None
         return self._run(state, trigger, gate)
@@ -329,10 +325,10 @@ class CompiledProcess:
         return self._run(decision, DECIDE, gate)
 
     def _run(self, state: str, trigger: str, gate: Gate) -> str | None:
-        with self._lock:
-            self._cursor.procflow_state = state
-            moved = self._machine.events[trigger].trigger(self._cursor, gate)  # positionally: no dict of keywords
-            return self._cursor.procflow_state if moved else None
+        cursor = _Cursor()  # one per run, so threads share no cursor (and need no lock)
+        cursor.procflow_state = state
+        moved = self._machine.events[trigger].trigger(cursor, gate)  # positionally: no dict of keywords
+        return cursor.procflow_state if moved else None
 
     def _build_machine(self, initial: str) -> Machine:
         machine = _LeanMachine(
@@ -364,9 +360,9 @@ _TRANSITIONS_LOG = logging.getLogger("transitions.core")
 
 class _LeanTransition(MachineTransition):
     """``execute``, as transitions does it on a plain machine (``_is_plain``) whose log nobody listens to,
-    in its two halves: ``allows`` asks each condition in order, ``move`` moves the model to ``dest``. The
-    calls for callbacks there are none of, the log lines, and the state objects' exit and enter (which
-    would only run those callbacks and log) are left out."""
+    in its two halves: ``allows`` asks each condition in order, and ``_LeanEvent`` then moves the model to
+    ``dest``. The calls for callbacks there are none of, the log lines, and the state objects' exit and
+    enter (which would only run those callbacks and log) are left out."""
 
     def allows(self, event_data: EventData) -> bool:
         for condition in self.conditions:
@@ -374,10 +370,6 @@ class _LeanTransition(MachineTransition):
             if predicate(event_data) != condition.target:
                 return False
         return True
-
-    def move(self, model: Any, attribute: str) -> None:
-        if self.dest:
-            setattr(model, attribute, self.dest)
 
 
 class _LeanEvent(Event):
@@ -407,7 +399,8 @@ class _LeanEvent(Event):
                 event_data.transition = transition
                 if not transition.allows(event_data):
                     continue
-            transition.move(model, attribute)
+            if transition.dest:  # transition.move(model, attribute), without its call
+                setattr(model, attribute, transition.dest)
             return True
         return False
 

@@ -13,7 +13,7 @@ from engine import clocks as clock_rules
 from engine.actors import CLOCK, Actor, names, role_names
 from engine.attempt import Attempt, check_data, through_decisions
 from engine.claims import refuse_if_held
-from engine.compiler import CompiledPart, CompiledProcess
+from engine.compiler import CompiledPart, CompiledProcess, CompiledTransition
 from engine.deadlines import RUNNING_AGAIN, clock_lengths, clock_point, deadlines_of, in_order, record_point
 from engine.errors import EventRefused, InvalidData, InvalidPayload, LimitReached, PermissionDenied, UnknownTrigger
 from engine.frozen import quick_maker
@@ -21,7 +21,7 @@ from engine.history_facts import clocks_of
 from engine.inputs import check_time, json_object, json_object_fitting
 from engine.instances import ClockMark, Entry, Instance, Link, OpenDeadline, Signature
 from engine.limits import limit_times, state_limit_message, times_entered
-from engine.model import Process
+from engine.model import Process, State
 from engine.notifying import due, notifications
 from engine.parts import do_part, open_parts, parts_open_refusal
 from engine.records import Records
@@ -34,27 +34,65 @@ _new_signature = quick_maker(Signature)
 _NO_PARTS: Mapping[str, CompiledPart] = {}
 
 
+class Step:
+    """What the event path reads of one step, gathered once per definition: one look-up per event instead
+    of one per table."""
+
+    __slots__ = ("engine_fired", "limit", "on_enter", "only", "parts", "starts", "timed", "triggers")
+
+    def __init__(
+        self,
+        compiled: CompiledProcess,
+        state: State,
+        only: dict[str, CompiledTransition],
+        engine_fired: frozenset[str],
+    ):
+        self.parts: Mapping[str, CompiledPart] = compiled.parts.get(state.id, _NO_PARTS)
+        self.triggers = compiled.triggers[state.id]
+        self.only = only
+        """The transition of each trigger of the step that has one only (``CompiledProcess.only``)."""
+        self.engine_fired = engine_fired
+        """The triggers of the step that only the engine fires (its ``on_end`` continuations)."""
+        self.limit = state.limit
+        self.timed = bool(state.time_limit or state.time_limit_from or state.deadlines)
+        """Whether the step has time limits or deadlines: ``deadlines_of`` is asked only for these."""
+        self.starts = state.starts
+        self.on_enter = compiled.on_enter[state.id]
+
+
 class Firing:
     """A definition ready to take events: its compiled machine, and the tables the event path reads."""
 
-    __slots__ = ("process", "compiled", "records", "timed", "engine_fired", "clock_moments")
+    __slots__ = (
+        "process",
+        "compiled",
+        "records",
+        "engine_fired",
+        "clock_moments",
+        "clocked",
+        "steps",
+        "starting_roles",
+    )
 
     def __init__(self, process: Process):
         self.process = process
         self.compiled = CompiledProcess(process)
         self.records = Records(process, self.compiled.record_checks, self.compiled.records_as_payload)
-        self.timed = frozenset(
-            s.id for s in process.states.values() if s.time_limit or s.time_limit_from or s.deadlines
-        )
-        """The steps with time limits or deadlines: ``deadlines_of`` is asked only for these."""
         self.engine_fired = {state.id: engine_fired(state.starts) for state in process.states.values()}
         """The triggers of each step that only the engine fires (its ``on_end`` continuations)."""
         self.clock_moments = clock_rules.ClockMoments(process)
-
-    @property
-    def starting_roles(self) -> frozenset[str]:
+        self.clocked = bool(process.clocks)
+        self.starting_roles = self._starting_roles()
         """The roles that may start an instance: the start step's and those that may act on it (none:
         anyone may)."""
+        only: dict[str, dict[str, CompiledTransition]] = {state: {} for state in process.states}
+        for (state, trigger), transition in self.compiled.only.items():
+            only[state][trigger] = transition
+        self.steps = {
+            s.id: Step(self.compiled, s, only[s.id], self.engine_fired[s.id]) for s in process.states.values()
+        }
+
+    def _starting_roles(self) -> frozenset[str]:
         start = self.process.start
         assert start is not None  # CompiledProcess refuses a process without one
         acting = {r for t in self.compiled.transitions[start.id] for r in t.roles}
@@ -86,18 +124,25 @@ class Firing:
         lengths = clock_lengths(self.compiled, initial, moment)
         marks = clock_rules.marks_for_event(self.process, runs, moment, None, None, (), start.id, lengths)
         timed = clock_rules.clock_deadlines(self.process, runs, start.id, moment, (), ())
-        entry = Entry(
-            at=moment,
-            actor=actor.id,
-            roles=role_names(actor.roles),
-            trigger=None,
-            source=None,
-            dest=start.id,
-            payload=initial,
-            key=key,
-            notifications=due(self.compiled.on_enter[start.id], {"data": initial}, moment),
-            parent=parent,
-            clocks=marks,
+        entry = _new_entry(  # Entry's fields in order, positionally, as for every event
+            moment,  # at
+            actor.id,  # actor
+            role_names(actor.roles),  # roles
+            None,  # trigger
+            None,  # source
+            start.id,  # dest
+            initial,  # payload
+            (),  # branches
+            (),  # signatures
+            False,  # by_deadline
+            key,  # key
+            due(self.compiled.on_enter[start.id], {"data": initial}, moment),  # notifications
+            (),  # records
+            False,  # limit_reached
+            None,  # child
+            parent,  # parent
+            None,  # child_ended
+            marks,  # clocks
         )
         return Instance(
             id=instance_id or new_id(),
@@ -149,37 +194,40 @@ class Firing:
         """Check one event completely, then change the instance and append the event's entry; otherwise
         ``EventRefused``, and nothing changed. A part of the step, or a signature given ahead, is an event
         of its own kind (``engine.parts``, ``engine.signoffs``)."""
+        # Everything this reads more than once is read once into a local: this runs on every event.
+        compiled, state = self.compiled, instance.state
+        step = self.steps[state]
+        parts = step.parts
         if deadline is not None:  # a time given to fire is checked on the way in, a deadline's due time here
             check_time(moment, "the deadline's due time")
-        parts = self.compiled.parts.get(instance.state, _NO_PARTS)
-        if deadline is None and trigger in parts:
+        elif trigger in parts:
             return do_part(self.records, instance, parts[trigger], actor, payload, moment, key)
-        if deadline is None and trigger.startswith(SIGN):
-            return sign(self.compiled, instance, trigger, actor, payload, moment, key)
-        allowed = self.compiled.triggers[instance.state]
+        elif trigger.startswith(SIGN):
+            return sign(compiled, instance, trigger, actor, payload, moment, key)
+        allowed = step.triggers
         if trigger not in allowed:
             if not allowed:
                 raise UnknownTrigger(
-                    f"instance `{instance.id}` has finished (state `{instance.state}`); it takes no more events",
+                    f"instance `{instance.id}` has finished (state `{state}`); it takes no more events",
                 )
             raise UnknownTrigger(
-                f"`{trigger}` does not leave state `{instance.state}`; the triggers that do are: "
+                f"`{trigger}` does not leave state `{state}`; the triggers that do are: "
                 + ", ".join(f"`{t}`" for t in allowed),
                 allowed=allowed,
             )
         last = instance.history[-1]
-        if deadline is None and child_ended is None and last.source == last.dest == instance.state:
-            refuse_if_held(self.compiled, instance, trigger, actor)  # only an event of the stay can have claimed it
-        only = self.compiled.only.get((instance.state, trigger))
+        if deadline is None and child_ended is None and last.source == last.dest == state:
+            refuse_if_held(compiled, instance, trigger, actor)  # only an event of the stay can have claimed it
+        only = step.only.get(trigger)
         form = only.payload if only is not None else None
         if form is not None and form.shape is not None:  # copied and checked in one walk
             payload_copy, fits = json_object_fitting(payload or {}, "payload", InvalidPayload, form.shape)
         else:
             payload_copy, fits = json_object(payload or {}, "payload", InvalidPayload), False
         attempt = Attempt.begin(
-            self.compiled,
+            compiled,
             self.records,
-            self.engine_fired[instance.state],
+            step.engine_fired,
             instance,
             actor,
             payload_copy,
@@ -189,90 +237,99 @@ class Firing:
             form if fits else None,
         )
         if deadline is None and parts:
-            still_open = open_parts(self.compiled, instance, moment, required_only=True)
-            attempt.parts_open = parts_open_refusal(self.compiled, instance, still_open)
-        dest = self.compiled.fire(instance.state, trigger, attempt)
-        if dest is None or attempt.chosen is None:
+            still_open = open_parts(compiled, instance, moment, required_only=True)
+            attempt.parts_open = parts_open_refusal(compiled, instance, still_open)
+        dest = compiled.fire(state, trigger, attempt, only)
+        chosen = attempt.chosen
+        if dest is None or chosen is None:
             raise attempt.refusal()
         if attempt.redirect is not None:
             dest = attempt.redirect
-        if dest in self.compiled.branches:
-            dest = through_decisions(self.compiled, dest, attempt, trigger)
-        limited = self.process.states[dest].limit
-        entering = limited is not None and dest != instance.state
-        times = (
-            limit_times(self.compiled, limited, instance.data, moment, f"step `{dest}`") if limited and entering else 0
-        )
-        if limited is not None and entering and times_entered(instance, dest) >= times:
-            if limited.then is None:
-                raise LimitReached(state_limit_message(dest, limited, times), times=times, limit=dest)
-            attempt.redirect, attempt.branches = limited.then, []  # the entry records where it went instead
-            dest = through_decisions(self.compiled, limited.then, attempt, trigger)
-        chosen = attempt.chosen.transition
-        first_dest = attempt.redirect if attempt.redirect is not None else chosen.dest  # attempt.first_dest
-        if chosen.cancels:
+        if dest in compiled.branches:
+            dest = through_decisions(compiled, dest, attempt, trigger)
+        limited = self.steps[dest].limit
+        if limited is not None and dest != state:
+            times = limit_times(compiled, limited, instance.data, moment, f"step `{dest}`")
+            if times_entered(instance, dest) >= times:
+                if limited.then is None:
+                    raise LimitReached(state_limit_message(dest, limited, times), times=times, limit=dest)
+                attempt.redirect, attempt.branches = limited.then, []  # the entry records where it went instead
+                dest = through_decisions(compiled, limited.then, attempt, trigger)
+        target = self.steps[dest]
+        redirect, branches = attempt.redirect, attempt.branches
+        first_dest = redirect if redirect is not None else chosen.transition.dest  # attempt.first_dest
+        if chosen.transition.cancels:
             check_cancellable(self.process, instance, trigger)
-        elif self.records.requiring and (attempt.branches or first_dest in self.records.requiring):
-            enters = [first_dest, *(b.dest for b in attempt.branches)] if attempt.branches else [first_dest]
-            self.records.check_entering(enters, attempt.held, attempt.written)
+        else:
+            requiring = self.records.requiring
+            if requiring and (branches or first_dest in requiring):
+                enters = [first_dest, *(b.dest for b in branches)] if branches else [first_dest]
+                self.records.check_entering(enters, attempt.held, attempt.written)
 
         # Without a deadline firing the event, none of the open ones is it: no comparison needed.
         unfired = instance.deadlines if deadline is None else tuple(d for d in instance.deadlines if d != deadline)
-        if dest == instance.state:
-            deadlines = tuple(d for d in unfired if d.clock is None)
+        if dest == state:
+            deadlines = tuple(d for d in unfired if d.clock is None) if unfired else ()
             entered = instance.entered_at
         else:
             entered = moment
             # may refuse: the calendar, a limit from the data (asked only of a step that has one)
-            deadlines = deadlines_of(self.compiled, dest, moment, attempt.data) if dest in self.timed else ()
-        passed = tuple(b.decision for b in attempt.branches) if attempt.branches else ()
-        clocks = clocks_of(instance) if self.process.clocks else None
-        if clocks is not None and (
-            marks or clocks.marked or not self.clock_moments.untouched(unfired, trigger, instance.state, passed, dest)
-        ):
-            runs = clocks.runs(self.process)
-            for mark in marks:
-                runs[mark.clock].apply(mark, moment)
-            moved: tuple[ClockMark, ...] = ()
-            if not self.clock_moments.quiet(runs, trigger, instance.state, passed, dest):
-                lengths = clock_lengths(self.compiled, attempt.data, moment)
-                moved = clock_rules.marks_for_event(
-                    self.process, runs, moment, trigger, instance.state, passed, dest, lengths
-                )  # may refuse: a clock's points from the data
-                marks += moved
-            before = unfired
-            changed = {m.clock for m in moved if m.event in RUNNING_AGAIN} if moved else ()
-            deadlines += clock_rules.clock_deadlines(self.process, runs, dest, moment, before, changed)  # may refuse
-        if self.process.clocks and len(deadlines) > 1:
-            deadlines = in_order(deadlines)
+            deadlines = deadlines_of(compiled, dest, moment, attempt.data) if target.timed else ()
+        if self.clocked:
+            passed = tuple([b.decision for b in branches]) if branches else ()
+            clocks = clocks_of(instance)
+            clock_moments = self.clock_moments
+            if marks or clocks.marked or not clock_moments.untouched(unfired, trigger, state, passed, dest):
+                process = self.process
+                current = clocks.current(process) if not marks else None
+                if current is not None and clock_moments.quiet(current, trigger, state, passed, dest):
+                    # marks no clock: the courses are read as they are, not copied
+                    deadlines += clock_rules.clock_deadlines(process, current, dest, moment, unfired, ())
+                else:
+                    if current is None:  # a point reached: its mark applied to copies first
+                        runs = clocks.runs(process)
+                        for mark in marks:
+                            runs[mark.clock].apply(mark, moment)
+                    else:  # the courses as kept, each copied only if this event changes it
+                        runs = dict(current)
+                    moved: tuple[ClockMark, ...] = ()
+                    if not (marks and clock_moments.quiet(runs, trigger, state, passed, dest)):
+                        lengths = clock_lengths(compiled, attempt.data, moment)
+                        moved = clock_rules.marks_for_event(
+                            process, runs, moment, trigger, state, passed, dest, lengths, shared=current is not None
+                        )  # may refuse: a clock's points from the data
+                        marks += moved
+                    changed = {m.clock for m in moved if m.event in RUNNING_AGAIN} if moved else ()
+                    deadlines += clock_rules.clock_deadlines(process, runs, dest, moment, unfired, changed)
+            if len(deadlines) > 1:
+                deadlines = in_order(deadlines)
+        given = attempt.given
         entry = _new_entry(  # Entry's fields in order, positionally: keywords would cost a tenth of the event
             moment,  # at
             actor.id,  # actor
             role_names(actor.roles),  # roles
             trigger,  # trigger
-            instance.state,  # source
+            state,  # source
             first_dest,  # dest
             attempt.payload,  # payload
-            tuple(attempt.branches),  # branches
-            tuple([_new_signature(s.role, actor.id, moment) for s in attempt.given])
-            if attempt.given
-            else (),  # signatures
+            tuple(branches),  # branches
+            tuple([_new_signature(s.role, actor.id, moment) for s in given]) if given else (),  # signatures
             deadline is not None,  # by_deadline
             key,  # key
-            notifications(self.compiled, instance.state, first_dest, attempt, moment)  # notifications
-            if attempt.chosen.notify or attempt.branches or self.compiled.on_enter[first_dest]
+            notifications(compiled, state, first_dest, attempt, moment)  # notifications
+            if chosen.notify or branches or self.steps[first_dest].on_enter
             else (),
             tuple(attempt.written),  # records
-            attempt.redirect is not None,  # limit_reached
+            redirect is not None,  # limit_reached
             None,  # child
             None,  # parent
             child_ended,  # child_ended
             marks,  # clocks
         )
-        if dest != instance.state:
-            starts = self.process.states[dest].starts
+        if dest != state:
+            starts = target.starts
             if starts is not None:  # last: the child is started only for an event that passed every check
-                child = start_child(self.compiled, instance, dest, starts, actor, attempt.data, moment, spawn)
+                child = start_child(compiled, instance, dest, starts, actor, attempt.data, moment, spawn)
                 entry = dataclasses.replace(entry, child=child)
         # Everything is checked; from here on nothing can fail.
         instance.entered_at = entered

@@ -334,12 +334,12 @@ def quick_init(cls: type[_T]) -> type[_T]:
 
 def quick_maker(cls: type[_T]) -> Callable[..., _T]:
     """A function making a ``cls`` (a ``quick_init`` class) from its fields given in order, positionally
-    (those with defaults may be left out): exactly what ``cls(...)`` makes, without the type call."""
+    (those with defaults may be left out): exactly what ``cls(...)`` makes, without calling ``cls`` (the twin is
+    made by calling it: it has no ``__init__``, so that runs no Python frame and parses no arguments, as
+    ``object.__new__(twin)`` would)."""
     if cls not in _TWINS:
         raise TypeError(f"quick_maker needs a quick_init class: {cls.__name__}")
-    maker: Callable[..., _T] = _generated(
-        cls, f"make_{cls.__name__}", "", "    self = _new(_twin)\n", "    return self\n"
-    )
+    maker: Callable[..., _T] = _generated(cls, f"make_{cls.__name__}", "", "    self = _twin()\n", "    return self\n")
     maker.__doc__ = f"A new ``{cls.__name__}`` from its fields in order."
     return maker
 
@@ -362,7 +362,6 @@ def _generated(cls: type, name: str, first: str, lend: str, end: str) -> Any:
     source = f"def {name}({first}{', '.join(parameters)}):\n{lend}{body}    self.__class__ = _cls\n{end}"
     namespace: dict[str, Any] = {
         "_set": object.__setattr__,
-        "_new": object.__new__,
         "_twin": _TWINS[cls],
         "_cls": cls,
         **defaults,

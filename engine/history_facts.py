@@ -226,7 +226,7 @@ class Clocks(_Kept):
     """Each clock's course by the marks so far, whatever process it is asked for. Read on nearly every
     event, so kept in one call (``clocks_of``) that folds any new entries in itself."""
 
-    __slots__ = ("_runs", "marked")
+    __slots__ = ("_read", "_runs", "marked")
 
     def __init__(self) -> None:
         super().__init__()
@@ -234,6 +234,19 @@ class Clocks(_Kept):
         """Never changed once here: ``runs`` hands out copies."""
         self.marked = False
         """Whether any entry marks a clock."""
+        self._read: tuple[Process, Mapping[str, ClockRun]] | None = None
+        """What ``current`` last gave, and for which process."""
+
+    def current(self, process: Process) -> Mapping[str, ClockRun]:
+        """``runs``, to read only (an event that marks no clock): the courses kept, not copies, made once
+        per answer and process."""
+        read = self._read
+        if read is not None and read[0] is process:
+            return read[1]
+        kept = self._runs
+        runs = {name: kept.get(name) or _IDLE for name in process.clocks}
+        self._read = (process, runs)
+        return runs
 
     def runs(self, process: Process) -> dict[str, ClockRun]:
         """Each of the process's clocks' course (``clocks.runs_of``), for the caller to change as it likes."""
@@ -246,6 +259,8 @@ class Clocks(_Kept):
 
 
 _NO_CLOCKS = Clocks()
+_IDLE = idle_run()
+"""A clock not yet started, shared by every ``Clocks.current``: never changed."""
 
 
 def clocks_of(instance: Instance) -> Clocks:
@@ -258,10 +273,13 @@ def clocks_of(instance: Instance) -> Clocks:
         cache = instance.facts_cache = {}
     kept: Clocks | None = cache.get(Clocks)
     if kept is not None:
-        length = kept.length
-        if length == len(history) and history[-1] is kept.last:
+        length, now = kept.length, len(history)
+        if length == now and history[-1] is kept.last:
             return kept
-        if not (length < len(history) and history[length - 1] is kept.last):
+        if 0 < length == now - 1 and history[-2] is kept.last and not history[-1].clocks:
+            kept.length, kept.last = now, history[-1]  # one entry since, the usual case, that marks no clock
+            return kept
+        if not (length < now and history[length - 1] is kept.last):
             kept = None
     if kept is None:
         kept = _NO_CLOCKS
@@ -284,5 +302,6 @@ def clocks_of(instance: Instance) -> Clocks:
         return kept
     made: Clocks = _new_object(Clocks)  # no __init__: every slot is set here
     made.length, made.last, made._runs, made.marked = len(history), history[-1], runs, kept.marked or copied is not None
+    made._read = None
     cache[Clocks] = made
     return made

@@ -36,7 +36,7 @@ from engine.corrections import MAX_REASON_LENGTH, adopt, move
 from engine.deadlines import firing_time, next_due
 from engine.errors import EventRefused, InstanceFormatError, InvalidTime, ReplayMismatch, UnknownTrigger
 from engine.firing import Firing, say_where
-from engine.inputs import check_time
+from engine.inputs import EARLIEST_TIME, LATEST_TIME, check_time
 from engine.instances import Entry, Instance, Link, Migration, OpenDeadline, RecordVersion
 from engine.limits import LimitLeft, limit_left, limit_times
 from engine.model import Limit, Process
@@ -71,6 +71,10 @@ class Advanced:
     fired: tuple[Entry, ...] = ()
     refused: tuple[tuple[OpenDeadline, EventRefused], ...] = ()
 
+
+_DATETIME, _UTC = datetime.datetime, datetime.UTC
+_FIRST_YEAR, _LAST_YEAR = EARLIEST_TIME.year, LATEST_TIME.year
+"""A UTC time of a year strictly between these is one ``check_time`` passes."""
 
 utc_now: Callable[[], datetime.datetime] = functools.partial(datetime.datetime.now, datetime.UTC)
 """The real clock: now, in UTC (a partial of ``datetime.now``, so that reading it runs no Python frame)."""
@@ -139,7 +143,11 @@ class Runtime:
         ``SubProcessRefused`` (``Workflows`` gives the hook, and stores both instances together)."""
         if instance.content_hash != self.process.content_hash or instance.process_id != self.process.id:
             self._check_belongs(instance)  # refuses, saying which definition each is of
-        moment = self._moment(at, instance)
+        moment = self._clock() if at is None else at  # what _moment does, without its call
+        if type(moment) is not _DATETIME or moment.tzinfo is not _UTC or not _FIRST_YEAR < moment.year < _LAST_YEAR:
+            moment = check_time(moment, "the event's time")  # surely passes a UTC time well inside the bounds
+        if moment < instance.history[-1].at:
+            self._moment(moment, instance)  # refuses, saying which time is before which
         try:  # what Firing.apply does, without its call: positionally, as keywords cost more than the call
             return self._firing.check_and_apply(instance, trigger, actor, payload, moment, key, None, spawn)
         except EventRefused as refusal:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.clocks import runs_of
-from engine.history_facts import actors_of, clocks_of, loops_of, records_of
+from engine.history_facts import _IDLE, actors_of, clocks_of, loops_of, records_of
 from engine.instances import Assignment, BranchTaken, ClockMark, Entry, Instance, RecordWritten
 
 AT = datetime.datetime(2026, 12, 3, tzinfo=datetime.UTC)
@@ -129,6 +129,7 @@ def assert_same_answers(case: Instance) -> None:
         run.spans.append((AT, AT))
         run.reached["limit"] = AT
     assert clocks.runs(CLOCKED) == runs_of(CLOCKED, history)  # type: ignore[arg-type]
+    assert clocks.current(CLOCKED) == runs_of(CLOCKED, history)  # type: ignore[arg-type]  # the same, to read
     held = records_of(case)
     assert held.held == held_by_reading(history)
     assert list(held.held) == list(held_by_reading(history))  # records in the order first made
@@ -214,3 +215,29 @@ def test_a_store_hands_the_answers_to_the_next_event(tmp_path, monkeypatch):
             flows.fire(case, event.trigger, event.actor, event.payload)
         assert flows.get(case).version == 1 + 8 + 2 * 23
     assert read and max(read) == 2  # asked on every other event (the review's), it reads the two since
+
+
+def test_an_event_that_starts_or_stops_a_clock_leaves_the_courses_read_before_it_as_they_were():
+    # The runtime reads the clocks' courses as kept (Clocks.current) and copies only the one an event changes.
+    from conftest import PROCESSES
+
+    from engine import Runtime, load_process
+    from engine.clocks import idle_run
+    from engine.scenarios import load_scenario
+
+    process = load_process(PROCESSES / "return_repair.yaml")
+    scenario = load_scenario(PROCESSES / "scenarios" / "return_repair.yaml")
+    runtime = Runtime(process)
+    case = runtime.start(scenario.starter, at=scenario.start_at)
+    read = []
+    for event in scenario.events:
+        if event.advance or event.refused is not None or event.trigger is None or event.actor is None:
+            continue
+        courses = clocks_of(case).current(process)
+        read.append((courses, {name: run.copied() for name, run in courses.items()}))
+        runtime.fire(case, event.trigger, event.actor, event.payload, at=event.at)
+    assert any(e.clocks for e in case.history)  # the path starts and stops clocks
+    for courses, as_read in read:
+        assert courses == as_read
+    assert clocks_of(case).runs(process) == runs_of(process, case.history)
+    assert _IDLE == idle_run()

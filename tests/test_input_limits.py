@@ -28,7 +28,16 @@ from engine import (
     instance_to_json,
     load_process_text,
 )
-from engine.inputs import EARLIEST_TIME, LATEST_TIME, MAX_CHARACTERS, MAX_DEPTH, MAX_ITEMS, MAX_NAME_LENGTH, json_copy
+from engine.inputs import (
+    EARLIEST_TIME,
+    LATEST_TIME,
+    MAX_CHARACTERS,
+    MAX_DEPTH,
+    MAX_ITEMS,
+    MAX_NAME_LENGTH,
+    json_copy,
+    kept_as_is,
+)
 from engine.render import read_history
 from engine.service import Workflows
 
@@ -463,3 +472,25 @@ def test_refusals_for_inputs_are_event_refusals_with_stable_codes():
     codes = {kind.code for kind in (InvalidActor, InvalidData, InvalidPayload, InvalidTime)}
     assert codes == {"invalid-actor", "invalid-data", "invalid-payload", "invalid-time"}
     assert all(issubclass(kind, EventRefused) for kind in (InvalidActor, InvalidData, InvalidPayload, InvalidTime))
+
+
+@pytest.mark.parametrize(
+    "text, kept",
+    [
+        ("开机无显示 / no display", True),
+        ("两行\n文字\t和制表符", True),  # not printable, still valid text
+        ("开机\x00无显示", False),
+        ("开机\ud800无显示", False),
+        ("\u00e9t\u00e9 \u2028 fin", True),  # a line separator: not printable, valid
+        ("caf\u00e9\udcff", False),
+    ],
+    ids=["cjk", "cjk-with-breaks", "cjk-with-nul", "cjk-with-surrogate", "line-separator", "latin-with-surrogate"],
+)
+def test_text_beyond_ascii_is_kept_unless_it_holds_a_nul_or_a_lone_surrogate(text, kept):
+    for value in ({"note": text}, {text: 1}, {"notes": [text]}):
+        if kept:
+            assert json_copy(value, "payload") == value
+        else:
+            with pytest.raises(InvalidPayload, match="NUL character|lone surrogate"):
+                json_copy(value, "payload")
+    assert kept_as_is(text) is kept

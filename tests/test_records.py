@@ -5,6 +5,7 @@ steps and transitions may require records, checked on every path at load and ref
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import json
 
@@ -538,3 +539,94 @@ def test_the_chart_marks_a_record_written_on_one_exit_only_and_a_record_a_transi
     # `submit` is the only way out of `apply`: its record is shown on the step, not on the arrow.
     assert "Repair" not in notes[("apply", "Submit")]
     assert {n.id: n.records for n in diagram.nodes}["apply"] == ("Repair application",)
+
+
+def test_a_record_field_the_form_does_not_vouch_for_is_still_checked():
+    # return_repair's `issue_order` form does not declare `in_warranty`, which its record declares a boolean:
+    # the record is checked on that field (the others the fitting form vouches for), and refused whole.
+    process = load_process(PROCESSES / "return_repair.yaml")
+    runtime = Runtime(process)
+    issue_order = next(t for t in process.transitions if t.trigger == "issue_order")
+    binding = issue_order.produces[0]
+    payload = {
+        "order_no": "FW-1",
+        "customer_name": "王先生",
+        "contact": "138",
+        "model": "XK-200",
+        "fault_description": "no display",
+        "ship_to_address": "上海",
+        "packing_notes": "foam",
+    }
+    for extra, fits in (({}, True), ({"in_warranty": False}, True), ({"in_warranty": "yes"}, False)):
+        written: list = []
+        refused = runtime._firing.records.write(issue_order, {}, {"payload": {**payload, **extra}, "data": {}}, written)
+        assert (refused is None) is fits
+        if not fits:
+            assert refused is not None and refused[0] is InvalidPayload and "in_warranty" in refused[1]
+    assert binding.path not in runtime.compiled.records_as_payload
+
+
+@pytest.mark.parametrize("name", ["return_repair.yaml", "complaint.yaml", "exchange.yaml", "qc_signoff.yaml"])
+def test_a_record_checked_only_where_its_form_does_not_vouch_for_it_is_refused_as_the_whole_check_refuses(name):
+    # Records write a record from a fitting payload checking only the fields the form does not declare as the
+    # record does; for payloads of many shapes (a fitting one with one or two fields changed, or left out),
+    # what it refuses and the words it refuses with are those of the record's whole check.
+    import itertools
+
+    from engine.fragments import definition_registry, fragment_validator
+    from engine.model import thaw_json
+
+    process = load_process(PROCESSES / name)
+    runtime = Runtime(process)
+    records = runtime._firing.records
+    document = thaw_json(process.document)
+    registry = definition_registry(document)
+    absent = object()
+    plain = [
+        absent,
+        True,
+        1,
+        -1,
+        2.5,
+        "text",
+        "2026-10-01",
+        [{"name": "x", "quantity": 1}],
+        [{"item": "t", "passed": True}],
+    ]
+    compared = refusals = 0
+    for transition in process.transitions:
+        for binding in transition.produces:
+            if binding.path in records.as_payload or records._worked_out(transition, binding) is None:
+                continue
+            check = runtime.compiled.record_checks[binding.record]
+            form_path = transition.path + ("payload",)
+            form = fragment_validator(registry, form_path)
+            declared = node(document, process.records[binding.record].path + ("fields", "properties"))
+            given = node(document, form_path).get("properties", {})
+            base = {}
+            for field in given:  # the first plain value each of the form's fields takes
+                fits = fragment_validator(registry, form_path + ("properties", field)).is_valid
+                base[field] = next((v for v in plain[1:] if fits(v)), "text")
+            names = sorted({*given, *declared})
+            for first, second in itertools.combinations_with_replacement(names, 2):
+                for one, other in itertools.product(plain, repeat=2):
+                    payload = {**base, first: one, second: other}
+                    payload = {n: v for n, v in payload.items() if v is not absent}
+                    if not form.is_valid(payload):
+                        continue
+                    written: list = []
+                    alone = dataclasses.replace(transition, produces=(binding,), requires=())
+                    refused = records.write(alone, {}, {"payload": payload, "data": {}}, written)
+                    problems = check.problems({n: payload[n] for n in declared if n in payload})
+                    assert (refused is None) == (problems == ()), payload
+                    assert refused is None or refused[2] == problems
+                    compared += 1
+                    refusals += refused is not None
+    if name == "return_repair.yaml":
+        assert compared > 1000 and refusals > 100
+
+
+def node(document, path):
+    for part in path:
+        document = document[part]
+    return document
