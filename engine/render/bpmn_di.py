@@ -57,7 +57,6 @@ class DocumentBase:
         )
         self.plane: ET.Element
         self.shapes: dict[str, Box] = {}
-        self.flow_count = 0
         self.boundary: dict[tuple[str, str], str] = {}
         """Deadline boundary events by (step, trigger fired), where the transition they fire leaves from."""
         self.lane_of: dict[str, str | None] = {n.id: n.lane for n in diagram.nodes}

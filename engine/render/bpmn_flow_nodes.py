@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from engine.model import DataLimit, Duration, State
 from engine.render.bpmn_di import DocumentBase
 from engine.render.bpmn_layout import LABEL_SIZE, Box, text_box
-from engine.render.bpmn_nodes import CANCELS, START_EVENT, Escape, bpmn_id, message_id, role_label
+from engine.render.bpmn_nodes import CANCELS, START_EVENT, Escape, bpmn_id, message_id, one_line, role_label
 from engine.render.bpmn_rooms import BOUNDARY_LABEL_WIDTH, EVENT_SIZE, LABEL_GAP, border_names
 from engine.render.bpmn_xml import (
     EXPRESSION_LANGUAGE,
@@ -37,7 +37,7 @@ class FlowNodeWriter(DocumentBase):
 
     def _node(self, node: Node, state: State | None) -> ET.Element:
         node_id = bpmn_id(node.id)
-        name = clean(node.title).replace("\n", " / ")
+        name = one_line(node.title)
         if node.id == START_EVENT:
             element = ET.SubElement(self.bpmn_process, qname("bpmn", "startEvent"), {"id": node_id, "name": name})
             self._shape(node_id, self._drawn(node.id))
@@ -144,7 +144,6 @@ class FlowNodeWriter(DocumentBase):
             add_documentation(
                 element,
                 self.phrase("到期标记为逾期,不离开步骤", "when it passes, the step is overdue; nothing leaves it"),
-                first=True,
             )
             events.append(event_id)
         for deadline in state.deadlines:
@@ -156,7 +155,6 @@ class FlowNodeWriter(DocumentBase):
             add_documentation(
                 element,
                 self.phrase(f"到期自动触发 {deadline.fire}", f"when it passes, the engine fires {deadline.fire}"),
-                first=True,
             )
             events.append(event_id)
         for transition in state.transitions:

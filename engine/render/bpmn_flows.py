@@ -19,7 +19,7 @@ from engine.render.bpmn_geometry import (
     point_in,
 )
 from engine.render.bpmn_layout import Box
-from engine.render.bpmn_nodes import CANCELS, CHOICE, bpmn_id, event_name
+from engine.render.bpmn_nodes import CANCELS, CHOICE, bpmn_id, event_name, flow_name
 from engine.render.bpmn_rooms import EVENT_SIZE, LABEL_GAP, label_box
 from engine.render.bpmn_xml import EXPRESSION_LANGUAGE, add_documentation, formal_expression, format_number, qname
 from engine.render.diagram import Edge, Step
@@ -82,7 +82,7 @@ class FlowWriter(DocumentBase):
             flow_id = self._flow_id(edge)
             escape = self.escapes.get(edge)
             source = self._source(edge)
-            name = "; ".join(clean(label.text).replace("\n", " / ") for label in edge.labels)
+            name = flow_name(edge)
             attrs = {"id": flow_id, "sourceRef": source, "targetRef": bpmn_id(edge.dest)}
             if name:
                 attrs["name"] = name

@@ -10,10 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import RenderError
-from engine.render.bpmn_layout import Box
+from engine.render.bpmn_layout import POINTS_PER_INCH, Box
 
 MARGIN = 20.0
-_POINTS_PER_INCH = 72.0
 
 
 class DotLayout:
@@ -34,8 +33,8 @@ class DotLayout:
                 continue
             names[int(obj["_gvid"])] = name
             x, y = self._point(str(obj["pos"]))
-            width = float(obj["width"]) * _POINTS_PER_INCH
-            height = float(obj["height"]) * _POINTS_PER_INCH
+            width = float(obj["width"]) * POINTS_PER_INCH
+            height = float(obj["height"]) * POINTS_PER_INCH
             self.nodes[name] = Box(x - width / 2, y - height / 2, width, height)
         self.edges: dict[tuple[str, str], list[tuple[list[tuple[float, float]], tuple[float, float] | None]]] = {}
         for edge in sorted(graph.get("edges", []), key=lambda e: int(e["_gvid"])):

@@ -8,9 +8,8 @@ import xml.etree.ElementTree as ET
 
 from engine.errors import RenderError
 from engine.render.bpmn_di import DocumentBase
-from engine.render.bpmn_nodes import bpmn_id
+from engine.render.bpmn_nodes import bpmn_id, one_line
 from engine.render.bpmn_xml import qname
-from engine.render.dot import clean
 
 
 class LaneWriter(DocumentBase):
@@ -45,9 +44,7 @@ class LaneWriter(DocumentBase):
                 )
 
     def _lane(self, parent: ET.Element, lane_id: str, label: str, nodes: list[str], cluster: str) -> ET.Element:
-        element = ET.SubElement(
-            parent, qname("bpmn", "lane"), {"id": lane_id, "name": clean(label).replace("\n", " / ")}
-        )
+        element = ET.SubElement(parent, qname("bpmn", "lane"), {"id": lane_id, "name": one_line(label)})
         for node in nodes:
             ET.SubElement(element, qname("bpmn", "flowNodeRef")).text = node
         box = self.layout.clusters.get(cluster)

@@ -39,7 +39,7 @@ _OTHER_WIDTH = 600
 """Any other narrow character (accented letters, symbols): a little more than Arial's average."""
 _SLACK = 1.05
 """Measured text is taken this much wider than computed, for the fonts a browser may use instead."""
-_POINTS_PER_INCH = 72.0
+POINTS_PER_INCH = 72.0
 
 
 def text_width(text: str, size: float) -> float:
@@ -194,4 +194,4 @@ def _cell(width: float, height: float) -> str:
 
 
 def _inches(points: float) -> str:
-    return f"{points / _POINTS_PER_INCH:.4f}"
+    return f"{points / POINTS_PER_INCH:.4f}"

@@ -28,6 +28,7 @@ TASK_KINDS = frozenset({"start", "task", "wait"})
 
 
 def one_line(text: str) -> str:
+    """A name on one line, as BPMN tools show names: its lines (Chinese, then English) joined by `` / ``."""
     return clean(text).replace("\n", " / ")
 
 
@@ -36,10 +37,10 @@ def flow_label(process: Process, edge: Edge, escapes: Mapping[Edge, Escape], lan
     escape = escapes.get(edge)
     if escape is not None:
         return event_name(escape.transition, lang)
-    return _flow_name(edge)
+    return flow_name(edge)
 
 
-def _flow_name(edge: Edge) -> str:
+def flow_name(edge: Edge) -> str:
     return "; ".join(one_line(label.text) for label in edge.labels)
 
 

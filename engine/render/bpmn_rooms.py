@@ -126,17 +126,6 @@ def _title(label: str) -> tuple[float, float]:
     return width + 10, TITLE_BAND + 4
 
 
-def _border_events(process: Process, escapes: Mapping[Edge, Escape]) -> dict[str, int]:
-    """How many boundary events each step has: its time limit, its deadlines, the shared transitions leaving it."""
-    counts: dict[str, int] = {}
-    for state in process.states.values():
-        limited = state.time_limit is not None or state.time_limit_from is not None
-        counts[state.id] = int(limited) + len(state.deadlines)
-    for escape in escapes.values():
-        counts[escape.step] = counts.get(escape.step, 0) + 1
-    return counts
-
-
 def label_box(centre: tuple[float, float], name: str) -> Box:
     """The label box of a flow's (or shared transition's event's) name, centred where the layout put it."""
     size = flow_label_size(name)

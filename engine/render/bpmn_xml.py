@@ -56,12 +56,9 @@ def documentation_element(text: str) -> ET.Element:
     return element
 
 
-def add_documentation(parent: ET.Element, text: str, *, first: bool = True) -> None:
+def add_documentation(parent: ET.Element, text: str) -> None:
     """``bpmn:documentation`` comes first among an element's children (the XSD's order)."""
-    if first:
-        parent.insert(0, documentation_element(clean(text)))
-    else:
-        parent.append(documentation_element(clean(text)))
+    parent.insert(0, documentation_element(clean(text)))
 
 
 def procflow_timer(limit: Duration | DataLimit | None) -> ET.Element | None:

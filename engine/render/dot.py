@@ -89,7 +89,7 @@ def to_dot(
     """The chart as DOT text. With ``label_nodes`` (the default) an arrow's text is a small node in the
     middle of the arrow, so dot gives it room of its own: two arrows running both ways between two
     steps cannot print their texts on one spot, and no arrow is drawn through another's text.
-    ``bpmn.py`` lays out the chart without them, since BPMN wants one route per flow."""
+    ``bpmn_layout.py`` lays out the chart without them, since BPMN wants one route per flow."""
     lines = [f"digraph {quote(diagram.id)} {{"]
     caption = _caption(diagram, lang, overlay)
     if marks is not None and marks.caption:
