@@ -132,7 +132,10 @@ class SQLiteStore(SqlStore):
     def _from_time(self, value: Any) -> datetime.datetime:
         # fromisoformat takes other forms too (any separator before the hour, a comma before the
         # fraction): only the text this store writes is a stored time.
-        moment = datetime.datetime.fromisoformat(value) if isinstance(value, str) and value[-1:] == "Z" else None
+        try:
+            moment = datetime.datetime.fromisoformat(value) if isinstance(value, str) and value[-1:] == "Z" else None
+        except ValueError:  # its own words ("Invalid isoformat string") would not say what a stored time is
+            moment = None
         if moment is None or self._time(moment) != value:
             raise ValueError(f"a stored time must read {TIME_FORMAT}, got {value!r}")
         return moment
