@@ -257,3 +257,18 @@ def test_every_procflow_error_is_declared_in_the_error_tree() -> None:
         pending.extend(cls.__subclasses__())
     assert [c.__name__ for c in found if c.__module__ != "engine.errors"] == []
     assert [c.__name__ for c in found[1:] if f"* {c.__name__} —" not in tree] == []
+
+
+def test_the_parts_workflows_is_assembled_from_never_define_one_name_twice():
+    # ``Workflows`` inherits one part per module (engine/service_*.py): a name two parts defined would be
+    # taken silently from whichever comes first in the method resolution order, and the other part's
+    # callers would run code they were not written against.
+    from engine.service import Workflows
+
+    defined: dict[str, list[str]] = {}
+    for part in Workflows.__mro__:
+        if part.__module__.startswith("engine.service"):
+            for name in vars(part):
+                if not (name.startswith("__") and name.endswith("__")):
+                    defined.setdefault(name, []).append(part.__name__)
+    assert {name: parts for name, parts in defined.items() if len(parts) > 1} == {}
