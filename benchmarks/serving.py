@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import quote
 
 from benchmarks.report import Row, Size
-from benchmarks.stores import DEFAULT_POSTGRES, _postgres_problem, _schema
+from benchmarks.stores_postgres import DEFAULT_POSTGRES, postgres_problem, schema
 from benchmarks.workload import PROCESS_FILE, ROOT, Workload, load_workload
 
 SECTION = "7 HTTP"
@@ -57,11 +57,11 @@ def serving(size: Size) -> list[Row]:
         tokens = _users(base / "users.yaml", workload)
         rows += _measure("SQLite", lambda name: f"sqlite:///{base / f'{name}.db'}", workload, tokens, base, size)
         url = os.environ.get("PROCFLOW_BENCH_POSTGRES") or os.environ.get("PROCFLOW_TEST_POSTGRES") or DEFAULT_POSTGRES
-        problem = _postgres_problem(url)
+        problem = postgres_problem(url)
         if problem is not None:
             rows.append(Row(SECTION, "PostgreSQL", None, "", note=f"not measured: {problem}"))
             return rows
-        with _schema(url) as http_url, _schema(url) as local_url:
+        with schema(url) as http_url, schema(url) as local_url:
             stores = {"http": http_url, "local": local_url}
             rows += _measure("PostgreSQL", stores.__getitem__, workload, tokens, base, size)
     return rows

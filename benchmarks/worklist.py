@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.report import Row, Size
-from benchmarks.stores import DEFAULT_POSTGRES, _postgres_problem, _schema
+from benchmarks.stores_postgres import DEFAULT_POSTGRES, postgres_problem, schema
 from benchmarks.workload import PROCESS_FILE, load_workload
 
 SECTION = "6 worklist"
@@ -39,12 +39,12 @@ def worklist(size: Size) -> list[Row]:
     templates = _templates()
     rows: list[Row] = []
     url = os.environ.get("PROCFLOW_BENCH_POSTGRES") or os.environ.get("PROCFLOW_TEST_POSTGRES") or DEFAULT_POSTGRES
-    problem = _postgres_problem(url)
+    problem = postgres_problem(url)
     for cases in size.worklist_cases:
         with tempfile.TemporaryDirectory(prefix="procflow-bench-") as folder:
             rows += _measure("SQLite", f"sqlite:///{Path(folder) / 'store.db'}", cases, templates)
         if problem is None:
-            with _schema(url) as schema_url:
+            with schema(url) as schema_url:
                 rows += _measure("PostgreSQL", schema_url, cases, templates)
     if problem is not None:
         rows.append(Row(SECTION, "PostgreSQL", None, "", note=f"not measured: {problem}"))
