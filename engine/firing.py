@@ -17,7 +17,7 @@ from engine.compiler import CompiledPart, CompiledProcess, CompiledTransition
 from engine.deadlines import RUNNING_AGAIN, clock_lengths, clock_point, deadlines_of, in_order, record_point
 from engine.errors import EventRefused, InvalidData, InvalidPayload, LimitReached, PermissionDenied, UnknownTrigger
 from engine.frozen import quick_maker
-from engine.history_facts import clocks_of
+from engine.history_facts import clocks_moved, clocks_of
 from engine.inputs import check_time, json_object, json_object_fitting
 from engine.instances import ClockMark, Entry, Instance, Link, OpenDeadline, Signature
 from engine.limits import limit_times, state_limit_message, times_entered
@@ -277,6 +277,7 @@ class Firing:
             entered = moment
             # may refuse: the calendar, a limit from the data (asked only of a step that has one)
             deadlines = deadlines_of(compiled, dest, moment, attempt.data) if target.timed else ()
+        moved_runs: dict[str, clock_rules.ClockRun] | None = None  # the courses an event that marks a clock leaves
         if self.clocked:
             passed = tuple([b.decision for b in branches]) if branches else ()
             clocks = clocks_of(instance)
@@ -303,6 +304,8 @@ class Firing:
                         marks += moved
                     changed = {m.clock for m in moved if m.event in RUNNING_AGAIN} if moved else ()
                     deadlines += self.clock_points.deadlines(runs, dest, moment, unfired, changed)
+                    if marks:
+                        moved_runs = runs
             if len(deadlines) > 1:
                 deadlines = in_order(deadlines)
         given = attempt.given
@@ -339,6 +342,8 @@ class Firing:
         instance.state = dest
         instance.data = attempt.data
         instance.history.append(entry)
+        if moved_runs is not None:  # kept for the next event, which would otherwise fold the marks in again
+            clocks_moved(instance, clocks, moved_runs, marks, self.process, current is not None)
         return entry
 
     def fire_open(
