@@ -294,46 +294,7 @@ def marks_for_event(
     records the points it takes from the data, as ``lengths`` works them out. With ``shared``, the courses
     in ``runs`` are others' too (``history_facts.Clocks.current``): one is copied into ``runs`` before the
     event changes it."""
-    moved = source != dest
-    left: Sequence[str] = (source,) if moved and source is not None else ()
-    entered: Sequence[str] = (dest,) if moved else ()
-    if passed:
-        left, entered = (*left, *passed), (*passed, *entered)
-    final = process.states[dest].kind is StateKind.FINAL
-    marks: list[ClockMark] = []
-    for clock in process.clocks.values():
-        run = runs[clock.id]
-        events: list[str] = []
-        stopped = run.active and (final or _meets(clock.stops, trigger, left, entered))
-        if stopped:
-            events.append("stopped")
-        elif not run.active and not final and _meets(clock.starts, trigger, left, entered):
-            events.append("restarted" if clock.restart and run.started_at is not None else "started")
-        if not stopped and (run.active or events):
-            waiting = dest in clock.pauses
-            if waiting and (events or not run.paused):
-                events.append("paused")
-            elif not waiting and run.paused:
-                events.append("resumed")
-        if events and shared:
-            run = runs[clock.id] = run.copied()
-        for event in events:
-            starting = lengths is not None and event in ("started", "restarted") and clock.from_data
-            before = ClockRun() if event == "restarted" else run
-            computed = lengths(clock, before) if lengths is not None and starting else ()
-            mark = (
-                ClockMark(
-                    clock.id,
-                    event,
-                    lengths=tuple((n, p) for n, p in computed if isinstance(p, Duration)),
-                    moments=tuple((n, p) for n, p in computed if isinstance(p, datetime.datetime)),
-                )
-                if computed
-                else _new_mark(clock.id, event)
-            )
-            run.apply(mark, at)
-            marks.append(mark)
-    return tuple(marks)
+    return ClockPoints(process).marks(runs, at, trigger, source, passed, dest, lengths, shared=shared)
 
 
 def _meets(point: ClockPoint, trigger: str | None, left: Sequence[str], entered: Sequence[str]) -> bool:
@@ -366,57 +327,166 @@ def clock_deadlines(
     """
     if not process.clocks:
         return ()
-    earlier: dict[tuple[str, str | None], OpenDeadline] = {}
-    for d in before:
-        if d.clock is not None and d.fire is not None:
-            earlier[d.clock, d.threshold] = d
-    if not earlier:
-        for run in runs.values():
-            if run.active or run.since is not None:
-                break
-        else:
-            return ()  # every clock idle or stopped, nothing due kept from before: no point is open
-    deadlines = []
-    calendar = process.calendar
-    for clock in process.clocks.values():
-        clock_id = clock.id
-        run = runs[clock_id]
-        running = run.since is not None
-        if not run.active and not running and not (earlier and any(key[0] == clock_id for key in earlier)):
-            continue  # idle or stopped, and nothing due kept from before: no point of it is open
-        reached = run.reached
-        for name, (written, _) in clock.thresholds.items():
-            # is_moment and length, inline: this runs for every point of every clock on every event
-            if type(written) is Duration:
-                duration: Duration | None = written
-            elif isinstance(written, DataLimit):
-                if written.unit is None:
+    return ClockPoints(process).deadlines(runs, state, at, before, changed)
+
+
+_STOPPED, _PAUSED, _RESUMED = ("stopped",), ("paused",), ("resumed",)
+_FIXED, _FROM_DATA, _MOMENT = 0, 1, 2
+"""How a clock's point is written: a running time as written, one taken from the data, a moment from it."""
+
+
+class ClockPoints:
+    """``clock_deadlines`` for one definition, its clocks' points read once into plain tuples (the
+    definition's tables are read-only mappings, slower to walk on every event)."""
+
+    __slots__ = ("clocks", "moving", "process")
+
+    def __init__(self, process: Process):
+        self.process = process
+        self.moving = tuple(process.clocks.values())
+        clocks = []
+        for clock in process.clocks.values():
+            points = []
+            for name, (written, _) in clock.thresholds.items():
+                if not isinstance(written, DataLimit):
+                    points.append((name, _FIXED, written))
+                else:
+                    points.append((name, _MOMENT if written.unit is None else _FROM_DATA, None))
+            overdue = frozenset(name for name, (_, action) in clock.thresholds.items() if action.overdue)
+            clocks.append((clock.id, tuple(points), overdue))
+        self.clocks: tuple[tuple[str, tuple[tuple[str, int, Duration | None], ...], frozenset[str]], ...] = tuple(
+            clocks
+        )
+
+    def marks(
+        self,
+        runs: dict[str, ClockRun],
+        at: datetime.datetime,
+        trigger: str | None,
+        source: str | None,
+        passed: Sequence[str],
+        dest: str,
+        lengths: Lengths | None = None,
+        *,
+        shared: bool = False,
+    ) -> tuple[ClockMark, ...]:
+        """``marks_for_event`` (its docstring says what an event does to each clock)."""
+        moved = source != dest
+        left: Sequence[str] = (source,) if moved and source is not None else ()
+        entered: Sequence[str] = (dest,) if moved else ()
+        if passed:
+            left, entered = (*left, *passed), (*passed, *entered)
+        final = self.process.states[dest].kind is StateKind.FINAL
+        marks: list[ClockMark] = []
+        for clock in self.moving:
+            clock_id = clock.id
+            run = runs[clock_id]
+            # The marks of each course, as a tuple: most clocks get none on most events.
+            if run.active:
+                if final or _meets(clock.stops, trigger, left, entered):
+                    events: tuple[str, ...] = _STOPPED
+                else:
+                    waiting = dest in clock.pauses
+                    if waiting and not run.paused:
+                        events = _PAUSED
+                    elif not waiting and run.paused:
+                        events = _RESUMED
+                    else:
+                        continue
+            elif final or not _meets(clock.starts, trigger, left, entered):
+                continue
+            else:
+                first = "restarted" if clock.restart and run.started_at is not None else "started"
+                if dest in clock.pauses:
+                    events = (first, "paused")
+                elif run.paused:
+                    events = (first, "resumed")
+                else:
+                    events = (first,)
+            if shared:
+                run = runs[clock_id] = run.copied()
+            for event in events:
+                starting = lengths is not None and event in ("started", "restarted") and clock.from_data
+                before = ClockRun() if event == "restarted" else run
+                computed = lengths(clock, before) if lengths is not None and starting else ()
+                mark = (
+                    ClockMark(
+                        clock_id,
+                        event,
+                        lengths=tuple((n, p) for n, p in computed if isinstance(p, Duration)),
+                        moments=tuple((n, p) for n, p in computed if isinstance(p, datetime.datetime)),
+                    )
+                    if computed
+                    else _new_mark(clock_id, event)
+                )
+                run.apply(mark, at)
+                marks.append(mark)
+        return tuple(marks)
+
+    def deadlines(
+        self,
+        runs: Mapping[str, ClockRun],
+        state: str,
+        at: datetime.datetime,
+        before: Iterable[OpenDeadline],
+        changed: Collection[str],
+    ) -> tuple[OpenDeadline, ...]:
+        """``clock_deadlines`` (its docstring says what is open after an event)."""
+        if not self.clocks:
+            return ()
+        earlier: dict[tuple[str, str | None], OpenDeadline] = {}
+        for d in before:
+            if d.clock is not None and d.fire is not None:
+                earlier[d.clock, d.threshold] = d
+        if not earlier:
+            for run in runs.values():
+                if run.active or run.since is not None:
+                    break
+            else:
+                return ()  # every clock idle or stopped, nothing due kept from before: no point is open
+        deadlines = []
+        process = self.process
+        calendar = process.calendar
+        for clock_id, points, overdue in self.clocks:
+            run = runs[clock_id]
+            running = run.since is not None
+            if not run.active and not running:
+                if not earlier:
+                    continue
+                for key in earlier:  # a loop, not any(): no generator on every event
+                    if key[0] == clock_id:
+                        break
+                else:
+                    continue  # idle or stopped, and nothing due kept from before: no point of it is open
+            reached = run.reached
+            for name, kind, written in points:
+                if kind is _FIXED:
+                    duration = written
+                elif kind is _MOMENT:
                     when = run.moments.get(name)
                     if run.active and when is not None and name not in reached:  # paused or not: it does not move
                         deadlines.append(_new_deadline(state, when, CLOCK_FIRE, clock_id, name))
                     continue
-                duration = run.lengths.get(name)
-            else:
-                duration = written
-            if duration is None or name in reached:
-                continue
-            old = earlier.get((clock_id, name)) if earlier else None
-            # A clock running on is tested first: comparing times of two zones asks both for their offsets.
-            if old is not None and ((running and clock_id not in changed) or old.due <= at):
-                kept_as_is = old.state == state and old.fire == CLOCK_FIRE  # frozen: the same value may be shared
-                deadlines.append(old if kept_as_is else _new_deadline(state, old.due, CLOCK_FIRE, clock_id, name))
-            elif running:
-                assert run.since is not None
-                left = _length(duration, calendar) - run.used(duration, process, at)
-                deadlines.append(
-                    _new_deadline(state, due_after(at, left, duration, calendar), CLOCK_FIRE, clock_id, name)
-                )
-        if run.active and reached:
-            thresholds = clock.thresholds
-            breached = [when for name, when in reached.items() if name in thresholds and thresholds[name][1].overdue]
-            if breached:
-                deadlines.append(_new_deadline(state, min(breached), None, clock_id, "overdue"))
-    return tuple(deadlines)
+                else:
+                    duration = run.lengths.get(name)
+                if duration is None or name in reached:
+                    continue
+                old = earlier.get((clock_id, name)) if earlier else None
+                # A clock running on is tested first: comparing times of two zones asks both for their offsets.
+                if old is not None and ((running and clock_id not in changed) or old.due <= at):
+                    kept_as_is = old.state == state and old.fire == CLOCK_FIRE  # frozen: the same value may be shared
+                    deadlines.append(old if kept_as_is else _new_deadline(state, old.due, CLOCK_FIRE, clock_id, name))
+                elif running:
+                    assert run.since is not None
+                    left = _length(duration, calendar) - run.used(duration, process, at)
+                    deadlines.append(
+                        _new_deadline(state, due_after(at, left, duration, calendar), CLOCK_FIRE, clock_id, name)
+                    )
+            if run.active and reached:
+                breached = [when for name, when in reached.items() if name in overdue]
+                if breached:
+                    deadlines.append(_new_deadline(state, min(breached), None, clock_id, "overdue"))
+        return tuple(deadlines)
 
 
 def _length(duration: Duration, calendar: Calendar) -> datetime.timedelta:

@@ -26,7 +26,10 @@ RUNNING_AGAIN = ("started", "restarted", "resumed")
 
 
 def in_order(deadlines: Sequence[OpenDeadline]) -> tuple[OpenDeadline, ...]:
-    """Deadlines as an instance keeps them: earliest due first."""
+    """Deadlines as an instance keeps them: earliest due first (two, the usual many, compared without a sort)."""
+    if len(deadlines) == 2:
+        first, second = deadlines
+        return (second, first) if second.due < first.due else (first, second)  # as the stable sort orders them
     return tuple(sorted(deadlines, key=_due_time)) if len(deadlines) > 1 else tuple(deadlines)
 
 

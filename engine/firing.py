@@ -17,7 +17,7 @@ from engine.compiler import CompiledPart, CompiledProcess, CompiledTransition
 from engine.deadlines import RUNNING_AGAIN, clock_lengths, clock_point, deadlines_of, in_order, record_point
 from engine.errors import EventRefused, InvalidData, InvalidPayload, LimitReached, PermissionDenied, UnknownTrigger
 from engine.frozen import quick_maker
-from engine.history_facts import clocks_of
+from engine.history_facts import clocks_moved, clocks_of
 from engine.inputs import check_time, json_object, json_object_fitting
 from engine.instances import ClockMark, Entry, Instance, Link, OpenDeadline, Signature
 from engine.limits import limit_times, state_limit_message, times_entered
@@ -69,6 +69,7 @@ class Firing:
         "records",
         "engine_fired",
         "clock_moments",
+        "clock_points",
         "clocked",
         "steps",
         "starting_roles",
@@ -81,6 +82,7 @@ class Firing:
         self.engine_fired = {state.id: engine_fired(state.starts) for state in process.states.values()}
         """The triggers of each step that only the engine fires (its ``on_end`` continuations)."""
         self.clock_moments = clock_rules.ClockMoments(process)
+        self.clock_points = clock_rules.ClockPoints(process)
         self.clocked = bool(process.clocks)
         self.starting_roles = self._starting_roles()
         """The roles that may start an instance: the start step's and those that may act on it (none:
@@ -122,8 +124,8 @@ class Firing:
         check_data(self.compiled, initial, f"the initial data does not fit the data schema of `{self.process.id}`")
         runs = clock_rules.runs_of(self.process, ())
         lengths = clock_lengths(self.compiled, initial, moment)
-        marks = clock_rules.marks_for_event(self.process, runs, moment, None, None, (), start.id, lengths)
-        timed = clock_rules.clock_deadlines(self.process, runs, start.id, moment, (), ())
+        marks = self.clock_points.marks(runs, moment, None, None, (), start.id, lengths)
+        timed = self.clock_points.deadlines(runs, start.id, moment, (), ())
         entry = _new_entry(  # Entry's fields in order, positionally, as for every event
             moment,  # at
             actor.id,  # actor
@@ -275,6 +277,7 @@ class Firing:
             entered = moment
             # may refuse: the calendar, a limit from the data (asked only of a step that has one)
             deadlines = deadlines_of(compiled, dest, moment, attempt.data) if target.timed else ()
+        moved_runs: dict[str, clock_rules.ClockRun] | None = None  # the courses an event that marks a clock leaves
         if self.clocked:
             passed = tuple([b.decision for b in branches]) if branches else ()
             clocks = clocks_of(instance)
@@ -284,7 +287,7 @@ class Firing:
                 current = clocks.current(process) if not marks else None
                 if current is not None and clock_moments.quiet(current, trigger, state, passed, dest):
                     # marks no clock: the courses are read as they are, not copied
-                    deadlines += clock_rules.clock_deadlines(process, current, dest, moment, unfired, ())
+                    deadlines += self.clock_points.deadlines(current, dest, moment, unfired, ())
                 else:
                     if current is None:  # a point reached: its mark applied to copies first
                         runs = clocks.runs(process)
@@ -295,12 +298,14 @@ class Firing:
                     moved: tuple[ClockMark, ...] = ()
                     if not (marks and clock_moments.quiet(runs, trigger, state, passed, dest)):
                         lengths = clock_lengths(compiled, attempt.data, moment)
-                        moved = clock_rules.marks_for_event(
-                            process, runs, moment, trigger, state, passed, dest, lengths, shared=current is not None
+                        moved = self.clock_points.marks(
+                            runs, moment, trigger, state, passed, dest, lengths, shared=current is not None
                         )  # may refuse: a clock's points from the data
                         marks += moved
                     changed = {m.clock for m in moved if m.event in RUNNING_AGAIN} if moved else ()
-                    deadlines += clock_rules.clock_deadlines(process, runs, dest, moment, unfired, changed)
+                    deadlines += self.clock_points.deadlines(runs, dest, moment, unfired, changed)
+                    if marks:
+                        moved_runs = runs
             if len(deadlines) > 1:
                 deadlines = in_order(deadlines)
         given = attempt.given
@@ -337,6 +342,8 @@ class Firing:
         instance.state = dest
         instance.data = attempt.data
         instance.history.append(entry)
+        if moved_runs is not None:  # kept for the next event, which would otherwise fold the marks in again
+            clocks_moved(instance, clocks, moved_runs, marks, self.process, current is not None)
         return entry
 
     def fire_open(

@@ -29,7 +29,7 @@ from functools import partial
 from typing import TypeVar
 
 from engine.clocks import ClockRun, idle_run
-from engine.instances import Entry, Instance, RecordWritten
+from engine.instances import ClockMark, Entry, Instance, RecordWritten
 from engine.model import Process
 
 Transition = tuple[str | None, str | None, str]
@@ -305,3 +305,30 @@ def clocks_of(instance: Instance) -> Clocks:
     made._read = None
     cache[Clocks] = made
     return made
+
+
+def clocks_moved(
+    instance: Instance,
+    before: Clocks,
+    runs: Mapping[str, ClockRun],
+    marks: Iterable[ClockMark],
+    process: Process,
+    shared: bool,
+) -> None:
+    """Keep, as the clocks' answer for the history that now ends with the entry just appended, the courses
+    the event worked out (``runs``, the marks of that entry applied), rather than have the next event
+    copy and apply them again. ``before`` is the answer the event read, for the history without that
+    entry; ``shared``: the courses the event did not change are those ``before.current`` gave."""
+    history = instance.history
+    cache = instance.facts_cache
+    if cache is None or cache.get(Clocks) is not before or before.length != len(history) - 1:
+        return  # not the answer for the history the event went on from: the next event reads afresh
+    if before.length and history[-2] is not before.last:
+        return
+    kept = dict(before._runs)
+    for mark in marks:
+        kept[mark.clock] = runs[mark.clock]
+    made: Clocks = _new_object(Clocks)  # no __init__: every slot is set here
+    made.length, made.last, made._runs, made.marked = len(history), history[-1], kept, True
+    made._read = (process, runs) if shared else None
+    cache[Clocks] = made

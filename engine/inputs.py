@@ -111,7 +111,8 @@ def json_object_fitting(value: Any, where: str, refuse: Refusal, shape: ObjectSh
         copied = _copy_object(value, 0, budget, shape)
     except _Bad as bad:
         raise _refusal(refuse, where + _path(bad.steps[::-1]) + bad.reason) from None
-    _within_budget(budget, where, refuse)
+    if budget.items < 0 or budget.characters < 0:
+        _within_budget(budget, where, refuse)  # refuses
     return copied, budget.fits
 
 
@@ -268,7 +269,7 @@ def _copy_object(
             if kind is str and inner.isascii() and "\x00" not in inner:
                 characters += len(inner)
             elif kind is str:  # other text inline too, counted at once as _copy counts it
-                if not _clean(inner):
+                if not inner.isprintable() and not _clean(inner):  # _clean's first test, without its call
                     _check_text(inner)  # says what is wrong
                 budget.characters -= len(inner)
             elif not (kind is bool or inner is None or (kind is int and -MAX_NUMBER <= inner <= MAX_NUMBER)):
@@ -308,7 +309,11 @@ def _copy_list(value: list[Any] | tuple[Any, ...], depth: int, budget: _Budget) 
             copied.append(inner)
             continue
         try:
-            copied.append(_copy(inner, depth + 1, budget))
+            if kind is dict and depth + 1 < MAX_DEPTH and budget.items >= 0 and budget.characters >= 0:
+                budget.items -= len(inner)  # what _copy does with an object in a list, without its call
+                copied.append(_copy_object(inner, depth + 1, budget))
+            else:
+                copied.append(_copy(inner, depth + 1, budget))
         except _Bad as bad:
             bad.steps.append(f"[{index}]")
             raise

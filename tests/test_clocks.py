@@ -665,3 +665,80 @@ def test_an_idle_run_is_a_new_clock_run():
     assert type(made) is ClockRun and made == ClockRun() and not made.running
     made.spans.append((dt.datetime(2026, 1, 1, tzinfo=dt.UTC),) * 2)
     assert idle_run().spans == []  # each run its own lists and dicts
+
+
+def test_two_deadlines_are_kept_in_the_order_a_stable_sort_by_due_time_gives():
+    from engine.deadlines import in_order
+    from engine.instances import OpenDeadline
+
+    early = dt.datetime(2026, 11, 24, 9, tzinfo=dt.UTC)
+    same_moment_elsewhere = early.astimezone(SHANGHAI)
+    later = early + dt.timedelta(hours=1)
+    a, b = OpenDeadline("s", early, "x"), OpenDeadline("s", later, "y")
+    c = OpenDeadline("s", same_moment_elsewhere, "z")
+    for pair in ((a, b), (b, a), (a, c), (c, a), (b, c), (a, a)):
+        assert in_order(pair) == tuple(sorted(pair, key=lambda d: d.due))
+        assert in_order(list(pair)) == tuple(sorted(pair, key=lambda d: d.due))
+
+
+def _marks_as_written(process, runs, trigger, source, passed, dest):
+    """What each clock's course gets from an event, decided step by step as the rules read (the marks
+    ``marks_for_event`` must give, in order)."""
+    from engine.model import StateKind
+
+    def meets(point, left, entered):
+        return (
+            (trigger is not None and trigger in point.on)
+            or any(s in point.leave for s in left)
+            or any(s in point.enter for s in entered)
+        )
+
+    moved = source != dest
+    left = ((source,) if moved and source is not None else ()) + tuple(passed)
+    entered = tuple(passed) + ((dest,) if moved else ())
+    final = process.states[dest].kind is StateKind.FINAL
+    found = []
+    for clock in process.clocks.values():
+        run, events = runs[clock.id], []
+        stopped = run.active and (final or meets(clock.stops, left, entered))
+        if stopped:
+            events.append("stopped")
+        elif not run.active and not final and meets(clock.starts, left, entered):
+            events.append("restarted" if clock.restart and run.started_at is not None else "started")
+        if not stopped and (run.active or events):
+            waiting = dest in clock.pauses
+            if waiting and (events or not run.paused):
+                events.append("paused")
+            elif not waiting and run.paused:
+                events.append("resumed")
+        found += [(clock.id, event) for event in events]
+    return found
+
+
+def _with_pauses(restart: bool):
+    """``demo``'s process: a clock with pauses, and ``restart: true`` if asked."""
+    if not restart:
+        return demo().process
+    return demo(("    pauses: [on_hold]\n", "    pauses: [on_hold]\n    restart: true\n")).process
+
+
+@pytest.mark.parametrize("path", [*LOADABLE, "pauses", "pauses and restart"], ids=str)
+def test_the_marks_of_an_event_are_those_the_clock_rules_give_for_every_move_and_course(path):
+    from engine.clocks import ClockPoints
+
+    process = load_process(path) if isinstance(path, Path) else _with_pauses(restart="restart" in path)
+    points = ClockPoints(process)
+    at = dt.datetime(2026, 11, 24, 9, tzinfo=dt.UTC)
+    decisions = [s.id for s in process.states.values() if s.branches or s.default is not None]
+    marked = 0
+    for state, transition, dest in _moves(process):
+        for passed in ((), tuple(decisions[:1])):
+            for runs in _courses(process):
+                expected = _marks_as_written(process, runs, transition.trigger, state.id, passed, dest)
+                before = {name: run.copied() for name, run in runs.items()}
+                shared = dict(runs)
+                got = points.marks(shared, at, transition.trigger, state.id, passed, dest, shared=True)
+                assert [(m.clock, m.event) for m in got] == expected
+                assert runs == before  # shared: the courses given are copied before they change
+                marked += bool(got)
+    assert marked > 0 or not process.clocks

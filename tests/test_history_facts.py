@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.clocks import runs_of
-from engine.history_facts import _IDLE, actors_of, clocks_of, loops_of, records_of
+from engine.history_facts import _IDLE, Clocks, actors_of, clocks_of, loops_of, records_of
 from engine.instances import Assignment, BranchTaken, ClockMark, Entry, Instance, RecordWritten
 
 AT = datetime.datetime(2026, 12, 3, tzinfo=datetime.UTC)
@@ -241,3 +241,35 @@ def test_an_event_that_starts_or_stops_a_clock_leaves_the_courses_read_before_it
         assert courses == as_read
     assert clocks_of(case).runs(process) == runs_of(process, case.history)
     assert _IDLE == idle_run()
+
+
+def test_the_courses_an_event_that_marks_a_clock_leaves_are_those_its_history_gives():
+    # An event that marks a clock keeps the courses it worked out as the next event's answer
+    # (history_facts.clocks_moved): they must be those a reading of the whole history gives.
+    from conftest import PROCESSES
+
+    from engine import Runtime, load_process
+    from engine.scenarios import load_scenario
+
+    process = load_process(PROCESSES / "return_repair.yaml")
+    scenario = load_scenario(PROCESSES / "scenarios" / "return_repair.yaml")
+    runtime = Runtime(process)
+    case = runtime.start(scenario.starter, at=scenario.start_at)
+    handed = 0
+    for event in scenario.events:
+        if event.advance:
+            runtime.advance(case, event.at)
+        elif event.refused is None and event.trigger is not None and event.actor is not None:
+            runtime.fire(case, event.trigger, event.actor, event.payload, at=event.at)
+        else:
+            continue
+        kept = case.facts_cache[Clocks] if case.facts_cache else None
+        if kept is None or kept.length != len(case.history) or not case.history[-1].clocks:
+            continue
+        handed += 1
+        afresh = replace(case)  # a copy starts with no answers kept
+        assert clocks_of(case) is kept  # the next event reads it as it is
+        assert kept.runs(process) == clocks_of(afresh).runs(process) == runs_of(process, case.history)
+        assert kept.current(process) == clocks_of(afresh).current(process)
+        assert kept.marked
+    assert handed >= 4  # rework and follow-up each start and stop; the scenario's advance reaches a point

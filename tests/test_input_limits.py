@@ -494,3 +494,47 @@ def test_text_beyond_ascii_is_kept_unless_it_holds_a_nul_or_a_lone_surrogate(tex
             with pytest.raises(InvalidPayload, match="NUL character|lone surrogate"):
                 json_copy(value, "payload")
     assert kept_as_is(text) is kept
+
+
+def _objects_in_lists(levels: int, inner: object) -> object:
+    """``inner`` under ``levels`` levels of lists and objects in turn, each object in a list."""
+    value = inner
+    for level in range(levels):
+        value = {"k": value} if level % 2 == 0 else [value]
+    return value
+
+
+def _as_mappings(value: object) -> object:
+    """The same value with each object a read-only mapping rather than a dict (the copy's general path)."""
+    from types import MappingProxyType
+
+    if isinstance(value, dict):
+        return MappingProxyType({k: _as_mappings(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_as_mappings(v) for v in value]
+    return value
+
+
+def _copied_or_refused(value: object) -> object:
+    try:
+        return json_copy({"v": value}, "payload")
+    except InvalidPayload as refused:
+        return str(refused)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, *range(MAX_DEPTH - 3, MAX_DEPTH + 2)])
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "ok",
+        "bad\x00",
+        "x" * (MAX_CHARACTERS + 1),
+        list(range(MAX_ITEMS)),
+        ["x" * (MAX_CHARACTERS + 1), {"k": "bad\x00"}],  # over the budget first: what follows is not read
+        [list(range(MAX_ITEMS)), {"k": "bad\x00"}],
+    ],
+)
+def test_an_object_in_a_list_is_copied_and_refused_as_any_mapping_in_a_list_is(depth, inner):
+    # Objects in lists are copied without _copy's call (engine.inputs._copy_list); other mappings through it.
+    value = _objects_in_lists(depth, inner)
+    assert _copied_or_refused(value) == _copied_or_refused(_as_mappings(value))
