@@ -117,10 +117,13 @@ def idle_run() -> ClockRun:
 _new_object = object.__new__
 _NO_TIME = datetime.timedelta(0)
 _ELAPSED_LENGTHS: dict[tuple[int, str], datetime.timedelta] = {}
-"""``limit_length`` of the elapsed durations met so far, by amount and unit (the same few on every event)."""
+"""``limit_length`` of the elapsed durations met so far, by amount and unit (the same few on every event;
+at most ``_KEPT_LENGTHS``, since a clock's length may come from the data)."""
+_KEPT_LENGTHS = 1024
 _new_deadline = quick_maker(OpenDeadline)
-_new_mark = quick_maker(ClockMark)
 """``OpenDeadline`` without a type call (``engine.frozen``): its fields in order."""
+_new_mark = quick_maker(ClockMark)
+"""``ClockMark`` likewise."""
 
 
 @dataclass(frozen=True)
@@ -287,13 +290,14 @@ def marks_for_event(
     dest: str,
     lengths: Lengths | None = None,
     *,
-    shared: bool = False,
+    shared: bool = True,
 ) -> tuple[ClockMark, ...]:
     """What an event does to each clock, applied to ``runs``: the event fires ``trigger`` from ``source``
     (both ``None`` for the start), passes the decisions ``passed`` and rests in ``dest``. A clock that starts
-    records the points it takes from the data, as ``lengths`` works them out. With ``shared``, the courses
-    in ``runs`` are others' too (``history_facts.Clocks.current``): one is copied into ``runs`` before the
-    event changes it."""
+    records the points it takes from the data, as ``lengths`` works them out. Unless ``shared`` is false,
+    the courses in ``runs`` may be others' too (``history_facts.Clocks.current``, the one idle course
+    every instance shares): each is copied into ``runs`` before the event changes it. Pass
+    ``shared=False`` only for courses made for this call."""
     return ClockPoints(process).marks(runs, at, trigger, source, passed, dest, lengths, shared=shared)
 
 
@@ -368,7 +372,7 @@ class ClockPoints:
         dest: str,
         lengths: Lengths | None = None,
         *,
-        shared: bool = False,
+        shared: bool = True,
     ) -> tuple[ClockMark, ...]:
         """``marks_for_event`` (its docstring says what an event does to each clock)."""
         moved = source != dest
@@ -496,7 +500,9 @@ def _length(duration: Duration, calendar: Calendar) -> datetime.timedelta:
     key = (duration.amount, duration.unit)
     found = _ELAPSED_LENGTHS.get(key)
     if found is None:
-        found = _ELAPSED_LENGTHS[key] = limit_length(duration, calendar)
+        found = limit_length(duration, calendar)
+        if len(_ELAPSED_LENGTHS) < _KEPT_LENGTHS:
+            _ELAPSED_LENGTHS[key] = found
     return found
 
 

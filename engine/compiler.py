@@ -313,9 +313,12 @@ class CompiledProcess:
     def fire(self, state: str, trigger: str, gate: Gate, only: CompiledTransition | None) -> str | None:
         """The state the first transition the gate admits leads to, or ``None`` when it admits none.
 
-        The caller has checked that ``trigger`` leaves ``state``, and gives ``only``, the transition of
-        ``(state, trigger)`` when it has one only (``self.only``'s), ``None`` otherwise.
+        The caller has checked that ``trigger`` leaves ``state``, and may give ``only``, the transition of
+        ``(state, trigger)`` when it has one only (``self.only``'s), to spare the look-up. Its machine
+        transition has no condition (the gate admits it here), so without it ``only`` is looked up.
         """
+        if only is None:
+            only = self.only.get((state, trigger))
         if only is not None and not gate.admit(only):
             return None
         return self._run(state, trigger, gate)

@@ -67,7 +67,6 @@ class Firing:
         "process",
         "compiled",
         "records",
-        "engine_fired",
         "clock_moments",
         "clock_points",
         "clocked",
@@ -79,7 +78,6 @@ class Firing:
         self.process = process
         self.compiled = CompiledProcess(process)
         self.records = Records(process, self.compiled.record_checks, self.compiled.records_as_payload)
-        self.engine_fired = {state.id: engine_fired(state.starts) for state in process.states.values()}
         """The triggers of each step that only the engine fires (its ``on_end`` continuations)."""
         self.clock_moments = clock_rules.ClockMoments(process)
         self.clock_points = clock_rules.ClockPoints(process)
@@ -90,9 +88,7 @@ class Firing:
         only: dict[str, dict[str, CompiledTransition]] = {state: {} for state in process.states}
         for (state, trigger), transition in self.compiled.only.items():
             only[state][trigger] = transition
-        self.steps = {
-            s.id: Step(self.compiled, s, only[s.id], self.engine_fired[s.id]) for s in process.states.values()
-        }
+        self.steps = {s.id: Step(self.compiled, s, only[s.id], engine_fired(s.starts)) for s in process.states.values()}
 
     def _starting_roles(self) -> frozenset[str]:
         start = self.process.start
@@ -124,7 +120,7 @@ class Firing:
         check_data(self.compiled, initial, f"the initial data does not fit the data schema of `{self.process.id}`")
         runs = clock_rules.runs_of(self.process, ())
         lengths = clock_lengths(self.compiled, initial, moment)
-        marks = self.clock_points.marks(runs, moment, None, None, (), start.id, lengths)
+        marks = self.clock_points.marks(runs, moment, None, None, (), start.id, lengths, shared=False)
         timed = self.clock_points.deadlines(runs, start.id, moment, (), ())
         entry = _new_entry(  # Entry's fields in order, positionally, as for every event
             moment,  # at

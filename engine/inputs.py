@@ -84,7 +84,7 @@ def _within_budget(budget: _Budget, where: str, refuse: Refusal) -> None:
 def kept_as_is(text: str) -> bool:
     """Whether ``json_copy`` keeps this text as it is (valid Unicode, no NUL), its limit on characters
     aside: for a caller that checks one text where a walk would be all the work."""
-    return text.isascii() and "\x00" not in text or _clean(text)
+    return (text.isascii() and "\x00" not in text) or _valid_text(text)
 
 
 def json_object(value: Any, where: str, refuse: Refusal = InvalidPayload) -> dict[str, Any]:
@@ -213,7 +213,7 @@ def _copy(value: Any, depth: int, budget: _Budget) -> Any:
     inline, since calling this for each of them would double the cost of the common cases."""
     kind = type(value)
     if kind is str:
-        if not (value.isascii() and "\x00" not in value) and not _clean(value):
+        if not (value.isascii() and "\x00" not in value) and not _valid_text(value):
             _check_text(value)
         budget.characters -= len(value)
         return value
@@ -262,14 +262,14 @@ def _copy_object(
                 raise _Bad(f": the key {key!r} is not text")
             key = str(key)
         try:
-            if not (key.isascii() and "\x00" not in key) and not _clean(key):
+            if not (key.isascii() and "\x00" not in key) and not _valid_text(key):
                 _check_text(key)
             characters += len(key)
             kind = type(inner)
             if kind is str and inner.isascii() and "\x00" not in inner:
                 characters += len(inner)
             elif kind is str:  # other text inline too, counted at once as _copy counts it
-                if not inner.isprintable() and not _clean(inner):  # _clean's first test, without its call
+                if not inner.isprintable() and not _valid_text(inner):  # _clean's first test, without its call
                     _check_text(inner)  # says what is wrong
                 budget.characters -= len(inner)
             elif not (kind is bool or inner is None or (kind is int and -MAX_NUMBER <= inner <= MAX_NUMBER)):
@@ -320,7 +320,7 @@ def _copy_list(value: list[Any] | tuple[Any, ...], depth: int, budget: _Budget) 
     return copied
 
 
-def _clean(text: str) -> bool:
+def _valid_text(text: str) -> bool:
     """Whether text holds no lone surrogate and no NUL: printable text surely holds neither (both are
     characters Unicode calls "Other"), asked first since it is a cheaper test than the pattern's search."""
     return text.isprintable() or (_find_surrogate(text) is None and "\x00" not in text)

@@ -144,8 +144,9 @@ class Runtime:
         if instance.content_hash != self.process.content_hash or instance.process_id != self.process.id:
             self._check_belongs(instance)  # refuses, saying which definition each is of
         moment = self._clock() if at is None else at  # what _moment does, without its call
+        # A UTC time of a year well inside the bounds skips check_time, which it would pass.
         if type(moment) is not _DATETIME or moment.tzinfo is not _UTC or not _FIRST_YEAR < moment.year < _LAST_YEAR:
-            moment = check_time(moment, "the event's time")  # surely passes a UTC time well inside the bounds
+            moment = check_time(moment, "the event's time")
         if moment < instance.history[-1].at:
             self._moment(moment, instance)  # refuses, saying which time is before which
         try:  # what Firing.apply does, without its call: positionally, as keywords cost more than the call
@@ -270,7 +271,7 @@ class Runtime:
         choice's ``ready`` is left ``None`` (what the worklist keeps is as of its last event)."""
         self._check_belongs(instance)
         now = self._at(at)
-        engine_fired = self._firing.engine_fired[instance.state]
+        engine_fired = self._firing.steps[instance.state].engine_fired
         return step_work(self.compiled, self._forms, engine_fired, instance, now, readiness)
 
     def case_work(self, instance: Instance, at: datetime.datetime | None = None) -> CaseWork:
