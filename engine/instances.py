@@ -50,7 +50,8 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from copy import deepcopy
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from engine.errors import InstanceFormatError
@@ -325,7 +326,14 @@ class Instance:
     """What ``engine.history_facts`` has worked out of ``history`` so far, by kind, for the next event
     to read only the entries after it: a cache that module alone reads, checked against the history's
     last entry. ``history`` is only ever appended to; code that changes it otherwise sets this to
-    ``None``. Not an argument: a copy (``dataclasses.replace``) starts without it."""
+    ``None``. Not an argument: a copy (``dataclasses.replace``, ``copy.copy``, ``copy.deepcopy``)
+    starts without it, since its answers are this instance's (and hold the definitions they read)."""
+
+    def __copy__(self) -> Instance:
+        return replace(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Instance:
+        return replace(self, **{f.name: deepcopy(getattr(self, f.name), memo) for f in fields(self) if f.init})
 
     @property
     def version(self) -> int:

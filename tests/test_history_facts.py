@@ -273,3 +273,34 @@ def test_the_courses_an_event_that_marks_a_clock_leaves_are_those_its_history_gi
         assert kept.current(process) == clocks_of(afresh).current(process)
         assert kept.marked
     assert handed >= 4  # rework and follow-up each start and stop; the scenario's advance reaches a point
+
+
+def test_a_copied_instance_starts_without_the_answers_and_moves_on_alone():
+    # The answers hold the definitions they were read for: a deep copy must not copy those, and
+    # neither copy may hand the other its answers.
+    import copy
+
+    from conftest import PROCESSES
+
+    from engine import Runtime, load_process
+    from engine.instances import instance_to_json
+    from engine.scenarios import load_scenario
+
+    process = load_process(PROCESSES / "return_repair.yaml")
+    scenario = load_scenario(PROCESSES / "scenarios" / "return_repair.yaml")
+    runtime = Runtime(process)
+    case = runtime.start(scenario.starter, at=scenario.start_at)
+    fired = [e for e in scenario.events if e.refused is None and e.trigger is not None and e.actor is not None]
+    for event in fired[: len(fired) // 2]:
+        runtime.fire(case, event.trigger, event.actor, event.payload, at=event.at)
+    assert case.facts_cache
+    for made in (copy.copy, copy.deepcopy):
+        twin = made(case)
+        assert twin.facts_cache is None
+        assert instance_to_json(twin) == instance_to_json(case)
+    twin = copy.deepcopy(case)
+    before = instance_to_json(case)
+    for event in fired[len(fired) // 2 :]:
+        runtime.fire(twin, event.trigger, event.actor, event.payload, at=event.at)
+    assert instance_to_json(case) == before
+    assert twin.version > case.version
