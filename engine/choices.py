@@ -9,6 +9,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 from engine import clocks as clock_rules
@@ -101,6 +102,8 @@ class MoveOffer:
     leaves: bool
     choices: Mapping[bool | None, Choice]
     """Its choice for each ``ready``, when no limit binds it (``remaining`` and ``then`` ``None``)."""
+    works: Mapping[bool | None, MoveWork[Choice]]
+    """Its work for each ``ready`` when no limit binds it and it needs no more signatures."""
     signs: Choice | None
     """The choice of giving its signatures ahead of someone else firing it, when it takes any
     (``choices_for`` narrows its signoffs to the signer's)."""
@@ -111,7 +114,7 @@ class StepOffers:
     the form of each of its parts, and whether the procedure has supervisors. ``step_work`` adds what
     depends on the case: which parts are open, readiness, limits, signers and claims."""
 
-    __slots__ = ("_document", "_parts", "moves", "parts", "supervised")
+    __slots__ = ("_document", "_parts", "moves", "parts", "supervised", "unready")
 
     def __init__(self, compiled: CompiledProcess, forms: Forms, engine_fired: frozenset[str], state: str):
         process = compiled.process
@@ -124,30 +127,46 @@ class StepOffers:
             transition = candidate.transition
             dest_limit = process.states[transition.dest].limit if transition.dest != state else None
             form = forms.of(transition)
+            engine = candidate.trigger in engine_fired
+            choices = {
+                ready: Choice(
+                    candidate.trigger,
+                    transition.label,
+                    transition.dest,
+                    form,
+                    transition.conditions,
+                    transition.signoffs,
+                    ready,
+                )
+                for ready in (None, True, False)
+            }
+            signs = (
+                Choice(SIGN + candidate.trigger, transition.label, state, None, (), transition.signoffs, True)
+                if transition.signoffs
+                else None
+            )
             moves.append(
                 MoveOffer(
                     candidate,
-                    candidate.trigger in engine_fired,
+                    engine,
                     transition.limit is not None or dest_limit is not None,
                     transition.dest != state,
+                    choices,
                     {
-                        ready: Choice(
-                            candidate.trigger,
-                            transition.label,
-                            transition.dest,
-                            form,
-                            transition.conditions,
-                            transition.signoffs,
-                            ready,
+                        ready: MoveWork(
+                            candidate.trigger, candidate.roles, engine, choice, (), signs, transition.cancels
                         )
-                        for ready in (None, True, False)
+                        for ready, choice in choices.items()
                     },
-                    Choice(SIGN + candidate.trigger, transition.label, state, None, (), transition.signoffs, True)
-                    if transition.signoffs
-                    else None,
+                    signs,
                 )
             )
         self.moves = tuple(moves)
+        self.unready: StepWork[Choice] = StepWork(
+            state, (), tuple(m.works[None] for m in self.moves), None, self.supervised
+        )
+        """The step's work without readiness when no part is open, nobody holds it, no limit binds and
+        no signature is still needed: the same for every such case, so worked out (and mapped) once."""
 
     def part_choice(self, compiled: CompiledPart, keys: tuple[str | None, ...]) -> Choice:
         """The choice of doing a part with ``keys`` its open items (``(None,)`` for one not done per item)."""
@@ -183,24 +202,33 @@ def step_work(
     )
     parts_open = readiness and step.parts and bool(open_parts(compiled, instance, now, quiet=True, required_only=True))
     moves = []
+    shared = not readiness and not parts
     for move in step.moves:
         candidate = move.candidate
         transition = candidate.transition
+        who_signs = signers(compiled, transition, instance, instance.data, now) if transition.signoffs else ()
         if move.limited:
             choice = _limited_choice(compiled, move, instance, now, readiness, parts_open)
         else:
-            choice = move.choices[
+            ready = (
                 None
                 if not readiness
                 else False
                 if lacks_records(candidate, instance) or (move.leaves and parts_open and not transition.cancels)
                 else _ready(candidate, instance.data, now)
-            ]
-        who_signs = signers(compiled, transition, instance, instance.data, now) if transition.signoffs else ()
+            )
+            if not who_signs:
+                moves.append(move.works[ready])
+                continue
+            choice = move.choices[ready]
+        shared = False
         moves.append(
             MoveWork(candidate.trigger, candidate.roles, move.engine, choice, who_signs, move.signs, transition.cancels)
         )
-    return StepWork(instance.state, parts, tuple(moves), claimant(instance), step.supervised)
+    claimed_by = claimant(instance)
+    if shared and claimed_by is None:
+        return step.unready
+    return StepWork(instance.state, parts, tuple(moves), claimed_by, step.supervised)
 
 
 def _limited_choice(
@@ -253,23 +281,40 @@ def case_work(process: Process, instance: Instance, work: StepWork[Choice]) -> C
     """The work of the instance's step as a store keeps it for the worklist: each choice as an ``Offer``,
     with the step's label, the earliest due time and each clock's status and points ahead."""
     step = process.states[instance.state]
+    deadlines = instance.deadlines
+    return CaseWork(
+        instance.id,
+        process.id,
+        step.label.zh,
+        step.label.en,
+        min([d.due for d in deadlines]) if deadlines else None,
+        _clocks_shown(process, instance) if process.clocks else (),
+        work.map(_offer_of),
+    )
+
+
+def _clocks_shown(process: Process, instance: Instance) -> tuple[ClockShown, ...]:
     ahead: dict[str, list[tuple[str, datetime.datetime]]] = {}
     for deadline in instance.deadlines:
         if deadline.clock is not None and deadline.fire is not None and deadline.threshold is not None:
             ahead.setdefault(deadline.clock, []).append((deadline.threshold, deadline.due))
     now_of = clock_rules.statuses(clocks_of(instance).runs(process))
-    clocks = tuple(
-        ClockShown(
-            clock.id,
-            clock.label.zh,
-            clock.label.en,
-            now_of[clock.id],
-            tuple(sorted(ahead.get(clock.id, ()), key=lambda p: p[1])),
+    shown = []
+    for clock in process.clocks.values():
+        points = ahead.get(clock.id)
+        shown.append(
+            ClockShown(
+                clock.id,
+                clock.label.zh,
+                clock.label.en,
+                now_of[clock.id],
+                tuple(sorted(points, key=_DUE)) if points else (),
+            )
         )
-        for clock in process.clocks.values()
-    )
-    due = min((d.due for d in instance.deadlines), default=None)
-    return CaseWork(instance.id, process.id, step.label.zh, step.label.en, due, clocks, work.map(_offer_of))
+    return tuple(shown)
+
+
+_DUE = itemgetter(1)
 
 
 def _part_choice(compiled: CompiledPart, schema: Mapping[str, Any] | None, keys: tuple[str | None, ...]) -> Choice:

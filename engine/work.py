@@ -83,6 +83,26 @@ class MoveWork(Generic[C]):
     """The choice of giving its signatures ahead (``sign:<trigger>``), when it takes any."""
     cancels: bool = False
     """It cancels the case (``Transition.cancels``): taken whatever the step's open parts and claims."""
+    _mapped: tuple[Callable[[Any], Any], MoveWork[Any]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def map(self, change: Callable[[C], D]) -> MoveWork[D]:
+        """The same transition with its choices changed (``StepWork.map``)."""
+        mapped = self._mapped
+        if mapped is not None and mapped[0] is change:
+            return mapped[1]
+        made = MoveWork(
+            self.trigger,
+            self.roles,
+            self.engine,
+            change(self.choice),
+            self.signers,
+            None if self.signs is None else change(self.signs),
+            self.cancels,
+        )
+        object.__setattr__(self, "_mapped", (change, made))  # frozen: a memo, as ``StepWork.map`` says
+        return made
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +114,9 @@ class StepWork(Generic[C]):
     supervised: bool = False
     """Whether the procedure declares ``SUPERVISOR_ROLE``."""
     _roles: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _mapped: tuple[Callable[[Any], Any], StepWork[Any]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def roles(self) -> frozenset[str]:
@@ -117,29 +140,22 @@ class StepWork(Generic[C]):
         return self.supervised and SUPERVISOR_ROLE in roles
 
     def map(self, change: Callable[[C], D]) -> StepWork[D]:
-        """The same work with each choice changed (its roles, which no choice changes, carried over)."""
-        mapped: StepWork[D] = StepWork(
+        """The same work with each choice changed (its roles, which no choice changes, carried over).
+        ``change`` must give the same for the same choice: the work a step shares between its cases
+        (``engine.choices.StepOffers``) keeps what it made, for the next time it is asked the same."""
+        mapped = self._mapped
+        if mapped is not None and mapped[0] is change:
+            return mapped[1]
+        made: StepWork[D] = StepWork(
             self.state,
             tuple([PartWork(p.part, p.roles, change(p.choice)) for p in self.parts]),
-            tuple(
-                [
-                    MoveWork(
-                        m.trigger,
-                        m.roles,
-                        m.engine,
-                        change(m.choice),
-                        m.signers,
-                        None if m.signs is None else change(m.signs),
-                        m.cancels,
-                    )
-                    for m in self.moves
-                ]
-            ),
+            tuple([m.map(change) for m in self.moves]),
             self.claimed_by,
             self.supervised,
         )
-        object.__setattr__(mapped, "_roles", self._roles)
-        return mapped
+        object.__setattr__(made, "_roles", self._roles)
+        object.__setattr__(self, "_mapped", (change, made))  # frozen: a memo, which no comparison reads
+        return made
 
 
 Kind = Literal["part", "move", "cancel", "sign"]
