@@ -298,11 +298,10 @@ def work_text(case: CaseWork) -> str:
     from its ``text`` rather than encoding every form again on every event, and the rest without the
     encoder's setup for each value (its cost on a text this size is most of the work)."""
     work = case.work
-    string = _STRING
     return (
-        f'{{"step":{{"id":{string(work.state)},"zh":{string(case.step_zh)},"en":{string(case.step_en)}}},'
-        f'"due":{_time_text(case.due)},"clocks":[{",".join(map(_clock_text, case.clocks))}],'
-        f'"claimed_by":{"null" if work.claimed_by is None else string(work.claimed_by)},'
+        f'{_step_text(work.state, case.step_zh, case.step_en)}"due":{_time_text(case.due)},'
+        f'"clocks":[{",".join(map(_clock_text, case.clocks))}],'
+        f'"claimed_by":{"null" if work.claimed_by is None else _STRING(work.claimed_by)},'
         f'"supervised":{_TRUTH[work.supervised]},"parts":[{",".join(map(_part_text, work.parts))}],'
         f'"moves":[{",".join(map(_move_text, work.moves))}]}}'
     )
@@ -315,10 +314,18 @@ def _time_text(moment: datetime.datetime | None) -> str:
 def _clock_text(clock: ClockShown) -> str:
     string = _STRING
     points = ",".join([f"[{string(name)},{string(due.isoformat())}]" for name, due in clock.points])
-    return (
-        f'{{"clock":{string(clock.clock)},"zh":{string(clock.zh)},"en":{string(clock.en)},'
-        f'"status":{string(clock.status)},"points":[{points}]}}'
-    )
+    return f'{_clock_head(clock.clock, clock.zh, clock.en, clock.status)}"points":[{points}]}}'
+
+
+# The texts of a definition's steps and clocks, the same on every event: a few per definition.
+@lru_cache(maxsize=1024)
+def _step_text(state: str, zh: str, en: str) -> str:
+    return f'{{"step":{{"id":{_STRING(state)},"zh":{_STRING(zh)},"en":{_STRING(en)}}},'
+
+
+@lru_cache(maxsize=1024)
+def _clock_head(clock: str, zh: str, en: str, status: str) -> str:
+    return f'{{"clock":{_STRING(clock)},"zh":{_STRING(zh)},"en":{_STRING(en)},"status":{_STRING(status)},'
 
 
 def _part_text(part: PartWork[Offer]) -> str:
@@ -346,7 +353,7 @@ def _sorted_text(values: frozenset[str]) -> str:
 
 @lru_cache(maxsize=1024)
 def _texts(values: frozenset[str]) -> str:
-    """``_sorted_text`` of the roles of a part or a transition: a few sets per definition."""
+    """``_sorted_text`` of the roles of a part or a transition."""
     return _sorted_text(values)
 
 
