@@ -17,6 +17,7 @@ from engine.actors import Actor
 from engine.compiler import CompiledPart, CompiledProcess, CompiledTransition
 from engine.errors import ExpressionEvaluationError
 from engine.expressions import NOW
+from engine.frozen import quick_maker
 from engine.history_facts import clocks_of
 from engine.instances import Instance
 from engine.limits import limit_left
@@ -282,7 +283,7 @@ def case_work(process: Process, instance: Instance, work: StepWork[Choice]) -> C
     with the step's label, the earliest due time and each clock's status and points ahead."""
     step = process.states[instance.state]
     deadlines = instance.deadlines
-    return CaseWork(
+    return _new_case_work(
         instance.id,
         process.id,
         step.label.zh,
@@ -303,7 +304,7 @@ def _clocks_shown(process: Process, instance: Instance) -> tuple[ClockShown, ...
     for clock in process.clocks.values():
         points = ahead.get(clock.id)
         shown.append(
-            ClockShown(
+            _new_clock_shown(
                 clock.id,
                 clock.label.zh,
                 clock.label.en,
@@ -315,6 +316,8 @@ def _clocks_shown(process: Process, instance: Instance) -> tuple[ClockShown, ...
 
 
 _DUE = itemgetter(1)
+_new_case_work = quick_maker(CaseWork)  # made on every event, with its clocks: without a type call
+_new_clock_shown = quick_maker(ClockShown)
 
 
 def _part_choice(compiled: CompiledPart, schema: Mapping[str, Any] | None, keys: tuple[str | None, ...]) -> Choice:

@@ -34,6 +34,7 @@ from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar
 
 from engine.errors import InstanceFormatError
+from engine.frozen import quick_init
 
 SUPERVISOR_ROLE = "supervisor"
 """Holders of the procedure's role of this name may claim for others (assign), release anyone's
@@ -217,6 +218,7 @@ class Offer:
         return text
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ClockShown:
     """A clock of the case as of its last event, with the points still ahead of it."""
@@ -240,6 +242,7 @@ class ClockShown:
         return self.status
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CaseWork:
     """What a store keeps of a case for the worklist, rewritten with each event."""
