@@ -299,7 +299,7 @@ def _clocks_shown(process: Process, instance: Instance) -> tuple[ClockShown, ...
     for deadline in instance.deadlines:
         if deadline.clock is not None and deadline.fire is not None and deadline.threshold is not None:
             ahead.setdefault(deadline.clock, []).append((deadline.threshold, deadline.due))
-    now_of = clock_rules.statuses(clocks_of(instance).runs(process))
+    now_of = clock_rules.statuses(clocks_of(instance).current(process))  # read only: no copies
     shown = []
     for clock in process.clocks.values():
         points = ahead.get(clock.id)
