@@ -21,16 +21,20 @@ Claims (``Assignment`` entries in the history, ``engine.instances``):
   supervisor assigns the step to someone else.
 
 The stored form (``work_to_json``) keeps each choice as an ``Offer``: what a form or a button needs.
+A store writes it as ``work_text``, the same text with each offer encoded once.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar
 
 from engine.errors import InstanceFormatError
+from engine.frozen import quick_init
 
 SUPERVISOR_ROLE = "supervisor"
 """Holders of the procedure's role of this name may claim for others (assign), release anyone's
@@ -80,6 +84,26 @@ class MoveWork(Generic[C]):
     """The choice of giving its signatures ahead (``sign:<trigger>``), when it takes any."""
     cancels: bool = False
     """It cancels the case (``Transition.cancels``): taken whatever the step's open parts and claims."""
+    _mapped: tuple[Callable[[Any], Any], MoveWork[Any]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def map(self, change: Callable[[C], D]) -> MoveWork[D]:
+        """The same transition with its choices changed (``StepWork.map``)."""
+        mapped = self._mapped
+        if mapped is not None and mapped[0] is change:
+            return mapped[1]
+        made = MoveWork(
+            self.trigger,
+            self.roles,
+            self.engine,
+            change(self.choice),
+            self.signers,
+            None if self.signs is None else change(self.signs),
+            self.cancels,
+        )
+        object.__setattr__(self, "_mapped", (change, made))  # frozen: a memo, as ``StepWork.map`` says
+        return made
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,41 +114,49 @@ class StepWork(Generic[C]):
     claimed_by: str | None = None
     supervised: bool = False
     """Whether the procedure declares ``SUPERVISOR_ROLE``."""
+    _roles: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _mapped: tuple[Callable[[Any], Any], StepWork[Any]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def roles(self) -> frozenset[str]:
-        """Every role with which someone may find something to do here."""
-        found: set[str] = set()
-        for part in self.parts:
-            found |= part.roles
-        for move in self.moves:
-            if not move.engine:
-                found |= move.roles
-            found |= {s.role for s in move.signers}
-        return frozenset(found)
+        """Every role with which someone may find something to do here (worked out once; a store asks
+        for it of the work it writes and of the work it wrote before)."""
+        roles = self._roles
+        if roles is None:
+            found: set[str] = set()
+            for part in self.parts:
+                found |= part.roles
+            for move in self.moves:
+                if not move.engine:
+                    found |= move.roles
+                for signer in move.signers:
+                    found.add(signer.role)
+            roles = frozenset(found)
+            object.__setattr__(self, "_roles", roles)  # frozen: set once, as the fields make it
+        return roles
 
     def supervises(self, roles: frozenset[str]) -> bool:
         return self.supervised and SUPERVISOR_ROLE in roles
 
     def map(self, change: Callable[[C], D]) -> StepWork[D]:
-        return StepWork(
+        """The same work with each choice changed (its roles, which no choice changes, carried over).
+        ``change`` must give the same for the same choice: the work a step shares between its cases
+        (``engine.choices.StepOffers``) keeps what it made, for the next time it is asked the same."""
+        mapped = self._mapped
+        if mapped is not None and mapped[0] is change:
+            return mapped[1]
+        made: StepWork[D] = StepWork(
             self.state,
-            tuple(PartWork(p.part, p.roles, change(p.choice)) for p in self.parts),
-            tuple(
-                MoveWork(
-                    m.trigger,
-                    m.roles,
-                    m.engine,
-                    change(m.choice),
-                    m.signers,
-                    None if m.signs is None else change(m.signs),
-                    m.cancels,
-                )
-                for m in self.moves
-            ),
+            tuple([PartWork(p.part, p.roles, change(p.choice)) for p in self.parts]),
+            tuple([m.map(change) for m in self.moves]),
             self.claimed_by,
             self.supervised,
         )
+        object.__setattr__(made, "_roles", self._roles)
+        object.__setattr__(self, "_mapped", (change, made))  # frozen: a memo, which no comparison reads
+        return made
 
 
 Kind = Literal["part", "move", "cancel", "sign"]
@@ -173,8 +205,20 @@ class Offer:
     """The JSON Schema of the payload to fill in; ``None`` when it takes none."""
     part: str | None = None
     items: tuple[str, ...] = ()
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def text(self) -> str:
+        """Its JSON in ``work_to_json``, as compact text (``work_text``): encoded once per offer, and an
+        offer a step shares (``engine.choices.StepOffers``) carries a form that never changes."""
+        text = self._text
+        if text is None:
+            text = _ENCODE(_offer_json(self))
+            object.__setattr__(self, "_text", text)  # frozen: set once, from the fields
+        return text
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ClockShown:
     """A clock of the case as of its last event, with the points still ahead of it."""
@@ -198,6 +242,7 @@ class ClockShown:
         return self.status
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CaseWork:
     """What a store keeps of a case for the worklist, rewritten with each event."""
@@ -225,16 +270,7 @@ def work_to_json(case: CaseWork) -> dict[str, Any]:
     return {
         "step": {"id": work.state, "zh": case.step_zh, "en": case.step_en},
         "due": None if case.due is None else case.due.isoformat(),
-        "clocks": [
-            {
-                "clock": c.clock,
-                "zh": c.zh,
-                "en": c.en,
-                "status": c.status,
-                "points": [[name, due.isoformat()] for name, due in c.points],
-            }
-            for c in case.clocks
-        ],
+        "clocks": [_clock_json(c) for c in case.clocks],
         "claimed_by": work.claimed_by,
         "supervised": work.supervised,
         "parts": [{"part": p.part, "roles": sorted(p.roles), "offer": _offer_json(p.choice)} for p in work.parts],
@@ -244,21 +280,84 @@ def work_to_json(case: CaseWork) -> dict[str, Any]:
                 "roles": sorted(m.roles),
                 "engine": m.engine,
                 "offer": _offer_json(m.choice),
-                "signers": [
-                    {
-                        "role": s.role,
-                        "barred": sorted(s.barred),
-                        "only": None if s.only is None else sorted(s.only),
-                        "index": s.index,
-                    }
-                    for s in m.signers
-                ],
+                "signers": [_signer_json(s) for s in m.signers],
                 "signs": None if m.signs is None else _offer_json(m.signs),
                 "cancels": m.cancels,
             }
             for m in work.moves
         ],
     }
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+"""Compact JSON with the options of ``engine.stores.integrity.canonical`` (a test holds ``work_text`` to it)."""
+_STRING = json.encoder.encode_basestring
+"""What that encoder writes for a text (without ``ensure_ascii``), called without its setup for a value."""
+_TRUTH = {True: "true", False: "false"}
+
+
+def work_text(case: CaseWork) -> str:
+    """``canonical(work_to_json(case))``, the text a store keeps, written piece by piece: each offer's
+    from its ``text`` rather than encoding every form again on every event, and the rest without the
+    encoder's setup for each value (its cost on a text this size is most of the work)."""
+    work = case.work
+    return (
+        f'{_step_text(work.state, case.step_zh, case.step_en)}"due":{_time_text(case.due)},'
+        f'"clocks":[{",".join(map(_clock_text, case.clocks))}],'
+        f'"claimed_by":{"null" if work.claimed_by is None else _STRING(work.claimed_by)},'
+        f'"supervised":{_TRUTH[work.supervised]},"parts":[{",".join(map(_part_text, work.parts))}],'
+        f'"moves":[{",".join(map(_move_text, work.moves))}]}}'
+    )
+
+
+def _time_text(moment: datetime.datetime | None) -> str:
+    return "null" if moment is None else _STRING(moment.isoformat())
+
+
+def _clock_text(clock: ClockShown) -> str:
+    string = _STRING
+    points = ",".join([f"[{string(name)},{string(due.isoformat())}]" for name, due in clock.points])
+    return f'{_clock_head(clock.clock, clock.zh, clock.en, clock.status)}"points":[{points}]}}'
+
+
+# The texts of a definition's steps and clocks, the same on every event: a few per definition.
+@lru_cache(maxsize=1024)
+def _step_text(state: str, zh: str, en: str) -> str:
+    return f'{{"step":{{"id":{_STRING(state)},"zh":{_STRING(zh)},"en":{_STRING(en)}}},'
+
+
+@lru_cache(maxsize=1024)
+def _clock_head(clock: str, zh: str, en: str, status: str) -> str:
+    return f'{{"clock":{_STRING(clock)},"zh":{_STRING(zh)},"en":{_STRING(en)},"status":{_STRING(status)},'
+
+
+def _part_text(part: PartWork[Offer]) -> str:
+    return f'{{"part":{_STRING(part.part)},"roles":{_texts(part.roles)},"offer":{part.choice.text}}}'
+
+
+def _move_text(move: MoveWork[Offer]) -> str:
+    return (
+        f'{{"trigger":{_STRING(move.trigger)},"roles":{_texts(move.roles)},"engine":{_TRUTH[move.engine]},'
+        f'"offer":{move.choice.text},"signers":[{",".join(map(_signer_text, move.signers))}],'
+        f'"signs":{"null" if move.signs is None else move.signs.text},"cancels":{_TRUTH[move.cancels]}}}'
+    )
+
+
+def _signer_text(signer: Signer) -> str:
+    only = "null" if signer.only is None else _sorted_text(signer.only)
+    return (
+        f'{{"role":{_STRING(signer.role)},"barred":{_sorted_text(signer.barred)},"only":{only},"index":{signer.index}}}'
+    )
+
+
+def _sorted_text(values: frozenset[str]) -> str:
+    return "[" + ",".join([_STRING(value) for value in sorted(values)]) + "]"
+
+
+@lru_cache(maxsize=1024)
+def _texts(values: frozenset[str]) -> str:
+    """``_sorted_text`` of the roles of a part or a transition."""
+    return _sorted_text(values)
 
 
 def work_from_json(instance_id: str, process_id: str, document: Any) -> CaseWork:
@@ -313,6 +412,25 @@ def work_from_json(instance_id: str, process_id: str, document: Any) -> CaseWork
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InstanceFormatError(f"its work items cannot be read: {exc!r}") from exc
+
+
+def _clock_json(clock: ClockShown) -> dict[str, Any]:
+    return {
+        "clock": clock.clock,
+        "zh": clock.zh,
+        "en": clock.en,
+        "status": clock.status,
+        "points": [[name, due.isoformat()] for name, due in clock.points],
+    }
+
+
+def _signer_json(signer: Signer) -> dict[str, Any]:
+    return {
+        "role": signer.role,
+        "barred": sorted(signer.barred),
+        "only": None if signer.only is None else sorted(signer.only),
+        "index": signer.index,
+    }
 
 
 def _offer_json(offer: Offer) -> dict[str, Any]:

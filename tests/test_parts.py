@@ -29,6 +29,8 @@ from engine.render.diagram import extract
 from engine.render.dot import to_dot
 from engine.render.mermaid import to_mermaid
 from engine.service import Workflows
+from engine.stores.integrity import canonical
+from engine.work import work_text, work_to_json
 
 pytest_plugins = ["store_support"]
 
@@ -185,6 +187,26 @@ def test_the_demo_and_the_shipped_qc_procedure_load():
     ]
     qc = load_process(PROCESSES / "qc_signoff.yaml").states["manager_review"]
     assert {r for p in qc.parts for r in p.roles} == {"repair_engineer", "production_lead", "technical", "sales"}
+
+
+def test_the_stored_text_of_a_step_with_parts_is_its_canonical_json(runtime):
+    """Open parts, one per item with the items still open in its form, through to the step's end."""
+    instance = opened(runtime)
+    texts = [work_text(runtime.case_work(instance))]
+    runtime.fire(instance, "engineer_opinion", ENGINEER, {"opinion": "复测正常"}, at=at(2))
+    runtime.fire(instance, "rectify", UNIT_LEAD, {"item": "smt", "action": "加强首检"}, at=at(3))
+    case = runtime.case_work(instance)
+    assert [(p.part, p.choice.items) for p in case.work.parts] == [
+        ("sales_opinion", ()),
+        ("clerk_note", ()),
+        ("rectify", ("dip",)),
+    ]
+    texts.append(work_text(case))
+    runtime.fire(instance, "rectify", UNIT_LEAD, {"item": "dip", "action": "加强首检"}, at=at(4))
+    runtime.fire(instance, "decided", MANAGER, {"conclusion": "无需维修"}, at=at(5))
+    texts.append(work_text(runtime.case_work(instance)))
+    replayed = [runtime.replay(instance.history[:n], instance_id=instance.id) for n in (2, 4, 6)]
+    assert texts == [canonical(work_to_json(runtime.case_work(i))) for i in replayed]
 
 
 # --- leaving the step -----------------------------------------------------------------------------

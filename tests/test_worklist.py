@@ -23,15 +23,38 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from store_support import MONDAY, dump, snapshot
 
-from engine import Actor, ClaimRefused, EventRefused, InvalidQuery, StepClaimed, instance_to_json
+from engine import (
+    Actor,
+    ClaimRefused,
+    EventRefused,
+    InvalidQuery,
+    Runtime,
+    StepClaimed,
+    instance_to_json,
+    load_process,
+)
 from engine.cli import run
 from engine.errors import InvalidActor, StaleVersion
 from engine.instances import Instance, instance_from_json
 from engine.model import thaw_json
 from engine.sampling import Sampler
+from engine.scenarios import load_scenario, play
 from engine.service import Workflows
 from engine.stores import NO_DUE
+from engine.stores.integrity import canonical
 from engine.stores.postgres import PostgresStore
+from engine.work import (
+    CaseWork,
+    ClockShown,
+    MoveWork,
+    Offer,
+    PartWork,
+    Signer,
+    StepWork,
+    work_from_json,
+    work_text,
+    work_to_json,
+)
 
 pytest_plugins = ["store_support"]
 
@@ -225,6 +248,104 @@ def test_the_worklist_is_what_available_offers_after_random_walks(backend, reque
         check()
     finally:
         flows.close()
+
+
+# --- the stored text -------------------------------------------------------------------------------
+
+
+def test_the_stored_text_of_a_case_s_work_is_its_canonical_json_after_random_walks():
+    flows, clock = opened("memory:")
+    walks = iter(range(1_000_000))
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data())
+    def check(data: st.DataObject) -> None:
+        walk(flows, clock, data, f"t{next(walks)}")
+        for summary in flows.list():
+            instance = flows.get(summary.id)
+            case = flows.runtime(instance.process_id, instance.content_hash).case_work(instance)
+            assert_stored_text_is_canonical(case)
+
+    try:
+        check()
+    finally:
+        flows.close()
+
+
+def assert_stored_text_is_canonical(case: CaseWork) -> None:
+    text = work_text(case)
+    assert text == canonical(work_to_json(case))
+    assert work_from_json(case.instance_id, case.process_id, json.loads(text)) == case
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "processes" / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
+def test_the_stored_text_of_a_case_s_work_is_its_canonical_json_at_each_event_of_the_shipped_scenarios(path):
+    """Their steps' forms, sign-offs with signers barred and bound, clocks with points ahead."""
+    runtime = Runtime(load_process(ROOT / "processes" / path.name))
+    played = play(runtime, load_scenario(path))
+    history = played.instance.history
+    for length in range(1, len(history) + 1):
+        instance = runtime.replay(history[:length], instance_id=played.instance.id)
+        assert_stored_text_is_canonical(runtime.case_work(instance, history[length - 1].at))
+
+
+texts = st.text(st.characters(blacklist_categories=["Cs"]), max_size=6)
+moments = st.datetimes(timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30))]))
+role_sets = st.frozensets(texts, max_size=3)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | texts,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+    max_leaves=8,
+)
+offers = st.builds(
+    Offer,
+    texts,
+    texts,
+    texts,
+    texts,
+    st.none() | st.dictionaries(texts, json_values, max_size=3),
+    st.none() | texts,
+    st.lists(texts, max_size=2).map(tuple),
+)
+signers = st.builds(Signer, texts, role_sets, st.none() | role_sets, st.integers(0, 5))
+cases = st.builds(
+    CaseWork,
+    texts,
+    texts,
+    texts,
+    texts,
+    st.none() | moments,
+    st.lists(
+        st.builds(ClockShown, texts, texts, texts, texts, st.lists(st.tuples(texts, moments), max_size=2).map(tuple)),
+        max_size=2,
+    ).map(tuple),
+    st.builds(
+        StepWork,
+        texts,
+        st.lists(st.builds(PartWork, texts, role_sets, offers), max_size=2).map(tuple),
+        st.lists(
+            st.builds(
+                MoveWork,
+                texts,
+                role_sets,
+                st.booleans(),
+                offers,
+                st.lists(signers, max_size=2).map(tuple),
+                st.none() | offers,
+                st.booleans(),
+            ),
+            max_size=3,
+        ).map(tuple),
+        st.none() | texts,
+        st.booleans(),
+    ),
+)
+
+
+@given(cases)
+def test_the_stored_text_of_any_work_is_its_canonical_json(case):
+    """Quotes, backslashes, control characters and any other text are escaped as the encoder does."""
+    assert work_text(case) == canonical(work_to_json(case))
 
 
 # --- claims ---------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from engine.outbox import PENDING, messages, payload_text
 from engine.stores.base import NO_DUE
 from engine.stores.integrity import canonical, digest
 from engine.stores.sql_base import UNKNOWN, Batch, Known, SqlBase, Transaction, Unknown, utc_now
-from engine.work import CaseWork, work_to_json
+from engine.work import CaseWork, work_text
 
 KNOWN_ENTRIES = 400_000
 """How many parsed history entries a store keeps, of the instances most recently used: ten thousand
@@ -292,7 +292,7 @@ class SqlWrites(SqlBase):
         the version before, if known: with the same roles, the rows are moved on in place."""
         if not self._work:
             return
-        roles: frozenset[str] = frozenset() if work is None else work.roles  # worked out on each call
+        roles: frozenset[str] = frozenset() if work is None else work.roles
         if (
             not new
             and work is not None
@@ -323,7 +323,7 @@ class SqlWrites(SqlBase):
             moved = tx.run(_MOVE_WORK_DUE, (work.process_id, work.work.state, due, work.work.claimed_by, instance_id))
         if moved != rows:
             return False
-        return bool(tx.run(_MOVE_WORK_CASE, (work.process_id, due, canonical(work_to_json(work)), instance_id)))
+        return bool(tx.run(_MOVE_WORK_CASE, (work.process_id, due, work_text(work), instance_id)))
 
     def _insert_work(
         self, tx: Transaction, instance_id: str, work: CaseWork, of_roles: frozenset[str] | None = None
@@ -338,7 +338,7 @@ class SqlWrites(SqlBase):
             "INSERT INTO work_cases (instance_id, process_id, due_order, item) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (instance_id) DO UPDATE SET process_id = excluded.process_id, "
             "due_order = excluded.due_order, item = excluded.item",
-            (instance_id, work.process_id, due, canonical(work_to_json(work))),
+            (instance_id, work.process_id, due, work_text(work)),
         )
         tx.run(
             "INSERT INTO work_items (instance_id, role, process_id, state, due_order, claimed_by) VALUES "
