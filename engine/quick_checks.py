@@ -64,6 +64,18 @@ _LENGTHS: dict[str, tuple[type[Sized], Callable[[int, int], bool]]] = {
 }
 
 
+_OTHER_FIELDS = frozenset({"additionalProperties", "propertyNames", "minProperties", "maxProperties"})
+"""The object keywords about the fields ``properties`` does not name, and about how many there are."""
+_JOINED = {
+    "object": frozenset({"type", "properties", "required"}) | _OTHER_FIELDS,
+    "array": frozenset({"type", "items", "minItems", "maxItems", "uniqueItems"}),
+    "string": frozenset({"type", "minLength", "maxLength", "pattern", "format"}),
+}
+"""The keywords ``QuickCompiler`` joins into one closure for a schema of each ``type``."""
+_APPLICATORS = frozenset({"$ref", "anyOf", "allOf"})
+"""Keywords whose every part is a schema compiled on its own, which tests the type of the value itself."""
+
+
 class Unsupported(Exception):
     """The schema uses a keyword (or a form of one) the quick compiler does not know."""
 
@@ -115,14 +127,17 @@ class QuickCompiler:
         if not isinstance(schema, Mapping):
             raise Unsupported
         keys = sorted((key for key in schema if key not in ANNOTATIONS), key=lambda key: key != "type")
-        if schema.get("type") == "object" and set(keys) <= {"type", "properties", "required"}:
-            fused = self._object(schema)
-            if fused is not None:
-                return fused
+        typed = self._typed(schema)
+        if typed is not None:
+            fused, joined = typed
+            rest = [key for key in keys if key not in joined]  # `allOf`, `if`…: each value passes `fused` first
+            return _all_of((fused, *(self._keyword(schema, key) for key in rest))) if rest else fused
+        if len(keys) == 1 and keys[0] in _APPLICATORS:
+            return self._keyword(schema, keys[0])  # its parts test the type of the value themselves
         if keys and keys[0] == "type" and len(keys) > 1 and all(key in _BOUNDS for key in keys[1:]):
-            fused = self._number(schema, keys[1:])
-            if fused is not None:
-                return fused
+            number = self._number(schema, keys[1:])
+            if number is not None:
+                return number
         if keys == ["enum"] or keys == ["const"]:
             return self._keyword(schema, keys[0])  # it admits plain scalars only, as `check` would first
         checks = tuple(self._keyword(schema, key) for key in keys)
@@ -170,30 +185,135 @@ class QuickCompiler:
         named = {name: (types.get(name), inner.get(name), name in required) for name in {*spec, *required}}
         return ObjectShape(types, inner, required, named)
 
+    def _typed(self, schema: Mapping[str, Any]) -> tuple[QuickCheck, frozenset[str]] | None:
+        """The ``type`` of ``schema`` and the keywords that apply to values of that type (``_JOINED``) as one
+        closure that tests the type first, and those keywords; ``None`` when the schema names no such type
+        or they take another form. A ``type`` list with ``object`` (``[object, boolean]``) joins the
+        object's keywords, the other types passing on their type alone."""
+        kind = schema.get("type")
+        joined = _JOINED.get(kind) if isinstance(kind, str) else None
+        fused: QuickCheck | None = None
+        if kind == "object" and "patternProperties" not in schema:  # it changes what `additionalProperties` means
+            fused = self._object(schema)
+        elif kind == "array" and "prefixItems" not in schema:  # so does this, `items`'
+            fused = self._array(schema)
+        elif kind == "string":
+            fused = self._string(schema)
+        elif isinstance(kind, list) and "object" in kind and "patternProperties" not in schema:
+            if not all(isinstance(name, str) and name in _PYTHON_TYPES for name in kind):
+                return None
+            others = frozenset().union(*(_PYTHON_TYPES[name] for name in kind if name != "object"))
+            joined, fields = _JOINED["object"], self._object(schema)
+            if fields is not None:
+                fused = _object_or(fields, others)
+        return (fused, joined) if fused is not None and joined is not None else None
+
     def _object(self, schema: Mapping[str, Any]) -> QuickCheck | None:
-        """``type: object`` with ``properties`` and ``required`` as one closure, the forms and records of
-        most definitions: what ``_keyword`` compiles them to, joined, and a property whose schema is a
-        ``type`` alone tested inline (no call per field). ``None`` for forms ``_keyword`` decides."""
+        """``type: object`` with any of ``properties``, ``required``, ``additionalProperties``,
+        ``propertyNames`` and the bounds on the number of properties as one closure, the forms, records and
+        most of the definition language: what ``_keyword`` compiles them to, joined into one pass over the
+        fields, a property whose schema is a ``type`` alone tested inline (no call per field). ``None``
+        for forms ``_keyword`` decides."""
         shape = self._shape(schema)
-        if shape is None:
+        least, most = schema.get("minProperties", 0), schema.get("maxProperties")
+        if shape is None or type(least) is not int or not (most is None or type(most) is int):
             return None
         types, inner, required = shape.types, shape.inner, shape.required
+        if _OTHER_FIELDS.isdisjoint(schema):
+            if not (types or inner or required):
+                return lambda value: type(value) is dict
 
-        def fields(value: Any) -> bool:
+            def fields(value: Any) -> bool:
+                if type(value) is not dict:
+                    return False
+                for name, item in value.items():
+                    allowed = types.get(name)
+                    if allowed is not None:
+                        if type(item) not in allowed:
+                            return False
+                        continue
+                    each = inner.get(name)
+                    if each is not None and not each(item):
+                        return False
+                return required <= value.keys()
+
+            return fields
+        written_extra = schema.get("additionalProperties", True)
+        extra = None if written_extra is False else self.compile(written_extra)  # None: no other field
+        written_names = schema.get("propertyNames", True)
+        names = None if written_names is True else self.compile(written_names)
+        most_fields = most if most is not None else -1
+
+        def strict_fields(value: Any) -> bool:
             if type(value) is not dict:
                 return False
+            count = len(value)
+            if count < least or count > most_fields >= 0:
+                return False
             for name, item in value.items():
+                if names is not None and not names(name):
+                    return False
                 allowed = types.get(name)
                 if allowed is not None:
                     if type(item) not in allowed:
                         return False
                     continue
                 each = inner.get(name)
-                if each is not None and not each(item):
+                if each is None:
+                    if extra is None or not extra(item):
+                        return False
+                elif not each(item):
                     return False
             return required <= value.keys()
 
-        return fields
+        return strict_fields
+
+    def _array(self, schema: Mapping[str, Any]) -> QuickCheck | None:
+        """``type: array`` with any of ``items``, the bounds on its length and ``uniqueItems`` as one
+        closure: what ``_keyword`` compiles them to, joined. ``None`` for forms ``_keyword`` decides."""
+        least, most, unique = schema.get("minItems", 0), schema.get("maxItems", -1), schema.get("uniqueItems", False)
+        if type(least) is not int or type(most) is not int or not isinstance(unique, bool):
+            return None
+        each = self.compile(schema["items"]) if "items" in schema else None
+
+        def array(value: Any) -> bool:
+            if type(value) is not list:
+                return False
+            count = len(value)
+            if count < least or count > most >= 0:
+                return False
+            if each is not None:
+                for item in value:  # a loop, not all(): no generator per list
+                    if not each(item):
+                        return False
+            return not unique or _unique(value)
+
+        return array
+
+    def _string(self, schema: Mapping[str, Any]) -> QuickCheck | None:
+        """``type: string`` with any of the bounds on its length, ``pattern`` and ``format`` as one closure:
+        what ``_keyword`` compiles them to, joined. ``None`` for forms ``_keyword`` decides."""
+        least, most = schema.get("minLength", 0), schema.get("maxLength", -1)
+        pattern, form = schema.get("pattern"), schema.get("format")
+        if type(least) is not int or type(most) is not int:
+            return None
+        if not (pattern is None or isinstance(pattern, str)) or not (form is None or isinstance(form, str)):
+            return None
+        try:
+            search = self._search(pattern) if pattern is not None else None
+        except PatternNotSupported:
+            raise Unsupported from None
+        conforms = _format_check(form, self._formats) if form is not None else None
+
+        def string(value: Any) -> bool:
+            if type(value) is not str:
+                return False
+            count = len(value)
+            if count < least or count > most >= 0:
+                return False
+            return (search is None or search(value)) and (conforms is None or conforms(value))
+
+        return string
 
     def _number(self, schema: Mapping[str, Any], bounds: list[str]) -> QuickCheck | None:
         """A ``type`` with bounds (``{type: number, minimum: 0}``) as one closure: what ``_keyword``
@@ -287,9 +407,7 @@ class QuickCompiler:
             return _format_check(spec, self._formats)
         if key in ("anyOf", "allOf") and isinstance(spec, list) and spec:
             parts = tuple(self.compile(sub) for sub in spec)
-            if key == "anyOf":
-                return lambda v: any(part(v) for part in parts)
-            return lambda v: all(part(v) for part in parts)
+            return _any_of(parts) if key == "anyOf" else _all_of(parts)
         if key == "if":
             holds = _exact_condition(spec)
             then, otherwise = self.compile(schema.get("then", True)), self.compile(schema.get("else", True))
@@ -393,6 +511,35 @@ def _conforms(checker: jsonschema.FormatChecker, name: str) -> QuickCheck:
             return False
 
     return conforming
+
+
+def _object_or(fields: QuickCheck, others: frozenset[type]) -> QuickCheck:
+    """An object passing ``fields``, or a value of one of the ``others`` types."""
+    return lambda value: fields(value) if type(value) is dict else type(value) in others
+
+
+def _any_of(parts: tuple[QuickCheck, ...]) -> QuickCheck:
+    if len(parts) == 2:
+        first, second = parts
+        return lambda value: first(value) or second(value)
+
+    def any_of(value: Any) -> bool:
+        for part in parts:  # a loop, not any(): no generator per value
+            if part(value):
+                return True
+        return False
+
+    return any_of
+
+
+def _all_of(parts: tuple[QuickCheck, ...]) -> QuickCheck:
+    def all_of(value: Any) -> bool:
+        for part in parts:
+            if not part(value):
+                return False
+        return True
+
+    return all_of
 
 
 def _unique(value: Any) -> bool:
