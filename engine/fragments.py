@@ -334,16 +334,21 @@ def _endless_references(
 # once into closures instead, and jsonschema decides whenever they cannot say "valid" for sure.
 
 
-def quick_check(document: Mapping[str, Any], path: DocumentPath) -> QuickCheck | None:
+def quick_check(
+    document: Mapping[str, Any], path: DocumentPath, compiler: QuickCompiler | None = None
+) -> QuickCheck | None:
     """A fast test that a value fits the fragment at ``path``, or ``None`` when the fragment uses a
-    keyword the quick compiler does not know. True means valid; False means "ask jsonschema"."""
+    keyword the quick compiler does not know. True means valid; False means "ask jsonschema".
+    ``compiler``, one for all the fragments of ``document``, compiles what they share once."""
     try:
-        return QuickCompiler(document).compile(node_at(document, path))
+        return (compiler or QuickCompiler(document)).compile(node_at(document, path))
     except Unsupported:
         return None
 
 
-def quick_field_checks(document: Mapping[str, Any], path: DocumentPath) -> dict[str, QuickCheck] | None:
+def quick_field_checks(
+    document: Mapping[str, Any], path: DocumentPath, compiler: QuickCompiler | None = None
+) -> dict[str, QuickCheck] | None:
     """A quick check per property, when the fragment at ``path`` is an object whose properties are
     independent (only ``type: object``, ``properties`` and ``required``): then data that fitted
     still fits after some fields are set, if each new value fits its property."""
@@ -352,7 +357,7 @@ def quick_field_checks(document: Mapping[str, Any], path: DocumentPath) -> dict[
         return None
     if not set(schema) - ANNOTATIONS <= {"type", "properties", "required"}:
         return None
-    compiler = QuickCompiler(document)
+    compiler = compiler or QuickCompiler(document)
     try:
         return {name: compiler.compile(sub) for name, sub in schema.get("properties", {}).items()}
     except Unsupported:

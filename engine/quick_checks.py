@@ -16,7 +16,7 @@ import datetime
 import operator
 import re
 from collections.abc import Callable, Mapping, Sized
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.errors import UnresolvableReference
 from engine.frozen import frozen
@@ -24,9 +24,13 @@ from engine.patterns import PatternNotSupported, Search, formats, pattern_search
 
 if TYPE_CHECKING:
     import jsonschema
-from engine.pointers import is_local, resolve
+from engine.pointers import MAPPINGS, is_local, resolve
 
 QuickCheck = Callable[[Any], bool]
+_Made = TypeVar("_Made")
+
+_LISTS = (list, tuple)
+"""What a list in a schema is: a plain document's, or a frozen one's (``engine.model.freeze_json``)."""
 
 # Keywords that never decide validity: JSON Schema's annotations, and the messages editors show for a
 # failed pattern (`patternErrorMessage`, `errorMessage`, read by yaml-language-server; jsonschema
@@ -97,7 +101,9 @@ class ObjectShape:
 
 
 class QuickCompiler:
-    """Compiles schemas whose ``$ref``s point into ``document`` (``#/...``), recursion included.
+    """Compiles schemas whose ``$ref``s point into ``document`` (``#/...``), recursion included; one compiler
+    compiles what several schemas share (a ``$ref``'s target, an object's fields) once. The document may be
+    plain or frozen (``engine.model.freeze_json``).
 
     ``search`` and ``formats`` must be the pattern engine and (the maker of) the format checker of the
     validator the checks stand in for: by default those of a definition's fragments (``engine.patterns``)."""
@@ -118,13 +124,19 @@ class QuickCompiler:
         """Held while a check compiles ``when_used``: a thread meeting a reference another is compiling
         would find its placeholder, which calls itself until the compiled check replaces it."""
         self._refs: dict[str, QuickCheck] = {}
+        self._shapes: dict[int, tuple[Mapping[str, Any], ObjectShape | None]] = {}
 
     def compile(self, schema: Any) -> QuickCheck:
+        """The check of ``schema``; ``Unsupported`` when it uses a keyword (or a form of one) not known here,
+        and then the compiler is left as it was, keeping nothing of the schema's parts."""
+        return self._all_or_nothing(self._compile, schema)
+
+    def _compile(self, schema: Any) -> QuickCheck:
         if schema is True:
             return lambda value: True
         if schema is False:
             return lambda value: False
-        if not isinstance(schema, Mapping):
+        if not isinstance(schema, MAPPINGS):
             raise Unsupported
         keys = sorted((key for key in schema if key not in ANNOTATIONS), key=lambda key: key != "type")
         typed = self._typed(schema)
@@ -162,21 +174,41 @@ class QuickCompiler:
         """The fields of an object schema that ``compile`` makes one closure of (``type: object`` with
         ``properties`` and ``required`` only), for a walk that tests each field as it passes
         (``engine.inputs.json_object_fitting``); ``None`` for any other schema."""
-        if not isinstance(schema, Mapping) or schema.get("type") != "object":
+        if not isinstance(schema, MAPPINGS) or schema.get("type") != "object":
             return None
         if not {key for key in schema if key not in ANNOTATIONS} <= {"type", "properties", "required"}:
             return None
-        return self._shape(schema)
+        return self._all_or_nothing(self._shape, schema)
+
+    def _all_or_nothing(self, make: Callable[[Any], _Made], schema: Any) -> _Made:
+        """What ``make`` makes of ``schema``; on ``Unsupported``, the compiler as it was before."""
+        refs, shapes = dict(self._refs), dict(self._shapes)
+        try:
+            return make(schema)
+        except Unsupported:  # a part compiled meanwhile may call a reference that failed
+            self._refs.clear()  # in place: the placeholders of the references compiled before read this one
+            self._refs.update(refs)
+            self._shapes = shapes
+            raise
 
     def _shape(self, schema: Mapping[str, Any]) -> ObjectShape | None:
+        """The fields of an object schema, made once per schema: ``compile`` and ``shape`` share them."""
+        made = self._shapes.get(id(schema))
+        if made is not None and made[0] is schema:  # kept with the schema, whose id is not reused meanwhile
+            return made[1]
+        shape = self._make_shape(schema)
+        self._shapes[id(schema)] = (schema, shape)
+        return shape
+
+    def _make_shape(self, schema: Mapping[str, Any]) -> ObjectShape | None:
         spec = schema.get("properties", {})
         names = schema.get("required", [])
-        if not isinstance(spec, Mapping) or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        if not (isinstance(spec, MAPPINGS) and isinstance(names, _LISTS) and all(isinstance(n, str) for n in names)):
             return None
         types: dict[str, frozenset[type]] = {}
         inner: dict[str, QuickCheck] = {}
         for name, sub in spec.items():
-            written = sub.get("type") if isinstance(sub, Mapping) and set(sub) - ANNOTATIONS == {"type"} else None
+            written = sub.get("type") if isinstance(sub, MAPPINGS) and set(sub) - ANNOTATIONS == {"type"} else None
             if isinstance(written, str) and written in _PYTHON_TYPES:
                 types[name] = _PYTHON_TYPES[written]
             else:
@@ -199,7 +231,7 @@ class QuickCompiler:
             fused = self._array(schema)
         elif kind == "string":
             fused = self._string(schema)
-        elif isinstance(kind, list) and "object" in kind and "patternProperties" not in schema:
+        elif isinstance(kind, _LISTS) and "object" in kind and "patternProperties" not in schema:
             if not all(isinstance(name, str) and name in _PYTHON_TYPES for name in kind):
                 return None
             others = frozenset().union(*(_PYTHON_TYPES[name] for name in kind if name != "object"))
@@ -239,9 +271,9 @@ class QuickCompiler:
 
             return fields
         written_extra = schema.get("additionalProperties", True)
-        extra = None if written_extra is False else self.compile(written_extra)  # None: no other field
+        extra = None if written_extra is False else self._compile(written_extra)  # None: no other field
         written_names = schema.get("propertyNames", True)
-        names = None if written_names is True else self.compile(written_names)
+        names = None if written_names is True else self._compile(written_names)
         most_fields = most if most is not None else -1
 
         def strict_fields(value: Any) -> bool:
@@ -274,7 +306,7 @@ class QuickCompiler:
         least, most, unique = schema.get("minItems", 0), schema.get("maxItems", -1), schema.get("uniqueItems", False)
         if type(least) is not int or type(most) is not int or not isinstance(unique, bool):
             return None
-        each = self.compile(schema["items"]) if "items" in schema else None
+        each = self._compile(schema["items"]) if "items" in schema else None
 
         def array(value: Any) -> bool:
             if type(value) is not list:
@@ -322,7 +354,7 @@ class QuickCompiler:
             return None
         written = schema["type"]
         names = [written] if isinstance(written, str) else written
-        if not isinstance(names, list) or not names or not all(n in _PYTHON_TYPES for n in names):
+        if not isinstance(names, _LISTS) or not names or not all(n in _PYTHON_TYPES for n in names):
             return None
         python_types = frozenset().union(*(_PYTHON_TYPES[n] for n in names))
         limits = tuple((_BOUNDS[key], schema[key]) for key in bounds)
@@ -343,11 +375,11 @@ class QuickCompiler:
         spec = schema[key]
         if key == "type":
             names = [spec] if isinstance(spec, str) else spec
-            if not isinstance(names, list) or not names or not all(n in _PYTHON_TYPES for n in names):
+            if not isinstance(names, _LISTS) or not names or not all(n in _PYTHON_TYPES for n in names):
                 raise Unsupported
             python_types = frozenset().union(*(_PYTHON_TYPES[n] for n in names))
             return lambda v: type(v) in python_types
-        if key == "properties" and isinstance(spec, Mapping):
+        if key == "properties" and isinstance(spec, MAPPINGS):
             inner: dict[str, QuickCheck] = {}
             for name, sub in spec.items():
                 inner[name] = self._property(sub, inner, name)
@@ -361,18 +393,18 @@ class QuickCompiler:
                 return True
 
             return properties
-        if key == "required" and isinstance(spec, list) and all(isinstance(n, str) for n in spec):
+        if key == "required" and isinstance(spec, _LISTS) and all(isinstance(n, str) for n in spec):
             required = frozenset(spec)
             return lambda v: type(v) is not dict or required <= v.keys()
         if key == "additionalProperties" and "patternProperties" not in schema:
             known = frozenset(schema.get("properties", {}))
-            extra = self.compile(spec)
+            extra = self._compile(spec)
             return lambda v: type(v) is not dict or all(extra(x) for k, x in v.items() if k not in known)
         if key == "propertyNames":
-            names_check = self.compile(spec)
+            names_check = self._compile(spec)
             return lambda v: type(v) is not dict or all(names_check(k) for k in v)
         if key == "items" and "prefixItems" not in schema:
-            each = self.compile(spec)
+            each = self._compile(spec)
 
             def items(value: Any) -> bool:
                 if type(value) is list:
@@ -384,7 +416,7 @@ class QuickCompiler:
             return items
         if key in ("enum", "const"):
             allowed = spec if key == "enum" else [spec]
-            if not isinstance(allowed, list):
+            if not isinstance(allowed, _LISTS):
                 raise Unsupported
             # Strict equality on scalars only: True is not 1 to jsonschema; 1 and 1.0 are, so it decides those.
             scalars = frozenset((type(a), a) for a in allowed if type(a) in _SCALARS)
@@ -405,12 +437,12 @@ class QuickCompiler:
             return lambda v: type(v) is not str or search(v)
         if key == "format" and isinstance(spec, str):
             return _format_check(spec, self._formats)
-        if key in ("anyOf", "allOf") and isinstance(spec, list) and spec:
-            parts = tuple(self.compile(sub) for sub in spec)
+        if key in ("anyOf", "allOf") and isinstance(spec, _LISTS) and spec:
+            parts = tuple(self._compile(sub) for sub in spec)
             return _any_of(parts) if key == "anyOf" else _all_of(parts)
         if key == "if":
             holds = _exact_condition(spec)
-            then, otherwise = self.compile(schema.get("then", True)), self.compile(schema.get("else", True))
+            then, otherwise = self._compile(schema.get("then", True)), self._compile(schema.get("else", True))
 
             def conditional(value: Any) -> bool:
                 decided = holds(value)
@@ -430,7 +462,7 @@ class QuickCompiler:
         first value (a definition uses a few of the language's properties, and compiling the rest cost more
         than checking), when it takes its place in ``table`` so later values go to it directly."""
         if not self._when_used:
-            return self.compile(schema)
+            return self._compile(schema)
         compiled: QuickCheck | None = None
 
         def compile_then_check(value: Any) -> bool:
@@ -452,7 +484,7 @@ class QuickCompiler:
                 raise Unsupported from None
             refs = self._refs
             refs[ref] = lambda v: refs[ref](v)  # a recursive reference reaches the compiled check late
-            refs[ref] = self.compile(target)
+            refs[ref] = self._compile(target)
         return self._refs[ref]
 
 
@@ -564,17 +596,17 @@ def _unique(value: Any) -> bool:
 def _exact_condition(schema: Any) -> Callable[[Any], bool | None]:
     """An `if` of the form the definition schema uses (`properties` of text `enum`/`const`, and
     `required`), decided exactly: True or False, or None when the value is not plain JSON."""
-    if not isinstance(schema, Mapping) or not set(schema) - ANNOTATIONS <= {"properties", "required"}:
+    if not isinstance(schema, MAPPINGS) or not set(schema) - ANNOTATIONS <= {"properties", "required"}:
         raise Unsupported
     required = schema.get("required", [])
-    if not isinstance(required, list) or not all(isinstance(n, str) for n in required):
+    if not isinstance(required, _LISTS) or not all(isinstance(n, str) for n in required):
         raise Unsupported
     choices: dict[str, frozenset[str]] = {}
     for name, sub in schema.get("properties", {}).items():
-        if not isinstance(sub, Mapping) or not set(sub) - ANNOTATIONS <= {"enum", "const"} or len(sub) != 1:
+        if not isinstance(sub, MAPPINGS) or not set(sub) - ANNOTATIONS <= {"enum", "const"} or len(sub) != 1:
             raise Unsupported
         allowed = sub["enum"] if "enum" in sub else [sub["const"]]
-        if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
+        if not isinstance(allowed, _LISTS) or not all(isinstance(a, str) for a in allowed):
             raise Unsupported
         choices[name] = frozenset(allowed)
 

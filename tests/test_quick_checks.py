@@ -20,7 +20,7 @@ from engine.inputs import json_object, json_object_fitting
 from engine.loader import load_file
 from engine.model import thaw_json
 from engine.patterns import formats
-from engine.quick_checks import QuickCompiler, is_date
+from engine.quick_checks import QuickCompiler, Unsupported, is_date
 from engine.schema import _definition_formats, _quick_definition_check, _validator, schema_problems
 
 DOCUMENTS = {path.name: load_file(path) for path in [*SHIPPED, FIXTURE]}
@@ -237,6 +237,22 @@ def test_a_joined_form_decides_as_jsonschema(form):
         assert check(value) == validator.is_valid(value), value
 
     same_verdict()
+
+
+def test_a_compiler_keeps_nothing_of_a_schema_it_cannot_compile():
+    # `a` is refused (`oneOf`) after `b`, which refers back to `a`, was compiled: kept, `b`'s check would call
+    # the placeholder of `a` for ever. One compiler serves every fragment of a definition, so it must not.
+    defs = {
+        "a": {"type": "object", "properties": {"b": {"$ref": "#/$defs/b"}}, "oneOf": [{"required": ["b"]}]},
+        "b": {"type": "object", "properties": {"a": {"$ref": "#/$defs/a"}}},
+    }
+    compiler = QuickCompiler({"$defs": defs})
+    for _ in range(2):
+        with pytest.raises(Unsupported):
+            compiler.compile({"$ref": "#/$defs/a"})
+        with pytest.raises(Unsupported):
+            compiler.compile({"$ref": "#/$defs/b"})
+    assert compiler.compile({"type": "object", "properties": {"n": {"type": "integer"}}})({"n": 1})
 
 
 dates = st.sampled_from(["2026-10-01", "2026-02-29", "2024-02-29", "2026-13-01", "2026-1-01", "20261001", "٢٠٢٦-١٠-٠١"])
