@@ -102,14 +102,17 @@ def load_bytes(raw: bytes, file: str) -> LocatedDocument:
 
 def load_text(text: str, file: str = "<text>") -> LocatedDocument:
     """Parse YAML text into a located document, or raise ``DefinitionError`` with the place."""
-    _refuse_characters(text, file)  # first: a lone surrogate (in a str from an embedding program) cannot be encoded
-    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+    encoded = _utf8(text)
+    if encoded is None or not _surely_allowed(encoded):
+        _refuse_characters(text, file)  # first: a lone surrogate (in a str from an embedding program) cannot be encoded
+    assert encoded is not None  # only a lone surrogate stops the encoding, and it is refused above
+    if len(encoded) > MAX_FILE_BYTES:
         raise _error(file, 1, 1, "too-large", f"a definition may be at most {MAX_FILE_BYTES:,} bytes")
     try:
         try:
-            return _parse(_Loader, text, file)
+            return _parse(_Loader, text, file, source=encoded)
         except DefinitionError:  # worded again with every place known, as some messages cite another
-            return _parse(_Loader, text, file, record=True)
+            return _parse(_Loader, text, file, record=True, source=encoded)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if _NESTING_LIMIT in (exc.problem or ""):
@@ -126,10 +129,12 @@ def load_text(text: str, file: str = "<text>") -> LocatedDocument:
         raise _error(file, 1, 1, "yaml-syntax", f"YAML syntax: {str(exc).splitlines()[0]}") from exc
 
 
-def _parse(loader: Any, text: str, file: str, *, record: bool = False) -> LocatedDocument:
+def _parse(loader: Any, text: str, file: str, *, record: bool = False, source: bytes | None = None) -> LocatedDocument:
     """The document in ``text``; the places of its nodes recorded now with ``record``, else by
-    parsing it again the first time one is asked for (most loads never ask)."""
-    parser = loader(text)
+    parsing it again the first time one is asked for (most loads never ask). ``source`` is the text
+    in UTF-8, when known: libyaml's parser reads that (it would encode the text itself), with the
+    same events and marks (which count characters)."""
+    parser = loader(text if source is None else source)
     try:
         with collector_paused():
             return _build(parser.get_event, text, file, record)
@@ -157,6 +162,35 @@ _NOT_ALLOWED_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\
 class took 8 ms, a tenth of `procflow validate`'s start-up."""
 _LINE_SEPARATORS = {"\x85": "next line", "\u2028": "line separator", "\u2029": "paragraph separator"}
 _ESCAPES = {"\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"}
+
+
+def _utf8(text: str) -> bytes | None:
+    """The text in UTF-8, or ``None`` when it holds a lone surrogate (no UTF-8 holds one)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+
+
+_CONTROL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20)) + b"\x7f"
+_OTHER_BYTES = bytes(sorted(set(range(0x100)) - set(_CONTROL_BYTES)))
+_REFUSED_SEQUENCES = ("\u2028".encode(), "\u2029".encode(), "\ufffe".encode(), "\uffff".encode())
+_C1_LEAD, _C1_END = 0xC2, 0xA0  # U+0080 to U+009F are C2 80 to C2 9F
+
+
+def _surely_allowed(encoded: bytes) -> bool:
+    """Whether none of the characters ``_refuse_characters`` refuses is in the text, told from its UTF-8:
+    a few passes in C over the bytes, where the pattern tests every character in turn (2M instructions
+    for a shipped definition). In UTF-8 each control character is its own byte, and each other one a
+    sequence that begins where a character does. (A lone surrogate has no UTF-8 at all.)"""
+    if encoded.translate(None, _OTHER_BYTES) or any(sequence in encoded for sequence in _REFUSED_SEQUENCES):
+        return False
+    at = encoded.find(_C1_LEAD)
+    while at != -1:
+        if encoded[at + 1] < _C1_END:
+            return False
+        at = encoded.find(_C1_LEAD, at + 2)
+    return True
 
 
 def _refuse_characters(text: str, file: str) -> None:
