@@ -37,6 +37,10 @@ _OCT = re.compile(r"^0o[0-7]+$")
 _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
 _NOT_FINITE = re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_WORDS: dict[str, bool | None] = {"null": None, "Null": None, "NULL": None} | dict.fromkeys(_TRUE, True)
+_WORDS |= dict.fromkeys(_FALSE, False)
+_WORD_STARTS = frozenset("nNtTfF")
+"""The plain scalars that begin with a letter and are not text: these exactly (a plain scalar ends in no line break)."""
 
 _SYNTAX_HINTS = (
     ("found character '\\t'", "tabs cannot indent YAML; indent with spaces"),
@@ -252,62 +256,73 @@ def _build(next_event: Callable[[], Any], text: str, file: str, record: bool) ->
     classes, which libyaml's parser and the pure-Python one both produce.
     """
     builder = _Builder(text, file, record)
+    scalar_event, mapping_end, sequence_end = yaml.ScalarEvent, yaml.MappingEndEvent, yaml.SequenceEndEvent
     others: dict[type, Callable[[Any], None]] = {
         yaml.MappingStartEvent: builder.opens,
         yaml.SequenceStartEvent: builder.opens,
-        yaml.MappingEndEvent: builder.closes,
-        yaml.SequenceEndEvent: builder.closes,
         yaml.AliasEvent: builder.alias,
         yaml.DocumentStartEvent: builder.document_starts,
     }  # stream start and end and document end hold nothing
     yaml12, values, keys, text_shifts = builder.yaml12, builder.values, builder.keys, builder.text_shifts
+    most = builder.most
+    plain_text_starts, indicators = _PLAIN_TEXT_STARTS, _INDICATORS
     event: Any
     while (event := next_event()) is not None:
-        if type(event) is not yaml.ScalarEvent:
-            handler = others.get(type(event))
+        kind = type(event)
+        if kind is not scalar_event:
+            if kind is mapping_end or kind is sequence_end:
+                builder.closes(event)
+                continue
+            handler = others.get(kind)
             if handler is not None:
                 handler(event)
             continue
         style = event.style
-        if style or yaml12.flow_depth:
-            yaml12.scalar(event)
         text = event.value
+        if style:
+            yaml12.styled_scalar(event)
+        elif yaml12.flow_depth and (yaml12.may_glue_comments or text[:1] in indicators):
+            yaml12.flow_plain_scalar(event)  # only then: most plain scalars in a flow collection have nothing to check
         mark: Any = event.start_mark
         inside = builder.open
         container = inside.value
+        plain = event.implicit[0]
         if inside.is_mapping:
-            assert isinstance(container, dict)
             key = inside.key
             if key is None:  # the scalar is a key
-                if (text == "<<" and event.implicit[0]) or text in container:
-                    raise builder.bad_key(inside, text, event.implicit[0], mark)
+                if text in container or (plain and text == "<<"):
+                    raise builder.bad_key(inside, text, plain, mark)
                 inside.key = text
                 if record:
                     keys[inside.path + (text,)] = mark
                 continue
         value: JsonValue
-        if event.tag is None and event.implicit[0]:
-            value = text if text and text[0] not in _PLAIN_TEXT_STARTS else _resolve_plain(text, file, mark)
+        if plain and event.tag is None:
+            value = text if text and text[0] not in plain_text_starts else _resolve_plain(text, file, mark)
         else:
             value = _resolve_tagged(event.tag, text, file, mark)
         if inside.is_mapping:
-            assert isinstance(container, dict) and key is not None
             container[key] = value
             inside.key = None
             if record:
+                assert key is not None  # the scalar is a value: its key came before
                 path = inside.path + (key,)
                 values[path] = mark
+        elif container is not None:  # a list
+            if record:
+                path = inside.path + (len(container),)
+                values[path] = mark
+            container.append(value)
         else:
-            path = builder.place(value, mark)
+            path = builder.place(value, mark)  # the root
         if record and style in _ONE_LINE_STYLES:
             end: Any = event.end_mark
             if mark.line == end.line:
                 text_shifts[path] = 0 if not style else 1  # past the opening quote
         if event.anchor is not None:
             builder.anchors[event.anchor] = (value, 1)
-        inside.size += 1
         builder.total += 1
-        if builder.total > MAX_VALUES:
+        if builder.total > most:
             raise builder.too_large(mark)
     return builder.document()
 
@@ -315,17 +330,19 @@ def _build(next_event: Callable[[], Any], text: str, file: str, record: bool) ->
 class _Open:
     """A mapping or list being filled, or (``value`` None) the document, before its root value."""
 
-    __slots__ = ("anchor", "is_mapping", "key", "path", "size", "value")
+    __slots__ = ("anchor", "before", "is_mapping", "key", "path", "value")
 
-    def __init__(self, value: _Container, path: DocumentPath, anchor: str | None):
+    def __init__(self, value: Any, is_mapping: bool, path: DocumentPath, anchor: str | None, before: int):
         self.value = value
-        self.is_mapping = isinstance(value, dict)
+        """The dict or list (``_Container``), typed ``Any`` as the loop that fills it knows which."""
+        self.is_mapping = is_mapping
         self.path = path
         self.key: str | None = None
         """In a mapping, the key read whose value comes next."""
-        self.size = 1
-        """What it holds, an alias counted as all it stands for: what an alias of its anchor adds."""
         self.anchor = anchor
+        self.before = before
+        """``_Builder.total`` plus ``_Builder.collections`` before it opened: what they grow by until it
+        closes is its size, what an alias of its anchor adds (``_Builder.anchors``)."""
 
 
 class _Builder:
@@ -333,8 +350,8 @@ class _Builder:
     anchors, and the open mappings and lists, the innermost in ``open``."""
 
     __slots__ = (
-        "anchors", "by_aliases", "documents", "file", "keys", "open", "outer", "record", "root", "text", "text_shifts",
-        "total", "values", "yaml12",
+        "anchors", "by_aliases", "collections", "documents", "file", "keys", "most", "open", "outer", "record",
+        "root", "text", "text_shifts", "total", "values", "yaml12",
     )  # fmt: skip
 
     def __init__(self, text: str, file: str, record: bool):
@@ -348,15 +365,18 @@ class _Builder:
         self.text_shifts: dict[DocumentPath, int] = {}
         """Where a one-line text's characters begin, past its opening quote (0 or 1 columns)."""
         self.anchors: dict[str, tuple[JsonValue, int]] = {}
-        """Each anchor's value and its size (``_Open.size``)."""
-        self.open = _Open(None, (), None)
+        """Each anchor's value and its size: a scalar 1, a collection what ``_Open.before`` says."""
+        self.open = _Open(None, False, (), None, 0)
         self.outer: list[_Open] = []
         """The open mappings and lists around ``open``, outermost first."""
         self.root: JsonValue = None
         self.total = 0
         """Every value once, an alias counted as all it stands for."""
+        self.collections = 0
+        """How many mappings and lists have opened: each counts twice in the size of an anchor's."""
         self.by_aliases = 0
         """How much of ``total`` the aliases added."""
+        self.most = MAX_VALUES
         self.documents = 0
         self.yaml12 = _Yaml12(text, file)
 
@@ -385,24 +405,27 @@ class _Builder:
     def opens(self, event: Any) -> None:
         mark = event.start_mark
         is_mapping = type(event) is yaml.MappingStartEvent
-        if event.tag not in (None, "!", _MAP_TAG if is_mapping else _SEQ_TAG):
-            raise _refuse(self.file, mark, "tag", _tag_message(event.tag))
+        tag = event.tag
+        if tag is not None and tag != "!" and tag != (_MAP_TAG if is_mapping else _SEQ_TAG):
+            raise _refuse(self.file, mark, "tag", _tag_message(tag))
         if len(self.outer) >= MAX_DEPTH:
             raise _refuse(self.file, mark, "too-deep", _TOO_DEEP)
         self.yaml12.opens(event)
         value: dict[str, JsonValue] | list[JsonValue] = {} if is_mapping else []
         path = self.place(value, mark)  # () when not recording: the children need no path either
         self.outer.append(self.open)
-        self.open = _Open(value, path, event.anchor)
-        self.count(1, mark)
+        self.open = _Open(value, is_mapping, path, event.anchor, self.total + self.collections)
+        self.collections += 1
+        self.total += 1
+        if self.total > self.most:
+            raise self.too_large(mark)
 
     def closes(self, event: Any) -> None:
         self.yaml12.closes(event)
         closed = self.open
         if closed.anchor is not None:
-            self.anchors[closed.anchor] = (closed.value, closed.size)
+            self.anchors[closed.anchor] = (closed.value, self.total + self.collections - closed.before)
         self.open = self.outer.pop()
-        self.open.size += closed.size
 
     def alias(self, event: Any) -> None:
         mark = event.start_mark
@@ -416,7 +439,9 @@ class _Builder:
         value, size = self.anchors[name]
         self.place(value, mark)
         self.by_aliases += size
-        self.count(size, mark)
+        self.total += size
+        if self.total > self.most:
+            raise self.too_large(mark)
 
     def document_starts(self, event: Any) -> None:
         self.documents += 1
@@ -450,13 +475,6 @@ class _Builder:
         if self.record:
             self.values[path] = mark
         return path
-
-    def count(self, added: int, mark: Mark) -> None:
-        """Add values to the open collection's size and the document's, within ``MAX_VALUES``."""
-        self.open.size += added
-        self.total += added
-        if self.total > MAX_VALUES:
-            raise self.too_large(mark)
 
     def too_large(self, mark: Mark) -> DefinitionError:
         return _refuse(self.file, mark, "too-large", _too_large(self.total - self.by_aliases))
@@ -507,20 +525,31 @@ class _Yaml12:
         self.flow_depth = 0
         """How many flow collections are open."""
 
-    def scalar(self, event: Any) -> None:
+    def styled_scalar(self, event: Any) -> None:
+        """A quoted scalar, or a block one (``|``, ``>``)."""
         style = event.style
         if style == '"' or style == "'":
             if self.may_glue_comments:
                 self.comment_after(event.end_mark.index)
             if event.end_mark.line != event.start_mark.line:
                 self.quoted_lines(event.start_mark, event.end_mark)
-        elif style:
+        else:
             self.block_scalar(event.start_mark)
-        elif self.flow_depth:
-            if event.value[:1] in _INDICATORS:
-                self.flow_plain_scalar(event)
-            if self.may_glue_comments:
-                self.comment_after(event.end_mark.index)
+
+    def flow_plain_scalar(self, event: Any) -> None:
+        """A plain scalar in a flow collection: the loader calls this only when it begins with one of
+        ``_INDICATORS`` or when a comment may be glued somewhere (``may_glue_comments``)."""
+        value = event.value
+        if value[:1] in ("-", "?", ":") and value[1:2] in ("", " ", "\t"):
+            raise _refuse(
+                self.file,
+                event.start_mark,
+                "yaml-syntax",
+                f"YAML syntax: `{value[0]}` cannot begin a plain value inside `[...]` or `{{...}}`; "
+                f'quote it, e.g. "{value}"',
+            )
+        if self.may_glue_comments:
+            self.comment_after(event.end_mark.index)
 
     def opens(self, event: Any) -> None:
         if event.flow_style:
@@ -557,17 +586,6 @@ class _Yaml12:
             self.quoted.update(range(start.line + 1, end.line + 1))
         else:
             self.continued.append((start, end.line, self.block_column + 1, False))
-
-    def flow_plain_scalar(self, event: Any) -> None:
-        value = event.value
-        if value[:1] in ("-", "?", ":") and value[1:2] in ("", " ", "\t"):
-            raise _refuse(
-                self.file,
-                event.start_mark,
-                "yaml-syntax",
-                f"YAML syntax: `{value[0]}` cannot begin a plain value inside `[...]` or `{{...}}`; "
-                f'quote it, e.g. "{value}"',
-            )
 
     def flow_closes(self, event: Any) -> None:
         """The outermost flow collection closes: its lines need indenting past the block it is in."""
@@ -683,6 +701,8 @@ def _resolve_tagged(tag: str | None, text: str, file: str, mark: Mark) -> JsonVa
 
 def _resolve_plain(text: str, file: str, mark: Mark) -> JsonValue:
     """A plain scalar by YAML 1.2's core schema: ``yes``, ``on`` and ``no`` stay text."""
+    if text[:1] in _WORD_STARTS:  # one look-up, not the patterns: most such scalars are words (`task`, `final`)
+        return _WORDS.get(text, text)
     if _NULL.match(text):
         return None
     if text in _TRUE:
