@@ -138,12 +138,13 @@ class QuickCompiler:
             return lambda value: False
         if not isinstance(schema, MAPPINGS):
             raise Unsupported
-        keys = sorted((key for key in schema if key not in ANNOTATIONS), key=lambda key: key != "type")
         typed = self._typed(schema)
         if typed is not None:
             fused, joined = typed
-            rest = [key for key in keys if key not in joined]  # `allOf`, `if`…: each value passes `fused` first
+            rest = [key for key in schema if key not in joined and key not in ANNOTATIONS]
+            # `allOf`, `if`…: each value passes `fused` first
             return _all_of((fused, *(self._keyword(schema, key) for key in rest))) if rest else fused
+        keys = sorted((key for key in schema if key not in ANNOTATIONS), key=lambda key: key != "type")
         if len(keys) == 1 and keys[0] in _APPLICATORS:
             return self._keyword(schema, keys[0])  # its parts test the type of the value themselves
         if keys and keys[0] == "type" and len(keys) > 1 and all(key in _BOUNDS for key in keys[1:]):
@@ -208,7 +209,7 @@ class QuickCompiler:
         types: dict[str, frozenset[type]] = {}
         inner: dict[str, QuickCheck] = {}
         for name, sub in spec.items():
-            written = sub.get("type") if isinstance(sub, MAPPINGS) and set(sub) - ANNOTATIONS == {"type"} else None
+            written = sub.get("type") if isinstance(sub, MAPPINGS) and _type_alone(sub) else None
             if isinstance(written, str) and written in _PYTHON_TYPES:
                 types[name] = _PYTHON_TYPES[written]
             else:
@@ -543,6 +544,11 @@ def _conforms(checker: jsonschema.FormatChecker, name: str) -> QuickCheck:
             return False
 
     return conforming
+
+
+def _type_alone(schema: Mapping[str, Any]) -> bool:
+    """Whether ``schema`` says nothing but its ``type`` (annotations aside)."""
+    return "type" in schema and (len(schema) == 1 or set(schema) - ANNOTATIONS == {"type"})
 
 
 def _object_or(fields: QuickCheck, others: frozenset[type]) -> QuickCheck:
