@@ -158,25 +158,28 @@ def _references(value: Any, path: DocumentPath) -> list[tuple[DocumentPath, str]
     at: list[PathPart] = list(path)  # the path of the node being walked, made a tuple only for a `$ref`
 
     def walk(node: Any) -> None:
-        kind = type(node)  # exact types first: the ABC's check is slow, and most nodes are text
-        if kind is str or kind is int or kind is float or kind is bool or node is None:
-            return
-        if kind is list:
+        if type(node) is list:
             for index, inner in enumerate(node):
-                at.append(index)
-                walk(inner)
-                at.pop()
+                if type(inner) not in _SCALARS:
+                    at.append(index)
+                    walk(inner)
+                    at.pop()
         elif isinstance(node, MAPPINGS):
             for key, inner in node.items():
-                at.append(key)
                 if key == "$ref" and isinstance(inner, str):
-                    found.append((tuple(at), inner))
-                else:
+                    found.append(((*at, key), inner))
+                elif type(inner) not in _SCALARS:
+                    at.append(key)
                     walk(inner)
-                at.pop()
+                    at.pop()
 
-    walk(value)
+    if type(value) not in _SCALARS:
+        walk(value)
     return found
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+"""Most of a document: exact types, as the Mapping ABC's check is slow; no call is made for one of these."""
 
 
 def fragment_paths(document: Mapping[str, Any]) -> Iterator[DocumentPath]:
