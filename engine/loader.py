@@ -461,7 +461,6 @@ class _Builder:
             key = inside.key
             if key is None:
                 raise _refuse(self.file, mark, "complex-key", "a key must be plain text, not a list or mapping")
-            assert isinstance(container, dict)
             path = inside.path + (key,) if self.record else ()
             container[key] = value
             inside.key = None
@@ -469,7 +468,6 @@ class _Builder:
             self.root = value
             path = ()
         else:
-            assert isinstance(container, list)
             path = inside.path + (len(container),) if self.record else ()
             container.append(value)
         if self.record:
