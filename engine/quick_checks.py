@@ -183,13 +183,12 @@ class QuickCompiler:
 
     def _all_or_nothing(self, make: Callable[[Any], _Made], schema: Any) -> _Made:
         """What ``make`` makes of ``schema``; on ``Unsupported``, the compiler as it was before."""
-        refs, shapes = dict(self._refs), dict(self._shapes)
+        refs, shapes = len(self._refs), len(self._shapes)  # both only grow, in order, until a failure
         try:
             return make(schema)
         except Unsupported:  # a part compiled meanwhile may call a reference that failed
-            self._refs.clear()  # in place: the placeholders of the references compiled before read this one
-            self._refs.update(refs)
-            self._shapes = shapes
+            _drop_after(self._refs, refs)  # in place: the placeholders of the references compiled before read it
+            _drop_after(self._shapes, shapes)
             raise
 
     def _shape(self, schema: Mapping[str, Any]) -> ObjectShape | None:
@@ -544,6 +543,12 @@ def _conforms(checker: jsonschema.FormatChecker, name: str) -> QuickCheck:
             return False
 
     return conforming
+
+
+def _drop_after(made: dict[Any, Any], count: int) -> None:
+    """Remove the entries of ``made`` after its first ``count`` (a dict keeps the order they came in)."""
+    for key in list(made)[count:]:
+        del made[key]
 
 
 def _type_alone(schema: Mapping[str, Any]) -> bool:
