@@ -185,12 +185,13 @@ def check_required_records_on_paths(process: Process, graph: Digraph) -> Iterato
             if binding.amend:
                 for source in transition.sources:
                     wanted.append((binding.record, binding.path, source, f"{what} (it amends it)"))
-    ways = _ways(process)
+    ways: _Ways | None = None  # listed at the first requirement: most definitions have none
     reached: dict[str, dict[str, str | None]] = {}  # record → each state reached without writing it, and from where
     for record, path, state_id, what in wanted:
         if record not in process.records or state_id not in process.states:
             continue
         if record not in reached:
+            ways = ways if ways is not None else _ways(process)
             reached[record] = _reached_without(ways, start.id, record)
         route = _route(reached[record], state_id)
         if route is not None:
@@ -219,6 +220,7 @@ def _ways(process: Process) -> _Ways:
     """Each state's ways out, in the order the state graph has them: where each leads, and the records
     taking it writes (none for a branch). A cancellation is no way: it needs no record where it ends."""
     ways: _Ways = {}
+    written_by: dict[int, frozenset[str]] = {}  # by transition: a shared one leaves many states
     for state in process.states.values():
         # A part always required that writes a record makes it before the step can be left.
         made_here = frozenset(
@@ -230,7 +232,11 @@ def _ways(process: Process) -> _Ways:
         out = ways[state.id] = []
         for transition in state.transitions:
             if transition.dest in process.states and not transition.cancels:
-                written = frozenset(b.record for b in transition.produces if not b.amend)
+                written = written_by.get(id(transition))
+                if written is None:
+                    written = written_by[id(transition)] = frozenset(
+                        b.record for b in transition.produces if not b.amend
+                    )
                 out.append((transition.dest, written | made_here if transition.dest != state.id else written))
         for branch in (*state.branches, *([state.default] if state.default else [])):
             if branch.dest in process.states:
