@@ -202,20 +202,22 @@ class CompiledProcess:
         if start is None:
             raise ValueError(f"process `{process.id}` has no start state; load it with load_process, which checks")
         self.process = process
-        document = thaw_json(process.document)
-        registry = definition_registry(document)
+        document = process.document  # frozen: read as it is; jsonschema gets a plain copy, if it is ever needed
+        assert isinstance(document, Mapping)  # a definition is a mapping
+        registry = _Registry(document)
+        compiler = QuickCompiler(document)  # one for every fragment: what they share is compiled once
         self.data_check = (
-            _schema_check(document, registry, ("data",), "data") if process.data_schema is not None else None
+            _schema_check(compiler, registry, ("data",), "data") if process.data_schema is not None else None
         )
         payload_checks = {
-            t.path: _schema_check(document, registry, t.path + ("payload",), "payload")
+            t.path: _schema_check(compiler, registry, t.path + ("payload",), "payload")
             for t in process.transitions
             if t.payload_schema is not None
         }
         calendar = expression_calendar(process.calendar)
         data_dates = date_fields(document, process.data_schema, "data")
         self.record_checks: dict[str, SchemaCheck] = {
-            record.id: _schema_check(document, registry, record.path + ("fields",), f"record `{record.id}`")
+            record.id: _schema_check(compiler, registry, record.path + ("fields",), f"record `{record.id}`")
             for record in process.records.values()
             if record.fields is not None
         }
@@ -287,7 +289,7 @@ class CompiledProcess:
         }
         self.parts: dict[str, dict[str, CompiledPart]] = {
             state.id: {
-                part.id: _compile_part(state, part, document, registry, data_dates, calendar) for part in state.parts
+                part.id: _compile_part(state, part, compiler, registry, data_dates, calendar) for part in state.parts
             }
             for state in process.states.values()
             if state.parts
@@ -512,8 +514,8 @@ def _compile_transition(
 def _compile_part(
     state: State,
     part: Part,
-    document: Mapping[str, Any],
-    registry: referencing.Registry[Any],
+    compiler: QuickCompiler,
+    registry: _Registry,
     dates: Mapping[tuple[str, ...], str],
     calendar: ExpressionCalendar,
 ) -> CompiledPart:
@@ -522,7 +524,7 @@ def _compile_part(
         part=part,
         state=state.id,
         roles=frozenset(part.roles),
-        payload=_schema_check(document, registry, part.path + ("payload",), "payload")
+        payload=_schema_check(compiler, registry, part.path + ("payload",), "payload")
         if part.payload_schema is not None
         else None,
         required_when=compile_expression(condition, BRANCH_ROOTS, dates=dates, calendar=calendar)
@@ -550,14 +552,27 @@ def _compile_branches(
     return tuple(branches)
 
 
-def _schema_check(
-    document: Mapping[str, Any], registry: referencing.Registry[Any], path: DocumentPath, root: str
-) -> SchemaCheck:
-    fields = quick_field_checks(document, path) if root == "data" else None  # only data is set field by field
-    validator = functools.partial(fragment_validator, registry, path)
-    quick = quick_check(document, path)
-    shape = _shape(document, path) if root == "payload" and quick is not None else None  # copied as checked
-    return SchemaCheck(validator, root, quick, fields, shape)
+class _Registry:
+    """The definition's schemas for jsonschema, made from a plain copy of the document the first time a
+    fragment's quick check cannot decide (most definitions never need it)."""
+
+    def __init__(self, document: Mapping[str, Any]):
+        self._document = document
+        self._made: referencing.Registry[Any] | None = None
+
+    def __call__(self) -> referencing.Registry[Any]:
+        made = self._made
+        if made is None:  # two threads may both make it; either is right
+            made = self._made = definition_registry(thaw_json(self._document))
+        return made
+
+
+def _schema_check(compiler: QuickCompiler, registry: _Registry, path: DocumentPath, root: str) -> SchemaCheck:
+    document = compiler.document
+    fields = quick_field_checks(document, path, compiler) if root == "data" else None  # set field by field
+    quick = quick_check(document, path, compiler)
+    shape = _shape(compiler, path) if root == "payload" and quick is not None else None  # copied as checked
+    return SchemaCheck(lambda: fragment_validator(registry(), path), root, quick, fields, shape)
 
 
 def _fits_as_payload(record: Any, payload: Any) -> bool:
@@ -573,7 +588,7 @@ def _fits_as_payload(record: Any, payload: Any) -> bool:
     needed, promised = record.get("required", []), payload.get("required", [])
     if not (isinstance(declared, Mapping) and isinstance(given, Mapping)):
         return False
-    if not (isinstance(needed, list) and isinstance(promised, list)):
+    if not (isinstance(needed, (list, tuple)) and isinstance(promised, (list, tuple))):
         return False
     if not all(isinstance(n, str) and n in declared and n in promised for n in needed):
         return False
@@ -585,8 +600,8 @@ def _bare(schema: Any) -> Any:
     return {k: v for k, v in schema.items() if k not in ANNOTATIONS} if isinstance(schema, Mapping) else schema
 
 
-def _shape(document: Mapping[str, Any], path: DocumentPath) -> ObjectShape | None:
+def _shape(compiler: QuickCompiler, path: DocumentPath) -> ObjectShape | None:
     try:
-        return QuickCompiler(document).shape(node_at(document, path))
+        return compiler.shape(node_at(compiler.document, path))
     except Unsupported:
         return None

@@ -124,7 +124,8 @@ def build_process(document: LocatedDocument) -> Process:
 def content_hash(data: Any) -> str:
     """SHA-256 of the document's data as canonical JSON: comments, quoting and layout do not change it.
     The order of keys does: states, roles and records are shown in the order they are written."""
-    canonical = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    # A document holds no cycle (an alias names a complete anchor), so the encoder need not look for one.
+    canonical = json.dumps(data, ensure_ascii=False, separators=(",", ":"), check_circular=False)
     hashed: str = sha256(canonical.encode("utf-8")).hexdigest()
     return hashed
 

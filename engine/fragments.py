@@ -22,7 +22,7 @@ from engine.patterns import formats, pattern_problem, pattern_search
 from engine.pointers import MAPPINGS, is_local, locate, node_at, reference, resolve
 from engine.quick_checks import ANNOTATIONS, QuickCheck, QuickCompiler, Unsupported
 from engine.schema import bundled_registry
-from engine.source import DocumentPath
+from engine.source import DocumentPath, PathPart
 
 if TYPE_CHECKING:  # imported where a value is checked, not to load a definition (tests/test_startup.py)
     from fractions import Fraction
@@ -152,16 +152,34 @@ def unresolvable_references(document: Any, fragment: Any, path: DocumentPath) ->
             )
 
 
-def _references(value: Any, path: DocumentPath) -> Iterator[tuple[DocumentPath, str]]:
-    if isinstance(value, MAPPINGS):
-        for key, inner in value.items():
-            if key == "$ref" and isinstance(inner, str):
-                yield path + (key,), inner
-            else:
-                yield from _references(inner, path + (key,))
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            yield from _references(inner, path + (index,))
+def _references(value: Any, path: DocumentPath) -> list[tuple[DocumentPath, str]]:
+    """Each ``$ref`` under ``value`` that holds text, with its path, in document order."""
+    found: list[tuple[DocumentPath, str]] = []
+    at: list[PathPart] = list(path)  # the path of the node being walked, made a tuple only for a `$ref`
+
+    def walk(node: Any) -> None:
+        if type(node) is list:
+            for index, inner in enumerate(node):
+                if type(inner) not in _SCALARS:
+                    at.append(index)
+                    walk(inner)
+                    at.pop()
+        elif isinstance(node, MAPPINGS):
+            for key, inner in node.items():
+                if key == "$ref" and isinstance(inner, str):
+                    found.append(((*at, key), inner))
+                elif type(inner) not in _SCALARS:
+                    at.append(key)
+                    walk(inner)
+                    at.pop()
+
+    if type(value) not in _SCALARS:
+        walk(value)
+    return found
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+"""Most of a document: exact types, as the Mapping ABC's check is slow; no call is made for one of these."""
 
 
 def fragment_paths(document: Mapping[str, Any]) -> Iterator[DocumentPath]:
@@ -226,9 +244,10 @@ _UNSUPPORTED = {
 def _keyword_problems(
     path: DocumentPath, schema: Mapping[str, Any], unevaluated_with_patterns: bool
 ) -> Iterator[tuple[DocumentPath, str, str]]:
-    for keyword, message in _UNSUPPORTED.items():
-        if keyword in schema:
-            yield path + (keyword,), "unsupported-keyword", message
+    if not schema.keys().isdisjoint(_UNSUPPORTED):
+        for keyword, message in _UNSUPPORTED.items():
+            if keyword in schema:
+                yield path + (keyword,), "unsupported-keyword", message
     if schema.get("enum") == []:
         yield (
             path + ("enum",),
@@ -271,23 +290,30 @@ _IN_PLACE = frozenset({"allOf", "anyOf", "oneOf", "not", "if", "then", "else", "
 
 def subschemas(
     schema: Any, path: DocumentPath, in_place_only: bool = False
-) -> Iterator[tuple[DocumentPath, Mapping[str, Any]]]:
-    """``schema`` and every schema inside it, with their paths; with ``in_place_only``, only those
-    that check the very same value (``allOf``, ``not``, ``then``…), not a property or an item of it."""
-    if not isinstance(schema, MAPPINGS):
-        return
-    yield path, schema
-    for keyword, inner in schema.items():
-        if in_place_only and keyword not in _IN_PLACE:
-            continue
-        if keyword in _SCHEMA_MAPS and isinstance(inner, MAPPINGS):
-            for name, sub in inner.items():
-                yield from subschemas(sub, path + (keyword, name), in_place_only)
-        elif keyword in _SCHEMA_LISTS and isinstance(inner, list):
-            for index, sub in enumerate(inner):
-                yield from subschemas(sub, path + (keyword, index), in_place_only)
-        elif keyword in _SCHEMA_ONE:
-            yield from subschemas(inner, path + (keyword,), in_place_only)
+) -> list[tuple[DocumentPath, Mapping[str, Any]]]:
+    """``schema`` and every schema inside it, with their paths, each before those inside it; with
+    ``in_place_only``, only those that check the very same value (``allOf``, ``not``, ``then``…), not a
+    property or an item of it."""
+    found: list[tuple[DocumentPath, Mapping[str, Any]]] = []
+
+    def walk(schema: Any, path: DocumentPath) -> None:
+        if not isinstance(schema, MAPPINGS):
+            return
+        found.append((path, schema))
+        for keyword, inner in schema.items():
+            if in_place_only and keyword not in _IN_PLACE:
+                continue
+            if keyword in _SCHEMA_MAPS and isinstance(inner, MAPPINGS):
+                for name, sub in inner.items():
+                    walk(sub, path + (keyword, name))
+            elif keyword in _SCHEMA_LISTS and isinstance(inner, list):
+                for index, sub in enumerate(inner):
+                    walk(sub, path + (keyword, index))
+            elif keyword in _SCHEMA_ONE:
+                walk(inner, path + (keyword,))
+
+    walk(schema, path)
+    return found
 
 
 def _endless_references(
@@ -334,16 +360,21 @@ def _endless_references(
 # once into closures instead, and jsonschema decides whenever they cannot say "valid" for sure.
 
 
-def quick_check(document: Mapping[str, Any], path: DocumentPath) -> QuickCheck | None:
+def quick_check(
+    document: Mapping[str, Any], path: DocumentPath, compiler: QuickCompiler | None = None
+) -> QuickCheck | None:
     """A fast test that a value fits the fragment at ``path``, or ``None`` when the fragment uses a
-    keyword the quick compiler does not know. True means valid; False means "ask jsonschema"."""
+    keyword the quick compiler does not know. True means valid; False means "ask jsonschema".
+    ``compiler``, one for all the fragments of ``document``, compiles what they share once."""
     try:
-        return QuickCompiler(document).compile(node_at(document, path))
+        return (compiler or QuickCompiler(document)).compile(node_at(document, path))
     except Unsupported:
         return None
 
 
-def quick_field_checks(document: Mapping[str, Any], path: DocumentPath) -> dict[str, QuickCheck] | None:
+def quick_field_checks(
+    document: Mapping[str, Any], path: DocumentPath, compiler: QuickCompiler | None = None
+) -> dict[str, QuickCheck] | None:
     """A quick check per property, when the fragment at ``path`` is an object whose properties are
     independent (only ``type: object``, ``properties`` and ``required``): then data that fitted
     still fits after some fields are set, if each new value fits its property."""
@@ -352,7 +383,7 @@ def quick_field_checks(document: Mapping[str, Any], path: DocumentPath) -> dict[
         return None
     if not set(schema) - ANNOTATIONS <= {"type", "properties", "required"}:
         return None
-    compiler = QuickCompiler(document)
+    compiler = compiler or QuickCompiler(document)
     try:
         return {name: compiler.compile(sub) for name, sub in schema.get("properties", {}).items()}
     except Unsupported:

@@ -37,6 +37,10 @@ _OCT = re.compile(r"^0o[0-7]+$")
 _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
 _NOT_FINITE = re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_WORDS: dict[str, bool | None] = {"null": None, "Null": None, "NULL": None} | dict.fromkeys(_TRUE, True)
+_WORDS |= dict.fromkeys(_FALSE, False)
+_WORD_STARTS = frozenset("nNtTfF")
+"""The plain scalars that begin with a letter and are not text: these exactly (a plain scalar ends in no line break)."""
 
 _SYNTAX_HINTS = (
     ("found character '\\t'", "tabs cannot indent YAML; indent with spaces"),
@@ -102,14 +106,17 @@ def load_bytes(raw: bytes, file: str) -> LocatedDocument:
 
 def load_text(text: str, file: str = "<text>") -> LocatedDocument:
     """Parse YAML text into a located document, or raise ``DefinitionError`` with the place."""
-    _refuse_characters(text, file)  # first: a lone surrogate (in a str from an embedding program) cannot be encoded
-    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+    encoded = _utf8(text)
+    if encoded is None or not _surely_allowed(encoded):
+        _refuse_characters(text, file)  # first: a lone surrogate (in a str from an embedding program) cannot be encoded
+    assert encoded is not None  # only a lone surrogate stops the encoding, and it is refused above
+    if len(encoded) > MAX_FILE_BYTES:
         raise _error(file, 1, 1, "too-large", f"a definition may be at most {MAX_FILE_BYTES:,} bytes")
     try:
         try:
-            return _parse(_Loader, text, file)
+            return _parse(_Loader, text, file, source=encoded)
         except DefinitionError:  # worded again with every place known, as some messages cite another
-            return _parse(_Loader, text, file, record=True)
+            return _parse(_Loader, text, file, record=True, source=encoded)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if _NESTING_LIMIT in (exc.problem or ""):
@@ -126,10 +133,12 @@ def load_text(text: str, file: str = "<text>") -> LocatedDocument:
         raise _error(file, 1, 1, "yaml-syntax", f"YAML syntax: {str(exc).splitlines()[0]}") from exc
 
 
-def _parse(loader: Any, text: str, file: str, *, record: bool = False) -> LocatedDocument:
+def _parse(loader: Any, text: str, file: str, *, record: bool = False, source: bytes | None = None) -> LocatedDocument:
     """The document in ``text``; the places of its nodes recorded now with ``record``, else by
-    parsing it again the first time one is asked for (most loads never ask)."""
-    parser = loader(text)
+    parsing it again the first time one is asked for (most loads never ask). ``source`` is the text
+    in UTF-8, when known: libyaml's parser reads that (it would encode the text itself), with the
+    same events and marks (which count characters)."""
+    parser = loader(text if source is None else source)
     try:
         with collector_paused():
             return _build(parser.get_event, text, file, record)
@@ -157,6 +166,35 @@ _NOT_ALLOWED_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\
 class took 8 ms, a tenth of `procflow validate`'s start-up."""
 _LINE_SEPARATORS = {"\x85": "next line", "\u2028": "line separator", "\u2029": "paragraph separator"}
 _ESCAPES = {"\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"}
+
+
+def _utf8(text: str) -> bytes | None:
+    """The text in UTF-8, or ``None`` when it holds a lone surrogate (no UTF-8 holds one)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+
+
+_CONTROL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20)) + b"\x7f"
+_OTHER_BYTES = bytes(sorted(set(range(0x100)) - set(_CONTROL_BYTES)))
+_REFUSED_SEQUENCES = ("\u2028".encode(), "\u2029".encode(), "\ufffe".encode(), "\uffff".encode())
+_C1_LEAD, _C1_END = 0xC2, 0xA0  # U+0080 to U+009F are C2 80 to C2 9F
+
+
+def _surely_allowed(encoded: bytes) -> bool:
+    """Whether none of the characters ``_refuse_characters`` refuses is in the text, told from its UTF-8:
+    a few passes in C over the bytes, where the pattern tests every character in turn (2M instructions
+    for a shipped definition). In UTF-8 each control character is its own byte, and each other one a
+    sequence that begins where a character does. (A lone surrogate has no UTF-8 at all.)"""
+    if encoded.translate(None, _OTHER_BYTES) or any(sequence in encoded for sequence in _REFUSED_SEQUENCES):
+        return False
+    at = encoded.find(_C1_LEAD)
+    while at != -1:
+        if encoded[at + 1] < _C1_END:
+            return False
+        at = encoded.find(_C1_LEAD, at + 2)
+    return True
 
 
 def _refuse_characters(text: str, file: str) -> None:
@@ -218,62 +256,73 @@ def _build(next_event: Callable[[], Any], text: str, file: str, record: bool) ->
     classes, which libyaml's parser and the pure-Python one both produce.
     """
     builder = _Builder(text, file, record)
+    scalar_event, mapping_end, sequence_end = yaml.ScalarEvent, yaml.MappingEndEvent, yaml.SequenceEndEvent
     others: dict[type, Callable[[Any], None]] = {
         yaml.MappingStartEvent: builder.opens,
         yaml.SequenceStartEvent: builder.opens,
-        yaml.MappingEndEvent: builder.closes,
-        yaml.SequenceEndEvent: builder.closes,
         yaml.AliasEvent: builder.alias,
         yaml.DocumentStartEvent: builder.document_starts,
     }  # stream start and end and document end hold nothing
     yaml12, values, keys, text_shifts = builder.yaml12, builder.values, builder.keys, builder.text_shifts
+    most = builder.most
+    plain_text_starts, indicators = _PLAIN_TEXT_STARTS, _INDICATORS
     event: Any
     while (event := next_event()) is not None:
-        if type(event) is not yaml.ScalarEvent:
-            handler = others.get(type(event))
+        kind = type(event)
+        if kind is not scalar_event:
+            if kind is mapping_end or kind is sequence_end:
+                builder.closes(event)
+                continue
+            handler = others.get(kind)
             if handler is not None:
                 handler(event)
             continue
         style = event.style
-        if style or yaml12.flow_depth:
-            yaml12.scalar(event)
         text = event.value
+        if style:
+            yaml12.styled_scalar(event)
+        elif yaml12.flow_depth and (yaml12.may_glue_comments or text[:1] in indicators):
+            yaml12.flow_plain_scalar(event)  # only then: most plain scalars in a flow collection have nothing to check
         mark: Any = event.start_mark
         inside = builder.open
         container = inside.value
+        plain = event.implicit[0]
         if inside.is_mapping:
-            assert isinstance(container, dict)
             key = inside.key
             if key is None:  # the scalar is a key
-                if (text == "<<" and event.implicit[0]) or text in container:
-                    raise builder.bad_key(inside, text, event.implicit[0], mark)
+                if text in container or (plain and text == "<<"):
+                    raise builder.bad_key(inside, text, plain, mark)
                 inside.key = text
                 if record:
                     keys[inside.path + (text,)] = mark
                 continue
         value: JsonValue
-        if event.tag is None and event.implicit[0]:
-            value = text if text and text[0] not in _PLAIN_TEXT_STARTS else _resolve_plain(text, file, mark)
+        if plain and event.tag is None:
+            value = text if text and text[0] not in plain_text_starts else _resolve_plain(text, file, mark)
         else:
             value = _resolve_tagged(event.tag, text, file, mark)
         if inside.is_mapping:
-            assert isinstance(container, dict) and key is not None
             container[key] = value
             inside.key = None
             if record:
+                assert key is not None  # the scalar is a value: its key came before
                 path = inside.path + (key,)
                 values[path] = mark
+        elif container is not None:  # a list
+            if record:
+                path = inside.path + (len(container),)
+                values[path] = mark
+            container.append(value)
         else:
-            path = builder.place(value, mark)
+            path = builder.place(value, mark)  # the root
         if record and style in _ONE_LINE_STYLES:
             end: Any = event.end_mark
             if mark.line == end.line:
                 text_shifts[path] = 0 if not style else 1  # past the opening quote
         if event.anchor is not None:
             builder.anchors[event.anchor] = (value, 1)
-        inside.size += 1
         builder.total += 1
-        if builder.total > MAX_VALUES:
+        if builder.total > most:
             raise builder.too_large(mark)
     return builder.document()
 
@@ -281,17 +330,19 @@ def _build(next_event: Callable[[], Any], text: str, file: str, record: bool) ->
 class _Open:
     """A mapping or list being filled, or (``value`` None) the document, before its root value."""
 
-    __slots__ = ("anchor", "is_mapping", "key", "path", "size", "value")
+    __slots__ = ("anchor", "before", "is_mapping", "key", "path", "value")
 
-    def __init__(self, value: _Container, path: DocumentPath, anchor: str | None):
+    def __init__(self, value: Any, is_mapping: bool, path: DocumentPath, anchor: str | None, before: int):
         self.value = value
-        self.is_mapping = isinstance(value, dict)
+        """The dict or list (``_Container``), typed ``Any`` as the loop that fills it knows which."""
+        self.is_mapping = is_mapping
         self.path = path
         self.key: str | None = None
         """In a mapping, the key read whose value comes next."""
-        self.size = 1
-        """What it holds, an alias counted as all it stands for: what an alias of its anchor adds."""
         self.anchor = anchor
+        self.before = before
+        """``_Builder.total`` plus ``_Builder.collections`` before it opened: what they grow by until it
+        closes is its size, what an alias of its anchor adds (``_Builder.anchors``)."""
 
 
 class _Builder:
@@ -299,8 +350,8 @@ class _Builder:
     anchors, and the open mappings and lists, the innermost in ``open``."""
 
     __slots__ = (
-        "anchors", "by_aliases", "documents", "file", "keys", "open", "outer", "record", "root", "text", "text_shifts",
-        "total", "values", "yaml12",
+        "anchors", "by_aliases", "collections", "documents", "file", "keys", "most", "open", "outer", "record",
+        "root", "text", "text_shifts", "total", "values", "yaml12",
     )  # fmt: skip
 
     def __init__(self, text: str, file: str, record: bool):
@@ -314,15 +365,18 @@ class _Builder:
         self.text_shifts: dict[DocumentPath, int] = {}
         """Where a one-line text's characters begin, past its opening quote (0 or 1 columns)."""
         self.anchors: dict[str, tuple[JsonValue, int]] = {}
-        """Each anchor's value and its size (``_Open.size``)."""
-        self.open = _Open(None, (), None)
+        """Each anchor's value and its size: a scalar 1, a collection what ``_Open.before`` says."""
+        self.open = _Open(None, False, (), None, 0)
         self.outer: list[_Open] = []
         """The open mappings and lists around ``open``, outermost first."""
         self.root: JsonValue = None
         self.total = 0
         """Every value once, an alias counted as all it stands for."""
+        self.collections = 0
+        """How many mappings and lists have opened: each counts twice in the size of an anchor's."""
         self.by_aliases = 0
         """How much of ``total`` the aliases added."""
+        self.most = MAX_VALUES
         self.documents = 0
         self.yaml12 = _Yaml12(text, file)
 
@@ -351,24 +405,27 @@ class _Builder:
     def opens(self, event: Any) -> None:
         mark = event.start_mark
         is_mapping = type(event) is yaml.MappingStartEvent
-        if event.tag not in (None, "!", _MAP_TAG if is_mapping else _SEQ_TAG):
-            raise _refuse(self.file, mark, "tag", _tag_message(event.tag))
+        tag = event.tag
+        if tag is not None and tag != "!" and tag != (_MAP_TAG if is_mapping else _SEQ_TAG):
+            raise _refuse(self.file, mark, "tag", _tag_message(tag))
         if len(self.outer) >= MAX_DEPTH:
             raise _refuse(self.file, mark, "too-deep", _TOO_DEEP)
         self.yaml12.opens(event)
         value: dict[str, JsonValue] | list[JsonValue] = {} if is_mapping else []
         path = self.place(value, mark)  # () when not recording: the children need no path either
         self.outer.append(self.open)
-        self.open = _Open(value, path, event.anchor)
-        self.count(1, mark)
+        self.open = _Open(value, is_mapping, path, event.anchor, self.total + self.collections)
+        self.collections += 1
+        self.total += 1
+        if self.total > self.most:
+            raise self.too_large(mark)
 
     def closes(self, event: Any) -> None:
         self.yaml12.closes(event)
         closed = self.open
         if closed.anchor is not None:
-            self.anchors[closed.anchor] = (closed.value, closed.size)
+            self.anchors[closed.anchor] = (closed.value, self.total + self.collections - closed.before)
         self.open = self.outer.pop()
-        self.open.size += closed.size
 
     def alias(self, event: Any) -> None:
         mark = event.start_mark
@@ -382,7 +439,9 @@ class _Builder:
         value, size = self.anchors[name]
         self.place(value, mark)
         self.by_aliases += size
-        self.count(size, mark)
+        self.total += size
+        if self.total > self.most:
+            raise self.too_large(mark)
 
     def document_starts(self, event: Any) -> None:
         self.documents += 1
@@ -402,7 +461,6 @@ class _Builder:
             key = inside.key
             if key is None:
                 raise _refuse(self.file, mark, "complex-key", "a key must be plain text, not a list or mapping")
-            assert isinstance(container, dict)
             path = inside.path + (key,) if self.record else ()
             container[key] = value
             inside.key = None
@@ -410,19 +468,11 @@ class _Builder:
             self.root = value
             path = ()
         else:
-            assert isinstance(container, list)
             path = inside.path + (len(container),) if self.record else ()
             container.append(value)
         if self.record:
             self.values[path] = mark
         return path
-
-    def count(self, added: int, mark: Mark) -> None:
-        """Add values to the open collection's size and the document's, within ``MAX_VALUES``."""
-        self.open.size += added
-        self.total += added
-        if self.total > MAX_VALUES:
-            raise self.too_large(mark)
 
     def too_large(self, mark: Mark) -> DefinitionError:
         return _refuse(self.file, mark, "too-large", _too_large(self.total - self.by_aliases))
@@ -473,20 +523,31 @@ class _Yaml12:
         self.flow_depth = 0
         """How many flow collections are open."""
 
-    def scalar(self, event: Any) -> None:
+    def styled_scalar(self, event: Any) -> None:
+        """A quoted scalar, or a block one (``|``, ``>``)."""
         style = event.style
         if style == '"' or style == "'":
             if self.may_glue_comments:
                 self.comment_after(event.end_mark.index)
             if event.end_mark.line != event.start_mark.line:
                 self.quoted_lines(event.start_mark, event.end_mark)
-        elif style:
+        else:
             self.block_scalar(event.start_mark)
-        elif self.flow_depth:
-            if event.value[:1] in _INDICATORS:
-                self.flow_plain_scalar(event)
-            if self.may_glue_comments:
-                self.comment_after(event.end_mark.index)
+
+    def flow_plain_scalar(self, event: Any) -> None:
+        """A plain scalar in a flow collection: the loader calls this only when it begins with one of
+        ``_INDICATORS`` or when a comment may be glued somewhere (``may_glue_comments``)."""
+        value = event.value
+        if value[:1] in ("-", "?", ":") and value[1:2] in ("", " ", "\t"):
+            raise _refuse(
+                self.file,
+                event.start_mark,
+                "yaml-syntax",
+                f"YAML syntax: `{value[0]}` cannot begin a plain value inside `[...]` or `{{...}}`; "
+                f'quote it, e.g. "{value}"',
+            )
+        if self.may_glue_comments:
+            self.comment_after(event.end_mark.index)
 
     def opens(self, event: Any) -> None:
         if event.flow_style:
@@ -523,17 +584,6 @@ class _Yaml12:
             self.quoted.update(range(start.line + 1, end.line + 1))
         else:
             self.continued.append((start, end.line, self.block_column + 1, False))
-
-    def flow_plain_scalar(self, event: Any) -> None:
-        value = event.value
-        if value[:1] in ("-", "?", ":") and value[1:2] in ("", " ", "\t"):
-            raise _refuse(
-                self.file,
-                event.start_mark,
-                "yaml-syntax",
-                f"YAML syntax: `{value[0]}` cannot begin a plain value inside `[...]` or `{{...}}`; "
-                f'quote it, e.g. "{value}"',
-            )
 
     def flow_closes(self, event: Any) -> None:
         """The outermost flow collection closes: its lines need indenting past the block it is in."""
@@ -649,6 +699,8 @@ def _resolve_tagged(tag: str | None, text: str, file: str, mark: Mark) -> JsonVa
 
 def _resolve_plain(text: str, file: str, mark: Mark) -> JsonValue:
     """A plain scalar by YAML 1.2's core schema: ``yes``, ``on`` and ``no`` stay text."""
+    if text[:1] in _WORD_STARTS:  # one look-up, not the patterns: most such scalars are words (`task`, `final`)
+        return _WORDS.get(text, text)
     if _NULL.match(text):
         return None
     if text in _TRUE:

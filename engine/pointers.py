@@ -108,7 +108,10 @@ def lookup(document: Any, path: DocumentPath, default: Any = None) -> Any:
     """The node at ``path`` in ``document``, or ``default`` when there is none."""
     for part in path:
         kind = type(document)  # exact types first: the checks ask this often, and the ABCs are slow
-        if isinstance(part, str):
+        if kind is MappingProxyType or kind is dict:
+            if not (isinstance(part, str) and part in document):
+                return default
+        elif isinstance(part, str):
             if not (isinstance(document, MAPPINGS) and part in document):
                 return default
         elif not ((kind is tuple or kind is list or _is_list(document)) and 0 <= part < len(document)):

@@ -16,7 +16,7 @@ import datetime
 import operator
 import re
 from collections.abc import Callable, Mapping, Sized
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.errors import UnresolvableReference
 from engine.frozen import frozen
@@ -24,9 +24,13 @@ from engine.patterns import PatternNotSupported, Search, formats, pattern_search
 
 if TYPE_CHECKING:
     import jsonschema
-from engine.pointers import is_local, resolve
+from engine.pointers import MAPPINGS, is_local, resolve
 
 QuickCheck = Callable[[Any], bool]
+_Made = TypeVar("_Made")
+
+_LISTS = (list, tuple)
+"""What a list in a schema is: a plain document's, or a frozen one's (``engine.model.freeze_json``)."""
 
 # Keywords that never decide validity: JSON Schema's annotations, and the messages editors show for a
 # failed pattern (`patternErrorMessage`, `errorMessage`, read by yaml-language-server; jsonschema
@@ -64,6 +68,18 @@ _LENGTHS: dict[str, tuple[type[Sized], Callable[[int, int], bool]]] = {
 }
 
 
+_OTHER_FIELDS = frozenset({"additionalProperties", "propertyNames", "minProperties", "maxProperties"})
+"""The object keywords about the fields ``properties`` does not name, and about how many there are."""
+_JOINED = {
+    "object": frozenset({"type", "properties", "required"}) | _OTHER_FIELDS,
+    "array": frozenset({"type", "items", "minItems", "maxItems", "uniqueItems"}),
+    "string": frozenset({"type", "minLength", "maxLength", "pattern", "format"}),
+}
+"""The keywords ``QuickCompiler`` joins into one closure for a schema of each ``type``."""
+_APPLICATORS = frozenset({"$ref", "anyOf", "allOf"})
+"""Keywords whose every part is a schema compiled on its own, which tests the type of the value itself."""
+
+
 class Unsupported(Exception):
     """The schema uses a keyword (or a form of one) the quick compiler does not know."""
 
@@ -85,7 +101,9 @@ class ObjectShape:
 
 
 class QuickCompiler:
-    """Compiles schemas whose ``$ref``s point into ``document`` (``#/...``), recursion included.
+    """Compiles schemas whose ``$ref``s point into ``document`` (``#/...``), recursion included; one compiler
+    compiles what several schemas share (a ``$ref``'s target, an object's fields) once. The document may be
+    plain or frozen (``engine.model.freeze_json``).
 
     ``search`` and ``formats`` must be the pattern engine and (the maker of) the format checker of the
     validator the checks stand in for: by default those of a definition's fragments (``engine.patterns``)."""
@@ -106,23 +124,33 @@ class QuickCompiler:
         """Held while a check compiles ``when_used``: a thread meeting a reference another is compiling
         would find its placeholder, which calls itself until the compiled check replaces it."""
         self._refs: dict[str, QuickCheck] = {}
+        self._shapes: dict[int, tuple[Mapping[str, Any], ObjectShape | None]] = {}
 
     def compile(self, schema: Any) -> QuickCheck:
+        """The check of ``schema``; ``Unsupported`` when it uses a keyword (or a form of one) not known here,
+        and then the compiler is left as it was, keeping nothing of the schema's parts."""
+        return self._all_or_nothing(self._compile, schema)
+
+    def _compile(self, schema: Any) -> QuickCheck:
         if schema is True:
             return lambda value: True
         if schema is False:
             return lambda value: False
-        if not isinstance(schema, Mapping):
+        if not isinstance(schema, MAPPINGS):
             raise Unsupported
+        typed = self._typed(schema)
+        if typed is not None:
+            fused, joined = typed
+            rest = [key for key in schema if key not in joined and key not in ANNOTATIONS]
+            # `allOf`, `if`…: each value passes `fused` first
+            return _all_of((fused, *(self._keyword(schema, key) for key in rest))) if rest else fused
         keys = sorted((key for key in schema if key not in ANNOTATIONS), key=lambda key: key != "type")
-        if schema.get("type") == "object" and set(keys) <= {"type", "properties", "required"}:
-            fused = self._object(schema)
-            if fused is not None:
-                return fused
+        if len(keys) == 1 and keys[0] in _APPLICATORS:
+            return self._keyword(schema, keys[0])  # its parts test the type of the value themselves
         if keys and keys[0] == "type" and len(keys) > 1 and all(key in _BOUNDS for key in keys[1:]):
-            fused = self._number(schema, keys[1:])
-            if fused is not None:
-                return fused
+            number = self._number(schema, keys[1:])
+            if number is not None:
+                return number
         if keys == ["enum"] or keys == ["const"]:
             return self._keyword(schema, keys[0])  # it admits plain scalars only, as `check` would first
         checks = tuple(self._keyword(schema, key) for key in keys)
@@ -147,21 +175,40 @@ class QuickCompiler:
         """The fields of an object schema that ``compile`` makes one closure of (``type: object`` with
         ``properties`` and ``required`` only), for a walk that tests each field as it passes
         (``engine.inputs.json_object_fitting``); ``None`` for any other schema."""
-        if not isinstance(schema, Mapping) or schema.get("type") != "object":
+        if not isinstance(schema, MAPPINGS) or schema.get("type") != "object":
             return None
         if not {key for key in schema if key not in ANNOTATIONS} <= {"type", "properties", "required"}:
             return None
-        return self._shape(schema)
+        return self._all_or_nothing(self._shape, schema)
+
+    def _all_or_nothing(self, make: Callable[[Any], _Made], schema: Any) -> _Made:
+        """What ``make`` makes of ``schema``; on ``Unsupported``, the compiler as it was before."""
+        refs, shapes = len(self._refs), len(self._shapes)  # both only grow, in order, until a failure
+        try:
+            return make(schema)
+        except Unsupported:  # a part compiled meanwhile may call a reference that failed
+            _drop_after(self._refs, refs)  # in place: the placeholders of the references compiled before read it
+            _drop_after(self._shapes, shapes)
+            raise
 
     def _shape(self, schema: Mapping[str, Any]) -> ObjectShape | None:
+        """The fields of an object schema, made once per schema: ``compile`` and ``shape`` share them."""
+        made = self._shapes.get(id(schema))
+        if made is not None and made[0] is schema:  # kept with the schema, whose id is not reused meanwhile
+            return made[1]
+        shape = self._make_shape(schema)
+        self._shapes[id(schema)] = (schema, shape)
+        return shape
+
+    def _make_shape(self, schema: Mapping[str, Any]) -> ObjectShape | None:
         spec = schema.get("properties", {})
         names = schema.get("required", [])
-        if not isinstance(spec, Mapping) or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        if not (isinstance(spec, MAPPINGS) and isinstance(names, _LISTS) and all(isinstance(n, str) for n in names)):
             return None
         types: dict[str, frozenset[type]] = {}
         inner: dict[str, QuickCheck] = {}
         for name, sub in spec.items():
-            written = sub.get("type") if isinstance(sub, Mapping) and set(sub) - ANNOTATIONS == {"type"} else None
+            written = sub.get("type") if isinstance(sub, MAPPINGS) and _type_alone(sub) else None
             if isinstance(written, str) and written in _PYTHON_TYPES:
                 types[name] = _PYTHON_TYPES[written]
             else:
@@ -170,30 +217,135 @@ class QuickCompiler:
         named = {name: (types.get(name), inner.get(name), name in required) for name in {*spec, *required}}
         return ObjectShape(types, inner, required, named)
 
+    def _typed(self, schema: Mapping[str, Any]) -> tuple[QuickCheck, frozenset[str]] | None:
+        """The ``type`` of ``schema`` and the keywords that apply to values of that type (``_JOINED``) as one
+        closure that tests the type first, and those keywords; ``None`` when the schema names no such type
+        or they take another form. A ``type`` list with ``object`` (``[object, boolean]``) joins the
+        object's keywords, the other types passing on their type alone."""
+        kind = schema.get("type")
+        joined = _JOINED.get(kind) if isinstance(kind, str) else None
+        fused: QuickCheck | None = None
+        if kind == "object" and "patternProperties" not in schema:  # it changes what `additionalProperties` means
+            fused = self._object(schema)
+        elif kind == "array" and "prefixItems" not in schema:  # so does this, `items`'
+            fused = self._array(schema)
+        elif kind == "string":
+            fused = self._string(schema)
+        elif isinstance(kind, _LISTS) and "object" in kind and "patternProperties" not in schema:
+            if not all(isinstance(name, str) and name in _PYTHON_TYPES for name in kind):
+                return None
+            others = frozenset().union(*(_PYTHON_TYPES[name] for name in kind if name != "object"))
+            joined, fields = _JOINED["object"], self._object(schema)
+            if fields is not None:
+                fused = _object_or(fields, others)
+        return (fused, joined) if fused is not None and joined is not None else None
+
     def _object(self, schema: Mapping[str, Any]) -> QuickCheck | None:
-        """``type: object`` with ``properties`` and ``required`` as one closure, the forms and records of
-        most definitions: what ``_keyword`` compiles them to, joined, and a property whose schema is a
-        ``type`` alone tested inline (no call per field). ``None`` for forms ``_keyword`` decides."""
+        """``type: object`` with any of ``properties``, ``required``, ``additionalProperties``,
+        ``propertyNames`` and the bounds on the number of properties as one closure, the forms, records and
+        most of the definition language: what ``_keyword`` compiles them to, joined into one pass over the
+        fields, a property whose schema is a ``type`` alone tested inline (no call per field). ``None``
+        for forms ``_keyword`` decides."""
         shape = self._shape(schema)
-        if shape is None:
+        least, most = schema.get("minProperties", 0), schema.get("maxProperties")
+        if shape is None or type(least) is not int or not (most is None or type(most) is int):
             return None
         types, inner, required = shape.types, shape.inner, shape.required
+        if _OTHER_FIELDS.isdisjoint(schema):
+            if not (types or inner or required):
+                return lambda value: type(value) is dict
 
-        def fields(value: Any) -> bool:
+            def fields(value: Any) -> bool:
+                if type(value) is not dict:
+                    return False
+                for name, item in value.items():
+                    allowed = types.get(name)
+                    if allowed is not None:
+                        if type(item) not in allowed:
+                            return False
+                        continue
+                    each = inner.get(name)
+                    if each is not None and not each(item):
+                        return False
+                return required <= value.keys()
+
+            return fields
+        written_extra = schema.get("additionalProperties", True)
+        extra = None if written_extra is False else self._compile(written_extra)  # None: no other field
+        written_names = schema.get("propertyNames", True)
+        names = None if written_names is True else self._compile(written_names)
+        most_fields = most if most is not None else -1
+
+        def strict_fields(value: Any) -> bool:
             if type(value) is not dict:
                 return False
+            count = len(value)
+            if count < least or count > most_fields >= 0:
+                return False
             for name, item in value.items():
+                if names is not None and not names(name):
+                    return False
                 allowed = types.get(name)
                 if allowed is not None:
                     if type(item) not in allowed:
                         return False
                     continue
                 each = inner.get(name)
-                if each is not None and not each(item):
+                if each is None:
+                    if extra is None or not extra(item):
+                        return False
+                elif not each(item):
                     return False
             return required <= value.keys()
 
-        return fields
+        return strict_fields
+
+    def _array(self, schema: Mapping[str, Any]) -> QuickCheck | None:
+        """``type: array`` with any of ``items``, the bounds on its length and ``uniqueItems`` as one
+        closure: what ``_keyword`` compiles them to, joined. ``None`` for forms ``_keyword`` decides."""
+        least, most, unique = schema.get("minItems", 0), schema.get("maxItems", -1), schema.get("uniqueItems", False)
+        if type(least) is not int or type(most) is not int or not isinstance(unique, bool):
+            return None
+        each = self._compile(schema["items"]) if "items" in schema else None
+
+        def array(value: Any) -> bool:
+            if type(value) is not list:
+                return False
+            count = len(value)
+            if count < least or count > most >= 0:
+                return False
+            if each is not None:
+                for item in value:  # a loop, not all(): no generator per list
+                    if not each(item):
+                        return False
+            return not unique or _unique(value)
+
+        return array
+
+    def _string(self, schema: Mapping[str, Any]) -> QuickCheck | None:
+        """``type: string`` with any of the bounds on its length, ``pattern`` and ``format`` as one closure:
+        what ``_keyword`` compiles them to, joined. ``None`` for forms ``_keyword`` decides."""
+        least, most = schema.get("minLength", 0), schema.get("maxLength", -1)
+        pattern, form = schema.get("pattern"), schema.get("format")
+        if type(least) is not int or type(most) is not int:
+            return None
+        if not (pattern is None or isinstance(pattern, str)) or not (form is None or isinstance(form, str)):
+            return None
+        try:
+            search = self._search(pattern) if pattern is not None else None
+        except PatternNotSupported:
+            raise Unsupported from None
+        conforms = _format_check(form, self._formats) if form is not None else None
+
+        def string(value: Any) -> bool:
+            if type(value) is not str:
+                return False
+            count = len(value)
+            if count < least or count > most >= 0:
+                return False
+            return (search is None or search(value)) and (conforms is None or conforms(value))
+
+        return string
 
     def _number(self, schema: Mapping[str, Any], bounds: list[str]) -> QuickCheck | None:
         """A ``type`` with bounds (``{type: number, minimum: 0}``) as one closure: what ``_keyword``
@@ -202,7 +354,7 @@ class QuickCompiler:
             return None
         written = schema["type"]
         names = [written] if isinstance(written, str) else written
-        if not isinstance(names, list) or not names or not all(n in _PYTHON_TYPES for n in names):
+        if not isinstance(names, _LISTS) or not names or not all(n in _PYTHON_TYPES for n in names):
             return None
         python_types = frozenset().union(*(_PYTHON_TYPES[n] for n in names))
         limits = tuple((_BOUNDS[key], schema[key]) for key in bounds)
@@ -223,11 +375,11 @@ class QuickCompiler:
         spec = schema[key]
         if key == "type":
             names = [spec] if isinstance(spec, str) else spec
-            if not isinstance(names, list) or not names or not all(n in _PYTHON_TYPES for n in names):
+            if not isinstance(names, _LISTS) or not names or not all(n in _PYTHON_TYPES for n in names):
                 raise Unsupported
             python_types = frozenset().union(*(_PYTHON_TYPES[n] for n in names))
             return lambda v: type(v) in python_types
-        if key == "properties" and isinstance(spec, Mapping):
+        if key == "properties" and isinstance(spec, MAPPINGS):
             inner: dict[str, QuickCheck] = {}
             for name, sub in spec.items():
                 inner[name] = self._property(sub, inner, name)
@@ -241,18 +393,18 @@ class QuickCompiler:
                 return True
 
             return properties
-        if key == "required" and isinstance(spec, list) and all(isinstance(n, str) for n in spec):
+        if key == "required" and isinstance(spec, _LISTS) and all(isinstance(n, str) for n in spec):
             required = frozenset(spec)
             return lambda v: type(v) is not dict or required <= v.keys()
         if key == "additionalProperties" and "patternProperties" not in schema:
             known = frozenset(schema.get("properties", {}))
-            extra = self.compile(spec)
+            extra = self._compile(spec)
             return lambda v: type(v) is not dict or all(extra(x) for k, x in v.items() if k not in known)
         if key == "propertyNames":
-            names_check = self.compile(spec)
+            names_check = self._compile(spec)
             return lambda v: type(v) is not dict or all(names_check(k) for k in v)
         if key == "items" and "prefixItems" not in schema:
-            each = self.compile(spec)
+            each = self._compile(spec)
 
             def items(value: Any) -> bool:
                 if type(value) is list:
@@ -264,7 +416,7 @@ class QuickCompiler:
             return items
         if key in ("enum", "const"):
             allowed = spec if key == "enum" else [spec]
-            if not isinstance(allowed, list):
+            if not isinstance(allowed, _LISTS):
                 raise Unsupported
             # Strict equality on scalars only: True is not 1 to jsonschema; 1 and 1.0 are, so it decides those.
             scalars = frozenset((type(a), a) for a in allowed if type(a) in _SCALARS)
@@ -285,14 +437,12 @@ class QuickCompiler:
             return lambda v: type(v) is not str or search(v)
         if key == "format" and isinstance(spec, str):
             return _format_check(spec, self._formats)
-        if key in ("anyOf", "allOf") and isinstance(spec, list) and spec:
-            parts = tuple(self.compile(sub) for sub in spec)
-            if key == "anyOf":
-                return lambda v: any(part(v) for part in parts)
-            return lambda v: all(part(v) for part in parts)
+        if key in ("anyOf", "allOf") and isinstance(spec, _LISTS) and spec:
+            parts = tuple(self._compile(sub) for sub in spec)
+            return _any_of(parts) if key == "anyOf" else _all_of(parts)
         if key == "if":
             holds = _exact_condition(spec)
-            then, otherwise = self.compile(schema.get("then", True)), self.compile(schema.get("else", True))
+            then, otherwise = self._compile(schema.get("then", True)), self._compile(schema.get("else", True))
 
             def conditional(value: Any) -> bool:
                 decided = holds(value)
@@ -312,7 +462,7 @@ class QuickCompiler:
         first value (a definition uses a few of the language's properties, and compiling the rest cost more
         than checking), when it takes its place in ``table`` so later values go to it directly."""
         if not self._when_used:
-            return self.compile(schema)
+            return self._compile(schema)
         compiled: QuickCheck | None = None
 
         def compile_then_check(value: Any) -> bool:
@@ -334,7 +484,7 @@ class QuickCompiler:
                 raise Unsupported from None
             refs = self._refs
             refs[ref] = lambda v: refs[ref](v)  # a recursive reference reaches the compiled check late
-            refs[ref] = self.compile(target)
+            refs[ref] = self._compile(target)
         return self._refs[ref]
 
 
@@ -395,6 +545,46 @@ def _conforms(checker: jsonschema.FormatChecker, name: str) -> QuickCheck:
     return conforming
 
 
+def _drop_after(made: dict[Any, Any], count: int) -> None:
+    """Remove the entries of ``made`` after its first ``count`` (a dict keeps the order they came in)."""
+    for key in list(made)[count:]:
+        del made[key]
+
+
+def _type_alone(schema: Mapping[str, Any]) -> bool:
+    """Whether ``schema`` says nothing but its ``type`` (annotations aside)."""
+    return "type" in schema and (len(schema) == 1 or set(schema) - ANNOTATIONS == {"type"})
+
+
+def _object_or(fields: QuickCheck, others: frozenset[type]) -> QuickCheck:
+    """An object passing ``fields``, or a value of one of the ``others`` types."""
+    return lambda value: fields(value) if type(value) is dict else type(value) in others
+
+
+def _any_of(parts: tuple[QuickCheck, ...]) -> QuickCheck:
+    if len(parts) == 2:
+        first, second = parts
+        return lambda value: first(value) or second(value)
+
+    def any_of(value: Any) -> bool:
+        for part in parts:  # a loop, not any(): no generator per value
+            if part(value):
+                return True
+        return False
+
+    return any_of
+
+
+def _all_of(parts: tuple[QuickCheck, ...]) -> QuickCheck:
+    def all_of(value: Any) -> bool:
+        for part in parts:
+            if not part(value):
+                return False
+        return True
+
+    return all_of
+
+
 def _unique(value: Any) -> bool:
     """True when ``value`` is not a list, or a list of scalars that jsonschema too finds distinct."""
     if type(value) is not list:
@@ -417,17 +607,17 @@ def _unique(value: Any) -> bool:
 def _exact_condition(schema: Any) -> Callable[[Any], bool | None]:
     """An `if` of the form the definition schema uses (`properties` of text `enum`/`const`, and
     `required`), decided exactly: True or False, or None when the value is not plain JSON."""
-    if not isinstance(schema, Mapping) or not set(schema) - ANNOTATIONS <= {"properties", "required"}:
+    if not isinstance(schema, MAPPINGS) or not set(schema) - ANNOTATIONS <= {"properties", "required"}:
         raise Unsupported
     required = schema.get("required", [])
-    if not isinstance(required, list) or not all(isinstance(n, str) for n in required):
+    if not isinstance(required, _LISTS) or not all(isinstance(n, str) for n in required):
         raise Unsupported
     choices: dict[str, frozenset[str]] = {}
     for name, sub in schema.get("properties", {}).items():
-        if not isinstance(sub, Mapping) or not set(sub) - ANNOTATIONS <= {"enum", "const"} or len(sub) != 1:
+        if not isinstance(sub, MAPPINGS) or not set(sub) - ANNOTATIONS <= {"enum", "const"} or len(sub) != 1:
             raise Unsupported
         allowed = sub["enum"] if "enum" in sub else [sub["const"]]
-        if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
+        if not isinstance(allowed, _LISTS) or not all(isinstance(a, str) for a in allowed):
             raise Unsupported
         choices[name] = frozenset(allowed)
 

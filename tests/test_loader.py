@@ -1,5 +1,7 @@
 """The loader: YAML 1.2 core scalars, exact locations, and every kind of hostile YAML refused with a place."""
 
+import re
+
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -168,3 +170,20 @@ def test_text_holding_a_lone_surrogate_is_refused_at_its_place() -> None:
     report = validate_text("procflow: 1\nid: x\ud800\n", "draft.yaml")
     assert [(p.location.line, p.location.column, p.code) for p in report.problems] == [(2, 6, "character")]
     assert "U+D800" in report.problems[0].message
+
+
+_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+"""YAML 1.2's non-printable characters and the three line breaks of YAML 1.1 (the loader's docstring)."""
+
+
+def test_every_character_yaml_refuses_is_refused_at_its_place_and_every_other_is_read() -> None:
+    # The loader tells most texts apart from their UTF-8 bytes before any pattern runs: every code point counts.
+    for first in range(0, 0x110000, 0x1000):
+        block = [chr(c) for c in range(first, first + 0x1000)]
+        allowed = "".join(c for c in block if not _REFUSED.match(c) and c not in '\t\n\r"\\')
+        assert load_text(f'a: "{allowed}"\n').data == {"a": allowed}
+        for refused in (c for c in block if _REFUSED.match(c)):
+            with pytest.raises(DefinitionError) as caught:
+                load_text(f"a: 'x{refused}'\n")
+            (problem,) = caught.value.problems
+            assert (problem.location.line, problem.location.column, problem.code) == (1, 6, "character")

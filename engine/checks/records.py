@@ -4,6 +4,7 @@ requires a record writes it first.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -184,13 +185,15 @@ def check_required_records_on_paths(process: Process, graph: Digraph) -> Iterato
             if binding.amend:
                 for source in transition.sources:
                     wanted.append((binding.record, binding.path, source, f"{what} (it amends it)"))
-    without: dict[str, Digraph] = {}
+    ways: _Ways | None = None  # listed at the first requirement: most definitions have none
+    reached: dict[str, dict[str, str | None]] = {}  # record → each state reached without writing it, and from where
     for record, path, state_id, what in wanted:
         if record not in process.records or state_id not in process.states:
             continue
-        if record not in without:
-            without[record] = _graph_without(process, record)
-        route = _route(without[record], start.id, state_id)
+        if record not in reached:
+            ways = ways if ways is not None else _ways(process)
+            reached[record] = _reached_without(ways, start.id, record)
+        route = _route(reached[record], state_id)
         if route is not None:
             # A warning, not an error: the graph ignores conditions, so the data may never take this
             # path. Where it does, the engine refuses the event (`missing-record`) and changes nothing.
@@ -209,35 +212,61 @@ def _requires_path(process: Process, path: DocumentPath, index: int) -> Document
     return item if is_written(process, item) else path + ("requires",)
 
 
-def _graph_without(process: Process, record: str) -> Digraph:
-    """The state graph with only the edges that can be taken without writing ``record``."""
-    graph = Digraph(process.states)
+_Ways = dict[str, list[tuple[str, frozenset[str]]]]
+"""Each state's ways out: where each leads, and the records taking it writes."""
+
+
+def _ways(process: Process) -> _Ways:
+    """Each state's ways out, in the order the state graph has them: where each leads, and the records
+    taking it writes (none for a branch). A cancellation is no way: it needs no record where it ends."""
+    ways: _Ways = {}
+    written_by: dict[int, frozenset[str]] = {}  # by transition: a shared one leaves many states
     for state in process.states.values():
-        # A part always required that writes the record makes it before the step can be left.
-        made_here = any(
-            b.record == record
+        # A part always required that writes a record makes it before the step can be left.
+        made_here = frozenset(
+            b.record
             for p in state.parts
             if p.required and p.required_when is None and p.for_each is None
             for b in p.produces
         )
+        out = ways[state.id] = []
         for transition in state.transitions:
-            if (
-                transition.dest in process.states
-                and not transition.cancels  # a cancellation needs no record where it ends
-                and not any(b.record == record and not b.amend for b in transition.produces)
-                and not (made_here and transition.dest != state.id)
-            ):
-                graph.add_edge(state.id, transition.dest)
+            if transition.dest in process.states and not transition.cancels:
+                written = written_by.get(id(transition))
+                if written is None:
+                    written = written_by[id(transition)] = frozenset(
+                        b.record for b in transition.produces if not b.amend
+                    )
+                out.append((transition.dest, written | made_here if transition.dest != state.id else written))
         for branch in (*state.branches, *([state.default] if state.default else [])):
             if branch.dest in process.states:
-                graph.add_edge(state.id, branch.dest)
-    return graph
+                out.append((branch.dest, frozenset()))
+    return ways
 
 
-def _route(graph: Digraph, start: str, state: str) -> list[str] | None:
-    """A shortest path from the start to ``state`` on ``graph``, or ``None``. (An instance starts
-    holding no records, so a start that requires one is on a path of its own.)"""
-    return graph.shortest_path(start, state)
+def _reached_without(ways: _Ways, start: str, record: str) -> dict[str, str | None]:
+    """Each state reached from the start by ways that do not write ``record``, with the state it is first
+    reached from (breadth-first, so by a shortest route; the start from none)."""
+    came_from: dict[str, str | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        for dest, written in ways[state]:
+            if dest not in came_from and record not in written:
+                came_from[dest] = state
+                queue.append(dest)
+    return came_from
+
+
+def _route(came_from: dict[str, str | None], state: str) -> list[str] | None:
+    """A shortest route from the start to ``state`` (``_reached_without``), or ``None``. (An instance starts
+    holding no records, so a start that requires one is on a route of its own.)"""
+    if state not in came_from:
+        return None
+    route = [state]
+    while (previous := came_from[route[-1]]) is not None:
+        route.append(previous)
+    return route[::-1]
 
 
 def check_unbound_records(process: Process, graph: Digraph) -> Iterator[Problem]:
