@@ -45,4 +45,3 @@ def test_every_field_of_an_object_made_without_init_is_set(name, monkeypatch):
     made += [obj for obj in gc.get_objects() if type(obj) in MADE_BY_HAND]
     assert {type(obj) for obj in made} >= {Attempt, ClockRun}
     assert [(type(obj).__name__, _unset(obj)) for obj in made if _unset(obj)] == []
-
