@@ -58,6 +58,11 @@ DECIDE = "procflow:decide"
 """The internal trigger that moves a decision on by its first branch whose condition holds."""
 
 
+Unvouched = tuple[tuple[tuple[str, QuickCheck], ...], tuple[str, ...]]
+"""Of a record made of the payload's fields it declares: the properties the payload's form does not
+declare exactly so, each with its quick check, and the fields it requires that the form does not."""
+
+
 class SchemaCheck:
     """A compiled JSON Schema fragment of the definition, checking values an event brings."""
 
@@ -222,21 +227,27 @@ class CompiledProcess:
             if record.fields is not None
         }
         """The check of each record's content against its ``fields``, for the records that declare them."""
+        self.record_unvouched: dict[DocumentPath, Unvouched] = {}
+        """By ``produces`` (its place), of a record made of the payload's fields it declares: what the
+        payload's form does not vouch for once the payload fits it (``unvouched``). A ``produces`` not
+        here has its record checked whole."""
+        for t in process.transitions:
+            if t.payload_schema is None:
+                continue
+            for binding in t.produces:
+                record = process.records[binding.record]
+                if binding.fields is not None or binding.amend or record.fields is None:
+                    continue
+                found = unvouched(
+                    compiler, node_at(document, record.path + ("fields",)), node_at(document, t.path + ("payload",))
+                )
+                if found is not None:
+                    self.record_unvouched[binding.path] = found
         self.records_as_payload: frozenset[DocumentPath] = frozenset(
-            binding.path
-            for t in process.transitions
-            if t.payload_schema is not None
-            for binding in t.produces
-            if binding.fields is None
-            and not binding.amend
-            and process.records[binding.record].fields is not None
-            and _fits_as_payload(
-                node_at(document, process.records[binding.record].path + ("fields",)),
-                node_at(document, t.path + ("payload",)),
-            )
+            path for path, (rest, needed) in self.record_unvouched.items() if not rest and not needed
         )
-        """The ``produces`` (by place) whose record needs no check of its own once the payload fits its form:
-        every field the record declares is declared by the form exactly so, and what the record requires the
+        """The ``produces`` whose record needs no check of its own once the payload fits its form: every
+        field the record declares is declared by the form exactly so, and what the record requires the
         form requires too. The record is the payload's fields it declares, so it fits."""
         self.transitions: dict[str, tuple[CompiledTransition, ...]] = {
             state.id: tuple(
@@ -575,24 +586,33 @@ def _schema_check(compiler: QuickCompiler, registry: _Registry, path: DocumentPa
     return SchemaCheck(lambda: fragment_validator(registry(), path), root, quick, fields, shape)
 
 
-def _fits_as_payload(record: Any, payload: Any) -> bool:
-    """Whether every object that fits ``payload`` gives a record, its fields that ``record`` declares, that
-    fits ``record``: both are ``type: object`` with ``properties`` and ``required`` only, each property of
-    the record is the payload's (annotations aside), and the record requires only properties it declares
-    and the payload requires."""
-    if not all(isinstance(s, Mapping) and s.get("type") == "object" for s in (record, payload)):
-        return False
-    if any({k for k in s if k not in ANNOTATIONS} - {"type", "properties", "required"} for s in (record, payload)):
-        return False
-    declared, given = record.get("properties"), payload.get("properties", {})
-    needed, promised = record.get("required", []), payload.get("required", [])
+def unvouched(compiler: QuickCompiler, record: Any, form: Any) -> Unvouched | None:
+    """What of a record made of a payload's fields it declares (``Records._fields``) the payload's ``form``
+    does not vouch for once the payload fits it, when both schemas are ``type: object`` with ``properties``
+    and ``required`` only (annotations aside), so that each field is checked on its own; ``None`` otherwise
+    (or when a field's schema has no quick check): then the record's check runs whole."""
+    schemas = (record, form)
+    if not all(isinstance(s, Mapping) and s.get("type") == "object" for s in schemas):
+        return None
+    if any({k for k in s if k not in ANNOTATIONS} - {"type", "properties", "required"} for s in schemas):
+        return None
+    declared, given = record.get("properties"), form.get("properties", {})
+    needed, promised = record.get("required", []), form.get("required", [])
     if not (isinstance(declared, Mapping) and isinstance(given, Mapping)):
-        return False
+        return None
     if not (isinstance(needed, (list, tuple)) and isinstance(promised, (list, tuple))):
-        return False
-    if not all(isinstance(n, str) and n in declared and n in promised for n in needed):
-        return False
-    return all(name in given and _bare(sub) == _bare(given[name]) for name, sub in declared.items())
+        return None
+    if not all(isinstance(n, str) and n in declared for n in needed):
+        return None
+    try:
+        rest = tuple(
+            (name, compiler.compile(schema))
+            for name, schema in declared.items()
+            if not (name in given and _bare(schema) == _bare(given[name]))
+        )
+    except Unsupported:
+        return None
+    return rest, tuple(n for n in needed if n not in promised)
 
 
 def _bare(schema: Any) -> Any:

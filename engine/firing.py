@@ -77,7 +77,9 @@ class Firing:
     def __init__(self, process: Process):
         self.process = process
         self.compiled = CompiledProcess(process)
-        self.records = Records(process, self.compiled.record_checks, self.compiled.records_as_payload)
+        self.records = Records(
+            process, self.compiled.record_checks, self.compiled.records_as_payload, self.compiled.record_unvouched
+        )
         """The triggers of each step that only the engine fires (its ``on_end`` continuations)."""
         self.clock_moments = clock_rules.ClockMoments(process)
         self.clock_points = clock_rules.ClockPoints(process)

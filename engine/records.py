@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from engine.compiler import CompiledTransition, SchemaCheck
+from engine.compiler import CompiledTransition, SchemaCheck, Unvouched
 from engine.errors import EventRefused, InvalidPayload, MissingRecord
 from engine.frozen import quick_maker
 from engine.history_facts import records_of
 from engine.instances import Instance, RecordWritten
-from engine.model import FrozenJson, Process, RecordBinding, Transition, thaw_json
-from engine.pointers import node_at
-from engine.quick_checks import ANNOTATIONS, QuickCheck, QuickCompiler, Unsupported
+from engine.model import FrozenJson, Process, RecordBinding, Transition
 from engine.source import DocumentPath
 
 Refusal = tuple[type[EventRefused], str, tuple[str, ...]]
@@ -21,26 +19,27 @@ Refusal = tuple[type[EventRefused], str, tuple[str, ...]]
 
 _new_record = quick_maker(RecordWritten)  # made on every event that writes one: without a type call
 
-Unvouched = tuple[tuple[tuple[str, QuickCheck], ...], tuple[str, ...]]
-"""Of a record made of the payload's fields it declares: the properties the payload's form does not
-declare exactly so, each with its quick check, and the fields it requires that the form does not."""
-
 
 class Records:
     """Writing records from payloads, and the records steps and transitions require."""
 
-    def __init__(self, process: Process, checks: Mapping[str, SchemaCheck], as_payload: frozenset[DocumentPath]):
+    def __init__(
+        self,
+        process: Process,
+        checks: Mapping[str, SchemaCheck],
+        as_payload: frozenset[DocumentPath],
+        unvouched: Mapping[DocumentPath, Unvouched],
+    ):
         self.process = process
         self.checks = checks
         self.as_payload = as_payload
         """The ``produces`` whose record fits whenever the payload fits its form (checked before they write)."""
+        self.unvouched = unvouched
+        """By ``produces``: what its record's check still asks of a payload that fits the form
+        (``engine.compiler.unvouched``); one not here has its record checked whole."""
         self.requiring = {s.id: s.requires for s in process.states.values() if s.requires}
         self.declared = {record.id: _properties(record.fields) for record in process.records.values()}
         """The field names each record declares under ``properties`` (``None``: it does not say)."""
-        self._unvouched: dict[DocumentPath, Unvouched | None] = {}
-        """By ``produces`` (its place), worked out on its first event: ``unvouched``, or ``None`` when the
-        record's check runs whole."""
-        self._document: Any = None
 
     def write(
         self,
@@ -110,11 +109,7 @@ class Records:
     def _vouched(self, transition: Transition, binding: RecordBinding, fields: Mapping[str, Any]) -> bool:
         """Whether the record ``binding`` makes of a payload that fits the transition's form surely fits the
         record's own: the fields the form does not vouch for (``unvouched``) pass their quick checks."""
-        path = binding.path
-        if path in self._unvouched:
-            found = self._unvouched[path]
-        else:
-            found = self._unvouched[path] = self._worked_out(transition, binding)
+        found = self.unvouched.get(binding.path)
         if found is None:
             return False
         rest, needed = found
@@ -128,16 +123,6 @@ class Records:
         except RecursionError:  # too deep for the quick check: the record's check decides
             return False
         return True
-
-    def _worked_out(self, transition: Transition, binding: RecordBinding) -> Unvouched | None:
-        record = self.process.records[binding.record]
-        if binding.fields is not None or binding.amend or transition.payload_schema is None or record.fields is None:
-            return None
-        if self._document is None:
-            self._document = thaw_json(self.process.document)
-        document = self._document
-        fields, form = node_at(document, record.path + ("fields",)), node_at(document, transition.path + ("payload",))
-        return unvouched(document, fields, form)
 
     def _fields(self, binding: RecordBinding, scope: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         """The record's content from the payload (and the data, after this event's ``set``)."""
@@ -178,38 +163,3 @@ def _properties(fields: FrozenJson | None) -> tuple[str, ...] | None:
         return None
     properties = fields.get("properties")
     return tuple(properties) if isinstance(properties, Mapping) else None
-
-
-def unvouched(document: Mapping[str, Any], record: Any, form: Any) -> Unvouched | None:
-    """What of a record made of a payload's fields it declares (``Records._fields``) the payload's ``form``
-    does not vouch for once the payload fits it, when both schemas are ``type: object`` with ``properties``
-    and ``required`` only (annotations aside), so that each field is checked on its own; ``None`` otherwise
-    (or when a field's schema has no quick check): then the record's check runs whole."""
-    schemas = (record, form)
-    if not all(isinstance(s, Mapping) and s.get("type") == "object" for s in schemas):
-        return None
-    if any({k for k in s if k not in ANNOTATIONS} - {"type", "properties", "required"} for s in schemas):
-        return None
-    declared, given = record.get("properties"), form.get("properties", {})
-    needed, promised = record.get("required", []), form.get("required", [])
-    if not (isinstance(declared, Mapping) and isinstance(given, Mapping)):
-        return None
-    if not (isinstance(needed, list) and isinstance(promised, list)):
-        return None
-    if not all(isinstance(n, str) and n in declared for n in needed):
-        return None
-    compiler = QuickCompiler(document)
-    try:
-        rest = tuple(
-            (name, compiler.compile(schema))
-            for name, schema in declared.items()
-            if not (name in given and _bare(schema) == _bare(given[name]))
-        )
-    except Unsupported:
-        return None
-    return rest, tuple(n for n in needed if n not in promised)
-
-
-def _bare(schema: Any) -> Any:
-    """A schema without its annotations at the top (they decide nothing)."""
-    return {k: v for k, v in schema.items() if k not in ANNOTATIONS} if isinstance(schema, Mapping) else schema
