@@ -120,7 +120,7 @@ def _entry_messages(instance: Instance, index: int, document: Mapping[str, Any])
                 "content_hash": instance.content_hash,
             },
             "entry": index,
-            "at": entry.at.isoformat(),
+            "at": document["at"],  # the entry's own text of its moment
             "state": entry.state,
             **body,
         }

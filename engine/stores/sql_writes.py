@@ -115,9 +115,9 @@ class SqlWrites(SqlBase):
 
     # --- the one write path ----------------------------------------------------------------------
 
-    def _columns(self, instance: Instance) -> dict[str, Any]:
+    def _columns(self, instance: Instance, entered_at: str) -> dict[str, Any]:
         """What the instance's row holds, by column (``INSTANCE_COLUMNS``; with the deadlines' JSON too
-        before ``DEADLINES_ONCE_FROM``)."""
+        before ``DEADLINES_ONCE_FROM``), ``entered_at`` its time of entering the state as text."""
         columns = {
             "id": instance.id,
             "process_id": instance.process_id,
@@ -125,7 +125,7 @@ class SqlWrites(SqlBase):
             "content_hash": instance.content_hash,
             "state": instance.state,
             "data": canonical(instance.data),
-            "entered_at": instance.entered_at.isoformat(),
+            "entered_at": entered_at,
             "version": instance.version,
         }
         if not self._deadlines_once:
@@ -143,8 +143,16 @@ class SqlWrites(SqlBase):
         known = None if expected is None else self._recall(instance.id)
         if known is not None and len(known.history) != expected:
             known = None
+        first = expected or 0
+        written = _encoded(instance, first)
+        # An event that moved the case entered the state at its own moment: that text is the entry's.
+        last = instance.history[-1] if instance.history else None
+        if written.documents and last is not None and instance.entered_at is last.at:
+            entered_at = written.documents[-1]["at"]
+        else:
+            entered_at = instance.entered_at.isoformat()
         if expected is None:
-            columns = self._columns(instance)
+            columns = self._columns(instance, entered_at)
             self._require_definition(tx, instance)
             if not tx.run(
                 f"INSERT INTO instances ({', '.join(columns)}, started_at) "
@@ -157,19 +165,18 @@ class SqlWrites(SqlBase):
             and self._deadlines_once
             and known.revision == (instance.process_id, instance.process_version, instance.content_hash)
         ):
-            moved = (instance.state, canonical(instance.data), instance.entered_at.isoformat(), instance.version)
+            moved = (instance.state, canonical(instance.data), entered_at, instance.version)
             if not tx.run(_MOVE_ON, (*moved, instance.id, expected)):
                 self._refuse_stale(tx, instance.id, expected)
         else:
-            columns = self._columns(instance)
+            columns = self._columns(instance, entered_at)
             names = [c for c in columns if c != "id"]
             if not tx.run(
                 f"UPDATE instances SET {', '.join(f'{c} = ?' for c in names)} WHERE id = ? AND version = ?",
                 (*(columns[c] for c in names), instance.id, expected),
             ):
                 self._refuse_stale(tx, instance.id, expected)
-        first = expected or 0
-        texts = self._append(tx, instance, first)
+        self._append(tx, instance, first, written)
         if known is not None and known.deadlines == instance.deadlines:
             if instance.deadlines:  # the rows hold these deadlines: end their claims and refusals only
                 tx.run(_END_CLAIMS, (instance.id,))
@@ -178,7 +185,7 @@ class SqlWrites(SqlBase):
                 tx.run("DELETE FROM deadlines WHERE instance_id = ?", (instance.id,))
             self._write_deadlines(tx, instance)
         self._write_work(tx, instance.id, work, new=expected is None, before=UNKNOWN if known is None else known.work)
-        self._write_outbox(tx, instance, first, texts)
+        self._write_outbox(tx, instance, first, written)
 
     def _require_definition(self, tx: Transaction, instance: Instance) -> None:
         # The foreign key would refuse it too, but as a driver error: say it as the other stores do.
@@ -205,16 +212,11 @@ class SqlWrites(SqlBase):
             found=int(current["version"]),
         )
 
-    def _append(self, tx: Transaction, instance: Instance, first: int) -> _Texts:
-        """Insert the entries from ``first`` on and record their keys; ``DuplicateKey`` (so the
-        transaction is rolled back) if a key is already recorded for the instance. Their JSON and its
-        text, for the outbox rows to reuse."""
-        written = _Texts()
-        for index, entry in enumerate(instance.history[first:], start=first):
-            document = entry_to_json(entry)
-            text = canonical(document)
-            written.documents.append(document)
-            written.texts.append(text)
+    def _append(self, tx: Transaction, instance: Instance, first: int, written: _Texts) -> None:
+        """Insert the entries from ``first`` on, ``written`` their JSON texts, and record their keys;
+        ``DuplicateKey`` (so the transaction is rolled back) if a key is already recorded for the instance."""
+        for index, text in enumerate(written.texts, start=first):
+            entry = instance.history[index]
             if self._digests:
                 tx.run(_INSERT_ENTRY, (instance.id, index, text, digest(instance.id, index, text)))
             else:
@@ -230,7 +232,6 @@ class SqlWrites(SqlBase):
                     instance_id=instance.id,
                     index=int(found["entry_index"]) if found is not None else -1,
                 )
-        return written
 
     def _write_deadlines(self, tx: Transaction, instance: Instance) -> None:
         if not instance.deadlines:
@@ -349,6 +350,17 @@ class SqlWrites(SqlBase):
                 for value in (instance_id, role, work.process_id, work.work.state, due, work.work.claimed_by)
             ],
         )
+
+
+def _encoded(instance: Instance, first: int) -> _Texts:
+    """The JSON of the instance's entries from ``first`` on, and its text, for the entry rows and the
+    outbox rows to share."""
+    written = _Texts()
+    for entry in instance.history[first:]:
+        document = entry_to_json(entry)
+        written.documents.append(document)
+        written.texts.append(canonical(document))
+    return written
 
 
 class _Texts:
