@@ -287,7 +287,7 @@ class SqlStore(SqlWrites, SqlQueues, SqlListing):
                 problems.append(f"entry {index} is not the entry written there (its digest differs)")
             elif text != entry_text(instance.history[index]):
                 problems.append(f"entry {index} holds more or other than procflow writes")
-        written = self._columns(instance, instance.entered_at.isoformat())
+        written = self._columns(instance)
         if started is not None and any(started[c] != written[c] for c in ("data", "entered_at")):
             problems.append("its row holds more or other than procflow writes (in its data or times)")
         try:

@@ -115,9 +115,10 @@ class SqlWrites(SqlBase):
 
     # --- the one write path ----------------------------------------------------------------------
 
-    def _columns(self, instance: Instance, entered_at: str) -> dict[str, Any]:
+    def _columns(self, instance: Instance, entered_at: str | None = None) -> dict[str, Any]:
         """What the instance's row holds, by column (``INSTANCE_COLUMNS``; with the deadlines' JSON too
-        before ``DEADLINES_ONCE_FROM``), ``entered_at`` its time of entering the state as text."""
+        before ``DEADLINES_ONCE_FROM``); ``entered_at``, its time of entering the state as text, if the
+        caller has it already."""
         columns = {
             "id": instance.id,
             "process_id": instance.process_id,
@@ -125,7 +126,7 @@ class SqlWrites(SqlBase):
             "content_hash": instance.content_hash,
             "state": instance.state,
             "data": canonical(instance.data),
-            "entered_at": entered_at,
+            "entered_at": instance.entered_at.isoformat() if entered_at is None else entered_at,
             "version": instance.version,
         }
         if not self._deadlines_once:
