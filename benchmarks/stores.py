@@ -31,6 +31,8 @@ from benchmarks.workload import PROCESS_FILE, load_workload
 
 SECTION = "3 stores"
 BATCH = 50
+WAL_HEADER, WAL_FRAME_HEADER = 32, 24
+"""The sizes SQLite's WAL file format gives its header and each frame's (a page follows each)."""
 
 
 def stores(size: Size) -> list[Row]:
@@ -70,6 +72,7 @@ def _sqlite(size: Size) -> list[Row]:
         floor, floor_cpu = _bare_sqlite(Path(folder) / "bare.db", writes, instances)
         extra = [
             *_cpu_per_event(Path(folder), instances, floor_cpu),
+            _pages_per_event(Path(folder), instances, writes),
             _active(Path(folder), size),
             _batched(Path(folder), instances),
             _long_history(Path(folder), size),
@@ -398,6 +401,16 @@ def _written_rows(flows: Any, instance_id: str) -> list[tuple[str, str, str, str
 
 def _bare_sqlite(path: Path, writes: list[tuple[str, str, str, str, str]], instances: int) -> tuple[float, float]:
     """Events per second, and CPU seconds per event."""
+    connection, ids = _bare_store(path, instances)
+    began, cpu = time.perf_counter(), time.thread_time()
+    _bare_events(connection, ids, writes)
+    events = len(writes) * instances
+    rate, cpu = events / (time.perf_counter() - began), (time.thread_time() - cpu) / events
+    connection.close()
+    return rate, cpu
+
+
+def _bare_store(path: Path, instances: int) -> tuple[sqlite3.Connection, list[str]]:
     connection = sqlite3.connect(str(path), isolation_level=None)
     for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"):
         connection.execute(pragma)
@@ -413,7 +426,10 @@ def _bare_sqlite(path: Path, writes: list[tuple[str, str, str, str, str]], insta
     connection.executemany(
         "INSERT INTO instances VALUES (?, 'apply', '{}', '', '[]', 1)", [(instance_id,) for instance_id in ids]
     )
-    began, cpu = time.perf_counter(), time.thread_time()
+    return connection, ids
+
+
+def _bare_events(connection: sqlite3.Connection, ids: list[str], writes: list[tuple[str, str, str, str, str]]) -> None:
     for index, (state, data, entered_at, deadlines, entry) in enumerate(writes, start=1):
         for instance_id in ids:
             connection.execute("BEGIN IMMEDIATE")
@@ -426,10 +442,51 @@ def _bare_sqlite(path: Path, writes: list[tuple[str, str, str, str, str]], insta
                 raise RuntimeError("the bare SQLite floor lost its own race")
             connection.execute("INSERT INTO entries VALUES (?, ?, ?)", (instance_id, index, entry))
             connection.execute("COMMIT")
-    events = len(writes) * instances
-    rate, cpu = events / (time.perf_counter() - began), (time.thread_time() - cpu) / events
-    connection.close()
-    return rate, cpu
+
+
+def _pages_per_event(folder: Path, instances: int, writes: list[tuple[str, str, str, str, str]]) -> Row:
+    """The pages an event writes to SQLite's log (its WAL frames, the checkpoints held off while they are
+    counted): ``Workflows.fire`` along the path against the bare loop's two statements."""
+    from engine.service import Workflows
+
+    workload = load_workload()
+    with Workflows(f"sqlite:///{folder / 'pages.db'}") as flows:
+        flows.register(PROCESS_FILE)
+        ids = [flows.start(workload.process.id, workload.starter).id for _ in range(instances)]
+        connection = flows.store._connection  # type: ignore[attr-defined]
+
+        def path() -> None:
+            for event in workload.events:
+                for instance_id in ids:
+                    flows.fire(instance_id, event.trigger, event.actor, event.payload)
+
+        ours = _wal_frames(connection, folder / "pages.db-wal", path) / (instances * len(workload.events))
+    bare_connection, bare_ids = _bare_store(folder / "bare-pages.db", instances)
+    bare = _wal_frames(
+        bare_connection, folder / "bare-pages.db-wal", lambda: _bare_events(bare_connection, bare_ids, writes)
+    ) / (instances * len(writes))
+    bare_connection.close()
+    return Row(
+        SECTION,
+        "SQLite pages written an event (WAL frames), against the bare loop's",
+        ours,
+        "pages",
+        ours / bare,
+        f"{ours / bare:.1f}× the bare loop's {bare:.1f}",
+        note="the case, its entry, the work items and case, the outbox row, the deadlines, with their indexes",
+    )
+
+
+def _wal_frames(connection: sqlite3.Connection, wal: Path, run: Callable[[], None]) -> float:
+    """The frames ``run`` appends to the WAL file ``wal`` of ``connection``'s database."""
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.execute("PRAGMA wal_autocheckpoint=0")
+    try:
+        run()
+        page_size = int(connection.execute("PRAGMA page_size").fetchone()[0])
+        return max(0, wal.stat().st_size - WAL_HEADER) / (page_size + WAL_FRAME_HEADER)
+    finally:
+        connection.execute("PRAGMA wal_autocheckpoint=1000")
 
 
 def _actor(actor_id: str, roles: Any) -> Any:
