@@ -24,7 +24,6 @@ import datetime
 import functools
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from engine import clocks as clock_rules
@@ -34,7 +33,7 @@ from engine.choices import Choice, Forms, case_work, choices_for, step_work
 from engine.claims import assignment
 from engine.compiler import CompiledTransition
 from engine.corrections import MAX_REASON_LENGTH, adopt, move
-from engine.deadlines import firing_time, next_due
+from engine.deadlines import Advanced, catch_up, firing_time, next_due
 from engine.errors import EventRefused, InstanceFormatError, InvalidTime, UnknownTrigger
 from engine.firing import Firing, say_where
 from engine.inputs import EARLIEST_TIME, LATEST_TIME, check_time
@@ -62,14 +61,6 @@ __all__ = [  # what ``engine.runtime`` has always offered, wherever each now liv
     "Spawn",
     "utc_now",
 ]
-
-
-@dataclass(frozen=True)
-class Advanced:
-    """What ``advance`` did: the deadline events it fired, and the due deadlines it could not fire."""
-
-    fired: tuple[Entry, ...] = ()
-    refused: tuple[tuple[OpenDeadline, EventRefused], ...] = ()
 
 
 _DATETIME, _UTC = datetime.datetime, datetime.UTC
@@ -350,20 +341,9 @@ class Runtime:
         time. A deadline whose transition is refused stays open and is reported. ``spawn`` starts the
         child of a step a deadline leads into, as for ``fire``."""
         self._check_belongs(instance)
-        now = self._at(at)
-        fired: list[Entry] = []
-        refused: list[tuple[OpenDeadline, EventRefused]] = []
-        # Each firing either leaves the state (new deadlines, all later than now's due ones were) or
-        # closes the deadline it fired, so this ends; the bound only guards against a broken calendar.
-        for _ in range(len(instance.deadlines) + 1000):
-            deadline = next_due(instance, now, {d for d, _ in refused})
-            if deadline is None:
-                break
-            try:
-                fired.append(self._firing.fire_open(instance, deadline, firing_time(instance, deadline), spawn))
-            except EventRefused as refusal:
-                refused.append((deadline, refusal))
-        return Advanced(tuple(fired), tuple(refused))
+        return catch_up(
+            instance, self._at(at), lambda due, moment: self._firing.fire_open(instance, due, moment, spawn)
+        )
 
     def next_due(
         self, instance: Instance, at: datetime.datetime, passed: Collection[OpenDeadline] = ()
