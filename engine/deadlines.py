@@ -1,18 +1,20 @@
 """The due times an instance keeps: the time limits and deadlines a step opens when it is entered (as
 written, or taken from the data, counted on the business calendar), clock points taken from the data,
-which of them fires next and when, and a clock's point reached with no trigger taken."""
+which of them fires next and when, every one due fired in turn, and a clock's point reached with no
+trigger taken."""
 
 from __future__ import annotations
 
 import datetime
 import operator
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from engine import clocks as clock_rules
 from engine.actors import CLOCK_ACTOR
 from engine.compiler import CompiledProcess
-from engine.errors import ExpressionEvaluationError, InvalidData, UnknownTrigger
+from engine.errors import EventRefused, ExpressionEvaluationError, InvalidData, UnknownTrigger
 from engine.expressions import NOW
 from engine.history_facts import clocks_of
 from engine.inputs import check_time
@@ -122,6 +124,34 @@ def firing_time(instance: Instance, deadline: OpenDeadline) -> datetime.datetime
     """A deadline fires at its due time, or at the last event's when that was later (a history never
     goes back in time)."""
     return max(deadline.due, instance.history[-1].at)
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """What ``advance`` did: the deadline events it fired, and the due deadlines it could not fire."""
+
+    fired: tuple[Entry, ...] = ()
+    refused: tuple[tuple[OpenDeadline, EventRefused], ...] = ()
+
+
+def catch_up(
+    instance: Instance, now: datetime.datetime, fire: Callable[[OpenDeadline, datetime.datetime], Entry]
+) -> Advanced:
+    """Fire (through ``fire``) every deadline of the instance that is due at ``now``, earliest first, each
+    at its ``firing_time``. A deadline whose transition is refused stays open and is reported."""
+    fired: list[Entry] = []
+    refused: list[tuple[OpenDeadline, EventRefused]] = []
+    # Each firing either leaves the state (new deadlines, all later than now's due ones were) or
+    # closes the deadline it fired, so this ends; the bound only guards against a broken calendar.
+    for _ in range(len(instance.deadlines) + 1000):
+        deadline = next_due(instance, now, {d for d, _ in refused})
+        if deadline is None:
+            break
+        try:
+            fired.append(fire(deadline, firing_time(instance, deadline)))
+        except EventRefused as refusal:
+            refused.append((deadline, refusal))
+    return Advanced(tuple(fired), tuple(refused))
 
 
 def clock_point(compiled: CompiledProcess, instance: Instance, deadline: OpenDeadline) -> tuple[ClockMark, str | None]:

@@ -24,24 +24,23 @@ import datetime
 import functools
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from engine import clocks as clock_rules
-from engine.actors import CHILD, CHILD_ACTOR, CLOCK, CLOCK_ACTOR, Actor
+from engine import replay as replaying
+from engine.actors import CHILD, CHILD_ACTOR, CLOCK_ACTOR, Actor
 from engine.choices import Choice, Forms, case_work, choices_for, step_work
 from engine.claims import assignment
 from engine.compiler import CompiledTransition
 from engine.corrections import MAX_REASON_LENGTH, adopt, move
-from engine.deadlines import firing_time, next_due
-from engine.errors import EventRefused, InstanceFormatError, InvalidTime, ReplayMismatch, UnknownTrigger
+from engine.deadlines import Advanced, catch_up, firing_time, next_due
+from engine.errors import EventRefused, InstanceFormatError, InvalidTime, UnknownTrigger
 from engine.firing import Firing, say_where
 from engine.inputs import EARLIEST_TIME, LATEST_TIME, check_time
 from engine.instances import Entry, Instance, Link, Migration, OpenDeadline, RecordVersion
 from engine.limits import LimitLeft, limit_left, limit_times
 from engine.model import Limit, Process
 from engine.parts import PartStatus, open_parts, part_statuses
-from engine.replay import check_replayed, fired_deadline, point_deadline, point_reached, recorded_child, same_entry
 from engine.signoffs import SIGN
 from engine.stays import claimant
 from engine.subprocesses import ChildStart, Spawn, continuation, returns_of, waiting_for
@@ -62,14 +61,6 @@ __all__ = [  # what ``engine.runtime`` has always offered, wherever each now liv
     "Spawn",
     "utc_now",
 ]
-
-
-@dataclass(frozen=True)
-class Advanced:
-    """What ``advance`` did: the deadline events it fired, and the due deadlines it could not fire."""
-
-    fired: tuple[Entry, ...] = ()
-    refused: tuple[tuple[OpenDeadline, EventRefused], ...] = ()
 
 
 _DATETIME, _UTC = datetime.datetime, datetime.UTC
@@ -350,20 +341,9 @@ class Runtime:
         time. A deadline whose transition is refused stays open and is reported. ``spawn`` starts the
         child of a step a deadline leads into, as for ``fire``."""
         self._check_belongs(instance)
-        now = self._at(at)
-        fired: list[Entry] = []
-        refused: list[tuple[OpenDeadline, EventRefused]] = []
-        # Each firing either leaves the state (new deadlines, all later than now's due ones were) or
-        # closes the deadline it fired, so this ends; the bound only guards against a broken calendar.
-        for _ in range(len(instance.deadlines) + 1000):
-            deadline = next_due(instance, now, {d for d, _ in refused})
-            if deadline is None:
-                break
-            try:
-                fired.append(self._firing.fire_open(instance, deadline, firing_time(instance, deadline), spawn))
-            except EventRefused as refusal:
-                refused.append((deadline, refusal))
-        return Advanced(tuple(fired), tuple(refused))
+        return catch_up(
+            instance, self._at(at), lambda due, moment: self._firing.fire_open(instance, due, moment, spawn)
+        )
 
     def next_due(
         self, instance: Instance, at: datetime.datetime, passed: Collection[OpenDeadline] = ()
@@ -383,110 +363,23 @@ class Runtime:
     # --- replay --------------------------------------------------------------------------------------
 
     def replay(self, history: Sequence[Entry], *, instance_id: str) -> Instance:
-        """The instance that ``history`` produces on this definition, checking at each event that the
-        replay records exactly what the history says (``ReplayMismatch`` otherwise).
-
-        A migration entry ends what this definition replays: the instance returned is the case as it
-        stood before it (its history that far), to be carried on with ``replay_migration`` on the
-        runtime of the revision the entry names (``Workflows`` does)."""
-        if not history or history[0].trigger is not None:
-            raise ReplayMismatch("a history begins with the entry that started the instance (it has no trigger)")
-        first = history[0]
-        try:
-            instance = self.start(
-                Actor(first.actor, first.roles),
-                first.payload,
-                at=first.at,
-                instance_id=instance_id,
-                key=first.key,
-                parent=first.parent,
-            )
-            same_entry(0, instance.history[0], first)
-        except EventRefused as refusal:
-            raise ReplayMismatch(f"entry 0: replaying it is refused: {refusal}") from refusal
-        return self._replay_rest(instance, history)
+        """The instance that ``history`` produces on this definition, each event checked to record exactly
+        what the history says, up to a migration entry (``engine.replay.replay``)."""
+        return replaying.replay(self, history, instance_id)
 
     def replay_migration(self, instance: Instance, history: Sequence[Entry]) -> Instance:
-        """Carry on a replay that stopped at a migration entry (``instance``: the case replayed on its
-        earlier revision, up to that entry): apply the entry on this revision, check it gives what is
-        recorded, and replay on from there up to the next migration entry."""
-        index = len(instance.history)
-        recorded = history[index] if index < len(history) else None
-        if recorded is None or recorded.migration is None:
-            raise ReplayMismatch(f"entry {index} is not a migration entry")
-        try:
-            actor = Actor(recorded.actor, recorded.roles)
-            entry = self.adopt(instance, recorded.migration, recorded.dest, recorded.payload, actor, at=recorded.at)
-        except EventRefused as refusal:
-            raise ReplayMismatch(f"entry {index}: replaying the migration is refused: {refusal}") from refusal
-        same_entry(index, entry, recorded)
-        return self._replay_rest(instance, history)
-
-    def _replay_rest(self, instance: Instance, history: Sequence[Entry]) -> Instance:
-        index = len(instance.history)
-        try:
-            for index in range(len(instance.history), len(history)):
-                recorded = history[index]
-                if recorded.migration is not None:
-                    break
-                same_entry(index, self._replay_one(instance, index, recorded), recorded)
-        except EventRefused as refusal:
-            raise ReplayMismatch(f"entry {index}: replaying it is refused: {refusal}") from refusal
-        return instance
-
-    def _replay_one(self, instance: Instance, index: int, recorded: Entry) -> Entry:
-        """Apply one recorded entry again, as what it records: a clock's point, a move by hand, a claim, a
-        child's end, an actor's event or a deadline's."""
-        point = point_reached(recorded)
-        if point is not None:
-            deadline = point_deadline(instance, index, recorded, point)
-            moment = self._moment(recorded.at, instance)
-            return self._firing.reach_point(instance, deadline, moment, recorded_child(index, recorded))
-        if recorded.correction is not None:
-            actor = Actor(recorded.actor, recorded.roles)
-            return self.move(instance, recorded.dest, actor, recorded.correction, at=recorded.at)
-        if recorded.assignment is not None:
-            given = recorded.assignment
-            actor = Actor(recorded.actor, recorded.roles)
-            to = None if given.to is None else Actor(given.to, given.roles)
-            return self._assignment(instance, actor, given.action, to, recorded.at)
-        if recorded.trigger is None:
-            raise ReplayMismatch(f"entry {index} has no trigger; only the first entry starts the instance")
-        spawn = recorded_child(index, recorded)
-        if recorded.child_ended is not None:
-            entry = self.child_ended(instance, recorded.child_ended, recorded.payload, at=recorded.at, spawn=spawn)
-            if entry is None:
-                raise ReplayMismatch(
-                    f"entry {index}: recorded as fired when child `{recorded.child_ended.instance}` ended, but "
-                    f"state `{instance.state}` does not wait for that child"
-                )
-            return entry
-        if not recorded.by_deadline:
-            actor = Actor(recorded.actor, recorded.roles)
-            return self.fire(
-                instance, recorded.trigger, actor, recorded.payload, at=recorded.at, key=recorded.key, spawn=spawn
-            )
-        deadline = fired_deadline(instance, index, recorded)
-        moment = self._moment(recorded.at, instance)
-        return self._firing.apply(instance, recorded.trigger, CLOCK, {}, moment, None, deadline, spawn=spawn)
+        """Carry on a replay that stopped at a migration entry, on this revision, up to the next one
+        (``engine.replay.replay_migration``)."""
+        return replaying.replay_migration(self, instance, history)
 
     def verify(self, instance: Instance) -> None:
         """Replay the instance's history and check it gives the instance's state, data and deadlines;
-        ``ReplayMismatch`` says what differs. This is how an auditor checks a stored record.
-
-        A case that was migrated is replayed segment by segment, each on its own revision: that is
-        ``Workflows.verify``'s to do (this runtime knows one revision); here it is ``ReplayMismatch``."""
-        self._check_belongs(instance)
-        if any(e.migration is not None for e in instance.history):
-            raise ReplayMismatch(
-                f"instance `{instance.id}` was migrated between revisions; verify it through the store "
-                "(`Workflows.verify`, `procflow verify`), which replays each revision's part on that revision"
-            )
-        self.check_replayed(instance, self.replay(instance.history, instance_id=instance.id))
+        ``ReplayMismatch`` says what differs, or that the case was migrated (``engine.replay.verify``)."""
+        replaying.verify(self, instance)
 
     def check_replayed(self, instance: Instance, replayed: Instance) -> None:
         """``ReplayMismatch`` unless ``replayed`` has the recorded instance's state, data and deadlines."""
-        check_replayed(instance, replayed)
+        replaying.check_replayed(instance, replayed)
 
     # --- the moment of an event, and the definition it runs on --------------------------------------
 

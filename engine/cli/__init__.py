@@ -1,8 +1,8 @@
 """The ``procflow`` command: argument parsing and printing only; the work is the library's.
 
-One module per command group: ``definitions`` (validate, schema), ``running`` (run, simulate),
-``drawing`` (render, book), ``changes`` (diff), ``stored`` (start, fire, show, history, list,
-worker, move) and ``serving`` (serve, users); ``options`` holds what they share.
+One module per command group (``COMMAND_MODULES`` below names each one's commands): ``definitions``,
+``running``, ``drawing``, ``changes``, ``stored`` (one stored instance), ``store`` (every stored
+instance), ``work``, ``migrate``, ``outbox`` and ``serving``; ``options`` holds what they share.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "running": ("run", "simulate"),
     "drawing": ("book", "render"),
     "changes": ("diff",),
-    "stored": ("start", "fire", "move", "show", "history", "records", "list", "worker", "verify"),
+    "stored": ("start", "fire", "move", "show", "history", "records"),
+    "store": ("list", "worker", "verify"),
     "work": ("inbox", "claim", "release", "assign"),
     "migrate": ("migrate",),
     "outbox": ("outbox",),

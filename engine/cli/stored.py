@@ -1,35 +1,20 @@
-"""Commands over stored instances: ``start``, ``fire``, ``show``, ``history``, ``records``, ``list``, ``worker``,
-``verify``."""
+"""Commands over one stored instance: ``start``, ``fire``, ``move``, ``show``, ``history``, ``records``;
+and what every store command shares: its ``--store`` option, the store opened round it (``stored``),
+the ``--as`` actor. Those over every stored instance are ``engine.cli.store``'s."""
 
 from __future__ import annotations
 
 import argparse
 import datetime
 import json
-import os
-import signal
-import sys
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from engine.cli.options import (
-    EXIT_INVALID,
-    EXIT_OK,
-    MAX_BATCH,
-    MAX_INTERVAL,
-    UsageError,
-    require_files,
-    seconds,
-    text,
-    whole_number,
-)
+from engine.cli.options import EXIT_INVALID, EXIT_OK, UsageError, require_files, text
 from engine.cli.parser import Parser
 from engine.cli.running import notification_lines, trail_lines
 from engine.clocks import ClockReport
-from engine.delivery import ENVIRONMENT_VARIABLE as ADDRESSES_VARIABLE
-from engine.delivery import load_address_book
 from engine.errors import (
     AddressBookError,
     ConflictError,
@@ -47,26 +32,32 @@ from engine.inputs import read_json
 from engine.instances import instance_to_json, record_version_to_json
 from engine.model import Process, thaw_json
 from engine.runtime import Actor, LimitLeft, PartStatus
-from engine.service import Batch, Workflows
-from engine.stores import DEFAULT_LEASE, Damaged, InstanceSummary, ProcessRef
+from engine.service import Workflows
+from engine.stores import ProcessRef
 from engine.stores.identifiers import shown
+
+STORE_HELP = "the store: sqlite:///file.db, postgresql://…, memory: (default: $PROCFLOW_STORE or sqlite:///procflow.db)"
+
+
+def store_command(
+    commands: argparse._SubParsersAction[Parser],
+    name: str,
+    help_text: str,
+    handler: Callable[[argparse.Namespace, Workflows, TextIO], int],
+) -> argparse.ArgumentParser:
+    """A command run on an open store (``stored``), with the ``--store`` option it is opened by."""
+    sub = commands.add_parser(name, help=help_text)
+    sub.add_argument("--store", metavar="URL", help=STORE_HELP)
+    sub.set_defaults(handler=stored(handler))
+    return sub
 
 
 def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
-    store_help = (
-        "the store: sqlite:///file.db, postgresql://…, memory: (default: $PROCFLOW_STORE or sqlite:///procflow.db)"
-    )
-
-    def command(
-        name: str, help_text: str, handler: Callable[[argparse.Namespace, Workflows, TextIO], int]
-    ) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--store", metavar="URL", help=store_help)
-        sub.set_defaults(handler=stored(handler))
-        return sub
-
-    start = command(
-        "start", "start a stored instance of a process (a YAML file, or a registered process id)", _start_instance
+    start = store_command(
+        commands,
+        "start",
+        "start a stored instance of a process (a YAML file, or a registered process id)",
+        _start_instance,
     )
     start.add_argument("process", metavar="PROCESS")
     start.add_argument(
@@ -78,79 +69,43 @@ def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
     start.add_argument("--key", type=text, help="an idempotency key: starting again with it returns the same instance")
     start.add_argument("--id", type=text, dest="instance_id", help="the instance's id (default: a new random one)")
 
-    fire = command("fire", "apply one event to a stored instance", _fire_event)
+    fire = store_command(commands, "fire", "apply one event to a stored instance", _fire_event)
     fire.add_argument("instance_id", type=text, metavar="ID")
     fire.add_argument("trigger", type=text, metavar="TRIGGER")
     fire.add_argument("--payload", type=text, default="{}", metavar="JSON", help="the event's form, a JSON object")
     fire.add_argument("--as", type=text, dest="actor", required=True, metavar="ACTOR:ROLE[,ROLE]", help="who fires it")
     fire.add_argument("--key", type=text, help="an idempotency key: the same key again takes effect once")
 
-    move = command("move", "an administrator's correction: put a stored instance in another step", _move_instance)
+    move = store_command(
+        commands, "move", "an administrator's correction: put a stored instance in another step", _move_instance
+    )
     move.add_argument("instance_id", type=text, metavar="ID")
     move.add_argument("--to", type=text, required=True, metavar="STATE", help="the step to put it in")
     move.add_argument("--reason", type=text, required=True, metavar="TEXT", help="why: recorded in the history")
     move.add_argument("--as", type=text, dest="actor", required=True, metavar="ACTOR:ROLE[,ROLE]", help="who moves it")
 
-    show = command("show", "an instance's state, data, deadlines, and what may be fired next by whom", _show_instance)
+    show = store_command(
+        commands, "show", "an instance's state, data, deadlines, and what may be fired next by whom", _show_instance
+    )
     show.add_argument("instance_id", type=text, metavar="ID")
 
-    history = command(
-        "history", "an instance's history (--json: the record `procflow render --instance` reads)", _instance_history
+    history = store_command(
+        commands,
+        "history",
+        "an instance's history (--json: the record `procflow render --instance` reads)",
+        _instance_history,
     )
     history.add_argument("instance_id", type=text, metavar="ID")
     history.add_argument("--json", action="store_true", help="print the instance record as JSON")
 
-    records = command(
-        "records", "the records an instance holds, every version with its author, time and event", _instance_records
+    records = store_command(
+        commands,
+        "records",
+        "the records an instance holds, every version with its author, time and event",
+        _instance_records,
     )
     records.add_argument("instance_id", type=text, metavar="ID")
     records.add_argument("--json", action="store_true", help="print the records as JSON")
-
-    list_ = command("list", "stored instances, oldest first", _list_instances)
-    list_.add_argument("--process", type=text, metavar="P", help="only instances of this process id")
-    list_.add_argument("--state", type=text, metavar="S", help="only instances in this state")
-    list_.add_argument("--overdue", action="store_true", help="only instances with a time limit or deadline passed")
-
-    worker = command(
-        "worker",
-        "fire due deadlines and deliver the outbox until stopped (SIGINT or SIGTERM end it cleanly)",
-        _run_worker,
-    )
-    worker.add_argument(
-        "--addresses",
-        type=text,
-        metavar="FILE",
-        help=f"the address book to deliver the outbox by (default: ${ADDRESSES_VARIABLE}; without one, "
-        "the outbox is kept and not delivered)",
-    )
-    worker.add_argument(
-        "--lease",
-        type=seconds(MAX_INTERVAL),
-        default=DEFAULT_LEASE.total_seconds(),
-        metavar="S",
-        help="how long a claim on a deadline or outbox row holds before another worker may take it over "
-        f"(default {DEFAULT_LEASE.total_seconds():g})",
-    )
-    worker.add_argument(
-        "--interval",
-        type=seconds(MAX_INTERVAL),
-        default=5.0,
-        metavar="S",
-        help=f"pause when idle, up to {MAX_INTERVAL:g} s (default 5)",
-    )
-    worker.add_argument(
-        "--batch",
-        type=whole_number(1, MAX_BATCH),
-        default=100,
-        metavar="N",
-        help=f"deadlines claimed at a time (1 to {MAX_BATCH}, default 100)",
-    )
-    worker.add_argument("--once", action="store_true", help="fire what is due now, then exit")
-
-    verify = command(
-        "verify", "replay every stored instance (or those named) and report each damaged one", _verify_store
-    )
-    verify.add_argument("instance_ids", type=text, nargs="*", metavar="ID", help="only these instances (default: all)")
 
 
 def stored(
@@ -392,96 +347,6 @@ def _instance_records(args: argparse.Namespace, workflows: Workflows, stdout: Te
             for name, value in v.fields.items():
                 stdout.write(f"    {name}: {json.dumps(value, ensure_ascii=False)}\n")
     stdout.write(f"{len(records)} record(s)\n")
-    return EXIT_OK
-
-
-def _list_instances(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
-    now = datetime.datetime.now(datetime.UTC)
-    listed = workflows.list(args.process, args.state, overdue_at=now if args.overdue else None)
-    found = [s for s in listed if isinstance(s, InstanceSummary)]
-    damaged = [d for d in listed if isinstance(d, Damaged)]
-    for summary in found:
-        late = summary.overdue(now)
-        since = f"  overdue since {min(d.due for d in late).isoformat()}" if late else ""
-        stdout.write(
-            f"{summary.id}  {summary.process.id} r{summary.process.revision} (v{summary.process.version})  "
-            f"{summary.state:<20} "
-            f"since {summary.entered_at.isoformat()}{since}\n"
-        )
-    _report_damaged(damaged, stdout)
-    stdout.write(f"{len(found)} instance(s)" + (f", {len(damaged)} that cannot be read" if damaged else "") + "\n")
-    return EXIT_INVALID if damaged else EXIT_OK
-
-
-def _report_damaged(damaged: Sequence[Damaged], stdout: TextIO) -> None:
-    for item in damaged:
-        stdout.write(f"DAMAGED {shown(item.instance_id)}: {item.problem}\n")
-
-
-def _verify_store(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
-    found = workflows.verify_store(args.instance_ids or None)
-
-    for problem in found.definitions:
-        stdout.write(f"DAMAGED definition: {problem}\n")
-    _report_damaged(found.damaged, stdout)
-    stdout.write(
-        f"checked {found.checked} instance(s): {found.checked - len(found.damaged)} match their history, "
-        f"{len(found.damaged)} damaged"
-        + (f"; {len(found.definitions)} damaged definition(s)" if found.definitions else "")
-        + "\n"
-    )
-    if found.missing:  # said last, on stderr, after the report of the ids that were there
-        names = ", ".join(shown(instance_id) for instance_id in found.missing)
-        raise NotFound(f"{workflows.store.url} holds no instance {names}")
-    return EXIT_OK if found.ok else EXIT_INVALID
-
-
-def _run_worker(args: argparse.Namespace, workflows: Workflows, stdout: TextIO) -> int:
-    book_file = args.addresses or os.environ.get(ADDRESSES_VARIABLE) or None
-    if book_file is not None:
-        workflows = Workflows(store=workflows.store, addresses=load_address_book(book_file))
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def report(batch: Batch) -> None:
-        if batch.claimed:
-            now = datetime.datetime.now(datetime.UTC).isoformat()
-            stdout.write(f"{now}  fired {batch.fired} of {batch.claimed} claimed\n")
-            stdout.flush()
-        for item in batch.set_aside:
-            sys.stderr.write(f"procflow worker: set aside instance {shown(item.instance_id)}: {item.problem}\n")
-        if batch.deliveries is not None and batch.deliveries.claimed:
-            told = batch.deliveries
-            now = datetime.datetime.now(datetime.UTC).isoformat()
-            stdout.write(
-                f"{now}  delivered {len(told.delivered)} of {told.claimed} outbox row(s), "
-                f"{len(told.retried)} to retry, {len(told.dead)} dead-lettered\n"
-            )
-            stdout.flush()
-            for row in told.dead:
-                sys.stderr.write(f"procflow worker: dead letter {shown(row.message.id)}: {row.last_error}\n")
-
-    delivering = f", delivering the outbox by {book_file}" if workflows.delivers else ""
-    stdout.write(f"worker on {workflows.store.url}: firing due deadlines{delivering}, {args.batch} at a time\n")
-    stdout.flush()
-
-    def complain(error: StoreError) -> None:
-        sys.stderr.write(f"procflow worker: {error}; trying again in {args.interval:g} s\n")
-
-    try:
-        total = workflows.work(
-            interval=args.interval,
-            batch=args.batch,
-            once=args.once,
-            stop=stop,
-            report=report,
-            on_error=complain,
-            lease=datetime.timedelta(seconds=args.lease),
-        )
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    stdout.write(f"worker stopped: fired {total} deadline(s)\n")
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from engine.cli.options import EXIT_OK, MAX_BATCH, UsageError, text, whole_number
 from engine.cli.parser import Parser
-from engine.cli.stored import actor_arg, stored
+from engine.cli.stored import STORE_HELP, actor_arg, stored
 from engine.runtime import Actor
 from engine.service import Workflows, WorkItem, Worklist
 from engine.stores.identifiers import shown
@@ -24,14 +24,11 @@ PAGE = 20
 
 
 def add_commands(commands: argparse._SubParsersAction[Parser]) -> None:
-    store_help = (
-        "the store: sqlite:///file.db, postgresql://…, memory: (default: $PROCFLOW_STORE or sqlite:///procflow.db)"
-    )
     as_help = "who asks (ACTOR:ROLE[,ROLE])"
 
     def command(name: str, help_text: str, handler: Any) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--store", metavar="URL", help=store_help)
+        sub.add_argument("--store", metavar="URL", help=STORE_HELP)
         sub.add_argument("--as", type=text, dest="actor", required=True, metavar="ACTOR:ROLE[,ROLE]", help=as_help)
         sub.set_defaults(handler=stored(handler))
         return sub
