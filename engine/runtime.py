@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime
 import functools
-import uuid
+import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +79,16 @@ _FIRST_YEAR, _LAST_YEAR = EARLIEST_TIME.year, LATEST_TIME.year
 utc_now: Callable[[], datetime.datetime] = functools.partial(datetime.datetime.now, datetime.UTC)
 """The real clock: now, in UTC (a partial of ``datetime.now``, so that reading it runs no Python frame)."""
 
+_V4_KEPT = ~((0xC000 << 48) | (0xF000 << 64))
+_V4_SET = (0x8000 << 48) | (4 << 76)
+
+
+def random_id() -> str:
+    """A new instance's id: ``uuid.uuid4().hex``, the same 32 hex digits (16 random bytes, the RFC 4122
+    variant and version 4 set), without the ``UUID`` object, whose checks and two frames cost a fifth of
+    a start's instructions."""
+    return "%032x" % (int.from_bytes(os.urandom(16)) & _V4_KEPT | _V4_SET)
+
 
 class Runtime:
     """Starts, moves, times and replays instances of one definition: it holds the compiled definition
@@ -89,7 +99,7 @@ class Runtime:
         process: Process,
         *,
         clock: Callable[[], datetime.datetime] = utc_now,
-        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        new_id: Callable[[], str] = random_id,
     ):
         self.process = process
         self._firing = Firing(process)

@@ -89,6 +89,21 @@ def test_start_records_who_started_it_and_opens_the_start_states_clock(minimal):
     assert instance.version == 1
 
 
+def test_an_instance_started_without_an_id_gets_a_random_version_4_uuid_in_hex(minimal, monkeypatch):
+    import uuid
+
+    import engine.runtime
+
+    given = bytes(range(16))
+    monkeypatch.setattr(engine.runtime.os, "urandom", lambda n: given[:n])
+    instance = minimal.start(CUSTOMER)
+    assert instance.id == uuid.UUID(bytes=given, version=4).hex == "000102030405460788090a0b0c0d0e0f"
+    monkeypatch.undo()
+    ids = {minimal.start(CUSTOMER).id for _ in range(50)}
+    assert len(ids) == 50
+    assert all(uuid.UUID(hex=i).version == 4 and uuid.UUID(hex=i).variant == uuid.RFC_4122 for i in ids)
+
+
 def test_start_is_refused_to_someone_who_cannot_act_on_the_first_step(minimal):
     with pytest.raises(PermissionDenied, match="`zhou` .* may not start `minimal_repair`.*`customer`"):
         minimal.start(SUPERVISOR)
