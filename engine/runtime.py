@@ -131,7 +131,9 @@ class Runtime:
         The actor must hold the start step's role or a role that may act on it. ``parent`` names the
         instance and step that started this one (``Workflows`` gives it); the start entry keeps it.
         """
-        moment = self._moment(at, None)
+        moment = self._clock() if at is None else at  # what _moment does, without its call (as in ``fire``)
+        if type(moment) is not _DATETIME or moment.tzinfo is not _UTC or not _FIRST_YEAR < moment.year < _LAST_YEAR:
+            moment = check_time(moment, "the event's time")
         return self._firing.start(actor, data, moment, instance_id, self._new_id, key, parent)
 
     def fire(

@@ -118,6 +118,19 @@ def test_start_refuses_initial_data_that_breaks_the_data_schema(minimal):
 # --- firing and refusing ---------------------------------------------------------------------------------
 
 
+def test_a_start_without_data_is_refused_each_time_when_the_data_schema_requires_a_field():
+    text = mutate(
+        FIXTURE.read_text(encoding="utf-8"),
+        ("    model: {type: string}\nstates:", "    model: {type: string}\n  required: [model]\nstates:"),
+    )
+    runtime = Runtime(load_process_text(text, "m.yaml"), clock=lambda: MONDAY)
+    for data in (None, {}, None):
+        with pytest.raises(InvalidData) as refused:
+            runtime.start(CUSTOMER, data)
+        assert refused.value.problems == ("data.model: is required; fill it in",)
+    assert runtime.start(CUSTOMER, {"model": "X1"}).data == {"model": "X1"}
+
+
 def test_firing_moves_sets_data_and_records_the_decision_branch(minimal):
     instance = minimal.start(CUSTOMER, at=MONDAY)
     entry = minimal.fire(instance, "submit", CUSTOMER, {"in_warranty": True, "model": "X1"}, at=at(hours=1))
