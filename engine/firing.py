@@ -72,6 +72,7 @@ class Firing:
         "clocked",
         "steps",
         "starting_roles",
+        "_empty_data_fits",
     )
 
     def __init__(self, process: Process):
@@ -87,6 +88,8 @@ class Firing:
         self.starting_roles = self._starting_roles()
         """The roles that may start an instance: the start step's and those that may act on it (none:
         anyone may)."""
+        self._empty_data_fits: bool = False
+        """Whether an instance may start with no data (an empty object fits the data schema), asked until so."""
         only: dict[str, dict[str, CompiledTransition]] = {state: {} for state in process.states}
         for (state, trigger), transition in self.compiled.only.items():
             only[state][trigger] = transition
@@ -118,8 +121,15 @@ class Firing:
                 f"`{actor.id}` (roles: {names(actor.roles)}) may not start `{self.process.id}`: "
                 f"that needs one of the roles {names(allowed)}"
             )
-        initial = json_object(data or {}, "data", InvalidData)
-        check_data(self.compiled, initial, f"the initial data does not fit the data schema of `{self.process.id}`")
+        said = "the initial data does not fit the data schema of `{}`"
+        if data:
+            initial = json_object(data, "data", InvalidData)
+            check_data(self.compiled, initial, said.format(self.process.id))
+        else:  # most starts: no data, which fits or not whatever the instance
+            initial = {}
+            if not self._empty_data_fits:
+                check_data(self.compiled, initial, said.format(self.process.id))  # refuses, or it fits
+                self._empty_data_fits = True
         runs = clock_rules.runs_of(self.process, ())
         lengths = clock_lengths(self.compiled, initial, moment)
         marks = self.clock_points.marks(runs, moment, None, None, (), start.id, lengths, shared=False)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime
 import functools
-import uuid
+import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
@@ -70,6 +70,16 @@ _FIRST_YEAR, _LAST_YEAR = EARLIEST_TIME.year, LATEST_TIME.year
 utc_now: Callable[[], datetime.datetime] = functools.partial(datetime.datetime.now, datetime.UTC)
 """The real clock: now, in UTC (a partial of ``datetime.now``, so that reading it runs no Python frame)."""
 
+_V4_KEPT = ~((0xC000 << 48) | (0xF000 << 64))
+_V4_SET = (0x8000 << 48) | (4 << 76)
+
+
+def random_id() -> str:
+    """A new instance's id: ``uuid.uuid4().hex``, the same 32 hex digits (16 random bytes, the RFC 4122
+    variant and version 4 set), without the ``UUID`` object, whose checks and two frames cost a fifth of
+    a start's instructions."""
+    return "%032x" % (int.from_bytes(os.urandom(16)) & _V4_KEPT | _V4_SET)
+
 
 class Runtime:
     """Starts, moves, times and replays instances of one definition: it holds the compiled definition
@@ -80,7 +90,7 @@ class Runtime:
         process: Process,
         *,
         clock: Callable[[], datetime.datetime] = utc_now,
-        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        new_id: Callable[[], str] = random_id,
     ):
         self.process = process
         self._firing = Firing(process)
@@ -112,7 +122,9 @@ class Runtime:
         The actor must hold the start step's role or a role that may act on it. ``parent`` names the
         instance and step that started this one (``Workflows`` gives it); the start entry keeps it.
         """
-        moment = self._moment(at, None)
+        moment = self._clock() if at is None else at  # what _moment does, without its call (as in ``fire``)
+        if type(moment) is not _DATETIME or moment.tzinfo is not _UTC or not _FIRST_YEAR < moment.year < _LAST_YEAR:
+            moment = check_time(moment, "the event's time")
         return self._firing.start(actor, data, moment, instance_id, self._new_id, key, parent)
 
     def fire(

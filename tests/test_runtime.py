@@ -89,6 +89,21 @@ def test_start_records_who_started_it_and_opens_the_start_states_clock(minimal):
     assert instance.version == 1
 
 
+def test_an_instance_started_without_an_id_gets_a_random_version_4_uuid_in_hex(minimal, monkeypatch):
+    import uuid
+
+    import engine.runtime
+
+    given = bytes(range(16))
+    monkeypatch.setattr(engine.runtime.os, "urandom", lambda n: given[:n])
+    instance = minimal.start(CUSTOMER)
+    assert instance.id == uuid.UUID(bytes=given, version=4).hex == "000102030405460788090a0b0c0d0e0f"
+    monkeypatch.undo()
+    ids = {minimal.start(CUSTOMER).id for _ in range(50)}
+    assert len(ids) == 50
+    assert all(uuid.UUID(hex=i).version == 4 and uuid.UUID(hex=i).variant == uuid.RFC_4122 for i in ids)
+
+
 def test_start_is_refused_to_someone_who_cannot_act_on_the_first_step(minimal):
     with pytest.raises(PermissionDenied, match="`zhou` .* may not start `minimal_repair`.*`customer`"):
         minimal.start(SUPERVISOR)
@@ -101,6 +116,19 @@ def test_start_refuses_initial_data_that_breaks_the_data_schema(minimal):
 
 
 # --- firing and refusing ---------------------------------------------------------------------------------
+
+
+def test_a_start_without_data_is_refused_each_time_when_the_data_schema_requires_a_field():
+    text = mutate(
+        FIXTURE.read_text(encoding="utf-8"),
+        ("    model: {type: string}\nstates:", "    model: {type: string}\n  required: [model]\nstates:"),
+    )
+    runtime = Runtime(load_process_text(text, "m.yaml"), clock=lambda: MONDAY)
+    for data in (None, {}, None):
+        with pytest.raises(InvalidData) as refused:
+            runtime.start(CUSTOMER, data)
+        assert refused.value.problems == ("data.model: is required; fill it in",)
+    assert runtime.start(CUSTOMER, {"model": "X1"}).data == {"model": "X1"}
 
 
 def test_firing_moves_sets_data_and_records_the_decision_branch(minimal):
