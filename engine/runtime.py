@@ -36,7 +36,7 @@ from engine.corrections import MAX_REASON_LENGTH, adopt, move
 from engine.deadlines import Advanced, catch_up, firing_time, next_due
 from engine.errors import EventRefused, InstanceFormatError, InvalidTime, UnknownTrigger
 from engine.firing import Firing, say_where
-from engine.inputs import EARLIEST_TIME, LATEST_TIME, check_time
+from engine.inputs import check_aware, event_time
 from engine.instances import Entry, Instance, Link, Migration, OpenDeadline, RecordVersion
 from engine.limits import LimitLeft, limit_left, limit_times
 from engine.model import Limit, Process
@@ -62,10 +62,6 @@ __all__ = [  # what ``engine.runtime`` has always offered, wherever each now liv
     "utc_now",
 ]
 
-
-_DATETIME, _UTC = datetime.datetime, datetime.UTC
-_FIRST_YEAR, _LAST_YEAR = EARLIEST_TIME.year, LATEST_TIME.year
-"""A UTC time of a year strictly between these is one ``check_time`` passes."""
 
 utc_now: Callable[[], datetime.datetime] = functools.partial(datetime.datetime.now, datetime.UTC)
 """The real clock: now, in UTC (a partial of ``datetime.now``, so that reading it runs no Python frame)."""
@@ -122,9 +118,7 @@ class Runtime:
         The actor must hold the start step's role or a role that may act on it. ``parent`` names the
         instance and step that started this one (``Workflows`` gives it); the start entry keeps it.
         """
-        moment = self._clock() if at is None else at  # what _moment does, without its call (as in ``fire``)
-        if type(moment) is not _DATETIME or moment.tzinfo is not _UTC or not _FIRST_YEAR < moment.year < _LAST_YEAR:
-            moment = check_time(moment, "the event's time")
+        moment = event_time(self._clock() if at is None else at)
         return self._firing.start(actor, data, moment, instance_id, self._new_id, key, parent)
 
     def fire(
@@ -146,10 +140,7 @@ class Runtime:
         ``SubProcessRefused`` (``Workflows`` gives the hook, and stores both instances together)."""
         if instance.content_hash != self.process.content_hash or instance.process_id != self.process.id:
             self._check_belongs(instance)  # refuses, saying which definition each is of
-        moment = self._clock() if at is None else at  # what _moment does, without its call
-        # A UTC time of a year well inside the bounds skips check_time, which it would pass.
-        if type(moment) is not _DATETIME or moment.tzinfo is not _UTC or not _FIRST_YEAR < moment.year < _LAST_YEAR:
-            moment = check_time(moment, "the event's time")
+        moment = event_time(self._clock() if at is None else at)
         if moment < instance.history[-1].at:
             self._moment(moment, instance)  # refuses, saying which time is before which
         try:  # what Firing.apply does, without its call: positionally, as keywords cost more than the call
@@ -396,7 +387,7 @@ class Runtime:
     # --- the moment of an event, and the definition it runs on --------------------------------------
 
     def _moment(self, at: datetime.datetime | None, instance: Instance | None) -> datetime.datetime:
-        moment = check_time(self._clock() if at is None else at, "the event's time")
+        moment = event_time(self._clock() if at is None else at)
         if instance is not None and moment < instance.history[-1].at:
             raise InvalidTime(
                 f"{moment.isoformat()} is before the last event of instance `{instance.id}` "
@@ -407,11 +398,7 @@ class Runtime:
     def _at(self, at: datetime.datetime | None) -> datetime.datetime:
         """A time to look at an instance at (not to record): now, or ``at``, which must be aware and may
         be any such time."""
-        if at is None:
-            return self._clock()
-        if not isinstance(at, datetime.datetime) or at.tzinfo is None or at.utcoffset() is None:
-            raise InvalidTime(f"times must carry their UTC offset (an aware datetime), got {at!r}")
-        return at
+        return self._clock() if at is None else check_aware(at)
 
     def _check_belongs(self, instance: Instance) -> None:
         process = self.process
