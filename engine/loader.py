@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any, Union
 
@@ -160,10 +161,15 @@ def _too_deep_from_python_parser(text: str, file: str, mark: yaml.Mark | None) -
     return _refuse(file, mark, "too-deep", _TOO_DEEP)
 
 
-_NOT_ALLOWED_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
-"""Not YAML 1.2's printable characters, less three that YAML 1.1 (so libyaml) reads as line breaks
-(U+0085, U+2028, U+2029). Listed as the few refused, not as "none of" the many allowed: compiling that
-class took 8 ms, a tenth of `procflow validate`'s start-up."""
+@cache
+def _not_allowed_character() -> re.Pattern[str]:
+    """Not YAML 1.2's printable characters, less three that YAML 1.1 (so libyaml) reads as line breaks
+    (U+0085, U+2028, U+2029). Listed as the few refused, not as "none of" the many allowed: compiling that
+    class took 8 ms, a tenth of `procflow validate`'s start-up; compiled only for a text in which
+    ``_surely_allowed`` finds one (4M instructions still)."""
+    return re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
 _LINE_SEPARATORS = {"\x85": "next line", "\u2028": "line separator", "\u2029": "paragraph separator"}
 _ESCAPES = {"\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"}
 
@@ -203,7 +209,7 @@ def _refuse_characters(text: str, file: str) -> None:
     U+0085, U+2028 and U+2029 are refused too: YAML 1.2 and editors read them as text, but libyaml
     reads YAML 1.1, where each breaks the line, so every line number after one would be wrong.
     """
-    found = _NOT_ALLOWED_CHARACTER.search(text)
+    found = _not_allowed_character().search(text)
     if found is None:
         return
     character = found.group()

@@ -87,6 +87,33 @@ def test_validate_imports_nothing_another_command_needs(path):
     assert loaded(modules, NOT_FOR_VALIDATE) == []
 
 
+_REPORT_PATTERNS = """
+import json, sys
+from engine.cli import main
+status = main(sys.argv[1:])
+from engine import errors, expressions, loader
+from engine.pyyaml import LazyPattern, yaml
+unused = {"problems": errors._unprintable, "characters": loader._not_allowed_character,
+          "bidi": expressions._bidi_controls}
+pyyaml = [p for rs in yaml.resolver.Resolver.yaml_implicit_resolvers.values() for _, p in rs]
+pyyaml += [yaml.constructor.SafeConstructor.timestamp_regexp, yaml.reader.Reader.NON_PRINTABLE]
+compiled = [name for name, made in unused.items() if made.cache_info().currsize]
+compiled += ["pyyaml"] * any(type(p) is not LazyPattern or len(vars(p)) > 1 for p in pyyaml)
+print(json.dumps({"status": status, "compiled": compiled}), file=sys.stderr)
+"""
+
+
+def test_validate_compiles_no_pattern_only_a_problem_needs():
+    """The patterns that find what a valid definition has none of are compiled when one is found, and
+    PyYAML's (which the loader does not use) when first used: each costs millions of instructions."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    path = str(PROCESSES / "exchange.yaml")
+    done = subprocess.run(
+        [sys.executable, "-c", _REPORT_PATTERNS, "validate", path], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert json.loads(done.stderr.splitlines()[-1]) == {"status": 0, "compiled": []}
+
+
 def test_validate_with_a_decision_cycle_still_lists_it(tmp_path, fixture_text):
     """networkx is what lists the cycles: imported for a definition that has one."""
     path = tmp_path / "cycle.yaml"
