@@ -4,6 +4,7 @@ and when a limit begun at a given moment ends on a business calendar; whether a 
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import zoneinfo
 from collections.abc import Mapping
@@ -33,7 +34,6 @@ _UNITS: dict[str, TimeUnit] = {
 _SHORT = re.compile(r"^([1-9][0-9]*)\s*(m|min|h|d|w)$")
 _LONG = re.compile(r"^([1-9][0-9]*)\s+(minutes?|hours?|days?|weeks?)$")
 _WORKING = re.compile(r"^([1-9][0-9]*)\s+working\s+(days?|hours?)$")
-_ISO = re.compile(r"^P(?=[0-9T])(?:([0-9]+)W)?(?:([0-9]+)D)?(?:T(?=[0-9])(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?$")
 _SECONDS = {"W": 604800, "D": 86400, "H": 3600, "M": 60, "S": 1}
 
 
@@ -51,7 +51,7 @@ def parse_duration(text: str) -> Duration | None:
         match = pattern.match(stripped)
         if match:
             return Duration(text, int(match.group(1)), _UNITS[match.group(2)], working)
-    match = _ISO.match(stripped)
+    match = _iso().match(stripped) if stripped.startswith("P") else None
     if not match:
         return None
     parts = [(int(v), unit) for v, unit in zip(match.groups(), "WDHMS", strict=True) if v is not None]
@@ -61,6 +61,14 @@ def parse_duration(text: str) -> Duration | None:
         return Duration(text, amount, unit) if amount > 0 else None
     seconds = sum(amount * _SECONDS[letter] for amount, letter in parts)
     return Duration(text, seconds, "second") if seconds > 0 else None
+
+
+@functools.cache
+def _iso() -> re.Pattern[str]:
+    """ISO 8601 durations, compiled for the first text that begins with `P` (1M instructions of validate)."""
+    return re.compile(
+        r"^P(?=[0-9T])(?:([0-9]+)W)?(?:([0-9]+)D)?(?:T(?=[0-9])(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?$"
+    )
 
 
 def due_time(start: datetime.datetime, duration: Duration, calendar: Calendar) -> datetime.datetime:
