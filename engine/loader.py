@@ -34,10 +34,32 @@ _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
 _INT = re.compile(r"^[-+]?[0-9]+$")
-_OCT = re.compile(r"^0o[0-7]+$")
-_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
-_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
-_NOT_FINITE = re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_FLOAT_CHARACTERS = frozenset("0123456789+-.eE\n")
+"""Every character ``_float`` can match (``$`` lets one line break end the text): a text with another is no
+float, told without the pattern, which is compiled (with the other numbers' below) for the first text that
+may be one, as most texts that begin with a digit are not numbers (`3 working days`, `6. 退款`)."""
+
+
+@cache
+def _octal() -> re.Pattern[str]:
+    return re.compile(r"^0o[0-7]+$")
+
+
+@cache
+def _hexadecimal() -> re.Pattern[str]:
+    return re.compile(r"^0x[0-9a-fA-F]+$")
+
+
+@cache
+def _float() -> re.Pattern[str]:
+    return re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+
+
+@cache
+def _not_finite() -> re.Pattern[str]:
+    return re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+
+
 _WORDS: dict[str, bool | None] = {"null": None, "Null": None, "NULL": None} | dict.fromkeys(_TRUE, True)
 _WORDS |= dict.fromkeys(_FALSE, False)
 _WORD_STARTS = frozenset("nNtTfF")
@@ -716,13 +738,13 @@ def _resolve_plain(text: str, file: str, mark: Mark) -> JsonValue:
     try:
         if _INT.match(text):
             return int(text)
-        if _OCT.match(text):
+        if text.startswith("0o") and _octal().match(text):
             return int(text[2:], 8)
-        if _HEX.match(text):
+        if text.startswith("0x") and _hexadecimal().match(text):
             return int(text[2:], 16)
     except ValueError:
         raise _refuse(file, mark, "number", "this number has too many digits") from None
-    if _FLOAT.match(text):
+    if _FLOAT_CHARACTERS.issuperset(text) and _float().match(text):
         number = float(text)
         if math.isinf(number):
             raise _refuse(
@@ -733,7 +755,7 @@ def _resolve_plain(text: str, file: str, mark: Mark) -> JsonValue:
                 "write a smaller number or quote it as text",
             )
         return number
-    if _NOT_FINITE.match(text):
+    if "." in text[:2] and _not_finite().match(text):
         raise _refuse(file, mark, "number", f"`{text}` is not a finite number; write a number or quote it as text")
     return text
 

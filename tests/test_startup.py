@@ -95,7 +95,8 @@ from engine import errors, expressions, loader, schema_errors, timing
 from engine.pyyaml import LazyPattern, yaml
 unused = {"problems": errors._unprintable, "characters": loader._not_allowed_character,
           "bidi": expressions._bidi_controls, "iso": timing._iso, "zero": schema_errors._zero_duration,
-          "literal": schema_errors._python_literal}
+          "literal": schema_errors._python_literal, "float": loader._float, "infinity": loader._not_finite,
+          "octal": loader._octal, "hexadecimal": loader._hexadecimal}
 pyyaml = [p for rs in yaml.resolver.Resolver.yaml_implicit_resolvers.values() for _, p in rs]
 pyyaml += [yaml.constructor.SafeConstructor.timestamp_regexp, yaml.reader.Reader.NON_PRINTABLE]
 compiled = [name for name, made in unused.items() if made.cache_info().currsize]
@@ -105,8 +106,8 @@ print(json.dumps({"status": status, "compiled": compiled}), file=sys.stderr)
 
 
 def test_validate_compiles_no_pattern_only_a_problem_needs():
-    """The patterns that find what a valid definition has none of (exchange.yaml has no ISO 8601 duration
-    either) are compiled when one is found, and
+    """The patterns that find what a valid definition has none of (exchange.yaml has no ISO 8601 duration,
+    nor a number other than a whole one, either) are compiled when one is found, and
     PyYAML's (which the loader does not use) when first used: each costs millions of instructions."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     path = str(PROCESSES / "exchange.yaml")
