@@ -755,7 +755,7 @@ def _resolve_plain(text: str, file: str, mark: Mark) -> JsonValue:
                 "write a smaller number or quote it as text",
             )
         return number
-    if "." in text[:2] and _not_finite().match(text):
+    if text.rstrip("\n")[-3:].lower() in ("inf", "nan") and _not_finite().match(text):
         raise _refuse(file, mark, "number", f"`{text}` is not a finite number; write a number or quote it as text")
     return text
 
