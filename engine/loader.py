@@ -29,6 +29,9 @@ MAX_VALUES = 200_000
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+_BOM = b"\xef\xbb\xbf"
+"""The byte order mark in UTF-8, which a file may begin with (``codecs.BOM_UTF8``)."""
+
 _CORE = "tag:yaml.org,2002:"
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _TRUE = frozenset({"true", "True", "TRUE"})
@@ -118,8 +121,8 @@ def load_bytes(raw: bytes, file: str) -> LocatedDocument:
             "too-large",
             f"the file is {len(raw):,} bytes; a definition may be at most {MAX_FILE_BYTES:,} bytes",
         )
-    try:
-        text = raw.decode("utf-8-sig")
+    try:  # as "utf-8-sig" decodes it, without importing that codec's module (not on a valid file's way)
+        text = (raw[3:] if raw.startswith(_BOM) else raw).decode("utf-8")
     except UnicodeDecodeError as exc:
         before = raw[: exc.start].decode("utf-8-sig", "replace")
         line, column = _place(before, len(before))

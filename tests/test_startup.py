@@ -23,6 +23,7 @@ NOT_FOR_VALIDATE = (
     "_hashlib",  # OpenSSL: engine.definition hashes with the standard library's own SHA-256
     "copy",  # the full schema check's, as tokenize is a non-ASCII expression's
     "tokenize",
+    "encodings.utf_8_sig",  # engine.loader takes a UTF-8 file's byte order mark off itself
     "shutil",  # argparse's for the terminal's width, which engine.cli.options asks for itself
     "argparse",  # with gettext and locale: `validate PATH...` is read without a parser
     "gettext",
