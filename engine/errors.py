@@ -65,6 +65,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import cache
 
 from engine.frozen import frozen
 from engine.source import SourceLocation
@@ -101,14 +102,19 @@ class Problem:
         }
 
 
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-"""Control characters, line and paragraph separators, and the marks that reorder text right to left."""
+@cache
+def _unprintable() -> re.Pattern[str]:
+    """Control characters, line and paragraph separators, and the marks that reorder text right to left:
+    compiled when the first problem is printed (2.5M instructions, which a valid definition is spared)."""
+    return re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 _SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def printable(text: str) -> str:
     """``text`` on one line with every control or bidirectional character written as an escape."""
-    return _UNPRINTABLE.sub(lambda found: _escape(found.group()), text)
+    return _unprintable().sub(lambda found: _escape(found.group()), text)
 
 
 def _escape(character: str) -> str:

@@ -5,9 +5,11 @@ defaults, ``field(default_factory=...)``), ``repr``, equality, hash, ordering wi
 ``slots=True``, ``__match_args__`` and ``FrozenInstanceError`` on assignment; ``dataclasses.fields``, ``replace``,
 ``asdict`` and ``is_dataclass`` take it as a dataclass. It is cheaper to define: ``dataclass`` compiles six
 functions per frozen class from source (about 40 µs each on CPython 3.11) and imports ``inspect`` (with ``ast``,
-``dis`` and ``tokenize``); ``@frozen`` makes the other methods as closures, ``__init__`` from one compiled
-template per shape of class (``_init``), and imports ``dataclasses`` only when something asks for the
-fields. ``procflow validate`` defines forty of these classes on every start.
+``dis`` and ``tokenize``); ``@frozen`` makes the other methods as closures, ``__init__`` from a template of the
+class's shape with the field names put in (``_init``), and imports ``dataclasses`` only when something asks for
+the fields. The templates are written out in ``engine.frozen_inits``, so that they come compiled from Python's
+bytecode cache: compiling them at import cost more than the rest of defining the classes (11 M instructions
+of ``procflow validate``, which defines forty of these classes on every start).
 
 ``@quick_init`` (under ``@dataclass(frozen=True, slots=True)``) gives a class an ``__init__`` of the same
 signature that lends the new object, for the time of its making, a twin class with the same slots and no
@@ -30,6 +32,8 @@ from collections.abc import Callable
 from operator import attrgetter
 from types import CodeType, FunctionType
 from typing import Any, TypeVar, cast, dataclass_transform, overload
+
+from engine import frozen_inits
 
 _T = TypeVar("_T")
 
@@ -148,50 +152,65 @@ def _init(cls: type, fields: dict[str, _Field], annotations: dict[str, Any]) -> 
     """``dataclass``'s ``__init__`` for a frozen class: each field set through ``object.__setattr__``, those
     left out given their default or their ``default_factory()``.
 
-    Made from a template of the same shape (how many fields, which have a factory) with the field names
-    put in: one compile per shape rather than per class, as a compile costs more than the rest of
-    defining a class."""
+    Made from the template of the same shape (how many fields, whether any has a factory) with the field
+    names put in: a template compiled once, and rarely at all (``engine.frozen_inits`` holds them)."""
     names = tuple(fields)
-    factories = tuple(spec.default_factory is not _MISSING for spec in fields.values())
+    factories = tuple(None if spec.default_factory is _MISSING else spec.default_factory for spec in fields.values())
     defaults: list[Any] = []
     for name, spec in fields.items():
         if spec.default is not _MISSING or spec.default_factory is not _MISSING:
             defaults.append(_FACTORY if spec.default_factory is not _MISSING else spec.default)
         elif defaults:
             raise TypeError(f"non-default argument {name!r} follows default argument")
-    template = _TEMPLATES.get(factories) or _template(factories)
+    template = _template(len(names), any(f is not None for f in factories))
     placeholders = [f"_{i}" for i in range(len(names))]
     renamed = dict(zip(placeholders, names, strict=True))
     code = template.replace(
+        co_name="__init__",
         co_varnames=("self", *names),
         co_consts=tuple(renamed.get(c, c) if type(c) is str else c for c in template.co_consts),
         co_qualname=f"{cls.__qualname__}.__init__",
     )
-    namespace: dict[str, Any] = {"_set": object.__setattr__, "_FACTORY": _FACTORY, "__builtins__": __builtins__}
-    namespace.update({f"_factory{i}": fields[n].default_factory for i, n in enumerate(names) if factories[i]})
+    namespace = {"_set": object.__setattr__, "_FACTORY": _FACTORY, "_factories": factories}
+    namespace["__builtins__"] = __builtins__
     init: Callable[..., None] = FunctionType(code, namespace, "__init__", tuple(defaults) or None)
     init.__annotations__ = {**{name: annotations[name] for name in fields}, "return": None}
     init.__module__ = cls.__module__
     return init
 
 
-_TEMPLATES: dict[tuple[bool, ...], CodeType] = {}
-"""The code of ``__init__`` by shape: for each field, whether it has a ``default_factory``."""
+_TEMPLATES: dict[tuple[int, bool], CodeType] = {}
+"""The code of ``__init__`` by shape: how many fields, and whether any has a ``default_factory``."""
 
 
-def _template(factories: tuple[bool, ...]) -> CodeType:
-    parameters = [f"_{i}" for i in range(len(factories))]
-    body = "".join(
-        f"    _set(self, '_{i}', _factory{i}() if _{i} is _FACTORY else _{i})\n"
-        if factory
-        else f"    _set(self, '_{i}', _{i})\n"
-        for i, factory in enumerate(factories)
-    )
-    namespace: dict[str, Any] = {}
-    exec(f"def __init__(self, {', '.join(parameters)}):\n" + (body or "    pass\n"), namespace)  # noqa: S102
-    code: CodeType = namespace["__init__"].__code__
-    _TEMPLATES[factories] = code
+def _template(count: int, factories: bool) -> CodeType:
+    code = _TEMPLATES.get((count, factories))
+    if code is None:
+        written = getattr(frozen_inits, template_name(count, factories), None)
+        if written is None:  # more fields than the written templates take: compiled here
+            namespace: dict[str, Any] = {"Any": Any}
+            exec(template_source(count, factories), namespace)  # noqa: S102 - placeholders only, no names of ours
+            written = namespace[template_name(count, factories)]
+        code = _TEMPLATES[count, factories] = written.__code__
     return code
+
+
+def template_name(count: int, factories: bool) -> str:
+    return f"{'factories' if factories else 'plain'}_{count}"
+
+
+def template_source(count: int, factories: bool) -> str:
+    """The template of ``__init__`` for ``count`` fields, the ``i``th stored as ``_i``: with ``factories``,
+    a field given ``_FACTORY`` (its default, when it has a factory) stored as ``_factories[i]()``."""
+    parameters = "".join(f"    _{i}: Any,\n" for i in range(count))
+    body = "".join(
+        f'    _set(self, "_{i}", _factories[{i}]() if _{i} is _FACTORY else _{i})\n'
+        if factories
+        else f'    _set(self, "_{i}", _{i})\n'
+        for i in range(count)
+    )
+    body = body or "    pass\n"
+    return f"def {template_name(count, factories)}(\n    self: Any,\n{parameters}) -> None:\n{body}"
 
 
 def _values_of(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:

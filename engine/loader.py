@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any, Union
 
@@ -18,7 +19,7 @@ from engine.collector import collector_paused
 from engine.errors import DefinitionError, Problem
 from engine.files import FileTooLarge, display_name, read_bounded
 from engine.frozen import frozen
-from engine.pyyaml import yaml
+from engine.pyyaml import EventParser, yaml
 from engine.source import DocumentPath, Mark, SourceLocation, SourceMap
 
 MAX_FILE_BYTES = 1_000_000
@@ -26,17 +27,42 @@ MAX_DEPTH = 64
 MAX_VALUES = 200_000
 """How many values a document may hold once aliases are counted as often as they are used."""
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Loader: Any = EventParser
+
+_BOM = b"\xef\xbb\xbf"
+"""The byte order mark in UTF-8, which a file may begin with (``codecs.BOM_UTF8``)."""
 
 _CORE = "tag:yaml.org,2002:"
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
 _INT = re.compile(r"^[-+]?[0-9]+$")
-_OCT = re.compile(r"^0o[0-7]+$")
-_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
-_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
-_NOT_FINITE = re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_FLOAT_CHARACTERS = frozenset("0123456789+-.eE\n")
+"""Every character ``_float`` can match (``$`` lets one line break end the text): a text with another is no
+float, told without the pattern, which is compiled (with the other numbers' below) for the first text that
+may be one, as most texts that begin with a digit are not numbers (`3 working days`, `6. 退款`)."""
+
+
+@cache
+def _octal() -> re.Pattern[str]:
+    return re.compile(r"^0o[0-7]+$")
+
+
+@cache
+def _hexadecimal() -> re.Pattern[str]:
+    return re.compile(r"^0x[0-9a-fA-F]+$")
+
+
+@cache
+def _float() -> re.Pattern[str]:
+    return re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+
+
+@cache
+def _not_finite() -> re.Pattern[str]:
+    return re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+
+
 _WORDS: dict[str, bool | None] = {"null": None, "Null": None, "NULL": None} | dict.fromkeys(_TRUE, True)
 _WORDS |= dict.fromkeys(_FALSE, False)
 _WORD_STARTS = frozenset("nNtTfF")
@@ -95,8 +121,8 @@ def load_bytes(raw: bytes, file: str) -> LocatedDocument:
             "too-large",
             f"the file is {len(raw):,} bytes; a definition may be at most {MAX_FILE_BYTES:,} bytes",
         )
-    try:
-        text = raw.decode("utf-8-sig")
+    try:  # as "utf-8-sig" decodes it, without importing that codec's module (not on a valid file's way)
+        text = (raw[3:] if raw.startswith(_BOM) else raw).decode("utf-8")
     except UnicodeDecodeError as exc:
         before = raw[: exc.start].decode("utf-8-sig", "replace")
         line, column = _place(before, len(before))
@@ -117,7 +143,7 @@ def load_text(text: str, file: str = "<text>") -> LocatedDocument:
             return _parse(_Loader, text, file, source=encoded)
         except DefinitionError:  # worded again with every place known, as some messages cite another
             return _parse(_Loader, text, file, record=True, source=encoded)
-    except yaml.MarkedYAMLError as exc:
+    except yaml.error.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if _NESTING_LIMIT in (exc.problem or ""):
             # libyaml stops at its own nesting limit, possibly while it scans ahead of the events;
@@ -129,7 +155,7 @@ def load_text(text: str, file: str = "<text>") -> LocatedDocument:
     except yaml.reader.ReaderError as exc:  # a character the checks above let through
         line, column = _place(text, exc.position)
         raise _error(file, line, column, "yaml-syntax", f"YAML syntax: {exc.reason}") from exc
-    except yaml.YAMLError as exc:
+    except yaml.error.YAMLError as exc:
         raise _error(file, 1, 1, "yaml-syntax", f"YAML syntax: {str(exc).splitlines()[0]}") from exc
 
 
@@ -149,21 +175,26 @@ def _parse(loader: Any, text: str, file: str, *, record: bool = False, source: b
 _NESTING_LIMIT = "exceeded maximum nesting depth"
 
 
-def _too_deep_from_python_parser(text: str, file: str, mark: yaml.Mark | None) -> DefinitionError:
+def _too_deep_from_python_parser(text: str, file: str, mark: yaml.error.Mark | None) -> DefinitionError:
     try:
         _parse(yaml.SafeLoader, text, file)
     except DefinitionError as error:
         if error.problems[0].code == "too-deep":
             return error
-    except yaml.YAMLError:
+    except yaml.error.YAMLError:
         pass
     return _refuse(file, mark, "too-deep", _TOO_DEEP)
 
 
-_NOT_ALLOWED_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
-"""Not YAML 1.2's printable characters, less three that YAML 1.1 (so libyaml) reads as line breaks
-(U+0085, U+2028, U+2029). Listed as the few refused, not as "none of" the many allowed: compiling that
-class took 8 ms, a tenth of `procflow validate`'s start-up."""
+@cache
+def _not_allowed_character() -> re.Pattern[str]:
+    """Not YAML 1.2's printable characters, less three that YAML 1.1 (so libyaml) reads as line breaks
+    (U+0085, U+2028, U+2029). Listed as the few refused, not as "none of" the many allowed: compiling that
+    class took 8 ms, a tenth of `procflow validate`'s start-up; compiled only for a text in which
+    ``_surely_allowed`` finds one (4M instructions still)."""
+    return re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
 _LINE_SEPARATORS = {"\x85": "next line", "\u2028": "line separator", "\u2029": "paragraph separator"}
 _ESCAPES = {"\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"}
 
@@ -203,7 +234,7 @@ def _refuse_characters(text: str, file: str) -> None:
     U+0085, U+2028 and U+2029 are refused too: YAML 1.2 and editors read them as text, but libyaml
     reads YAML 1.1, where each breaks the line, so every line number after one would be wrong.
     """
-    found = _NOT_ALLOWED_CHARACTER.search(text)
+    found = _not_allowed_character().search(text)
     if found is None:
         return
     character = found.group()
@@ -256,12 +287,13 @@ def _build(next_event: Callable[[], Any], text: str, file: str, record: bool) ->
     classes, which libyaml's parser and the pure-Python one both produce.
     """
     builder = _Builder(text, file, record)
-    scalar_event, mapping_end, sequence_end = yaml.ScalarEvent, yaml.MappingEndEvent, yaml.SequenceEndEvent
+    events = yaml.events
+    scalar_event, mapping_end, sequence_end = events.ScalarEvent, events.MappingEndEvent, events.SequenceEndEvent
     others: dict[type, Callable[[Any], None]] = {
-        yaml.MappingStartEvent: builder.opens,
-        yaml.SequenceStartEvent: builder.opens,
-        yaml.AliasEvent: builder.alias,
-        yaml.DocumentStartEvent: builder.document_starts,
+        events.MappingStartEvent: builder.opens,
+        events.SequenceStartEvent: builder.opens,
+        events.AliasEvent: builder.alias,
+        events.DocumentStartEvent: builder.document_starts,
     }  # stream start and end and document end hold nothing
     yaml12, values, keys, text_shifts = builder.yaml12, builder.values, builder.keys, builder.text_shifts
     most = builder.most
@@ -404,7 +436,7 @@ class _Builder:
 
     def opens(self, event: Any) -> None:
         mark = event.start_mark
-        is_mapping = type(event) is yaml.MappingStartEvent
+        is_mapping = type(event) is yaml.events.MappingStartEvent
         tag = event.tag
         if tag is not None and tag != "!" and tag != (_MAP_TAG if is_mapping else _SEQ_TAG):
             raise _refuse(self.file, mark, "tag", _tag_message(tag))
@@ -710,13 +742,13 @@ def _resolve_plain(text: str, file: str, mark: Mark) -> JsonValue:
     try:
         if _INT.match(text):
             return int(text)
-        if _OCT.match(text):
+        if text.startswith("0o") and _octal().match(text):
             return int(text[2:], 8)
-        if _HEX.match(text):
+        if text.startswith("0x") and _hexadecimal().match(text):
             return int(text[2:], 16)
     except ValueError:
         raise _refuse(file, mark, "number", "this number has too many digits") from None
-    if _FLOAT.match(text):
+    if _FLOAT_CHARACTERS.issuperset(text) and _float().match(text):
         number = float(text)
         if math.isinf(number):
             raise _refuse(
@@ -727,7 +759,7 @@ def _resolve_plain(text: str, file: str, mark: Mark) -> JsonValue:
                 "write a smaller number or quote it as text",
             )
         return number
-    if _NOT_FINITE.match(text):
+    if text.rstrip("\n")[-3:].lower() in ("inf", "nan") and _not_finite().match(text):
         raise _refuse(file, mark, "number", f"`{text}` is not a finite number; write a number or quote it as text")
     return text
 
@@ -745,7 +777,7 @@ def _tag_message(tag: str | None) -> str:
     )
 
 
-def _describe_syntax_error(exc: yaml.MarkedYAMLError, text: str, mark: yaml.Mark | None) -> str:
+def _describe_syntax_error(exc: yaml.error.MarkedYAMLError, text: str, mark: yaml.error.Mark | None) -> str:
     problem = (exc.problem or "invalid YAML").strip()
     context = (exc.context or "").strip()
     if mark is not None and _character_at(text, mark.line, mark.column) == "\t":

@@ -6,6 +6,7 @@ schema is and how a document is checked against it is ``engine.schema``.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -215,7 +216,7 @@ class ErrorTranslator:
             if (
                 value == _duration_pattern(self.root)
                 and isinstance(instance, str)
-                and _ZERO_DURATION.match(instance.strip())
+                and _zero_duration().match(instance.strip())
             ):
                 return "zero-time-limit", zero_time_limit(instance)
             rule = _IDENTIFIER_RULE if value == _IDENTIFIER_PATTERN else ""
@@ -238,7 +239,8 @@ class ErrorTranslator:
                 "exclusiveMaximum": "less than",
             }[str(validator)]
             return "out-of-range", f"must be {bound} {value}"
-        return str(validator), _PYTHON_LITERAL.sub(lambda found: _literal(_PYTHON_VALUES[found.group()]), error.message)
+        worded = _python_literal().sub(lambda found: _literal(_PYTHON_VALUES[found.group()]), error.message)
+        return str(validator), worded
 
     def where(self, path: DocumentPath) -> str:
         """``state `diagnose`, transition `approve`, `payload`: `` — the path, in the reader's terms."""
@@ -307,11 +309,19 @@ _FORBIDDEN_HINTS = {
     "parts": "; only a step someone works in (task, wait, start) has parts",
 }
 
-_ZERO_DURATION = re.compile(r"^(?:0+\s*[a-z]|0+\s+working|P[0WDTHMS]*$)")
+
+@functools.cache
+def _zero_duration() -> re.Pattern[str]:
+    return re.compile(r"^(?:0+\s*[a-z]|0+\s+working|P[0WDTHMS]*$)")
+
 
 _PYTHON_VALUES = {"None": None, "True": True, "False": False}
 
-_PYTHON_LITERAL = re.compile(r"\b(?:None|True|False)\b")
+
+@functools.cache
+def _python_literal() -> re.Pattern[str]:
+    """Compiled, as ``_zero_duration`` is, for the first problem worded with it: not on a valid definition's way."""
+    return re.compile(r"\b(?:None|True|False)\b")
 
 
 def zero_time_limit(text: str) -> str:

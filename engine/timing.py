@@ -4,6 +4,7 @@ and when a limit begun at a given moment ends on a business calendar; whether a 
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import zoneinfo
 from collections.abc import Mapping
@@ -31,9 +32,6 @@ _UNITS: dict[str, TimeUnit] = {
     "weeks": "week",
 }
 _SHORT = re.compile(r"^([1-9][0-9]*)\s*(m|min|h|d|w)$")
-_LONG = re.compile(r"^([1-9][0-9]*)\s+(minutes?|hours?|days?|weeks?)$")
-_WORKING = re.compile(r"^([1-9][0-9]*)\s+working\s+(days?|hours?)$")
-_ISO = re.compile(r"^P(?=[0-9T])(?:([0-9]+)W)?(?:([0-9]+)D)?(?:T(?=[0-9])(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?$")
 _SECONDS = {"W": 604800, "D": 86400, "H": 3600, "M": 60, "S": 1}
 
 
@@ -47,11 +45,15 @@ def parse_duration(text: str) -> Duration | None:
     stripped = text.strip()
     if stripped == AT_ONCE:
         return Duration(text, 0, "minute")
-    for pattern, working in ((_SHORT, False), (_LONG, False), (_WORKING, True)):
-        match = pattern.match(stripped)
-        if match:
-            return Duration(text, int(match.group(1)), _UNITS[match.group(2)], working)
-    match = _ISO.match(stripped)
+    match = _SHORT.match(stripped)
+    if match:
+        return Duration(text, int(match.group(1)), _UNITS[match.group(2)])
+    if len(stripped.split(None, 1)) > 1:  # the words of the long forms are apart (`\s` is what `split` splits at)
+        for pattern, working in ((_long(), False), (_working(), True)):
+            match = pattern.match(stripped)
+            if match:
+                return Duration(text, int(match.group(1)), _UNITS[match.group(2)], working)
+    match = _iso().match(stripped) if stripped.startswith("P") else None
     if not match:
         return None
     parts = [(int(v), unit) for v, unit in zip(match.groups(), "WDHMS", strict=True) if v is not None]
@@ -61,6 +63,25 @@ def parse_duration(text: str) -> Duration | None:
         return Duration(text, amount, unit) if amount > 0 else None
     seconds = sum(amount * _SECONDS[letter] for amount, letter in parts)
     return Duration(text, seconds, "second") if seconds > 0 else None
+
+
+@functools.cache
+def _long() -> re.Pattern[str]:
+    """`3 days`, compiled (as ``_working`` and ``_iso`` are) for the first duration written that way."""
+    return re.compile(r"^([1-9][0-9]*)\s+(minutes?|hours?|days?|weeks?)$")
+
+
+@functools.cache
+def _working() -> re.Pattern[str]:
+    return re.compile(r"^([1-9][0-9]*)\s+working\s+(days?|hours?)$")
+
+
+@functools.cache
+def _iso() -> re.Pattern[str]:
+    """ISO 8601 durations, compiled for the first text that begins with `P` (1M instructions of validate)."""
+    return re.compile(
+        r"^P(?=[0-9T])(?:([0-9]+)W)?(?:([0-9]+)D)?(?:T(?=[0-9])(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?$"
+    )
 
 
 def due_time(start: datetime.datetime, duration: Duration, calendar: Calendar) -> datetime.datetime:

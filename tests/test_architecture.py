@@ -15,6 +15,7 @@ ENGINE = ROOT / "engine"
 LAYERS = [
     "files",
     "collector",
+    "frozen_inits",
     "frozen",
     "source",
     "errors",
@@ -89,7 +90,18 @@ LAYERS = [
 PACKAGES = {"expressions", "checks", "stores", "render", "http", "web", "cli"}
 # Renderers draw the model and recorded histories; they never run anything.
 RENDER_MAY_NOT_IMPORT = {"compiler", "runtime", "stores", "service", "scenarios", "simulate", "cli"}
-STANDARD_LIBRARY_ONLY = {"files", "collector", "frozen", "model", "source", "errors", "pointers", "timing", "digraph"}
+STANDARD_LIBRARY_ONLY = {
+    "files",
+    "collector",
+    "frozen_inits",
+    "frozen",
+    "model",
+    "source",
+    "errors",
+    "pointers",
+    "timing",
+    "digraph",
+}
 
 
 def module_files(layer: str) -> list:

@@ -3,12 +3,15 @@
 import copy
 import dataclasses
 import datetime as dt
+import importlib
 import inspect
+import sys
 
 import pytest
+from conftest import ROOT
 
-from engine import instances
-from engine.frozen import _TWINS, frozen, quick_init, quick_maker
+from engine import frozen_inits, instances
+from engine.frozen import _TWINS, _DataclassInfo, frozen, quick_init, quick_maker
 from engine.frozen import field as frozen_field
 from engine.instances import Entry
 
@@ -133,3 +136,49 @@ def test_a_recursive_repr_is_cut_short():
     holder = Holder([])
     holder.items.append(holder)
     assert repr(holder).endswith("Holder(items=[...])")
+
+
+def test_the_written_templates_are_the_generated_ones():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        written = importlib.import_module("frozen_inits")
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    assert (ROOT / "engine" / "frozen_inits.py").read_text(encoding="utf-8") == written.text(), (
+        "run python tools/frozen_inits.py"
+    )
+
+
+def test_the_engines_classes_are_made_from_written_templates():
+    """None of them compiles its ``__init__`` as its module is imported (``engine.frozen`` says why)."""
+    importlib.import_module("engine.processes")
+    made = [
+        value
+        for name, module in list(sys.modules.items())
+        if name.startswith("engine.")
+        for value in vars(module).values()
+        if isinstance(value, type) and type(value.__dict__.get("__dataclass_fields__")) is _DataclassInfo
+    ]
+    assert len(made) >= 40
+    assert {cls.__init__.__code__.co_filename for cls in made} == {frozen_inits.__file__}
+
+
+def test_a_class_of_more_fields_than_written_is_made_as_dataclass_makes_it():
+    """Its template is compiled when it is defined, to the same ``__init__``."""
+    count = 30
+    body = "".join(f"    f{i}: int\n" for i in range(count - 2))
+    body += "    tags: list[int] = field(default_factory=list)\n    last: int = 7\n"
+    made = []
+    for decorate, field in ((frozen, frozen_field), (dataclasses.dataclass(frozen=True), dataclasses.field)):
+        namespace = {"field": field, "__name__": __name__}
+        exec(f"class Wide:\n{body}", namespace)  # noqa: S102 - the test's own class body
+        made.append(decorate(namespace["Wide"]))
+    ours, theirs = made
+    assert ours.__init__.__code__.co_filename != frozen_inits.__file__
+    assert str(inspect.signature(ours)) == str(inspect.signature(theirs))
+    values = list(range(count - 2))
+    a, b = ours(*values), theirs(*values)
+    assert repr(a) == repr(b) and a.tags == [] and a.tags is not ours(*values).tags and a.last == 7
+    assert ours(*values, [1], 2) == ours(*values, tags=[1], last=2) and ours(*values, [1]).tags == [1]
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'f27'"):
+        ours(*values[:-1])

@@ -23,10 +23,15 @@ NOT_FOR_VALIDATE = (
     "_hashlib",  # OpenSSL: engine.definition hashes with the standard library's own SHA-256
     "copy",  # the full schema check's, as tokenize is a non-ASCII expression's
     "tokenize",
+    "encodings.utf_8_sig",  # engine.loader takes a UTF-8 file's byte order mark off itself
     "shutil",  # argparse's for the terminal's width, which engine.cli.options asks for itself
     "argparse",  # with gettext and locale: `validate PATH...` is read without a parser
     "gettext",
     "locale",
+    "yaml.loader",  # with the rest of PyYAML's package: the loader reads libyaml's events alone
+    "yaml.dumper",
+    "yaml.cyaml",
+    "yaml.resolver",
     "jsonschema",
     "jsonschema_specifications",
     "referencing",
@@ -85,6 +90,39 @@ def test_validate_imports_nothing_another_command_needs(path):
     status, out, err, modules = imported_by("validate", str(path))
     assert (status, out, err) == (0, f"{path}: ok\n", "")
     assert loaded(modules, NOT_FOR_VALIDATE) == []
+
+
+_REPORT_PATTERNS = """
+import json, sys
+from engine.cli import main
+status = main(sys.argv[1:])
+from engine import errors, expressions, loader, schema_errors, timing
+from engine.checks import support
+from engine.pyyaml import LazyPattern, yaml
+unused = {"problems": errors._unprintable, "characters": loader._not_allowed_character,
+          "bidi": expressions._bidi_controls, "iso": timing._iso, "zero": schema_errors._zero_duration,
+          "literal": schema_errors._python_literal, "float": loader._float, "infinity": loader._not_finite,
+          "octal": loader._octal, "hexadecimal": loader._hexadecimal, "long": timing._long,
+          "working": timing._working, "limits": support._plain_data_path}
+pyyaml = [p for rs in yaml.resolver.Resolver.yaml_implicit_resolvers.values() for _, p in rs]
+pyyaml += [yaml.constructor.SafeConstructor.timestamp_regexp, yaml.reader.Reader.NON_PRINTABLE]
+compiled = [name for name, made in unused.items() if made.cache_info().currsize]
+compiled += ["pyyaml"] * any(type(p) is not LazyPattern or len(vars(p)) > 1 for p in pyyaml)
+print(json.dumps({"status": status, "compiled": compiled}), file=sys.stderr)
+"""
+
+
+def test_validate_compiles_no_pattern_only_a_problem_needs():
+    """The patterns that find what a valid definition has none of are compiled when one is found (exchange.yaml
+    has no ISO 8601 duration, nor one in words, no number other than a whole one, no limit taken from the
+    data), and PyYAML's (which the loader does not use) when first used: each costs up to millions of
+    instructions."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    path = str(PROCESSES / "exchange.yaml")
+    done = subprocess.run(
+        [sys.executable, "-c", _REPORT_PATTERNS, "validate", path], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert json.loads(done.stderr.splitlines()[-1]) == {"status": 0, "compiled": []}
 
 
 def test_validate_with_a_decision_cycle_still_lists_it(tmp_path, fixture_text):

@@ -9,11 +9,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from engine.checks.support import (
-    PLAIN_DATA_PATH,
     declared_properties,
     error,
     expression_problems,
     is_written,
+    plain_data_path,
     required_properties,
     schema_types,
     warning,
@@ -123,7 +123,7 @@ def _data_time_limit(
     path = limit.path + (key,)
     problems = list(expression_problems(process, path, limit.expression, ("data",), {"data": data_fields}))
     yield from problems
-    plain = PLAIN_DATA_PATH.match(limit.expression)
+    plain = plain_data_path(limit.expression)
     if problems or plain is None or data_fields is None:
         return
     chain = ("data", *plain.group(1)[1:].split("."))

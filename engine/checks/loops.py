@@ -8,10 +8,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from engine.checks.support import (
-    PLAIN_DATA_PATH,
     declared_properties,
     error,
     expression_problems,
+    plain_data_path,
     reference_problems,
     schema_types,
 )
@@ -48,7 +48,7 @@ def _limit_times(process: Process, limit: Limit, what: str, data_fields: Mapping
     path = limit.path + ("times",)
     problems = list(expression_problems(process, path, limit.times_from, ("data",), {"data": data_fields}))
     yield from problems
-    plain = PLAIN_DATA_PATH.match(limit.times_from)
+    plain = plain_data_path(limit.times_from)
     if problems or plain is None or data_fields is None:
         return
     field = plain.group(1)[1:]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from functools import cache
 from typing import Any
 
 from engine.errors import ExpressionSyntaxError, Problem, Severity, UnresolvableReference
@@ -59,7 +60,15 @@ def required_fields(schema: FrozenJson | None) -> tuple[str, ...]:
     return ()
 
 
-PLAIN_DATA_PATH = re.compile(r"^\s*data((?:\.[a-z][a-z0-9_]*)+)\s*$")
+def plain_data_path(text: str) -> re.Match[str] | None:
+    """``data.a.b`` alone (group 1: ``.a.b``), which a limit taken from the data may be: the pattern compiled
+    for the first definition that has such a limit."""
+    return _plain_data_path().match(text)
+
+
+@cache
+def _plain_data_path() -> re.Pattern[str]:
+    return re.compile(r"^\s*data((?:\.[a-z][a-z0-9_]*)+)\s*$")
 
 
 def schema_types(schema: Any) -> set[str]:
