@@ -18,7 +18,7 @@ marks one code point at a time, 63,000 of them (57 M instructions); named as wha
 (``tests/test_pyyaml.py`` checks that the two match the same characters, every one of them).
 
 The loader reads libyaml's events (``EventParser``) and PyYAML's error and event classes; importing
-the package runs its ``__init__``, which imports the rest (loaders, dumpers, the resolver: 5M
+the package runs its ``__init__``, which imports the rest (loaders, dumpers, the resolver: 7M
 instructions more). So the ``yaml`` module is made from its spec without running ``__init__``, its parts
 the parser needs are imported into it, and ``__init__`` runs at the first look-up of any other name
 (the module's ``__getattr__``): ``yaml.safe_load``, ``from yaml import SafeLoader``, whoever asks, in
@@ -95,7 +95,7 @@ EVENT_PARSER_PARTS = (
 def _import_event_parser() -> ModuleType:
     """The ``yaml`` package with the parts libyaml's parser needs, its own ``__init__`` run at the first use
     of anything else (the module's ``__getattr__``): the loader reads events only, and ``__init__`` imports
-    the rest of PyYAML (its loaders, dumpers and resolver), 5M instructions of ``procflow validate``."""
+    the rest of PyYAML (its loaders, dumpers and resolver), 7M instructions of ``procflow validate``."""
     imported = sys.modules.get("yaml")
     spec = importlib.util.find_spec("yaml") if imported is None else None
     if imported is not None or spec is None or spec.loader is None:
