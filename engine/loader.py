@@ -19,7 +19,7 @@ from engine.collector import collector_paused
 from engine.errors import DefinitionError, Problem
 from engine.files import FileTooLarge, display_name, read_bounded
 from engine.frozen import frozen
-from engine.pyyaml import EventParser, yaml
+from engine.pyyaml import yaml
 from engine.source import DocumentPath, Mark, SourceLocation, SourceMap
 
 MAX_FILE_BYTES = 1_000_000
@@ -27,7 +27,7 @@ MAX_DEPTH = 64
 MAX_VALUES = 200_000
 """How many values a document may hold once aliases are counted as often as they are used."""
 
-_Loader: Any = EventParser
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _BOM = b"\xef\xbb\xbf"
 """The byte order mark in UTF-8, which a file may begin with (``codecs.BOM_UTF8``)."""
@@ -143,7 +143,7 @@ def load_text(text: str, file: str = "<text>") -> LocatedDocument:
             return _parse(_Loader, text, file, source=encoded)
         except DefinitionError:  # worded again with every place known, as some messages cite another
             return _parse(_Loader, text, file, record=True, source=encoded)
-    except yaml.error.MarkedYAMLError as exc:
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if _NESTING_LIMIT in (exc.problem or ""):
             # libyaml stops at its own nesting limit, possibly while it scans ahead of the events;
@@ -155,7 +155,7 @@ def load_text(text: str, file: str = "<text>") -> LocatedDocument:
     except yaml.reader.ReaderError as exc:  # a character the checks above let through
         line, column = _place(text, exc.position)
         raise _error(file, line, column, "yaml-syntax", f"YAML syntax: {exc.reason}") from exc
-    except yaml.error.YAMLError as exc:
+    except yaml.YAMLError as exc:
         raise _error(file, 1, 1, "yaml-syntax", f"YAML syntax: {str(exc).splitlines()[0]}") from exc
 
 
@@ -175,13 +175,13 @@ def _parse(loader: Any, text: str, file: str, *, record: bool = False, source: b
 _NESTING_LIMIT = "exceeded maximum nesting depth"
 
 
-def _too_deep_from_python_parser(text: str, file: str, mark: yaml.error.Mark | None) -> DefinitionError:
+def _too_deep_from_python_parser(text: str, file: str, mark: yaml.Mark | None) -> DefinitionError:
     try:
         _parse(yaml.SafeLoader, text, file)
     except DefinitionError as error:
         if error.problems[0].code == "too-deep":
             return error
-    except yaml.error.YAMLError:
+    except yaml.YAMLError:
         pass
     return _refuse(file, mark, "too-deep", _TOO_DEEP)
 
@@ -287,13 +287,12 @@ def _build(next_event: Callable[[], Any], text: str, file: str, record: bool) ->
     classes, which libyaml's parser and the pure-Python one both produce.
     """
     builder = _Builder(text, file, record)
-    events = yaml.events
-    scalar_event, mapping_end, sequence_end = events.ScalarEvent, events.MappingEndEvent, events.SequenceEndEvent
+    scalar_event, mapping_end, sequence_end = yaml.ScalarEvent, yaml.MappingEndEvent, yaml.SequenceEndEvent
     others: dict[type, Callable[[Any], None]] = {
-        events.MappingStartEvent: builder.opens,
-        events.SequenceStartEvent: builder.opens,
-        events.AliasEvent: builder.alias,
-        events.DocumentStartEvent: builder.document_starts,
+        yaml.MappingStartEvent: builder.opens,
+        yaml.SequenceStartEvent: builder.opens,
+        yaml.AliasEvent: builder.alias,
+        yaml.DocumentStartEvent: builder.document_starts,
     }  # stream start and end and document end hold nothing
     yaml12, values, keys, text_shifts = builder.yaml12, builder.values, builder.keys, builder.text_shifts
     most = builder.most
@@ -436,7 +435,7 @@ class _Builder:
 
     def opens(self, event: Any) -> None:
         mark = event.start_mark
-        is_mapping = type(event) is yaml.events.MappingStartEvent
+        is_mapping = type(event) is yaml.MappingStartEvent
         tag = event.tag
         if tag is not None and tag != "!" and tag != (_MAP_TAG if is_mapping else _SEQ_TAG):
             raise _refuse(self.file, mark, "tag", _tag_message(tag))
@@ -777,7 +776,7 @@ def _tag_message(tag: str | None) -> str:
     )
 
 
-def _describe_syntax_error(exc: yaml.error.MarkedYAMLError, text: str, mark: yaml.error.Mark | None) -> str:
+def _describe_syntax_error(exc: yaml.MarkedYAMLError, text: str, mark: yaml.Mark | None) -> str:
     problem = (exc.problem or "invalid YAML").strip()
     context = (exc.context or "").strip()
     if mark is not None and _character_at(text, mark.line, mark.column) == "\t":

@@ -1,5 +1,4 @@
-"""``engine.pyyaml``: PyYAML imported with the parts libyaml's parser needs, the rest at its first use, and its
-patterns compiled at their first use, the reader's in cheaper words."""
+"""``engine.pyyaml``: PyYAML imported with its patterns compiled at their first use, the reader's in cheaper words."""
 
 import ast
 import os
@@ -10,7 +9,7 @@ from pathlib import Path
 
 from conftest import ROOT
 
-from engine.pyyaml import EVENT_PARSER_PARTS, NON_PRINTABLE, YAML_NON_PRINTABLE, EventParser, LazyPattern, yaml
+from engine.pyyaml import NON_PRINTABLE, YAML_NON_PRINTABLE, LazyPattern, yaml
 
 
 def test_the_pattern_cached_is_the_one_pyyaml_compiles():
@@ -35,35 +34,6 @@ def test_importing_pyyaml_from_here_compiles_none_of_its_patterns():
         "print(len({id(p) for p in held}), unused, re.compile.__module__, cached)"
     )
     assert _run(script) == "10 True re False"
-
-
-def test_importing_from_here_imports_only_what_libyamls_parser_needs():
-    script = (
-        "import sys; from engine.pyyaml import EventParser, yaml\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'yaml'), 'safe_load' in vars(yaml), EventParser)"
-    )
-    parts = sorted(["yaml", *(f"yaml.{part}" for part in EVENT_PARSER_PARTS)])
-    assert _run(script) == f"{parts} False <class 'yaml._yaml.CParser'>"
-
-
-def test_the_rest_of_pyyaml_comes_with_its_first_use():
-    script = (
-        "from engine.pyyaml import yaml\n"
-        "from yaml import CSafeLoader, safe_dump\n"
-        "import yaml as again\n"
-        "print(again is yaml, yaml.load('a: [1, yes]', Loader=CSafeLoader), safe_dump({'b': 'on'}).strip(),\n"
-        "      yaml.__with_libyaml__, hasattr(yaml, 'no_such_name'), '__getattr__' in vars(yaml))"
-    )
-    assert _run(script) == "True {'a': [1, True]} b: 'on' True False False"
-
-
-def test_pyyaml_imported_before_is_taken_as_it_is():
-    script = "import yaml; from engine.pyyaml import EventParser, yaml as ours; print(ours is yaml, EventParser)"
-    assert _run(script) == "True <class 'yaml._yaml.CParser'>"
-
-
-def test_the_loader_reads_the_events_of_libyamls_parser():
-    assert EventParser is yaml._yaml.CParser
 
 
 def test_a_lazy_pattern_is_the_pattern_once_used():

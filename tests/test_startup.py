@@ -28,10 +28,6 @@ NOT_FOR_VALIDATE = (
     "argparse",  # with gettext and locale: `validate PATH...` is read without a parser
     "gettext",
     "locale",
-    "yaml.loader",  # with the rest of PyYAML's package: the loader reads libyaml's events alone
-    "yaml.dumper",
-    "yaml.cyaml",
-    "yaml.resolver",
     "jsonschema",
     "jsonschema_specifications",
     "referencing",
