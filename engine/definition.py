@@ -10,7 +10,7 @@ import datetime
 import json
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from engine.loader import LocatedDocument
 from engine.model import (
@@ -43,6 +43,7 @@ from engine.model import (
     Text,
     TimeUnit,
     Transition,
+    WhenRead,
     freeze_json,
 )
 from engine.pointers import lookup
@@ -111,7 +112,7 @@ def build_process(document: LocatedDocument) -> Process:
         states=_frozen(states),
         shared_transitions=shared,
         document=frozen,
-        content_hash=content_hash(data),
+        content_hash=cast(str, WhenRead(lambda: content_hash(frozen))),
         source_map=document.source_map,
         clocks=_frozen({k: builder.clock(k, v) for k, v in data.get("clocks", {}).items()}),
         administrators=tuple(data.get("administrators", ())),
@@ -123,11 +124,19 @@ def build_process(document: LocatedDocument) -> Process:
 
 def content_hash(data: Any) -> str:
     """SHA-256 of the document's data as canonical JSON: comments, quoting and layout do not change it.
-    The order of keys does: states, roles and records are shown in the order they are written."""
+    The order of keys does: states, roles and records are shown in the order they are written. The data
+    as loaded or frozen (``freeze_json``: a tuple is written as the list it was, a read-only mapping as
+    its dict), the same text either way."""
     # A document holds no cycle (an alias names a complete anchor), so the encoder need not look for one.
-    canonical = json.dumps(data, ensure_ascii=False, separators=(",", ":"), check_circular=False)
+    canonical = json.dumps(
+        data, ensure_ascii=False, separators=(",", ":"), check_circular=False, default=_thawed_mapping
+    )
     hashed: str = sha256(canonical.encode("utf-8")).hexdigest()
     return hashed
+
+
+_thawed_mapping = MappingProxyType.copy
+"""The dict under a frozen mapping, for the encoder, which writes dicts (and lists and tuples) only."""
 
 
 class _StateBuilder:

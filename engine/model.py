@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Literal, Union
@@ -504,7 +504,8 @@ class Process:
     document: FrozenJson = field(repr=False, compare=False)
     """The whole definition as data, for resolving ``$ref`` inside it and for storing it."""
     content_hash: str
-    """SHA-256 of the definition's data in canonical JSON: the same for the same content, however formatted."""
+    """SHA-256 of the definition's data in canonical JSON: the same for the same content, however formatted.
+    Given as text, or as ``WhenRead(work_out)``: worked out the first time it is read (``_ContentHash``)."""
     source_map: SourceMap = field(repr=False, compare=False)
     clocks: Mapping[str, Clock] = field(default_factory=lambda: MappingProxyType({}))
     """Promises across steps, in the order the file lists them."""
@@ -540,3 +541,34 @@ class Process:
     def locate(self, path: DocumentPath, *, key: bool = False) -> SourceLocation:
         """The file, line and column of the node at ``path`` (of its key, with ``key=True``)."""
         return self.source_map.locate(path, key=key)
+
+
+class WhenRead:
+    """A value given to ``Process`` as the function that works it out, called the first time the
+    value is read. A definition that is only validated (``procflow validate``, a draft in the studio)
+    never has its content hash read: hashing its canonical JSON was a sixth of its load."""
+
+    __slots__ = ("work_out",)
+
+    def __init__(self, work_out: Callable[[], str]):
+        self.work_out = work_out
+
+
+class _ContentHash:
+    """``Process.content_hash``, kept in the instance's ``__dict__``: the text given, or what its
+    ``WhenRead`` works out, put in its place when first read. Equality, hashing, ``repr`` and
+    ``dataclasses.replace`` read it as any field."""
+
+    def __get__(self, process: Process | None, owner: type | None = None) -> Any:
+        if process is None:
+            return self
+        given = process.__dict__["content_hash"]
+        if type(given) is WhenRead:
+            given = process.__dict__["content_hash"] = given.work_out()
+        return given
+
+    def __set__(self, process: Process, value: str | WhenRead) -> None:
+        process.__dict__["content_hash"] = value  # only ``__init__`` sets it: the class refuses assignments
+
+
+setattr(Process, "content_hash", _ContentHash())  # noqa: B010 -- after ``@frozen``, which takes a class attribute for a default

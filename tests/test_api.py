@@ -146,6 +146,26 @@ def test_content_hash_ignores_layout_and_comments_but_not_content(fixture_text):
     assert original == reformatted != changed
 
 
+def test_the_content_hash_is_worked_out_when_first_read_as_the_hash_of_the_data(fixture_text, monkeypatch):
+    import engine.definition
+    from engine.loader import load_text
+
+    hashed = []
+    hash_of = engine.definition.content_hash
+    monkeypatch.setattr(engine.definition, "content_hash", lambda data: hashed.append(1) or hash_of(data))
+    process = load_process_text(fixture_text, "a.yaml")
+    assert hashed == []  # loading, checking and compiling never read it
+    expected = hash_of(load_text(fixture_text, "a.yaml").data)  # the loaded (unfrozen) data's
+    assert process.content_hash == expected and process.content_hash == expected and hashed == [1]
+    assert vars(process)["content_hash"] == expected  # kept once worked out
+    again = load_process_text(fixture_text, "b.yaml")
+    assert again == process and repr(again) == repr(process)
+    assert dataclasses.replace(again, content_hash="x").content_hash == "x"
+    assert dataclasses.replace(again, id="other").content_hash == expected
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        process.content_hash = "other"  # type: ignore[misc]
+
+
 def test_load_process_raises_with_every_error_located(fixture_text):
     broken = fixture_text.replace("role: clerk\n    time_limit: 24h", "role: clerck\n    time_limit: 24h").replace(
         "dest: done", "dest: dnoe"
