@@ -187,3 +187,38 @@ def test_every_character_yaml_refuses_is_refused_at_its_place_and_every_other_is
                 load_text(f"a: 'x{refused}'\n")
             (problem,) = caught.value.problems
             assert (problem.location.line, problem.location.column, problem.code) == (1, 6, "character")
+
+
+SAMPLE = (
+    "id: a\n"
+    "list: [1, 'two', {x: &n 3}]\n"
+    "again: *n\n"
+    "text: |\n  block\n"
+    'quoted: "q"\n'
+    "nested:\n  - {a: [b, c]}\n  - plain\n"
+)
+
+
+def test_the_pure_python_parser_gives_the_same_document_and_places_as_libyaml() -> None:
+    from engine import loader
+
+    ours = loader._parse(loader._Loader, SAMPLE, "f.yaml", record=True)
+    pure = loader._parse(yaml.SafeLoader, SAMPLE, "f.yaml", record=True)
+    assert loader._Loader is not yaml.SafeLoader  # the shipped wheels hold libyaml
+    assert ours.data == pure.data == yaml.load(SAMPLE, Loader=yaml.SafeLoader)
+    paths = [(), ("list",), ("list", 1), ("list", 2, "x"), ("again",), ("text",), ("quoted",), ("nested", 0, "a", 1)]
+    for path in paths:
+        assert ours.locate(path) == pure.locate(path)
+        assert ours.locate(path, key=True) == pure.locate(path, key=True)
+
+
+def test_libyamls_events_are_pyyamls_again_after_a_load_and_after_a_refused_one() -> None:
+    events = [type(e) for e in yaml.parse(SAMPLE, Loader=yaml.CSafeLoader)]
+    load_text(SAMPLE, "f.yaml")
+    with pytest.raises(DefinitionError):
+        load_text("a: [1\n", "f.yaml")
+    with pytest.raises(DefinitionError):
+        load_text("a: 1\na: 2\n", "f.yaml")
+    assert [type(e) for e in yaml.parse(SAMPLE, Loader=yaml.CSafeLoader)] == events
+    assert events[:3] == [yaml.StreamStartEvent, yaml.DocumentStartEvent, yaml.MappingStartEvent]
+    assert all(kind.__module__ == "yaml.events" for kind in events)
