@@ -166,6 +166,32 @@ def test_the_content_hash_is_worked_out_when_first_read_as_the_hash_of_the_data(
         process.content_hash = "other"  # type: ignore[misc]
 
 
+def test_a_loaded_document_is_frozen_as_freeze_json_freezes_it(fixture_text):
+    from types import MappingProxyType
+
+    from engine.definition import frozen_document
+    from engine.loader import load_text
+    from engine.model import freeze_json
+
+    def same(ours, theirs):
+        assert type(ours) is type(theirs)
+        if type(ours) is MappingProxyType:
+            assert list(ours) == list(theirs)
+            for key in ours:
+                same(ours[key], theirs[key])
+        elif type(ours) is tuple:
+            assert len(ours) == len(theirs)
+            for mine, its in zip(ours, theirs, strict=True):
+                same(mine, its)
+        else:
+            assert ours == theirs
+
+    nested = "a: [[1, [2, {b: [3]}]], {c: {d: [null, true, 1.5, x]}}, []]\ne: {}\n"
+    for text in (fixture_text, nested):
+        data = load_text(text, "f.yaml").data
+        same(frozen_document(data), freeze_json(data))
+
+
 def test_load_process_raises_with_every_error_located(fixture_text):
     broken = fixture_text.replace("role: clerk\n    time_limit: 24h", "role: clerck\n    time_limit: 24h").replace(
         "dest: done", "dest: dnoe"
