@@ -4,7 +4,7 @@ section of each step, and additions that also cite a source.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from types import MappingProxyType
 from typing import Any
 
@@ -71,30 +71,30 @@ def schema_field_names(document: FrozenJson) -> frozenset[str]:
     """Every key under a ``properties`` anywhere in the definition: the fields of its forms, records
     and data, nested ones too (a ``$ref`` points at one of these, so it needs no resolving)."""
     found: set[str] = set()
-    mappings: list[Any] = []  # a frozen document holds only these kinds: exact types, as the Mapping ABC is slow
-    lists: list[Any] = []
-    _collections_in((document,), mappings, lists)
-    while mappings or lists:
-        if lists:
-            _collections_in(lists.pop(), mappings, lists)
-            continue
-        node = mappings.pop()
+    # A frozen document holds only these kinds, told by their exact types (the Mapping ABC is slow); the
+    # texts and numbers, most of it, are passed over. The loader nests at most 64 deep, so recursion is safe.
+
+    def mapping(node: Any) -> None:
         properties = node.get("properties")
         if type(properties) is MappingProxyType or type(properties) is dict:
             found.update(properties)
-        _collections_in(node.values(), mappings, lists)
+        for value in node.values():
+            kind = type(value)
+            if kind is MappingProxyType or kind is dict:
+                mapping(value)
+            elif kind is tuple or kind is list:
+                sequence(value)
+
+    def sequence(node: Any) -> None:
+        for value in node:
+            kind = type(value)
+            if kind is MappingProxyType or kind is dict:
+                mapping(value)
+            elif kind is tuple or kind is list:
+                sequence(value)
+
+    sequence((document,))
     return frozenset(found)
-
-
-def _collections_in(values: Iterable[Any], mappings: list[Any], lists: list[Any]) -> None:
-    """Put the mappings and the lists among ``values`` on their piles; the texts and numbers, most of
-    them, are passed over."""
-    for value in values:
-        kind = type(value)
-        if kind is MappingProxyType or kind is dict:
-            mappings.append(value)
-        elif kind is tuple or kind is list:
-            lists.append(value)
 
 
 def check_sources_cited(process: Process, graph: Digraph) -> Iterator[Problem]:
