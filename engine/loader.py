@@ -129,12 +129,20 @@ def load_bytes(raw: bytes, file: str) -> LocatedDocument:
         before = raw[: exc.start].decode("utf-8-sig", "replace")
         line, column = _place(before, len(before))
         raise _error(file, line, column, "encoding", "this is not UTF-8 text; save the file as UTF-8") from exc
-    return load_text(text, file)
+    # The bytes are the text's UTF-8 already, less a byte order mark: strict UTF-8 decodes no surrogate.
+    return _load(text, file, raw[len(_BOM) :] if raw.startswith(_BOM) else raw)
+
+
+_BOM = "\ufeff".encode()
 
 
 def load_text(text: str, file: str = "<text>") -> LocatedDocument:
     """Parse YAML text into a located document, or raise ``DefinitionError`` with the place."""
-    encoded = _utf8(text)
+    return _load(text, file, _utf8(text))
+
+
+def _load(text: str, file: str, encoded: bytes | None) -> LocatedDocument:
+    """``load_text``, ``encoded`` being the text in UTF-8 (``None`` when it holds a lone surrogate)."""
     if encoded is None or not _surely_allowed(encoded):
         _refuse_characters(text, file)  # first: a lone surrogate (in a str from an embedding program) cannot be encoded
     assert encoded is not None  # only a lone surrogate stops the encoding, and it is refused above

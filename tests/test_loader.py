@@ -116,6 +116,15 @@ def test_byte_order_mark_is_accepted():
     assert load_bytes("\ufeffa: 1\n".encode("utf-8"), "bom.yaml").data == {"a": 1}
 
 
+def test_bytes_load_as_their_text_does_with_a_byte_order_mark_or_without():
+    text = "a: 1\nb: [x, '中文']\nc: \"\ufeff\"\n"
+    for raw in (text.encode(), "\ufeff".encode() + text.encode()):
+        from_bytes, from_text = load_bytes(raw, "f.yaml"), load_text(text, "f.yaml")
+        assert from_bytes.data == from_text.data == {"a": 1, "b": ["x", "中文"], "c": "\ufeff"}
+        for path in (("a",), ("b", 1), ("c",)):
+            assert from_bytes.locate(path) == from_text.locate(path)
+
+
 def test_missing_file_is_a_located_problem(tmp_path):
     from engine.loader import load_file
 
