@@ -249,15 +249,15 @@ class CompiledProcess:
         """The ``produces`` whose record needs no check of its own once the payload fits its form: every
         field the record declares is declared by the form exactly so, and what the record requires the
         form requires too. The record is the payload's fields it declares, so it fits."""
+        # What a transition compiles to, once: a shared one (`source: "*"`) leaves every state, and
+        # compiling its dates, conditions and texts for each was most of a large definition's compile.
+        compiled_parts = {
+            t.path: _compiled_parts(t, {**data_dates, **date_fields(document, t.payload_schema, "payload")}, calendar)
+            for t in process.transitions
+        }
         self.transitions: dict[str, tuple[CompiledTransition, ...]] = {
             state.id: tuple(
-                _compile_transition(
-                    state,
-                    t,
-                    payload_checks.get(t.path),
-                    {**data_dates, **date_fields(document, t.payload_schema, "payload")},
-                    calendar,
-                )
+                _compile_transition(state, t, payload_checks.get(t.path), compiled_parts[t.path])
                 for t in state.transitions
             )
             for state in process.states.values()
@@ -492,23 +492,45 @@ def _data_limits(state: State) -> list[DataLimit]:
     return limits + [d.after_from for d in state.deadlines if d.after_from is not None and d.after_from not in limits]
 
 
-def _compile_transition(
-    state: State,
-    transition: Transition,
-    payload: SchemaCheck | None,
-    dates: Mapping[tuple[str, ...], str],
-    calendar: ExpressionCalendar,
-) -> CompiledTransition:
-    def compiled(text: str) -> Expression:
-        return compile_expression(text, EXPRESSION_ROOTS, dates=dates, calendar=calendar)
+_CompiledParts = tuple[
+    frozenset[str],
+    tuple[Expression, ...],
+    tuple[tuple[str, Expression | None, Any], ...],
+    tuple[str, ...],
+    tuple[CompiledNotification, ...],
+    frozenset[str],
+]
+"""What a ``CompiledTransition`` holds after its source and payload check, in its fields' order: the same
+for every state a transition leaves."""
 
+
+def _compile_transition(
+    state: State, transition: Transition, payload: SchemaCheck | None, parts: _CompiledParts
+) -> CompiledTransition:
+    roles, guards, assignments, fields_set, notify, if_present = parts
     return CompiledTransition(
         transition=transition,
         source=state.id,
-        roles=frozenset(transition.roles),
-        guards=tuple(compiled(text) for text in transition.conditions),
+        roles=roles,
+        guards=guards,
         payload=payload,
-        assignments=tuple(
+        assignments=assignments,
+        fields_set=fields_set,
+        notify=notify,
+        if_present=if_present,
+    )
+
+
+def _compiled_parts(
+    transition: Transition, dates: Mapping[tuple[str, ...], str], calendar: ExpressionCalendar
+) -> _CompiledParts:
+    def compiled(text: str) -> Expression:
+        return compile_expression(text, EXPRESSION_ROOTS, dates=dates, calendar=calendar)
+
+    return (
+        frozenset(transition.roles),
+        tuple(compiled(text) for text in transition.conditions),
+        tuple(
             (
                 a.field,
                 compiled(a.expression) if a.expression is not None else None,
@@ -516,9 +538,9 @@ def _compile_transition(
             )
             for a in transition.assignments
         ),
-        fields_set=tuple(a.field for a in transition.assignments),
-        notify=compile_notifications(transition.notify, f"transition:{transition.trigger}"),
-        if_present=frozenset(a.field for a in transition.assignments if a.if_present),
+        tuple(a.field for a in transition.assignments),
+        compile_notifications(transition.notify, f"transition:{transition.trigger}"),
+        frozenset(a.field for a in transition.assignments if a.if_present),
     )
 
 

@@ -36,3 +36,17 @@ def test_a_transition_the_gate_refuses_is_not_taken_even_when_the_caller_names_n
         admitted = compiled.fire(state, trigger, _Admitting(), None)
         assert admitted == compiled.fire(state, trigger, _Admitting(), compiled.only[(state, trigger)])
         assert admitted is not None
+
+
+def test_a_shared_transition_is_compiled_once_for_every_state_it_leaves():
+    from benchmarks.generated import definition_text
+    from engine.processes import load_process_text
+
+    compiled = CompiledProcess(load_process_text(definition_text(30), "generated.yaml"))
+    shared = [c for candidates in compiled.transitions.values() for c in candidates if c.transition.shared]
+    assert len({c.source for c in shared}) == len(shared) > 20  # one for each state `cancel` leaves
+    first = shared[0]
+    for candidate in shared:
+        assert candidate.transition is first.transition and candidate.source in first.transition.sources
+        assert candidate.roles is first.roles and candidate.notify is first.notify  # made once, not per state
+        assert candidate.guards is first.guards and candidate.assignments is first.assignments
