@@ -361,14 +361,26 @@ class CompiledProcess:
                 # the same answer, without transitions' condition machinery on most events.
                 only = self.only.get((candidate.source, candidate.trigger)) is candidate
                 conditions = [] if only else [_admits(candidate)]
-                machine.add_transition(
-                    candidate.trigger, candidate.source, candidate.transition.dest, conditions=conditions
-                )
+                _add_transition(machine, candidate.trigger, candidate.source, candidate.transition.dest, conditions)
         for branches in self.branches.values():
             for branch in branches:
-                machine.add_transition(DECIDE, branch.decision, branch.branch.dest, conditions=[_takes(branch)])
+                _add_transition(machine, DECIDE, branch.decision, branch.branch.dest, [_takes(branch)])
         machine.plain = _is_plain(machine)
         return machine
+
+
+def _add_transition(machine: Machine, trigger: str, source: str, dest: str, conditions: list[Any]) -> None:
+    """``machine.add_transition(trigger, source, dest, conditions=conditions)`` as transitions does it for a
+    machine without models, for a source and a dest named by their ids: the trigger's event made with its
+    first transition, and the transition added to it. What a definition never gives (``*`` and ``=``, or
+    states as objects, which transitions tells from names by a ``hasattr`` on each) goes to transitions."""
+    if trigger == machine.model_attribute or machine.models or "*" in (source, dest) or "=" in (source, dest):
+        machine.add_transition(trigger, source, dest, conditions=conditions)
+        return
+    event = machine.events.get(trigger)
+    if event is None:
+        event = machine.events[trigger] = machine._create_event(trigger, machine)
+    event.add_transition(machine._create_transition(source, dest, conditions, None, None, None, None))
 
 
 _TRANSITIONS_LOG = logging.getLogger("transitions.core")
