@@ -421,12 +421,7 @@ def _build(next_event: Callable[[], _Event | None], text: str, file: str, record
     """
     builder = _Builder(text, file, record)
     scalar_event, mapping_end, sequence_end = _Scalar, _MappingEnd, _SequenceEnd
-    others: dict[type, Callable[[tuple[Any, ...]], None]] = {
-        _MappingStart: builder.mapping_opens,
-        _SequenceStart: builder.sequence_opens,
-        _Alias: builder.alias,
-        _DocumentStart: builder.document_starts,
-    }  # stream start and end and document end hold nothing
+    mapping_start, sequence_start, alias, document_start = _MappingStart, _SequenceStart, _Alias, _DocumentStart
     yaml12, values, keys, text_shifts = builder.yaml12, builder.values, builder.keys, builder.text_shifts
     most = builder.most
     plain_text_starts, indicators = _PLAIN_TEXT_STARTS, _INDICATORS
@@ -437,11 +432,15 @@ def _build(next_event: Callable[[], _Event | None], text: str, file: str, record
         if kind is not scalar_event:
             if kind is mapping_end or kind is sequence_end:
                 builder.closes(event.args)
-                continue
-            handler = others.get(kind)
-            if handler is not None:
-                handler(event.args)
-            continue
+            elif kind is mapping_start:
+                builder.opens(event.args, True)
+            elif kind is sequence_start:
+                builder.opens(event.args, False)
+            elif kind is alias:
+                builder.alias(event.args)
+            elif kind is document_start:
+                builder.document_starts(event.args)
+            continue  # stream start and end and document end hold nothing
         anchor, tag, implicit, text, mark, end, style = event.args
         if style:
             yaml12.styled_scalar(style, mark, end)
@@ -506,6 +505,9 @@ class _Open:
         closes is its size, what an alias of its anchor adds (``_Builder.anchors``)."""
 
 
+_new_open = object.__new__
+
+
 class _Builder:
     """The document being built from events: its values, the marks of its keys and values, its
     anchors, and the open mappings and lists, the innermost in ``open``."""
@@ -563,12 +565,6 @@ class _Builder:
             f"duplicate key `{text}`{first_at}; a key may appear once in a mapping",
         )
 
-    def mapping_opens(self, fields: tuple[Any, ...]) -> None:
-        self.opens(fields, True)
-
-    def sequence_opens(self, fields: tuple[Any, ...]) -> None:
-        self.opens(fields, False)
-
     def opens(self, fields: tuple[Any, ...], is_mapping: bool) -> None:
         anchor, tag, _, mark, _, flow_style = fields
         if tag is not None and tag != "!" and tag != (_MAP_TAG if is_mapping else _SEQ_TAG):
@@ -579,14 +575,17 @@ class _Builder:
         value: dict[str, JsonValue] | list[JsonValue] = {} if is_mapping else []
         path = self.place(value, mark)  # () when not recording: the children need no path either
         self.outer.append(self.open)
-        self.open = _Open(value, is_mapping, path, anchor, self.total + self.collections)
+        self.open = opened = _new_open(_Open)  # its fields stored here: no __init__ frame for each collection
+        opened.value, opened.is_mapping, opened.path, opened.key = value, is_mapping, path, None
+        opened.anchor, opened.before = anchor, self.total + self.collections
         self.collections += 1
         self.total += 1
         if self.total > self.most:
             raise self.too_large(mark)
 
     def closes(self, fields: tuple[Any, ...]) -> None:
-        self.yaml12.closes(*fields)
+        start, end = fields
+        self.yaml12.closes(start, end)
         closed = self.open
         if closed.anchor is not None:
             self.anchors[closed.anchor] = (closed.value, self.total + self.collections - closed.before)
