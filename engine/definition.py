@@ -64,7 +64,8 @@ _T = TypeVar("_T")
 def build_process(document: LocatedDocument) -> Process:
     """The model of a document that has passed ``engine.schema``."""
     data: dict[str, Any] = document.data  # type: ignore[assignment]
-    frozen = frozen_document(data)
+    names: set[Any] = set()
+    frozen = _frozen_mapping(data, names)
     sources = {key: _source_document(key, value) for key, value in data["sources"].items()}
     builder = _StateBuilder(next(iter(sources)), tuple(data.get("records", {})), frozen)
     shared = tuple(
@@ -121,6 +122,7 @@ def build_process(document: LocatedDocument) -> Process:
         fields=_frozen(
             {k: FieldName(k, _text(v), v.get("description"), ("fields", k)) for k, v in data.get("fields", {}).items()}
         ),
+        schema_field_names=None if _PASSED_OVER in names else frozenset(names),
     )
 
 
@@ -141,33 +143,49 @@ def frozen_document(data: dict[str, Any]) -> Mapping[str, FrozenJson]:
     """``freeze_json`` of a loaded document, a third cheaper: its mappings are dicts whose keys are text
     and its lists are lists (the loader makes no other kind), so each value's exact type says what it is
     and no key needs ``str``. Anything else is frozen by ``freeze_json``."""
+    return _frozen_mapping(data, set())
+
+
+def _frozen_mapping(data: dict[str, Any], names: set[Any]) -> Mapping[str, FrozenJson]:
+    """``frozen_document``, putting in ``names`` the keys under each ``properties`` it meets (what
+    ``Process.schema_field_names`` holds), and ``_PASSED_OVER`` if it left a part to ``freeze_json``."""
+    properties = data.get(_PROPERTIES)
+    if type(properties) is dict:
+        names.update(properties)
     frozen: dict[str, FrozenJson] = {}
     for key, value in data.items():
         kind = type(value)
         if kind is dict:
-            value = frozen_document(value)
+            value = _frozen_mapping(value, names)
         elif kind is list:
-            value = _frozen_list(value)
+            value = _frozen_list(value, names)
         elif kind not in _JSON_SCALARS:
+            names.add(_PASSED_OVER)
             value = freeze_json(value)
         frozen[key] = value
     return MappingProxyType(frozen)
 
 
-def _frozen_list(items: list[Any]) -> tuple[FrozenJson, ...]:
-    scalars = _JSON_SCALARS
-    return tuple(
-        [
-            item
-            if type(item) in scalars
-            else frozen_document(item)
-            if type(item) is dict
-            else _frozen_list(item)
-            if type(item) is list
-            else freeze_json(item)
-            for item in items
-        ]
-    )
+def _frozen_list(items: list[Any], names: set[Any]) -> tuple[FrozenJson, ...]:
+    frozen: list[FrozenJson] = []
+    for item in items:
+        kind = type(item)
+        if kind is dict:
+            item = _frozen_mapping(item, names)
+        elif kind is list:
+            item = _frozen_list(item, names)
+        elif kind not in _JSON_SCALARS:
+            names.add(_PASSED_OVER)
+            item = freeze_json(item)
+        frozen.append(item)
+    return tuple(frozen)
+
+
+_PROPERTIES = "properties"
+"""JSON Schema's keyword, looked up in every mapping: not a key of the definition language, which the
+model reads (``tests/test_architecture.py`` holds those to the schema's)."""
+_PASSED_OVER = object()
+"""Among the names ``_frozen_mapping`` found: a part it did not walk (it is not a loaded document's)."""
 
 
 _thawed_mapping = MappingProxyType.copy

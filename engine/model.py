@@ -513,6 +513,9 @@ class Process:
     """Roles that may move a case to another step by hand, with a reason (``Runtime.move``)."""
     fields: Mapping[str, FieldName] = field(default_factory=lambda: MappingProxyType({}))
     """The glossary of field names, in the order the file lists them."""
+    schema_field_names: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    """Every key under a ``properties`` anywhere in ``document``, found as it was frozen; ``None``: not known
+    (``engine.checks.usage.schema_field_names`` finds them)."""
 
     @property
     def file(self) -> str:

@@ -64,3 +64,24 @@ def test_the_book_shows_a_records_field_names_beside_their_keys(fixture_text: st
     assert "<code>model</code> (" in shown and "型号" in shown and "Model" in shown
     escaped = fields_table(process, {"properties": {"x": {"type": "string", "title": "<b>"}}}, "zh")
     assert "&lt;b&gt;" in escaped and "<b>" not in escaped
+
+
+def test_the_field_names_found_as_the_document_is_frozen_are_those_a_walk_of_it_finds() -> None:
+    from pathlib import Path
+
+    from engine.checks.usage import schema_field_names
+    from engine.definition import build_process
+    from engine.loader import load_file, load_text
+
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted(root.glob("processes/*.yaml")):
+        process = build_process(load_file(path))
+        assert process.schema_field_names is not None and len(process.schema_field_names) > 5
+        assert process.schema_field_names == schema_field_names(process.document)
+    nested = "properties: {a: 1}\nx: [[{properties: {b: {properties: {c: 2}}}}], {properties: [d]}]\n"
+    document = load_text(nested, "n.yaml")
+    from engine.definition import _frozen_mapping
+
+    names: set[object] = set()
+    frozen = _frozen_mapping(document.data, names)
+    assert names == {"a", "b", "c"} == schema_field_names(frozen)

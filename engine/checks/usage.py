@@ -54,7 +54,9 @@ def check_field_names(process: Process, graph: Digraph) -> Iterator[Problem]:
     """A glossary entry no form, record or ``data`` uses is a leftover or a misspelt key."""
     if not process.fields:
         return
-    used = schema_field_names(process.document)
+    used = process.schema_field_names
+    if used is None:
+        used = schema_field_names(process.document)
     for name in process.fields.values():
         if name.id not in used:
             hint = did_you_mean(name.id, sorted(used))
