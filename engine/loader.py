@@ -678,6 +678,8 @@ class _Yaml12:
         """A flow collection's closing line that starts with its bracket: number, indent, spaces needed."""
         self.flow_start: tuple[Any, int] = (None, 0)  # the outermost open flow collection: mark, spaces needed
         self.may_glue_comments = _glues_a_comment(text)
+        self.carriage_returns = "\r" in text
+        """Whether a line may end at \r\n or \r: if not, every line ends at \n (``lines_after``)."""
         """Whether a `#` follows a quote, a bracket or a comma anywhere; if not, no comment is glued."""
         self.blocks: list[int] = []
         """The column of each open block collection (flow ones hold none)."""
@@ -734,10 +736,18 @@ class _Yaml12:
         """The number (from 0) and text of each line after the one ``mark`` is on."""
         text = self.text
         number = mark.line
-        for found in _LINE_BREAK.finditer(text, mark.index):
+        if self.carriage_returns:  # lines may end at \r\n or \r too
+            for found in _LINE_BREAK.finditer(text, mark.index):
+                number += 1
+                end = _LINE_BREAK.search(text, found.end())
+                yield number, text[found.end() : end.start() if end is not None else len(text)]
+            return
+        at = text.find("\n", mark.index)  # every break a \n: found by str.find, not the pattern
+        while at != -1:
             number += 1
-            end = _LINE_BREAK.search(text, found.end())
-            yield number, text[found.end() : end.start() if end is not None else len(text)]
+            after = text.find("\n", at + 1)
+            yield number, text[at + 1 : after if after != -1 else len(text)]
+            at = after
 
     def quoted_lines(self, start: Any, end: Any) -> None:
         """A quoted text over several lines: its lines are text, and in block context need indenting."""

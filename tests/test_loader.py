@@ -231,3 +231,20 @@ def test_libyamls_events_are_pyyamls_again_after_a_load_and_after_a_refused_one(
     assert [type(e) for e in yaml.parse(SAMPLE, Loader=yaml.CSafeLoader)] == events
     assert events[:3] == [yaml.StreamStartEvent, yaml.DocumentStartEvent, yaml.MappingStartEvent]
     assert all(kind.__module__ == "yaml.events" for kind in events)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+@pytest.mark.parametrize(
+    ("lines", "line", "column", "words"),
+    [
+        (["a:", "  b: [1,", " 2]"], 3, 2, "must be indented further"),
+        (["a:", '  b: "x', ' y"'], 3, 2, "must be indented further"),
+        (["a: |", "    ", "  x"], 2, 1, "blank line at the start of a block text"),
+        (["a:", "  b: {c: 1,", "\td: 2}"], 3, 1, "tab character"),
+    ],
+    ids=["flow", "quoted", "block", "tab"],
+)
+def test_the_lines_a_value_continues_on_are_read_alike_whatever_ends_them(newline, lines, line, column, words):
+    problem = problem_of(newline.join(lines) + newline)
+    assert (problem.location.line, problem.location.column) == (line, column)
+    assert words in problem.message
