@@ -35,9 +35,11 @@ def check_record_references(process: Process, graph: Digraph) -> Iterator[Proble
         for binding in transition.produces:
             path = binding.path if text_at(process, binding.path) is not None else binding.path + ("record",)
             yield from reference_problems(process, path, binding.record, process.records, "record")
-        yield from _required_references(process, transition.path, transition.requires)
+        if transition.requires:  # most require none: nothing to look up
+            yield from _required_references(process, transition.path, transition.requires)
     for state in process.states.values():
-        yield from _required_references(process, state.path, state.requires)
+        if state.requires:
+            yield from _required_references(process, state.path, state.requires)
 
 
 def _required_references(process: Process, path: DocumentPath, required: tuple[str, ...]) -> Iterator[Problem]:
