@@ -79,15 +79,15 @@ def check_role_references(process: Process, graph: Digraph) -> Iterator[Problem]
             yield from reference_problems(
                 process, role.path + ("department",), role.department, process.departments, "department"
             )
+    roles = process.roles  # a name found here has no problem: asked first, without a generator for each
     for state in process.states.values():
-        if state.role is not None:
-            yield from reference_problems(process, state.path + ("role",), state.role, process.roles, "role")
+        if state.role is not None and state.role not in roles:
+            yield from reference_problems(process, state.path + ("role",), state.role, roles, "role")
     for transition in process.transitions:
         if is_written(process, transition.path + ("roles",)):
             for index, role_id in enumerate(transition.roles):
-                yield from reference_problems(
-                    process, transition.path + ("roles", index), role_id, process.roles, "role"
-                )
+                if role_id not in roles:
+                    yield from reference_problems(process, transition.path + ("roles", index), role_id, roles, "role")
         elif not transition.roles:
             yield error(
                 process,
