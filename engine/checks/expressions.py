@@ -40,6 +40,8 @@ def check_expressions(process: Process, graph: Digraph) -> Iterator[Problem]:
                     process, branch.path + ("when",), branch.condition, ("data",), {"data": data_fields}
                 )
     for transition in process.transitions:
+        if not transition.conditions and not transition.assignments:
+            continue  # most transitions: nothing to compile, so no scope to work out
         scope = {"data": data_fields, "payload": declared_properties(process, transition.payload_schema)}
         conditions_path = transition.path + ("conditions",)
         for index, condition in enumerate(transition.conditions):

@@ -44,17 +44,18 @@ def check_single_start(process: Process, graph: Digraph) -> Iterator[Problem]:
 
 
 def check_state_references(process: Process, graph: Digraph) -> Iterator[Problem]:
-    for state in process.states.values():
+    states = process.states  # a name found here has no problem: asked first, without a generator for each
+    for state in states.values():
         for transition in own_transitions(state):
-            yield from reference_problems(
-                process, transition.path + ("dest",), transition.dest, process.states, "state"
-            )
+            if transition.dest not in states:
+                yield from reference_problems(process, transition.path + ("dest",), transition.dest, states, "state")
         for branch in (*state.branches, *([state.default] if state.default else [])):
-            yield from reference_problems(process, branch.path + ("dest",), branch.dest, process.states, "state")
+            if branch.dest not in states:
+                yield from reference_problems(process, branch.path + ("dest",), branch.dest, states, "state")
         for index, record in enumerate(state.produces):
             yield from reference_problems(process, state.path + ("produces", index), record, process.records, "record")
     for transition in process.shared_transitions:
-        yield from reference_problems(process, transition.path + ("dest",), transition.dest, process.states, "state")
+        yield from reference_problems(process, transition.path + ("dest",), transition.dest, states, "state")
         if is_written(process, transition.path + ("source", 0)):  # a list, not `"*"`
             for index, source in enumerate(transition.sources):
                 yield from reference_problems(
