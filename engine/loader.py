@@ -123,17 +123,15 @@ def load_bytes(raw: bytes, file: str) -> LocatedDocument:
             "too-large",
             f"the file is {len(raw):,} bytes; a definition may be at most {MAX_FILE_BYTES:,} bytes",
         )
+    body = raw[len(_BOM) :] if raw.startswith(_BOM) else raw
     try:  # as "utf-8-sig" decodes it, without importing that codec's module (not on a valid file's way)
-        text = (raw[3:] if raw.startswith(_BOM) else raw).decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        before = raw[: exc.start].decode("utf-8-sig", "replace")
+        before = body[: exc.start].decode("utf-8", "replace")  # the error's place is counted in the body
         line, column = _place(before, len(before))
         raise _error(file, line, column, "encoding", "this is not UTF-8 text; save the file as UTF-8") from exc
-    # The bytes are the text's UTF-8 already, less a byte order mark: strict UTF-8 decodes no surrogate.
-    return _load(text, file, raw[len(_BOM) :] if raw.startswith(_BOM) else raw)
-
-
-_BOM = "\ufeff".encode()
+    # The body is the text's UTF-8 already: strict UTF-8 decodes no surrogate.
+    return _load(text, file, body)
 
 
 def load_text(text: str, file: str = "<text>") -> LocatedDocument:

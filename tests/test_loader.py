@@ -116,6 +116,14 @@ def test_byte_order_mark_is_accepted():
     assert load_bytes("\ufeffa: 1\n".encode("utf-8"), "bom.yaml").data == {"a": 1}
 
 
+def test_a_byte_that_is_not_utf8_is_refused_at_its_place_with_a_byte_order_mark_or_without():
+    for raw in (b"a: 1\nb: x\xff\n", b"\xef\xbb\xbfa: 1\nb: x\xff\n"):
+        with pytest.raises(DefinitionError) as caught:
+            load_bytes(raw, "f.yaml")
+        (problem,) = caught.value.problems
+        assert (problem.location.line, problem.location.column, problem.code) == (2, 5, "encoding")
+
+
 def test_bytes_load_as_their_text_does_with_a_byte_order_mark_or_without():
     text = "a: 1\nb: [x, '中文']\nc: \"\ufeff\"\n"
     for raw in (text.encode(), "\ufeff".encode() + text.encode()):
