@@ -8,11 +8,9 @@ stay text), refuse duplicate keys and foreign tags, and bound what aliases can e
 
 from __future__ import annotations
 
-import _thread
 import math
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any, Union
@@ -174,134 +172,10 @@ def _parse(loader: Any, text: str, file: str, *, record: bool = False, source: b
     same events and marks (which count characters)."""
     parser = loader(text if source is None else source)
     try:
-        with collector_paused(), _events_of(parser) as next_event:
-            return _build(next_event, text, file, record)
+        with collector_paused():
+            return _build(parser.get_event, text, file, record)
     finally:
         parser.dispose()
-
-
-class _Event(BaseException):
-    """An event of the parser, as the loader reads it: its kind is its class, its fields ``args``, in the
-    order PyYAML's event of that name takes them. Made by libyaml's parser in place of PyYAML's events
-    (``_events_of``): an exception is the one object of the standard library made from any positional
-    fields without running Python code, where PyYAML's event runs its ``__init__`` and fills a
-    ``__dict__`` (4,600 instructions an event, twice libyaml's parsing of it). Never raised."""
-
-    __slots__ = ()
-
-
-class _Scalar(_Event):
-    """``(anchor, tag, implicit, value, start_mark, end_mark, style)``"""
-
-    __slots__ = ()
-
-
-class _MappingStart(_Event):
-    """``(anchor, tag, implicit, start_mark, end_mark, flow_style)``"""
-
-    __slots__ = ()
-
-
-class _SequenceStart(_Event):
-    """``(anchor, tag, implicit, start_mark, end_mark, flow_style)``"""
-
-    __slots__ = ()
-
-
-class _MappingEnd(_Event):
-    """``(start_mark, end_mark)``"""
-
-    __slots__ = ()
-
-
-class _SequenceEnd(_Event):
-    """``(start_mark, end_mark)``"""
-
-    __slots__ = ()
-
-
-class _Alias(_Event):
-    """``(anchor, start_mark, end_mark)``"""
-
-    __slots__ = ()
-
-
-class _DocumentStart(_Event):
-    """``(start_mark, end_mark, explicit, version, tags)``"""
-
-    __slots__ = ()
-
-
-class _Other(_Event):
-    """The stream's start and end and a document's end: they hold nothing the loader reads."""
-
-    __slots__ = ()
-
-
-_OURS: dict[str, type[_Event]] = {
-    "ScalarEvent": _Scalar,
-    "MappingStartEvent": _MappingStart,
-    "SequenceStartEvent": _SequenceStart,
-    "MappingEndEvent": _MappingEnd,
-    "SequenceEndEvent": _SequenceEnd,
-    "AliasEvent": _Alias,
-    "DocumentStartEvent": _DocumentStart,
-    "DocumentEndEvent": _Other,
-    "StreamStartEvent": _Other,
-    "StreamEndEvent": _Other,
-}
-"""Our kind of each of PyYAML's events, by the name libyaml's parser makes it under."""
-_FIELDS: dict[type, tuple[str, ...]] = {
-    yaml.ScalarEvent: ("anchor", "tag", "implicit", "value", "start_mark", "end_mark", "style"),
-    yaml.MappingStartEvent: ("anchor", "tag", "implicit", "start_mark", "end_mark", "flow_style"),
-    yaml.SequenceStartEvent: ("anchor", "tag", "implicit", "start_mark", "end_mark", "flow_style"),
-    yaml.MappingEndEvent: ("start_mark", "end_mark"),
-    yaml.SequenceEndEvent: ("start_mark", "end_mark"),
-    yaml.AliasEvent: ("anchor", "start_mark", "end_mark"),
-    yaml.DocumentStartEvent: ("start_mark", "end_mark", "explicit", "version", "tags"),
-    yaml.DocumentEndEvent: ("start_mark", "end_mark", "explicit"),
-    yaml.StreamStartEvent: ("start_mark", "end_mark", "encoding"),
-    yaml.StreamEndEvent: ("start_mark", "end_mark"),
-}
-"""The fields of each of PyYAML's events, in the order it takes them."""
-_KIND_OF = {kind: _OURS[kind.__name__] for kind in _FIELDS}
-_libyaml: Any = getattr(yaml, "_yaml", None)  # PyYAML's binding of libyaml, where it was built with it
-_ONE_PARSE_AT_A_TIME = _thread.RLock()
-
-
-@contextmanager
-def _events_of(parser: Any) -> Iterator[Callable[[], _Event | None]]:
-    """The parser's events as ours, one a call, ``None`` after the last.
-
-    libyaml's parser (PyYAML's ``_yaml`` module) makes each event by calling the class its module names
-    for it, looked up as the event is made: while the parser runs, those names are ours, and under a
-    lock, so that one parse at a time sets and restores them. They are the whole process's: another
-    thread that reads libyaml's events (``yaml.parse`` with ``CLoader``; ``yaml.load`` builds its nodes
-    without events) at that moment would get ours. The pure-Python parser's events are turned into ours.
-    """
-    if _libyaml is None or not isinstance(parser, _libyaml.CParser):
-        yield _turned_into_ours(parser.get_event)
-        return
-    with _ONE_PARSE_AT_A_TIME:
-        theirs = {name: getattr(_libyaml, name) for name in _OURS}
-        for name, kind in _OURS.items():
-            setattr(_libyaml, name, kind)
-        try:
-            yield parser.get_event
-        finally:
-            for name, kind in theirs.items():
-                setattr(_libyaml, name, kind)
-
-
-def _turned_into_ours(next_event: Callable[[], Any]) -> Callable[[], _Event | None]:
-    def ours() -> _Event | None:
-        event = next_event()
-        if event is None:
-            return None
-        kind = type(event)
-        return _KIND_OF[kind](*(getattr(event, name) for name in _FIELDS[kind]))
-
-    return ours
 
 
 _NESTING_LIMIT = "exceeded maximum nesting depth"
@@ -408,45 +282,46 @@ _PLAIN_TEXT_STARTS = frozenset("~nNtTfF0123456789+-.")
 """The first characters of every plain scalar that is not text (null, booleans, numbers, .inf/.nan)."""
 
 
-def _build(next_event: Callable[[], _Event | None], text: str, file: str, record: bool) -> LocatedDocument:
+def _build(next_event: Callable[[], Any], text: str, file: str, record: bool) -> LocatedDocument:
     """Fold the parser's events into plain data and, with ``record``, the parser's mark for every key
     and value (without, the document's map records them by parsing again when first asked).
 
     This runs once per event (thousands for a shipped process): scalars, most of them, are handled
     in the loop itself, calling nothing they need not; the rest by ``_Builder``. The parser's marks
     are kept as they are (``SourceMap`` turns one into a location only when asked). Events are told
-    apart by their exact type (``_events_of``) and their fields read from ``args`` in order.
+    apart by their exact type and read by attribute, hence ``Any``: the kinds are PyYAML's event
+    classes, which libyaml's parser and the pure-Python one both produce.
     """
     builder = _Builder(text, file, record)
-    scalar_event, mapping_end, sequence_end = _Scalar, _MappingEnd, _SequenceEnd
-    mapping_start, sequence_start, alias, document_start = _MappingStart, _SequenceStart, _Alias, _DocumentStart
+    scalar_event, mapping_end, sequence_end = yaml.ScalarEvent, yaml.MappingEndEvent, yaml.SequenceEndEvent
+    mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+    alias, document_start = yaml.AliasEvent, yaml.DocumentStartEvent
     yaml12, values, keys, text_shifts = builder.yaml12, builder.values, builder.keys, builder.text_shifts
     most = builder.most
     plain_text_starts, indicators = _PLAIN_TEXT_STARTS, _INDICATORS
-    mark: Any
-    end: Any
+    event: Any
     while (event := next_event()) is not None:
         kind = type(event)
         if kind is not scalar_event:
             if kind is mapping_end or kind is sequence_end:
-                builder.closes(event.args)
+                builder.closes(event)
             elif kind is mapping_start:
-                builder.opens(event.args, True)
+                builder.opens(event, True)
             elif kind is sequence_start:
-                builder.opens(event.args, False)
+                builder.opens(event, False)
             elif kind is alias:
-                builder.alias(event.args)
+                builder.alias(event)
             elif kind is document_start:
-                builder.document_starts(event.args)
+                builder.document_starts(event)
             continue  # stream start and end and document end hold nothing
-        anchor, tag, implicit, text, mark, end, style = event.args
+        text, tag, mark, end, style = event.value, event.tag, event.start_mark, event.end_mark, event.style
         if style:
             yaml12.styled_scalar(style, mark, end)
         elif yaml12.flow_depth and (yaml12.may_glue_comments or text[:1] in indicators):
             yaml12.flow_plain_scalar(text, mark, end)  # only then: most in a flow collection have nothing to check
         inside = builder.open
         container = inside.value
-        plain = implicit[0]
+        plain = event.implicit[0]
         if inside.is_mapping:
             key = inside.key
             if key is None:  # the scalar is a key
@@ -477,6 +352,7 @@ def _build(next_event: Callable[[], _Event | None], text: str, file: str, record
             path = builder.place(value, mark)  # the root
         if record and style in _ONE_LINE_STYLES and mark.line == end.line:
             text_shifts[path] = 0 if not style else 1  # past the opening quote
+        anchor = event.anchor
         if anchor is not None:
             builder.anchors[anchor] = (value, 1)
         builder.total += 1
@@ -563,8 +439,8 @@ class _Builder:
             f"duplicate key `{text}`{first_at}; a key may appear once in a mapping",
         )
 
-    def opens(self, fields: tuple[Any, ...], is_mapping: bool) -> None:
-        anchor, tag, _, mark, _, flow_style = fields
+    def opens(self, event: Any, is_mapping: bool) -> None:
+        anchor, tag, mark, flow_style = event.anchor, event.tag, event.start_mark, event.flow_style
         if tag is not None and tag != "!" and tag != (_MAP_TAG if is_mapping else _SEQ_TAG):
             raise _refuse(self.file, mark, "tag", _tag_message(tag))
         if len(self.outer) >= MAX_DEPTH:
@@ -581,16 +457,15 @@ class _Builder:
         if self.total > self.most:
             raise self.too_large(mark)
 
-    def closes(self, fields: tuple[Any, ...]) -> None:
-        start, end = fields
-        self.yaml12.closes(start, end)
+    def closes(self, event: Any) -> None:
+        self.yaml12.closes(event.start_mark, event.end_mark)
         closed = self.open
         if closed.anchor is not None:
             self.anchors[closed.anchor] = (closed.value, self.total + self.collections - closed.before)
         self.open = self.outer.pop()
 
-    def alias(self, fields: tuple[Any, ...]) -> None:
-        name, mark, _ = fields
+    def alias(self, event: Any) -> None:
+        name, mark = event.anchor, event.start_mark
         if name not in self.anchors:
             raise _refuse(
                 self.file, mark, "alias", f"the alias `*{name}` is used before its anchor `&{name}` is complete"
@@ -604,12 +479,12 @@ class _Builder:
         if self.total > self.most:
             raise self.too_large(mark)
 
-    def document_starts(self, fields: tuple[Any, ...]) -> None:
+    def document_starts(self, event: Any) -> None:
         self.documents += 1
         if self.documents > 1:
             raise _refuse(
                 self.file,
-                fields[0],
+                event.start_mark,
                 "yaml-syntax",
                 "a definition file holds one YAML document; remove the second `---`",
             )

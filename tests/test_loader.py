@@ -229,18 +229,6 @@ def test_the_pure_python_parser_gives_the_same_document_and_places_as_libyaml() 
         assert ours.locate(path, key=True) == pure.locate(path, key=True)
 
 
-def test_libyamls_events_are_pyyamls_again_after_a_load_and_after_a_refused_one() -> None:
-    events = [type(e) for e in yaml.parse(SAMPLE, Loader=yaml.CSafeLoader)]
-    load_text(SAMPLE, "f.yaml")
-    with pytest.raises(DefinitionError):
-        load_text("a: [1\n", "f.yaml")
-    with pytest.raises(DefinitionError):
-        load_text("a: 1\na: 2\n", "f.yaml")
-    assert [type(e) for e in yaml.parse(SAMPLE, Loader=yaml.CSafeLoader)] == events
-    assert events[:3] == [yaml.StreamStartEvent, yaml.DocumentStartEvent, yaml.MappingStartEvent]
-    assert all(kind.__module__ == "yaml.events" for kind in events)
-
-
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
 @pytest.mark.parametrize(
     ("lines", "line", "column", "words"),
