@@ -59,6 +59,8 @@ def bundled_schema(name: str) -> Mapping[str, Any]:
     key = (_CACHE_FORMAT, len(raw), binascii.crc32(raw))
     cache_file = _cache_file(name)
     try:
+        if cache_file is None:
+            raise FileNotFoundError(name)
         with open(cache_file, "rb") as handle:
             cached = marshal.loads(handle.read())
     except (OSError, EOFError, ValueError, TypeError):
@@ -67,9 +69,9 @@ def bundled_schema(name: str) -> Mapping[str, Any]:
         found: Mapping[str, Any] = cached[1]
         return found
     loaded = json.loads(raw.decode("utf-8"))
-    if not sys.dont_write_bytecode:
+    if cache_file is not None and not sys.dont_write_bytecode:
         try:
-            cache_file.parent.mkdir(exist_ok=True)
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
             write_replacing(cache_file, marshal.dumps((key, loaded)))
         except OSError:  # a read-only installation: parsed each time, as before
             pass
@@ -81,8 +83,16 @@ _CACHE_FORMAT = 1
 """Changed when what the cache holds changes, so that caches written before are passed by."""
 
 
-def _cache_file(name: str) -> Path:
-    return Path(__file__).parent / "__pycache__" / f"{name}.{sys.implementation.cache_tag}.marshal"
+def _cache_file(name: str) -> Path | None:
+    """Where the parsed ``name`` is kept: beside this module's bytecode, as Python places that (under
+    ``sys.pycache_prefix`` when one is set); ``None`` where Python keeps no bytecode cache."""
+    tag = sys.implementation.cache_tag
+    if tag is None:
+        return None
+    here = Path(__file__).parent
+    if sys.pycache_prefix is not None:
+        return Path(sys.pycache_prefix, *here.absolute().parts[1:], f"{name}.{tag}.marshal")
+    return here / "__pycache__" / f"{name}.{tag}.marshal"
 
 
 # The schema files refer to nothing outside themselves, so that an editor with no network still reads

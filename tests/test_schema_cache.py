@@ -2,9 +2,11 @@
 form beside the bytecode, only while the cache holds the very bytes of the file."""
 
 import binascii
+import importlib.util
 import json
 import marshal
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -59,10 +61,29 @@ def test_a_damaged_cache_is_passed_by(cache_in, content):
 
 
 def test_a_cache_that_cannot_be_written_is_done_without(tmp_path, monkeypatch):
-    monkeypatch.setattr(schema, "_cache_file", lambda name: tmp_path / "no" / "such" / f"{name}.marshal")
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"")
+    monkeypatch.setattr(schema, "_cache_file", lambda name: blocker / "no" / f"{name}.marshal")
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     assert read_schema(SCHEMA_FILE) == _parsed(SCHEMA_FILE)
-    assert not (tmp_path / "no").exists()
+    assert blocker.read_bytes() == b""
+
+
+def test_the_cache_lies_where_python_puts_bytecode(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "pycache_prefix", str(tmp_path / "prefix"))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    assert read_schema(SCHEMA_FILE) == _parsed(SCHEMA_FILE)
+    (written,) = (tmp_path / "prefix").rglob("*.marshal")
+    assert written.parent == Path(importlib.util.cache_from_source(schema.__file__)).parent
+    monkeypatch.setattr(sys, "pycache_prefix", None)
+    assert schema._cache_file(SCHEMA_FILE).parent == Path(importlib.util.cache_from_source(schema.__file__)).parent
+
+
+def test_no_cache_where_python_keeps_no_bytecode(monkeypatch):
+    monkeypatch.setattr(sys.implementation, "cache_tag", None)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    assert schema._cache_file(SCHEMA_FILE) is None
+    assert read_schema(SCHEMA_FILE) == _parsed(SCHEMA_FILE)
 
 
 def test_nothing_is_written_where_no_bytecode_is(cache_in, monkeypatch):
