@@ -33,34 +33,34 @@ _BOM = b"\xef\xbb\xbf"
 """The byte order mark in UTF-8, which a file may begin with (``codecs.BOM_UTF8``)."""
 
 _CORE = "tag:yaml.org,2002:"
-_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)\Z")
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
-_INT = re.compile(r"^[-+]?[0-9]+$")
-_FLOAT_CHARACTERS = frozenset("0123456789+-.eE\n")
-"""Every character ``_float`` can match (``$`` lets one line break end the text): a text with another is no
-float, told without the pattern, which is compiled (with the other numbers' below) for the first text that
-may be one, as most texts that begin with a digit are not numbers (`3 working days`, `6. 退款`)."""
+_INT = re.compile(r"^[-+]?[0-9]+\Z")
+_FLOAT_CHARACTERS = frozenset("0123456789+-.eE")
+"""Every character ``_float`` can match: a text with another is no float, told without the pattern,
+which is compiled (with the other numbers' below) for the first text that may be one, as most texts
+that begin with a digit are not numbers (`3 working days`, `6. 退款`)."""
 
 
 @cache
 def _octal() -> re.Pattern[str]:
-    return re.compile(r"^0o[0-7]+$")
+    return re.compile(r"^0o[0-7]+\Z")
 
 
 @cache
 def _hexadecimal() -> re.Pattern[str]:
-    return re.compile(r"^0x[0-9a-fA-F]+$")
+    return re.compile(r"^0x[0-9a-fA-F]+\Z")
 
 
 @cache
 def _float() -> re.Pattern[str]:
-    return re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+    return re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
 
 
 @cache
 def _not_finite() -> re.Pattern[str]:
-    return re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+    return re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))\Z")
 
 
 _WORDS: dict[str, bool | None] = {"null": None, "Null": None, "NULL": None} | dict.fromkeys(_TRUE, True)
@@ -723,8 +723,11 @@ _BLOCK_HEADER = re.compile(r"([|>][0-9+-]{0,2})(#)?")
 def _resolve_tagged(tag: str | None, text: str, file: str, mark: Mark) -> JsonValue:
     if tag in (None, "!", _CORE + "str"):
         return text
-    if tag == _CORE + "null" and _NULL.match(text):
-        return None
+    shown = text.replace("\n", "\\n")  # a quoted text's line break, as it was written
+    if tag == _CORE + "null":
+        if _NULL.match(text):
+            return None
+        raise _refuse(file, mark, "tag", f"`{shown}` is not null; write `~`, `null` or nothing after `!!null`")
     if tag == _CORE + "bool" and text in _TRUE | _FALSE:
         return text in _TRUE
     if tag in (_CORE + "int", _CORE + "float"):
@@ -737,7 +740,7 @@ def _resolve_tagged(tag: str | None, text: str, file: str, mark: Mark) -> JsonVa
                     file, mark, "number", f"`{text[:20]}…` is too large to be a number; write a smaller number"
                 )
             return float(number)
-        raise _refuse(file, mark, "tag", f"`{text}` is not a number")
+        raise _refuse(file, mark, "tag", f"`{shown}` is not a number")
     raise _refuse(file, mark, "tag", _tag_message(tag))
 
 
@@ -771,7 +774,7 @@ def _resolve_plain(text: str, file: str, mark: Mark) -> JsonValue:
                 "write a smaller number or quote it as text",
             )
         return number
-    if text.rstrip("\n")[-3:].lower() in ("inf", "nan") and _not_finite().match(text):
+    if text[-3:].lower() in ("inf", "nan") and _not_finite().match(text):
         raise _refuse(file, mark, "number", f"`{text}` is not a finite number; write a number or quote it as text")
     return text
 

@@ -244,3 +244,15 @@ def test_the_lines_a_value_continues_on_are_read_alike_whatever_ends_them(newlin
     problem = problem_of(newline.join(lines) + newline)
     assert (problem.location.line, problem.location.column) == (line, column)
     assert words in problem.message
+
+
+@pytest.mark.parametrize(
+    ("tag", "text", "value"), [("!!int", "12", 12), ("!!float", "12", 12.0), ("!!null", "~", None)]
+)
+def test_a_tagged_text_that_ends_in_a_line_break_is_not_what_its_tag_says(tag, text, value):
+    loaded = load_text(f'a: {tag} "{text}"\n').data["a"]
+    assert (loaded, type(loaded)) == (value, type(value))
+    with pytest.raises(DefinitionError) as caught:
+        load_text(f'a: {tag} "{text}\\n"\n')
+    (problem,) = caught.value.problems
+    assert (problem.location.line, problem.location.column, problem.code) == (1, 4, "tag")
