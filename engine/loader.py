@@ -379,9 +379,6 @@ class _Open:
         closes is its size, what an alias of its anchor adds (``_Builder.anchors``)."""
 
 
-_new_open = object.__new__
-
-
 class _Builder:
     """The document being built from events: its values, the marks of its keys and values, its
     anchors, and the open mappings and lists, the innermost in ``open``."""
@@ -449,9 +446,7 @@ class _Builder:
         value: dict[str, JsonValue] | list[JsonValue] = {} if is_mapping else []
         path = self.place(value, mark)  # () when not recording: the children need no path either
         self.outer.append(self.open)
-        self.open = opened = _new_open(_Open)  # its fields stored here: no __init__ frame for each collection
-        opened.value, opened.is_mapping, opened.path, opened.key = value, is_mapping, path, None
-        opened.anchor, opened.before = anchor, self.total + self.collections
+        self.open = _Open(value, is_mapping, path, anchor, self.total + self.collections)
         self.collections += 1
         self.total += 1
         if self.total > self.most:
